@@ -1,0 +1,989 @@
+/* weft.c — the `weft` command: argument parsing and sub-commands.
+ *
+ * This file only turns command lines into calls of the library (compile_file,
+ * module_load/write/disasm, vm_run_main, std_convert) and turns their results
+ * into output and exit codes. It knows nothing about the internals of any
+ * stage. Exit codes, the same for every sub-command:
+ *   0  success
+ *   1  the program failed (check errors, a runtime error, a module that does
+ *      not load or verify)
+ *   2  usage errors (unknown command or flag, unreadable file, bad input)
+ * docs/cli.md is the reference for everything here. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../compiler/compiler.h"
+#include "../lang/diag.h"
+#include "../stdlib/builtins.h"
+#include "../vm/module.h"
+#include "../vm/value.h"
+#include "../vm/vm.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.1.0-dev"
+#endif
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+/* A loaded input file larger than this is refused (inputs, modules). */
+#define MAX_INPUT_BYTES ((size_t)1 << 30)
+
+typedef enum ColorMode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER } ColorMode;
+
+/* ---- messages ----------------------------------------------------------- */
+
+static void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Every message of the command itself starts with "weft: ", so it cannot be
+ * confused with a diagnostic or with the program's own output. */
+static void errorf(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("weft: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+/* ---- help texts --------------------------------------------------------- */
+
+typedef struct Command {
+  const char *name;
+  const char *summary;
+  const char *help;
+  int (*run)(int argc, char **argv);
+} Command;
+
+static const char USAGE[] =
+    "usage: weft COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  check    check programs for errors without running them\n"
+    "  run      run a program (source or .weftc module)\n"
+    "  build    compile a program to a .weftc module\n"
+    "  disasm   print the bytecode of a program or module\n"
+    "  help     show help for a command\n"
+    "\n"
+    "  weft --version    print the version\n"
+    "  weft help COMMAND or weft COMMAND --help for details.\n"
+    "\n"
+    "exit codes: 0 success, 1 the program failed (check errors, runtime\n"
+    "error), 2 usage error (bad flag, unreadable file, invalid input)\n";
+
+static const char HELP_CHECK[] =
+    "usage: weft check [--json] [--color=auto|always|never] FILE...\n"
+    "\n"
+    "Checks each program (parse, names, types, static rules) without running\n"
+    "it. Diagnostics go to stderr; with --json one JSON document goes to stdout\n"
+    "instead: {\"diagnostics\":[...],\"errors\":N,\"warnings\":M}.\n"
+    "\n"
+    "  --json            machine-readable diagnostics on stdout\n"
+    "  --color=WHEN      colour diagnostics: auto (default: when stderr is a\n"
+    "                    terminal and NO_COLOR is unset or empty), always, never\n"
+    "\n"
+    "exit: 0 no errors (warnings allowed), 1 errors, 2 usage error or a file\n"
+    "that cannot be read\n";
+
+static const char HELP_RUN[] =
+    "usage: weft run FILE [--input FILE.json] [--arg NAME=VALUE]... [LIMITS]\n"
+    "\n"
+    "Runs main() of FILE, a .weft source or a .weftc module (recognised by its\n"
+    "contents, not its name). main's parameters are the program's inputs:\n"
+    "\n"
+    "  --input FILE.json   a JSON object {\"param\": value, ...} (- reads stdin)\n"
+    "  --arg NAME=VALUE    one parameter; overrides --input. VALUE is read as\n"
+    "                      JSON when it parses and fits the parameter's type,\n"
+    "                      else as a plain string: --arg name=World,\n"
+    "                      --arg n=3, --arg 'xs=[1,2]'\n"
+    "\n"
+    "Every input is checked against the declared type before anything runs;\n"
+    "parameters with a default may be left out.\n"
+    "\n"
+    "limits (a program that exceeds one fails with a clean error, exit 1):\n"
+    "  --max-instructions N   instructions and builtin work (default 1000000000)\n"
+    "  --max-memory SIZE      heap bytes; suffixes K, M, G (default 1G)\n"
+    "  --max-call-depth N     nested calls per fiber (default 10000)\n"
+    "  --max-fibers N         live fibers (default 100000)\n"
+    "  --color=WHEN           colour of compile diagnostics (see weft check)\n"
+    "\n"
+    "On success the result of main is printed on stdout as compact JSON (nothing\n"
+    "when main returns no value). On failure `error: MESSAGE` and the stack\n"
+    "trace go to stderr.\n"
+    "\n"
+    "exit: 0 success, 1 compile errors or runtime error, 2 usage error or\n"
+    "invalid input\n";
+
+static const char HELP_BUILD[] =
+    "usage: weft build FILE [-o OUT.weftc]\n"
+    "\n"
+    "Compiles FILE and everything it imports into one bytecode module. The\n"
+    "default output is FILE with the extension .weftc.\n"
+    "\n"
+    "exit: 0 written, 1 compile errors or write failure, 2 usage error\n";
+
+static const char HELP_DISASM[] =
+    "usage: weft disasm FILE\n"
+    "\n"
+    "Prints a listing of every function of FILE (a .weft source, which is\n"
+    "compiled first, or a .weftc module) on stdout.\n"
+    "\n"
+    "exit: 0 printed, 1 compile errors or a module that does not load,\n"
+    "2 usage error\n";
+
+static const char HELP_HELP[] =
+    "usage: weft help [COMMAND]\n"
+    "\n"
+    "Shows the list of commands, or the help of one command.\n";
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static bool is_help_flag(const char *a) {
+  return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
+}
+
+/* Matches `--name VALUE` and `--name=VALUE` at argv[*i]. Returns 1 and sets
+ * *val (advancing *i past a separate value), 0 when argv[*i] is another
+ * flag, -1 (after a message) when the value is missing. */
+static int flag_value(int argc, char **argv, int *i, const char *name, const char **val) {
+  const char *a = argv[*i];
+  size_t n = strlen(name);
+  if (strncmp(a, name, n) != 0) return 0;
+  if (a[n] == '=') {
+    *val = a + n + 1;
+    return 1;
+  }
+  if (a[n] != '\0') return 0;
+  if (*i + 1 >= argc) {
+    errorf("%s needs a value", name);
+    return -1;
+  }
+  *val = argv[++*i];
+  return 1;
+}
+
+static bool parse_color(const char *s, ColorMode *mode) {
+  if (strcmp(s, "auto") == 0) *mode = COLOR_AUTO;
+  else if (strcmp(s, "always") == 0) *mode = COLOR_ALWAYS;
+  else if (strcmp(s, "never") == 0) *mode = COLOR_NEVER;
+  else {
+    errorf("--color must be auto, always or never, not '%s'", s);
+    return false;
+  }
+  return true;
+}
+
+/* Colour is a courtesy for a person at a terminal: on only when asked for,
+ * or when stderr is a terminal and the user has not set NO_COLOR. An
+ * explicit --color=always wins over NO_COLOR. */
+static int use_color(ColorMode mode) {
+  if (mode == COLOR_ALWAYS) return 1;
+  if (mode == COLOR_NEVER) return 0;
+  const char *nc = getenv("NO_COLOR");
+  if (nc && nc[0]) return 0;
+  return isatty(STDERR_FILENO) ? 1 : 0;
+}
+
+/* Parses a decimal count (no sign, no suffix) that must be at least 1. */
+static bool parse_count(const char *flag, const char *s, uint64_t max, uint64_t *out) {
+  uint64_t v = 0;
+  if (!*s) goto bad;
+  for (const char *p = s; *p; p++) {
+    if (*p < '0' || *p > '9') goto bad;
+    unsigned d = (unsigned)(*p - '0');
+    if (v > (max - d) / 10) {
+      errorf("%s: %s is too large", flag, s);
+      return false;
+    }
+    v = v * 10 + d;
+  }
+  if (v == 0) {
+    errorf("%s must be at least 1", flag);
+    return false;
+  }
+  *out = v;
+  return true;
+bad:
+  errorf("%s needs a whole number, not '%s'", flag, s);
+  return false;
+}
+
+/* Parses a byte size: digits, then an optional K, M, G or T (powers of
+ * 1024), optionally followed by "B" or "iB": 64M, 1G, 512KiB, 1048576. */
+static bool parse_size(const char *flag, const char *s, size_t *out) {
+  const char *p = s;
+  uint64_t v = 0;
+  while (*p >= '0' && *p <= '9') {
+    unsigned d = (unsigned)(*p - '0');
+    if (v > (UINT64_MAX - d) / 10) goto big;
+    v = v * 10 + d;
+    p++;
+  }
+  if (p == s) goto bad;
+  unsigned shift = 0;
+  switch (*p) {
+    case 'k': case 'K': shift = 10; p++; break;
+    case 'm': case 'M': shift = 20; p++; break;
+    case 'g': case 'G': shift = 30; p++; break;
+    case 't': case 'T': shift = 40; p++; break;
+    default: break;
+  }
+  if (shift && (*p == 'i' || *p == 'I')) p++;
+  if (*p == 'b' || *p == 'B') p++;
+  if (*p) goto bad;
+  if (shift && v > (UINT64_MAX >> shift)) goto big;
+  v <<= shift;
+  if (v > SIZE_MAX) goto big;
+  if (v == 0) {
+    errorf("%s must be at least 1 byte", flag);
+    return false;
+  }
+  *out = (size_t)v;
+  return true;
+bad:
+  errorf("%s needs a size such as 64M, 1G or 1048576, not '%s'", flag, s);
+  return false;
+big:
+  errorf("%s: %s is too large", flag, s);
+  return false;
+}
+
+/* Reads a whole file (or stdin for "-") into a malloc'd NUL-terminated
+ * buffer. Returns NULL with errno set on failure. */
+static char *read_file(const char *path, size_t *len) {
+  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+  if (!f) return NULL;
+  size_t cap = 4096, n = 0;
+  char *data = malloc(cap);
+  if (!data) {
+    if (f != stdin) fclose(f);
+    errno = ENOMEM;
+    return NULL;
+  }
+  for (;;) {
+    if (n + 1 >= cap) {
+      if (cap >= MAX_INPUT_BYTES) {
+        free(data);
+        if (f != stdin) fclose(f);
+        errno = EFBIG;
+        return NULL;
+      }
+      char *bigger = realloc(data, cap * 2);
+      if (!bigger) {
+        free(data);
+        if (f != stdin) fclose(f);
+        errno = ENOMEM;
+        return NULL;
+      }
+      data = bigger;
+      cap *= 2;
+    }
+    errno = 0;
+    size_t got = fread(data + n, 1, cap - 1 - n, f);
+    n += got;
+    if (got == 0) break;
+  }
+  int failed = ferror(f), saved = errno ? errno : EIO;
+  if (f != stdin) fclose(f);
+  if (failed) {
+    free(data);
+    errno = saved;
+    return NULL;
+  }
+  data[n] = '\0';
+  *len = n;
+  return data;
+}
+
+/* Whether path can be opened for reading; prints the reason when not. */
+static bool check_readable(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    errorf("cannot read '%s': %s", path, strerror(errno));
+    return false;
+  }
+  fclose(f);
+  return true;
+}
+
+/* ---- getting a module: compile a source or load a .weftc ----------------- */
+
+/* Everything a loaded program owns, released together by program_done. */
+typedef struct Loaded {
+  Heap heap;        /* constants of the module */
+  SourceSet ss;
+  DiagList dl;
+  Module *mod;
+} Loaded;
+
+static bool has_magic(const char *data, size_t len) {
+  return len >= sizeof WEFTC_MAGIC - 1 &&
+         memcmp(data, WEFTC_MAGIC, sizeof WEFTC_MAGIC - 1) == 0;
+}
+
+/* Compiles (or loads, when the file starts with the module magic) `path`.
+ * Diagnostics are printed to stderr. Returns EXIT_OK with lp->mod set, or
+ * the exit code to end with. lp must be released with loaded_free either
+ * way. */
+static int load_module(const char *path, ColorMode color, Loaded *lp) {
+  heap_init(&lp->heap, 0);
+  src_init(&lp->ss);
+  diag_init(&lp->dl);
+  lp->mod = NULL;
+
+  size_t len = 0;
+  char *data = read_file(path, &len);
+  if (!data) {
+    errorf("cannot read '%s': %s", path, strerror(errno));
+    return EXIT_USAGE;
+  }
+  if (has_magic(data, len)) {
+    char *err = NULL;
+    lp->mod = module_load(&lp->heap, (const uint8_t *)data, len, &err);
+    free(data);
+    if (!lp->mod) {
+      errorf("cannot load module '%s': %s", path, err ? err : "invalid module");
+      free(err);
+      return EXIT_FAIL;
+    }
+    return EXIT_OK;
+  }
+  free(data);
+
+  CompileOptions opt = {.check_only = false, .stdlib_dir = NULL};
+  lp->mod = compile_file(path, &lp->ss, &lp->dl, &opt, &lp->heap);
+  if (lp->dl.n) {
+    diag_sort(&lp->dl);
+    diag_render_text(stderr, &lp->dl, &lp->ss, use_color(color));
+  }
+  if (!lp->mod || lp->dl.errors) return EXIT_FAIL;
+  /* The verifier is the trust boundary even for modules we just made. */
+  char *verr = module_verify(lp->mod);
+  if (verr) {
+    errorf("internal error: compiled module of '%s' does not verify: %s", path, verr);
+    free(verr);
+    return EXIT_FAIL;
+  }
+  return EXIT_OK;
+}
+
+static void loaded_free(Loaded *lp) {
+  if (lp->mod) module_free(lp->mod);
+  lp->mod = NULL;
+  diag_free(&lp->dl);
+  src_free(&lp->ss);
+}
+
+/* ---- weft check ---------------------------------------------------------- */
+
+/* Checks one file. In JSON mode the rendered document is captured so that
+ * several files can be merged into one; the error and warning counts accumulate. */
+static int check_one(const char *path, bool json, ColorMode color, Buf *items,
+                     uint32_t *errors, uint32_t *warnings) {
+  if (!check_readable(path)) return EXIT_USAGE;
+  Heap heap;
+  SourceSet ss;
+  DiagList dl;
+  heap_init(&heap, 0);
+  src_init(&ss);
+  diag_init(&dl);
+  CompileOptions opt = {.check_only = true, .stdlib_dir = NULL};
+  Module *m = compile_file(path, &ss, &dl, &opt, &heap);
+  if (m) module_free(m);
+  diag_sort(&dl);
+  *errors += dl.errors;
+  *warnings += dl.warnings;
+  if (json) {
+    /* diag_render_json writes {"diagnostics":[...],"errors":N,"warnings":M};
+     * keep only the array's contents to merge several files. */
+    char *doc = NULL;
+    size_t doclen = 0;
+    FILE *mf = open_memstream(&doc, &doclen);
+    if (mf) {
+      diag_render_json(mf, &dl, &ss);
+      fclose(mf);
+      const char *open = strchr(doc, '[');
+      const char *close = strstr(doc, "],\"errors\"");
+      if (open && close && close > open + 1) {
+        if (items->len) buf_putc(items, ',');
+        buf_put(items, open + 1, (size_t)(close - open - 1));
+      }
+      free(doc);
+    }
+  } else if (dl.n) {
+    diag_render_text(stderr, &dl, &ss, use_color(color));
+  }
+  int rc = dl.errors ? EXIT_FAIL : EXIT_OK;
+  diag_free(&dl);
+  src_free(&ss);
+  return rc;
+}
+
+static int cmd_check(int argc, char **argv) {
+  bool json = false;
+  ColorMode color = COLOR_AUTO;
+  const char **files = calloc((size_t)argc + 1, sizeof *files);
+  int nfiles = 0;
+  if (!files) return EXIT_FAIL;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = NULL;
+    int r;
+    if (is_help_flag(a)) {
+      fputs(HELP_CHECK, stdout);
+      free(files);
+      return EXIT_OK;
+    } else if (strcmp(a, "--json") == 0) {
+      json = true;
+    } else if ((r = flag_value(argc, argv, &i, "--color", &v)) != 0) {
+      if (r < 0 || !parse_color(v, &color)) goto usage;
+    } else if (a[0] == '-' && a[1] != '\0') {
+      errorf("check: unknown flag '%s' (see 'weft help check')", a);
+      goto usage;
+    } else {
+      files[nfiles++] = a;
+    }
+  }
+  if (nfiles == 0) {
+    errorf("check: no file given (usage: weft check [--json] FILE...)");
+    goto usage;
+  }
+  int rc = EXIT_OK;
+  uint32_t errors = 0, warnings = 0;
+  Buf items;
+  buf_init(&items);
+  for (int i = 0; i < nfiles; i++) {
+    int r = check_one(files[i], json, color, &items, &errors, &warnings);
+    if (r > rc) rc = r;
+  }
+  if (json) {
+    fputs("{\"diagnostics\":[", stdout);
+    if (items.len) fwrite(items.data, 1, items.len, stdout);
+    printf("],\"errors\":%" PRIu32 ",\"warnings\":%" PRIu32 "}\n", errors, warnings);
+  }
+  buf_free(&items);
+  free(files);
+  return rc;
+usage:
+  free(files);
+  return EXIT_USAGE;
+}
+
+/* ---- weft run: main's inputs -------------------------------------------- */
+
+typedef struct ArgOverride { const char *name; const char *text; } ArgOverride;
+
+static int param_index(const Module *m, const char *name, size_t len) {
+  for (uint32_t i = 0; i < m->nparams; i++)
+    if (strlen(m->params[i].name) == len && memcmp(m->params[i].name, name, len) == 0)
+      return (int)i;
+  return -1;
+}
+
+/* "a, b, c" — the parameter list, for messages about unknown names. */
+static void param_names(Buf *b, const Module *m) {
+  if (m->nparams == 0) {
+    buf_puts(b, "main takes no parameters");
+    return;
+  }
+  buf_puts(b, "main takes: ");
+  for (uint32_t i = 0; i < m->nparams; i++) {
+    if (i) buf_puts(b, ", ");
+    buf_puts(b, m->params[i].name);
+  }
+}
+
+/* Rewrites a converter message for parameter `name`: the converter's
+ * paths start at the parameter's value ("$[2]: ..."), the user's --input
+ * paths at the whole object ("$.files[2]: ..."). */
+static void input_error(const char *name, const char *msg) {
+  if (msg[0] == '$')
+    errorf("--input: $.%s%s", name, msg + 1);
+  else
+    errorf("--input: $.%s: %s", name, msg);
+}
+
+static void arg_error(const char *name, const char *msg) {
+  if (msg[0] == '$' && msg[1] == ':' && msg[2] == ' ')
+    errorf("--arg %s: %s", name, msg + 3);
+  else
+    errorf("--arg %s: %s", name, msg);
+}
+
+/* Converts `raw` (borrowed) to parameter i's type; on failure writes the
+ * converter's message into err. */
+static bool convert_param(VM *vm, const Module *m, uint32_t i, Value raw, Value *out, Buf *err) {
+  err->len = 0;
+  bool ok = std_convert(&vm->heap, m, m->params[i].type, raw, out, err);
+  buf_putc(err, '\0');
+  err->len--;
+  return ok;
+}
+
+/* --arg NAME=TEXT: TEXT is read as JSON if it parses and the result fits
+ * the type, else as a plain string, so `--arg name=World` and
+ * `--arg name=42` both work for a string parameter. */
+static bool convert_arg(VM *vm, const Module *m, uint32_t i, const char *text, Value *out) {
+  Buf err, perr;
+  buf_init(&err);
+  buf_init(&perr);
+  Value parsed;
+  bool ok = false;
+  if (std_json_parse(&vm->heap, text, strlen(text), &parsed, &perr)) {
+    ok = convert_param(vm, m, i, parsed, out, &err);
+    bool was_string = v_is(parsed, OBJ_STRING);
+    v_release(&vm->heap, parsed);
+    if (ok || was_string) goto done;
+  }
+  {
+    Buf err2;
+    buf_init(&err2);
+    Value s = v_cstring(&vm->heap, text);
+    ok = convert_param(vm, m, i, s, out, &err2);
+    v_release(&vm->heap, s);
+    if (!ok && err.len == 0) {
+      buf_free(&err);
+      err = err2;
+    } else {
+      buf_free(&err2);
+    }
+  }
+done:
+  if (!ok) arg_error(m->params[i].name, err.len ? err.data : "invalid value");
+  buf_free(&err);
+  buf_free(&perr);
+  return ok;
+}
+
+static bool overridden(const ArgOverride *ovr, int novr, const char *name) {
+  for (int k = 0; k < novr; k++)
+    if (strcmp(ovr[k].name, name) == 0) return true;
+  return false;
+}
+
+/* Builds main's arguments from --input, --arg and the defaults, checking
+ * each against its declared type. Nothing runs before this succeeds.
+ * Returns EXIT_OK with args[0..nparams) filled (new references). */
+static int build_args(VM *vm, const Module *m, const char *input_path, const ArgOverride *ovr,
+                      int novr, Value *args) {
+  uint32_t n = m->nparams;
+  bool *have = calloc(n ? n : 1, sizeof *have);
+  Value input = v_none();
+  int rc = EXIT_USAGE;
+  Buf b;
+  buf_init(&b);
+  if (!have) return EXIT_FAIL;
+  for (uint32_t i = 0; i < n; i++) args[i] = v_none();
+
+  for (int k = 0; k < novr; k++) {
+    if (param_index(m, ovr[k].name, strlen(ovr[k].name)) < 0) {
+      param_names(&b, m);
+      errorf("--arg %s: main has no parameter '%s' (%s)", ovr[k].name, ovr[k].name, b.data);
+      goto out;
+    }
+  }
+
+  if (input_path) {
+    size_t len = 0;
+    char *text = read_file(input_path, &len);
+    if (!text) {
+      errorf("--input: cannot read '%s': %s", input_path, strerror(errno));
+      goto out;
+    }
+    Buf perr;
+    buf_init(&perr);
+    bool ok = std_json_parse(&vm->heap, text, len, &input, &perr);
+    free(text);
+    if (!ok) {
+      buf_putc(&perr, '\0');
+      errorf("--input: %s: invalid JSON: %s", input_path, perr.data);
+      buf_free(&perr);
+      goto out;
+    }
+    buf_free(&perr);
+    if (!v_is(input, OBJ_MAP)) {
+      errorf("--input: %s must hold a JSON object of main's parameters, got %s", input_path,
+             v_type_name(input));
+      goto out;
+    }
+    ObjMap *obj = AS_MAP(input);
+    for (uint32_t k = 0; k < obj->n; k++) {
+      ObjString *key = obj->keys[k];
+      int pi = param_index(m, key->data, key->len);
+      if (pi < 0) {
+        param_names(&b, m);
+        errorf("--input: $.%s: main has no parameter '%s' (%s)", key->data, key->data, b.data);
+        goto out;
+      }
+      if (have[pi] || overridden(ovr, novr, m->params[pi].name)) continue;
+      Buf err;
+      buf_init(&err);
+      if (!convert_param(vm, m, (uint32_t)pi, obj->vals[k], &args[pi], &err)) {
+        input_error(m->params[pi].name, err.len ? err.data : "invalid value");
+        buf_free(&err);
+        goto out;
+      }
+      buf_free(&err);
+      have[pi] = true;
+    }
+  }
+
+  /* --arg overrides --input; of several --arg for one name the last wins. */
+  for (int k = 0; k < novr; k++) {
+    int pi = param_index(m, ovr[k].name, strlen(ovr[k].name));
+    if (have[pi]) {
+      v_release(&vm->heap, args[pi]);
+      args[pi] = v_none();
+      have[pi] = false;
+    }
+    if (!convert_arg(vm, m, (uint32_t)pi, ovr[k].text, &args[pi])) goto out;
+    have[pi] = true;
+  }
+
+  for (uint32_t i = 0; i < n; i++) {
+    if (have[i]) continue;
+    const MainParam *p = &m->params[i];
+    if (p->def == NONE_DEFAULT) {
+      args[i] = v_none();
+    } else if (p->def != NO_INDEX && p->def < m->nconsts) {
+      args[i] = v_retain(m->consts[p->def]);
+    } else {
+      Buf t;
+      buf_init(&t);
+      std_type_desc_print(&t, m, p->type);
+      buf_putc(&t, '\0');
+      errorf("missing input: main needs '%s: %s' (give --arg %s=VALUE or --input FILE.json)",
+             p->name, t.data, p->name);
+      buf_free(&t);
+      goto out;
+    }
+    have[i] = true;
+  }
+  rc = EXIT_OK;
+out:
+  if (rc != EXIT_OK)
+    for (uint32_t i = 0; i < n; i++) {
+      v_release(&vm->heap, args[i]);
+      args[i] = v_none();
+    }
+  v_release(&vm->heap, input);
+  buf_free(&b);
+  free(have);
+  return rc;
+}
+
+/* ---- weft run ------------------------------------------------------------ */
+
+static int cmd_run(int argc, char **argv) {
+  const char *file = NULL, *input = NULL;
+  ColorMode color = COLOR_AUTO;
+  Limits limits;
+  memset(&limits, 0, sizeof limits);
+  ArgOverride *ovr = calloc((size_t)argc + 1, sizeof *ovr);
+  int novr = 0;
+  if (!ovr) return EXIT_FAIL;
+
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = NULL;
+    int r;
+    uint64_t count;
+    if (is_help_flag(a)) {
+      fputs(HELP_RUN, stdout);
+      free(ovr);
+      return EXIT_OK;
+    } else if ((r = flag_value(argc, argv, &i, "--input", &v)) != 0) {
+      if (r < 0) goto usage;
+      input = v;
+    } else if ((r = flag_value(argc, argv, &i, "--arg", &v)) != 0) {
+      if (r < 0) goto usage;
+      const char *eq = strchr(v, '=');
+      if (!eq || eq == v) {
+        errorf("--arg needs NAME=VALUE, not '%s'", v);
+        goto usage;
+      }
+      /* The name is cut out of argv in place: argv strings are writable. */
+      ((char *)eq)[0] = '\0';
+      ovr[novr].name = v;
+      ovr[novr].text = eq + 1;
+      novr++;
+    } else if ((r = flag_value(argc, argv, &i, "--max-instructions", &v)) != 0) {
+      if (r < 0 || !parse_count("--max-instructions", v, UINT64_MAX, &count)) goto usage;
+      limits.max_instructions = count;
+    } else if ((r = flag_value(argc, argv, &i, "--max-memory", &v)) != 0) {
+      if (r < 0 || !parse_size("--max-memory", v, &limits.max_memory)) goto usage;
+    } else if ((r = flag_value(argc, argv, &i, "--max-call-depth", &v)) != 0) {
+      if (r < 0 || !parse_count("--max-call-depth", v, UINT32_MAX, &count)) goto usage;
+      limits.max_call_depth = (uint32_t)count;
+    } else if ((r = flag_value(argc, argv, &i, "--max-fibers", &v)) != 0) {
+      if (r < 0 || !parse_count("--max-fibers", v, UINT32_MAX, &count)) goto usage;
+      limits.max_fibers = (uint32_t)count;
+    } else if ((r = flag_value(argc, argv, &i, "--color", &v)) != 0) {
+      if (r < 0 || !parse_color(v, &color)) goto usage;
+    } else if (a[0] == '-' && a[1] != '\0') {
+      errorf("run: unknown flag '%s' (see 'weft help run')", a);
+      goto usage;
+    } else if (file) {
+      errorf("run: more than one file given ('%s' and '%s')", file, a);
+      goto usage;
+    } else {
+      file = a;
+    }
+  }
+  if (!file) {
+    errorf("run: no file given (usage: weft run FILE [--arg NAME=VALUE]...)");
+    goto usage;
+  }
+
+  Loaded ld;
+  int rc = load_module(file, color, &ld);
+  if (rc != EXIT_OK) {
+    loaded_free(&ld);
+    free(ovr);
+    return rc;
+  }
+  Module *m = ld.mod;
+  if (m->main_fn == NO_INDEX) {
+    errorf("%s has no main function", file);
+    loaded_free(&ld);
+    free(ovr);
+    return EXIT_USAGE;
+  }
+
+  limits_default(&limits);
+  VM *vm = vm_new(m, &limits);
+  if (!vm) {
+    errorf("cannot start the virtual machine");
+    loaded_free(&ld);
+    free(ovr);
+    return EXIT_FAIL;
+  }
+  Value *args = calloc(m->nparams ? m->nparams : 1, sizeof *args);
+  rc = args ? build_args(vm, m, input, ovr, novr, args) : EXIT_FAIL;
+  if (rc == EXIT_OK) {
+    Value result = v_none();
+    char *err = NULL, *trace = NULL;
+    bool ok = vm_run_main(vm, args, m->nparams, &result, &err, &trace);
+    fflush(stdout);
+    if (ok) {
+      if (m->main_result != NO_INDEX) {
+        Buf out;
+        buf_init(&out);
+        if (v_to_json(&out, result)) {
+          fwrite(out.data, 1, out.len, stdout);
+          fputc('\n', stdout);
+        } else {
+          buf_putc(&out, '\0');
+          fprintf(stderr, "error: the result of main has no JSON form: %s\n", out.data);
+          rc = EXIT_FAIL;
+        }
+        buf_free(&out);
+      }
+    } else {
+      fprintf(stderr, "error: %s\n", err ? err : "the program failed");
+      if (trace && trace[0]) {
+        fputs(trace, stderr);
+        if (trace[strlen(trace) - 1] != '\n') fputc('\n', stderr);
+      }
+      rc = EXIT_FAIL;
+    }
+    v_release(&vm->heap, result);
+    free(err);
+    free(trace);
+    for (uint32_t i = 0; i < m->nparams; i++) v_release(&vm->heap, args[i]);
+  }
+  free(args);
+  vm_free(vm);
+  loaded_free(&ld);
+  free(ovr);
+  if (fflush(stdout) != 0 && rc == EXIT_OK) {
+    errorf("cannot write output: %s", strerror(errno));
+    rc = EXIT_FAIL;
+  }
+  return rc;
+usage:
+  free(ovr);
+  return EXIT_USAGE;
+}
+
+/* ---- weft build / disasm ------------------------------------------------- */
+
+/* FILE.weft -> FILE.weftc (any other name gets ".weftc" appended). */
+static char *default_output(const char *file) {
+  size_t n = strlen(file);
+  if (n > 5 && strcmp(file + n - 5, ".weft") == 0) n -= 5;
+  char *out = malloc(n + 7);
+  if (!out) return NULL;
+  memcpy(out, file, n);
+  memcpy(out + n, ".weftc", 7);
+  return out;
+}
+
+static int cmd_build(int argc, char **argv) {
+  const char *file = NULL, *out = NULL;
+  ColorMode color = COLOR_AUTO;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = NULL;
+    int r;
+    if (is_help_flag(a)) {
+      fputs(HELP_BUILD, stdout);
+      return EXIT_OK;
+    } else if ((r = flag_value(argc, argv, &i, "-o", &v)) != 0 ||
+               (r = flag_value(argc, argv, &i, "--output", &v)) != 0) {
+      if (r < 0) return EXIT_USAGE;
+      out = v;
+    } else if ((r = flag_value(argc, argv, &i, "--color", &v)) != 0) {
+      if (r < 0 || !parse_color(v, &color)) return EXIT_USAGE;
+    } else if (a[0] == '-' && a[1] != '\0') {
+      errorf("build: unknown flag '%s' (see 'weft help build')", a);
+      return EXIT_USAGE;
+    } else if (file) {
+      errorf("build: more than one file given ('%s' and '%s')", file, a);
+      return EXIT_USAGE;
+    } else {
+      file = a;
+    }
+  }
+  if (!file) {
+    errorf("build: no file given (usage: weft build FILE -o OUT.weftc)");
+    return EXIT_USAGE;
+  }
+  Loaded ld;
+  int rc = load_module(file, color, &ld);
+  if (rc != EXIT_OK) {
+    loaded_free(&ld);
+    return rc;
+  }
+  char *def = out ? NULL : default_output(file);
+  const char *dest = out ? out : def;
+  size_t len = 0;
+  uint8_t *bytes = dest ? module_write(ld.mod, &len) : NULL;
+  if (!bytes) {
+    errorf("cannot encode the module of '%s'", file);
+    rc = EXIT_FAIL;
+  } else {
+    FILE *f = fopen(dest, "wb");
+    if (!f) {
+      errorf("cannot write '%s': %s", dest, strerror(errno));
+      rc = EXIT_FAIL;
+    } else {
+      size_t put = fwrite(bytes, 1, len, f);
+      int closed = fclose(f);
+      if (put != len || closed != 0) {
+        errorf("cannot write '%s': %s", dest, strerror(errno));
+        remove(dest);
+        rc = EXIT_FAIL;
+      }
+    }
+  }
+  free(bytes);
+  free(def);
+  loaded_free(&ld);
+  return rc;
+}
+
+static int cmd_disasm(int argc, char **argv) {
+  const char *file = NULL;
+  ColorMode color = COLOR_AUTO;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = NULL;
+    int r;
+    if (is_help_flag(a)) {
+      fputs(HELP_DISASM, stdout);
+      return EXIT_OK;
+    } else if ((r = flag_value(argc, argv, &i, "--color", &v)) != 0) {
+      if (r < 0 || !parse_color(v, &color)) return EXIT_USAGE;
+    } else if (a[0] == '-' && a[1] != '\0') {
+      errorf("disasm: unknown flag '%s' (see 'weft help disasm')", a);
+      return EXIT_USAGE;
+    } else if (file) {
+      errorf("disasm: more than one file given ('%s' and '%s')", file, a);
+      return EXIT_USAGE;
+    } else {
+      file = a;
+    }
+  }
+  if (!file) {
+    errorf("disasm: no file given (usage: weft disasm FILE)");
+    return EXIT_USAGE;
+  }
+  Loaded ld;
+  int rc = load_module(file, color, &ld);
+  if (rc == EXIT_OK) module_disasm(stdout, ld.mod);
+  loaded_free(&ld);
+  return rc;
+}
+
+/* ---- weft help / --version ------------------------------------------------ */
+
+static int cmd_help(int argc, char **argv);
+
+static const Command commands[] = {
+    {"check", "check programs for errors", HELP_CHECK, cmd_check},
+    {"run", "run a program", HELP_RUN, cmd_run},
+    {"build", "compile to a .weftc module", HELP_BUILD, cmd_build},
+    {"disasm", "print bytecode", HELP_DISASM, cmd_disasm},
+    {"help", "show help", HELP_HELP, cmd_help},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static const Command *find_command(const char *name) {
+  for (size_t i = 0; i < NCOMMANDS; i++)
+    if (strcmp(commands[i].name, name) == 0) return &commands[i];
+  return NULL;
+}
+
+static int cmd_help(int argc, char **argv) {
+  if (argc < 2 || is_help_flag(argv[1])) {
+    fputs(argc < 2 ? USAGE : HELP_HELP, stdout);
+    return EXIT_OK;
+  }
+  if (argc > 2) {
+    errorf("help: one command at most (usage: weft help [COMMAND])");
+    return EXIT_USAGE;
+  }
+  const Command *c = find_command(argv[1]);
+  if (!c) {
+    errorf("help: unknown command '%s' (see 'weft help')", argv[1]);
+    return EXIT_USAGE;
+  }
+  fputs(c->help, stdout);
+  return EXIT_OK;
+}
+
+static void print_version(void) {
+  printf("weft %s (bytecode format %d)\n", PACKAGE_VERSION, WEFTC_VERSION);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fputs(USAGE, stderr);
+    return EXIT_USAGE;
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0 || strcmp(cmd, "version") == 0) {
+    print_version();
+    return EXIT_OK;
+  }
+  if (is_help_flag(cmd)) {
+    fputs(USAGE, stdout);
+    return EXIT_OK;
+  }
+  const Command *c = find_command(cmd);
+  if (!c) {
+    if (cmd[0] == '-')
+      errorf("unknown flag '%s' (see 'weft help')", cmd);
+    else
+      errorf("unknown command '%s' (see 'weft help')", cmd);
+    return EXIT_USAGE;
+  }
+  return c->run(argc - 1, argv + 1);
+}

@@ -1,0 +1,870 @@
+/* check.c — the checker's driver: per-file scopes and imports, top-level
+ * items (types, functions, roles, main), type syntax, name lookup and the
+ * type helpers the expression checker (check_expr.c) and the call checker
+ * (check_call.c) share.
+ *
+ * Files are checked in Program.files order (dependencies first), each in
+ * four passes: declare items, bind imports, resolve signatures and roles,
+ * check bodies. Type aliases resolve lazily, so they may refer to each other
+ * in any order; a cycle is E0313. */
+#include <stdlib.h>
+#include <string.h>
+#include "check_int.h"
+
+/* ---- name tables ------------------------------------------------------ */
+static uint32_t hash_name(const char *s) {
+  uint32_t h = 2166136261u;
+  for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
+  return h;
+}
+
+void *tab_get(const SymTab *t, const char *key) {
+  if (!t->cap) return NULL;
+  for (uint32_t i = hash_name(key) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+    if (!t->keys[i]) return NULL;
+    if (strcmp(t->keys[i], key) == 0) return t->vals[i];
+  }
+}
+
+/* Inserts or replaces; the table lives in the arena (old arrays are simply
+ * abandoned on growth, which the arena frees with the program). */
+void tab_put(Arena *a, SymTab *t, const char *key, void *val) {
+  if ((t->n + 1) * 2 > t->cap) {
+    uint32_t ncap = t->cap ? t->cap * 2 : 16;
+    const char **keys = arena_alloc(a, ncap * sizeof *keys);
+    void **vals = arena_alloc(a, ncap * sizeof *vals);
+    for (uint32_t i = 0; i < t->cap; i++) {
+      if (!t->keys[i]) continue;
+      uint32_t j = hash_name(t->keys[i]) & (ncap - 1);
+      while (keys[j]) j = (j + 1) & (ncap - 1);
+      keys[j] = t->keys[i];
+      vals[j] = t->vals[i];
+    }
+    t->keys = keys;
+    t->vals = vals;
+    t->cap = ncap;
+  }
+  uint32_t i = hash_name(key) & (t->cap - 1);
+  while (t->keys[i] && strcmp(t->keys[i], key) != 0) i = (i + 1) & (t->cap - 1);
+  if (!t->keys[i]) t->n++;
+  t->keys[i] = key;
+  t->vals[i] = val;
+}
+
+/* ---- type helpers ----------------------------------------------------- */
+bool ck_is_error(const Type *t) { return !t || t->kind == TY_ERROR; }
+
+Type *ck_strip(Type *t) { return t && t->kind == TY_OPTIONAL ? t->elem : t; }
+
+static int cmp_lit(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A literal union with its members sorted and unique (the form
+ * type_equal relies on). */
+Type *ck_union(Checker *c, const char **lits, uint32_t n) {
+  Type *t = type_new(c->a, TY_UNION);
+  t->lits = arena_alloc(c->a, (n ? n : 1) * sizeof *t->lits);
+  memcpy(t->lits, lits, n * sizeof *lits);
+  qsort(t->lits, n, sizeof *t->lits, cmp_lit);
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < n; i++)
+    if (k == 0 || strcmp(t->lits[k - 1], t->lits[i]) != 0) t->lits[k++] = t->lits[i];
+  t->nlits = k;
+  return t;
+}
+
+/* T? — never nested, and none? / void? / never? stay as they are. */
+Type *ck_optional(Checker *c, Type *t) {
+  if (!t || t->kind == TY_OPTIONAL || t->kind == TY_NONE || t->kind == TY_ERROR ||
+      t->kind == TY_VOID || t->kind == TY_NEVER || t->kind == TY_JSON)
+    return t;
+  Type *o = type_new(c->a, TY_OPTIONAL);
+  o->elem = t;
+  return o;
+}
+
+Type *ck_list(Checker *c, TypeKind kind, Type *elem) {
+  Type *t = type_new(c->a, kind);
+  t->elem = elem;
+  return t;
+}
+
+static int type_depth(const Type *t, int limit) {
+  if (!t || limit <= 0) return 0;
+  int d = 0;
+  switch (t->kind) {
+  case TY_LIST: case TY_MAP: case TY_OPTIONAL:
+    d = type_depth(t->elem, limit - 1);
+    break;
+  case TY_RECORD:
+    for (uint32_t i = 0; i < t->nfields; i++) {
+      int fd = type_depth(t->fields[i].type, limit - 1);
+      if (fd > d) d = fd;
+    }
+    break;
+  case TY_FN:
+    d = type_depth(t->ret, limit - 1);
+    for (uint32_t i = 0; i < t->nparams; i++) {
+      int pd = type_depth(t->params[i], limit - 1);
+      if (pd > d) d = pd;
+    }
+    break;
+  default:
+    break;
+  }
+  return d + 1;
+}
+
+bool ck_too_deep(const Type *t) {
+  return type_depth(t, CHECK_MAX_TYPE_DEPTH + 1) > CHECK_MAX_TYPE_DEPTH;
+}
+
+/* The least type both a and b fit, or NULL when they have none: literal
+ * unions merge, none and T make T?, never fits anything, and lists, maps
+ * and records of the same shape join element-wise. */
+static Type *join_at(Checker *c, Type *a, Type *b, int depth) {
+  if (!a) return b;
+  if (!b) return a;
+  if (a->kind == TY_ERROR || b->kind == TY_ERROR) return type_prim(TY_ERROR);
+  if (a->kind == TY_NEVER) return b;
+  if (b->kind == TY_NEVER) return a;
+  if (depth > CHECK_MAX_TYPE_DEPTH) return NULL;
+  if (type_assignable(b, a)) return a;
+  if (type_assignable(a, b)) return b;
+  if (a->kind == TY_UNION && b->kind == TY_UNION) {
+    const char **l = arena_alloc(c->a, (a->nlits + b->nlits) * sizeof *l);
+    memcpy(l, a->lits, a->nlits * sizeof *l);
+    memcpy(l + a->nlits, b->lits, b->nlits * sizeof *l);
+    return ck_union(c, l, a->nlits + b->nlits);
+  }
+  if (a->kind == TY_NONE) return ck_optional(c, b);
+  if (b->kind == TY_NONE) return ck_optional(c, a);
+  if (a->kind == TY_OPTIONAL || b->kind == TY_OPTIONAL) {
+    Type *j = join_at(c, ck_strip(a), ck_strip(b), depth + 1);
+    return j ? ck_optional(c, j) : NULL;
+  }
+  if (a->kind != b->kind) return NULL;
+  if (a->kind == TY_LIST || a->kind == TY_MAP) {
+    Type *j = join_at(c, a->elem, b->elem, depth + 1);
+    return j ? ck_list(c, a->kind, j) : NULL;
+  }
+  if (a->kind == TY_RECORD && a->nfields == b->nfields) {
+    Type *r = type_new(c->a, TY_RECORD);
+    r->nfields = a->nfields;
+    r->fields = arena_alloc(c->a, (a->nfields ? a->nfields : 1) * sizeof *r->fields);
+    for (uint32_t i = 0; i < a->nfields; i++) {
+      Type *bf = NULL;
+      for (uint32_t k = 0; k < b->nfields; k++)
+        if (strcmp(b->fields[k].name, a->fields[i].name) == 0) bf = b->fields[k].type;
+      if (!bf) return NULL;
+      Type *j = join_at(c, a->fields[i].type, bf, depth + 1);
+      if (!j) return NULL;
+      r->fields[i] = a->fields[i];
+      r->fields[i].type = j;
+    }
+    return r;
+  }
+  return NULL;
+}
+
+Type *ck_join(Checker *c, Type *a, Type *b) { return join_at(c, a, b, 0); }
+
+char *ck_type_str(Checker *c, const Type *t) {
+  Buf b;
+  buf_init(&b);
+  type_print(&b, t);
+  char *s = arena_strndup(c->a, b.data ? b.data : "", b.len);
+  buf_free(&b);
+  return s;
+}
+
+/* ---- "did you mean" --------------------------------------------------- */
+static size_t edit_distance(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  if (la > 64 || lb > 64) return (size_t)-1;
+  size_t row[65];
+  for (size_t j = 0; j <= lb; j++) row[j] = j;
+  for (size_t i = 1; i <= la; i++) {
+    size_t prev = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= lb; j++) {
+      size_t cur = row[j];
+      size_t best = prev + (a[i - 1] != b[j - 1]);
+      if (row[j] + 1 < best) best = row[j] + 1;
+      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+      row[j] = best;
+      prev = cur;
+    }
+  }
+  return row[lb];
+}
+
+/* The candidate closest to name, if close enough to be a likely typo. */
+const char *ck_closest(const char *name, const char **cands, uint32_t n) {
+  const char *best = NULL;
+  size_t bd = (size_t)-1, limit = strlen(name) / 3 + 1;
+  if (limit > 3) limit = 3;
+  for (uint32_t i = 0; i < n; i++) {
+    if (!cands[i] || strcmp(cands[i], name) == 0) continue;
+    size_t d = edit_distance(name, cands[i]);
+    if (d <= limit && d < bd) {
+      bd = d;
+      best = cands[i];
+    }
+  }
+  return best;
+}
+
+/* ---- scopes and lookup ------------------------------------------------ */
+void ck_scope_push(Checker *c, Scope *s) {
+  memset(s, 0, sizeof *s);
+  s->parent = c->scope;
+  c->scope = s;
+}
+
+/* Leaves a scope, warning about `let`/`var` bindings never read. */
+void ck_scope_pop(Checker *c) {
+  Scope *s = c->scope;
+  for (uint32_t i = 0; i < s->ndecls; i++) {
+    Symbol *sym = s->decls[i];
+    if (sym->used || sym->name[0] == '_' || !sym->decl) continue;
+    if (sym->decl->kind != N_LET && sym->decl->kind != N_VAR) continue;
+    diag_add(c->dl, D_W0003, sym->decl->u.decl.name_span,
+             "prefix the name with an underscore to keep it unused on purpose",
+             "unused variable `%s`", sym->name);
+  }
+  free(s->decls);
+  c->scope = s->parent;
+}
+
+static void scope_add(Checker *c, const char *name, Symbol *sym) {
+  Scope *s = c->scope;
+  tab_put(c->a, &s->names, name, sym);
+  if (s->ndecls == s->cap) {
+    s->cap = s->cap ? s->cap * 2 : 8;
+    Symbol **d = realloc(s->decls, s->cap * sizeof *d);
+    if (!d) abort();
+    s->decls = d;
+  }
+  s->decls[s->ndecls++] = sym;
+}
+
+Symbol *ck_new_local(Checker *c, Node *decl, const char *name, Type *t, bool is_var) {
+  Symbol *s = arena_alloc(c->a, sizeof *s);
+  s->kind = SYM_LOCAL;
+  s->name = name;
+  s->decl = decl;
+  s->type = t;
+  s->owner = c->fn ? c->fn->owner : NULL;
+  s->is_var = is_var;
+  s->file = c->file ? c->file->file : 0;
+  s->slot = -1;
+  s->index = -1;
+  if (decl) decl->sym = s;
+  if (c->scope) scope_add(c, name, s);
+  return s;
+}
+
+/* Finds `name` in the file's own items, then its unqualified imports (and
+ * marks the import used), then the prelude. */
+static Symbol *lookup_file(FileScope *fs, const char *name) {
+  Symbol *s = tab_get(&fs->items, name);
+  if (s) return s;
+  ImportedName *in = tab_get(&fs->imported, name);
+  if (in) {
+    if (in->via) in->via->used = true;
+    return in->sym;
+  }
+  if (fs->prelude) return tab_get(&fs->prelude->items, name);
+  return NULL;
+}
+
+/* Resolves a name in value or type position: locals and type parameters,
+ * the file (with imports and the prelude), then the natives. */
+Symbol *ck_lookup(Checker *c, const char *name, Span at) {
+  (void)at;
+  for (Scope *s = c->scope; s; s = s->parent) {
+    Symbol *sym = tab_get(&s->names, name);
+    if (sym) return sym;
+  }
+  if (c->file) {
+    Symbol *sym = lookup_file(c->file, name);
+    if (sym) return sym;
+  }
+  NativeSym *ns = tab_get(&c->natives, name);
+  return ns ? &ns->sym : NULL;
+}
+
+/* A member `name` of an imported module (its own items only). */
+Symbol *ck_module_member(Checker *c, FileScope *fs, const char *name) {
+  (void)c;
+  Symbol *s = tab_get(&fs->items, name);
+  return s && s->kind != SYM_MODULE ? s : NULL;
+}
+
+/* ---- type syntax ------------------------------------------------------ */
+static Type *resolve_typesym(Checker *c, TypeSym *ts, Node *use);
+
+static Type *builtin_type(const char *name) {
+  static const struct { const char *name; TypeKind kind; } prims[] = {
+    {"int", TY_INT}, {"float", TY_FLOAT}, {"bool", TY_BOOL}, {"string", TY_STRING},
+    {"duration", TY_DURATION}, {"json", TY_JSON}, {"role", TY_ROLE},
+  };
+  for (size_t i = 0; i < sizeof prims / sizeof prims[0]; i++)
+    if (strcmp(prims[i].name, name) == 0) return type_prim(prims[i].kind);
+  return NULL;
+}
+
+static bool is_builtin_type_name(const char *name) {
+  return builtin_type(name) || strcmp(name, "list") == 0 || strcmp(name, "map") == 0;
+}
+
+/* Substitutes the type parameters of a generic alias. */
+static Type *instantiate_alias(Checker *c, TypeSym *ts, Type **args) {
+  Sig sig;
+  memset(&sig, 0, sizeof sig);
+  sig.tvars = ts->tparams;
+  sig.ntvars = ts->ntparams;
+  return ck_subst(c, ts->sym.type, &sig, args);
+}
+
+static Type *type_name_syntax(Checker *c, Node *tn) {
+  const char *id = tn->u.tname.id;
+  NodeList *args = &tn->u.tname.args;
+  bool is_list = strcmp(id, "list") == 0, is_map = strcmp(id, "map") == 0;
+  Type *prim = builtin_type(id);
+  if (is_list || is_map || prim) {
+    /* a type parameter or local alias may not shadow these names */
+    if (is_list || is_map) {
+      if (args->n != 1) {
+        diag_add(c->dl, D_E0314, tn->span, is_list ? "write list[T]" : "write map[T]",
+                 "`%s` takes one type argument, got %u", id, args->n);
+        return type_prim(TY_ERROR);
+      }
+      Type *e = ck_type_of_syntax(c, args->items[0]);
+      return ck_is_error(e) ? e : ck_list(c, is_list ? TY_LIST : TY_MAP, e);
+    }
+    if (args->n) {
+      diag_add(c->dl, D_E0314, tn->span, NULL, "`%s` takes no type arguments", id);
+      return type_prim(TY_ERROR);
+    }
+    return prim;
+  }
+  Symbol *s = ck_lookup(c, id, tn->span);
+  if (!s) {
+    const char *cands[64];
+    uint32_t n = 0;
+    static const char *const builtins[] = {"int", "float", "bool", "string", "duration",
+                                           "json", "list", "map", "role"};
+    for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++) cands[n++] = builtins[i];
+    FileScope *fs = c->file;
+    for (uint32_t i = 0; fs && i < fs->items.cap && n < 64; i++)
+      if (fs->items.keys[i] && ((Symbol *)fs->items.vals[i])->kind == SYM_TYPE)
+        cands[n++] = fs->items.keys[i];
+    const char *near = ck_closest(id, cands, n);
+    char *help = NULL;
+    if (near) {
+      size_t len = strlen(near) + 32;
+      help = arena_alloc(c->a, len);
+      snprintf(help, len, "did you mean `%s`?", near);
+    }
+    diag_add(c->dl, D_E0203, tn->span, help, "unknown type `%s`", id);
+    return type_prim(TY_ERROR);
+  }
+  if (s->kind != SYM_TYPE) {
+    diag_add(c->dl, D_E0203, tn->span, NULL, "`%s` is not a type", id);
+    return type_prim(TY_ERROR);
+  }
+  s->used = true;
+  TypeSym *ts = (TypeSym *)s;
+  Type *t = resolve_typesym(c, ts, tn);
+  if (args->n != ts->ntparams) {
+    diag_add(c->dl, D_E0314, tn->span, NULL, "type `%s` takes %u type argument%s, got %u", id,
+             ts->ntparams, ts->ntparams == 1 ? "" : "s", args->n);
+    return type_prim(TY_ERROR);
+  }
+  if (!ts->ntparams || ck_is_error(t)) return t;
+  Type **targs = arena_alloc(c->a, args->n * sizeof *targs);
+  for (uint32_t i = 0; i < args->n; i++) {
+    targs[i] = ck_type_of_syntax(c, args->items[i]);
+    if (ck_is_error(targs[i])) return targs[i];
+  }
+  Type *inst = instantiate_alias(c, ts, targs);
+  if (ck_too_deep(inst)) {
+    diag_add(c->dl, D_E0313, tn->span, NULL, "type `%s` expands too deeply", id);
+    return type_prim(TY_ERROR);
+  }
+  return inst;
+}
+
+/* Turns a type expression into a Type, reporting unknown names (E0203),
+ * wrong argument counts (E0314), duplicate record fields (E0310). */
+Type *ck_type_of_syntax(Checker *c, Node *tn) {
+  if (!tn) return type_prim(TY_ERROR);
+  Type *t = type_prim(TY_ERROR);
+  switch (tn->kind) {
+  case N_TYPE_NAME:
+    t = type_name_syntax(c, tn);
+    break;
+  case N_TYPE_RECORD: {
+    NodeList *fl = &tn->u.list.items;
+    t = type_new(c->a, TY_RECORD);
+    t->fields = arena_alloc(c->a, (fl->n ? fl->n : 1) * sizeof *t->fields);
+    for (uint32_t i = 0; i < fl->n; i++) {
+      Node *f = fl->items[i];
+      if (!f || f->kind != N_PARAM) continue;
+      bool dup = false;
+      for (uint32_t k = 0; k < t->nfields; k++)
+        if (strcmp(t->fields[k].name, f->u.param.name) == 0) dup = true;
+      if (dup) {
+        diag_add(c->dl, D_E0310, f->span, NULL, "field `%s` is declared twice", f->u.param.name);
+        continue;
+      }
+      Type *ft = ck_type_of_syntax(c, f->u.param.type);
+      t->fields[t->nfields++] = (TyField){f->u.param.name, ft, f->doc};
+    }
+    break;
+  }
+  case N_TYPE_UNION: {
+    NodeList *ll = &tn->u.list.items;
+    const char **lits = arena_alloc(c->a, (ll->n ? ll->n : 1) * sizeof *lits);
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < ll->n; i++)
+      if (ll->items[i] && ll->items[i]->kind == N_STRING) lits[n++] = ll->items[i]->u.lit.str;
+    t = ck_union(c, lits, n);
+    break;
+  }
+  case N_TYPE_OPTIONAL:
+    t = ck_optional(c, ck_type_of_syntax(c, tn->u.topt.inner));
+    break;
+  case N_TYPE_FN: {
+    NodeList *pl = &tn->u.tfn.params;
+    t = type_new(c->a, TY_FN);
+    t->params = arena_alloc(c->a, (pl->n ? pl->n : 1) * sizeof *t->params);
+    t->nparams = pl->n;
+    for (uint32_t i = 0; i < pl->n; i++) t->params[i] = ck_type_of_syntax(c, pl->items[i]);
+    t->ret = tn->u.tfn.ret ? ck_type_of_syntax(c, tn->u.tfn.ret) : type_prim(TY_VOID);
+    break;
+  }
+  default:
+    break;
+  }
+  tn->type = t;
+  return t;
+}
+
+/* A scope holding the type parameters `params` (N_NAME nodes) as fresh
+ * TY_VARs; returns the vars. */
+static Type **declare_tparams(Checker *c, NodeList *params) {
+  Type **vars = arena_alloc(c->a, (params->n ? params->n : 1) * sizeof *vars);
+  for (uint32_t i = 0; i < params->n; i++) {
+    Node *pn = params->items[i];
+    const char *name = pn && pn->kind == N_NAME ? pn->u.name.id : "T";
+    Type *v = type_new(c->a, TY_VAR);
+    v->var_id = ++c->next_var;
+    v->name = name;
+    vars[i] = v;
+    TypeSym *ts = arena_alloc(c->a, sizeof *ts);
+    ts->sym.kind = SYM_TYPE;
+    ts->sym.name = name;
+    ts->sym.decl = pn;
+    ts->sym.type = v;
+    ts->sym.used = true;
+    ts->state = TS_DONE;
+    ts->file = c->file;
+    if (pn) pn->type = v;
+    if (c->scope) {
+      if (tab_get(&c->scope->names, name))
+        diag_add(c->dl, D_E0202, pn ? pn->span : (Span){0, 0, 0}, NULL,
+                 "type parameter `%s` is declared twice", name);
+      tab_put(c->a, &c->scope->names, name, &ts->sym);
+    }
+  }
+  return vars;
+}
+
+/* Resolves a named type on first use, in its own file's context. */
+static Type *resolve_typesym(Checker *c, TypeSym *ts, Node *use) {
+  if (ts->state == TS_DONE) return ts->sym.type;
+  Node *d = ts->sym.decl;
+  if (ts->state == TS_RESOLVING) {
+    (void)use;
+    diag_add(c->dl, D_E0313, d->u.typedef_.name_span,
+             "a record cannot contain itself; use json (or a list of ids) for recursive data",
+             "type `%s` refers to itself", ts->sym.name);
+    return type_prim(TY_ERROR);
+  }
+  if (c->alias_depth >= CHECK_MAX_ALIAS_DEPTH) {
+    diag_add(c->dl, D_E0313, d->u.typedef_.name_span, "define the type directly",
+             "type `%s` is defined through more than %d other named types", ts->sym.name,
+             CHECK_MAX_ALIAS_DEPTH);
+    ts->sym.type = type_prim(TY_ERROR);
+    ts->state = TS_DONE;
+    return ts->sym.type;
+  }
+  c->alias_depth++;
+  ts->state = TS_RESOLVING;
+  FileScope *saved_file = c->file;
+  Scope *saved_scope = c->scope;
+  FnCtx *saved_fn = c->fn;
+  c->file = ts->file;
+  c->scope = NULL;
+  c->fn = NULL;
+  Scope sc;
+  ck_scope_push(c, &sc);
+  ts->tparams = declare_tparams(c, &d->u.typedef_.type_params);
+  ts->ntparams = d->u.typedef_.type_params.n;
+  Type *t = ck_type_of_syntax(c, d->u.typedef_.type);
+  ck_scope_pop(c);
+  c->file = saved_file;
+  c->scope = saved_scope;
+  c->fn = saved_fn;
+  if (!ck_is_error(t)) {
+    Type *named = type_new(c->a, t->kind);
+    *named = *t;
+    named->name = ts->sym.name;
+    named->doc = d->doc ? d->doc : t->doc;
+    t = named;
+  }
+  ts->sym.type = t;
+  ts->state = TS_DONE;
+  c->alias_depth--;
+  return t;
+}
+
+/* ---- natives ------------------------------------------------------------ */
+static void init_natives(Checker *c) {
+  c->native_sigs = arena_alloc(c->a, (std_nnatives ? std_nnatives : 1) * sizeof *c->native_sigs);
+  for (uint32_t i = 0; i < std_nnatives; i++) {
+    Sig *s = ck_parse_native_sig(c, std_natives[i].sig);
+    if (s) c->native_sigs[i] = *s;
+    else c->native_sigs[i].params = NULL, c->native_sigs[i].ret = NULL;
+    NativeSym *ns = tab_get(&c->natives, std_natives[i].name);
+    if (ns && ns->first + ns->count == i) {
+      ns->count++;
+      continue;
+    }
+    if (ns) continue; /* overloads must be adjacent; a stray one is ignored */
+    ns = arena_alloc(c->a, sizeof *ns);
+    ns->sym.kind = SYM_NATIVE;
+    ns->sym.name = std_natives[i].name;
+    ns->sym.slot = ns->sym.index = -1;
+    ns->first = i;
+    ns->count = 1;
+    tab_put(c->a, &c->natives, std_natives[i].name, ns);
+  }
+  c->from_json = arena_alloc(c->a, sizeof *c->from_json);
+  c->from_json->sym.kind = SYM_NATIVE;
+  c->from_json->sym.name = "from_json";
+  c->from_json->sym.slot = c->from_json->sym.index = -1;
+}
+
+/* ---- items -------------------------------------------------------------- */
+static uint32_t line_of(Checker *c, Span sp) {
+  uint32_t line = 0, col = 0;
+  Source *s = src_get(c->p->sources, sp.file);
+  if (s) src_line_col(s, sp.start, &line, &col);
+  return line;
+}
+
+static Span item_name_span(Node *n) {
+  switch (n->kind) {
+  case N_FN: return n->u.fn.name_span;
+  case N_TYPEDEF: return n->u.typedef_.name_span;
+  case N_ROLE: return n->u.role.name_span;
+  default: return n->span;
+  }
+}
+
+static void declare_item(Checker *c, FileScope *fs, const char *name, Symbol *sym, Node *decl) {
+  Symbol *prev = tab_get(&fs->items, name);
+  if (prev) {
+    Span first = prev->decl ? item_name_span(prev->decl) : decl->span;
+    diag_add(c->dl, D_E0202, item_name_span(decl), "rename one of them",
+             "`%s` is already defined on line %u", name, line_of(c, first));
+    return;
+  }
+  tab_put(c->a, &fs->items, name, sym);
+}
+
+/* Pass 1: every top-level function, type and role of a file. */
+static void declare_items(Checker *c, FileScope *fs) {
+  NodeList *items = &fs->pf->ast.items;
+  for (uint32_t i = 0; i < items->n; i++) {
+    Node *it = items->items[i];
+    if (!it) continue;
+    if (it->kind == N_FN) {
+      FnSym *f = arena_alloc(c->a, sizeof *f);
+      f->sym.kind = SYM_FN;
+      f->sym.name = it->u.fn.name;
+      f->sym.decl = it;
+      f->sym.file = fs->file;
+      f->sym.slot = f->sym.index = -1;
+      f->file = fs;
+      it->sym = &f->sym;
+      declare_item(c, fs, it->u.fn.name, &f->sym, it);
+    } else if (it->kind == N_TYPEDEF) {
+      if (is_builtin_type_name(it->u.typedef_.name)) {
+        diag_add(c->dl, D_E0202, it->u.typedef_.name_span, "choose another name",
+                 "`%s` is a built-in type", it->u.typedef_.name);
+        continue;
+      }
+      TypeSym *t = arena_alloc(c->a, sizeof *t);
+      t->sym.kind = SYM_TYPE;
+      t->sym.name = it->u.typedef_.name;
+      t->sym.decl = it;
+      t->sym.file = fs->file;
+      t->sym.slot = t->sym.index = -1;
+      t->file = fs;
+      it->sym = &t->sym;
+      declare_item(c, fs, it->u.typedef_.name, &t->sym, it);
+    } else if (it->kind == N_ROLE) {
+      Symbol *s = arena_alloc(c->a, sizeof *s);
+      s->kind = SYM_ROLE;
+      s->name = it->u.role.name;
+      s->decl = it;
+      s->type = type_prim(TY_ROLE);
+      s->file = fs->file;
+      s->slot = s->index = -1;
+      it->sym = s;
+      declare_item(c, fs, it->u.role.name, s, it);
+    }
+  }
+}
+
+/* Pass 2: aliases become SYM_MODULE items; plain imports bring the target's
+ * own items into scope unqualified (a clash with a local item is E0202). */
+static void bind_imports(Checker *c, FileScope *fs) {
+  NodeList *items = &fs->pf->ast.items;
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < items->n; i++)
+    if (items->items[i] && items->items[i]->kind == N_IMPORT) n++;
+  fs->imports = arena_alloc(c->a, (n ? n : 1) * sizeof *fs->imports);
+  for (uint32_t i = 0; i < items->n; i++) {
+    Node *it = items->items[i];
+    if (!it || it->kind != N_IMPORT || !it->extra) continue;
+    ProgramFile *target = load_find_file(c->p, ((ImportTarget *)it->extra)->file);
+    if (!target || !target->scope) continue;
+    ImportEntry *ie = &fs->imports[fs->nimports++];
+    ie->decl = it;
+    ie->target = target->scope;
+    if (it->u.import.alias) {
+      Symbol *s = arena_alloc(c->a, sizeof *s);
+      s->kind = SYM_MODULE;
+      s->name = it->u.import.alias;
+      s->decl = it;
+      s->type = type_prim(TY_VOID);
+      s->file = fs->file;
+      s->slot = s->index = -1;
+      s->module = ie->target;
+      it->sym = s;
+      declare_item(c, fs, s->name, s, it);
+      continue;
+    }
+    SymTab *exp = &ie->target->items;
+    for (uint32_t k = 0; k < exp->cap; k++) {
+      if (!exp->keys[k]) continue;
+      Symbol *sym = exp->vals[k];
+      if (sym->kind == SYM_MODULE) continue;
+      const char *name = exp->keys[k];
+      Symbol *local = tab_get(&fs->items, name);
+      if (local) {
+        Span at = local->decl ? item_name_span(local->decl) : it->span;
+        diag_add(c->dl, D_E0202, at,
+                 "rename it, or import the module with an alias: import \"...\" as m",
+                 "`%s` is also imported by the import on line %u", name, line_of(c, it->span));
+        continue;
+      }
+      ImportedName *prev = tab_get(&fs->imported, name);
+      if (prev && prev->sym != sym) {
+        diag_add(c->dl, D_E0202, it->span, "import one of the modules with an alias",
+                 "`%s` is imported twice (also by the import on line %u)", name,
+                 line_of(c, prev->via->decl->span));
+        continue;
+      }
+      ImportedName *in = arena_alloc(c->a, sizeof *in);
+      in->sym = sym;
+      in->via = ie;
+      tab_put(c->a, &fs->imported, name, in);
+    }
+  }
+}
+
+/* Pass 3a: a function's signature. Parameters need types (E0307). */
+static void resolve_sig(Checker *c, FnSym *f) {
+  Node *d = f->sym.decl;
+  Scope sc;
+  ck_scope_push(c, &sc);
+  f->sig.tvars = declare_tparams(c, &d->u.fn.type_params);
+  f->sig.ntvars = d->u.fn.type_params.n;
+  NodeList *pl = &d->u.fn.params;
+  f->sig.params = arena_alloc(c->a, (pl->n ? pl->n : 1) * sizeof *f->sig.params);
+  f->sig.nparams = pl->n;
+  f->sig.nrequired = 0;
+  bool seen_default = false;
+  for (uint32_t i = 0; i < pl->n; i++) {
+    Node *pn = pl->items[i];
+    Type *t = type_prim(TY_ERROR);
+    if (pn && pn->kind == N_PARAM) {
+      if (!pn->u.param.type) {
+        diag_add(c->dl, D_E0307, pn->span, "write its type: name: int",
+                 "parameter `%s` of `%s` needs a type annotation", pn->u.param.name,
+                 f->sym.name);
+      } else {
+        t = ck_type_of_syntax(c, pn->u.param.type);
+      }
+      if (pn->u.param.def) seen_default = true;
+      else if (!seen_default) f->sig.nrequired = i + 1;
+      else
+        diag_add(c->dl, D_E0503, pn->span, "move parameters with defaults to the end",
+                 "parameter `%s` without a default follows one with a default",
+                 pn->u.param.name);
+    }
+    f->sig.params[i] = t;
+  }
+  f->sig.ret = d->u.fn.ret ? ck_type_of_syntax(c, d->u.fn.ret) : type_prim(TY_VOID);
+  ck_scope_pop(c);
+  Type *ft = type_new(c->a, TY_FN);
+  ft->params = f->sig.params;
+  ft->nparams = f->sig.nparams;
+  ft->ret = f->sig.ret;
+  f->sym.type = ft;
+  f->sig_done = true;
+}
+
+/* Pass 3b: roles (full checking comes with the workflow constructs): every
+ * setting a constant, no duplicates, a string `model`. */
+static void check_role(Checker *c, Node *r) {
+  NodeList *sl = &r->u.role.settings;
+  bool has_model = false;
+  for (uint32_t i = 0; i < sl->n; i++) {
+    Node *s = sl->items[i];
+    if (!s || s->kind != N_FIELD_INIT) continue;
+    for (uint32_t k = 0; k < i; k++) {
+      Node *o = sl->items[k];
+      if (o && o->kind == N_FIELD_INIT && strcmp(o->u.init.name, s->u.init.name) == 0) {
+        diag_add(c->dl, D_E0310, s->span, NULL, "setting `%s` is given twice", s->u.init.name);
+        break;
+      }
+    }
+    Type *t = ck_expr(c, s->u.init.value, NULL);
+    if (s->u.init.value && !ck_is_const(s->u.init.value)) {
+      diag_add(c->dl, D_E0602, s->u.init.value->span,
+               "write a literal: a string, a number, a duration or true/false",
+               "role setting `%s` must be a constant", s->u.init.name);
+      continue;
+    }
+    if (strcmp(s->u.init.name, "model") == 0) {
+      has_model = true;
+      if (!ck_is_error(t) && t->kind != TY_STRING)
+        diag_add(c->dl, D_E0301, s->u.init.value->span, "write \"provider/model\"",
+                 "type mismatch: role model must be a string, got %s", ck_type_str(c, t));
+    }
+  }
+  if (!has_model)
+    diag_add(c->dl, D_E0601, r->u.role.name_span,
+             "add a model setting: model: \"anthropic/claude-sonnet-4-5\"",
+             "role `%s` has no model", r->u.role.name);
+}
+
+/* main's parameters are the program's inputs: JSON-expressible, constant
+ * defaults, no type parameters. */
+static void check_main(Checker *c, FnSym *f) {
+  Node *d = f->sym.decl;
+  c->p->main = &f->sym;
+  if (d->u.fn.type_params.n)
+    diag_add(c->dl, D_E0501, d->u.fn.name_span,
+             "give its parameters concrete types: the inputs arrive as JSON",
+             "main cannot be generic");
+  for (uint32_t i = 0; i < f->sig.nparams && !d->u.fn.type_params.n; i++) {
+    Node *pn = d->u.fn.params.items[i];
+    Type *t = f->sig.params[i];
+    if (!ck_is_error(t) && !type_is_jsonable(t))
+      diag_add(c->dl, D_E0502, pn->u.param.type ? pn->u.param.type->span : pn->span,
+               "main's inputs come from JSON: use data types (no functions or roles)",
+               "parameter `%s` of main has type %s, which JSON cannot express",
+               pn->u.param.name, ck_type_str(c, t));
+  }
+  Type *r = f->sig.ret;
+  if (!ck_is_error(r) && r->kind != TY_VOID && !type_is_jsonable(r))
+    diag_add(c->dl, D_E0502, d->u.fn.ret ? d->u.fn.ret->span : d->u.fn.name_span,
+             "main's result is printed as JSON: return data (no functions or roles)",
+             "main returns %s, which JSON cannot express", ck_type_str(c, r));
+}
+
+static void warn_unused_imports(Checker *c, FileScope *fs) {
+  for (uint32_t i = 0; i < fs->nimports; i++) {
+    ImportEntry *ie = &fs->imports[i];
+    bool used = ie->used || (ie->decl->sym && ie->decl->sym->used);
+    if (!used)
+      diag_add(c->dl, D_W0001, ie->decl->span, "remove it",
+               "unused import \"%s\"", ie->decl->u.import.path);
+  }
+}
+
+/* Whether a syntax error (E00xx/E01xx) lies inside `span`: the body of such
+ * a function is not checked, since the parser's recovery leaves holes that
+ * would only produce follow-on errors. */
+static bool has_syntax_error(Checker *c, Span span) {
+  for (uint32_t i = 0; i < c->dl->n; i++) {
+    Diag *d = &c->dl->items[i];
+    if (d->code > D_E0104 || d->span.file != span.file) continue;
+    if (d->span.start >= span.start && d->span.start <= span.end) return true;
+  }
+  return false;
+}
+
+static void check_file(Checker *c, ProgramFile *pf, FileScope *prelude) {
+  FileScope *fs = arena_alloc(c->a, sizeof *fs);
+  fs->pf = pf;
+  fs->file = pf->file;
+  fs->prelude = prelude;
+  pf->scope = fs;
+  c->file = fs;
+  c->scope = NULL;
+  c->fn = NULL;
+  declare_items(c, fs);
+  bind_imports(c, fs);
+  NodeList *items = &pf->ast.items;
+  for (uint32_t i = 0; i < items->n; i++) {
+    Node *it = items->items[i];
+    if (!it) continue;
+    if (it->kind == N_TYPEDEF && it->sym) resolve_typesym(c, (TypeSym *)it->sym, NULL);
+    else if (it->kind == N_FN && it->sym) resolve_sig(c, (FnSym *)it->sym);
+  }
+  for (uint32_t i = 0; i < items->n; i++) {
+    Node *it = items->items[i];
+    if (!it) continue;
+    c->scope = NULL;
+    c->fn = NULL;
+    if (it->kind == N_ROLE) {
+      check_role(c, it);
+    } else if (it->kind == N_FN && it->sym) {
+      FnSym *f = (FnSym *)it->sym;
+      if (pf->file == c->p->main_file && strcmp(f->sym.name, "main") == 0 &&
+          tab_get(&fs->items, "main") == &f->sym)
+        check_main(c, f);
+      if (!has_syntax_error(c, it->span)) ck_fn_body(c, f);
+    }
+  }
+  warn_unused_imports(c, fs);
+}
+
+bool check_program(Program *p) {
+  uint32_t errors_before = p->diags->errors;
+  Checker c;
+  memset(&c, 0, sizeof c);
+  c.p = p;
+  c.a = &p->arena;
+  c.dl = p->diags;
+  init_natives(&c);
+  FileScope *prelude = NULL;
+  for (uint32_t i = 0; i < p->nfiles; i++) {
+    ProgramFile *pf = &p->files[i];
+    bool is_prelude = load_is_prelude(p, pf);
+    check_file(&c, pf, is_prelude ? NULL : prelude);
+    if (is_prelude) prelude = pf->scope;
+  }
+  return p->diags->errors == errors_before;
+}

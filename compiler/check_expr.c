@@ -1,0 +1,1236 @@
+/* check_expr.c — statements, expressions and match: the bidirectional half
+ * of the checker.
+ *
+ * ck_expr(n, want) computes n's type using `want` only as a hint (it is what
+ * gives a string literal its literal type, `[]` its element type, a record
+ * literal its declared shape, a lambda its parameter types); ck_expect
+ * then demands that the result fit `want`. A TY_ERROR operand makes every
+ * enclosing expression TY_ERROR without a further diagnostic. */
+#include <string.h>
+#include "check_int.h"
+
+static Type *err(void) { return type_prim(TY_ERROR); }
+
+static Type *stmt(Checker *c, Node *n);
+
+/* True when a type (hint) contains the "unknown yet" marker of a generic
+ * call being inferred (see check_call.c); such hints only guide lambdas. */
+static bool has_hole(const Type *t, int depth) {
+  if (!t || depth > CHECK_MAX_TYPE_DEPTH) return false;
+  switch (t->kind) {
+  case TY_VAR: return t->var_id == UINT32_MAX;
+  case TY_LIST: case TY_MAP: case TY_OPTIONAL: return has_hole(t->elem, depth + 1);
+  case TY_RECORD:
+    for (uint32_t i = 0; i < t->nfields; i++)
+      if (has_hole(t->fields[i].type, depth + 1)) return true;
+    return false;
+  case TY_FN:
+    for (uint32_t i = 0; i < t->nparams; i++)
+      if (has_hole(t->params[i], depth + 1)) return true;
+    return has_hole(t->ret, depth + 1);
+  default: return false;
+  }
+}
+
+/* The span a mismatch about n should point at: a block's value. */
+static Span value_span(Node *n) {
+  for (int guard = 0; n && n->kind == N_BLOCK && guard < AST_MAX_DEPTH; guard++) {
+    NodeList *s = &n->u.block.stmts;
+    if (!n->u.block.has_value || !s->n) break;
+    Node *last = s->items[s->n - 1];
+    if (!last || last->kind != N_EXPR_STMT || !last->u.stmt.expr) break;
+    n = last->u.stmt.expr;
+  }
+  return n->span;
+}
+
+static bool is_num(const Type *t) { return t->kind == TY_INT || t->kind == TY_FLOAT; }
+static bool is_stringish(const Type *t) { return t->kind == TY_STRING || t->kind == TY_UNION; }
+
+/* Reports `got` not fitting `want` with the most specific code: an optional
+ * used as its value (E0315), int/float mixing (E0311), or E0301. */
+void ck_mismatch(Checker *c, Span at, Type *got, Type *want) {
+  if (ck_is_error(got) || ck_is_error(want)) return;
+  if (got->kind == TY_OPTIONAL && type_assignable(got->elem, want)) {
+    diag_add(c->dl, D_E0315, at, "match on it: match x { none => ..., v => ... }",
+             "expected %s, got %s, which may be none", ck_type_str(c, want), ck_type_str(c, got));
+    return;
+  }
+  if (is_num(got) && is_num(want)) {
+    diag_add(c->dl, D_E0311, at, "use to_float(i) or to_int(f)", "expected %s, got %s",
+             ck_type_str(c, want), ck_type_str(c, got));
+    return;
+  }
+  if (got->kind == TY_VOID) {
+    diag_add(c->dl, D_E0301, at, NULL, "type mismatch: expected %s, but this has no value",
+             ck_type_str(c, want));
+    return;
+  }
+  diag_add(c->dl, D_E0301, at, NULL, "type mismatch: expected %s, got %s", ck_type_str(c, want),
+           ck_type_str(c, got));
+}
+
+Type *ck_expect(Checker *c, Node *n, Type *want) {
+  Type *t = ck_expr(c, n, want);
+  if (want && !has_hole(want, 0) && !type_assignable(t, want))
+    ck_mismatch(c, value_span(n), t, want);
+  return t;
+}
+
+/* Constant expressions: literals, negated numbers, and lists, maps and
+ * records of constants (role settings, parameter defaults). */
+bool ck_is_const(const Node *n) {
+  if (!n) return false;
+  switch (n->kind) {
+  case N_INT: case N_FLOAT: case N_BOOL: case N_NONE: case N_STRING: case N_DURATION:
+  case N_PERCENT:
+    return true;
+  case N_UNARY:
+    return n->u.unary.op == OP_NEG && n->u.unary.operand &&
+           (n->u.unary.operand->kind == N_INT || n->u.unary.operand->kind == N_FLOAT ||
+            n->u.unary.operand->kind == N_DURATION);
+  case N_LIST: case N_RECORD: case N_MAP:
+    for (uint32_t i = 0; i < n->u.list.items.n; i++) {
+      const Node *it = n->u.list.items.items[i];
+      if (!it) return false;
+      if (it->kind == N_FIELD_INIT) { if (!ck_is_const(it->u.init.value)) return false; }
+      else if (it->kind == N_MAP_ENTRY) {
+        if (!ck_is_const(it->u.init.key) || !ck_is_const(it->u.init.value)) return false;
+      } else if (!ck_is_const(it)) return false;
+    }
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* ---- names ---------------------------------------------------------------- */
+static void add_capture(Checker *c, SymList *l, Symbol *s) {
+  for (uint32_t i = 0; i < l->n; i++)
+    if (l->items[i] == s) return;
+  if (l->n == l->cap) {
+    uint32_t ncap = l->cap ? l->cap * 2 : 4;
+    Symbol **items = arena_alloc(c->a, ncap * sizeof *items);
+    if (l->n) memcpy(items, l->items, l->n * sizeof *items);
+    l->items = items;
+    l->cap = ncap;
+  }
+  l->items[l->n++] = s;
+}
+
+/* A local of an enclosing function used inside a lambda: every lambda
+ * between the use and the owner captures it; a `var` cannot be captured. */
+static bool note_capture(Checker *c, Symbol *s, Span at) {
+  if (s->kind != SYM_LOCAL || !c->fn || s->owner == c->fn->owner) return true;
+  if (s->is_var) {
+    diag_add(c->dl, D_E0208, at,
+             "concurrent branches share nothing mutable: copy it into a `let` first "
+             "(let snapshot = x) and use that",
+             "`%s` is a `var` and cannot be used inside a lambda", s->name);
+    return false;
+  }
+  for (FnCtx *f = c->fn; f && f->owner != s->owner; f = f->parent)
+    if (f->captures) add_capture(c, f->captures, s);
+  return true;
+}
+
+static void unknown_name(Checker *c, const char *name, Span at) {
+  const char *cands[128];
+  uint32_t n = 0;
+  for (Scope *s = c->scope; s && n < 128; s = s->parent)
+    for (uint32_t i = 0; i < s->names.cap && n < 128; i++)
+      if (s->names.keys[i]) cands[n++] = s->names.keys[i];
+  FileScope *fs = c->file;
+  for (uint32_t i = 0; fs && i < fs->items.cap && n < 128; i++)
+    if (fs->items.keys[i]) cands[n++] = fs->items.keys[i];
+  for (uint32_t i = 0; fs && fs->prelude && i < fs->prelude->items.cap && n < 128; i++)
+    if (fs->prelude->items.keys[i]) cands[n++] = fs->prelude->items.keys[i];
+  for (uint32_t i = 0; i < c->natives.cap && n < 128; i++)
+    if (c->natives.keys[i]) cands[n++] = c->natives.keys[i];
+  const char *near = ck_closest(name, cands, n);
+  if (near) {
+    size_t len = strlen(near) + 32;
+    char *help = arena_alloc(c->a, len);
+    snprintf(help, len, "did you mean `%s`?", near);
+    diag_add(c->dl, D_E0201, at, help, "unknown name `%s`", name);
+  } else {
+    diag_add(c->dl, D_E0201, at, NULL, "unknown name `%s`", name);
+  }
+}
+
+/* The value of a symbol named in expression position. */
+static Type *symbol_value(Checker *c, Symbol *s, const char *name, Span at) {
+  switch (s->kind) {
+  case SYM_LOCAL:
+    s->used = true;
+    if (!note_capture(c, s, at)) return err();
+    return s->type ? s->type : err();
+  case SYM_FN: {
+    s->used = true;
+    FnSym *f = (FnSym *)s;
+    if (f->sig.ntvars) {
+      diag_add(c->dl, D_E0305, at, "call it, or wrap it in a lambda: fn(x) => f(x)",
+               "generic function `%s` cannot be used as a value", name);
+      return err();
+    }
+    return s->type ? s->type : err();
+  }
+  case SYM_ROLE:
+    s->used = true;
+    return type_prim(TY_ROLE);
+  case SYM_NATIVE: {
+    size_t len = strlen(name) * 2 + 48;
+    char *help = arena_alloc(c->a, len);
+    snprintf(help, len, "wrap it in a lambda: fn(x) => %s(x)", name);
+    diag_add(c->dl, D_E0210, at, help, "builtin `%s` can only be called, not used as a value",
+             name);
+    return err();
+  }
+  case SYM_TYPE:
+    diag_add(c->dl, D_E0210, at, NULL, "`%s` is a type, not a value", name);
+    return err();
+  case SYM_MODULE:
+    s->used = true;
+    diag_add(c->dl, D_E0210, at, "use one of its items: m.name", "`%s` is a module, not a value",
+             name);
+    return err();
+  }
+  return err();
+}
+
+static Type *name_expr(Checker *c, Node *n) {
+  Symbol *s = ck_lookup(c, n->u.name.id, n->span);
+  if (!s) {
+    unknown_name(c, n->u.name.id, n->span);
+    return err();
+  }
+  n->sym = s;
+  return symbol_value(c, s, n->u.name.id, n->span);
+}
+
+/* ---- literals ------------------------------------------------------------- */
+static bool wants_literal(const Type *want) {
+  want = want && want->kind == TY_OPTIONAL ? want->elem : want;
+  return want && want->kind == TY_UNION;
+}
+
+static Type *list_expr(Checker *c, Node *n, Type *want) {
+  NodeList *items = &n->u.list.items;
+  Type *w = ck_strip(want);
+  Type *hint = NULL;
+  if (w && w->kind == TY_LIST) hint = w->elem;
+  else if (w && w->kind == TY_JSON) hint = w;
+  if (hint && ck_is_error(hint)) hint = NULL;
+  if (hint) {
+    bool bad = false;
+    for (uint32_t i = 0; i < items->n; i++) {
+      Type *t = ck_expect(c, items->items[i], hint);
+      if (ck_is_error(t) || !type_assignable(t, hint)) bad = true;
+    }
+    (void)bad;
+    return hint->kind == TY_JSON && w->kind == TY_JSON ? ck_list(c, TY_LIST, hint)
+                                                       : ck_list(c, TY_LIST, hint);
+  }
+  if (!items->n) {
+    if (want && ck_is_error(want)) return err();
+    diag_add(c->dl, D_E0305, n->span, "annotate the binding: let xs: list[string] = []",
+             "cannot infer the element type of an empty list");
+    return err();
+  }
+  Type *elem = NULL;
+  bool failed = false;
+  for (uint32_t i = 0; i < items->n; i++) {
+    Node *it = items->items[i];
+    Type *t = ck_expr(c, it, elem);
+    if (failed) continue;
+    if (ck_is_error(t)) { failed = true; continue; }
+    Type *j = ck_join(c, elem, t);
+    if (!j) {
+      diag_add(c->dl, D_E0301, it->span, "all elements of a list have one type",
+               "type mismatch: list element has type %s, but earlier elements are %s",
+               ck_type_str(c, t), ck_type_str(c, elem));
+      failed = true;
+      continue;
+    }
+    elem = j;
+  }
+  if (failed) return err();
+  if (elem->kind == TY_UNION) elem = type_prim(TY_STRING);
+  if (elem->kind == TY_NEVER) elem = type_prim(TY_NEVER);
+  return ck_list(c, TY_LIST, elem);
+}
+
+static Type *map_expr(Checker *c, Node *n, Type *want) {
+  NodeList *items = &n->u.list.items;
+  Type *w = ck_strip(want);
+  Type *hint = NULL;
+  if (w && w->kind == TY_MAP) hint = w->elem;
+  else if (w && w->kind == TY_JSON) hint = w;
+  if (hint && ck_is_error(hint)) hint = NULL;
+  if (!hint && !items->n) {
+    if (want && ck_is_error(want)) return err();
+    diag_add(c->dl, D_E0305, n->span, "annotate the binding: let m: map[int] = {:}",
+             "cannot infer the value type of an empty map");
+    return err();
+  }
+  Type *elem = hint;
+  bool failed = false;
+  for (uint32_t i = 0; i < items->n; i++) {
+    Node *e = items->items[i];
+    if (!e || e->kind != N_MAP_ENTRY) continue;
+    ck_expect(c, e->u.init.key, type_prim(TY_STRING));
+    if (hint) {
+      ck_expect(c, e->u.init.value, hint);
+      continue;
+    }
+    Type *t = ck_expr(c, e->u.init.value, elem);
+    if (failed) continue;
+    if (ck_is_error(t)) { failed = true; continue; }
+    Type *j = ck_join(c, elem, t);
+    if (!j) {
+      diag_add(c->dl, D_E0301, e->u.init.value->span, "all values of a map have one type",
+               "type mismatch: map value has type %s, but earlier values are %s",
+               ck_type_str(c, t), ck_type_str(c, elem));
+      failed = true;
+      continue;
+    }
+    elem = j;
+  }
+  if (failed) return err();
+  if (elem->kind == TY_UNION && !hint) elem = type_prim(TY_STRING);
+  return ck_list(c, TY_MAP, elem);
+}
+
+static const TyField *record_field(const Type *r, const char *name) {
+  for (uint32_t i = 0; i < r->nfields; i++)
+    if (strcmp(r->fields[i].name, name) == 0) return &r->fields[i];
+  return NULL;
+}
+
+static void unknown_field(Checker *c, Span at, const Type *r, const char *name, const char *what) {
+  const char **cands = arena_alloc(c->a, (r->nfields ? r->nfields : 1) * sizeof *cands);
+  for (uint32_t i = 0; i < r->nfields; i++) cands[i] = r->fields[i].name;
+  const char *near = ck_closest(name, cands, r->nfields);
+  char *help = NULL;
+  if (near) {
+    size_t len = strlen(near) + 32;
+    help = arena_alloc(c->a, len);
+    snprintf(help, len, "did you mean `%s`?", near);
+  }
+  diag_add(c->dl, D_E0206, at, help, "%s `%s` in %s", what, name, ck_type_str(c, r));
+}
+
+static bool dup_init(Checker *c, NodeList *inits, uint32_t i) {
+  Node *f = inits->items[i];
+  for (uint32_t k = 0; k < i; k++) {
+    Node *o = inits->items[k];
+    if (o && o->kind == N_FIELD_INIT && strcmp(o->u.init.name, f->u.init.name) == 0) {
+      diag_add(c->dl, D_E0310, f->span, NULL, "field `%s` is given twice", f->u.init.name);
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Record literal: against an expected record type it must give every
+ * non-optional field and no unknown one; otherwise it has the record type
+ * of its own fields. */
+static Type *record_expr(Checker *c, Node *n, Type *want) {
+  NodeList *inits = &n->u.list.items;
+  Type *w = ck_strip(want);
+  if (w && w->kind == TY_RECORD) {
+    for (uint32_t i = 0; i < inits->n; i++) {
+      Node *f = inits->items[i];
+      if (!f || f->kind != N_FIELD_INIT) continue;
+      if (dup_init(c, inits, i)) continue;
+      const TyField *tf = record_field(w, f->u.init.name);
+      if (!tf) {
+        ck_expr(c, f->u.init.value, NULL);
+        unknown_field(c, f->span, w, f->u.init.name, "unknown field");
+        continue;
+      }
+      ck_expect(c, f->u.init.value, tf->type);
+    }
+    Buf missing;
+    buf_init(&missing);
+    uint32_t nmissing = 0;
+    for (uint32_t k = 0; k < w->nfields; k++) {
+      bool given = false;
+      for (uint32_t i = 0; i < inits->n; i++) {
+        Node *f = inits->items[i];
+        if (f && f->kind == N_FIELD_INIT && strcmp(f->u.init.name, w->fields[k].name) == 0)
+          given = true;
+      }
+      if (given || w->fields[k].type->kind == TY_OPTIONAL) continue;
+      buf_printf(&missing, "%s`%s`", nmissing ? ", " : "", w->fields[k].name);
+      nmissing++;
+    }
+    if (nmissing)
+      diag_add(c->dl, D_E0306, n->span, "every field that is not optional (T?) must be given",
+               "missing field%s %s in record of type %s", nmissing > 1 ? "s" : "", missing.data,
+               ck_type_str(c, w));
+    buf_free(&missing);
+    return w;
+  }
+  Type *r = type_new(c->a, TY_RECORD);
+  r->fields = arena_alloc(c->a, (inits->n ? inits->n : 1) * sizeof *r->fields);
+  bool failed = false;
+  for (uint32_t i = 0; i < inits->n; i++) {
+    Node *f = inits->items[i];
+    if (!f || f->kind != N_FIELD_INIT) continue;
+    if (dup_init(c, inits, i)) { failed = true; continue; }
+    Type *hint = w && w->kind == TY_JSON ? w : NULL;
+    Type *t = ck_expr(c, f->u.init.value, hint);
+    if (ck_is_error(t)) { failed = true; continue; }
+    if (t->kind == TY_UNION && !t->name) t = type_prim(TY_STRING);
+    if (t->kind == TY_NONE && !hint) {
+      diag_add(c->dl, D_E0305, f->u.init.value->span,
+               "give the record an expected type, e.g. let r: { a: int? } = { a: none }",
+               "cannot infer the type of field `%s` from none", f->u.init.name);
+      failed = true;
+      continue;
+    }
+    if (t->kind == TY_VOID) {
+      ck_mismatch(c, f->u.init.value->span, t, type_prim(TY_JSON));
+      failed = true;
+      continue;
+    }
+    r->fields[r->nfields++] = (TyField){f->u.init.name, t, NULL};
+  }
+  return failed ? err() : r;
+}
+
+static Type *with_expr(Checker *c, Node *n, Type *want) {
+  Type *t = ck_expr(c, n->u.with.object, want);
+  NodeList *inits = &n->u.with.fields;
+  if (ck_is_error(t) || t->kind != TY_RECORD) {
+    if (!ck_is_error(t)) {
+      if (t->kind == TY_OPTIONAL && t->elem->kind == TY_RECORD)
+        ck_mismatch(c, n->u.with.object->span, t, t->elem);
+      else
+        diag_add(c->dl, D_E0301, n->u.with.object->span, NULL,
+                 "type mismatch: `with` needs a record, got %s", ck_type_str(c, t));
+    }
+    for (uint32_t i = 0; i < inits->n; i++)
+      if (inits->items[i] && inits->items[i]->kind == N_FIELD_INIT)
+        ck_expr(c, inits->items[i]->u.init.value, NULL);
+    return err();
+  }
+  for (uint32_t i = 0; i < inits->n; i++) {
+    Node *f = inits->items[i];
+    if (!f || f->kind != N_FIELD_INIT) continue;
+    if (dup_init(c, inits, i)) continue;
+    const TyField *tf = record_field(t, f->u.init.name);
+    if (!tf) {
+      ck_expr(c, f->u.init.value, NULL);
+      unknown_field(c, f->span, t, f->u.init.name, "unknown field");
+      continue;
+    }
+    ck_expect(c, f->u.init.value, tf->type);
+  }
+  return t;
+}
+
+/* ---- operators ------------------------------------------------------------ */
+static Type *op_error(Checker *c, Node *n, Type *a, Type *b) {
+  if (a && b && a->kind == TY_OPTIONAL && b->kind != TY_OPTIONAL) {
+    ck_mismatch(c, n->u.binary.lhs->span, a, a->elem);
+    return err();
+  }
+  if (b && b->kind == TY_OPTIONAL && (!a || a->kind != TY_OPTIONAL)) {
+    ck_mismatch(c, n->u.binary.rhs->span, b, b->elem);
+    return err();
+  }
+  if (a && b && is_num(a) && is_num(b) && a->kind != b->kind) {
+    diag_add(c->dl, D_E0311, n->span, "use to_float(i) or to_int(f)",
+             "operator `%s` mixes %s and %s", ast_op_text(n->u.binary.op), ck_type_str(c, a),
+             ck_type_str(c, b));
+    return err();
+  }
+  if (b)
+    diag_add(c->dl, D_E0304, n->span, NULL, "operator `%s` cannot be applied to %s and %s",
+             ast_op_text(n->u.binary.op), ck_type_str(c, a), ck_type_str(c, b));
+  else
+    diag_add(c->dl, D_E0304, n->span, NULL, "operator `%s` cannot be applied to %s",
+             ast_op_text(n->u.unary.op), ck_type_str(c, a));
+  return err();
+}
+
+static Type *unary_expr(Checker *c, Node *n, Type *want) {
+  if (n->u.unary.op == OP_NOT) {
+    Type *t = ck_expr(c, n->u.unary.operand, type_prim(TY_BOOL));
+    if (ck_is_error(t)) return err();
+    if (t->kind != TY_BOOL) return op_error(c, n, t, NULL);
+    return t;
+  }
+  Type *t = ck_expr(c, n->u.unary.operand, want);
+  if (ck_is_error(t)) return err();
+  if (t->kind == TY_INT || t->kind == TY_FLOAT || t->kind == TY_DURATION) return t;
+  if (t->kind == TY_OPTIONAL) {
+    ck_mismatch(c, n->u.unary.operand->span, t, t->elem);
+    return err();
+  }
+  return op_error(c, n, t, NULL);
+}
+
+/* Two union types with no member in common can never compare equal. */
+static bool disjoint_unions(const Type *a, const Type *b) {
+  a = a->kind == TY_OPTIONAL ? a->elem : a;
+  b = b->kind == TY_OPTIONAL ? b->elem : b;
+  if (a->kind != TY_UNION || b->kind != TY_UNION) return false;
+  for (uint32_t i = 0; i < a->nlits; i++)
+    for (uint32_t k = 0; k < b->nlits; k++)
+      if (strcmp(a->lits[i], b->lits[k]) == 0) return false;
+  return true;
+}
+
+static Type *binary_expr(Checker *c, Node *n, Type *want) {
+  Op op = n->u.binary.op;
+  Node *ln = n->u.binary.lhs, *rn = n->u.binary.rhs;
+  if (op == OP_AND || op == OP_OR) {
+    Type *a = ck_expr(c, ln, type_prim(TY_BOOL));
+    Type *b = ck_expr(c, rn, type_prim(TY_BOOL));
+    if (ck_is_error(a) || ck_is_error(b)) return err();
+    if (a->kind != TY_BOOL || b->kind != TY_BOOL) return op_error(c, n, a, b);
+    return type_prim(TY_BOOL);
+  }
+  if (op == OP_EQ || op == OP_NE) {
+    Type *a = ck_expr(c, ln, NULL);
+    Type *b = ck_expr(c, rn, ck_is_error(a) ? NULL : a);
+    if (ck_is_error(a) || ck_is_error(b)) return err();
+    if (is_num(a) && is_num(b) && a->kind != b->kind) return op_error(c, n, a, b);
+    if (a->kind == TY_VOID || b->kind == TY_VOID || !ck_join(c, a, b))
+      return op_error(c, n, a, b);
+    if (disjoint_unions(a, b)) {
+      diag_add(c->dl, D_E0304, n->span, "check the spelling of the literal",
+               "%s and %s have no value in common, so this comparison is always %s",
+               ck_type_str(c, a), ck_type_str(c, b), op == OP_EQ ? "false" : "true");
+      return err();
+    }
+    return type_prim(TY_BOOL);
+  }
+  Type *hint = NULL;
+  if (op == OP_ADD && want && (ck_strip(want)->kind == TY_LIST)) hint = ck_strip(want);
+  Type *a = ck_expr(c, ln, hint);
+  Type *b = ck_expr(c, rn, ck_is_error(a) || a->kind == TY_UNION ? NULL : a);
+  if (ck_is_error(a) || ck_is_error(b)) return err();
+  switch (op) {
+  case OP_LT: case OP_LE: case OP_GT: case OP_GE:
+    if ((a->kind == b->kind && (is_num(a) || a->kind == TY_DURATION)) ||
+        (is_stringish(a) && is_stringish(b)))
+      return type_prim(TY_BOOL);
+    return op_error(c, n, a, b);
+  case OP_ADD:
+    if (a->kind == b->kind && (is_num(a) || a->kind == TY_DURATION)) return a;
+    if (is_stringish(a) && is_stringish(b)) return type_prim(TY_STRING);
+    if (a->kind == TY_LIST && b->kind == TY_LIST) {
+      Type *j = ck_join(c, a, b);
+      if (j) return j;
+    }
+    return op_error(c, n, a, b);
+  case OP_SUB:
+    if (a->kind == b->kind && (is_num(a) || a->kind == TY_DURATION)) return a;
+    return op_error(c, n, a, b);
+  case OP_MUL: case OP_DIV:
+    if (a->kind == b->kind && is_num(a)) return a;
+    if (a->kind == TY_DURATION && b->kind == TY_INT) return a;
+    if (op == OP_MUL && a->kind == TY_INT && b->kind == TY_DURATION) return b;
+    return op_error(c, n, a, b);
+  case OP_MOD:
+    if (a->kind == b->kind && is_num(a)) return a;
+    return op_error(c, n, a, b);
+  default:
+    return op_error(c, n, a, b);
+  }
+}
+
+/* ---- access ---------------------------------------------------------------- */
+static Type *field_expr(Checker *c, Node *n) {
+  Node *obj = n->u.field.object;
+  const char *fname = n->u.field.name;
+  if (obj && obj->kind == N_NAME) {
+    Symbol *s = ck_lookup(c, obj->u.name.id, obj->span);
+    if (s && s->kind == SYM_MODULE) {
+      s->used = true;
+      obj->sym = s;
+      obj->type = type_prim(TY_VOID);
+      Symbol *m = ck_module_member(c, s->module, fname);
+      if (!m) {
+        diag_add(c->dl, D_E0206, n->u.field.name_span, NULL, "module `%s` has no item `%s`",
+                 s->name, fname);
+        return err();
+      }
+      n->sym = m;
+      return symbol_value(c, m, fname, n->span);
+    }
+  }
+  Type *t = ck_expr(c, obj, NULL);
+  if (ck_is_error(t)) return err();
+  if (t->kind == TY_JSON) return t;
+  if (t->kind == TY_RECORD) {
+    const TyField *f = record_field(t, fname);
+    if (f) return f->type;
+    unknown_field(c, n->u.field.name_span, t, fname, "no field");
+    return err();
+  }
+  if (t->kind == TY_OPTIONAL && (t->elem->kind == TY_RECORD || t->elem->kind == TY_JSON)) {
+    ck_mismatch(c, obj->span, t, t->elem);
+    return err();
+  }
+  diag_add(c->dl, D_E0206, n->u.field.name_span, NULL, "%s has no field `%s`",
+           ck_type_str(c, t), fname);
+  return err();
+}
+
+static Type *index_expr(Checker *c, Node *n) {
+  Type *t = ck_expr(c, n->u.index.object, NULL);
+  Node *ix = n->u.index.index;
+  if (ck_is_error(t)) {
+    ck_expr(c, ix, NULL);
+    return err();
+  }
+  switch (t->kind) {
+  case TY_LIST:
+    ck_expect(c, ix, type_prim(TY_INT));
+    return t->elem;
+  case TY_MAP:
+    ck_expect(c, ix, type_prim(TY_STRING));
+    return t->elem;
+  case TY_JSON: {
+    Type *it = ck_expr(c, ix, NULL);
+    if (!ck_is_error(it) && it->kind != TY_INT && !is_stringish(it))
+      diag_add(c->dl, D_E0301, ix->span, NULL,
+               "type mismatch: a json value is indexed by int or string, got %s",
+               ck_type_str(c, it));
+    return t;
+  }
+  case TY_OPTIONAL:
+    ck_expr(c, ix, NULL);
+    ck_mismatch(c, n->u.index.object->span, t, t->elem);
+    return err();
+  default:
+    ck_expr(c, ix, NULL);
+    diag_add(c->dl, D_E0309, n->u.index.object->span,
+             "lists are indexed by int, maps by string",
+             "a value of type %s cannot be indexed", ck_type_str(c, t));
+    return err();
+  }
+}
+
+/* ---- control flow --------------------------------------------------------- */
+/* Joins branch types; on failure reports at `at` (unless a wanted type
+ * is known, in which case each branch was already checked against it). */
+static Type *join_branches(Checker *c, Type *acc, Type *t, Span at, Type *want, bool *failed) {
+  if (*failed) return acc;
+  if (ck_is_error(t)) { *failed = true; return err(); }
+  if (want && !has_hole(want, 0)) {
+    if (!type_assignable(t, want)) {
+      ck_mismatch(c, at, t, want);
+      *failed = true;
+      return err();
+    }
+  }
+  Type *j = ck_join(c, acc, t);
+  if (!j) {
+    diag_add(c->dl, D_E0301, at, "every branch must produce the same type",
+             "type mismatch: this branch has type %s, but the others have %s",
+             ck_type_str(c, t), ck_type_str(c, acc));
+    *failed = true;
+    return err();
+  }
+  return j;
+}
+
+static Type *cond_expr(Checker *c, Node *cond) {
+  Type *t = ck_expr(c, cond, type_prim(TY_BOOL));
+  if (ck_is_error(t) || t->kind == TY_BOOL || t->kind == TY_NEVER) return t;
+  diag_add(c->dl, D_E0308, cond->span,
+           t->kind == TY_OPTIONAL ? "compare it: x != none, or match on it" : "compare it to get a bool, e.g. n > 0",
+           "condition must be bool, got %s", ck_type_str(c, t));
+  return err();
+}
+
+static Type *if_expr(Checker *c, Node *n, Type *want) {
+  cond_expr(c, n->u.if_.cond);
+  if (!n->u.if_.else_) {
+    ck_expr(c, n->u.if_.then_, NULL);
+    return type_prim(TY_VOID);
+  }
+  bool failed = false;
+  Type *a = ck_expr(c, n->u.if_.then_, want);
+  Type *acc = join_branches(c, NULL, a, value_span(n->u.if_.then_), want, &failed);
+  Type *b = ck_expr(c, n->u.if_.else_, want);
+  acc = join_branches(c, acc, b, value_span(n->u.if_.else_), want, &failed);
+  if (failed) return err();
+  return acc;
+}
+
+static Type *stmt_block(Checker *c, Node *n, Type *want) {
+  Scope sc;
+  ck_scope_push(c, &sc);
+  NodeList *stmts = &n->u.block.stmts;
+  Type *result = type_prim(TY_VOID);
+  for (uint32_t i = 0; i < stmts->n; i++) {
+    Node *s = stmts->items[i];
+    if (!s) continue;
+    bool last = i + 1 == stmts->n;
+    Type *t;
+    if (last && n->u.block.has_value && s->kind == N_EXPR_STMT && s->u.stmt.expr) {
+      t = ck_expr(c, s->u.stmt.expr, want);
+      s->type = t;
+      result = t;
+    } else {
+      t = stmt(c, s);
+      if (last) result = t && t->kind == TY_NEVER ? t : type_prim(TY_VOID);
+    }
+  }
+  ck_scope_pop(c);
+  return result;
+}
+
+Type *ck_block(Checker *c, Node *n, Type *want) { return ck_expr(c, n, want); }
+
+/* ---- match ---------------------------------------------------------------- */
+typedef struct Coverage {
+  bool all;        /* a `_` arm, or a binding on a non-optional subject */
+  bool present;    /* a binding on an optional subject (all but none) */
+  bool none, t, f;
+  const char **lits; uint32_t nlits;
+} Coverage;
+
+static bool lit_seen(const Coverage *cv, const char *s) {
+  for (uint32_t i = 0; i < cv->nlits; i++)
+    if (strcmp(cv->lits[i], s) == 0) return true;
+  return false;
+}
+
+/* Whether every value of `st` is matched already. */
+static bool covered(const Coverage *cv, const Type *st) {
+  if (cv->all) return true;
+  bool opt = st->kind == TY_OPTIONAL;
+  const Type *in = opt ? st->elem : st;
+  if (opt && !cv->none) return false;
+  if (cv->present) return true;
+  if (in->kind == TY_NONE) return cv->none;
+  if (in->kind == TY_BOOL) return cv->t && cv->f;
+  if (in->kind == TY_UNION) {
+    for (uint32_t i = 0; i < in->nlits; i++)
+      if (!lit_seen(cv, in->lits[i])) return false;
+    return true;
+  }
+  return false;
+}
+
+static void report_missing(Checker *c, Node *n, const Coverage *cv, const Type *st) {
+  Buf b;
+  buf_init(&b);
+  bool opt = st->kind == TY_OPTIONAL;
+  const Type *in = opt ? st->elem : st;
+  uint32_t k = 0;
+  if (opt && !cv->none) { buf_puts(&b, "none"); k++; }
+  if (!cv->present) {
+    if (in->kind == TY_BOOL) {
+      if (!cv->t) { buf_printf(&b, "%strue", k++ ? ", " : ""); }
+      if (!cv->f) { buf_printf(&b, "%sfalse", k++ ? ", " : ""); }
+    } else if (in->kind == TY_UNION) {
+      for (uint32_t i = 0; i < in->nlits; i++)
+        if (!lit_seen(cv, in->lits[i])) {
+          if (k++) buf_puts(&b, ", ");
+          buf_json_string(&b, in->lits[i], strlen(in->lits[i]));
+        }
+    }
+  }
+  Buf help;
+  buf_init(&help);
+  if (k) {
+    buf_printf(&help, "add arm%s for %.*s or a `_` arm", k > 1 ? "s" : "", (int)b.len, b.data);
+    diag_add(c->dl, D_E0401, n->span, help.data,
+             "match on %s is not exhaustive: %.*s not covered", ck_type_str(c, st), (int)b.len,
+             b.data);
+  } else {
+    diag_add(c->dl, D_E0401, n->span, "add a `_` arm (or a binding: x => ...)",
+             "match on %s is not exhaustive", ck_type_str(c, st));
+  }
+  buf_free(&b);
+  buf_free(&help);
+}
+
+/* Checks one pattern against the subject type; returns false (after a
+ * diagnostic) when it cannot match. */
+static bool pattern(Checker *c, Node *p, Type *st, Coverage *cv, bool *redundant) {
+  bool opt = st->kind == TY_OPTIONAL;
+  Type *in = opt ? st->elem : st;
+  bool anyish = st->kind == TY_JSON;
+  switch (p->kind) {
+  case N_PAT_WILD:
+    cv->all = true;
+    return true;
+  case N_PAT_BIND: {
+    Type *bt = opt ? in : st;
+    if (bt->kind == TY_NONE) bt = st;
+    ck_new_local(c, p, p->u.pat.name, bt, false);
+    p->sym->used = true; /* a binding arm may ignore its name */
+    if (opt) cv->present = true;
+    else cv->all = true;
+    return true;
+  }
+  case N_PAT_LIT: {
+    Node *lit = p->u.pat.lit;
+    if (!lit) return false;
+    switch (lit->kind) {
+    case N_NONE:
+      lit->type = type_prim(TY_NONE);
+      if (!opt && !anyish && st->kind != TY_NONE) break;
+      if (cv->none || cv->all) *redundant = true;
+      cv->none = true;
+      return true;
+    case N_STRING:
+      lit->type = type_prim(TY_STRING);
+      if (in->kind == TY_UNION) {
+        const char *s = lit->u.lit.str;
+        bool member = false;
+        for (uint32_t i = 0; i < in->nlits; i++)
+          if (strcmp(in->lits[i], s) == 0) member = true;
+        if (!member) {
+          diag_add(c->dl, D_E0402, p->span, NULL, "\"%s\" is not one of %s", s,
+                   ck_type_str(c, in));
+          return false;
+        }
+        const char *one[1] = {s};
+        lit->type = ck_union(c, one, 1);
+        if (lit_seen(cv, s) || cv->present || cv->all) *redundant = true;
+        const char **l = arena_alloc(c->a, (cv->nlits + 1) * sizeof *l);
+        if (cv->nlits) memcpy(l, cv->lits, cv->nlits * sizeof *l);
+        l[cv->nlits++] = s;
+        cv->lits = l;
+        return true;
+      }
+      if (in->kind == TY_STRING || anyish) return true;
+      break;
+    case N_BOOL:
+      lit->type = type_prim(TY_BOOL);
+      if (in->kind == TY_BOOL || anyish) {
+        bool *slot = lit->u.lit.b ? &cv->t : &cv->f;
+        if (*slot || cv->present || cv->all) *redundant = true;
+        *slot = true;
+        return true;
+      }
+      break;
+    case N_INT:
+      lit->type = type_prim(TY_INT);
+      if (in->kind == TY_INT || anyish) return true;
+      break;
+    case N_FLOAT:
+      lit->type = type_prim(TY_FLOAT);
+      if (in->kind == TY_FLOAT || anyish) return true;
+      break;
+    case N_DURATION:
+      lit->type = type_prim(TY_DURATION);
+      if (in->kind == TY_DURATION) return true;
+      break;
+    default:
+      break;
+    }
+    diag_add(c->dl, D_E0402, p->span, NULL, "a %s pattern cannot match a value of type %s",
+             ck_type_str(c, lit->type ? lit->type : err()), ck_type_str(c, st));
+    return false;
+  }
+  default:
+    return false;
+  }
+}
+
+static Type *match_expr(Checker *c, Node *n, Type *want) {
+  Type *st = ck_expr(c, n->u.match_.subject, NULL);
+  NodeList *arms = &n->u.match_.arms;
+  Coverage cv;
+  memset(&cv, 0, sizeof cv);
+  bool failed = ck_is_error(st), pat_failed = false;
+  Type *acc = NULL;
+  for (uint32_t i = 0; i < arms->n; i++) {
+    Node *arm = arms->items[i];
+    if (!arm || arm->kind != N_MATCH_ARM) continue;
+    Scope sc;
+    ck_scope_push(c, &sc);
+    Node *p = arm->u.arm.pattern;
+    if (!ck_is_error(st) && p) {
+      bool redundant = !ck_is_error(st) && covered(&cv, st);
+      if (!pattern(c, p, st, &cv, &redundant)) pat_failed = true;
+      else if (redundant)
+        diag_add(c->dl, D_W0002, p->span, "remove it, or move it before the arm that covers it",
+                 "this arm can never match: earlier arms cover every value it could");
+    } else if (p && p->kind == N_PAT_BIND) {
+      ck_new_local(c, p, p->u.pat.name, err(), false);
+      p->sym->used = true;
+    }
+    Type *t = ck_expr(c, arm->u.arm.body, want);
+    arm->type = t;
+    acc = join_branches(c, acc, t, value_span(arm->u.arm.body), want, &failed);
+    ck_scope_pop(c);
+  }
+  if (ck_is_error(st)) return err();
+  if (!pat_failed && !covered(&cv, st)) report_missing(c, n, &cv, st);
+  if (failed) return err();
+  if (!acc) return type_prim(TY_VOID);
+  return acc;
+}
+
+/* ---- lambdas and function bodies ------------------------------------------ */
+static Type *fn_type(Checker *c, Type **params, uint32_t n, Type *ret) {
+  Type *t = type_new(c->a, TY_FN);
+  t->params = params;
+  t->nparams = n;
+  t->ret = ret;
+  return t;
+}
+
+/* Checks a body against its function's return type (void: value unused). */
+static void body_against(Checker *c, Node *body, Type *ret) {
+  if (!body) return;
+  if (ret->kind == TY_VOID) {
+    ck_expr(c, body, NULL);
+    return;
+  }
+  Type *t = ck_expr(c, body, ret);
+  if (t->kind == TY_VOID) {
+    Span at = value_span(body);
+    if (body->kind == N_BLOCK && body->u.block.stmts.n) {
+      Node *last = body->u.block.stmts.items[body->u.block.stmts.n - 1];
+      if (last) at = last->span;
+    }
+    diag_add(c->dl, D_E0316, at,
+             "end every path with a value of the result type (an `if` needs an `else`)",
+             "this function is declared -> %s but may end without a value", ck_type_str(c, ret));
+    return;
+  }
+  if (!has_hole(ret, 0) && !type_assignable(t, ret)) ck_mismatch(c, value_span(body), t, ret);
+}
+
+Type *ck_lambda(Checker *c, Node *n, Type *want) {
+  Type *w = ck_strip(want);
+  NodeList *pl = &n->u.lambda.params;
+  if (w && (w->kind != TY_FN || w->nparams != pl->n)) w = NULL;
+  SymList *caps = arena_alloc(c->a, sizeof *caps);
+  n->extra = caps;
+  FnCtx fc;
+  memset(&fc, 0, sizeof fc);
+  fc.parent = c->fn;
+  fc.owner = n;
+  fc.captures = caps;
+  c->fn = &fc;
+  Scope sc;
+  ck_scope_push(c, &sc);
+  fc.base = &sc;
+  Type **params = arena_alloc(c->a, (pl->n ? pl->n : 1) * sizeof *params);
+  bool failed = false;
+  for (uint32_t i = 0; i < pl->n; i++) {
+    Node *pn = pl->items[i];
+    Type *t = err();
+    if (pn && pn->kind == N_PARAM) {
+      if (pn->u.param.type) {
+        t = ck_type_of_syntax(c, pn->u.param.type);
+      } else if (w && !has_hole(w->params[i], 0)) {
+        t = w->params[i];
+      } else {
+        diag_add(c->dl, w ? D_E0312 : D_E0307, pn->span,
+                 "annotate it: fn(x: int) => ...",
+                 "cannot infer the type of lambda parameter `%s`", pn->u.param.name);
+        failed = true;
+      }
+      ck_new_local(c, pn, pn->u.param.name, t, false);
+      pn->type = t;
+    }
+    params[i] = t;
+  }
+  Type *ret = NULL;
+  if (n->u.lambda.ret) ret = ck_type_of_syntax(c, n->u.lambda.ret);
+  else if (w && !has_hole(w->ret, 0)) ret = w->ret;
+  else if (!n->u.lambda.arrow) ret = type_prim(TY_VOID);
+  fc.ret = ret;
+  if (ret) {
+    body_against(c, n->u.lambda.body, ret);
+  } else {
+    Type *bt = ck_expr(c, n->u.lambda.body, NULL);
+    if (ck_is_error(bt)) failed = true;
+    if (bt && bt->kind == TY_NONE) {
+      diag_add(c->dl, D_E0305, value_span(n->u.lambda.body), "annotate it: fn(x) -> T? { ... }",
+               "cannot infer the return type of this lambda from none");
+      failed = true;
+    }
+    ret = fc.ret_seen ? ck_join(c, fc.ret_seen, bt) : bt;
+    if (!ret) {
+      diag_add(c->dl, D_E0301, value_span(n->u.lambda.body), NULL,
+               "type mismatch: this lambda returns %s here and %s elsewhere",
+               ck_type_str(c, bt), ck_type_str(c, fc.ret_seen));
+      failed = true;
+      ret = err();
+    } else if (ret->kind == TY_UNION && !ret->name && !(w && has_hole(w->ret, 0))) {
+      ret = type_prim(TY_STRING);
+    }
+  }
+  ck_scope_pop(c);
+  c->fn = fc.parent;
+  if (failed) return err();
+  return fn_type(c, params, pl->n, ret);
+}
+
+void ck_fn_body(Checker *c, FnSym *f) {
+  Node *d = f->sym.decl;
+  c->file = f->file;
+  FnCtx fc;
+  memset(&fc, 0, sizeof fc);
+  fc.owner = d;
+  fc.ret = f->sig.ret;
+  c->fn = &fc;
+  Scope sc;
+  ck_scope_push(c, &sc);
+  fc.base = &sc;
+  /* re-enter the type parameters (the same TY_VARs as the signature) */
+  for (uint32_t i = 0; i < f->sig.ntvars; i++) {
+    TypeSym *ts = arena_alloc(c->a, sizeof *ts);
+    ts->sym.kind = SYM_TYPE;
+    ts->sym.name = f->sig.tvars[i]->name;
+    ts->sym.type = f->sig.tvars[i];
+    ts->sym.used = true;
+    ts->state = TS_DONE;
+    ts->file = c->file;
+    tab_put(c->a, &sc.names, ts->sym.name, &ts->sym);
+  }
+  NodeList *pl = &d->u.fn.params;
+  for (uint32_t i = 0; i < pl->n; i++) {
+    Node *pn = pl->items[i];
+    if (!pn || pn->kind != N_PARAM) continue;
+    Type *t = f->sig.params[i];
+    pn->type = t;
+    if (pn->u.param.def) {
+      ck_expect(c, pn->u.param.def, t);
+      if (!ck_is_const(pn->u.param.def))
+        diag_add(c->dl, D_E0503, pn->u.param.def->span,
+                 "write a literal; compute other values inside the function",
+                 "default value of `%s` must be a constant", pn->u.param.name);
+    }
+    for (uint32_t k = 0; k < i; k++) {
+      Node *o = pl->items[k];
+      if (o && o->kind == N_PARAM && strcmp(o->u.param.name, pn->u.param.name) == 0)
+        diag_add(c->dl, D_E0202, pn->span, NULL, "parameter `%s` is declared twice",
+                 pn->u.param.name);
+    }
+    ck_new_local(c, pn, pn->u.param.name, t, false);
+  }
+  body_against(c, d->u.fn.body, f->sig.ret);
+  ck_scope_pop(c);
+  c->fn = NULL;
+  c->scope = NULL;
+}
+
+/* ---- statements ------------------------------------------------------------ */
+static Type *decl_stmt(Checker *c, Node *n) {
+  Type *declared = n->u.decl.type ? ck_type_of_syntax(c, n->u.decl.type) : NULL;
+  Type *t;
+  if (declared) {
+    ck_expect(c, n->u.decl.value, declared);
+    t = declared;
+  } else {
+    t = n->u.decl.value ? ck_expr(c, n->u.decl.value, NULL) : err();
+    if (!ck_is_error(t)) {
+      if (t->kind == TY_NONE) {
+        diag_add(c->dl, D_E0305, n->u.decl.name_span, "annotate it: let x: string? = none",
+                 "cannot infer the type of `%s` from none", n->u.decl.name);
+        t = err();
+      } else if (t->kind == TY_VOID) {
+        diag_add(c->dl, D_E0301, n->u.decl.value->span, NULL,
+                 "type mismatch: this expression has no value to bind to `%s`",
+                 n->u.decl.name);
+        t = err();
+      } else if (t->kind == TY_UNION && !t->name) {
+        t = type_prim(TY_STRING);
+      }
+    }
+  }
+  n->type = t;
+  ck_new_local(c, n, n->u.decl.name, t, n->u.decl.is_var);
+  return type_prim(TY_VOID);
+}
+
+static Type *assign_stmt(Checker *c, Node *n) {
+  const char *name = n->u.assign.name;
+  Symbol *s = ck_lookup(c, name, n->u.assign.name_span);
+  if (!s) {
+    unknown_name(c, name, n->u.assign.name_span);
+    ck_expr(c, n->u.assign.value, NULL);
+    return type_prim(TY_VOID);
+  }
+  n->sym = s;
+  if (s->kind != SYM_LOCAL || !s->is_var) {
+    diag_add(c->dl, D_E0207, n->u.assign.name_span,
+             s->kind == SYM_LOCAL && s->decl && s->decl->kind == N_LET
+                 ? "declare it with `var` to re-assign it"
+                 : NULL,
+             "cannot assign to `%s`: it is not a `var`", name);
+    ck_expr(c, n->u.assign.value, s->kind == SYM_LOCAL ? s->type : NULL);
+    return type_prim(TY_VOID);
+  }
+  if (c->fn && s->owner != c->fn->owner) {
+    diag_add(c->dl, D_E0208, n->u.assign.name_span,
+             "concurrent branches share nothing mutable: return the new value instead",
+             "`%s` is a `var` and cannot be assigned inside a lambda", name);
+    ck_expr(c, n->u.assign.value, s->type);
+    return type_prim(TY_VOID);
+  }
+  ck_expect(c, n->u.assign.value, s->type);
+  return type_prim(TY_VOID);
+}
+
+static Type *for_stmt(Checker *c, Node *n) {
+  Type *t = ck_expr(c, n->u.for_.iter, NULL);
+  Type *elem = err();
+  if (!ck_is_error(t)) {
+    if (t->kind == TY_LIST) elem = t->elem;
+    else if (t->kind == TY_OPTIONAL && t->elem->kind == TY_LIST) ck_mismatch(c, n->u.for_.iter->span, t, t->elem);
+    else
+      diag_add(c->dl, D_E0301, n->u.for_.iter->span,
+               t->kind == TY_MAP ? "iterate over keys(m) or values(m)" : NULL,
+               "type mismatch: `for` needs a list, got %s", ck_type_str(c, t));
+  }
+  Scope sc;
+  ck_scope_push(c, &sc);
+  Symbol *v = ck_new_local(c, n, n->u.for_.var, elem, false);
+  v->used = true;
+  n->type = elem;
+  if (c->fn) c->fn->loops++;
+  ck_expr(c, n->u.for_.body, NULL);
+  if (c->fn) c->fn->loops--;
+  ck_scope_pop(c);
+  return type_prim(TY_VOID);
+}
+
+static Type *return_stmt(Checker *c, Node *n) {
+  Node *e = n->u.stmt.expr;
+  FnCtx *f = c->fn;
+  if (!f) {
+    if (e) ck_expr(c, e, NULL);
+    return type_prim(TY_NEVER);
+  }
+  if (!f->ret) {
+    Type *t = e ? ck_expr(c, e, NULL) : type_prim(TY_VOID);
+    if (!ck_is_error(t)) {
+      Type *j = ck_join(c, f->ret_seen, t);
+      if (!j)
+        diag_add(c->dl, D_E0301, e ? e->span : n->span, NULL,
+                 "type mismatch: this returns %s, but an earlier return gives %s",
+                 ck_type_str(c, t), ck_type_str(c, f->ret_seen));
+      else
+        f->ret_seen = j;
+    }
+  } else if (f->ret->kind == TY_VOID) {
+    if (e) {
+      Type *t = ck_expr(c, e, NULL);
+      if (!ck_is_error(t) && t->kind != TY_VOID)
+        diag_add(c->dl, D_E0301, e->span, "declare a result type: fn f(...) -> T",
+                 "type mismatch: this function has no result type, so `return` cannot give "
+                 "a value");
+    }
+  } else if (!e) {
+    diag_add(c->dl, D_E0301, n->span, NULL, "type mismatch: expected a value of type %s after return",
+             ck_type_str(c, f->ret));
+  } else {
+    ck_expect(c, e, f->ret);
+  }
+  return type_prim(TY_NEVER);
+}
+
+static Type *stmt(Checker *c, Node *n) {
+  Type *t;
+  switch (n->kind) {
+  case N_LET: case N_VAR:
+    return decl_stmt(c, n);
+  case N_ASSIGN:
+    return assign_stmt(c, n);
+  case N_EXPR_STMT:
+    t = n->u.stmt.expr ? ck_expr(c, n->u.stmt.expr, NULL) : type_prim(TY_VOID);
+    n->type = t;
+    return t;
+  case N_FOR:
+    return for_stmt(c, n);
+  case N_BREAK: case N_CONTINUE:
+    if (!c->fn || !c->fn->loops)
+      diag_add(c->dl, D_E0209, n->span, "use `return` to leave a function",
+               "`%s` outside a loop", n->kind == N_BREAK ? "break" : "continue");
+    return type_prim(TY_NEVER);
+  case N_RETURN:
+    return return_stmt(c, n);
+  default:
+    return ck_expr(c, n, NULL);
+  }
+}
+
+/* ---- expressions ------------------------------------------------------------ */
+static Type *expr_inner(Checker *c, Node *n, Type *want) {
+  switch (n->kind) {
+  case N_INT: return type_prim(TY_INT);
+  case N_FLOAT: return type_prim(TY_FLOAT);
+  case N_BOOL: return type_prim(TY_BOOL);
+  case N_NONE: return type_prim(TY_NONE);
+  case N_DURATION: return type_prim(TY_DURATION);
+  case N_PERCENT:
+    diag_add(c->dl, D_E0301, n->span, "write a float: 0.1 for 10%",
+             "type mismatch: a percentage is only allowed after `tolerate`");
+    return err();
+  case N_STRING:
+    if (wants_literal(want)) {
+      const char *one[1] = {n->u.lit.str ? n->u.lit.str : ""};
+      return ck_union(c, one, 1);
+    }
+    return type_prim(TY_STRING);
+  case N_INTERP:
+    for (uint32_t i = 0; i < n->u.interp.parts.n; i++) {
+      Node *part = n->u.interp.parts.items[i];
+      if (!part) continue;
+      if (part->kind == N_STRING) { part->type = type_prim(TY_STRING); continue; }
+      Type *t = ck_expr(c, part, NULL);
+      if (!ck_is_error(t) && t->kind == TY_VOID)
+        diag_add(c->dl, D_E0301, part->span, NULL,
+                 "type mismatch: this expression has no value to interpolate");
+    }
+    return type_prim(TY_STRING);
+  case N_NAME: return name_expr(c, n);
+  case N_LIST: return list_expr(c, n, want);
+  case N_MAP: return map_expr(c, n, want);
+  case N_RECORD: return record_expr(c, n, want);
+  case N_WITH: return with_expr(c, n, want);
+  case N_UNARY: return unary_expr(c, n, want);
+  case N_BINARY: return binary_expr(c, n, want);
+  case N_CALL: return ck_call(c, n, want);
+  case N_FIELD: return field_expr(c, n);
+  case N_INDEX: return index_expr(c, n);
+  case N_IF: return if_expr(c, n, want);
+  case N_MATCH: return match_expr(c, n, want);
+  case N_BLOCK: return stmt_block(c, n, want);
+  case N_LAMBDA: return ck_lambda(c, n, want);
+  case N_LET: case N_VAR: case N_ASSIGN: case N_EXPR_STMT: case N_FOR: case N_BREAK:
+  case N_CONTINUE: case N_RETURN:
+    return stmt(c, n);
+  default:
+    return err();
+  }
+}
+
+Type *ck_expr(Checker *c, Node *n, Type *want) {
+  if (!n) return err();
+  if (want && n->kind != N_LAMBDA && has_hole(want, 0)) want = NULL;
+  Type *t = expr_inner(c, n, want);
+  if (!t) t = err();
+  switch (n->kind) {
+  case N_LIST: case N_MAP: case N_RECORD: case N_LAMBDA: case N_CALL:
+    if (!ck_is_error(t) && ck_too_deep(t)) {
+      diag_add(c->dl, D_E0305, n->span, "name the parts with type aliases, or use json",
+               "the type of this expression is nested too deeply");
+      t = err();
+    }
+    break;
+  default:
+    break;
+  }
+  n->type = t;
+  return t;
+}

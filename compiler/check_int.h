@@ -1,0 +1,146 @@
+/* check_int.h — the checker's private structures, shared by check.c (program,
+ * items, scopes, type syntax, native signatures), check_expr.c (statements,
+ * expressions, match) and check_call.c (calls and generic inference).
+ * Nothing outside the checker includes it. */
+#ifndef WEFT_CHECK_INT_H
+#define WEFT_CHECK_INT_H
+
+#include "compiler.h"
+#include "front.h"
+#include "../stdlib/builtins.h"
+
+/* Types deeper than this are refused (E0305): inferred types can grow one
+ * level per statement (`let b = [a]`), and every type walk recurses. */
+#define CHECK_MAX_TYPE_DEPTH 64
+/* Aliases resolving through other aliases recurse once per level. */
+#define CHECK_MAX_ALIAS_DEPTH 100
+
+/* ---- name tables ------------------------------------------------------ */
+/* Open-addressing map from a name to a pointer, allocated in the arena. */
+typedef struct SymTab {
+  const char **keys;
+  void **vals;
+  uint32_t n, cap;
+} SymTab;
+
+void *tab_get(const SymTab *t, const char *key);
+void tab_put(Arena *a, SymTab *t, const char *key, void *val);
+
+/* ---- symbols with checker data (container of Symbol) ----------------- */
+/* A signature: of a top-level function, a native overload, or a function
+ * value (then ntvars is 0). Type variables are TY_VAR types. */
+typedef struct Sig {
+  Type **tvars; uint32_t ntvars;
+  Type **params; uint32_t nparams;
+  uint32_t nrequired;          /* params without a default */
+  Type *ret;
+} Sig;
+
+typedef struct FnSym {
+  Symbol sym;                  /* SYM_FN */
+  Sig sig;
+  struct FileScope *file;
+  bool sig_done;
+} FnSym;
+
+typedef enum { TS_UNRESOLVED, TS_RESOLVING, TS_DONE } TypeSymState;
+
+typedef struct TypeSym {
+  Symbol sym;                  /* SYM_TYPE: sym.type is the aliased type once DONE */
+  TypeSymState state;
+  Type **tparams; uint32_t ntparams;
+  struct FileScope *file;
+} TypeSym;
+
+typedef struct NativeSym {
+  Symbol sym;                  /* SYM_NATIVE */
+  uint32_t first, count;       /* overloads: std_natives[first .. first+count) */
+} NativeSym;
+
+/* An import item of a file. */
+typedef struct ImportEntry {
+  Node *decl;
+  struct FileScope *target;
+  bool used;
+} ImportEntry;
+
+/* A name brought into a file unqualified by `import "x"` (no alias). */
+typedef struct ImportedName {
+  Symbol *sym;
+  ImportEntry *via;            /* NULL for the implicit prelude */
+} ImportedName;
+
+typedef struct FileScope {
+  ProgramFile *pf;
+  uint32_t file;
+  SymTab items;                /* own top-level items: name -> Symbol* */
+  SymTab imported;             /* name -> ImportedName* (explicit imports) */
+  struct FileScope *prelude;   /* NULL for the prelude itself */
+  ImportEntry *imports; uint32_t nimports;
+} FileScope;
+
+/* A block scope of locals (and type parameters of a generic function). */
+typedef struct Scope {
+  struct Scope *parent;
+  SymTab names;
+  Symbol **decls; uint32_t ndecls, cap; /* declared here, for W0003 (malloc'd) */
+} Scope;
+
+/* The function or lambda whose body is being checked. */
+typedef struct FnCtx {
+  struct FnCtx *parent;
+  Node *owner;                 /* N_FN or N_LAMBDA */
+  Type *ret;                   /* declared/expected return type, NULL = infer */
+  Type *ret_seen;              /* join of `return e` types while inferring */
+  SymList *captures;           /* N_LAMBDA: the extra list being filled */
+  Scope *base;                 /* the scope that holds the parameters */
+  uint32_t loops;              /* enclosing `for` loops within this function */
+} FnCtx;
+
+typedef struct Checker {
+  Program *p;
+  Arena *a;
+  DiagList *dl;
+  FileScope *file;
+  Scope *scope;
+  FnCtx *fn;
+  uint32_t next_var;
+  SymTab natives;              /* name -> NativeSym* */
+  Sig *native_sigs;            /* parallel to std_natives (NULL entries: bad sig) */
+  NativeSym *from_json;        /* stand-in symbol for the from_json callee */
+  uint32_t alias_depth;        /* named types being resolved, nested */
+} Checker;
+
+/* ---- check.c ---------------------------------------------------------- */
+Type *ck_type_of_syntax(Checker *c, Node *tn);
+Type *ck_union(Checker *c, const char **lits, uint32_t n);
+Type *ck_optional(Checker *c, Type *t);
+Type *ck_list(Checker *c, TypeKind kind, Type *elem);
+Type *ck_join(Checker *c, Type *a, Type *b);
+bool ck_too_deep(const Type *t);
+char *ck_type_str(Checker *c, const Type *t);          /* arena string */
+Symbol *ck_lookup(Checker *c, const char *name, Span at);
+Symbol *ck_new_local(Checker *c, Node *decl, const char *name, Type *t, bool is_var);
+void ck_scope_push(Checker *c, Scope *s);
+void ck_scope_pop(Checker *c);
+Symbol *ck_module_member(Checker *c, FileScope *fs, const char *name);
+const char *ck_closest(const char *name, const char **cands, uint32_t n);
+bool ck_is_error(const Type *t);
+Type *ck_strip(Type *t);                               /* T? -> T */
+
+/* ---- check_expr.c ----------------------------------------------------- */
+Type *ck_expr(Checker *c, Node *n, Type *want);
+/* Checks n against `want` (which may be NULL) and reports a mismatch. */
+Type *ck_expect(Checker *c, Node *n, Type *want);
+void ck_mismatch(Checker *c, Span at, Type *got, Type *want);
+Type *ck_block(Checker *c, Node *n, Type *want);
+Type *ck_lambda(Checker *c, Node *n, Type *want);
+void ck_fn_body(Checker *c, FnSym *fs);
+bool ck_is_const(const Node *n);
+
+/* ---- check_call.c ----------------------------------------------------- */
+Type *ck_call(Checker *c, Node *n, Type *want);
+Type *ck_subst(Checker *c, Type *t, const Sig *sig, Type **binds);
+Sig *ck_parse_native_sig(Checker *c, const char *text);
+
+#endif

@@ -1,0 +1,35 @@
+/* compile.c — the compiler's front door: load, check, emit, verify.
+ *
+ * compile_file runs the stages in order and stops at the first stage that
+ * reports errors, so nothing is emitted from a program with errors. The
+ * emitted module is verified at once, exactly as a loaded one would be: a
+ * module the compiler produced and the verifier rejects is a compiler bug,
+ * reported as an internal error (E0505) rather than run. */
+#include "compiler.h"
+
+#include <stdlib.h>
+
+Module *compile_file(const char *path, SourceSet *ss, DiagList *dl,
+                     const CompileOptions *opt, Heap *heap) {
+  CompileOptions defaults = { false, NULL };
+  if (!opt) opt = &defaults;
+  Program p;
+  program_init(&p, ss, dl);
+  Module *m = NULL;
+  if (load_program(&p, path, opt) && check_program(&p) && !opt->check_only && dl->errors == 0) {
+    m = emit_program(&p, heap);
+    if (m) {
+      char *err = module_verify(m);
+      if (err) {
+        Span at = { p.main_file, 0, 0 };
+        diag_add(dl, D_E0505, at, "this is a bug in weft; please report it with the program",
+                 "internal compiler error: the compiled module fails verification: %s", err);
+        free(err);
+        module_free(m);
+        m = NULL;
+      }
+    }
+  }
+  program_free(&p);
+  return m;
+}

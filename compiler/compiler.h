@@ -1,0 +1,174 @@
+/* compiler.h — types, symbols, and the contract between checker and emitter.
+ *
+ * Pipeline: compile_program loads the main file and its imports (load.c),
+ * parses each (lang/), checks the whole program (check.c), and, when there
+ * are no errors, lowers it to one bytecode Module (emit.c).
+ *
+ * THE CHECKER -> EMITTER CONTRACT. After check_program returns with no
+ * errors, the AST is annotated as follows and the emitter relies on nothing
+ * else:
+ *   - every expression node has `type` set (never NULL, never TY_ERROR);
+ *   - every N_LET, N_VAR, N_PARAM (of functions and lambdas), N_FOR and
+ *     N_PAT_BIND node has `sym` = the SYM_LOCAL it declares;
+ *     N_FN has `sym` = its SYM_FN;
+ *   - every N_NAME and N_ASSIGN has `sym` = the symbol it refers to; an
+ *     N_FIELD that names a function of an imported module (`lib.f`) also has
+ *     `sym` set (then the emitter treats it like an N_NAME);
+ *   - every N_LAMBDA has `extra` = a SymList of the outer SYM_LOCALs its
+ *     body uses, including those used only inside nested lambdas (so each
+ *     closure can copy them from its creator at CLOSURE time); order is the
+ *     capture index order;
+ *   - every N_CALL has `extra` = a CallInfo saying what is called;
+ *   - every N_RECORD has `type` = the record type to build (the expected
+ *     type where one is known, which may have optional fields the literal
+ *     omits: the emitter fills those with none). N_WITH likewise.
+ *   - N_MATCH arms: the subject's type (`match_.subject->type`) tells
+ *     whether a N_PAT_BIND arm must skip none (optional subject).
+ * Symbols and types live in the checker's arena, freed with the Program. */
+#ifndef WEFT_COMPILER_H
+#define WEFT_COMPILER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "../lang/ast.h"
+#include "../lang/diag.h"
+#include "../vm/module.h"
+#include "../vm/vm.h"
+
+/* ---- types ----------------------------------------------------------- */
+typedef enum TypeKind {
+  TY_ERROR,     /* after an error: compatible with everything, silences cascades */
+  TY_VOID,      /* no value: functions without `-> T`, `for`, `if` without else */
+  TY_NEVER,     /* return, break, continue, fail(): compatible with everything */
+  TY_INT, TY_FLOAT, TY_BOOL, TY_STRING, TY_DURATION,
+  TY_JSON,      /* dynamic; any JSON-expressible value converts to it */
+  TY_NONE,      /* the type of the literal `none`; fits any optional */
+  TY_LIST,      /* elem */
+  TY_MAP,       /* elem (keys are strings) */
+  TY_RECORD,    /* fields, in declaration order */
+  TY_UNION,     /* literal union: lits ("a" | "b"); one literal = a literal type */
+  TY_OPTIONAL,  /* elem? (never nested, never of none/void) */
+  TY_FN,        /* params -> ret */
+  TY_VAR,       /* a generic type parameter (var_id), or an inference variable */
+  TY_ROLE,
+  TY__COUNT
+} TypeKind;
+
+typedef struct Type Type;
+typedef struct TyField { const char *name; Type *type; const char *doc; } TyField;
+
+struct Type {
+  TypeKind kind;
+  Type *elem;                       /* list, map, optional */
+  TyField *fields; uint32_t nfields;/* record */
+  const char **lits; uint32_t nlits;/* union, sorted, unique */
+  Type **params; uint32_t nparams;  /* fn */
+  Type *ret;                        /* fn */
+  uint32_t var_id;                  /* var */
+  const char *name;                 /* the alias name, for messages and schemas (may be NULL) */
+  const char *doc;                  /* `///` of the named type */
+};
+
+/* ---- symbols --------------------------------------------------------- */
+typedef enum SymKind {
+  SYM_LOCAL,    /* let, var, param, for variable, match binding */
+  SYM_FN,       /* top-level function */
+  SYM_NATIVE,   /* a builtin name (possibly several overloads) */
+  SYM_TYPE,     /* named type or type parameter */
+  SYM_ROLE,     /* role declaration */
+  SYM_MODULE,   /* import alias */
+} SymKind;
+
+typedef struct Symbol Symbol;
+struct Symbol {
+  SymKind kind;
+  const char *name;
+  Node *decl;           /* declaring node (NULL for natives) */
+  Type *type;           /* value type (fn type for SYM_FN) / aliased type for SYM_TYPE */
+  Node *owner;          /* SYM_LOCAL: the N_FN or N_LAMBDA whose frame holds it */
+  bool is_var;          /* declared with `var` */
+  bool used;
+  uint32_t file;        /* file id of the declaration */
+  /* emitter scratch */
+  int32_t slot;         /* SYM_LOCAL: local slot in its owner's frame (-1 = unassigned) */
+  int32_t index;        /* SYM_FN: Module.funcs index (-1 = unassigned) */
+  void *module;         /* SYM_MODULE: the imported file's scope (checker private) */
+};
+
+typedef struct SymList { Symbol **items; uint32_t n, cap; } SymList;
+
+typedef enum CallKind {
+  CALL_VALUE,     /* callee is a function value (local, lambda, expression) */
+  CALL_FN,        /* callee is a top-level function: CallInfo.fn */
+  CALL_NATIVE,    /* a builtin: CallInfo.native (the chosen overload) */
+  CALL_FROM_JSON, /* from_json[T](j): convert to the call node's `type` */
+} CallKind;
+
+typedef struct CallInfo {
+  CallKind kind;
+  Symbol *fn;
+  const Native *native;
+  /* CALL_FN: the function's declaration, so the emitter can append the
+   * defaults of omitted trailing parameters (constant expressions). */
+  Node *fn_decl;
+} CallInfo;
+
+/* ---- a program being compiled ---------------------------------------- */
+typedef struct CompileOptions {
+  bool check_only;            /* stop after checking (weft check) */
+  const char *stdlib_dir;     /* NULL: use the embedded stdlib */
+} CompileOptions;
+
+typedef struct ProgramFile {
+  uint32_t file;              /* SourceSet id */
+  Ast ast;
+  bool is_std;                /* came from std/ */
+  void *scope;                /* checker private */
+} ProgramFile;
+
+typedef struct Program {
+  Arena arena;                /* AST, types and symbols of every file */
+  SourceSet *sources;
+  DiagList *diags;
+  ProgramFile *files; uint32_t nfiles, files_cap; /* dependencies before dependents; main file last */
+  uint32_t main_file;         /* SourceSet id of the entry file */
+  Symbol *main;               /* SYM_FN main of the entry file, or NULL */
+} Program;
+
+/* load.c: reads and parses `path` and, transitively, its imports (relative
+ * paths resolve against the importing file; "std/x" against the stdlib).
+ * Cycles are reported (E0205) with the chain. Returns false on errors. */
+bool load_program(Program *p, const char *path, const CompileOptions *opt);
+void program_init(Program *p, SourceSet *ss, DiagList *dl);
+void program_free(Program *p);
+
+/* check.c: names, types, static rules. Returns true when no errors. */
+bool check_program(Program *p);
+
+/* emit.c: lowers a checked program to a module (heap for its constants). */
+Module *emit_program(Program *p, Heap *heap);
+
+/* compile.c: load + check (+ emit unless check_only). Returns the module or
+ * NULL; diagnostics are in dl either way. */
+Module *compile_file(const char *path, SourceSet *ss, DiagList *dl,
+                     const CompileOptions *opt, Heap *heap);
+
+/* types.c */
+Type *type_new(Arena *a, TypeKind kind);
+Type *type_prim(TypeKind kind);                 /* shared singletons for the simple kinds */
+bool type_equal(const Type *a, const Type *b);  /* structural; names ignored */
+/* Can a value of type `from` be used where `to` is expected? (literal ->
+ * union containing it, union -> string, T -> T?, none -> T?, T -> json
+ * when JSON-expressible, never -> anything, error -> anything.) */
+bool type_assignable(const Type *from, const Type *to);
+bool type_is_jsonable(const Type *t);           /* no functions or roles inside */
+/* Renders a type as the user writes it ("list[{ a: int }]", "\"a\" | \"b\"",
+ * or its alias name), into b. */
+void type_print(Buf *b, const Type *t);
+/* Module type descriptor for t (adds nested descriptors first). */
+uint32_t type_to_desc(Module *m, const Type *t);
+
+/* Embedded stdlib: the text of std/NAME (e.g. "patterns"), or NULL. */
+const char *stdlib_source(const char *name, size_t *len);
+
+#endif

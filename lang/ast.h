@@ -1,0 +1,196 @@
+/* ast.h — the syntax tree, built by the parser in an arena.
+ *
+ * One Node struct for items, statements, expressions, patterns and type
+ * expressions; `kind` says which union member is live. Every node carries
+ * the byte span of the source it came from. Lists are NodeList: a
+ * contiguous array in the arena (built with nl_push during parsing).
+ *
+ * The arena owns every node, string and list: freeing the arena frees the
+ * whole tree at once; nothing in the tree is freed individually.
+ *
+ * Fields under "filled by the checker" are NULL/0 after parsing; lang/ never
+ * reads or writes them (they are opaque pointers to compiler structures). */
+#ifndef WEFT_AST_H
+#define WEFT_AST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "source.h"
+
+/* ---- arena ---------------------------------------------------------- */
+typedef struct ArenaBlock ArenaBlock;
+typedef struct Arena {
+  ArenaBlock *head;
+  size_t total; /* bytes handed out, for limits and statistics */
+} Arena;
+
+void arena_init(Arena *a);
+void arena_free(Arena *a);
+void *arena_alloc(Arena *a, size_t size);            /* zeroed, 16-aligned */
+char *arena_strndup(Arena *a, const char *s, size_t n);
+
+/* ---- nodes ---------------------------------------------------------- */
+typedef struct Node Node;
+
+typedef struct NodeList {
+  Node **items;
+  uint32_t n, cap;
+} NodeList;
+void nl_push(Arena *a, NodeList *l, Node *n);
+
+typedef enum NodeKind {
+  /* items (top level) */
+  N_IMPORT,      /* import "path" [as alias] */
+  N_FN,          /* fn name[T, U](params) -> ret { body } */
+  N_TYPEDEF,     /* type Name[T] = type */
+  N_ROLE,        /* role name { key: expr, ... } (settings checked later) */
+
+  /* parts of items */
+  N_PARAM,       /* name: type [= default]  (also lambda params; type may be NULL) */
+  N_FIELD_INIT,  /* name: expr   in record literals, role bodies, `with` */
+  N_MAP_ENTRY,   /* "key": expr  in map literals (key is an expression) */
+  N_MATCH_ARM,   /* pattern => expr */
+
+  /* statements (appear in block statement lists) */
+  N_LET,         /* let name[: type] = expr       (decl.is_var false) */
+  N_VAR,         /* var name[: type] = expr       (decl.is_var true)  */
+  N_ASSIGN,      /* name = expr */
+  N_EXPR_STMT,   /* expr */
+  N_FOR,         /* for name in expr { body } */
+  N_BREAK,
+  N_CONTINUE,
+  N_RETURN,      /* return [expr] */
+
+  /* expressions */
+  N_INT,         /* lit.i */
+  N_FLOAT,       /* lit.f */
+  N_BOOL,        /* lit.b */
+  N_NONE,
+  N_STRING,      /* lit.str: escapes decoded, no interpolation */
+  N_INTERP,      /* interp.parts: N_STRING pieces and expressions, in order */
+  N_DURATION,    /* lit.i = milliseconds */
+  N_PERCENT,     /* lit.f = the number before '%' (10% -> 10.0); used by later constructs */
+  N_NAME,        /* name.id */
+  N_LIST,        /* list.items */
+  N_RECORD,      /* list.items: N_FIELD_INIT */
+  N_MAP,         /* list.items: N_MAP_ENTRY;  {:} is the empty map */
+  N_UNARY,       /* op, unary.operand:  - not */
+  N_BINARY,      /* op, binary.lhs/rhs */
+  N_CALL,        /* call.callee(call.args), call.type_args for f[T](...) */
+  N_FIELD,       /* field.object . field.name */
+  N_INDEX,       /* index.object [ index.index ] */
+  N_WITH,        /* with.object with { fields } */
+  N_IF,          /* if_.cond if_.then_ [else if_.else_]  (else_ is N_BLOCK or N_IF or NULL) */
+  N_MATCH,       /* match_.subject { match_.arms } */
+  N_BLOCK,       /* block.stmts; the value is the last N_EXPR_STMT when
+                    block.has_value (no trailing ';') */
+  N_LAMBDA,      /* fn(params) => body  or  fn(params) -> T { body } */
+
+  /* patterns (in N_MATCH_ARM) */
+  N_PAT_WILD,    /* _ */
+  N_PAT_LIT,     /* pat.lit: N_INT/N_FLOAT/N_BOOL/N_STRING/N_NONE */
+  N_PAT_BIND,    /* pat.name binds the value (present value of an optional) */
+
+  /* type expressions */
+  N_TYPE_NAME,   /* tname.id [tname.args]: int, list[T], map[T], Finding, T */
+  N_TYPE_RECORD, /* list.items: N_PARAM (name, type, doc) */
+  N_TYPE_UNION,  /* list.items: N_STRING literals:  "a" | "b" */
+  N_TYPE_OPTIONAL, /* topt.inner ? */
+  N_TYPE_FN,     /* fn(tfn.params) -> tfn.ret */
+
+  N_ERROR,       /* placeholder after a syntax error; the checker skips it */
+  N__COUNT
+} NodeKind;
+
+typedef enum Op {
+  OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MOD,
+  OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE,
+  OP_AND, OP_OR,
+  OP_NEG, OP_NOT,
+} Op;
+
+struct Node {
+  NodeKind kind;
+  uint32_t depth;      /* 1 + deepest child; ast_new callers set it via ast_set_depth */
+  Span span;
+  const char *doc;     /* `///` comment text (lines joined by '\n'), items/fields only */
+
+  /* filled by the checker; opaque to lang/ */
+  struct Type *type;   /* type of an expression / declared type of a binding */
+  struct Symbol *sym;  /* resolved symbol (N_NAME, N_ASSIGN) or declared one
+                          (N_LET, N_VAR, N_PARAM, N_FOR, N_PAT_BIND, N_FN, ...) */
+  void *extra;         /* checker/emitter scratch (e.g. captures of a lambda) */
+
+  union {
+    struct { int64_t i; double f; bool b; const char *str; size_t len; } lit;
+    struct { const char *id; } name;                         /* N_NAME, N_PAT_BIND via pat */
+    struct { NodeList parts; } interp;
+    struct { NodeList items; } list;                         /* N_LIST, N_RECORD, N_MAP, N_TYPE_RECORD, N_TYPE_UNION */
+    struct { Op op; Node *operand; } unary;
+    struct { Op op; Node *lhs, *rhs; } binary;
+    struct { Node *callee; NodeList args; NodeList type_args; } call;
+    struct { Node *object; const char *name; Span name_span; } field;
+    struct { Node *object, *index; } index;
+    struct { Node *object; NodeList fields; } with;
+    struct { Node *cond, *then_, *else_; } if_;
+    struct { Node *subject; NodeList arms; } match_;
+    struct { NodeList stmts; bool has_value; } block;
+    struct { NodeList params; Node *ret; Node *body; bool arrow; } lambda; /* arrow: `=> expr` form */
+    struct { Node *pattern; Node *body; } arm;
+    struct { Node *lit; const char *name; } pat;
+    /* N_LET, N_VAR: name, optional type, value */
+    struct { const char *name; Span name_span; Node *type; Node *value; bool is_var; } decl;
+    /* N_ASSIGN */
+    struct { const char *name; Span name_span; Node *value; } assign;
+    struct { Node *expr; } stmt;                             /* N_EXPR_STMT, N_RETURN (expr may be NULL) */
+    struct { const char *var; Span var_span; Node *iter; Node *body; } for_;
+    /* N_PARAM: name, type (may be NULL in lambdas), default (may be NULL) */
+    struct { const char *name; Node *type; Node *def; } param;
+    /* N_FIELD_INIT: name: value;  N_MAP_ENTRY: key: value */
+    struct { const char *name; Node *key; Node *value; } init;
+    /* N_FN */
+    struct { const char *name; Span name_span; NodeList type_params; /* N_NAME */
+             NodeList params; Node *ret; Node *body; } fn;
+    /* N_TYPEDEF */
+    struct { const char *name; Span name_span; NodeList type_params; Node *type; } typedef_;
+    /* N_ROLE */
+    struct { const char *name; Span name_span; NodeList settings; /* N_FIELD_INIT */ } role;
+    /* N_IMPORT: path as written (quotes removed); alias may be NULL */
+    struct { const char *path; const char *alias; } import;
+    /* N_TYPE_NAME */
+    struct { const char *id; NodeList args; } tname;
+    struct { Node *inner; } topt;
+    struct { NodeList params; /* type nodes */ Node *ret; } tfn;
+  } u;
+};
+
+Node *ast_new(Arena *a, NodeKind kind, Span span);
+/* Sets n->depth to 1 + the deepest direct child (children's depths must be
+ * set already, as they are when a tree is built bottom-up); returns it. */
+uint32_t ast_set_depth(Node *n);
+/* Tree depth is capped (AST_MAX_DEPTH) so that every later recursive walk
+ * (checker, emitter, dump) is bounded: the parser reports E0103 and
+ * substitutes N_ERROR for a deeper subtree. */
+#define AST_MAX_DEPTH 400
+const char *ast_kind_name(NodeKind kind);
+const char *ast_op_text(Op op);          /* "+", "and", ... */
+/* Writes an S-expression rendering of the tree (for tests and debugging). */
+#include <stdio.h>
+void ast_dump(FILE *out, const Node *n, int indent);
+
+/* A parsed file: its items in order. */
+typedef struct Ast {
+  NodeList items;
+  uint32_t file;
+} Ast;
+
+/* ---- front end entry point ----------------------------------------- */
+struct DiagList;
+/* Lexes and parses one source file into `out` (allocated in `arena`).
+ * Syntax errors go to `diags`; parsing continues after errors, so several
+ * are reported, and erroneous parts become N_ERROR nodes. Returns the number
+ * of errors added. Never fails otherwise (limits: nesting depth, file size). */
+int parse_source(Arena *arena, SourceSet *ss, uint32_t file, struct DiagList *diags, Ast *out);
+
+#endif

@@ -1,0 +1,282 @@
+/* diag.c — collecting diagnostics and rendering them as text or JSON.
+ *
+ * Code names, titles and severities all come from diagcodes.def through
+ * the DIAG X-macro, so there is no second list to keep in step. */
+#include "diag.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const code_names[] = {
+#define DIAG(code, sev, title) #code,
+#include "diagcodes.def"
+#undef DIAG
+};
+static const char *const code_titles[] = {
+#define DIAG(code, sev, title) title,
+#include "diagcodes.def"
+#undef DIAG
+};
+static const Severity code_sevs[] = {
+#define DIAG(code, sev, title) SEV_##sev,
+#include "diagcodes.def"
+#undef DIAG
+};
+
+const char *diag_code_name(DiagCode code) {
+  return (unsigned)code < D__COUNT ? code_names[code] : "E????";
+}
+const char *diag_code_title(DiagCode code) {
+  return (unsigned)code < D__COUNT ? code_titles[code] : "unknown diagnostic";
+}
+Severity diag_code_severity(DiagCode code) {
+  return (unsigned)code < D__COUNT ? code_sevs[code] : SEV_ERROR;
+}
+
+static void *xmalloc(size_t n) {
+  void *p = malloc(n ? n : 1);
+  if (!p) {
+    fputs("weft: out of memory\n", stderr);
+    abort();
+  }
+  return p;
+}
+
+static char *xstrdup(const char *s) {
+  size_t n = strlen(s) + 1;
+  return memcpy(xmalloc(n), s, n);
+}
+
+void diag_init(DiagList *dl) { memset(dl, 0, sizeof *dl); }
+
+void diag_free(DiagList *dl) {
+  for (uint32_t i = 0; i < dl->n; i++) {
+    free(dl->items[i].message);
+    free(dl->items[i].help);
+  }
+  free(dl->items);
+  memset(dl, 0, sizeof *dl);
+}
+
+void diag_add(DiagList *dl, DiagCode code, Span span, const char *help,
+              const char *fmt, ...) {
+  uint32_t max = dl->max_errors ? dl->max_errors : 200;
+  Severity sev = diag_code_severity(code);
+  /* Past the limit nothing more is recorded: a file of junk must not make
+   * the list (and the output) grow without bound. Warnings share the cap. */
+  if ((sev == SEV_ERROR ? dl->errors : dl->warnings) >= max) return;
+
+  /* measure, then format into a buffer of the right size */
+  char probe[1];
+  va_list ap;
+  if (!fmt) fmt = "";
+  va_start(ap, fmt);
+  int len = vsnprintf(probe, sizeof probe, fmt, ap);
+  va_end(ap);
+  if (len < 0) len = 0;
+  char *msg = xmalloc((size_t)len + 1);
+  va_start(ap, fmt);
+  vsnprintf(msg, (size_t)len + 1, fmt, ap);
+  va_end(ap);
+
+  if (dl->n == dl->cap) {
+    dl->cap = dl->cap ? dl->cap * 2 : 16;
+    Diag *items = realloc(dl->items, dl->cap * sizeof *dl->items);
+    if (!items) {
+      fputs("weft: out of memory\n", stderr);
+      abort();
+    }
+    dl->items = items;
+  }
+  Diag *d = &dl->items[dl->n++];
+  d->code = code;
+  d->severity = sev;
+  d->span = span;
+  d->message = msg;
+  d->help = help ? xstrdup(help) : NULL;
+  if (sev == SEV_ERROR) dl->errors++;
+  else dl->warnings++;
+}
+
+/* ---- sorting ---------------------------------------------------------- */
+
+static int diag_before(const Diag *a, const Diag *b) {
+  if (a->span.file != b->span.file) return a->span.file < b->span.file;
+  return a->span.start < b->span.start;
+}
+
+/* Stable merge sort: diagnostics at the same place keep insertion order. */
+void diag_sort(DiagList *dl) {
+  if (dl->n < 2) return;
+  Diag *tmp = xmalloc(dl->n * sizeof *tmp);
+  Diag *src = dl->items, *dst = tmp;
+  for (uint32_t width = 1; width < dl->n; width *= 2) {
+    for (uint32_t lo = 0; lo < dl->n; lo += 2 * width) {
+      uint32_t mid = lo + width < dl->n ? lo + width : dl->n;
+      uint32_t hi = lo + 2 * width < dl->n ? lo + 2 * width : dl->n;
+      uint32_t i = lo, j = mid, k = lo;
+      while (i < mid && j < hi)
+        dst[k++] = diag_before(&src[j], &src[i]) ? src[j++] : src[i++];
+      while (i < mid) dst[k++] = src[i++];
+      while (j < hi) dst[k++] = src[j++];
+    }
+    Diag *t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src != dl->items) memcpy(dl->items, src, dl->n * sizeof *tmp);
+  free(tmp);
+}
+
+/* ---- text ------------------------------------------------------------- */
+
+#define C_RESET "\033[0m"
+#define C_BOLD "\033[1m"
+#define C_ERROR "\033[1;31m"
+#define C_WARN "\033[1;33m"
+#define C_GUTTER "\033[34m"
+
+static unsigned digits(uint32_t n) {
+  unsigned d = 1;
+  while (n >= 10) n /= 10, d++;
+  return d;
+}
+
+/* Writes the source line, with control characters other than tab shown as
+ * '?' so binary junk cannot drive the terminal. */
+static void put_line(FILE *out, const char *p, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)p[i];
+    fputc((c < 0x20 && c != '\t') || c == 0x7f ? '?' : c, out);
+  }
+}
+
+/* One display cell per character: a tab is copied so the caret lines up
+ * whatever the tab width, a UTF-8 continuation byte takes no cell. */
+static void put_pad(FILE *out, const char *p, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)p[i];
+    if (c == '\t') fputc('\t', out);
+    else if ((c & 0xC0) != 0x80) fputc(' ', out);
+  }
+}
+
+static size_t count_cells(const char *p, size_t n) {
+  size_t cells = 0;
+  for (size_t i = 0; i < n; i++)
+    if (((unsigned char)p[i] & 0xC0) != 0x80) cells++;
+  return cells;
+}
+
+static void render_one(FILE *out, const Diag *d, SourceSet *ss, int color) {
+  Source *s = src_get(ss, d->span.file);
+  const char *sevname = d->severity == SEV_ERROR ? "error" : "warning";
+  const char *sevcol = d->severity == SEV_ERROR ? C_ERROR : C_WARN;
+  uint32_t line = 0, col = 0;
+  if (s) {
+    src_line_col(s, d->span.start, &line, &col);
+    fprintf(out, "%s:%u:%u: ", s->path, line, col);
+  }
+  if (color)
+    fprintf(out, "%s%s[%s]" C_RESET ": " C_BOLD "%s" C_RESET "\n", sevcol, sevname,
+            diag_code_name(d->code), d->message);
+  else
+    fprintf(out, "%s[%s]: %s\n", sevname, diag_code_name(d->code), d->message);
+
+  if (s) {
+    size_t len;
+    const char *text = src_line_text(s, d->span.start, &len);
+    size_t at = (size_t)(col - 1) < len ? (size_t)(col - 1) : len;
+    /* underline to the end of the span or of the line, whichever is first */
+    size_t span_len = d->span.end > d->span.start ? d->span.end - d->span.start : 0;
+    size_t upto = at + span_len < len ? at + span_len : len;
+    size_t cells = upto > at ? count_cells(text + at, upto - at) : 0;
+    int w = (int)(digits(line) > 3 ? digits(line) : 3);
+    if (color) fputs(C_GUTTER, out);
+    fprintf(out, " %*u | ", w, line);
+    if (color) fputs(C_RESET, out);
+    put_line(out, text, len);
+    fputc('\n', out);
+    if (color) fputs(C_GUTTER, out);
+    fprintf(out, " %*s | ", w, "");
+    if (color) fputs(C_RESET, out);
+    put_pad(out, text, at);
+    if (color) fputs(sevcol, out);
+    fputc('^', out);
+    for (size_t i = 1; i < cells; i++) fputc('~', out);
+    if (color) fputs(C_RESET, out);
+    fputc('\n', out);
+  }
+  if (d->help) {
+    if (color) fprintf(out, C_BOLD "help" C_RESET ": %s\n", d->help);
+    else fprintf(out, "help: %s\n", d->help);
+  }
+  fputc('\n', out);
+}
+
+void diag_render_text(FILE *out, const DiagList *dl, SourceSet *ss, int color) {
+  for (uint32_t i = 0; i < dl->n; i++) render_one(out, &dl->items[i], ss, color);
+}
+
+/* ---- JSON ------------------------------------------------------------- */
+
+/* A JSON string: quotes, backslash and control characters escaped; valid
+ * UTF-8 copied through; each invalid byte becomes U+FFFD. */
+static void json_str(FILE *out, const char *s) {
+  fputc('"', out);
+  size_t n = strlen(s);
+  for (size_t i = 0; i < n;) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '"' || c == '\\') {
+      fputc('\\', out);
+      fputc(c, out);
+      i++;
+    } else if (c < 0x20 || c == 0x7f) {
+      switch (c) {
+      case '\n': fputs("\\n", out); break;
+      case '\t': fputs("\\t", out); break;
+      case '\r': fputs("\\r", out); break;
+      default: fprintf(out, "\\u%04x", c); break;
+      }
+      i++;
+    } else {
+      size_t k = src_utf8_len(s + i, n - i);
+      if (k == 0) {
+        fputs("\\ufffd", out);
+        i++;
+      } else {
+        fwrite(s + i, 1, k, out);
+        i += k;
+      }
+    }
+  }
+  fputc('"', out);
+}
+
+void diag_render_json(FILE *out, const DiagList *dl, SourceSet *ss) {
+  fputs("{\"diagnostics\":[", out);
+  for (uint32_t i = 0; i < dl->n; i++) {
+    const Diag *d = &dl->items[i];
+    Source *s = src_get(ss, d->span.file);
+    uint32_t l1 = 0, c1 = 0, l2 = 0, c2 = 0;
+    if (s) {
+      src_line_col(s, d->span.start, &l1, &c1);
+      src_line_col(s, d->span.end, &l2, &c2);
+    }
+    if (i) fputc(',', out);
+    fprintf(out, "{\"code\":\"%s\",\"severity\":\"%s\",\"message\":", diag_code_name(d->code),
+            d->severity == SEV_ERROR ? "error" : "warning");
+    json_str(out, d->message);
+    fputs(",\"file\":", out);
+    json_str(out, s ? s->path : "");
+    fprintf(out,
+            ",\"span\":{\"start\":%u,\"end\":%u,\"line\":%u,\"column\":%u,"
+            "\"end_line\":%u,\"end_column\":%u},\"help\":",
+            d->span.start, d->span.end, l1, c1, l2, c2);
+    if (d->help) json_str(out, d->help);
+    else fputs("null", out);
+    fputc('}', out);
+  }
+  fprintf(out, "],\"errors\":%u,\"warnings\":%u}\n", dl->errors, dl->warnings);
+}

@@ -1,0 +1,59 @@
+/* diag.h — diagnostics: collected during a run, printed at the end.
+ *
+ * Every stage (lexer, parser, checker) appends to one DiagList; nothing is
+ * printed while compiling. Rendering produces either the human form
+ *
+ *   file.weft:3:9: error[E0301]: type mismatch: expected int, got string
+ *      3 |   let x: int = "a"
+ *        |                ^~~
+ *   help: ...
+ *
+ * or one JSON object per diagnostic (diag_render_json). */
+#ifndef WEFT_DIAG_H
+#define WEFT_DIAG_H
+
+#include <stdio.h>
+#include "source.h"
+
+typedef enum DiagCode {
+#define DIAG(code, sev, title) D_##code,
+#include "diagcodes.def"
+#undef DIAG
+  D__COUNT
+} DiagCode;
+
+typedef enum { SEV_ERROR, SEV_WARNING } Severity;
+
+typedef struct Diag {
+  DiagCode code;
+  Severity severity;
+  Span span;
+  char *message; /* owned; full sentence fragment, no trailing period */
+  char *help;    /* owned; may be NULL */
+} Diag;
+
+typedef struct DiagList {
+  Diag *items;
+  uint32_t n, cap;
+  uint32_t errors, warnings;
+  uint32_t max_errors; /* stop recording past this many (0 = 200) */
+} DiagList;
+
+void diag_init(DiagList *dl);
+void diag_free(DiagList *dl);
+/* Appends a diagnostic; severity comes from the code's list entry.
+ * help may be NULL. Messages are printf-formatted. */
+void diag_add(DiagList *dl, DiagCode code, Span span, const char *help,
+              const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+const char *diag_code_name(DiagCode code);   /* "E0301" */
+const char *diag_code_title(DiagCode code);  /* "type mismatch" */
+Severity diag_code_severity(DiagCode code);
+/* Sorts by file, then offset, keeping insertion order for ties. */
+void diag_sort(DiagList *dl);
+
+/* Human form with the caret excerpt; color enables ANSI colours. */
+void diag_render_text(FILE *out, const DiagList *dl, SourceSet *ss, int color);
+/* {"diagnostics":[{...}],"errors":N,"warnings":M} on one line. */
+void diag_render_json(FILE *out, const DiagList *dl, SourceSet *ss);
+
+#endif

@@ -1,0 +1,891 @@
+/* lexer.re — the Weft lexer (re2c). Generate lexer.c with
+ *   re2c -W --no-generation-date -o lexer.c lexer.re
+ *
+ * Reentrant: all state lives in the Lexer inside the ParseCtx. The text is
+ * NUL-terminated (Source.text), so the scanner needs no fill checks; a NUL
+ * before the real end is an invalid character, not the end.
+ *
+ * Beyond splitting tokens the lexer
+ *   - keeps a stack of open delimiters, which tells it whether a newline
+ *     ends a statement (never inside ( ) [ ] or an interpolation), which
+ *     '}' ends an interpolation, and what is unclosed at the end of file;
+ *   - decides which of three '{' tokens to emit (block, record, map);
+ *   - decodes strings, splitting interpolated ones into pieces;
+ *   - collects `///` doc comments and hands them to the next token. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lexer.h"
+
+/*!re2c
+  re2c:define:YYCTYPE = "unsigned char";
+  re2c:define:YYCURSOR = "lx->cur";
+  re2c:define:YYMARKER = "lx->mar";
+  re2c:yyfill:enable = 0;
+  re2c:sentinel = 0;
+
+  id  = [A-Za-z_][A-Za-z0-9_]*;
+  dec = [0-9]+ ("_" [0-9]+)*;
+  hex = "0" [xX] [0-9a-fA-F]+ ("_" [0-9a-fA-F]+)*;
+  exp = [eE] [+-]? [0-9]+;
+  flt = dec "." [0-9]+ ("_" [0-9]+)* exp? | dec exp;
+*/
+
+/* ---- small helpers -------------------------------------------------- */
+
+static void *xrealloc(void *p, size_t n) {
+  void *q = realloc(p, n ? n : 1);
+  if (!q) {
+    fputs("weft: out of memory\n", stderr);
+    abort();
+  }
+  return q;
+}
+
+static Span span_at(ParseCtx *pc, const unsigned char *a, const unsigned char *b) {
+  Span s = {pc->file, (uint32_t)(a - pc->lx.base), (uint32_t)(b - pc->lx.base)};
+  return s;
+}
+
+static bool is_id_char(unsigned c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '_';
+}
+
+static void buf_put(Lexer *lx, const void *p, size_t n) {
+  if (lx->blen + n + 1 > lx->bcap) {
+    while (lx->blen + n + 1 > lx->bcap) lx->bcap = lx->bcap ? lx->bcap * 2 : 256;
+    lx->buf = xrealloc(lx->buf, lx->bcap);
+  }
+  memcpy(lx->buf + lx->blen, p, n);
+  lx->blen += n;
+}
+
+static void buf_byte(Lexer *lx, unsigned c) {
+  unsigned char b = (unsigned char)c;
+  buf_put(lx, &b, 1);
+}
+
+static void buf_utf8(Lexer *lx, uint32_t cp) {
+  unsigned char b[4];
+  size_t n;
+  if (cp < 0x80) b[0] = (unsigned char)cp, n = 1;
+  else if (cp < 0x800) {
+    b[0] = (unsigned char)(0xC0 | (cp >> 6));
+    b[1] = (unsigned char)(0x80 | (cp & 0x3F));
+    n = 2;
+  } else if (cp < 0x10000) {
+    b[0] = (unsigned char)(0xE0 | (cp >> 12));
+    b[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+    b[2] = (unsigned char)(0x80 | (cp & 0x3F));
+    n = 3;
+  } else {
+    b[0] = (unsigned char)(0xF0 | (cp >> 18));
+    b[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+    b[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+    b[3] = (unsigned char)(0x80 | (cp & 0x3F));
+    n = 4;
+  }
+  buf_put(lx, b, n);
+}
+
+/* A character for a message: itself when printable ASCII, else \xNN. */
+static const char *show_byte(unsigned c, char *buf, size_t size) {
+  if (c > 0x20 && c < 0x7f) snprintf(buf, size, "%c", c);
+  else snprintf(buf, size, "\\x%02X", c);
+  return buf;
+}
+
+/* ---- setup ------------------------------------------------------------ */
+
+/* Reports each run of bytes that is not UTF-8 once (E0007). Later stages
+ * skip such bytes silently (outside strings) or replace them by U+FFFD
+ * (inside strings). */
+static void check_utf8(ParseCtx *pc) {
+  const char *t = pc->src->text;
+  size_t n = pc->src->len;
+  for (size_t i = 0; i < n;) {
+    if ((unsigned char)t[i] < 0x80) {
+      i++;
+      continue;
+    }
+    size_t k = src_utf8_len(t + i, n - i);
+    if (k) {
+      i += k;
+      continue;
+    }
+    size_t j = i + 1;
+    while (j < n && (unsigned char)t[j] >= 0x80 && src_utf8_len(t + j, n - j) == 0) j++;
+    Span sp = {pc->file, (uint32_t)i, (uint32_t)j};
+    diag_add(pc->diags, D_E0007, sp, "Weft source files must be encoded as UTF-8",
+             "invalid UTF-8 byte%s in source", j - i > 1 ? "s" : "");
+    i = j;
+  }
+}
+
+void lex_init(ParseCtx *pc) {
+  Lexer *lx = &pc->lx;
+  memset(lx, 0, sizeof *lx);
+  lx->base = (const unsigned char *)pc->src->text;
+  lx->lim = lx->base + pc->src->len;
+  lx->cur = lx->base;
+  lx->last = T_NEWLINE; /* the start of the file is like a fresh line */
+  check_utf8(pc);
+}
+
+void lex_free(ParseCtx *pc) {
+  Lexer *lx = &pc->lx;
+  free(lx->stack);
+  free(lx->doc);
+  free(lx->buf);
+  free(lx->marks);
+  lx->stack = NULL;
+  lx->doc = lx->buf = NULL;
+  lx->marks = NULL;
+}
+
+/* ---- delimiters ------------------------------------------------------- */
+
+static int stop(ParseCtx *pc, Loc *loc) {
+  Lexer *lx = &pc->lx;
+  lx->done = true;
+  lx->tok_role = 0;
+  lx->tok_level = lx->depth;
+  loc->start = loc->end = (uint32_t)(lx->cur - lx->base);
+  loc->doc = NULL;
+  return T_END;
+}
+
+/* Pushes an opener; false (after E0103) when nesting is too deep. */
+static bool push(ParseCtx *pc, DelimKind kind, bool triple, const unsigned char *open) {
+  Lexer *lx = &pc->lx;
+  if (lx->depth >= LEX_MAX_NESTING) {
+    if (!pc->deep_reported)
+      diag_add(pc->diags, D_E0103, span_at(pc, open, open + 1),
+               "split the expression into smaller parts",
+               "brackets nested too deeply (limit %d)", LEX_MAX_NESTING);
+    pc->deep_reported = true;
+    pc->eof_reported = true; /* the parser must not complain about the cut */
+    return false;
+  }
+  if (lx->depth == lx->cap) {
+    lx->cap = lx->cap ? lx->cap * 2 : 32;
+    lx->stack = xrealloc(lx->stack, lx->cap * sizeof *lx->stack);
+  }
+  Delim d = {(uint8_t)kind, triple, (uint32_t)(open - lx->base)};
+  lx->stack[lx->depth++] = d;
+  return true;
+}
+
+static int top_kind(const Lexer *lx) {
+  return lx->depth ? lx->stack[lx->depth - 1].kind : -1;
+}
+
+/* ---- token emission --------------------------------------------------- */
+
+/* Finishes a token spanning [tok, cur): location, doc comment, and what it
+ * did to the nesting (role: 1 opened, -1 closed a group). */
+static int emit(ParseCtx *pc, int kind, Loc *loc, int role) {
+  Lexer *lx = &pc->lx;
+  loc->start = (uint32_t)(lx->tok - lx->base);
+  loc->end = (uint32_t)(lx->cur - lx->base);
+  loc->doc = NULL;
+  if (kind != T_NEWLINE && lx->has_doc) {
+    loc->doc = arena_strndup(pc->arena, lx->doc, lx->doc_len);
+    lx->has_doc = false;
+    lx->doc_len = 0;
+  }
+  lx->inserting = false;
+  lx->tok_role = role;
+  lx->tok_level = role == 1 ? lx->depth - 1 : lx->depth;
+  lx->last = kind;
+  return kind;
+}
+
+/* Tokens after which a newline ends the statement. */
+static bool ends_statement(int kind) {
+  switch (kind) {
+  case T_IDENT: case T_INT: case T_FLOAT: case T_DURATION: case T_PERCENT:
+  case T_STRING: case T_STR_TAIL: case T_RPAREN: case T_RBRACKET: case T_RBRACE:
+  case T_TRUE: case T_FALSE: case T_NONE: case T_BREAK: case T_CONTINUE:
+  case T_RETURN: case T_QUESTION:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* Skips spaces, newlines and comments (for look-ahead only). */
+static const unsigned char *skip_trivia(const unsigned char *p) {
+  for (;;) {
+    if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') p++;
+    else if (p[0] == '/' && p[1] == '/') {
+      while (*p && *p != '\n') p++;
+    } else if (p[0] == '/' && p[1] == '*') {
+      p += 2;
+      while (*p && !(p[0] == '*' && p[1] == '/')) p++;
+      if (*p) p += 2;
+    } else
+      return p;
+  }
+}
+
+static bool word_at(const unsigned char *p, const char *w) {
+  size_t n = strlen(w);
+  return strncmp((const char *)p, w, n) == 0 && !is_id_char(p[n]); /* stops at the NUL */
+}
+
+/* Whether the newline just read ends a statement (then it is a token). */
+static bool newline_is_token(ParseCtx *pc) {
+  Lexer *lx = &pc->lx;
+  int top = top_kind(lx);
+  if (top == DL_PAREN || top == DL_BRACKET || top == DL_INTERP) return false;
+  if (!ends_statement(lx->last)) return false;
+  if (lx->last == T_RBRACE) {
+    /* `}` newline `else`: Go's rule, with a message that says how to fix */
+    const unsigned char *p = skip_trivia(lx->cur);
+    const char *w = word_at(p, "else") ? "else" : word_at(p, "until") ? "until" : NULL;
+    if (w) {
+      diag_add(pc->diags, D_E0101, span_at(pc, p, p + strlen(w)),
+               "put it on the same line as the closing '}': '} else {'",
+               "'%s' must follow the closing '}' on the same line", w);
+      return false; /* and parse on as if it did */
+    }
+  }
+  return true;
+}
+
+/* ---- comments --------------------------------------------------------- */
+
+/* A NUL inside a comment or string: invalid unless it ends the text. */
+static void nul_char(ParseCtx *pc, const unsigned char *p) {
+  diag_add(pc->diags, D_E0001, span_at(pc, p, p + 1), NULL, "invalid character (NUL byte)");
+}
+
+/* Skips to the end of a line comment (not the newline). */
+static void line_comment(ParseCtx *pc) {
+  Lexer *lx = &pc->lx;
+  const unsigned char *p = lx->cur;
+  for (;;) {
+    if (*p == '\n' || (p == lx->lim)) break;
+    if (*p == 0) {
+      nul_char(pc, p);
+      while (*p == 0 && p != lx->lim) p++;
+      continue;
+    }
+    p++;
+  }
+  lx->cur = p;
+}
+
+/* `///` text: one leading space dropped, lines joined with '\n'. */
+static void doc_comment(ParseCtx *pc) {
+  Lexer *lx = &pc->lx;
+  const unsigned char *start = lx->cur;
+  line_comment(pc);
+  const unsigned char *s = start, *e = lx->cur;
+  if (s < e && *s == ' ') s++;
+  while (e > s && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t')) e--;
+  size_t n = (size_t)(e - s), need = lx->doc_len + n + 2;
+  if (need > lx->doc_cap) {
+    while (need > lx->doc_cap) lx->doc_cap = lx->doc_cap ? lx->doc_cap * 2 : 128;
+    lx->doc = xrealloc(lx->doc, lx->doc_cap);
+  }
+  if (lx->has_doc) lx->doc[lx->doc_len++] = '\n';
+  memcpy(lx->doc + lx->doc_len, s, n);
+  lx->doc_len += n;
+  lx->has_doc = true;
+}
+
+static void block_comment(ParseCtx *pc) {
+  Lexer *lx = &pc->lx;
+  const unsigned char *p = lx->cur;
+  for (;;) {
+    if (p == lx->lim) {
+      diag_add(pc->diags, D_E0006, span_at(pc, lx->tok, lx->tok + 2),
+               "close the comment with '*/'", "unterminated block comment");
+      break;
+    }
+    if (p[0] == '*' && p[1] == '/') {
+      p += 2;
+      break;
+    }
+    if (*p == 0) {
+      nul_char(pc, p);
+      while (*p == 0 && p != lx->lim) p++;
+      continue;
+    }
+    p++;
+  }
+  lx->cur = p;
+}
+
+/* ---- numbers ---------------------------------------------------------- */
+
+enum { NUM_DEC, NUM_HEX, NUM_FLOAT };
+
+static Node *lit_node(ParseCtx *pc, NodeKind k) {
+  Lexer *lx = &pc->lx;
+  return ast_new(pc->arena, k, span_at(pc, lx->tok, lx->cur));
+}
+
+/* Value of a decimal or hex literal; false on int64 overflow. */
+static bool int_value(const unsigned char *s, const unsigned char *e, int base,
+                      int64_t *out) {
+  uint64_t v = 0;
+  for (const unsigned char *p = s; p < e; p++) {
+    unsigned c = *p, d;
+    if (c == '_') continue;
+    if (c >= '0' && c <= '9') d = c - '0';
+    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+    else continue;
+    if (v > ((uint64_t)INT64_MAX - d) / (uint64_t)base) return false;
+    v = v * (uint64_t)base + d;
+  }
+  *out = (int64_t)v;
+  return true;
+}
+
+/* After a number: a duration unit, a percent sign, or junk glued to it. */
+static int number(ParseCtx *pc, WPSTYPE *val, Loc *loc, int kind) {
+  Lexer *lx = &pc->lx;
+  const unsigned char *s = lx->tok, *e = lx->cur;
+
+  if (is_id_char(*e)) {
+    const unsigned char *q = e;
+    while (is_id_char(*q)) q++;
+    size_t sl = (size_t)(q - e);
+    int64_t unit = 0;
+    if (sl == 2 && e[0] == 'm' && e[1] == 's') unit = 1;
+    else if (sl == 1 && *e == 's') unit = 1000;
+    else if (sl == 1 && *e == 'm') unit = 60 * 1000;
+    else if (sl == 1 && *e == 'h') unit = 60 * 60 * 1000;
+    lx->cur = q;
+    if (unit && kind == NUM_DEC) {
+      int64_t v;
+      Node *n = lit_node(pc, N_DURATION);
+      if (!int_value(s, e, 10, &v) || v > INT64_MAX / unit)
+        diag_add(pc->diags, D_E0009, n->span, NULL, "duration literal too large");
+      else
+        n->u.lit.i = v * unit;
+      val->node = n;
+      return emit(pc, T_DURATION, loc, 0);
+    }
+    Node *n = lit_node(pc, unit ? N_DURATION : N_INT);
+    size_t len = (size_t)(q - s);
+    if (unit)
+      diag_add(pc->diags, D_E0009, n->span,
+               "write the duration in a smaller unit, e.g. 1500ms instead of 1.5s",
+               "a duration must be a whole number");
+    else
+      diag_add(pc->diags, D_E0004, n->span,
+               *e == '_' || e[-1] == '_'
+                   ? "'_' may only stand between two digits"
+                   : "durations take ms, s, m or h; separate a number from a name with a space",
+               "invalid number literal '%.*s%s'", (int)(len > 32 ? 32 : len), (const char *)s,
+               len > 32 ? "..." : "");
+    val->node = n;
+    return emit(pc, unit ? T_DURATION : T_INT, loc, 0);
+  }
+
+  /* `10%` is a percentage unless an operand follows (then `%` is the
+   * remainder operator): `10%)` and `10% ,` are percentages, `10%3` and
+   * `10 % x` are not. */
+  bool percent = false;
+  if (*e == '%' && kind != NUM_HEX) {
+    const unsigned char *q = e + 1;
+    while (*q == ' ' || *q == '\t') q++;
+    percent = !(is_id_char(*q) || *q == '(' || *q == '"' || *q == '[');
+  }
+
+  /* digits without '_' for strtod; ints are converted digit by digit */
+  Node *n;
+  if (kind == NUM_FLOAT || percent) {
+    lx->blen = 0;
+    for (const unsigned char *p = s; p < e; p++)
+      if (*p != '_') buf_byte(lx, *p);
+    buf_byte(lx, 0);
+    double d = strtod(lx->buf, NULL);
+    if (percent) lx->cur = e + 1;
+    n = lit_node(pc, percent ? N_PERCENT : N_FLOAT);
+    if (isinf(d)) {
+      diag_add(pc->diags, D_E0004, n->span, NULL, "number literal out of range");
+      d = 0;
+    }
+    n->u.lit.f = d;
+    val->node = n;
+    return emit(pc, percent ? T_PERCENT : T_FLOAT, loc, 0);
+  }
+  n = lit_node(pc, N_INT);
+  int64_t v = 0;
+  if (!int_value(kind == NUM_HEX ? s + 2 : s, e, kind == NUM_HEX ? 16 : 10, &v)) {
+    diag_add(pc->diags, D_E0005, n->span,
+             "integers are 64-bit: the largest is 9223372036854775807",
+             "integer literal too large");
+    v = 0;
+  }
+  n->u.lit.i = v;
+  val->node = n;
+  return emit(pc, T_INT, loc, 0);
+}
+
+/* ---- strings ---------------------------------------------------------- */
+
+enum { BODY_END, BODY_INTERP };
+
+static void add_mark(Lexer *lx, const unsigned char *p) {
+  uint32_t ws = 0;
+  while (p[ws] == ' ' || p[ws] == '\t') ws++;
+  const unsigned char *q = p + ws;
+  uint8_t kind = MARK_TEXT;
+  if (*q == '\n' || (q[0] == '\r' && q[1] == '\n')) kind = MARK_BLANK;
+  else if (q[0] == '"' && q[1] == '"' && q[2] == '"') kind = MARK_CLOSE;
+  if (lx->nmarks == lx->mcap) {
+    lx->mcap = lx->mcap ? lx->mcap * 2 : 16;
+    lx->marks = xrealloc(lx->marks, lx->mcap * sizeof *lx->marks);
+  }
+  StrMark m = {(uint32_t)lx->blen, ws, kind};
+  lx->marks[lx->nmarks++] = m;
+}
+
+/* One escape sequence at p ('\\'); returns where scanning continues. */
+static const unsigned char *escape(ParseCtx *pc, const unsigned char *p) {
+  Lexer *lx = &pc->lx;
+  switch (p[1]) {
+  case 'n': buf_byte(lx, '\n'); return p + 2;
+  case 't': buf_byte(lx, '\t'); return p + 2;
+  case 'r': buf_byte(lx, '\r'); return p + 2;
+  case '0': buf_byte(lx, 0); return p + 2;
+  case '\\': case '"': case '{': case '}': buf_byte(lx, p[1]); return p + 2;
+  case 'u': {
+    const unsigned char *q = p + 2;
+    uint32_t cp = 0;
+    int nd = 0;
+    if (*q == '{') {
+      q++;
+      while (is_id_char(*q) && nd <= 6) {
+        unsigned c = *q, d;
+        if (c >= '0' && c <= '9') d = c - '0';
+        else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+        else break;
+        cp = cp * 16 + d;
+        nd++;
+        q++;
+      }
+      if (*q == '}' && nd >= 1 && nd <= 6 && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF)) {
+        buf_utf8(lx, cp);
+        return q + 1;
+      }
+      if (*q == '}') q++;
+    }
+    diag_add(pc->diags, D_E0003, span_at(pc, p, q),
+             "write a code point as \\u{1F600}: 1 to 6 hex digits, at most 10FFFF, "
+             "not a surrogate",
+             "invalid unicode escape");
+    return q;
+  }
+  default: {
+    char cb[8];
+    if (p[1] == '\n' || p + 1 >= lx->lim || p[1] == 0) {
+      diag_add(pc->diags, D_E0003, span_at(pc, p, p + 1), NULL,
+               "invalid escape sequence: '\\' at the end of a line");
+      return p + 1;
+    }
+    size_t k = p[1] < 0x80 ? 1 : src_utf8_len((const char *)p + 1, (size_t)(lx->lim - p - 1));
+    if (k == 0) k = 1;
+    diag_add(pc->diags, D_E0003, span_at(pc, p, p + 1 + k),
+             "the escapes are \\n \\t \\r \\0 \\\\ \\\" \\{ \\} and \\u{...}",
+             "invalid escape sequence '\\%s'",
+             p[1] < 0x80 ? show_byte(p[1], cb, sizeof cb) : "...");
+    return p + 1 + k;
+  }
+  }
+}
+
+/* Decodes string text from cur into buf up to the closing quote (BODY_END)
+ * or an interpolation's '{' (BODY_INTERP). `open` is the opening quote,
+ * where an unterminated string is reported. */
+static int scan_body(ParseCtx *pc, bool triple, const unsigned char *open) {
+  Lexer *lx = &pc->lx;
+  const unsigned char *p = lx->cur;
+  lx->blen = 0;
+  lx->nmarks = 0;
+  if (triple && open + 3 == p) { /* the newline right after """ is dropped */
+    if (p[0] == '\n') p += 1, add_mark(lx, p);
+    else if (p[0] == '\r' && p[1] == '\n') p += 2, add_mark(lx, p);
+  }
+  for (;;) {
+    unsigned c = *p;
+    if (p == lx->lim || (!triple && (c == '\n' || (c == '\r' && p[1] == '\n')))) {
+      diag_add(pc->diags, D_E0002, span_at(pc, open, open + (triple ? 3 : 1)),
+               triple ? "close it with '\"\"\"'"
+                      : "close it with '\"' on the same line, or use \"\"\" for text "
+                        "spanning lines",
+               "unterminated string");
+      if (p == lx->lim) pc->eof_reported = true; /* that explains the end */
+      lx->cur = p;
+      return BODY_END;
+    }
+    if (c == 0) {
+      nul_char(pc, p);
+      p++;
+      continue;
+    }
+    if (c == '"') {
+      /* """"" ends with the last three quotes */
+      if (!triple) {
+        lx->cur = p + 1;
+        return BODY_END;
+      }
+      if (p[1] == '"' && p[2] == '"' && p[3] != '"') {
+        lx->cur = p + 3;
+        return BODY_END;
+      }
+      buf_byte(lx, c);
+      p++;
+      continue;
+    }
+    if (c == '\r' && p[1] == '\n') { /* CRLF in a triple string: LF */
+      p++;
+      continue;
+    }
+    if (c == '\n') {
+      buf_byte(lx, '\n');
+      p++;
+      add_mark(lx, p);
+      continue;
+    }
+    if (c == '\\') {
+      p = escape(pc, p);
+      continue;
+    }
+    if (c == '{') {
+      if (p[1] == '{') {
+        buf_byte(lx, '{');
+        p += 2;
+        continue;
+      }
+      lx->cur = p + 1;
+      return BODY_INTERP;
+    }
+    if (c == '}') {
+      if (p[1] == '}') {
+        buf_byte(lx, '}');
+        p += 2;
+        continue;
+      }
+      diag_add(pc->diags, D_E0008, span_at(pc, p, p + 1),
+               "write '}}' for a literal '}' in a string",
+               "'}' without a matching '{' in a string");
+      buf_byte(lx, '}');
+      p++;
+      continue;
+    }
+    if (c >= 0x80) {
+      size_t k = src_utf8_len((const char *)p, (size_t)(lx->lim - p));
+      if (k == 0) { /* reported by check_utf8 */
+        buf_utf8(lx, 0xFFFD);
+        p++;
+      } else {
+        buf_put(lx, p, k);
+        p += k;
+      }
+      continue;
+    }
+    buf_byte(lx, c);
+    p++;
+  }
+}
+
+/* The decoded piece as an N_STRING node; a triple-quoted piece carries its
+ * line marks in `extra` until ps_string/ps_interp dedent it (parse.c). */
+static Node *piece(ParseCtx *pc, bool triple) {
+  Lexer *lx = &pc->lx;
+  Node *n = lit_node(pc, N_STRING);
+  n->u.lit.str = arena_strndup(pc->arena, lx->buf ? lx->buf : "", lx->blen);
+  n->u.lit.len = lx->blen;
+  if (triple) {
+    StrMarks *m = arena_alloc(pc->arena, sizeof *m + lx->nmarks * sizeof(StrMark));
+    m->n = lx->nmarks;
+    if (lx->nmarks) memcpy(m->m, lx->marks, lx->nmarks * sizeof(StrMark));
+    n->extra = m;
+  }
+  return n;
+}
+
+/* After an opening quote (tok..cur): STRING or STR_HEAD. */
+static int string_start(ParseCtx *pc, WPSTYPE *val, Loc *loc, bool triple) {
+  Lexer *lx = &pc->lx;
+  const unsigned char *open = lx->tok;
+  int r = scan_body(pc, triple, open);
+  val->node = piece(pc, triple);
+  if (r == BODY_END) return emit(pc, T_STRING, loc, 0);
+  if (!push(pc, DL_INTERP, triple, open)) return stop(pc, loc);
+  return emit(pc, T_STR_HEAD, loc, 1);
+}
+
+/* After the '}' that closes an interpolation (already popped). */
+static int string_resume(ParseCtx *pc, WPSTYPE *val, Loc *loc, Delim d) {
+  Lexer *lx = &pc->lx;
+  int r = scan_body(pc, d.triple, lx->base + d.open);
+  val->node = piece(pc, d.triple);
+  if (r == BODY_END) return emit(pc, T_STR_TAIL, loc, -1);
+  lx->depth++; /* the same interpolation entry, reopened */
+  return emit(pc, T_STR_MID, loc, 0);
+}
+
+/* ---- brackets --------------------------------------------------------- */
+
+/* '{': a record if `name :` follows, a map if `"key" :` or `:` follows,
+ * otherwise a block. Only plain one-line strings are looked through. */
+static int brace_kind(const unsigned char *p) {
+  p = skip_trivia(p);
+  if (*p == ':') return T_LBRACE_MAP;
+  if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_') {
+    while (is_id_char(*p)) p++;
+    while (*p == ' ' || *p == '\t') p++;
+    return *p == ':' ? T_LBRACE_REC : T_LBRACE;
+  }
+  if (*p == '"' && !(p[1] == '"' && p[2] == '"')) {
+    p++;
+    while (*p && *p != '"' && *p != '\n') {
+      if (*p == '\\' && p[1] && p[1] != '\n') p++;
+      p++;
+    }
+    if (*p != '"') return T_LBRACE;
+    p++;
+    while (*p == ' ' || *p == '\t') p++;
+    return *p == ':' ? T_LBRACE_MAP : T_LBRACE;
+  }
+  return T_LBRACE;
+}
+
+static int open_delim(ParseCtx *pc, Loc *loc, DelimKind k, int tok) {
+  Lexer *lx = &pc->lx;
+  if (!push(pc, k, false, lx->tok)) return stop(pc, loc);
+  return emit(pc, tok, loc, 1);
+}
+
+/* A closer found while a '(' or '[' inside its group is still open: that
+ * one is reported (E0102, once per run of such) and closed by an inserted
+ * zero-width ')' or ']'; the real closer is read again afterwards. */
+static int insert_closer(ParseCtx *pc, Loc *loc) {
+  Lexer *lx = &pc->lx;
+  Delim d = lx->stack[--lx->depth];
+  if (!lx->inserting) {
+    const unsigned char *o = lx->base + d.open;
+    char c = (char)*lx->tok;
+    diag_add(pc->diags, D_E0102, span_at(pc, o, o + 1),
+             d.kind == DL_PAREN ? "add the matching ')'" : "add the matching ']'",
+             "unclosed '%c' before '%c'", *o, c);
+  }
+  lx->cur = lx->tok;
+  int r = emit(pc, d.kind == DL_PAREN ? T_RPAREN : T_RBRACKET, loc, -1);
+  lx->inserting = true;
+  return r;
+}
+
+/* ')' or ']': closes its opener on top; if the opener is further down,
+ * under other parentheses or brackets, those get inserted closers first.
+ * A closer with no opener (or one past a brace) is passed on unmatched
+ * for the parser to report. */
+static int close_paren(ParseCtx *pc, Loc *loc, DelimKind k, int tok) {
+  Lexer *lx = &pc->lx;
+  for (uint32_t i = lx->depth; i > 0; i--) {
+    int dk = lx->stack[i - 1].kind;
+    if (dk == (int)k) {
+      if (i < lx->depth) return insert_closer(pc, loc);
+      lx->depth--;
+      return emit(pc, tok, loc, -1);
+    }
+    if (dk == DL_BRACE || dk == DL_INTERP) break;
+  }
+  return emit(pc, tok, loc, 0);
+}
+
+/* '}': ends the innermost brace or interpolation, after inserting closers
+ * for parentheses and brackets left open inside it. */
+static int close_brace(ParseCtx *pc, WPSTYPE *val, Loc *loc) {
+  Lexer *lx = &pc->lx;
+  for (uint32_t i = lx->depth; i > 0; i--) {
+    Delim d = lx->stack[i - 1];
+    if (d.kind == DL_BRACE || d.kind == DL_INTERP) {
+      if (i < lx->depth) return insert_closer(pc, loc);
+      lx->depth--;
+      if (d.kind == DL_INTERP) return string_resume(pc, val, loc, d);
+      return emit(pc, T_RBRACE, loc, -1);
+    }
+  }
+  return emit(pc, T_RBRACE, loc, 0);
+}
+
+/* End of text: explain what is still open (innermost only). */
+static int at_eof(ParseCtx *pc, Loc *loc) {
+  Lexer *lx = &pc->lx;
+  if (lx->depth && !pc->eof_reported) {
+    Delim d = lx->stack[lx->depth - 1];
+    const unsigned char *o = lx->base + d.open;
+    uint32_t line, col;
+    src_line_col(pc->src, d.open, &line, &col);
+    if (line == pc->last_err_line)
+      ; /* a syntax error on the opener's line already explains it */
+    else if (d.kind == DL_INTERP)
+      diag_add(pc->diags, D_E0002, span_at(pc, o, o + (d.triple ? 3 : 1)),
+               "an interpolation '{' in this string is not closed; write '{{' for a "
+               "literal brace",
+               "unterminated string");
+    else {
+      static const char *const closers[] = {")", "]", "}"};
+      diag_add(pc->diags, D_E0102, span_at(pc, o, o + 1),
+               d.kind == DL_PAREN ? "add the matching ')'"
+               : d.kind == DL_BRACKET ? "add the matching ']'"
+                                      : "add the matching '}'",
+               "unclosed '%c' (expected '%s' before the end of the file)", *o,
+               closers[d.kind]);
+    }
+    pc->eof_reported = true;
+  }
+  return stop(pc, loc);
+}
+
+/* ---- the scanner ------------------------------------------------------ */
+
+int lex_next(ParseCtx *pc, WPSTYPE *val, Loc *loc) {
+  Lexer *lx = &pc->lx;
+  if (lx->done) return stop(pc, loc);
+  for (;;) {
+    lx->tok = lx->cur;
+    char cb[8];
+    /*!re2c
+      "\x00" {
+        if (lx->tok == lx->lim) return at_eof(pc, loc);
+        nul_char(pc, lx->tok);
+        while (*lx->cur == 0 && lx->cur != lx->lim) lx->cur++;
+        continue;
+      }
+      [ \t\r\v\f]+ { continue; }
+      "\n" {
+        if (newline_is_token(pc)) return emit(pc, T_NEWLINE, loc, 0);
+        continue;
+      }
+      "////" { line_comment(pc); continue; }
+      "///" { doc_comment(pc); continue; }
+      "//" { line_comment(pc); continue; }
+      "/*" { block_comment(pc); continue; }
+
+      "fn"       { return emit(pc, T_FN, loc, 0); }
+      "let"      { return emit(pc, T_LET, loc, 0); }
+      "var"      { return emit(pc, T_VAR, loc, 0); }
+      "type"     { return emit(pc, T_TYPE, loc, 0); }
+      "role"     { return emit(pc, T_ROLE, loc, 0); }
+      "import"   { return emit(pc, T_IMPORT, loc, 0); }
+      "as"       { return emit(pc, T_AS, loc, 0); }
+      "if"       { return emit(pc, T_IF, loc, 0); }
+      "else"     { return emit(pc, T_ELSE, loc, 0); }
+      "match"    { return emit(pc, T_MATCH, loc, 0); }
+      "for"      { return emit(pc, T_FOR, loc, 0); }
+      "in"       { return emit(pc, T_IN, loc, 0); }
+      "break"    { return emit(pc, T_BREAK, loc, 0); }
+      "continue" { return emit(pc, T_CONTINUE, loc, 0); }
+      "return"   { return emit(pc, T_RETURN, loc, 0); }
+      "true"     { return emit(pc, T_TRUE, loc, 0); }
+      "false"    { return emit(pc, T_FALSE, loc, 0); }
+      "none"     { return emit(pc, T_NONE, loc, 0); }
+      "and"      { return emit(pc, T_AND, loc, 0); }
+      "or"       { return emit(pc, T_OR, loc, 0); }
+      "not"      { return emit(pc, T_NOT, loc, 0); }
+      "with"     { return emit(pc, T_WITH, loc, 0); }
+      "ask"      { return emit(pc, T_ASK, loc, 0); }
+      "fanout"   { return emit(pc, T_FANOUT, loc, 0); }
+      "barrier"  { return emit(pc, T_BARRIER, loc, 0); }
+      "verify"   { return emit(pc, T_VERIFY, loc, 0); }
+      "tournament" { return emit(pc, T_TOURNAMENT, loc, 0); }
+      "loop"     { return emit(pc, T_LOOP, loc, 0); }
+      "until"    { return emit(pc, T_UNTIL, loc, 0); }
+      "budget"   { return emit(pc, T_BUDGET, loc, 0); }
+
+      id {
+        val->str = arena_strndup(pc->arena, (const char *)lx->tok, (size_t)(lx->cur - lx->tok));
+        return emit(pc, T_IDENT, loc, 0);
+      }
+      [A-Za-z0-9_]* [\x80-\xff] [A-Za-z0-9_\x80-\xff]* {
+        /* a word with non-ASCII letters: one error, still a name */
+        size_t n = (size_t)(lx->cur - lx->tok);
+        bool valid = true;
+        for (size_t i = 0; i < n;) {
+          size_t k = src_utf8_len((const char *)lx->tok + i, n - i);
+          if (!k) { valid = false; break; }
+          i += k;
+        }
+        if (!valid) continue; /* not UTF-8: reported once by check_utf8 */
+        diag_add(pc->diags, D_E0001, span_at(pc, lx->tok, lx->cur),
+                 "names are ASCII letters, digits and '_'; other text belongs in strings",
+                 "invalid character in name '%.*s'", (int)(n > 40 ? 40 : n),
+                 (const char *)lx->tok);
+        val->str = arena_strndup(pc->arena, (const char *)lx->tok, n);
+        return emit(pc, T_IDENT, loc, 0);
+      }
+
+      hex { return number(pc, val, loc, NUM_HEX); }
+      flt { return number(pc, val, loc, NUM_FLOAT); }
+      dec { return number(pc, val, loc, NUM_DEC); }
+
+      "\"\"\"" { return string_start(pc, val, loc, true); }
+      "\""     { return string_start(pc, val, loc, false); }
+
+      "(" { return open_delim(pc, loc, DL_PAREN, T_LPAREN); }
+      "[" { return open_delim(pc, loc, DL_BRACKET, T_LBRACKET); }
+      "{" { return open_delim(pc, loc, DL_BRACE, brace_kind(lx->cur)); }
+      ")" { return close_paren(pc, loc, DL_PAREN, T_RPAREN); }
+      "]" { return close_paren(pc, loc, DL_BRACKET, T_RBRACKET); }
+      "}" { return close_brace(pc, val, loc); }
+
+      "==" { return emit(pc, T_EQ, loc, 0); }
+      "!=" { return emit(pc, T_NE, loc, 0); }
+      "<=" { return emit(pc, T_LE, loc, 0); }
+      ">=" { return emit(pc, T_GE, loc, 0); }
+      "->" { return emit(pc, T_ARROW, loc, 0); }
+      "=>" { return emit(pc, T_FATARROW, loc, 0); }
+      "<"  { return emit(pc, T_LT, loc, 0); }
+      ">"  { return emit(pc, T_GT, loc, 0); }
+      "="  { return emit(pc, T_ASSIGN, loc, 0); }
+      "+"  { return emit(pc, T_PLUS, loc, 0); }
+      "-"  { return emit(pc, T_MINUS, loc, 0); }
+      "*"  { return emit(pc, T_STAR, loc, 0); }
+      "/"  { return emit(pc, T_SLASH, loc, 0); }
+      "%"  { return emit(pc, T_PCT, loc, 0); }
+      ","  { return emit(pc, T_COMMA, loc, 0); }
+      ":"  { return emit(pc, T_COLON, loc, 0); }
+      ";"  { return emit(pc, T_SEMI, loc, 0); }
+      "."  { return emit(pc, T_DOT, loc, 0); }
+      "?"  { return emit(pc, T_QUESTION, loc, 0); }
+      "|"  { return emit(pc, T_PIPE, loc, 0); }
+
+      "&&" {
+        diag_add(pc->diags, D_E0001, span_at(pc, lx->tok, lx->cur), "write 'and'",
+                 "'&&' is not a Weft operator");
+        return emit(pc, T_AND, loc, 0);
+      }
+      "||" {
+        diag_add(pc->diags, D_E0001, span_at(pc, lx->tok, lx->cur), "write 'or'",
+                 "'||' is not a Weft operator");
+        return emit(pc, T_OR, loc, 0);
+      }
+      "!" {
+        diag_add(pc->diags, D_E0001, span_at(pc, lx->tok, lx->cur), "write 'not'",
+                 "'!' is not a Weft operator");
+        return emit(pc, T_NOT, loc, 0);
+      }
+
+      * {
+        diag_add(pc->diags, D_E0001, span_at(pc, lx->tok, lx->cur), NULL,
+                 "invalid character '%s'", show_byte(*lx->tok, cb, sizeof cb));
+        continue;
+      }
+    */
+  }
+}

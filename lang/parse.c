@@ -1,0 +1,272 @@
+/* parse.c — the front end's entry point (parse_source), the token feed
+ * with error-recovery skipping, and the node constructors the grammar
+ * actions call: depth capping, generic calls, blocks, string dedenting. */
+#include <string.h>
+
+#include "lexer.h"
+
+/* ---- constructors ----------------------------------------------------- */
+
+Span ps_span(ParseCtx *pc, Loc l) {
+  Span s = {pc->file, l.start, l.end};
+  return s;
+}
+
+const char *ps_doc(Loc l) { return l.doc; }
+
+void ps_push(ParseCtx *pc, NodeList *l, Node *n) {
+  if (n) nl_push(pc->arena, l, n);
+}
+
+Node *ps_new(ParseCtx *pc, NodeKind k, Loc l) { return ast_new(pc->arena, k, ps_span(pc, l)); }
+
+Node *ps_error(ParseCtx *pc, Loc l) { return ps_new(pc, N_ERROR, l); }
+
+/* Every constructed node passes through here: past AST_MAX_DEPTH the node
+ * becomes N_ERROR (depth 1), so every later recursive walk is bounded, and
+ * E0103 is reported once per file. */
+Node *ps_done(ParseCtx *pc, Node *n) {
+  if (ast_set_depth(n) <= AST_MAX_DEPTH) return n;
+  if (!pc->deep_reported)
+    diag_add(pc->diags, D_E0103, n->span, "split it into smaller parts with 'let'",
+             "expression nested too deeply (limit %d)", AST_MAX_DEPTH);
+  pc->deep_reported = true;
+  return ast_new(pc->arena, N_ERROR, n->span);
+}
+
+Node *ps_name(ParseCtx *pc, const char *id, Loc l) {
+  Node *n = ps_new(pc, N_NAME, l);
+  n->u.name.id = id;
+  return n;
+}
+
+Node *ps_unary(ParseCtx *pc, Op op, Node *e, Loc l) {
+  Node *n = ps_new(pc, N_UNARY, l);
+  n->u.unary.op = op;
+  n->u.unary.operand = e;
+  return ps_done(pc, n);
+}
+
+Node *ps_binary(ParseCtx *pc, Op op, Node *a, Node *b, Loc l) {
+  Node *n = ps_new(pc, N_BINARY, l);
+  n->u.binary.op = op;
+  n->u.binary.lhs = a;
+  n->u.binary.rhs = b;
+  return ps_done(pc, n);
+}
+
+Node *ps_list(ParseCtx *pc, NodeKind k, NodeList items, Loc l) {
+  Node *n = ps_new(pc, k, l);
+  n->u.list.items = items;
+  return ps_done(pc, n);
+}
+
+Node *ps_type_name(ParseCtx *pc, const char *id, NodeList args, Loc l) {
+  Node *n = ps_new(pc, N_TYPE_NAME, l);
+  n->u.tname.id = id;
+  n->u.tname.args = args;
+  return ps_done(pc, n);
+}
+
+Node *ps_pattern(ParseCtx *pc, Node *lit, Loc l) {
+  Node *n = ps_new(pc, N_PAT_LIT, l);
+  n->u.pat.lit = lit;
+  return ps_done(pc, n);
+}
+
+/* `- 3` in a pattern: one literal with the sign folded in. */
+Node *ps_negate_lit(ParseCtx *pc, Node *lit, Loc l) {
+  lit->span = ps_span(pc, l);
+  if (lit->kind == N_INT) lit->u.lit.i = -lit->u.lit.i;
+  else lit->u.lit.f = -lit->u.lit.f;
+  return lit;
+}
+
+/* The type an expression spells, for `f[T](x)`: a name, or a name indexed
+ * by such types (`list[int]`, `map[list[T]]`); NULL if it is not one. */
+static Node *expr_to_type(ParseCtx *pc, Node *e) {
+  Loc l = {e->span.start, e->span.end, NULL};
+  if (e->kind == N_NAME) return ps_type_name(pc, e->u.name.id, (NodeList){0}, l);
+  if (e->kind == N_INDEX && e->u.index.object->kind == N_NAME) {
+    Node *arg = expr_to_type(pc, e->u.index.index);
+    if (!arg) return NULL;
+    NodeList args = {0};
+    ps_push(pc, &args, arg);
+    return ps_type_name(pc, e->u.index.object->u.name.id, args, l);
+  }
+  return NULL;
+}
+
+Node *ps_call(ParseCtx *pc, Node *callee, NodeList args, Loc l) {
+  Node *n = ps_new(pc, N_CALL, l);
+  n->u.call.args = args;
+  n->u.call.callee = callee;
+  if (callee->kind == N_INDEX && callee->u.index.object->kind == N_NAME) {
+    Node *t = expr_to_type(pc, callee->u.index.index);
+    if (t) {
+      n->u.call.callee = callee->u.index.object;
+      ps_push(pc, &n->u.call.type_args, t);
+    }
+  }
+  return ps_done(pc, n);
+}
+
+/* postfix '[' first ',' rest ']' '(' args ')': only type arguments can be
+ * a bracketed list. */
+Node *ps_generic_call(ParseCtx *pc, Node *callee, Node *first, NodeList rest,
+                      NodeList args, Loc l) {
+  Node *n = ps_new(pc, N_CALL, l);
+  n->u.call.callee = callee;
+  n->u.call.args = args;
+  bool ok = callee->kind == N_NAME;
+  for (uint32_t i = 0; ok && i <= rest.n; i++) {
+    Node *t = expr_to_type(pc, i == 0 ? first : rest.items[i - 1]);
+    if (t) ps_push(pc, &n->u.call.type_args, t);
+    else ok = false;
+  }
+  if (!ok) {
+    Span s = span_join(first->span, rest.items[rest.n - 1]->span);
+    diag_add(pc->diags, D_E0101, s,
+             "'f[A, B](x)' passes type arguments to a generic function; an index takes "
+             "one expression",
+             "expected type arguments");
+    return ps_error(pc, l);
+  }
+  return ps_done(pc, n);
+}
+
+/* A block's value is its last statement when that is an expression not
+ * followed by ';'. */
+Node *ps_block(ParseCtx *pc, NodeList stmts, int trailing_semi, Loc l) {
+  Node *n = ps_new(pc, N_BLOCK, l);
+  n->u.block.stmts = stmts;
+  n->u.block.has_value =
+      stmts.n > 0 && stmts.items[stmts.n - 1]->kind == N_EXPR_STMT && !trailing_semi;
+  return ps_done(pc, n);
+}
+
+/* ---- triple-quoted strings ---------------------------------------------
+ * The lexer records, in each piece of a """ string, where lines begin and
+ * how many spaces/tabs start them (StrMarks in Node.extra). Dedenting:
+ * the smallest indentation of the lines with text is removed from every
+ * line (counted in characters: a tab is one); lines of only whitespace
+ * become empty; the whitespace-only line before the closing """ is
+ * dropped with its newline. extra is reset to NULL afterwards. */
+
+static uint32_t min_indent(Node **pieces, uint32_t n) {
+  uint32_t ind = UINT32_MAX;
+  for (uint32_t i = 0; i < n; i++) {
+    StrMarks *m = pieces[i]->extra;
+    for (uint32_t k = 0; m && k < m->n; k++)
+      if (m->m[k].kind == MARK_TEXT && m->m[k].ws < ind) ind = m->m[k].ws;
+  }
+  return ind == UINT32_MAX ? 0 : ind;
+}
+
+static void dedent_piece(ParseCtx *pc, Node *p, uint32_t indent) {
+  StrMarks *m = p->extra;
+  p->extra = NULL;
+  if (!m || !m->n) return;
+  const char *s = p->u.lit.str;
+  size_t len = p->u.lit.len, i = 0, o = 0;
+  char *out = arena_alloc(pc->arena, len + 1);
+  for (uint32_t k = 0; k < m->n; k++) {
+    StrMark mk = m->m[k];
+    memcpy(out + o, s + i, mk.off - i);
+    o += mk.off - i;
+    i = mk.off;
+    if (mk.kind == MARK_CLOSE) {
+      if (o > 0 && out[o - 1] == '\n') o--;
+      i += mk.ws;
+    } else if (mk.kind == MARK_BLANK)
+      i += mk.ws;
+    else
+      i += mk.ws < indent ? mk.ws : indent;
+  }
+  memcpy(out + o, s + i, len - i);
+  o += len - i;
+  out[o] = '\0';
+  p->u.lit.str = out;
+  p->u.lit.len = o;
+}
+
+Node *ps_string(ParseCtx *pc, Node *piece) {
+  if (piece->extra) dedent_piece(pc, piece, min_indent(&piece, 1));
+  return piece;
+}
+
+/* parts: STR_HEAD piece, expr, STR_MID piece, expr, ... then the tail.
+ * Empty pieces are left out of the result. */
+Node *ps_interp(ParseCtx *pc, NodeList parts, Node *tail, Loc l) {
+  ps_push(pc, &parts, tail);
+  {
+    /* the pieces are at the even positions; only """ pieces have marks
+     * (after error recovery a piece of another string may end up here) */
+    uint32_t np = 0;
+    Node **pieces = arena_alloc(pc->arena, (parts.n / 2 + 1) * sizeof *pieces);
+    for (uint32_t i = 0; i < parts.n; i += 2) pieces[np++] = parts.items[i];
+    uint32_t ind = min_indent(pieces, np);
+    for (uint32_t i = 0; i < np; i++) dedent_piece(pc, pieces[i], ind);
+  }
+  Node *n = ps_new(pc, N_INTERP, l);
+  for (uint32_t i = 0; i < parts.n; i++) {
+    Node *p = parts.items[i];
+    if (i % 2 == 0 && p->u.lit.len == 0) continue;
+    ps_push(pc, &n->u.interp.parts, p);
+  }
+  return ps_done(pc, n);
+}
+
+/* ---- token feed ------------------------------------------------------- */
+
+/* After a reported syntax error, tokens nested deeper than the bad token
+ * are dropped until a separator, ',' or a closing bracket at its level:
+ * Bison's recovery then discards tokens at that level only, so a '}' of a
+ * block opened inside the bad part cannot end an enclosing block. */
+int wplex(WPSTYPE *val, Loc *loc, ParseCtx *pc) {
+  for (;;) {
+    int t = lex_next(pc, val, loc);
+    if (pc->skipping) {
+      const Lexer *lx = &pc->lx;
+      uint32_t inner = lx->tok_level + (lx->tok_role != 0);
+      if (t == T_END) pc->skipping = false;
+      else if (inner > pc->skip_level) {
+        if (t == T_STRING || t == T_STR_HEAD || t == T_STR_MID || t == T_STR_TAIL)
+          val->node->extra = NULL; /* a dropped piece is never dedented */
+        continue;
+      } else if (lx->tok_role < 0 || t == T_NEWLINE || t == T_SEMI || t == T_COMMA)
+        pc->skipping = false;
+    }
+    pc->prev_tok = pc->cur_tok;
+    pc->cur_tok = t;
+    return t;
+  }
+}
+
+/* ---- entry point ------------------------------------------------------ */
+
+int parse_source(Arena *arena, SourceSet *ss, uint32_t file, struct DiagList *diags, Ast *out) {
+  uint32_t before = diags->errors;
+  memset(out, 0, sizeof *out);
+  out->file = file;
+  Source *src = src_get(ss, file);
+  if (!src) return 0;
+  if (src->len > SRC_MAX_BYTES) {
+    Span s = {file, 0, 0};
+    diag_add(diags, D_E0104, s, "split the program into modules",
+             "source file too large (more than %zu MiB)", SRC_MAX_BYTES >> 20);
+    return (int)(diags->errors - before);
+  }
+  ParseCtx pc;
+  memset(&pc, 0, sizeof pc);
+  pc.arena = arena;
+  pc.diags = diags;
+  pc.src = src;
+  pc.file = file;
+  pc.prev_tok = pc.cur_tok = T_NEWLINE;
+  lex_init(&pc);
+  wpparse(&pc);
+  lex_free(&pc);
+  out->items = pc.items;
+  return (int)(diags->errors - before);
+}

@@ -1,0 +1,692 @@
+/* parser.y — the Weft grammar (LANGUAGE.md sections 1-4).
+ *
+ * A pure LALR(1) parser with byte-offset locations. Actions only build
+ * nodes (constructors in parse.c); the lexer (lexer.re) does the work that
+ * needs more than one token of lookahead: it decides where newlines end
+ * statements and which kind of '{' starts a record, a map or a block (see
+ * lexer.h for the token stream contract).
+ *
+ * Precedence is written as a ladder of nonterminals rather than %left
+ * declarations, loosest first:
+ *   expr      lambda (`fn(x) => e` extends as far right as it can) | or
+ *   or_expr   or
+ *   and_expr  and
+ *   not_expr  not (prefix)
+ *   cmp_expr  == != < <= > >=   (non-associative: `a < b < c` is an error)
+ *   add_expr  + -
+ *   mul_expr  * / %
+ *   unary     - (prefix)
+ *   postfix   call f(a), field r.f, index xs[i], generic call f[T](a),
+ *             `r with { a: 1 }`
+ *   primary   literals, names, ( e ), [list], {record}, {"map": v}, {:},
+ *             { block }, if, match
+ *
+ * Error recovery: `error` inside each bracketed construct (resuming at its
+ * closing bracket), and at statement and item level, where bad tokens are
+ * absorbed (stmt_chain/item_list followed by error) until a separator or
+ * the closing '}' lets parsing resume. The lexer helps: it inserts a
+ * missing ')' or ']' before a '}' that closes an enclosing brace (E0102),
+ * and after an error the token feed (parse.c) drops whole bracketed groups,
+ * so that a '}' inside the bad part cannot close the wrong block. Only one
+ * syntax error is reported per line. The grammar has no conflicts
+ * (%expect 0). */
+
+%define api.pure full
+%define api.prefix {wp}
+%define api.token.prefix {T_}
+%define api.location.type {Loc}
+%define parse.error custom
+%locations
+%param {ParseCtx *pc}
+%expect 0
+
+%code requires {
+#include <stdint.h>
+#include "ast.h"
+
+typedef struct ParseCtx ParseCtx;
+
+/* A token or rule location: byte offsets into the file; `doc` is the `///`
+ * comment that preceded the token (first token of a rule for rules). */
+typedef struct Loc {
+  uint32_t start, end;
+  const char *doc;
+} Loc;
+
+/* A block's statements and whether the last separator was ';' (which
+ * makes the block value-less). */
+typedef struct BlockBody {
+  NodeList stmts;
+  int semi;
+} BlockBody;
+}
+
+%code {
+#include <string.h>
+#include "lexer.h"
+
+#define YYLLOC_DEFAULT(Cur, Rhs, N)                                       \
+  do {                                                                    \
+    if (N) {                                                              \
+      (Cur).start = YYRHSLOC(Rhs, 1).start;                               \
+      (Cur).end = YYRHSLOC(Rhs, N).end;                                   \
+      (Cur).doc = YYRHSLOC(Rhs, 1).doc;                                   \
+    } else {                                                              \
+      (Cur).start = (Cur).end = YYRHSLOC(Rhs, 0).end;                     \
+      (Cur).doc = NULL;                                                   \
+    }                                                                     \
+  } while (0)
+
+/* Right-nested input (prefix operators, `else if` chains) grows the parser
+ * stack; past this Bison reports "memory exhausted", which becomes E0103. */
+#define YYMAXDEPTH 20000
+
+#define NEW(k, l) ps_new(pc, (k), (l))
+#define DONE(n) ps_done(pc, (n))
+#define EMPTY ((NodeList){0})
+
+static NodeList one(ParseCtx *pc, Node *n) {
+  NodeList l = {0};
+  ps_push(pc, &l, n);
+  return l;
+}
+}
+
+%union {
+  Node *node;
+  NodeList list;
+  const char *str;
+  int flag;
+  BlockBody body;
+}
+
+%token END 0 "end of file"
+%token NEWLINE "end of line"
+%token <str> IDENT "identifier"
+%token <node> INT "integer" FLOAT "number" DURATION "duration" PERCENT "percentage"
+%token <node> STRING "string" STR_HEAD "start of an interpolated string"
+%token <node> STR_MID "} inside a string" STR_TAIL "end of an interpolated string"
+
+%token FN "fn" LET "let" VAR "var" TYPE "type" ROLE "role"
+%token IMPORT "import" AS "as" IF "if" ELSE "else" MATCH "match"
+%token FOR "for" IN "in" BREAK "break" CONTINUE "continue"
+%token RETURN "return" TRUE "true" FALSE "false" NONE "none"
+%token AND "and" OR "or" NOT "not" WITH "with"
+/* reserved for the workflow constructs (LANGUAGE.md section 5); no rule
+ * uses them yet, so using one is a syntax error */
+%token ASK "ask" FANOUT "fanout" BARRIER "barrier" VERIFY "verify"
+%token TOURNAMENT "tournament" LOOP "loop" UNTIL "until" BUDGET "budget"
+
+%token LPAREN "(" RPAREN ")" LBRACKET "[" RBRACKET "]"
+%token LBRACE "{" RBRACE "}"
+%token LBRACE_REC "{ of a record" LBRACE_MAP "{ of a map"
+%token COMMA "," COLON ":" SEMI ";" DOT "." QUESTION "?" PIPE "|"
+%token ASSIGN "=" ARROW "->" FATARROW "=>"
+%token PLUS "+" MINUS "-" STAR "*" SLASH "/" PCT "%"
+%token EQ "==" NE "!=" LT "<" LE "<=" GT ">" GE ">="
+
+%type <node> item param stmt expr lambda or_expr and_expr not_expr cmp_expr
+%type <node> add_expr mul_expr unary postfix primary if_expr string field
+%type <node> entry arm pattern type type_post type_atom tfield union ret_opt
+%type <node> type_ann default_opt block
+%type <list> tparams tparam_list params param_list args expr_list fields entries
+%type <list> arms interp type_args type_list tfields stmt_chain
+%type <flag> sep seps opt_seps cmp_op
+%type <body> block_body
+
+%%
+
+program
+  : item_list
+  ;
+
+/* item_list -> { item | sep | error }  (items need no separator between
+ * them: every item ends in a token that cannot continue it) */
+item_list
+  : %empty
+  | item_list item      { ps_push(pc, &pc->items, $2); }
+  | item_list sep
+  | item_list error
+  ;
+
+sep
+  : NEWLINE             { $$ = 0; yyerrok; }
+  | ";"                 { $$ = 1; yyerrok; }
+  ;
+
+seps
+  : sep
+  | seps sep            { $$ = $1 | $2; }
+  ;
+
+opt_seps
+  : %empty              { $$ = 0; }
+  | seps
+  ;
+
+/* ---- items ---------------------------------------------------------- */
+
+item
+  : IMPORT STRING
+      { $$ = NEW(N_IMPORT, @$); $$->doc = ps_doc(@1); $$->u.import.path = $2->u.lit.str;
+        $$ = DONE($$); }
+  | IMPORT STRING AS IDENT
+      { $$ = NEW(N_IMPORT, @$); $$->doc = ps_doc(@1); $$->u.import.path = $2->u.lit.str;
+        $$->u.import.alias = $4; $$ = DONE($$); }
+  | FN IDENT tparams "(" params ")" ret_opt block
+      { $$ = NEW(N_FN, @$); $$->doc = ps_doc(@1); $$->u.fn.name = $2;
+        $$->u.fn.name_span = ps_span(pc, @2); $$->u.fn.type_params = $3;
+        $$->u.fn.params = $5; $$->u.fn.ret = $7; $$->u.fn.body = $8; $$ = DONE($$); }
+  | FN IDENT tparams "(" error ")" ret_opt block
+      { $$ = ps_error(pc, @$); }
+  | TYPE IDENT tparams "=" type
+      { $$ = NEW(N_TYPEDEF, @$); $$->doc = ps_doc(@1); $$->u.typedef_.name = $2;
+        $$->u.typedef_.name_span = ps_span(pc, @2); $$->u.typedef_.type_params = $3;
+        $$->u.typedef_.type = $5; $$ = DONE($$); }
+  | ROLE IDENT LBRACE_REC fields trail "}"
+      { $$ = NEW(N_ROLE, @$); $$->doc = ps_doc(@1); $$->u.role.name = $2;
+        $$->u.role.name_span = ps_span(pc, @2); $$->u.role.settings = $4; $$ = DONE($$); }
+  | ROLE IDENT LBRACE_REC error "}"  { $$ = ps_error(pc, @$); }
+  | ROLE IDENT "{" "}"
+      { $$ = NEW(N_ROLE, @$); $$->doc = ps_doc(@1); $$->u.role.name = $2;
+        $$->u.role.name_span = ps_span(pc, @2); $$ = DONE($$); }
+  ;
+
+/* tparams -> [ '[' IDENT { ',' IDENT } [','] ']' ] */
+tparams
+  : %empty                          { $$ = EMPTY; }
+  | "[" tparam_list comma_opt "]"   { $$ = $2; }
+  ;
+
+tparam_list
+  : IDENT                           { $$ = one(pc, ps_name(pc, $1, @1)); }
+  | tparam_list "," IDENT           { $$ = $1; ps_push(pc, &$$, ps_name(pc, $3, @3)); }
+  ;
+
+comma_opt
+  : %empty
+  | ","
+  ;
+
+/* params -> [ param { ',' param } [','] ]; types are optional here (the
+ * checker requires them on top-level functions, E0307) */
+params
+  : %empty                          { $$ = EMPTY; }
+  | param_list comma_opt
+  ;
+
+param_list
+  : param                           { $$ = one(pc, $1); }
+  | param_list "," param            { $$ = $1; ps_push(pc, &$$, $3); }
+  ;
+
+param
+  : IDENT type_ann default_opt
+      { $$ = NEW(N_PARAM, @$); $$->u.param.name = $1; $$->u.param.type = $2;
+        $$->u.param.def = $3; $$ = DONE($$); }
+  ;
+
+type_ann
+  : %empty                          { $$ = NULL; }
+  | ":" type                        { $$ = $2; }
+  ;
+
+default_opt
+  : %empty                          { $$ = NULL; }
+  | "=" expr                        { $$ = $2; }
+  ;
+
+ret_opt
+  : %empty                          { $$ = NULL; }
+  | "->" type                       { $$ = $2; }
+  ;
+
+/* ---- statements ----------------------------------------------------- */
+
+/* block -> '{' { sep } [ stmt { sep { sep } stmt } ] { sep } '}' */
+block
+  : "{" block_body "}"              { $$ = ps_block(pc, $2.stmts, $2.semi, @$); }
+  ;
+
+block_body
+  : opt_seps                        { $$.stmts = EMPTY; $$.semi = 0; }
+  | opt_seps stmt_chain opt_seps    { $$.stmts = $2; $$.semi = $3; }
+  ;
+
+stmt_chain
+  : stmt                            { $$ = one(pc, $1); }
+  | stmt_chain seps stmt            { $$ = $1; ps_push(pc, &$$, $3); }
+  | stmt_chain error                { $$ = $1; }
+  ;
+
+stmt
+  : LET IDENT type_ann "=" expr
+      { $$ = NEW(N_LET, @$); $$->u.decl.name = $2; $$->u.decl.name_span = ps_span(pc, @2);
+        $$->u.decl.type = $3; $$->u.decl.value = $5; $$ = DONE($$); }
+  | VAR IDENT type_ann "=" expr
+      { $$ = NEW(N_VAR, @$); $$->u.decl.name = $2; $$->u.decl.name_span = ps_span(pc, @2);
+        $$->u.decl.type = $3; $$->u.decl.value = $5; $$->u.decl.is_var = true;
+        $$ = DONE($$); }
+  | IDENT "=" expr
+      { $$ = NEW(N_ASSIGN, @$); $$->u.assign.name = $1;
+        $$->u.assign.name_span = ps_span(pc, @1); $$->u.assign.value = $3; $$ = DONE($$); }
+  | FOR IDENT IN expr block
+      { $$ = NEW(N_FOR, @$); $$->u.for_.var = $2; $$->u.for_.var_span = ps_span(pc, @2);
+        $$->u.for_.iter = $4; $$->u.for_.body = $5; $$ = DONE($$); }
+  | BREAK                           { $$ = NEW(N_BREAK, @$); }
+  | CONTINUE                        { $$ = NEW(N_CONTINUE, @$); }
+  | RETURN                          { $$ = NEW(N_RETURN, @$); }
+  | RETURN expr
+      { $$ = NEW(N_RETURN, @$); $$->u.stmt.expr = $2; $$ = DONE($$); }
+  | expr
+      { $$ = NEW(N_EXPR_STMT, @$); $$->u.stmt.expr = $1; $$ = DONE($$); }
+  | error                           { $$ = ps_error(pc, @$); }
+  ;
+
+/* ---- expressions ---------------------------------------------------- */
+
+expr
+  : or_expr
+  | lambda
+  ;
+
+/* lambda -> 'fn' '(' params ')' ( '=>' expr | [ '->' type ] block ) */
+lambda
+  : FN "(" params ")" "=>" expr
+      { $$ = NEW(N_LAMBDA, @$); $$->u.lambda.params = $3; $$->u.lambda.body = $6;
+        $$->u.lambda.arrow = true; $$ = DONE($$); }
+  | FN "(" params ")" ret_opt block
+      { $$ = NEW(N_LAMBDA, @$); $$->u.lambda.params = $3; $$->u.lambda.ret = $5;
+        $$->u.lambda.body = $6; $$ = DONE($$); }
+  ;
+
+or_expr
+  : or_expr OR and_expr             { $$ = ps_binary(pc, OP_OR, $1, $3, @$); }
+  | and_expr
+  ;
+
+and_expr
+  : and_expr AND not_expr           { $$ = ps_binary(pc, OP_AND, $1, $3, @$); }
+  | not_expr
+  ;
+
+not_expr
+  : NOT not_expr                    { $$ = ps_unary(pc, OP_NOT, $2, @$); }
+  | cmp_expr
+  ;
+
+/* cmp_expr -> add_expr [ cmp_op add_expr ]   (no chaining) */
+cmp_expr
+  : add_expr
+  | add_expr cmp_op add_expr        { $$ = ps_binary(pc, (Op)$2, $1, $3, @$); }
+  ;
+
+cmp_op
+  : "=="  { $$ = OP_EQ; }
+  | "!="  { $$ = OP_NE; }
+  | "<"   { $$ = OP_LT; }
+  | "<="  { $$ = OP_LE; }
+  | ">"   { $$ = OP_GT; }
+  | ">="  { $$ = OP_GE; }
+  ;
+
+add_expr
+  : add_expr "+" mul_expr           { $$ = ps_binary(pc, OP_ADD, $1, $3, @$); }
+  | add_expr "-" mul_expr           { $$ = ps_binary(pc, OP_SUB, $1, $3, @$); }
+  | mul_expr
+  ;
+
+mul_expr
+  : mul_expr "*" unary              { $$ = ps_binary(pc, OP_MUL, $1, $3, @$); }
+  | mul_expr "/" unary              { $$ = ps_binary(pc, OP_DIV, $1, $3, @$); }
+  | mul_expr "%" unary              { $$ = ps_binary(pc, OP_MOD, $1, $3, @$); }
+  | unary
+  ;
+
+unary
+  : "-" unary                       { $$ = ps_unary(pc, OP_NEG, $2, @$); }
+  | postfix
+  ;
+
+/* Generic calls. `f[T](x)` reads as an index followed by a call; ps_call
+ * turns it into N_CALL with type_args when the object is a plain name and
+ * the bracketed expression converts to a type (a name, or `list[int]`-like
+ * nested indexes of names). So `handlers[k](x)` also becomes a call of
+ * `handlers` with type argument `k`: the checker falls back to "index,
+ * then call" when the name is not a generic function. Two or more bracketed
+ * items can only be type arguments, so that form requires the call. */
+postfix
+  : primary
+  | postfix "(" args ")"            { $$ = ps_call(pc, $1, $3, @$); }
+  | postfix "(" error ")"           { $$ = ps_error(pc, @$); }
+  | postfix "." IDENT
+      { $$ = NEW(N_FIELD, @$); $$->u.field.object = $1; $$->u.field.name = $3;
+        $$->u.field.name_span = ps_span(pc, @3); $$ = DONE($$); }
+  | postfix "[" error "]"           { $$ = ps_error(pc, @$); }
+  | postfix "[" expr "]"
+      { $$ = NEW(N_INDEX, @$); $$->u.index.object = $1; $$->u.index.index = $3;
+        $$ = DONE($$); }
+  | postfix "[" expr "," expr_list comma_opt "]" "(" args ")"
+      { $$ = ps_generic_call(pc, $1, $3, $5, $9, @$); }
+  | postfix WITH LBRACE_REC fields trail "}"
+      { $$ = NEW(N_WITH, @$); $$->u.with.object = $1; $$->u.with.fields = $4;
+        $$ = DONE($$); }
+  | postfix WITH LBRACE_REC error "}" { $$ = ps_error(pc, @$); }
+  ;
+
+args
+  : %empty                          { $$ = EMPTY; }
+  | expr_list comma_opt
+  ;
+
+expr_list
+  : expr                            { $$ = one(pc, $1); }
+  | expr_list "," expr              { $$ = $1; ps_push(pc, &$$, $3); }
+  ;
+
+primary
+  : INT
+  | FLOAT
+  | DURATION
+  | PERCENT
+  | TRUE                { $$ = NEW(N_BOOL, @$); $$->u.lit.b = true; }
+  | FALSE               { $$ = NEW(N_BOOL, @$); }
+  | NONE                { $$ = NEW(N_NONE, @$); }
+  | string
+  | IDENT               { $$ = ps_name(pc, $1, @1); }
+  | "(" expr ")"        { $$ = $2; }
+  | "(" error ")"       { $$ = ps_error(pc, @$); }
+  | "[" args "]"        { $$ = ps_list(pc, N_LIST, $2, @$); }
+  | "[" error "]"       { $$ = ps_error(pc, @$); }
+  | LBRACE_REC fields trail "}"     { $$ = ps_list(pc, N_RECORD, $2, @$); }
+  | LBRACE_REC error "}"            { $$ = ps_error(pc, @$); }
+  | LBRACE_MAP entries trail "}"    { $$ = ps_list(pc, N_MAP, $2, @$); }
+  | LBRACE_MAP error "}"            { $$ = ps_error(pc, @$); }
+  | LBRACE_MAP ":" "}"              { $$ = ps_list(pc, N_MAP, EMPTY, @$); }
+  | block
+  | if_expr
+  | MATCH expr "{" arms trail "}"
+      { $$ = NEW(N_MATCH, @$); $$->u.match_.subject = $2; $$->u.match_.arms = $4;
+        $$ = DONE($$); }
+  | MATCH expr "{" error "}"        { $$ = ps_error(pc, @$); }
+  ;
+
+/* if_expr -> 'if' expr block [ 'else' ( block | if_expr ) ] */
+if_expr
+  : IF expr block
+      { $$ = NEW(N_IF, @$); $$->u.if_.cond = $2; $$->u.if_.then_ = $3; $$ = DONE($$); }
+  | IF expr block ELSE block
+      { $$ = NEW(N_IF, @$); $$->u.if_.cond = $2; $$->u.if_.then_ = $3;
+        $$->u.if_.else_ = $5; $$ = DONE($$); }
+  | IF expr block ELSE if_expr
+      { $$ = NEW(N_IF, @$); $$->u.if_.cond = $2; $$->u.if_.then_ = $3;
+        $$->u.if_.else_ = $5; $$ = DONE($$); }
+  ;
+
+/* Lists inside braces: items separated by ',' or a newline, a trailing
+ * ',' or newline allowed. (A ',' suppresses the newline after it.) */
+item_sep
+  : ","
+  | NEWLINE
+  ;
+
+trail
+  : %empty
+  | ","
+  | NEWLINE
+  ;
+
+fields
+  : field                           { $$ = one(pc, $1); }
+  | fields item_sep field           { $$ = $1; ps_push(pc, &$$, $3); }
+  ;
+
+field
+  : IDENT ":" expr
+      { $$ = NEW(N_FIELD_INIT, @$); $$->doc = ps_doc(@1); $$->u.init.name = $1;
+        $$->u.init.value = $3; $$ = DONE($$); }
+  ;
+
+entries
+  : entry                           { $$ = one(pc, $1); }
+  | entries item_sep entry          { $$ = $1; ps_push(pc, &$$, $3); }
+  ;
+
+entry
+  : expr ":" expr
+      { $$ = NEW(N_MAP_ENTRY, @$); $$->u.init.key = $1; $$->u.init.value = $3;
+        $$ = DONE($$); }
+  ;
+
+arms
+  : arm                             { $$ = one(pc, $1); }
+  | arms item_sep arm               { $$ = $1; ps_push(pc, &$$, $3); }
+  ;
+
+arm
+  : pattern "=>" expr
+      { $$ = NEW(N_MATCH_ARM, @$); $$->u.arm.pattern = $1; $$->u.arm.body = $3;
+        $$ = DONE($$); }
+  ;
+
+/* pattern -> '_' | name | literal | '-' number */
+pattern
+  : IDENT
+      { if (strcmp($1, "_") == 0) $$ = NEW(N_PAT_WILD, @$);
+        else { $$ = NEW(N_PAT_BIND, @$); $$->u.pat.name = $1; } }
+  | INT                 { $$ = ps_pattern(pc, $1, @$); }
+  | FLOAT               { $$ = ps_pattern(pc, $1, @$); }
+  | DURATION            { $$ = ps_pattern(pc, $1, @$); }
+  | STRING              { $$ = ps_pattern(pc, ps_string(pc, $1), @$); }
+  | TRUE                { Node *b = NEW(N_BOOL, @$); b->u.lit.b = true; $$ = ps_pattern(pc, b, @$); }
+  | FALSE               { $$ = ps_pattern(pc, NEW(N_BOOL, @$), @$); }
+  | NONE                { $$ = ps_pattern(pc, NEW(N_NONE, @$), @$); }
+  | "-" INT             { $$ = ps_pattern(pc, ps_negate_lit(pc, $2, @$), @$); }
+  | "-" FLOAT           { $$ = ps_pattern(pc, ps_negate_lit(pc, $2, @$), @$); }
+  ;
+
+/* string -> STRING | STR_HEAD expr { STR_MID expr } STR_TAIL */
+string
+  : STRING                          { $$ = ps_string(pc, $1); }
+  | interp STR_TAIL                 { $$ = ps_interp(pc, $1, $2, @$); }
+  ;
+
+interp
+  : STR_HEAD expr                   { $$ = one(pc, $1); ps_push(pc, &$$, $2); }
+  | interp STR_MID expr             { $$ = $1; ps_push(pc, &$$, $2); ps_push(pc, &$$, $3); }
+  ;
+
+/* ---- types ---------------------------------------------------------- */
+
+/* type -> type_post | union ['?'] | 'fn' '(' types ')' [ '->' type ] */
+type
+  : type_post
+  | union
+  | union "?"
+      { $$ = NEW(N_TYPE_OPTIONAL, @$); $$->u.topt.inner = $1; $$ = DONE($$); }
+  | FN "(" type_args ")" "->" type
+      { $$ = NEW(N_TYPE_FN, @$); $$->u.tfn.params = $3; $$->u.tfn.ret = $6; $$ = DONE($$); }
+  | FN "(" type_args ")"
+      { $$ = NEW(N_TYPE_FN, @$); $$->u.tfn.params = $3; $$ = DONE($$); }
+  ;
+
+type_post
+  : type_atom
+  | type_post "?"
+      { $$ = NEW(N_TYPE_OPTIONAL, @$); $$->u.topt.inner = $1; $$ = DONE($$); }
+  ;
+
+type_atom
+  : IDENT                               { $$ = ps_type_name(pc, $1, EMPTY, @$); }
+  | IDENT "[" type_list comma_opt "]"   { $$ = ps_type_name(pc, $1, $3, @$); }
+  | ROLE                                { $$ = ps_type_name(pc, "role", EMPTY, @$); }
+  | LBRACE_REC tfields trail "}"        { $$ = ps_list(pc, N_TYPE_RECORD, $2, @$); }
+  | LBRACE_REC error "}"                { $$ = ps_error(pc, @$); }
+  | "(" type ")"                        { $$ = $2; }
+  ;
+
+/* union -> STRING { '|' STRING }   (one string is a one-member union) */
+union
+  : STRING                          { $$ = ps_list(pc, N_TYPE_UNION, one(pc, ps_string(pc, $1)), @$); }
+  | union "|" STRING
+      { $$ = $1; ps_push(pc, &$$->u.list.items, ps_string(pc, $3));
+        $$->span = ps_span(pc, @$); $$ = DONE($$); }
+  ;
+
+type_args
+  : %empty                          { $$ = EMPTY; }
+  | type_list comma_opt
+  ;
+
+type_list
+  : type                            { $$ = one(pc, $1); }
+  | type_list "," type              { $$ = $1; ps_push(pc, &$$, $3); }
+  ;
+
+tfields
+  : tfield                          { $$ = one(pc, $1); }
+  | tfields item_sep tfield         { $$ = $1; ps_push(pc, &$$, $3); }
+  ;
+
+tfield
+  : IDENT ":" type
+      { $$ = NEW(N_PARAM, @$); $$->doc = ps_doc(@1); $$->u.param.name = $1;
+        $$->u.param.type = $3; $$ = DONE($$); }
+  ;
+
+%%
+
+/* ---- syntax error messages -------------------------------------------- */
+
+/* How a token is named in a message: keywords and punctuation quoted
+ * ('in', '{'), the others described (identifier, end of line). buf holds
+ * the quoted form. */
+static const char *sym_text(yysymbol_kind_t s, char *buf, size_t size) {
+  switch (s) {
+  case YYSYMBOL_LBRACE_REC:
+  case YYSYMBOL_LBRACE_MAP: return "'{'";
+  case YYSYMBOL_STR_HEAD: return "string";
+  case YYSYMBOL_STR_MID: return "'}'";
+  default:
+    if (s >= YYSYMBOL_FN && s <= YYSYMBOL_GE) {
+      snprintf(buf, size, "'%s'", yysymbol_name(s));
+      return buf;
+    }
+    return yysymbol_name(s);
+  }
+}
+
+static bool is_binop(yysymbol_kind_t s) {
+  switch (s) {
+  case YYSYMBOL_PLUS: case YYSYMBOL_STAR: case YYSYMBOL_SLASH: case YYSYMBOL_PCT:
+  case YYSYMBOL_EQ: case YYSYMBOL_NE: case YYSYMBOL_LT: case YYSYMBOL_LE:
+  case YYSYMBOL_GT: case YYSYMBOL_GE: case YYSYMBOL_AND: case YYSYMBOL_OR:
+  case YYSYMBOL_DOT: case YYSYMBOL_WITH:
+    return true;
+  default:
+    return false;
+  }
+}
+
+static bool is_cmp(yysymbol_kind_t s) {
+  return s == YYSYMBOL_EQ || s == YYSYMBOL_NE || s == YYSYMBOL_LT || s == YYSYMBOL_LE ||
+         s == YYSYMBOL_GT || s == YYSYMBOL_GE;
+}
+
+static bool is_reserved(yysymbol_kind_t s) {
+  return s >= YYSYMBOL_ASK && s <= YYSYMBOL_BUDGET;
+}
+
+static bool is_keyword(yysymbol_kind_t s) {
+  return s >= YYSYMBOL_FN && s <= YYSYMBOL_BUDGET;
+}
+
+/* "unexpected X, expected A, B or C" with a help line for the common
+ * mistakes. Called by Bison only when it reports (not while recovering). */
+static int yyreport_syntax_error(const yypcontext_t *yyctx, ParseCtx *pc) {
+  yysymbol_kind_t la = yypcontext_token(yyctx);
+  const Loc *loc = yypcontext_location(yyctx);
+
+  /* error recovery: drop the bracketed groups that follow the bad token */
+  if (la != YYSYMBOL_YYEOF) {
+    pc->skipping = true;
+    pc->skip_level = pc->lx.tok_level;
+  }
+  /* the lexer already said why the file ended (unclosed delimiter, ...) */
+  if (la == YYSYMBOL_YYEOF && pc->eof_reported) return 0;
+  uint32_t line, col;
+  src_line_col(pc->src, loc->start, &line, &col);
+  if (line == pc->last_err_line) return 0; /* one syntax error per line */
+  pc->last_err_line = line;
+
+  yysymbol_kind_t exp[YYNTOKENS];
+  int n = yypcontext_expected_tokens(yyctx, exp, YYNTOKENS);
+  bool expects_ident = false, expects_expr = false;
+  for (int i = 0; i < n; i++) {
+    expects_ident |= exp[i] == YYSYMBOL_IDENT;
+    expects_expr |= exp[i] == YYSYMBOL_INT;
+  }
+
+  /* expected names, without repeats (several tokens share a name) */
+  enum { MAXEXP = 4 };
+  char qbuf[MAXEXP + 1][24], lbuf[24];
+  const char *names[MAXEXP + 1];
+  int nn = 0;
+  for (int i = 0; i < n && nn <= MAXEXP; i++) {
+    const char *t = sym_text(exp[i], qbuf[nn], sizeof qbuf[nn]);
+    bool dup = false;
+    for (int j = 0; j < nn; j++) dup |= strcmp(names[j], t) == 0;
+    if (!dup) names[nn++] = t;
+  }
+
+  char what[80];
+  if (la == YYSYMBOL_IDENT) {
+    size_t len = loc->end - loc->start;
+    snprintf(what, sizeof what, "identifier '%.*s%s'", (int)(len > 40 ? 40 : len),
+             pc->src->text + loc->start, len > 40 ? "..." : "");
+  } else
+    snprintf(what, sizeof what, "%s", sym_text(la, lbuf, sizeof lbuf));
+
+  char msg[400];
+  size_t m = (size_t)snprintf(msg, sizeof msg, "unexpected %s", what);
+  if (expects_ident && expects_expr) /* too many to list */
+    m += (size_t)snprintf(msg + m, sizeof msg - m, ", expected an expression");
+  else if (n > 0 && nn <= MAXEXP) {
+    m += (size_t)snprintf(msg + m, sizeof msg - m, ", expected ");
+    for (int i = 0; i < nn && m < sizeof msg; i++)
+      m += (size_t)snprintf(msg + m, sizeof msg - m, "%s%s",
+                            i == 0 ? "" : i == nn - 1 ? " or " : ", ", names[i]);
+  }
+
+  const char *help = NULL;
+  if (la == YYSYMBOL_ASSIGN && !expects_ident)
+    help = "use '==' to compare values; '=' only gives a variable a new value";
+  else if (is_cmp(la) && (pc->prev_tok != T_NEWLINE))
+    help = "comparisons do not chain: write 'a < b and b < c'";
+  else if (is_binop(la) && pc->prev_tok == T_NEWLINE)
+    help = "to continue an expression on the next line, end the previous line "
+           "with the operator";
+  else if (is_reserved(la))
+    help = "this word is reserved for a workflow construct that is not available yet";
+  else if (is_keyword(la) && expects_ident)
+    help = "this is a keyword and cannot be used as a name";
+  else if (la == YYSYMBOL_LBRACE_REC)
+    help = "'{ name: ...' starts a record literal; to make a block that yields a "
+           "record, wrap it in another pair of braces";
+  else if (la == YYSYMBOL_LBRACE_MAP)
+    help = "'{ \"key\": ...' starts a map literal; to make a block that yields a map, "
+           "wrap it in another pair of braces";
+  diag_add(pc->diags, D_E0101, ps_span(pc, *loc), help, "%s", msg);
+  return 0;
+}
+
+void wperror(Loc *loc, ParseCtx *pc, const char *msg) {
+  if (strstr(msg, "exhausted")) {
+    if (!pc->deep_reported)
+      diag_add(pc->diags, D_E0103, ps_span(pc, *loc), "split the expression into smaller parts",
+               "program nested too deeply for the parser");
+    pc->deep_reported = true;
+    return;
+  }
+  diag_add(pc->diags, D_E0101, ps_span(pc, *loc), NULL, "%s", msg);
+}

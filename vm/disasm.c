@@ -1,0 +1,228 @@
+/* disasm.c — `weft disasm`: a readable listing of a module.
+ *
+ * The output is deterministic (golden tests compare it): a header with the
+ * file, constant, native and type tables and main's signature, then each
+ * function with one line per instruction. Mnemonics, operand layout and
+ * jump targets come from op_info/op_decode; only the comment that explains
+ * an operand (which constant, field, native or function it names) looks at
+ * what the opcode means. Bounds are checked even though loaded modules are
+ * verified, so listing a broken in-memory module cannot crash. */
+#include "module.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include "opcodes.h"
+#include "vm.h"
+
+#define DISASM_STRING_MAX 60 /* longer strings are cut with "..." */
+
+/* A string literal in Weft-like syntax, cut at DISASM_STRING_MAX bytes. */
+static void put_string(FILE *out, const char *s, size_t len) {
+  fputc('"', out);
+  size_t n = len > DISASM_STRING_MAX ? DISASM_STRING_MAX : len;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    switch (c) {
+    case '"': fputs("\\\"", out); break;
+    case '\\': fputs("\\\\", out); break;
+    case '\n': fputs("\\n", out); break;
+    case '\t': fputs("\\t", out); break;
+    case '\r': fputs("\\r", out); break;
+    default:
+      if (c < 0x20 || c == 0x7f) fprintf(out, "\\x%02x", c);
+      else fputc(c, out);
+    }
+  }
+  fputc('"', out);
+  if (n < len) fputs("...", out);
+}
+
+static void put_const_string(FILE *out, const Module *m, uint32_t k) {
+  if (k < m->nconsts && m->const_kinds[k] == K_STRING)
+    put_string(out, AS_STRING(m->consts[k])->data, AS_STRING(m->consts[k])->len);
+  else
+    fprintf(out, "<bad string #%u>", k);
+}
+
+static const char *const_kind_name(uint8_t k) {
+  switch (k) {
+  case K_INT: return "int";
+  case K_FLOAT: return "float";
+  case K_DURATION: return "duration";
+  case K_STRING: return "string";
+  case K_SHAPE: return "shape";
+  case K_BOOL: return "bool";
+  default: return "?";
+  }
+}
+
+static void put_const(FILE *out, const Module *m, uint32_t k) {
+  if (k >= m->nconsts) {
+    fprintf(out, "<bad constant #%u>", k);
+    return;
+  }
+  Value v = m->consts[k];
+  switch (m->const_kinds[k]) {
+  case K_INT: fprintf(out, "%" PRId64, v.as.i); break;
+  case K_FLOAT: fprintf(out, "%.17g", v.as.f); break;
+  case K_DURATION: fprintf(out, "%" PRId64 "ms", v.as.i); break;
+  case K_BOOL: fputs(v.as.b ? "true" : "false", out); break;
+  case K_STRING: put_string(out, AS_STRING(v)->data, AS_STRING(v)->len); break;
+  case K_SHAPE: {
+    ObjShape *s = AS_SHAPE(v);
+    fputc('{', out);
+    for (uint32_t i = 0; i < s->n; i++) {
+      if (i) fputs(", ", out);
+      if (s->names[i]) fwrite(s->names[i]->data, 1, s->names[i]->len, out);
+    }
+    fputc('}', out);
+    break;
+  }
+  default: fputs("?", out);
+  }
+}
+
+static const char *td_kind_name(uint8_t k) {
+  static const char *const names[TD__COUNT] = {
+    [TD_JSON] = "json", [TD_INT] = "int", [TD_FLOAT] = "float", [TD_BOOL] = "bool",
+    [TD_STRING] = "string", [TD_DURATION] = "duration", [TD_NONE] = "none", [TD_FUNC] = "fn",
+    [TD_LIST] = "list", [TD_MAP] = "map", [TD_OPTIONAL] = "optional", [TD_ENUM] = "enum",
+    [TD_RECORD] = "record",
+  };
+  return k < TD__COUNT ? names[k] : "?";
+}
+
+/* One descriptor, children as #index references (never recursive). */
+static void put_type(FILE *out, const Module *m, uint32_t i) {
+  if (i >= m->ntypes) {
+    fprintf(out, "<bad type #%u>", i);
+    return;
+  }
+  const TypeDesc *t = &m->types[i];
+  fputs(td_kind_name(t->kind), out);
+  if (t->name != NO_INDEX) {
+    fputc(' ', out);
+    if (t->name < m->nconsts && m->const_kinds[t->name] == K_STRING)
+      fwrite(AS_STRING(m->consts[t->name])->data, 1, AS_STRING(m->consts[t->name])->len, out);
+  }
+  switch (t->kind) {
+  case TD_LIST: case TD_MAP: case TD_OPTIONAL: fprintf(out, "[#%u]", t->elem); break;
+  case TD_ENUM:
+    fputs(" (", out);
+    for (uint32_t j = 0; j < t->n; j++) {
+      if (j) fputs(" | ", out);
+      put_const_string(out, m, t->members[j]);
+    }
+    fputc(')', out);
+    break;
+  case TD_RECORD:
+    fputs(" {", out);
+    for (uint32_t j = 0; j < t->n; j++) {
+      if (j) fputs(", ", out);
+      uint32_t k = t->fields[j].name;
+      if (k < m->nconsts && m->const_kinds[k] == K_STRING)
+        fwrite(AS_STRING(m->consts[k])->data, 1, AS_STRING(m->consts[k])->len, out);
+      fprintf(out, ": #%u", t->fields[j].type);
+    }
+    fputc('}', out);
+    break;
+  default: break;
+  }
+}
+
+static void put_header(FILE *out, const Module *m) {
+  /* No source hash here: it covers the embedded stdlib too, and golden
+   * listings must not change whenever the stdlib text does. */
+  fprintf(out, "module format %u\n", m->version);
+  fprintf(out, "files (%u):\n", m->nfiles);
+  for (uint32_t i = 0; i < m->nfiles; i++) fprintf(out, "  %4u  %s\n", i, m->files[i] ? m->files[i] : "?");
+  fprintf(out, "constants (%u):\n", m->nconsts);
+  for (uint32_t i = 0; i < m->nconsts; i++) {
+    fprintf(out, "  %4u  %-8s  ", i, const_kind_name(m->const_kinds[i]));
+    put_const(out, m, i);
+    fputc('\n', out);
+  }
+  fprintf(out, "natives (%u):\n", m->nnatives);
+  for (uint32_t i = 0; i < m->nnatives; i++) {
+    fprintf(out, "  %4u  %s", i, m->native_names[i] ? m->native_names[i] : "?");
+    if (m->natives[i]) fprintf(out, " (arity %u)", m->natives[i]->arity);
+    fputc('\n', out);
+  }
+  fprintf(out, "types (%u):\n", m->ntypes);
+  for (uint32_t i = 0; i < m->ntypes; i++) {
+    fprintf(out, "  %4u  ", i);
+    put_type(out, m, i);
+    fputc('\n', out);
+  }
+  if (m->main_fn == NO_INDEX) {
+    fputs("main: none\n", out);
+  } else {
+    fprintf(out, "main: fn %u", m->main_fn);
+    if (m->main_result == NO_INDEX) fputs(", no result", out);
+    else fprintf(out, ", result #%u", m->main_result);
+    fputc('\n', out);
+    for (uint32_t i = 0; i < m->nparams; i++) {
+      const MainParam *p = &m->params[i];
+      fprintf(out, "  param %s: #%u", p->name ? p->name : "?", p->type);
+      if (p->def == NONE_DEFAULT) fputs(" = none", out);
+      else if (p->def != NO_INDEX) { fputs(" = ", out); put_const(out, m, p->def); }
+      fputc('\n', out);
+    }
+  }
+}
+
+/* The comment after an instruction's operands: what its index names. */
+static void put_comment(FILE *out, const Module *m, Opcode op, OpArgs a) {
+  switch (op) {
+  case OP_CONST: case OP_RECORD: case OP_GET_FIELD: case OP_WITH:
+    fputs("  ; ", out);
+    put_const(out, m, a.a);
+    break;
+  case OP_FUNC: case OP_CLOSURE:
+    if (a.a < m->nfuncs && m->funcs[a.a].name) fprintf(out, "  ; %s", m->funcs[a.a].name);
+    break;
+  case OP_CALL_NATIVE:
+    if (a.a < m->nnatives && m->native_names[a.a]) fprintf(out, "  ; %s", m->native_names[a.a]);
+    break;
+  case OP_FROM_JSON:
+    fputs("  ; ", out);
+    put_type(out, m, a.a);
+    break;
+  default: break;
+  }
+}
+
+static void put_function(FILE *out, const Module *m, uint32_t fi) {
+  const FuncProto *f = &m->funcs[fi];
+  fprintf(out, "\nfn %u %s (arity %u, locals %u, captures %u, stack %u)  %s:%u\n", fi,
+          f->name ? f->name : "?", f->arity, f->nlocals, f->ncaptures, f->max_stack,
+          f->file < m->nfiles && m->files[f->file] ? m->files[f->file] : "?", f->line);
+  uint32_t li = 0, line = 0;
+  for (uint32_t pc = 0; pc < f->code_len;) {
+    while (li < f->nlines && f->lines[li].pc <= pc) line = f->lines[li++].line;
+    uint8_t op = f->code[pc];
+    if (op >= OP__COUNT || op_info[op].size > f->code_len - pc) {
+      fprintf(out, "  %5u  %5u  <bad byte %u>\n", pc, line, op);
+      pc++;
+      continue;
+    }
+    const OpInfo *info = &op_info[op];
+    OpArgs a = op_decode(f->code + pc);
+    if (*info->format) fprintf(out, "  %5u  %5u  %-13s", pc, line, info->name);
+    else fprintf(out, "  %5u  %5u  %s", pc, line, info->name);
+    int slot = 0;
+    for (const char *c = info->format; *c; c++) {
+      if (*c == 'j') fprintf(out, " -> %lld", (long long)pc + info->size + a.off);
+      else fprintf(out, " %u", slot++ == 0 ? a.a : a.b);
+    }
+    put_comment(out, m, (Opcode)op, a);
+    fputc('\n', out);
+    pc += info->size;
+  }
+}
+
+void module_disasm(FILE *out, const Module *m) {
+  put_header(out, m);
+  for (uint32_t i = 0; i < m->nfuncs; i++) put_function(out, m, i);
+}

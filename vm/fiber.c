@@ -1,0 +1,507 @@
+/* fiber.c — fibers, the scheduler, timers, limits and runtime errors.
+ *
+ * The scheduler is a FIFO run queue of READY fibers plus a binary heap of
+ * fibers parked on timers, ordered by (wake_at, timer_seq) so equal
+ * deadlines wake in the order they were set. vm_run takes the next fiber,
+ * runs it for a slice (VM_SLICE instructions, less when little fuel is
+ * left), requeues it if it is still running, and when nothing is runnable
+ * sleeps on CLOCK_MONOTONIC until the earliest timer is due.
+ *
+ * Fuel (vm->fuel) is the total number of instructions run plus the work
+ * natives charge; it is deterministic, so a program hits the instruction
+ * limit at the same instruction on every run. */
+#include "vm_impl.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- limits ---------------------------------------------------------- */
+
+void limits_default(Limits *l) {
+  if (!l->max_instructions) l->max_instructions = 1000000000ULL;
+  if (!l->max_memory) l->max_memory = (size_t)1 << 30;
+  if (!l->max_call_depth) l->max_call_depth = 10000;
+  if (!l->max_fibers) l->max_fibers = 100000;
+}
+
+/* ---- time ------------------------------------------------------------ */
+
+static uint64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+uint64_t vm_now_ms(VM *vm) { return mono_ms() - vm->clock_base_ms; }
+
+/* Sleeps until VM time `at` (ms), resuming after signals. */
+static void sleep_until(VM *vm, uint64_t at) {
+  uint64_t abs_ms = at + vm->clock_base_ms;
+  struct timespec ts;
+  ts.tv_sec = (time_t)(abs_ms / 1000u);
+  ts.tv_nsec = (long)(abs_ms % 1000u) * 1000000L;
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+  }
+}
+
+/* ---- small helpers --------------------------------------------------- */
+
+static char *str_dup(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *d = malloc(n);
+  if (!d) abort();
+  memcpy(d, s, n);
+  return d;
+}
+
+/* A malloc'd printf result (for the char **err out-parameters). */
+static char *str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *str_printf(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  va_list ap2;
+  va_copy(ap2, ap);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  char *s = malloc(n > 0 ? (size_t)n + 1 : 1);
+  if (!s) abort();
+  if (n > 0) vsnprintf(s, (size_t)n + 1, fmt, ap2);
+  else s[0] = '\0';
+  va_end(ap2);
+  return s;
+}
+
+/* ---- run queue and timers ------------------------------------------ */
+
+static void runq_push(VM *vm, Fiber *f) {
+  f->next = NULL;
+  if (vm->runq_tail) vm->runq_tail->next = f;
+  else vm->runq_head = f;
+  vm->runq_tail = f;
+}
+
+static Fiber *runq_pop(VM *vm) {
+  Fiber *f = vm->runq_head;
+  if (!f) return NULL;
+  vm->runq_head = f->next;
+  if (!vm->runq_head) vm->runq_tail = NULL;
+  f->next = NULL;
+  return f;
+}
+
+/* Linear: only cancellation (freeing a fiber that is still queued) uses it. */
+static void runq_remove(VM *vm, Fiber *f) {
+  Fiber *prev = NULL;
+  for (Fiber *x = vm->runq_head; x; prev = x, x = x->next) {
+    if (x != f) continue;
+    if (prev) prev->next = x->next;
+    else vm->runq_head = x->next;
+    if (vm->runq_tail == x) vm->runq_tail = prev;
+    x->next = NULL;
+    return;
+  }
+}
+
+static bool timer_before(const Fiber *a, const Fiber *b) {
+  if (a->wake_at != b->wake_at) return a->wake_at < b->wake_at;
+  return a->timer_seq < b->timer_seq;
+}
+
+static void timer_set(VM *vm, uint32_t i, Fiber *f) {
+  vm->timers[i] = f;
+  f->timer_index = i;
+}
+
+static void timer_sift_up(VM *vm, uint32_t i) {
+  Fiber *f = vm->timers[i];
+  while (i > 0) {
+    uint32_t p = (i - 1) / 2;
+    if (!timer_before(f, vm->timers[p])) break;
+    timer_set(vm, i, vm->timers[p]);
+    i = p;
+  }
+  timer_set(vm, i, f);
+}
+
+static void timer_sift_down(VM *vm, uint32_t i) {
+  Fiber *f = vm->timers[i];
+  for (;;) {
+    uint32_t c = 2 * i + 1;
+    if (c >= vm->ntimers) break;
+    if (c + 1 < vm->ntimers && timer_before(vm->timers[c + 1], vm->timers[c])) c++;
+    if (!timer_before(vm->timers[c], f)) break;
+    timer_set(vm, i, vm->timers[c]);
+    i = c;
+  }
+  timer_set(vm, i, f);
+}
+
+static void timer_push(VM *vm, Fiber *f) {
+  if (vm->ntimers == vm->timers_cap) {
+    uint32_t ncap = vm->timers_cap ? vm->timers_cap * 2 : 16;
+    vm->timers = heap_realloc(&vm->heap, vm->timers, (size_t)vm->timers_cap * sizeof(Fiber *),
+                              (size_t)ncap * sizeof(Fiber *));
+    vm->timers_cap = ncap;
+  }
+  timer_set(vm, vm->ntimers++, f);
+  timer_sift_up(vm, vm->ntimers - 1);
+}
+
+static void timer_remove_at(VM *vm, uint32_t i) {
+  Fiber *last = vm->timers[--vm->ntimers];
+  if (i == vm->ntimers) return;
+  timer_set(vm, i, last);
+  timer_sift_down(vm, i);
+  timer_sift_up(vm, last->timer_index);
+}
+
+/* Wakes every fiber whose deadline has passed, earliest first. */
+static void wake_due_timers(VM *vm) {
+  if (!vm->ntimers) return;
+  uint64_t now = vm_now_ms(vm);
+  while (vm->ntimers && vm->timers[0]->wake_at <= now) {
+    Fiber *f = vm->timers[0];
+    timer_remove_at(vm, 0);
+    Value v = f->resume_value;
+    f->resume_value = v_none();
+    vm_wake(vm, f, v);
+  }
+}
+
+/* ---- fibers ---------------------------------------------------------- */
+
+void fiber_grow_stack(VM *vm, Fiber *f, size_t need) {
+  size_t ncap = f->stack_cap ? f->stack_cap : FIBER_INITIAL_STACK;
+  while (ncap < need) ncap *= 2;
+  if (ncap > UINT32_MAX) ncap = UINT32_MAX;
+  f->stack = heap_realloc(&vm->heap, f->stack, (size_t)f->stack_cap * sizeof(Value), ncap * sizeof(Value));
+  f->stack_cap = (uint32_t)ncap;
+}
+
+void fiber_grow_frames(VM *vm, Fiber *f) {
+  uint32_t ncap = f->frames_cap ? f->frames_cap * 2 : FIBER_INITIAL_FRAMES;
+  f->frames = heap_realloc(&vm->heap, f->frames, (size_t)f->frames_cap * sizeof(Frame), (size_t)ncap * sizeof(Frame));
+  f->frames_cap = ncap;
+}
+
+/* Releases every value on f's stack and drops its frames: what is left of
+ * a failed (or cancelled) fiber. */
+static void fiber_unwind(VM *vm, Fiber *f) {
+  for (uint32_t i = 0; i < f->sp; i++) v_release(&vm->heap, f->stack[i]);
+  f->sp = 0;
+  f->nframes = 0;
+}
+
+static bool fiber_live(const Fiber *f) {
+  return f->state != FIBER_DONE && f->state != FIBER_FAILED;
+}
+
+Fiber *vm_spawn(VM *vm, Value func, const Value *args, int argc, char **err) {
+  if (vm->live_fibers >= vm->limits.max_fibers) {
+    if (err) *err = str_printf("fiber limit (%u) exceeded", vm->limits.max_fibers);
+    return NULL;
+  }
+  if (!v_is(func, OBJ_FUNC) || AS_FUNC(func)->fn >= vm->mod->nfuncs) {
+    if (err) *err = str_printf("cannot start a fiber on a value of type %s", v_type_name(func));
+    return NULL;
+  }
+  const FuncProto *p = &vm->mod->funcs[AS_FUNC(func)->fn];
+  if (argc < 0 || p->arity != (uint32_t)argc || p->nlocals < p->arity) {
+    if (err) *err = str_printf("%s expects %u arguments, got %d", p->name, p->arity, argc);
+    return NULL;
+  }
+  Fiber *f = heap_alloc(&vm->heap, sizeof *f);
+  memset(f, 0, sizeof *f);
+  f->id = vm->next_fiber_id++;
+  f->result = v_none();
+  f->resume_value = v_none();
+  size_t need = 1 + (size_t)p->nlocals + p->max_stack;
+  fiber_grow_stack(vm, f, need < FIBER_INITIAL_STACK ? FIBER_INITIAL_STACK : need);
+  fiber_grow_frames(vm, f);
+  f->stack[f->sp++] = v_retain(func);
+  for (int i = 0; i < argc; i++) f->stack[f->sp++] = v_retain(args[i]);
+  for (uint32_t i = (uint32_t)argc; i < p->nlocals; i++) f->stack[f->sp++] = v_none();
+  Frame *fr = &f->frames[f->nframes++];
+  fr->fn = AS_FUNC(func)->fn;
+  fr->ip = 0;
+  fr->base = 1;
+  fr->closure = AS_FUNC(func);
+  if (vm->nfibers == vm->fibers_cap) {
+    uint32_t ncap = vm->fibers_cap ? vm->fibers_cap * 2 : 16;
+    vm->fibers = heap_realloc(&vm->heap, vm->fibers, (size_t)vm->fibers_cap * sizeof(Fiber *),
+                              (size_t)ncap * sizeof(Fiber *));
+    vm->fibers_cap = ncap;
+  }
+  f->index = vm->nfibers;
+  vm->fibers[vm->nfibers++] = f;
+  vm->live_fibers++;
+  f->state = FIBER_READY;
+  runq_push(vm, f);
+  return f;
+}
+
+/* Frees a fiber in any state: a queued or parked one is cancelled. */
+void vm_fiber_free(VM *vm, Fiber *f) {
+  if (!f) return;
+  if (f->state == FIBER_READY) runq_remove(vm, f);
+  if (f->state == FIBER_PARKED && f->timer_index < vm->ntimers && vm->timers[f->timer_index] == f)
+    timer_remove_at(vm, f->timer_index);
+  if (fiber_live(f)) vm->live_fibers--;
+  fiber_unwind(vm, f);
+  v_release(&vm->heap, f->result);
+  v_release(&vm->heap, f->resume_value);
+  free(f->error);
+  free(f->error_trace);
+  heap_free(&vm->heap, f->stack, (size_t)f->stack_cap * sizeof(Value));
+  heap_free(&vm->heap, f->frames, (size_t)f->frames_cap * sizeof(Frame));
+  uint32_t i = f->index;
+  if (i < vm->nfibers && vm->fibers[i] == f) {
+    vm->fibers[i] = vm->fibers[--vm->nfibers];
+    vm->fibers[i]->index = i;
+  }
+  heap_free(&vm->heap, f, sizeof *f);
+}
+
+/* ---- errors ---------------------------------------------------------- */
+
+void func_line_at(const FuncProto *p, uint32_t pc, uint32_t *line, uint32_t *col) {
+  *line = 0;
+  *col = 0;
+  if (!p->nlines || !p->lines) return;
+  uint32_t lo = 0, hi = p->nlines; /* last entry with lines[i].pc <= pc */
+  while (hi - lo > 1) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (p->lines[mid].pc <= pc) lo = mid; else hi = mid;
+  }
+  if (p->lines[lo].pc > pc) return;
+  *line = p->lines[lo].line;
+  *col = p->lines[lo].col;
+}
+
+#define TRACE_HEAD 20u
+#define TRACE_TAIL 5u
+
+static void trace_frame(VM *vm, Buf *b, const Frame *fr) {
+  const Module *m = vm->mod;
+  if (fr->fn >= m->nfuncs) {
+    buf_printf(b, "  at <function %u>\n", fr->fn);
+    return;
+  }
+  const FuncProto *p = &m->funcs[fr->fn];
+  const char *file = p->file < m->nfiles && m->files[p->file] ? m->files[p->file] : "?";
+  uint32_t line, col;
+  func_line_at(p, fr->ip ? fr->ip - 1 : 0, &line, &col);
+  if (line) buf_printf(b, "  at %s (%s:%u:%u)\n", p->name ? p->name : "?", file, line, col);
+  else buf_printf(b, "  at %s (%s)\n", p->name ? p->name : "?", file);
+}
+
+/* One line per frame, innermost first; very deep stacks keep their
+ * innermost TRACE_HEAD and outermost TRACE_TAIL frames. */
+static char *build_trace(VM *vm, Fiber *f) {
+  Buf b;
+  buf_init(&b);
+  uint32_t n = f->nframes;
+  for (uint32_t k = 0; k < n; k++) {
+    if (n > TRACE_HEAD + TRACE_TAIL && k == TRACE_HEAD) {
+      buf_printf(&b, "  ... %u more frames\n", n - TRACE_HEAD - TRACE_TAIL);
+      k = n - TRACE_TAIL - 1;
+      continue;
+    }
+    trace_frame(vm, &b, &f->frames[n - 1 - k]);
+  }
+  if (!b.data) return str_dup("");
+  return b.data;
+}
+
+/* Records the first error of a fiber: message, trace and kind. The stack
+ * is left for the scheduler to unwind (a native's arguments are still in
+ * use while it raises). */
+static NativeStatus raise_va(VM *vm, Fiber *f, const char *kind, const char *fmt, va_list ap) {
+  if (f->state == FIBER_FAILED) return NATIVE_ERROR; /* the first error wins */
+  va_list ap2;
+  va_copy(ap2, ap);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  char *msg = malloc(n > 0 ? (size_t)n + 1 : 1);
+  if (!msg) abort();
+  if (n > 0) vsnprintf(msg, (size_t)n + 1, fmt, ap2);
+  else msg[0] = '\0';
+  va_end(ap2);
+  free(f->error);
+  free(f->error_trace);
+  f->error = msg;
+  f->error_trace = build_trace(vm, f);
+  f->error_kind = kind;
+  f->state = FIBER_FAILED;
+  return NATIVE_ERROR;
+}
+
+NativeStatus vm_raise_kind(VM *vm, Fiber *f, const char *kind, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  NativeStatus st = raise_va(vm, f, kind, fmt, ap);
+  va_end(ap);
+  return st;
+}
+
+NativeStatus vm_raise(VM *vm, Fiber *f, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  NativeStatus st = raise_va(vm, f, "error", fmt, ap);
+  va_end(ap);
+  return st;
+}
+
+bool vm_charge(VM *vm, Fiber *f, uint64_t units) {
+  uint64_t max = vm->limits.max_instructions;
+  if (units > max || vm->fuel > max - units) {
+    vm->fuel = max;
+    vm_raise_kind(vm, f, "limit", "instruction limit (%" PRIu64 ") exceeded", max);
+    return false;
+  }
+  vm->fuel += units;
+  return true;
+}
+
+bool vm_check_alloc(VM *vm, Fiber *f, size_t bytes) {
+  if (!vm->heap.over_limit && !heap_would_exceed(&vm->heap, bytes)) return true;
+  vm->heap.over_limit = false;
+  vm_raise_kind(vm, f, "limit", "memory limit (%zu bytes) exceeded", vm->limits.max_memory);
+  return false;
+}
+
+/* ---- parking --------------------------------------------------------- */
+
+void vm_park_timer(VM *vm, Fiber *f, int64_t ms, Value value) {
+  uint64_t now = vm_now_ms(vm);
+  v_release(&vm->heap, f->resume_value);
+  f->resume_value = value;
+  f->wake_at = now + (ms > 0 ? (uint64_t)ms : 0);
+  f->timer_seq = vm->timer_seq++;
+  f->state = FIBER_PARKED;
+  timer_push(vm, f);
+}
+
+/* The resumed value lands where the parking instruction's result goes:
+ * the verifier's stack bound already counts that slot. */
+void vm_wake(VM *vm, Fiber *f, Value value) {
+  if (f->state != FIBER_PARKED) {
+    v_release(&vm->heap, value);
+    return;
+  }
+  if (f->timer_index < vm->ntimers && vm->timers[f->timer_index] == f) timer_remove_at(vm, f->timer_index);
+  if (f->sp >= f->stack_cap) fiber_grow_stack(vm, f, (size_t)f->sp + 1);
+  f->stack[f->sp++] = value;
+  f->state = FIBER_READY;
+  runq_push(vm, f);
+}
+
+/* ---- the VM ---------------------------------------------------------- */
+
+VM *vm_new(Module *mod, const Limits *limits) {
+  VM *vm = calloc(1, sizeof *vm);
+  if (!vm) abort();
+  if (limits) vm->limits = *limits;
+  limits_default(&vm->limits);
+  heap_init(&vm->heap, vm->limits.max_memory);
+  vm->mod = mod;
+  vm->clock_base_ms = mono_ms();
+  vm->out = stdout;
+  vm->err = stderr;
+  buf_init(&vm->scratch);
+  vm->fn_cache = calloc(mod->nfuncs ? mod->nfuncs : 1, sizeof *vm->fn_cache);
+  if (!vm->fn_cache) abort();
+  return vm;
+}
+
+void vm_free(VM *vm) {
+  if (!vm) return;
+  while (vm->nfibers) vm_fiber_free(vm, vm->fibers[vm->nfibers - 1]);
+  for (uint32_t i = 0; i < vm->mod->nfuncs; i++)
+    if (vm->fn_cache[i]) v_release(&vm->heap, v_obj(&vm->fn_cache[i]->h));
+  free(vm->fn_cache);
+  heap_free(&vm->heap, vm->timers, (size_t)vm->timers_cap * sizeof(Fiber *));
+  heap_free(&vm->heap, vm->fibers, (size_t)vm->fibers_cap * sizeof(Fiber *));
+  buf_free(&vm->scratch);
+  free(vm);
+}
+
+/* Runs one slice of f and settles what became of it. Returns true if f
+ * failed. */
+static bool run_slice(VM *vm, Fiber *f) {
+  uint64_t max = vm->limits.max_instructions;
+  uint64_t left = vm->fuel < max ? max - vm->fuel : 0;
+  uint32_t slice = left < VM_SLICE ? (uint32_t)left : VM_SLICE;
+  f->state = FIBER_RUNNING;
+  interp_run(vm, f, slice);
+  switch (f->state) {
+  case FIBER_RUNNING:
+    f->state = FIBER_READY;
+    runq_push(vm, f);
+    return false;
+  case FIBER_FAILED:
+    fiber_unwind(vm, f);
+    vm->live_fibers--;
+    if (vm->heap.limit && vm->heap.used <= vm->heap.limit) vm->heap.over_limit = false;
+    return true;
+  case FIBER_DONE:
+    vm->live_fibers--;
+    return false;
+  default:
+    return false;
+  }
+}
+
+uint32_t vm_run(VM *vm) {
+  uint32_t failed = 0;
+  for (;;) {
+    wake_due_timers(vm);
+    Fiber *f = runq_pop(vm);
+    if (!f) {
+      if (!vm->ntimers) break;
+      sleep_until(vm, vm->timers[0]->wake_at);
+      continue;
+    }
+    if (run_slice(vm, f)) failed++;
+  }
+  return failed;
+}
+
+bool vm_run_main(VM *vm, const Value *args, uint32_t nargs, Value *result, char **err, char **trace) {
+  *result = v_none();
+  *err = NULL;
+  *trace = NULL;
+  const Module *m = vm->mod;
+  if (m->main_fn == NO_INDEX || m->main_fn >= m->nfuncs) {
+    *err = str_dup("the program has no main function");
+    *trace = str_dup("");
+    return false;
+  }
+  Value fn = v_func(&vm->heap, m->main_fn, 0);
+  Fiber *f = vm_spawn(vm, fn, args, (int)nargs, err);
+  v_release(&vm->heap, fn);
+  if (!f) {
+    *trace = str_dup("");
+    return false;
+  }
+  vm_run(vm);
+  bool ok = false;
+  if (f->state == FIBER_DONE) {
+    *result = f->result;
+    f->result = v_none();
+    ok = true;
+  } else if (f->state == FIBER_FAILED) {
+    *err = f->error ? f->error : str_dup("workflow failed");
+    *trace = f->error_trace ? f->error_trace : str_dup("");
+    f->error = NULL;
+    f->error_trace = NULL;
+  } else {
+    *err = str_dup("main never finished: it waits on something that cannot happen");
+    *trace = str_dup("");
+  }
+  vm_fiber_free(vm, f);
+  return ok;
+}

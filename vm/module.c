@@ -1,0 +1,812 @@
+/* module.c — building, writing and loading bytecode modules.
+ *
+ * The builder half (module_add_*) is used by the compiler's emitter and
+ * deduplicates what it is given. The serializer writes the layout drawn at
+ * the top of module.h; the loader reads it back without trusting a single
+ * byte: every count and length is checked against the bytes that remain
+ * before anything is read or allocated, and the result must then pass
+ * module_verify (verify.c) before anyone may run it. */
+#include "module.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../stdlib/builtins.h"
+
+/* ---- small helpers ---------------------------------------------------- */
+
+/* Only a real malloc failure ends the process (see value.h). */
+static void *xrealloc(void *p, size_t n) {
+  void *q = realloc(p, n ? n : 1);
+  if (!q) {
+    fprintf(stderr, "weft: out of memory (allocating %zu bytes)\n", n);
+    abort();
+  }
+  return q;
+}
+
+static char *xstrndup(const char *s, size_t n) {
+  char *d = xrealloc(NULL, n + 1);
+  if (n) memcpy(d, s, n);
+  d[n] = '\0';
+  return d;
+}
+
+/* A malloc'd printf-formatted message (errors are handed to the caller). */
+static char *msg_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *msg_printf(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0) n = 0;
+  char *s = xrealloc(NULL, (size_t)n + 1);
+  va_start(ap, fmt);
+  vsnprintf(s, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  return s;
+}
+
+/* The tables grow by doubling without storing a capacity: the capacity of
+ * a table of n entries is implied (0, then 8, 16, 32, ...), and the loader
+ * allocates the same implied capacity, so a loaded module can be extended
+ * like a built one. */
+static uint32_t implied_cap(uint32_t n) {
+  if (n == 0) return 0;
+  uint32_t c = 8;
+  while (c < n && c < 0x80000000u) c <<= 1;
+  return c < n ? n : c;
+}
+
+static void *grow(void *p, uint32_t n, size_t elem) {
+  if (n < implied_cap(n)) return p;
+  return xrealloc(p, (size_t)implied_cap(n + 1) * elem);
+}
+
+uint64_t fnv1a64(uint64_t h, const void *data, size_t len) {
+  const uint8_t *p = data;
+  for (size_t i = 0; i < len; i++) {
+    h ^= p[i];
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+static uint32_t fnv1a32(const void *data, size_t len) {
+  const uint8_t *p = data;
+  uint32_t h = 0x811c9dc5u;
+  for (size_t i = 0; i < len; i++) {
+    h ^= p[i];
+    h *= 0x01000193u;
+  }
+  return h;
+}
+
+/* ---- building ---------------------------------------------------------- */
+
+Module *module_new(Heap *heap) {
+  Module *m = xrealloc(NULL, sizeof *m);
+  memset(m, 0, sizeof *m);
+  m->version = WEFTC_VERSION;
+  m->main_fn = NO_INDEX;
+  m->main_result = NO_INDEX;
+  m->heap = heap;
+  return m;
+}
+
+typedef struct ConstIndex ConstIndex;
+static void index_free(ConstIndex *x);
+
+static void release_shape(Heap *h, ObjShape *s) {
+  if (s) v_release(h, v_obj(&s->h));
+}
+
+void module_free(Module *m) {
+  if (!m) return;
+  for (uint32_t i = 0; i < m->nfiles; i++) free(m->files[i]);
+  free(m->files);
+  for (uint32_t i = 0; i < m->nconsts; i++) v_release(m->heap, m->consts[i]);
+  free(m->consts);
+  free(m->const_kinds);
+  index_free(m->const_index);
+  for (uint32_t i = 0; i < m->nnatives; i++) free(m->native_names[i]);
+  free(m->native_names);
+  free(m->natives);
+  for (uint32_t i = 0; i < m->ntypes; i++) {
+    free(m->types[i].members);
+    free(m->types[i].fields);
+    release_shape(m->heap, m->types[i].shape);
+  }
+  free(m->types);
+  for (uint32_t i = 0; i < m->nfuncs; i++) {
+    free(m->funcs[i].name);
+    free(m->funcs[i].code);
+    free(m->funcs[i].lines);
+  }
+  free(m->funcs);
+  for (uint32_t i = 0; i < m->nparams; i++) free(m->params[i].name);
+  free(m->params);
+  free(m);
+}
+
+static bool same_string(const ObjString *a, const ObjString *b) {
+  return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
+}
+
+/* Whether constant i (of kind k) holds the same value as v: the builder's
+ * deduplication, and the writer's lookup of shape member names. */
+static bool const_matches(const Module *m, uint32_t i, ConstKind k, Value v) {
+  if (m->const_kinds[i] != k) return false;
+  Value c = m->consts[i];
+  switch (k) {
+  case K_INT: case K_DURATION: return c.as.i == v.as.i;
+  case K_BOOL: return c.as.b == v.as.b;
+  case K_FLOAT: return memcmp(&c.as.f, &v.as.f, sizeof(double)) == 0;
+  case K_STRING: return same_string(AS_STRING(c), AS_STRING(v));
+  case K_SHAPE: {
+    ObjShape *a = AS_SHAPE(c), *b = AS_SHAPE(v);
+    if (a->n != b->n) return false;
+    for (uint32_t j = 0; j < a->n; j++)
+      if (!same_string(a->names[j], b->names[j])) return false;
+    return true;
+  }
+  }
+  return false;
+}
+
+/* The builder deduplicates constants through a hash table (open
+ * addressing, slots hold index + 1) so that adding n constants costs O(n),
+ * not O(n^2): a generated program may have tens of thousands. */
+struct ConstIndex {
+  uint32_t *slots;
+  uint32_t cap, n;
+};
+
+static uint64_t const_hash(ConstKind k, Value v) {
+  uint64_t h = fnv1a64(FNV64_INIT, &(uint8_t){ (uint8_t)k }, 1);
+  switch (k) {
+  case K_INT: case K_DURATION: return fnv1a64(h, &v.as.i, sizeof v.as.i);
+  case K_FLOAT: return fnv1a64(h, &v.as.f, sizeof v.as.f);
+  case K_BOOL: return fnv1a64(h, &(uint8_t){ v.as.b ? 1 : 0 }, 1);
+  case K_STRING: return fnv1a64(h, AS_STRING(v)->data, AS_STRING(v)->len);
+  case K_SHAPE: {
+    ObjShape *s = AS_SHAPE(v);
+    h = fnv1a64(h, &s->n, sizeof s->n);
+    for (uint32_t j = 0; j < s->n; j++) {
+      h = fnv1a64(h, &s->names[j]->len, sizeof s->names[j]->len);
+      h = fnv1a64(h, s->names[j]->data, s->names[j]->len);
+    }
+    return h;
+  }
+  }
+  return h;
+}
+
+/* Inserts constant i unless an equal one is already indexed. */
+static void index_insert(const Module *m, ConstIndex *x, uint32_t i) {
+  if ((x->n + 1) * 2 > x->cap) {
+    uint32_t old_cap = x->cap, *old = x->slots;
+    x->cap = old_cap ? old_cap * 2 : 64;
+    x->slots = xrealloc(NULL, (size_t)x->cap * sizeof(uint32_t));
+    memset(x->slots, 0, (size_t)x->cap * sizeof(uint32_t));
+    x->n = 0;
+    for (uint32_t s = 0; s < old_cap; s++)
+      if (old[s]) index_insert(m, x, old[s] - 1);
+    free(old);
+  }
+  size_t h = (size_t)const_hash(m->const_kinds[i], m->consts[i]) & (x->cap - 1);
+  while (x->slots[h]) {
+    if (const_matches(m, x->slots[h] - 1, m->const_kinds[i], m->consts[i])) return;
+    h = (h + 1) & (x->cap - 1);
+  }
+  x->slots[h] = i + 1;
+  x->n++;
+}
+
+static ConstIndex *index_build(const Module *m) {
+  ConstIndex *x = xrealloc(NULL, sizeof *x);
+  memset(x, 0, sizeof *x);
+  for (uint32_t i = 0; i < m->nconsts; i++) index_insert(m, x, i);
+  return x;
+}
+
+static void index_free(ConstIndex *x) {
+  if (!x) return;
+  free(x->slots);
+  free(x);
+}
+
+static uint32_t index_find(const Module *m, const ConstIndex *x, ConstKind k, Value v) {
+  if (!x->cap) return NO_INDEX;
+  size_t h = (size_t)const_hash(k, v) & (x->cap - 1);
+  while (x->slots[h]) {
+    if (const_matches(m, x->slots[h] - 1, k, v)) return x->slots[h] - 1;
+    h = (h + 1) & (x->cap - 1);
+  }
+  return NO_INDEX;
+}
+
+static uint32_t find_const(Module *m, ConstKind k, Value v) {
+  if (!m->const_index) m->const_index = index_build(m);
+  return index_find(m, m->const_index, k, v);
+}
+
+static uint32_t push_const(Module *m, ConstKind kind, Value v) {
+  m->consts = grow(m->consts, m->nconsts, sizeof(Value));
+  m->const_kinds = grow(m->const_kinds, m->nconsts, 1);
+  m->consts[m->nconsts] = v;
+  m->const_kinds[m->nconsts] = (uint8_t)kind;
+  m->nconsts++;
+  if (m->const_index) index_insert(m, m->const_index, m->nconsts - 1);
+  return m->nconsts - 1;
+}
+
+/* A shape constant's member names must be string constants at smaller
+ * indices (the file stores indices), so they are added first. */
+uint32_t module_add_const(Module *m, ConstKind kind, Value v) {
+  uint32_t i = find_const(m, kind, v);
+  if (i != NO_INDEX) {
+    v_release(m->heap, v);
+    return i;
+  }
+  if (kind == K_SHAPE) {
+    ObjShape *s = AS_SHAPE(v);
+    for (uint32_t j = 0; j < s->n; j++) module_add_string(m, s->names[j]->data, s->names[j]->len);
+  }
+  return push_const(m, kind, v);
+}
+
+uint32_t module_add_string(Module *m, const char *s, size_t len) {
+  Value v = v_string(m->heap, s, len);
+  uint32_t i = find_const(m, K_STRING, v);
+  if (i != NO_INDEX) {
+    v_release(m->heap, v);
+    return i;
+  }
+  return push_const(m, K_STRING, v);
+}
+
+uint32_t module_add_native(Module *m, const char *name) {
+  for (uint32_t i = 0; i < m->nnatives; i++)
+    if (strcmp(m->native_names[i], name) == 0) return i;
+  m->native_names = grow(m->native_names, m->nnatives, sizeof(char *));
+  m->natives = grow((void *)m->natives, m->nnatives, sizeof(struct Native *));
+  m->native_names[m->nnatives] = xstrndup(name, strlen(name));
+  m->natives[m->nnatives] = std_native_by_key(name);
+  return m->nnatives++;
+}
+
+static bool td_equal(const TypeDesc *a, const TypeDesc *b) {
+  if (a->kind != b->kind || a->doc != b->doc || a->name != b->name) return false;
+  switch (a->kind) {
+  case TD_LIST: case TD_MAP: case TD_OPTIONAL: return a->elem == b->elem;
+  case TD_ENUM:
+    return a->n == b->n && (a->n == 0 || memcmp(a->members, b->members, a->n * sizeof(uint32_t)) == 0);
+  case TD_RECORD:
+    if (a->n != b->n) return false;
+    for (uint32_t i = 0; i < a->n; i++)
+      if (a->fields[i].name != b->fields[i].name || a->fields[i].type != b->fields[i].type ||
+          a->fields[i].doc != b->fields[i].doc)
+        return false;
+    return true;
+  default: return true;
+  }
+}
+
+/* A record descriptor carries the shape its records are built with
+ * (from_json, model output). Its names must already be valid string
+ * constants: the loader calls this only after module_verify. */
+static ObjShape *record_shape(Module *m, const TypeDesc *td) {
+  ObjShape *s = shape_new(m->heap, td->n);
+  for (uint32_t i = 0; i < td->n; i++) {
+    uint32_t k = td->fields[i].name;
+    if (k < m->nconsts && m->const_kinds[k] == K_STRING) {
+      s->names[i] = AS_STRING(m->consts[k]);
+      s->names[i]->h.rc++;
+    } else {
+      s->names[i] = str_alloc(m->heap, 0);
+    }
+  }
+  return s;
+}
+
+uint32_t module_add_type(Module *m, const TypeDesc *td) {
+  for (uint32_t i = 0; i < m->ntypes; i++)
+    if (td_equal(&m->types[i], td)) return i;
+  m->types = grow(m->types, m->ntypes, sizeof(TypeDesc));
+  TypeDesc *d = &m->types[m->ntypes];
+  *d = *td;
+  d->members = NULL;
+  d->fields = NULL;
+  d->shape = NULL;
+  if (td->kind != TD_LIST && td->kind != TD_MAP && td->kind != TD_OPTIONAL) d->elem = NO_INDEX;
+  if (td->kind == TD_ENUM) {
+    d->members = xrealloc(NULL, (size_t)td->n * sizeof(uint32_t));
+    if (td->n) memcpy(d->members, td->members, td->n * sizeof(uint32_t));
+  } else if (td->kind == TD_RECORD) {
+    d->fields = xrealloc(NULL, (size_t)td->n * sizeof(TypeField));
+    if (td->n) memcpy(d->fields, td->fields, td->n * sizeof(TypeField));
+    d->shape = record_shape(m, d);
+  } else {
+    d->n = 0;
+  }
+  return m->ntypes++;
+}
+
+uint32_t module_add_file(Module *m, const char *path) {
+  for (uint32_t i = 0; i < m->nfiles; i++)
+    if (strcmp(m->files[i], path) == 0) return i;
+  m->files = grow(m->files, m->nfiles, sizeof(char *));
+  m->files[m->nfiles] = xstrndup(path, strlen(path));
+  return m->nfiles++;
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+typedef struct Writer { uint8_t *p; size_t len, cap; } Writer;
+
+static void w_bytes(Writer *w, const void *d, size_t n) {
+  if (w->len + n > w->cap) {
+    size_t c = w->cap ? w->cap : 256;
+    while (c < w->len + n) c *= 2;
+    w->p = xrealloc(w->p, c);
+    w->cap = c;
+  }
+  if (n) memcpy(w->p + w->len, d, n);
+  w->len += n;
+}
+
+static void w_uint(Writer *w, uint64_t v, int bytes) {
+  uint8_t b[8];
+  for (int i = 0; i < bytes; i++) b[i] = (uint8_t)(v >> (8 * i));
+  w_bytes(w, b, (size_t)bytes);
+}
+static void w_u8(Writer *w, uint32_t v) { w_uint(w, v, 1); }
+static void w_u16(Writer *w, uint32_t v) { w_uint(w, v, 2); }
+static void w_u32(Writer *w, uint32_t v) { w_uint(w, v, 4); }
+static void w_u64(Writer *w, uint64_t v) { w_uint(w, v, 8); }
+static void w_str(Writer *w, const char *s, size_t n) {
+  w_u32(w, (uint32_t)n);
+  w_bytes(w, s, n);
+}
+static void w_cstr(Writer *w, const char *s) {
+  if (!s) s = "";
+  w_str(w, s, strlen(s));
+}
+
+/* idx: an index of m's constants (shape members are written as the
+ * indices of their string constants). */
+static void write_const(Writer *w, const Module *m, const ConstIndex *idx, uint32_t i) {
+  Value v = m->consts[i];
+  w_u8(w, m->const_kinds[i]);
+  switch ((ConstKind)m->const_kinds[i]) {
+  case K_INT: case K_DURATION: w_u64(w, (uint64_t)v.as.i); break;
+  case K_BOOL: w_u8(w, v.as.b ? 1 : 0); break;
+  case K_FLOAT: {
+    uint64_t bits;
+    memcpy(&bits, &v.as.f, sizeof bits);
+    w_u64(w, bits);
+    break;
+  }
+  case K_STRING: w_str(w, AS_STRING(v)->data, AS_STRING(v)->len); break;
+  case K_SHAPE: {
+    ObjShape *s = AS_SHAPE(v);
+    w_u32(w, s->n);
+    for (uint32_t j = 0; j < s->n; j++)
+      w_u32(w, index_find(m, idx, K_STRING, v_obj(&s->names[j]->h)));
+    break;
+  }
+  }
+}
+
+static void write_type(Writer *w, const TypeDesc *t) {
+  w_u8(w, t->kind);
+  switch (t->kind) {
+  case TD_LIST: case TD_MAP: case TD_OPTIONAL: w_u32(w, t->elem); break;
+  case TD_ENUM:
+    w_u32(w, t->n);
+    for (uint32_t j = 0; j < t->n; j++) w_u32(w, t->members[j]);
+    break;
+  case TD_RECORD:
+    w_u32(w, t->n);
+    for (uint32_t j = 0; j < t->n; j++) {
+      w_u32(w, t->fields[j].name);
+      w_u32(w, t->fields[j].type);
+      w_u32(w, t->fields[j].doc);
+    }
+    break;
+  default: break;
+  }
+  w_u32(w, t->doc);
+  w_u32(w, t->name);
+}
+
+static void write_func(Writer *w, const FuncProto *f) {
+  w_cstr(w, f->name);
+  w_u32(w, f->file);
+  w_u32(w, f->line);
+  w_u16(w, f->arity);
+  w_u16(w, f->ncaptures);
+  w_u16(w, f->nlocals);
+  w_u16(w, f->max_stack);
+  w_u32(w, f->code_len);
+  w_bytes(w, f->code, f->code_len);
+  w_u32(w, f->nlines);
+  for (uint32_t j = 0; j < f->nlines; j++) {
+    w_u32(w, f->lines[j].pc);
+    w_u32(w, f->lines[j].line);
+    w_u32(w, f->lines[j].col);
+  }
+}
+
+uint8_t *module_write(const Module *m, size_t *len) {
+  Writer w = { NULL, 0, 0 };
+  w_bytes(&w, WEFTC_MAGIC, 8);
+  w_u16(&w, WEFTC_VERSION);
+  w_u16(&w, 0);
+  w_u64(&w, m->source_hash);
+  w_u32(&w, m->nfiles);
+  for (uint32_t i = 0; i < m->nfiles; i++) w_cstr(&w, m->files[i]);
+  w_u32(&w, m->nconsts);
+  ConstIndex *idx = m->const_index ? m->const_index : index_build(m);
+  for (uint32_t i = 0; i < m->nconsts; i++) write_const(&w, m, idx, i);
+  if (idx != m->const_index) index_free(idx);
+  w_u32(&w, m->nnatives);
+  for (uint32_t i = 0; i < m->nnatives; i++) w_cstr(&w, m->native_names[i]);
+  w_u32(&w, m->ntypes);
+  for (uint32_t i = 0; i < m->ntypes; i++) write_type(&w, &m->types[i]);
+  w_u32(&w, m->nfuncs);
+  for (uint32_t i = 0; i < m->nfuncs; i++) write_func(&w, &m->funcs[i]);
+  w_u32(&w, m->main_fn);
+  w_u32(&w, m->main_result);
+  w_u32(&w, m->nparams);
+  for (uint32_t i = 0; i < m->nparams; i++) {
+    w_cstr(&w, m->params[i].name);
+    w_u32(&w, m->params[i].type);
+    w_u32(&w, m->params[i].def);
+  }
+  w_u32(&w, fnv1a32(w.p, w.len));
+  *len = w.len;
+  return w.p;
+}
+
+/* ---- loading --------------------------------------------------------------- */
+
+/* A cursor over untrusted bytes. The first error sticks; every read after
+ * it fails, so the parsing code can check once per item. */
+typedef struct Reader {
+  const uint8_t *p;
+  size_t left;
+  char *err;
+} Reader;
+
+static bool rd_fail(Reader *r, const char *what) {
+  if (!r->err) r->err = msg_printf("truncated or malformed module: %s", what);
+  return false;
+}
+
+static bool rd_need(Reader *r, size_t n, const char *what) {
+  if (r->err) return false;
+  if (r->left < n) return rd_fail(r, what);
+  return true;
+}
+
+static uint64_t rd_uint(Reader *r, int bytes, const char *what) {
+  if (!rd_need(r, (size_t)bytes, what)) return 0;
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; i++) v |= (uint64_t)r->p[i] << (8 * i);
+  r->p += bytes;
+  r->left -= (size_t)bytes;
+  return v;
+}
+static uint32_t rd_u8(Reader *r, const char *what) { return (uint32_t)rd_uint(r, 1, what); }
+static uint16_t rd_u16(Reader *r, const char *what) { return (uint16_t)rd_uint(r, 2, what); }
+static uint32_t rd_u32(Reader *r, const char *what) { return (uint32_t)rd_uint(r, 4, what); }
+static uint64_t rd_u64(Reader *r, const char *what) { return rd_uint(r, 8, what); }
+
+/* A count of items each at least `min_size` bytes long: a count the
+ * remaining bytes cannot possibly hold is rejected before any allocation. */
+static uint32_t rd_count(Reader *r, size_t min_size, const char *what) {
+  uint32_t n = rd_u32(r, what);
+  if (r->err) return 0;
+  if ((uint64_t)n * min_size > r->left) {
+    rd_fail(r, what);
+    return 0;
+  }
+  return n;
+}
+
+/* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
+static bool utf8_valid(const uint8_t *s, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    uint8_t c = s[i];
+    if (c < 0x80) { i++; continue; }
+    size_t len;
+    uint32_t cp, min;
+    if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; min = 0x80; }
+    else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; min = 0x800; }
+    else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; min = 0x10000; }
+    else return false;
+    if (n - i < len) return false;
+    for (size_t k = 1; k < len; k++) {
+      if ((s[i + k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (s[i + k] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
+}
+
+/* Borrows the bytes of a string in place; names (allow_nul false) may not
+ * contain NUL since they are used as C strings. */
+static bool rd_span(Reader *r, const uint8_t **s, uint32_t *n, bool allow_nul, const char *what) {
+  *n = rd_u32(r, what);
+  if (!rd_need(r, *n, what)) return false;
+  *s = r->p;
+  if (!utf8_valid(*s, *n) || (!allow_nul && memchr(*s, 0, *n))) {
+    if (!r->err) r->err = msg_printf("malformed module: %s is not a valid UTF-8 name", what);
+    return false;
+  }
+  r->p += *n;
+  r->left -= *n;
+  return true;
+}
+
+static char *rd_name(Reader *r, const char *what) {
+  const uint8_t *s;
+  uint32_t n;
+  if (!rd_span(r, &s, &n, false, what)) return NULL;
+  return xstrndup((const char *)s, n);
+}
+
+static bool load_const(Reader *r, Module *m) {
+  uint32_t i = m->nconsts;
+  uint32_t kind = rd_u8(r, "constant kind");
+  if (r->err) return false;
+  Value v;
+  switch (kind) {
+  case K_INT: v = v_int((int64_t)rd_u64(r, "int constant")); break;
+  case K_DURATION: v = v_duration((int64_t)rd_u64(r, "duration constant")); break;
+  case K_BOOL: {
+    uint32_t b = rd_u8(r, "bool constant");
+    if (!r->err && b > 1) {
+      r->err = msg_printf("malformed module: constant %u: bool is %u", i, b);
+      return false;
+    }
+    v = v_bool(b != 0);
+    break;
+  }
+  case K_FLOAT: {
+    uint64_t bits = rd_u64(r, "float constant");
+    double f;
+    memcpy(&f, &bits, sizeof f);
+    v = v_float(f);
+    break;
+  }
+  case K_STRING: {
+    const uint8_t *s;
+    uint32_t n;
+    if (!rd_span(r, &s, &n, true, "string constant")) return false;
+    v = v_string(m->heap, (const char *)s, n);
+    break;
+  }
+  case K_SHAPE: {
+    uint32_t n = rd_count(r, 4, "shape constant");
+    if (r->err) return false;
+    ObjShape *s = shape_new(m->heap, n);
+    for (uint32_t j = 0; j < n; j++) {
+      uint32_t k = rd_u32(r, "shape member");
+      if (k >= i || m->const_kinds[k] != K_STRING) {
+        if (!r->err)
+          r->err = msg_printf("malformed module: constant %u: shape member %u is not an earlier string constant", i, k);
+        release_shape(m->heap, s);
+        return false;
+      }
+      s->names[j] = AS_STRING(m->consts[k]);
+      s->names[j]->h.rc++;
+    }
+    v = v_obj(&s->h);
+    break;
+  }
+  default:
+    r->err = msg_printf("malformed module: constant %u has unknown kind %u", i, kind);
+    return false;
+  }
+  if (r->err) return false;
+  m->consts[i] = v;
+  m->const_kinds[i] = (uint8_t)kind;
+  m->nconsts++;
+  return true;
+}
+
+static bool load_type(Reader *r, Module *m) {
+  uint32_t i = m->ntypes;
+  TypeDesc *t = &m->types[i];
+  memset(t, 0, sizeof *t);
+  t->elem = NO_INDEX;
+  t->kind = (uint8_t)rd_u8(r, "type descriptor");
+  if (r->err) return false;
+  if (t->kind >= TD__COUNT) {
+    r->err = msg_printf("malformed module: type descriptor %u has unknown kind %u", i, t->kind);
+    return false;
+  }
+  m->ntypes++; /* from here on module_free owns the arrays */
+  switch (t->kind) {
+  case TD_LIST: case TD_MAP: case TD_OPTIONAL: t->elem = rd_u32(r, "type descriptor"); break;
+  case TD_ENUM:
+    t->n = rd_count(r, 4, "enum descriptor");
+    if (r->err) return false;
+    t->members = xrealloc(NULL, (size_t)t->n * sizeof(uint32_t));
+    for (uint32_t j = 0; j < t->n; j++) t->members[j] = rd_u32(r, "enum member");
+    break;
+  case TD_RECORD:
+    t->n = rd_count(r, 12, "record descriptor");
+    if (r->err) return false;
+    t->fields = xrealloc(NULL, (size_t)t->n * sizeof(TypeField));
+    for (uint32_t j = 0; j < t->n; j++) {
+      t->fields[j].name = rd_u32(r, "record field");
+      t->fields[j].type = rd_u32(r, "record field");
+      t->fields[j].doc = rd_u32(r, "record field");
+    }
+    break;
+  default: break;
+  }
+  t->doc = rd_u32(r, "type descriptor doc");
+  t->name = rd_u32(r, "type descriptor name");
+  return !r->err;
+}
+
+static bool load_func(Reader *r, Module *m) {
+  FuncProto *f = &m->funcs[m->nfuncs];
+  memset(f, 0, sizeof *f);
+  f->name = rd_name(r, "function name");
+  if (!f->name) return false;
+  m->nfuncs++; /* from here on module_free owns name, code and lines */
+  f->file = rd_u32(r, "function");
+  f->line = rd_u32(r, "function");
+  f->arity = rd_u16(r, "function");
+  f->ncaptures = rd_u16(r, "function");
+  f->nlocals = rd_u16(r, "function");
+  f->max_stack = rd_u16(r, "function");
+  f->code_len = rd_count(r, 1, "function code");
+  if (r->err) return false;
+  f->code = xrealloc(NULL, f->code_len);
+  if (f->code_len) memcpy(f->code, r->p, f->code_len);
+  r->p += f->code_len;
+  r->left -= f->code_len;
+  f->nlines = rd_count(r, 12, "line table");
+  if (r->err) return false;
+  f->lines = xrealloc(NULL, (size_t)f->nlines * sizeof(LineEntry));
+  for (uint32_t j = 0; j < f->nlines; j++) {
+    f->lines[j].pc = rd_u32(r, "line table");
+    f->lines[j].line = rd_u32(r, "line table");
+    f->lines[j].col = rd_u32(r, "line table");
+  }
+  return !r->err;
+}
+
+static void *alloc_table(uint32_t n, size_t elem) {
+  uint32_t c = implied_cap(n);
+  void *p = xrealloc(NULL, (size_t)c * elem);
+  memset(p, 0, (size_t)c * elem);
+  return p;
+}
+
+/* Sections in file order; each stops at the first error, leaving the
+ * partial module consistent for module_free. */
+static void load_body(Reader *r, Module *m) {
+  m->source_hash = rd_u64(r, "header");
+
+  uint32_t n = rd_count(r, 4, "file table");
+  if (r->err) return;
+  m->files = alloc_table(n, sizeof(char *));
+  for (uint32_t i = 0; i < n; i++) {
+    char *s = rd_name(r, "file name");
+    if (!s) return;
+    m->files[m->nfiles++] = s;
+  }
+
+  n = rd_count(r, 5, "constant table");
+  if (r->err) return;
+  m->consts = alloc_table(n, sizeof(Value));
+  m->const_kinds = alloc_table(n, 1);
+  for (uint32_t i = 0; i < n; i++)
+    if (!load_const(r, m)) return;
+
+  n = rd_count(r, 4, "native table");
+  if (r->err) return;
+  m->native_names = alloc_table(n, sizeof(char *));
+  m->natives = alloc_table(n, sizeof(struct Native *));
+  for (uint32_t i = 0; i < n; i++) {
+    char *s = rd_name(r, "native name");
+    if (!s) return;
+    m->native_names[m->nnatives] = s;
+    m->natives[m->nnatives] = std_native_by_key(s);
+    m->nnatives++;
+    if (!m->natives[i]) {
+      r->err = msg_printf("unknown builtin '%.200s' (module built by a newer weft?)", s);
+      return;
+    }
+  }
+
+  n = rd_count(r, 9, "type table");
+  if (r->err) return;
+  m->types = alloc_table(n, sizeof(TypeDesc));
+  for (uint32_t i = 0; i < n; i++)
+    if (!load_type(r, m)) return;
+
+  n = rd_count(r, 32, "function table");
+  if (r->err) return;
+  m->funcs = alloc_table(n, sizeof(FuncProto));
+  for (uint32_t i = 0; i < n; i++)
+    if (!load_func(r, m)) return;
+
+  m->main_fn = rd_u32(r, "main");
+  m->main_result = rd_u32(r, "main");
+  n = rd_count(r, 12, "main parameters");
+  if (r->err) return;
+  m->params = alloc_table(n, sizeof(MainParam));
+  for (uint32_t i = 0; i < n; i++) {
+    char *s = rd_name(r, "parameter name");
+    if (!s) return;
+    MainParam *p = &m->params[m->nparams++];
+    p->name = s;
+    p->type = rd_u32(r, "main parameter");
+    p->def = rd_u32(r, "main parameter");
+  }
+  if (!r->err && r->left != 0) r->err = msg_printf("malformed module: %zu unexpected bytes before the checksum", r->left);
+}
+
+Module *module_load(Heap *heap, const uint8_t *data, size_t len, char **err) {
+  *err = NULL;
+  if (len < 8 || memcmp(data, WEFTC_MAGIC, 8) != 0) {
+    *err = msg_printf("not a Weft module");
+    return NULL;
+  }
+  if (len < 12) {
+    *err = msg_printf("truncated module header");
+    return NULL;
+  }
+  uint32_t version = (uint32_t)data[8] | ((uint32_t)data[9] << 8);
+  if (version != WEFTC_VERSION) {
+    *err = msg_printf("module format version %u is not supported (this weft reads version %d)",
+                      version, WEFTC_VERSION);
+    return NULL;
+  }
+  if (data[10] != 0 || data[11] != 0) {
+    *err = msg_printf("module uses unsupported flags");
+    return NULL;
+  }
+  if (len < 12 + 8 + 4) {
+    *err = msg_printf("truncated module header");
+    return NULL;
+  }
+  const uint8_t *t = data + len - 4;
+  uint32_t stored = (uint32_t)t[0] | ((uint32_t)t[1] << 8) | ((uint32_t)t[2] << 16) | ((uint32_t)t[3] << 24);
+  if (stored != fnv1a32(data, len - 4)) {
+    *err = msg_printf("checksum mismatch (file corrupt)");
+    return NULL;
+  }
+
+  Module *m = module_new(heap);
+  m->version = (uint16_t)version;
+  Reader r = { data + 12, len - 16, NULL };
+  load_body(&r, m);
+  if (r.err) {
+    module_free(m);
+    *err = r.err;
+    return NULL;
+  }
+  char *verr = module_verify(m);
+  if (verr) {
+    module_free(m);
+    *err = verr;
+    return NULL;
+  }
+  for (uint32_t i = 0; i < m->ntypes; i++)
+    if (m->types[i].kind == TD_RECORD) m->types[i].shape = record_shape(m, &m->types[i]);
+  return m;
+}

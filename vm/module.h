@@ -1,0 +1,145 @@
+/* module.h — a compiled Weft program: in memory and as a .weftc file.
+ *
+ * The compiler lowers a whole program (the main file and everything it
+ * imports) into one Module. `weft build` writes it to a .weftc file;
+ * `weft run` either runs the in-memory module or loads one. Every module,
+ * even one just produced by the compiler, passes module_verify before it
+ * runs: the verifier, not the hash, is the trust boundary.
+ *
+ * File layout (all integers little-endian; strings are u32 length + bytes):
+ *
+ *   header    "WEFTC\0\r\n" (8 bytes), u16 format version, u16 flags (0),
+ *             u64 source hash (FNV-1a 64 over the source texts in file order)
+ *   files     u32 n, n x string (source paths, for stack traces)
+ *   consts    u32 n, n x { u8 kind, payload }
+ *               K_INT u64, K_FLOAT f64 bits as u64, K_DURATION i64 ms,
+ *               K_STRING string, K_SHAPE u32 m, m x u32 (string const indices,
+ *               each smaller than the shape's own index), K_BOOL u8 (0 or 1)
+ *   natives   u32 n, n x string (builtin names, resolved at load time)
+ *   types     u32 n, n x type descriptor (below)
+ *   funcs     u32 n, n x { string name, u32 file, u32 line, u16 arity,
+ *                          u16 ncaptures, u16 nlocals, u16 max_stack,
+ *                          u32 code_len, code bytes,
+ *                          u32 nlines, nlines x { u32 pc, u32 line, u32 col } }
+ *   main      u32 main function index (UINT32_MAX: none), u32 result type
+ *             (UINT32_MAX: void), u32 nparams, nparams x { string name,
+ *             u32 type, u32 default const index (UINT32_MAX: required;
+ *             a K_SHAPE default is not allowed; NONE_DEFAULT: none) }
+ *   trailer   u32 FNV-1a 32 checksum of everything before it
+ *
+ * Type descriptor: u8 kind, then per kind:
+ *   TD_JSON TD_INT TD_FLOAT TD_BOOL TD_STRING TD_DURATION TD_NONE TD_FUNC: nothing
+ *   TD_LIST TD_MAP TD_OPTIONAL: u32 element type index
+ *   TD_ENUM:   u32 n, n x u32 string const (the literal members)
+ *   TD_RECORD: u32 n, n x { u32 name const, u32 type index, u32 doc const
+ *              (UINT32_MAX: none) }
+ *   every kind ends with u32 doc const (UINT32_MAX: none) and u32 name
+ *   const (UINT32_MAX: anonymous; the declared name for named types).
+ * A descriptor may only refer to descriptors with a SMALLER index, so the
+ * table is acyclic by construction and checking it is linear. */
+#ifndef WEFT_MODULE_H
+#define WEFT_MODULE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "value.h"
+
+#define WEFTC_MAGIC "WEFTC\0\r\n"
+#define WEFTC_VERSION 1
+#define NO_INDEX UINT32_MAX
+#define NONE_DEFAULT (UINT32_MAX - 1)
+
+/* K_BOOL (appended) exists for main-parameter defaults such as `= false`. */
+typedef enum ConstKind { K_INT, K_FLOAT, K_DURATION, K_STRING, K_SHAPE, K_BOOL } ConstKind;
+
+typedef enum TypeDescKind {
+  TD_JSON, TD_INT, TD_FLOAT, TD_BOOL, TD_STRING, TD_DURATION, TD_NONE, TD_FUNC,
+  TD_LIST, TD_MAP, TD_OPTIONAL, TD_ENUM, TD_RECORD,
+  TD__COUNT
+} TypeDescKind;
+
+typedef struct TypeField {
+  uint32_t name;   /* string const */
+  uint32_t type;   /* descriptor index */
+  uint32_t doc;    /* string const or NO_INDEX */
+} TypeField;
+
+typedef struct TypeDesc {
+  uint8_t kind;
+  uint32_t elem;       /* TD_LIST, TD_MAP, TD_OPTIONAL */
+  uint32_t n;          /* TD_ENUM members / TD_RECORD fields */
+  uint32_t *members;   /* TD_ENUM: string consts */
+  TypeField *fields;   /* TD_RECORD */
+  uint32_t doc;        /* string const or NO_INDEX */
+  uint32_t name;       /* string const or NO_INDEX */
+  ObjShape *shape;     /* TD_RECORD: built at load time (owned) */
+} TypeDesc;
+
+typedef struct LineEntry { uint32_t pc, line, col; } LineEntry;
+
+typedef struct FuncProto {
+  char *name;          /* "main", "helper", "<lambda@12>" */
+  uint32_t file, line;
+  uint16_t arity, ncaptures, nlocals, max_stack; /* nlocals includes params */
+  uint8_t *code;
+  uint32_t code_len;
+  LineEntry *lines;    /* sorted by pc; entry i covers pc in [lines[i].pc, lines[i+1].pc) */
+  uint32_t nlines;
+} FuncProto;
+
+typedef struct MainParam {
+  char *name;
+  uint32_t type;       /* descriptor */
+  uint32_t def;        /* const index, NO_INDEX (required) or NONE_DEFAULT */
+} MainParam;
+
+struct Native;
+typedef struct Module {
+  uint16_t version;
+  uint64_t source_hash;
+  char **files; uint32_t nfiles;
+  Value *consts; uint8_t *const_kinds; uint32_t nconsts;   /* K_SHAPE consts hold an ObjShape */
+  char **native_names; const struct Native **natives; uint32_t nnatives;
+  TypeDesc *types; uint32_t ntypes;
+  FuncProto *funcs; uint32_t nfuncs;
+  uint32_t main_fn, main_result;
+  MainParam *params; uint32_t nparams;
+  Heap *heap;          /* the heap the constants were allocated from */
+  struct ConstIndex *const_index; /* module.c private: the builder's dedup hash (may be NULL) */
+} Module;
+
+/* Building (used by the compiler's emitter). */
+Module *module_new(Heap *heap);
+void module_free(Module *m);
+uint32_t module_add_const(Module *m, ConstKind kind, Value v); /* takes the reference; dedups ints/strings */
+uint32_t module_add_string(Module *m, const char *s, size_t len);
+uint32_t module_add_native(Module *m, const char *name);       /* dedup by name */
+uint32_t module_add_type(Module *m, const TypeDesc *td);       /* copies; dedups identical descriptors */
+uint32_t module_add_file(Module *m, const char *path);
+
+/* Serialization. module_write returns a malloc'd buffer. module_load never
+ * trusts its input: any malformed, truncated or hostile byte string yields
+ * NULL and a message in err (caller frees *err), never a crash; it resolves
+ * natives and then runs module_verify. */
+uint8_t *module_write(const Module *m, size_t *len);
+Module *module_load(Heap *heap, const uint8_t *data, size_t len, char **err);
+
+/* Verifies every function (jump targets on instruction boundaries, operand
+ * indices and constant kinds, closure capture counts vs. target, native
+ * arities, stack depth consistent at merges and within max_stack, no path
+ * falling off the end) and the descriptor table (kinds, indices smaller than
+ * their own, enum members strings). Linear in the module size. Returns
+ * NULL when the module is sound, else a malloc'd message naming the
+ * function and byte offset. */
+char *module_verify(const Module *m);
+
+/* Human-readable listing of every function (weft disasm). */
+#include <stdio.h>
+void module_disasm(FILE *out, const Module *m);
+
+/* FNV-1a, used for the source hash and the trailer checksum. */
+uint64_t fnv1a64(uint64_t h, const void *data, size_t len);
+#define FNV64_INIT 0xcbf29ce484222325ULL
+
+#endif

@@ -1,0 +1,129 @@
+/* vm.h — the interpreter, fibers, the scheduler and native calls.
+ *
+ * Every piece of Weft code runs on a fiber: its own value stack and call
+ * frames (indices, never pointers into the stack, so stacks can grow). One
+ * thread runs the interpreter; the scheduler loop takes the next runnable
+ * fiber, runs it for a slice of instructions, and moves on when the slice
+ * ends, the fiber finishes, fails, or parks on an effect. When nothing is
+ * runnable, the scheduler waits for the earliest timer (later: for the HTTP
+ * engine too, via curl_multi_poll). A parked fiber resumes with a value
+ * pushed as the result of the instruction that parked it.
+ *
+ * Everything lives in the VM struct: no global mutable state, two VMs can
+ * run in one process. */
+#ifndef WEFT_VM_H
+#define WEFT_VM_H
+
+#include <stdarg.h>
+#include <stdio.h>
+#include "module.h"
+#include "value.h"
+
+/* ---- limits (each has a command-line flag; 0 in a field = default) --- */
+typedef struct Limits {
+  uint64_t max_instructions; /* default 1e9; fuel is deterministic */
+  size_t max_memory;         /* bytes; default 1 GiB */
+  uint32_t max_call_depth;   /* frames per fiber; default 10000 */
+  uint32_t max_fibers;       /* live fibers; default 100000 */
+} Limits;
+void limits_default(Limits *l);  /* fills zero fields with defaults */
+
+/* ---- fibers ---------------------------------------------------------- */
+typedef struct Frame {
+  uint32_t fn;        /* Module.funcs index */
+  uint32_t ip;        /* byte offset of the next instruction */
+  uint32_t base;      /* stack index of local 0 */
+  ObjFunc *closure;   /* borrowed from the stack slot below base; NULL for plain FUNC */
+} Frame;
+
+typedef enum FiberState {
+  FIBER_READY, FIBER_RUNNING, FIBER_PARKED, FIBER_DONE, FIBER_FAILED
+} FiberState;
+
+typedef struct Fiber {
+  uint32_t id;
+  FiberState state;
+  Value *stack; uint32_t sp, stack_cap;
+  Frame *frames; uint32_t nframes, frames_cap;
+  Value result;          /* FIBER_DONE: the return value of the entry function */
+  char *error;           /* FIBER_FAILED: message (owned) */
+  char *error_trace;     /* FIBER_FAILED: "  at fn (file:line:col)\n" lines (owned) */
+  const char *error_kind;/* "error", "limit", "timeout", ... (static string) */
+  uint64_t wake_at;      /* parked on a timer: monotonic ms */
+  uint64_t timer_seq;    /* tie-break so equal deadlines wake in park order */
+  Value resume_value;    /* pushed when the fiber resumes */
+  struct Fiber *next;    /* run queue link */
+  void *user;            /* owner data (the future fan-out/barrier machinery) */
+  uint32_t index;        /* position in VM.fibers (O(1) removal) */
+  uint32_t timer_index;  /* position in VM.timers while parked on a timer */
+} Fiber;
+
+/* ---- natives --------------------------------------------------------- */
+struct VM;
+typedef enum NativeStatus { NATIVE_OK, NATIVE_ERROR, NATIVE_PARK } NativeStatus;
+/* args are BORROWED (see value.h); on NATIVE_OK *out holds a new reference.
+ * On NATIVE_ERROR the native has called vm_raise. On NATIVE_PARK the native
+ * has parked the fiber (e.g. vm_park_timer); *out is ignored and the value
+ * the fiber is resumed with becomes the call's result. */
+typedef NativeStatus (*NativeFn)(struct VM *vm, Fiber *f, const Value *args, int argc, Value *out);
+
+typedef struct Native {
+  const char *name;   /* what programs write: "len" (overloads share it) */
+  const char *key;    /* unique, stable, stored in modules: "len.list" */
+  const char *sig;    /* type signature, see stdlib/builtins.h */
+  NativeFn fn;
+  uint8_t arity;
+  const char *doc;    /* one line for docs/stdlib.md */
+} Native;
+
+/* ---- the VM ---------------------------------------------------------- */
+typedef struct VM {
+  Module *mod;
+  Heap heap;
+  Limits limits;
+  uint64_t fuel;              /* instructions (and builtin work) charged so far */
+  Fiber *runq_head, *runq_tail;
+  Fiber **timers; uint32_t ntimers, timers_cap;  /* binary heap by (wake_at, timer_seq) */
+  uint64_t timer_seq;
+  Fiber **fibers; uint32_t nfibers, fibers_cap;  /* all fibers not yet freed */
+  uint32_t live_fibers, next_fiber_id;
+  uint64_t clock_base_ms;     /* monotonic ms at VM start */
+  FILE *out;                  /* print() */
+  FILE *err;                  /* log() and diagnostics */
+  Buf scratch;
+  ObjFunc **fn_cache;         /* FUNC a: one shared capture-less value per Module.funcs entry, built on first use */
+} VM;
+
+VM *vm_new(Module *mod, const Limits *limits);
+void vm_free(VM *vm);
+
+/* Starts a fiber that calls `func` (borrowed function value) with args
+ * (borrowed). Returns NULL and leaves an error in *err (malloc'd) when the
+ * live-fiber limit is reached. The fiber is runnable at once. */
+Fiber *vm_spawn(VM *vm, Value func, const Value *args, int argc, char **err);
+/* Runs the scheduler until no fiber is runnable or parked. Returns the
+ * number of fibers that failed. */
+uint32_t vm_run(VM *vm);
+/* Runs the module's main with already-validated arguments. On success
+ * returns true and *result (new reference). On failure returns false and
+ * *err / *trace (malloc'd; trace may be empty). */
+bool vm_run_main(VM *vm, const Value *args, uint32_t nargs, Value *result,
+                 char **err, char **trace);
+void vm_fiber_free(VM *vm, Fiber *f);
+
+/* Raises a workflow error on f (message printf-formatted); natives return
+ * its result: `return vm_raise(vm, f, "index %lld out of range", i);` */
+NativeStatus vm_raise(VM *vm, Fiber *f, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Charges builtin work against the instruction limit before doing it.
+ * Returns false (and raises "instruction limit exceeded") when over. */
+bool vm_charge(VM *vm, Fiber *f, uint64_t units);
+/* Checks the memory limit before building something of `bytes` bytes. */
+bool vm_check_alloc(VM *vm, Fiber *f, size_t bytes);
+/* Parks f until `ms` milliseconds from now; it resumes with `value` (taken). */
+void vm_park_timer(VM *vm, Fiber *f, int64_t ms, Value value);
+/* Makes a parked fiber runnable, resuming with `value` (taken). */
+void vm_wake(VM *vm, Fiber *f, Value value);
+uint64_t vm_now_ms(VM *vm);  /* monotonic ms since VM start */
+
+#endif
