@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../compiler/compiler.h"
@@ -307,18 +308,24 @@ static char *read_file(const char *path, size_t *len) {
 
 /* Whether path can be opened for reading; prints the reason when not. */
 static bool check_readable(const char *path) {
+  struct stat st;
   FILE *f = fopen(path, "rb");
   if (!f) {
     errorf("cannot read '%s': %s", path, strerror(errno));
     return false;
   }
+  bool dir = fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode);
   fclose(f);
+  if (dir) {
+    errorf("cannot read '%s': %s", path, strerror(EISDIR));
+    return false;
+  }
   return true;
 }
 
 /* ---- getting a module: compile a source or load a .weftc ----------------- */
 
-/* Everything a loaded program owns, released together by program_done. */
+/* Everything a loaded program owns, released together by loaded_free. */
 typedef struct Loaded {
   Heap heap;        /* constants of the module */
   SourceSet ss;

@@ -60,16 +60,27 @@ static int cmp_lit(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* A literal union with its members sorted and unique (the form
- * type_equal relies on). */
+/* A literal union with unique members in the order they were written:
+ * the order shows up in messages and in JSON Schema enums, where the
+ * author's order (e.g. "low" | "medium" | "high") carries meaning.
+ * type_equal compares unions as sets. Absurdly large unions (written by a
+ * fuzzer, not a person) are deduplicated by sorting to stay O(n log n). */
 Type *ck_union(Checker *c, const char **lits, uint32_t n) {
   Type *t = type_new(c->a, TY_UNION);
   t->lits = arena_alloc(c->a, (n ? n : 1) * sizeof *t->lits);
   memcpy(t->lits, lits, n * sizeof *lits);
-  qsort(t->lits, n, sizeof *t->lits, cmp_lit);
   uint32_t k = 0;
-  for (uint32_t i = 0; i < n; i++)
-    if (k == 0 || strcmp(t->lits[k - 1], t->lits[i]) != 0) t->lits[k++] = t->lits[i];
+  if (n > 256) {
+    qsort(t->lits, n, sizeof *t->lits, cmp_lit);
+    for (uint32_t i = 0; i < n; i++)
+      if (k == 0 || strcmp(t->lits[k - 1], t->lits[i]) != 0) t->lits[k++] = t->lits[i];
+  } else {
+    for (uint32_t i = 0; i < n; i++) {
+      bool seen = false;
+      for (uint32_t j = 0; j < k && !seen; j++) seen = strcmp(t->lits[j], t->lits[i]) == 0;
+      if (!seen) t->lits[k++] = t->lits[i];
+    }
+  }
   t->nlits = k;
   return t;
 }

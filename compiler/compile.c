@@ -13,10 +13,11 @@ Module *compile_file(const char *path, SourceSet *ss, DiagList *dl,
                      const CompileOptions *opt, Heap *heap) {
   CompileOptions defaults = { false, NULL };
   if (!opt) opt = &defaults;
+  uint32_t errors_before = dl->errors;
   Program p;
   program_init(&p, ss, dl);
   Module *m = NULL;
-  if (load_program(&p, path, opt) && check_program(&p) && !opt->check_only && dl->errors == 0) {
+  if (load_program(&p, path, opt) && check_program(&p) && !opt->check_only && dl->errors == errors_before) {
     m = emit_program(&p, heap);
     if (m) {
       char *err = module_verify(m);

@@ -61,7 +61,7 @@ struct Type {
   TypeKind kind;
   Type *elem;                       /* list, map, optional */
   TyField *fields; uint32_t nfields;/* record */
-  const char **lits; uint32_t nlits;/* union, sorted, unique */
+  const char **lits; uint32_t nlits;/* union: unique, in written order */
   Type **params; uint32_t nparams;  /* fn */
   Type *ret;                        /* fn */
   uint32_t var_id;                  /* var */

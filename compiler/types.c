@@ -68,9 +68,10 @@ static bool equal_at(const Type *a, const Type *b, int depth) {
     }
     return true;
   case TY_UNION:
+    /* Members are unique, so equal counts and a ⊆ b mean equal sets. */
     if (a->nlits != b->nlits) return false;
     for (uint32_t i = 0; i < a->nlits; i++)
-      if (strcmp(a->lits[i], b->lits[i]) != 0) return false;
+      if (!lits_contain(b, a->lits[i])) return false;
     return true;
   case TY_FN:
     if (a->nparams != b->nparams) return false;

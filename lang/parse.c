@@ -94,6 +94,21 @@ static Node *expr_to_type(ParseCtx *pc, Node *e) {
     ps_push(pc, &args, arg);
     return ps_type_name(pc, e->u.index.object->u.name.id, args, l);
   }
+  /* `{ items: list[Item] }` parsed as a record literal: a record type. */
+  if (e->kind == N_RECORD) {
+    Node *t = ps_new(pc, N_TYPE_RECORD, l);
+    for (uint32_t i = 0; i < e->u.list.items.n; i++) {
+      Node *init = e->u.list.items.items[i];
+      Node *ft = init->kind == N_FIELD_INIT ? expr_to_type(pc, init->u.init.value) : NULL;
+      if (!ft) return NULL;
+      Node *f = ps_new(pc, N_PARAM, (Loc){init->span.start, init->span.end, NULL});
+      f->u.param.name = init->u.init.name;
+      f->u.param.type = ft;
+      f->doc = init->doc;
+      ps_push(pc, &t->u.list.items, ps_done(pc, f));
+    }
+    return ps_done(pc, t);
+  }
   return NULL;
 }
 

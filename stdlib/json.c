@@ -380,8 +380,8 @@ static bool walk(JsonWalk *w, const cJSON *item, int depth, Value *out) {
 
 bool std_json_parse(Heap *h, const char *text, size_t len, Value *out, Buf *err) {
   if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) { text += 3; len -= 3; }
-  uint64_t nodes;
-  bool open;
+  uint64_t nodes = 0;
+  bool open = false;
   if (!prescan(text, len, err, &nodes, &open)) return false;
   uint64_t need = nodes * (sizeof(cJSON) + sizeof(Value) + 16) + len;
   if (heap_would_exceed(h, need > SIZE_MAX ? SIZE_MAX : (size_t)need)) {

@@ -9,7 +9,8 @@
  *  - Weft tests: every *.weft below DIR's subdirectories (sorted; folders
  *    named lib, fuzz, golden, cli, unit and data are skipped: they hold
  *    helpers and data, not tests). Expectations are written inline:
- *      // expect: TEXT              the next line of stdout
+ *      // expect: TEXT              the next line of stdout ("// expect:"
+ *                                   alone: an empty line)
  *      // expect error[E0301]       a diagnostic with this code on this line
  *      // expect warning[W0001]     (several may follow each other)
  *      // expect runtime error: T   exit 1 and T somewhere in stderr
@@ -633,10 +634,11 @@ static void parse_spec(const char *src, size_t len, Spec *s) {
     text_put(&l, p, n);
     if (l.len && l.data[l.len - 1] == '\r') l.data[--l.len] = '\0';
     const char *m;
-    if ((m = strstr(l.data, "// expect: ")) != NULL) {
+    if ((m = strstr(l.data, "// expect:")) != NULL && (m[10] == ' ' || m[10] == '\0')) {
+      /* "// expect:" alone (editors strip trailing blanks) is an empty line */
       s->out = xrealloc(s->out, (s->nout + 1) * sizeof *s->out);
       s->out[s->nout].line = line;
-      s->out[s->nout].text = xstrdup(m + 11);
+      s->out[s->nout].text = xstrdup(m[10] ? m + 11 : "");
       s->nout++;
     } else if ((m = strstr(l.data, "// expect runtime error: ")) != NULL) {
       free(s->runtime_error);

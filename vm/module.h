@@ -91,7 +91,9 @@ typedef struct FuncProto {
 typedef struct MainParam {
   char *name;
   uint32_t type;       /* descriptor */
-  uint32_t def;        /* const index, NO_INDEX (required) or NONE_DEFAULT */
+  uint32_t def;        /* const index, NO_INDEX (required) or NONE_DEFAULT: pass
+                          none when the input is missing (also used for compound
+                          defaults like `= []`, which main's code substitutes) */
 } MainParam;
 
 struct Native;

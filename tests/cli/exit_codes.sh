@@ -19,6 +19,8 @@ expect_rc 2 "run missing file"
 expect_err "no-such-file.weft"
 run "$WEFT" check no-such-file.weft
 expect_rc 2 "check missing file"
+run "$WEFT" check .
+expect_rc 2 "check a directory"
 run "$WEFT" check hello.weft no-such-file.weft
 expect_rc 2 "check with one missing file"
 run "$WEFT"
