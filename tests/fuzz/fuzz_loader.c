@@ -3,8 +3,8 @@
  * Any byte string must load into a sound module or give an error; never a
  * crash, hang or leak. Build with libFuzzer:
  *   clang -fsanitize=fuzzer,address,undefined -I. tests/fuzz/fuzz_loader.c <libweft sources>
- * or without it, as a plain program that replays files (seeds, crashers):
- *   cc -DWEFT_FUZZ_MAIN ... && ./fuzz_loader tests/fuzz/corpus_loader/FILE...
+ * or linked with fuzz_main.c as a plain program that replays files and
+ * deterministic mutants of the corpus (what `make check` runs).
  * A loaded module is also written back and disassembled, so the writer
  * and the disassembler see every shape of module the loader accepts. */
 #include <stdint.h>
@@ -55,33 +55,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   return 0;
 }
-
-#ifdef WEFT_FUZZ_MAIN
-/* Runs the harness once per file named on the command line. */
-int main(int argc, char **argv) {
-  for (int i = 1; i < argc; i++) {
-    FILE *f = fopen(argv[i], "rb");
-    if (!f) {
-      perror(argv[i]);
-      return 2;
-    }
-    uint8_t *buf = NULL;
-    size_t len = 0, cap = 0, n;
-    do {
-      if (len == cap) {
-        cap = cap ? cap * 2 : 4096;
-        uint8_t *nb = realloc(buf, cap);
-        if (!nb) { free(buf); fclose(f); return 2; }
-        buf = nb;
-      }
-      n = fread(buf + len, 1, cap - len, f);
-      len += n;
-    } while (n > 0);
-    fclose(f);
-    LLVMFuzzerTestOneInput(buf, len);
-    free(buf);
-  }
-  printf("%d inputs ran\n", argc - 1);
-  return 0;
-}
-#endif
