@@ -86,7 +86,7 @@ bool ck_is_const(const Node *n) {
   case N_PERCENT:
     return true;
   case N_UNARY:
-    return n->u.unary.op == OP_NEG && n->u.unary.operand &&
+    return n->u.unary.op == AOP_NEG && n->u.unary.operand &&
            (n->u.unary.operand->kind == N_INT || n->u.unary.operand->kind == N_FLOAT ||
             n->u.unary.operand->kind == N_DURATION);
   case N_LIST: case N_RECORD: case N_MAP:
@@ -457,7 +457,7 @@ static Type *op_error(Checker *c, Node *n, Type *a, Type *b) {
 }
 
 static Type *unary_expr(Checker *c, Node *n, Type *want) {
-  if (n->u.unary.op == OP_NOT) {
+  if (n->u.unary.op == AOP_NOT) {
     Type *t = ck_expr(c, n->u.unary.operand, type_prim(TY_BOOL));
     if (ck_is_error(t)) return err();
     if (t->kind != TY_BOOL) return op_error(c, n, t, NULL);
@@ -487,14 +487,14 @@ static bool disjoint_unions(const Type *a, const Type *b) {
 static Type *binary_expr(Checker *c, Node *n, Type *want) {
   Op op = n->u.binary.op;
   Node *ln = n->u.binary.lhs, *rn = n->u.binary.rhs;
-  if (op == OP_AND || op == OP_OR) {
+  if (op == AOP_AND || op == AOP_OR) {
     Type *a = ck_expr(c, ln, type_prim(TY_BOOL));
     Type *b = ck_expr(c, rn, type_prim(TY_BOOL));
     if (ck_is_error(a) || ck_is_error(b)) return err();
     if (a->kind != TY_BOOL || b->kind != TY_BOOL) return op_error(c, n, a, b);
     return type_prim(TY_BOOL);
   }
-  if (op == OP_EQ || op == OP_NE) {
+  if (op == AOP_EQ || op == AOP_NE) {
     Type *a = ck_expr(c, ln, NULL);
     Type *b = ck_expr(c, rn, ck_is_error(a) ? NULL : a);
     if (ck_is_error(a) || ck_is_error(b)) return err();
@@ -504,23 +504,23 @@ static Type *binary_expr(Checker *c, Node *n, Type *want) {
     if (disjoint_unions(a, b)) {
       diag_add(c->dl, D_E0304, n->span, "check the spelling of the literal",
                "%s and %s have no value in common, so this comparison is always %s",
-               ck_type_str(c, a), ck_type_str(c, b), op == OP_EQ ? "false" : "true");
+               ck_type_str(c, a), ck_type_str(c, b), op == AOP_EQ ? "false" : "true");
       return err();
     }
     return type_prim(TY_BOOL);
   }
   Type *hint = NULL;
-  if (op == OP_ADD && want && (ck_strip(want)->kind == TY_LIST)) hint = ck_strip(want);
+  if (op == AOP_ADD && want && (ck_strip(want)->kind == TY_LIST)) hint = ck_strip(want);
   Type *a = ck_expr(c, ln, hint);
   Type *b = ck_expr(c, rn, ck_is_error(a) || a->kind == TY_UNION ? NULL : a);
   if (ck_is_error(a) || ck_is_error(b)) return err();
   switch (op) {
-  case OP_LT: case OP_LE: case OP_GT: case OP_GE:
+  case AOP_LT: case AOP_LE: case AOP_GT: case AOP_GE:
     if ((a->kind == b->kind && (is_num(a) || a->kind == TY_DURATION)) ||
         (is_stringish(a) && is_stringish(b)))
       return type_prim(TY_BOOL);
     return op_error(c, n, a, b);
-  case OP_ADD:
+  case AOP_ADD:
     if (a->kind == b->kind && (is_num(a) || a->kind == TY_DURATION)) return a;
     if (is_stringish(a) && is_stringish(b)) return type_prim(TY_STRING);
     if (a->kind == TY_LIST && b->kind == TY_LIST) {
@@ -528,15 +528,15 @@ static Type *binary_expr(Checker *c, Node *n, Type *want) {
       if (j) return j;
     }
     return op_error(c, n, a, b);
-  case OP_SUB:
+  case AOP_SUB:
     if (a->kind == b->kind && (is_num(a) || a->kind == TY_DURATION)) return a;
     return op_error(c, n, a, b);
-  case OP_MUL: case OP_DIV:
+  case AOP_MUL: case AOP_DIV:
     if (a->kind == b->kind && is_num(a)) return a;
     if (a->kind == TY_DURATION && b->kind == TY_INT) return a;
-    if (op == OP_MUL && a->kind == TY_INT && b->kind == TY_DURATION) return b;
+    if (op == AOP_MUL && a->kind == TY_INT && b->kind == TY_DURATION) return b;
     return op_error(c, n, a, b);
-  case OP_MOD:
+  case AOP_MOD:
     if (a->kind == b->kind && is_num(a)) return a;
     return op_error(c, n, a, b);
   default:

@@ -19,36 +19,7 @@
  * then lambdas in the order they are met. */
 #include "compiler.h"
 
-/* vm/opcodes.h reuses thirteen names of lang/ast.h's operator enum
- * (OP_ADD, ..., OP_NOT). The emitter needs both, so the bytecode ones are
- * included under a BC_ prefix; the other opcodes keep their OP_ names. */
-#define OP_ADD BC_ADD
-#define OP_SUB BC_SUB
-#define OP_MUL BC_MUL
-#define OP_DIV BC_DIV
-#define OP_MOD BC_MOD
-#define OP_EQ BC_EQ
-#define OP_NE BC_NE
-#define OP_LT BC_LT
-#define OP_LE BC_LE
-#define OP_GT BC_GT
-#define OP_GE BC_GE
-#define OP_NEG BC_NEG
-#define OP_NOT BC_NOT
 #include "../vm/opcodes.h"
-#undef OP_ADD
-#undef OP_SUB
-#undef OP_MUL
-#undef OP_DIV
-#undef OP_MOD
-#undef OP_EQ
-#undef OP_NE
-#undef OP_LT
-#undef OP_LE
-#undef OP_GT
-#undef OP_GE
-#undef OP_NEG
-#undef OP_NOT
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -525,17 +496,17 @@ static void emit_lambda(Emitter *e, Node *n) {
 
 static Opcode binary_opcode(Op op) {
   switch (op) {
-  case OP_ADD: return BC_ADD;
-  case OP_SUB: return BC_SUB;
-  case OP_MUL: return BC_MUL;
-  case OP_DIV: return BC_DIV;
-  case OP_MOD: return BC_MOD;
-  case OP_EQ: return BC_EQ;
-  case OP_NE: return BC_NE;
-  case OP_LT: return BC_LT;
-  case OP_LE: return BC_LE;
-  case OP_GT: return BC_GT;
-  case OP_GE: return BC_GE;
+  case AOP_ADD: return OP_ADD;
+  case AOP_SUB: return OP_SUB;
+  case AOP_MUL: return OP_MUL;
+  case AOP_DIV: return OP_DIV;
+  case AOP_MOD: return OP_MOD;
+  case AOP_EQ: return OP_EQ;
+  case AOP_NE: return OP_NE;
+  case AOP_LT: return OP_LT;
+  case AOP_LE: return OP_LE;
+  case AOP_GT: return OP_GT;
+  case AOP_GE: return OP_GE;
   default: return OP__COUNT;
   }
 }
@@ -543,7 +514,7 @@ static Opcode binary_opcode(Op op) {
 /* Rule: `a and b` = a; JUMP_IF_FALSE L1; b; JUMP L2; L1: FALSE; L2:
  * (`or` mirrors it with JUMP_IF_TRUE and TRUE). */
 static void emit_logic(Emitter *e, Node *n) {
-  bool is_and = n->u.binary.op == OP_AND;
+  bool is_and = n->u.binary.op == AOP_AND;
   emit_value(e, n->u.binary.lhs);
   uint32_t short_jump = jump_fwd(e, n, is_and ? OP_JUMP_IF_FALSE : OP_JUMP_IF_TRUE);
   int32_t d = e->fn->depth;
@@ -624,13 +595,13 @@ static void emit_value_node(Emitter *e, Node *n) {
     op0(e, n, OP_INDEX);
     return;
   case N_UNARY:
-    if (n->u.unary.op == OP_NEG && emit_negated_literal(e, n)) return;
+    if (n->u.unary.op == AOP_NEG && emit_negated_literal(e, n)) return;
     emit_value(e, n->u.unary.operand);
     mark(e, n);
-    op0(e, n, n->u.unary.op == OP_NOT ? BC_NOT : BC_NEG);
+    op0(e, n, n->u.unary.op == AOP_NOT ? OP_NOT : OP_NEG);
     return;
   case N_BINARY: {
-    if (n->u.binary.op == OP_AND || n->u.binary.op == OP_OR) {
+    if (n->u.binary.op == AOP_AND || n->u.binary.op == AOP_OR) {
       emit_logic(e, n);
       return;
     }
@@ -704,7 +675,7 @@ static void emit_match(Emitter *e, Node *n, bool want) {
         op0(e, pat, OP_IS_NONE);
       } else {
         emit_value(e, lit);
-        op0(e, pat, BC_EQ);
+        op0(e, pat, OP_EQ);
       }
       next = jump_fwd(e, pat, OP_JUMP_IF_FALSE);
       break;
@@ -862,7 +833,7 @@ static bool is_literal_default(const Node *d) {
   case N_NONE: case N_INT: case N_FLOAT: case N_DURATION: case N_BOOL: case N_STRING: return true;
   case N_UNARY: {
     const Node *x = d->u.unary.operand;
-    return d->u.unary.op == OP_NEG && x && (x->kind == N_INT || x->kind == N_FLOAT || x->kind == N_DURATION) &&
+    return d->u.unary.op == AOP_NEG && x && (x->kind == N_INT || x->kind == N_FLOAT || x->kind == N_DURATION) &&
            x->u.lit.i != INT64_MIN;
   }
   default: return false;

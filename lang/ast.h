@@ -104,10 +104,10 @@ typedef enum NodeKind {
 } NodeKind;
 
 typedef enum Op {
-  OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MOD,
-  OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE,
-  OP_AND, OP_OR,
-  OP_NEG, OP_NOT,
+  AOP_ADD, AOP_SUB, AOP_MUL, AOP_DIV, AOP_MOD,
+  AOP_EQ, AOP_NE, AOP_LT, AOP_LE, AOP_GT, AOP_GE,
+  AOP_AND, AOP_OR,
+  AOP_NEG, AOP_NOT,
 } Op;
 
 struct Node {

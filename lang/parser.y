@@ -301,17 +301,17 @@ lambda
   ;
 
 or_expr
-  : or_expr OR and_expr             { $$ = ps_binary(pc, OP_OR, $1, $3, @$); }
+  : or_expr OR and_expr             { $$ = ps_binary(pc, AOP_OR, $1, $3, @$); }
   | and_expr
   ;
 
 and_expr
-  : and_expr AND not_expr           { $$ = ps_binary(pc, OP_AND, $1, $3, @$); }
+  : and_expr AND not_expr           { $$ = ps_binary(pc, AOP_AND, $1, $3, @$); }
   | not_expr
   ;
 
 not_expr
-  : NOT not_expr                    { $$ = ps_unary(pc, OP_NOT, $2, @$); }
+  : NOT not_expr                    { $$ = ps_unary(pc, AOP_NOT, $2, @$); }
   | cmp_expr
   ;
 
@@ -322,29 +322,29 @@ cmp_expr
   ;
 
 cmp_op
-  : "=="  { $$ = OP_EQ; }
-  | "!="  { $$ = OP_NE; }
-  | "<"   { $$ = OP_LT; }
-  | "<="  { $$ = OP_LE; }
-  | ">"   { $$ = OP_GT; }
-  | ">="  { $$ = OP_GE; }
+  : "=="  { $$ = AOP_EQ; }
+  | "!="  { $$ = AOP_NE; }
+  | "<"   { $$ = AOP_LT; }
+  | "<="  { $$ = AOP_LE; }
+  | ">"   { $$ = AOP_GT; }
+  | ">="  { $$ = AOP_GE; }
   ;
 
 add_expr
-  : add_expr "+" mul_expr           { $$ = ps_binary(pc, OP_ADD, $1, $3, @$); }
-  | add_expr "-" mul_expr           { $$ = ps_binary(pc, OP_SUB, $1, $3, @$); }
+  : add_expr "+" mul_expr           { $$ = ps_binary(pc, AOP_ADD, $1, $3, @$); }
+  | add_expr "-" mul_expr           { $$ = ps_binary(pc, AOP_SUB, $1, $3, @$); }
   | mul_expr
   ;
 
 mul_expr
-  : mul_expr "*" unary              { $$ = ps_binary(pc, OP_MUL, $1, $3, @$); }
-  | mul_expr "/" unary              { $$ = ps_binary(pc, OP_DIV, $1, $3, @$); }
-  | mul_expr "%" unary              { $$ = ps_binary(pc, OP_MOD, $1, $3, @$); }
+  : mul_expr "*" unary              { $$ = ps_binary(pc, AOP_MUL, $1, $3, @$); }
+  | mul_expr "/" unary              { $$ = ps_binary(pc, AOP_DIV, $1, $3, @$); }
+  | mul_expr "%" unary              { $$ = ps_binary(pc, AOP_MOD, $1, $3, @$); }
   | unary
   ;
 
 unary
-  : "-" unary                       { $$ = ps_unary(pc, OP_NEG, $2, @$); }
+  : "-" unary                       { $$ = ps_unary(pc, AOP_NEG, $2, @$); }
   | postfix
   ;
 
