@@ -4,7 +4,7 @@
 n=${1:-10000}
 i=0
 echo 'type Item = { name: string, score: int, tag: "a" | "b" | "c", note: string? }'
-while [ $((i * 12)) -lt "$n" ]; do
+while [ $((i * 10)) -lt "$n" ]; do
   cat <<W
 /// Function number $i.
 fn f$i(items: list[Item], k: int) -> int {

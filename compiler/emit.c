@@ -124,7 +124,7 @@ static const char *operand_what(Opcode op) {
   case OP_CALL: case OP_CALL_NATIVE: return "number of arguments in one call";
   case OP_LIST: case OP_MAP: case OP_CONCAT: return "number of elements in one literal";
   case OP_FUNC: case OP_CLOSURE: return "number of functions or captures";
-  case OP_GET_LOCAL: case OP_SET_LOCAL: case OP_ITER: case OP_GET_CAPTURE: return "number of local variables";
+  case OP_GET_LOCAL: case OP_SET_LOCAL: case OP_MOVE_LOCAL: case OP_ITER: case OP_GET_CAPTURE: return "number of local variables";
   default: return "number of constants";
   }
 }
@@ -256,6 +256,41 @@ static uint32_t local_slot(Emitter *e, const Node *at, Symbol *s) {
 
 static void emit_expr(Emitter *e, Node *n, bool want);
 static void emit_stmt(Emitter *e, Node *s);
+
+/* Could evaluating n read `sym`, or leave the statement early (break,
+ * continue, return) while sym's slot is empty? Only plain expression forms
+ * are analysed; anything else answers yes, which just skips MOVE_LOCAL. */
+static bool may_observe(const Node *n, const Symbol *sym) {
+  if (!n) return false;
+  switch (n->kind) {
+  case N_INT: case N_FLOAT: case N_BOOL: case N_NONE: case N_STRING: case N_DURATION:
+    return false;
+  case N_NAME: return n->sym == sym;
+  case N_UNARY: return may_observe(n->u.unary.operand, sym);
+  case N_BINARY: return may_observe(n->u.binary.lhs, sym) || may_observe(n->u.binary.rhs, sym);
+  case N_FIELD: return may_observe(n->u.field.object, sym);
+  case N_INDEX: return may_observe(n->u.index.object, sym) || may_observe(n->u.index.index, sym);
+  case N_INTERP: case N_LIST: case N_RECORD: case N_MAP: {
+    const NodeList *l = n->kind == N_INTERP ? &n->u.interp.parts : &n->u.list.items;
+    for (uint32_t i = 0; i < l->n; i++) {
+      const Node *x = l->items[i];
+      if (x->kind == N_FIELD_INIT || x->kind == N_MAP_ENTRY) {
+        if (may_observe(x->u.init.key, sym) || may_observe(x->u.init.value, sym)) return true;
+      } else if (may_observe(x, sym)) {
+        return true;
+      }
+    }
+    return false;
+  }
+  case N_CALL:
+    if (may_observe(n->u.call.callee, sym)) return true;
+    for (uint32_t i = 0; i < n->u.call.args.n; i++)
+      if (may_observe(n->u.call.args.items[i], sym)) return true;
+    return false;
+  default:
+    return true;
+  }
+}
 
 static void emit_value(Emitter *e, Node *n) { emit_expr(e, n, true); }
 
@@ -803,10 +838,23 @@ static void emit_stmt(Emitter *e, Node *s) {
     emit_value(e, s->u.decl.value);
     op1(e, s, OP_SET_LOCAL, declare(e, s));
     return;
-  case N_ASSIGN:
-    emit_value(e, s->u.assign.value);
+  case N_ASSIGN: {
+    /* Rule: `x = x + e` where e cannot observe x moves x out of its slot
+     * (MOVE_LOCAL) so the value stays unshared and ADD appends in place. */
+    Node *v = s->u.assign.value;
+    if (v->kind == N_BINARY && v->u.binary.op == AOP_ADD && v->u.binary.lhs->kind == N_NAME &&
+        v->u.binary.lhs->sym == s->sym && !may_observe(v->u.binary.rhs, s->sym)) {
+      mark(e, v);
+      op1(e, v->u.binary.lhs, OP_MOVE_LOCAL, local_slot(e, s, s->sym));
+      emit_value(e, v->u.binary.rhs);
+      mark(e, v);
+      op0(e, v, OP_ADD);
+    } else {
+      emit_value(e, v);
+    }
     op1(e, s, OP_SET_LOCAL, local_slot(e, s, s->sym));
     return;
+  }
   case N_EXPR_STMT: emit_expr(e, s->u.stmt.expr, false); return;
   case N_FOR: emit_for(e, s); return;
   case N_BREAK: emit_loop_exit(e, s, true); return;

@@ -343,6 +343,18 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     NEXT;
   }
 
+  /* MOVE_LOCAL a: pushes local a and leaves none in its place. The
+   * emitter uses it for `x = x + e` when e cannot see x, so the value's
+   * reference count stays 1 and ADD can append in place: building a
+   * string or list in a loop is then linear, not quadratic. */
+  CASE(MOVE_LOCAL) {
+    Value *l = &slots[U16(ip)];
+    ip += 2;
+    *sp++ = *l;
+    *l = v_none();
+    NEXT;
+  }
+
   /* SET_LOCAL a: pops x into local a, releasing the old value. */
   CASE(SET_LOCAL) {
     Value *l = &slots[U16(ip)];

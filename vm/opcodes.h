@@ -42,6 +42,7 @@
   OP(DUP,          "",    1, 2)  /* x -> x x */ \
   OP(GET_LOCAL,    "h",   0, 1)  /* -> l[a] */ \
   OP(SET_LOCAL,    "h",   1, 0)  /* x ->          : l[a] = x */ \
+  OP(MOVE_LOCAL,   "h",   0, 1)  /* -> l[a]       : push l[a], leaving none in the slot (its last use) */ \
   OP(GET_CAPTURE,  "h",   0, 1)  /* -> c[a]       : captured value a of the running closure */ \
   OP(FUNC,         "h",   0, 1)  /* -> f          : function a with no captures */ \
   OP(CLOSURE,      "hh", -1, 1)  /* c1..cb -> f   : function a capturing b values */ \

@@ -109,7 +109,7 @@ static char *check_operands(const Module *m, const FuncProto *f, const uint8_t *
     if (a.a >= m->nconsts) return fn_err(f, pc, "CONST %u: no such constant", a.a);
     if (m->const_kinds[a.a] == K_SHAPE) return fn_err(f, pc, "CONST %u: a shape is not a value", a.a);
     break;
-  case OP_GET_LOCAL: case OP_SET_LOCAL:
+  case OP_GET_LOCAL: case OP_SET_LOCAL: case OP_MOVE_LOCAL:
     if (a.a >= f->nlocals) return fn_err(f, pc, "%s %u: local out of range (%u locals)", info->name, a.a, f->nlocals);
     break;
   case OP_GET_CAPTURE:
