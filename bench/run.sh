@@ -35,6 +35,8 @@ if command -v lua5.4 >/dev/null; then
   [ "$("$weft" run "$here/fib.weft")" = "$(lua5.4 "$here/fib.lua")" ] || { echo "fib results differ"; exit 1; }
   fw=$(best_ms "$weft" run "$here/fib.weft"); fl=$(best_ms lua5.4 "$here/fib.lua")
   echo "fib(27):        weft ${fw} ms, lua5.4 ${fl} ms, ratio $(ratio "$fw" "$fl")x (target <= 3x, goal 1.5x)"
+  fw=$(best_ms "$weft" run "$here/fib.weft" --arg n=32); fl=$(best_ms lua5.4 "$here/fib.lua" 32)
+  echo "fib(32):        weft ${fw} ms, lua5.4 ${fl} ms, ratio $(ratio "$fw" "$fl")x (steady state, start-up negligible)"
   [ "$("$weft" run "$here/strbuild.weft")" = "$(lua5.4 "$here/strbuild.lua")" ] || { echo "strbuild results differ"; exit 1; }
   sw=$(best_ms "$weft" run "$here/strbuild.weft"); sl=$(best_ms lua5.4 "$here/strbuild.lua")
   echo "string build:   weft ${sw} ms, lua5.4 ${sl} ms, ratio $(ratio "$sw" "$sl")x (target <= 3x, goal 1.5x)"
