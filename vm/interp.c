@@ -887,6 +887,14 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     RT_ERROR("%s", vm->scratch.data);
   }
 
+  /* ASK a b: a model call by role a with the prompt on top of the stack;
+   * the reply is text (b == ASK_TEXT) or a value of type descriptor b.
+   * The effect engine takes over: see vm/engine.h. */
+  CASE(ASK) {
+    ip += 4;
+    RT_ERROR("model calls are not available in this build");
+  }
+
   LOOP_END
 
 bad_op:

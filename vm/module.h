@@ -21,6 +21,9 @@
  *                          u16 ncaptures, u16 nlocals, u16 max_stack,
  *                          u32 code_len, code bytes,
  *                          u32 nlines, nlines x { u32 pc, u32 line, u32 col } }
+ *   roles     u32 n, n x { string name, string model, u8 has_system,
+ *             [string system], f64 temperature, f64 top_p, i64 max_tokens,
+ *             i64 timeout_ms, i32 retries, i32 repairs }  (NaN / -1 = unset)
  *   main      u32 main function index (UINT32_MAX: none), u32 result type
  *             (UINT32_MAX: void), u32 nparams, nparams x { string name,
  *             u32 type, u32 default const index (UINT32_MAX: required;
@@ -97,6 +100,22 @@ typedef struct MainParam {
 } MainParam;
 
 struct Native;
+/* A `role` declaration: a model and its settings. Unset numeric settings
+ * hold -1 (NaN for temperature/top_p) and mean "the engine's default".
+ * `model` is "provider/name" as declared; the command line may remap it
+ * (--provider, --model ROLE=...) without touching the module. */
+typedef struct RoleDesc {
+  char *name;
+  char *model;          /* "anthropic/claude-sonnet-4-5", "openai/gpt-4o-mini", "mock/x" */
+  char *system;         /* NULL: none */
+  double temperature;   /* NaN: unset */
+  double top_p;         /* NaN: unset */
+  int64_t max_tokens;   /* -1: unset (engine default 4096) */
+  int64_t timeout_ms;   /* -1: unset: total time for one attempt */
+  int32_t retries;      /* -1: unset (2): transport retries per ask */
+  int32_t repairs;      /* -1: unset (2): re-asks after a reply that does not fit the type */
+} RoleDesc;
+
 typedef struct Module {
   uint16_t version;
   uint64_t source_hash;
@@ -108,6 +127,7 @@ typedef struct Module {
   uint32_t main_fn, main_result;
   MainParam *params; uint32_t nparams;
   Heap *heap;          /* the heap the constants were allocated from */
+  RoleDesc *roles; uint32_t nroles;                        /* ASK operand a indexes this */
   struct ConstIndex *const_index; /* module.c private: the builder's dedup hash (may be NULL) */
 } Module;
 
@@ -119,6 +139,7 @@ uint32_t module_add_string(Module *m, const char *s, size_t len);
 uint32_t module_add_native(Module *m, const char *name);       /* dedup by name */
 uint32_t module_add_type(Module *m, const TypeDesc *td);       /* copies; dedups identical descriptors */
 uint32_t module_add_file(Module *m, const char *path);
+uint32_t module_add_role(Module *m, const RoleDesc *r);         /* copies strings */
 
 /* Serialization. module_write returns a malloc'd buffer. module_load never
  * trusts its input: any malformed, truncated or hostile byte string yields

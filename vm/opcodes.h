@@ -32,6 +32,8 @@
 
 #include <stdint.h>
 
+#define ASK_TEXT 0xFFFF /* ASK operand b: the reply is plain text */
+
 #define WEFT_OPCODES(OP) \
   OP(NOP,          "",    0, 0)  /* ->            : nothing */ \
   OP(CONST,        "h",   0, 1)  /* -> k          : push constant a (int, float, string, duration) */ \
@@ -76,7 +78,8 @@
   OP(TOSTR,        "",    1, 1)  /* x -> s        : display form: strings as is, others compact JSON */ \
   OP(CONCAT,       "h",  -1, 1)  /* s1..sa -> s   : join a strings */ \
   OP(FROM_JSON,    "h",   1, 1)  /* j -> v        : check/convert j against type descriptor a */ \
-  OP(FAIL,         "",    1, 0)  /* msg ->        : raise a workflow error with message msg */
+  OP(FAIL,         "",    1, 0)  /* msg ->        : raise a workflow error with message msg */ \
+  OP(ASK,          "hh",  1, 1)  /* prompt -> r   : model call by role a; reply typed by descriptor b (0xFFFF: text) */
 
 typedef enum Opcode {
 #define OP_ENUM(name, fmt, pop, push) OP_##name,

@@ -91,6 +91,7 @@ typedef struct VM {
   FILE *out;                  /* print() */
   FILE *err;                  /* log() and diagnostics */
   Buf scratch;
+  struct Engine *engine;      /* model calls (vm/engine.h); NULL: ASK fails cleanly */
   ObjFunc **fn_cache;         /* FUNC a: one shared capture-less value per Module.funcs entry, built on first use */
 } VM;
 

@@ -1,0 +1,95 @@
+/* engine.h — the effect engine: model calls as parked fibers.
+ *
+ * ASK hands its prompt to engine_ask and the fiber parks. The engine turns
+ * the role (after command-line remapping) into a provider request, queues
+ * it behind the admission limit (--max-concurrency; a queued call is not
+ * sent), and drives every transfer on ONE libcurl multi handle from the
+ * scheduler's thread: when no fiber is runnable the scheduler calls
+ * engine_poll, which waits in curl_multi_poll until a transfer progresses
+ * or the next timer is due. A finished call resumes its fiber with the
+ * reply (text, or a value checked against the requested type) or fails it
+ * with a message naming role, provider, model, HTTP status and the
+ * provider's own error text.
+ *
+ * Per call: transport retries (408/409/429/5xx/529 and connection errors,
+ * the official SDKs' backoff and retry-after rules, see provider.h) and
+ * repairs (a reply that does not parse or fit the type is asked again with
+ * the validation error quoted back) are counted separately. Mock calls
+ * (provider `mock`) never touch the network and complete on the next poll.
+ *
+ * API keys are read from the environment when a call needs them and appear
+ * only in the request headers: never in messages, traces or output. */
+#ifndef WEFT_ENGINE_H
+#define WEFT_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "provider.h"
+#include "vm.h"
+
+typedef struct ModelOverride {
+  const char *role;         /* role name */
+  const char *model;        /* "provider/model" */
+} ModelOverride;
+
+typedef struct EngineConfig {
+  const char *force_provider;   /* --provider NAME: every role goes there (keeps the model name) */
+  const ModelOverride *overrides; uint32_t noverrides;   /* --model ROLE=provider/model */
+  uint32_t max_concurrency;     /* --max-concurrency; 0 = default 64 */
+  int64_t timeout_ms;           /* --timeout: total per attempt; 0 = role or 600 s */
+  int64_t connect_timeout_ms;   /* 0 = 5 s */
+  int64_t idle_timeout_ms;      /* no bytes for this long fails a stream; 0 = 60 s */
+  int32_t retries;              /* --retries; -1 = role or 2 */
+  int32_t repairs;              /* -1 = role or 2 */
+  bool no_stream;               /* --no-stream: plain JSON responses */
+  size_t max_reply_bytes;       /* 0 = 16 MiB */
+  const char *mock_script;      /* --mock-script FILE */
+  const char *prices_file;      /* --prices FILE: overrides the built-in price table */
+} EngineConfig;
+
+typedef struct RunStats {
+  uint64_t calls;           /* asks that completed (ok or failed) */
+  uint64_t failed;          /* asks that failed after their attempts */
+  uint64_t attempts;        /* HTTP requests sent (incl. retries and repairs) */
+  uint64_t retries;         /* transport retries */
+  uint64_t repairs;         /* re-asks after an invalid reply */
+  uint32_t max_in_flight;   /* most transfers at once */
+  Usage usage;
+  double cost_usd;          /* from the price table; unknown models cost 0 and are listed */
+} RunStats;
+
+typedef struct Engine Engine;
+
+/* Creates the engine for vm (sets vm->engine). NULL + *err on a bad
+ * config (unreadable mock script or price file, curl init failure). */
+Engine *engine_new(VM *vm, const EngineConfig *cfg, char **err);
+void engine_free(Engine *e);
+
+/* ASK: starts a call for fiber f with role `role` (Module.roles index),
+ * prompt (borrowed string) and reply descriptor td (ASK_TEXT for text) and
+ * parks f. Returns false after vm_raise on an immediate error (unknown
+ * provider, missing API key, schema not expressible). */
+bool engine_ask(Engine *e, Fiber *f, uint32_t role, Value prompt, uint32_t td);
+
+/* True while calls are queued, in flight, or waiting to retry. */
+bool engine_busy(const Engine *e);
+/* Milliseconds until the engine next needs attention (a retry backoff
+ * ending), or -1 if it only waits on the network. */
+int64_t engine_next_deadline(const Engine *e);
+/* Waits up to timeout_ms for network progress, then completes what is
+ * done (resuming or failing fibers), starts retries that are due and
+ * admits queued calls. */
+void engine_poll(Engine *e, int64_t timeout_ms);
+/* Aborts f's call if it has one (its fiber is being cancelled). */
+void engine_cancel(Engine *e, Fiber *f);
+
+const RunStats *engine_stats(const Engine *e);
+/* One-line human summary for stderr: calls, tokens, cost, time. */
+void engine_summary(const Engine *e, FILE *out);
+/* {"calls":..,"failed":..,"attempts":..,"retries":..,"repairs":..,
+ *  "input_tokens":..,"output_tokens":..,"cache_read_tokens":..,
+ *  "cache_write_tokens":..,"cost_usd":..,"unpriced_models":[..]} */
+void engine_stats_json(const Engine *e, Buf *out);
+
+#endif
