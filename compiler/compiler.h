@@ -115,7 +115,8 @@ typedef struct CallInfo {
 
 /* ---- a program being compiled ---------------------------------------- */
 typedef struct CompileOptions {
-  bool check_only;            /* stop after checking (weft check) */
+  bool check_only;            /* the caller wants diagnostics only (weft check); the
+                                 module is still built, to report bytecode limits */
   const char *stdlib_dir;     /* NULL: use the embedded stdlib */
 } CompileOptions;
 

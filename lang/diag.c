@@ -192,16 +192,34 @@ static void render_one(FILE *out, const Diag *d, SourceSet *ss, int color) {
     size_t span_len = d->span.end > d->span.start ? d->span.end - d->span.start : 0;
     size_t upto = at + span_len < len ? at + span_len : len;
     size_t cells = upto > at ? count_cells(text + at, upto - at) : 0;
+    /* A very long line (minified or generated source) is shown as a window
+     * around the span, marked with "...", so one diagnostic stays readable. */
+    size_t from = 0, to = len;
+    if (len > 160) {
+      from = at > 60 ? at - 60 : 0;
+      while (from > 0 && ((unsigned char)text[from] & 0xC0) == 0x80) from--;
+      to = (upto > at ? upto : at) + 60;
+      if (to - from > 240) to = from + 240;
+      if (to > len) to = len;
+      while (to < len && ((unsigned char)text[to] & 0xC0) == 0x80) to++;
+      if (upto > to) {
+        upto = to;
+        cells = upto > at ? count_cells(text + at, upto - at) : 0;
+      }
+    }
     int w = (int)(digits(line) > 3 ? digits(line) : 3);
     if (color) fputs(C_GUTTER, out);
     fprintf(out, " %*u | ", w, line);
     if (color) fputs(C_RESET, out);
-    put_line(out, text, len);
+    if (from > 0) fputs("...", out);
+    put_line(out, text + from, to - from);
+    if (to < len) fputs("...", out);
     fputc('\n', out);
     if (color) fputs(C_GUTTER, out);
     fprintf(out, " %*s | ", w, "");
     if (color) fputs(C_RESET, out);
-    put_pad(out, text, at);
+    if (from > 0) fputs("   ", out);
+    put_pad(out, text + from, at - from);
     if (color) fputs(sevcol, out);
     fputc('^', out);
     for (size_t i = 1; i < cells; i++) fputc('~', out);
