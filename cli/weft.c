@@ -28,6 +28,7 @@
 #include "../lang/diag.h"
 #include "../stdlib/builtins.h"
 #include "../vm/module.h"
+#include "../vm/engine.h"
 #include "../vm/value.h"
 #include "../vm/vm.h"
 
@@ -98,6 +99,7 @@ static const char HELP_CHECK[] =
 
 static const char HELP_RUN[] =
     "usage: weft run FILE [--input FILE.json] [--arg NAME=VALUE]... [LIMITS]\n"
+    "                [MODEL CALLS] [--json] [--quiet]\n"
     "\n"
     "Runs main() of FILE, a .weft source or a .weftc module (recognised by its\n"
     "contents, not its name). main's parameters are the program's inputs:\n"
@@ -118,9 +120,31 @@ static const char HELP_RUN[] =
     "  --max-fibers N         live fibers (default 100000)\n"
     "  --color=WHEN           colour of compile diagnostics (see weft check)\n"
     "\n"
+    "model calls (roles: provider/model; keys from ANTHROPIC_API_KEY,\n"
+    "OPENAI_API_KEY; endpoints from ANTHROPIC_BASE_URL, OPENAI_BASE_URL):\n"
+    "  --provider NAME        send every role to NAME: mock (offline,\n"
+    "                         deterministic), or anthropic/openai (keeps the\n"
+    "                         model name; for testing)\n"
+    "  --model ROLE=P/MODEL   use provider P and MODEL for ROLE (repeatable):\n"
+    "                         --model writer=openai/llama3.1\n"
+    "  --max-concurrency N    model calls in flight at once (default 64)\n"
+    "  --timeout DURATION     per attempt, e.g. 30s, 2m, 500ms (default: the\n"
+    "                         role's timeout, else 10m)\n"
+    "  --retries N            transport retries per call (default: the role's,\n"
+    "                         else 2)\n"
+    "  --repairs N            re-asks after a reply that does not fit the type\n"
+    "                         (default: the role's, else 2)\n"
+    "  --mock-script FILE     canned replies for mock calls (docs/cli.md)\n"
+    "  --prices FILE          USD per million tokens by provider/model prefix\n"
+    "  --no-stream            plain JSON responses instead of streams\n"
+    "  --quiet                no summary of model calls on stderr\n"
+    "  --json                 print {\"result\": ..., \"stats\": {...}} instead of\n"
+    "                         the bare result\n"
+    "\n"
     "On success the result of main is printed on stdout as compact JSON (nothing\n"
     "when main returns no value). On failure `error: MESSAGE` and the stack\n"
-    "trace go to stderr.\n"
+    "trace go to stderr. After a run that made model calls, one summary line\n"
+    "(calls, retries, repairs, tokens, cost, time) goes to stderr.\n"
     "\n"
     "exit: 0 success, 1 compile errors or runtime error, 2 usage error or\n"
     "invalid input\n";
@@ -256,6 +280,68 @@ bad:
   return false;
 big:
   errorf("%s: %s is too large", flag, s);
+  return false;
+}
+
+/* Parses a whole number >= 0 (for --retries and --repairs, where 0 is
+ * meaningful). */
+static bool parse_small(const char *flag, const char *s, int32_t *out) {
+  int64_t v = 0;
+  if (!*s) goto bad;
+  for (const char *p = s; *p; p++) {
+    if (*p < '0' || *p > '9') goto bad;
+    v = v * 10 + (*p - '0');
+    if (v > 1000) {
+      errorf("%s: %s is too large (at most 1000)", flag, s);
+      return false;
+    }
+  }
+  *out = (int32_t)v;
+  return true;
+bad:
+  errorf("%s needs a whole number, not '%s'", flag, s);
+  return false;
+}
+
+/* Parses a duration: one or more NUMBER UNIT groups, units ms, s, m, h
+ * ("30s", "2m", "500ms", "1m30s"). */
+static bool parse_duration_ms(const char *flag, const char *s, int64_t *out) {
+  const char *p = s;
+  int64_t total = 0;
+  if (!*p) goto bad;
+  while (*p) {
+    int64_t v = 0;
+    const char *d = p;
+    while (*p >= '0' && *p <= '9') {
+      v = v * 10 + (*p - '0');
+      if (v > 100000000) goto bad;
+      p++;
+    }
+    if (p == d) goto bad;
+    int64_t unit;
+    if (strncmp(p, "ms", 2) == 0) { unit = 1; p += 2; }
+    else if (*p == 's') { unit = 1000; p++; }
+    else if (*p == 'm') { unit = 60000; p++; }
+    else if (*p == 'h') { unit = 3600000; p++; }
+    else goto bad;
+    total += v * unit;
+    if (total > (int64_t)1000 * 86400 * 365) goto bad;
+  }
+  if (total <= 0) {
+    errorf("%s must be longer than 0", flag);
+    return false;
+  }
+  *out = total;
+  return true;
+bad:
+  errorf("%s needs a duration such as 30s, 2m or 500ms, not '%s'", flag, s);
+  return false;
+}
+
+static bool known_provider(const char *name, size_t n) {
+  static const char *const names[] = {"anthropic", "openai", "mock"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (strlen(names[i]) == n && strncmp(names[i], name, n) == 0) return true;
   return false;
 }
 
@@ -697,7 +783,17 @@ static int cmd_run(int argc, char **argv) {
   memset(&limits, 0, sizeof limits);
   ArgOverride *ovr = calloc((size_t)argc + 1, sizeof *ovr);
   int novr = 0;
-  if (!ovr) return EXIT_FAIL;
+  ModelOverride *mo = calloc((size_t)argc + 1, sizeof *mo);
+  EngineConfig ecfg;
+  memset(&ecfg, 0, sizeof ecfg);
+  ecfg.retries = -1;
+  ecfg.repairs = -1;
+  bool json = false, quiet = false;
+  if (!ovr || !mo) {
+    free(ovr);
+    free(mo);
+    return EXIT_FAIL;
+  }
 
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = NULL;
@@ -706,6 +802,7 @@ static int cmd_run(int argc, char **argv) {
     if (is_help_flag(a)) {
       fputs(HELP_RUN, stdout);
       free(ovr);
+      free(mo);
       return EXIT_OK;
     } else if ((r = flag_value(argc, argv, &i, "--input", &v)) != 0) {
       if (r < 0) goto usage;
@@ -735,6 +832,46 @@ static int cmd_run(int argc, char **argv) {
       limits.max_fibers = (uint32_t)count;
     } else if ((r = flag_value(argc, argv, &i, "--color", &v)) != 0) {
       if (r < 0 || !parse_color(v, &color)) goto usage;
+    } else if ((r = flag_value(argc, argv, &i, "--provider", &v)) != 0) {
+      if (r < 0) goto usage;
+      if (!known_provider(v, strlen(v))) {
+        errorf("--provider must be mock, anthropic or openai, not '%s'", v);
+        goto usage;
+      }
+      ecfg.force_provider = v;
+    } else if ((r = flag_value(argc, argv, &i, "--model", &v)) != 0) {
+      if (r < 0) goto usage;
+      const char *eq = strchr(v, '=');
+      const char *slash = eq ? strchr(eq + 1, '/') : NULL;
+      if (!eq || eq == v || !slash || !known_provider(eq + 1, (size_t)(slash - eq - 1)) || !slash[1]) {
+        errorf("--model needs ROLE=PROVIDER/MODEL with PROVIDER anthropic, openai or mock, not '%s'", v);
+        goto usage;
+      }
+      ((char *)eq)[0] = '\0';
+      mo[ecfg.noverrides].role = v;
+      mo[ecfg.noverrides].model = eq + 1;
+      ecfg.noverrides++;
+    } else if ((r = flag_value(argc, argv, &i, "--max-concurrency", &v)) != 0) {
+      if (r < 0 || !parse_count("--max-concurrency", v, 1000000, &count)) goto usage;
+      ecfg.max_concurrency = (uint32_t)count;
+    } else if ((r = flag_value(argc, argv, &i, "--timeout", &v)) != 0) {
+      if (r < 0 || !parse_duration_ms("--timeout", v, &ecfg.timeout_ms)) goto usage;
+    } else if ((r = flag_value(argc, argv, &i, "--retries", &v)) != 0) {
+      if (r < 0 || !parse_small("--retries", v, &ecfg.retries)) goto usage;
+    } else if ((r = flag_value(argc, argv, &i, "--repairs", &v)) != 0) {
+      if (r < 0 || !parse_small("--repairs", v, &ecfg.repairs)) goto usage;
+    } else if ((r = flag_value(argc, argv, &i, "--mock-script", &v)) != 0) {
+      if (r < 0) goto usage;
+      ecfg.mock_script = v;
+    } else if ((r = flag_value(argc, argv, &i, "--prices", &v)) != 0) {
+      if (r < 0) goto usage;
+      ecfg.prices_file = v;
+    } else if (strcmp(a, "--no-stream") == 0) {
+      ecfg.no_stream = true;
+    } else if (strcmp(a, "--quiet") == 0) {
+      quiet = true;
+    } else if (strcmp(a, "--json") == 0) {
+      json = true;
     } else if (a[0] == '-' && a[1] != '\0') {
       errorf("run: unknown flag '%s' (see 'weft help run')", a);
       goto usage;
@@ -750,11 +887,14 @@ static int cmd_run(int argc, char **argv) {
     goto usage;
   }
 
+  ecfg.overrides = mo;
+
   Loaded ld;
   int rc = load_module(file, color, &ld);
   if (rc != EXIT_OK) {
     loaded_free(&ld);
     free(ovr);
+    free(mo);
     return rc;
   }
   Module *m = ld.mod;
@@ -762,7 +902,25 @@ static int cmd_run(int argc, char **argv) {
     errorf("%s has no main function", file);
     loaded_free(&ld);
     free(ovr);
+    free(mo);
     return EXIT_USAGE;
+  }
+  for (uint32_t k = 0; k < ecfg.noverrides; k++) {
+    bool found = false;
+    for (uint32_t r = 0; r < m->nroles && !found; r++) found = strcmp(m->roles[r].name, mo[k].role) == 0;
+    if (!found) {
+      Buf names;
+      buf_init(&names);
+      for (uint32_t r = 0; r < m->nroles; r++) buf_printf(&names, "%s%s", r ? ", " : "", m->roles[r].name);
+      buf_putc(&names, '\0');
+      errorf("--model %s: the program has no role '%s' (roles: %s)", mo[k].role, mo[k].role,
+             m->nroles ? names.data : "none");
+      buf_free(&names);
+      loaded_free(&ld);
+      free(ovr);
+      free(mo);
+      return EXIT_USAGE;
+    }
   }
 
   limits_default(&limits);
@@ -771,7 +929,24 @@ static int cmd_run(int argc, char **argv) {
     errorf("cannot start the virtual machine");
     loaded_free(&ld);
     free(ovr);
+    free(mo);
     return EXIT_FAIL;
+  }
+  /* Only programs that declare roles can ask: the rest start as fast as
+   * they did before model calls existed. */
+  Engine *engine = NULL;
+  if (m->nroles) {
+    char *eerr = NULL;
+    engine = engine_new(vm, &ecfg, &eerr);
+    if (!engine) {
+      errorf("%s", eerr ? eerr : "cannot start the model-call engine");
+      free(eerr);
+      vm_free(vm);
+      loaded_free(&ld);
+      free(ovr);
+      free(mo);
+      return EXIT_USAGE;
+    }
   }
   Value *args = calloc(m->nparams ? m->nparams : 1, sizeof *args);
   rc = args ? build_args(vm, m, input, ovr, novr, args) : EXIT_FAIL;
@@ -780,19 +955,21 @@ static int cmd_run(int argc, char **argv) {
     char *err = NULL, *trace = NULL;
     bool ok = vm_run_main(vm, args, m->nparams, &result, &err, &trace);
     fflush(stdout);
+    Buf out;
+    buf_init(&out);
+    if (json) buf_puts(&out, "{\"result\":");
     if (ok) {
       if (m->main_result != NO_INDEX) {
-        Buf out;
-        buf_init(&out);
-        if (v_to_json(&out, result)) {
-          fwrite(out.data, 1, out.len, stdout);
-          fputc('\n', stdout);
-        } else {
+        size_t mark = out.len;
+        if (!v_to_json(&out, result)) {
           buf_putc(&out, '\0');
-          fprintf(stderr, "error: the result of main has no JSON form: %s\n", out.data);
+          fprintf(stderr, "error: the result of main has no JSON form: %s\n", out.data + mark);
           rc = EXIT_FAIL;
+          out.len = mark;
+          if (json) buf_puts(&out, "null");
         }
-        buf_free(&out);
+      } else if (json) {
+        buf_puts(&out, "null");
       }
     } else {
       fprintf(stderr, "error: %s\n", err ? err : "the program failed");
@@ -801,6 +978,25 @@ static int cmd_run(int argc, char **argv) {
         if (trace[strlen(trace) - 1] != '\n') fputc('\n', stderr);
       }
       rc = EXIT_FAIL;
+      if (json) {
+        buf_puts(&out, "null,\"error\":");
+        const char *e = err ? err : "the program failed";
+        buf_json_string(&out, e, strlen(e));
+      }
+    }
+    if (json) {
+      buf_puts(&out, ",\"stats\":");
+      engine_stats_json(engine, &out);
+      buf_putc(&out, '}');
+    }
+    if (out.len) {
+      fwrite(out.data, 1, out.len, stdout);
+      fputc('\n', stdout);
+    }
+    buf_free(&out);
+    if (engine && !quiet && engine_stats(engine)->calls) {
+      fflush(stdout);
+      engine_summary(engine, stderr);
     }
     v_release(&vm->heap, result);
     free(err);
@@ -808,9 +1004,11 @@ static int cmd_run(int argc, char **argv) {
     for (uint32_t i = 0; i < m->nparams; i++) v_release(&vm->heap, args[i]);
   }
   free(args);
+  engine_free(engine);
   vm_free(vm);
   loaded_free(&ld);
   free(ovr);
+  free(mo);
   if (fflush(stdout) != 0 && rc == EXIT_OK) {
     errorf("cannot write output: %s", strerror(errno));
     rc = EXIT_FAIL;
@@ -818,6 +1016,7 @@ static int cmd_run(int argc, char **argv) {
   return rc;
 usage:
   free(ovr);
+  free(mo);
   return EXIT_USAGE;
 }
 

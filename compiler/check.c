@@ -7,9 +7,11 @@
  * four passes: declare items, bind imports, resolve signatures and roles,
  * check bodies. Type aliases resolve lazily, so they may refer to each other
  * in any order; a cycle is E0313. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "check_int.h"
+#include "../vm/provider.h"
 
 /* ---- name tables ------------------------------------------------------ */
 static uint32_t hash_name(const char *s) {
@@ -744,39 +746,212 @@ static void resolve_sig(Checker *c, FnSym *f) {
   f->sig_done = true;
 }
 
-/* Pass 3b: roles (full checking comes with the workflow constructs): every
- * setting a constant, no duplicates, a string `model`. */
+/* ---- roles ------------------------------------------------------------
+ * Pass 3b. A role's settings are checked in full here, so a program that
+ * passes `weft check` cannot fail at run time because of its roles: every
+ * setting known, given once, a constant of the right kind and range, and a
+ * model named "provider/model" with a known provider. The checked values
+ * go into a RoleDesc on the N_ROLE node (extra) for the emitter. */
+
+typedef enum { RS_STRING, RS_FLOAT, RS_INT, RS_DURATION } SettingKind;
+
+typedef struct RoleSetting {
+  const char *name;
+  SettingKind kind;
+  int64_t min, max;     /* RS_INT, RS_DURATION (ms); RS_FLOAT: min..max too */
+  const char *range;    /* for messages: "between 0 and 2" */
+} RoleSetting;
+
+static const RoleSetting role_settings[] = {
+  {"model", RS_STRING, 0, 0, NULL},
+  {"system", RS_STRING, 0, 0, NULL},
+  {"temperature", RS_FLOAT, 0, 2, "between 0 and 2"},
+  {"top_p", RS_FLOAT, 0, 1, "between 0 and 1"},
+  {"max_tokens", RS_INT, 1, INT64_MAX, "at least 1"},
+  {"timeout", RS_DURATION, 1, INT64_MAX, "longer than 0ms"},
+  {"retries", RS_INT, 0, 100, "between 0 and 100"},
+  {"repairs", RS_INT, 0, 100, "between 0 and 100"},
+};
+#define NROLE_SETTINGS (sizeof role_settings / sizeof role_settings[0])
+
+/* Provider names, only for "did you mean": whether a prefix is known is
+ * provider_known_prefix's to say (vm/provider.c), so the checker and the
+ * engine cannot disagree. */
+static const char *const known_providers[] = {"anthropic", "openai", "mock"};
+
+static const RoleSetting *find_setting(const char *name) {
+  for (size_t i = 0; i < NROLE_SETTINGS; i++)
+    if (strcmp(role_settings[i].name, name) == 0) return &role_settings[i];
+  return NULL;
+}
+
+/* A numeric constant as written (a literal, or a negated one). */
+typedef struct ConstNum { NodeKind kind; int64_t i; double f; } ConstNum;
+
+static bool const_num(const Node *v, ConstNum *out) {
+  bool neg = false;
+  if (v->kind == N_UNARY && v->u.unary.op == AOP_NEG && v->u.unary.operand) {
+    neg = true;
+    v = v->u.unary.operand;
+  }
+  if (v->kind != N_INT && v->kind != N_FLOAT && v->kind != N_DURATION) return false;
+  out->kind = v->kind;
+  out->i = neg ? -v->u.lit.i : v->u.lit.i;
+  out->f = neg ? -v->u.lit.f : v->u.lit.f;
+  return true;
+}
+
+static const char *kind_word(SettingKind k) {
+  switch (k) {
+  case RS_STRING: return "a string";
+  case RS_FLOAT: return "a number";
+  case RS_INT: return "an int";
+  case RS_DURATION: return "a duration";
+  }
+  return "?";
+}
+
+/* Rule: model is "provider/name": with a '/' (E0606), a name after it
+ * (E0604) and a provider weft knows (E0605). */
+static void check_model(Checker *c, Node *v, const char *m, size_t len) {
+  const char *slash = memchr(m, '/', len);
+  if (!slash) {
+    diag_add(c->dl, D_E0606, v->span,
+             "write \"provider/model\", e.g. \"anthropic/claude-sonnet-4-5\", "
+             "\"openai/gpt-4o-mini\" or \"mock/echo\"",
+             "model \"%.80s\" does not say its provider", m);
+    return;
+  }
+  size_t plen = (size_t)(slash - m);
+  if (plen + 1 == len) {
+    diag_add(c->dl, D_E0604, v->span, "write the model after the '/': \"mock/echo\"",
+             "model \"%.80s\" names no model", m);
+    return;
+  }
+  if (!provider_known_prefix(m)) {
+    char *prov = arena_strndup(c->a, m, plen);
+    const char *near = ck_closest(prov, (const char **)known_providers,
+                                  sizeof known_providers / sizeof known_providers[0]);
+    char *help = arena_alloc(c->a, 128);
+    if (near) snprintf(help, 128, "did you mean `%s`? (known providers: anthropic, openai, mock)", near);
+    else snprintf(help, 128, "known providers: anthropic, openai, mock");
+    diag_add(c->dl, D_E0605, v->span, help, "unknown model provider `%.40s`", prov);
+  }
+}
+
+/* One setting's value: a constant (E0602) of the setting's kind and range
+ * (E0604). Stores it into rd when valid. */
+static void check_setting(Checker *c, const RoleSetting *rs, Node *s, RoleDesc *rd) {
+  Node *v = s->u.init.value;
+  const char *name = rs->name;
+  Type *t = ck_expr(c, v, NULL);
+  if (!v || ck_is_error(t)) return;
+  if (!ck_is_const(v)) {
+    diag_add(c->dl, D_E0602, v->span,
+             v->kind == N_INTERP ? "write the string without {…}: settings are fixed text"
+                                 : "write a literal: a string, a number or a duration",
+             "role setting `%s` must be a constant", name);
+    return;
+  }
+  ConstNum num;
+  bool is_num = const_num(v, &num);
+  bool kind_ok = false;
+  switch (rs->kind) {
+  case RS_STRING: kind_ok = v->kind == N_STRING; break;
+  case RS_FLOAT: kind_ok = is_num && (num.kind == N_FLOAT || num.kind == N_INT); break;
+  case RS_INT: kind_ok = is_num && num.kind == N_INT; break;
+  case RS_DURATION: kind_ok = is_num && num.kind == N_DURATION; break;
+  }
+  if (!kind_ok) {
+    const char *help = rs->kind == RS_DURATION ? "write a duration: 30s, 2m, 500ms"
+                       : rs->kind == RS_INT && is_num && num.kind == N_FLOAT ? "write a whole number"
+                       : NULL;
+    diag_add(c->dl, D_E0604, v->span, help, "role setting `%s` must be %s, got %s", name,
+             kind_word(rs->kind), ck_type_str(c, t));
+    return;
+  }
+  if (rs->kind == RS_STRING) {
+    const char *str = v->u.lit.str ? v->u.lit.str : "";
+    size_t len = v->u.lit.str ? v->u.lit.len : 0;
+    if (memchr(str, '\0', len)) {
+      diag_add(c->dl, D_E0604, v->span, "remove the \\u0000", "role setting `%s` contains a NUL character", name);
+      return;
+    }
+    char *copy = arena_strndup(c->a, str, len);
+    if (strcmp(name, "model") == 0) {
+      check_model(c, v, copy, len);
+      rd->model = copy;
+    } else {
+      rd->system = copy;
+    }
+    return;
+  }
+  double x = num.kind == N_FLOAT ? num.f : (double)num.i;
+  bool in_range = rs->kind == RS_FLOAT ? x >= (double)rs->min && x <= (double)rs->max
+                                       : num.i >= rs->min && num.i <= rs->max;
+  if (!in_range) {
+    Buf b;
+    buf_init(&b);
+    if (num.kind == N_FLOAT) buf_printf(&b, "%g", num.f);
+    else if (num.kind == N_DURATION) dur_format(&b, num.i);
+    else buf_printf(&b, "%lld", (long long)num.i);
+    diag_add(c->dl, D_E0604, v->span, NULL, "role setting `%s` must be %s, got %s", name,
+             rs->range, b.data ? b.data : "?");
+    buf_free(&b);
+    return;
+  }
+  if (strcmp(name, "temperature") == 0) rd->temperature = x;
+  else if (strcmp(name, "top_p") == 0) rd->top_p = x;
+  else if (strcmp(name, "max_tokens") == 0) rd->max_tokens = num.i;
+  else if (strcmp(name, "timeout") == 0) rd->timeout_ms = num.i;
+  else if (strcmp(name, "retries") == 0) rd->retries = (int32_t)num.i;
+  else if (strcmp(name, "repairs") == 0) rd->repairs = (int32_t)num.i;
+}
+
 static void check_role(Checker *c, Node *r) {
   NodeList *sl = &r->u.role.settings;
+  RoleDesc *rd = arena_alloc(c->a, sizeof *rd);
+  rd->name = (char *)r->u.role.name;
+  rd->temperature = rd->top_p = NAN;
+  rd->max_tokens = rd->timeout_ms = -1;
+  rd->retries = rd->repairs = -1;
   bool has_model = false;
   for (uint32_t i = 0; i < sl->n; i++) {
     Node *s = sl->items[i];
     if (!s || s->kind != N_FIELD_INIT) continue;
-    for (uint32_t k = 0; k < i; k++) {
+    const char *name = s->u.init.name;
+    Node *first = NULL;
+    for (uint32_t k = 0; k < i && !first; k++) {
       Node *o = sl->items[k];
-      if (o && o->kind == N_FIELD_INIT && strcmp(o->u.init.name, s->u.init.name) == 0) {
-        diag_add(c->dl, D_E0310, s->span, NULL, "setting `%s` is given twice", s->u.init.name);
-        break;
-      }
+      if (o && o->kind == N_FIELD_INIT && strcmp(o->u.init.name, name) == 0) first = o;
     }
-    Type *t = ck_expr(c, s->u.init.value, NULL);
-    if (s->u.init.value && !ck_is_const(s->u.init.value)) {
-      diag_add(c->dl, D_E0602, s->u.init.value->span,
-               "write a literal: a string, a number, a duration or true/false",
-               "role setting `%s` must be a constant", s->u.init.name);
+    if (first) {
+      diag_add(c->dl, D_E0607, s->span, "remove one of them",
+               "setting `%s` is given twice (first on line %u)", name, line_of(c, first->span));
+      ck_expr(c, s->u.init.value, NULL);
       continue;
     }
-    if (strcmp(s->u.init.name, "model") == 0) {
-      has_model = true;
-      if (!ck_is_error(t) && t->kind != TY_STRING)
-        diag_add(c->dl, D_E0301, s->u.init.value->span, "write \"provider/model\"",
-                 "type mismatch: role model must be a string, got %s", ck_type_str(c, t));
+    const RoleSetting *rs = find_setting(name);
+    if (!rs) {
+      const char *cands[NROLE_SETTINGS];
+      for (size_t k = 0; k < NROLE_SETTINGS; k++) cands[k] = role_settings[k].name;
+      const char *near = ck_closest(name, cands, (uint32_t)NROLE_SETTINGS);
+      char *help = arena_alloc(c->a, 160);
+      if (near) snprintf(help, 160, "did you mean `%s`?", near);
+      else snprintf(help, 160, "the settings are model, system, temperature, top_p, max_tokens, "
+                               "timeout, retries and repairs");
+      diag_add(c->dl, D_E0603, s->span, help, "unknown role setting `%.60s`", name);
+      ck_expr(c, s->u.init.value, NULL);
+      continue;
     }
+    if (rs->kind == RS_STRING && strcmp(name, "model") == 0) has_model = true;
+    check_setting(c, rs, s, rd);
   }
   if (!has_model)
     diag_add(c->dl, D_E0601, r->u.role.name_span,
              "add a model setting: model: \"anthropic/claude-sonnet-4-5\"",
              "role `%s` has no model", r->u.role.name);
+  r->extra = rd;
 }
 
 /* main's parameters are the program's inputs: JSON-expressible, constant

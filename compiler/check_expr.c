@@ -176,8 +176,16 @@ static Type *symbol_value(Checker *c, Symbol *s, const char *name, Span at) {
     return s->type ? s->type : err();
   }
   case SYM_ROLE:
+    /* Roles are static: only `ask` names them (passing roles around as
+     * values needs a runtime role value, which does not exist yet). */
     s->used = true;
-    return type_prim(TY_ROLE);
+    {
+      size_t len = strlen(name) + 48;
+      char *help = arena_alloc(c->a, len);
+      snprintf(help, len, "use it in a model call: ask %s \"...\"", name);
+      diag_add(c->dl, D_E0210, at, help, "role `%s` can only be used by `ask`, not as a value", name);
+    }
+    return err();
   case SYM_NATIVE: {
     size_t len = strlen(name) * 2 + 48;
     char *help = arena_alloc(c->a, len);
@@ -206,6 +214,83 @@ static Type *name_expr(Checker *c, Node *n) {
   }
   n->sym = s;
   return symbol_value(c, s, n->u.name.id, n->span);
+}
+
+/* ---- ask ------------------------------------------------------------------ */
+
+/* Rule: `ask R P [-> T]`. R names a declared role, possibly of a module
+ * imported with an alias (E0608; a parameter of type `role` has no role
+ * behind it at compile time), P is a string
+ * (E0609), T can travel as JSON (E0502). The type is T, or string without
+ * `-> T`; with a literal union T, a `match` on the ask is checked for
+ * exhaustiveness like any other. */
+static Type *ask_expr(Checker *c, Node *n) {
+  Node *rn = n->u.ask.role;
+  if (rn && rn->kind == N_FIELD) {
+    /* lib.role: a role of a module imported with an alias */
+    Node *obj = rn->u.field.object;
+    Symbol *ms = ck_lookup(c, obj->u.name.id, obj->span);
+    Symbol *s = ms && ms->kind == SYM_MODULE ? ck_module_member(c, ms->module, rn->u.field.name) : NULL;
+    if (!ms) {
+      unknown_name(c, obj->u.name.id, obj->span);
+    } else if (ms->kind != SYM_MODULE) {
+      diag_add(c->dl, D_E0608, rn->span, "ask needs a role declared with `role name { model: \"...\" }`",
+               "`%s` is not a module, so `%s.%s` is not a role", obj->u.name.id, obj->u.name.id,
+               rn->u.field.name);
+    } else if (!s) {
+      ms->used = true;
+      diag_add(c->dl, D_E0206, rn->u.field.name_span, NULL, "module `%s` has no item `%s`", ms->name,
+               rn->u.field.name);
+    } else if (s->kind != SYM_ROLE) {
+      ms->used = true;
+      diag_add(c->dl, D_E0608, rn->span, "ask needs a role declared with `role name { model: \"...\" }`",
+               "`%s.%s` is not a role", obj->u.name.id, rn->u.field.name);
+    } else {
+      ms->used = true;
+      s->used = true;
+      obj->sym = ms;
+      obj->type = type_prim(TY_VOID);
+      rn->sym = s;
+      rn->type = type_prim(TY_ROLE);
+    }
+  } else if (rn && rn->kind == N_NAME) {
+    Symbol *s = ck_lookup(c, rn->u.name.id, rn->span);
+    if (!s) {
+      unknown_name(c, rn->u.name.id, rn->span);
+    } else if (s->kind != SYM_ROLE) {
+      if (s->kind == SYM_LOCAL) s->used = true;
+      bool role_value = s->kind == SYM_LOCAL && s->type && s->type->kind == TY_ROLE;
+      diag_add(c->dl, D_E0608, rn->span,
+               "ask needs a role declared with `role name { model: \"...\" }`",
+               role_value ? "`%s` is a role parameter; ask needs a role declared with `role` "
+                            "(roles cannot be passed as values yet)"
+                          : "`%s` is not a role",
+               rn->u.name.id);
+    } else {
+      s->used = true;
+      rn->sym = s;
+      rn->type = type_prim(TY_ROLE);
+    }
+  }
+  Node *p = n->u.ask.prompt;
+  Type *pt = ck_expr(c, p, NULL);
+  if (!ck_is_error(pt) && !is_stringish(pt)) {
+    diag_add(c->dl, D_E0609, p->span,
+             "a prompt is text: interpolate the value, \"{x}\", or convert it with str(x)",
+             "the prompt must be a string, got %s", ck_type_str(c, pt));
+  }
+  Type *t = type_prim(TY_STRING);
+  if (n->u.ask.type) {
+    t = ck_type_of_syntax(c, n->u.ask.type);
+    if (ck_is_error(t)) return err();
+    if (!type_is_jsonable(t)) {
+      diag_add(c->dl, D_E0502, n->u.ask.type->span,
+               "a model replies with JSON: ask for data (no functions or roles)",
+               "a reply of type %s cannot be expressed as JSON", ck_type_str(c, t));
+      return err();
+    }
+  }
+  return t; /* known even when the role or the prompt is wrong */
 }
 
 /* ---- literals ------------------------------------------------------------- */
@@ -1207,6 +1292,7 @@ static Type *expr_inner(Checker *c, Node *n, Type *want) {
   case N_MATCH: return match_expr(c, n, want);
   case N_BLOCK: return stmt_block(c, n, want);
   case N_LAMBDA: return ck_lambda(c, n, want);
+  case N_ASK: return ask_expr(c, n);
   case N_LET: case N_VAR: case N_ASSIGN: case N_EXPR_STMT: case N_FOR: case N_BREAK:
   case N_CONTINUE: case N_RETURN:
     return stmt(c, n);

@@ -24,6 +24,11 @@
  *     omits: the emitter fills those with none). N_WITH likewise.
  *   - N_MATCH arms: the subject's type (`match_.subject->type`) tells
  *     whether a N_PAT_BIND arm must skip none (optional subject).
+ *   - every N_ROLE has `sym` = its SYM_ROLE and `extra` = a RoleDesc of
+ *     its validated settings (strings in the arena; unset ones NaN / -1);
+ *     the role of every N_ASK (`ask.role`, an N_NAME or an N_FIELD
+ *     `lib.role`) has `sym` = that
+ *     SYM_ROLE, and the N_ASK's `type` is the reply type (string for text).
  * Symbols and types live in the checker's arena, freed with the Program. */
 #ifndef WEFT_COMPILER_H
 #define WEFT_COMPILER_H
@@ -91,7 +96,7 @@ struct Symbol {
   uint32_t file;        /* file id of the declaration */
   /* emitter scratch */
   int32_t slot;         /* SYM_LOCAL: local slot in its owner's frame (-1 = unassigned) */
-  int32_t index;        /* SYM_FN: Module.funcs index (-1 = unassigned) */
+  int32_t index;        /* SYM_FN: Module.funcs index; SYM_ROLE: Module.roles index (-1 = unassigned) */
   void *module;         /* SYM_MODULE: the imported file's scope (checker private) */
 };
 

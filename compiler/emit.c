@@ -579,6 +579,28 @@ static bool emit_negated_literal(Emitter *e, Node *n) {
   }
 }
 
+/* Rule: ask R P -> T = P; ASK role(R) desc(T)   (ASK_TEXT without -> T).
+ * The descriptor index must stay below ASK_TEXT, which means "text". */
+static void emit_ask(Emitter *e, Node *n) {
+  Node *rn = n->u.ask.role;
+  Symbol *rs = rn ? rn->sym : NULL;
+  emit_value(e, n->u.ask.prompt);
+  if (!rs || rs->kind != SYM_ROLE || rs->index < 0) {
+    internal_error(e, n, "ask of a role without an index");
+    return;
+  }
+  uint32_t td = ASK_TEXT;
+  if (n->u.ask.type) {
+    td = type_to_desc(e->m, n->type);
+    if (td >= ASK_TEXT) {
+      limit_error(e, n, "number of type descriptors", ASK_TEXT - 1);
+      td = 0;
+    }
+  }
+  mark(e, n);
+  encode(e, n, OP_ASK, (uint32_t)rs->index, td, 0);
+}
+
 /* Expressions that always leave exactly one value. */
 static void emit_value_node(Emitter *e, Node *n) {
   switch (n->kind) {
@@ -654,6 +676,7 @@ static void emit_value_node(Emitter *e, Node *n) {
   }
   case N_CALL: emit_call(e, n); return;
   case N_LAMBDA: emit_lambda(e, n); return;
+  case N_ASK: emit_ask(e, n); return;
   default:
     internal_error(e, n, "cannot lower a %s node", ast_kind_name(n->kind));
     op0(e, n, OP_NONE);
@@ -1083,6 +1106,21 @@ static Module *emit_pass(Program *p, Heap *heap, const bool *keep) {
     e.file_index[p->files[i].file] = module_add_file(e.m, src->path ? src->path : "?");
   }
   e.m->source_hash = h;
+
+  /* Roles, in declaration order across files (the checker left each
+   * one's validated settings in extra). */
+  for (uint32_t i = 0; i < p->nfiles; i++) {
+    NodeList *items = &p->files[i].ast.items;
+    for (uint32_t k = 0; k < items->n; k++) {
+      Node *it = items->items[k];
+      if (!it || it->kind != N_ROLE) continue;
+      if (!it->sym || !it->extra) {
+        internal_error(&e, it, "role without checked settings");
+        continue;
+      }
+      it->sym->index = (int32_t)module_add_role(e.m, it->extra);
+    }
+  }
 
   /* Indices of every (kept) top-level function first, so calls can refer
    * to functions defined later or in other files. */

@@ -156,6 +156,7 @@ static void each_child(const Node *n, ChildFn f, void *ud) {
     C(n->u.lambda.ret);
     C(n->u.lambda.body);
     break;
+  case N_ASK: C(n->u.ask.role); C(n->u.ask.prompt); C(n->u.ask.type); break;
   case N_PAT_LIT: C(n->u.pat.lit); break;
   case N_TYPE_NAME: each_list(&n->u.tname.args, f, ud); break;
   case N_TYPE_OPTIONAL: C(n->u.topt.inner); break;
@@ -188,7 +189,7 @@ static const char *const kind_names[N__COUNT] = {
   [N_NAME] = "name", [N_LIST] = "list", [N_RECORD] = "record", [N_MAP] = "map",
   [N_UNARY] = "unary", [N_BINARY] = "binary", [N_CALL] = "call", [N_FIELD] = "get",
   [N_INDEX] = "index", [N_WITH] = "with", [N_IF] = "if", [N_MATCH] = "match",
-  [N_BLOCK] = "block", [N_LAMBDA] = "lambda", [N_PAT_WILD] = "pat-wild",
+  [N_BLOCK] = "block", [N_LAMBDA] = "lambda", [N_ASK] = "ask", [N_PAT_WILD] = "pat-wild",
   [N_PAT_LIT] = "pat", [N_PAT_BIND] = "bind", [N_TYPE_NAME] = "type-name",
   [N_TYPE_RECORD] = "type-record", [N_TYPE_UNION] = "type-union",
   [N_TYPE_OPTIONAL] = "type-optional", [N_TYPE_FN] = "type-fn", [N_ERROR] = "error",
@@ -408,6 +409,11 @@ static void dump_node(FILE *out, const Node *n, int indent) {
     dump_list(out, &n->u.lambda.params, in);
     dump_wrap(out, "returns", n->u.lambda.ret, in);
     dump_child(out, n->u.lambda.body, in);
+    break;
+  case N_ASK:
+    dump_child(out, n->u.ask.role, in);
+    dump_child(out, n->u.ask.prompt, in);
+    dump_wrap(out, "returns", n->u.ask.type, in);
     break;
   case N_PAT_LIT: dump_child(out, n->u.pat.lit, in); break;
   case N_PAT_BIND: fprintf(out, " %s", n->u.pat.name); break;

@@ -86,6 +86,7 @@ typedef enum NodeKind {
   N_BLOCK,       /* block.stmts; the value is the last N_EXPR_STMT when
                     block.has_value (no trailing ';') */
   N_LAMBDA,      /* fn(params) => body  or  fn(params) -> T { body } */
+  N_ASK,         /* ask ask.role ask.prompt [-> ask.type]: one model call */
 
   /* patterns (in N_MATCH_ARM) */
   N_PAT_WILD,    /* _ */
@@ -138,6 +139,9 @@ struct Node {
     struct { NodeList stmts; bool has_value; } block;
     struct { NodeList params; Node *ret; Node *body; bool arrow; } lambda; /* arrow: `=> expr` form */
     struct { Node *pattern; Node *body; } arm;
+    /* N_ASK: role is an N_NAME, or an N_FIELD `module.role`; type is a type
+     * expression or NULL (a text reply) */
+    struct { Node *role; Node *prompt; Node *type; } ask;
     struct { Node *lit; const char *name; } pat;
     /* N_LET, N_VAR: name, optional type, value */
     struct { const char *name; Span name_span; Node *type; Node *value; bool is_var; } decl;
@@ -173,6 +177,11 @@ uint32_t ast_set_depth(Node *n);
  * (checker, emitter, dump) is bounded: the parser reports E0103 and
  * substitutes N_ERROR for a deeper subtree. */
 #define AST_MAX_DEPTH 400
+/* Fields of one record (literal, type, `with`, role), parameters of one
+ * function and members of one union are capped too: the checker and the
+ * emitter compare them pairwise, so without a cap a long enough list
+ * takes quadratic time (E0504 from the parser). */
+#define AST_MAX_MEMBERS 1000
 const char *ast_kind_name(NodeKind kind);
 const char *ast_op_text(Op op);          /* "+", "and", ... */
 /* Writes an S-expression rendering of the tree (for tests and debugging). */

@@ -73,6 +73,7 @@ typedef struct ParseCtx {
   Lexer lx;
   NodeList items;      /* the result */
   bool deep_reported;  /* E0103 given (once per file) */
+  bool wide_reported;  /* E0504 for AST_MAX_MEMBERS given (once per file) */
   bool eof_reported;   /* the lexer explained why the text ended early */
   bool skipping;       /* error recovery: dropping nested groups */
   uint32_t skip_level;
@@ -105,7 +106,11 @@ Node *ps_interp(ParseCtx *pc, NodeList parts, Node *tail, Loc l);
 Node *ps_type_name(ParseCtx *pc, const char *id, NodeList args, Loc l);
 Node *ps_pattern(ParseCtx *pc, Node *lit, Loc l);
 Node *ps_negate_lit(ParseCtx *pc, Node *lit, Loc l);
+Node *ps_ask(ParseCtx *pc, Node *role, Node *prompt, Node *type, Loc l);
 void ps_push(ParseCtx *pc, NodeList *l, Node *n);
+/* ps_push for fields, parameters and union members: past AST_MAX_MEMBERS
+ * the node is dropped and E0504 reported (once per file). */
+void ps_push_member(ParseCtx *pc, NodeList *l, Node *n, const char *what);
 const char *ps_doc(Loc l);
 
 #endif

@@ -204,13 +204,14 @@ static int emit(ParseCtx *pc, int kind, Loc *loc, int role) {
   return kind;
 }
 
-/* Tokens after which a newline ends the statement. */
+/* Tokens after which a newline ends the statement. `role` is one because
+ * it is also a type name, which may end a line: `ask r "p" -> role`. */
 static bool ends_statement(int kind) {
   switch (kind) {
   case T_IDENT: case T_INT: case T_FLOAT: case T_DURATION: case T_PERCENT:
   case T_STRING: case T_STR_TAIL: case T_RPAREN: case T_RBRACKET: case T_RBRACE:
   case T_TRUE: case T_FALSE: case T_NONE: case T_BREAK: case T_CONTINUE:
-  case T_RETURN: case T_QUESTION:
+  case T_RETURN: case T_QUESTION: case T_ROLE:
     return true;
   default:
     return false;

@@ -18,6 +18,20 @@ void ps_push(ParseCtx *pc, NodeList *l, Node *n) {
   if (n) nl_push(pc->arena, l, n);
 }
 
+/* Members past AST_MAX_MEMBERS are dropped, so the checker's and the
+ * emitter's pairwise comparisons stay bounded; E0504 once per file. */
+void ps_push_member(ParseCtx *pc, NodeList *l, Node *n, const char *what) {
+  if (!n) return;
+  if (l->n < AST_MAX_MEMBERS) {
+    nl_push(pc->arena, l, n);
+    return;
+  }
+  if (!pc->wide_reported)
+    diag_add(pc->diags, D_E0504, n->span, "group them into nested records or a list",
+             "more than %d %s", AST_MAX_MEMBERS, what);
+  pc->wide_reported = true;
+}
+
 Node *ps_new(ParseCtx *pc, NodeKind k, Loc l) { return ast_new(pc->arena, k, ps_span(pc, l)); }
 
 Node *ps_error(ParseCtx *pc, Loc l) { return ps_new(pc, N_ERROR, l); }
@@ -80,6 +94,15 @@ Node *ps_negate_lit(ParseCtx *pc, Node *lit, Loc l) {
   if (lit->kind == N_INT) lit->u.lit.i = -lit->u.lit.i;
   else lit->u.lit.f = -lit->u.lit.f;
   return lit;
+}
+
+/* ask role prompt [-> type] */
+Node *ps_ask(ParseCtx *pc, Node *role, Node *prompt, Node *type, Loc l) {
+  Node *n = ps_new(pc, N_ASK, l);
+  n->u.ask.role = role;
+  n->u.ask.prompt = prompt;
+  n->u.ask.type = type;
+  return ps_done(pc, n);
 }
 
 /* The type an expression spells, for `f[T](x)`: a name, or a name indexed

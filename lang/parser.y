@@ -15,7 +15,9 @@
  *   cmp_expr  == != < <= > >=   (non-associative: `a < b < c` is an error)
  *   add_expr  + -
  *   mul_expr  * / %
- *   unary     - (prefix)
+ *   unary     - (prefix), ask (`ask r p -> T`: the prompt p is a postfix
+ *             expression, so `ask r "a" + "b"` is `(ask r "a") + "b"`; the
+ *             optional `-> T` takes the longest type)
  *   postfix   call f(a), field r.f, index xs[i], generic call f[T](a),
  *             `r with { a: 1 }`
  *   primary   literals, names, ( e ), [list], {record}, {"map": v}, {:},
@@ -112,8 +114,8 @@ static NodeList one(ParseCtx *pc, Node *n) {
 %token FOR "for" IN "in" BREAK "break" CONTINUE "continue"
 %token RETURN "return" TRUE "true" FALSE "false" NONE "none"
 %token AND "and" OR "or" NOT "not" WITH "with"
-/* reserved for the workflow constructs (LANGUAGE.md section 5); no rule
- * uses them yet, so using one is a syntax error */
+/* the workflow constructs (LANGUAGE.md section 5): `ask` has rules; the
+ * others are reserved, so using one is a syntax error */
 %token ASK "ask" FANOUT "fanout" BARRIER "barrier" VERIFY "verify"
 %token TOURNAMENT "tournament" LOOP "loop" UNTIL "until" BUDGET "budget"
 
@@ -128,7 +130,7 @@ static NodeList one(ParseCtx *pc, Node *n) {
 %type <node> item param stmt expr lambda or_expr and_expr not_expr cmp_expr
 %type <node> add_expr mul_expr unary postfix primary if_expr string field
 %type <node> entry arm pattern type type_post type_atom tfield union ret_opt
-%type <node> type_ann default_opt block
+%type <node> type_ann default_opt block ask ask_role
 %type <list> tparams tparam_list params param_list args expr_list fields entries
 %type <list> arms interp type_args type_list tfields stmt_chain
 %type <flag> sep seps opt_seps cmp_op
@@ -200,7 +202,8 @@ tparams
 
 tparam_list
   : IDENT                           { $$ = one(pc, ps_name(pc, $1, @1)); }
-  | tparam_list "," IDENT           { $$ = $1; ps_push(pc, &$$, ps_name(pc, $3, @3)); }
+  | tparam_list "," IDENT
+      { $$ = $1; ps_push_member(pc, &$$, ps_name(pc, $3, @3), "type parameters in one list"); }
   ;
 
 comma_opt
@@ -217,7 +220,7 @@ params
 
 param_list
   : param                           { $$ = one(pc, $1); }
-  | param_list "," param            { $$ = $1; ps_push(pc, &$$, $3); }
+  | param_list "," param            { $$ = $1; ps_push_member(pc, &$$, $3, "parameters in one function"); }
   ;
 
 param
@@ -346,6 +349,23 @@ mul_expr
 unary
   : "-" unary                       { $$ = ps_unary(pc, AOP_NEG, $2, @$); }
   | postfix
+  | ask
+  ;
+
+/* ask -> 'ask' role postfix [ '->' type ]
+ * The prompt is a postfix expression (a string, a name, a call, a field,
+ * anything in parentheses): a binary operator after it ends the ask. */
+ask
+  : ASK ask_role postfix            { $$ = ps_ask(pc, $2, $3, NULL, @$); }
+  | ASK ask_role postfix "->" type  { $$ = ps_ask(pc, $2, $3, $5, @$); }
+  ;
+
+/* ask_role -> IDENT | IDENT '.' IDENT   (a role of an imported module) */
+ask_role
+  : IDENT                           { $$ = ps_name(pc, $1, @1); }
+  | IDENT "." IDENT
+      { $$ = NEW(N_FIELD, @$); $$->u.field.object = ps_name(pc, $1, @1); $$->u.field.name = $3;
+        $$->u.field.name_span = ps_span(pc, @3); $$ = DONE($$); }
   ;
 
 /* Generic calls. `f[T](x)` reads as an index followed by a call; ps_call
@@ -438,7 +458,7 @@ trail
 
 fields
   : field                           { $$ = one(pc, $1); }
-  | fields item_sep field           { $$ = $1; ps_push(pc, &$$, $3); }
+  | fields item_sep field           { $$ = $1; ps_push_member(pc, &$$, $3, "fields in one record"); }
   ;
 
 field
@@ -529,8 +549,9 @@ type_atom
 union
   : STRING                          { $$ = ps_list(pc, N_TYPE_UNION, one(pc, ps_string(pc, $1)), @$); }
   | union "|" STRING
-      { $$ = $1; ps_push(pc, &$$->u.list.items, ps_string(pc, $3));
-        $$->span = ps_span(pc, @$); $$ = DONE($$); }
+      /* members are leaves: the depth set for the first one stands */
+      { $$ = $1; ps_push_member(pc, &$$->u.list.items, ps_string(pc, $3), "members in one union");
+        $$->span = ps_span(pc, @$); }
   ;
 
 type_args
@@ -545,7 +566,7 @@ type_list
 
 tfields
   : tfield                          { $$ = one(pc, $1); }
-  | tfields item_sep tfield         { $$ = $1; ps_push(pc, &$$, $3); }
+  | tfields item_sep tfield         { $$ = $1; ps_push_member(pc, &$$, $3, "fields in one record"); }
   ;
 
 tfield
@@ -594,7 +615,7 @@ static bool is_cmp(yysymbol_kind_t s) {
 }
 
 static bool is_reserved(yysymbol_kind_t s) {
-  return s >= YYSYMBOL_ASK && s <= YYSYMBOL_BUDGET;
+  return s >= YYSYMBOL_FANOUT && s <= YYSYMBOL_BUDGET;
 }
 
 static bool is_keyword(yysymbol_kind_t s) {

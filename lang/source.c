@@ -119,8 +119,10 @@ void src_line_col(Source *s, uint32_t offset, uint32_t *line, uint32_t *col) {
 
 const char *src_line_text(Source *s, uint32_t offset, size_t *len) {
   uint32_t i = line_index(s, offset);
-  size_t start = s->line_starts[i], end = start;
-  while (end < s->len && s->text[end] != '\n') end++;
+  /* The next line's start bounds this one: no scan, so rendering many
+   * diagnostics on one very long line stays linear. */
+  size_t start = s->line_starts[i];
+  size_t end = i + 1 < s->nlines ? s->line_starts[i + 1] - 1 : s->len;
   if (end > start && s->text[end - 1] == '\r') end--;
   *len = end - start;
   return s->text + start;

@@ -1,7 +1,7 @@
 /* disasm.c — `weft disasm`: a readable listing of a module.
  *
  * The output is deterministic (golden tests compare it): a header with the
- * file, constant, native and type tables and main's signature, then each
+ * file, constant, native, type and role tables and main's signature, then each
  * function with one line per instruction. Mnemonics, operand layout and
  * jump targets come from op_info/op_decode; only the comment that explains
  * an operand (which constant, field, native or function it names) looks at
@@ -10,10 +10,12 @@
 #include "module.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include "opcodes.h"
 #include "vm.h"
+#include "../stdlib/builtins.h"
 
 #define DISASM_STRING_MAX 60 /* longer strings are cut with "..." */
 
@@ -131,6 +133,24 @@ static void put_type(FILE *out, const Module *m, uint32_t i) {
   }
 }
 
+/* "0  reviewer  model "x/y" system "..." temperature 0.2 ...": the settings
+ * that are set, in declaration-table order. */
+static void put_role(FILE *out, const RoleDesc *r, uint32_t i) {
+  fprintf(out, "  %4u  %s  model ", i, r->name ? r->name : "?");
+  put_string(out, r->model ? r->model : "", r->model ? strlen(r->model) : 0);
+  if (r->system) {
+    fputs(" system ", out);
+    put_string(out, r->system, strlen(r->system));
+  }
+  if (!isnan(r->temperature)) fprintf(out, " temperature %g", r->temperature);
+  if (!isnan(r->top_p)) fprintf(out, " top_p %g", r->top_p);
+  if (r->max_tokens >= 0) fprintf(out, " max_tokens %" PRId64, r->max_tokens);
+  if (r->timeout_ms >= 0) fprintf(out, " timeout %" PRId64 "ms", r->timeout_ms);
+  if (r->retries >= 0) fprintf(out, " retries %d", (int)r->retries);
+  if (r->repairs >= 0) fprintf(out, " repairs %d", (int)r->repairs);
+  fputc('\n', out);
+}
+
 static void put_header(FILE *out, const Module *m) {
   /* No source hash here: it covers the embedded stdlib too, and golden
    * listings must not change whenever the stdlib text does. */
@@ -155,6 +175,10 @@ static void put_header(FILE *out, const Module *m) {
     put_type(out, m, i);
     fputc('\n', out);
   }
+  /* Listed only when there are roles, so listings of programs without
+   * model calls stay as they were. */
+  if (m->nroles) fprintf(out, "roles (%u):\n", m->nroles);
+  for (uint32_t i = 0; i < m->nroles; i++) put_role(out, &m->roles[i], i);
   if (m->main_fn == NO_INDEX) {
     fputs("main: none\n", out);
   } else {
@@ -188,6 +212,19 @@ static void put_comment(FILE *out, const Module *m, Opcode op, OpArgs a) {
   case OP_FROM_JSON:
     fputs("  ; ", out);
     put_type(out, m, a.a);
+    break;
+  case OP_ASK:
+    /* "; role reviewer -> list[Finding]": the reply type in Weft syntax */
+    fprintf(out, "  ; role %s -> ", a.a < m->nroles && m->roles[a.a].name ? m->roles[a.a].name : "?");
+    if (a.b == ASK_TEXT) {
+      fputs("text", out);
+    } else {
+      Buf b;
+      buf_init(&b);
+      std_type_desc_print(&b, m, a.b);
+      if (b.data) fwrite(b.data, 1, b.len, out);
+      buf_free(&b);
+    }
     break;
   default: break;
   }

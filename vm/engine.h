@@ -81,6 +81,11 @@ int64_t engine_next_deadline(const Engine *e);
  * done (resuming or failing fibers), starts retries that are due and
  * admits queued calls. */
 void engine_poll(Engine *e, int64_t timeout_ms);
+/* Progresses network transfers without waiting, between slices of busy
+ * fibers, so a long computation does not stall (or time out) calls in
+ * flight. Completes finished network calls only: mock calls complete in
+ * engine_poll, which keeps offline runs deterministic. */
+void engine_pump(Engine *e);
 /* Aborts f's call if it has one (its fiber is being cancelled). */
 void engine_cancel(Engine *e, Fiber *f);
 
@@ -88,8 +93,27 @@ const RunStats *engine_stats(const Engine *e);
 /* One-line human summary for stderr: calls, tokens, cost, time. */
 void engine_summary(const Engine *e, FILE *out);
 /* {"calls":..,"failed":..,"attempts":..,"retries":..,"repairs":..,
- *  "input_tokens":..,"output_tokens":..,"cache_read_tokens":..,
- *  "cache_write_tokens":..,"cost_usd":..,"unpriced_models":[..]} */
+ *  "max_in_flight":..,"input_tokens":..,"output_tokens":..,
+ *  "cache_read_tokens":..,"cache_write_tokens":..,"cost_usd":..,
+ *  "unpriced_models":[..]}  (e may be NULL: a run without model calls,
+ *  all zeros). */
 void engine_stats_json(const Engine *e, Buf *out);
+
+/* ---- internal: the mock provider (vm/mock.c), used only by engine.c --- */
+
+/* A --mock-script file: canned replies chosen by role and prompt text. */
+typedef struct MockScript MockScript;
+/* NULL + *err (malloc'd) when the file cannot be read or is malformed. */
+MockScript *mock_script_load(const char *path, char **err);
+void mock_script_free(MockScript *s);
+/* The reply text of one mock attempt: the first matching script entry
+ * (counting its `times`), else a value generated for td (a JSON text,
+ * wrapped as {"value": ...} when `wrapped`), else for a text ask a short
+ * deterministic sentence. schema is the schema text ("" for text asks).
+ * s may be NULL. Typed replies are validated by the engine exactly like a
+ * real model's. */
+void mock_reply(MockScript *s, Heap *h, const Module *m, const char *role,
+                const char *prompt, uint32_t td, const char *schema, bool wrapped,
+                Buf *out);
 
 #endif

@@ -5,12 +5,17 @@
  * deadlines wake in the order they were set. vm_run takes the next fiber,
  * runs it for a slice (VM_SLICE instructions, less when little fuel is
  * left), requeues it if it is still running, and when nothing is runnable
- * sleeps on CLOCK_MONOTONIC until the earliest timer is due.
+ * sleeps on CLOCK_MONOTONIC until the earliest timer is due — or, while
+ * model calls are outstanding, waits in the effect engine (engine_poll,
+ * which blocks in curl_multi_poll) no longer than the earliest timer.
+ * Everything stays on one thread: the engine resumes fibers by pushing
+ * them on the run queue from inside engine_poll.
  *
  * Fuel (vm->fuel) is the total number of instructions run plus the work
  * natives charge; it is deterministic, so a program hits the instruction
  * limit at the same instruction on every run. */
 #include "vm_impl.h"
+#include "engine.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -250,6 +255,7 @@ void vm_fiber_free(VM *vm, Fiber *f) {
   if (f->state == FIBER_READY) runq_remove(vm, f);
   if (f->state == FIBER_PARKED && f->timer_index < vm->ntimers && vm->timers[f->timer_index] == f)
     timer_remove_at(vm, f->timer_index);
+  if (f->state == FIBER_PARKED && vm->engine) engine_cancel(vm->engine, f);
   if (fiber_live(f)) vm->live_fibers--;
   fiber_unwind(vm, f);
   v_release(&vm->heap, f->result);
@@ -355,6 +361,15 @@ NativeStatus vm_raise(VM *vm, Fiber *f, const char *fmt, ...) {
   return st;
 }
 
+void vm_fail_parked(VM *vm, Fiber *f, const char *kind, const char *msg) {
+  if (f->state != FIBER_PARKED) return;
+  if (f->timer_index < vm->ntimers && vm->timers[f->timer_index] == f) timer_remove_at(vm, f->timer_index);
+  f->state = FIBER_RUNNING; /* raise_va keeps the first error of a FAILED fiber only */
+  vm_raise_kind(vm, f, kind, "%s", msg);
+  fiber_unwind(vm, f);
+  vm->live_fibers--;
+}
+
 bool vm_charge(VM *vm, Fiber *f, uint64_t units) {
   uint64_t max = vm->limits.max_instructions;
   if (units > max || vm->fuel > max - units) {
@@ -455,12 +470,33 @@ static bool run_slice(VM *vm, Fiber *f) {
   }
 }
 
+/* How long the idle scheduler may wait in the engine: until the next timer
+ * or the engine's own next deadline, and never more than a second (a
+ * bounded wait keeps a lost wake-up from turning into a hang). */
+static int64_t idle_wait_ms(VM *vm) {
+  int64_t t = engine_next_deadline(vm->engine);
+  if (vm->ntimers) {
+    uint64_t now = vm_now_ms(vm), at = vm->timers[0]->wake_at;
+    int64_t tt = at > now ? (int64_t)(at - now) : 0;
+    if (t < 0 || tt < t) t = tt;
+  }
+  if (t < 0 || t > 1000) t = 1000;
+  return t;
+}
+
 uint32_t vm_run(VM *vm) {
   uint32_t failed = 0;
+  uint32_t slices = 0;
   for (;;) {
+    /* every 16 slices (about 160k instructions) let transfers progress */
+    if (vm->engine && (++slices & 15u) == 0) engine_pump(vm->engine);
     wake_due_timers(vm);
     Fiber *f = runq_pop(vm);
     if (!f) {
+      if (vm->engine && engine_busy(vm->engine)) {
+        engine_poll(vm->engine, idle_wait_ms(vm));
+        continue;
+      }
       if (!vm->ntimers) break;
       sleep_until(vm, vm->timers[0]->wake_at);
       continue;

@@ -16,6 +16,7 @@
  * success, so when an instruction fails every live value is still on the
  * stack and the scheduler's unwind releases it. */
 #include "vm_impl.h"
+#include "engine.h"
 #include "opcodes.h"
 #include "../stdlib/builtins.h"
 
@@ -173,6 +174,17 @@ divzero:
   return false;
 }
 
+/* Bytes that `a + b` copies when both are strings or both lists (only
+ * b when a is unique and grows in place), for fuel: without a charge a
+ * loop over a huge concatenation would run for minutes on little fuel. */
+static uint64_t concat_work(Value a, Value b) {
+  if (v_is(a, OBJ_STRING) && v_is(b, OBJ_STRING))
+    return AS_STRING(b)->len + (AS_STRING(a)->h.rc == 1 ? 0 : AS_STRING(a)->len);
+  if (v_is(a, OBJ_LIST) && v_is(b, OBJ_LIST))
+    return ((uint64_t)AS_LIST(b)->n + (AS_LIST(a)->h.rc == 1 ? 0 : AS_LIST(a)->n)) * sizeof(Value);
+  return 0;
+}
+
 /* Ordering for LT..GE beyond int/int: floats (IEEE, so NaN compares
  * false), durations, strings (bytewise). *c receives -1/0/1, or 2 for an
  * unordered float pair. */
@@ -268,6 +280,10 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     ip = code + fr->ip; slots = stack + fr->base; } while (0)
 #define SAVE_STATE() do { fr->ip = (uint32_t)(ip - code); f->sp = (uint32_t)(sp - stack); } while (0)
 #define FLUSH_FUEL() do { vm->fuel += granted - budget; granted = budget; } while (0)
+  /* charges n bytes of copying (state saved first), like natives do */
+#define CHARGE_BYTES(n) do { FLUSH_FUEL(); \
+    if (!vm_charge(vm, f, (n) / VM_BYTES_PER_UNIT)) goto failed; \
+    if (budget > max_fuel - vm->fuel) budget = granted = (uint32_t)(max_fuel - vm->fuel); } while (0)
   /* raise with the state saved so the trace sees every frame's position */
 #define RT_ERROR(...) do { SAVE_STATE(); vm_raise(vm, f, __VA_ARGS__); goto failed; } while (0)
 #define CHECK_MEM() do { if (UNLIKELY(heap->over_limit)) { SAVE_STATE(); goto mem_failed; } } while (0)
@@ -411,6 +427,8 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
       NEXT;
     }
     SAVE_STATE();
+    uint64_t work = concat_work(a[0], a[1]);
+    if (work) CHARGE_BYTES(work);
     if (!arith_slow(vm, f, OP_ADD, a)) goto failed;
     sp--;
     CHECK_MEM();
@@ -840,6 +858,8 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
       if (UNLIKELY(!v_is(parts[i], OBJ_STRING))) RT_ERROR("cannot join a value of type %s", v_type_name(parts[i]));
       len += AS_STRING(parts[i])->len;
     }
+    SAVE_STATE();
+    CHARGE_BYTES(len);
     if (UNLIKELY(heap_would_exceed(heap, len))) {
       SAVE_STATE();
       vm_raise_kind(vm, f, "limit", "memory limit (%zu bytes) exceeded", vm->limits.max_memory);
@@ -891,8 +911,22 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
    * the reply is text (b == ASK_TEXT) or a value of type descriptor b.
    * The effect engine takes over: see vm/engine.h. */
   CASE(ASK) {
+    uint32_t a = U16(ip), b = U16(ip + 2);
     ip += 4;
-    RT_ERROR("model calls are not available in this build");
+    if (UNLIKELY(!vm->engine)) RT_ERROR("model calls need an engine (internal)");
+    if (UNLIKELY(!v_is(sp[-1], OBJ_STRING))) RT_ERROR("ask: the prompt must be a string, got %s", v_type_name(sp[-1]));
+    /* Parks like a native returning NATIVE_PARK: the engine copies the
+     * prompt, so it is released here; vm_wake pushes the reply later. */
+    SAVE_STATE();
+    FLUSH_FUEL();
+    if (!engine_ask(vm->engine, f, a, sp[-1], b)) {
+      budget = granted = 0;
+      goto failed;
+    }
+    RELEASE(sp[-1]);
+    sp--;
+    f->sp = (uint32_t)(sp - stack);
+    return;
   }
 
   LOOP_END
@@ -919,6 +953,7 @@ failed:
 #undef LOAD_FRAME
 #undef SAVE_STATE
 #undef FLUSH_FUEL
+#undef CHARGE_BYTES
 #undef RT_ERROR
 #undef CHECK_MEM
 #undef RELEASE

@@ -127,6 +127,12 @@ void module_free(Module *m) {
   free(m->funcs);
   for (uint32_t i = 0; i < m->nparams; i++) free(m->params[i].name);
   free(m->params);
+  for (uint32_t i = 0; i < m->nroles; i++) {
+    free(m->roles[i].name);
+    free(m->roles[i].model);
+    free(m->roles[i].system);
+  }
+  free(m->roles);
   free(m);
 }
 
@@ -342,6 +348,18 @@ uint32_t module_add_file(Module *m, const char *path) {
   return m->nfiles++;
 }
 
+/* Roles are not deduplicated: two declarations are two roles, even with
+ * equal settings (each has its own name, journal entries and re-mapping). */
+uint32_t module_add_role(Module *m, const RoleDesc *r) {
+  m->roles = grow(m->roles, m->nroles, sizeof(RoleDesc));
+  RoleDesc *d = &m->roles[m->nroles];
+  *d = *r;
+  d->name = xstrndup(r->name ? r->name : "", r->name ? strlen(r->name) : 0);
+  d->model = xstrndup(r->model ? r->model : "", r->model ? strlen(r->model) : 0);
+  d->system = r->system ? xstrndup(r->system, strlen(r->system)) : NULL;
+  return m->nroles++;
+}
+
 /* ---- writing ------------------------------------------------------------ */
 
 typedef struct Writer { uint8_t *p; size_t len, cap; } Writer;
@@ -440,6 +458,25 @@ static void write_func(Writer *w, const FuncProto *f) {
   }
 }
 
+static void w_f64(Writer *w, double d) {
+  uint64_t bits;
+  memcpy(&bits, &d, sizeof bits);
+  w_u64(w, bits);
+}
+
+static void write_role(Writer *w, const RoleDesc *r) {
+  w_cstr(w, r->name);
+  w_cstr(w, r->model);
+  w_u8(w, r->system ? 1 : 0);
+  if (r->system) w_cstr(w, r->system);
+  w_f64(w, r->temperature);
+  w_f64(w, r->top_p);
+  w_u64(w, (uint64_t)r->max_tokens);
+  w_u64(w, (uint64_t)r->timeout_ms);
+  w_u32(w, (uint32_t)r->retries);
+  w_u32(w, (uint32_t)r->repairs);
+}
+
 uint8_t *module_write(const Module *m, size_t *len) {
   Writer w = { NULL, 0, 0 };
   w_bytes(&w, WEFTC_MAGIC, 8);
@@ -458,6 +495,8 @@ uint8_t *module_write(const Module *m, size_t *len) {
   for (uint32_t i = 0; i < m->ntypes; i++) write_type(&w, &m->types[i]);
   w_u32(&w, m->nfuncs);
   for (uint32_t i = 0; i < m->nfuncs; i++) write_func(&w, &m->funcs[i]);
+  w_u32(&w, m->nroles);
+  for (uint32_t i = 0; i < m->nroles; i++) write_role(&w, &m->roles[i]);
   w_u32(&w, m->main_fn);
   w_u32(&w, m->main_result);
   w_u32(&w, m->nparams);
@@ -688,6 +727,36 @@ static bool load_func(Reader *r, Module *m) {
   return !r->err;
 }
 
+/* Strings are checked here (UTF-8, no NUL: they are used as C strings);
+ * what the values mean (a '/' in the model, ranges) is module_verify's. */
+static bool load_role(Reader *r, Module *m) {
+  RoleDesc *d = &m->roles[m->nroles];
+  memset(d, 0, sizeof *d);
+  d->name = rd_name(r, "role name");
+  if (!d->name) return false;
+  m->nroles++; /* from here on module_free owns the strings */
+  d->model = rd_name(r, "role model");
+  if (!d->model) return false;
+  uint32_t has_system = rd_u8(r, "role");
+  if (!r->err && has_system > 1) {
+    r->err = msg_printf("malformed module: role %u: has_system is %u", m->nroles - 1, has_system);
+    return false;
+  }
+  if (has_system) {
+    d->system = rd_name(r, "role system prompt");
+    if (!d->system) return false;
+  }
+  uint64_t bits = rd_u64(r, "role");
+  memcpy(&d->temperature, &bits, sizeof bits);
+  bits = rd_u64(r, "role");
+  memcpy(&d->top_p, &bits, sizeof bits);
+  d->max_tokens = (int64_t)rd_u64(r, "role");
+  d->timeout_ms = (int64_t)rd_u64(r, "role");
+  d->retries = (int32_t)rd_u32(r, "role");
+  d->repairs = (int32_t)rd_u32(r, "role");
+  return !r->err;
+}
+
 static void *alloc_table(uint32_t n, size_t elem) {
   uint32_t c = implied_cap(n);
   void *p = xrealloc(NULL, (size_t)c * elem);
@@ -743,6 +812,13 @@ static void load_body(Reader *r, Module *m) {
   m->funcs = alloc_table(n, sizeof(FuncProto));
   for (uint32_t i = 0; i < n; i++)
     if (!load_func(r, m)) return;
+
+  /* name, model, flag, 2 x f64, 2 x i64, 2 x i32 */
+  n = rd_count(r, 4 + 4 + 1 + 8 + 8 + 8 + 8 + 4 + 4, "role table");
+  if (r->err) return;
+  m->roles = alloc_table(n, sizeof(RoleDesc));
+  for (uint32_t i = 0; i < n; i++)
+    if (!load_role(r, m)) return;
 
   m->main_fn = rd_u32(r, "main");
   m->main_result = rd_u32(r, "main");

@@ -151,8 +151,9 @@ Module *module_load(Heap *heap, const uint8_t *data, size_t len, char **err);
 /* Verifies every function (jump targets on instruction boundaries, operand
  * indices and constant kinds, closure capture counts vs. target, native
  * arities, stack depth consistent at merges and within max_stack, no path
- * falling off the end) and the descriptor table (kinds, indices smaller than
- * their own, enum members strings). Linear in the module size. Returns
+ * falling off the end), the descriptor table (kinds, indices smaller than
+ * their own, enum members strings) and the role table (a "provider/name"
+ * model, settings unset or in range; ASK operands index roles and types). Linear in the module size. Returns
  * NULL when the module is sound, else a malloc'd message naming the
  * function and byte offset. */
 char *module_verify(const Module *m);

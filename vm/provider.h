@@ -32,6 +32,11 @@ typedef struct ProviderRequest {
   const char *schema;       /* JSON Schema text, or NULL for a text reply */
   const char *schema_name;  /* e.g. "Finding" or "reply" */
   bool stream;
+  /* OpenAI-compatible local servers (Ollama) know only the deprecated
+   * `max_tokens`; the engine sets this when the base URL is not
+   * api.openai.com, and openai.c then sends `max_tokens` instead of
+   * `max_completion_tokens`. Ignored by Anthropic. */
+  bool legacy_max_tokens;
 } ProviderRequest;
 
 typedef struct Usage {
@@ -58,12 +63,20 @@ typedef struct SseParser {
   Buf event;                /* current event name */
   Buf data;                 /* current data lines joined with \n */
   bool saw_cr;              /* last byte was \r: a following \n belongs to it */
+  bool has_data;            /* a data: line was seen (data may still be "") */
+  bool overflow;            /* a line or an event's data passed SSE_MAX_BYTES */
 } SseParser;
+/* Bound on one line and on one event's joined data. Past it sse_feed
+ * returns false with overflow set: a stream that never ends its line is
+ * hostile, and must not grow memory without bound. */
+#define SSE_MAX_BYTES ((size_t)32 << 20)
 void sse_init(SseParser *p);
 void sse_free(SseParser *p);
 /* Feeds bytes; calls on_event(ctx, event, data, len) for each complete
- * event (event is "" when the stream sends no `event:` line). Returns false
- * if on_event returned false (stop). */
+ * event (event is "" when the stream sends no `event:` line; data is
+ * NUL-terminated; an event without any data: line is not dispatched).
+ * Returns false if on_event returned false (stop) or on overflow (see
+ * above); the parser must not be fed again after false. */
 bool sse_feed(SseParser *p, const char *bytes, size_t n,
               bool (*on_event)(void *ctx, const char *event, const char *data, size_t len),
               void *ctx);
@@ -85,10 +98,13 @@ typedef struct Provider {
   const char *base_env;      /* "ANTHROPIC_BASE_URL" */
   const char *default_base;  /* "https://api.anthropic.com" */
   const char *path;          /* "/v1/messages" */
-  /* Request body (malloc'd JSON). */
+  /* Request body (malloc'd JSON); NULL if req->schema is not valid JSON. */
   char *(*build_body)(const ProviderRequest *req);
   /* Header lines ("name: value"), NULL-terminated, malloc'd array of
-   * malloc'd strings; the key goes only here. */
+   * malloc'd strings (free with provider_headers_free); the key goes only
+   * here, and is left out when NULL, empty, or holding control characters
+   * (which would inject headers). No Accept header: the engine adds
+   * `accept: text/event-stream` itself when it streams. */
   char **(*build_headers)(const char *api_key, uint32_t attempt);
   /* Non-streaming 2xx body -> reply. false + message in err on a body
    * that is not a valid reply. */
@@ -102,23 +118,62 @@ typedef struct Provider {
 
 extern const Provider provider_anthropic;
 extern const Provider provider_openai;
-/* "anthropic/x" -> &provider_anthropic and *model = "x"; NULL if unknown. */
+/* Kind PROVIDER_MOCK, name "mock", every other field NULL: the engine
+ * dispatches on kind and answers mock calls itself (mock.c). */
+extern const Provider provider_mock;
+/* "anthropic/x" -> &provider_anthropic and *model = "x" ("openai/", "mock/"
+ * likewise; the model is everything after the first '/', which may hold
+ * more slashes). NULL if the prefix is unknown or the model empty. */
 const Provider *provider_for(const char *model_spec, const char **model);
 bool provider_known_prefix(const char *model_spec);   /* for the checker */
 
+void provider_headers_free(char **headers);
+/* The request URL: base (trailing '/' dropped; for OpenAI also a trailing
+ * "/v1", which the official SDK's OPENAI_BASE_URL convention includes)
+ * followed by p->path. base NULL or "" means p->default_base. */
+void provider_url(const Provider *p, const char *base, Buf *out);
+
 /* Retry rules of the official SDKs (docs/providers.md):
- * should the response with this status and headers be retried? */
+ * should the response with this status and headers be retried?
+ * x_should_retry "true"/"false" decides first; then a finite retry-after
+ * above 120 s means no (the OpenAI SDK's rule, applied to both); then
+ * 408, 409, 429 and >= 500 are retried. retry_after_s < 0: absent. */
 bool retry_should(int status, const char *x_should_retry, double retry_after_s);
-/* retry-after-ms / retry-after (seconds or HTTP date, relative to now_unix)
- * -> seconds, or -1 when absent/unparseable. */
+/* retry-after-ms (float ms) / retry-after (float seconds, or an HTTP date
+ * relative to now_unix) -> seconds, or -1 when absent/unparseable/not
+ * finite. A date in the past gives a negative value, which both users
+ * above treat like absent. Either header may be NULL. */
 double retry_after_parse(const char *retry_after_ms, const char *retry_after, double now_unix);
 /* Delay before retry number `retries_taken` (0-based): retry-after when
  * 0 < it <= 60 s, else min(0.5 * 2^n, 8) * (1 - 0.25 * jitter01). */
 double retry_delay(uint32_t retries_taken, double retry_after_s, double jitter01);
 
-/* Replaces every occurrence of secret (and of its first/last 4+ chars when
- * longer than 8) in b by "[redacted]". Used on every error text that may
- * echo request headers. */
+/* Replaces every occurrence of secret in b by "[redacted]", and, when the
+ * secret is longer than 12 bytes, also every occurrence of its first 8
+ * and of its last 4 bytes (providers echo keys as `sk-VKMIs***wjh3`).
+ * One left-to-right pass, so replacements are never rescanned. Used on
+ * every error text that may echo request headers. NULL/"" secret: no-op. */
 void redact_secret(Buf *b, const char *secret);
+
+/* ---- helpers shared by provider.c, anthropic.c and openai.c ---------- */
+struct cJSON;
+/* cJSON_ParseWithLength after making hostile-but-harmless text parseable:
+ * the escape \u0000 and raw NUL bytes become U+FFFD (cJSON strings are
+ * C strings, so a NUL would silently cut the reply), and lone UTF-16
+ * surrogate escapes become \ufffd (cJSON rejects the whole document
+ * otherwise). Raw invalid UTF-8 is kept as bytes. NULL if not JSON. */
+struct cJSON *provider_json_parse(const char *s, size_t n);
+/* Token count of a JSON number: 0 when absent, not a number or negative;
+ * clamped to 2^53. */
+int64_t provider_json_tokens(const struct cJSON *item);
+/* Appends n bytes of untrusted text for an error message: control
+ * characters become spaces, invalid UTF-8 becomes '?', at most max bytes
+ * (cut on a character boundary, then "..."). */
+void provider_put_clean(Buf *b, const char *s, size_t n, size_t max);
+/* The fallback error text: "HTTP 502: <cut raw body>" ("HTTP 502 (empty
+ * body)" when empty); the body is cut to 200 bytes. */
+void provider_error_fallback(int status, const char *body, size_t len, Buf *msg);
+/* Appends a JSON number (shortest text that reads back as v). */
+void provider_put_number(Buf *b, double v);
 
 #endif

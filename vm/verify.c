@@ -6,11 +6,13 @@
  * (where do instructions start), operands (indices and constant kinds,
  * jump targets on instruction starts), and stack depth (a worklist over
  * the control-flow graph that visits each instruction once, so depth must
- * agree at every merge) — then the descriptor table and main's signature.
+ * agree at every merge) — then the descriptor table, the roles and main's
+ * signature.
  * Opcode facts (sizes, formats, stack effects) come from op_info; only the
  * meaning of an operand (local, constant, function) is opcode-specific. */
 #include "module.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,6 +142,10 @@ static char *check_operands(const Module *m, const FuncProto *f, const uint8_t *
     break;
   case OP_FROM_JSON:
     if (a.a >= m->ntypes) return fn_err(f, pc, "FROM_JSON %u: no such type descriptor", a.a);
+    break;
+  case OP_ASK:
+    if (a.a >= m->nroles) return fn_err(f, pc, "ASK %u: no such role", a.a);
+    if (a.b != ASK_TEXT && a.b >= m->ntypes) return fn_err(f, pc, "ASK: no such type descriptor %u", a.b);
     break;
   default: break;
   }
@@ -331,6 +337,29 @@ static char *verify_main(const Module *m) {
   return NULL;
 }
 
+/* Roles: what the checker guarantees for a compiled program, so the engine
+ * can trust any verified module: a "provider/name" model, settings unset
+ * (NaN / -1) or in their ranges. The provider itself is not checked here:
+ * the command line may re-map it, and the engine reports unknown ones. */
+static char *verify_roles(const Module *m) {
+  for (uint32_t i = 0; i < m->nroles; i++) {
+    const RoleDesc *r = &m->roles[i];
+    if (!r->name || !r->model) return msg("role %u: missing name or model", i);
+    const char *slash = strchr(r->model, '/');
+    if (!slash || slash == r->model || !slash[1])
+      return msg("role '%.200s': model '%.200s' is not \"provider/name\"", r->name, r->model);
+    if (!isnan(r->temperature) && !(r->temperature >= 0 && r->temperature <= 2))
+      return msg("role '%.200s': temperature out of range", r->name);
+    if (!isnan(r->top_p) && !(r->top_p >= 0 && r->top_p <= 1))
+      return msg("role '%.200s': top_p out of range", r->name);
+    if (r->max_tokens < -1 || r->max_tokens == 0) return msg("role '%.200s': max_tokens out of range", r->name);
+    if (r->timeout_ms < -1 || r->timeout_ms == 0) return msg("role '%.200s': timeout out of range", r->name);
+    if (r->retries < -1 || r->retries > 100) return msg("role '%.200s': retries out of range", r->name);
+    if (r->repairs < -1 || r->repairs > 100) return msg("role '%.200s': repairs out of range", r->name);
+  }
+  return NULL;
+}
+
 char *module_verify(const Module *m) {
   for (uint32_t i = 0; i < m->nfiles; i++)
     if (!m->files[i]) return msg("file %u has no name", i);
@@ -339,6 +368,7 @@ char *module_verify(const Module *m) {
       return msg("unknown builtin '%.200s' (module built by a newer weft?)", m->native_names[i] ? m->native_names[i] : "?");
   char *err = verify_consts(m);
   if (!err) err = verify_types(m);
+  if (!err) err = verify_roles(m);
   for (uint32_t i = 0; !err && i < m->nfuncs; i++) err = verify_function(m, i);
   if (!err) err = verify_main(m);
   return err;

@@ -7,6 +7,8 @@
 
 /* Instructions a fiber runs before the scheduler moves on (fairness). */
 #define VM_SLICE 10000u
+/* Bytes of copying charged as one unit of fuel (as STD_BYTES_PER_UNIT). */
+#define VM_BYTES_PER_UNIT 16u
 #define FIBER_INITIAL_STACK 64u
 #define FIBER_INITIAL_FRAMES 8u
 
@@ -19,6 +21,12 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice);
 /* Raises an error of the given kind ("error", "limit", ...) on f. */
 NativeStatus vm_raise_kind(VM *vm, Fiber *f, const char *kind, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* Fails a fiber parked on an effect from outside the interpreter (the
+ * effect engine, when a model call fails): records the message with a
+ * trace pointing at the parking instruction, unwinds the stack and
+ * retires the fiber. No-op unless f is parked. */
+void vm_fail_parked(VM *vm, Fiber *f, const char *kind, const char *msg);
 
 /* Grows f's value stack to at least `need` slots (geometrically). */
 void fiber_grow_stack(VM *vm, Fiber *f, size_t need);

@@ -6,6 +6,7 @@
  * and hand-made modules that break one verifier rule each. Every case must
  * end in a clean error (or, for some bit flips, a sound module), never a
  * crash or a leak; run it under ASan+UBSan. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "../../stdlib/builtins.h"
 #include "../../vm/module.h"
 #include "../../vm/opcodes.h"
+#include "../../vm/schema.h"
 
 static int test_no, failures;
 
@@ -79,7 +81,7 @@ static ObjShape *make_shape(Heap *h, const char *a, const char *b) {
 }
 
 /* Indices the hostile tests refer to. */
-typedef struct Sample { uint32_t k_int, k_two, k_str, k_shape, k_name_a, native; } Sample;
+typedef struct Sample { uint32_t k_int, k_two, k_str, k_shape, k_name_a, native, role0; } Sample;
 
 /* A module exercising every constant kind, a record/enum/list descriptor,
  * a branch, a closure, a record and a native call. */
@@ -150,8 +152,22 @@ static Module *build_sample(Heap *h, Sample *s) {
   }
   op1(&a, OP_CONST, k_true);
   op0(&a, OP_POP);
+  op1(&a, OP_CONST, s->k_str);
+  emit(&a, OP_ASK, 1, ASK_TEXT, 0);
+  op0(&a, OP_POP);
+  op1(&a, OP_CONST, s->k_str);
+  emit(&a, OP_ASK, 0, t_rec, 0);
+  op0(&a, OP_POP);
   op0(&a, OP_RETURN);
   set_func(m, 0, "main", 1, 0, 2, 3, &a);
+
+  RoleDesc r1 = { .name = "reviewer", .model = "anthropic/claude-sonnet-4-5", .system = "Be \"terse\".",
+                  .temperature = 0.2, .top_p = NAN, .max_tokens = 2048, .timeout_ms = -1,
+                  .retries = 3, .repairs = -1 };
+  RoleDesc r2 = { .name = "judge", .model = "mock/echo", .system = NULL, .temperature = NAN,
+                  .top_p = 0.9, .max_tokens = -1, .timeout_ms = 30000, .retries = -1, .repairs = 0 };
+  s->role0 = module_add_role(m, &r1);
+  module_add_role(m, &r2);
 
   Asm b = { .len = 0 };
   op1(&b, OP_GET_CAPTURE, 0);
@@ -203,6 +219,16 @@ static bool modules_equal(const Module *a, const Module *b) {
         (a->const_kinds[i] != K_SHAPE && !v_equal(a->consts[i], b->consts[i])))
       return false;
   for (uint32_t i = 0; i < a->nnatives; i++) if (a->natives[i] != b->natives[i]) return false;
+  if (a->nroles != b->nroles) return false;
+  for (uint32_t i = 0; i < a->nroles; i++) {
+    const RoleDesc *x = &a->roles[i], *y = &b->roles[i];
+    if (strcmp(x->name, y->name) || strcmp(x->model, y->model) || !x->system != !y->system ||
+        (x->system && strcmp(x->system, y->system)) || isnan(x->temperature) != isnan(y->temperature) ||
+        (!isnan(x->temperature) && x->temperature != y->temperature) || isnan(x->top_p) != isnan(y->top_p) ||
+        (!isnan(x->top_p) && x->top_p != y->top_p) || x->max_tokens != y->max_tokens ||
+        x->timeout_ms != y->timeout_ms || x->retries != y->retries || x->repairs != y->repairs)
+      return false;
+  }
   for (uint32_t i = 0; i < a->nfuncs; i++) {
     const FuncProto *f = &a->funcs[i], *g = &b->funcs[i];
     if (strcmp(f->name, g->name) || f->arity != g->arity || f->nlocals != g->nlocals ||
@@ -389,6 +415,42 @@ static void mut_iter_local(Module *m, const Sample *s) {
   set_code(m, 0, &a);
 }
 
+static void mut_ask_role(Module *m, const Sample *s) {
+  Asm a = { .len = 0 };
+  op1(&a, OP_CONST, s->k_str);
+  emit(&a, OP_ASK, 2, ASK_TEXT, 0); /* two roles: 0 and 1 */
+  op0(&a, OP_RETURN);
+  set_code(m, 0, &a);
+}
+static void mut_ask_type(Module *m, const Sample *s) {
+  Asm a = { .len = 0 };
+  op1(&a, OP_CONST, s->k_str);
+  emit(&a, OP_ASK, 0, 0xFFFE, 0);
+  op0(&a, OP_RETURN);
+  set_code(m, 0, &a);
+}
+static void mut_ask_stack(Module *m, const Sample *s) {
+  (void)s;
+  Asm a = { .len = 0 };
+  emit(&a, OP_ASK, 0, ASK_TEXT, 0); /* no prompt on the stack */
+  op0(&a, OP_RETURN);
+  set_code(m, 0, &a);
+}
+static void mut_role_model(Module *m, const Sample *s) {
+  free(m->roles[s->role0].model);
+  m->roles[s->role0].model = strdup("claude");
+}
+static void mut_role_model_empty(Module *m, const Sample *s) {
+  free(m->roles[s->role0].model);
+  m->roles[s->role0].model = strdup("mock/");
+}
+static void mut_role_temperature(Module *m, const Sample *s) { m->roles[s->role0].temperature = 2.5; }
+static void mut_role_top_p(Module *m, const Sample *s) { m->roles[s->role0].top_p = -0.1; }
+static void mut_role_max_tokens(Module *m, const Sample *s) { m->roles[s->role0].max_tokens = 0; }
+static void mut_role_timeout(Module *m, const Sample *s) { m->roles[s->role0].timeout_ms = -5; }
+static void mut_role_retries(Module *m, const Sample *s) { m->roles[s->role0].retries = -2; }
+static void mut_role_repairs(Module *m, const Sample *s) { m->roles[s->role0].repairs = 1000; }
+
 static void test_round_trip(Heap *h) {
   Sample s;
   Module *m = build_sample(h, &s);
@@ -407,6 +469,10 @@ static void test_round_trip(Heap *h) {
     uint8_t *buf2 = module_write(back, &len2);
     check(len2 == len && memcmp(buf, buf2, len) == 0, "rewriting the loaded module gives the same bytes");
     free(buf2);
+    check(back->nroles == 2 && strcmp(back->roles[0].name, "reviewer") == 0 &&
+          strcmp(back->roles[0].system, "Be \"terse\".") == 0 && back->roles[1].system == NULL &&
+          isnan(back->roles[1].temperature) && back->roles[1].timeout_ms == 30000,
+          "roles survive the trip");
     check(back->types[3].shape && back->types[3].shape->n == 2 &&
           strcmp(back->types[3].shape->names[1]->data, "b") == 0, "record descriptor has its shape");
     /* A loaded module can still be extended (implied capacities). */
@@ -481,7 +547,7 @@ static void test_header_errors(Heap *h) {
 
 /* A header and a u32 count that claims far more than the file holds. */
 static void test_huge_counts(Heap *h) {
-  static const size_t sections[] = { 0, 1, 2, 3, 4 };
+  static const size_t sections[] = { 0, 1, 2, 3, 4, 5 };
   for (size_t k = 0; k < sizeof sections / sizeof sections[0]; k++) {
     uint8_t b[64];
     size_t n = 0;
@@ -502,7 +568,7 @@ static void test_huge_counts(Heap *h) {
   size_t n = 0;
   memcpy(b, WEFTC_MAGIC, 8); n = 8;
   b[n++] = 1; b[n++] = 0; b[n++] = 0; b[n++] = 0;
-  memset(b + n, 0, 8 + 5 * 4); n += 8 + 5 * 4;
+  memset(b + n, 0, 8 + 6 * 4); n += 8 + 6 * 4; /* hash; files, consts, natives, types, funcs, roles */
   memset(b + n, 0xFF, 8); n += 8; /* main none, result none */
   memset(b + n, 0, 4); n += 4;    /* no params */
   n += 4;
@@ -526,6 +592,266 @@ static void test_unknown_native(Heap *h) {
         "loader refuses an unknown native (%s)", err);
   free(err);
   free(buf);
+  module_free(m);
+}
+
+/* ---- roles in the loader ------------------------------------------------- */
+
+/* Offset of the first occurrence of needle in buf, or -1. */
+static long find_bytes(const uint8_t *buf, size_t len, const char *needle) {
+  size_t n = strlen(needle);
+  for (size_t i = 0; i + n <= len; i++)
+    if (memcmp(buf + i, needle, n) == 0) return (long)i;
+  return -1;
+}
+
+static void test_role_strings(Heap *h) {
+  Sample s;
+  Module *m = build_sample(h, &s);
+  size_t len;
+  uint8_t *buf = module_write(m, &len);
+  module_free(m);
+  long at = find_bytes(buf, len, "reviewer");
+  check(at > 0, "the role name is in the file");
+  if (at <= 0) { free(buf); return; }
+  uint8_t *c = malloc(len);
+  memcpy(c, buf, len);
+  c[at + 2] = 0xFF; /* not UTF-8 */
+  fix_checksum(c, len);
+  char *err = load_err(h, c, len);
+  check(err && strstr(err, "role name is not a valid UTF-8 name"), "role name must be UTF-8 (%s)", err);
+  free(err);
+  memcpy(c, buf, len);
+  c[at + 2] = 0; /* a NUL inside a C string */
+  fix_checksum(c, len);
+  err = load_err(h, c, len);
+  check(err && strstr(err, "role name"), "role name must not hold NUL (%s)", err);
+  free(err);
+  /* has_system follows the model: "...sonnet-4-5" then u8 1 */
+  long mo = find_bytes(buf, len, "claude-sonnet-4-5");
+  if (mo > 0) {
+    memcpy(c, buf, len);
+    c[mo + 17] = 2;
+    fix_checksum(c, len);
+    err = load_err(h, c, len);
+    check(err && strstr(err, "has_system is 2"), "has_system must be 0 or 1 (%s)", err);
+    free(err);
+  }
+  free(c);
+  free(buf);
+}
+
+/* ---- JSON Schema and mock values (vm/schema.c) ----------------------------- */
+
+typedef struct SchemaTypes {
+  uint32_t t_int, t_str, t_float, t_bool, t_dur, t_json, t_fn, t_sev, t_opt_str, t_finding, t_list,
+      t_map, t_opt_finding, t_nested;
+} SchemaTypes;
+
+static uint32_t add_td(Module *m, TypeDescKind kind, uint32_t elem) {
+  TypeDesc td = { .kind = (uint8_t)kind, .elem = elem, .doc = NO_INDEX, .name = NO_INDEX };
+  return module_add_type(m, &td);
+}
+
+/* Finding = { file: string, line: int, severity: "low"|"medium"|"high",
+ *             note: string? (doc), score: float, took: duration }  with a doc. */
+static Module *schema_module(Heap *h, SchemaTypes *t) {
+  Module *m = module_new(h);
+  t->t_int = add_td(m, TD_INT, NO_INDEX);
+  t->t_str = add_td(m, TD_STRING, NO_INDEX);
+  t->t_float = add_td(m, TD_FLOAT, NO_INDEX);
+  t->t_bool = add_td(m, TD_BOOL, NO_INDEX);
+  t->t_dur = add_td(m, TD_DURATION, NO_INDEX);
+  t->t_json = add_td(m, TD_JSON, NO_INDEX);
+  t->t_fn = add_td(m, TD_FUNC, NO_INDEX);
+  uint32_t mem[3] = { module_add_string(m, "low", 3), module_add_string(m, "medium", 6),
+                      module_add_string(m, "high", 4) };
+  TypeDesc en = { .kind = TD_ENUM, .n = 3, .members = mem, .doc = NO_INDEX, .name = NO_INDEX };
+  t->t_sev = module_add_type(m, &en);
+  t->t_opt_str = add_td(m, TD_OPTIONAL, t->t_str);
+  TypeField f[6] = {
+    { module_add_string(m, "file", 4), t->t_str, NO_INDEX },
+    { module_add_string(m, "line", 4), t->t_int, NO_INDEX },
+    { module_add_string(m, "severity", 8), t->t_sev, NO_INDEX },
+    { module_add_string(m, "note", 4), t->t_opt_str, module_add_string(m, "say \"why\"", 9) },
+    { module_add_string(m, "score", 5), t->t_float, NO_INDEX },
+    { module_add_string(m, "took", 4), t->t_dur, NO_INDEX },
+  };
+  TypeDesc rec = { .kind = TD_RECORD, .n = 6, .fields = f,
+                   .doc = module_add_string(m, "One finding.", 12), .name = module_add_string(m, "Finding", 7) };
+  t->t_finding = module_add_type(m, &rec);
+  t->t_list = add_td(m, TD_LIST, t->t_finding);
+  t->t_map = add_td(m, TD_MAP, t->t_int);
+  t->t_opt_finding = add_td(m, TD_OPTIONAL, t->t_finding);
+  TypeField g[3] = {
+    { module_add_string(m, "tags", 4), add_td(m, TD_MAP, t->t_list), NO_INDEX },
+    { module_add_string(m, "best", 4), t->t_opt_finding, NO_INDEX },
+    { module_add_string(m, "files", 5), add_td(m, TD_LIST, t->t_str), NO_INDEX },
+  };
+  TypeDesc outer = { .kind = TD_RECORD, .n = 3, .fields = g, .doc = NO_INDEX, .name = NO_INDEX };
+  t->t_nested = module_add_type(m, &outer);
+  return m;
+}
+
+static void expect_schema(const Module *m, uint32_t td, SchemaDialect d, bool want_wrap, const char *want,
+                          const char *desc) {
+  bool wrapped = !want_wrap;
+  char *got = schema_json(m, td, d, &wrapped);
+  bool same = got && strcmp(got, want) == 0 && wrapped == want_wrap;
+  check(same, "schema: %s", desc);
+  if (!same) printf("#   got  %s\n#   want %s\n", got ? got : "(null)", want);
+  /* every schema is valid JSON */
+  Heap h;
+  heap_init(&h, 0);
+  Value v;
+  Buf err;
+  buf_init(&err);
+  bool ok = got && std_json_parse(&h, got, strlen(got), &v, &err);
+  check(ok, "schema of %s parses as JSON (%s)", desc, err.data ? err.data : "ok");
+  if (ok) v_release(&h, v);
+  buf_free(&err);
+  free(got);
+}
+
+#define FINDING_PLAIN                                                                              \
+  "{\"description\":\"One finding.\",\"type\":\"object\",\"properties\":{"                         \
+  "\"file\":{\"type\":\"string\"},\"line\":{\"type\":\"integer\"},"                                \
+  "\"severity\":{\"type\":\"string\",\"enum\":[\"low\",\"medium\",\"high\"]},"                     \
+  "\"note\":{\"description\":\"say \\\"why\\\"\",\"type\":\"string\"},"                            \
+  "\"score\":{\"type\":\"number\"},"                                                               \
+  "\"took\":{\"description\":\"a duration such as \\\"30s\\\", \\\"250ms\\\", \\\"2m\\\" or \\\"1h30m\\\"\"," \
+  "\"type\":\"string\",\"pattern\":\"^-?([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$\"}},"                    \
+  "\"required\":[\"file\",\"line\",\"severity\",\"score\",\"took\"],\"additionalProperties\":false}"
+
+#define FINDING_STRICT                                                                             \
+  "{\"description\":\"One finding.\",\"type\":\"object\",\"properties\":{"                         \
+  "\"file\":{\"type\":\"string\"},\"line\":{\"type\":\"integer\"},"                                \
+  "\"severity\":{\"type\":\"string\",\"enum\":[\"low\",\"medium\",\"high\"]},"                     \
+  "\"note\":{\"description\":\"say \\\"why\\\"\",\"anyOf\":[{\"type\":\"string\"},{\"type\":\"null\"}]}," \
+  "\"score\":{\"type\":\"number\"},"                                                               \
+  "\"took\":{\"description\":\"a duration such as \\\"30s\\\", \\\"250ms\\\", \\\"2m\\\" or \\\"1h30m\\\"\"," \
+  "\"type\":\"string\",\"pattern\":\"^-?([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$\"}},"                    \
+  "\"required\":[\"file\",\"line\",\"severity\",\"note\",\"score\",\"took\"],\"additionalProperties\":false}"
+
+#define WRAP(S) "{\"type\":\"object\",\"properties\":{\"value\":" S "},\"required\":[\"value\"],\"additionalProperties\":false}"
+
+/* A mock value must pass std_convert for its descriptor, for every seed. */
+static void check_mock(Heap *h, const Module *m, uint32_t td, const char *desc) {
+  int bad = 0, distinct = 0, nones = 0;
+  Value prev = v_none();
+  for (uint64_t seed = 0; seed < 300; seed++) {
+    Value v = schema_mock_value(h, m, td, seed * 7919u);
+    Value again = schema_mock_value(h, m, td, seed * 7919u);
+    Value out;
+    Buf err;
+    buf_init(&err);
+    if (!std_convert(h, m, td, v, &out, &err)) {
+      if (bad++ == 0) printf("# %s seed %llu: %s\n", desc, (unsigned long long)seed, err.data);
+    } else {
+      v_release(h, out);
+    }
+    buf_free(&err);
+    if (!v_equal(v, again)) bad++;
+    if (seed && !v_equal(v, prev)) distinct++;
+    if (v.tag == V_NONE) nones++;
+    v_release(h, again);
+    v_release(h, prev);
+    prev = v;
+  }
+  v_release(h, prev);
+  check(bad == 0 && distinct > 0, "mock values for %s: valid and deterministic (%d bad, %d changes)", desc, bad,
+        distinct);
+  if (m->types[td].kind == TD_OPTIONAL) check(nones > 0 && nones < 300, "mock %s is sometimes none (%d)", desc, nones);
+}
+
+static void test_schema(Heap *h) {
+  SchemaTypes t;
+  Module *m = schema_module(h, &t);
+  expect_schema(m, t.t_finding, SCHEMA_PLAIN, false, FINDING_PLAIN, "record, plain");
+  expect_schema(m, t.t_finding, SCHEMA_OPENAI_STRICT, false, FINDING_STRICT, "record, OpenAI strict");
+  expect_schema(m, t.t_list, SCHEMA_PLAIN, true, WRAP("{\"type\":\"array\",\"items\":" FINDING_PLAIN "}"),
+                "list of records, wrapped");
+  expect_schema(m, t.t_sev, SCHEMA_OPENAI_STRICT, true,
+                WRAP("{\"type\":\"string\",\"enum\":[\"low\",\"medium\",\"high\"]}"), "union, wrapped");
+  expect_schema(m, t.t_int, SCHEMA_PLAIN, true, WRAP("{\"type\":\"integer\"}"), "int, wrapped");
+  expect_schema(m, t.t_opt_finding, SCHEMA_PLAIN, true,
+                WRAP("{\"anyOf\":[" FINDING_PLAIN ",{\"type\":\"null\"}]}"), "optional record, wrapped");
+  expect_schema(m, t.t_map, SCHEMA_PLAIN, true,
+                WRAP("{\"type\":\"object\",\"additionalProperties\":{\"type\":\"integer\"}}"), "map, plain");
+  expect_schema(m, t.t_json, SCHEMA_PLAIN, true, WRAP("{}"), "json, plain");
+  expect_schema(m, t.t_bool, SCHEMA_PLAIN, true, WRAP("{\"type\":\"boolean\"}"), "bool");
+
+  check(schema_check(m, t.t_finding, SCHEMA_PLAIN) == NULL, "a record can be asked for (plain)");
+  check(schema_check(m, t.t_finding, SCHEMA_OPENAI_STRICT) == NULL, "a record can be asked for (strict)");
+  check(schema_check(m, t.t_list, SCHEMA_OPENAI_STRICT) == NULL, "a list can be asked for (strict)");
+  check(schema_check(m, t.t_map, SCHEMA_PLAIN) == NULL, "maps are fine in the plain dialect");
+  const char *why = schema_check(m, t.t_nested, SCHEMA_OPENAI_STRICT);
+  check(why && strstr(why, "maps"), "OpenAI strict refuses a map inside a record (%s)", why ? why : "accepted");
+  why = schema_check(m, t.t_json, SCHEMA_OPENAI_STRICT);
+  check(why && strstr(why, "json"), "OpenAI strict refuses free json (%s)", why ? why : "accepted");
+  why = schema_check(m, t.t_fn, SCHEMA_PLAIN);
+  check(why && strstr(why, "functions"), "functions are refused (%s)", why ? why : "accepted");
+  why = schema_check(m, 9999, SCHEMA_PLAIN);
+  check(why != NULL, "a descriptor out of range is refused (%s)", why ? why : "accepted");
+
+  check_mock(h, m, t.t_finding, "Finding");
+  check_mock(h, m, t.t_list, "list[Finding]");
+  check_mock(h, m, t.t_nested, "a record of map, optional and list");
+  check_mock(h, m, t.t_opt_finding, "Finding?");
+  check_mock(h, m, t.t_sev, "a union");
+  check_mock(h, m, t.t_dur, "duration");
+  check_mock(h, m, t.t_map, "map[int]");
+  check_mock(h, m, t.t_json, "json");
+  /* shapes: lists have 1-3 items; every union member shows up */
+  int lens[4] = {0}, members[3] = {0};
+  for (uint64_t seed = 0; seed < 200; seed++) {
+    Value v = schema_mock_value(h, m, t.t_list, seed);
+    if (v_is(v, OBJ_LIST) && AS_LIST(v)->n <= 3) lens[AS_LIST(v)->n]++;
+    v_release(h, v);
+    v = schema_mock_value(h, m, t.t_sev, seed);
+    if (v_is(v, OBJ_STRING)) members[AS_STRING(v)->data[0] == 'l' ? 0 : AS_STRING(v)->data[0] == 'm' ? 1 : 2]++;
+    v_release(h, v);
+  }
+  check(lens[0] == 0 && lens[1] && lens[2] && lens[3], "mock lists have 1 to 3 items (%d/%d/%d)", lens[1], lens[2],
+        lens[3]);
+  check(members[0] && members[1] && members[2], "mock unions pick every member (%d/%d/%d)", members[0], members[1],
+        members[2]);
+  Value v = schema_mock_value(h, m, t.t_finding, 42);
+  Buf b;
+  buf_init(&b);
+  v_to_json(&b, v);
+  check(strstr(b.data, "\"file\":\"src/") != NULL, "a field named file gets a path (%s)", b.data);
+  buf_free(&b);
+  v_release(h, v);
+  module_free(m);
+}
+
+/* A type that doubles at every level (A = {a: B, b: B}, B = {a: C, b: C},
+ * ...) and a very deep list: bounded work, clean answers. */
+static void test_schema_hostile(Heap *h) {
+  Module *m = module_new(h);
+  uint32_t ka = module_add_string(m, "a", 1), kb = module_add_string(m, "b", 1);
+  uint32_t prev = add_td(m, TD_INT, NO_INDEX);
+  for (int i = 0; i < 60; i++) {
+    TypeField f[2] = { { ka, prev, NO_INDEX }, { kb, prev, NO_INDEX } };
+    TypeDesc rec = { .kind = TD_RECORD, .n = 2, .fields = f, .doc = NO_INDEX, .name = NO_INDEX };
+    prev = module_add_type(m, &rec);
+  }
+  const char *why = schema_check(m, prev, SCHEMA_PLAIN);
+  check(why && strstr(why, "too large"), "an exponential type is refused (%s)", why ? why : "accepted");
+  char *js = schema_json(m, prev, SCHEMA_PLAIN, NULL);
+  check(js && strlen(js) < (5u << 20), "its schema text stays bounded (%zu bytes)", js ? strlen(js) : 0);
+  free(js);
+  Value v = schema_mock_value(h, m, prev, 1);
+  check(true, "its mock value terminates");
+  v_release(h, v);
+  uint32_t deep = add_td(m, TD_STRING, NO_INDEX);
+  for (int i = 0; i < 5000; i++) deep = add_td(m, TD_LIST, deep);
+  why = schema_check(m, deep, SCHEMA_OPENAI_STRICT);
+  check(why && strstr(why, "deeply"), "a very deep type is refused (%s)", why ? why : "accepted");
+  v = schema_mock_value(h, m, deep, 3);
+  check(true, "a very deep mock value terminates");
+  v_release(h, v);
   module_free(m);
 }
 
@@ -557,6 +883,20 @@ int main(void) {
   expect_verify_error(&h, mut_param_default, "not a value constant", "shape as a default");
   expect_verify_error(&h, mut_lines, "outside the code", "line table out of range");
   expect_verify_error(&h, mut_iter_local, "ITER", "ITER local out of range");
+  expect_verify_error(&h, mut_ask_role, "ASK 2: no such role", "ASK of a missing role");
+  expect_verify_error(&h, mut_ask_type, "no such type descriptor 65534", "ASK with a missing type");
+  expect_verify_error(&h, mut_ask_stack, "stack underflow", "ASK without a prompt");
+  expect_verify_error(&h, mut_role_model, "is not \"provider/name\"", "role model without a provider");
+  expect_verify_error(&h, mut_role_model_empty, "is not \"provider/name\"", "role model without a name");
+  expect_verify_error(&h, mut_role_temperature, "temperature out of range", "role temperature");
+  expect_verify_error(&h, mut_role_top_p, "top_p out of range", "role top_p");
+  expect_verify_error(&h, mut_role_max_tokens, "max_tokens out of range", "role max_tokens");
+  expect_verify_error(&h, mut_role_timeout, "timeout out of range", "role timeout");
+  expect_verify_error(&h, mut_role_retries, "retries out of range", "role retries");
+  expect_verify_error(&h, mut_role_repairs, "repairs out of range", "role repairs");
+  test_role_strings(&h);
+  test_schema(&h);
+  test_schema_hostile(&h);
   check(h.used == 0, "every constant was released (%zu bytes left)", h.used);
   printf("1..%d\n", test_no);
   return failures ? 1 : 0;

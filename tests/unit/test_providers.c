@@ -1,0 +1,939 @@
+/* test_providers.c — the provider wire formats on captured bytes: request
+ * bodies and headers, replies, SSE streams split at every byte, error
+ * bodies of every server style, the SDK retry rules and key redaction.
+ * Nothing here touches the network. Prints TAP-style `ok N - desc` lines
+ * and exits non-zero if any check failed. */
+#include "../../vm/provider.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int test_no, test_failed;
+
+static void check(int cond, const char *desc) {
+  test_no++;
+  if (!cond) test_failed++;
+  printf("%sok %d - %s\n", cond ? "" : "not ", test_no, desc);
+}
+
+static void check_str(const char *got, const char *want, const char *desc) {
+  int ok = got && strcmp(got, want) == 0;
+  check(ok, desc);
+  if (!ok) printf("#   got:  \"%s\"\n#   want: \"%s\"\n", got ? got : "(null)", want);
+}
+
+static void check_int(long long got, long long want, const char *desc) {
+  check(got == want, desc);
+  if (got != want) printf("#   got:  %lld\n#   want: %lld\n", got, want);
+}
+
+static void check_num(double got, double want, const char *desc) {
+  int ok = fabs(got - want) < 1e-9;
+  check(ok, desc);
+  if (!ok) printf("#   got:  %.17g\n#   want: %.17g\n", got, want);
+}
+
+/* ---- request bodies and headers --------------------------------------- */
+
+static const ChatMsg two_msgs[] = {
+  { "user", "Weather in Paris?" },
+  { "assistant", "Checking." },
+};
+
+static ProviderRequest base_request(void) {
+  ProviderRequest r;
+  memset(&r, 0, sizeof r);
+  r.model = "m-1";
+  r.system = "Be terse.";
+  r.msgs = two_msgs;
+  r.nmsgs = 2;
+  r.temperature = 0.2;
+  r.top_p = NAN;
+  r.max_tokens = 1024;
+  r.schema_name = "Finding";
+  return r;
+}
+
+static const char *SCHEMA =
+  "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},"
+  "\"required\":[\"name\"],\"additionalProperties\":false}";
+
+static const char *jstr(const cJSON *o, const char *k) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static double jnum(const cJSON *o, const char *k) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+  return cJSON_IsNumber(v) ? v->valuedouble : -999;
+}
+
+static const cJSON *jget(const cJSON *o, const char *k) {
+  return cJSON_GetObjectItemCaseSensitive(o, k);
+}
+
+static void test_anthropic_body(void) {
+  ProviderRequest r = base_request();
+  char *body = provider_anthropic.build_body(&r);
+  cJSON *j = body ? cJSON_Parse(body) : NULL;
+  check(j != NULL, "anthropic body is JSON");
+  check_str(jstr(j, "model"), "m-1", "anthropic body: model");
+  check_num(jnum(j, "max_tokens"), 1024, "anthropic body: max_tokens");
+  check_str(jstr(j, "system"), "Be terse.", "anthropic body: system");
+  const cJSON *msgs = jget(j, "messages");
+  check(cJSON_GetArraySize(msgs) == 2, "anthropic body: two messages");
+  check_str(jstr(cJSON_GetArrayItem(msgs, 0), "role"), "user", "anthropic body: role");
+  check_str(jstr(cJSON_GetArrayItem(msgs, 1), "content"), "Checking.", "anthropic body: content text");
+  check(body && strstr(body, "\"temperature\":0.2") != NULL, "anthropic body: temperature printed exactly");
+  check(!jget(j, "top_p") && !jget(j, "stream") && !jget(j, "output_config"),
+        "anthropic body: no top_p, stream or output_config when unset");
+  cJSON_Delete(j);
+  free(body);
+
+  r.schema = SCHEMA;
+  r.stream = true;
+  r.system = NULL;
+  r.temperature = NAN;
+  r.top_p = 0.9;
+  body = provider_anthropic.build_body(&r);
+  j = body ? cJSON_Parse(body) : NULL;
+  cJSON *want = cJSON_Parse(SCHEMA);
+  const cJSON *fmt = jget(jget(j, "output_config"), "format");
+  check_str(jstr(fmt, "type"), "json_schema", "anthropic body: output_config.format.type");
+  check(cJSON_Compare(jget(fmt, "schema"), want, 1), "anthropic body: schema embedded as JSON");
+  check(cJSON_IsTrue(jget(j, "stream")), "anthropic body: stream true");
+  check_num(jnum(j, "top_p"), 0.9, "anthropic body: top_p");
+  check(!jget(j, "system") && !jget(j, "temperature"), "anthropic body: no system/temperature when unset");
+  cJSON_Delete(want);
+  cJSON_Delete(j);
+  free(body);
+
+  r.schema = "{not json";
+  check(provider_anthropic.build_body(&r) == NULL, "anthropic body: invalid schema -> NULL");
+  check(provider_openai.build_body(&r) == NULL, "openai body: invalid schema -> NULL");
+
+  /* Invalid UTF-8 in a prompt would make the API reject the body. */
+  static const ChatMsg bad[] = { { "user", "a\xff" "b\"q\n" } };
+  r = base_request();
+  r.msgs = bad;
+  r.nmsgs = 1;
+  body = provider_anthropic.build_body(&r);
+  j = body ? cJSON_Parse(body) : NULL;
+  check_str(jstr(cJSON_GetArrayItem(jget(j, "messages"), 0), "content"), "a\xEF\xBF\xBD" "b\"q\n",
+            "anthropic body: invalid UTF-8 becomes U+FFFD, quotes escaped");
+  cJSON_Delete(j);
+  free(body);
+}
+
+static void test_openai_body(void) {
+  ProviderRequest r = base_request();
+  char *body = provider_openai.build_body(&r);
+  cJSON *j = body ? cJSON_Parse(body) : NULL;
+  check(j != NULL, "openai body is JSON");
+  check_str(jstr(j, "model"), "m-1", "openai body: model");
+  const cJSON *msgs = jget(j, "messages");
+  check(cJSON_GetArraySize(msgs) == 3, "openai body: system + two messages");
+  check_str(jstr(cJSON_GetArrayItem(msgs, 0), "role"), "system", "openai body: system first");
+  check_str(jstr(cJSON_GetArrayItem(msgs, 0), "content"), "Be terse.", "openai body: system text");
+  check_str(jstr(cJSON_GetArrayItem(msgs, 2), "role"), "assistant", "openai body: assistant turn");
+  check_num(jnum(j, "max_completion_tokens"), 1024, "openai body: max_completion_tokens");
+  check(!jget(j, "max_tokens"), "openai body: no max_tokens");
+  check(!jget(j, "stream") && !jget(j, "stream_options") && !jget(j, "response_format"),
+        "openai body: no stream or response_format when unset");
+  cJSON_Delete(j);
+  free(body);
+
+  r.legacy_max_tokens = true;
+  r.stream = true;
+  r.schema = SCHEMA;
+  body = provider_openai.build_body(&r);
+  j = body ? cJSON_Parse(body) : NULL;
+  check_num(jnum(j, "max_tokens"), 1024, "openai body: legacy max_tokens");
+  check(!jget(j, "max_completion_tokens"), "openai body: legacy has no max_completion_tokens");
+  check(cJSON_IsTrue(jget(j, "stream")), "openai body: stream true");
+  check(cJSON_IsTrue(jget(jget(j, "stream_options"), "include_usage")), "openai body: include_usage");
+  const cJSON *rf = jget(j, "response_format");
+  check_str(jstr(rf, "type"), "json_schema", "openai body: response_format.type");
+  const cJSON *js = jget(rf, "json_schema");
+  check_str(jstr(js, "name"), "Finding", "openai body: json_schema.name");
+  check(cJSON_IsTrue(jget(js, "strict")), "openai body: strict true");
+  cJSON *want = cJSON_Parse(SCHEMA);
+  check(cJSON_Compare(jget(js, "schema"), want, 1), "openai body: schema embedded as JSON");
+  cJSON_Delete(want);
+  cJSON_Delete(j);
+  free(body);
+}
+
+static int count_with(char **h, const char *needle) {
+  int n = 0;
+  for (; h && *h; h++) if (strstr(*h, needle)) n++;
+  return n;
+}
+
+static void test_headers(void) {
+  const char *key = "sk-ant-TESTKEY-0123456789";
+  char **h = provider_anthropic.build_headers(key, 2);
+  check(count_with(h, key) == 1, "anthropic headers: key in one header");
+  check(count_with(h, "x-api-key: sk-ant-TESTKEY-0123456789") == 1, "anthropic headers: x-api-key");
+  check(count_with(h, "anthropic-version: 2023-06-01") == 1, "anthropic headers: version");
+  check(count_with(h, "content-type: application/json") == 1, "anthropic headers: content-type");
+  check(count_with(h, "x-stainless-retry-count: 2") == 1, "anthropic headers: retry count");
+  provider_headers_free(h);
+
+  h = provider_openai.build_headers(key, 0);
+  check(count_with(h, key) == 1, "openai headers: key in one header");
+  check(count_with(h, "Authorization: Bearer sk-ant-TESTKEY-0123456789") == 1, "openai headers: bearer");
+  check(count_with(h, "Content-Type: application/json") == 1, "openai headers: content-type");
+  check(count_with(h, "x-stainless-retry-count: 0") == 1, "openai headers: retry count 0");
+  provider_headers_free(h);
+
+  h = provider_openai.build_headers(NULL, 0);
+  check(count_with(h, "Authorization") == 0, "openai headers: no key, no Authorization");
+  provider_headers_free(h);
+  h = provider_anthropic.build_headers("sk\r\nx-evil: 1", 0);
+  check(count_with(h, "evil") == 0 && count_with(h, "x-api-key") == 0, "anthropic headers: CRLF key not sent");
+  provider_headers_free(h);
+}
+
+static void test_lookup(void) {
+  const char *m = NULL;
+  check(provider_for("anthropic/claude-x", &m) == &provider_anthropic, "provider_for anthropic");
+  check_str(m, "claude-x", "provider_for strips the prefix");
+  check(provider_for("openai/meta/llama-3", &m) == &provider_openai, "provider_for openai");
+  check_str(m, "meta/llama-3", "provider_for keeps later slashes");
+  const Provider *p = provider_for("mock/any", &m);
+  check(p && p->kind == PROVIDER_MOCK && !p->build_body, "provider_for mock: kind, no functions");
+  check(!provider_for("foo/x", &m) && !provider_for("anthropic", &m) && !provider_for("anthropic/", &m)
+        && !provider_for("", &m) && !provider_for(NULL, &m), "provider_for unknown -> NULL");
+  check(provider_known_prefix("openai/x") && !provider_known_prefix("openaix/y"), "provider_known_prefix");
+
+  Buf u;
+  buf_init(&u);
+  provider_url(&provider_openai, NULL, &u);
+  check_str(u.data, "https://api.openai.com/v1/chat/completions", "url: openai default");
+  u.len = 0;
+  provider_url(&provider_openai, "http://localhost:11434/v1/", &u);
+  check_str(u.data, "http://localhost:11434/v1/chat/completions", "url: SDK-style base with /v1");
+  u.len = 0;
+  provider_url(&provider_anthropic, "http://127.0.0.1:9000/", &u);
+  check_str(u.data, "http://127.0.0.1:9000/v1/messages", "url: anthropic base");
+  buf_free(&u);
+}
+
+/* ---- non-streaming replies -------------------------------------------- */
+
+static bool parse(const Provider *p, const char *body, size_t len, ProviderReply *r, Buf *err) {
+  memset(r, 0, sizeof *r);
+  buf_init(&r->text);
+  buf_init(err);
+  return p->parse_reply(body, len, r, err);
+}
+
+static void test_anthropic_reply(void) {
+  const char *body =
+    "{\"id\":\"msg_01XFDUDYJgAACzvnptvVoYEL\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5-20250929\","
+    "\"content\":[{\"type\":\"text\",\"text\":\"Checking.\"},"
+    "{\"type\":\"tool_use\",\"id\":\"toolu_01A\",\"name\":\"get_weather\",\"input\":{\"location\":\"Paris\"}},"
+    "{\"type\":\"future_block\",\"text\":\"IGNORED\"},{\"type\":\"text\",\"text\":\" Done.\"}],"
+    "\"stop_reason\":\"tool_use\",\"stop_sequence\":null,\"stop_details\":{\"x\":1},"
+    "\"usage\":{\"input_tokens\":472,\"output_tokens\":89,\"cache_creation_input_tokens\":7,\"cache_read_input_tokens\":11,"
+    "\"cache_creation\":{\"ephemeral_5m_input_tokens\":0,\"ephemeral_1h_input_tokens\":0},\"service_tier\":\"standard\"}}";
+  ProviderReply r;
+  Buf err;
+  check(parse(&provider_anthropic, body, strlen(body), &r, &err), "anthropic reply parses");
+  check_str(r.text.data, "Checking. Done.", "anthropic reply: text blocks joined, others skipped");
+  check_int(r.usage.input_tokens, 472, "anthropic reply: input tokens");
+  check_int(r.usage.output_tokens, 89, "anthropic reply: output tokens");
+  check_int(r.usage.cache_write_tokens, 7, "anthropic reply: cache write");
+  check_int(r.usage.cache_read_tokens, 11, "anthropic reply: cache read");
+  check_str(r.stop_reason, "tool_use", "anthropic reply: stop_reason");
+  check(!r.refusal, "anthropic reply: no refusal");
+  check_str(r.request_id, "msg_01XFDUDYJgAACzvnptvVoYEL", "anthropic reply: id");
+  reply_free(&r);
+  buf_free(&err);
+
+  body = "{\"content\":[],\"stop_reason\":\"refusal\",\"usage\":{\"input_tokens\":3,\"output_tokens\":0}}";
+  check(parse(&provider_anthropic, body, strlen(body), &r, &err), "anthropic refusal parses");
+  check(r.refusal && r.text.len == 0, "anthropic refusal: refusal=true, no text");
+  reply_free(&r);
+  buf_free(&err);
+
+  check(!parse(&provider_anthropic, "nope", 4, &r, &err) && err.len > 0, "anthropic: non-JSON reply is an error");
+  reply_free(&r);
+  buf_free(&err);
+  check(!parse(&provider_anthropic, "{}", 2, &r, &err) && err.len > 0, "anthropic: reply without content is an error");
+  reply_free(&r);
+  buf_free(&err);
+  body = "{\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"boom\"}}";
+  check(!parse(&provider_anthropic, body, strlen(body), &r, &err), "anthropic: error object in a 2xx body");
+  check_str(err.data, "api_error: boom", "anthropic: its message");
+  reply_free(&r);
+  buf_free(&err);
+}
+
+static void test_openai_reply(void) {
+  const char *body =
+    "{\"id\":\"chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG\",\"object\":\"chat.completion\",\"created\":1741570283,"
+    "\"model\":\"gpt-4o-mini-2024-07-18\",\"system_fingerprint\":\"fp_44709d6fcb\",\"service_tier\":\"default\","
+    "\"choices\":[{\"index\":0,\"logprobs\":null,\"finish_reason\":\"stop\","
+    "\"message\":{\"role\":\"assistant\",\"content\":\"{\\\"name\\\":\\\"Alice\\\",\\\"age\\\":30}\",\"refusal\":null,\"annotations\":[]}}],"
+    "\"usage\":{\"prompt_tokens\":25,\"completion_tokens\":9,\"total_tokens\":34,"
+    "\"prompt_tokens_details\":{\"cached_tokens\":10},\"completion_tokens_details\":{\"reasoning_tokens\":0}}}";
+  ProviderReply r;
+  Buf err;
+  check(parse(&provider_openai, body, strlen(body), &r, &err), "openai reply parses");
+  check_str(r.text.data, "{\"name\":\"Alice\",\"age\":30}", "openai reply: content");
+  check_int(r.usage.input_tokens, 15, "openai reply: input excludes cached");
+  check_int(r.usage.cache_read_tokens, 10, "openai reply: cached -> cache read");
+  check_int(r.usage.output_tokens, 9, "openai reply: completion tokens");
+  check_str(r.stop_reason, "stop", "openai reply: finish_reason");
+  check(!r.refusal && !r.refusal_text, "openai reply: no refusal");
+  check_str(r.request_id, "chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG", "openai reply: id");
+  reply_free(&r);
+  buf_free(&err);
+
+  body = "{\"choices\":[{\"index\":0,\"finish_reason\":\"stop\",\"message\":{\"role\":\"assistant\",\"content\":null,"
+         "\"refusal\":\"I can't help with that.\"}}]}";
+  check(parse(&provider_openai, body, strlen(body), &r, &err), "openai refusal parses");
+  check(r.refusal && r.text.len == 0, "openai refusal: refusal=true, content null");
+  check_str(r.refusal_text, "I can't help with that.", "openai refusal: refusal_text");
+  reply_free(&r);
+  buf_free(&err);
+
+  body = "{\"choices\":[{\"index\":0,\"finish_reason\":\"content_filter\",\"message\":{\"content\":\"\"}}]}";
+  check(parse(&provider_openai, body, strlen(body), &r, &err) && r.refusal, "openai content_filter -> refusal");
+  reply_free(&r);
+  buf_free(&err);
+
+  body = "{\"choices\":[{\"index\":0,\"finish_reason\":\"tool_calls\",\"message\":{\"role\":\"assistant\",\"content\":null,"
+         "\"tool_calls\":[{\"id\":\"call_abc\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}}]}";
+  check(parse(&provider_openai, body, strlen(body), &r, &err) && r.text.len == 0, "openai tool_calls reply: empty text");
+  reply_free(&r);
+  buf_free(&err);
+
+  check(!parse(&provider_openai, "{\"choices\":[]}", 14, &r, &err) && err.len > 0, "openai: no choices is an error");
+  reply_free(&r);
+  buf_free(&err);
+  check(!parse(&provider_openai, "[1]", 3, &r, &err), "openai: array body is an error");
+  reply_free(&r);
+  buf_free(&err);
+}
+
+/* Hostile bytes: kept as bytes, never a crash, never a silent cut. */
+static void test_hostile_replies(void) {
+  ProviderReply r;
+  Buf err;
+  const char body1[] = "{\"content\":[{\"type\":\"text\",\"text\":\"a\xff\xfe" "b\"}],\"stop_reason\":\"end_turn\"}";
+  check(parse(&provider_anthropic, body1, sizeof body1 - 1, &r, &err), "invalid UTF-8 reply parses");
+  check(r.text.len == 4 && memcmp(r.text.data, "a\xff\xfe" "b", 4) == 0, "invalid UTF-8 kept as bytes");
+  reply_free(&r);
+  buf_free(&err);
+
+  const char *body2 = "{\"content\":[{\"type\":\"text\",\"text\":\"a\\u0000b\"}]}";
+  check(parse(&provider_anthropic, body2, strlen(body2), &r, &err), "\\u0000 reply parses");
+  check_str(r.text.data, "a\xEF\xBF\xBD" "b", "\\u0000 becomes U+FFFD, text not cut");
+  reply_free(&r);
+  buf_free(&err);
+
+  const char body3[] = "{\"choices\":[{\"index\":0,\"message\":{\"content\":\"x\0y\"}}]}";
+  check(parse(&provider_openai, body3, sizeof body3 - 1, &r, &err), "raw NUL in reply parses");
+  check_str(r.text.data, "x\xEF\xBF\xBDy", "raw NUL becomes U+FFFD");
+  reply_free(&r);
+  buf_free(&err);
+
+  const char *body4 = "{\"choices\":[{\"index\":0,\"message\":{\"content\":\"<\\ud800>\\\\u0000<\\ud83d\\ude00><\\udc00\"}}]}";
+  check(parse(&provider_openai, body4, strlen(body4), &r, &err), "lone surrogates parse");
+  check_str(r.text.data, "<\xEF\xBF\xBD>\\u0000<\xF0\x9F\x98\x80><\xEF\xBF\xBD",
+            "lone surrogates -> U+FFFD; escaped backslash and pairs kept");
+  reply_free(&r);
+  buf_free(&err);
+
+  check(!parse(&provider_openai, "", 0, &r, &err), "empty body is an error");
+  reply_free(&r);
+  buf_free(&err);
+  const char *deep = "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[";
+  check(!parse(&provider_openai, deep, strlen(deep), &r, &err), "unterminated nesting is an error");
+  reply_free(&r);
+  buf_free(&err);
+
+  /* A 10 MB reply. */
+  size_t big = 10u << 20;
+  Buf b;
+  buf_init(&b);
+  buf_puts(&b, "{\"choices\":[{\"index\":0,\"finish_reason\":\"length\",\"message\":{\"content\":\"");
+  for (size_t i = 0; i < big / 10; i++) buf_put(&b, "abcdefghi\\n", 11);
+  buf_puts(&b, "\"}}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2}}");
+  check(parse(&provider_openai, b.data, b.len, &r, &err), "10 MB reply parses");
+  check(r.text.len == big / 10 * 10 && r.text.data[9] == '\n' && r.text.data[r.text.len - 2] == 'i',
+        "10 MB reply: every byte");
+  check_str(r.stop_reason, "length", "10 MB reply: finish_reason");
+  reply_free(&r);
+  buf_free(&err);
+  buf_free(&b);
+}
+
+/* ---- SSE -------------------------------------------------------------- */
+
+typedef struct Rec {
+  Buf log;   /* "event|data\n" per dispatched event */
+  int n;
+  int stop_after;
+} Rec;
+
+static bool rec_event(void *ctx, const char *event, const char *data, size_t len) {
+  Rec *r = ctx;
+  buf_puts(&r->log, event);
+  buf_putc(&r->log, '|');
+  buf_put(&r->log, data, len);
+  buf_putc(&r->log, '\n');
+  r->n++;
+  return !(r->stop_after && r->n >= r->stop_after);
+}
+
+static void sse_case(const char *input, const char *want, const char *desc) {
+  SseParser p;
+  Rec r = { {0}, 0, 0 };
+  sse_init(&p);
+  sse_feed(&p, input, strlen(input), rec_event, &r);
+  check_str(r.log.data ? r.log.data : "", want, desc);
+  sse_free(&p);
+  buf_free(&r.log);
+}
+
+static void test_sse(void) {
+  sse_case("data: a\ndata: b\n\n", "|a\nb\n", "sse: data lines joined with \\n");
+  sse_case("event: x\ndata:1\n\n", "x|1\n", "sse: event name, no space after colon");
+  sse_case("data:  two\n\n", "| two\n", "sse: only one leading space stripped");
+  sse_case("data\n\n", "|\n", "sse: `data` without colon is empty data");
+  sse_case("event: lonely\n\ndata: z\n\n", "|z\n", "sse: event without data not dispatched, name reset");
+  sse_case(": comment\nid: 7\nretry: 10\nfoo: bar\ndata: q\n\n", "|q\n", "sse: comments, id, retry, unknown ignored");
+  sse_case("data: a\r\n\r\ndata: b\r\rdata: c\n\n", "|a\n|b\n|c\n", "sse: \\r\\n, \\r and \\n line ends");
+  sse_case("data: x\n", "", "sse: no blank line, no dispatch");
+  sse_case("data: {\"a\":\"\xE2\x82\xAC\"}\n\n", "|{\"a\":\"\xE2\x82\xAC\"}\n", "sse: UTF-8 passes through");
+
+  /* \r at the end of one feed, \n at the start of the next: one line end. */
+  SseParser p;
+  Rec r = { {0}, 0, 0 };
+  sse_init(&p);
+  sse_feed(&p, "data: a\r", 8, rec_event, &r);
+  sse_feed(&p, "", 0, rec_event, &r);
+  sse_feed(&p, "\ndata: b\r", 9, rec_event, &r);
+  sse_feed(&p, "\n\r", 2, rec_event, &r);
+  sse_feed(&p, "\n", 1, rec_event, &r);
+  check_str(r.log.data, "|a\nb\n", "sse: \\r|\\n across feeds is one line end");
+  sse_free(&p);
+  buf_free(&r.log);
+
+  /* A stop from the handler stops the feed. */
+  sse_init(&p);
+  r = (Rec){ {0}, 0, 1 };
+  bool ok = sse_feed(&p, "data: 1\n\ndata: 2\n\n", 18, rec_event, &r);
+  check(!ok && r.n == 1, "sse: handler false stops feeding");
+  sse_free(&p);
+  buf_free(&r.log);
+
+  /* A line that never ends is bounded. */
+  sse_init(&p);
+  r = (Rec){ {0}, 0, 0 };
+  size_t chunk = 1u << 20;
+  char *junk = malloc(chunk);
+  memset(junk, 'x', chunk);
+  memcpy(junk, "data: ", 6);
+  ok = true;
+  for (size_t sent = 0; ok && sent <= SSE_MAX_BYTES + chunk; sent += chunk) ok = sse_feed(&p, junk, chunk, rec_event, &r);
+  check(!ok && p.overflow && r.n == 0, "sse: endless line -> false + overflow");
+  check(!sse_feed(&p, "\n\n", 2, rec_event, &r), "sse: stays failed after overflow");
+  sse_free(&p);
+  /* ... and so are endless data lines of one event. */
+  sse_init(&p);
+  memset(junk, 'y', chunk);
+  memcpy(junk, "data: ", 6);
+  junk[chunk - 1] = '\n';
+  ok = true;
+  for (size_t sent = 0; ok && sent <= SSE_MAX_BYTES + chunk; sent += chunk) ok = sse_feed(&p, junk, chunk, rec_event, &r);
+  check(!ok && p.overflow && r.n == 0, "sse: endless event data -> false + overflow");
+  sse_free(&p);
+  free(junk);
+  buf_free(&r.log);
+}
+
+/* ---- streams ---------------------------------------------------------- */
+
+static const char *ANTHROPIC_STREAM =
+  ": keep-alive\n"
+  "event: message_start\n"
+  "data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_01\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":25,\"output_tokens\":1,\"cache_read_input_tokens\":4,\"cache_creation_input_tokens\":3}}}\n"
+  "\n"
+  "event: content_block_start\n"
+  "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n"
+  "\n"
+  "event: ping\n"
+  "data: {\"type\":\"ping\"}\n"
+  "\n"
+  "event: content_block_delta\n"
+  "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Check\"}}\n"
+  "\n"
+  "event: content_block_delta\n"
+  "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"ing \xE2\x82\xAC.\"}}\n"
+  "\n"
+  "event: content_block_stop\n"
+  "data: {\"type\":\"content_block_stop\",\"index\":0}\n"
+  "\n"
+  "event: future_event\n"
+  "data: not even json\n"
+  "\n"
+  "event: content_block_start\n"
+  "data: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_01A\",\"name\":\"get_weather\",\"input\":{}}}\n"
+  "\n"
+  "event: content_block_delta\n"
+  "data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"location\\\": \\\"Par\"}}\n"
+  "\n"
+  "event: content_block_delta\n"
+  "data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"is\\\"}\"}}\n"
+  "\n"
+  "event: content_block_stop\n"
+  "data: {\"type\":\"content_block_stop\",\"index\":1}\n"
+  "\n"
+  "event: message_delta\n"
+  "data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":50}}\n"
+  "\n"
+  ": still here\n"
+  "event: message_delta\n"
+  "data: {\"type\":\"message_delta\",\"delta\":{},\"usage\":{\"output_tokens\":89}}\n"
+  "\n"
+  "event: message_stop\n"
+  "data: {\"type\":\"message_stop\"}\n"
+  "\n";
+
+static const char *OPENAI_STREAM =
+  "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1694268190,\"model\":\"gpt-4o-mini\",\"system_fingerprint\":\"fp_x\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null},\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}\n"
+  "\n"
+  ": OPENROUTER PROCESSING\n"
+  "\n"
+  "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1694268190,\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"},\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}\n"
+  "\n"
+  "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1694268190,\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo \xE2\x82\xAC\",\"reasoning_content\":\"HIDDEN\"},\"logprobs\":null,\"finish_reason\":null}],\"usage\":null,\"obfuscation\":\"abc\"}\n"
+  "\n"
+  "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1694268190,\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}],\"usage\":null}\n"
+  "\n"
+  "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1694268190,\"model\":\"gpt-4o-mini\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":2,\"total_tokens\":11}}\n"
+  "\n"
+  "data: [DONE]\n"
+  "\n";
+
+typedef struct StreamRun {
+  const Provider *p;
+  StreamState st;
+  int after_stop;   /* events delivered after a stop (must stay 0) */
+  bool stopped;
+} StreamRun;
+
+static bool run_event(void *ctx, const char *event, const char *data, size_t len) {
+  StreamRun *r = ctx;
+  if (r->stopped) { r->after_stop++; return false; }
+  bool go = r->p->stream_event(&r->st, event, data, len);
+  if (!go) r->stopped = true;
+  return go;
+}
+
+static void run_init(StreamRun *r, const Provider *p) {
+  memset(r, 0, sizeof *r);
+  r->p = p;
+  buf_init(&r->st.reply.text);
+  buf_init(&r->st.error);
+}
+
+static void run_free(StreamRun *r) {
+  reply_free(&r->st.reply);
+  buf_free(&r->st.error);
+}
+
+/* Feeds s in pieces cut at the given offsets (sorted, inside s). */
+static void run_feed(StreamRun *r, const char *s, size_t n, const size_t *cuts, size_t ncuts) {
+  SseParser p;
+  sse_init(&p);
+  size_t at = 0;
+  for (size_t i = 0; i <= ncuts; i++) {
+    size_t end = i < ncuts ? cuts[i] : n;
+    if (!sse_feed(&p, s + at, end - at, run_event, r)) break;
+    at = end;
+  }
+  sse_free(&p);
+}
+
+/* The transcript with its \n line ends replaced by `eol`. */
+static char *with_eol(const char *s, const char *eol) {
+  Buf b;
+  buf_init(&b);
+  for (; *s; s++) {
+    if (*s == '\n') buf_puts(&b, eol);
+    else buf_putc(&b, *s);
+  }
+  return b.data;
+}
+
+typedef struct Want {
+  const char *text, *stop, *id;
+  Usage usage;
+} Want;
+
+static bool same(const StreamRun *r, const Want *w) {
+  const ProviderReply *x = &r->st.reply;
+  return r->st.done && !r->st.failed && r->after_stop == 0 && x->text.data && strcmp(x->text.data, w->text) == 0
+         && x->stop_reason && strcmp(x->stop_reason, w->stop) == 0
+         && x->request_id && strcmp(x->request_id, w->id) == 0
+         && memcmp(&x->usage, &w->usage, sizeof w->usage) == 0;
+}
+
+static void stream_suite(const Provider *p, const char *transcript, const Want *w) {
+  static const char *const eols[] = { "\n", "\r\n", "\r" };
+  static const char *const eol_names[] = { "\\n", "\\r\\n", "\\r" };
+  char desc[160];
+  for (int e = 0; e < 3; e++) {
+    char *s = with_eol(transcript, eols[e]);
+    size_t n = strlen(s);
+    StreamRun r;
+
+    run_init(&r, p);
+    run_feed(&r, s, n, NULL, 0);
+    snprintf(desc, sizeof desc, "%s stream, %s, whole", p->name, eol_names[e]);
+    check(same(&r, w), desc);
+    if (!same(&r, w))
+      printf("#   text \"%s\" stop %s in %lld out %lld cr %lld cw %lld done %d failed %d (%s)\n",
+             r.st.reply.text.data ? r.st.reply.text.data : "", r.st.reply.stop_reason ? r.st.reply.stop_reason : "-",
+             (long long)r.st.reply.usage.input_tokens, (long long)r.st.reply.usage.output_tokens,
+             (long long)r.st.reply.usage.cache_read_tokens, (long long)r.st.reply.usage.cache_write_tokens,
+             r.st.done, r.st.failed, r.st.error.data ? r.st.error.data : "");
+    run_free(&r);
+
+    size_t *cuts = malloc(n * sizeof *cuts);
+    for (size_t i = 0; i + 1 < n; i++) cuts[i] = i + 1;
+    run_init(&r, p);
+    run_feed(&r, s, n, cuts, n - 1);
+    snprintf(desc, sizeof desc, "%s stream, %s, one byte per feed", p->name, eol_names[e]);
+    check(same(&r, w), desc);
+    run_free(&r);
+
+    int bad = 0;
+    for (size_t cut = 0; cut <= n; cut++) {
+      run_init(&r, p);
+      run_feed(&r, s, n, &cut, 1);
+      if (!same(&r, w)) {
+        if (!bad) printf("#   first bad split at %zu\n", cut);
+        bad++;
+      }
+      run_free(&r);
+    }
+    snprintf(desc, sizeof desc, "%s stream, %s, split in two at each of %zu positions", p->name, eol_names[e], n + 1);
+    check(bad == 0, desc);
+    free(cuts);
+    free(s);
+  }
+}
+
+static void stream_one(const Provider *p, const char *s, StreamRun *r) {
+  run_init(r, p);
+  run_feed(r, s, strlen(s), NULL, 0);
+}
+
+static void test_streams(void) {
+  Want wa = { "Checking \xE2\x82\xAC.", "tool_use", "msg_01", { 25, 89, 4, 3 } };
+  stream_suite(&provider_anthropic, ANTHROPIC_STREAM, &wa);
+  Want wo = { "Hello \xE2\x82\xAC", "stop", "chatcmpl-1", { 9, 2, 0, 0 } };
+  stream_suite(&provider_openai, OPENAI_STREAM, &wo);
+
+  StreamRun r;
+  /* Truncated: no message_stop / [DONE]. */
+  const char *cut = strstr(ANTHROPIC_STREAM, "event: message_stop");
+  char *trunc = malloc((size_t)(cut - ANTHROPIC_STREAM) + 1);
+  memcpy(trunc, ANTHROPIC_STREAM, (size_t)(cut - ANTHROPIC_STREAM));
+  trunc[cut - ANTHROPIC_STREAM] = '\0';
+  stream_one(&provider_anthropic, trunc, &r);
+  check(!r.st.done && !r.st.failed && strcmp(r.st.reply.text.data, "Checking \xE2\x82\xAC.") == 0,
+        "anthropic truncated stream: done=false, text so far");
+  run_free(&r);
+  free(trunc);
+  cut = strstr(OPENAI_STREAM, "data: [DONE]");
+  trunc = malloc((size_t)(cut - OPENAI_STREAM) + 1);
+  memcpy(trunc, OPENAI_STREAM, (size_t)(cut - OPENAI_STREAM));
+  trunc[cut - OPENAI_STREAM] = '\0';
+  stream_one(&provider_openai, trunc, &r);
+  check(!r.st.done && !r.st.failed && r.st.reply.usage.output_tokens == 2, "openai truncated stream: done=false");
+  run_free(&r);
+  free(trunc);
+
+  /* Mid-stream errors are final. */
+  stream_one(&provider_anthropic,
+             "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"usage\":{\"input_tokens\":1}}}\n\n"
+             "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"par\"}}\n\n"
+             "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n"
+             "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"MORE\"}}\n\n",
+             &r);
+  check(r.st.failed && !r.st.done && r.after_stop == 0, "anthropic error event: failed, stops");
+  check_str(r.st.error.data, "overloaded_error: Overloaded", "anthropic error event: message");
+  run_free(&r);
+  stream_one(&provider_openai,
+             "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n"
+             "data: {\"error\":{\"message\":\"The server had an error\",\"type\":\"server_error\",\"param\":null,\"code\":null}}\n\n"
+             "data: [DONE]\n\n", &r);
+  check(r.st.failed && !r.st.done, "openai error chunk: failed, stops");
+  check_str(r.st.error.data, "The server had an error (server_error)", "openai error chunk: message");
+  run_free(&r);
+  stream_one(&provider_openai, "event: error\ndata: {\"error\":\"model crashed\"}\n\n", &r);
+  check(r.st.failed, "openai error chunk: string error");
+  check_str(r.st.error.data, "model crashed", "openai error chunk: string message");
+  run_free(&r);
+  stream_one(&provider_openai, "data: {\"error\":null,\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ok\"}}]}\n\ndata: [DONE]\n\n", &r);
+  check(!r.st.failed && r.st.done && strcmp(r.st.reply.text.data, "ok") == 0, "openai: \"error\":null is no error");
+  run_free(&r);
+  stream_one(&provider_openai, "data: {not json\n\n", &r);
+  check(r.st.failed && r.st.error.len > 0, "openai: invalid JSON chunk fails");
+  run_free(&r);
+  stream_one(&provider_anthropic, "event: content_block_delta\ndata: {oops\n\n", &r);
+  check(r.st.failed && r.st.error.len > 0, "anthropic: invalid JSON in a known event fails");
+  run_free(&r);
+
+  /* Anthropic without event: lines (the JSON type names the event). */
+  stream_one(&provider_anthropic,
+             "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"x\"}}\n\n"
+             "data: {\"type\":\"message_stop\"}\n\n", &r);
+  check(r.st.done && strcmp(r.st.reply.text.data, "x") == 0, "anthropic: event name from the type field");
+  run_free(&r);
+
+  /* Anthropic refusal in a stream. */
+  stream_one(&provider_anthropic,
+             "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"refusal\"},\"usage\":{\"output_tokens\":1}}\n\n"
+             "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n", &r);
+  check(r.st.done && r.st.reply.refusal, "anthropic stream: refusal stop_reason");
+  run_free(&r);
+
+  /* llama.cpp: content null first, reasoning_content, usage on the
+   * finish chunk, no separate usage chunk. */
+  stream_one(&provider_openai,
+             "data: {\"id\":\"chatcmpl-7\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null}}]}\n\n"
+             "data: {\"id\":\"chatcmpl-7\",\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"think\"}}]}\n\n"
+             "data: {\"id\":\"chatcmpl-7\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"42\"}}]}\n\n"
+             "data: {\"id\":\"chatcmpl-7\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"length\"}],"
+             "\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":3,\"total_tokens\":8},\"timings\":{\"x\":1}}\n\n"
+             "data: [DONE]\n\n", &r);
+  check(r.st.done && strcmp(r.st.reply.text.data, "42") == 0 && r.st.reply.usage.input_tokens == 5
+        && r.st.reply.usage.output_tokens == 3 && strcmp(r.st.reply.stop_reason, "length") == 0,
+        "llama.cpp stream: usage on the finish chunk, reasoning ignored");
+  run_free(&r);
+
+  /* OpenAI refusal deltas accumulate. */
+  stream_one(&provider_openai,
+             "data: {\"choices\":[{\"index\":0,\"delta\":{\"refusal\":\"I can\"}}]}\n\n"
+             "data: {\"choices\":[{\"index\":0,\"delta\":{\"refusal\":\"not.\"}}]}\n\n"
+             "data: [DONE]\n\n", &r);
+  check(r.st.reply.refusal, "openai stream refusal: refusal=true");
+  check_str(r.st.reply.refusal_text, "I cannot.", "openai stream refusal: text accumulated");
+  run_free(&r);
+
+  /* 10 MB streamed as 10240 deltas, fed in 64 KiB pieces. */
+  Buf s;
+  buf_init(&s);
+  char piece[1024];
+  memset(piece, 'z', sizeof piece);
+  for (int i = 0; i < 10240; i++) {
+    buf_puts(&s, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"");
+    buf_put(&s, piece, sizeof piece);
+    buf_puts(&s, "\"}}]}\r\n\r\n");
+  }
+  buf_puts(&s, "data: [DONE]\r\n\r\n");
+  size_t ncuts = s.len / 65536;
+  size_t *cuts = malloc((ncuts + 1) * sizeof *cuts);
+  for (size_t i = 0; i < ncuts; i++) cuts[i] = (i + 1) * 65536;
+  run_init(&r, &provider_openai);
+  run_feed(&r, s.data, s.len, cuts, ncuts);
+  check(r.st.done && r.st.reply.text.len == 10240u * 1024u, "10 MB stream in 64 KiB feeds");
+  run_free(&r);
+  free(cuts);
+  buf_free(&s);
+}
+
+/* ---- error bodies ----------------------------------------------------- */
+
+static void err_case(const Provider *p, int status, const char *body, const char *want, const char *desc) {
+  Buf m;
+  buf_init(&m);
+  p->error_message(status, body, strlen(body), &m);
+  check_str(m.data, want, desc);
+  buf_free(&m);
+}
+
+static void test_error_bodies(void) {
+  err_case(&provider_anthropic, 404,
+           "{\"type\":\"error\",\"error\":{\"type\":\"not_found_error\",\"message\":\"The requested resource could not be found.\"},\"request_id\":\"req_011CSHoEeqs5C35K2UUqR7Fy\"}",
+           "not_found_error: The requested resource could not be found.", "anthropic 404 body");
+  err_case(&provider_anthropic, 529, "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}",
+           "overloaded_error: Overloaded", "anthropic 529 body");
+  err_case(&provider_anthropic, 502, "<html>\r\n<body>Bad Gateway</body></html>",
+           "HTTP 502: <html>  <body>Bad Gateway</body></html>", "anthropic: HTML body falls back, control chars blanked");
+  err_case(&provider_anthropic, 500, "", "HTTP 500 (empty body)", "anthropic: empty body");
+  err_case(&provider_anthropic, 400, "{\"error\":{}}", "HTTP 400: {\"error\":{}}", "anthropic: error without text falls back");
+
+  err_case(&provider_openai, 401,
+           "{\"error\":{\"message\":\"Incorrect API key provided: sk-VKMIs***wjh3. You can find your API key at https://platform.openai.com/account/api-keys.\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"invalid_api_key\"}}",
+           "Incorrect API key provided: sk-VKMIs***wjh3. You can find your API key at https://platform.openai.com/account/api-keys. (invalid_api_key)",
+           "openai 401 body");
+  err_case(&provider_openai, 429,
+           "{\"error\":{\"message\":\"You exceeded your current quota.\",\"type\":\"insufficient_quota\",\"param\":null,\"code\":\"insufficient_quota\"}}",
+           "You exceeded your current quota. (insufficient_quota)", "openai 429 quota body");
+  err_case(&provider_openai, 404,
+           "{\"error\":{\"message\":\"model \\\"llama9\\\" not found, try pulling it first\",\"type\":\"not_found_error\",\"param\":null,\"code\":null}}",
+           "model \"llama9\" not found, try pulling it first (not_found_error)", "ollama 404 body");
+  err_case(&provider_openai, 400, "{\"error\":{\"code\":400,\"message\":\"bad grammar\",\"type\":\"invalid_request_error\"}}",
+           "bad grammar (invalid_request_error)", "llama.cpp body (int code)");
+  err_case(&provider_openai, 400,
+           "{\"object\":\"error\",\"message\":\"max_tokens is too large\",\"type\":\"BadRequestError\",\"param\":null,\"code\":400}",
+           "max_tokens is too large (BadRequestError)", "vLLM old flat body");
+  err_case(&provider_openai, 400,
+           "{\"error\":{\"object\":\"error\",\"message\":\"bad\",\"type\":\"BadRequestError\",\"param\":null,\"code\":400}}",
+           "bad (BadRequestError)", "vLLM new wrapped body");
+  err_case(&provider_openai, 401, "{\"error\":\"Unauthorized\"}", "Unauthorized", "vLLM 401 string error");
+  err_case(&provider_openai, 500, "{\"error\":{\"type\":\"server_error\"}}", "HTTP 500: {\"error\":{\"type\":\"server_error\"}}",
+           "openai: missing message falls back");
+  err_case(&provider_openai, 422, "{\"detail\":\"Not Found\"}", "HTTP 422: {\"detail\":\"Not Found\"}", "openai: unknown shape falls back");
+
+  /* The fallback cuts at 200 bytes on a character boundary. */
+  Buf body;
+  buf_init(&body);
+  for (int i = 0; i < 150; i++) buf_puts(&body, "\xC3\xA9");   /* 300 bytes of é */
+  Buf m;
+  buf_init(&m);
+  provider_openai.error_message(503, body.data, body.len, &m);
+  check(m.len == strlen("HTTP 503: ") + 200 + 3 && strcmp(m.data + m.len - 3, "...") == 0,
+        "fallback: raw body cut to 200 bytes + ...");
+  buf_free(&m);
+  buf_free(&body);
+  buf_init(&m);
+  provider_anthropic.error_message(500, "x\0\xff" "y", 4, &m);
+  check_str(m.data, "HTTP 500: x ?y", "fallback: NUL and invalid UTF-8 cleaned");
+  buf_free(&m);
+}
+
+/* ---- retry rules ------------------------------------------------------ */
+
+static void test_retry(void) {
+  static const struct { int status; const char *xsr; double ra; bool want; const char *desc; } rs[] = {
+    { 408, NULL, -1, true, "retry 408" },
+    { 409, NULL, -1, true, "retry 409" },
+    { 429, NULL, -1, true, "retry 429" },
+    { 500, NULL, -1, true, "retry 500" },
+    { 503, NULL, -1, true, "retry 503" },
+    { 529, NULL, -1, true, "retry 529" },
+    { 400, NULL, -1, false, "no retry 400" },
+    { 401, NULL, -1, false, "no retry 401" },
+    { 403, NULL, -1, false, "no retry 403" },
+    { 404, NULL, -1, false, "no retry 404" },
+    { 422, NULL, -1, false, "no retry 422" },
+    { 400, "true", -1, true, "x-should-retry true overrides 400" },
+    { 500, "false", -1, false, "x-should-retry false overrides 500" },
+    { 500, "maybe", -1, true, "x-should-retry other value ignored" },
+    { 429, NULL, 120, true, "retry-after 120 s still retried" },
+    { 429, NULL, 121, false, "retry-after over 120 s: no retry" },
+    { 429, "true", 300, true, "x-should-retry true beats retry-after 300" },
+    { 429, NULL, INFINITY, true, "infinite retry-after ignored" },
+  };
+  for (size_t i = 0; i < sizeof rs / sizeof rs[0]; i++)
+    check(retry_should(rs[i].status, rs[i].xsr, rs[i].ra) == rs[i].want, rs[i].desc);
+
+  double now = 1445412480.0 - 30;
+  static const struct { const char *ms, *ra; double want; const char *desc; } ps[] = {
+    { "5", NULL, 0.005, "retry-after-ms 5" },
+    { "1500.5", "9", 1.5005, "retry-after-ms wins over retry-after" },
+    { "abc", "2", 2, "bad retry-after-ms falls back to retry-after" },
+    { NULL, "1.5", 1.5, "retry-after float seconds" },
+    { NULL, " 3 ", 3, "retry-after with spaces" },
+    { NULL, "-2", -2, "retry-after negative kept (treated as absent)" },
+    { NULL, "1e1", 10, "retry-after exponent" },
+    { NULL, "Wed, 21 Oct 2015 07:28:00 GMT", 30, "retry-after RFC 1123 date" },
+    { NULL, "21 Oct 2015 07:28:00 GMT", 30, "retry-after date without weekday" },
+    { NULL, "Wednesday, 21-Oct-15 07:28:00 GMT", 30, "retry-after RFC 850 date" },
+    { NULL, "Wed, 21 Oct 2015 08:28:00 +0100", 30, "retry-after date with offset" },
+    { NULL, "Wed, 21 Oct 2015 07:27:00 GMT", -30, "retry-after date in the past: negative" },
+    { NULL, "inf", -1, "retry-after inf: absent" },
+    { NULL, "nan", -1, "retry-after nan: absent" },
+    { NULL, "0x10", -1, "retry-after hex: absent" },
+    { NULL, "soon", -1, "retry-after garbage: absent" },
+    { NULL, "", -1, "retry-after empty: absent" },
+    { NULL, "Wed, 32 Oct 2015 07:28:00 GMT", -1, "retry-after bad day: absent" },
+    { NULL, NULL, -1, "no headers: absent" },
+  };
+  for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++)
+    check_num(retry_after_parse(ps[i].ms, ps[i].ra, now), ps[i].want, ps[i].desc);
+
+  static const struct { uint32_t n; double ra, jitter, want; const char *desc; } ds[] = {
+    { 0, -1, 0, 0.5, "backoff 0: 0.5" },
+    { 1, -1, 0, 1, "backoff 1: 1" },
+    { 2, -1, 0, 2, "backoff 2: 2" },
+    { 3, -1, 0, 4, "backoff 3: 4" },
+    { 4, -1, 0, 8, "backoff 4: 8" },
+    { 5, -1, 0, 8, "backoff 5: capped at 8" },
+    { 4000000000u, -1, 0, 8, "backoff huge n: 8" },
+    { 0, -1, 1, 0.375, "jitter shortens by up to 25%" },
+    { 1, -1, 0.5, 0.875, "jitter 0.5 on 1 s" },
+    { 0, 1, 0.7, 1, "retry-after 1 s used" },
+    { 0, 0.005, 0, 0.005, "retry-after-ms 5 used" },
+    { 0, 60, 0, 60, "retry-after 60 s used" },
+    { 2, 61, 0, 2, "retry-after 61 s: backoff" },
+    { 1, 0, 0, 1, "retry-after 0: backoff" },
+    { 1, -5, 0, 1, "retry-after negative: backoff" },
+    { 1, 121, 0, 1, "retry-after 121: backoff" },
+  };
+  for (size_t i = 0; i < sizeof ds / sizeof ds[0]; i++)
+    check_num(retry_delay(ds[i].n, ds[i].ra, ds[i].jitter), ds[i].want, ds[i].desc);
+}
+
+/* ---- redaction -------------------------------------------------------- */
+
+static void redact_case(const char *text, const char *key, const char *want, const char *desc) {
+  Buf b;
+  buf_init(&b);
+  buf_puts(&b, text);
+  redact_secret(&b, key);
+  check_str(b.data, want, desc);
+  buf_free(&b);
+}
+
+static void test_redact(void) {
+  const char *key = "sk-VKMIsABCDEFGHIJKLMNOPwjh3";
+  redact_case("key sk-VKMIsABCDEFGHIJKLMNOPwjh3 bad", key, "key [redacted] bad", "redact: whole key");
+  redact_case("Incorrect API key provided: sk-VKMIs***wjh3.", key, "Incorrect API key provided: [redacted]***[redacted].",
+              "redact: echoed first 8 and last 4");
+  redact_case("a sk-VKMIsABCDEFGHIJKLMNOPwjh3sk-VKMIsABCDEFGHIJKLMNOPwjh3 b", key, "a [redacted][redacted] b",
+              "redact: adjacent keys");
+  redact_case("nothing here", key, "nothing here", "redact: no match, unchanged");
+  redact_case("abc abcd", "abc", "[redacted] [redacted]d", "redact: short key, whole only");
+  redact_case("xx sk-1234567890abcdef xx", "sk-1234567890abcdef", "xx [redacted] xx", "redact: one pass");
+  redact_case("ends in cted: redacted", "sk-12345678redacted", "ends in [redacted]: reda[redacted]",
+              "redact: replacement not rescanned");
+  redact_case("keep", NULL, "keep", "redact: NULL key no-op");
+  redact_case("keep", "", "keep", "redact: empty key no-op");
+  Buf b;
+  buf_init(&b);
+  redact_secret(&b, key);
+  check(b.len == 0, "redact: empty buffer");
+  buf_free(&b);
+}
+
+int main(void) {
+  test_anthropic_body();
+  test_openai_body();
+  test_headers();
+  test_lookup();
+  test_anthropic_reply();
+  test_openai_reply();
+  test_hostile_replies();
+  test_sse();
+  test_streams();
+  test_error_bodies();
+  test_retry();
+  test_redact();
+  printf("# %d tests, %d failed\n", test_no, test_failed);
+  return test_failed ? 1 : 0;
+}

@@ -1,0 +1,1258 @@
+/* engine.c — the effect engine: model calls as parked fibers on one curl
+ * multi handle (see engine.h for the contract).
+ *
+ * A call moves through four lists, always on the scheduler's thread:
+ *
+ *   queue ──admit──> active (an HTTP transfer)  ──done──> resume / fail
+ *     ^                mock   (answered next poll)   │
+ *     │                                              ├─ retry:  backoff ──due──┐
+ *     └──────────────── front of the queue <─────────┴─ repair: ───────────────┘
+ *
+ * Admission (--max-concurrency) counts active and mock attempts; a call in
+ * backoff holds no slot. Retries and repairs go to the FRONT of the queue so
+ * a call that has started is not starved by newer ones. The only randomness
+ * is the retry jitter, from a per-engine PRNG.
+ *
+ * Secrets: the API key is read from the environment per call, goes only
+ * into the request headers, and every error text passes redact_secret
+ * before it reaches a fiber. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "engine.h"
+#include "vm_impl.h"
+#include "opcodes.h"
+#include "schema.h"
+#include "../stdlib/builtins.h"
+
+#include <curl/curl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "dev"
+#endif
+
+#define DEFAULT_CONCURRENCY 64u
+#define DEFAULT_TIMEOUT_MS 600000
+#define DEFAULT_CONNECT_MS 5000
+#define DEFAULT_IDLE_MS 60000
+#define DEFAULT_RETRIES 2
+#define DEFAULT_REPAIRS 2
+#define DEFAULT_MAX_TOKENS 4096
+#define DEFAULT_MAX_REPLY ((size_t)16 << 20)
+#define HEADER_VALUE_MAX 256
+
+/* ---- prices ------------------------------------------------------------ */
+
+/* USD per million tokens, matched by "provider/model" prefix (longest wins). */
+typedef struct Price {
+  char *prefix;
+  double input, output, cache_read, cache_write;
+} Price;
+
+static const struct { const char *prefix; double in, out, cr, cw; } builtin_prices[] = {
+    {"anthropic/claude-sonnet-4-5", 3.0, 15.0, 0.30, 3.75},
+    {"anthropic/claude-opus-4-1", 15.0, 75.0, 1.5, 18.75},
+    {"anthropic/claude-haiku-4-5", 1.0, 5.0, 0.10, 1.25},
+    {"openai/gpt-4o-mini", 0.15, 0.6, 0.075, 0.0},
+    {"openai/gpt-4o", 2.5, 10.0, 1.25, 0.0},
+    {"mock/", 0, 0, 0, 0},
+};
+
+/* ---- calls --------------------------------------------------------------- */
+
+typedef enum CallState { CS_QUEUED, CS_ACTIVE, CS_MOCK, CS_BACKOFF } CallState;
+typedef enum BodyMode { BODY_UNKNOWN, BODY_SSE, BODY_BUFFER } BodyMode;
+
+typedef struct Call {
+  struct Call *prev, *next;   /* in the list of its state */
+  struct Engine *e;
+  CallState state;
+  Fiber *f;
+  const RoleDesc *role;
+  uint32_t td;                /* ASK_TEXT or a descriptor */
+  const Provider *prov;
+  char *spec;                 /* "provider/model" after remapping (messages, prices) */
+  const char *model;          /* points into spec */
+  char *key;                  /* API key (NULL for mock) */
+  char *url;
+  char *schema;               /* NULL for text */
+  char *schema_name;
+  bool wrapped, legacy_max_tokens, stream;
+  ChatMsg *msgs;              /* texts malloc'd; roles static */
+  uint32_t nmsgs, msgs_cap;
+  int32_t max_retries, max_repairs;
+  uint32_t retries, repairs, attempts;
+  int64_t timeout_ms, max_tokens;
+  uint64_t due;               /* CS_BACKOFF: VM ms when the retry is due */
+  /* the transfer of the current attempt */
+  CURL *easy;
+  struct curl_slist *hdrs;
+  char *body;
+  int status;
+  char *h_retry_after, *h_retry_after_ms, *h_should_retry, *h_request_id, *h_content_type;
+  BodyMode mode;
+  Buf resp;
+  size_t received;
+  bool too_big;
+  bool sse_ready;
+  SseParser sse;
+  StreamState st;
+  char errbuf[CURL_ERROR_SIZE];  /* curl's API: it writes at most this much */
+} Call;
+
+typedef struct CallList {
+  Call *head, *tail;
+  uint32_t n;
+} CallList;
+
+struct Engine {
+  VM *vm;
+  EngineConfig cfg;           /* strings borrowed from the caller */
+  uint32_t max_conc;
+  size_t max_reply;
+  CURLM *multi;               /* created on the first network call */
+  CallList queue, active, mock, backoff;
+  uint32_t in_flight;         /* active + mock */
+  RunStats stats;
+  uint64_t rng;
+  MockScript *script;
+  Price *prices;              /* from --prices */
+  uint32_t nprices;
+  char **unpriced;
+  uint32_t nunpriced;
+  bool any_call;
+  uint64_t first_ms, last_ms;
+};
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static char *xstrdup(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *d = malloc(n);
+  if (!d) abort();
+  memcpy(d, s, n);
+  return d;
+}
+
+static char *xstrndup(const char *s, size_t n) {
+  char *d = malloc(n + 1);
+  if (!d) abort();
+  memcpy(d, s, n);
+  d[n] = '\0';
+  return d;
+}
+
+/* A Buf's text as a malloc'd string (the Buf is left empty). */
+static char *buf_take(Buf *b) {
+  if (!b->data) return xstrdup("");
+  buf_putc(b, '\0');
+  char *s = b->data;
+  b->data = NULL;
+  b->len = b->cap = 0;
+  return s;
+}
+
+static const char *buf_cstr(Buf *b) {
+  buf_putc(b, '\0');
+  b->len--;
+  return b->data;
+}
+
+static void list_push(CallList *l, Call *c) {
+  c->next = NULL;
+  c->prev = l->tail;
+  if (l->tail) l->tail->next = c;
+  else l->head = c;
+  l->tail = c;
+  l->n++;
+}
+
+static void list_push_front(CallList *l, Call *c) {
+  c->prev = NULL;
+  c->next = l->head;
+  if (l->head) l->head->prev = c;
+  else l->tail = c;
+  l->head = c;
+  l->n++;
+}
+
+static void list_remove(CallList *l, Call *c) {
+  if (c->prev) c->prev->next = c->next;
+  else l->head = c->next;
+  if (c->next) c->next->prev = c->prev;
+  else l->tail = c->prev;
+  c->prev = c->next = NULL;
+  l->n--;
+}
+
+/* xorshift64*: only the retry jitter draws from it. */
+static double rng_next01(Engine *e) {
+  uint64_t x = e->rng;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  e->rng = x;
+  return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static double now_unix(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void msg_push(Call *c, const char *role, char *text) {
+  if (c->nmsgs == c->msgs_cap) {
+    uint32_t ncap = c->msgs_cap ? c->msgs_cap * 2 : 4;
+    ChatMsg *m = realloc(c->msgs, (size_t)ncap * sizeof *m);
+    if (!m) abort();
+    c->msgs = m;
+    c->msgs_cap = ncap;
+  }
+  c->msgs[c->nmsgs].role = role;
+  c->msgs[c->nmsgs].text = text;
+  c->nmsgs++;
+}
+
+/* Replaces invalid UTF-8 in s[0..n) by U+FFFD while copying into out: a
+ * text reply becomes a Weft string, and Weft strings are valid UTF-8. */
+static void utf8_clean(Buf *out, const char *s, size_t n) {
+  const unsigned char *p = (const unsigned char *)s, *end = p + n;
+  while (p < end) {
+    unsigned c = *p;
+    size_t len = 0;
+    uint32_t cp = 0, min = 0;
+    if (c < 0x80) { buf_putc(out, (char)c); p++; continue; }
+    else if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; min = 0x80; }
+    else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; min = 0x800; }
+    else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; min = 0x10000; }
+    bool ok = len > 0 && (size_t)(end - p) >= len;
+    for (size_t k = 1; ok && k < len; k++) {
+      if ((p[k] & 0xC0) != 0x80) ok = false;
+      else cp = (cp << 6) | (p[k] & 0x3F);
+    }
+    if (ok && (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))) ok = false;
+    if (ok) {
+      buf_put(out, (const char *)p, len);
+      p += len;
+    } else {
+      buf_put(out, "\xEF\xBF\xBD", 3);
+      p++;
+    }
+  }
+}
+
+static void put_thousands(Buf *b, uint64_t v) {
+  char digits[24];
+  int n = snprintf(digits, sizeof digits, "%" PRIu64, v);
+  for (int i = 0; i < n; i++) {
+    if (i && (n - i) % 3 == 0) buf_putc(b, ',');
+    buf_putc(b, digits[i]);
+  }
+}
+
+/* ---- configuration files --------------------------------------------------- */
+
+static bool read_text(const char *path, Buf *out, char **err, const char *flag) {
+  FILE *fp = fopen(path, "rb");
+  if (!fp) {
+    Buf m;
+    buf_init(&m);
+    buf_printf(&m, "%s: cannot read '%s'", flag, path);
+    *err = buf_take(&m);
+    return false;
+  }
+  char chunk[8192];
+  size_t got;
+  while ((got = fread(chunk, 1, sizeof chunk, fp)) > 0) {
+    if (out->len + got > ((size_t)64 << 20)) {
+      fclose(fp);
+      Buf m;
+      buf_init(&m);
+      buf_printf(&m, "%s: '%s' is larger than 64 MiB", flag, path);
+      *err = buf_take(&m);
+      return false;
+    }
+    buf_put(out, chunk, got);
+  }
+  bool bad = ferror(fp);
+  fclose(fp);
+  if (bad) {
+    Buf m;
+    buf_init(&m);
+    buf_printf(&m, "%s: cannot read '%s'", flag, path);
+    *err = buf_take(&m);
+    return false;
+  }
+  return true;
+}
+
+static bool num_field(ObjMap *m, const char *name, double *out) {
+  Value *v = map_get_cstr(m, name, strlen(name));
+  if (!v) return true;
+  if (v->tag == V_INT) *out = (double)v->as.i;
+  else if (v->tag == V_FLOAT) *out = v->as.f;
+  else return false;
+  return *out >= 0 && isfinite(*out);
+}
+
+/* --prices FILE: {"provider/model-prefix": {"input":..,"output":..,
+ * "cache_read":..,"cache_write":..}, ...}; missing numbers are 0. */
+static bool load_prices(Engine *e, const char *path, char **err) {
+  Buf text, perr;
+  buf_init(&text);
+  buf_init(&perr);
+  if (!read_text(path, &text, err, "--prices")) {
+    buf_free(&text);
+    return false;
+  }
+  Heap h;
+  heap_init(&h, 0);
+  Value doc;
+  bool ok = std_json_parse(&h, text.data ? text.data : "", text.len, &doc, &perr);
+  buf_free(&text);
+  Buf m;
+  buf_init(&m);
+  if (!ok) {
+    buf_printf(&m, "--prices: %s: invalid JSON: %s", path, buf_cstr(&perr));
+    goto fail;
+  }
+  if (!v_is(doc, OBJ_MAP)) {
+    buf_printf(&m, "--prices: %s must hold a JSON object {\"provider/model\": {\"input\": ..}}", path);
+    v_release(&h, doc);
+    goto fail;
+  }
+  ObjMap *map = AS_MAP(doc);
+  e->prices = calloc(map->n ? map->n : 1, sizeof *e->prices);
+  if (!e->prices) abort();
+  for (uint32_t i = 0; i < map->n; i++) {
+    Value v = map->vals[i];
+    Price p = {0};
+    if (!v_is(v, OBJ_MAP) || !num_field(AS_MAP(v), "input", &p.input) ||
+        !num_field(AS_MAP(v), "output", &p.output) ||
+        !num_field(AS_MAP(v), "cache_read", &p.cache_read) ||
+        !num_field(AS_MAP(v), "cache_write", &p.cache_write)) {
+      buf_printf(&m, "--prices: %s: $.%s must be an object of non-negative numbers "
+                 "(input, output, cache_read, cache_write)", path, map->keys[i]->data);
+      v_release(&h, doc);
+      goto fail;
+    }
+    p.prefix = xstrdup(map->keys[i]->data);
+    e->prices[e->nprices++] = p;
+  }
+  v_release(&h, doc);
+  buf_free(&perr);
+  return true;
+fail:
+  buf_free(&perr);
+  *err = buf_take(&m);
+  return false;
+}
+
+/* The price of spec: --prices entries first, then the built-in table;
+ * the longest matching prefix wins. NULL: unpriced. */
+static bool price_for(const Engine *e, const char *spec, Price *out) {
+  size_t best = 0;
+  bool found = false;
+  for (uint32_t i = 0; i < e->nprices; i++) {
+    size_t n = strlen(e->prices[i].prefix);
+    if (strncmp(spec, e->prices[i].prefix, n) == 0 && (!found || n > best)) {
+      *out = e->prices[i];
+      best = n;
+      found = true;
+    }
+  }
+  if (found) return true;
+  for (size_t i = 0; i < sizeof builtin_prices / sizeof builtin_prices[0]; i++) {
+    size_t n = strlen(builtin_prices[i].prefix);
+    if (strncmp(spec, builtin_prices[i].prefix, n) == 0 && (!found || n > best)) {
+      out->prefix = NULL;
+      out->input = builtin_prices[i].in;
+      out->output = builtin_prices[i].out;
+      out->cache_read = builtin_prices[i].cr;
+      out->cache_write = builtin_prices[i].cw;
+      best = n;
+      found = true;
+    }
+  }
+  return found;
+}
+
+static void add_usage(Engine *e, const Call *c, const Usage *u) {
+  Usage *t = &e->stats.usage;
+  t->input_tokens += u->input_tokens;
+  t->output_tokens += u->output_tokens;
+  t->cache_read_tokens += u->cache_read_tokens;
+  t->cache_write_tokens += u->cache_write_tokens;
+  Price p;
+  if (price_for(e, c->spec, &p)) {
+    e->stats.cost_usd += ((double)u->input_tokens * p.input + (double)u->output_tokens * p.output +
+                          (double)u->cache_read_tokens * p.cache_read +
+                          (double)u->cache_write_tokens * p.cache_write) / 1e6;
+    return;
+  }
+  for (uint32_t i = 0; i < e->nunpriced; i++)
+    if (strcmp(e->unpriced[i], c->spec) == 0) return;
+  char **n = realloc(e->unpriced, ((size_t)e->nunpriced + 1) * sizeof *n);
+  if (!n) abort();
+  e->unpriced = n;
+  e->unpriced[e->nunpriced++] = xstrdup(c->spec);
+}
+
+/* ---- the engine ---------------------------------------------------------- */
+
+Engine *engine_new(VM *vm, const EngineConfig *cfg, char **err) {
+  *err = NULL;
+  Engine *e = calloc(1, sizeof *e);
+  if (!e) abort();
+  e->vm = vm;
+  if (cfg) e->cfg = *cfg;
+  else {
+    e->cfg.retries = -1;
+    e->cfg.repairs = -1;
+  }
+  e->max_conc = e->cfg.max_concurrency ? e->cfg.max_concurrency : DEFAULT_CONCURRENCY;
+  e->max_reply = e->cfg.max_reply_bytes ? e->cfg.max_reply_bytes : DEFAULT_MAX_REPLY;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  e->rng = ((uint64_t)ts.tv_sec * 1000000007ULL) ^ (uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)e;
+  if (!e->rng) e->rng = 0x9E3779B97F4A7C15ULL;
+  if (e->cfg.mock_script) {
+    e->script = mock_script_load(e->cfg.mock_script, err);
+    if (!e->script) {
+      engine_free(e);
+      return NULL;
+    }
+  }
+  if (e->cfg.prices_file && !load_prices(e, e->cfg.prices_file, err)) {
+    engine_free(e);
+    return NULL;
+  }
+  vm->engine = e;
+  return e;
+}
+
+static void transfer_release(Engine *e, Call *c) {
+  if (c->easy) {
+    if (e->multi) curl_multi_remove_handle(e->multi, c->easy);
+    curl_easy_cleanup(c->easy);
+    c->easy = NULL;
+  }
+  curl_slist_free_all(c->hdrs);
+  c->hdrs = NULL;
+  free(c->body);
+  c->body = NULL;
+  free(c->h_retry_after);
+  free(c->h_retry_after_ms);
+  free(c->h_should_retry);
+  free(c->h_request_id);
+  free(c->h_content_type);
+  c->h_retry_after = c->h_retry_after_ms = c->h_should_retry = c->h_request_id = c->h_content_type = NULL;
+  buf_free(&c->resp);
+  if (c->sse_ready) {
+    sse_free(&c->sse);
+    reply_free(&c->st.reply);
+    buf_free(&c->st.error);
+    c->sse_ready = false;
+  }
+  c->status = 0;
+  c->mode = BODY_UNKNOWN;
+  c->received = 0;
+  c->too_big = false;
+  c->errbuf[0] = '\0';
+}
+
+static void call_free(Engine *e, Call *c) {
+  transfer_release(e, c);
+  free(c->spec);
+  if (c->key) {
+    memset(c->key, 0, strlen(c->key));
+    free(c->key);
+  }
+  free(c->url);
+  free(c->schema);
+  free(c->schema_name);
+  for (uint32_t i = 0; i < c->nmsgs; i++) free((char *)c->msgs[i].text);
+  free(c->msgs);
+  free(c);
+}
+
+static void list_free_all(Engine *e, CallList *l) {
+  while (l->head) {
+    Call *c = l->head;
+    list_remove(l, c);
+    call_free(e, c);
+  }
+}
+
+void engine_free(Engine *e) {
+  if (!e) return;
+  list_free_all(e, &e->queue);
+  list_free_all(e, &e->active);
+  list_free_all(e, &e->mock);
+  list_free_all(e, &e->backoff);
+  if (e->multi) {
+    curl_multi_cleanup(e->multi);
+    curl_global_cleanup();
+  }
+  mock_script_free(e->script);
+  for (uint32_t i = 0; i < e->nprices; i++) free(e->prices[i].prefix);
+  free(e->prices);
+  for (uint32_t i = 0; i < e->nunpriced; i++) free(e->unpriced[i]);
+  free(e->unpriced);
+  if (e->vm && e->vm->engine == e) e->vm->engine = NULL;
+  free(e);
+}
+
+const RunStats *engine_stats(const Engine *e) { return &e->stats; }
+
+bool engine_busy(const Engine *e) {
+  return e->queue.n || e->active.n || e->mock.n || e->backoff.n;
+}
+
+int64_t engine_next_deadline(const Engine *e) {
+  if (e->mock.n || (e->queue.n && e->in_flight < e->max_conc)) return 0;
+  if (!e->backoff.n) return -1;
+  uint64_t now = vm_now_ms(e->vm), due = UINT64_MAX;
+  for (const Call *c = e->backoff.head; c; c = c->next)
+    if (c->due < due) due = c->due;
+  return due > now ? (int64_t)(due - now) : 0;
+}
+
+/* ---- finishing a call -------------------------------------------------------- */
+
+/* "ask reviewer (anthropic/claude-sonnet-4-5): " */
+static void msg_head(Buf *b, const Call *c) {
+  buf_printf(b, "ask %s (%s): ", c->role->name, c->spec);
+}
+
+static void call_done(Engine *e, Call *c) {
+  e->stats.calls++;
+  e->last_ms = vm_now_ms(e->vm);
+  call_free(e, c);
+}
+
+static void call_succeed(Engine *e, Call *c, Value v) {
+  vm_wake(e->vm, c->f, v);
+  call_done(e, c);
+}
+
+/* Fails c's fiber with the message in m (consumed); the key is redacted
+ * first, whatever produced the text. */
+static void call_fail(Engine *e, Call *c, Buf *m) {
+  if (c->key) redact_secret(m, c->key);
+  e->stats.failed++;
+  vm_fail_parked(e->vm, c->f, "error", buf_cstr(m));
+  buf_free(m);
+  call_done(e, c);
+}
+
+static void fail_attempts(Buf *m, const Call *c) {
+  if (c->attempts > 1) buf_printf(m, " (after %u attempts)", c->attempts);
+}
+
+/* Checks reply text against the call's type: JSON, unwrapped, converted.
+ * On failure err holds the reason (a path-qualified message). */
+static bool validate(Engine *e, Call *c, const char *text, size_t len, Value *out, Buf *err) {
+  Heap *h = &e->vm->heap;
+  size_t i = 0;
+  while (i < len && (text[i] == ' ' || text[i] == '\n' || text[i] == '\r' || text[i] == '\t')) i++;
+  if (i == len) {
+    buf_puts(err, "the reply was empty");
+    return false;
+  }
+  Value doc;
+  Buf perr;
+  buf_init(&perr);
+  if (!std_json_parse(h, text, len, &doc, &perr)) {
+    buf_printf(err, "the reply is not JSON: %s", buf_cstr(&perr));
+    buf_free(&perr);
+    return false;
+  }
+  buf_free(&perr);
+  Value inner = doc;
+  if (c->wrapped) {
+    Value *p = v_is(doc, OBJ_MAP) ? map_get_cstr(AS_MAP(doc), "value", 5) : NULL;
+    if (!p) {
+      /* servers that ignore the schema (some local ones) send the bare
+       * value: take it when it fits, else ask for the wrapper */
+      Buf ignored;
+      buf_init(&ignored);
+      bool ok = std_convert(h, e->vm->mod, c->td, doc, out, &ignored);
+      buf_free(&ignored);
+      if (!ok) buf_puts(err, "$: expected an object {\"value\": ...}");
+      v_release(h, doc);
+      return ok;
+    }
+    inner = *p;
+  }
+  bool ok = std_convert(h, e->vm->mod, c->td, inner, out, err);
+  v_release(h, doc);
+  return ok;
+}
+
+/* Queues c again (front of the queue) for a retry or a repair. */
+static void requeue_front(Engine *e, Call *c) {
+  transfer_release(e, c);
+  c->state = CS_QUEUED;
+  list_push_front(&e->queue, c);
+}
+
+/* A complete reply (2xx, or a mock answer): resume, repair or fail. */
+static void handle_reply(Engine *e, Call *c, ProviderReply *r) {
+  add_usage(e, c, &r->usage);
+  Buf m;
+  buf_init(&m);
+  if (r->refusal) {
+    msg_head(&m, c);
+    buf_puts(&m, "the model refused: ");
+    if (r->refusal_text && r->refusal_text[0]) buf_puts(&m, r->refusal_text);
+    else buf_printf(&m, "stop reason %s", r->stop_reason ? r->stop_reason : "refusal");
+    call_fail(e, c, &m);
+    return;
+  }
+  const char *text = r->text.data ? r->text.data : "";
+  size_t len = r->text.len;
+  if (c->td == ASK_TEXT) {
+    Buf clean;
+    buf_init(&clean);
+    utf8_clean(&clean, text, len);
+    Value v = v_string(&e->vm->heap, clean.data ? clean.data : "", clean.len);
+    buf_free(&clean);
+    call_succeed(e, c, v);
+    return;
+  }
+  Value v;
+  Buf verr;
+  buf_init(&verr);
+  if (validate(e, c, text, len, &v, &verr)) {
+    buf_free(&verr);
+    call_succeed(e, c, v);
+    return;
+  }
+  if (c->repairs < (uint32_t)c->max_repairs) {
+    c->repairs++;
+    e->stats.repairs++;
+    Buf clean;
+    buf_init(&clean);
+    utf8_clean(&clean, text, len);
+    msg_push(c, "assistant", buf_take(&clean));
+    Buf turn;
+    buf_init(&turn);
+    buf_printf(&turn, "Your reply did not match the required JSON schema: %s. "
+               "Reply again with only JSON that matches the schema.", buf_cstr(&verr));
+    msg_push(c, "user", buf_take(&turn));
+    buf_free(&verr);
+    requeue_front(e, c);
+    return;
+  }
+  buf_printf(&m, "ask %s: reply does not match ", c->role->name);
+  std_type_desc_print(&m, e->vm->mod, c->td);
+  buf_printf(&m, " after %u attempt%s: %s", c->repairs + 1, c->repairs ? "s" : "", buf_cstr(&verr));
+  buf_free(&verr);
+  call_fail(e, c, &m);
+}
+
+/* Schedules a transport retry after the SDK backoff (retry_after_s < 0:
+ * none given). */
+static void schedule_retry(Engine *e, Call *c, double retry_after_s) {
+  double d = retry_delay(c->retries, retry_after_s, rng_next01(e));
+  if (!(d >= 0)) d = 0;
+  if (d > 3600) d = 3600;
+  c->retries++;
+  e->stats.retries++;
+  transfer_release(e, c);
+  c->due = vm_now_ms(e->vm) + (uint64_t)(d * 1000.0);
+  c->state = CS_BACKOFF;
+  list_push(&e->backoff, c);
+}
+
+static void fmt_size(Buf *b, size_t n) {
+  if (n % ((size_t)1 << 20) == 0) buf_printf(b, "%zu MiB", n >> 20);
+  else if (n % 1024 == 0) buf_printf(b, "%zu KiB", n >> 10);
+  else buf_printf(b, "%zu bytes", n);
+}
+
+/* A finished transfer (c already off the active list, slot released). */
+static void finish_transfer(Engine *e, Call *c, CURLcode res) {
+  long code = 0;
+  curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &code);
+  if (code > 0 && code < 1000) c->status = (int)code;
+  int status = c->status;
+  bool ok2xx = status >= 200 && status < 300;
+  Buf m;
+  buf_init(&m);
+  if (c->too_big) {
+    msg_head(&m, c);
+    buf_puts(&m, "reply larger than ");
+    fmt_size(&m, e->max_reply);
+    call_fail(e, c, &m);
+    return;
+  }
+  if (ok2xx && c->mode == BODY_SSE) {
+    if (c->st.failed) {
+      msg_head(&m, c);
+      buf_printf(&m, "the reply stream reported an error (not retried): %s",
+                 c->st.error.len ? buf_cstr(&c->st.error) : "unknown error");
+      call_fail(e, c, &m);
+    } else if (!c->st.done) {
+      msg_head(&m, c);
+      buf_puts(&m, "the reply stream ended before the reply was complete (not retried)");
+      if (res != CURLE_OK) buf_printf(&m, ": %s", c->errbuf[0] ? c->errbuf : curl_easy_strerror(res));
+      call_fail(e, c, &m);
+    } else {
+      ProviderReply r = c->st.reply;
+      memset(&c->st.reply, 0, sizeof c->st.reply);
+      handle_reply(e, c, &r);
+      reply_free(&r);
+    }
+    return;
+  }
+  if (res != CURLE_OK) {
+    const char *why = c->errbuf[0] ? c->errbuf : curl_easy_strerror(res);
+    if (ok2xx) {
+      msg_head(&m, c);
+      buf_printf(&m, "the connection failed while reading the reply (not retried): %s", why);
+      call_fail(e, c, &m);
+    } else if (c->retries < (uint32_t)c->max_retries) {
+      schedule_retry(e, c, -1);
+    } else {
+      msg_head(&m, c);
+      buf_puts(&m, why);
+      fail_attempts(&m, c);
+      call_fail(e, c, &m);
+    }
+    return;
+  }
+  if (ok2xx) {
+    ProviderReply r;
+    memset(&r, 0, sizeof r);
+    Buf perr;
+    buf_init(&perr);
+    if (!c->prov->parse_reply(c->resp.data ? c->resp.data : "", c->resp.len, &r, &perr)) {
+      msg_head(&m, c);
+      buf_printf(&m, "HTTP %d with an invalid reply: %s", status, perr.len ? buf_cstr(&perr) : "unreadable body");
+      buf_free(&perr);
+      reply_free(&r);
+      call_fail(e, c, &m);
+      return;
+    }
+    buf_free(&perr);
+    handle_reply(e, c, &r);
+    reply_free(&r);
+    return;
+  }
+  double ra = retry_after_parse(c->h_retry_after_ms, c->h_retry_after, now_unix());
+  if (c->retries < (uint32_t)c->max_retries && retry_should(status, c->h_should_retry, ra)) {
+    schedule_retry(e, c, ra);
+    return;
+  }
+  Buf pm;
+  buf_init(&pm);
+  c->prov->error_message(status, c->resp.data ? c->resp.data : "", c->resp.len, &pm);
+  msg_head(&m, c);
+  const char *pt = pm.len ? buf_cstr(&pm) : "";
+  if (strncmp(pt, "HTTP ", 5) == 0) buf_puts(&m, pt); /* the provider's fallback names the status */
+  else if (pm.len) buf_printf(&m, "HTTP %d: %s", status, pt);
+  else buf_printf(&m, "HTTP %d", status);
+  buf_free(&pm);
+  fail_attempts(&m, c);
+  call_fail(e, c, &m);
+}
+
+/* ---- curl callbacks -------------------------------------------------------- */
+
+static bool header_is(const char *p, size_t n, const char *name) {
+  size_t k = strlen(name);
+  return n == k && strncasecmp(p, name, k) == 0;
+}
+
+static void header_keep(char **slot, const char *v, size_t n) {
+  free(*slot);
+  *slot = xstrndup(v, n > HEADER_VALUE_MAX ? HEADER_VALUE_MAX : n);
+}
+
+static size_t on_header(char *p, size_t size, size_t nitems, void *ud) {
+  Call *c = ud;
+  size_t len = size * nitems;
+  if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+    /* a new response (after 100 Continue or a proxy's): forget the last */
+    free(c->h_retry_after);
+    free(c->h_retry_after_ms);
+    free(c->h_should_retry);
+    free(c->h_request_id);
+    free(c->h_content_type);
+    c->h_retry_after = c->h_retry_after_ms = c->h_should_retry = c->h_request_id = c->h_content_type = NULL;
+    size_t i = 5;
+    while (i < len && p[i] != ' ') i++;
+    while (i < len && p[i] == ' ') i++;
+    int st = 0;
+    for (int k = 0; k < 3 && i < len && p[i] >= '0' && p[i] <= '9'; k++, i++) st = st * 10 + (p[i] - '0');
+    c->status = st;
+    return len;
+  }
+  const char *colon = memchr(p, ':', len);
+  if (!colon) return len;
+  size_t nlen = (size_t)(colon - p);
+  const char *v = colon + 1, *end = p + len;
+  while (v < end && (*v == ' ' || *v == '\t')) v++;
+  while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t')) end--;
+  size_t vlen = (size_t)(end - v);
+  if (header_is(p, nlen, "retry-after")) header_keep(&c->h_retry_after, v, vlen);
+  else if (header_is(p, nlen, "retry-after-ms")) header_keep(&c->h_retry_after_ms, v, vlen);
+  else if (header_is(p, nlen, "x-should-retry")) header_keep(&c->h_should_retry, v, vlen);
+  else if (header_is(p, nlen, "request-id") || header_is(p, nlen, "x-request-id")) header_keep(&c->h_request_id, v, vlen);
+  else if (header_is(p, nlen, "content-type")) header_keep(&c->h_content_type, v, vlen);
+  return len;
+}
+
+static bool on_sse_event(void *ctx, const char *event, const char *data, size_t len) {
+  Call *c = ctx;
+  return c->prov->stream_event(&c->st, event, data, len);
+}
+
+static size_t on_write(char *p, size_t size, size_t nmemb, void *ud) {
+  Call *c = ud;
+  size_t len = size * nmemb;
+  if (c->received + len > c->e->max_reply) {
+    c->too_big = true;
+    return 0; /* aborts the transfer */
+  }
+  c->received += len;
+  if (c->mode == BODY_UNKNOWN) {
+    bool sse = c->status >= 200 && c->status < 300 && c->h_content_type &&
+               strncasecmp(c->h_content_type, "text/event-stream", 17) == 0;
+    c->mode = sse ? BODY_SSE : BODY_BUFFER;
+    if (sse) {
+      sse_init(&c->sse);
+      memset(&c->st, 0, sizeof c->st);
+      buf_init(&c->st.reply.text);
+      buf_init(&c->st.error);
+      c->sse_ready = true;
+    }
+  }
+  if (c->mode == BODY_BUFFER) {
+    buf_put(&c->resp, p, len);
+    return len;
+  }
+  if (c->st.done || c->st.failed) return c->st.failed ? 0 : len; /* rest of the stream is ignored */
+  if (!sse_feed(&c->sse, p, len, on_sse_event, c)) {
+    if (c->sse.overflow) {
+      c->too_big = true;
+      return 0;
+    }
+    if (c->st.failed) return 0; /* a mid-stream error: stop reading */
+  }
+  return len;
+}
+
+/* ---- starting attempts -------------------------------------------------------- */
+
+static bool ensure_multi(Engine *e) {
+  if (e->multi) return true;
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return false;
+  e->multi = curl_multi_init();
+  if (!e->multi) {
+    curl_global_cleanup();
+    return false;
+  }
+  curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+  return true;
+}
+
+/* Starts the HTTP request of c's next attempt. false + message in err. */
+static bool start_network(Engine *e, Call *c, Buf *err) {
+  if (!ensure_multi(e)) {
+    buf_puts(err, "cannot start libcurl");
+    return false;
+  }
+  ProviderRequest req;
+  memset(&req, 0, sizeof req);
+  req.model = c->model;
+  req.system = c->role->system;
+  req.msgs = c->msgs;
+  req.nmsgs = c->nmsgs;
+  req.temperature = c->role->temperature;
+  req.top_p = c->role->top_p;
+  req.max_tokens = c->max_tokens;
+  req.schema = c->schema;
+  req.schema_name = c->schema_name;
+  req.stream = c->stream;
+  req.legacy_max_tokens = c->legacy_max_tokens;
+  c->body = c->prov->build_body(&req);
+  if (!c->body) {
+    buf_puts(err, "cannot build the request body (invalid schema)");
+    return false;
+  }
+  char **hs = c->prov->build_headers(c->key, c->retries);
+  for (char **h = hs; h && *h; h++) c->hdrs = curl_slist_append(c->hdrs, *h);
+  provider_headers_free(hs);
+  c->hdrs = curl_slist_append(c->hdrs, "Expect:"); /* no 100-continue round trip */
+  if (c->stream) c->hdrs = curl_slist_append(c->hdrs, "accept: text/event-stream");
+  CURL *h = curl_easy_init();
+  if (!h) {
+    buf_puts(err, "cannot create a transfer");
+    return false;
+  }
+  c->easy = h;
+  c->errbuf[0] = '\0';
+  curl_easy_setopt(h, CURLOPT_URL, c->url);
+  curl_easy_setopt(h, CURLOPT_POST, 1L);
+  curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->body);
+  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(c->body));
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->hdrs);
+  curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+  /* Waiting to multiplex pays only on HTTP/2 (https): on plain http one
+   * transfer of a burst would wait out another's whole reply. */
+  curl_easy_setopt(h, CURLOPT_PIPEWAIT, strncmp(c->url, "https://", 8) == 0 ? 1L : 0L);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* a key goes only to its own base URL */
+#if LIBCURL_VERSION_NUM >= 0x075500
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+  curl_easy_setopt(h, CURLOPT_USERAGENT, "weft/" PACKAGE_VERSION);
+  int64_t cto = e->cfg.connect_timeout_ms > 0 ? e->cfg.connect_timeout_ms : DEFAULT_CONNECT_MS;
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)cto);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
+  if (c->stream) {
+    int64_t idle = e->cfg.idle_timeout_ms > 0 ? e->cfg.idle_timeout_ms : DEFAULT_IDLE_MS;
+    long secs = (long)((idle + 999) / 1000);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, secs > 0 ? secs : 1L);
+  }
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+  curl_easy_setopt(h, CURLOPT_PRIVATE, c);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
+  if (curl_multi_add_handle(e->multi, h) != CURLM_OK) {
+    buf_puts(err, "cannot add a transfer");
+    return false;
+  }
+  return true;
+}
+
+/* Admits queued calls while slots are free: each starts an attempt. */
+static void admit(Engine *e) {
+  while (e->queue.head && e->in_flight < e->max_conc) {
+    Call *c = e->queue.head;
+    list_remove(&e->queue, c);
+    c->attempts++;
+    e->stats.attempts++;
+    if (c->prov->kind == PROVIDER_MOCK) {
+      c->state = CS_MOCK;
+      list_push(&e->mock, c);
+    } else {
+      Buf err;
+      buf_init(&err);
+      if (!start_network(e, c, &err)) {
+        Buf m;
+        buf_init(&m);
+        msg_head(&m, c);
+        buf_puts(&m, buf_cstr(&err));
+        buf_free(&err);
+        transfer_release(e, c);
+        call_fail(e, c, &m);
+        continue;
+      }
+      c->state = CS_ACTIVE;
+      list_push(&e->active, c);
+    }
+    e->in_flight++;
+    if (e->in_flight > e->stats.max_in_flight) e->stats.max_in_flight = e->in_flight;
+  }
+}
+
+/* Answers one mock attempt through the same reply path as the network. */
+static void run_mock(Engine *e, Call *c) {
+  ProviderReply r;
+  memset(&r, 0, sizeof r);
+  buf_init(&r.text);
+  /* the prompt is the last user turn; a repair quotes the error there, and
+   * scripts match on what the program asked, so use the first turn */
+  mock_reply(e->script, &e->vm->heap, e->vm->mod, c->role->name, c->msgs[0].text, c->td,
+             c->schema ? c->schema : "", c->wrapped, &r.text);
+  size_t sent = c->role->system ? strlen(c->role->system) : 0;
+  for (uint32_t i = 0; i < c->nmsgs; i++) sent += strlen(c->msgs[i].text);
+  r.usage.input_tokens = (int64_t)(sent / 4);
+  r.usage.output_tokens = (int64_t)(r.text.len / 4);
+  handle_reply(e, c, &r);
+  reply_free(&r);
+}
+
+/* Settles every transfer curl reports finished. */
+static void collect_done(Engine *e) {
+  CURLMsg *msg;
+  int left;
+  while ((msg = curl_multi_info_read(e->multi, &left)) != NULL) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    char *priv = NULL;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+    Call *c = (Call *)(void *)priv;
+    CURLcode res = msg->data.result;
+    if (!c || c->state != CS_ACTIVE) continue;
+    list_remove(&e->active, c);
+    e->in_flight--;
+    finish_transfer(e, c, res);
+  }
+}
+
+/* Moves retries whose backoff has ended to the front of the queue, in
+ * the order they were scheduled. */
+static void move_due(Engine *e) {
+  if (!e->backoff.n) return;
+  uint64_t now = vm_now_ms(e->vm);
+  CallList due = {NULL, NULL, 0};
+  for (Call *c = e->backoff.head, *next; c; c = next) {
+    next = c->next;
+    if (c->due > now) continue;
+    list_remove(&e->backoff, c);
+    c->state = CS_QUEUED;
+    list_push(&due, c);
+  }
+  while (due.tail) {
+    Call *c = due.tail;
+    list_remove(&due, c);
+    list_push_front(&e->queue, c);
+  }
+}
+
+void engine_pump(Engine *e) {
+  if (!e->active.n) return;
+  int running = 0;
+  curl_multi_perform(e->multi, &running);
+  collect_done(e);
+  move_due(e);
+  admit(e);
+  if (e->active.n) curl_multi_perform(e->multi, &running);
+}
+
+void engine_poll(Engine *e, int64_t timeout_ms) {
+  admit(e);
+  if (e->mock.n || (e->queue.n && e->in_flight < e->max_conc)) timeout_ms = 0;
+  if (timeout_ms < 0) timeout_ms = 0;
+  if (e->active.n) {
+    int running = 0;
+    curl_multi_perform(e->multi, &running);
+    curl_multi_poll(e->multi, NULL, 0, timeout_ms > INT32_MAX ? INT32_MAX : (int)timeout_ms, NULL);
+    curl_multi_perform(e->multi, &running);
+    collect_done(e);
+  } else if (timeout_ms > 0) {
+    /* only backoffs pending: wait for the earliest (capped by the caller) */
+    struct timespec ts = {(time_t)(timeout_ms / 1000), (long)(timeout_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  /* mock attempts admitted before this poll; repairs they cause queue up
+   * for the next one */
+  uint32_t n = e->mock.n;
+  while (n-- && e->mock.head) {
+    Call *c = e->mock.head;
+    list_remove(&e->mock, c);
+    e->in_flight--;
+    run_mock(e, c);
+  }
+  move_due(e);
+  admit(e);
+  if (e->active.n) {
+    int running = 0;
+    curl_multi_perform(e->multi, &running);
+  }
+}
+
+void engine_cancel(Engine *e, Fiber *f) {
+  CallList *lists[] = {&e->queue, &e->active, &e->mock, &e->backoff};
+  for (int i = 0; i < 4; i++) {
+    for (Call *c = lists[i]->head; c; c = c->next) {
+      if (c->f != f) continue;
+      list_remove(lists[i], c);
+      if (c->state == CS_ACTIVE || c->state == CS_MOCK) e->in_flight--;
+      call_free(e, c);
+      return;
+    }
+  }
+}
+
+/* ---- asking ------------------------------------------------------------------ */
+
+/* A descriptor's name when it suits a provider's schema name rule
+ * ([A-Za-z0-9_-]{1,64}), else "reply". */
+static char *schema_name_for(const Module *m, uint32_t td) {
+  uint32_t k = m->types[td].name;
+  if (k != NO_INDEX && k < m->nconsts && v_is(m->consts[k], OBJ_STRING)) {
+    const ObjString *s = AS_STRING(m->consts[k]);
+    bool ok = s->len > 0 && s->len <= 64;
+    for (size_t i = 0; ok && i < s->len; i++) {
+      char ch = s->data[i];
+      ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+    }
+    if (ok) return xstrndup(s->data, s->len);
+  }
+  return xstrdup("reply");
+}
+
+/* The role's model after --model and --provider. */
+static char *effective_spec(const Engine *e, const RoleDesc *r) {
+  const char *spec = r->model ? r->model : "";
+  for (uint32_t i = 0; i < e->cfg.noverrides; i++)
+    if (e->cfg.overrides[i].role && strcmp(e->cfg.overrides[i].role, r->name) == 0)
+      spec = e->cfg.overrides[i].model;
+  const char *fp = e->cfg.force_provider;
+  if (!fp || !fp[0]) return xstrdup(spec);
+  const char *slash = strchr(spec, '/');
+  const char *model = slash ? slash + 1 : spec;
+  Buf b;
+  buf_init(&b);
+  buf_printf(&b, "%s/%s", fp, model[0] ? model : "model");
+  return buf_take(&b);
+}
+
+static int32_t pick_count(int32_t role, int32_t flag, int32_t def) {
+  if (role >= 0) return role;
+  if (flag >= 0) return flag;
+  return def;
+}
+
+bool engine_ask(Engine *e, Fiber *f, uint32_t role, Value prompt, uint32_t td) {
+  VM *vm = e->vm;
+  const Module *m = vm->mod;
+  if (role >= m->nroles) {
+    vm_raise(vm, f, "ask: role %u is not declared", role);
+    return false;
+  }
+  if (td != ASK_TEXT && td >= m->ntypes) {
+    vm_raise(vm, f, "ask: type descriptor %u out of range", td);
+    return false;
+  }
+  if (!v_is(prompt, OBJ_STRING)) {
+    vm_raise(vm, f, "ask: the prompt must be a string, got %s", v_type_name(prompt));
+    return false;
+  }
+  const RoleDesc *r = &m->roles[role];
+  char *spec = effective_spec(e, r);
+  const char *model = NULL;
+  const Provider *p = provider_for(spec, &model);
+  if (!p) {
+    vm_raise(vm, f, "role %s: unknown provider in model \"%s\" (use anthropic/..., openai/... or mock/...)",
+             r->name, spec);
+    free(spec);
+    return false;
+  }
+  Call *c = calloc(1, sizeof *c);
+  if (!c) abort();
+  c->e = e;
+  c->f = f;
+  c->role = r;
+  c->td = td;
+  c->prov = p;
+  c->spec = spec;
+  c->model = model;
+  Buf b;
+  buf_init(&b);
+  if (p->kind != PROVIDER_MOCK) {
+    const char *key = p->key_env ? getenv(p->key_env) : NULL;
+    if (!key || !key[0]) {
+      vm_raise(vm, f, "role %s: %s is not set (needed for %s)", r->name, p->key_env ? p->key_env : "the API key", spec);
+      call_free(e, c);
+      return false;
+    }
+    c->key = xstrdup(key);
+    const char *base = p->base_env ? getenv(p->base_env) : NULL;
+    provider_url(p, base, &b);
+    c->url = buf_take(&b);
+    c->legacy_max_tokens = p->kind == PROVIDER_OPENAI && base && base[0] &&
+                           strncmp(base, "https://api.openai.com", 22) != 0;
+  }
+  if (td != ASK_TEXT) {
+    SchemaDialect d = p->kind == PROVIDER_OPENAI ? SCHEMA_OPENAI_STRICT : SCHEMA_PLAIN;
+    const char *why = schema_check(m, td, d);
+    if (why) {
+      buf_printf(&b, "ask %s (%s): cannot ask for ", r->name, spec);
+      std_type_desc_print(&b, m, td);
+      buf_printf(&b, ": %s", why);
+      vm_raise(vm, f, "%s", buf_cstr(&b));
+      buf_free(&b);
+      call_free(e, c);
+      return false;
+    }
+    c->schema = schema_json(m, td, d, &c->wrapped);
+    if (!c->schema) {
+      vm_raise(vm, f, "ask %s (%s): no JSON schema for this type", r->name, spec);
+      call_free(e, c);
+      return false;
+    }
+    c->schema_name = schema_name_for(m, td);
+  }
+  ObjString *ps = AS_STRING(prompt);
+  msg_push(c, "user", xstrndup(ps->data, strnlen(ps->data, ps->len)));
+  c->max_retries = pick_count(r->retries, e->cfg.retries, DEFAULT_RETRIES);
+  c->max_repairs = pick_count(r->repairs, e->cfg.repairs, DEFAULT_REPAIRS);
+  c->max_tokens = r->max_tokens > 0 ? r->max_tokens : DEFAULT_MAX_TOKENS;
+  c->timeout_ms = r->timeout_ms > 0 ? r->timeout_ms
+                  : e->cfg.timeout_ms > 0 ? e->cfg.timeout_ms : DEFAULT_TIMEOUT_MS;
+  c->stream = !e->cfg.no_stream;
+  c->state = CS_QUEUED;
+  list_push(&e->queue, c);
+  if (!e->any_call) {
+    e->any_call = true;
+    e->first_ms = vm_now_ms(vm);
+  }
+  f->state = FIBER_PARKED;
+  return true;
+}
+
+/* ---- reporting ----------------------------------------------------------------- */
+
+void engine_summary(const Engine *e, FILE *out) {
+  RunStats z;
+  memset(&z, 0, sizeof z);
+  const RunStats *s = e ? &e->stats : &z;
+  Buf b;
+  buf_init(&b);
+  buf_printf(&b, "weft: %" PRIu64 " call%s (%" PRIu64 " failed), ", s->calls, s->calls == 1 ? "" : "s", s->failed);
+  buf_printf(&b, "%" PRIu64 " retr%s, %" PRIu64 " repair%s, ", s->retries, s->retries == 1 ? "y" : "ies",
+             s->repairs, s->repairs == 1 ? "" : "s");
+  put_thousands(&b, (uint64_t)(s->usage.input_tokens + s->usage.cache_read_tokens + s->usage.cache_write_tokens));
+  buf_puts(&b, " in / ");
+  put_thousands(&b, (uint64_t)s->usage.output_tokens);
+  buf_printf(&b, " out tokens, $%.4f", s->cost_usd);
+  uint64_t ms = e && e->any_call && e->last_ms > e->first_ms ? e->last_ms - e->first_ms : 0;
+  buf_printf(&b, ", %.1fs", (double)ms / 1000.0);
+  if (e && e->nunpriced) {
+    buf_puts(&b, " (unpriced: ");
+    for (uint32_t i = 0; i < e->nunpriced; i++) buf_printf(&b, "%s%s", i ? ", " : "", e->unpriced[i]);
+    buf_putc(&b, ')');
+  }
+  buf_putc(&b, '\n');
+  fwrite(b.data, 1, b.len, out);
+  buf_free(&b);
+}
+
+void engine_stats_json(const Engine *e, Buf *out) {
+  RunStats z;
+  memset(&z, 0, sizeof z);
+  const RunStats *s = e ? &e->stats : &z;
+  buf_printf(out, "{\"calls\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"attempts\":%" PRIu64
+             ",\"retries\":%" PRIu64 ",\"repairs\":%" PRIu64 ",\"max_in_flight\":%" PRIu32
+             ",\"input_tokens\":%" PRId64 ",\"output_tokens\":%" PRId64
+             ",\"cache_read_tokens\":%" PRId64 ",\"cache_write_tokens\":%" PRId64 ",\"cost_usd\":",
+             s->calls, s->failed, s->attempts, s->retries, s->repairs, s->max_in_flight,
+             s->usage.input_tokens, s->usage.output_tokens, s->usage.cache_read_tokens,
+             s->usage.cache_write_tokens);
+  if (s->cost_usd == 0) buf_putc(out, '0');
+  else buf_printf(out, "%.6f", s->cost_usd);
+  buf_puts(out, ",\"unpriced_models\":[");
+  for (uint32_t i = 0; e && i < e->nunpriced; i++) {
+    if (i) buf_putc(out, ',');
+    buf_json_string(out, e->unpriced[i], strlen(e->unpriced[i]));
+  }
+  buf_puts(out, "]}");
+}

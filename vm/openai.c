@@ -1,0 +1,276 @@
+/* openai.c — OpenAI Chat Completions and the servers that imitate it
+ * (Ollama, llama.cpp, vLLM; PROVIDERS.md §B): request body and headers,
+ * the JSON reply, the `data:`-only chunk stream ending in [DONE], and the
+ * many shapes of error body those servers send. Only text content is
+ * used; tool calls, reasoning fields and unknown fields are skipped. */
+#include "provider.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dup_str(const char *s) {
+  size_t n = strlen(s);
+  char *d = malloc(n + 1);
+  if (!d) abort();
+  memcpy(d, s, n + 1);
+  return d;
+}
+
+static void set_str(char **dst, const cJSON *item) {
+  if (!cJSON_IsString(item)) return;
+  free(*dst);
+  *dst = dup_str(item->valuestring);
+}
+
+/* {"role":ROLE,"content":TEXT}; buf_json_string keeps the body UTF-8. */
+static void put_msg(Buf *b, bool first, const char *role, const char *text) {
+  buf_puts(b, first ? "{\"role\":" : ",{\"role\":");
+  buf_json_string(b, role, strlen(role));
+  buf_puts(b, ",\"content\":");
+  buf_json_string(b, text, strlen(text));
+  buf_putc(b, '}');
+}
+
+static char *openai_build_body(const ProviderRequest *req) {
+  char *schema = NULL;
+  if (req->schema) {
+    cJSON *j = cJSON_Parse(req->schema);
+    if (!j) return NULL;
+    schema = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (!schema) return NULL;
+  }
+  Buf b;
+  buf_init(&b);
+  buf_puts(&b, "{\"model\":");
+  buf_json_string(&b, req->model ? req->model : "", req->model ? strlen(req->model) : 0);
+  buf_puts(&b, ",\"messages\":[");
+  bool first = true;
+  if (req->system) { put_msg(&b, true, "system", req->system); first = false; }
+  for (uint32_t i = 0; i < req->nmsgs; i++, first = false)
+    put_msg(&b, first, req->msgs[i].role ? req->msgs[i].role : "user",
+            req->msgs[i].text ? req->msgs[i].text : "");
+  buf_putc(&b, ']');
+  /* max_tokens is deprecated upstream (o-series reject it) but is all
+   * Ollama understands. */
+  buf_printf(&b, ",\"%s\":%lld", req->legacy_max_tokens ? "max_tokens" : "max_completion_tokens",
+             (long long)req->max_tokens);
+  if (isfinite(req->temperature)) { buf_puts(&b, ",\"temperature\":"); provider_put_number(&b, req->temperature); }
+  if (isfinite(req->top_p)) { buf_puts(&b, ",\"top_p\":"); provider_put_number(&b, req->top_p); }
+  if (req->stream) buf_puts(&b, ",\"stream\":true,\"stream_options\":{\"include_usage\":true}");
+  if (schema) {
+    const char *name = req->schema_name && *req->schema_name ? req->schema_name : "reply";
+    buf_puts(&b, ",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":");
+    buf_json_string(&b, name, strlen(name));
+    buf_puts(&b, ",\"strict\":true,\"schema\":");
+    buf_puts(&b, schema);
+    buf_puts(&b, "}}");
+    cJSON_free(schema);
+  }
+  buf_putc(&b, '}');
+  return b.data;
+}
+
+static bool header_safe(const char *v) {
+  for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+    if (*p < 0x20 || *p == 0x7F) return false;
+  return true;
+}
+
+static char **openai_build_headers(const char *api_key, uint32_t attempt) {
+  char **h = calloc(5, sizeof *h);
+  if (!h) abort();
+  int n = 0;
+  Buf b;
+  if (api_key && *api_key && header_safe(api_key)) {
+    buf_init(&b);
+    buf_printf(&b, "Authorization: Bearer %s", api_key);
+    h[n++] = b.data;
+  }
+  h[n++] = dup_str("Content-Type: application/json");
+  buf_init(&b);
+  buf_printf(&b, "x-stainless-retry-count: %u", (unsigned)attempt);
+  h[n++] = b.data;
+  return h;
+}
+
+/* usage wherever it appears (its own chunk, or llama.cpp's finish chunk);
+ * cached prompt tokens count as cache reads, not input. */
+static void take_usage(const cJSON *usage, Usage *u) {
+  if (!cJSON_IsObject(usage)) return;
+  int64_t prompt = provider_json_tokens(cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens"));
+  const cJSON *det = cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens_details");
+  int64_t cached = provider_json_tokens(cJSON_GetObjectItemCaseSensitive(det, "cached_tokens"));
+  if (cached > prompt) cached = prompt;
+  u->input_tokens = prompt - cached;
+  u->cache_read_tokens = cached;
+  u->output_tokens = provider_json_tokens(cJSON_GetObjectItemCaseSensitive(usage, "completion_tokens"));
+}
+
+static void take_finish(ProviderReply *r, const cJSON *finish) {
+  if (!cJSON_IsString(finish)) return;
+  set_str(&r->stop_reason, finish);
+  if (strcmp(finish->valuestring, "content_filter") == 0) r->refusal = true;
+}
+
+static void take_refusal(ProviderReply *r, const cJSON *refusal, bool append) {
+  if (!cJSON_IsString(refusal)) return;   /* null: no refusal */
+  r->refusal = true;
+  if (append && r->refusal_text) {
+    Buf b;
+    buf_init(&b);
+    buf_puts(&b, r->refusal_text);
+    buf_puts(&b, refusal->valuestring);
+    free(r->refusal_text);
+    r->refusal_text = b.data;
+  } else {
+    set_str(&r->refusal_text, refusal);
+  }
+}
+
+/* The choice with index 0 (n > 1 is never requested), else the first. */
+static const cJSON *choice0(const cJSON *choices) {
+  const cJSON *c, *first = NULL;
+  cJSON_ArrayForEach(c, choices) {
+    if (!cJSON_IsObject(c)) continue;
+    const cJSON *idx = cJSON_GetObjectItemCaseSensitive(c, "index");
+    if (cJSON_IsNumber(idx) && idx->valuedouble == 0) return c;
+    if (!first && !cJSON_IsNumber(idx)) first = c;
+  }
+  return first;
+}
+
+/* content as a string, or (some compatible servers) an array of text
+ * parts. */
+static void take_content(Buf *text, const cJSON *content) {
+  if (cJSON_IsString(content)) { buf_puts(text, content->valuestring); return; }
+  const cJSON *part;
+  if (cJSON_IsArray(content)) cJSON_ArrayForEach(part, content) {
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
+    if (cJSON_IsString(t)) buf_puts(text, t->valuestring);
+  }
+}
+
+/* The message of an `error` value in any server's style: an object with
+ * message (and a string code or type), or a bare string. false when it
+ * carries no text. */
+static bool error_text(const cJSON *err, Buf *msg) {
+  if (cJSON_IsString(err) && *err->valuestring) {
+    provider_put_clean(msg, err->valuestring, strlen(err->valuestring), 2000);
+    return true;
+  }
+  if (!cJSON_IsObject(err)) return false;
+  const cJSON *m = cJSON_GetObjectItemCaseSensitive(err, "message");
+  if (!cJSON_IsString(m) || !*m->valuestring) return false;
+  provider_put_clean(msg, m->valuestring, strlen(m->valuestring), 2000);
+  /* The code tells rate limits from exhausted quota; llama.cpp's int code
+   * repeats the status, so the type is shown instead. */
+  const cJSON *code = cJSON_GetObjectItemCaseSensitive(err, "code");
+  const cJSON *type = cJSON_GetObjectItemCaseSensitive(err, "type");
+  const cJSON *tag = cJSON_IsString(code) && *code->valuestring ? code
+                   : cJSON_IsString(type) && *type->valuestring ? type : NULL;
+  if (tag) {
+    buf_puts(msg, " (");
+    provider_put_clean(msg, tag->valuestring, strlen(tag->valuestring), 100);
+    buf_putc(msg, ')');
+  }
+  return true;
+}
+
+/* Python truthiness of data.get("error"), which is what the SDK tests. */
+static bool truthy(const cJSON *v) {
+  if (!v || cJSON_IsNull(v) || cJSON_IsFalse(v)) return false;
+  if (cJSON_IsString(v)) return *v->valuestring != '\0';
+  if (cJSON_IsArray(v) || cJSON_IsObject(v)) return v->child != NULL;
+  if (cJSON_IsNumber(v)) return v->valuedouble != 0;
+  return true;
+}
+
+static bool openai_parse_reply(const char *body, size_t len, ProviderReply *out, Buf *err) {
+  cJSON *j = provider_json_parse(body, len);
+  if (!cJSON_IsObject(j)) {
+    buf_puts(err, "reply is not a JSON object");
+    cJSON_Delete(j);
+    return false;
+  }
+  const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+  const cJSON *choice = choice0(cJSON_GetObjectItemCaseSensitive(j, "choices"));
+  if (truthy(e) || !choice) {
+    if (!error_text(e, err)) buf_puts(err, "reply has no choices");
+    cJSON_Delete(j);
+    return false;
+  }
+  const cJSON *msg = cJSON_GetObjectItemCaseSensitive(choice, "message");
+  take_content(&out->text, cJSON_GetObjectItemCaseSensitive(msg, "content"));
+  take_refusal(out, cJSON_GetObjectItemCaseSensitive(msg, "refusal"), false);
+  take_finish(out, cJSON_GetObjectItemCaseSensitive(choice, "finish_reason"));
+  take_usage(cJSON_GetObjectItemCaseSensitive(j, "usage"), &out->usage);
+  set_str(&out->request_id, cJSON_GetObjectItemCaseSensitive(j, "id"));
+  cJSON_Delete(j);
+  return true;
+}
+
+static bool openai_stream_event(StreamState *st, const char *event, const char *data, size_t len) {
+  (void)event;   /* chat completions send data: only */
+  if (len >= 6 && memcmp(data, "[DONE]", 6) == 0) {
+    st->done = true;
+    return false;
+  }
+  cJSON *j = provider_json_parse(data, len);
+  if (!cJSON_IsObject(j)) {
+    cJSON_Delete(j);
+    st->failed = true;
+    buf_puts(&st->error, "invalid JSON in stream chunk");
+    return false;
+  }
+  const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+  if (truthy(e)) {   /* final: the 200 has already been sent */
+    st->failed = true;
+    if (!error_text(e, &st->error)) buf_puts(&st->error, "error chunk without a message");
+    cJSON_Delete(j);
+    return false;
+  }
+  ProviderReply *r = &st->reply;
+  if (!r->request_id) set_str(&r->request_id, cJSON_GetObjectItemCaseSensitive(j, "id"));
+  const cJSON *choice = choice0(cJSON_GetObjectItemCaseSensitive(j, "choices"));
+  if (choice) {
+    const cJSON *delta = cJSON_GetObjectItemCaseSensitive(choice, "delta");
+    const cJSON *content = cJSON_GetObjectItemCaseSensitive(delta, "content");
+    if (cJSON_IsString(content)) buf_puts(&r->text, content->valuestring);
+    take_refusal(r, cJSON_GetObjectItemCaseSensitive(delta, "refusal"), true);
+    take_finish(r, cJSON_GetObjectItemCaseSensitive(choice, "finish_reason"));
+  }
+  take_usage(cJSON_GetObjectItemCaseSensitive(j, "usage"), &r->usage);
+  cJSON_Delete(j);
+  return true;
+}
+
+static void openai_error_message(int status, const char *body, size_t len, Buf *msg) {
+  cJSON *j = provider_json_parse(body, len);
+  bool ok = false;
+  if (cJSON_IsObject(j)) {
+    /* Wrapped (OpenAI, Ollama, llama.cpp, newer vLLM), else vLLM's old
+     * flat {"object":"error","message":...}. */
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+    ok = e ? error_text(e, msg) : error_text(j, msg);
+  }
+  cJSON_Delete(j);
+  if (!ok) provider_error_fallback(status, body, len, msg);
+}
+
+const Provider provider_openai = {
+  .kind = PROVIDER_OPENAI,
+  .name = "openai",
+  .key_env = "OPENAI_API_KEY",
+  .base_env = "OPENAI_BASE_URL",
+  .default_base = "https://api.openai.com",
+  .path = "/v1/chat/completions",
+  .build_body = openai_build_body,
+  .build_headers = openai_build_headers,
+  .parse_reply = openai_parse_reply,
+  .stream_event = openai_stream_event,
+  .error_message = openai_error_message,
+};

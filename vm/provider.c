@@ -1,0 +1,366 @@
+/* provider.c — what both wire formats share: provider lookup by model
+ * prefix, the official SDKs' retry rules, key redaction, and the small
+ * JSON and error-text helpers anthropic.c and openai.c build on. Pure
+ * functions: no I/O, no clock (the caller passes "now"). */
+#include "provider.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const Provider provider_mock = {
+  .kind = PROVIDER_MOCK,
+  .name = "mock",
+};
+
+void reply_free(ProviderReply *r) {
+  buf_free(&r->text);
+  free(r->stop_reason);
+  free(r->refusal_text);
+  free(r->request_id);
+  r->stop_reason = r->refusal_text = r->request_id = NULL;
+  r->refusal = false;
+  memset(&r->usage, 0, sizeof r->usage);
+}
+
+/* ---- lookup ----------------------------------------------------------- */
+
+const Provider *provider_for(const char *model_spec, const char **model) {
+  static const Provider *const all[] = { &provider_anthropic, &provider_openai, &provider_mock };
+  if (!model_spec) return NULL;
+  const char *slash = strchr(model_spec, '/');
+  if (!slash || slash[1] == '\0') return NULL;
+  size_t n = (size_t)(slash - model_spec);
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+    if (strlen(all[i]->name) == n && memcmp(all[i]->name, model_spec, n) == 0) {
+      if (model) *model = slash + 1;
+      return all[i];
+    }
+  }
+  return NULL;
+}
+
+bool provider_known_prefix(const char *model_spec) {
+  return provider_for(model_spec, NULL) != NULL;
+}
+
+void provider_headers_free(char **headers) {
+  if (!headers) return;
+  for (char **h = headers; *h; h++) free(*h);
+  free(headers);
+}
+
+void provider_url(const Provider *p, const char *base, Buf *out) {
+  if (!base || !*base) base = p->default_base ? p->default_base : "";
+  size_t n = strlen(base);
+  while (n && base[n - 1] == '/') n--;
+  /* The OpenAI SDK's base URL ends in /v1 (Ollama's docs say so too); our
+   * path already has it. */
+  if (p->kind == PROVIDER_OPENAI && n >= 3 && memcmp(base + n - 3, "/v1", 3) == 0) {
+    n -= 3;
+    while (n && base[n - 1] == '/') n--;
+  }
+  buf_put(out, base, n);
+  if (p->path) buf_puts(out, p->path);
+}
+
+/* ---- retry rules (PROVIDERS.md section C) ----------------------------- */
+
+/* The retry-after cap of the OpenAI SDK (MAX_RETRY_AFTER_DELAY). */
+#define MAX_RETRY_AFTER 120.0
+
+bool retry_should(int status, const char *x_should_retry, double retry_after_s) {
+  if (x_should_retry && strcmp(x_should_retry, "true") == 0) return true;
+  if (x_should_retry && strcmp(x_should_retry, "false") == 0) return false;
+  if (isfinite(retry_after_s) && retry_after_s > MAX_RETRY_AFTER) return false;
+  return status == 408 || status == 409 || status == 429 || status >= 500;
+}
+
+static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+/* A decimal float as Python's float() reads it (no hex, no inf/nan, which
+ * strtod would accept): [ws][+-]digits[.digits][e[+-]digits][ws]. */
+static bool parse_float(const char *s, double *out) {
+  const char *p = s;
+  while (is_space(*p)) p++;
+  const char *start = p;
+  if (*p == '+' || *p == '-') p++;
+  size_t digits = 0;
+  while (*p >= '0' && *p <= '9') { p++; digits++; }
+  if (*p == '.') {
+    p++;
+    while (*p >= '0' && *p <= '9') { p++; digits++; }
+  }
+  if (!digits) return false;
+  if (*p == 'e' || *p == 'E') {
+    p++;
+    if (*p == '+' || *p == '-') p++;
+    if (!(*p >= '0' && *p <= '9')) return false;
+    while (*p >= '0' && *p <= '9') p++;
+  }
+  const char *end = p;
+  while (is_space(*p)) p++;
+  if (*p) return false;
+  /* strtod stops at `end` by the checks above; the copy keeps it from
+   * reading a locale-dependent decimal point beyond it. */
+  size_t n = (size_t)(end - start);
+  char *tmp = malloc(n + 1);
+  if (!tmp) return false;
+  memcpy(tmp, start, n);
+  tmp[n] = '\0';
+  *out = strtod(tmp, NULL);
+  free(tmp);
+  return true;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil), so no timegm (not POSIX) and no TZ environment. */
+static int64_t days_from_civil(int64_t y, int m, int d) {
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  int64_t yoe = y - era * 400;
+  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+static const char *skip_ws(const char *p) {
+  while (*p == ' ' || *p == '\t') p++;
+  return p;
+}
+
+static const char *read_int(const char *p, int maxdigits, int *out) {
+  int v = 0, n = 0;
+  while (*p >= '0' && *p <= '9' && n < maxdigits) { v = v * 10 + (*p - '0'); p++; n++; }
+  if (!n) return NULL;
+  *out = v;
+  return p;
+}
+
+static int month_index(const char *p) {
+  static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  for (int i = 0; i < 12; i++) {
+    const char *m = names + 3 * i;
+    if ((p[0] | 0x20) == (m[0] | 0x20) && p[1] && (p[1] | 0x20) == m[1] && p[2] && (p[2] | 0x20) == m[2])
+      return i + 1;
+  }
+  return 0;
+}
+
+/* An HTTP date as email.utils.parsedate_tz reads the common forms:
+ * RFC 1123 "Wed, 21 Oct 2015 07:28:00 GMT" (weekday optional, seconds
+ * optional, zone GMT/UT/UTC/Z or +hhmm/-hhmm) and RFC 850
+ * "Wednesday, 21-Oct-15 07:28:00 GMT". Returns seconds since the epoch. */
+static bool parse_http_date(const char *s, double *out) {
+  const char *p = skip_ws(s);
+  /* Optional weekday, up to the comma. */
+  const char *comma = strchr(p, ',');
+  if (comma) p = skip_ws(comma + 1);
+  int day, year, hh, mm, ss = 0, mon;
+  if (!(p = read_int(p, 2, &day))) return false;
+  if (*p == '-') p++; else p = skip_ws(p);
+  if (!(mon = month_index(p))) return false;
+  p += 3;
+  if (*p == '-') p++; else p = skip_ws(p);
+  const char *ystart = p;
+  if (!(p = read_int(p, 4, &year))) return false;
+  if (p - ystart == 2) year += year < 70 ? 2000 : 1900;   /* RFC 850 two-digit year */
+  p = skip_ws(p);
+  if (!(p = read_int(p, 2, &hh)) || *p != ':') return false;
+  if (!(p = read_int(p + 1, 2, &mm))) return false;
+  if (*p == ':' && !(p = read_int(p + 1, 2, &ss))) return false;
+  p = skip_ws(p);
+  int offset = 0;   /* seconds east of UTC */
+  if (*p == '+' || *p == '-') {
+    int sign = *p == '-' ? -1 : 1, hhmm;
+    const char *q = read_int(p + 1, 4, &hhmm);
+    if (!q || q - (p + 1) != 4) return false;
+    offset = sign * ((hhmm / 100) * 3600 + (hhmm % 100) * 60);
+    p = q;
+  } else if (strncmp(p, "GMT", 3) == 0 || strncmp(p, "UTC", 3) == 0) {
+    p += 3;
+  } else if (strncmp(p, "UT", 2) == 0) {
+    p += 2;
+  } else if (*p == 'Z') {
+    p += 1;
+  } /* no zone: parsedate_tz assumes UTC too */
+  if (*skip_ws(p)) return false;
+  if (day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60) return false;
+  int64_t days = days_from_civil(year, mon, day);
+  *out = (double)(days * 86400 + hh * 3600 + mm * 60 + ss - offset);
+  return true;
+}
+
+double retry_after_parse(const char *retry_after_ms, const char *retry_after, double now_unix) {
+  double v;
+  if (retry_after_ms && parse_float(retry_after_ms, &v) && isfinite(v)) return v / 1000.0;
+  if (retry_after) {
+    if (parse_float(retry_after, &v)) return isfinite(v) ? v : -1;
+    if (parse_http_date(retry_after, &v)) return v - now_unix;
+  }
+  return -1;
+}
+
+double retry_delay(uint32_t retries_taken, double retry_after_s, double jitter01) {
+  if (retry_after_s > 0 && retry_after_s <= 60) return retry_after_s;
+  uint32_t n = retries_taken > 1000 ? 1000 : retries_taken;
+  double base = 0.5 * pow(2.0, (double)n);
+  if (base > 8.0) base = 8.0;
+  if (!(jitter01 >= 0)) jitter01 = 0;   /* also NaN */
+  if (jitter01 > 1) jitter01 = 1;
+  return base * (1.0 - 0.25 * jitter01);
+}
+
+/* ---- redaction -------------------------------------------------------- */
+
+void redact_secret(Buf *b, const char *secret) {
+  if (!secret || !*secret || !b->data || !b->len) return;
+  size_t klen = strlen(secret);
+  /* Longest first, so the whole key is one "[redacted]". */
+  struct { const char *s; size_t n; } pats[3];
+  int np = 0;
+  pats[np].s = secret; pats[np++].n = klen;
+  if (klen > 12) {
+    pats[np].s = secret; pats[np++].n = 8;
+    pats[np].s = secret + klen - 4; pats[np++].n = 4;
+  }
+  Buf out;
+  buf_init(&out);
+  bool changed = false;
+  size_t i = 0;
+  while (i < b->len) {
+    int hit = -1;
+    for (int k = 0; k < np && hit < 0; k++)
+      if (b->len - i >= pats[k].n && memcmp(b->data + i, pats[k].s, pats[k].n) == 0) hit = k;
+    if (hit >= 0) {
+      buf_puts(&out, "[redacted]");
+      i += pats[hit].n;
+      changed = true;
+    } else {
+      buf_putc(&out, b->data[i++]);
+    }
+  }
+  if (changed) {
+    free(b->data);
+    *b = out;
+  } else {
+    buf_free(&out);
+  }
+}
+
+/* ---- shared helpers ------------------------------------------------- */
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* The code unit of a \uXXXX escape at s (s[0] == '\\'), or -1. */
+static long u_escape(const char *s, size_t left) {
+  if (left < 6 || s[0] != '\\' || s[1] != 'u') return -1;
+  long v = 0;
+  for (int i = 2; i < 6; i++) {
+    int h = hexval(s[i]);
+    if (h < 0) return -1;
+    v = v * 16 + h;
+  }
+  return v;
+}
+
+cJSON *provider_json_parse(const char *s, size_t n) {
+  if (!s) return NULL;
+  /* Fast path: nothing to rewrite (the usual case, also for 10 MB). */
+  bool rewrite = memchr(s, '\0', n) != NULL;
+  for (size_t i = 0; !rewrite && i + 1 < n; i++) {
+    if (s[i] != '\\') continue;
+    long u = u_escape(s + i, n - i);
+    if (u == 0 || (u >= 0xD800 && u <= 0xDFFF)) rewrite = true;
+    i++;   /* skip the escaped character, so "\\\\u0000" is not an escape */
+  }
+  if (!rewrite) return cJSON_ParseWithLength(s, n);
+  Buf t;
+  buf_init(&t);
+  for (size_t i = 0; i < n;) {
+    if (s[i] == '\0') { buf_put(&t, "\xEF\xBF\xBD", 3); i++; continue; }
+    if (s[i] != '\\' || i + 1 >= n) { buf_putc(&t, s[i++]); continue; }
+    long u = u_escape(s + i, n - i);
+    if (u >= 0xD800 && u <= 0xDBFF) {
+      long lo = u_escape(s + i + 6, n - i - 6);
+      if (lo >= 0xDC00 && lo <= 0xDFFF) { buf_put(&t, s + i, 12); i += 12; continue; }
+      buf_puts(&t, "\\ufffd"); i += 6; continue;
+    }
+    if (u == 0 || (u >= 0xDC00 && u <= 0xDFFF)) { buf_puts(&t, "\\ufffd"); i += 6; continue; }
+    buf_put(&t, s + i, 2);   /* any other escape pair, verbatim */
+    i += 2;
+  }
+  cJSON *j = cJSON_ParseWithLength(t.data ? t.data : "", t.len);
+  buf_free(&t);
+  return j;
+}
+
+int64_t provider_json_tokens(const cJSON *item) {
+  if (!cJSON_IsNumber(item)) return 0;
+  double v = item->valuedouble;
+  if (!(v > 0)) return 0;   /* also NaN */
+  if (v > 9007199254740992.0) v = 9007199254740992.0;
+  return (int64_t)v;
+}
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n) {
+  unsigned char c = s[0];
+  size_t len;
+  uint32_t cp, min;
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; min = 0x80; }
+  else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; min = 0x800; }
+  else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; min = 0x10000; }
+  else return 0;
+  if (n < len) return 0;
+  for (size_t i = 1; i < len; i++) {
+    if ((s[i] & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (s[i] & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return len;
+}
+
+void provider_put_clean(Buf *b, const char *s, size_t n, size_t max) {
+  const unsigned char *u = (const unsigned char *)s;
+  size_t i = 0, put = 0;
+  while (i < n) {
+    size_t len = utf8_len(u + i, n - i);
+    size_t out = len ? len : 1;
+    if (put + out > max) { buf_puts(b, "..."); return; }
+    if (!len) buf_putc(b, '?');
+    else if (len == 1 && (u[i] < 0x20 || u[i] == 0x7F)) buf_putc(b, ' ');
+    else buf_put(b, s + i, len);
+    i += len ? len : 1;
+    put += out;
+  }
+}
+
+void provider_error_fallback(int status, const char *body, size_t len, Buf *msg) {
+  /* Skip leading blank space so an HTML page shows its start. */
+  while (len && body && is_space(*body)) { body++; len--; }
+  if (!body || !len) { buf_printf(msg, "HTTP %d (empty body)", status); return; }
+  buf_printf(msg, "HTTP %d: ", status);
+  provider_put_clean(msg, body, len, 200);
+}
+
+void provider_put_number(Buf *b, double v) {
+  /* %.15g is exact for "0.2"; fall back to %.17g when it does not read
+   * back, so no value is ever changed on the wire. */
+  Buf t;
+  buf_init(&t);
+  buf_printf(&t, "%.15g", v);
+  if (strtod(t.data, NULL) != v) {
+    t.len = 0;
+    buf_printf(&t, "%.17g", v);
+  }
+  buf_put(b, t.data, t.len);
+  buf_free(&t);
+}

@@ -1,0 +1,368 @@
+/* schema.c — type descriptors as JSON Schema (for structured output) and
+ * as deterministic mock values (for the offline provider). See schema.h.
+ *
+ * Both walk the descriptor table, which is acyclic, but a table may still
+ * be deep (a hostile module) or share sub-descriptors so that expanding it
+ * grows exponentially (record A has two fields of type B, B two of C, ...).
+ * So every walk is bounded three ways: recursion depth (SCHEMA_MAX_DEPTH),
+ * number of schema nodes or values produced, and bytes of schema text.
+ * Going over a bound never crashes: schema_check reports it, schema_json
+ * degrades the rest of the schema to {}, and the mock value shrinks
+ * (empty lists and maps, absent optionals; a record past the budget is
+ * none, which then fails validation: only a pathological type gets there). */
+#include "schema.h"
+
+#include <string.h>
+#include "../stdlib/builtins.h"
+
+#define SCHEMA_MAX_DEPTH 100          /* deeper than any type a program can write */
+#define SCHEMA_MAX_NODES 20000        /* schema objects in one schema */
+#define SCHEMA_MAX_BYTES (4u << 20)   /* schema text */
+#define MOCK_MAX_VALUES 2000          /* values in one mock reply */
+
+/* Durations as dur_format writes them (std_convert reads the same forms). */
+#define DURATION_PATTERN "^-?([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$"
+#define DURATION_DOC "a duration such as \\\"30s\\\", \\\"250ms\\\", \\\"2m\\\" or \\\"1h30m\\\""
+
+/* The string constant at k, or NULL when k is not one (never trusted). */
+static const ObjString *cstr(const Module *m, uint32_t k) {
+  if (k >= m->nconsts || m->const_kinds[k] != K_STRING) return NULL;
+  return AS_STRING(m->consts[k]);
+}
+
+/* ---- JSON Schema --------------------------------------------------------- */
+
+typedef struct SchemaW {
+  const Module *m;
+  SchemaDialect d;
+  Buf b;
+  uint32_t nodes;
+  const char *problem;   /* first reason the type cannot be asked for (static) */
+} SchemaW;
+
+static void problem(SchemaW *w, const char *why) {
+  if (!w->problem) w->problem = why;
+}
+
+/* Over the node or byte budget: loops over fields and members stop too,
+ * so a hostile record with a million fields costs one pass at most. */
+static bool over_budget(const SchemaW *w) {
+  return w->nodes > SCHEMA_MAX_NODES || w->b.len > SCHEMA_MAX_BYTES;
+}
+
+static void put_jstr(SchemaW *w, const ObjString *s) {
+  buf_json_string(&w->b, s->data, s->len);
+}
+
+/* `"key":` with a comma before every key but an object's first. */
+static void key(SchemaW *w, bool *first, const char *k) {
+  if (!*first) buf_putc(&w->b, ',');
+  *first = false;
+  buf_putc(&w->b, '"');
+  buf_puts(&w->b, k);
+  buf_puts(&w->b, "\":");
+}
+
+static void put_schema(SchemaW *w, uint32_t td, const ObjString *desc, int depth);
+
+/* The schema of a record field: its doc describes it. In the plain
+ * dialect an optional field is simply not required (schema of the present
+ * value); in OpenAI strict mode every field is required and an optional
+ * one may be null. */
+static void put_field(SchemaW *w, const TypeField *f, int depth) {
+  const ObjString *doc = f->doc == NO_INDEX ? NULL : cstr(w->m, f->doc);
+  const TypeDesc *ft = f->type < w->m->ntypes ? &w->m->types[f->type] : NULL;
+  if (w->d == SCHEMA_PLAIN && ft && ft->kind == TD_OPTIONAL)
+    put_schema(w, ft->elem, doc, depth + 1);
+  else
+    put_schema(w, f->type, doc, depth + 1);
+}
+
+static bool field_required(const SchemaW *w, const TypeField *f) {
+  if (w->d == SCHEMA_OPENAI_STRICT) return true;
+  return !(f->type < w->m->ntypes && w->m->types[f->type].kind == TD_OPTIONAL);
+}
+
+static void put_record(SchemaW *w, const TypeDesc *t, bool *first, int depth) {
+  key(w, first, "type");
+  buf_puts(&w->b, "\"object\"");
+  key(w, first, "properties");
+  buf_putc(&w->b, '{');
+  for (uint32_t i = 0; i < t->n && !over_budget(w); i++) {
+    const ObjString *name = cstr(w->m, t->fields[i].name);
+    if (i) buf_putc(&w->b, ',');
+    if (name) put_jstr(w, name);
+    else buf_puts(&w->b, "\"?\"");
+    buf_putc(&w->b, ':');
+    put_field(w, &t->fields[i], depth);
+  }
+  buf_putc(&w->b, '}');
+  key(w, first, "required");
+  buf_putc(&w->b, '[');
+  bool any = false;
+  for (uint32_t i = 0; i < t->n && !over_budget(w); i++) {
+    const ObjString *name = cstr(w->m, t->fields[i].name);
+    if (!name || !field_required(w, &t->fields[i])) continue;
+    if (any) buf_putc(&w->b, ',');
+    any = true;
+    put_jstr(w, name);
+  }
+  buf_putc(&w->b, ']');
+  key(w, first, "additionalProperties");
+  buf_puts(&w->b, "false");
+}
+
+/* One schema object for descriptor td; desc (a field's doc) takes the
+ * place of the descriptor's own doc when given. */
+static void put_schema(SchemaW *w, uint32_t td, const ObjString *desc, int depth) {
+  if (td >= w->m->ntypes) {
+    problem(w, "malformed type descriptor");
+    buf_puts(&w->b, "{}");
+    return;
+  }
+  if (depth > SCHEMA_MAX_DEPTH || ++w->nodes > SCHEMA_MAX_NODES || over_budget(w)) {
+    problem(w, "the type is too large or too deeply nested for a JSON Schema");
+    buf_puts(&w->b, "{}");
+    return;
+  }
+  const TypeDesc *t = &w->m->types[td];
+  if (!desc && t->doc != NO_INDEX) desc = cstr(w->m, t->doc);
+  bool first = true;
+  buf_putc(&w->b, '{');
+  if (desc) {
+    key(w, &first, "description");
+    put_jstr(w, desc);
+  } else if (t->kind == TD_DURATION) {
+    key(w, &first, "description");
+    buf_puts(&w->b, "\"" DURATION_DOC "\"");
+  }
+  switch ((TypeDescKind)t->kind) {
+  case TD_INT: key(w, &first, "type"); buf_puts(&w->b, "\"integer\""); break;
+  case TD_FLOAT: key(w, &first, "type"); buf_puts(&w->b, "\"number\""); break;
+  case TD_BOOL: key(w, &first, "type"); buf_puts(&w->b, "\"boolean\""); break;
+  case TD_STRING: key(w, &first, "type"); buf_puts(&w->b, "\"string\""); break;
+  case TD_NONE: key(w, &first, "type"); buf_puts(&w->b, "\"null\""); break;
+  case TD_DURATION:
+    key(w, &first, "type");
+    buf_puts(&w->b, "\"string\"");
+    key(w, &first, "pattern");
+    buf_puts(&w->b, "\"" DURATION_PATTERN "\"");
+    break;
+  case TD_JSON:
+    /* any JSON value: {} says nothing, which is what plain JSON Schema
+     * means by "anything"; strict mode has no such schema */
+    if (w->d == SCHEMA_OPENAI_STRICT)
+      problem(w, "OpenAI strict mode cannot express free-form json (ask for a record instead)");
+    break;
+  case TD_FUNC:
+    problem(w, "functions cannot be expressed as JSON");
+    break;
+  case TD_LIST:
+    key(w, &first, "type");
+    buf_puts(&w->b, "\"array\"");
+    key(w, &first, "items");
+    put_schema(w, t->elem, NULL, depth + 1);
+    break;
+  case TD_MAP:
+    if (w->d == SCHEMA_OPENAI_STRICT)
+      problem(w, "OpenAI strict mode cannot express maps (ask for a list of records instead)");
+    key(w, &first, "type");
+    buf_puts(&w->b, "\"object\"");
+    key(w, &first, "additionalProperties");
+    put_schema(w, t->elem, NULL, depth + 1);
+    break;
+  case TD_OPTIONAL:
+    key(w, &first, "anyOf");
+    buf_putc(&w->b, '[');
+    put_schema(w, t->elem, NULL, depth + 1);
+    buf_puts(&w->b, ",{\"type\":\"null\"}]");
+    break;
+  case TD_ENUM:
+    if (t->n == 0) problem(w, "an empty union has no values");
+    key(w, &first, "type");
+    buf_puts(&w->b, "\"string\"");
+    key(w, &first, "enum");
+    buf_putc(&w->b, '[');
+    for (uint32_t i = 0; i < t->n && !over_budget(w); i++) {
+      const ObjString *s = cstr(w->m, t->members[i]);
+      if (i) buf_putc(&w->b, ',');
+      if (s) put_jstr(w, s);
+      else buf_puts(&w->b, "\"?\"");
+    }
+    buf_putc(&w->b, ']');
+    break;
+  case TD_RECORD:
+    put_record(w, t, &first, depth);
+    break;
+  case TD__COUNT:
+    problem(w, "malformed type descriptor");
+    break;
+  }
+  buf_putc(&w->b, '}');
+}
+
+/* Both providers want an object at the top: anything else (a list, a
+ * union, an optional record, free json) goes into {"value": ...}. */
+static bool needs_wrap(const Module *m, uint32_t td) {
+  return td >= m->ntypes || m->types[td].kind != TD_RECORD;
+}
+
+static void walk_top(SchemaW *w, uint32_t td, bool *wrapped) {
+  bool wrap = needs_wrap(w->m, td);
+  if (wrapped) *wrapped = wrap;
+  if (!wrap) {
+    put_schema(w, td, NULL, 0);
+    return;
+  }
+  buf_puts(&w->b, "{\"type\":\"object\",\"properties\":{\"value\":");
+  put_schema(w, td, NULL, 1);
+  buf_puts(&w->b, "},\"required\":[\"value\"],\"additionalProperties\":false}");
+}
+
+char *schema_json(const Module *m, uint32_t td, SchemaDialect d, bool *wrapped) {
+  SchemaW w = {m, d, {NULL, 0, 0}, 0, NULL};
+  walk_top(&w, td, wrapped);
+  if (!w.b.data) buf_puts(&w.b, "{}");
+  return w.b.data; /* the Buf's malloc'd, NUL-terminated text */
+}
+
+const char *schema_check(const Module *m, uint32_t td, SchemaDialect d) {
+  SchemaW w = {m, d, {NULL, 0, 0}, 0, NULL};
+  walk_top(&w, td, NULL);
+  buf_free(&w.b);
+  return w.problem;
+}
+
+/* ---- mock values ----------------------------------------------------------- */
+
+/* splitmix64: a full-period mixer; sub-seeds come from mixing the parent
+ * seed with a position, so sibling values differ and nothing depends on
+ * the order the walk happens to visit them. */
+static uint64_t mix(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
+static uint64_t sub_seed(uint64_t seed, uint64_t pos) { return mix(seed ^ mix(pos + 1)); }
+
+static const char *const words[] = {
+  "amber", "basil", "cedar", "delta", "ember", "fjord", "glade", "harbor",
+  "iris", "juniper", "kestrel", "lumen", "maple", "nectar", "onyx", "pebble",
+  "quartz", "river", "sable", "tundra", "umber", "violet", "willow", "zephyr",
+};
+#define NWORDS (sizeof words / sizeof words[0])
+
+typedef struct MockW {
+  Heap *h;
+  const Module *m;
+  uint32_t values;       /* produced so far, against MOCK_MAX_VALUES */
+} MockW;
+
+static bool name_has(const ObjString *name, const char *part) {
+  if (!name) return false;
+  size_t n = strlen(part);
+  for (size_t i = 0; i + n <= name->len; i++)
+    if (memcmp(name->data + i, part, n) == 0) return true;
+  return false;
+}
+
+/* A short readable string; a field's name picks a plausible form. */
+static Value mock_string(MockW *w, uint64_t seed, const ObjString *field) {
+  size_t ia = seed % NWORDS, ib = (seed >> 8) % NWORDS;
+  if (ib == ia) ib = (ib + 1) % NWORDS; /* "amber amber" reads like a bug */
+  const char *a = words[ia], *b = words[ib];
+  Buf s;
+  buf_init(&s);
+  if (name_has(field, "file") || name_has(field, "path")) buf_printf(&s, "src/%s.c", a);
+  else if (name_has(field, "email")) buf_printf(&s, "%s@example.com", a);
+  else if (name_has(field, "url")) buf_printf(&s, "https://example.com/%s", a);
+  else if (name_has(field, "name")) buf_printf(&s, "%s-%u", a, (unsigned)(seed >> 16) % 100);
+  else if ((seed >> 24) % 2) buf_printf(&s, "%s %s", a, b);
+  else buf_puts(&s, a);
+  Value v = v_string(w->h, s.data, s.len);
+  buf_free(&s);
+  return v;
+}
+
+static Value mock(MockW *w, uint32_t td, uint64_t seed, const ObjString *field, int depth);
+
+static Value mock_record(MockW *w, const TypeDesc *t, uint64_t seed, int depth) {
+  ObjShape *shape = t->shape;
+  if (!shape) {
+    /* a descriptor built outside module_add_type/module_load: a map is
+     * just as acceptable to std_convert */
+    Value map = v_map(w->h, t->n < 64 ? t->n : 64);
+    for (uint32_t i = 0; i < t->n && w->values <= MOCK_MAX_VALUES; i++) {
+      const ObjString *name = cstr(w->m, t->fields[i].name);
+      if (!name) continue;
+      Value x = mock(w, t->fields[i].type, sub_seed(seed, i), name, depth + 1);
+      ObjString *k = AS_STRING(v_string(w->h, name->data, name->len));
+      map = map_set_take(w->h, map, k, x);
+      v_release(w->h, v_obj(&k->h));
+    }
+    return map;
+  }
+  Value rec = v_record(w->h, shape);
+  for (uint32_t i = 0; i < t->n && i < shape->n && w->values <= MOCK_MAX_VALUES; i++) {
+    const ObjString *name = cstr(w->m, t->fields[i].name);
+    AS_RECORD(rec)->vals[i] = mock(w, t->fields[i].type, sub_seed(seed, i), name, depth + 1);
+  }
+  return rec;
+}
+
+static Value mock(MockW *w, uint32_t td, uint64_t seed, const ObjString *field, int depth) {
+  if (td >= w->m->ntypes || depth > SCHEMA_MAX_DEPTH) return v_none();
+  const TypeDesc *t = &w->m->types[td];
+  bool spent = ++w->values > MOCK_MAX_VALUES;
+  uint64_t r = mix(seed);
+  switch ((TypeDescKind)t->kind) {
+  case TD_INT: return v_int((int64_t)(r % 100));
+  case TD_FLOAT: return v_float((double)(r % 1000) / 100.0);
+  case TD_BOOL: return v_bool(r & 1);
+  case TD_STRING: return mock_string(w, r, field);
+  case TD_DURATION: {
+    static const int64_t ms[] = {250, 1000, 30000, 120000, 3600000};
+    return v_duration(ms[r % (sizeof ms / sizeof ms[0])]);
+  }
+  case TD_JSON: return v_cstring(w->h, words[r % NWORDS]);
+  case TD_NONE: case TD_FUNC: return v_none();
+  case TD_OPTIONAL:
+    if (spent || r % 4 == 0) return v_none();
+    return mock(w, t->elem, sub_seed(seed, 0), field, depth + 1);
+  case TD_ENUM: {
+    if (t->n == 0) return v_none();
+    const ObjString *s = cstr(w->m, t->members[r % t->n]);
+    return s ? v_string(w->h, s->data, s->len) : v_none();
+  }
+  case TD_LIST: {
+    uint32_t n = spent ? 0 : 1 + (uint32_t)(r % 3);
+    Value list = v_list(w->h, n);
+    for (uint32_t i = 0; i < n; i++)
+      list = list_push_take(w->h, list, mock(w, t->elem, sub_seed(seed, i), field, depth + 1));
+    return list;
+  }
+  case TD_MAP: {
+    uint32_t n = spent ? 0 : 1 + (uint32_t)(r % 2);
+    Value map = v_map(w->h, n);
+    for (uint32_t i = 0; i < n; i++) {
+      ObjString *k = AS_STRING(v_cstring(w->h, words[(r + i) % NWORDS]));
+      map = map_set_take(w->h, map, k, mock(w, t->elem, sub_seed(seed, i), NULL, depth + 1));
+      v_release(w->h, v_obj(&k->h));
+    }
+    return map;
+  }
+  case TD_RECORD:
+    /* past the budget no valid value is affordable (an exponentially
+     * shared type); none makes the reply fail validation, cleanly */
+    return spent ? v_none() : mock_record(w, t, seed, depth);
+  case TD__COUNT: break;
+  }
+  return v_none();
+}
+
+Value schema_mock_value(Heap *h, const Module *m, uint32_t td, uint64_t seed) {
+  MockW w = {h, m, 0};
+  return mock(&w, td, seed, NULL, 0);
+}
