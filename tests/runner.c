@@ -56,7 +56,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TIMEOUT_MS 10000
+#define TIMEOUT_MS 10000         /* one .weft program */
+#define SCRIPT_TIMEOUT_MS 120000 /* a CLI script or unit test: many programs, network waits */
 #define MAX_CAPTURE ((size_t)8 << 20) /* bytes kept per output stream */
 #define MAX_WALK_DEPTH 16
 
@@ -235,6 +236,7 @@ typedef struct Proc {
   int code;        /* exit status, or -1 */
   int signal;      /* killing signal, or 0 */
   bool timed_out;
+  int timeout_ms;
 } Proc;
 
 static uint64_t now_ms(void) {
@@ -256,8 +258,9 @@ static void capture(int fd, Text *t, bool *open) {
 /* Runs argv (argv[0] is searched in PATH when it has no slash) in dir `cwd`
  * with `env` (NAME=VALUE strings, NULL-terminated, may be NULL) added to
  * the environment. Kills the child's whole process group at the timeout. */
-static void proc_run(char *const argv[], const char *cwd, char *const env[], Proc *p) {
+static void proc_run(char *const argv[], const char *cwd, char *const env[], int timeout_ms, Proc *p) {
   memset(p, 0, sizeof *p);
+  p->timeout_ms = timeout_ms;
   p->code = -1;
   text_put(&p->out, "", 0);
   text_put(&p->err, "", 0);
@@ -289,7 +292,7 @@ static void proc_run(char *const argv[], const char *cwd, char *const env[], Pro
   setpgid(pid, pid); /* also from here, so the group exists before any kill */
   close(po[1]);
   close(pe[1]);
-  uint64_t deadline = now_ms() + TIMEOUT_MS;
+  uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
   bool oopen = true, eopen = true;
   int status = 0;
   bool reaped = false;
@@ -381,7 +384,7 @@ static void excerpt(Text *t, const char *label, const Text *s) {
 /* Describes how a child ended when it did not simply exit. */
 static bool abnormal(Text *t, const char *display, const Proc *p) {
   if (p->timed_out) {
-    text_printf(t, "FAIL %s: timed out after %d s\n", display, TIMEOUT_MS / 1000);
+    text_printf(t, "FAIL %s: timed out after %d s\n", display, p->timeout_ms / 1000);
     return true;
   }
   if (p->signal) {
@@ -680,7 +683,7 @@ static bool check_diags(const Opts *o, const char *path, const char *display, Sp
   char *dir = dir_of(path);
   char *argv[] = {o->weft, "check", "--json", (char *)base_of(path), NULL};
   Proc p;
-  proc_run(argv, dir, NULL, &p);
+  proc_run(argv, dir, NULL, TIMEOUT_MS, &p);
   free(dir);
   bool ok = true;
   if (abnormal(t, display, &p)) {
@@ -755,7 +758,7 @@ static bool run_and_compare(const Opts *o, const char *path, const char *display
   for (size_t i = 0; i < s->args.n; i++) argv[3 + i] = s->args.items[i];
   argv[argc] = NULL;
   Proc p;
-  proc_run(argv, dir, NULL, &p);
+  proc_run(argv, dir, NULL, TIMEOUT_MS, &p);
   free(argv);
   free(dir);
   if (abnormal(t, display, &p)) {
@@ -862,7 +865,7 @@ static bool golden_test(const Opts *o, const char *path, const char *display, bo
   char *argv_check[] = {o->weft, "check", "--color=never", (char *)base_of(path), NULL};
   char *argv_dis[] = {o->weft, "disasm", (char *)base_of(path), NULL};
   Proc p;
-  proc_run(disasm ? argv_dis : argv_check, dir, NULL, &p);
+  proc_run(disasm ? argv_dis : argv_check, dir, NULL, TIMEOUT_MS, &p);
   free(dir);
   if (abnormal(t, display, &p)) {
     proc_free(&p);
@@ -915,7 +918,7 @@ static bool cli_test(const Opts *o, const char *path, const char *display, Text 
   char *env[] = {ew.data, et.data, NULL};
   char *argv[] = {"sh", (char *)base_of(path), NULL};
   Proc p;
-  proc_run(argv, absdir ? absdir : dir, env, &p);
+  proc_run(argv, absdir ? absdir : dir, env, SCRIPT_TIMEOUT_MS, &p);
   bool ok = true;
   if (abnormal(t, display, &p)) {
     ok = false;
@@ -936,7 +939,7 @@ static bool cli_test(const Opts *o, const char *path, const char *display, Text 
 static void unit_test(const char *bin, Result *r) {
   char *argv[] = {(char *)bin, NULL};
   Proc p;
-  proc_run(argv, NULL, NULL, &p);
+  proc_run(argv, NULL, NULL, SCRIPT_TIMEOUT_MS, &p);
   Text *t = &r->text;
   if (abnormal(t, bin, &p)) r->nfail++;
   const char *q = p.out.data, *end = p.out.data + p.out.len;
@@ -971,7 +974,7 @@ static bool example_test(const Opts *o, const char *path, const char *display, T
   char *dir = dir_of(path);
   char *argv[] = {o->weft, "check", (char *)base_of(path), NULL};
   Proc p;
-  proc_run(argv, dir, NULL, &p);
+  proc_run(argv, dir, NULL, TIMEOUT_MS, &p);
   free(dir);
   bool ok = true;
   if (abnormal(t, display, &p)) {

@@ -1172,7 +1172,11 @@ bool engine_ask(Engine *e, Fiber *f, uint32_t role, Value prompt, uint32_t td) {
                            strncmp(base, "https://api.openai.com", 22) != 0;
   }
   if (td != ASK_TEXT) {
-    SchemaDialect d = p->kind == PROVIDER_OPENAI ? SCHEMA_OPENAI_STRICT : SCHEMA_PLAIN;
+    /* Both real providers' constrained decoding wants the strict shape:
+     * additionalProperties false on every object, every property required
+     * (optionals as a union with null), no free-form objects. Only the
+     * offline mock takes the plain dialect, which can also express maps. */
+    SchemaDialect d = p->kind == PROVIDER_MOCK ? SCHEMA_PLAIN : SCHEMA_OPENAI_STRICT;
     const char *why = schema_check(m, td, d);
     if (why) {
       buf_printf(&b, "ask %s (%s): cannot ask for ", r->name, spec);

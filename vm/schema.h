@@ -13,10 +13,12 @@
 #include "value.h"
 
 typedef enum SchemaDialect {
-  SCHEMA_PLAIN,         /* Anthropic output_config.format: records -> objects with
-                           required properties (non-optional fields only) and
-                           additionalProperties false; optionals may be absent */
-  SCHEMA_OPENAI_STRICT, /* OpenAI strict mode: every property listed in
+  SCHEMA_PLAIN,         /* the mock provider: records -> objects with required
+                           properties (non-optional fields only) and
+                           additionalProperties false; optionals may be absent;
+                           maps and free json are expressible */
+  SCHEMA_OPENAI_STRICT, /* strict mode (OpenAI, and what Anthropic's structured
+                           output accepts too): every property listed in
                            `required`; an optional field's schema becomes
                            {"anyOf":[S, {"type":"null"}]} (or "type":[T,"null"]) */
 } SchemaDialect;
