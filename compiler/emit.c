@@ -18,6 +18,7 @@
  * Function indices: every top-level fn of every file (files in order),
  * then lambdas in the order they are met. */
 #include "compiler.h"
+#include "../lang/util.h"
 
 #include "../vm/opcodes.h"
 
@@ -63,15 +64,6 @@ typedef struct Emitter {
   bool failed;
   bool limit_reported;         /* one E0504 per program is enough */
 } Emitter;
-
-static void *xrealloc(void *p, size_t n) {
-  void *q = realloc(p, n ? n : 1);
-  if (!q) {
-    fprintf(stderr, "weft: out of memory (allocating %zu bytes)\n", n);
-    abort();
-  }
-  return q;
-}
 
 /* Growth for the emitter's arrays: doubles, starting at `first`. */
 static void *grow_array(void *p, uint32_t *cap, uint32_t need, size_t elem, uint32_t first) {

@@ -12,6 +12,7 @@
 #define _XOPEN_SOURCE 700
 #endif
 #include <errno.h>
+#include "../lang/util.h"
 #include <stdlib.h>
 #include <string.h>
 #include "front.h"
@@ -31,22 +32,6 @@ typedef struct Loader {
   uint32_t *stack; uint32_t nstack, stack_cap; /* entries being loaded */
   const Node **via;  /* per stack level: the import being followed from it */
 } Loader;
-
-static void *xrealloc(void *ptr, size_t n) {
-  void *q = realloc(ptr, n ? n : 1);
-  if (!q) {
-    fputs("weft: out of memory\n", stderr);
-    abort();
-  }
-  return q;
-}
-
-static char *xstrdup(const char *s) {
-  size_t n = strlen(s) + 1;
-  char *d = xrealloc(NULL, n);
-  memcpy(d, s, n);
-  return d;
-}
 
 void program_init(Program *p, SourceSet *ss, DiagList *dl) {
   memset(p, 0, sizeof *p);

@@ -3,6 +3,7 @@
  * Code names, titles and severities all come from diagcodes.def through
  * the DIAG X-macro, so there is no second list to keep in step. */
 #include "diag.h"
+#include "util.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -32,20 +33,6 @@ const char *diag_code_title(DiagCode code) {
 }
 Severity diag_code_severity(DiagCode code) {
   return (unsigned)code < D__COUNT ? code_sevs[code] : SEV_ERROR;
-}
-
-static void *xmalloc(size_t n) {
-  void *p = malloc(n ? n : 1);
-  if (!p) {
-    fputs("weft: out of memory\n", stderr);
-    abort();
-  }
-  return p;
-}
-
-static char *xstrdup(const char *s) {
-  size_t n = strlen(s) + 1;
-  return memcpy(xmalloc(n), s, n);
 }
 
 void diag_init(DiagList *dl) { memset(dl, 0, sizeof *dl); }

@@ -1,20 +1,12 @@
 /* source.c — the set of source files of one compilation, and the mapping
  * from byte offsets to lines and columns (built only when printing). */
 #include "source.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void *xrealloc(void *p, size_t n) {
-  void *q = realloc(p, n ? n : 1);
-  if (!q) {
-    fputs("weft: out of memory\n", stderr);
-    abort();
-  }
-  return q;
-}
 
 void src_init(SourceSet *ss) { memset(ss, 0, sizeof *ss); }
 
@@ -128,26 +120,4 @@ const char *src_line_text(Source *s, uint32_t offset, size_t *len) {
   return s->text + start;
 }
 
-size_t src_utf8_len(const char *p, size_t avail) {
-  const unsigned char *u = (const unsigned char *)p;
-  unsigned c = u[0];
-  if (c < 0x80) return 1;
-  size_t n;
-  unsigned lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-  if (c >= 0xC2 && c <= 0xDF) n = 2;
-  else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    if (c == 0xE0) lo = 0xA0;      /* overlong */
-    if (c == 0xED) hi = 0x9F;      /* surrogates */
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    if (c == 0xF0) lo = 0x90;      /* overlong */
-    if (c == 0xF4) hi = 0x8F;      /* > U+10FFFF */
-  } else
-    return 0;
-  if (avail < n) return 0;
-  if (u[1] < lo || u[1] > hi) return 0;
-  for (size_t i = 2; i < n; i++)
-    if (u[i] < 0x80 || u[i] > 0xBF) return 0;
-  return n;
-}
+size_t src_utf8_len(const char *p, size_t avail) { return utf8_seq_len(p, avail); }

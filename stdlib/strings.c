@@ -9,6 +9,7 @@
  * Substring search is Knuth-Morris-Pratt: linear in the text whatever the
  * pattern, so a hostile `contains` or `replace` costs what it was charged. */
 #include <string.h>
+#include "../lang/util.h"
 #include "std_internal.h"
 
 /* ---- UTF-8 ------------------------------------------------------------- */
@@ -34,30 +35,12 @@ size_t std_utf8_offset(const char *s, size_t len, size_t idx) {
 
 /* Byte length of the valid sequence at s[0..n), 0 when invalid (overlong,
  * surrogate, beyond U+10FFFF, truncated). */
-static size_t seq_len(const unsigned char *s, size_t n) {
-  unsigned char c = s[0];
-  if (c < 0x80) return 1;
-  size_t len;
-  uint32_t cp, min;
-  if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; min = 0x80; }
-  else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; min = 0x800; }
-  else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; min = 0x10000; }
-  else return 0;
-  if (n < len) return 0;
-  for (size_t i = 1; i < len; i++) {
-    if (!is_cont(s[i])) return 0;
-    cp = (cp << 6) | (s[i] & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
-}
-
 bool std_utf8_valid(const char *s, size_t len, size_t *bad) {
   const unsigned char *p = (const unsigned char *)s;
   size_t i = 0;
   while (i < len) {
     if (p[i] < 0x80) { i++; continue; }
-    size_t l = seq_len(p + i, len - i);
+    size_t l = utf8_seq_len(p + i, len - i);
     if (!l) {
       if (bad) *bad = i;
       return false;

@@ -18,6 +18,7 @@
  * before it reaches a fiber. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
+#include "../lang/util.h"
 #endif
 
 #include "engine.h"
@@ -133,22 +134,6 @@ struct Engine {
 
 /* ---- small helpers ------------------------------------------------------- */
 
-static char *xstrdup(const char *s) {
-  size_t n = strlen(s) + 1;
-  char *d = malloc(n);
-  if (!d) abort();
-  memcpy(d, s, n);
-  return d;
-}
-
-static char *xstrndup(const char *s, size_t n) {
-  char *d = malloc(n + 1);
-  if (!d) abort();
-  memcpy(d, s, n);
-  d[n] = '\0';
-  return d;
-}
-
 /* A Buf's text as a malloc'd string (the Buf is left empty). */
 static char *buf_take(Buf *b) {
   if (!b->data) return xstrdup("");
@@ -224,28 +209,10 @@ static void msg_push(Call *c, const char *role, char *text) {
 /* Replaces invalid UTF-8 in s[0..n) by U+FFFD while copying into out: a
  * text reply becomes a Weft string, and Weft strings are valid UTF-8. */
 static void utf8_clean(Buf *out, const char *s, size_t n) {
-  const unsigned char *p = (const unsigned char *)s, *end = p + n;
-  while (p < end) {
-    unsigned c = *p;
-    size_t len = 0;
-    uint32_t cp = 0, min = 0;
-    if (c < 0x80) { buf_putc(out, (char)c); p++; continue; }
-    else if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; min = 0x80; }
-    else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; min = 0x800; }
-    else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; min = 0x10000; }
-    bool ok = len > 0 && (size_t)(end - p) >= len;
-    for (size_t k = 1; ok && k < len; k++) {
-      if ((p[k] & 0xC0) != 0x80) ok = false;
-      else cp = (cp << 6) | (p[k] & 0x3F);
-    }
-    if (ok && (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))) ok = false;
-    if (ok) {
-      buf_put(out, (const char *)p, len);
-      p += len;
-    } else {
-      buf_put(out, "\xEF\xBF\xBD", 3);
-      p++;
-    }
+  for (size_t i = 0, len; i < n; i += len ? len : 1) {
+    len = utf8_seq_len(s + i, n - i);
+    if (len) buf_put(out, s + i, len);
+    else buf_put(out, "\xEF\xBF\xBD", 3);
   }
 }
 

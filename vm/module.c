@@ -7,6 +7,7 @@
  * before anything is read or allocated, and the result must then pass
  * module_verify (verify.c) before anyone may run it. */
 #include "module.h"
+#include "../lang/util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,22 +18,6 @@
 /* ---- small helpers ---------------------------------------------------- */
 
 /* Only a real malloc failure ends the process (see value.h). */
-static void *xrealloc(void *p, size_t n) {
-  void *q = realloc(p, n ? n : 1);
-  if (!q) {
-    fprintf(stderr, "weft: out of memory (allocating %zu bytes)\n", n);
-    abort();
-  }
-  return q;
-}
-
-static char *xstrndup(const char *s, size_t n) {
-  char *d = xrealloc(NULL, n + 1);
-  if (n) memcpy(d, s, n);
-  d[n] = '\0';
-  return d;
-}
-
 /* A malloc'd printf-formatted message (errors are handed to the caller). */
 static char *msg_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *msg_printf(const char *fmt, ...) {
@@ -558,24 +543,8 @@ static uint32_t rd_count(Reader *r, size_t min_size, const char *what) {
 
 /* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
 static bool utf8_valid(const uint8_t *s, size_t n) {
-  size_t i = 0;
-  while (i < n) {
-    uint8_t c = s[i];
-    if (c < 0x80) { i++; continue; }
-    size_t len;
-    uint32_t cp, min;
-    if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; min = 0x80; }
-    else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; min = 0x800; }
-    else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; min = 0x10000; }
-    else return false;
-    if (n - i < len) return false;
-    for (size_t k = 1; k < len; k++) {
-      if ((s[i + k] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (s[i + k] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += len;
-  }
+  for (size_t i = 0, len; i < n; i += len)
+    if ((len = utf8_seq_len(s + i, n - i)) == 0) return false;
   return true;
 }
 

@@ -3,6 +3,7 @@
  * JSON and error-text helpers anthropic.c and openai.c build on. Pure
  * functions: no I/O, no clock (the caller passes "now"). */
 #include "provider.h"
+#include "../lang/util.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -310,29 +311,11 @@ int64_t provider_json_tokens(const cJSON *item) {
 }
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n) {
-  unsigned char c = s[0];
-  size_t len;
-  uint32_t cp, min;
-  if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; min = 0x80; }
-  else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; min = 0x800; }
-  else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; min = 0x10000; }
-  else return 0;
-  if (n < len) return 0;
-  for (size_t i = 1; i < len; i++) {
-    if ((s[i] & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (s[i] & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
-}
-
 void provider_put_clean(Buf *b, const char *s, size_t n, size_t max) {
   const unsigned char *u = (const unsigned char *)s;
   size_t i = 0, put = 0;
   while (i < n) {
-    size_t len = utf8_len(u + i, n - i);
+    size_t len = utf8_seq_len(u + i, n - i);
     size_t out = len ? len : 1;
     if (put + out > max) { buf_puts(b, "..."); return; }
     if (!len) buf_putc(b, '?');

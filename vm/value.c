@@ -6,6 +6,7 @@
  * value (equality, ordering, rendering) stops at VALUE_MAX_DEPTH, so no
  * value, however nested, can overflow the C stack. */
 #include "value.h"
+#include "../lang/util.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -688,24 +689,6 @@ void buf_printf(Buf *b, const char *fmt, ...) {
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if the
  * bytes there are not one (overlong forms, surrogates, > U+10FFFF). */
-static size_t utf8_valid_len(const unsigned char *s, size_t n) {
-  unsigned char c = s[0];
-  if (c < 0x80) return 1;
-  size_t len;
-  uint32_t cp, min;
-  if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; min = 0x80; }
-  else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; min = 0x800; }
-  else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; min = 0x10000; }
-  else return 0;
-  if (n < len) return 0;
-  for (size_t i = 1; i < len; i++) {
-    if ((s[i] & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (s[i] & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
-}
-
 void buf_json_string(Buf *b, const char *s, size_t n) {
   const unsigned char *p = (const unsigned char *)s;
   buf_reserve(b, n + 2);
@@ -736,7 +719,7 @@ void buf_json_string(Buf *b, const char *s, size_t n) {
       i++;
       continue;
     }
-    size_t len = utf8_valid_len(p + i, n - i);
+    size_t len = utf8_seq_len(p + i, n - i);
     if (len) {
       buf_put(b, s + i, len);
       i += len;

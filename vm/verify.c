@@ -11,6 +11,7 @@
  * Opcode facts (sizes, formats, stack effects) come from op_info; only the
  * meaning of an operand (local, constant, function) is opcode-specific. */
 #include "module.h"
+#include "../lang/util.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -19,15 +20,6 @@
 #include <string.h>
 #include "opcodes.h"
 #include "vm.h"
-
-static void *xcalloc(size_t n, size_t elem) {
-  void *p = calloc(n ? n : 1, elem ? elem : 1);
-  if (!p) {
-    fprintf(stderr, "weft: out of memory (allocating %zu bytes)\n", n * elem);
-    abort();
-  }
-  return p;
-}
 
 static char *vmsg(const char *fmt, va_list ap0) {
   va_list ap;

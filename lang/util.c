@@ -1,0 +1,64 @@
+/* util.c — shared allocation and UTF-8 helpers (see util.h). */
+#include "util.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void out_of_memory(size_t n) {
+  fprintf(stderr, "weft: out of memory (allocating %zu bytes)\n", n);
+  abort();
+}
+
+void *xmalloc(size_t n) {
+  void *p = malloc(n ? n : 1);
+  if (!p) out_of_memory(n);
+  return p;
+}
+
+void *xcalloc(size_t n, size_t elem) {
+  void *p = calloc(n ? n : 1, elem ? elem : 1);
+  if (!p) out_of_memory(n * elem);
+  return p;
+}
+
+void *xrealloc(void *p, size_t n) {
+  void *q = realloc(p, n ? n : 1);
+  if (!q) out_of_memory(n);
+  return q;
+}
+
+char *xstrdup(const char *s) {
+  size_t n = strlen(s) + 1;
+  return memcpy(xmalloc(n), s, n);
+}
+
+char *xstrndup(const char *s, size_t n) {
+  char *d = xmalloc(n + 1);
+  if (n) memcpy(d, s, n);
+  d[n] = '\0';
+  return d;
+}
+
+/* Decodes instead of pattern-matching byte ranges, so the three ways a
+ * sequence can be ill-formed (overlong, surrogate, beyond U+10FFFF) are
+ * each one comparison on the decoded code point. */
+size_t utf8_seq_len(const void *s, size_t avail) {
+  const unsigned char *p = s;
+  unsigned char c = p[0];
+  if (c < 0x80) return 1;
+  size_t len;
+  uint32_t cp, min;
+  if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; min = 0x80; }
+  else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; min = 0x800; }
+  else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; min = 0x10000; }
+  else return 0;
+  if (avail < len) return 0;
+  for (size_t i = 1; i < len; i++) {
+    if ((p[i] & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (p[i] & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return len;
+}

@@ -1,0 +1,25 @@
+/* util.h — the few helpers every stage shares.
+ *
+ * Allocation for the compiler's and runtime's own bookkeeping: these never
+ * return NULL; a real out-of-memory is reported and aborts (the memory
+ * LIMIT of a running program is a different thing: see vm/value.h, Heap).
+ * And the one UTF-8 decoder: source text, strings, module files, provider
+ * replies and JSON all validate with it, so they agree on what is valid. */
+#ifndef WEFT_UTIL_H
+#define WEFT_UTIL_H
+
+#include <stddef.h>
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t elem);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);   /* copies n bytes and adds a NUL */
+
+/* Length (1-4) of the well-formed UTF-8 sequence at s, or 0 when the bytes
+ * there are not one: a stray continuation byte, an overlong form, a
+ * surrogate, a code point above U+10FFFF, or a sequence cut off by avail.
+ * avail must be at least 1. */
+size_t utf8_seq_len(const void *s, size_t avail);
+
+#endif
