@@ -517,6 +517,20 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     NEXT;
   }
 
+  /* Structural comparison of *a and *b into bool r: one instruction per
+   * compared node (charged after the fact, refused up front when the
+   * remaining fuel cannot cover it: equal DAGs with shared parts must not
+   * take exponential time), and an error past VALUE_MAX_DEPTH rather than
+   * a silent "not equal". */
+#define EQUAL_SLOW(r) do { \
+    SAVE_STATE(); FLUSH_FUEL(); \
+    uint64_t work_ = 0; \
+    int eq_ = v_equal_bounded(*a, *b, vm->fuel < max_fuel ? max_fuel - vm->fuel : 0, &work_); \
+    if (UNLIKELY(eq_ == EQ_DEEP)) RT_ERROR("cannot compare values nested deeper than %d levels", VALUE_MAX_DEPTH); \
+    if (work_ > 1) CHARGE_BYTES(work_ * VM_BYTES_PER_UNIT); \
+    if (UNLIKELY(eq_ == EQ_COSTLY)) CHARGE_BYTES((uint64_t)max_fuel * VM_BYTES_PER_UNIT); \
+    r = eq_ == EQ_YES; } while (0)
+
   /* EQ, NE: a b -> bool; structural equality (records by field name). */
   CASE(EQ) {
     Value *a = sp - 2, *b = sp - 1;
@@ -524,7 +538,8 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     if (LIKELY(a->tag == V_INT && b->tag == V_INT)) {
       r = a->as.i == b->as.i;
     } else {
-      r = v_equal(*a, *b);
+      EQUAL_SLOW(r);
+      r = r;
       RELEASE(*a);
       RELEASE(*b);
     }
@@ -538,7 +553,8 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     if (LIKELY(a->tag == V_INT && b->tag == V_INT)) {
       r = a->as.i != b->as.i;
     } else {
-      r = !v_equal(*a, *b);
+      EQUAL_SLOW(r);
+      r = !r;
       RELEASE(*a);
       RELEASE(*b);
     }
@@ -954,6 +970,7 @@ failed:
 #undef SAVE_STATE
 #undef FLUSH_FUEL
 #undef CHARGE_BYTES
+#undef EQUAL_SLOW
 #undef RT_ERROR
 #undef CHECK_MEM
 #undef RELEASE

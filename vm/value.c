@@ -468,64 +468,85 @@ Value *record_get(ObjRecord *r, const ObjString *name) {
 static bool is_number(Value v) { return v.tag == V_INT || v.tag == V_FLOAT; }
 static double num_of(Value v) { return v.tag == V_INT ? (double)v.as.i : v.as.f; }
 
-/* Depth-bounded structural equality; records compare field by name. */
-static bool equal_at(Value a, Value b, int depth) {
+/* Structural equality; records compare field by name. Bounded twice:
+ * in depth (VALUE_MAX_DEPTH, so the C stack is safe) and in work (each
+ * compared node costs one unit, so two equal DAGs that share structure
+ * cannot take exponential time). Returns EQ_YES, EQ_NO, EQ_DEEP or
+ * EQ_COSTLY. */
+typedef struct EqWalk { uint64_t work, budget; } EqWalk;
+static int equal_at(Value a, Value b, int depth, EqWalk *w) {
+  if (++w->work > w->budget) return EQ_COSTLY;
   if (a.tag != b.tag) {
-    if (is_number(a) && is_number(b)) return num_of(a) == num_of(b);
-    return false;
+    if (is_number(a) && is_number(b)) return num_of(a) == num_of(b) ? EQ_YES : EQ_NO;
+    return EQ_NO;
   }
   switch ((ValueTag)a.tag) {
-  case V_NONE: return true;
-  case V_BOOL: return a.as.b == b.as.b;
-  case V_INT: case V_DURATION: return a.as.i == b.as.i;
-  case V_FLOAT: return a.as.f == b.as.f;
+  case V_NONE: return EQ_YES;
+  case V_BOOL: return a.as.b == b.as.b ? EQ_YES : EQ_NO;
+  case V_INT: case V_DURATION: return a.as.i == b.as.i ? EQ_YES : EQ_NO;
+  case V_FLOAT: return a.as.f == b.as.f ? EQ_YES : EQ_NO;
   case V_OBJ: break;
   }
   Obj *x = a.as.o, *y = b.as.o;
-  if (x == y) return true;
-  if (x->kind != y->kind) return false;
-  if (depth >= VALUE_MAX_DEPTH) return false;
+  if (x == y) return EQ_YES;
+  if (x->kind != y->kind) return EQ_NO;
+  if (depth >= VALUE_MAX_DEPTH) return EQ_DEEP;
   switch ((ObjKind)x->kind) {
-  case OBJ_STRING: return str_eq((ObjString *)x, (ObjString *)y);
+  case OBJ_STRING: return str_eq((ObjString *)x, (ObjString *)y) ? EQ_YES : EQ_NO;
   case OBJ_LIST: {
     ObjList *l = (ObjList *)x, *m = (ObjList *)y;
-    if (l->n != m->n) return false;
-    for (uint32_t i = 0; i < l->n; i++)
-      if (!equal_at(l->items[i], m->items[i], depth + 1)) return false;
-    return true;
+    if (l->n != m->n) return EQ_NO;
+    for (uint32_t i = 0; i < l->n; i++) {
+      int r = equal_at(l->items[i], m->items[i], depth + 1, w);
+      if (r != EQ_YES) return r;
+    }
+    return EQ_YES;
   }
   case OBJ_MAP: {
     ObjMap *l = (ObjMap *)x, *m = (ObjMap *)y;
-    if (l->n != m->n) return false;
+    if (l->n != m->n) return EQ_NO;
     for (uint32_t i = 0; i < l->n; i++) {
       Value *o = map_get(m, l->keys[i]);
-      if (!o || !equal_at(l->vals[i], *o, depth + 1)) return false;
+      if (!o) return EQ_NO;
+      int r = equal_at(l->vals[i], *o, depth + 1, w);
+      if (r != EQ_YES) return r;
     }
-    return true;
+    return EQ_YES;
   }
   case OBJ_RECORD: {
     ObjRecord *l = (ObjRecord *)x, *m = (ObjRecord *)y;
-    if (l->shape->n != m->shape->n) return false;
+    if (l->shape->n != m->shape->n) return EQ_NO;
     for (uint32_t i = 0; i < l->shape->n; i++) {
-      if (!l->shape->names[i]) return false;
+      if (!l->shape->names[i]) return EQ_NO;
       Value *o = record_get(m, l->shape->names[i]);
-      if (!o || !equal_at(l->vals[i], *o, depth + 1)) return false;
+      if (!o) return EQ_NO;
+      int r = equal_at(l->vals[i], *o, depth + 1, w);
+      if (r != EQ_YES) return r;
     }
-    return true;
+    return EQ_YES;
   }
-  case OBJ_SHAPE: return false;
+  case OBJ_SHAPE: return EQ_NO;
   case OBJ_FUNC: {
     ObjFunc *l = (ObjFunc *)x, *m = (ObjFunc *)y;
-    if (l->fn != m->fn || l->ncap != m->ncap) return false;
-    for (uint32_t i = 0; i < l->ncap; i++)
-      if (!equal_at(l->caps[i], m->caps[i], depth + 1)) return false;
-    return true;
+    if (l->fn != m->fn || l->ncap != m->ncap) return EQ_NO;
+    for (uint32_t i = 0; i < l->ncap; i++) {
+      int r = equal_at(l->caps[i], m->caps[i], depth + 1, w);
+      if (r != EQ_YES) return r;
+    }
+    return EQ_YES;
   }
   }
-  return false;
+  return EQ_NO;
 }
 
-bool v_equal(Value a, Value b) { return equal_at(a, b, 0); }
+int v_equal_bounded(Value a, Value b, uint64_t budget, uint64_t *work) {
+  EqWalk w = {0, budget};
+  int r = equal_at(a, b, 0, &w);
+  if (work) *work = w.work;
+  return r;
+}
+
+bool v_equal(Value a, Value b) { return v_equal_bounded(a, b, UINT64_MAX, NULL) == EQ_YES; }
 
 /* Rank of a value's kind in the total order used by sort(). */
 static int order_rank(Value v) {

@@ -177,8 +177,14 @@ Value *record_get(ObjRecord *r, const ObjString *name);  /* borrowed or NULL */
 
 /* ---- generic operations --------------------------------------------- */
 /* Structural equality (records compare by field names, not order). Depth
- * beyond VALUE_MAX_DEPTH compares as unequal and sets *too_deep if given. */
+ * beyond VALUE_MAX_DEPTH compares as unequal (builtins); the interpreter
+ * uses v_equal_bounded to raise an error instead. */
 bool v_equal(Value a, Value b);
+/* v_equal for the interpreter: also reports values nested deeper than
+ * VALUE_MAX_DEPTH (EQ_DEEP) and comparisons that would visit more than
+ * `budget` nodes (EQ_COSTLY), and counts the nodes visited in *work. */
+enum { EQ_NO = 0, EQ_YES = 1, EQ_DEEP = -1, EQ_COSTLY = -2 };
+int v_equal_bounded(Value a, Value b, uint64_t budget, uint64_t *work);
 /* Total order for sort(): none < bool < numbers < duration < string < list
  * < map < record; numbers compare numerically. Returns <0, 0, >0. */
 int v_compare(Value a, Value b);
