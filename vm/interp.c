@@ -539,7 +539,6 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
       r = a->as.i == b->as.i;
     } else {
       EQUAL_SLOW(r);
-      r = r;
       RELEASE(*a);
       RELEASE(*b);
     }
@@ -943,6 +942,16 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     sp--;
     f->sp = (uint32_t)(sp - stack);
     return;
+  }
+
+  /* FANOUT a, BARRIER a: structured concurrency (vm/tasks.c). */
+  CASE(FANOUT) {
+    ip += 1;
+    RT_ERROR("fanout is not available in this build");
+  }
+  CASE(BARRIER) {
+    ip += 1;
+    RT_ERROR("barrier is not available in this build");
   }
 
   LOOP_END

@@ -34,6 +34,12 @@
 
 #define ASK_TEXT 0xFFFF /* ASK operand b: the reply is plain text */
 
+/* BARRIER operand a. Absent operands are pushed as none. */
+#define BARRIER_TOLERATE   1  /* tol is an int: at most tol branches may fail -> joined */
+#define BARRIER_TOLERATE_P 2  /* tol is a float percent (10% -> 10.0) -> joined */
+#define BARRIER_FIRST      4  /* k: the first k branches to succeed; the rest are cancelled */
+#define BARRIER_TIMEOUT    8  /* d: a duration; unfinished branches fail with kind "timeout" */
+
 #define WEFT_OPCODES(OP) \
   OP(NOP,          "",    0, 0)  /* ->            : nothing */ \
   OP(CONST,        "h",   0, 1)  /* -> k          : push constant a (int, float, string, duration) */ \
@@ -79,7 +85,9 @@
   OP(CONCAT,       "h",  -1, 1)  /* s1..sa -> s   : join a strings */ \
   OP(FROM_JSON,    "h",   1, 1)  /* j -> v        : check/convert j against type descriptor a */ \
   OP(FAIL,         "",    1, 0)  /* msg ->        : raise a workflow error with message msg */ \
-  OP(ASK,          "hh",  1, 1)  /* prompt -> r   : model call by role a; reply typed by descriptor b (0xFFFF: text) */
+  OP(ASK,          "hh",  1, 1)  /* prompt -> r   : model call by role a; reply typed by descriptor b (0xFFFF: text) */ \
+  OP(FANOUT,       "b",   3, 1)  /* xs f n -> t   : start branches (a=0: f(x) per element of list xs; a=1: xs is a record of 0-arg functions, f none); n: int limit or none */ \
+  OP(BARRIER,      "b",   4, 1)  /* t tol k d -> r: join tasks t; a: BARRIER_* bits saying which of tol, k (first), d (timeout) are given */
 
 typedef enum Opcode {
 #define OP_ENUM(name, fmt, pop, push) OP_##name,
