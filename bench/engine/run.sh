@@ -13,7 +13,10 @@ n=${N:-500}
 tmp=$(mktemp -d)
 "$here/build.sh" "$build" "$tmp/engine_bench"
 
-python3 "$here/../../tests/server/llm_server.py" --port 0 --port-file "$tmp/port" 2>"$tmp/server.log" &
+# The interpreter itself: a wrapper script (pyenv shim) would die on SIGTERM
+# and leave the server running.
+py=$(python3 -c 'import sys; print(sys.executable)')
+"$py" "$here/../../tests/server/llm_server.py" --port 0 --port-file "$tmp/port" 2>"$tmp/server.log" &
 srvpid=$!
 trap 'kill $srvpid 2>/dev/null; wait $srvpid 2>/dev/null; rm -rf "$tmp"' EXIT
 for _ in $(seq 200); do [ -s "$tmp/port" ] && break; sleep 0.05; done
@@ -30,7 +33,7 @@ for p in anthropic openai; do
     for _ in $(seq "$runs"); do
       curl -s -X POST "$base/_reset" >/dev/null
       line=$("$tmp/engine_bench" --n "$n" --max-concurrency "$n" --provider $p --model slow-200 $flag)
-      sstats=$(curl -s "$base/_stats" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("server_max_in_flight=%d server_span_ms=%.1f server_arrival_spread_ms=%.1f" % (d["max_in_flight"], d["span_ms"], d["arrival_spread_ms"]))')
+      sstats=$(curl -s "$base/_stats" | "$py" -c 'import json,sys; d=json.load(sys.stdin); print("server_max_in_flight=%d server_span_ms=%.1f server_arrival_spread_ms=%.1f" % (d["max_in_flight"], d["span_ms"], d["arrival_spread_ms"]))')
       wall=$(echo "$line" | field wall_ms)
       if [ -z "$bestwall" ] || awk -v a="$wall" -v b="$bestwall" 'BEGIN{exit !(a<b)}'; then
         bestwall=$wall best="$line $sstats"

@@ -17,6 +17,10 @@
 . "$TESTDIR/data/common.sh"
 
 HTTP_DATA="$TESTDIR/data/http"
+# In a sanitizer build a report must not pass for the ordinary exit 1 that
+# most of these tests expect.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=86"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:exitcode=87"
 SERVER="$TESTDIR/../server/llm_server.py"
 command -v python3 >/dev/null 2>&1 || fail "python3 is missing (./bootstrap installs it)"
 command -v curl >/dev/null 2>&1 || fail "curl is missing (./bootstrap installs it)"
@@ -25,10 +29,19 @@ PY=$(python3 -c 'import sys; print(sys.executable)') || fail "python3 does not r
 
 "$PY" "$SERVER" --port 0 --port-file "$tmp/port" 2>"$tmp/server.log" &
 srv_pid=$!
+# On exit: stop the server, and fail the test if the server itself broke
+# (a Python traceback in its log), whatever the test concluded.
 stop_server() {
+  srv_rc=$?
   kill "$srv_pid" 2>/dev/null
   wait "$srv_pid" 2>/dev/null
+  if grep -q "Traceback" "$tmp/server.log" 2>/dev/null; then
+    echo "FAIL: the test server failed:" >&2
+    cat "$tmp/server.log" >&2
+    srv_rc=1
+  fi
   rm -rf "$tmp"
+  exit "$srv_rc"
 }
 trap 'stop_server' EXIT
 trap 'stop_server; exit 1' INT TERM

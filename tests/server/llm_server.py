@@ -6,6 +6,8 @@ per connection, no thread per request, so it holds 500+ slow connections).
 
     python3 tests/server/llm_server.py --port 0 --port-file FILE [--seed N] [--verbose]
 
+(tests/server/README.md says the same for readers, with a table of faults.)
+
 binds 127.0.0.1, writes the chosen port to FILE once listening, and exits
 cleanly on SIGTERM/SIGINT. Wire formats follow /work/shared/design/PROVIDERS.md
 (docs/providers.md): SSE with `event:` lines for Anthropic, `data: [DONE]` for
@@ -105,6 +107,7 @@ import socket
 import struct
 import sys
 import time
+import traceback
 
 ANTHROPIC_PATH = "/v1/messages"
 OPENAI_PATH = "/v1/chat/completions"
@@ -684,6 +687,13 @@ class Conn(asyncio.Protocol):
                     self.transport.close()
                     break
         except (CloseConnection, ConnectionError):
+            self.transport.close()
+        except Exception:
+            # A bug here must be loud (tests fail on a traceback in the log)
+            # but must not leave the client waiting for an answer.
+            traceback.print_exc()
+            self.write(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
+                       b"Connection: close\r\n\r\n")
             self.transport.close()
         finally:
             self.busy = False
