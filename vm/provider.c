@@ -215,6 +215,15 @@ double retry_delay(uint32_t retries_taken, double retry_after_s, double jitter01
 
 /* ---- redaction -------------------------------------------------------- */
 
+/* A character that can be part of an API key token. */
+static bool key_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '-' || c == '_';
+}
+
+/* A key shorter than 8 characters (local servers take "ollama" or "x") is
+ * redacted only where it stands as a whole token: replacing every "k" in a
+ * message would garble it while protecting nothing. */
 void redact_secret(Buf *b, const char *secret) {
   if (!secret || !*secret || !b->data || !b->len) return;
   size_t klen = strlen(secret);
@@ -233,7 +242,10 @@ void redact_secret(Buf *b, const char *secret) {
   while (i < b->len) {
     int hit = -1;
     for (int k = 0; k < np && hit < 0; k++)
-      if (b->len - i >= pats[k].n && memcmp(b->data + i, pats[k].s, pats[k].n) == 0) hit = k;
+      if (b->len - i >= pats[k].n && memcmp(b->data + i, pats[k].s, pats[k].n) == 0 &&
+          (klen >= 8 || (!key_char(i > 0 ? b->data[i - 1] : ' ') &&
+                         !key_char(i + klen < b->len ? b->data[i + klen] : ' '))))
+        hit = k;
     if (hit >= 0) {
       buf_puts(&out, "[redacted]");
       i += pats[hit].n;

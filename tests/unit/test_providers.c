@@ -908,7 +908,9 @@ static void test_redact(void) {
   redact_case("a sk-VKMIsABCDEFGHIJKLMNOPwjh3sk-VKMIsABCDEFGHIJKLMNOPwjh3 b", key, "a [redacted][redacted] b",
               "redact: adjacent keys");
   redact_case("nothing here", key, "nothing here", "redact: no match, unchanged");
-  redact_case("abc abcd", "abc", "[redacted] [redacted]d", "redact: short key, whole only");
+  redact_case("abc abcd", "abc", "[redacted] abcd", "redact: short key, whole tokens only");
+  redact_case("ask scribe: key k rejected", "k", "ask scribe: key [redacted] rejected",
+              "redact: a one-letter key does not garble words");
   redact_case("xx sk-1234567890abcdef xx", "sk-1234567890abcdef", "xx [redacted] xx", "redact: one pass");
   redact_case("ends in cted: redacted", "sk-12345678redacted", "ends in [redacted]: reda[redacted]",
               "redact: replacement not rescanned");
