@@ -107,7 +107,7 @@ static int type_depth(const Type *t, int limit) {
   if (!t || limit <= 0) return 0;
   int d = 0;
   switch (t->kind) {
-  case TY_LIST: case TY_MAP: case TY_OPTIONAL:
+  case TY_LIST: case TY_MAP: case TY_OPTIONAL: case TY_TASKS:
     d = type_depth(t->elem, limit - 1);
     break;
   case TY_RECORD:
@@ -241,6 +241,10 @@ void ck_scope_pop(Checker *c) {
   Scope *s = c->scope;
   for (uint32_t i = 0; i < s->ndecls; i++) {
     Symbol *sym = s->decls[i];
+    if (sym->decl && sym->decl->kind == N_LET && sym->decl->extra) {
+      ck_tasks_scope_end(c, sym); /* E0611 says more than W0003 would */
+      continue;
+    }
     if (sym->used || sym->name[0] == '_' || !sym->decl) continue;
     if (sym->decl->kind != N_LET && sym->decl->kind != N_VAR) continue;
     diag_add(c->dl, D_W0003, sym->decl->u.decl.name_span,
@@ -329,8 +333,94 @@ static Type *builtin_type(const char *name) {
   return NULL;
 }
 
+/* The built-in workflow types with a structure (LANGUAGE.md section 2). */
+static bool is_workflow_type_name(const char *name) {
+  return strcmp(name, "tasks") == 0 || strcmp(name, "joined") == 0 || strcmp(name, "failure") == 0;
+}
+
 static bool is_builtin_type_name(const char *name) {
-  return builtin_type(name) || strcmp(name, "list") == 0 || strcmp(name, "map") == 0;
+  return builtin_type(name) || strcmp(name, "list") == 0 || strcmp(name, "map") == 0 ||
+         is_workflow_type_name(name);
+}
+
+static Type *record_of(Checker *c, const TyField *fields, uint32_t n, const char *name) {
+  Type *t = type_new(c->a, TY_RECORD);
+  t->fields = arena_alloc(c->a, n * sizeof *t->fields);
+  memcpy(t->fields, fields, n * sizeof *fields);
+  t->nfields = n;
+  t->name = name;
+  return t;
+}
+
+/* `failure`: why one branch of a tolerant barrier failed. */
+Type *ck_failure(Checker *c) {
+  if (!c->failure) {
+    TyField f[] = {
+      {"branch", type_prim(TY_INT), "index of the branch (its element's position)"},
+      {"kind", type_prim(TY_STRING), "what went wrong: \"error\", \"timeout\", ..."},
+      {"message", type_prim(TY_STRING), "the workflow error's message"},
+    };
+    c->failure = record_of(c, f, 3, "failure");
+  }
+  return c->failure;
+}
+
+/* `joined[T]`: what a tolerant barrier gives. Its name carries T so that
+ * messages read `joined[int]`. */
+Type *ck_joined(Checker *c, Type *elem) {
+  TyField f[] = {
+    {"ok", ck_list(c, TY_LIST, elem), "results of the branches that succeeded, in input order"},
+    {"failed", ck_list(c, TY_LIST, ck_failure(c)), "the branches that failed"},
+  };
+  Buf b;
+  buf_init(&b);
+  buf_puts(&b, "joined[");
+  type_print(&b, elem);
+  buf_putc(&b, ']');
+  char *name = arena_strndup(c->a, b.data ? b.data : "joined", b.len);
+  buf_free(&b);
+  return record_of(c, f, 2, name);
+}
+
+static bool mentions_tasks_at(const Type *t, int depth) {
+  if (!t || depth > CHECK_MAX_TYPE_DEPTH * 4) return false;
+  switch (t->kind) {
+  case TY_TASKS: return true;
+  case TY_LIST: case TY_MAP: case TY_OPTIONAL: return mentions_tasks_at(t->elem, depth + 1);
+  case TY_RECORD:
+    for (uint32_t i = 0; i < t->nfields; i++)
+      if (mentions_tasks_at(t->fields[i].type, depth + 1)) return true;
+    return false;
+  case TY_FN:
+    for (uint32_t i = 0; i < t->nparams; i++)
+      if (mentions_tasks_at(t->params[i], depth + 1)) return true;
+    return mentions_tasks_at(t->ret, depth + 1);
+  default: return false;
+  }
+}
+
+/* Whether a tasks[T] hides anywhere in t (E0615 for signatures). */
+bool ck_mentions_tasks(const Type *t) { return mentions_tasks_at(t, 0); }
+
+/* tasks[T], joined[T], failure written in a type. */
+static Type *workflow_type_syntax(Checker *c, Node *tn) {
+  const char *id = tn->u.tname.id;
+  NodeList *args = &tn->u.tname.args;
+  bool is_failure = strcmp(id, "failure") == 0;
+  if (is_failure ? args->n != 0 : args->n != 1) {
+    if (is_failure) diag_add(c->dl, D_E0314, tn->span, NULL, "`failure` takes no type arguments");
+    else
+      diag_add(c->dl, D_E0314, tn->span,
+               strcmp(id, "tasks") == 0 ? "write tasks[T]" : "write joined[T]", "`%s` takes one type argument, got %u", id,
+               args->n);
+    return type_prim(TY_ERROR);
+  }
+  if (is_failure) return ck_failure(c);
+  Type *e = ck_type_of_syntax(c, args->items[0]);
+  if (ck_is_error(e)) return e;
+  if (strcmp(id, "joined") == 0) return ck_joined(c, e);
+  Type *t = ck_list(c, TY_TASKS, e);
+  return t;
 }
 
 /* Substitutes the type parameters of a generic alias. */
@@ -346,6 +436,7 @@ static Type *type_name_syntax(Checker *c, Node *tn) {
   const char *id = tn->u.tname.id;
   NodeList *args = &tn->u.tname.args;
   bool is_list = strcmp(id, "list") == 0, is_map = strcmp(id, "map") == 0;
+  if (is_workflow_type_name(id)) return workflow_type_syntax(c, tn);
   Type *prim = builtin_type(id);
   if (is_list || is_map || prim) {
     /* a type parameter or local alias may not shadow these names */
@@ -369,7 +460,8 @@ static Type *type_name_syntax(Checker *c, Node *tn) {
     const char *cands[64];
     uint32_t n = 0;
     static const char *const builtins[] = {"int", "float", "bool", "string", "duration",
-                                           "json", "list", "map", "role"};
+                                           "json", "list", "map", "role", "tasks",
+                                           "joined", "failure"};
     for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++) cands[n++] = builtins[i];
     FileScope *fs = c->file;
     for (uint32_t i = 0; fs && i < fs->items.cap && n < 64; i++)
@@ -737,6 +829,23 @@ static void resolve_sig(Checker *c, FnSym *f) {
     f->sig.params[i] = t;
   }
   f->sig.ret = d->u.fn.ret ? ck_type_of_syntax(c, d->u.fn.ret) : type_prim(TY_VOID);
+  /* Rule: tasks never cross a call (E0615): the function that starts a
+   * fan-out is the one that joins it. */
+  for (uint32_t i = 0; i < pl->n; i++) {
+    Node *pn = pl->items[i];
+    if (pn && pn->kind == N_PARAM && ck_mentions_tasks(f->sig.params[i]))
+      diag_add(c->dl, D_E0615, pn->u.param.type ? pn->u.param.type->span : pn->span,
+               "join the fan-out in the function that starts it (let r = barrier t) and "
+               "pass the results",
+               "parameter `%s` of `%s` has type %s: running fan-out branches cannot be "
+               "passed to a function", pn->u.param.name, f->sym.name,
+               ck_type_str(c, f->sig.params[i]));
+  }
+  if (ck_mentions_tasks(f->sig.ret))
+    diag_add(c->dl, D_E0615, d->u.fn.ret ? d->u.fn.ret->span : d->u.fn.name_span,
+             "return the joined results instead: barrier t",
+             "`%s` returns %s: running fan-out branches cannot leave the function that "
+             "starts them", f->sym.name, ck_type_str(c, f->sig.ret));
   ck_scope_pop(c);
   Type *ft = type_new(c->a, TY_FN);
   ft->params = f->sig.params;

@@ -6,6 +6,8 @@
  * literal its declared shape, a lambda its parameter types); ck_expect
  * then demands that the result fit `want`. A TY_ERROR operand makes every
  * enclosing expression TY_ERROR without a further diagnostic. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include "check_int.h"
 
@@ -118,6 +120,12 @@ static void add_capture(Checker *c, SymList *l, Symbol *s) {
   l->items[l->n++] = s;
 }
 
+/* What the innermost function being checked is, for messages. */
+static const char *in_what(const Checker *c) {
+  const Node *o = c->fn ? c->fn->owner : NULL;
+  return o && o->kind == N_LAMBDA && o->u.lambda.branch ? "fan-out branch" : "lambda";
+}
+
 /* A local of an enclosing function used inside a lambda: every lambda
  * between the use and the owner captures it; a `var` cannot be captured. */
 static bool note_capture(Checker *c, Symbol *s, Span at) {
@@ -126,7 +134,7 @@ static bool note_capture(Checker *c, Symbol *s, Span at) {
     diag_add(c->dl, D_E0208, at,
              "concurrent branches share nothing mutable: copy it into a `let` first "
              "(let snapshot = x) and use that",
-             "`%s` is a `var` and cannot be used inside a lambda", s->name);
+             "`%s` is a `var` and cannot be used inside a %s", s->name, in_what(c));
     return false;
   }
   for (FnCtx *f = c->fn; f && f->owner != s->owner; f = f->parent)
@@ -206,6 +214,8 @@ static Type *symbol_value(Checker *c, Symbol *s, const char *name, Span at) {
   return err();
 }
 
+static Type *tasks_use(Checker *c, Node *n, Symbol *s, Type *t);
+
 static Type *name_expr(Checker *c, Node *n) {
   Symbol *s = ck_lookup(c, n->u.name.id, n->span);
   if (!s) {
@@ -213,7 +223,9 @@ static Type *name_expr(Checker *c, Node *n) {
     return err();
   }
   n->sym = s;
-  return symbol_value(c, s, n->u.name.id, n->span);
+  Type *t = symbol_value(c, s, n->u.name.id, n->span);
+  if (t->kind == TY_TASKS) return tasks_use(c, n, s, t);
+  return t;
 }
 
 /* ---- ask ------------------------------------------------------------------ */
@@ -574,7 +586,9 @@ static Type *binary_expr(Checker *c, Node *n, Type *want) {
   Node *ln = n->u.binary.lhs, *rn = n->u.binary.rhs;
   if (op == AOP_AND || op == AOP_OR) {
     Type *a = ck_expr(c, ln, type_prim(TY_BOOL));
+    c->cond_depth++; /* the right side may not run */
     Type *b = ck_expr(c, rn, type_prim(TY_BOOL));
+    c->cond_depth--;
     if (ck_is_error(a) || ck_is_error(b)) return err();
     if (a->kind != TY_BOOL || b->kind != TY_BOOL) return op_error(c, n, a, b);
     return type_prim(TY_BOOL);
@@ -737,8 +751,10 @@ static Type *cond_expr(Checker *c, Node *cond) {
 
 static Type *if_expr(Checker *c, Node *n, Type *want) {
   cond_expr(c, n->u.if_.cond);
+  c->cond_depth++;
   if (!n->u.if_.else_) {
     ck_expr(c, n->u.if_.then_, NULL);
+    c->cond_depth--;
     return type_prim(TY_VOID);
   }
   bool failed = false;
@@ -746,6 +762,7 @@ static Type *if_expr(Checker *c, Node *n, Type *want) {
   Type *acc = join_branches(c, NULL, a, value_span(n->u.if_.then_), want, &failed);
   Type *b = ck_expr(c, n->u.if_.else_, want);
   acc = join_branches(c, acc, b, value_span(n->u.if_.else_), want, &failed);
+  c->cond_depth--;
   if (failed) return err();
   return acc;
 }
@@ -948,7 +965,9 @@ static Type *match_expr(Checker *c, Node *n, Type *want) {
       ck_new_local(c, p, p->u.pat.name, err(), false);
       p->sym->used = true;
     }
+    c->cond_depth++;
     Type *t = ck_expr(c, arm->u.arm.body, want);
+    c->cond_depth--;
     arm->type = t;
     acc = join_branches(c, acc, t, value_span(arm->u.arm.body), want, &failed);
     ck_scope_pop(c);
@@ -1014,6 +1033,14 @@ Type *ck_lambda(Checker *c, Node *n, Type *want) {
     if (pn && pn->kind == N_PARAM) {
       if (pn->u.param.type) {
         t = ck_type_of_syntax(c, pn->u.param.type);
+        if (ck_mentions_tasks(t)) {
+          diag_add(c->dl, D_E0615, pn->u.param.type->span,
+                   "join the fan-out where it is started and pass the results",
+                   "lambda parameter `%s` has type %s: running fan-out branches cannot be passed "
+                   "to a function", pn->u.param.name, ck_type_str(c, t));
+          t = err();
+          failed = true;
+        }
       } else if (w && !has_hole(w->params[i], 0)) {
         t = w->params[i];
       } else {
@@ -1028,7 +1055,15 @@ Type *ck_lambda(Checker *c, Node *n, Type *want) {
     params[i] = t;
   }
   Type *ret = NULL;
-  if (n->u.lambda.ret) ret = ck_type_of_syntax(c, n->u.lambda.ret);
+  if (n->u.lambda.ret) {
+    ret = ck_type_of_syntax(c, n->u.lambda.ret);
+    if (ck_mentions_tasks(ret)) {
+      diag_add(c->dl, D_E0615, n->u.lambda.ret->span, "return the joined results: barrier t",
+               "a lambda cannot return %s: running fan-out branches cannot leave the function "
+               "that starts them", ck_type_str(c, ret));
+      ret = err();
+    }
+  }
   else if (w && !has_hole(w->ret, 0)) ret = w->ret;
   else if (!n->u.lambda.arrow) ret = type_prim(TY_VOID);
   fc.ret = ret;
@@ -1108,10 +1143,327 @@ void ck_fn_body(Checker *c, FnSym *f) {
   c->scope = NULL;
 }
 
+/* ---- workflow constructs: loop, fanout, barrier ------------------------------ */
+
+/* A help text with the names filled in, in the arena. */
+static const char *help_fmt(Checker *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static const char *help_fmt(Checker *c, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0) return NULL;
+  char *s = arena_alloc(c->a, (size_t)n + 1);
+  va_start(ap, fmt);
+  vsnprintf(s, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  return s;
+}
+
+/* Normalises the type a binding gets from its value: an unnamed literal
+ * union widens to string; none and no value cannot be bound. */
+static Type *binding_type(Checker *c, Type *t, Node *value, const char *name, Span at) {
+  if (ck_is_error(t)) return t;
+  if (t->kind == TY_NONE) {
+    diag_add(c->dl, D_E0305, at, "annotate it: loop s: string? = none max …",
+             "cannot infer the type of `%s` from none", name);
+    return err();
+  }
+  if (t->kind == TY_VOID) {
+    diag_add(c->dl, D_E0301, value->span, NULL,
+             "type mismatch: this expression has no value to bind to `%s`", name);
+    return err();
+  }
+  if (t->kind == TY_UNION && !t->name) return type_prim(TY_STRING);
+  return t;
+}
+
+/* Rule: `loop s = init max N { body } until cond [else e]`. N is an int
+ * (E0610 when missing); s has init's type (or the annotation) and is
+ * visible in body, cond and e; the body gives the next state, so its type
+ * fits s's; the value is the state when cond holds, or e. A loop body is
+ * not a `for`: break/continue directly in it are E0209. */
+static Type *loop_expr(Checker *c, Node *n, Type *want) {
+  Node *init = n->u.loop.init;
+  Type *st;
+  if (n->u.loop.type) {
+    st = ck_type_of_syntax(c, n->u.loop.type);
+    ck_expect(c, init, st);
+  } else {
+    st = binding_type(c, ck_expr(c, init, NULL), init, n->u.loop.name, n->u.loop.name_span);
+  }
+  if (n->u.loop.max) {
+    ck_expect(c, n->u.loop.max, type_prim(TY_INT));
+  } else {
+    Span at = n->span;
+    if (init) at.end = init->span.end;
+    diag_add(c->dl, D_E0610, at,
+             "every loop has a hard bound: write `max N` after the initial state, "
+             "e.g. loop s = init max 5 { … }",
+             "a loop needs a hard bound: add `max N`");
+  }
+  Scope sc;
+  ck_scope_push(c, &sc);
+  Symbol *sym = ck_new_local(c, n, n->u.loop.name, st, false);
+  sym->used = true;
+  /* the body and the condition run once per iteration */
+  uint32_t saved_loops = c->fn ? c->fn->loops : 0;
+  bool saved_in = c->fn ? c->fn->in_loop_body : false;
+  if (c->fn) {
+    c->fn->loops = 0;
+    c->fn->in_loop_body = true;
+  }
+  c->rep_depth++;
+  Type *bt = ck_expr(c, n->u.loop.body, ck_is_error(st) ? NULL : st);
+  if (!ck_is_error(st) && !ck_is_error(bt)) {
+    if (bt->kind == TY_VOID)
+      diag_add(c->dl, D_E0301, value_span(n->u.loop.body),
+               "end the body with the next state: s with { … }",
+               "type mismatch: a loop body gives the next state (%s), but this has no value",
+               ck_type_str(c, st));
+    else if (!type_assignable(bt, st))
+      ck_mismatch(c, value_span(n->u.loop.body), bt, st);
+  }
+  if (c->fn) {
+    c->fn->loops = saved_loops;
+    c->fn->in_loop_body = saved_in;
+  }
+  cond_expr(c, n->u.loop.until);
+  c->rep_depth--;
+  Type *result = st;
+  if (n->u.loop.else_) {
+    c->cond_depth++; /* only when the bound is reached */
+    Node *e = n->u.loop.else_;
+    Type *et = ck_expr(c, e, want ? want : st);
+    c->cond_depth--;
+    if (!ck_is_error(st) && !ck_is_error(et)) {
+      Type *j = ck_join(c, st, et);
+      if (!j || et->kind == TY_VOID) {
+        diag_add(c->dl, D_E0301, value_span(e),
+                 "the `else` value stands in for the state: give it the state's type",
+                 "type mismatch: the loop's state is %s, but `else` gives %s", ck_type_str(c, st),
+                 et->kind == TY_VOID ? "no value" : ck_type_str(c, et));
+        result = err();
+      } else {
+        result = j;
+      }
+    }
+  }
+  ck_scope_pop(c);
+  return ck_is_error(st) ? err() : result;
+}
+
+/* Rule: the single place a tasks name may be used is a barrier's operand,
+ * once, in the function that started the fan-out, not inside a loop or a
+ * branch relative to the `let` (E0612, E0613, E0614). */
+static Type *tasks_use(Checker *c, Node *n, Symbol *s, Type *t) {
+  TaskVar *tv = s->decl && s->decl->kind == N_LET ? s->decl->extra : NULL;
+  if (tv) tv->uses++;
+  Node *owner = c->fn ? c->fn->owner : NULL;
+  bool captured = s->owner != owner;
+  if (c->tasks_ok != n || captured) {
+    const char *what = ck_type_str(c, t);
+    if (captured)
+      diag_add(c->dl, D_E0613, n->span,
+               "join it first (let r = barrier t) and use the results inside instead",
+               "`%s` (%s) cannot be used inside a %s: running branches belong to the function "
+               "that started them", s->name, what, in_what(c));
+    else
+      diag_add(c->dl, D_E0613, n->span,
+               help_fmt(c, "join it where it was started: let results = barrier %s", s->name),
+               "`%s` holds running fan-out branches (%s); the only thing to do with it is "
+               "`barrier %s`", s->name, what, s->name);
+    return err();
+  }
+  if (!tv) return t;
+  if (tv->joins) {
+    Source *src = src_get(c->p->sources, tv->join_at.file);
+    uint32_t line = 0, col = 0;
+    if (src) src_line_col(src, tv->join_at.start, &line, &col);
+    diag_add(c->dl, D_E0612, n->span,
+             "a fan-out is joined exactly once: keep the first barrier's result and use it again",
+             "`%s` is joined a second time (first on line %u)", s->name, line);
+    return err();
+  }
+  tv->joins++;
+  tv->join_at = n->span;
+  if (c->rep_depth > tv->rep) {
+    diag_add(c->dl, D_E0612, n->span,
+             "join it before the loop, or start the fan-out inside the loop body",
+             "`%s` is joined inside a loop, so it could be joined more than once", s->name);
+    return err();
+  }
+  if (c->cond_depth > tv->cond) {
+    diag_add(c->dl, D_E0614, n->span,
+             "join it unconditionally (let r = barrier t) and then branch on the results",
+             "`%s` is joined only on some paths: on the others its branches would be left "
+             "running", s->name);
+    return err();
+  }
+  return t;
+}
+
+/* `return`, `break` and `continue` leave the scope of the tasks lets
+ * declared at repetition depth >= min_rep (0: all of the function's) that
+ * are still unjoined: their branches would be dropped (E0614). */
+static void leaves_unjoined(Checker *c, Node *at, uint32_t min_rep) {
+  Node *owner = c->fn ? c->fn->owner : NULL;
+  for (TaskVar *tv = c->tasks; tv; tv = tv->next) {
+    if (!tv->live || tv->uses || tv->owner != owner || tv->rep < min_rep) continue;
+    const char *name = tv->let->u.decl.name;
+    diag_add(c->dl, D_E0614, at->span,
+             "join it before leaving (let r = barrier t), or move the fan-out after this point",
+             "this `%s` leaves `%s` unjoined: its branches would be left running",
+             at->kind == N_RETURN ? "return" : at->kind == N_BREAK ? "break" : "continue", name);
+    tv->uses++; /* one report per let */
+  }
+}
+
+void ck_tasks_scope_end(Checker *c, Symbol *sym) {
+  TaskVar *tv = sym->decl->extra;
+  if (tv->live && tv->uses == 0)
+    diag_add(c->dl, D_E0611, sym->decl->u.decl.name_span,
+             help_fmt(c, "join it: let results = barrier %s", sym->name),
+             "the fan-out `%s` is never joined: its branches would be left running", sym->name);
+  tv->live = false;
+  while (c->tasks && !c->tasks->live) c->tasks = c->tasks->next;
+}
+
+/* Rule: `fanout x in xs [limit N] { body }` has type tasks[T], T the
+ * body's type; `fanout { a: e1, b: e2 }` has type tasks of the record
+ * { a: T1, b: T2 }. Branches are closures (a `var` inside is E0208). The
+ * fan-out must be a `let`'s value or a barrier's operand (E0613). */
+static Type *fanout_expr(Checker *c, Node *n) {
+  bool placed = c->tasks_ok == n;
+  bool in_var = c->tasks_in_var == n;
+  c->tasks_ok = NULL;
+  c->tasks_in_var = NULL;
+  if (!placed)
+    diag_add(c->dl, D_E0613, n->span,
+             in_var ? "use `let`: a fan-out is joined once, so its tasks are never re-assigned"
+                    : "bind it, `let t = fanout …`, and join it with `barrier t`; or write "
+                      "`barrier fanout …`",
+             in_var ? "a `var` cannot hold a fan-out's tasks"
+                    : "this fan-out is neither bound with `let` nor joined by `barrier`");
+  bool failed = !placed;
+  Type *res = NULL;
+  if (n->u.fanout.iter) {
+    Node *it = n->u.fanout.iter;
+    Type *lt = ck_expr(c, it, NULL);
+    Type *elem = err();
+    if (!ck_is_error(lt)) {
+      if (lt->kind == TY_LIST) elem = lt->elem;
+      else if (lt->kind == TY_OPTIONAL && lt->elem->kind == TY_LIST) ck_mismatch(c, it->span, lt, lt->elem);
+      else
+        diag_add(c->dl, D_E0301, it->span,
+                 lt->kind == TY_MAP ? "fan out over keys(m) or values(m)" : NULL,
+                 "type mismatch: `fanout` needs a list, got %s", ck_type_str(c, lt));
+    }
+    if (ck_is_error(elem)) failed = true;
+    if (n->u.fanout.limit) {
+      Type *lim = ck_expect(c, n->u.fanout.limit, type_prim(TY_INT));
+      if (ck_is_error(lim) || lim->kind != TY_INT) failed = true;
+    }
+    Node *br = n->u.fanout.branch;
+    Type *want = type_new(c->a, TY_FN);
+    want->params = arena_alloc(c->a, sizeof *want->params);
+    want->params[0] = elem;
+    want->nparams = 1;
+    want->ret = NULL; /* inferred from the body; an error elem silences the parameter */
+    Type *ft = ck_expr(c, br, want);
+    if (ck_is_error(ft) || ft->kind != TY_FN) return err();
+    res = ft->ret;
+    if (res->kind == TY_VOID) res = type_prim(TY_NONE); /* a branch run for its effects */
+    if (failed) return err();
+    return ck_list(c, TY_TASKS, res);
+  }
+  NodeList *fl = &n->u.fanout.fields;
+  Type *r = type_new(c->a, TY_RECORD);
+  r->fields = arena_alloc(c->a, (fl->n ? fl->n : 1) * sizeof *r->fields);
+  for (uint32_t i = 0; i < fl->n; i++) {
+    Node *f = fl->items[i];
+    if (!f || f->kind != N_FIELD_INIT) continue;
+    if (dup_init(c, fl, i)) { failed = true; continue; }
+    Type *ft = ck_expr(c, f->u.init.value, NULL);
+    if (ck_is_error(ft) || ft->kind != TY_FN) { failed = true; continue; }
+    Type *bt = ft->ret;
+    if (bt->kind == TY_VOID) bt = type_prim(TY_NONE);
+    if (bt->kind == TY_UNION && !bt->name) bt = type_prim(TY_STRING);
+    r->fields[r->nfields++] = (TyField){f->u.init.name, bt, NULL};
+  }
+  if (failed) return err();
+  Type *t = ck_list(c, TY_TASKS, r);
+  t->sections = true;
+  return t;
+}
+
+/* Rule: `barrier T [tolerate N | tolerate P%] [first K] [timeout D]`
+ * joins a fan-out: T is a fanout or a tasks name; N and K are ints, P a
+ * percent literal, D a duration. The value is list[T] (the record of
+ * results for a record fan-out), joined[T] with `tolerate`; `tolerate`
+ * and `first` need a list fan-out (E0616). */
+static Type *barrier_expr(Checker *c, Node *n) {
+  Node *tn = n->u.barrier.tasks;
+  Node *saved = c->tasks_ok;
+  c->tasks_ok = tn && (tn->kind == N_FANOUT || tn->kind == N_NAME) ? tn : NULL;
+  Type *tt = ck_expr(c, tn, NULL);
+  c->tasks_ok = saved;
+  bool failed = ck_is_error(tt);
+  if (!failed && tt->kind != TY_TASKS) {
+    diag_add(c->dl, D_E0301, tn->span,
+             "barrier joins what `fanout` started: let t = fanout x in xs { … } then barrier t",
+             "type mismatch: `barrier` needs the tasks of a fan-out, got %s", ck_type_str(c, tt));
+    failed = true;
+  }
+  Node *tol = n->u.barrier.tolerate, *first = n->u.barrier.first, *to = n->u.barrier.timeout;
+  if (tol) {
+    if (tol->kind == N_PERCENT) {
+      tol->type = type_prim(TY_FLOAT);
+      if (!(tol->u.lit.f >= 0 && tol->u.lit.f <= 100)) {
+        diag_add(c->dl, D_E0301, tol->span, "a share of the branches is between 0% and 100%",
+                 "type mismatch: `tolerate` takes a percentage from 0%% to 100%%, got %g%%",
+                 tol->u.lit.f);
+        failed = true;
+      }
+    } else {
+      Type *t = ck_expect(c, tol, type_prim(TY_INT));
+      if (ck_is_error(t) || t->kind != TY_INT) failed = true;
+    }
+  }
+  if (first) {
+    Type *t = ck_expect(c, first, type_prim(TY_INT));
+    if (ck_is_error(t) || t->kind != TY_INT) failed = true;
+  }
+  if (to) {
+    Type *t = ck_expect(c, to, type_prim(TY_DURATION));
+    if (ck_is_error(t) || t->kind != TY_DURATION) failed = true;
+  }
+  if (failed) return err();
+  if (tt->sections) {
+    Node *bad = tol ? tol : first;
+    if (bad) {
+      diag_add(c->dl, D_E0616, bad->span,
+               "a record fan-out needs every field's result: join it plainly or with `timeout`, "
+               "or fan out over a list",
+               "`%s` cannot be used on a record fan-out", tol ? "tolerate" : "first");
+      return err();
+    }
+    return tt->elem;
+  }
+  if (tol) return ck_joined(c, tt->elem);
+  return ck_list(c, TY_LIST, tt->elem);
+}
+
 /* ---- statements ------------------------------------------------------------ */
 static Type *decl_stmt(Checker *c, Node *n) {
   Type *declared = n->u.decl.type ? ck_type_of_syntax(c, n->u.decl.type) : NULL;
   Type *t;
+  /* Rule: `let t = fanout …` is one of the two places a fan-out may stand. */
+  Node *saved_ok = c->tasks_ok, *saved_var = c->tasks_in_var;
+  if (n->u.decl.value && n->u.decl.value->kind == N_FANOUT) {
+    if (n->u.decl.is_var) c->tasks_in_var = n->u.decl.value;
+    else c->tasks_ok = n->u.decl.value;
+  }
   if (declared) {
     ck_expect(c, n->u.decl.value, declared);
     t = declared;
@@ -1132,8 +1484,22 @@ static Type *decl_stmt(Checker *c, Node *n) {
       }
     }
   }
+  c->tasks_ok = saved_ok;
+  c->tasks_in_var = saved_var;
   n->type = t;
   ck_new_local(c, n, n->u.decl.name, t, n->u.decl.is_var);
+  if (t->kind == TY_TASKS && !n->u.decl.is_var && n->u.decl.value &&
+      n->u.decl.value->kind == N_FANOUT) {
+    TaskVar *tv = arena_alloc(c->a, sizeof *tv);
+    tv->let = n;
+    tv->owner = c->fn ? c->fn->owner : NULL;
+    tv->cond = c->cond_depth;
+    tv->rep = c->rep_depth;
+    tv->live = true;
+    tv->next = c->tasks;
+    c->tasks = tv;
+    n->extra = tv;
+  }
   return type_prim(TY_VOID);
 }
 
@@ -1158,7 +1524,7 @@ static Type *assign_stmt(Checker *c, Node *n) {
   if (c->fn && s->owner != c->fn->owner) {
     diag_add(c->dl, D_E0208, n->u.assign.name_span,
              "concurrent branches share nothing mutable: return the new value instead",
-             "`%s` is a `var` and cannot be assigned inside a lambda", name);
+             "`%s` is a `var` and cannot be assigned inside a %s", name, in_what(c));
     ck_expr(c, n->u.assign.value, s->type);
     return type_prim(TY_VOID);
   }
@@ -1183,7 +1549,11 @@ static Type *for_stmt(Checker *c, Node *n) {
   v->used = true;
   n->type = elem;
   if (c->fn) c->fn->loops++;
+  uint32_t saved_for = c->for_rep;
+  c->for_rep = ++c->rep_depth;
   ck_expr(c, n->u.for_.body, NULL);
+  c->rep_depth--;
+  c->for_rep = saved_for;
   if (c->fn) c->fn->loops--;
   ck_scope_pop(c);
   return type_prim(TY_VOID);
@@ -1232,18 +1602,39 @@ static Type *stmt(Checker *c, Node *n) {
   case N_ASSIGN:
     return assign_stmt(c, n);
   case N_EXPR_STMT:
+    if (n->u.stmt.expr && n->u.stmt.expr->kind == N_FANOUT) {
+      /* Rule: a fan-out's branches are joined (E0611 when dropped). */
+      diag_add(c->dl, D_E0611, n->u.stmt.expr->span,
+               "join it: `barrier fanout …`, or `let t = fanout …` and later `barrier t`",
+               "the branches of this fan-out are never joined");
+      Node *saved = c->tasks_ok;
+      c->tasks_ok = n->u.stmt.expr;
+      t = ck_expr(c, n->u.stmt.expr, NULL);
+      c->tasks_ok = saved;
+      n->type = t;
+      return t;
+    }
     t = n->u.stmt.expr ? ck_expr(c, n->u.stmt.expr, NULL) : type_prim(TY_VOID);
     n->type = t;
     return t;
   case N_FOR:
     return for_stmt(c, n);
   case N_BREAK: case N_CONTINUE:
-    if (!c->fn || !c->fn->loops)
+    if (c->fn && !c->fn->loops && c->fn->in_loop_body)
+      diag_add(c->dl, D_E0209, n->span,
+               "a `loop` body gives the next state; to stop early, make `until` hold",
+               "`%s` cannot leave a `loop` body (only a `for`)",
+               n->kind == N_BREAK ? "break" : "continue");
+    else if (!c->fn || !c->fn->loops)
       diag_add(c->dl, D_E0209, n->span, "use `return` to leave a function",
                "`%s` outside a loop", n->kind == N_BREAK ? "break" : "continue");
+    else
+      leaves_unjoined(c, n, c->for_rep);
     return type_prim(TY_NEVER);
   case N_RETURN:
-    return return_stmt(c, n);
+    t = return_stmt(c, n);
+    leaves_unjoined(c, n, 0); /* after `return barrier t` has joined t */
+    return t;
   default:
     return ck_expr(c, n, NULL);
   }
@@ -1293,6 +1684,9 @@ static Type *expr_inner(Checker *c, Node *n, Type *want) {
   case N_BLOCK: return stmt_block(c, n, want);
   case N_LAMBDA: return ck_lambda(c, n, want);
   case N_ASK: return ask_expr(c, n);
+  case N_LOOP: return loop_expr(c, n, want);
+  case N_FANOUT: return fanout_expr(c, n);
+  case N_BARRIER: return barrier_expr(c, n);
   case N_LET: case N_VAR: case N_ASSIGN: case N_EXPR_STMT: case N_FOR: case N_BREAK:
   case N_CONTINUE: case N_RETURN:
     return stmt(c, n);

@@ -95,7 +95,23 @@ typedef struct FnCtx {
   SymList *captures;           /* N_LAMBDA: the extra list being filled */
   Scope *base;                 /* the scope that holds the parameters */
   uint32_t loops;              /* enclosing `for` loops within this function */
+  bool in_loop_body;           /* inside a `loop` body (its `for`s counted in loops) */
 } FnCtx;
+
+/* A `let t = fanout …` being tracked for the join rule (check_expr.c):
+ * where it was declared (function, conditional and repetition nesting)
+ * and how it has been used. Lives in the let node's `extra` and, while
+ * its scope is open, on Checker.tasks. */
+typedef struct TaskVar {
+  struct TaskVar *next;
+  Node *let;
+  Node *owner;                 /* N_FN or N_LAMBDA declaring it */
+  uint32_t cond, rep;          /* Checker.cond_depth, rep_depth at the let */
+  uint32_t uses;               /* every use of the name */
+  uint32_t joins;              /* uses as a barrier's operand */
+  Span join_at;                /* the first join */
+  bool live;                   /* its scope is open */
+} TaskVar;
 
 typedef struct Checker {
   Program *p;
@@ -109,6 +125,15 @@ typedef struct Checker {
   Sig *native_sigs;            /* parallel to std_natives (NULL entries: bad sig) */
   NativeSym *from_json;        /* stand-in symbol for the from_json callee */
   uint32_t alias_depth;        /* named types being resolved, nested */
+  /* the join rule for fan-outs (check_expr.c) */
+  Node *tasks_ok;              /* the node that may be a fanout / tasks name here
+                                  (a let's value, a barrier's operand) */
+  Node *tasks_in_var;          /* a `var`'s value, for a better message */
+  uint32_t cond_depth;         /* branches entered: if, match arms, and/or, loop else */
+  uint32_t rep_depth;          /* bodies that may run repeatedly: for, loop */
+  uint32_t for_rep;            /* rep_depth inside the innermost `for` body */
+  TaskVar *tasks;              /* live `let t = fanout`, innermost first */
+  Type *failure;               /* the built-in `failure` record (made once) */
 } Checker;
 
 /* ---- check.c ---------------------------------------------------------- */
@@ -126,6 +151,9 @@ void ck_scope_pop(Checker *c);
 Symbol *ck_module_member(Checker *c, FileScope *fs, const char *name);
 const char *ck_closest(const char *name, const char **cands, uint32_t n);
 bool ck_is_error(const Type *t);
+Type *ck_failure(Checker *c);                          /* { branch, kind, message } */
+Type *ck_joined(Checker *c, Type *elem);               /* { ok: list[T], failed: list[failure] } */
+bool ck_mentions_tasks(const Type *t);
 Type *ck_strip(Type *t);                               /* T? -> T */
 
 /* ---- check_expr.c ----------------------------------------------------- */
@@ -137,6 +165,8 @@ Type *ck_block(Checker *c, Node *n, Type *want);
 Type *ck_lambda(Checker *c, Node *n, Type *want);
 void ck_fn_body(Checker *c, FnSym *fs);
 bool ck_is_const(const Node *n);
+/* A tasks `let` whose scope ends: E0611 when it was never used. */
+void ck_tasks_scope_end(Checker *c, Symbol *sym);
 
 /* ---- check_call.c ----------------------------------------------------- */
 Type *ck_call(Checker *c, Node *n, Type *want);

@@ -24,6 +24,14 @@
  *     omits: the emitter fills those with none). N_WITH likewise.
  *   - N_MATCH arms: the subject's type (`match_.subject->type`) tells
  *     whether a N_PAT_BIND arm must skip none (optional subject).
+ *   - every N_LOOP has `sym` = the SYM_LOCAL of its state variable (owned
+ *     by the enclosing function); its `type` is the loop's value;
+ *   - every N_FANOUT has `type` = a TY_TASKS; its branches (the N_LAMBDA
+ *     `fanout.branch`, or the N_LAMBDA values of `fanout.fields`) are
+ *     annotated like any lambda (type, captures in `extra`);
+ *   - every N_BARRIER has `type` = its result; `barrier.tasks->type` is
+ *     the TY_TASKS it joins; a `tolerate` that is an N_PERCENT means
+ *     BARRIER_TOLERATE_P (its lit.f is the percent), any other an int;
  *   - every N_ROLE has `sym` = its SYM_ROLE and `extra` = a RoleDesc of
  *     its validated settings (strings in the arena; unset ones NaN / -1);
  *     the role of every N_ASK (`ask.role`, an N_NAME or an N_FIELD
@@ -56,6 +64,8 @@ typedef enum TypeKind {
   TY_FN,        /* params -> ret */
   TY_VAR,       /* a generic type parameter (var_id), or an inference variable */
   TY_ROLE,
+  TY_TASKS,     /* running fan-out branches: elem = one branch's result; for a
+                   record fan-out (`sections`) elem = the record of results */
   TY__COUNT
 } TypeKind;
 
@@ -72,6 +82,7 @@ struct Type {
   uint32_t var_id;                  /* var */
   const char *name;                 /* the alias name, for messages and schemas (may be NULL) */
   const char *doc;                  /* `///` of the named type */
+  bool sections;                    /* tasks: from a record fan-out `fanout { a: …, b: … }` */
 };
 
 /* ---- symbols --------------------------------------------------------- */

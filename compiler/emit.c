@@ -500,11 +500,20 @@ static uint32_t line_of(Emitter *e, const Node *n) {
 
 /* Rule: a function value with captures -> push each captured symbol (as
  * seen from the creating function, in capture order), CLOSURE fn n. */
-static void emit_lambda(Emitter *e, Node *n) {
+static void emit_lambda_named(Emitter *e, Node *n, const char *field);
+static void emit_lambda(Emitter *e, Node *n) { emit_lambda_named(e, n, NULL); }
+
+/* A fan-out branch is named <fanout@LINE> (<fanout@LINE.field> for a
+ * record fan-out) in listings and stack traces. */
+static void emit_lambda_named(Emitter *e, Node *n, const char *field) {
   uint32_t idx = reserve_func(e);
-  char name[48];
-  snprintf(name, sizeof name, "<lambda@%u>", line_of(e, n));
-  e->funcs[idx].name = strdup(name);
+  Buf name;
+  buf_init(&name);
+  buf_printf(&name, n->u.lambda.branch ? "<fanout@%u" : "<lambda@%u", line_of(e, n));
+  if (field) buf_printf(&name, ".%s", field);
+  buf_putc(&name, '>');
+  e->funcs[idx].name = strdup(name.data);
+  buf_free(&name);
   bool is_void = n->type && n->type->kind == TY_FN && n->type->ret && n->type->ret->kind == TY_VOID;
   SymList *caps = n->extra;
   e->funcs[idx].ncaptures = (uint16_t)(caps ? caps->n : 0);
@@ -593,6 +602,140 @@ static void emit_ask(Emitter *e, Node *n) {
   encode(e, n, OP_ASK, (uint32_t)rs->index, td, 0);
 }
 
+/* Rule: loop s = init max N { body } until c [else x] =
+ *   init; SET_LOCAL s; N; SET_LOCAL n
+ *   GET_LOCAL n; CONST 0; LT; JUMP_IF_FALSE ok; <"… max " n>; FAIL
+ *   ok: CONST 0; SET_LOCAL i            (no check when N is an int literal)
+ *   head: GET_LOCAL i; GET_LOCAL n; LT; JUMP_IF_FALSE bound
+ *   body; SET_LOCAL s; GET_LOCAL i; CONST 1; ADD; SET_LOCAL i
+ *   c; JUMP_IF_FALSE head; GET_LOCAL s; JUMP end
+ *   bound: x  |  <"loop reached its bound (max " n ") …">; FAIL
+ *   end:
+ * n and i are hidden locals; the body runs at most N times and `until` is
+ * tested after each run, on the new state. */
+static void emit_loop(Emitter *e, Node *n) {
+  FnEmit *f = e->fn;
+  int32_t d = f->depth;
+  emit_value(e, n->u.loop.init);
+  uint32_t state = declare(e, n);
+  op1(e, n, OP_SET_LOCAL, state);
+  uint32_t bound = new_slot(e, n), count = new_slot(e, n);
+  emit_value(e, n->u.loop.max);
+  op1(e, n, OP_SET_LOCAL, bound);
+  if (n->u.loop.max->kind != N_INT) { /* an int literal is never negative */
+    mark(e, n);
+    op1(e, n, OP_GET_LOCAL, bound);
+    emit_const(e, n, K_INT, v_int(0));
+    op0(e, n, OP_LT);
+    uint32_t ok = jump_fwd(e, n, OP_JUMP_IF_FALSE);
+    static const char neg[] = "a loop bound must be 0 or more, got max ";
+    emit_string(e, n, neg, sizeof neg - 1);
+    op1(e, n, OP_GET_LOCAL, bound);
+    op0(e, n, OP_TOSTR);
+    op1(e, n, OP_CONCAT, 2);
+    op0(e, n, OP_FAIL);
+    patch(e, ok, here(e));
+  }
+  emit_const(e, n, K_INT, v_int(0));
+  op1(e, n, OP_SET_LOCAL, count);
+  uint32_t head = here(e);
+  op1(e, n, OP_GET_LOCAL, count);
+  op1(e, n, OP_GET_LOCAL, bound);
+  op0(e, n, OP_LT);
+  uint32_t to_bound = jump_fwd(e, n, OP_JUMP_IF_FALSE);
+  Loop *outer = f->loop;
+  f->loop = NULL; /* break/continue cannot target a loop body (checked) */
+  emit_value(e, n->u.loop.body);
+  f->loop = outer;
+  op1(e, n, OP_SET_LOCAL, state);
+  op1(e, n, OP_GET_LOCAL, count);
+  emit_const(e, n, K_INT, v_int(1));
+  op0(e, n, OP_ADD);
+  op1(e, n, OP_SET_LOCAL, count);
+  emit_value(e, n->u.loop.until);
+  uint32_t again = jump_fwd(e, n->u.loop.until, OP_JUMP_IF_FALSE);
+  patch(e, again, head);
+  op1(e, n, OP_GET_LOCAL, state);
+  uint32_t to_end = jump_fwd(e, n, OP_JUMP);
+  patch(e, to_bound, here(e));
+  f->depth = d;
+  if (n->u.loop.else_) {
+    emit_value(e, n->u.loop.else_);
+  } else {
+    mark(e, n); /* the error points at the loop */
+    static const char a[] = "loop reached its bound (max ", b[] = ") without `until` holding";
+    emit_string(e, n, a, sizeof a - 1);
+    op1(e, n, OP_GET_LOCAL, bound);
+    op0(e, n, OP_TOSTR);
+    emit_string(e, n, b, sizeof b - 1);
+    op1(e, n, OP_CONCAT, 3);
+    op0(e, n, OP_FAIL);
+  }
+  patch(e, to_end, here(e));
+  f->depth = d + 1;
+}
+
+/* Rule (the FANOUT contract in vm/opcodes.h):
+ *   fanout x in xs [limit N] { b }  =  xs; <closure fn(x) => b>; N | NONE; FANOUT 0
+ *   fanout { a: e1, b: e2 }         =  <closure fn() => e1>; <closure fn() => e2>;
+ *                                      RECORD {a, b}; NONE; NONE; FANOUT 1 */
+static void emit_fanout(Emitter *e, Node *n) {
+  if (n->u.fanout.iter) {
+    emit_value(e, n->u.fanout.iter);
+    emit_value(e, n->u.fanout.branch);
+    if (n->u.fanout.limit) emit_value(e, n->u.fanout.limit);
+    else op0(e, n, OP_NONE);
+    mark(e, n);
+    op1(e, n, OP_FANOUT, 0);
+    return;
+  }
+  NodeList *fl = &n->u.fanout.fields;
+  const char **names = xrealloc(NULL, (fl->n ? fl->n : 1) * sizeof(char *));
+  for (uint32_t i = 0; i < fl->n; i++) {
+    names[i] = fl->items[i]->u.init.name;
+    emit_lambda_named(e, fl->items[i]->u.init.value, names[i]);
+  }
+  mark(e, n);
+  op1(e, n, OP_RECORD, shape_const(e, names, fl->n));
+  free(names);
+  op0(e, n, OP_NONE);
+  op0(e, n, OP_NONE);
+  op1(e, n, OP_FANOUT, 1);
+}
+
+/* Rule (the BARRIER contract): barrier t [tolerate N|P%] [first K] [timeout D] =
+ *   t; N | CONST P.0 | NONE; K | NONE; D | NONE; BARRIER bits
+ * with BARRIER_TOLERATE or BARRIER_TOLERATE_P, BARRIER_FIRST, BARRIER_TIMEOUT
+ * set for the modifiers given. */
+static void emit_barrier(Emitter *e, Node *n) {
+  uint32_t bits = 0;
+  Node *tol = n->u.barrier.tolerate;
+  emit_value(e, n->u.barrier.tasks);
+  if (!tol) {
+    op0(e, n, OP_NONE);
+  } else if (tol->kind == N_PERCENT) {
+    emit_const(e, tol, K_FLOAT, v_float(tol->u.lit.f));
+    bits |= BARRIER_TOLERATE_P;
+  } else {
+    emit_value(e, tol);
+    bits |= BARRIER_TOLERATE;
+  }
+  if (n->u.barrier.first) {
+    emit_value(e, n->u.barrier.first);
+    bits |= BARRIER_FIRST;
+  } else {
+    op0(e, n, OP_NONE);
+  }
+  if (n->u.barrier.timeout) {
+    emit_value(e, n->u.barrier.timeout);
+    bits |= BARRIER_TIMEOUT;
+  } else {
+    op0(e, n, OP_NONE);
+  }
+  mark(e, n);
+  op1(e, n, OP_BARRIER, bits);
+}
+
 /* Expressions that always leave exactly one value. */
 static void emit_value_node(Emitter *e, Node *n) {
   switch (n->kind) {
@@ -669,6 +812,9 @@ static void emit_value_node(Emitter *e, Node *n) {
   case N_CALL: emit_call(e, n); return;
   case N_LAMBDA: emit_lambda(e, n); return;
   case N_ASK: emit_ask(e, n); return;
+  case N_LOOP: emit_loop(e, n); return;
+  case N_FANOUT: emit_fanout(e, n); return;
+  case N_BARRIER: emit_barrier(e, n); return;
   default:
     internal_error(e, n, "cannot lower a %s node", ast_kind_name(n->kind));
     op0(e, n, OP_NONE);

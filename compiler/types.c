@@ -60,6 +60,8 @@ static bool equal_at(const Type *a, const Type *b, int depth) {
   switch (a->kind) {
   case TY_LIST: case TY_MAP: case TY_OPTIONAL:
     return equal_at(a->elem, b->elem, depth + 1);
+  case TY_TASKS:
+    return a->sections == b->sections && equal_at(a->elem, b->elem, depth + 1);
   case TY_RECORD:
     if (a->nfields != b->nfields) return false;
     for (uint32_t i = 0; i < a->nfields; i++) {
@@ -130,6 +132,8 @@ static bool assignable_at(const Type *from, const Type *to, int depth) {
   switch (from->kind) {
   case TY_LIST: case TY_MAP:
     return assignable_at(from->elem, to->elem, depth + 1);
+  case TY_TASKS:
+    return from->sections == to->sections && assignable_at(from->elem, to->elem, depth + 1);
   case TY_RECORD:
     if (from->nfields != to->nfields) return false;
     for (uint32_t i = 0; i < to->nfields; i++) {
@@ -171,8 +175,8 @@ static void print_at(Buf *b, const Type *t, int depth, bool use_name) {
   case TY_JSON: buf_puts(b, "json"); break;
   case TY_NONE: buf_puts(b, "none"); break;
   case TY_ROLE: buf_puts(b, "role"); break;
-  case TY_LIST: case TY_MAP:
-    buf_puts(b, t->kind == TY_LIST ? "list[" : "map[");
+  case TY_LIST: case TY_MAP: case TY_TASKS:
+    buf_puts(b, t->kind == TY_LIST ? "list[" : t->kind == TY_MAP ? "map[" : "tasks[");
     print_at(b, t->elem, depth + 1, true);
     buf_putc(b, ']');
     break;

@@ -157,6 +157,26 @@ static void each_child(const Node *n, ChildFn f, void *ud) {
     C(n->u.lambda.body);
     break;
   case N_ASK: C(n->u.ask.role); C(n->u.ask.prompt); C(n->u.ask.type); break;
+  case N_LOOP:
+    C(n->u.loop.type);
+    C(n->u.loop.init);
+    C(n->u.loop.max);
+    C(n->u.loop.body);
+    C(n->u.loop.until);
+    C(n->u.loop.else_);
+    break;
+  case N_FANOUT:
+    C(n->u.fanout.iter);
+    C(n->u.fanout.limit);
+    C(n->u.fanout.branch);
+    each_list(&n->u.fanout.fields, f, ud);
+    break;
+  case N_BARRIER:
+    C(n->u.barrier.tasks);
+    C(n->u.barrier.tolerate);
+    C(n->u.barrier.first);
+    C(n->u.barrier.timeout);
+    break;
   case N_PAT_LIT: C(n->u.pat.lit); break;
   case N_TYPE_NAME: each_list(&n->u.tname.args, f, ud); break;
   case N_TYPE_OPTIONAL: C(n->u.topt.inner); break;
@@ -189,7 +209,8 @@ static const char *const kind_names[N__COUNT] = {
   [N_NAME] = "name", [N_LIST] = "list", [N_RECORD] = "record", [N_MAP] = "map",
   [N_UNARY] = "unary", [N_BINARY] = "binary", [N_CALL] = "call", [N_FIELD] = "get",
   [N_INDEX] = "index", [N_WITH] = "with", [N_IF] = "if", [N_MATCH] = "match",
-  [N_BLOCK] = "block", [N_LAMBDA] = "lambda", [N_ASK] = "ask", [N_PAT_WILD] = "pat-wild",
+  [N_BLOCK] = "block", [N_LAMBDA] = "lambda", [N_ASK] = "ask", [N_LOOP] = "loop",
+  [N_FANOUT] = "fanout", [N_BARRIER] = "barrier", [N_PAT_WILD] = "pat-wild",
   [N_PAT_LIT] = "pat", [N_PAT_BIND] = "bind", [N_TYPE_NAME] = "type-name",
   [N_TYPE_RECORD] = "type-record", [N_TYPE_UNION] = "type-union",
   [N_TYPE_OPTIONAL] = "type-optional", [N_TYPE_FN] = "type-fn", [N_ERROR] = "error",
@@ -406,6 +427,7 @@ static void dump_node(FILE *out, const Node *n, int indent) {
     break;
   case N_LAMBDA:
     if (n->u.lambda.arrow) fputs(" =>", out);
+    if (n->u.lambda.branch) fputs(" branch", out);
     dump_list(out, &n->u.lambda.params, in);
     dump_wrap(out, "returns", n->u.lambda.ret, in);
     dump_child(out, n->u.lambda.body, in);
@@ -414,6 +436,27 @@ static void dump_node(FILE *out, const Node *n, int indent) {
     dump_child(out, n->u.ask.role, in);
     dump_child(out, n->u.ask.prompt, in);
     dump_wrap(out, "returns", n->u.ask.type, in);
+    break;
+  case N_LOOP:
+    fprintf(out, " %s", n->u.loop.name);
+    dump_child(out, n->u.loop.type, in);
+    dump_child(out, n->u.loop.init, in);
+    dump_wrap(out, "max", n->u.loop.max, in);
+    dump_child(out, n->u.loop.body, in);
+    dump_wrap(out, "until", n->u.loop.until, in);
+    dump_wrap(out, "else", n->u.loop.else_, in);
+    break;
+  case N_FANOUT:
+    dump_child(out, n->u.fanout.iter, in);
+    dump_wrap(out, "limit", n->u.fanout.limit, in);
+    dump_child(out, n->u.fanout.branch, in);
+    dump_list(out, &n->u.fanout.fields, in);
+    break;
+  case N_BARRIER:
+    dump_child(out, n->u.barrier.tasks, in);
+    dump_wrap(out, "tolerate", n->u.barrier.tolerate, in);
+    dump_wrap(out, "first", n->u.barrier.first, in);
+    dump_wrap(out, "timeout", n->u.barrier.timeout, in);
     break;
   case N_PAT_LIT: dump_child(out, n->u.pat.lit, in); break;
   case N_PAT_BIND: fprintf(out, " %s", n->u.pat.name); break;

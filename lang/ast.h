@@ -87,6 +87,9 @@ typedef enum NodeKind {
                     block.has_value (no trailing ';') */
   N_LAMBDA,      /* fn(params) => body  or  fn(params) -> T { body } */
   N_ASK,         /* ask ask.role ask.prompt [-> ask.type]: one model call */
+  N_LOOP,        /* loop name[: type] = init max N { body } until cond [else e] */
+  N_FANOUT,      /* fanout x in xs [limit N] { body }  |  fanout { a: e, ... } */
+  N_BARRIER,     /* barrier tasks [tolerate N|P%] [first K] [timeout D] */
 
   /* patterns (in N_MATCH_ARM) */
   N_PAT_WILD,    /* _ */
@@ -137,11 +140,25 @@ struct Node {
     struct { Node *cond, *then_, *else_; } if_;
     struct { Node *subject; NodeList arms; } match_;
     struct { NodeList stmts; bool has_value; } block;
-    struct { NodeList params; Node *ret; Node *body; bool arrow; } lambda; /* arrow: `=> expr` form */
+    struct { NodeList params; Node *ret; Node *body; bool arrow; bool branch; } lambda; /* arrow: `=> expr` form; branch: a fan-out branch */
     struct { Node *pattern; Node *body; } arm;
     /* N_ASK: role is an N_NAME, or an N_FIELD `module.role`; type is a type
      * expression or NULL (a text reply) */
     struct { Node *role; Node *prompt; Node *type; } ask;
+    /* N_LOOP: the state `name` (optional `type`), its `init`, the bound
+     * `max` (NULL when missing: the checker reports it), `body` (a block
+     * giving the new state), `until` and the optional `else_` */
+    struct { const char *name; Span name_span; Node *type; Node *init; Node *max;
+             Node *body; Node *until; Node *else_; } loop;
+    /* N_FANOUT: each branch is an N_LAMBDA (arrow form, lambda.branch set)
+     * built by the parser. List form: `iter` is the list, `limit` may be
+     * NULL, `branch` takes one parameter (the element). Record form
+     * (`iter` NULL): `fields` are N_FIELD_INIT whose values are
+     * zero-parameter branch lambdas. */
+    struct { Node *iter; Node *limit; Node *branch; NodeList fields; } fanout;
+    /* N_BARRIER: the tasks operand and its modifiers (each NULL when not
+     * given; `tolerate` is an N_PERCENT for `tolerate 10%`) */
+    struct { Node *tasks; Node *tolerate; Node *first; Node *timeout; } barrier;
     struct { Node *lit; const char *name; } pat;
     /* N_LET, N_VAR: name, optional type, value */
     struct { const char *name; Span name_span; Node *type; Node *value; bool is_var; } decl;

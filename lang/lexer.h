@@ -107,6 +107,12 @@ Node *ps_type_name(ParseCtx *pc, const char *id, NodeList args, Loc l);
 Node *ps_pattern(ParseCtx *pc, Node *lit, Loc l);
 Node *ps_negate_lit(ParseCtx *pc, Node *lit, Loc l);
 Node *ps_ask(ParseCtx *pc, Node *role, Node *prompt, Node *type, Loc l);
+Node *ps_loop(ParseCtx *pc, const char *name, Loc name_loc, Node *type, Node *init, Node *bound,
+              Node *body, Node *until, Node *els, Loc l);
+Node *ps_fanout(ParseCtx *pc, const char *var, Loc var_loc, Node *iter, Node *limit, Node *body,
+                Loc l);
+Node *ps_fanout_record(ParseCtx *pc, NodeList fields, Loc l);
+Node *ps_barrier(ParseCtx *pc, Node *tasks, NodeList mods, Loc l);
 void ps_push(ParseCtx *pc, NodeList *l, Node *n);
 /* ps_push for fields, parameters and union members: past AST_MAX_MEMBERS
  * the node is dropped and E0504 reported (once per file). */

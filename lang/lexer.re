@@ -245,12 +245,14 @@ static bool newline_is_token(ParseCtx *pc) {
   if (top == DL_PAREN || top == DL_BRACKET || top == DL_INTERP) return false;
   if (!ends_statement(lx->last)) return false;
   if (lx->last == T_RBRACE) {
-    /* `}` newline `else`: Go's rule, with a message that says how to fix */
+    /* `}` newline `else` (or `until`, after a loop body): Go's rule, with a
+     * message that says how to fix */
     const unsigned char *p = skip_trivia(lx->cur);
     const char *w = word_at(p, "else") ? "else" : word_at(p, "until") ? "until" : NULL;
     if (w) {
       diag_add(pc->diags, D_E0101, span_at(pc, p, p + strlen(w)),
-               "put it on the same line as the closing '}': '} else {'",
+               w[0] == 'e' ? "put it on the same line as the closing '}': '} else {'"
+                           : "put it on the same line as the closing '}': '} until cond'",
                "'%s' must follow the closing '}' on the same line", w);
       return false; /* and parse on as if it did */
     }

@@ -105,6 +105,108 @@ Node *ps_ask(ParseCtx *pc, Node *role, Node *prompt, Node *type, Loc l) {
   return ps_done(pc, n);
 }
 
+/* Whether the contextual word of `arg` (a word_arg) is one of the
+ * `|`-separated words in `list`; E0101 ("expected <expected>") if not. */
+static bool word_is(ParseCtx *pc, const Node *arg, const char *list, const char *expected,
+                    const char *help) {
+  const char *w = arg->u.init.name;
+  size_t n = strlen(w);
+  for (const char *p = list; *p;) {
+    const char *bar = strchr(p, '|');
+    size_t k = bar ? (size_t)(bar - p) : strlen(p);
+    if (k == n && strncmp(p, w, n) == 0) return true;
+    p += k + (bar ? 1 : 0);
+  }
+  Span at = {pc->file, arg->span.start, arg->span.start + (uint32_t)n};
+  diag_add(pc->diags, D_E0101, at, help, "unexpected identifier '%.40s', expected %s", w,
+           expected);
+  return false;
+}
+
+/* A fan-out branch: body as the arrow body of a lambda over `param` (NULL
+ * for a record fan-out's zero-parameter branch), so the checker and the
+ * emitter treat it exactly like a closure. */
+static Node *branch_lambda(ParseCtx *pc, Node *param, Node *body, Span span) {
+  Node *n = ast_new(pc->arena, N_LAMBDA, span);
+  if (param) ps_push(pc, &n->u.lambda.params, param);
+  n->u.lambda.body = body;
+  n->u.lambda.arrow = true;
+  n->u.lambda.branch = true;
+  return ps_done(pc, n);
+}
+
+/* loop name[: type] = init max N { body } until cond [else e]
+ * `bound` is the `max N` word_arg, or NULL (the checker reports that). */
+Node *ps_loop(ParseCtx *pc, const char *name, Loc name_loc, Node *type, Node *init, Node *bound,
+              Node *body, Node *until, Node *els, Loc l) {
+  Node *n = ps_new(pc, N_LOOP, l);
+  n->u.loop.name = name;
+  n->u.loop.name_span = ps_span(pc, name_loc);
+  n->u.loop.type = type;
+  n->u.loop.init = init;
+  if (bound) {
+    word_is(pc, bound, "max", "'max'", "a loop's bound is written `max N`, after the initial state");
+    n->u.loop.max = bound->u.init.value;
+  }
+  n->u.loop.body = body;
+  n->u.loop.until = until;
+  n->u.loop.else_ = els;
+  return ps_done(pc, n);
+}
+
+/* fanout x in xs [limit N] { body } */
+Node *ps_fanout(ParseCtx *pc, const char *var, Loc var_loc, Node *iter, Node *limit, Node *body,
+                Loc l) {
+  Node *n = ps_new(pc, N_FANOUT, l);
+  Node *param = ps_new(pc, N_PARAM, var_loc);
+  param->u.param.name = var;
+  n->u.fanout.iter = iter;
+  if (limit) {
+    word_is(pc, limit, "limit", "'limit' or '{'", "the concurrency bound is written `limit N`, before the '{'");
+    n->u.fanout.limit = limit->u.init.value;
+  }
+  n->u.fanout.branch = branch_lambda(pc, param, body, ps_span(pc, l));
+  return ps_done(pc, n);
+}
+
+/* fanout { a: e1, b: e2 }: each field's value becomes a branch */
+Node *ps_fanout_record(ParseCtx *pc, NodeList fields, Loc l) {
+  Node *n = ps_new(pc, N_FANOUT, l);
+  for (uint32_t i = 0; i < fields.n; i++) {
+    Node *f = fields.items[i];
+    if (!f || f->kind != N_FIELD_INIT || !f->u.init.value) continue;
+    f->u.init.value = branch_lambda(pc, NULL, f->u.init.value, f->u.init.value->span);
+    f = ps_done(pc, f);
+    fields.items[i] = f;
+  }
+  n->u.fanout.fields = fields;
+  return ps_done(pc, n);
+}
+
+/* barrier t { tolerate N | tolerate P% | first K | timeout D }: each
+ * modifier at most once, in any order. */
+Node *ps_barrier(ParseCtx *pc, Node *tasks, NodeList mods, Loc l) {
+  Node *n = ps_new(pc, N_BARRIER, l);
+  n->u.barrier.tasks = tasks;
+  for (uint32_t i = 0; i < mods.n; i++) {
+    Node *m = mods.items[i];
+    if (!word_is(pc, m, "tolerate|first|timeout", "'tolerate', 'first' or 'timeout'",
+                 "a barrier takes `tolerate N` (or `tolerate P%`), `first K` and `timeout D`"))
+      continue;
+    const char *w = m->u.init.name;
+    Node **slot = strcmp(w, "tolerate") == 0 ? &n->u.barrier.tolerate
+                  : strcmp(w, "first") == 0  ? &n->u.barrier.first
+                                             : &n->u.barrier.timeout;
+    if (*slot) {
+      diag_add(pc->diags, D_E0101, m->span, "give each modifier at most once",
+               "`%s` is given twice in one barrier", w);
+      continue;
+    }
+    *slot = m->u.init.value;
+  }
+  return ps_done(pc, n);
+}
+
 /* The type an expression spells, for `f[T](x)`: a name, or a name indexed
  * by such types (`list[int]`, `map[list[T]]`); NULL if it is not one. */
 static Node *expr_to_type(ParseCtx *pc, Node *e) {

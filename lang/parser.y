@@ -8,7 +8,9 @@
  *
  * Precedence is written as a ladder of nonterminals rather than %left
  * declarations, loosest first:
- *   expr      lambda (`fn(x) => e` extends as far right as it can) | or
+ *   expr      lambda (`fn(x) => e` extends as far right as it can),
+ *             `loop … until c [else e]`, `barrier t [modifiers]` (both
+ *             extend as far right as they can too) | or
  *   or_expr   or
  *   and_expr  and
  *   not_expr  not (prefix)
@@ -21,7 +23,7 @@
  *   postfix   call f(a), field r.f, index xs[i], generic call f[T](a),
  *             `r with { a: 1 }`
  *   primary   literals, names, ( e ), [list], {record}, {"map": v}, {:},
- *             { block }, if, match
+ *             { block }, if, match, fanout (it ends with its '}')
  *
  * Error recovery: `error` inside each bracketed construct (resuming at its
  * closing bracket), and at statement and item level, where bad tokens are
@@ -31,7 +33,8 @@
  * and after an error the token feed (parse.c) drops whole bracketed groups,
  * so that a '}' inside the bad part cannot close the wrong block. Only one
  * syntax error is reported per line. The grammar has no conflicts
- * (%expect 0). */
+ * (%expect 0) other than the dangling `else` after an `until` condition,
+ * resolved by precedence (see IF_NO_ELSE). */
 
 %define api.pure full
 %define api.prefix {wp}
@@ -114,10 +117,11 @@ static NodeList one(ParseCtx *pc, Node *n) {
 %token FOR "for" IN "in" BREAK "break" CONTINUE "continue"
 %token RETURN "return" TRUE "true" FALSE "false" NONE "none"
 %token AND "and" OR "or" NOT "not" WITH "with"
-/* the workflow constructs (LANGUAGE.md section 5): `ask` has rules; the
- * others are reserved, so using one is a syntax error */
-%token ASK "ask" FANOUT "fanout" BARRIER "barrier" VERIFY "verify"
-%token TOURNAMENT "tournament" LOOP "loop" UNTIL "until" BUDGET "budget"
+/* the workflow constructs (LANGUAGE.md section 5): `ask`, `fanout`,
+ * `barrier` and `loop ... until` have rules; the others (VERIFY..BUDGET)
+ * are reserved, so using one is a syntax error */
+%token ASK "ask" FANOUT "fanout" BARRIER "barrier" LOOP "loop" UNTIL "until"
+%token VERIFY "verify" TOURNAMENT "tournament" BUDGET "budget"
 
 %token LPAREN "(" RPAREN ")" LBRACKET "[" RBRACKET "]"
 %token LBRACE "{" RBRACE "}"
@@ -127,12 +131,19 @@ static NodeList one(ParseCtx *pc, Node *n) {
 %token PLUS "+" MINUS "-" STAR "*" SLASH "/" PCT "%"
 %token EQ "==" NE "!=" LT "<" LE "<=" GT ">" GE ">="
 
+/* The one ambiguity, resolved by precedence: an `until` condition that ends
+ * in an `if` without else, followed by `else` (`... until if c { d } else
+ * e`). The `else` belongs to the `if`, as everywhere else. */
+%precedence IF_NO_ELSE
+%precedence ELSE
+
 %type <node> item param stmt expr lambda or_expr and_expr not_expr cmp_expr
 %type <node> add_expr mul_expr unary postfix primary if_expr string field
 %type <node> entry arm pattern type type_post type_atom tfield union ret_opt
 %type <node> type_ann default_opt block ask ask_role
+%type <node> loop loop_max loop_else fanout fanout_limit barrier word_arg
 %type <list> tparams tparam_list params param_list args expr_list fields entries
-%type <list> arms interp type_args type_list tfields stmt_chain
+%type <list> arms interp type_args type_list tfields stmt_chain barrier_mods
 %type <flag> sep seps opt_seps cmp_op
 %type <body> block_body
 
@@ -291,6 +302,62 @@ stmt
 expr
   : or_expr
   | lambda
+  | loop
+  | barrier
+  ;
+
+/* word_arg -> IDENT or_expr: a contextual word and its operand (`max N`,
+ * `limit N`, `first K`, ...). The words are not keywords (`max` is also a
+ * builtin); the constructors in parse.c check which word was written. The
+ * operand is an or_expr, so a lambda, a loop or a barrier in that place
+ * needs parentheses, which keeps the grammar free of conflicts. */
+word_arg
+  : IDENT or_expr
+      { $$ = NEW(N_FIELD_INIT, @$); $$->u.init.name = $1; $$->u.init.value = $2; $$ = DONE($$); }
+  ;
+
+/* loop -> 'loop' IDENT [':' type] '=' or_expr ['max' or_expr] block
+ *         'until' or_expr ['else' expr]
+ * `max N` is optional in the grammar only so that a missing bound gets
+ * its own diagnostic from the checker rather than a syntax error. `until`
+ * follows the '}' on the same line (the lexer says so). */
+loop
+  : LOOP IDENT type_ann "=" or_expr loop_max block UNTIL or_expr loop_else
+      { $$ = ps_loop(pc, $2, @2, $3, $5, $6, $7, $9, $10, @$); }
+  ;
+
+loop_max
+  : %empty                          { $$ = NULL; }
+  | word_arg
+  ;
+
+loop_else
+  : %empty                          { $$ = NULL; }
+  | ELSE expr                       { $$ = $2; }
+  ;
+
+/* barrier -> 'barrier' or_expr { ('tolerate' | 'first' | 'timeout') or_expr } */
+barrier
+  : BARRIER or_expr barrier_mods    { $$ = ps_barrier(pc, $2, $3, @$); }
+  ;
+
+barrier_mods
+  : %empty                          { $$ = EMPTY; }
+  | barrier_mods word_arg           { $$ = $1; ps_push(pc, &$$, $2); }
+  ;
+
+/* fanout -> 'fanout' IDENT 'in' or_expr ['limit' or_expr] block
+ *         | 'fanout' '{' name ':' expr { ',' name ':' expr } '}' */
+fanout
+  : FANOUT IDENT IN or_expr fanout_limit block
+      { $$ = ps_fanout(pc, $2, @2, $4, $5, $6, @$); }
+  | FANOUT LBRACE_REC fields trail "}"  { $$ = ps_fanout_record(pc, $3, @$); }
+  | FANOUT LBRACE_REC error "}"         { $$ = ps_error(pc, @$); }
+  ;
+
+fanout_limit
+  : %empty                          { $$ = NULL; }
+  | word_arg
   ;
 
 /* lambda -> 'fn' '(' params ')' ( '=>' expr | [ '->' type ] block ) */
@@ -425,6 +492,7 @@ primary
   | LBRACE_MAP ":" "}"              { $$ = ps_list(pc, N_MAP, EMPTY, @$); }
   | block
   | if_expr
+  | fanout
   | MATCH expr "{" arms trail "}"
       { $$ = NEW(N_MATCH, @$); $$->u.match_.subject = $2; $$->u.match_.arms = $4;
         $$ = DONE($$); }
@@ -433,7 +501,7 @@ primary
 
 /* if_expr -> 'if' expr block [ 'else' ( block | if_expr ) ] */
 if_expr
-  : IF expr block
+  : IF expr block %prec IF_NO_ELSE
       { $$ = NEW(N_IF, @$); $$->u.if_.cond = $2; $$->u.if_.then_ = $3; $$ = DONE($$); }
   | IF expr block ELSE block
       { $$ = NEW(N_IF, @$); $$->u.if_.cond = $2; $$->u.if_.then_ = $3;
@@ -615,7 +683,7 @@ static bool is_cmp(yysymbol_kind_t s) {
 }
 
 static bool is_reserved(yysymbol_kind_t s) {
-  return s >= YYSYMBOL_FANOUT && s <= YYSYMBOL_BUDGET;
+  return s >= YYSYMBOL_VERIFY && s <= YYSYMBOL_BUDGET;
 }
 
 static bool is_keyword(yysymbol_kind_t s) {

@@ -73,6 +73,7 @@ typedef enum BodyMode { BODY_UNKNOWN, BODY_SSE, BODY_BUFFER } BodyMode;
 
 typedef struct Call {
   struct Call *prev, *next;   /* in the list of its state */
+  struct CallList *in;        /* that list; NULL while being settled */
   struct Engine *e;
   CallState state;
   Fiber *f;
@@ -151,6 +152,7 @@ static const char *buf_cstr(Buf *b) {
 }
 
 static void list_push(CallList *l, Call *c) {
+  c->in = l;
   c->next = NULL;
   c->prev = l->tail;
   if (l->tail) l->tail->next = c;
@@ -160,6 +162,7 @@ static void list_push(CallList *l, Call *c) {
 }
 
 static void list_push_front(CallList *l, Call *c) {
+  c->in = l;
   c->prev = NULL;
   c->next = l->head;
   if (l->head) l->head->prev = c;
@@ -174,6 +177,7 @@ static void list_remove(CallList *l, Call *c) {
   if (c->next) c->next->prev = c->prev;
   else l->tail = c->prev;
   c->prev = c->next = NULL;
+  c->in = NULL;
   l->n--;
 }
 
@@ -437,6 +441,7 @@ static void transfer_release(Engine *e, Call *c) {
 }
 
 static void call_free(Engine *e, Call *c) {
+  if (c->f && c->f->call == c) c->f->call = NULL; /* engine_free with fibers still parked */
   transfer_release(e, c);
   free(c->spec);
   if (c->key) {
@@ -506,8 +511,18 @@ static void call_done(Engine *e, Call *c) {
   call_free(e, c);
 }
 
+/* The fiber forgets its call before it resumes or fails: a failed fiber
+ * may be freed at once (a fan-out branch), and nothing may cancel a call
+ * that is being finished. A call whose fiber was cancelled meanwhile
+ * (c->f NULL) just ends. */
 static void call_succeed(Engine *e, Call *c, Value v) {
-  vm_wake(e->vm, c->f, v);
+  if (c->f) {
+    c->f->call = NULL;
+    vm_wake(e->vm, c->f, v);
+    c->f = NULL;
+  } else {
+    v_release(&e->vm->heap, v);
+  }
   call_done(e, c);
 }
 
@@ -516,7 +531,11 @@ static void call_succeed(Engine *e, Call *c, Value v) {
 static void call_fail(Engine *e, Call *c, Buf *m) {
   if (c->key) redact_secret(m, c->key);
   e->stats.failed++;
-  vm_fail_parked(e->vm, c->f, "error", buf_cstr(m));
+  if (c->f) {
+    c->f->call = NULL;
+    vm_fail_parked(e->vm, c->f, "error", buf_cstr(m)); /* may free the fiber */
+    c->f = NULL;
+  }
   buf_free(m);
   call_done(e, c);
 }
@@ -1035,17 +1054,23 @@ void engine_poll(Engine *e, int64_t timeout_ms) {
   }
 }
 
+/* O(1) through f->call: failing a fan-out cancels every branch, and a
+ * scan of all calls per branch would be quadratic. An active transfer is
+ * removed from the multi handle and its easy handle freed (call_free ->
+ * transfer_release), which closes the connection: the request is really
+ * aborted, not just ignored. Queued calls never start. */
 void engine_cancel(Engine *e, Fiber *f) {
-  CallList *lists[] = {&e->queue, &e->active, &e->mock, &e->backoff};
-  for (int i = 0; i < 4; i++) {
-    for (Call *c = lists[i]->head; c; c = c->next) {
-      if (c->f != f) continue;
-      list_remove(lists[i], c);
-      if (c->state == CS_ACTIVE || c->state == CS_MOCK) e->in_flight--;
-      call_free(e, c);
-      return;
-    }
+  Call *c = f->call;
+  if (!c || c->f != f) return;
+  f->call = NULL;
+  if (!c->in) { /* being settled right now: let it end without its fiber */
+    c->f = NULL;
+    return;
   }
+  CallList *l = c->in;
+  list_remove(l, c);
+  if (l == &e->active || l == &e->mock) e->in_flight--;
+  call_free(e, c);
 }
 
 /* ---- asking ------------------------------------------------------------------ */
@@ -1172,6 +1197,7 @@ bool engine_ask(Engine *e, Fiber *f, uint32_t role, Value prompt, uint32_t td) {
   c->stream = !e->cfg.no_stream;
   c->state = CS_QUEUED;
   list_push(&e->queue, c);
+  f->call = c;
   if (!e->any_call) {
     e->any_call = true;
     e->first_ms = vm_now_ms(vm);

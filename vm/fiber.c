@@ -11,6 +11,12 @@
  * Everything stays on one thread: the engine resumes fibers by pushing
  * them on the run queue from inside engine_poll.
  *
+ * Fan-out (vm/tasks.c) hooks in at four points: a finishing branch is
+ * handed to its tasks object (run_slice, vm_fail_parked), freeing a fiber
+ * detaches it from its tasks (vm_fiber_free), a barrier's timeout timer
+ * goes to its tasks instead of waking the waiter (wake_due_timers), and the
+ * loop settles changed tasks objects before it picks the next fiber.
+ *
  * Fuel (vm->fuel) is the total number of instructions run plus the work
  * natives charge; it is deterministic, so a program hits the instruction
  * limit at the same instruction on every run. */
@@ -84,6 +90,7 @@ static char *str_printf(const char *fmt, ...) {
 
 static void runq_push(VM *vm, Fiber *f) {
   f->next = NULL;
+  f->prev = vm->runq_tail;
   if (vm->runq_tail) vm->runq_tail->next = f;
   else vm->runq_head = f;
   vm->runq_tail = f;
@@ -93,22 +100,21 @@ static Fiber *runq_pop(VM *vm) {
   Fiber *f = vm->runq_head;
   if (!f) return NULL;
   vm->runq_head = f->next;
-  if (!vm->runq_head) vm->runq_tail = NULL;
-  f->next = NULL;
+  if (vm->runq_head) vm->runq_head->prev = NULL;
+  else vm->runq_tail = NULL;
+  f->next = f->prev = NULL;
   return f;
 }
 
-/* Linear: only cancellation (freeing a fiber that is still queued) uses it. */
+/* O(1) through the back link: cancelling a fan-out of 100,000 queued
+ * branches frees every one of them. */
 static void runq_remove(VM *vm, Fiber *f) {
-  Fiber *prev = NULL;
-  for (Fiber *x = vm->runq_head; x; prev = x, x = x->next) {
-    if (x != f) continue;
-    if (prev) prev->next = x->next;
-    else vm->runq_head = x->next;
-    if (vm->runq_tail == x) vm->runq_tail = prev;
-    x->next = NULL;
-    return;
-  }
+  if (f->prev) f->prev->next = f->next;
+  else if (vm->runq_head == f) vm->runq_head = f->next;
+  else return; /* not queued */
+  if (f->next) f->next->prev = f->prev;
+  else vm->runq_tail = f->prev;
+  f->next = f->prev = NULL;
 }
 
 static bool timer_before(const Fiber *a, const Fiber *b) {
@@ -171,6 +177,10 @@ static void wake_due_timers(VM *vm) {
   while (vm->ntimers && vm->timers[0]->wake_at <= now) {
     Fiber *f = vm->timers[0];
     timer_remove_at(vm, 0);
+    if (f->join) { /* a barrier's timeout: the tasks decide how f resumes */
+      tasks_timer_due(vm, f);
+      continue;
+    }
     Value v = f->resume_value;
     f->resume_value = v_none();
     vm_wake(vm, f, v);
@@ -249,9 +259,12 @@ Fiber *vm_spawn(VM *vm, Value func, const Value *args, int argc, char **err) {
   return f;
 }
 
-/* Frees a fiber in any state: a queued or parked one is cancelled. */
+/* Frees a fiber in any state: a queued or parked one is cancelled (a
+ * branch is detached from its fan-out, a barrier waiter from its tasks;
+ * a parked ask is withdrawn from the engine, a sleep from the timers). */
 void vm_fiber_free(VM *vm, Fiber *f) {
   if (!f) return;
+  if (f->task || f->join) tasks_fiber_gone(vm, f);
   if (f->state == FIBER_READY) runq_remove(vm, f);
   if (f->state == FIBER_PARKED && f->timer_index < vm->ntimers && vm->timers[f->timer_index] == f)
     timer_remove_at(vm, f->timer_index);
@@ -368,6 +381,7 @@ void vm_fail_parked(VM *vm, Fiber *f, const char *kind, const char *msg) {
   vm_raise_kind(vm, f, kind, "%s", msg);
   fiber_unwind(vm, f);
   vm->live_fibers--;
+  if (f->task) tasks_branch_finished(vm, f); /* frees f */
 }
 
 bool vm_charge(VM *vm, Fiber *f, uint64_t units) {
@@ -434,7 +448,9 @@ VM *vm_new(Module *mod, const Limits *limits) {
 
 void vm_free(VM *vm) {
   if (!vm) return;
+  tasks_clear_dirty(vm);
   while (vm->nfibers) vm_fiber_free(vm, vm->fibers[vm->nfibers - 1]);
+  tasks_clear_dirty(vm);
   for (uint32_t i = 0; i < vm->mod->nfuncs; i++)
     if (vm->fn_cache[i]) v_release(&vm->heap, v_obj(&vm->fn_cache[i]->h));
   free(vm->fn_cache);
@@ -445,7 +461,7 @@ void vm_free(VM *vm) {
 }
 
 /* Runs one slice of f and settles what became of it. Returns true if f
- * failed. */
+ * failed. A finished fan-out branch is handed to its tasks, which free it. */
 static bool run_slice(VM *vm, Fiber *f) {
   uint64_t max = vm->limits.max_instructions;
   uint64_t left = vm->fuel < max ? max - vm->fuel : 0;
@@ -461,9 +477,11 @@ static bool run_slice(VM *vm, Fiber *f) {
     fiber_unwind(vm, f);
     vm->live_fibers--;
     if (vm->heap.limit && vm->heap.used <= vm->heap.limit) vm->heap.over_limit = false;
+    if (f->task) tasks_branch_finished(vm, f);
     return true;
   case FIBER_DONE:
     vm->live_fibers--;
+    if (f->task) tasks_branch_finished(vm, f);
     return false;
   default:
     return false;
@@ -491,6 +509,7 @@ uint32_t vm_run(VM *vm) {
     /* every 16 slices (about 160k instructions) let transfers progress */
     if (vm->engine && (++slices & 15u) == 0) engine_pump(vm->engine);
     wake_due_timers(vm);
+    if (vm->tasks_dirty) tasks_settle(vm);
     Fiber *f = runq_pop(vm);
     if (!f) {
       if (vm->engine && engine_busy(vm->engine)) {

@@ -944,14 +944,59 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     return;
   }
 
-  /* FANOUT a, BARRIER a: structured concurrency (vm/tasks.c). */
+  /* FANOUT a: xs f n -> t. Starts one branch fiber per element (a=0:
+   * f(x) for each x of list xs) or per field (a=1: xs is a record of
+   * 0-arg functions, f is none); n is an int limit on branches running at
+   * once, or none. Pushes the tasks object that owns the branches. The
+   * branches run when this fiber yields; see vm/tasks.c. */
   CASE(FANOUT) {
+    uint32_t a = U8(ip);
     ip += 1;
-    RT_ERROR("fanout is not available in this build");
+    Value *args = sp - 3;
+    Value out = v_none();
+    SAVE_STATE();
+    FLUSH_FUEL();
+    if (tasks_fanout(vm, f, a, args, &out) != NATIVE_OK) {
+      budget = granted = 0;
+      goto failed;
+    }
+    for (uint32_t i = 0; i < 3; i++) RELEASE(args[i]);
+    sp = args;
+    PUSH(out);
+    if (vm->fuel >= max_fuel) budget = granted = 0;
+    else if (budget > max_fuel - vm->fuel) budget = granted = (uint32_t)(max_fuel - vm->fuel);
+    CHECK_MEM();
+    NEXT;
   }
+
+  /* BARRIER a: t tol k d -> r. Joins tasks t (once); a holds BARRIER_*
+   * bits saying which of tol, k, d are given (absent ones are none). The
+   * fiber parks until the barrier's condition is decided, then resumes
+   * with the results (input order) or fails with the barrier's error;
+   * when it is decided at once, r is pushed without parking. */
   CASE(BARRIER) {
+    uint32_t a = U8(ip);
     ip += 1;
-    RT_ERROR("barrier is not available in this build");
+    Value *args = sp - 4;
+    Value out = v_none();
+    SAVE_STATE();
+    FLUSH_FUEL();
+    NativeStatus st = tasks_barrier(vm, f, a, args, &out);
+    if (st == NATIVE_ERROR) {
+      budget = granted = 0;
+      goto failed;
+    }
+    for (uint32_t i = 0; i < 4; i++) RELEASE(args[i]);
+    sp = args;
+    if (st == NATIVE_PARK) {
+      f->sp = (uint32_t)(sp - stack);
+      return;
+    }
+    PUSH(out);
+    if (vm->fuel >= max_fuel) budget = granted = 0;
+    else if (budget > max_fuel - vm->fuel) budget = granted = (uint32_t)(max_fuel - vm->fuel);
+    CHECK_MEM();
+    NEXT;
   }
 
   LOOP_END

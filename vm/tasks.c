@@ -1,2 +1,666 @@
-/* tasks.c — being written: fan-out branches and barriers. */
-typedef int weft_placeholder_tasks;
+/* tasks.c — fan-out branches and barriers: the runtime of FANOUT and BARRIER.
+ *
+ * FANOUT builds a tasks object (OBJ_TASKS) that OWNS one branch per input
+ * element (or record field): its state (pending, running, done, failed,
+ * cancelled), its fiber while it runs, its result until a barrier collects
+ * it, or its failure (kind + message), and the order it finished in.
+ * Branches start in input order; with `limit n` at most n run at once, and
+ * without a limit as many as the live-fiber budget (--max-fibers) allows:
+ * the rest wait as `pending` records (about 40 bytes each, no fiber) and
+ * start one by one as running branches finish. So a fan-out over a million
+ * items never holds a million fibers.
+ *
+ * BARRIER fixes the join condition (plain, tolerate N / P%, first K,
+ * timeout) and parks the waiting fiber. Nothing is decided from inside the
+ * engine or the timer heap: a branch that finishes (fiber.c calls
+ * tasks_branch_finished) only records its outcome, frees its fiber and
+ * marks its tasks dirty; the scheduler calls tasks_settle before it picks
+ * the next fiber, which decides barriers, cancels what is left, wakes or
+ * fails the waiter, and starts queued branches. The settle list is FIFO and
+ * branches start in input order, so a run is deterministic for a given
+ * order of effect results.
+ *
+ * Cancelling a branch frees its fiber (vm_fiber_free): a queued fiber
+ * leaves the run queue, a sleep leaves the timer heap, an ask is withdrawn
+ * from the engine (its transfer aborted). Freeing the fiber releases its
+ * stack, and a tasks object found there is released in turn: nested
+ * fan-outs are cancelled through the VM's tasks_dying list, in a loop, so
+ * the C stack does not grow with the nesting depth.
+ *
+ * Ownership: the tasks object holds one reference to xs and f; the waiter
+ * holds one reference to the tasks (Fiber.join) while parked; the settle
+ * list holds one per entry. A branch fiber points back at its tasks
+ * (Fiber.task) without a reference: the tasks owns it, never the reverse. */
+#include "vm_impl.h"
+#include "opcodes.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum BranchState { BR_PENDING, BR_RUNNING, BR_DONE, BR_FAILED, BR_CANCELLED } BranchState;
+
+typedef struct Branch {
+  Value result;        /* BR_DONE: the result until the barrier moves it out */
+  Fiber *fiber;        /* BR_RUNNING: the branch's fiber (owned) */
+  char *message;       /* BR_FAILED / BR_CANCELLED: malloc'd, or NULL */
+  const char *kind;    /* "error", "timeout", "cancelled", "limit" (static) */
+  uint32_t finished;   /* 1-based finish order; 0 while unfinished */
+  uint8_t state;       /* BranchState */
+} Branch;
+
+struct ObjTasks {
+  Obj h;
+  VM *vm;
+  Value items;         /* mode 0: the list; mode 1: the record of functions */
+  Value fn;            /* mode 0: the branch function; mode 1: none */
+  Branch *br;          /* n entries, input order */
+  uint32_t n;
+  uint32_t limit;      /* most branches running at once; 0: the fiber budget */
+  uint32_t next;       /* first branch not started yet */
+  uint32_t running, nok, nbad, nfinished;
+  uint32_t first_bad;  /* the first branch to fail (finish order), NO_INDEX if none */
+  uint8_t mode;
+  uint8_t bits;        /* the barrier's BARRIER_* bits */
+  bool joined;         /* a barrier took these tasks */
+  bool decided;        /* the barrier's outcome is delivered; nothing runs */
+  bool timed_out;      /* the barrier's timeout fired; settle fails the rest */
+  bool dirty;          /* on vm->tasks_dirty */
+  int64_t tol;         /* failures tolerated (tolerate N, or P% of n rounded down) */
+  int64_t k;           /* first K */
+  int64_t timeout_ms;
+  Fiber *waiter;       /* parked in BARRIER; holds a reference to this object */
+  ObjTasks *dirty_next, *dying_next;
+};
+
+enum { UNDECIDED, DECIDED_OK, DECIDED_FAIL };
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static char *str_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *str_fmt(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  va_list ap2;
+  va_copy(ap2, ap);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n > 0) {
+    char *s = malloc((size_t)n + 1);
+    if (!s) abort();
+    vsnprintf(s, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    return s;
+  }
+  va_end(ap2);
+  char *s = malloc(1);
+  if (!s) abort();
+  s[0] = '\0';
+  return s;
+}
+
+static ObjTasks *as_tasks(Value v) { return (ObjTasks *)(void *)v.as.o; }
+
+static void mark_dirty(VM *vm, ObjTasks *t) {
+  if (t->dirty || t->decided) return;
+  t->dirty = true;
+  t->h.rc++;
+  t->dirty_next = NULL;
+  if (vm->tasks_dirty_tail) vm->tasks_dirty_tail->dirty_next = t;
+  else vm->tasks_dirty = t;
+  vm->tasks_dirty_tail = t;
+}
+
+/* Records branch i as failed (msg is taken). The first failure recorded is
+ * the "first failure" barrier errors quote. */
+static void branch_fail(ObjTasks *t, uint32_t i, const char *kind, char *msg) {
+  Branch *b = &t->br[i];
+  b->state = BR_FAILED;
+  b->kind = kind;
+  free(b->message);
+  b->message = msg;
+  b->finished = ++t->nfinished;
+  t->nbad++;
+  if (t->first_bad == NO_INDEX) t->first_bad = i;
+}
+
+/* Frees a branch's fiber as a cancellation: with task cleared first, the
+ * fiber's own free does not report back here. */
+static void drop_fiber(VM *vm, ObjTasks *t, Branch *b) {
+  Fiber *bf = b->fiber;
+  b->fiber = NULL;
+  if (!bf) return;
+  bf->task = NULL;
+  if (t->running) t->running--;
+  vm_fiber_free(vm, bf);
+}
+
+/* ---- starting branches --------------------------------------------------- */
+
+/* Starts pending branches in input order while the limit and the fiber
+ * budget allow. When the budget is exhausted and none of this fan-out's
+ * branches runs (so none will free a slot for it), the next branch fails
+ * with kind "limit" instead of waiting forever. Returns true if a branch
+ * failed to start. */
+static bool start_pending(VM *vm, ObjTasks *t) {
+  bool failed = false;
+  uint32_t cap = t->limit ? t->limit : UINT32_MAX;
+  while (!t->decided && t->next < t->n && t->running < cap) {
+    uint32_t i = t->next;
+    if (vm->live_fibers >= vm->limits.max_fibers) {
+      if (t->running > 0) break;
+      t->next++;
+      branch_fail(t, i, "limit", str_fmt("fiber limit (%u) exceeded", vm->limits.max_fibers));
+      failed = true;
+      continue;
+    }
+    Value fnv = t->mode == 0 ? t->fn : AS_RECORD(t->items)->vals[i];
+    const Value *args = t->mode == 0 ? &AS_LIST(t->items)->items[i] : NULL;
+    char *err = NULL;
+    Fiber *bf = vm_spawn(vm, fnv, args, t->mode == 0 ? 1 : 0, &err);
+    t->next++;
+    if (!bf) {
+      branch_fail(t, i, "error", err ? err : str_fmt("cannot start branch %u", i));
+      failed = true;
+      continue;
+    }
+    bf->task = t;
+    bf->branch = i;
+    t->br[i].fiber = bf;
+    t->br[i].state = BR_RUNNING;
+    t->running++;
+  }
+  return failed;
+}
+
+/* ---- FANOUT -------------------------------------------------------------- */
+
+NativeStatus tasks_fanout(VM *vm, Fiber *f, uint32_t mode, const Value *args, Value *out) {
+  Value xs = args[0], fn = args[1], lim = args[2];
+  const Module *m = vm->mod;
+  uint32_t n;
+  if (mode == 0) {
+    if (!v_is(xs, OBJ_LIST)) return vm_raise(vm, f, "fanout needs a list, got %s", v_type_name(xs));
+    if (!v_is(fn, OBJ_FUNC) || AS_FUNC(fn)->fn >= m->nfuncs)
+      return vm_raise(vm, f, "fanout needs a function, got %s", v_type_name(fn));
+    const FuncProto *p = &m->funcs[AS_FUNC(fn)->fn];
+    if (p->arity != 1) return vm_raise(vm, f, "fanout: %s must take 1 argument, it takes %u", p->name, p->arity);
+    n = AS_LIST(xs)->n;
+  } else if (mode == 1) {
+    if (!v_is(xs, OBJ_RECORD)) return vm_raise(vm, f, "fanout needs a record of functions, got %s", v_type_name(xs));
+    if (fn.tag != V_NONE) return vm_raise(vm, f, "fanout over a record takes no branch function");
+    ObjRecord *r = AS_RECORD(xs);
+    n = r->shape->n;
+    for (uint32_t i = 0; i < n; i++) {
+      Value v = r->vals[i];
+      if (!v_is(v, OBJ_FUNC) || AS_FUNC(v)->fn >= m->nfuncs || m->funcs[AS_FUNC(v)->fn].arity != 0)
+        return vm_raise(vm, f, "fanout: field \"%s\" is not a function of no arguments",
+                        r->shape->names[i] ? r->shape->names[i]->data : "?");
+    }
+  } else {
+    return vm_raise(vm, f, "fanout: unknown mode %u", mode);
+  }
+  uint32_t limit = 0;
+  if (lim.tag == V_INT) {
+    if (lim.as.i < 1) return vm_raise(vm, f, "fanout limit must be at least 1, got %" PRId64, lim.as.i);
+    limit = lim.as.i > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)lim.as.i;
+  } else if (lim.tag != V_NONE) {
+    return vm_raise(vm, f, "fanout limit must be an int, got %s", v_type_name(lim));
+  }
+  if (!vm_charge(vm, f, (uint64_t)n + 1)) return NATIVE_ERROR;
+  if (!vm_check_alloc(vm, f, sizeof(ObjTasks) + (size_t)n * sizeof(Branch))) return NATIVE_ERROR;
+  if (n > 0 && vm->live_fibers >= vm->limits.max_fibers)
+    return vm_raise_kind(vm, f, "limit", "fiber limit (%u) exceeded", vm->limits.max_fibers);
+  ObjTasks *t = heap_alloc(&vm->heap, sizeof *t);
+  memset(t, 0, sizeof *t);
+  t->h.rc = 1;
+  t->h.kind = OBJ_TASKS;
+  t->vm = vm;
+  t->items = v_retain(xs);
+  t->fn = v_retain(fn);
+  t->n = n;
+  t->limit = limit;
+  t->mode = (uint8_t)mode;
+  t->first_bad = NO_INDEX;
+  t->br = n ? heap_alloc(&vm->heap, (size_t)n * sizeof(Branch)) : NULL;
+  for (uint32_t i = 0; i < n; i++) {
+    Branch *b = &t->br[i];
+    b->result = v_none();
+    b->fiber = NULL;
+    b->message = NULL;
+    b->kind = NULL;
+    b->finished = 0;
+    b->state = BR_PENDING;
+  }
+  start_pending(vm, t);
+  *out = v_obj(&t->h);
+  return NATIVE_OK;
+}
+
+/* ---- outcomes ------------------------------------------------------------ */
+
+/* Every branch result, in input order: a list, or for a record fan-out a
+ * record of the same shape. Results are moved out. */
+static Value all_results(VM *vm, ObjTasks *t) {
+  if (t->mode == 1) {
+    Value r = v_record(&vm->heap, AS_RECORD(t->items)->shape);
+    for (uint32_t i = 0; i < t->n; i++) {
+      AS_RECORD(r)->vals[i] = t->br[i].result;
+      t->br[i].result = v_none();
+    }
+    return r;
+  }
+  Value l = v_list(&vm->heap, t->n);
+  for (uint32_t i = 0; i < t->n; i++) {
+    AS_LIST(l)->items[i] = t->br[i].result;
+    t->br[i].result = v_none();
+  }
+  AS_LIST(l)->n = t->n;
+  return l;
+}
+
+static ObjShape *make_shape(Heap *h, const char *const *names, uint32_t n) {
+  ObjShape *s = shape_new(h, n);
+  for (uint32_t i = 0; i < n; i++) s->names[i] = AS_STRING(v_cstring(h, names[i]));
+  return s;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* With `first K`: the finish number of the K-th success, so the first K
+ * to succeed are the done branches finished at or before it. Without:
+ * every success counts. */
+static uint32_t success_cut(ObjTasks *t) {
+  if (!(t->bits & BARRIER_FIRST)) return UINT32_MAX;
+  uint32_t k = (uint32_t)t->k;
+  if (k == 0) return 0;
+  uint32_t *seq = malloc((size_t)t->nok * sizeof *seq);
+  if (!seq) abort();
+  uint32_t m = 0;
+  for (uint32_t i = 0; i < t->n; i++)
+    if (t->br[i].state == BR_DONE) seq[m++] = t->br[i].finished;
+  qsort(seq, m, sizeof *seq, cmp_u32);
+  uint32_t last = seq[k - 1];
+  free(seq);
+  return last;
+}
+
+/* { ok: [results of the successful branches], failed: [{branch, kind,
+ * message}, ...] }, both in input order (with `first K`, ok holds the
+ * first K to succeed). */
+static Value joined_result(VM *vm, ObjTasks *t) {
+  Heap *h = &vm->heap;
+  static const char *const jn[] = {"ok", "failed"};
+  static const char *const fnames[] = {"branch", "kind", "message"};
+  uint32_t cut = success_cut(t);
+  Value ok = v_list(h, t->nok);
+  Value bad = v_list(h, t->nbad);
+  ObjShape *fs = make_shape(h, fnames, 3);
+  for (uint32_t i = 0; i < t->n; i++) {
+    Branch *b = &t->br[i];
+    if (b->state == BR_DONE && b->finished <= cut) {
+      AS_LIST(ok)->items[AS_LIST(ok)->n++] = b->result;
+      b->result = v_none();
+    } else if (b->state == BR_FAILED && AS_LIST(bad)->n < AS_LIST(bad)->cap) {
+      Value r = v_record(h, fs);
+      AS_RECORD(r)->vals[0] = v_int(i);
+      AS_RECORD(r)->vals[1] = v_cstring(h, b->kind ? b->kind : "error");
+      AS_RECORD(r)->vals[2] = v_cstring(h, b->message ? b->message : "");
+      AS_LIST(bad)->items[AS_LIST(bad)->n++] = r;
+    }
+  }
+  v_release(h, v_obj(&fs->h));
+  ObjShape *js = make_shape(h, jn, 2);
+  Value r = v_record(h, js);
+  v_release(h, v_obj(&js->h));
+  AS_RECORD(r)->vals[0] = ok;
+  AS_RECORD(r)->vals[1] = bad;
+  return r;
+}
+
+/* The first k branches to succeed (by finish order), in input order. */
+static Value first_results(VM *vm, ObjTasks *t) {
+  uint32_t k = (uint32_t)t->k;
+  Value l = v_list(&vm->heap, k);
+  if (k == 0) return l;
+  uint32_t last = success_cut(t);
+  for (uint32_t i = 0; i < t->n && AS_LIST(l)->n < k; i++) {
+    Branch *b = &t->br[i];
+    if (b->state != BR_DONE || b->finished > last) continue;
+    AS_LIST(l)->items[AS_LIST(l)->n++] = b->result;
+    b->result = v_none();
+  }
+  return l;
+}
+
+/* "branch 3: message" of the first failure, for the counting errors. */
+static void put_first_failure(Buf *msg, const ObjTasks *t) {
+  const Branch *b = &t->br[t->first_bad];
+  buf_printf(msg, "first failure: branch %u: %s", t->first_bad, b->message ? b->message : "failed");
+}
+
+/* The barrier's verdict on what has finished so far. On DECIDED_OK *out
+ * holds the result (moved out of the branches); on DECIDED_FAIL *kind and
+ * msg say why. */
+static int decide(VM *vm, ObjTasks *t, Value *out, const char **kind, Buf *msg) {
+  uint32_t n = t->n;
+  *kind = "error";
+  if (t->first_bad != NO_INDEX) {
+    const char *k = t->br[t->first_bad].kind;
+    if (k && strcmp(k, "cancelled") != 0) *kind = k;
+  }
+  bool tol = t->bits & (BARRIER_TOLERATE | BARRIER_TOLERATE_P), first = t->bits & BARRIER_FIRST;
+  if (tol && (int64_t)t->nbad > t->tol) {
+    buf_printf(msg, "%u of %u branches failed (tolerated: %" PRId64 "): ", t->nbad, n, t->tol);
+    put_first_failure(msg, t);
+    return DECIDED_FAIL;
+  }
+  if (!tol && !first && t->nbad) {
+    const Branch *b = &t->br[t->first_bad];
+    buf_printf(msg, "branch %u failed: %s", t->first_bad, b->message ? b->message : "failed");
+    return DECIDED_FAIL;
+  }
+  if (first) {
+    if ((int64_t)t->nok >= t->k) {
+      *out = tol ? joined_result(vm, t) : first_results(vm, t);
+      return DECIDED_OK;
+    }
+    if ((int64_t)(n - t->nbad) < t->k) {
+      buf_printf(msg, "%u of %u branches failed, so %" PRId64 " cannot succeed: ", t->nbad, n, t->k);
+      put_first_failure(msg, t);
+      return DECIDED_FAIL;
+    }
+    return UNDECIDED;
+  }
+  if (t->nok + t->nbad == n) {
+    *out = tol ? joined_result(vm, t) : all_results(vm, t);
+    return DECIDED_OK;
+  }
+  return UNDECIDED;
+}
+
+/* The barrier is decided: every branch still running is cancelled (its
+ * fiber freed), every pending one never starts. */
+static void cancel_rest(VM *vm, ObjTasks *t) {
+  t->decided = true;
+  for (uint32_t i = 0; i < t->n; i++) {
+    Branch *b = &t->br[i];
+    if (b->state == BR_RUNNING) {
+      b->state = BR_CANCELLED;
+      b->kind = "cancelled";
+      drop_fiber(vm, t, b);
+    } else if (b->state == BR_PENDING) {
+      b->state = BR_CANCELLED;
+      b->kind = "cancelled";
+    }
+  }
+  t->next = t->n;
+  t->running = 0;
+}
+
+/* The timeout fired: every unfinished branch fails with kind "timeout". */
+static void time_out(VM *vm, ObjTasks *t) {
+  Buf d;
+  buf_init(&d);
+  dur_format(&d, t->timeout_ms);
+  buf_putc(&d, '\0');
+  for (uint32_t i = 0; i < t->n; i++) {
+    Branch *b = &t->br[i];
+    if (b->state != BR_RUNNING && b->state != BR_PENDING) continue;
+    drop_fiber(vm, t, b);
+    branch_fail(t, i, "timeout", str_fmt("timed out after %s", d.data));
+  }
+  buf_free(&d);
+  t->next = t->n;
+  t->running = 0;
+}
+
+/* Result memory is checked before building: a waiter resumed from the
+ * scheduler has no instruction to turn an over-limit heap into an error. */
+static bool result_fits(VM *vm, ObjTasks *t) {
+  return !heap_would_exceed(&vm->heap, (size_t)t->n * (sizeof(Value) + 64) + 256);
+}
+
+/* ---- BARRIER ------------------------------------------------------------- */
+
+NativeStatus tasks_barrier(VM *vm, Fiber *f, uint32_t bits, const Value *args, Value *out) {
+  if (!v_is(args[0], OBJ_TASKS)) return vm_raise(vm, f, "barrier needs tasks, got %s", v_type_name(args[0]));
+  ObjTasks *t = as_tasks(args[0]);
+  if (t->vm != vm) return vm_raise(vm, f, "barrier: these tasks belong to another VM");
+  if (t->joined) return vm_raise(vm, f, "barrier: these tasks were already joined by a barrier");
+  if (bits & ~(uint32_t)(BARRIER_TOLERATE | BARRIER_TOLERATE_P | BARRIER_FIRST | BARRIER_TIMEOUT))
+    return vm_raise(vm, f, "barrier: unknown options 0x%x", bits);
+  if ((bits & BARRIER_TOLERATE) && (bits & BARRIER_TOLERATE_P))
+    return vm_raise(vm, f, "barrier: tolerate is given twice");
+  int64_t ntol = 0, k = 0, d = 0;
+  if (bits & BARRIER_TOLERATE) {
+    if (args[1].tag != V_INT) return vm_raise(vm, f, "barrier tolerate needs an int, got %s", v_type_name(args[1]));
+    if (args[1].as.i < 0) return vm_raise(vm, f, "barrier tolerate must not be negative, got %" PRId64, args[1].as.i);
+    ntol = args[1].as.i;
+  }
+  if (bits & BARRIER_TOLERATE_P) {
+    double p;
+    if (args[1].tag == V_FLOAT) p = args[1].as.f;
+    else if (args[1].tag == V_INT) p = (double)args[1].as.i;
+    else return vm_raise(vm, f, "barrier tolerate needs a percentage, got %s", v_type_name(args[1]));
+    if (!(p >= 0) || isinf(p)) return vm_raise(vm, f, "barrier tolerate must be a percentage from 0%%, got %g%%", p);
+    /* rounded down; the epsilon keeps 10% of 30 at 3 despite binary floats */
+    double x = p >= 100 ? (double)t->n : floor(p * (double)t->n / 100.0 + 1e-9);
+    ntol = (int64_t)x;
+  }
+  if (bits & BARRIER_FIRST) {
+    if (args[2].tag != V_INT) return vm_raise(vm, f, "barrier first needs an int, got %s", v_type_name(args[2]));
+    k = args[2].as.i;
+    if (k < 0) return vm_raise(vm, f, "barrier first must not be negative, got %" PRId64, k);
+    if (k > (int64_t)t->n)
+      return vm_raise(vm, f, "barrier first %" PRId64 ": there are only %u branches", k, t->n);
+  }
+  if (bits & BARRIER_TIMEOUT) {
+    if (args[3].tag != V_DURATION) return vm_raise(vm, f, "barrier timeout needs a duration, got %s", v_type_name(args[3]));
+    d = args[3].as.i;
+  }
+  if (!vm_charge(vm, f, (uint64_t)t->n + 1)) return NATIVE_ERROR;
+  if (!result_fits(vm, t))
+    return vm_raise_kind(vm, f, "limit", "memory limit (%zu bytes) exceeded", vm->limits.max_memory);
+  t->joined = true;
+  t->bits = (uint8_t)bits;
+  t->tol = ntol;
+  t->k = k;
+  t->timeout_ms = d;
+  const char *kind;
+  Buf msg;
+  buf_init(&msg);
+  int st = decide(vm, t, out, &kind, &msg);
+  if (st == UNDECIDED && (bits & BARRIER_TIMEOUT) && d <= 0) {
+    time_out(vm, t);
+    st = decide(vm, t, out, &kind, &msg);
+  }
+  if (st != UNDECIDED) {
+    cancel_rest(vm, t);
+    if (st == DECIDED_OK) {
+      buf_free(&msg);
+      return NATIVE_OK;
+    }
+    buf_putc(&msg, '\0');
+    vm_raise_kind(vm, f, kind, "%s", msg.data);
+    buf_free(&msg);
+    return NATIVE_ERROR;
+  }
+  buf_free(&msg);
+  t->waiter = f;
+  t->h.rc++;
+  f->join = t;
+  if (bits & BARRIER_TIMEOUT) vm_park_timer(vm, f, d, v_none());
+  else f->state = FIBER_PARKED;
+  /* branches that could not start for lack of fibers get another try */
+  if (t->next < t->n) mark_dirty(vm, t);
+  return NATIVE_PARK;
+}
+
+/* ---- settling ------------------------------------------------------------ */
+
+/* Hands the decided outcome to the parked waiter and drops its reference
+ * (the caller still holds one). */
+static void deliver(VM *vm, ObjTasks *t, int st, Value r, const char *kind, Buf *msg) {
+  cancel_rest(vm, t);
+  Fiber *w = t->waiter;
+  t->waiter = NULL;
+  w->join = NULL;
+  if (st == DECIDED_OK) {
+    vm_wake(vm, w, r);
+  } else {
+    buf_putc(msg, '\0');
+    vm_fail_parked(vm, w, kind, msg->data); /* may free w (a branch itself) */
+  }
+  v_release(&vm->heap, v_obj(&t->h));
+}
+
+static void settle_one(VM *vm, ObjTasks *t) {
+  /* only the settle list still holds it (its waiter and creator are gone):
+   * it is about to be freed, so start nothing more */
+  if (t->h.rc == 1) return;
+  for (;;) {
+    if (t->decided) return;
+    if (t->waiter) {
+      if (t->timed_out) {
+        t->timed_out = false;
+        time_out(vm, t);
+      }
+      if (result_fits(vm, t)) {
+        Value r = v_none();
+        const char *kind;
+        Buf msg;
+        buf_init(&msg);
+        int st = decide(vm, t, &r, &kind, &msg);
+        if (st != UNDECIDED) {
+          deliver(vm, t, st, r, kind, &msg);
+          buf_free(&msg);
+          return;
+        }
+        buf_free(&msg);
+      } else {
+        Buf msg;
+        buf_init(&msg);
+        buf_printf(&msg, "memory limit (%zu bytes) exceeded", vm->limits.max_memory);
+        deliver(vm, t, DECIDED_FAIL, v_none(), "limit", &msg);
+        buf_free(&msg);
+        return;
+      }
+    }
+    if (!start_pending(vm, t)) return;
+  }
+}
+
+void tasks_settle(VM *vm) {
+  ObjTasks *t;
+  while ((t = vm->tasks_dirty) != NULL) {
+    vm->tasks_dirty = t->dirty_next;
+    if (!vm->tasks_dirty) vm->tasks_dirty_tail = NULL;
+    t->dirty_next = NULL;
+    t->dirty = false;
+    settle_one(vm, t);
+    v_release(&vm->heap, v_obj(&t->h));
+  }
+}
+
+void tasks_clear_dirty(VM *vm) {
+  ObjTasks *t;
+  while ((t = vm->tasks_dirty) != NULL) {
+    vm->tasks_dirty = t->dirty_next;
+    if (!vm->tasks_dirty) vm->tasks_dirty_tail = NULL;
+    t->dirty_next = NULL;
+    t->dirty = false;
+    v_release(&vm->heap, v_obj(&t->h));
+  }
+}
+
+/* ---- hooks from the scheduler -------------------------------------------- */
+
+void tasks_branch_finished(VM *vm, Fiber *f) {
+  ObjTasks *t = f->task;
+  uint32_t i = f->branch;
+  Branch *b = &t->br[i];
+  f->task = NULL;
+  if (b->fiber == f) {
+    b->fiber = NULL;
+    if (t->running) t->running--;
+    if (f->state == FIBER_DONE) {
+      b->result = f->result;
+      f->result = v_none();
+      b->state = BR_DONE;
+      b->finished = ++t->nfinished;
+      t->nok++;
+    } else {
+      char *msg = f->error ? f->error : str_fmt("branch %u failed", i);
+      f->error = NULL;
+      branch_fail(t, i, f->error_kind ? f->error_kind : "error", msg);
+    }
+    mark_dirty(vm, t);
+  }
+  vm_fiber_free(vm, f);
+}
+
+void tasks_fiber_gone(VM *vm, Fiber *f) {
+  if (f->task) {
+    ObjTasks *t = f->task;
+    Branch *b = &t->br[f->branch];
+    f->task = NULL;
+    if (b->fiber == f) { /* freed from outside (vm_free): counts as cancelled */
+      b->fiber = NULL;
+      if (t->running) t->running--;
+      if (b->state == BR_RUNNING) {
+        branch_fail(t, f->branch, "cancelled", str_fmt("branch %u was cancelled", f->branch));
+        mark_dirty(vm, t);
+      }
+    }
+  }
+  if (f->join) {
+    ObjTasks *t = f->join;
+    f->join = NULL;
+    if (t->waiter == f) t->waiter = NULL;
+    v_release(&vm->heap, v_obj(&t->h));
+  }
+}
+
+void tasks_timer_due(VM *vm, Fiber *f) {
+  ObjTasks *t = f->join;
+  if (!t || t->waiter != f || t->decided) return;
+  t->timed_out = true;
+  mark_dirty(vm, t);
+}
+
+/* ---- freeing ------------------------------------------------------------- */
+
+static void tasks_destroy(VM *vm, ObjTasks *t) {
+  Heap *h = &vm->heap;
+  for (uint32_t i = 0; i < t->n; i++) {
+    Branch *b = &t->br[i];
+    drop_fiber(vm, t, b);
+    v_release(h, b->result);
+    free(b->message);
+  }
+  v_release(h, t->items);
+  v_release(h, t->fn);
+  if (t->br) heap_free(h, t->br, (size_t)t->n * sizeof(Branch));
+  heap_free(h, t, sizeof *t);
+}
+
+void tasks_release_obj(Heap *h, Obj *o) {
+  ObjTasks *t = (ObjTasks *)(void *)o;
+  VM *vm = t->vm;
+  (void)h;
+  t->dying_next = vm->tasks_dying;
+  vm->tasks_dying = t;
+  if (vm->tasks_draining) return; /* the loop below, further up the C stack, frees it */
+  vm->tasks_draining = true;
+  while ((t = vm->tasks_dying) != NULL) {
+    vm->tasks_dying = t->dying_next;
+    tasks_destroy(vm, t);
+  }
+  vm->tasks_draining = false;
+}

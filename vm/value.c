@@ -232,6 +232,9 @@ void v_release_obj(Heap *h, Obj *o) {
       heap_free(h, f, sizeof(ObjFunc) + (size_t)f->ncap * sizeof(Value));
       break;
     }
+    case OBJ_TASKS:
+      tasks_release_obj(h, x);
+      break;
     }
   }
   if (fl.items != fl.inline_items) free(fl.items);
@@ -526,6 +529,7 @@ static int equal_at(Value a, Value b, int depth, EqWalk *w) {
     return EQ_YES;
   }
   case OBJ_SHAPE: return EQ_NO;
+  case OBJ_TASKS: return EQ_NO; /* identity: x == y was handled above */
   case OBJ_FUNC: {
     ObjFunc *l = (ObjFunc *)x, *m = (ObjFunc *)y;
     if (l->fn != m->fn || l->ncap != m->ncap) return EQ_NO;
@@ -564,6 +568,7 @@ static int order_rank(Value v) {
   case OBJ_RECORD: return 7;
   case OBJ_FUNC: return 8;
   case OBJ_SHAPE: return 9;
+  case OBJ_TASKS: return 10;
   }
   return 10;
 }
@@ -649,6 +654,7 @@ const char *v_type_name(Value v) {
   case OBJ_RECORD: return "record";
   case OBJ_SHAPE: return "shape";
   case OBJ_FUNC: return "function";
+  case OBJ_TASKS: return "tasks";
   }
   return "?";
 }
@@ -869,6 +875,9 @@ static bool render(Buf *b, Value v, int depth, bool raw_top, const char **err) {
     return true;
   case OBJ_SHAPE:
     buf_puts(b, raw_top ? "<shape>" : "\"<shape>\"");
+    return true;
+  case OBJ_TASKS:
+    buf_puts(b, raw_top ? "<tasks>" : "\"<tasks>\"");
     return true;
   }
   return true;

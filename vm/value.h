@@ -45,7 +45,8 @@ typedef enum ValueTag {
 } ValueTag;
 
 typedef enum ObjKind {
-  OBJ_STRING, OBJ_LIST, OBJ_MAP, OBJ_RECORD, OBJ_SHAPE, OBJ_FUNC
+  OBJ_STRING, OBJ_LIST, OBJ_MAP, OBJ_RECORD, OBJ_SHAPE, OBJ_FUNC,
+  OBJ_TASKS   /* running fan-out branches (vm/tasks.c); equal only to itself */
 } ObjKind;
 
 typedef struct Obj {
@@ -106,6 +107,11 @@ typedef struct ObjFunc {
   Value caps[];
 } ObjFunc;
 
+/* A fan-out's branches and their results (FANOUT/BARRIER). Private to
+ * vm/tasks.c: it owns fibers, so it is not "immutable once built"; only
+ * the VM that made it touches its insides. Rendered as "<tasks>". */
+typedef struct ObjTasks ObjTasks;
+
 /* ---- heap ---------------------------------------------------------- */
 typedef struct Heap {
   size_t used;            /* bytes currently allocated through this heap */
@@ -142,6 +148,10 @@ Value v_func(Heap *h, uint32_t fn, uint32_t ncap);       /* caps all none; fill 
 /* ---- reference counting --------------------------------------------- */
 static inline Value v_retain(Value v) { if (v.tag == V_OBJ) v.as.o->rc++; return v; }
 void v_release_obj(Heap *h, Obj *o);                     /* iterative */
+/* v_release_obj's case for OBJ_TASKS (vm/tasks.c): cancels the branches
+ * still running and frees the object. Nested fan-outs met while doing so
+ * are queued on the VM and freed in a loop, never by C recursion. */
+void tasks_release_obj(Heap *h, Obj *o);
 static inline void v_release(Heap *h, Value v) {
   if (v.tag == V_OBJ && --v.as.o->rc == 0) v_release_obj(h, v.as.o);
 }

@@ -56,6 +56,11 @@ typedef struct Fiber {
   void *user;            /* owner data (the future fan-out/barrier machinery) */
   uint32_t index;        /* position in VM.fibers (O(1) removal) */
   uint32_t timer_index;  /* position in VM.timers while parked on a timer */
+  struct Fiber *prev;    /* run queue back link (O(1) removal on cancellation) */
+  ObjTasks *task;        /* the fan-out this fiber is a branch of (owns the fiber); NULL if none */
+  uint32_t branch;       /* with task: the branch's input index */
+  ObjTasks *join;        /* parked in BARRIER on these tasks (one reference); NULL if not */
+  void *call;            /* parked on an ask: the engine's call (engine-private) */
 } Fiber;
 
 /* ---- natives --------------------------------------------------------- */
@@ -93,6 +98,9 @@ typedef struct VM {
   Buf scratch;
   struct Engine *engine;      /* model calls (vm/engine.h); NULL: ASK fails cleanly */
   ObjFunc **fn_cache;         /* FUNC a: one shared capture-less value per Module.funcs entry, built on first use */
+  ObjTasks *tasks_dirty, *tasks_dirty_tail; /* fan-outs to settle at the next scheduler step (each holds a reference) */
+  ObjTasks *tasks_dying;      /* fan-outs being freed (released while another was being freed) */
+  bool tasks_draining;        /* tasks_release_obj is freeing the tasks_dying list */
 } VM;
 
 VM *vm_new(Module *mod, const Limits *limits);

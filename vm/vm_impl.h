@@ -36,4 +36,29 @@ void fiber_grow_frames(VM *vm, Fiber *f);
 /* Source position of byte offset pc in p (line 0 when unknown). */
 void func_line_at(const FuncProto *p, uint32_t pc, uint32_t *line, uint32_t *col);
 
+/* ---- fan-out and barriers (vm/tasks.c) ---------------------------- */
+
+/* FANOUT mode: args are xs f n (borrowed). On NATIVE_OK *out is the new
+ * tasks object; on NATIVE_ERROR f has been raised on. */
+NativeStatus tasks_fanout(VM *vm, Fiber *f, uint32_t mode, const Value *args, Value *out);
+/* BARRIER bits: args are t tol k d (borrowed). NATIVE_OK: the result is
+ * in *out; NATIVE_PARK: f is parked until the barrier decides;
+ * NATIVE_ERROR: raised. */
+NativeStatus tasks_barrier(VM *vm, Fiber *f, uint32_t bits, const Value *args, Value *out);
+/* A branch fiber (f->task set) finished: DONE or FAILED, stack already
+ * unwound and not counted live. Moves its result or failure into the
+ * tasks object and FREES f. */
+void tasks_branch_finished(VM *vm, Fiber *f);
+/* vm_fiber_free of a fiber with f->task or f->join: detaches it. */
+void tasks_fiber_gone(VM *vm, Fiber *f);
+/* The timeout timer of a barrier waiter fired (f is off the timer heap). */
+void tasks_timer_due(VM *vm, Fiber *f);
+/* Settles every fan-out that changed since the last call: starts queued
+ * branches, decides barriers, cancels and wakes. The scheduler calls it
+ * before picking a fiber, so no decision is made from inside the engine
+ * or the timer heap. */
+void tasks_settle(VM *vm);
+/* Drops the references of the settle list (vm_free). */
+void tasks_clear_dirty(VM *vm);
+
 #endif
