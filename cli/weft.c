@@ -29,6 +29,7 @@
 #include "../stdlib/builtins.h"
 #include "../vm/module.h"
 #include "../vm/engine.h"
+#include "../vm/trace.h"
 #include "../vm/value.h"
 #include "../vm/vm.h"
 
@@ -137,7 +138,12 @@ static const char HELP_RUN[] =
     "  --mock-script FILE     canned replies for mock calls (docs/cli.md)\n"
     "  --prices FILE          USD per million tokens by provider/model prefix\n"
     "  --no-stream            plain JSON responses instead of streams\n"
-    "  --quiet                no summary of model calls on stderr\n"
+    "  --quiet                no summary of model calls (and no progress line)\n"
+    "                         on stderr\n"
+    "  --trace FILE.jsonl     write every effect (asks, sleeps, fibers,\n"
+    "                         barriers) as JSON lines, with effect addresses\n"
+    "  --progress=WHEN        live progress line on stderr: auto (when stderr\n"
+    "                         is a terminal; default), always, never"
     "  --json                 print {\"result\": ..., \"stats\": {...}} instead of\n"
     "                         the bare result\n"
     "\n"
@@ -776,6 +782,45 @@ out:
 
 /* ---- weft run ------------------------------------------------------------ */
 
+/* The live progress line: redrawn in place (\r, clear to end of line) by
+ * the scheduler at most every 100 ms; cleared before the summary. */
+typedef struct ProgressLine {
+  Engine *engine;
+  bool drawn;
+  Buf line;
+} ProgressLine;
+
+static void progress_draw(VM *vm, void *ud) {
+  ProgressLine *pl = ud;
+  Progress p;
+  memset(&p, 0, sizeof p);
+  p.branches_done = vm->branches_ok;
+  p.branches_failed = vm->branches_failed;
+  uint64_t ended = vm->branches_ok + vm->branches_failed + vm->branches_cancelled;
+  p.branches_running = vm->branches_started > ended ? vm->branches_started - ended : 0;
+  p.calls_in_flight = vm->asks_started > vm->asks_ended ? vm->asks_started - vm->asks_ended : 0;
+  if (pl->engine) {
+    const RunStats *s = engine_stats(pl->engine);
+    p.calls_done = s->calls;
+    p.tokens = (uint64_t)(s->usage.input_tokens + s->usage.output_tokens);
+    p.cost_usd = s->cost_usd;
+  }
+  p.elapsed_ms = vm_now_ms(vm);
+  pl->line.len = 0;
+  buf_puts(&pl->line, "\r\033[K");
+  progress_format(&pl->line, &p);
+  fwrite(pl->line.data, 1, pl->line.len, stderr);
+  fflush(stderr);
+  pl->drawn = true;
+}
+
+static void progress_clear(ProgressLine *pl) {
+  if (!pl->drawn) return;
+  fputs("\r\033[K", stderr);
+  fflush(stderr);
+  pl->drawn = false;
+}
+
 static int cmd_run(int argc, char **argv) {
   const char *file = NULL, *input = NULL;
   ColorMode color = COLOR_AUTO;
@@ -789,6 +834,8 @@ static int cmd_run(int argc, char **argv) {
   ecfg.retries = -1;
   ecfg.repairs = -1;
   bool json = false, quiet = false;
+  const char *trace_path = NULL;
+  ColorMode progress_mode = COLOR_AUTO; /* the same three answers as --color */
   if (!ovr || !mo) {
     free(ovr);
     free(mo);
@@ -866,6 +913,22 @@ static int cmd_run(int argc, char **argv) {
     } else if ((r = flag_value(argc, argv, &i, "--prices", &v)) != 0) {
       if (r < 0) goto usage;
       ecfg.prices_file = v;
+    } else if ((r = flag_value(argc, argv, &i, "--trace", &v)) != 0) {
+      if (r < 0) goto usage;
+      if (!v[0]) {
+        errorf("--trace needs a file name");
+        goto usage;
+      }
+      trace_path = v;
+    } else if ((r = flag_value(argc, argv, &i, "--progress", &v)) != 0) {
+      if (r < 0) goto usage;
+      if (strcmp(v, "auto") == 0) progress_mode = COLOR_AUTO;
+      else if (strcmp(v, "always") == 0) progress_mode = COLOR_ALWAYS;
+      else if (strcmp(v, "never") == 0) progress_mode = COLOR_NEVER;
+      else {
+        errorf("--progress must be auto, always or never, not '%s'", v);
+        goto usage;
+      }
     } else if (strcmp(a, "--no-stream") == 0) {
       ecfg.no_stream = true;
     } else if (strcmp(a, "--quiet") == 0) {
@@ -948,12 +1011,40 @@ static int cmd_run(int argc, char **argv) {
       return EXIT_USAGE;
     }
   }
+  Trace *tr = NULL;
+  if (trace_path) {
+    char *terr = NULL;
+    tr = trace_open(trace_path, &terr);
+    if (!tr) {
+      errorf("%s", terr ? terr : "--trace: cannot open the file");
+      free(terr);
+      engine_free(engine);
+      vm_free(vm);
+      loaded_free(&ld);
+      free(ovr);
+      free(mo);
+      return EXIT_USAGE;
+    }
+    vm->trace = tr;
+  }
+  ProgressLine pl;
+  memset(&pl, 0, sizeof pl);
+  pl.engine = engine;
+  buf_init(&pl.line);
+  if (!quiet && (progress_mode == COLOR_ALWAYS || (progress_mode == COLOR_AUTO && isatty(STDERR_FILENO)))) {
+    vm->progress = progress_draw;
+    vm->progress_ud = &pl;
+    vm->progress_every_ms = 100;
+    vm->progress_at = 200; /* a quick run draws nothing */
+  }
   Value *args = calloc(m->nparams ? m->nparams : 1, sizeof *args);
   rc = args ? build_args(vm, m, input, ovr, novr, args) : EXIT_FAIL;
   if (rc == EXIT_OK) {
     Value result = v_none();
     char *err = NULL, *trace = NULL;
     bool ok = vm_run_main(vm, args, m->nparams, &result, &err, &trace);
+    vm->progress = NULL;
+    progress_clear(&pl);
     fflush(stdout);
     Buf out;
     buf_init(&out);
@@ -1006,6 +1097,11 @@ static int cmd_run(int argc, char **argv) {
   free(args);
   engine_free(engine);
   vm_free(vm);
+  buf_free(&pl.line);
+  if (!trace_close(tr)) {
+    errorf("--trace: cannot write '%s'", trace_path);
+    if (rc == EXIT_OK) rc = EXIT_FAIL;
+  }
   loaded_free(&ld);
   free(ovr);
   free(mo);

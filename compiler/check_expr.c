@@ -305,6 +305,74 @@ static Type *ask_expr(Checker *c, Node *n) {
   return t; /* known even when the role or the prompt is wrong */
 }
 
+/* ---- verify and tournament ------------------------------------------------ */
+/* The role a reference names, resolved without diagnostics (the ask built
+ * from the same reference reports a bad one); sets rn->sym on success. */
+static Symbol *quiet_role(Checker *c, Node *rn) {
+  Symbol *s = NULL;
+  if (rn && rn->kind == N_NAME) {
+    s = ck_lookup(c, rn->u.name.id, rn->span);
+  } else if (rn && rn->kind == N_FIELD && rn->u.field.object->kind == N_NAME) {
+    Node *obj = rn->u.field.object;
+    Symbol *ms = ck_lookup(c, obj->u.name.id, obj->span);
+    s = ms && ms->kind == SYM_MODULE ? ck_module_member(c, ms->module, rn->u.field.name) : NULL;
+  }
+  if (!s || s->kind != SYM_ROLE) return NULL;
+  rn->sym = s;
+  rn->type = type_prim(TY_ROLE);
+  return s;
+}
+
+static Type *role_index_expr(Checker *c, Node *n) {
+  quiet_role(c, n->u.role_index.role);
+  return type_prim(TY_INT);
+}
+
+/* The role that produced e, when it can be seen: `ask R …` itself, or a
+ * `let` bound directly to one. */
+static Symbol *producer_role(Node *e) {
+  if (e && e->kind == N_NAME && e->sym && e->sym->kind == SYM_LOCAL && e->sym->decl &&
+      e->sym->decl->kind == N_LET && !e->sym->is_var)
+    e = e->sym->decl->u.decl.value;
+  if (e && e->kind == N_ASK && e->u.ask.role && e->u.ask.role->sym &&
+      e->u.ask.role->sym->kind == SYM_ROLE)
+    return e->u.ask.role->sym;
+  return NULL;
+}
+
+/* verify: the lowered form gives the type (verdict); on top of it, the
+ * claim must cross the JSON boundary and no verifier may be the role that
+ * produced the claim (E0618; the runtime checks provenance too). */
+static Type *verify_expr(Checker *c, Node *n) {
+  Type *t = ck_expr(c, n->u.sugar.lowered, NULL);
+  Node *claim = n->u.sugar.claim;
+  Type *ct = claim ? claim->type : NULL;
+  if (ct && !ck_is_error(ct) && !type_is_jsonable(ct))
+    diag_add(c->dl, D_E0502, claim->span, "a claim is sent to the verifier as JSON: verify data",
+             "a claim of type %s cannot be expressed as JSON", ck_type_str(c, ct));
+  Symbol *prod = producer_role(claim);
+  for (uint32_t i = 0; i < n->u.sugar.roles.n; i++) {
+    Node *rn = n->u.sugar.roles.items[i];
+    Symbol *r = quiet_role(c, rn);
+    if (prod && r == prod)
+      diag_add(c->dl, D_E0618, rn->span,
+               "verify with a different role: a model is a poor judge of its own output",
+               "`%s` produced this claim, so it cannot verify it", r->name);
+  }
+  return t;
+}
+
+static Type *tournament_expr(Checker *c, Node *n) {
+  Type *t = ck_expr(c, n->u.sugar.lowered, NULL);
+  Node *xs = n->u.sugar.claim;
+  Type *xt = xs ? ck_strip(xs->type) : NULL;
+  if (xt && xt->kind == TY_LIST && !ck_is_error(xt) && !type_is_jsonable(xt))
+    diag_add(c->dl, D_E0502, xs->span, "candidates are shown to the judge as JSON: rank data",
+             "candidates of type %s cannot be expressed as JSON", ck_type_str(c, xt->elem));
+  if (n->u.sugar.roles.n) quiet_role(c, n->u.sugar.roles.items[0]);
+  return t;
+}
+
 /* ---- literals ------------------------------------------------------------- */
 static bool wants_literal(const Type *want) {
   want = want && want->kind == TY_OPTIONAL ? want->elem : want;
@@ -1687,6 +1755,9 @@ static Type *expr_inner(Checker *c, Node *n, Type *want) {
   case N_LOOP: return loop_expr(c, n, want);
   case N_FANOUT: return fanout_expr(c, n);
   case N_BARRIER: return barrier_expr(c, n);
+  case N_VERIFY: return verify_expr(c, n);
+  case N_TOURNAMENT: return tournament_expr(c, n);
+  case N_ROLE_INDEX: return role_index_expr(c, n);
   case N_LET: case N_VAR: case N_ASSIGN: case N_EXPR_STMT: case N_FOR: case N_BREAK:
   case N_CONTINUE: case N_RETURN:
     return stmt(c, n);

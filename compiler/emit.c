@@ -815,6 +815,18 @@ static void emit_value_node(Emitter *e, Node *n) {
   case N_LOOP: emit_loop(e, n); return;
   case N_FANOUT: emit_fanout(e, n); return;
   case N_BARRIER: emit_barrier(e, n); return;
+  /* verify and tournament run the expression the parser lowered them to */
+  case N_VERIFY: case N_TOURNAMENT: emit_value(e, n->u.sugar.lowered); return;
+  case N_ROLE_INDEX: {
+    Symbol *rs = n->u.role_index.role ? n->u.role_index.role->sym : NULL;
+    if (!rs || rs->kind != SYM_ROLE || rs->index < 0) {
+      internal_error(e, n, "role without an index");
+      op0(e, n, OP_NONE);
+      return;
+    }
+    emit_const(e, n, K_INT, v_int(rs->index));
+    return;
+  }
   default:
     internal_error(e, n, "cannot lower a %s node", ast_kind_name(n->kind));
     op0(e, n, OP_NONE);

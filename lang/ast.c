@@ -171,6 +171,8 @@ static void each_child(const Node *n, ChildFn f, void *ud) {
     C(n->u.fanout.branch);
     each_list(&n->u.fanout.fields, f, ud);
     break;
+  case N_VERIFY: case N_TOURNAMENT: C(n->u.sugar.lowered); break;
+  case N_ROLE_INDEX: C(n->u.role_index.role); break;
   case N_BARRIER:
     C(n->u.barrier.tasks);
     C(n->u.barrier.tolerate);
@@ -210,7 +212,8 @@ static const char *const kind_names[N__COUNT] = {
   [N_UNARY] = "unary", [N_BINARY] = "binary", [N_CALL] = "call", [N_FIELD] = "get",
   [N_INDEX] = "index", [N_WITH] = "with", [N_IF] = "if", [N_MATCH] = "match",
   [N_BLOCK] = "block", [N_LAMBDA] = "lambda", [N_ASK] = "ask", [N_LOOP] = "loop",
-  [N_FANOUT] = "fanout", [N_BARRIER] = "barrier", [N_PAT_WILD] = "pat-wild",
+  [N_FANOUT] = "fanout", [N_BARRIER] = "barrier", [N_VERIFY] = "verify",
+  [N_TOURNAMENT] = "tournament", [N_ROLE_INDEX] = "role-index", [N_PAT_WILD] = "pat-wild",
   [N_PAT_LIT] = "pat", [N_PAT_BIND] = "bind", [N_TYPE_NAME] = "type-name",
   [N_TYPE_RECORD] = "type-record", [N_TYPE_UNION] = "type-union",
   [N_TYPE_OPTIONAL] = "type-optional", [N_TYPE_FN] = "type-fn", [N_ERROR] = "error",
@@ -452,6 +455,12 @@ static void dump_node(FILE *out, const Node *n, int indent) {
     dump_child(out, n->u.fanout.branch, in);
     dump_list(out, &n->u.fanout.fields, in);
     break;
+  case N_VERIFY: case N_TOURNAMENT:
+    if (n->u.sugar.format) fprintf(out, " %s", n->u.sugar.format);
+    if (n->u.sugar.ranking) fprintf(out, " ranking");
+    dump_child(out, n->u.sugar.lowered, in);
+    break;
+  case N_ROLE_INDEX: dump_child(out, n->u.role_index.role, in); break;
   case N_BARRIER:
     dump_child(out, n->u.barrier.tasks, in);
     dump_wrap(out, "tolerate", n->u.barrier.tolerate, in);

@@ -90,6 +90,9 @@ typedef enum NodeKind {
   N_LOOP,        /* loop name[: type] = init max N { body } until cond [else e] */
   N_FANOUT,      /* fanout x in xs [limit N] { body }  |  fanout { a: e, ... } */
   N_BARRIER,     /* barrier tasks [tolerate N|P%] [first K] [timeout D] */
+  N_VERIFY,      /* verify claim by R | [R1, R2] [quorum K] [with { ... }]; runs `lowered` */
+  N_TOURNAMENT,  /* tournament xs by judge on crit [format] [-> ranking]; runs `lowered` */
+  N_ROLE_INDEX,  /* the role table index of role_index.role, an int (built by lowering) */
 
   /* patterns (in N_MATCH_ARM) */
   N_PAT_WILD,    /* _ */
@@ -159,6 +162,17 @@ struct Node {
     /* N_BARRIER: the tasks operand and its modifiers (each NULL when not
      * given; `tolerate` is an N_PERCENT for `tolerate 10%`) */
     struct { Node *tasks; Node *tolerate; Node *first; Node *timeout; } barrier;
+    /* N_VERIFY and N_TOURNAMENT are sugar: the parser builds `lowered`, an
+     * ordinary expression (asks, a fan-out, calls of prelude functions),
+     * which is what the checker types and the emitter lowers; the other
+     * fields point into it (or are the written parts) for the extra static
+     * rules. N_VERIFY: `claim`, the verifier `roles` (ask_role nodes),
+     * `quorum` (NULL for one verifier). N_TOURNAMENT: `claim` is the list,
+     * `roles` holds the judge, `format` "bracket" | "round_robin" | "swiss",
+     * `ranking` for `-> ranking`. */
+    struct { Node *claim; NodeList roles; Node *quorum; Node *lowered; const char *format;
+             bool listed; bool ranking; } sugar;
+    struct { Node *role; } role_index;                        /* N_ROLE_INDEX */
     struct { Node *lit; const char *name; } pat;
     /* N_LET, N_VAR: name, optional type, value */
     struct { const char *name; Span name_span; Node *type; Node *value; bool is_var; } decl;

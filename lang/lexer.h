@@ -113,6 +113,10 @@ Node *ps_fanout(ParseCtx *pc, const char *var, Loc var_loc, Node *iter, Node *li
                 Loc l);
 Node *ps_fanout_record(ParseCtx *pc, NodeList fields, Loc l);
 Node *ps_barrier(ParseCtx *pc, Node *tasks, NodeList mods, Loc l);
+Node *ps_verify(ParseCtx *pc, Node *claim, const char *by, Loc by_loc, NodeList roles, int listed,
+                NodeList mods, Loc l);
+Node *ps_tournament(ParseCtx *pc, Node *items, const char *by, Loc by_loc, Node *judge,
+                    const char *on, Loc on_loc, Node *crit, Node *format, Node *ret, Loc l);
 void ps_push(ParseCtx *pc, NodeList *l, Node *n);
 /* ps_push for fields, parameters and union members: past AST_MAX_MEMBERS
  * the node is dropped and E0504 reported (once per file). */

@@ -118,8 +118,8 @@ static NodeList one(ParseCtx *pc, Node *n) {
 %token RETURN "return" TRUE "true" FALSE "false" NONE "none"
 %token AND "and" OR "or" NOT "not" WITH "with"
 /* the workflow constructs (LANGUAGE.md section 5): `ask`, `fanout`,
- * `barrier` and `loop ... until` have rules; the others (VERIFY..BUDGET)
- * are reserved, so using one is a syntax error */
+ * `barrier`, `loop ... until`, `verify` and `tournament` have rules;
+ * BUDGET is reserved, so using it is a syntax error */
 %token ASK "ask" FANOUT "fanout" BARRIER "barrier" LOOP "loop" UNTIL "until"
 %token VERIFY "verify" TOURNAMENT "tournament" BUDGET "budget"
 
@@ -142,8 +142,10 @@ static NodeList one(ParseCtx *pc, Node *n) {
 %type <node> entry arm pattern type type_post type_atom tfield union ret_opt
 %type <node> type_ann default_opt block ask ask_role
 %type <node> loop loop_max loop_else fanout fanout_limit barrier word_arg
+%type <node> verify tournament tourn_format tourn_ret
 %type <list> tparams tparam_list params param_list args expr_list fields entries
 %type <list> arms interp type_args type_list tfields stmt_chain barrier_mods
+%type <list> verify_mods role_list
 %type <flag> sep seps opt_seps cmp_op
 %type <body> block_body
 
@@ -304,6 +306,62 @@ expr
   | lambda
   | loop
   | barrier
+  | verify
+  | tournament
+  ;
+
+/* verify -> 'verify' or_expr 'by' ( role | '[' role { ',' role } ']' )
+ *           { 'quorum' INT | 'with' '{' fields '}' }
+ * (the quorum is an integer literal: an expression there would swallow a
+ * following `with`)
+ * The sugar is lowered by ps_verify (parse.c). */
+verify
+  : VERIFY or_expr IDENT ask_role verify_mods
+      { $$ = ps_verify(pc, $2, $3, @3, one(pc, $4), 0, $5, @$); }
+  | VERIFY or_expr IDENT "[" role_list comma_opt "]" verify_mods
+      { $$ = ps_verify(pc, $2, $3, @3, $5, 1, $8, @$); }
+  ;
+
+role_list
+  : ask_role                        { $$ = one(pc, $1); }
+  | role_list "," ask_role          { $$ = $1; ps_push_member(pc, &$$, $3, "verifiers in one list"); }
+  ;
+
+verify_mods
+  : %empty                          { $$ = EMPTY; }
+  | verify_mods IDENT INT
+      { Node *w = NEW(N_FIELD_INIT, @2); w->u.init.name = $2; w->u.init.value = $3;
+        $$ = $1; ps_push(pc, &$$, DONE(w)); }
+  | verify_mods WITH LBRACE_REC fields trail "}"
+      { Node *w = NEW(N_FIELD_INIT, @2); w->u.init.name = "with";
+        w->u.init.value = ps_list(pc, N_RECORD, $4, @3); $$ = $1; ps_push(pc, &$$, DONE(w)); }
+  ;
+
+/* tournament -> 'tournament' or_expr 'by' role 'on' postfix
+ *               [ 'bracket' | 'round_robin' | 'swiss' ( INT | '(' expr ')' ) ]
+ *               [ '->' 'ranking' ]
+ * The criterion is a postfix expression (like a prompt) and the rounds a
+ * literal or parenthesized, so neither can swallow the `->` or a '{'
+ * that follows the construct. The sugar is lowered by ps_tournament
+ * (parse.c). */
+tournament
+  : TOURNAMENT or_expr IDENT ask_role IDENT postfix tourn_format tourn_ret
+      { $$ = ps_tournament(pc, $2, $3, @3, $4, $5, @5, $6, $7, $8, @$); }
+  ;
+
+tourn_format
+  : %empty                          { $$ = NULL; }
+  | IDENT
+      { $$ = NEW(N_FIELD_INIT, @$); $$->u.init.name = $1; }
+  | IDENT INT
+      { $$ = NEW(N_FIELD_INIT, @$); $$->u.init.name = $1; $$->u.init.value = $2; $$ = DONE($$); }
+  | IDENT "(" expr ")"
+      { $$ = NEW(N_FIELD_INIT, @$); $$->u.init.name = $1; $$->u.init.value = $3; $$ = DONE($$); }
+  ;
+
+tourn_ret
+  : %empty                          { $$ = NULL; }
+  | "->" IDENT                      { $$ = ps_name(pc, $2, @2); }
   ;
 
 /* word_arg -> IDENT or_expr: a contextual word and its operand (`max N`,
@@ -683,7 +741,7 @@ static bool is_cmp(yysymbol_kind_t s) {
 }
 
 static bool is_reserved(yysymbol_kind_t s) {
-  return s >= YYSYMBOL_VERIFY && s <= YYSYMBOL_BUDGET;
+  return s == YYSYMBOL_BUDGET;
 }
 
 static bool is_keyword(yysymbol_kind_t s) {

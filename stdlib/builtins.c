@@ -149,3 +149,123 @@ NativeStatus std_sleep(VM *vm, Fiber *f, const Value *args, int argc, Value *out
   vm_park_timer(vm, f, ms, v_none());
   return NATIVE_PARK;
 }
+
+/* ---- verify and tournament ---------------------------------------------
+ * The fixed request templates of `verify` and of one tournament match.
+ * They live in C rather than Weft because verify_prompt must read a
+ * value's provenance (Obj.prov), which Weft code cannot see. */
+
+/* A part of a request: strings as they are, other values as JSON. */
+static bool put_part(VM *vm, Fiber *f, Value v, Buf *b) {
+  if (v_is(v, OBJ_STRING)) {
+    buf_put(b, AS_STRING(v)->data, AS_STRING(v)->len);
+    return true;
+  }
+  return std_render(vm, f, v, false, b);
+}
+
+NativeStatus std_verify_prompt(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {
+  (void)argc;
+  ObjList *roles;
+  if (!std_arg_list(vm, f, args, 1, "verify_prompt", &roles)) return NATIVE_ERROR;
+  Value claim = args[0];
+  /* the runtime half of the independence rule: a reply keeps the role that
+   * produced it; a verifier may not judge its own output */
+  if (claim.tag == V_OBJ && claim.as.o->kind <= OBJ_RECORD && claim.as.o->prov) {
+    for (uint32_t i = 0; i < roles->n; i++) {
+      Value r = roles->items[i];
+      if (r.tag == V_INT && r.as.i >= 0 && r.as.i + 1 == (int64_t)claim.as.o->prov &&
+          vm->mod && (uint64_t)r.as.i < vm->mod->nroles)
+        return vm_raise(vm, f,
+                        "verify: the claim was produced by role %s itself; use an independent verifier",
+                        vm->mod->roles[r.as.i].name);
+    }
+  }
+  Buf b;
+  buf_init(&b);
+  buf_puts(&b,
+           "You are an adversarial verifier. Your job is to ATTACK the claim below, not to agree "
+           "with it, polish it or restate it. Assume it may be wrong. Look for a concrete "
+           "counterexample: a case, an input, a fact or a line of the evidence that contradicts "
+           "it. Check every part of the claim: it holds only if all of it holds.\n\nCLAIM:\n");
+  bool ok = put_part(vm, f, claim, &b);
+  if (ok && args[2].tag != V_NONE) {
+    buf_puts(&b, "\n\nEVIDENCE offered for the claim (check it, do not trust it):\n");
+    ok = put_part(vm, f, args[2], &b);
+  }
+  if (ok && args[3].tag != V_NONE) {
+    buf_puts(&b, "\n\nThe claim is FALSE if: ");
+    ok = put_part(vm, f, args[3], &b);
+  }
+  if (ok && args[4].tag != V_NONE) {
+    buf_puts(&b, "\n\nOPEN DOUBTS to settle before you decide:\n");
+    if (v_is(args[4], OBJ_LIST)) {
+      ObjList *d = AS_LIST(args[4]);
+      for (uint32_t i = 0; ok && i < d->n; i++) {
+        buf_puts(&b, i ? "\n- " : "- ");
+        ok = put_part(vm, f, d->items[i], &b);
+      }
+    } else {
+      ok = put_part(vm, f, args[4], &b);
+    }
+  }
+  if (!ok) {
+    buf_free(&b);
+    return NATIVE_ERROR;
+  }
+  buf_puts(&b,
+           "\n\nAnswer with JSON only: {\"holds\": bool, \"confidence\": number, \"reason\": "
+           "string, \"counterexample\": string or null}.\n"
+           "- holds: true only if you tried hard to break the claim and could not.\n"
+           "- confidence: how sure you are of your verdict, from 0 to 1.\n"
+           "- reason: the decisive argument, briefly.\n"
+           "- counterexample: when holds is false, the concrete case that refutes the claim; "
+           "null otherwise.");
+  *out = v_string(&vm->heap, b.data ? b.data : "", b.len);
+  buf_free(&b);
+  return NATIVE_OK;
+}
+
+NativeStatus std_judge_prompt(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {
+  (void)argc;
+  ObjString *crit;
+  if (!std_arg_string(vm, f, args, 0, "judge_prompt", &crit)) return NATIVE_ERROR;
+  Buf b;
+  buf_init(&b);
+  buf_puts(&b, "Compare two candidates against one criterion and say which is better.\n\nCriterion: ");
+  buf_put(&b, crit->data, crit->len);
+  buf_puts(&b, "\n\nCandidate A: ");
+  bool ok = std_render(vm, f, args[1], false, &b);
+  if (ok) {
+    buf_puts(&b, "\nCandidate B: ");
+    ok = std_render(vm, f, args[2], false, &b);
+  }
+  if (!ok) {
+    buf_free(&b);
+    return NATIVE_ERROR;
+  }
+  buf_puts(&b,
+           "\n\nJudge by the criterion only. The order in which the candidates are shown means "
+           "nothing. Answer \"A\" if candidate A is better and \"B\" if candidate B is better; "
+           "if they seem equal, still pick one.");
+  *out = v_string(&vm->heap, b.data ? b.data : "", b.len);
+  buf_free(&b);
+  return NATIVE_OK;
+}
+
+/* FNV-1a (64-bit) of the criterion's bytes and the count, folded to 31
+ * bits so Weft code can run a linear congruential generator on it without
+ * overflowing. */
+NativeStatus std_tournament_seed(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {
+  (void)argc;
+  ObjString *crit;
+  int64_t n;
+  if (!std_arg_string(vm, f, args, 0, "tournament_seed", &crit) ||
+      !std_arg_int(vm, f, args, 1, "tournament_seed", &n))
+    return NATIVE_ERROR;
+  uint64_t h = 14695981039346656037u;
+  for (size_t i = 0; i < crit->len; i++) h = (h ^ (uint8_t)crit->data[i]) * 1099511628211u;
+  for (int i = 0; i < 8; i++) h = (h ^ (uint8_t)((uint64_t)n >> (8 * i))) * 1099511628211u;
+  *out = v_int((int64_t)((h ^ (h >> 31)) & 0x7fffffffu));
+  return NATIVE_OK;
+}

@@ -25,6 +25,7 @@
 #include "vm_impl.h"
 #include "opcodes.h"
 #include "schema.h"
+#include "trace.h"
 #include "../stdlib/builtins.h"
 
 #include <curl/curl.h>
@@ -107,6 +108,9 @@ typedef struct Call {
   SseParser sse;
   StreamState st;
   char errbuf[CURL_ERROR_SIZE];  /* curl's API: it writes at most this much */
+  char *addr;                 /* the effect's address "PATH/ask#N" (vm/trace.h) */
+  uint64_t started_ms;        /* VM ms when the ask was made (trace latency) */
+  Usage usage;                /* this call's tokens over all its attempts */
 } Call;
 
 typedef struct CallList {
@@ -451,6 +455,7 @@ static void call_free(Engine *e, Call *c) {
   free(c->url);
   free(c->schema);
   free(c->schema_name);
+  free(c->addr);
   for (uint32_t i = 0; i < c->nmsgs; i++) free((char *)c->msgs[i].text);
   free(c->msgs);
   free(c);
@@ -505,8 +510,29 @@ static void msg_head(Buf *b, const Call *c) {
   buf_printf(b, "ask %s (%s): ", c->role->name, c->spec);
 }
 
+/* The trace's ask event, when the call ends: v (borrowed) is the reply on
+ * success, error the (already redacted) message on failure. */
+static void trace_ask(Engine *e, const Call *c, const char *status, const Value *v, const char *error) {
+  Trace *t = e->vm->trace;
+  if (!trace_begin(t, "ask", c->addr)) return;
+  trace_cstr(t, "role", c->role ? c->role->name : "?");
+  trace_cstr(t, "model", c->spec);
+  if (c->nmsgs) trace_cstr(t, "prompt", c->msgs[0].text);
+  if (v) trace_value(t, "reply", *v);
+  if (error) trace_cstr(t, "error", error);
+  trace_int(t, "input_tokens", (int64_t)c->usage.input_tokens);
+  trace_int(t, "output_tokens", (int64_t)c->usage.output_tokens);
+  trace_int(t, "latency_ms", (int64_t)(vm_now_ms(e->vm) - c->started_ms));
+  trace_int(t, "attempts", c->attempts);
+  trace_int(t, "retries", c->retries);
+  trace_int(t, "repairs", c->repairs);
+  trace_cstr(t, "status", status);
+  trace_end(t);
+}
+
 static void call_done(Engine *e, Call *c) {
   e->stats.calls++;
+  e->vm->asks_ended++;
   e->last_ms = vm_now_ms(e->vm);
   call_free(e, c);
 }
@@ -516,6 +542,14 @@ static void call_done(Engine *e, Call *c) {
  * that is being finished. A call whose fiber was cancelled meanwhile
  * (c->f NULL) just ends. */
 static void call_succeed(Engine *e, Call *c, Value v) {
+  trace_ask(e, c, "ok", &v, NULL);
+  /* provenance for `verify`: only a fresh heap reply (rc 1) is marked, so
+   * a shared object can never carry another call's role */
+  const Module *pm = e->vm->mod;
+  if (v.tag == V_OBJ && v.as.o->rc == 1 && v.as.o->kind <= OBJ_RECORD && pm &&
+      c->role >= pm->roles && c->role < pm->roles + pm->nroles &&
+      c->role - pm->roles < UINT16_MAX)
+    v.as.o->prov = (uint16_t)(c->role - pm->roles + 1);
   if (c->f) {
     c->f->call = NULL;
     vm_wake(e->vm, c->f, v);
@@ -531,6 +565,7 @@ static void call_succeed(Engine *e, Call *c, Value v) {
 static void call_fail(Engine *e, Call *c, Buf *m) {
   if (c->key) redact_secret(m, c->key);
   e->stats.failed++;
+  trace_ask(e, c, "failed", NULL, buf_cstr(m));
   if (c->f) {
     c->f->call = NULL;
     vm_fail_parked(e->vm, c->f, "error", buf_cstr(m)); /* may free the fiber */
@@ -594,6 +629,8 @@ static void requeue_front(Engine *e, Call *c) {
 /* A complete reply (2xx, or a mock answer): resume, repair or fail. */
 static void handle_reply(Engine *e, Call *c, ProviderReply *r) {
   add_usage(e, c, &r->usage);
+  c->usage.input_tokens += r->usage.input_tokens;
+  c->usage.output_tokens += r->usage.output_tokens;
   Buf m;
   buf_init(&m);
   if (r->refusal) {
@@ -1067,6 +1104,8 @@ void engine_cancel(Engine *e, Fiber *f) {
     c->f = NULL;
     return;
   }
+  trace_ask(e, c, "cancelled", NULL, NULL);
+  e->vm->asks_ended++;
   CallList *l = c->in;
   list_remove(l, c);
   if (l == &e->active || l == &e->mock) e->in_flight--;
@@ -1142,6 +1181,13 @@ bool engine_ask(Engine *e, Fiber *f, uint32_t role, Value prompt, uint32_t td) {
   if (!c) abort();
   c->e = e;
   c->f = f;
+  {
+    Buf ab;
+    buf_init(&ab);
+    fiber_effect_address(f, "ask", &ab);
+    c->addr = buf_take(&ab);
+    c->started_ms = vm_now_ms(vm);
+  }
   c->role = r;
   c->td = td;
   c->prov = p;
@@ -1197,6 +1243,7 @@ bool engine_ask(Engine *e, Fiber *f, uint32_t role, Value prompt, uint32_t td) {
   c->stream = !e->cfg.no_stream;
   c->state = CS_QUEUED;
   list_push(&e->queue, c);
+  vm->asks_started++;
   f->call = c;
   if (!e->any_call) {
     e->any_call = true;

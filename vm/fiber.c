@@ -22,6 +22,7 @@
  * limit at the same instruction on every run. */
 #include "vm_impl.h"
 #include "engine.h"
+#include "trace.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -275,6 +276,7 @@ void vm_fiber_free(VM *vm, Fiber *f) {
   v_release(&vm->heap, f->resume_value);
   free(f->error);
   free(f->error_trace);
+  if (f->path) heap_free(&vm->heap, f->path, strlen(f->path) + 1);
   heap_free(&vm->heap, f->stack, (size_t)f->stack_cap * sizeof(Value));
   heap_free(&vm->heap, f->frames, (size_t)f->frames_cap * sizeof(Frame));
   uint32_t i = f->index;
@@ -406,6 +408,21 @@ bool vm_check_alloc(VM *vm, Fiber *f, size_t bytes) {
 
 void vm_park_timer(VM *vm, Fiber *f, int64_t ms, Value value) {
   uint64_t now = vm_now_ms(vm);
+  if (!f->join) { /* a sleep (a barrier's timeout is part of the barrier effect) */
+    if (vm->trace) {
+      Buf a;
+      buf_init(&a);
+      fiber_effect_address(f, "sleep", &a);
+      buf_putc(&a, '\0');
+      if (trace_begin(vm->trace, "sleep", a.data)) {
+        trace_int(vm->trace, "ms", ms);
+        trace_end(vm->trace);
+      }
+      buf_free(&a);
+    } else {
+      f->effects++;
+    }
+  }
   v_release(&vm->heap, f->resume_value);
   f->resume_value = value;
   f->wake_at = now + (ms > 0 ? (uint64_t)ms : 0);
@@ -488,6 +505,15 @@ static bool run_slice(VM *vm, Fiber *f) {
   }
 }
 
+/* The progress callback, at most every progress_every_ms. */
+static void maybe_progress(VM *vm) {
+  if (!vm->progress) return;
+  uint64_t now = vm_now_ms(vm);
+  if (now < vm->progress_at) return;
+  vm->progress_at = now + (vm->progress_every_ms ? vm->progress_every_ms : 100);
+  vm->progress(vm, vm->progress_ud);
+}
+
 /* How long the idle scheduler may wait in the engine: until the next timer
  * or the engine's own next deadline, and never more than a second (a
  * bounded wait keeps a lost wake-up from turning into a hang). */
@@ -499,6 +525,10 @@ static int64_t idle_wait_ms(VM *vm) {
     if (t < 0 || tt < t) t = tt;
   }
   if (t < 0 || t > 1000) t = 1000;
+  if (vm->progress) {
+    int64_t every = vm->progress_every_ms ? (int64_t)vm->progress_every_ms : 100;
+    if (t > every) t = every;
+  }
   return t;
 }
 
@@ -510,6 +540,7 @@ uint32_t vm_run(VM *vm) {
     if (vm->engine && (++slices & 15u) == 0) engine_pump(vm->engine);
     wake_due_timers(vm);
     if (vm->tasks_dirty) tasks_settle(vm);
+    if (vm->progress) maybe_progress(vm);
     Fiber *f = runq_pop(vm);
     if (!f) {
       if (vm->engine && engine_busy(vm->engine)) {
@@ -517,7 +548,13 @@ uint32_t vm_run(VM *vm) {
         continue;
       }
       if (!vm->ntimers) break;
-      sleep_until(vm, vm->timers[0]->wake_at);
+      uint64_t at = vm->timers[0]->wake_at;
+      if (vm->progress) { /* a long sleep still redraws the progress line */
+        uint64_t every = vm->progress_every_ms ? vm->progress_every_ms : 100;
+        uint64_t cap = vm_now_ms(vm) + every;
+        if (at > cap) at = cap;
+      }
+      sleep_until(vm, at);
       continue;
     }
     if (run_slice(vm, f)) failed++;
@@ -542,8 +579,13 @@ bool vm_run_main(VM *vm, const Value *args, uint32_t nargs, Value *result, char 
     *trace = str_dup("");
     return false;
   }
+  trace_fiber_start(vm, f);
   vm_run(vm);
   bool ok = false;
+  if (vm->trace) {
+    const char *st = f->state == FIBER_DONE ? "ok" : f->state == FIBER_FAILED ? "failed" : "cancelled";
+    trace_fiber_end(vm, f, st, f->state == FIBER_FAILED ? f->error : NULL);
+  }
   if (f->state == FIBER_DONE) {
     *result = f->result;
     f->result = v_none();

@@ -33,6 +33,7 @@
  * (Fiber.task) without a reference: the tasks owns it, never the reverse. */
 #include "vm_impl.h"
 #include "opcodes.h"
+#include "trace.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -73,6 +74,9 @@ struct ObjTasks {
   int64_t timeout_ms;
   Fiber *waiter;       /* parked in BARRIER; holds a reference to this object */
   ObjTasks *dirty_next, *dying_next;
+  char *prefix;        /* the branches' address prefix "PATH/fanout#N@LINE" (malloc'd) */
+  char *barrier_addr;  /* with a trace: the joining barrier's address (malloc'd) */
+  uint64_t barrier_at; /* VM ms when the barrier started waiting */
 };
 
 enum { UNDECIDED, DECIDED_OK, DECIDED_FAIL };
@@ -127,13 +131,17 @@ static void branch_fail(ObjTasks *t, uint32_t i, const char *kind, char *msg) {
 }
 
 /* Frees a branch's fiber as a cancellation: with task cleared first, the
- * fiber's own free does not report back here. */
-static void drop_fiber(VM *vm, ObjTasks *t, Branch *b) {
+ * fiber's own free does not report back here. why: NULL for a plain
+ * cancellation, else the failure the branch is recorded with. */
+static void drop_fiber(VM *vm, ObjTasks *t, Branch *b, const char *why) {
   Fiber *bf = b->fiber;
   b->fiber = NULL;
   if (!bf) return;
   bf->task = NULL;
   if (t->running) t->running--;
+  if (why) vm->branches_failed++;
+  else vm->branches_cancelled++;
+  trace_fiber_end(vm, bf, why ? "failed" : "cancelled", why);
   vm_fiber_free(vm, bf);
 }
 
@@ -168,6 +176,11 @@ static bool start_pending(VM *vm, ObjTasks *t) {
     }
     bf->task = t;
     bf->branch = i;
+    fiber_set_branch_path(vm, bf, t->prefix, i,
+                          t->mode == 1 && AS_RECORD(t->items)->shape->names[i]
+                              ? AS_RECORD(t->items)->shape->names[i]->data : NULL);
+    vm->branches_started++;
+    trace_fiber_start(vm, bf);
     t->br[i].fiber = bf;
     t->br[i].state = BR_RUNNING;
     t->running++;
@@ -213,8 +226,15 @@ NativeStatus tasks_fanout(VM *vm, Fiber *f, uint32_t mode, const Value *args, Va
   if (!vm_check_alloc(vm, f, sizeof(ObjTasks) + (size_t)n * sizeof(Branch))) return NATIVE_ERROR;
   if (n > 0 && vm->live_fibers >= vm->limits.max_fibers)
     return vm_raise_kind(vm, f, "limit", "fiber limit (%u) exceeded", vm->limits.max_fibers);
+  /* the FANOUT instruction's line: the frame's ip is just past it */
+  uint32_t line = 0, col = 0;
+  if (f->nframes) {
+    const Frame *fr = &f->frames[f->nframes - 1];
+    if (fr->fn < m->nfuncs) func_line_at(&m->funcs[fr->fn], fr->ip ? fr->ip - 1 : 0, &line, &col);
+  }
   ObjTasks *t = heap_alloc(&vm->heap, sizeof *t);
   memset(t, 0, sizeof *t);
+  t->prefix = fiber_fanout_prefix(f, line);
   t->h.rc = 1;
   t->h.kind = OBJ_TASKS;
   t->vm = vm;
@@ -393,7 +413,7 @@ static void cancel_rest(VM *vm, ObjTasks *t) {
     if (b->state == BR_RUNNING) {
       b->state = BR_CANCELLED;
       b->kind = "cancelled";
-      drop_fiber(vm, t, b);
+      drop_fiber(vm, t, b, NULL);
     } else if (b->state == BR_PENDING) {
       b->state = BR_CANCELLED;
       b->kind = "cancelled";
@@ -412,7 +432,7 @@ static void time_out(VM *vm, ObjTasks *t) {
   for (uint32_t i = 0; i < t->n; i++) {
     Branch *b = &t->br[i];
     if (b->state != BR_RUNNING && b->state != BR_PENDING) continue;
-    drop_fiber(vm, t, b);
+    drop_fiber(vm, t, b, "timed out");
     branch_fail(t, i, "timeout", str_fmt("timed out after %s", d.data));
   }
   buf_free(&d);
@@ -427,6 +447,31 @@ static bool result_fits(VM *vm, ObjTasks *t) {
 }
 
 /* ---- BARRIER ------------------------------------------------------------- */
+
+/* The barrier event: written once, when the barrier is decided. */
+static void trace_barrier(VM *vm, ObjTasks *t, bool ok, const char *error) {
+  Trace *tr = vm->trace;
+  if (!trace_begin(tr, "barrier", t->barrier_addr)) return;
+  Buf mode;
+  buf_init(&mode);
+  if (t->bits & BARRIER_TOLERATE) buf_printf(&mode, "tolerate %" PRId64, t->tol);
+  else if (t->bits & BARRIER_TOLERATE_P) buf_printf(&mode, "tolerate%% (%" PRId64 ")", t->tol);
+  if (t->bits & BARRIER_FIRST) buf_printf(&mode, "%sfirst %" PRId64, mode.len ? ", " : "", t->k);
+  if (t->bits & BARRIER_TIMEOUT) {
+    buf_printf(&mode, "%stimeout ", mode.len ? ", " : "");
+    dur_format(&mode, t->timeout_ms);
+  }
+  if (!mode.len) buf_puts(&mode, "all");
+  trace_str(tr, "mode", mode.data, mode.len);
+  buf_free(&mode);
+  trace_int(tr, "branches", t->n);
+  trace_int(tr, "ok", t->nok);
+  trace_int(tr, "failed", t->nbad);
+  trace_int(tr, "duration_ms", (int64_t)(vm_now_ms(vm) - t->barrier_at));
+  trace_cstr(tr, "status", ok ? "ok" : "failed");
+  if (error) trace_cstr(tr, "error", error);
+  trace_end(tr);
+}
 
 NativeStatus tasks_barrier(VM *vm, Fiber *f, uint32_t bits, const Value *args, Value *out) {
   if (!v_is(args[0], OBJ_TASKS)) return vm_raise(vm, f, "barrier needs tasks, got %s", v_type_name(args[0]));
@@ -468,6 +513,16 @@ NativeStatus tasks_barrier(VM *vm, Fiber *f, uint32_t bits, const Value *args, V
   if (!result_fits(vm, t))
     return vm_raise_kind(vm, f, "limit", "memory limit (%zu bytes) exceeded", vm->limits.max_memory);
   t->joined = true;
+  t->barrier_at = vm_now_ms(vm);
+  if (vm->trace) {
+    Buf a;
+    buf_init(&a);
+    fiber_effect_address(f, "barrier", &a);
+    buf_putc(&a, '\0');
+    t->barrier_addr = a.data;
+  } else {
+    f->effects++; /* the address counter advances with or without a trace */
+  }
   t->bits = (uint8_t)bits;
   t->tol = ntol;
   t->k = k;
@@ -483,10 +538,12 @@ NativeStatus tasks_barrier(VM *vm, Fiber *f, uint32_t bits, const Value *args, V
   if (st != UNDECIDED) {
     cancel_rest(vm, t);
     if (st == DECIDED_OK) {
+      trace_barrier(vm, t, true, NULL);
       buf_free(&msg);
       return NATIVE_OK;
     }
     buf_putc(&msg, '\0');
+    trace_barrier(vm, t, false, msg.data);
     vm_raise_kind(vm, f, kind, "%s", msg.data);
     buf_free(&msg);
     return NATIVE_ERROR;
@@ -512,9 +569,11 @@ static void deliver(VM *vm, ObjTasks *t, int st, Value r, const char *kind, Buf 
   t->waiter = NULL;
   w->join = NULL;
   if (st == DECIDED_OK) {
+    trace_barrier(vm, t, true, NULL);
     vm_wake(vm, w, r);
   } else {
     buf_putc(msg, '\0');
+    trace_barrier(vm, t, false, msg->data);
     vm_fail_parked(vm, w, kind, msg->data); /* may free w (a branch itself) */
   }
   v_release(&vm->heap, v_obj(&t->h));
@@ -589,6 +648,9 @@ void tasks_branch_finished(VM *vm, Fiber *f) {
   if (b->fiber == f) {
     b->fiber = NULL;
     if (t->running) t->running--;
+    if (f->state == FIBER_DONE) vm->branches_ok++;
+    else vm->branches_failed++;
+    trace_fiber_end(vm, f, f->state == FIBER_DONE ? "ok" : "failed", f->state == FIBER_DONE ? NULL : f->error);
     if (f->state == FIBER_DONE) {
       b->result = f->result;
       f->result = v_none();
@@ -613,6 +675,8 @@ void tasks_fiber_gone(VM *vm, Fiber *f) {
     if (b->fiber == f) { /* freed from outside (vm_free): counts as cancelled */
       b->fiber = NULL;
       if (t->running) t->running--;
+      vm->branches_cancelled++;
+      trace_fiber_end(vm, f, "cancelled", NULL);
       if (b->state == BR_RUNNING) {
         branch_fail(t, f->branch, "cancelled", str_fmt("branch %u was cancelled", f->branch));
         mark_dirty(vm, t);
@@ -640,10 +704,12 @@ static void tasks_destroy(VM *vm, ObjTasks *t) {
   Heap *h = &vm->heap;
   for (uint32_t i = 0; i < t->n; i++) {
     Branch *b = &t->br[i];
-    drop_fiber(vm, t, b);
+    drop_fiber(vm, t, b, NULL);
     v_release(h, b->result);
     free(b->message);
   }
+  free(t->prefix);
+  free(t->barrier_addr);
   v_release(h, t->items);
   v_release(h, t->fn);
   if (t->br) heap_free(h, t->br, (size_t)t->n * sizeof(Branch));

@@ -71,6 +71,7 @@ ObjString *str_alloc(Heap *h, size_t len) {
   ObjString *s = heap_alloc(h, sizeof(ObjString) + len + 1);
   s->h.rc = 1;
   s->h.kind = OBJ_STRING;
+  s->h.prov = 0;
   s->hash = 0;
   s->len = len;
   s->data[len] = '\0';
@@ -89,6 +90,7 @@ Value v_list(Heap *h, uint32_t cap) {
   ObjList *l = heap_alloc(h, sizeof(ObjList));
   l->h.rc = 1;
   l->h.kind = OBJ_LIST;
+  l->h.prov = 0;
   l->n = 0;
   l->cap = cap;
   l->items = cap ? heap_alloc(h, (size_t)cap * sizeof(Value)) : NULL;
@@ -99,6 +101,7 @@ Value v_map(Heap *h, uint32_t cap) {
   ObjMap *m = heap_alloc(h, sizeof(ObjMap));
   m->h.rc = 1;
   m->h.kind = OBJ_MAP;
+  m->h.prov = 0;
   m->n = 0;
   m->cap = cap;
   m->keys = cap ? heap_alloc(h, (size_t)cap * sizeof(ObjString *)) : NULL;
@@ -112,6 +115,7 @@ ObjShape *shape_new(Heap *h, uint32_t n) {
   ObjShape *s = heap_alloc(h, sizeof(ObjShape) + (size_t)n * sizeof(ObjString *));
   s->h.rc = 1;
   s->h.kind = OBJ_SHAPE;
+  s->h.prov = 0;
   s->n = n;
   for (uint32_t i = 0; i < n; i++) s->names[i] = NULL;
   return s;
@@ -121,6 +125,7 @@ Value v_record(Heap *h, ObjShape *shape) {
   ObjRecord *r = heap_alloc(h, sizeof(ObjRecord) + (size_t)shape->n * sizeof(Value));
   r->h.rc = 1;
   r->h.kind = OBJ_RECORD;
+  r->h.prov = 0;
   shape->h.rc++;
   r->shape = shape;
   for (uint32_t i = 0; i < shape->n; i++) r->vals[i] = v_none();
@@ -131,6 +136,7 @@ Value v_func(Heap *h, uint32_t fn, uint32_t ncap) {
   ObjFunc *f = heap_alloc(h, sizeof(ObjFunc) + (size_t)ncap * sizeof(Value));
   f->h.rc = 1;
   f->h.kind = OBJ_FUNC;
+  f->h.prov = 0;
   f->fn = fn;
   f->ncap = ncap;
   for (uint32_t i = 0; i < ncap; i++) f->caps[i] = v_none();

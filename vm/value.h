@@ -52,7 +52,13 @@ typedef enum ObjKind {
 typedef struct Obj {
   uint32_t rc;
   uint8_t kind;
+  /* Provenance: 0 = none, else the index + 1 of the role whose ask
+   * produced this very object (set by the effect engine on a fresh reply;
+   * values built from it later start at 0). `verify` reads it to refuse a
+   * verifier that would check its own output. Fits the padding after kind. */
+  uint16_t prov;
 } Obj;
+_Static_assert(sizeof(Obj) == 8, "Obj stays 8 bytes: prov lives in padding");
 
 typedef struct Value {
   uint8_t tag;

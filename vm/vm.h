@@ -61,6 +61,8 @@ typedef struct Fiber {
   uint32_t branch;       /* with task: the branch's input index */
   ObjTasks *join;        /* parked in BARRIER on these tasks (one reference); NULL if not */
   void *call;            /* parked on an ask: the engine's call (engine-private) */
+  char *path;            /* effect-address path (vm/trace.h), heap-counted; NULL: "main" */
+  uint32_t effects;      /* effects this fiber has started (its address counter) */
 } Fiber;
 
 /* ---- natives --------------------------------------------------------- */
@@ -101,6 +103,14 @@ typedef struct VM {
   ObjTasks *tasks_dirty, *tasks_dirty_tail; /* fan-outs to settle at the next scheduler step (each holds a reference) */
   ObjTasks *tasks_dying;      /* fan-outs being freed (released while another was being freed) */
   bool tasks_draining;        /* tasks_release_obj is freeing the tasks_dying list */
+  struct Trace *trace;        /* --trace (vm/trace.h); NULL: no trace. Owned by the caller */
+  uint64_t branches_started, branches_ok, branches_failed, branches_cancelled; /* progress */
+  /* Called from the scheduler at most every progress_every_ms while set
+   * (the live progress line); the scheduler never sleeps longer than that. */
+  void (*progress)(struct VM *vm, void *ud);
+  void *progress_ud;
+  uint64_t progress_every_ms, progress_at;
+  uint64_t asks_started, asks_ended; /* model calls made / finished or cancelled (progress) */
 } VM;
 
 VM *vm_new(Module *mod, const Limits *limits);

@@ -1,0 +1,88 @@
+/* trace.h — effect addresses, the run trace (--trace FILE.jsonl) and the
+ * live progress line.
+ *
+ * Addresses. Every effect gets an address derived from the program's
+ * structure, never from timing: the fiber's path plus the fiber's own
+ * effect counter. The root fiber's path is "main"; a fan-out branch's path
+ * is its parent's path + "/fanout#N@LINE[INDEX]" (N: the FANOUT's number
+ * among the parent's effects, LINE: its source line, INDEX: the input
+ * index or, for a record fan-out, the field name). Effects inside a fiber
+ * are numbered in program order by one counter: "main/ask#1",
+ * "main/sleep#2", "main/fanout#3@12[0]/ask#1", "main/barrier#4". The
+ * number keeps a fan-out in a loop (same line, several runs) unique.
+ *
+ * The trace. One JSON object per line, written and flushed as events
+ * happen (a crash keeps what happened): {"t": ms, "ev": "...", "addr":
+ * "...", ...}; see docs/runtime.md for the events. Every function takes a
+ * NULL trace and then does nothing, so a run without --trace pays one
+ * pointer test per event. String fields are capped at TRACE_FIELD_MAX
+ * bytes; an event with a cut field carries "truncated": true. */
+#ifndef WEFT_TRACE_H
+#define WEFT_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "value.h"
+
+struct VM;
+struct Fiber;
+
+#define TRACE_FIELD_MAX ((size_t)64 << 10)
+
+/* ---- addresses ------------------------------------------------------- */
+
+/* The fiber's path ("main" for the root fiber). Never NULL. */
+const char *fiber_address(const struct Fiber *f);
+/* Takes the fiber's next effect number and appends the effect's address
+ * "PATH/KIND#N" to out. */
+void fiber_effect_address(struct Fiber *f, const char *kind, Buf *out);
+/* The path prefix of the branches of a FANOUT that f is executing at
+ * source line `line`: "PATH/fanout#N@LINE" (takes an effect number). The
+ * result is malloc'd. */
+char *fiber_fanout_prefix(struct Fiber *f, uint32_t line);
+/* Gives f (a new branch fiber) the path PREFIX[i] or PREFIX[name]. */
+void fiber_set_branch_path(struct VM *vm, struct Fiber *f, const char *prefix, uint32_t i, const char *name);
+
+/* ---- the trace -------------------------------------------------------- */
+
+typedef struct Trace Trace;
+
+/* Opens (truncates) path for writing; NULL + *err (malloc'd) on failure. */
+Trace *trace_open(const char *path, char **err);
+/* Flushes and closes; false if anything failed to write. NULL-safe. */
+bool trace_close(Trace *t);
+
+/* An event: trace_begin, then fields, then trace_end (writes the line and
+ * flushes). trace_begin returns false when t is NULL: skip the fields. */
+bool trace_begin(Trace *t, const char *ev, const char *addr);
+void trace_str(Trace *t, const char *key, const char *s, size_t n);
+void trace_cstr(Trace *t, const char *key, const char *s);
+void trace_int(Trace *t, const char *key, int64_t v);
+void trace_num(Trace *t, const char *key, double v);
+/* A value as JSON (a reply); values with no JSON form are written as
+ * their display text. */
+void trace_value(Trace *t, const char *key, Value v);
+void trace_end(Trace *t);
+
+/* fiber_start / fiber_end events of f (NULL-safe on vm->trace). status:
+ * "ok", "failed", "cancelled"; error may be NULL. */
+void trace_fiber_start(struct VM *vm, const struct Fiber *f);
+void trace_fiber_end(struct VM *vm, const struct Fiber *f, const char *status, const char *error);
+
+/* ---- progress ----------------------------------------------------------- */
+
+typedef struct Progress {
+  uint64_t branches_done, branches_running, branches_failed;
+  uint64_t calls_in_flight, calls_done;
+  uint64_t tokens;
+  double cost_usd;
+  uint64_t elapsed_ms;
+} Progress;
+
+/* One line, no newline: "branches 12 done, 3 running, 1 failed | calls 3
+ * in flight, 40 done | 12,345 tokens | $0.0123 | 4.2s". */
+void progress_format(Buf *out, const Progress *p);
+
+#endif
