@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,6 +29,7 @@
 #include "../lang/diag.h"
 #include "../stdlib/builtins.h"
 #include "../vm/module.h"
+#include "../vm/opcodes.h"
 #include "../vm/engine.h"
 #include "../vm/trace.h"
 #include "../vm/value.h"
@@ -85,13 +87,16 @@ static const char USAGE[] =
     "error), 2 usage error (bad flag, unreadable file, invalid input)\n";
 
 static const char HELP_CHECK[] =
-    "usage: weft check [--json] [--color=auto|always|never] FILE...\n"
+    "usage: weft check [--json] [--color=auto|always|never] [--cost] FILE...\n"
     "\n"
     "Checks each program (parse, names, types, static rules) without running\n"
     "it. Diagnostics go to stderr; with --json one JSON document goes to stdout\n"
     "instead: {\"diagnostics\":[...],\"errors\":N,\"warnings\":M}.\n"
     "\n"
     "  --json            machine-readable diagnostics on stdout\n"
+    "  --cost            print a static upper bound on main's model calls and\n"
+    "                    output tokens (one FILE; see docs/cli.md); with --json\n"
+    "                    the document gets \"calls\" and \"output_tokens\"\n"
     "  --color=WHEN      colour diagnostics: auto (default: when stderr is a\n"
     "                    terminal and NO_COLOR is unset or empty), always, never\n"
     "\n"
@@ -138,6 +143,10 @@ static const char HELP_RUN[] =
     "  --mock-script FILE     canned replies for mock calls (docs/cli.md)\n"
     "  --prices FILE          USD per million tokens by provider/model prefix\n"
     "  --no-stream            plain JSON responses instead of streams\n"
+    "  --budget-calls N       at most N model calls for the whole run\n"
+    "  --budget-tokens N      stop admitting calls once N tokens are used\n"
+    "  --budget-usd X         stop admitting calls once X dollars are spent\n"
+    "  --budget-time DURATION stop admitting calls DURATION after the start\n"
     "  --quiet                no summary of model calls (and no progress line)\n"
     "                         on stderr\n"
     "  --trace FILE.jsonl     write every effect (asks, sleeps, fibers,\n"
@@ -488,7 +497,7 @@ static void loaded_free(Loaded *lp) {
 /* Checks one file. In JSON mode the rendered document is captured so that
  * several files can be merged into one; the error and warning counts accumulate. */
 static int check_one(const char *path, bool json, ColorMode color, Buf *items,
-                     uint32_t *errors, uint32_t *warnings) {
+                     uint32_t *errors, uint32_t *warnings, Buf *cost) {
   if (!check_readable(path)) return EXIT_USAGE;
   Heap heap;
   SourceSet ss;
@@ -525,11 +534,26 @@ static int check_one(const char *path, bool json, ColorMode color, Buf *items,
   int rc = dl.errors ? EXIT_FAIL : EXIT_OK;
   diag_free(&dl);
   src_free(&ss);
+  /* --cost: bound a program that checks (cost_file re-loads it: the
+   * compile above already reported its diagnostics) */
+  if (cost && rc == EXIT_OK) {
+    Buf c;
+    buf_init(&c);
+    cost_file(path, &opt, json, &c);
+    if (json) { /* {"calls":…,"output_tokens":…}\n -> its members, for the document */
+      while (c.len && c.data[c.len - 1] == '\n') c.len--;
+      if (c.len && c.data[c.len - 1] == '}') c.len--;
+      if (c.len > 1) buf_put(cost, c.data + 1, c.len - 1);
+    } else if (c.len) {
+      fwrite(c.data, 1, c.len, stdout);
+    }
+    buf_free(&c);
+  }
   return rc;
 }
 
 static int cmd_check(int argc, char **argv) {
-  bool json = false;
+  bool json = false, cost = false;
   ColorMode color = COLOR_AUTO;
   const char **files = calloc((size_t)argc + 1, sizeof *files);
   int nfiles = 0;
@@ -543,6 +567,8 @@ static int cmd_check(int argc, char **argv) {
       return EXIT_OK;
     } else if (strcmp(a, "--json") == 0) {
       json = true;
+    } else if (strcmp(a, "--cost") == 0) {
+      cost = true;
     } else if ((r = flag_value(argc, argv, &i, "--color", &v)) != 0) {
       if (r < 0 || !parse_color(v, &color)) goto usage;
     } else if (a[0] == '-' && a[1] != '\0') {
@@ -556,20 +582,31 @@ static int cmd_check(int argc, char **argv) {
     errorf("check: no file given (usage: weft check [--json] FILE...)");
     goto usage;
   }
+  if (cost && nfiles != 1) {
+    errorf("check: --cost takes exactly one FILE");
+    goto usage;
+  }
   int rc = EXIT_OK;
   uint32_t errors = 0, warnings = 0;
-  Buf items;
+  Buf items, costs;
   buf_init(&items);
+  buf_init(&costs);
   for (int i = 0; i < nfiles; i++) {
-    int r = check_one(files[i], json, color, &items, &errors, &warnings);
+    int r = check_one(files[i], json, color, &items, &errors, &warnings, cost ? &costs : NULL);
     if (r > rc) rc = r;
   }
   if (json) {
     fputs("{\"diagnostics\":[", stdout);
     if (items.len) fwrite(items.data, 1, items.len, stdout);
-    printf("],\"errors\":%" PRIu32 ",\"warnings\":%" PRIu32 "}\n", errors, warnings);
+    printf("],\"errors\":%" PRIu32 ",\"warnings\":%" PRIu32, errors, warnings);
+    if (costs.len) {
+      putchar(',');
+      fwrite(costs.data, 1, costs.len, stdout);
+    }
+    fputs("}\n", stdout);
   }
   buf_free(&items);
+  buf_free(&costs);
   free(files);
   return rc;
 usage:
@@ -834,6 +871,9 @@ static int cmd_run(int argc, char **argv) {
   ecfg.retries = -1;
   ecfg.repairs = -1;
   bool json = false, quiet = false;
+  uint32_t bud_bits = 0; /* the global budget (--budget-*) */
+  int64_t bud_calls = 0, bud_tokens = 0, bud_time = 0;
+  double bud_usd = 0;
   const char *trace_path = NULL;
   ColorMode progress_mode = COLOR_AUTO; /* the same three answers as --color */
   if (!ovr || !mo) {
@@ -907,6 +947,30 @@ static int cmd_run(int argc, char **argv) {
       if (r < 0 || !parse_small("--retries", v, &ecfg.retries)) goto usage;
     } else if ((r = flag_value(argc, argv, &i, "--repairs", &v)) != 0) {
       if (r < 0 || !parse_small("--repairs", v, &ecfg.repairs)) goto usage;
+    } else if ((r = flag_value(argc, argv, &i, "--budget-calls", &v)) != 0) {
+      /* 0 is a budget too: no model call at all */
+      if (r < 0 || (strcmp(v, "0") != 0 && !parse_count("--budget-calls", v, (uint64_t)INT64_MAX, &count))) goto usage;
+      if (strcmp(v, "0") == 0) count = 0;
+      bud_bits |= BUDGET_CALLS;
+      bud_calls = (int64_t)count;
+    } else if ((r = flag_value(argc, argv, &i, "--budget-tokens", &v)) != 0) {
+      /* 0 is a budget too: no model call at all */
+      if (r < 0 || (strcmp(v, "0") != 0 && !parse_count("--budget-tokens", v, (uint64_t)INT64_MAX, &count))) goto usage;
+      if (strcmp(v, "0") == 0) count = 0;
+      bud_bits |= BUDGET_TOKENS;
+      bud_tokens = (int64_t)count;
+    } else if ((r = flag_value(argc, argv, &i, "--budget-usd", &v)) != 0) {
+      char *end = NULL;
+      if (r < 0) goto usage;
+      bud_usd = strtod(v, &end);
+      if (!v[0] || !end || *end || !(bud_usd >= 0) || isinf(bud_usd)) {
+        errorf("--budget-usd needs an amount of dollars such as 0.50, not '%s'", v);
+        goto usage;
+      }
+      bud_bits |= BUDGET_USD;
+    } else if ((r = flag_value(argc, argv, &i, "--budget-time", &v)) != 0) {
+      if (r < 0 || !parse_duration_ms("--budget-time", v, &bud_time)) goto usage;
+      bud_bits |= BUDGET_TIME;
     } else if ((r = flag_value(argc, argv, &i, "--mock-script", &v)) != 0) {
       if (r < 0) goto usage;
       ecfg.mock_script = v;
@@ -995,6 +1059,7 @@ static int cmd_run(int argc, char **argv) {
     free(mo);
     return EXIT_FAIL;
   }
+  if (bud_bits) vm_set_budget(vm, bud_bits, bud_calls, bud_tokens, bud_usd, bud_time);
   /* Only programs that declare roles can ask: the rest start as fast as
    * they did before model calls existed. */
   Engine *engine = NULL;

@@ -1465,6 +1465,50 @@ static Type *fanout_expr(Checker *c, Node *n) {
   return t;
 }
 
+/* Rule: `budget { calls: N, tokens: N, usd: X, time: D } { body } [else
+ * { e }]`: limits are named calls (int), tokens (int), usd (float), time
+ * (duration), each at most once (E0310), no other name (E0620). The body
+ * and the else are branch lambdas (they run in their own fibers); the
+ * value is the body's, and with an else both must have the same type. */
+static Type *budget_expr(Checker *c, Node *n, Type *want) {
+  bool failed = false;
+  NodeList *ls = &n->u.budget.limits;
+  static const char *const names[] = {"calls", "tokens", "usd", "time"};
+  for (uint32_t i = 0; i < ls->n; i++) {
+    Node *f = ls->items[i];
+    if (!f || f->kind != N_FIELD_INIT) continue;
+    int k = -1;
+    for (int j = 0; j < 4; j++)
+      if (strcmp(f->u.init.name, names[j]) == 0) k = j;
+    if (k < 0) {
+      diag_add(c->dl, D_E0620, f->span, "a budget limits `calls`, `tokens`, `usd` and `time`",
+               "unknown budget limit `%s`", f->u.init.name);
+      ck_expr(c, f->u.init.value, NULL);
+      failed = true;
+      continue;
+    }
+    if (dup_init(c, ls, i)) { failed = true; continue; }
+    Type *lt = k == 2 ? type_prim(TY_FLOAT) : k == 3 ? type_prim(TY_DURATION) : type_prim(TY_INT);
+    Type *got = ck_expect(c, f->u.init.value, lt);
+    if (ck_is_error(got) || got->kind != lt->kind) failed = true;
+  }
+  Type *acc = NULL;
+  Node *arms[2] = {n->u.budget.body, n->u.budget.else_};
+  for (int i = 0; i < 2; i++) {
+    if (!arms[i]) continue;
+    Type *wf = type_new(c->a, TY_FN);
+    wf->nparams = 0;
+    wf->ret = i == 1 && acc && !ck_is_error(acc) ? acc : want; /* the else's is the body's */
+    Type *ft = ck_expr(c, arms[i], wf);
+    if (ck_is_error(ft) || ft->kind != TY_FN) { failed = true; continue; }
+    Type *bt = ft->ret;
+    if (bt->kind == TY_VOID) bt = type_prim(TY_NONE);
+    acc = join_branches(c, acc, bt, value_span(arms[i]->u.lambda.body), want, &failed);
+  }
+  if (failed || !acc) return err();
+  return acc;
+}
+
 /* Rule: `barrier T [tolerate N | tolerate P%] [first K] [timeout D]`
  * joins a fan-out: T is a fanout or a tasks name; N and K are ints, P a
  * percent literal, D a duration. The value is list[T] (the record of
@@ -1755,6 +1799,7 @@ static Type *expr_inner(Checker *c, Node *n, Type *want) {
   case N_LOOP: return loop_expr(c, n, want);
   case N_FANOUT: return fanout_expr(c, n);
   case N_BARRIER: return barrier_expr(c, n);
+  case N_BUDGET: return budget_expr(c, n, want);
   case N_VERIFY: return verify_expr(c, n);
   case N_TOURNAMENT: return tournament_expr(c, n);
   case N_ROLE_INDEX: return role_index_expr(c, n);

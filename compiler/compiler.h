@@ -32,6 +32,10 @@
  *   - every N_BARRIER has `type` = its result; `barrier.tasks->type` is
  *     the TY_TASKS it joins; a `tolerate` that is an N_PERCENT means
  *     BARRIER_TOLERATE_P (its lit.f is the percent), any other an int;
+ *   - every N_BUDGET has `type` = its value; its limits are N_FIELD_INIT
+ *     named calls / tokens / usd / time (each at most once, typed int,
+ *     int, float, duration); `budget.body` and `budget.else_` (NULL when
+ *     absent) are zero-parameter branch lambdas annotated like any lambda;
  *   - every N_ROLE has `sym` = its SYM_ROLE and `extra` = a RoleDesc of
  *     its validated settings (strings in the arena; unset ones NaN / -1);
  *     the role of every N_ASK (`ask.role`, an N_NAME or an N_FIELD
@@ -169,6 +173,15 @@ Module *emit_program(Program *p, Heap *heap);
  * NULL; diagnostics are in dl either way. */
 Module *compile_file(const char *path, SourceSet *ss, DiagList *dl,
                      const CompileOptions *opt, Heap *heap);
+
+/* cost.c: static upper bounds on main's model calls and output tokens
+ * (`weft check --cost`), written to out as one text line or, with json, one
+ * JSON object {"calls": {...}, "output_tokens": {...}}. cost_program works
+ * on a checked program; cost_file loads and checks `path` itself (its
+ * diagnostics are dropped: report them with compile_file first). Both
+ * return false when there is nothing to bound (errors, no main). */
+bool cost_program(Program *p, bool json, Buf *out);
+bool cost_file(const char *path, const CompileOptions *opt, bool json, Buf *out);
 
 /* types.c */
 Type *type_new(Arena *a, TypeKind kind);

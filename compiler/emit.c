@@ -736,6 +736,35 @@ static void emit_barrier(Emitter *e, Node *n) {
   op1(e, n, OP_BARRIER, bits);
 }
 
+/* Rule (the BUDGET contract): budget { limits } { body } [else { e }] =
+ *   BODY-CLOSURE; ELSE-CLOSURE | NONE; calls | NONE; tokens | NONE;
+ *   usd | NONE; time | NONE; BUDGET bits
+ * with BUDGET_CALLS, _TOKENS, _USD, _TIME set for the limits given (their
+ * expressions are evaluated in that order, whatever the source order). */
+static void emit_budget(Emitter *e, Node *n) {
+  static const char *const names[] = {"calls", "tokens", "usd", "time"};
+  static const uint32_t flag[] = {BUDGET_CALLS, BUDGET_TOKENS, BUDGET_USD, BUDGET_TIME};
+  uint32_t bits = 0;
+  emit_lambda_named(e, n->u.budget.body, "budget");
+  if (n->u.budget.else_) emit_lambda_named(e, n->u.budget.else_, "budget else");
+  else op0(e, n, OP_NONE);
+  for (uint32_t k = 0; k < 4; k++) {
+    Node *v = NULL;
+    NodeList *ls = &n->u.budget.limits;
+    for (uint32_t i = 0; i < ls->n; i++)
+      if (ls->items[i] && ls->items[i]->kind == N_FIELD_INIT && strcmp(ls->items[i]->u.init.name, names[k]) == 0)
+        v = ls->items[i]->u.init.value;
+    if (v) {
+      emit_value(e, v);
+      bits |= flag[k];
+    } else {
+      op0(e, n, OP_NONE);
+    }
+  }
+  mark(e, n);
+  op1(e, n, OP_BUDGET, bits);
+}
+
 /* Expressions that always leave exactly one value. */
 static void emit_value_node(Emitter *e, Node *n) {
   switch (n->kind) {
@@ -815,6 +844,7 @@ static void emit_value_node(Emitter *e, Node *n) {
   case N_LOOP: emit_loop(e, n); return;
   case N_FANOUT: emit_fanout(e, n); return;
   case N_BARRIER: emit_barrier(e, n); return;
+  case N_BUDGET: emit_budget(e, n); return;
   /* verify and tournament run the expression the parser lowered them to */
   case N_VERIFY: case N_TOURNAMENT: emit_value(e, n->u.sugar.lowered); return;
   case N_ROLE_INDEX: {

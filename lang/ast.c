@@ -173,6 +173,11 @@ static void each_child(const Node *n, ChildFn f, void *ud) {
     break;
   case N_VERIFY: case N_TOURNAMENT: C(n->u.sugar.lowered); break;
   case N_ROLE_INDEX: C(n->u.role_index.role); break;
+  case N_BUDGET:
+    each_list(&n->u.budget.limits, f, ud);
+    C(n->u.budget.body);
+    C(n->u.budget.else_);
+    break;
   case N_BARRIER:
     C(n->u.barrier.tasks);
     C(n->u.barrier.tolerate);
@@ -212,7 +217,7 @@ static const char *const kind_names[N__COUNT] = {
   [N_UNARY] = "unary", [N_BINARY] = "binary", [N_CALL] = "call", [N_FIELD] = "get",
   [N_INDEX] = "index", [N_WITH] = "with", [N_IF] = "if", [N_MATCH] = "match",
   [N_BLOCK] = "block", [N_LAMBDA] = "lambda", [N_ASK] = "ask", [N_LOOP] = "loop",
-  [N_FANOUT] = "fanout", [N_BARRIER] = "barrier", [N_VERIFY] = "verify",
+  [N_FANOUT] = "fanout", [N_BARRIER] = "barrier", [N_BUDGET] = "budget", [N_VERIFY] = "verify",
   [N_TOURNAMENT] = "tournament", [N_ROLE_INDEX] = "role-index", [N_PAT_WILD] = "pat-wild",
   [N_PAT_LIT] = "pat", [N_PAT_BIND] = "bind", [N_TYPE_NAME] = "type-name",
   [N_TYPE_RECORD] = "type-record", [N_TYPE_UNION] = "type-union",
@@ -461,6 +466,11 @@ static void dump_node(FILE *out, const Node *n, int indent) {
     dump_child(out, n->u.sugar.lowered, in);
     break;
   case N_ROLE_INDEX: dump_child(out, n->u.role_index.role, in); break;
+  case N_BUDGET:
+    dump_list(out, &n->u.budget.limits, in);
+    dump_child(out, n->u.budget.body, in);
+    dump_wrap(out, "else", n->u.budget.else_, in);
+    break;
   case N_BARRIER:
     dump_child(out, n->u.barrier.tasks, in);
     dump_wrap(out, "tolerate", n->u.barrier.tolerate, in);

@@ -93,6 +93,7 @@ typedef enum NodeKind {
   N_VERIFY,      /* verify claim by R | [R1, R2] [quorum K] [with { ... }]; runs `lowered` */
   N_TOURNAMENT,  /* tournament xs by judge on crit [format] [-> ranking]; runs `lowered` */
   N_ROLE_INDEX,  /* the role table index of role_index.role, an int (built by lowering) */
+  N_BUDGET,      /* budget { calls: N, ... } { body } [else { e }] */
 
   /* patterns (in N_MATCH_ARM) */
   N_PAT_WILD,    /* _ */
@@ -173,6 +174,10 @@ struct Node {
     struct { Node *claim; NodeList roles; Node *quorum; Node *lowered; const char *format;
              bool listed; bool ranking; } sugar;
     struct { Node *role; } role_index;                        /* N_ROLE_INDEX */
+    /* N_BUDGET: `limits` are N_FIELD_INIT (calls, tokens, usd, time); the
+     * body and the else (NULL when absent) are zero-parameter branch
+     * lambdas built by the parser: each runs in its own fiber */
+    struct { NodeList limits; Node *body; Node *else_; } budget;
     struct { Node *lit; const char *name; } pat;
     /* N_LET, N_VAR: name, optional type, value */
     struct { const char *name; Span name_span; Node *type; Node *value; bool is_var; } decl;

@@ -113,6 +113,7 @@ Node *ps_fanout(ParseCtx *pc, const char *var, Loc var_loc, Node *iter, Node *li
                 Loc l);
 Node *ps_fanout_record(ParseCtx *pc, NodeList fields, Loc l);
 Node *ps_barrier(ParseCtx *pc, Node *tasks, NodeList mods, Loc l);
+Node *ps_budget(ParseCtx *pc, NodeList limits, Node *body, Node *els, Loc l);
 Node *ps_verify(ParseCtx *pc, Node *claim, const char *by, Loc by_loc, NodeList roles, int listed,
                 NodeList mods, Loc l);
 Node *ps_tournament(ParseCtx *pc, Node *items, const char *by, Loc by_loc, Node *judge,

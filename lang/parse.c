@@ -183,6 +183,16 @@ Node *ps_fanout_record(ParseCtx *pc, NodeList fields, Loc l) {
   return ps_done(pc, n);
 }
 
+/* budget { limits } { body } [else { e }]: body and else become branch
+ * lambdas (each runs in its own fiber, see vm/tasks.c) */
+Node *ps_budget(ParseCtx *pc, NodeList limits, Node *body, Node *els, Loc l) {
+  Node *n = ps_new(pc, N_BUDGET, l);
+  n->u.budget.limits = limits;
+  n->u.budget.body = body ? branch_lambda(pc, NULL, body, body->span) : NULL;
+  n->u.budget.else_ = els ? branch_lambda(pc, NULL, els, els->span) : NULL;
+  return ps_done(pc, n);
+}
+
 /* barrier t { tolerate N | tolerate P% | first K | timeout D }: each
  * modifier at most once, in any order. */
 Node *ps_barrier(ParseCtx *pc, Node *tasks, NodeList mods, Loc l) {

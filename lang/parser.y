@@ -141,7 +141,7 @@ static NodeList one(ParseCtx *pc, Node *n) {
 %type <node> add_expr mul_expr unary postfix primary if_expr string field
 %type <node> entry arm pattern type type_post type_atom tfield union ret_opt
 %type <node> type_ann default_opt block ask ask_role
-%type <node> loop loop_max loop_else fanout fanout_limit barrier word_arg
+%type <node> loop loop_max loop_else fanout fanout_limit barrier word_arg budget
 %type <node> verify tournament tourn_format tourn_ret
 %type <list> tparams tparam_list params param_list args expr_list fields entries
 %type <list> arms interp type_args type_list tfields stmt_chain barrier_mods
@@ -413,6 +413,16 @@ fanout
   | FANOUT LBRACE_REC error "}"         { $$ = ps_error(pc, @$); }
   ;
 
+/* budget -> 'budget' '{' name ':' expr { ',' name ':' expr } '}' block
+ *           [ 'else' block ] */
+budget
+  : BUDGET LBRACE_REC fields trail "}" block %prec IF_NO_ELSE
+      { $$ = ps_budget(pc, $3, $6, NULL, @$); }
+  | BUDGET LBRACE_REC fields trail "}" block ELSE block
+      { $$ = ps_budget(pc, $3, $6, $8, @$); }
+  | BUDGET LBRACE_REC error "}" block %prec IF_NO_ELSE  { $$ = ps_error(pc, @$); }
+  ;
+
 fanout_limit
   : %empty                          { $$ = NULL; }
   | word_arg
@@ -551,6 +561,7 @@ primary
   | block
   | if_expr
   | fanout
+  | budget
   | MATCH expr "{" arms trail "}"
       { $$ = NEW(N_MATCH, @$); $$->u.match_.subject = $2; $$->u.match_.arms = $4;
         $$ = DONE($$); }

@@ -111,6 +111,7 @@ typedef struct Call {
   char *addr;                 /* the effect's address "PATH/ask#N" (vm/trace.h) */
   uint64_t started_ms;        /* VM ms when the ask was made (trace latency) */
   Usage usage;                /* this call's tokens over all its attempts */
+  struct Budget *budget;      /* the asking fiber's budget chain (one reference; NULL: none) */
 } Call;
 
 typedef struct CallList {
@@ -133,6 +134,7 @@ struct Engine {
   uint32_t nprices;
   char **unpriced;
   uint32_t nunpriced;
+  uint64_t budgets_seen;      /* vm->budgets_exhausted at the last budget sweep */
   bool any_call;
   uint64_t first_ms, last_ms;
 };
@@ -360,7 +362,8 @@ static bool price_for(const Engine *e, const char *spec, Price *out) {
   return found;
 }
 
-static void add_usage(Engine *e, const Call *c, const Usage *u) {
+/* Adds u to the run's totals; returns its cost in USD (0 when unpriced). */
+static double add_usage(Engine *e, const Call *c, const Usage *u) {
   Usage *t = &e->stats.usage;
   t->input_tokens += u->input_tokens;
   t->output_tokens += u->output_tokens;
@@ -368,17 +371,19 @@ static void add_usage(Engine *e, const Call *c, const Usage *u) {
   t->cache_write_tokens += u->cache_write_tokens;
   Price p;
   if (price_for(e, c->spec, &p)) {
-    e->stats.cost_usd += ((double)u->input_tokens * p.input + (double)u->output_tokens * p.output +
-                          (double)u->cache_read_tokens * p.cache_read +
-                          (double)u->cache_write_tokens * p.cache_write) / 1e6;
-    return;
+    double cost = ((double)u->input_tokens * p.input + (double)u->output_tokens * p.output +
+                   (double)u->cache_read_tokens * p.cache_read +
+                   (double)u->cache_write_tokens * p.cache_write) / 1e6;
+    e->stats.cost_usd += cost;
+    return cost;
   }
   for (uint32_t i = 0; i < e->nunpriced; i++)
-    if (strcmp(e->unpriced[i], c->spec) == 0) return;
+    if (strcmp(e->unpriced[i], c->spec) == 0) return 0;
   char **n = realloc(e->unpriced, ((size_t)e->nunpriced + 1) * sizeof *n);
   if (!n) abort();
   e->unpriced = n;
   e->unpriced[e->nunpriced++] = xstrdup(c->spec);
+  return 0;
 }
 
 /* ---- the engine ---------------------------------------------------------- */
@@ -456,6 +461,7 @@ static void call_free(Engine *e, Call *c) {
   free(c->schema);
   free(c->schema_name);
   free(c->addr);
+  budget_release(e->vm, c->budget);
   for (uint32_t i = 0; i < c->nmsgs; i++) free((char *)c->msgs[i].text);
   free(c->msgs);
   free(c);
@@ -562,17 +568,52 @@ static void call_succeed(Engine *e, Call *c, Value v) {
 
 /* Fails c's fiber with the message in m (consumed); the key is redacted
  * first, whatever produced the text. */
-static void call_fail(Engine *e, Call *c, Buf *m) {
+static void call_fail_kind(Engine *e, Call *c, const char *kind, Buf *m) {
   if (c->key) redact_secret(m, c->key);
   e->stats.failed++;
   trace_ask(e, c, "failed", NULL, buf_cstr(m));
   if (c->f) {
     c->f->call = NULL;
-    vm_fail_parked(e->vm, c->f, "error", buf_cstr(m)); /* may free the fiber */
+    vm_fail_parked(e->vm, c->f, kind, buf_cstr(m)); /* may free the fiber */
     c->f = NULL;
   }
   buf_free(m);
   call_done(e, c);
+}
+
+static void call_fail(Engine *e, Call *c, Buf *m) {
+  call_fail_kind(e, c, "error", m);
+}
+
+/* After a budget was exhausted: every call under it that is queued, in
+ * flight (its transfer aborted), mocked or backing off fails with kind
+ * "budget". Runs only between completions, never while a list is walked. */
+static void budget_sweep(Engine *e) {
+  if (e->budgets_seen == e->vm->budgets_exhausted) return;
+  e->budgets_seen = e->vm->budgets_exhausted;
+  /* moved to a local list first: failing a fiber may cancel other calls
+   * (engine_cancel then takes them out of this list) */
+  CallList doomed = {NULL, NULL, 0};
+  CallList *lists[4] = {&e->queue, &e->active, &e->mock, &e->backoff};
+  for (int i = 0; i < 4; i++) {
+    for (Call *c = lists[i]->head, *next; c; c = next) {
+      next = c->next;
+      if (!budget_spent(c->budget)) continue;
+      list_remove(lists[i], c);
+      if (lists[i] == &e->active || lists[i] == &e->mock) e->in_flight--;
+      transfer_release(e, c);
+      list_push(&doomed, c);
+    }
+  }
+  Call *c;
+  while ((c = doomed.head) != NULL) {
+    list_remove(&doomed, c);
+    budget_mark_refused(c->budget);
+    Buf m;
+    buf_init(&m);
+    buf_puts(&m, budget_spent(c->budget));
+    call_fail_kind(e, c, "budget", &m);
+  }
 }
 
 static void fail_attempts(Buf *m, const Call *c) {
@@ -628,7 +669,11 @@ static void requeue_front(Engine *e, Call *c) {
 
 /* A complete reply (2xx, or a mock answer): resume, repair or fail. */
 static void handle_reply(Engine *e, Call *c, ProviderReply *r) {
-  add_usage(e, c, &r->usage);
+  double cost = add_usage(e, c, &r->usage);
+  budget_charge(e->vm, c->budget,
+                r->usage.input_tokens + r->usage.output_tokens + r->usage.cache_read_tokens +
+                    r->usage.cache_write_tokens,
+                cost);
   c->usage.input_tokens += r->usage.input_tokens;
   c->usage.output_tokens += r->usage.output_tokens;
   Buf m;
@@ -1054,12 +1099,14 @@ void engine_pump(Engine *e) {
   int running = 0;
   curl_multi_perform(e->multi, &running);
   collect_done(e);
+  budget_sweep(e);
   move_due(e);
   admit(e);
   if (e->active.n) curl_multi_perform(e->multi, &running);
 }
 
 void engine_poll(Engine *e, int64_t timeout_ms) {
+  budget_sweep(e);
   admit(e);
   if (e->mock.n || (e->queue.n && e->in_flight < e->max_conc)) timeout_ms = 0;
   if (timeout_ms < 0) timeout_ms = 0;
@@ -1083,6 +1130,7 @@ void engine_poll(Engine *e, int64_t timeout_ms) {
     e->in_flight--;
     run_mock(e, c);
   }
+  budget_sweep(e);
   move_due(e);
   admit(e);
   if (e->active.n) {
@@ -1167,6 +1215,14 @@ bool engine_ask(Engine *e, Fiber *f, uint32_t role, Value prompt, uint32_t td) {
     vm_raise(vm, f, "ask: the prompt must be a string, got %s", v_type_name(prompt));
     return false;
   }
+  {
+    char *why = NULL;
+    if (!budget_admit(vm, f->budget, &why)) {
+      vm_raise_kind(vm, f, "budget", "%s", why);
+      free(why);
+      return false;
+    }
+  }
   const RoleDesc *r = &m->roles[role];
   char *spec = effective_spec(e, r);
   const char *model = NULL;
@@ -1181,6 +1237,7 @@ bool engine_ask(Engine *e, Fiber *f, uint32_t role, Value prompt, uint32_t td) {
   if (!c) abort();
   c->e = e;
   c->f = f;
+  c->budget = budget_retain(f->budget);
   {
     Buf ab;
     buf_init(&ab);

@@ -277,6 +277,7 @@ void vm_fiber_free(VM *vm, Fiber *f) {
   free(f->error);
   free(f->error_trace);
   if (f->path) heap_free(&vm->heap, f->path, strlen(f->path) + 1);
+  budget_release(vm, f->budget);
   heap_free(&vm->heap, f->stack, (size_t)f->stack_cap * sizeof(Value));
   heap_free(&vm->heap, f->frames, (size_t)f->frames_cap * sizeof(Frame));
   uint32_t i = f->index;
@@ -468,6 +469,7 @@ void vm_free(VM *vm) {
   tasks_clear_dirty(vm);
   while (vm->nfibers) vm_fiber_free(vm, vm->fibers[vm->nfibers - 1]);
   tasks_clear_dirty(vm);
+  budget_release(vm, vm->budget);
   for (uint32_t i = 0; i < vm->mod->nfuncs; i++)
     if (vm->fn_cache[i]) v_release(&vm->heap, v_obj(&vm->fn_cache[i]->h));
   free(vm->fn_cache);
@@ -579,12 +581,22 @@ bool vm_run_main(VM *vm, const Value *args, uint32_t nargs, Value *result, char 
     *trace = str_dup("");
     return false;
   }
+  f->budget = budget_retain(vm->budget);
   trace_fiber_start(vm, f);
   vm_run(vm);
   bool ok = false;
   if (vm->trace) {
     const char *st = f->state == FIBER_DONE ? "ok" : f->state == FIBER_FAILED ? "failed" : "cancelled";
     trace_fiber_end(vm, f, st, f->state == FIBER_FAILED ? f->error : NULL);
+  }
+  /* a global budget that stopped work fails the run even when the work it
+   * stopped was tolerated (a barrier's tolerate, a fallback) */
+  const char *spent = budget_run_failure(vm);
+  if (spent && f->state == FIBER_DONE) {
+    *err = str_dup(spent);
+    *trace = str_dup("");
+    vm_fiber_free(vm, f);
+    return false;
   }
   if (f->state == FIBER_DONE) {
     *result = f->result;

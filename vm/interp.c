@@ -999,6 +999,31 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     NEXT;
   }
 
+  /* BUDGET a: f e c t u d -> r. Runs f() in its own fiber under a new
+   * budget (a: BUDGET_* bits saying which of the limits c calls, t tokens,
+   * u usd, d time are given; absent ones are none) whose parent is this
+   * fiber's budget, and parks until it ends. r is f's result; when the
+   * block's own budget is exhausted inside, the body is cancelled and r is
+   * e()'s result (e runs under this fiber's budget), or, with e none, the
+   * fiber fails with kind "budget". Other failures pass through. */
+  CASE(BUDGET) {
+    uint32_t a = U8(ip);
+    ip += 1;
+    Value *args = sp - 6;
+    Value out = v_none();
+    SAVE_STATE();
+    FLUSH_FUEL();
+    NativeStatus st = tasks_budget(vm, f, a, args, &out);
+    if (st == NATIVE_ERROR) {
+      budget = granted = 0;
+      goto failed;
+    }
+    for (uint32_t i = 0; i < 6; i++) RELEASE(args[i]);
+    sp = args;
+    f->sp = (uint32_t)(sp - stack);
+    return;
+  }
+
   LOOP_END
 
 bad_op:

@@ -40,6 +40,12 @@
 #define BARRIER_FIRST      4  /* k: the first k branches to succeed; the rest are cancelled */
 #define BARRIER_TIMEOUT    8  /* d: a duration; unfinished branches fail with kind "timeout" */
 
+/* BUDGET operand a: which limits are given (absent ones are pushed as none). */
+#define BUDGET_CALLS  1  /* c: int, model calls admitted */
+#define BUDGET_TOKENS 2  /* t: int, tokens charged from replies' usage */
+#define BUDGET_USD    4  /* u: float, dollars charged by the price table */
+#define BUDGET_TIME   8  /* d: duration, wall time since the block started */
+
 #define WEFT_OPCODES(OP) \
   OP(NOP,          "",    0, 0)  /* ->            : nothing */ \
   OP(CONST,        "h",   0, 1)  /* -> k          : push constant a (int, float, string, duration) */ \
@@ -87,7 +93,8 @@
   OP(FAIL,         "",    1, 0)  /* msg ->        : raise a workflow error with message msg */ \
   OP(ASK,          "hh",  1, 1)  /* prompt -> r   : model call by role a; reply typed by descriptor b (0xFFFF: text) */ \
   OP(FANOUT,       "b",   3, 1)  /* xs f n -> t   : start branches (a=0: f(x) per element of list xs; a=1: xs is a record of 0-arg functions, f none); n: int limit or none */ \
-  OP(BARRIER,      "b",   4, 1)  /* t tol k d -> r: join tasks t; a: BARRIER_* bits saying which of tol, k (first), d (timeout) are given */
+  OP(BARRIER,      "b",   4, 1)  /* t tol k d -> r: join tasks t; a: BARRIER_* bits saying which of tol, k (first), d (timeout) are given */ \
+  OP(BUDGET,       "b",   6, 1)  /* f e c t u d -> r: run f() under a new budget (a: BUDGET_* bits); e: else function or none */
 
 typedef enum Opcode {
 #define OP_ENUM(name, fmt, pop, push) OP_##name,

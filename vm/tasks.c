@@ -77,7 +77,27 @@ struct ObjTasks {
   char *prefix;        /* the branches' address prefix "PATH/fanout#N@LINE" (malloc'd) */
   char *barrier_addr;  /* with a trace: the joining barrier's address (malloc'd) */
   uint64_t barrier_at; /* VM ms when the barrier started waiting */
+  Budget *budget;      /* the budget branches start under (one reference; NULL: none) */
+  Budget *own;         /* mode 2 (a budget block): the block's budget (one reference) */
+  bool in_else;        /* mode 2: the branch slot runs the else function */
 };
+
+/* A budget (vm_impl.h); the rules are at "budgets" below. */
+struct Budget {
+  uint32_t rc;
+  uint32_t bits;           /* BUDGET_* limits given */
+  Budget *parent;          /* one reference */
+  int64_t calls_max, calls_used, tokens_max, tokens_used, time_ms;
+  double usd_max, usd_used;
+  uint64_t start_ms;
+  bool exhausted;
+  bool refused;            /* stopped work: refused or cancelled a call */
+  char *why;               /* "budget exhausted: calls 3/3" once exhausted */
+  char *addr;              /* "run" or the block's address */
+  ObjTasks *owner;         /* a block's tasks (no reference); NULL: global */
+};
+
+static void settle_budget(VM *vm, ObjTasks *t);
 
 enum { UNDECIDED, DECIDED_OK, DECIDED_FAIL };
 
@@ -164,7 +184,7 @@ static bool start_pending(VM *vm, ObjTasks *t) {
       failed = true;
       continue;
     }
-    Value fnv = t->mode == 0 ? t->fn : AS_RECORD(t->items)->vals[i];
+    Value fnv = t->mode != 1 ? t->fn : AS_RECORD(t->items)->vals[i];
     const Value *args = t->mode == 0 ? &AS_LIST(t->items)->items[i] : NULL;
     char *err = NULL;
     Fiber *bf = vm_spawn(vm, fnv, args, t->mode == 0 ? 1 : 0, &err);
@@ -176,9 +196,13 @@ static bool start_pending(VM *vm, ObjTasks *t) {
     }
     bf->task = t;
     bf->branch = i;
-    fiber_set_branch_path(vm, bf, t->prefix, i,
-                          t->mode == 1 && AS_RECORD(t->items)->shape->names[i]
-                              ? AS_RECORD(t->items)->shape->names[i]->data : NULL);
+    /* branches spend from the budget their fan-out (or block) started in */
+    budget_release(vm, bf->budget);
+    bf->budget = budget_retain(t->budget);
+    const char *name = t->mode == 2 ? (t->in_else ? "else" : "body")
+                       : t->mode == 1 && AS_RECORD(t->items)->shape->names[i]
+                           ? AS_RECORD(t->items)->shape->names[i]->data : NULL;
+    fiber_set_branch_path(vm, bf, t->prefix, i, name);
     vm->branches_started++;
     trace_fiber_start(vm, bf);
     t->br[i].fiber = bf;
@@ -243,6 +267,7 @@ NativeStatus tasks_fanout(VM *vm, Fiber *f, uint32_t mode, const Value *args, Va
   t->n = n;
   t->limit = limit;
   t->mode = (uint8_t)mode;
+  t->budget = budget_retain(f->budget);
   t->first_bad = NO_INDEX;
   t->br = n ? heap_alloc(&vm->heap, (size_t)n * sizeof(Branch)) : NULL;
   for (uint32_t i = 0; i < n; i++) {
@@ -451,6 +476,7 @@ static bool result_fits(VM *vm, ObjTasks *t) {
 /* The barrier event: written once, when the barrier is decided. */
 static void trace_barrier(VM *vm, ObjTasks *t, bool ok, const char *error) {
   Trace *tr = vm->trace;
+  if (t->mode == 2) return; /* a budget block has no barrier */
   if (!trace_begin(tr, "barrier", t->barrier_addr)) return;
   Buf mode;
   buf_init(&mode);
@@ -583,6 +609,10 @@ static void settle_one(VM *vm, ObjTasks *t) {
   /* only the settle list still holds it (its waiter and creator are gone):
    * it is about to be freed, so start nothing more */
   if (t->h.rc == 1) return;
+  if (t->mode == 2) {
+    settle_budget(vm, t);
+    return;
+  }
   for (;;) {
     if (t->decided) return;
     if (t->waiter) {
@@ -710,6 +740,9 @@ static void tasks_destroy(VM *vm, ObjTasks *t) {
   }
   free(t->prefix);
   free(t->barrier_addr);
+  if (t->own && t->own->owner == t) t->own->owner = NULL;
+  budget_release(vm, t->own);
+  budget_release(vm, t->budget);
   v_release(h, t->items);
   v_release(h, t->fn);
   if (t->br) heap_free(h, t->br, (size_t)t->n * sizeof(Branch));
@@ -729,4 +762,291 @@ void tasks_release_obj(Heap *h, Obj *o) {
     tasks_destroy(vm, t);
   }
   vm->tasks_draining = false;
+}
+
+/* ---- budgets --------------------------------------------------------------
+ *
+ * The rule: a call is admitted only while every budget of its fiber's
+ * chain has calls, tokens, dollars and time left (calls are charged at
+ * admission, tokens and dollars when the reply's usage arrives, so the
+ * last admitted call may overshoot: that usage is recorded and ends the
+ * budget). An exhausted budget refuses every later call with kind
+ * "budget"; the engine fails the calls still queued or in flight under it
+ * (vm->budgets_exhausted tells it to look), and a budget block's body is
+ * cancelled at the next settle exactly like a cancelled fan-out branch. */
+
+
+Budget *budget_new(VM *vm, Budget *parent, uint32_t bits, int64_t calls, int64_t tokens,
+                   double usd, int64_t time_ms, const char *addr) {
+  Budget *b = calloc(1, sizeof *b);
+  if (!b) abort();
+  b->rc = 1;
+  b->bits = bits;
+  b->parent = budget_retain(parent);
+  b->calls_max = calls;
+  b->tokens_max = tokens;
+  b->usd_max = usd;
+  b->time_ms = time_ms;
+  b->start_ms = vm_now_ms(vm);
+  b->addr = str_fmt("%s", addr ? addr : "run");
+  return b;
+}
+
+Budget *budget_retain(Budget *b) {
+  if (b) b->rc++;
+  return b;
+}
+
+void budget_release(VM *vm, Budget *b) {
+  while (b && --b->rc == 0) { /* a loop: deep chains do not recurse */
+    Budget *p = b->parent;
+    free(b->why);
+    free(b->addr);
+    free(b);
+    b = p;
+  }
+  (void)vm;
+}
+
+static void trace_budget(VM *vm, const Budget *b, const char *why) {
+  Trace *tr = vm->trace;
+  if (!trace_begin(tr, "budget", b->addr)) return;
+  /* what is used so far, whichever limits are set */
+  trace_int(tr, "calls", b->calls_used);
+  trace_int(tr, "tokens", b->tokens_used);
+  trace_num(tr, "usd", b->usd_used);
+  if (b->bits & BUDGET_TIME) trace_int(tr, "elapsed_ms", (int64_t)(vm_now_ms(vm) - b->start_ms));
+  if (why) trace_cstr(tr, "exhausted", why);
+  trace_end(tr);
+}
+
+static void budget_exhaust(VM *vm, Budget *b, char *why) {
+  if (b->exhausted) {
+    free(why);
+    return;
+  }
+  b->exhausted = true;
+  b->why = why;
+  vm->budgets_exhausted++;
+  trace_budget(vm, b, why);
+  if (b->owner) mark_dirty(vm, b->owner);
+}
+
+/* Exhausts b if a limit is used up; returns its state. */
+static bool budget_check(VM *vm, Budget *b) {
+  if (b->exhausted) return true;
+  char *why = NULL;
+  int64_t elapsed = (int64_t)(vm_now_ms(vm) - b->start_ms);
+  if ((b->bits & BUDGET_CALLS) && b->calls_used >= b->calls_max)
+    why = str_fmt("budget exhausted: calls %" PRId64 "/%" PRId64, b->calls_used, b->calls_max);
+  else if ((b->bits & BUDGET_TOKENS) && b->tokens_used >= b->tokens_max)
+    why = str_fmt("budget exhausted: tokens %" PRId64 "/%" PRId64, b->tokens_used, b->tokens_max);
+  else if ((b->bits & BUDGET_USD) && b->usd_used >= b->usd_max)
+    why = str_fmt("budget exhausted: usd $%.4f/$%.4f", b->usd_used, b->usd_max);
+  else if ((b->bits & BUDGET_TIME) && elapsed >= b->time_ms)
+    why = str_fmt("budget exhausted: time %" PRId64 "ms/%" PRId64 "ms", elapsed, b->time_ms);
+  if (why) budget_exhaust(vm, b, why);
+  return b->exhausted;
+}
+
+bool budget_admit(VM *vm, Budget *b, char **why) {
+  *why = NULL;
+  for (Budget *p = b; p; p = p->parent) {
+    if (budget_check(vm, p)) {
+      p->refused = true;
+      *why = str_fmt("%s", p->why);
+      return false;
+    }
+  }
+  for (Budget *p = b; p; p = p->parent) {
+    p->calls_used++;
+    trace_budget(vm, p, NULL);
+  }
+  return true;
+}
+
+void budget_charge(VM *vm, Budget *b, int64_t tokens, double usd) {
+  for (Budget *p = b; p; p = p->parent) {
+    p->tokens_used += tokens;
+    p->usd_used += usd;
+    trace_budget(vm, p, NULL);
+    /* calls are not re-checked here: using the last call is not exhaustion
+     * until another call asks */
+    uint32_t keep = p->bits;
+    p->bits &= ~(uint32_t)BUDGET_CALLS;
+    budget_check(vm, p);
+    p->bits = keep;
+  }
+}
+
+const char *budget_spent(const Budget *b) {
+  for (const Budget *p = b; p; p = p->parent)
+    if (p->exhausted) return p->why;
+  return NULL;
+}
+
+void budget_mark_refused(Budget *b) {
+  for (Budget *p = b; p; p = p->parent)
+    if (p->exhausted) {
+      p->refused = true;
+      return;
+    }
+}
+
+const char *budget_run_failure(const VM *vm) {
+  const Budget *b = vm->budget;
+  return b && b->exhausted && b->refused ? b->why : NULL;
+}
+
+/* ---- BUDGET blocks ----------------------------------------------------------
+ *
+ * A block is a one-branch tasks object (mode 2): the body runs in its own
+ * fiber under the block's budget, the enclosing fiber waits like a barrier
+ * waiter. Exhaustion of the block's own budget cancels the body (its fiber
+ * freed: nested fan-outs and calls in flight go with it) and starts the
+ * else function in the same branch slot under the enclosing budget, or
+ * fails the waiter with kind "budget". Any other failure (including an
+ * enclosing budget's exhaustion) passes through unchanged. */
+
+NativeStatus tasks_budget(VM *vm, Fiber *f, uint32_t bits, const Value *args, Value *out) {
+  const Module *m = vm->mod;
+  Value fn = args[0], els = args[1];
+  (void)out;
+  if (!v_is(fn, OBJ_FUNC) || AS_FUNC(fn)->fn >= m->nfuncs || m->funcs[AS_FUNC(fn)->fn].arity != 0)
+    return vm_raise(vm, f, "budget needs a function of no arguments, got %s", v_type_name(fn));
+  if (els.tag != V_NONE &&
+      (!v_is(els, OBJ_FUNC) || AS_FUNC(els)->fn >= m->nfuncs || m->funcs[AS_FUNC(els)->fn].arity != 0))
+    return vm_raise(vm, f, "budget else needs a function of no arguments, got %s", v_type_name(els));
+  if (!bits || (bits & ~(uint32_t)(BUDGET_CALLS | BUDGET_TOKENS | BUDGET_USD | BUDGET_TIME)))
+    return vm_raise(vm, f, "budget: bad limits 0x%x", bits);
+  int64_t calls = 0, tokens = 0, time_ms = 0;
+  double usd = 0;
+  if (bits & BUDGET_CALLS) {
+    if (args[2].tag != V_INT) return vm_raise(vm, f, "budget calls needs an int, got %s", v_type_name(args[2]));
+    calls = args[2].as.i;
+  }
+  if (bits & BUDGET_TOKENS) {
+    if (args[3].tag != V_INT) return vm_raise(vm, f, "budget tokens needs an int, got %s", v_type_name(args[3]));
+    tokens = args[3].as.i;
+  }
+  if (bits & BUDGET_USD) {
+    if (args[4].tag == V_FLOAT) usd = args[4].as.f;
+    else if (args[4].tag == V_INT) usd = (double)args[4].as.i;
+    else return vm_raise(vm, f, "budget usd needs a float, got %s", v_type_name(args[4]));
+    if (isnan(usd)) return vm_raise(vm, f, "budget usd is not a number");
+  }
+  if (bits & BUDGET_TIME) {
+    if (args[5].tag != V_DURATION) return vm_raise(vm, f, "budget time needs a duration, got %s", v_type_name(args[5]));
+    time_ms = args[5].as.i;
+  }
+  if (calls < 0 || tokens < 0 || usd < 0 || time_ms < 0)
+    return vm_raise(vm, f, "budget limits must not be negative");
+  if (!vm_charge(vm, f, 2)) return NATIVE_ERROR;
+  if (!vm_check_alloc(vm, f, sizeof(ObjTasks) + sizeof(Branch))) return NATIVE_ERROR;
+  if (vm->live_fibers >= vm->limits.max_fibers)
+    return vm_raise_kind(vm, f, "limit", "fiber limit (%u) exceeded", vm->limits.max_fibers);
+  uint32_t line = 0, col = 0;
+  if (f->nframes) {
+    const Frame *fr = &f->frames[f->nframes - 1];
+    if (fr->fn < m->nfuncs) func_line_at(&m->funcs[fr->fn], fr->ip ? fr->ip - 1 : 0, &line, &col);
+  }
+  Buf a;
+  buf_init(&a);
+  fiber_effect_address(f, "budget", &a);
+  buf_printf(&a, "@%u", line);
+  buf_putc(&a, '\0');
+  ObjTasks *t = heap_alloc(&vm->heap, sizeof *t);
+  memset(t, 0, sizeof *t);
+  t->prefix = a.data;
+  t->h.rc = 1;
+  t->h.kind = OBJ_TASKS;
+  t->vm = vm;
+  t->items = v_retain(els);
+  t->fn = v_retain(fn);
+  t->n = 1;
+  t->mode = 2;
+  t->first_bad = NO_INDEX;
+  t->br = heap_alloc(&vm->heap, sizeof(Branch));
+  memset(t->br, 0, sizeof(Branch));
+  t->br[0].result = v_none();
+  t->br[0].state = BR_PENDING;
+  t->own = budget_new(vm, f->budget, bits, calls, tokens, usd, time_ms, t->prefix);
+  t->own->owner = t;
+  t->budget = budget_retain(t->own);
+  t->joined = true;
+  t->barrier_at = vm_now_ms(vm);
+  /* the waiter holds the only reference: the tasks never reach the stack */
+  t->waiter = f;
+  f->join = t;
+  f->state = FIBER_PARKED;
+  budget_check(vm, t->own); /* a zero limit: exhausted before anything runs */
+  mark_dirty(vm, t);
+  return NATIVE_PARK;
+}
+
+/* Resets the block's branch slot for the else function. */
+static void budget_to_else(VM *vm, ObjTasks *t) {
+  Branch *b = &t->br[0];
+  free(b->message);
+  b->message = NULL;
+  b->kind = NULL;
+  b->finished = 0;
+  b->state = BR_PENDING;
+  t->next = 0;
+  t->nbad = t->nfinished = 0;
+  t->first_bad = NO_INDEX;
+  t->in_else = true;
+  v_release(&vm->heap, t->fn);
+  t->fn = t->items;
+  t->items = v_none();
+  budget_release(vm, t->budget);
+  t->budget = budget_retain(t->own->parent);
+}
+
+static void settle_budget(VM *vm, ObjTasks *t) {
+  Branch *b = &t->br[0];
+  for (;;) {
+    if (t->decided || !t->waiter) return;
+    if (!t->in_else && t->own->exhausted && (b->state == BR_RUNNING || b->state == BR_PENDING)) {
+      t->own->refused = true;
+      if (b->state == BR_RUNNING) {
+        char *why = str_fmt("%s", t->own->why);
+        drop_fiber(vm, t, b, why);
+        free(why);
+      } else {
+        t->next = 1;
+      }
+      branch_fail(t, 0, "budget", str_fmt("%s", t->own->why));
+    }
+    if (b->state == BR_PENDING) {
+      start_pending(vm, t);
+      if (b->state == BR_PENDING || b->state == BR_RUNNING) return;
+      continue;
+    }
+    if (b->state == BR_RUNNING) return;
+    Buf msg;
+    buf_init(&msg);
+    if (b->state == BR_DONE) {
+      Value r = b->result;
+      b->result = v_none();
+      deliver(vm, t, DECIDED_OK, r, NULL, &msg);
+      buf_free(&msg);
+      return;
+    }
+    bool mine = !t->in_else && t->own->exhausted && b->kind && strcmp(b->kind, "budget") == 0;
+    if (mine && t->items.tag != V_NONE) {
+      buf_free(&msg);
+      budget_to_else(vm, t);
+      continue;
+    }
+    buf_puts(&msg, b->message ? b->message : "budget block failed");
+    deliver(vm, t, DECIDED_FAIL, v_none(), b->kind ? b->kind : "error", &msg);
+    buf_free(&msg);
+    return;
+  }
+}
+
+void vm_set_budget(VM *vm, uint32_t bits, int64_t calls, int64_t tokens, double usd, int64_t time_ms) {
+  budget_release(vm, vm->budget);
+  vm->budget = budget_new(vm, NULL, bits, calls, tokens, usd, time_ms, "run");
 }

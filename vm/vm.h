@@ -63,6 +63,7 @@ typedef struct Fiber {
   void *call;            /* parked on an ask: the engine's call (engine-private) */
   char *path;            /* effect-address path (vm/trace.h), heap-counted; NULL: "main" */
   uint32_t effects;      /* effects this fiber has started (its address counter) */
+  struct Budget *budget; /* innermost enclosing budget (one reference); NULL: none (vm/tasks.c) */
 } Fiber;
 
 /* ---- natives --------------------------------------------------------- */
@@ -111,6 +112,8 @@ typedef struct VM {
   void *progress_ud;
   uint64_t progress_every_ms, progress_at;
   uint64_t asks_started, asks_ended; /* model calls made / finished or cancelled (progress) */
+  struct Budget *budget;      /* the global budget (--budget-*; one reference) the root fiber runs under; NULL: none */
+  uint64_t budgets_exhausted; /* budgets exhausted so far: the engine sweeps their calls when it changes */
 } VM;
 
 VM *vm_new(Module *mod, const Limits *limits);
@@ -144,5 +147,9 @@ void vm_park_timer(VM *vm, Fiber *f, int64_t ms, Value value);
 /* Makes a parked fiber runnable, resuming with `value` (taken). */
 void vm_wake(VM *vm, Fiber *f, Value value);
 uint64_t vm_now_ms(VM *vm);  /* monotonic ms since VM start */
+/* Sets the global budget the run's root fiber starts under (--budget-*):
+ * bits are BUDGET_* (vm/opcodes.h) saying which limits are given. Call
+ * before vm_run_main. */
+void vm_set_budget(VM *vm, uint32_t bits, int64_t calls, int64_t tokens, double usd, int64_t time_ms);
 
 #endif

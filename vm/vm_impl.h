@@ -61,4 +61,36 @@ void tasks_settle(VM *vm);
 /* Drops the references of the settle list (vm_free). */
 void tasks_clear_dirty(VM *vm);
 
+/* ---- budgets (vm/tasks.c) ------------------------------------------- */
+
+/* A budget: limits on calls, tokens, dollars and wall time, with a parent
+ * (the enclosing budget). Every charge walks the whole chain, so a child
+ * can never spend more than any ancestor has left. Reference-counted:
+ * fibers, calls and budget blocks hold references. */
+typedef struct Budget Budget;
+/* A new budget under parent (may be NULL); bits are BUDGET_* (opcodes.h).
+ * addr names it in messages and the trace ("run" for the global one). */
+Budget *budget_new(VM *vm, Budget *parent, uint32_t bits, int64_t calls, int64_t tokens,
+                   double usd, int64_t time_ms, const char *addr);
+Budget *budget_retain(Budget *b);
+void budget_release(VM *vm, Budget *b);
+/* Admission of one model call under b's chain: true and calls charged on
+ * every budget of the chain, or false with *why (malloc'd) naming the
+ * exhausted budget (which is marked exhausted). b may be NULL. */
+bool budget_admit(VM *vm, Budget *b, char **why);
+/* Charges a reply's usage on the chain; a budget reaching its limit is
+ * exhausted (its block's work is cancelled at the next settle). */
+void budget_charge(VM *vm, Budget *b, int64_t tokens, double usd);
+/* The message of the first exhausted budget in b's chain, or NULL. */
+const char *budget_spent(const Budget *b);
+/* The engine cancelled a call under b's exhausted chain: that budget
+ * stopped work. */
+void budget_mark_refused(Budget *b);
+/* The global budget stopped work (refused or cancelled a call): its
+ * message, else NULL. vm_run_main fails the run with it. */
+const char *budget_run_failure(const VM *vm);
+/* BUDGET a: args f e c t u d (borrowed). NATIVE_PARK: f waits for the
+ * block; NATIVE_ERROR: raised. */
+NativeStatus tasks_budget(VM *vm, Fiber *f, uint32_t bits, const Value *args, Value *out);
+
 #endif
