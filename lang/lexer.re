@@ -885,7 +885,16 @@ int lex_next(ParseCtx *pc, WPSTYPE *val, Loc *loc) {
       }
 
       * {
-        diag_add(pc->diags, D_E0001, span_at(pc, lx->tok, lx->cur), NULL,
+        /* A run of stray bytes (```, pasted binary) is one diagnostic whose
+         * span grows, not one per byte. */
+        Span here = span_at(pc, lx->tok, lx->cur);
+        Diag *last = pc->diags->n ? &pc->diags->items[pc->diags->n - 1] : NULL;
+        if (last && last->code == D_E0001 && !last->help && last->span.file == here.file &&
+            last->span.end == here.start) {
+          last->span.end = here.end;
+          continue;
+        }
+        diag_add(pc->diags, D_E0001, here, NULL,
                  "invalid character '%s'", show_byte(*lx->tok, cb, sizeof cb));
         continue;
       }
