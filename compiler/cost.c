@@ -349,6 +349,8 @@ static void scan(Cx *cx, FnInfo *f, Node *n) {
   case N_BARRIER: scan(cx, f, n->u.barrier.tasks); scan(cx, f, n->u.barrier.tolerate);
     scan(cx, f, n->u.barrier.first); scan(cx, f, n->u.barrier.timeout); break;
   case N_VERIFY: case N_TOURNAMENT: scan(cx, f, n->u.sugar.lowered); break;
+  case N_BUDGET: scan_list(cx, f, &n->u.budget.limits); scan(cx, f, n->u.budget.body);
+    scan(cx, f, n->u.budget.else_); break;
   case N_INT: case N_FLOAT: case N_BOOL: case N_NONE: case N_STRING: case N_DURATION:
   case N_PERCENT: case N_NAME: case N_BREAK: case N_CONTINUE: case N_ROLE_INDEX: case N_ERROR:
     break;
@@ -580,6 +582,42 @@ static Cost ex_block(Cx *cx, Node *n, Val *out) {
   return c;
 }
 
+static bool poly_const_value(Poly a, int64_t *c) {
+  if (a.over) return false;
+  if (a.n == 0) *c = 0;
+  else if (a.n == 1 && a.m[0].nv == 0) *c = a.m[0].coef;
+  else return false;
+  return true;
+}
+
+/* A budget block: the body's calls are capped by a `calls:` limit known
+ * statically (calls are charged at admission, so the cap is exact); the
+ * smaller bound wins when both are constants, a constant limit beats a
+ * body bound that grows with the inputs. The else branch adds its own
+ * cost. `tokens:` does not cap the token bound: it is checked at
+ * admission, so calls in flight overshoot it (vm/tasks.c "budgets"). A
+ * body whose calls are unbounded stays unbounded: its tokens would be. */
+static Cost ex_budget(Cx *cx, Node *n) {
+  Cost c = cost_zero();
+  Val calls = val_unknown();
+  NodeList *ls = &n->u.budget.limits;
+  for (uint32_t i = 0; i < ls->n; i++) {
+    Node *l = ls->items[i];
+    if (!l || l->kind != N_FIELD_INIT) continue;
+    Val v = val_unknown();
+    c = cost_add(cx, c, ex(cx, l->u.init.value, &v));
+    if (is_name(l->u.init.name, "calls")) calls = v;
+  }
+  Node *b = n->u.budget.body, *e = n->u.budget.else_;
+  Cost body = b && b->kind == N_LAMBDA ? ex(cx, b->u.lambda.body, NULL) : ex(cx, b, NULL);
+  Cost els = e && e->kind == N_LAMBDA ? ex(cx, e->u.lambda.body, NULL) : ex(cx, e, NULL);
+  int64_t lim, have;
+  if (!body.unb && calls.k == V_BOUND && poly_const_value(calls.p, &lim) &&
+      (!poly_const_value(body.calls, &have) || lim < have))
+    body.calls = poly_const(cx, lim);
+  return cost_add(cx, cost_add(cx, c, body), els);
+}
+
 static Cost ex(Cx *cx, Node *n, Val *outp) {
   Val dummy;
   Val *out = outp ? outp : &dummy;
@@ -732,6 +770,7 @@ static Cost ex(Cx *cx, Node *n, Val *outp) {
   }
   case N_VERIFY: return ex(cx, n->u.sugar.lowered, out);
   case N_TOURNAMENT: return ex_tournament(cx, n);
+  case N_BUDGET: return ex_budget(cx, n);
   default:
     return unbounded2(cx, n, ast_kind_name(n->kind), ", which the cost analysis does not handle yet");
   }

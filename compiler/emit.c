@@ -608,7 +608,7 @@ static void emit_ask(Emitter *e, Node *n) {
  *   ok: CONST 0; SET_LOCAL i            (no check when N is an int literal)
  *   head: GET_LOCAL i; GET_LOCAL n; LT; JUMP_IF_FALSE bound
  *   body; SET_LOCAL s; GET_LOCAL i; CONST 1; ADD; SET_LOCAL i
- *   c; JUMP_IF_FALSE head; GET_LOCAL s; JUMP end
+ *   c; GET_LOCAL i; CALL_NATIVE trace_loop 2; JUMP_IF_FALSE head; GET_LOCAL s; JUMP end
  *   bound: x  |  <"loop reached its bound (max " n ") …">; FAIL
  *   end:
  * n and i are hidden locals; the body runs at most N times and `until` is
@@ -653,6 +653,9 @@ static void emit_loop(Emitter *e, Node *n) {
   op0(e, n, OP_ADD);
   op1(e, n, OP_SET_LOCAL, count);
   emit_value(e, n->u.loop.until);
+  /* the trace's `loop` event (a no-op without --trace); gives c back */
+  op1(e, n, OP_GET_LOCAL, count);
+  encode(e, n, OP_CALL_NATIVE, module_add_native(e->m, "trace_loop"), 2, 0);
   uint32_t again = jump_fwd(e, n->u.loop.until, OP_JUMP_IF_FALSE);
   patch(e, again, head);
   op1(e, n, OP_GET_LOCAL, state);

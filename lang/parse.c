@@ -589,8 +589,11 @@ Node *ps_verify(ParseCtx *pc, Node *claim, const char *by, Loc by_loc, NodeList 
   ps_push(pc, &pargs, doubts ? doubts : ps_new(pc, N_NONE, l));
   Node *prompt = sx_call(pc, "verify_prompt", pargs, l);
 
-  if (!listed) {
-    n->u.sugar.lowered = sx_ask(pc, roles.items[0], prompt, ps_type_name(pc, "verdict", (NodeList){0}, l), l);
+  if (!listed) { /* verdict_one only adds the trace's `verdict` event */
+    NodeList oargs = {0};
+    ps_push(pc, &oargs, sx_ask(pc, roles.items[0], prompt, ps_type_name(pc, "verdict", (NodeList){0}, l), l));
+    ps_push(pc, &oargs, sx_string(pc, sx_role_text(pc, roles.items[0]), l));
+    n->u.sugar.lowered = sx_call(pc, "verdict_one", oargs, l);
     return ps_done(pc, n);
   }
   /* the votes: one branch per role, all asked at once */

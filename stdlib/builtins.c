@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "std_internal.h"
+#include "../vm/trace.h"
 
 const Native std_natives[] = {
 #define NATIVE(name, key, sig, fn, arity, doc) { name, key, sig, fn, arity, doc },
@@ -267,5 +268,54 @@ NativeStatus std_tournament_seed(VM *vm, Fiber *f, const Value *args, int argc, 
   for (size_t i = 0; i < crit->len; i++) h = (h ^ (uint8_t)crit->data[i]) * 1099511628211u;
   for (int i = 0; i < 8; i++) h = (h ^ (uint8_t)((uint64_t)n >> (8 * i))) * 1099511628211u;
   *out = v_int((int64_t)((h ^ (h >> 31)) & 0x7fffffffu));
+  return NATIVE_OK;
+}
+
+/* ---- internal trace events -----------------------------------------------
+ * verify, tournament and loop-until are lowered to plain Weft code and
+ * bytecode; these natives let that code put its decisions into the run
+ * trace (docs/runtime.md). Both test vm->trace first, so a run without
+ * --trace pays one pointer test. The address is the calling fiber's path:
+ * taking an effect number here would shift the numbers of later effects
+ * between traced and untraced runs. */
+
+/* trace_event(name, fields): one event; a record's fields become the
+ * event's fields, any other value is written under "fields". */
+NativeStatus std_trace_event(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {
+  (void)argc;
+  *out = v_none();
+  Trace *t = vm->trace;
+  if (!t) return NATIVE_OK;
+  ObjString *name;
+  if (!std_arg_string(vm, f, args, 0, "trace_event", &name)) return NATIVE_ERROR;
+  Buf ev;
+  buf_init(&ev);
+  buf_put(&ev, name->data, name->len);
+  buf_putc(&ev, '\0');
+  if (trace_begin(t, ev.data, fiber_address(f))) {
+    if (v_is(args[1], OBJ_RECORD)) {
+      ObjRecord *r = AS_RECORD(args[1]);
+      for (uint32_t i = 0; i < r->shape->n; i++) trace_value(t, r->shape->names[i]->data, r->vals[i]);
+    } else {
+      trace_value(t, "fields", args[1]);
+    }
+    trace_end(t);
+  }
+  buf_free(&ev);
+  return NATIVE_OK;
+}
+
+/* trace_loop(held, iteration): the `loop` event of one loop-until
+ * iteration, emitted by compiler/emit.c after the until test; gives back
+ * `held` so the test's value stays on the stack. */
+NativeStatus std_trace_loop(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {
+  (void)argc;
+  *out = args[0];
+  Trace *t = vm->trace;
+  if (trace_begin(t, "loop", fiber_address(f))) {
+    trace_int(t, "iteration", args[1].tag == V_INT ? args[1].as.i : 0);
+    trace_value(t, "until", args[0]);
+    trace_end(t);
+  }
   return NATIVE_OK;
 }

@@ -537,20 +537,35 @@ static int64_t idle_wait_ms(VM *vm) {
 uint32_t vm_run(VM *vm) {
   uint32_t failed = 0;
   uint32_t slices = 0;
+  /* the global --budget-time: checked before every slice (one clock read),
+   * so neither a busy fiber nor a long sleep outlives it */
+  uint64_t deadline = budget_deadline(vm->budget);
   for (;;) {
     /* every 16 slices (about 160k instructions) let transfers progress */
     if (vm->engine && (++slices & 15u) == 0) engine_pump(vm->engine);
     wake_due_timers(vm);
+    if (deadline && vm_now_ms(vm) >= deadline) {
+      /* the run is over: what is still running is freed with the VM */
+      budget_time_up(vm, vm->budget);
+      break;
+    }
     if (vm->tasks_dirty) tasks_settle(vm);
     if (vm->progress) maybe_progress(vm);
     Fiber *f = runq_pop(vm);
     if (!f) {
       if (vm->engine && engine_busy(vm->engine)) {
-        engine_poll(vm->engine, idle_wait_ms(vm));
+        int64_t w = idle_wait_ms(vm);
+        if (deadline) {
+          uint64_t now = vm_now_ms(vm);
+          int64_t left = deadline > now ? (int64_t)(deadline - now) : 0;
+          if (left < w) w = left;
+        }
+        engine_poll(vm->engine, w);
         continue;
       }
       if (!vm->ntimers) break;
       uint64_t at = vm->timers[0]->wake_at;
+      if (deadline && at > deadline) at = deadline;
       if (vm->progress) { /* a long sleep still redraws the progress line */
         uint64_t every = vm->progress_every_ms ? vm->progress_every_ms : 100;
         uint64_t cap = vm_now_ms(vm) + every;
@@ -592,7 +607,7 @@ bool vm_run_main(VM *vm, const Value *args, uint32_t nargs, Value *result, char 
   /* a global budget that stopped work fails the run even when the work it
    * stopped was tolerated (a barrier's tolerate, a fallback) */
   const char *spent = budget_run_failure(vm);
-  if (spent && f->state == FIBER_DONE) {
+  if (spent && f->state != FIBER_FAILED) { /* done, or stopped at --budget-time */
     *err = str_dup(spent);
     *trace = str_dup("");
     vm_fiber_free(vm, f);

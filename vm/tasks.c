@@ -898,6 +898,17 @@ const char *budget_run_failure(const VM *vm) {
   return b && b->exhausted && b->refused ? b->why : NULL;
 }
 
+uint64_t budget_deadline(const Budget *b) {
+  return b && (b->bits & BUDGET_TIME) ? b->start_ms + (uint64_t)b->time_ms : 0;
+}
+
+void budget_time_up(VM *vm, Budget *b) {
+  if (!b) return;
+  budget_check(vm, b);
+  /* exhausted by time or earlier by another limit: either way the run stops here */
+  if (b->exhausted) b->refused = true;
+}
+
 /* ---- BUDGET blocks ----------------------------------------------------------
  *
  * A block is a one-branch tasks object (mode 2): the body runs in its own
@@ -979,6 +990,11 @@ NativeStatus tasks_budget(VM *vm, Fiber *f, uint32_t bits, const Value *args, Va
   t->waiter = f;
   f->join = t;
   f->state = FIBER_PARKED;
+  /* the time limit holds even for a body that never asks: the waiter's
+   * timer (like a barrier timeout) exhausts the budget at the deadline, and
+   * the scheduler checks timers between slices, so a busy body is stopped
+   * within one slice */
+  if (bits & BUDGET_TIME) vm_park_timer(vm, f, time_ms, v_none());
   budget_check(vm, t->own); /* a zero limit: exhausted before anything runs */
   mark_dirty(vm, t);
   return NATIVE_PARK;
@@ -1007,6 +1023,10 @@ static void settle_budget(VM *vm, ObjTasks *t) {
   Branch *b = &t->br[0];
   for (;;) {
     if (t->decided || !t->waiter) return;
+    if (t->timed_out) { /* the waiter's timer: the time limit is reached */
+      t->timed_out = false;
+      budget_check(vm, t->own);
+    }
     if (!t->in_else && t->own->exhausted && (b->state == BR_RUNNING || b->state == BR_PENDING)) {
       t->own->refused = true;
       if (b->state == BR_RUNNING) {

@@ -89,6 +89,11 @@ void budget_mark_refused(Budget *b);
 /* The global budget stopped work (refused or cancelled a call): its
  * message, else NULL. vm_run_main fails the run with it. */
 const char *budget_run_failure(const VM *vm);
+/* When b's time limit runs out (vm_now_ms clock), or 0: no time limit. */
+uint64_t budget_deadline(const Budget *b);
+/* The scheduler saw b's deadline pass: b is exhausted and has stopped
+ * work (vm_run then stops the run; vm_run_main fails it with the message). */
+void budget_time_up(VM *vm, Budget *b);
 /* BUDGET a: args f e c t u d (borrowed). NATIVE_PARK: f waits for the
  * block; NATIVE_ERROR: raised. */
 NativeStatus tasks_budget(VM *vm, Fiber *f, uint32_t bits, const Value *args, Value *out);
