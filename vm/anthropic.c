@@ -3,26 +3,13 @@
  * bodies. Only text content is used; tool_use, thinking and any block or
  * event type added later are skipped. */
 #include "provider.h"
+#include "../lang/util.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static char *dup_str(const char *s) {
-  size_t n = strlen(s);
-  char *d = malloc(n + 1);
-  if (!d) abort();
-  memcpy(d, s, n + 1);
-  return d;
-}
-
-static void set_str(char **dst, const cJSON *item) {
-  if (!cJSON_IsString(item)) return;
-  free(*dst);
-  *dst = dup_str(item->valuestring);
-}
 
 /* Strings go through buf_json_string, which turns invalid UTF-8 into
  * U+FFFD: the API rejects a body that is not UTF-8. */
@@ -69,29 +56,9 @@ static char *anthropic_build_body(const ProviderRequest *req) {
   return b.data;
 }
 
-/* True when a header value would be safe: no CR/LF/NUL/control bytes. */
-static bool header_safe(const char *v) {
-  for (const unsigned char *p = (const unsigned char *)v; *p; p++)
-    if (*p < 0x20 || *p == 0x7F) return false;
-  return true;
-}
-
 static char **anthropic_build_headers(const char *api_key, uint32_t attempt) {
-  char **h = calloc(6, sizeof *h);
-  if (!h) abort();
-  int n = 0;
-  Buf b;
-  if (api_key && *api_key && header_safe(api_key)) {
-    buf_init(&b);
-    buf_printf(&b, "x-api-key: %s", api_key);
-    h[n++] = b.data;
-  }
-  h[n++] = dup_str("anthropic-version: 2023-06-01");
-  h[n++] = dup_str("content-type: application/json");
-  buf_init(&b);
-  buf_printf(&b, "x-stainless-retry-count: %u", (unsigned)attempt);
-  h[n++] = b.data;
-  return h;
+  static const char *const fixed[] = {"anthropic-version: 2023-06-01", "content-type: application/json", NULL};
+  return provider_header_lines("x-api-key: ", api_key, fixed, attempt);
 }
 
 /* usage -> u; only the fields present change (message_delta sends some). */
@@ -110,7 +77,7 @@ static void take_usage(const cJSON *usage, Usage *u) {
 
 static void take_stop(ProviderReply *r, const cJSON *stop) {
   if (!cJSON_IsString(stop)) return;
-  set_str(&r->stop_reason, stop);
+  provider_set_str(&r->stop_reason, stop);
   if (strcmp(stop->valuestring, "refusal") == 0) r->refusal = true;
 }
 
@@ -151,7 +118,7 @@ static bool anthropic_parse_reply(const char *body, size_t len, ProviderReply *o
   }
   take_usage(cJSON_GetObjectItemCaseSensitive(j, "usage"), &out->usage);
   take_stop(out, cJSON_GetObjectItemCaseSensitive(j, "stop_reason"));
-  set_str(&out->request_id, cJSON_GetObjectItemCaseSensitive(j, "id"));
+  provider_set_str(&out->request_id, cJSON_GetObjectItemCaseSensitive(j, "id"));
   cJSON_Delete(j);
   return true;
 }
@@ -198,7 +165,7 @@ static bool anthropic_stream_event(StreamState *st, const char *event, const cha
   if (strcmp(name, "message_start") == 0) {
     const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
     take_usage(cJSON_GetObjectItemCaseSensitive(msg, "usage"), &r->usage);
-    set_str(&r->request_id, cJSON_GetObjectItemCaseSensitive(msg, "id"));
+    provider_set_str(&r->request_id, cJSON_GetObjectItemCaseSensitive(msg, "id"));
   } else if (strcmp(name, "content_block_start") == 0) {
     const cJSON *cb = cJSON_GetObjectItemCaseSensitive(j, "content_block");
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(cb, "type");

@@ -4,26 +4,13 @@
  * many shapes of error body those servers send. Only text content is
  * used; tool calls, reasoning fields and unknown fields are skipped. */
 #include "provider.h"
+#include "../lang/util.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static char *dup_str(const char *s) {
-  size_t n = strlen(s);
-  char *d = malloc(n + 1);
-  if (!d) abort();
-  memcpy(d, s, n + 1);
-  return d;
-}
-
-static void set_str(char **dst, const cJSON *item) {
-  if (!cJSON_IsString(item)) return;
-  free(*dst);
-  *dst = dup_str(item->valuestring);
-}
 
 /* {"role":ROLE,"content":TEXT}; buf_json_string keeps the body UTF-8. */
 static void put_msg(Buf *b, bool first, const char *role, const char *text) {
@@ -74,27 +61,9 @@ static char *openai_build_body(const ProviderRequest *req) {
   return b.data;
 }
 
-static bool header_safe(const char *v) {
-  for (const unsigned char *p = (const unsigned char *)v; *p; p++)
-    if (*p < 0x20 || *p == 0x7F) return false;
-  return true;
-}
-
 static char **openai_build_headers(const char *api_key, uint32_t attempt) {
-  char **h = calloc(5, sizeof *h);
-  if (!h) abort();
-  int n = 0;
-  Buf b;
-  if (api_key && *api_key && header_safe(api_key)) {
-    buf_init(&b);
-    buf_printf(&b, "Authorization: Bearer %s", api_key);
-    h[n++] = b.data;
-  }
-  h[n++] = dup_str("Content-Type: application/json");
-  buf_init(&b);
-  buf_printf(&b, "x-stainless-retry-count: %u", (unsigned)attempt);
-  h[n++] = b.data;
-  return h;
+  static const char *const fixed[] = {"Content-Type: application/json", NULL};
+  return provider_header_lines("Authorization: Bearer ", api_key, fixed, attempt);
 }
 
 /* usage wherever it appears (its own chunk, or llama.cpp's finish chunk);
@@ -112,7 +81,7 @@ static void take_usage(const cJSON *usage, Usage *u) {
 
 static void take_finish(ProviderReply *r, const cJSON *finish) {
   if (!cJSON_IsString(finish)) return;
-  set_str(&r->stop_reason, finish);
+  provider_set_str(&r->stop_reason, finish);
   if (strcmp(finish->valuestring, "content_filter") == 0) r->refusal = true;
 }
 
@@ -127,7 +96,7 @@ static void take_refusal(ProviderReply *r, const cJSON *refusal, bool append) {
     free(r->refusal_text);
     r->refusal_text = b.data;
   } else {
-    set_str(&r->refusal_text, refusal);
+    provider_set_str(&r->refusal_text, refusal);
   }
 }
 
@@ -208,7 +177,7 @@ static bool openai_parse_reply(const char *body, size_t len, ProviderReply *out,
   take_refusal(out, cJSON_GetObjectItemCaseSensitive(msg, "refusal"), false);
   take_finish(out, cJSON_GetObjectItemCaseSensitive(choice, "finish_reason"));
   take_usage(cJSON_GetObjectItemCaseSensitive(j, "usage"), &out->usage);
-  set_str(&out->request_id, cJSON_GetObjectItemCaseSensitive(j, "id"));
+  provider_set_str(&out->request_id, cJSON_GetObjectItemCaseSensitive(j, "id"));
   cJSON_Delete(j);
   return true;
 }
@@ -234,7 +203,7 @@ static bool openai_stream_event(StreamState *st, const char *event, const char *
     return false;
   }
   ProviderReply *r = &st->reply;
-  if (!r->request_id) set_str(&r->request_id, cJSON_GetObjectItemCaseSensitive(j, "id"));
+  if (!r->request_id) provider_set_str(&r->request_id, cJSON_GetObjectItemCaseSensitive(j, "id"));
   const cJSON *choice = choice0(cJSON_GetObjectItemCaseSensitive(j, "choices"));
   if (choice) {
     const cJSON *delta = cJSON_GetObjectItemCaseSensitive(choice, "delta");

@@ -264,6 +264,39 @@ void redact_secret(Buf *b, const char *secret) {
 
 /* ---- shared helpers ------------------------------------------------- */
 
+/* True when a header value is safe: no CR/LF/NUL or other control bytes. */
+static bool header_safe(const char *v) {
+  for (const unsigned char *c = (const unsigned char *)v; *c; c++)
+    if (*c < 0x20 || *c == 0x7F) return false;
+  return true;
+}
+
+char **provider_header_lines(const char *auth, const char *api_key,
+                             const char *const *fixed, uint32_t attempt) {
+  size_t nfixed = 0;
+  while (fixed && fixed[nfixed]) nfixed++;
+  char **h = xcalloc(nfixed + 3, sizeof *h);
+  size_t n = 0;
+  Buf b;
+  if (api_key && *api_key && header_safe(api_key)) {
+    buf_init(&b);
+    buf_printf(&b, "%s%s", auth, api_key);
+    h[n++] = b.data;
+  }
+  for (size_t i = 0; i < nfixed; i++) h[n++] = xstrdup(fixed[i]);
+  buf_init(&b);
+  buf_printf(&b, "x-stainless-retry-count: %u", (unsigned)attempt);
+  h[n++] = b.data;
+  return h;
+}
+
+void provider_set_str(char **dst, const cJSON *item) {
+  if (!cJSON_IsString(item)) return;
+  free(*dst);
+  *dst = xstrdup(item->valuestring);
+}
+
+
 static int hexval(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;

@@ -128,6 +128,15 @@ const Provider *provider_for(const char *model_spec, const char **model);
 bool provider_known_prefix(const char *model_spec);   /* for the checker */
 
 void provider_headers_free(char **headers);
+/* The header lines every provider sends: `auth` + the key (left out when the
+ * key is missing or not a safe header value: no header injection), the
+ * provider's fixed lines (NULL-terminated), and x-stainless-retry-count,
+ * which the test server reads to script faults per attempt. */
+char **provider_header_lines(const char *auth, const char *api_key,
+                             const char *const *fixed, uint32_t attempt);
+/* Replaces *dst with a copy of a JSON string item (no change otherwise). */
+struct cJSON;
+void provider_set_str(char **dst, const struct cJSON *item);
 /* The request URL: base (trailing '/' dropped; for OpenAI also a trailing
  * "/v1", which the official SDK's OPENAI_BASE_URL convention includes)
  * followed by p->path. base NULL or "" means p->default_base. */
