@@ -944,6 +944,28 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     return;
   }
 
+  /* The protocol of the structured-concurrency instructions, written once:
+   * `fn(vm, f, a, args, &out)` borrows the top n values, which are then
+   * released; NATIVE_ERROR fails the fiber, NATIVE_PARK leaves the slice
+   * (the value the fiber is woken with becomes the result), NATIVE_OK
+   * pushes out and continues with the fuel budget re-read. */
+#define RUNTIME_OP(fn, a, n) do { \
+    Value *args_ = sp - (n); \
+    Value out_ = v_none(); \
+    SAVE_STATE(); \
+    FLUSH_FUEL(); \
+    NativeStatus st_ = fn(vm, f, (a), args_, &out_); \
+    if (st_ == NATIVE_ERROR) { budget = granted = 0; goto failed; } \
+    for (uint32_t i_ = 0; i_ < (n); i_++) RELEASE(args_[i_]); \
+    sp = args_; \
+    if (st_ == NATIVE_PARK) { f->sp = (uint32_t)(sp - stack); return; } \
+    PUSH(out_); \
+    if (vm->fuel >= max_fuel) budget = granted = 0; \
+    else if (budget > max_fuel - vm->fuel) budget = granted = (uint32_t)(max_fuel - vm->fuel); \
+    CHECK_MEM(); \
+    NEXT; \
+  } while (0)
+
   /* FANOUT a: xs f n -> t. Starts one branch fiber per element (a=0:
    * f(x) for each x of list xs) or per field (a=1: xs is a record of
    * 0-arg functions, f is none); n is an int limit on branches running at
@@ -952,21 +974,7 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
   CASE(FANOUT) {
     uint32_t a = U8(ip);
     ip += 1;
-    Value *args = sp - 3;
-    Value out = v_none();
-    SAVE_STATE();
-    FLUSH_FUEL();
-    if (tasks_fanout(vm, f, a, args, &out) != NATIVE_OK) {
-      budget = granted = 0;
-      goto failed;
-    }
-    for (uint32_t i = 0; i < 3; i++) RELEASE(args[i]);
-    sp = args;
-    PUSH(out);
-    if (vm->fuel >= max_fuel) budget = granted = 0;
-    else if (budget > max_fuel - vm->fuel) budget = granted = (uint32_t)(max_fuel - vm->fuel);
-    CHECK_MEM();
-    NEXT;
+    RUNTIME_OP(tasks_fanout, a, 3);
   }
 
   /* BARRIER a: t tol k d -> r. Joins tasks t (once); a holds BARRIER_*
@@ -977,26 +985,7 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
   CASE(BARRIER) {
     uint32_t a = U8(ip);
     ip += 1;
-    Value *args = sp - 4;
-    Value out = v_none();
-    SAVE_STATE();
-    FLUSH_FUEL();
-    NativeStatus st = tasks_barrier(vm, f, a, args, &out);
-    if (st == NATIVE_ERROR) {
-      budget = granted = 0;
-      goto failed;
-    }
-    for (uint32_t i = 0; i < 4; i++) RELEASE(args[i]);
-    sp = args;
-    if (st == NATIVE_PARK) {
-      f->sp = (uint32_t)(sp - stack);
-      return;
-    }
-    PUSH(out);
-    if (vm->fuel >= max_fuel) budget = granted = 0;
-    else if (budget > max_fuel - vm->fuel) budget = granted = (uint32_t)(max_fuel - vm->fuel);
-    CHECK_MEM();
-    NEXT;
+    RUNTIME_OP(tasks_barrier, a, 4);
   }
 
   /* BUDGET a: f e c t u d -> r. Runs f() in its own fiber under a new
@@ -1009,19 +998,7 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
   CASE(BUDGET) {
     uint32_t a = U8(ip);
     ip += 1;
-    Value *args = sp - 6;
-    Value out = v_none();
-    SAVE_STATE();
-    FLUSH_FUEL();
-    NativeStatus st = tasks_budget(vm, f, a, args, &out);
-    if (st == NATIVE_ERROR) {
-      budget = granted = 0;
-      goto failed;
-    }
-    for (uint32_t i = 0; i < 6; i++) RELEASE(args[i]);
-    sp = args;
-    f->sp = (uint32_t)(sp - stack);
-    return;
+    RUNTIME_OP(tasks_budget, a, 6);
   }
 
   LOOP_END
@@ -1050,6 +1027,7 @@ failed:
 #undef FLUSH_FUEL
 #undef CHARGE_BYTES
 #undef EQUAL_SLOW
+#undef RUNTIME_OP
 #undef RT_ERROR
 #undef CHECK_MEM
 #undef RELEASE
