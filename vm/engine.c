@@ -28,7 +28,9 @@
 #include "trace.h"
 #include "../stdlib/builtins.h"
 
+#define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
+#include "curl_dl.h"
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -425,7 +427,7 @@ static void transfer_release(Engine *e, Call *c) {
     curl_easy_cleanup(c->easy);
     c->easy = NULL;
   }
-  curl_slist_free_all(c->hdrs);
+  if (c->hdrs) curl_slist_free_all(c->hdrs); /* libcurl may never have been loaded */
   c->hdrs = NULL;
   free(c->body);
   c->body = NULL;
@@ -923,8 +925,13 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud) {
 
 /* ---- starting attempts -------------------------------------------------------- */
 
-static bool ensure_multi(Engine *e) {
+static bool ensure_multi(Engine *e, Buf *err) {
   if (e->multi) return true;
+  const char *why = NULL;
+  if (!curl_dl_load(&why)) {
+    buf_puts(err, why);
+    return false;
+  }
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return false;
   e->multi = curl_multi_init();
   if (!e->multi) {
@@ -937,8 +944,8 @@ static bool ensure_multi(Engine *e) {
 
 /* Starts the HTTP request of c's next attempt. false + message in err. */
 static bool start_network(Engine *e, Call *c, Buf *err) {
-  if (!ensure_multi(e)) {
-    buf_puts(err, "cannot start libcurl");
+  if (!ensure_multi(e, err)) {
+    if (!err->len) buf_puts(err, "cannot start libcurl");
     return false;
   }
   ProviderRequest req;

@@ -1,0 +1,55 @@
+/* curl_dl.c — loads libcurl on first use (see curl_dl.h for why). */
+#define CURL_DISABLE_TYPECHECK 1
+#include <curl/curl.h>
+#include "curl_dl.h"
+
+#include <dlfcn.h>
+#include <stddef.h>
+
+CurlApi curl_api;
+static bool loaded;
+
+/* dlsym returns void *; ISO C has no conversion from object to function
+ * pointers, so the address is copied bytewise (what POSIX guarantees). */
+static bool sym(void *lib, const char *name, void *slot, size_t size) {
+  void *p = dlsym(lib, name);
+  if (!p) return false;
+  __builtin_memcpy(slot, &p, size);
+  return true;
+}
+
+bool curl_dl_load(const char **err) {
+  if (loaded) return true;
+  void *lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+  if (!lib) lib = dlopen("libcurl.so", RTLD_NOW | RTLD_LOCAL);
+  if (!lib) {
+    *err = "cannot load libcurl (libcurl.so.4; Debian: apt-get install libcurl4)";
+    return false;
+  }
+#define SYM(field, name) \
+  if (!sym(lib, name, &curl_api.field, sizeof curl_api.field)) { \
+    *err = "libcurl lacks " name " (libcurl 7.66 or newer is needed)"; \
+    dlclose(lib); \
+    return false; \
+  }
+  SYM(global_init, "curl_global_init")
+  SYM(global_cleanup, "curl_global_cleanup")
+  SYM(easy_init, "curl_easy_init")
+  SYM(easy_cleanup, "curl_easy_cleanup")
+  SYM(easy_setopt, "curl_easy_setopt")
+  SYM(easy_getinfo, "curl_easy_getinfo")
+  SYM(easy_strerror, "curl_easy_strerror")
+  SYM(multi_init, "curl_multi_init")
+  SYM(multi_cleanup, "curl_multi_cleanup")
+  SYM(multi_setopt, "curl_multi_setopt")
+  SYM(multi_add_handle, "curl_multi_add_handle")
+  SYM(multi_remove_handle, "curl_multi_remove_handle")
+  SYM(multi_perform, "curl_multi_perform")
+  SYM(multi_poll, "curl_multi_poll")
+  SYM(multi_info_read, "curl_multi_info_read")
+  SYM(slist_append, "curl_slist_append")
+  SYM(slist_free_all, "curl_slist_free_all")
+#undef SYM
+  loaded = true; /* the library stays mapped for the life of the process */
+  return true;
+}
