@@ -9,6 +9,7 @@
  *      not load or verify)
  *   2  usage errors (unknown command or flag, unreadable file, bad input)
  * docs/cli.md is the reference for everything here. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -31,15 +32,19 @@
 #include "../vm/module.h"
 #include "../vm/opcodes.h"
 #include "../vm/engine.h"
+#include "../vm/journal.h"
+#include "../lang/util.h"
+#include <cjson/cJSON.h>
+#include <time.h>
 #include "../vm/trace.h"
 #include "../vm/value.h"
 #include "../vm/vm.h"
+#include "cli.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.1.0-dev"
 #endif
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 /* A loaded input file larger than this is refused (inputs, modules). */
 #define MAX_INPUT_BYTES ((size_t)1 << 30)
@@ -48,11 +53,9 @@ typedef enum ColorMode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER } ColorMode;
 
 /* ---- messages ----------------------------------------------------------- */
 
-static void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 /* Every message of the command itself starts with "weft: ", so it cannot be
  * confused with a diagnostic or with the program's own output. */
-static void errorf(const char *fmt, ...) {
+void errorf(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   fputs("weft: ", stderr);
@@ -78,6 +81,11 @@ static const char USAGE[] =
     "  run      run a program (source or .weftc module)\n"
     "  build    compile a program to a .weftc module\n"
     "  disasm   print the bytecode of a program or module\n"
+    "  resume   finish an interrupted or failed run from its journal\n"
+    "  replay   run a recorded run again offline (--check: compare results)\n"
+    "  runs     list the journaled runs\n"
+    "  show     show a run's fibers and effects\n"
+    "  trace    print a run's events, or write its timeline page (--html)\n"
     "  help     show help for a command\n"
     "\n"
     "  weft --version    print the version\n"
@@ -153,8 +161,20 @@ static const char HELP_RUN[] =
     "                         barriers) as JSON lines, with effect addresses\n"
     "  --progress=WHEN        live progress line on stderr: auto (when stderr\n"
     "                         is a terminal; default), always, never"
-    "  --json                 print {\"result\": ..., \"stats\": {...}} instead of\n"
-    "                         the bare result\n"
+    "  --json                 print {\"result\": ..., \"run\": ID, \"stats\": {...}}\n"
+    "                         instead of the bare result\n"
+    "\n"
+    "durable runs (docs/cli.md, \"Durable runs\"):\n"
+    "  --journal PATH         the journal to record the run in (default: $WEFT_JOURNAL,\n"
+    "                         else .weft/journal.db under the working directory)\n"
+    "  --no-journal           do not record the run (it cannot be resumed)\n"
+    "  --record FILE          also write the run's effects to a cassette FILE\n"
+    "  --replay FILE          answer every model call from cassette FILE, offline;\n"
+    "                         a call it has no record of fails the run\n"
+    "\n"
+    "Every run is journaled: its id goes to stderr (weft: run 7 (journal ...)),\n"
+    "and `weft resume 7` finishes it after a crash without repeating a finished\n"
+    "model call.\n"
     "\n"
     "On success the result of main is printed on stdout as compact JSON (nothing\n"
     "when main returns no value). On failure `error: MESSAGE` and the stack\n"
@@ -181,6 +201,49 @@ static const char HELP_DISASM[] =
     "exit: 0 printed, 1 compile errors or a module that does not load,\n"
     "2 usage error\n";
 
+static const char HELP_RESUME[] =
+    "usage: weft resume RUN [--journal PATH] [--force] [--record FILE] [RUN FLAGS]\n"
+    "\n"
+    "Finishes a run that was interrupted (a crash, kill -9, power loss) or that\n"
+    "failed. RUN is a run id from `weft runs`, or last. The program runs again\n"
+    "from the start with the run's recorded inputs and flags; every model call\n"
+    "and sleep the journal recorded as finished is answered from the journal,\n"
+    "without the network, and the rest go out live and are recorded. Calls that\n"
+    "failed are sent again.\n"
+    "\n"
+    "  --journal PATH  the journal (default: $WEFT_JOURNAL, else .weft/journal.db)\n"
+    "  --force         resume even though the program file changed since the run\n"
+    "                  started (refused otherwise): recorded calls whose address\n"
+    "                  and request still match are reused, the rest run live\n"
+    "  RUN FLAGS       any flag of `weft run` but --input/--arg (see weft help\n"
+    "                  run); they override the recorded ones\n"
+    "\n"
+    "A run is resumed by one process at a time: a second `weft resume` of the\n"
+    "same run (or of a run still running) is refused.\n"
+    "\n"
+    "exit: as `weft run`; 2 also for an unknown run, a run that already finished,\n"
+    "a run in use, a changed program without --force, or a journal that cannot\n"
+    "be used\n";
+
+static const char HELP_REPLAY[] =
+    "usage: weft replay RUN [--journal PATH] [--check] [--program FILE] [RUN FLAGS]\n"
+    "\n"
+    "Runs a recorded run again fully offline: every model call and sleep is\n"
+    "answered from the journal, failures included, and nothing is written. The\n"
+    "program is the run's program file as it is now (so a workflow can be\n"
+    "edited and checked against the recorded replies), or --program FILE; when\n"
+    "the file is gone, the module recorded in the journal. A call the journal\n"
+    "has no record of, or whose prompt, model or reply type changed, fails the\n"
+    "replay with a message naming it.\n"
+    "\n"
+    "  --check         compare the result with the recorded one: exit 1 and both\n"
+    "                  results on stderr when they differ\n"
+    "  --program FILE  replay this program instead of the recorded file\n"
+    "  --journal PATH  the journal (default: $WEFT_JOURNAL, else .weft/journal.db)\n"
+    "\n"
+    "exit: 0 the replay succeeded (and, with --check, matched), 1 it failed or\n"
+    "differs, 2 usage error, unknown run or unusable journal\n";
+
 static const char HELP_HELP[] =
     "usage: weft help [COMMAND]\n"
     "\n"
@@ -188,14 +251,14 @@ static const char HELP_HELP[] =
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static bool is_help_flag(const char *a) {
+bool is_help_flag(const char *a) {
   return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
 }
 
 /* Matches `--name VALUE` and `--name=VALUE` at argv[*i]. Returns 1 and sets
  * *val (advancing *i past a separate value), 0 when argv[*i] is another
  * flag, -1 (after a message) when the value is missing. */
-static int flag_value(int argc, char **argv, int *i, const char *name, const char **val) {
+int flag_value(int argc, char **argv, int *i, const char *name, const char **val) {
   const char *a = argv[*i];
   size_t n = strlen(name);
   if (strncmp(a, name, n) != 0) return 0;
@@ -362,7 +425,7 @@ static bool known_provider(const char *name, size_t n) {
 
 /* Reads a whole file (or stdin for "-") into a malloc'd NUL-terminated
  * buffer. Returns NULL with errno set on failure. */
-static char *read_file(const char *path, size_t *len) {
+char *read_file(const char *path, size_t *len) {
   FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
   if (!f) return NULL;
   size_t cap = 4096, n = 0;
@@ -709,8 +772,8 @@ static bool overridden(const ArgOverride *ovr, int novr, const char *name) {
 /* Builds main's arguments from --input, --arg and the defaults, checking
  * each against its declared type. Nothing runs before this succeeds.
  * Returns EXIT_OK with args[0..nparams) filled (new references). */
-static int build_args(VM *vm, const Module *m, const char *input_path, const ArgOverride *ovr,
-                      int novr, Value *args) {
+static int build_args(VM *vm, const Module *m, const char *input_path, const char *input_text,
+                      const ArgOverride *ovr, int novr, Value *args) {
   uint32_t n = m->nparams;
   bool *have = calloc(n ? n : 1, sizeof *have);
   Value input = v_none();
@@ -728,9 +791,10 @@ static int build_args(VM *vm, const Module *m, const char *input_path, const Arg
     }
   }
 
-  if (input_path) {
-    size_t len = 0;
-    char *text = read_file(input_path, &len);
+  if (input_path || input_text) {
+    size_t len = input_text ? strlen(input_text) : 0;
+    char *text = input_text ? xstrdup(input_text) : read_file(input_path, &len);
+    if (!input_path) input_path = "the journal's inputs";
     if (!text) {
       errorf("--input: cannot read '%s': %s", input_path, strerror(errno));
       goto out;
@@ -858,328 +922,779 @@ static void progress_clear(ProgressLine *pl) {
   pl->drawn = false;
 }
 
-static int cmd_run(int argc, char **argv) {
-  const char *file = NULL, *input = NULL;
-  ColorMode color = COLOR_AUTO;
-  Limits limits;
-  memset(&limits, 0, sizeof limits);
-  ArgOverride *ovr = calloc((size_t)argc + 1, sizeof *ovr);
-  int novr = 0;
-  ModelOverride *mo = calloc((size_t)argc + 1, sizeof *mo);
+/* Everything a run is told by its command line. The flags that shape what
+ * the program does (providers, models, limits, budgets, retries) are also
+ * kept, as typed, in `replayable`: the journal stores them and `weft
+ * resume` / `weft replay` apply them again. */
+typedef struct RunOpts {
+  const char *file, *input;
+  ArgOverride *ovr; int novr;
+  ModelOverride *mo;
+  uint32_t cap;                 /* of ovr and mo */
   EngineConfig ecfg;
-  memset(&ecfg, 0, sizeof ecfg);
-  ecfg.retries = -1;
-  ecfg.repairs = -1;
-  bool json = false, quiet = false;
-  uint32_t bud_bits = 0; /* the global budget (--budget-*) */
-  int64_t bud_calls = 0, bud_tokens = 0, bud_time = 0;
-  double bud_usd = 0;
-  const char *trace_path = NULL;
-  ColorMode progress_mode = COLOR_AUTO; /* the same three answers as --color */
-  if (!ovr || !mo) {
-    free(ovr);
-    free(mo);
-    return EXIT_FAIL;
-  }
+  Limits limits;
+  ColorMode color, progress_mode;
+  bool json, quiet, no_journal, force, check;
+  uint32_t bud_bits;            /* the global budget (--budget-*) */
+  int64_t bud_calls, bud_tokens, bud_time;
+  double bud_usd;
+  const char *trace_path, *journal_path, *record_path, *replay_path, *program;
+  Buf replayable;               /* JSON array of strings */
+  uint32_t nreplayable;
+} RunOpts;
 
-  for (int i = 1; i < argc; i++) {
+typedef enum RunKind { RUN_NEW, RUN_RESUME, RUN_REPLAY } RunKind;
+
+static void opts_init(RunOpts *o) {
+  memset(o, 0, sizeof *o);
+  o->ecfg.retries = -1;
+  o->ecfg.repairs = -1;
+  o->color = COLOR_AUTO;
+  o->progress_mode = COLOR_AUTO;
+  buf_init(&o->replayable);
+}
+
+static void opts_free(RunOpts *o) {
+  free(o->ovr);
+  free(o->mo);
+  buf_free(&o->replayable);
+}
+
+static void keep_flag(RunOpts *o, const char *flag, const char *value) {
+  buf_puts(&o->replayable, o->nreplayable++ ? "," : "[");
+  Buf t;
+  buf_init(&t);
+  if (value) buf_printf(&t, "%s=%s", flag, value);
+  else buf_puts(&t, flag);
+  buf_json_string(&o->replayable, t.data, t.len);
+  buf_free(&t);
+}
+
+static void grow_overrides(RunOpts *o) {
+  if ((uint32_t)o->novr < o->cap && o->ecfg.noverrides < o->cap) return;
+  o->cap = o->cap ? o->cap * 2 : 8;
+  o->ovr = xrealloc(o->ovr, o->cap * sizeof *o->ovr);
+  o->mo = xrealloc(o->mo, o->cap * sizeof *o->mo);
+  o->ecfg.overrides = o->mo;
+}
+
+/* Parses argv[first..argc) into o for `kind`. Returns EXIT_OK, EXIT_USAGE
+ * after a message, or -1 after printing the help (exit 0). `recorded`
+ * marks flags that come from the journal (they are not kept again). */
+static int parse_run_flags(int argc, char **argv, int first, RunKind kind, bool recorded, RunOpts *o) {
+  const char *cmd = kind == RUN_NEW ? "run" : kind == RUN_RESUME ? "resume" : "replay";
+  for (int i = first; i < argc; i++) {
     const char *a = argv[i], *v = NULL;
     int r;
     uint64_t count;
+    bool keep = !recorded; /* kept for resume unless cleared below */
+    grow_overrides(o);
     if (is_help_flag(a)) {
-      fputs(HELP_RUN, stdout);
-      free(ovr);
-      free(mo);
-      return EXIT_OK;
-    } else if ((r = flag_value(argc, argv, &i, "--input", &v)) != 0) {
-      if (r < 0) goto usage;
-      input = v;
-    } else if ((r = flag_value(argc, argv, &i, "--arg", &v)) != 0) {
-      if (r < 0) goto usage;
+      fputs(kind == RUN_NEW ? HELP_RUN : kind == RUN_RESUME ? HELP_RESUME : HELP_REPLAY, stdout);
+      return -1;
+    } else if (kind == RUN_NEW && (r = flag_value(argc, argv, &i, "--input", &v)) != 0) {
+      if (r < 0) return EXIT_USAGE;
+      o->input = v;
+      keep = false;
+    } else if (kind == RUN_NEW && (r = flag_value(argc, argv, &i, "--arg", &v)) != 0) {
+      if (r < 0) return EXIT_USAGE;
       const char *eq = strchr(v, '=');
       if (!eq || eq == v) {
         errorf("--arg needs NAME=VALUE, not '%s'", v);
-        goto usage;
+        return EXIT_USAGE;
       }
       /* The name is cut out of argv in place: argv strings are writable. */
       ((char *)eq)[0] = '\0';
-      ovr[novr].name = v;
-      ovr[novr].text = eq + 1;
-      novr++;
+      o->ovr[o->novr].name = v;
+      o->ovr[o->novr].text = eq + 1;
+      o->novr++;
+      keep = false;
     } else if ((r = flag_value(argc, argv, &i, "--max-instructions", &v)) != 0) {
-      if (r < 0 || !parse_count("--max-instructions", v, UINT64_MAX, &count)) goto usage;
-      limits.max_instructions = count;
+      if (r < 0 || !parse_count("--max-instructions", v, UINT64_MAX, &count)) return EXIT_USAGE;
+      o->limits.max_instructions = count;
     } else if ((r = flag_value(argc, argv, &i, "--max-memory", &v)) != 0) {
-      if (r < 0 || !parse_size("--max-memory", v, &limits.max_memory)) goto usage;
+      if (r < 0 || !parse_size("--max-memory", v, &o->limits.max_memory)) return EXIT_USAGE;
     } else if ((r = flag_value(argc, argv, &i, "--max-call-depth", &v)) != 0) {
-      if (r < 0 || !parse_count("--max-call-depth", v, UINT32_MAX, &count)) goto usage;
-      limits.max_call_depth = (uint32_t)count;
+      if (r < 0 || !parse_count("--max-call-depth", v, UINT32_MAX, &count)) return EXIT_USAGE;
+      o->limits.max_call_depth = (uint32_t)count;
     } else if ((r = flag_value(argc, argv, &i, "--max-fibers", &v)) != 0) {
-      if (r < 0 || !parse_count("--max-fibers", v, UINT32_MAX, &count)) goto usage;
-      limits.max_fibers = (uint32_t)count;
+      if (r < 0 || !parse_count("--max-fibers", v, UINT32_MAX, &count)) return EXIT_USAGE;
+      o->limits.max_fibers = (uint32_t)count;
     } else if ((r = flag_value(argc, argv, &i, "--color", &v)) != 0) {
-      if (r < 0 || !parse_color(v, &color)) goto usage;
+      if (r < 0 || !parse_color(v, &o->color)) return EXIT_USAGE;
+      keep = false;
     } else if ((r = flag_value(argc, argv, &i, "--provider", &v)) != 0) {
-      if (r < 0) goto usage;
+      if (r < 0) return EXIT_USAGE;
       if (!known_provider(v, strlen(v))) {
         errorf("--provider must be mock, anthropic or openai, not '%s'", v);
-        goto usage;
+        return EXIT_USAGE;
       }
-      ecfg.force_provider = v;
+      o->ecfg.force_provider = v;
     } else if ((r = flag_value(argc, argv, &i, "--model", &v)) != 0) {
-      if (r < 0) goto usage;
+      if (r < 0) return EXIT_USAGE;
       const char *eq = strchr(v, '=');
       const char *slash = eq ? strchr(eq + 1, '/') : NULL;
       if (!eq || eq == v || !slash || !known_provider(eq + 1, (size_t)(slash - eq - 1)) || !slash[1]) {
         errorf("--model needs ROLE=PROVIDER/MODEL with PROVIDER anthropic, openai or mock, not '%s'", v);
-        goto usage;
+        return EXIT_USAGE;
       }
+      if (keep) keep_flag(o, "--model", v);
+      keep = false;
       ((char *)eq)[0] = '\0';
-      mo[ecfg.noverrides].role = v;
-      mo[ecfg.noverrides].model = eq + 1;
-      ecfg.noverrides++;
+      o->mo[o->ecfg.noverrides].role = v;
+      o->mo[o->ecfg.noverrides].model = eq + 1;
+      o->ecfg.noverrides++;
     } else if ((r = flag_value(argc, argv, &i, "--max-concurrency", &v)) != 0) {
-      if (r < 0 || !parse_count("--max-concurrency", v, 1000000, &count)) goto usage;
-      ecfg.max_concurrency = (uint32_t)count;
+      if (r < 0 || !parse_count("--max-concurrency", v, 1000000, &count)) return EXIT_USAGE;
+      o->ecfg.max_concurrency = (uint32_t)count;
     } else if ((r = flag_value(argc, argv, &i, "--timeout", &v)) != 0) {
-      if (r < 0 || !parse_duration_ms("--timeout", v, &ecfg.timeout_ms)) goto usage;
+      if (r < 0 || !parse_duration_ms("--timeout", v, &o->ecfg.timeout_ms)) return EXIT_USAGE;
     } else if ((r = flag_value(argc, argv, &i, "--retries", &v)) != 0) {
-      if (r < 0 || !parse_small("--retries", v, &ecfg.retries)) goto usage;
+      if (r < 0 || !parse_small("--retries", v, &o->ecfg.retries)) return EXIT_USAGE;
     } else if ((r = flag_value(argc, argv, &i, "--repairs", &v)) != 0) {
-      if (r < 0 || !parse_small("--repairs", v, &ecfg.repairs)) goto usage;
+      if (r < 0 || !parse_small("--repairs", v, &o->ecfg.repairs)) return EXIT_USAGE;
     } else if ((r = flag_value(argc, argv, &i, "--budget-calls", &v)) != 0) {
       /* 0 is a budget too: no model call at all */
-      if (r < 0 || (strcmp(v, "0") != 0 && !parse_count("--budget-calls", v, (uint64_t)INT64_MAX, &count))) goto usage;
+      if (r < 0 || (strcmp(v, "0") != 0 && !parse_count("--budget-calls", v, (uint64_t)INT64_MAX, &count)))
+        return EXIT_USAGE;
       if (strcmp(v, "0") == 0) count = 0;
-      bud_bits |= BUDGET_CALLS;
-      bud_calls = (int64_t)count;
+      o->bud_bits |= BUDGET_CALLS;
+      o->bud_calls = (int64_t)count;
     } else if ((r = flag_value(argc, argv, &i, "--budget-tokens", &v)) != 0) {
-      /* 0 is a budget too: no model call at all */
-      if (r < 0 || (strcmp(v, "0") != 0 && !parse_count("--budget-tokens", v, (uint64_t)INT64_MAX, &count))) goto usage;
+      if (r < 0 || (strcmp(v, "0") != 0 && !parse_count("--budget-tokens", v, (uint64_t)INT64_MAX, &count)))
+        return EXIT_USAGE;
       if (strcmp(v, "0") == 0) count = 0;
-      bud_bits |= BUDGET_TOKENS;
-      bud_tokens = (int64_t)count;
+      o->bud_bits |= BUDGET_TOKENS;
+      o->bud_tokens = (int64_t)count;
     } else if ((r = flag_value(argc, argv, &i, "--budget-usd", &v)) != 0) {
       char *end = NULL;
-      if (r < 0) goto usage;
-      bud_usd = strtod(v, &end);
-      if (!v[0] || !end || *end || !(bud_usd >= 0) || isinf(bud_usd)) {
+      if (r < 0) return EXIT_USAGE;
+      o->bud_usd = strtod(v, &end);
+      if (!v[0] || !end || *end || !(o->bud_usd >= 0) || isinf(o->bud_usd)) {
         errorf("--budget-usd needs an amount of dollars such as 0.50, not '%s'", v);
-        goto usage;
+        return EXIT_USAGE;
       }
-      bud_bits |= BUDGET_USD;
+      o->bud_bits |= BUDGET_USD;
     } else if ((r = flag_value(argc, argv, &i, "--budget-time", &v)) != 0) {
-      if (r < 0 || !parse_duration_ms("--budget-time", v, &bud_time)) goto usage;
-      bud_bits |= BUDGET_TIME;
+      if (r < 0 || !parse_duration_ms("--budget-time", v, &o->bud_time)) return EXIT_USAGE;
+      o->bud_bits |= BUDGET_TIME;
     } else if ((r = flag_value(argc, argv, &i, "--mock-script", &v)) != 0) {
-      if (r < 0) goto usage;
-      ecfg.mock_script = v;
+      if (r < 0) return EXIT_USAGE;
+      o->ecfg.mock_script = v;
     } else if ((r = flag_value(argc, argv, &i, "--prices", &v)) != 0) {
-      if (r < 0) goto usage;
-      ecfg.prices_file = v;
+      if (r < 0) return EXIT_USAGE;
+      o->ecfg.prices_file = v;
     } else if ((r = flag_value(argc, argv, &i, "--trace", &v)) != 0) {
-      if (r < 0) goto usage;
+      if (r < 0) return EXIT_USAGE;
       if (!v[0]) {
         errorf("--trace needs a file name");
-        goto usage;
+        return EXIT_USAGE;
       }
-      trace_path = v;
+      o->trace_path = v;
+      keep = false;
+    } else if ((r = flag_value(argc, argv, &i, "--journal", &v)) != 0) {
+      if (r < 0) return EXIT_USAGE;
+      if (!v[0]) {
+        errorf("--journal needs a file name");
+        return EXIT_USAGE;
+      }
+      o->journal_path = v;
+      keep = false;
+    } else if (kind != RUN_REPLAY && (r = flag_value(argc, argv, &i, "--record", &v)) != 0) {
+      if (r < 0) return EXIT_USAGE;
+      if (!v[0]) {
+        errorf("--record needs a file name");
+        return EXIT_USAGE;
+      }
+      o->record_path = v;
+      keep = false;
+    } else if (kind == RUN_NEW && (r = flag_value(argc, argv, &i, "--replay", &v)) != 0) {
+      if (r < 0) return EXIT_USAGE;
+      if (!v[0]) {
+        errorf("--replay needs a cassette file name");
+        return EXIT_USAGE;
+      }
+      o->replay_path = v;
+      keep = false;
+    } else if (kind == RUN_REPLAY && (r = flag_value(argc, argv, &i, "--program", &v)) != 0) {
+      if (r < 0) return EXIT_USAGE;
+      o->program = v;
+      keep = false;
     } else if ((r = flag_value(argc, argv, &i, "--progress", &v)) != 0) {
-      if (r < 0) goto usage;
-      if (strcmp(v, "auto") == 0) progress_mode = COLOR_AUTO;
-      else if (strcmp(v, "always") == 0) progress_mode = COLOR_ALWAYS;
-      else if (strcmp(v, "never") == 0) progress_mode = COLOR_NEVER;
+      if (r < 0) return EXIT_USAGE;
+      if (strcmp(v, "auto") == 0) o->progress_mode = COLOR_AUTO;
+      else if (strcmp(v, "always") == 0) o->progress_mode = COLOR_ALWAYS;
+      else if (strcmp(v, "never") == 0) o->progress_mode = COLOR_NEVER;
       else {
         errorf("--progress must be auto, always or never, not '%s'", v);
-        goto usage;
+        return EXIT_USAGE;
       }
+      keep = false;
     } else if (strcmp(a, "--no-stream") == 0) {
-      ecfg.no_stream = true;
+      o->ecfg.no_stream = true;
     } else if (strcmp(a, "--quiet") == 0) {
-      quiet = true;
+      o->quiet = true;
+      keep = false;
     } else if (strcmp(a, "--json") == 0) {
-      json = true;
+      o->json = true;
+      keep = false;
+    } else if (kind == RUN_NEW && strcmp(a, "--no-journal") == 0) {
+      o->no_journal = true;
+      keep = false;
+    } else if (kind == RUN_RESUME && strcmp(a, "--force") == 0) {
+      o->force = true;
+      keep = false;
+    } else if (kind == RUN_REPLAY && strcmp(a, "--check") == 0) {
+      o->check = true;
+      keep = false;
     } else if (a[0] == '-' && a[1] != '\0') {
-      errorf("run: unknown flag '%s' (see 'weft help run')", a);
-      goto usage;
-    } else if (file) {
-      errorf("run: more than one file given ('%s' and '%s')", file, a);
-      goto usage;
-    } else {
-      file = a;
-    }
-  }
-  if (!file) {
-    errorf("run: no file given (usage: weft run FILE [--arg NAME=VALUE]...)");
-    goto usage;
-  }
-
-  ecfg.overrides = mo;
-
-  Loaded ld;
-  int rc = load_module(file, color, &ld);
-  if (rc != EXIT_OK) {
-    loaded_free(&ld);
-    free(ovr);
-    free(mo);
-    return rc;
-  }
-  Module *m = ld.mod;
-  if (m->main_fn == NO_INDEX) {
-    errorf("%s has no main function", file);
-    loaded_free(&ld);
-    free(ovr);
-    free(mo);
-    return EXIT_USAGE;
-  }
-  for (uint32_t k = 0; k < ecfg.noverrides; k++) {
-    bool found = false;
-    for (uint32_t r = 0; r < m->nroles && !found; r++) found = strcmp(m->roles[r].name, mo[k].role) == 0;
-    if (!found) {
-      Buf names;
-      buf_init(&names);
-      for (uint32_t r = 0; r < m->nroles; r++) buf_printf(&names, "%s%s", r ? ", " : "", m->roles[r].name);
-      buf_putc(&names, '\0');
-      errorf("--model %s: the program has no role '%s' (roles: %s)", mo[k].role, mo[k].role,
-             m->nroles ? names.data : "none");
-      buf_free(&names);
-      loaded_free(&ld);
-      free(ovr);
-      free(mo);
+      errorf("%s: unknown flag '%s' (see 'weft help %s')", cmd, a, cmd);
       return EXIT_USAGE;
+    } else if (o->file) {
+      if (kind == RUN_NEW) errorf("run: more than one file given ('%s' and '%s')", o->file, a);
+      else errorf("%s: one run at most ('%s' and '%s')", cmd, o->file, a);
+      return EXIT_USAGE;
+    } else {
+      o->file = a;
+      keep = false;
+    }
+    if (keep) keep_flag(o, a, v && !strchr(a, '=') ? v : NULL);
+  }
+  return EXIT_OK;
+}
+
+static bool known_role(const Module *m, const char *role) {
+  for (uint32_t r = 0; r < m->nroles; r++)
+    if (strcmp(m->roles[r].name, role) == 0) return true;
+  return false;
+}
+
+/* --model ROLE=... must name a role the program declares. */
+static bool check_model_roles(const Module *m, const RunOpts *o, const char *file) {
+  for (uint32_t k = 0; k < o->ecfg.noverrides; k++) {
+    if (known_role(m, o->mo[k].role)) continue;
+    Buf names;
+    buf_init(&names);
+    for (uint32_t r = 0; r < m->nroles; r++) buf_printf(&names, "%s%s", r ? ", " : "", m->roles[r].name);
+    buf_putc(&names, '\0');
+    (void)file;
+    errorf("--model %s: the program has no role '%s' (roles: %s)", o->mo[k].role, o->mo[k].role,
+           m->nroles ? names.data : "none");
+    buf_free(&names);
+    return false;
+  }
+  return true;
+}
+
+/* main's arguments as a JSON object by parameter name (the journal's inputs). */
+static char *args_json(const Module *m, const Value *args) {
+  Buf b;
+  buf_init(&b);
+  buf_putc(&b, '{');
+  for (uint32_t i = 0; i < m->nparams; i++) {
+    if (i) buf_putc(&b, ',');
+    buf_json_string(&b, m->params[i].name, strlen(m->params[i].name));
+    buf_putc(&b, ':');
+    size_t mark = b.len;
+    if (!v_to_json(&b, args[i])) {
+      b.len = mark;
+      buf_puts(&b, "null");
     }
   }
+  buf_puts(&b, "}");
+  buf_putc(&b, '\0');
+  return b.data;
+}
 
-  limits_default(&limits);
-  VM *vm = vm_new(m, &limits);
+/* The module's bytes and its hash (the journal keeps both). The hash is
+ * the module's source hash (FNV-1a 64 over the program's source texts),
+ * which does not depend on the paths it was compiled from. */
+static unsigned char *module_bytes(const Module *m, size_t *len, char hash[17]) {
+  hash_hex(m->source_hash, hash);
+  return module_write(m, len);
+}
+
+static char *absolute_path(const char *path) {
+  char *abs = realpath(path, NULL);
+  return abs ? abs : xstrdup(path);
+}
+
+/* What one execution of main needs besides the module. */
+typedef struct RunCtx {
+  RunKind kind;
+  const char *input_text;       /* resume/replay: the recorded inputs (JSON) */
+  Journal *journal;             /* where the run is written; NULL: nowhere */
+  RunRec *run;                  /* its record (id set) */
+  Records *serve;               /* records that answer effects; NULL: none */
+  ServeMode mode;
+  bool serve_journaled;         /* serve holds this run's own journal records */
+  const char *serve_name;
+  const char *recorded_result;  /* replay --check: the result to compare with */
+  const char *recorded_status;
+} RunCtx;
+
+/* Ends the run's record: status, result or error, end time. */
+static void finish_record(RunCtx *cx, bool ok, const char *result, const char *error) {
+  if (!cx->journal) return;
+  RunRec *r = cx->run;
+  free(r->status);
+  r->status = xstrdup(ok ? "ok" : "failed");
+  free(r->result);
+  r->result = ok && result ? xstrdup(result) : NULL;
+  free(r->error);
+  r->error = ok ? NULL : xstrdup(error ? error : "the program failed");
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  r->ended_at = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  char *err = NULL;
+  if (!journal_run_update(cx->journal, r, &err)) {
+    errorf("%s", err ? err : "cannot write the journal");
+    free(err);
+  }
+}
+
+/* Runs main of m under o and cx: inputs, VM, engine, trace, journal,
+ * output. Returns the exit code. */
+static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
+  limits_default(&o->limits);
+  VM *vm = vm_new(m, &o->limits);
   if (!vm) {
     errorf("cannot start the virtual machine");
-    loaded_free(&ld);
-    free(ovr);
-    free(mo);
     return EXIT_FAIL;
   }
-  if (bud_bits) vm_set_budget(vm, bud_bits, bud_calls, bud_tokens, bud_usd, bud_time);
+  if (o->bud_bits) vm_set_budget(vm, o->bud_bits, o->bud_calls, o->bud_tokens, o->bud_usd, o->bud_time);
+  Value *args = xcalloc(m->nparams ? m->nparams : 1, sizeof *args);
+  int rc = build_args(vm, m, cx->input_text ? NULL : o->input, cx->input_text, o->ovr, o->novr, args);
+  Engine *engine = NULL;
+  Trace *tr = NULL;
+  EffectLog log;
+  memset(&log, 0, sizeof log);
+  ProgressLine pl;
+  memset(&pl, 0, sizeof pl);
+  buf_init(&pl.line);
+  if (rc != EXIT_OK) goto done;
   /* Only programs that declare roles can ask: the rest start as fast as
    * they did before model calls existed. */
-  Engine *engine = NULL;
   if (m->nroles) {
     char *eerr = NULL;
-    engine = engine_new(vm, &ecfg, &eerr);
+    engine = engine_new(vm, &o->ecfg, &eerr);
     if (!engine) {
       errorf("%s", eerr ? eerr : "cannot start the model-call engine");
       free(eerr);
-      vm_free(vm);
-      loaded_free(&ld);
-      free(ovr);
-      free(mo);
-      return EXIT_USAGE;
+      rc = EXIT_USAGE;
+      goto done;
     }
   }
-  Trace *tr = NULL;
-  if (trace_path) {
+  if (o->trace_path) {
     char *terr = NULL;
-    tr = trace_open(trace_path, &terr);
+    tr = trace_open(o->trace_path, &terr);
     if (!tr) {
       errorf("%s", terr ? terr : "--trace: cannot open the file");
       free(terr);
-      engine_free(engine);
-      vm_free(vm);
-      loaded_free(&ld);
-      free(ovr);
-      free(mo);
-      return EXIT_USAGE;
+      rc = EXIT_USAGE;
+      goto done;
     }
-    vm->trace = tr;
   }
-  ProgressLine pl;
-  memset(&pl, 0, sizeof pl);
+  if (cx->journal && cx->kind == RUN_NEW) {
+    RunRec *r = cx->run;
+    r->inputs = args_json(m, args);
+    char *jerr = NULL;
+    if (!journal_run_create(cx->journal, r, &jerr)) {
+      errorf("%s", jerr ? jerr : "cannot write the journal");
+      free(jerr);
+      rc = EXIT_USAGE;
+      goto done;
+    }
+    if (!o->quiet) errorf("run %" PRId64 " (journal %s)", r->id, cx->journal->path);
+  }
+  if (cx->journal) {
+    if (!tr) tr = trace_new();
+    trace_set_journal(tr, cx->journal, cx->run->id);
+  }
+  vm->trace = tr;
+  vm_clock_restart(vm);
+  log.journal = cx->journal;
+  log.run = cx->journal ? cx->run->id : 0;
+  log.serve = cx->serve;
+  log.mode = cx->mode;
+  log.serve_journaled = cx->serve_journaled;
+  log.serve_name = cx->serve_name;
+  if (o->record_path) log.collect = records_new();
+  if (log.journal || log.serve || log.collect) vm->effects = &log;
+
   pl.engine = engine;
-  buf_init(&pl.line);
-  if (!quiet && (progress_mode == COLOR_ALWAYS || (progress_mode == COLOR_AUTO && isatty(STDERR_FILENO)))) {
+  if (!o->quiet && (o->progress_mode == COLOR_ALWAYS || (o->progress_mode == COLOR_AUTO && isatty(STDERR_FILENO)))) {
     vm->progress = progress_draw;
     vm->progress_ud = &pl;
     vm->progress_every_ms = 100;
     vm->progress_at = 200; /* a quick run draws nothing */
   }
-  Value *args = calloc(m->nparams ? m->nparams : 1, sizeof *args);
-  rc = args ? build_args(vm, m, input, ovr, novr, args) : EXIT_FAIL;
-  if (rc == EXIT_OK) {
+  {
     Value result = v_none();
     char *err = NULL, *trace = NULL;
     bool ok = vm_run_main(vm, args, m->nparams, &result, &err, &trace);
     vm->progress = NULL;
     progress_clear(&pl);
     fflush(stdout);
-    Buf out;
+    Buf out, res;
     buf_init(&out);
-    if (json) buf_puts(&out, "{\"result\":");
-    if (ok) {
-      if (m->main_result != NO_INDEX) {
-        size_t mark = out.len;
-        if (!v_to_json(&out, result)) {
-          buf_putc(&out, '\0');
-          fprintf(stderr, "error: the result of main has no JSON form: %s\n", out.data + mark);
-          rc = EXIT_FAIL;
-          out.len = mark;
-          if (json) buf_puts(&out, "null");
-        }
-      } else if (json) {
-        buf_puts(&out, "null");
-      }
-    } else {
+    buf_init(&res);
+    if (ok && m->main_result != NO_INDEX && !v_to_json(&res, result)) {
+      buf_putc(&res, '\0');
+      fprintf(stderr, "error: the result of main has no JSON form: %s\n", res.data);
+      ok = false;
+      free(err);
+      err = xstrdup("the result of main has no JSON form");
+      res.len = 0;
+    } else if (!ok) {
       fprintf(stderr, "error: %s\n", err ? err : "the program failed");
       if (trace && trace[0]) {
         fputs(trace, stderr);
         if (trace[strlen(trace) - 1] != '\n') fputc('\n', stderr);
       }
-      rc = EXIT_FAIL;
-      if (json) {
-        buf_puts(&out, "null,\"error\":");
+    }
+    buf_putc(&res, '\0');
+    res.len--;
+    if (!ok) rc = EXIT_FAIL;
+    if (o->json) {
+      buf_puts(&out, "{\"result\":");
+      buf_puts(&out, ok && res.len ? res.data : "null");
+      if (!ok) {
+        buf_puts(&out, ",\"error\":");
         const char *e = err ? err : "the program failed";
         buf_json_string(&out, e, strlen(e));
       }
-    }
-    if (json) {
       buf_puts(&out, ",\"stats\":");
       engine_stats_json(engine, &out);
+      if (cx->journal) buf_printf(&out, ",\"run\":%" PRId64, cx->run->id);
       buf_putc(&out, '}');
+    } else if (ok && res.len) {
+      buf_put(&out, res.data, res.len);
     }
     if (out.len) {
       fwrite(out.data, 1, out.len, stdout);
       fputc('\n', stdout);
     }
-    buf_free(&out);
-    if (engine && !quiet && engine_stats(engine)->calls) {
+    if (engine && !o->quiet && engine_stats(engine)->calls) {
       fflush(stdout);
       engine_summary(engine, stderr);
     }
+    finish_record(cx, ok, res.len ? res.data : NULL, err);
+    if (o->record_path) {
+      char *cerr = NULL;
+      if (!cassette_write(o->record_path, log.collect, file, &cerr)) {
+        errorf("%s", cerr ? cerr : "--record: cannot write the cassette");
+        free(cerr);
+        if (rc == EXIT_OK) rc = EXIT_FAIL;
+      }
+    }
+    if (cx->kind == RUN_REPLAY && o->check) {
+      /* ok runs compare results, failed runs their error messages */
+      const char *want = cx->recorded_result ? cx->recorded_result : "";
+      const char *now = ok ? res.data : err ? err : "the program failed";
+      bool was_ok = cx->recorded_status && strcmp(cx->recorded_status, "ok") == 0;
+      if (was_ok != ok || strcmp(want, now) != 0) {
+        errorf("replay: the result differs from %s's", cx->serve_name);
+        fprintf(stderr, "  recorded: %s%s\n  now:      %s%s\n", was_ok ? "" : "failed: ",
+                want[0] || !was_ok ? want : "(no result)", ok ? "" : "failed: ", now[0] || !ok ? now : "(no result)");
+        rc = EXIT_FAIL;
+      } else if (!o->quiet) {
+        errorf("replay: the result matches %s's", cx->serve_name);
+      }
+    }
+    buf_free(&out);
+    buf_free(&res);
     v_release(&vm->heap, result);
     free(err);
     free(trace);
-    for (uint32_t i = 0; i < m->nparams; i++) v_release(&vm->heap, args[i]);
   }
+done:
+  for (uint32_t i = 0; i < m->nparams; i++) v_release(&vm->heap, args[i]);
   free(args);
   engine_free(engine);
+  vm->effects = NULL;
   vm_free(vm);
   buf_free(&pl.line);
-  if (!trace_close(tr)) {
-    errorf("--trace: cannot write '%s'", trace_path);
+  records_free(log.collect);
+  if (!trace_close(tr) && o->trace_path) {
+    errorf("--trace: cannot write '%s'", o->trace_path);
     if (rc == EXIT_OK) rc = EXIT_FAIL;
   }
-  loaded_free(&ld);
-  free(ovr);
-  free(mo);
   if (fflush(stdout) != 0 && rc == EXIT_OK) {
     errorf("cannot write output: %s", strerror(errno));
     rc = EXIT_FAIL;
   }
   return rc;
-usage:
-  free(ovr);
-  free(mo);
-  return EXIT_USAGE;
 }
+
+/* Opens the journal for a command: --journal, $WEFT_JOURNAL, or .weft/. */
+static Journal *open_journal(const char *flag, JournalMode mode) {
+  const char *env = getenv("WEFT_JOURNAL");
+  const char *path = flag && flag[0] ? flag : env && env[0] ? env : JOURNAL_DEFAULT_PATH;
+  char *err = NULL;
+  Journal *j = journal_open(path, mode, &err);
+  if (!j) {
+    errorf("%s", err ? err : "cannot open the journal");
+    free(err);
+  }
+  return j;
+}
+
+static int cmd_run(int argc, char **argv) {
+  RunOpts o;
+  opts_init(&o);
+  int rc = parse_run_flags(argc, argv, 1, RUN_NEW, false, &o);
+  if (rc != EXIT_OK) {
+    opts_free(&o);
+    return rc < 0 ? EXIT_OK : rc;
+  }
+  if (!o.file) {
+    errorf("run: no file given (usage: weft run FILE [--arg NAME=VALUE]...)");
+    opts_free(&o);
+    return EXIT_USAGE;
+  }
+  if (o.replay_path && o.record_path && strcmp(o.replay_path, o.record_path) == 0) {
+    errorf("--record and --replay name the same file '%s'", o.record_path);
+    opts_free(&o);
+    return EXIT_USAGE;
+  }
+  Loaded ld;
+  rc = load_module(o.file, o.color, &ld);
+  Module *m = ld.mod;
+  RunRec run;
+  memset(&run, 0, sizeof run);
+  RunCtx cx;
+  memset(&cx, 0, sizeof cx);
+  cx.kind = RUN_NEW;
+  cx.run = &run;
+  if (rc == EXIT_OK && m->main_fn == NO_INDEX) {
+    errorf("%s has no main function", o.file);
+    rc = EXIT_USAGE;
+  }
+  if (rc == EXIT_OK && !check_model_roles(m, &o, o.file)) rc = EXIT_USAGE;
+  if (rc == EXIT_OK && o.replay_path) {
+    char *err = NULL;
+    cx.serve = cassette_read(o.replay_path, &err);
+    if (!cx.serve) {
+      errorf("%s", err ? err : "--replay: cannot read the cassette");
+      free(err);
+      rc = EXIT_USAGE;
+    }
+    cx.mode = SERVE_STRICT;
+    Buf name;
+    buf_init(&name);
+    buf_printf(&name, "cassette %s", o.replay_path);
+    buf_putc(&name, '\0');
+    cx.serve_name = name.data; /* freed below */
+  }
+  if (rc == EXIT_OK && !o.no_journal) {
+    cx.journal = open_journal(o.journal_path, JOURNAL_WRITE);
+    if (!cx.journal) rc = EXIT_USAGE;
+  }
+  if (rc == EXIT_OK) {
+    char hash[17];
+    run.program = xstrdup(o.file);
+    run.program_path = absolute_path(o.file);
+    run.module = module_bytes(m, &run.module_len, hash);
+    run.module_hash = xstrdup(hash);
+    buf_puts(&o.replayable, o.nreplayable ? "]" : "[]");
+    buf_putc(&o.replayable, '\0');
+    run.options = xstrdup(o.replayable.data);
+    rc = execute(&o, m, o.file, &cx);
+  }
+  journal_close(cx.journal);
+  run_rec_free(&run);
+  records_free(cx.serve);
+  free((char *)cx.serve_name);
+  loaded_free(&ld);
+  opts_free(&o);
+  return rc;
+}
+
+/* The recorded flags of a run, applied before the command line's own. */
+static int apply_recorded_flags(const RunRec *r, RunKind kind, RunOpts *o, cJSON **keep) {
+  cJSON *arr = cJSON_Parse(r->options ? r->options : "[]");
+  if (!cJSON_IsArray(arr)) {
+    cJSON_Delete(arr);
+    errorf("run %" PRId64 ": its recorded flags are unreadable", r->id);
+    return EXIT_USAGE;
+  }
+  int n = cJSON_GetArraySize(arr);
+  char **av = xcalloc((size_t)n + 1, sizeof *av);
+  int k = 0;
+  const cJSON *it;
+  cJSON_ArrayForEach(it, arr) if (cJSON_IsString(it)) av[k++] = it->valuestring;
+  int rc = parse_run_flags(k, av, 0, kind, true, o);
+  free(av);
+  *keep = arr; /* the overrides point into it */
+  return rc < 0 ? EXIT_USAGE : rc;
+}
+
+/* The module a resumed or replayed run executes: the program file as it
+ * is now (source or .weftc), or the journal's copy when the file is gone. */
+static int run_module(const RunRec *r, const char *program, ColorMode color, Loaded *ld, bool *from_journal) {
+  const char *path = program ? program : r->program_path;
+  *from_journal = false;
+  /* the path the run was started with, when it still names the same file
+   * (messages then read as they did) */
+  char *abs = program ? NULL : realpath(r->program, NULL);
+  if (abs && strcmp(abs, r->program_path) == 0) path = r->program;
+  free(abs);
+  if (program || access(path, R_OK) == 0) return load_module(path, color, ld);
+  heap_init(&ld->heap, 0);
+  src_init(&ld->ss);
+  diag_init(&ld->dl);
+  char *err = NULL;
+  ld->mod = module_load(&ld->heap, r->module, r->module_len, &err);
+  if (!ld->mod) {
+    errorf("run %" PRId64 ": the journal's copy of the module does not load: %s", r->id, err ? err : "invalid");
+    free(err);
+    return EXIT_FAIL;
+  }
+  *from_journal = true;
+  return EXIT_OK;
+}
+
+static Records *records_of(Journal *j, int64_t id) {
+  EffectRec *es = NULL;
+  size_t n = 0;
+  char *err = NULL;
+  if (!journal_effects_load(j, id, &es, &n, &err)) {
+    errorf("%s", err ? err : "cannot read the run's effects");
+    free(err);
+    return NULL;
+  }
+  Records *rs = records_new();
+  for (size_t i = 0; i < n; i++) records_put(rs, &es[i]);
+  effect_recs_free(es, n);
+  return rs;
+}
+
+/* resume and replay: the journal, the run, its module, records and flags. */
+static int resume_or_replay(int argc, char **argv, RunKind kind) {
+  const char *cmd = kind == RUN_RESUME ? "resume" : "replay";
+  /* The command line is read twice: first for the run and the journal,
+   * then after the recorded flags so that its own flags win. Parsing cuts
+   * strings in place, so the first pass reads a copy. */
+  char **copy = xcalloc((size_t)argc + 1, sizeof *copy);
+  for (int i = 0; i < argc; i++) copy[i] = xstrdup(argv[i]);
+  RunOpts first, o;
+  opts_init(&first);
+  opts_init(&o);
+  int rc = parse_run_flags(argc, copy, 1, kind, false, &first);
+  Journal *j = NULL;
+  RunRec run;
+  memset(&run, 0, sizeof run);
+  Loaded ld;
+  bool loaded = false, from_journal = false;
+  cJSON *recorded = NULL;
+  Records *rs = NULL;
+  char name[64];
+  int64_t id = 0;
+  char *err = NULL;
+  if (rc != EXIT_OK) {
+    rc = rc < 0 ? EXIT_OK : rc;
+    goto out;
+  }
+  rc = EXIT_USAGE;
+  if (!first.file) {
+    errorf("%s: no run given (usage: weft %s RUN; `weft runs` lists them)", cmd, cmd);
+    goto out;
+  }
+  j = open_journal(first.journal_path, kind == RUN_RESUME ? JOURNAL_WRITE : JOURNAL_READ);
+  if (!j || !parse_run_id(j, first.file, &id)) goto out;
+  snprintf(name, sizeof name, "run %" PRId64, id);
+  if (!journal_run_get(j, id, true, &run, &err)) {
+    errorf("%s", err ? err : "cannot read the run");
+    goto out;
+  }
+  if (kind == RUN_RESUME) {
+    if (strcmp(run.status, "ok") == 0) {
+      errorf("resume: run %" PRId64 " already finished (ok); `weft replay %" PRId64 "` runs it again offline",
+             id, id);
+      goto out;
+    }
+    if (!journal_run_lock(j, id, &err)) {
+      errorf("resume: %s", err ? err : "the run is in use");
+      goto out;
+    }
+  }
+  rc = run_module(&run, first.program, first.color, &ld, &from_journal);
+  loaded = true;
+  if (rc != EXIT_OK) goto out;
+  rc = EXIT_USAGE;
+  if (kind == RUN_RESUME && !from_journal) {
+    size_t len = 0;
+    char hash[17];
+    free(module_bytes(ld.mod, &len, hash));
+    if (strcmp(hash, run.module_hash) != 0 && !first.force) {
+      errorf("resume: %s has changed since run %" PRId64 " started (module %s in the journal, %s now), "
+             "so its recorded effects may not fit the program any more; restore the file, or resume "
+             "with --force to run the new program (recorded calls whose address and request still "
+             "match are reused)", run.program, id, run.module_hash, hash);
+      goto out;
+    }
+  }
+  if (from_journal && !first.quiet)
+    errorf("%s: %s is gone; running the module recorded in the journal", cmd, run.program_path);
+  if (ld.mod->main_fn == NO_INDEX) {
+    errorf("%s has no main function", run.program);
+    goto out;
+  }
+  if (apply_recorded_flags(&run, kind, &o, &recorded) != EXIT_OK) goto out;
+  if (parse_run_flags(argc, argv, 1, kind, true, &o) != EXIT_OK) goto out;
+  if (!check_model_roles(ld.mod, &o, run.program)) goto out;
+  rs = records_of(j, id);
+  if (!rs) goto out;
+  RunCtx cx;
+  memset(&cx, 0, sizeof cx);
+  cx.kind = kind;
+  cx.input_text = run.inputs;
+  cx.run = &run;
+  cx.serve = rs;
+  cx.serve_name = name;
+  if (kind == RUN_RESUME) {
+    cx.journal = j;
+    cx.mode = SERVE_RESUME;
+    cx.serve_journaled = true;
+    run.resumes++;
+    free(run.status);
+    run.status = xstrdup("running");
+    run.ended_at = 0;
+    if (!journal_run_update(j, &run, &err)) {
+      errorf("%s", err ? err : "cannot write the journal");
+      goto out;
+    }
+    if (!o.quiet)
+      errorf("resuming run %" PRId64 " (%zu recorded effect%s; journal %s)", id, records_count(rs),
+             records_count(rs) == 1 ? "" : "s", j->path);
+  } else {
+    if (o.check && strcmp(run.status, "ok") != 0 && strcmp(run.status, "failed") != 0) {
+      errorf("replay --check: run %" PRId64 " never finished (%s), so there is no result to compare with; "
+             "`weft resume %" PRId64 "` finishes it", id, run.status, id);
+      goto out;
+    }
+    cx.mode = SERVE_STRICT;
+    cx.recorded_result = run.status[0] == 'o' ? run.result : run.error;
+    cx.recorded_status = run.status;
+  }
+  rc = execute(&o, ld.mod, run.program, &cx);
+out:
+  free(err);
+  records_free(rs);
+  if (loaded) loaded_free(&ld);
+  cJSON_Delete(recorded);
+  run_rec_free(&run);
+  journal_close(j);
+  opts_free(&first);
+  opts_free(&o);
+  for (int i = 0; i < argc; i++) free(copy[i]);
+  free(copy);
+  return rc;
+}
+
+static int cmd_resume(int argc, char **argv) { return resume_or_replay(argc, argv, RUN_RESUME); }
+static int cmd_replay(int argc, char **argv) { return resume_or_replay(argc, argv, RUN_REPLAY); }
 
 /* ---- weft build / disasm ------------------------------------------------- */
 
@@ -1289,6 +1804,38 @@ static int cmd_disasm(int argc, char **argv) {
   return rc;
 }
 
+/* ---- the journal ------------------------------------------------------------ */
+
+const char *journal_path_or_default(const char *flag) {
+  return flag && flag[0] ? flag : JOURNAL_DEFAULT_PATH;
+}
+
+bool parse_run_id(Journal *j, const char *s, int64_t *id) {
+  if (strcmp(s, "last") == 0) {
+    RunRec *rs = NULL;
+    size_t n = 0;
+    char *err = NULL;
+    if (!journal_runs_list(j, &rs, &n, &err)) {
+      errorf("%s", err ? err : "cannot read the journal");
+      free(err);
+      return false;
+    }
+    if (n) *id = rs[n - 1].id;
+    run_recs_free(rs, n);
+    if (!n) errorf("no runs in %s yet", j->path);
+    return n > 0;
+  }
+  char *end = NULL;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (!s[0] || *end || errno || v <= 0) {
+    errorf("'%s' is not a run id (a number from `weft runs`, or last)", s);
+    return false;
+  }
+  *id = (int64_t)v;
+  return true;
+}
+
 /* ---- weft help / --version ------------------------------------------------ */
 
 static int cmd_help(int argc, char **argv);
@@ -1298,6 +1845,11 @@ static const Command commands[] = {
     {"run", "run a program", HELP_RUN, cmd_run},
     {"build", "compile to a .weftc module", HELP_BUILD, cmd_build},
     {"disasm", "print bytecode", HELP_DISASM, cmd_disasm},
+    {"resume", "finish an interrupted or failed run", HELP_RESUME, cmd_resume},
+    {"replay", "run again offline from a run's journal", HELP_REPLAY, cmd_replay},
+    {"runs", "list the journaled runs", HELP_RUNS, cmd_runs},
+    {"show", "show a run's fibers and effects", HELP_SHOW, cmd_show},
+    {"trace", "print a run's events, or its timeline page", HELP_TRACE, cmd_trace},
     {"help", "show help", HELP_HELP, cmd_help},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -1325,6 +1877,7 @@ static int cmd_help(int argc, char **argv) {
   fputs(c->help, stdout);
   return EXIT_OK;
 }
+
 
 static void print_version(void) {
   printf("weft %s (bytecode format %d)\n", PACKAGE_VERSION, WEFTC_VERSION);

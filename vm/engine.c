@@ -22,6 +22,7 @@
 #endif
 
 #include "engine.h"
+#include "journal.h"
 #include "vm_impl.h"
 #include "opcodes.h"
 #include "schema.h"
@@ -29,6 +30,7 @@
 #include "../stdlib/builtins.h"
 
 #define CURL_DISABLE_TYPECHECK 1
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include "curl_dl.h"
 #include <inttypes.h>
@@ -71,7 +73,7 @@ static const struct { const char *prefix; double in, out, cr, cw; } builtin_pric
 
 /* ---- calls --------------------------------------------------------------- */
 
-typedef enum CallState { CS_QUEUED, CS_ACTIVE, CS_MOCK, CS_BACKOFF } CallState;
+typedef enum CallState { CS_QUEUED, CS_ACTIVE, CS_MOCK, CS_BACKOFF, CS_SERVED } CallState;
 typedef enum BodyMode { BODY_UNKNOWN, BODY_SSE, BODY_BUFFER } BodyMode;
 
 typedef struct Call {
@@ -113,7 +115,14 @@ typedef struct Call {
   char *addr;                 /* the effect's address "PATH/ask#N" (vm/trace.h) */
   uint64_t started_ms;        /* VM ms when the ask was made (trace latency) */
   Usage usage;                /* this call's tokens over all its attempts */
+  double cost;                /* and their price */
   struct Budget *budget;      /* the asking fiber's budget chain (one reference; NULL: none) */
+  /* durable runs (vm/journal.h), only when the VM has an EffectLog: */
+  char *request;              /* the request as JSON: role, model, prompt, schema */
+  uint64_t req_hash;          /* fingerprint of everything that shapes the reply */
+  int64_t started_at;         /* unix ms */
+  const EffectRec *rec;       /* CS_SERVED: the record that answers this call */
+  bool served;                /* answered from a record: not journaled again */
 } Call;
 
 typedef struct CallList {
@@ -128,6 +137,7 @@ struct Engine {
   size_t max_reply;
   CURLM *multi;               /* created on the first network call */
   CallList queue, active, mock, backoff;
+  CallList served;            /* answered from records at the next poll, outside admission */
   uint32_t in_flight;         /* active + mock */
   RunStats stats;
   uint64_t rng;
@@ -463,6 +473,7 @@ static void call_free(Engine *e, Call *c) {
   free(c->schema);
   free(c->schema_name);
   free(c->addr);
+  free(c->request);
   budget_release(e->vm, c->budget);
   for (uint32_t i = 0; i < c->nmsgs; i++) free((char *)c->msgs[i].text);
   free(c->msgs);
@@ -483,6 +494,7 @@ void engine_free(Engine *e) {
   list_free_all(e, &e->active);
   list_free_all(e, &e->mock);
   list_free_all(e, &e->backoff);
+  list_free_all(e, &e->served);
   if (e->multi) {
     curl_multi_cleanup(e->multi);
     curl_global_cleanup();
@@ -499,11 +511,11 @@ void engine_free(Engine *e) {
 const RunStats *engine_stats(const Engine *e) { return &e->stats; }
 
 bool engine_busy(const Engine *e) {
-  return e->queue.n || e->active.n || e->mock.n || e->backoff.n;
+  return e->queue.n || e->active.n || e->mock.n || e->backoff.n || e->served.n;
 }
 
 int64_t engine_next_deadline(const Engine *e) {
-  if (e->mock.n || (e->queue.n && e->in_flight < e->max_conc)) return 0;
+  if (e->mock.n || e->served.n || (e->queue.n && e->in_flight < e->max_conc)) return 0;
   if (!e->backoff.n) return -1;
   uint64_t now = vm_now_ms(e->vm), due = UINT64_MAX;
   for (const Call *c = e->backoff.head; c; c = c->next)
@@ -535,7 +547,89 @@ static void trace_ask(Engine *e, const Call *c, const char *status, const Value 
   trace_int(t, "retries", c->retries);
   trace_int(t, "repairs", c->repairs);
   trace_cstr(t, "status", status);
+  if (c->served) trace_cstr(t, "from", "journal");
   trace_end(t);
+}
+
+/* ---- the journal ------------------------------------------------------------ */
+
+static int64_t unix_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* c's request as JSON and its fingerprint: the model after remapping, the
+ * role's system prompt and sampling settings, the prompt and the schema.
+ * Retries, timeouts and keys do not shape a reply and are left out. */
+static void call_request(Call *c) {
+  const RoleDesc *r = c->role;
+  const char *prompt = c->msgs[0].text;
+  Buf b;
+  buf_init(&b);
+  buf_puts(&b, "{\"role\":");
+  buf_json_string(&b, r->name, strlen(r->name));
+  buf_puts(&b, ",\"model\":");
+  buf_json_string(&b, c->spec, strlen(c->spec));
+  buf_puts(&b, ",\"prompt\":");
+  buf_json_string(&b, prompt, strlen(prompt));
+  if (c->schema) {
+    buf_puts(&b, ",\"schema\":");
+    buf_puts(&b, c->schema);
+  }
+  buf_putc(&b, '}');
+  uint64_t h = 0xcbf29ce484222325ULL;
+  h = fnv1a64(h, c->spec, strlen(c->spec) + 1);
+  h = fnv1a64(h, r->system ? r->system : "", r->system ? strlen(r->system) + 1 : 1);
+  h = fnv1a64(h, &r->temperature, sizeof r->temperature);
+  h = fnv1a64(h, &r->top_p, sizeof r->top_p);
+  h = fnv1a64(h, &c->max_tokens, sizeof c->max_tokens);
+  h = fnv1a64(h, prompt, strlen(prompt) + 1);
+  h = fnv1a64(h, c->schema ? c->schema : "", c->schema ? strlen(c->schema) : 0);
+  c->request = buf_take(&b);
+  c->req_hash = h;
+}
+
+/* Writes c's outcome to the journal (and the --record set): ok with the
+ * reply text as the model sent it, or failed with message and kind. A
+ * call answered from a record is already there. */
+static void call_record(Engine *e, Call *c, bool ok, const char *text, size_t len, const char *error,
+                        const char *kind) {
+  EffectLog *log = e->vm->effects;
+  if (!log || !c->request || (c->served && log->serve_journaled && !log->collect)) return;
+  EffectRec r;
+  memset(&r, 0, sizeof r);
+  r.addr = c->addr;
+  r.kind = (char *)"ask";
+  r.request = c->request;
+  r.req_hash = c->req_hash;
+  r.ok = ok;
+  r.response = ok ? xstrndup(text, len) : NULL;
+  r.error = ok ? NULL : (char *)error;
+  r.error_kind = ok ? NULL : (char *)kind;
+  r.attempts = c->attempts;
+  r.retries = c->retries;
+  r.repairs = c->repairs;
+  r.input_tokens = c->usage.input_tokens;
+  r.output_tokens = c->usage.output_tokens;
+  r.cost_usd = c->cost;
+  r.started_at = c->started_at;
+  r.ended_at = unix_ms();
+  if (log->journal && !(c->served && log->serve_journaled)) {
+    journal_effect_put(log->journal, log->run, &r);
+    log->dirty = true;
+  }
+  if (log->collect) {
+    EffectRec copy = r;
+    copy.addr = xstrdup(r.addr);
+    copy.kind = xstrdup("ask");
+    copy.request = xstrdup(r.request);
+    copy.error = r.error ? xstrdup(r.error) : NULL;
+    copy.error_kind = r.error_kind ? xstrdup(r.error_kind) : NULL;
+    r.response = NULL; /* moved into the copy */
+    records_put(log->collect, &copy);
+  }
+  free(r.response);
 }
 
 static void call_done(Engine *e, Call *c) {
@@ -573,6 +667,8 @@ static void call_succeed(Engine *e, Call *c, Value v) {
 static void call_fail_kind(Engine *e, Call *c, const char *kind, Buf *m) {
   if (c->key) redact_secret(m, c->key);
   e->stats.failed++;
+  /* a budget's refusal is the run's own decision, made again on resume */
+  if (strcmp(kind, "budget") != 0) call_record(e, c, false, NULL, 0, buf_cstr(m), kind);
   trace_ask(e, c, "failed", NULL, buf_cstr(m));
   if (c->f) {
     c->f->call = NULL;
@@ -596,8 +692,8 @@ static void budget_sweep(Engine *e) {
   /* moved to a local list first: failing a fiber may cancel other calls
    * (engine_cancel then takes them out of this list) */
   CallList doomed = {NULL, NULL, 0};
-  CallList *lists[4] = {&e->queue, &e->active, &e->mock, &e->backoff};
-  for (int i = 0; i < 4; i++) {
+  CallList *lists[5] = {&e->queue, &e->active, &e->mock, &e->backoff, &e->served};
+  for (int i = 0; i < 5; i++) {
     for (Call *c = lists[i]->head, *next; c; c = next) {
       next = c->next;
       if (!budget_spent(c->budget)) continue;
@@ -672,6 +768,7 @@ static void requeue_front(Engine *e, Call *c) {
 /* A complete reply (2xx, or a mock answer): resume, repair or fail. */
 static void handle_reply(Engine *e, Call *c, ProviderReply *r) {
   double cost = add_usage(e, c, &r->usage);
+  c->cost += cost;
   budget_charge(e->vm, c->budget,
                 r->usage.input_tokens + r->usage.output_tokens + r->usage.cache_read_tokens +
                     r->usage.cache_write_tokens,
@@ -695,6 +792,7 @@ static void handle_reply(Engine *e, Call *c, ProviderReply *r) {
     buf_init(&clean);
     utf8_clean(&clean, text, len);
     Value v = v_string(&e->vm->heap, clean.data ? clean.data : "", clean.len);
+    call_record(e, c, true, clean.data ? clean.data : "", clean.len, NULL, NULL);
     buf_free(&clean);
     call_succeed(e, c, v);
     return;
@@ -704,7 +802,17 @@ static void handle_reply(Engine *e, Call *c, ProviderReply *r) {
   buf_init(&verr);
   if (validate(e, c, text, len, &v, &verr)) {
     buf_free(&verr);
+    call_record(e, c, true, text, len, NULL, NULL);
     call_succeed(e, c, v);
+    return;
+  }
+  if (c->served) { /* a record that no longer fits the type */
+    buf_printf(&m, "ask %s at %s: the reply recorded in %s does not match ", c->role->name, c->addr,
+               e->vm->effects->serve_name ? e->vm->effects->serve_name : "the journal");
+    std_type_desc_print(&m, e->vm->mod, c->td);
+    buf_printf(&m, ": %s", buf_cstr(&verr));
+    buf_free(&verr);
+    call_fail(e, c, &m);
     return;
   }
   if (c->repairs < (uint32_t)c->max_repairs) {
@@ -1064,6 +1172,37 @@ static void run_mock(Engine *e, Call *c) {
   reply_free(&r);
 }
 
+/* Answers c from its record through the same reply path as the network
+ * (so budgets are charged and typed replies checked alike). */
+static void serve_record(Engine *e, Call *c) {
+  const EffectRec *rec = c->rec;
+  c->rec = NULL;
+  c->attempts = rec->attempts;
+  c->retries = rec->retries;
+  c->repairs = rec->repairs;
+  e->stats.served++;
+  e->vm->effects->served++;
+  if (!rec->ok) { /* replay answers failures too */
+    Usage u = {rec->input_tokens, rec->output_tokens, 0, 0};
+    c->usage = u;
+    c->cost = add_usage(e, c, &u);
+    budget_charge(e->vm, c->budget, u.input_tokens + u.output_tokens, c->cost);
+    Buf m;
+    buf_init(&m);
+    buf_puts(&m, rec->error ? rec->error : "failed");
+    call_fail_kind(e, c, rec->error_kind ? rec->error_kind : "error", &m);
+    return;
+  }
+  ProviderReply r;
+  memset(&r, 0, sizeof r);
+  buf_init(&r.text);
+  buf_puts(&r.text, rec->response ? rec->response : "");
+  r.usage.input_tokens = rec->input_tokens;
+  r.usage.output_tokens = rec->output_tokens;
+  handle_reply(e, c, &r);
+  reply_free(&r);
+}
+
 /* Settles every transfer curl reports finished. */
 static void collect_done(Engine *e) {
   CURLMsg *msg;
@@ -1110,12 +1249,13 @@ void engine_pump(Engine *e) {
   move_due(e);
   admit(e);
   if (e->active.n) curl_multi_perform(e->multi, &running);
+  vm_effects_commit(e->vm); /* replies are durable before their fibers run */
 }
 
 void engine_poll(Engine *e, int64_t timeout_ms) {
   budget_sweep(e);
   admit(e);
-  if (e->mock.n || (e->queue.n && e->in_flight < e->max_conc)) timeout_ms = 0;
+  if (e->mock.n || e->served.n || (e->queue.n && e->in_flight < e->max_conc)) timeout_ms = 0;
   if (timeout_ms < 0) timeout_ms = 0;
   if (e->active.n) {
     int running = 0;
@@ -1137,6 +1277,12 @@ void engine_poll(Engine *e, int64_t timeout_ms) {
     e->in_flight--;
     run_mock(e, c);
   }
+  n = e->served.n;
+  while (n-- && e->served.head) {
+    Call *c = e->served.head;
+    list_remove(&e->served, c);
+    serve_record(e, c);
+  }
   budget_sweep(e);
   move_due(e);
   admit(e);
@@ -1144,6 +1290,7 @@ void engine_poll(Engine *e, int64_t timeout_ms) {
     int running = 0;
     curl_multi_perform(e->multi, &running);
   }
+  vm_effects_commit(e->vm); /* replies are durable before their fibers run */
 }
 
 /* O(1) through f->call: failing a fan-out cancels every branch, and a
@@ -1205,6 +1352,53 @@ static int32_t pick_count(int32_t role, int32_t flag, int32_t def) {
   if (role >= 0) return role;
   if (flag >= 0) return flag;
   return def;
+}
+
+/* Which part of a request differs from the recorded one, for the message. */
+static const char *request_change(const char *recorded, const Call *c) {
+  cJSON *doc = cJSON_Parse(recorded ? recorded : "");
+  const char *what = "the role's settings (system prompt, temperature, top_p or max_tokens)";
+  const cJSON *model = cJSON_GetObjectItemCaseSensitive(doc, "model");
+  const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(doc, "prompt");
+  const cJSON *schema = cJSON_GetObjectItemCaseSensitive(doc, "schema");
+  char *sch = schema ? cJSON_PrintUnformatted(schema) : NULL;
+  cJSON *ours = c->schema ? cJSON_Parse(c->schema) : NULL;
+  if (!doc) what = "the request (the record is unreadable)";
+  else if (!cJSON_IsString(model) || strcmp(model->valuestring, c->spec) != 0) what = "the model";
+  else if (!cJSON_IsString(prompt) || strcmp(prompt->valuestring, c->msgs[0].text) != 0) what = "the prompt";
+  else if (!schema != !c->schema || (schema && ours && !cJSON_Compare(schema, ours, true))) what = "the reply type";
+  free(sch);
+  cJSON_Delete(ours);
+  cJSON_Delete(doc);
+  return what;
+}
+
+/* With an EffectLog: fills c's request and looks for a record that
+ * answers it (c->rec). Resume takes successful records with the same
+ * fingerprint and sends the rest; replay needs a record for every ask.
+ * false after vm_raise when replay has none. */
+static bool ask_from_records(Engine *e, Call *c) {
+  EffectLog *log = e->vm->effects;
+  call_request(c);
+  c->started_at = unix_ms();
+  if (!log->serve) return true;
+  const EffectRec *rec = records_get(log->serve, c->addr);
+  bool same = rec && strcmp(rec->kind, "ask") == 0 && rec->req_hash == c->req_hash;
+  if (same && (rec->ok || log->mode == SERVE_STRICT)) {
+    c->rec = rec;
+    return true;
+  }
+  if (log->mode != SERVE_STRICT) return true;
+  const char *src = log->serve_name ? log->serve_name : "the journal";
+  if (!rec)
+    vm_raise(e->vm, c->f, "replay: %s has no record of ask %s at %s (the recorded run never made this call)",
+             src, c->role->name, c->addr);
+  else if (strcmp(rec->kind, "ask") != 0)
+    vm_raise(e->vm, c->f, "replay: %s recorded a %s at %s, not an ask", src, rec->kind, c->addr);
+  else
+    vm_raise(e->vm, c->f, "replay: ask %s at %s differs from the call %s recorded: %s changed", c->role->name,
+             c->addr, src, request_change(rec->request, c));
+  return false;
 }
 
 bool engine_ask(Engine *e, Fiber *f, uint32_t role, Value prompt, uint32_t td) {
@@ -1305,8 +1499,18 @@ bool engine_ask(Engine *e, Fiber *f, uint32_t role, Value prompt, uint32_t td) {
   c->timeout_ms = r->timeout_ms > 0 ? r->timeout_ms
                   : e->cfg.timeout_ms > 0 ? e->cfg.timeout_ms : DEFAULT_TIMEOUT_MS;
   c->stream = !e->cfg.no_stream;
-  c->state = CS_QUEUED;
-  list_push(&e->queue, c);
+  if (vm->effects && !ask_from_records(e, c)) {
+    call_free(e, c);
+    return false;
+  }
+  if (c->rec) {
+    c->state = CS_SERVED;
+    c->served = true;
+    list_push(&e->served, c);
+  } else {
+    c->state = CS_QUEUED;
+    list_push(&e->queue, c);
+  }
   vm->asks_started++;
   f->call = c;
   if (!e->any_call) {
@@ -1325,7 +1529,9 @@ void engine_summary(const Engine *e, FILE *out) {
   const RunStats *s = e ? &e->stats : &z;
   Buf b;
   buf_init(&b);
-  buf_printf(&b, "weft: %" PRIu64 " call%s (%" PRIu64 " failed), ", s->calls, s->calls == 1 ? "" : "s", s->failed);
+  buf_printf(&b, "weft: %" PRIu64 " call%s (%" PRIu64 " failed", s->calls, s->calls == 1 ? "" : "s", s->failed);
+  if (s->served) buf_printf(&b, ", %" PRIu64 " replayed", s->served);
+  buf_puts(&b, "), ");
   buf_printf(&b, "%" PRIu64 " retr%s, %" PRIu64 " repair%s, ", s->retries, s->retries == 1 ? "y" : "ies",
              s->repairs, s->repairs == 1 ? "" : "s");
   put_thousands(&b, (uint64_t)(s->usage.input_tokens + s->usage.cache_read_tokens + s->usage.cache_write_tokens));
@@ -1362,5 +1568,5 @@ void engine_stats_json(const Engine *e, Buf *out) {
     if (i) buf_putc(out, ',');
     buf_json_string(out, e->unpriced[i], strlen(e->unpriced[i]));
   }
-  buf_puts(out, "]}");
+  buf_printf(out, "],\"served\":%" PRIu64 "}", s->served);
 }

@@ -55,6 +55,7 @@ typedef struct RunStats {
   uint64_t retries;         /* transport retries */
   uint64_t repairs;         /* re-asks after an invalid reply */
   uint32_t max_in_flight;   /* most transfers at once */
+  uint64_t served;          /* asks answered from a journal or cassette (counted in calls too) */
   Usage usage;
   double cost_usd;          /* from the price table; unknown models cost 0 and are listed */
 } RunStats;
@@ -95,7 +96,7 @@ void engine_summary(const Engine *e, FILE *out);
 /* {"calls":..,"failed":..,"attempts":..,"retries":..,"repairs":..,
  *  "max_in_flight":..,"input_tokens":..,"output_tokens":..,
  *  "cache_read_tokens":..,"cache_write_tokens":..,"cost_usd":..,
- *  "unpriced_models":[..]}  (e may be NULL: a run without model calls,
+ *  "unpriced_models":[..],"served":..}  (e may be NULL: a run without model calls,
  *  all zeros). */
 void engine_stats_json(const Engine *e, Buf *out);
 

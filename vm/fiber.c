@@ -22,6 +22,7 @@
  * limit at the same instruction on every run. */
 #include "vm_impl.h"
 #include "engine.h"
+#include "journal.h"
 #include "trace.h"
 
 #include <errno.h>
@@ -49,6 +50,8 @@ static uint64_t mono_ms(void) {
 }
 
 uint64_t vm_now_ms(VM *vm) { return mono_ms() - vm->clock_base_ms; }
+
+void vm_clock_restart(VM *vm) { vm->clock_base_ms = mono_ms(); }
 
 /* Sleeps until VM time `at` (ms), resuming after signals. */
 static void sleep_until(VM *vm, uint64_t at) {
@@ -171,10 +174,14 @@ static void timer_remove_at(VM *vm, uint32_t i) {
   timer_sift_up(vm, last->timer_index);
 }
 
-/* Wakes every fiber whose deadline has passed, earliest first. */
+static void sleep_record(VM *vm, Fiber *f);
+
+/* Wakes every fiber whose deadline has passed, earliest first. A sleep
+ * that ended is journaled. */
 static void wake_due_timers(VM *vm) {
   if (!vm->ntimers) return;
   uint64_t now = vm_now_ms(vm);
+
   while (vm->ntimers && vm->timers[0]->wake_at <= now) {
     Fiber *f = vm->timers[0];
     timer_remove_at(vm, 0);
@@ -182,10 +189,14 @@ static void wake_due_timers(VM *vm) {
       tasks_timer_due(vm, f);
       continue;
     }
+    if (f->sleep_ms >= 0 && vm->effects) sleep_record(vm, f);
     Value v = f->resume_value;
     f->resume_value = v_none();
     vm_wake(vm, f, v);
   }
+  /* sleeps are committed with the next reply or at the end of the run: a
+   * sleep lost to a crash costs only its time again, and an fsync per
+   * timer would slow every short sleep down */
 }
 
 /* ---- fibers ---------------------------------------------------------- */
@@ -235,6 +246,7 @@ Fiber *vm_spawn(VM *vm, Value func, const Value *args, int argc, char **err) {
   f->id = vm->next_fiber_id++;
   f->result = v_none();
   f->resume_value = v_none();
+  f->sleep_ms = -1;
   size_t need = 1 + (size_t)p->nlocals + p->max_stack;
   fiber_grow_stack(vm, f, need < FIBER_INITIAL_STACK ? FIBER_INITIAL_STACK : need);
   fiber_grow_frames(vm, f);
@@ -407,23 +419,93 @@ bool vm_check_alloc(VM *vm, Fiber *f, size_t bytes) {
 
 /* ---- parking --------------------------------------------------------- */
 
+/* Unix wall-clock ms: journal timestamps (the scheduler uses the monotonic clock). */
+static int64_t unix_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A sleep is an effect: traced, journaled when it ends, and answered at
+ * once when a run is resumed or replayed and the record says it ended. */
+static int64_t sleep_effect(VM *vm, Fiber *f, int64_t ms) {
+  EffectLog *log = vm->effects;
+  if (!vm->trace && !log) {
+    f->effects++;
+    return ms;
+  }
+  Buf a;
+  buf_init(&a);
+  fiber_effect_address(f, "sleep", &a);
+  buf_putc(&a, '\0');
+  const EffectRec *rec = log ? records_get(log->serve, a.data) : NULL;
+  bool served = rec && rec->ok && strcmp(rec->kind, "sleep") == 0;
+  if (trace_begin(vm->trace, "sleep", a.data)) {
+    trace_int(vm->trace, "ms", ms);
+    if (served) trace_cstr(vm->trace, "from", "journal");
+    trace_end(vm->trace);
+  }
+  buf_free(&a);
+  if (served) {
+    log->served++;
+    return 0;
+  }
+  if (log && (log->journal || log->collect)) {
+    f->sleep_ms = ms > 0 ? ms : 0;
+    f->sleep_at = unix_ms();
+  }
+  return ms;
+}
+
+/* The record of f's sleep, which just ended. */
+static void sleep_record(VM *vm, Fiber *f) {
+  EffectLog *log = vm->effects;
+  EffectRec r;
+  memset(&r, 0, sizeof r);
+  Buf b;
+  buf_init(&b);
+  buf_printf(&b, "%s/sleep#%" PRIu32, fiber_address(f), f->effects);
+  buf_putc(&b, '\0');
+  r.addr = b.data;
+  r.kind = str_dup("sleep");
+  buf_init(&b);
+  buf_printf(&b, "{\"ms\":%" PRId64 "}", f->sleep_ms);
+  buf_putc(&b, '\0');
+  r.request = b.data;
+  r.req_hash = fnv1a64(0xcbf29ce484222325ULL, r.request, strlen(r.request));
+  r.ok = true;
+  r.attempts = 1;
+  r.started_at = f->sleep_at;
+  r.ended_at = unix_ms();
+  f->sleep_ms = -1;
+  if (log->journal) {
+    journal_effect_put(log->journal, log->run, &r);
+    log->dirty = true;
+  }
+  if (log->collect) records_put(log->collect, &r);
+  effect_rec_free(&r);
+}
+
+void vm_fatal(VM *vm, const char *msg) {
+  if (!vm->fatal) vm->fatal = str_dup(msg);
+}
+
+void vm_effects_commit(VM *vm) {
+  EffectLog *log = vm->effects;
+  /* only effects make a commit: events ride along with the next one (or
+   * the end of the run), so a poll that only started fibers pays no fsync */
+  if (!log || !log->journal || !log->dirty || vm->fatal) return;
+  log->dirty = false;
+  char *err = NULL;
+  if (!journal_commit(log->journal, &err)) {
+    vm_fatal(vm, err ? err : "cannot write the journal");
+    free(err);
+  }
+}
+
 void vm_park_timer(VM *vm, Fiber *f, int64_t ms, Value value) {
   uint64_t now = vm_now_ms(vm);
-  if (!f->join) { /* a sleep (a barrier's timeout is part of the barrier effect) */
-    if (vm->trace) {
-      Buf a;
-      buf_init(&a);
-      fiber_effect_address(f, "sleep", &a);
-      buf_putc(&a, '\0');
-      if (trace_begin(vm->trace, "sleep", a.data)) {
-        trace_int(vm->trace, "ms", ms);
-        trace_end(vm->trace);
-      }
-      buf_free(&a);
-    } else {
-      f->effects++;
-    }
-  }
+  if (!f->join) ms = sleep_effect(vm, f, ms); /* a barrier's timeout is part of the barrier effect */
   v_release(&vm->heap, f->resume_value);
   f->resume_value = value;
   f->wake_at = now + (ms > 0 ? (uint64_t)ms : 0);
@@ -476,6 +558,7 @@ void vm_free(VM *vm) {
   heap_free(&vm->heap, vm->timers, (size_t)vm->timers_cap * sizeof(Fiber *));
   heap_free(&vm->heap, vm->fibers, (size_t)vm->fibers_cap * sizeof(Fiber *));
   buf_free(&vm->scratch);
+  free(vm->fatal);
   free(vm);
 }
 
@@ -544,6 +627,7 @@ uint32_t vm_run(VM *vm) {
     /* every 16 slices (about 160k instructions) let transfers progress */
     if (vm->engine && (++slices & 15u) == 0) engine_pump(vm->engine);
     wake_due_timers(vm);
+    if (vm->fatal) break; /* what is still running is freed with the VM */
     if (deadline && vm_now_ms(vm) >= deadline) {
       /* the run is over: what is still running is freed with the VM */
       budget_time_up(vm, vm->budget);
@@ -606,6 +690,12 @@ bool vm_run_main(VM *vm, const Value *args, uint32_t nargs, Value *result, char 
   }
   /* a global budget that stopped work fails the run even when the work it
    * stopped was tolerated (a barrier's tolerate, a fallback) */
+  if (vm->fatal) { /* the journal failed: nothing after it counts */
+    *err = str_dup(vm->fatal);
+    *trace = str_dup("");
+    vm_fiber_free(vm, f);
+    return false;
+  }
   const char *spent = budget_run_failure(vm);
   if (spent && f->state != FIBER_FAILED) { /* done, or stopped at --budget-time */
     *err = str_dup(spent);

@@ -10,6 +10,7 @@
  * that crashes or is killed leaves every event that happened before. */
 #include "trace.h"
 #include "vm_impl.h"
+#include "journal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -55,7 +56,8 @@ void fiber_set_branch_path(VM *vm, Fiber *f, const char *prefix, uint32_t i, con
 /* ---- the trace ----------------------------------------------------------- */
 
 struct Trace {
-  FILE *fp;
+  FILE *fp;           /* --trace FILE; NULL: none */
+  struct Journal *journal; int64_t run;  /* the journal's events; NULL: none */
   Buf line;
   struct timespec start;
   bool truncated;     /* a field of the current event was cut */
@@ -80,10 +82,23 @@ Trace *trace_open(const char *path, char **err) {
   return t;
 }
 
+Trace *trace_new(void) {
+  Trace *t = calloc(1, sizeof *t);
+  if (!t) abort();
+  buf_init(&t->line);
+  clock_gettime(CLOCK_MONOTONIC, &t->start);
+  return t;
+}
+
+void trace_set_journal(Trace *t, struct Journal *j, int64_t run) {
+  t->journal = j;
+  t->run = run;
+}
+
 bool trace_close(Trace *t) {
   if (!t) return true;
   bool ok = !t->failed;
-  if (fclose(t->fp) != 0) ok = false;
+  if (t->fp && fclose(t->fp) != 0) ok = false;
   buf_free(&t->line);
   free(t);
   return ok;
@@ -165,7 +180,14 @@ void trace_end(Trace *t) {
   if (!t) return;
   if (t->truncated) buf_puts(&t->line, ",\"truncated\":true");
   buf_puts(&t->line, "}\n");
-  if (fwrite(t->line.data, 1, t->line.len, t->fp) != t->line.len || fflush(t->fp) != 0) t->failed = true;
+  if (t->fp && (fwrite(t->line.data, 1, t->line.len, t->fp) != t->line.len || fflush(t->fp) != 0))
+    t->failed = true;
+  if (t->journal) { /* in the journal's open transaction: committed with the next effect */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t at = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    journal_event_put(t->journal, t->run, at, t->line.data, t->line.len - 1);
+  }
 }
 
 void trace_fiber_start(VM *vm, const Fiber *f) {

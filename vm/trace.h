@@ -51,6 +51,11 @@ typedef struct Trace Trace;
 
 /* Opens (truncates) path for writing; NULL + *err (malloc'd) on failure. */
 Trace *trace_open(const char *path, char **err);
+/* A trace with no file (events go only to a journal). */
+Trace *trace_new(void);
+/* Also writes every event into run's events in journal j (vm/journal.h). */
+struct Journal;
+void trace_set_journal(Trace *t, struct Journal *j, int64_t run);
 /* Flushes and closes; false if anything failed to write. NULL-safe. */
 bool trace_close(Trace *t);
 

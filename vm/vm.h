@@ -64,6 +64,8 @@ typedef struct Fiber {
   char *path;            /* effect-address path (vm/trace.h), heap-counted; NULL: "main" */
   uint32_t effects;      /* effects this fiber has started (its address counter) */
   struct Budget *budget; /* innermost enclosing budget (one reference); NULL: none (vm/tasks.c) */
+  int64_t sleep_ms;      /* parked in a sleep the journal records when it ends; -1: none */
+  int64_t sleep_at;      /* that sleep's start (unix ms) */
 } Fiber;
 
 /* ---- natives --------------------------------------------------------- */
@@ -114,6 +116,8 @@ typedef struct VM {
   uint64_t asks_started, asks_ended; /* model calls made / finished or cancelled (progress) */
   struct Budget *budget;      /* the global budget (--budget-*; one reference) the root fiber runs under; NULL: none */
   uint64_t budgets_exhausted; /* budgets exhausted so far: the engine sweeps their calls when it changes */
+  struct EffectLog *effects;  /* the journal and the records that answer effects (vm/journal.h); NULL: none. Owned by the caller */
+  char *fatal;                /* set once the run cannot go on (the journal cannot be written): the scheduler stops and the run fails with it */
 } VM;
 
 VM *vm_new(Module *mod, const Limits *limits);
@@ -147,9 +151,18 @@ void vm_park_timer(VM *vm, Fiber *f, int64_t ms, Value value);
 /* Makes a parked fiber runnable, resuming with `value` (taken). */
 void vm_wake(VM *vm, Fiber *f, Value value);
 uint64_t vm_now_ms(VM *vm);  /* monotonic ms since VM start */
+/* Restarts the VM's clock (before the first fiber runs: set-up such as
+ * creating the journal does not count against timeouts and budgets). */
+void vm_clock_restart(VM *vm);
 /* Sets the global budget the run's root fiber starts under (--budget-*):
  * bits are BUDGET_* (vm/opcodes.h) saying which limits are given. Call
  * before vm_run_main. */
 void vm_set_budget(VM *vm, uint32_t bits, int64_t calls, int64_t tokens, double usd, int64_t time_ms);
+/* Stops the run: the scheduler runs nothing more and vm_run_main fails
+ * with msg (copied; the first call wins). */
+void vm_fatal(VM *vm, const char *msg);
+/* Commits the journal's pending writes (vm->effects); on failure the run
+ * is stopped with the journal's error. Cheap when nothing is pending. */
+void vm_effects_commit(VM *vm);
 
 #endif

@@ -8,7 +8,7 @@ build=$1 out=$2
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 [ -f "$build/libweft.a" ] || { echo "no $build/libweft.a (build weft first)" >&2; exit 1; }
-libs="$(pkg-config --libs libcjson libcurl 2>/dev/null || echo -lcjson -lcurl) -lm"
+libs="$(pkg-config --libs libcjson libcurl sqlite3 2>/dev/null || echo -lcjson -lcurl -lsqlite3) -lm"
 flags="-O2 -std=c11 -D_GNU_SOURCE -I$src -I$build"
 # shellcheck disable=SC2086
 cc $flags "$here/engine_bench.c" "$build/libweft.a" $libs -o "$out" 2>"$out.log" ||

@@ -175,7 +175,7 @@ static void test_many_fibers(void) {
   buf_putc(&b, '\0');
   check_contains(b.data, "{\"calls\":300,\"failed\":0,\"attempts\":300,\"retries\":0,\"repairs\":0,"
                  "\"max_in_flight\":16,", "stats JSON");
-  check_contains(b.data, "\"cost_usd\":0,\"unpriced_models\":[]}", "mock calls cost nothing and are priced");
+  check_contains(b.data, "\"cost_usd\":0,\"unpriced_models\":[],\"served\":0}", "mock calls cost nothing and are priced");
   buf_free(&b);
   char *sum = NULL;
   size_t sumlen = 0;

@@ -6,6 +6,8 @@ set -u
 : "${TESTDIR:?TESTDIR must name tests/cli}"
 DATA="$TESTDIR/data"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/weft-cli.XXXXXX") || exit 1
+# every `weft run` is journaled: this script's runs go to a journal of its own
+export WEFT_JOURNAL="$tmp/journal.db"
 trap 'rm -rf "$tmp"' EXIT
 trap 'rm -rf "$tmp"; exit 1' INT TERM
 

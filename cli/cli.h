@@ -1,0 +1,75 @@
+/* cli.h — what the files of the `weft` command share: exit codes, the
+ * message helper and flag parsing (cli/weft.c), and the inspection
+ * commands (cli/inspect.c, cli/html.c). */
+#ifndef WEFT_CLI_H
+#define WEFT_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "../vm/journal.h"
+#include "../vm/value.h"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+/* "weft: MESSAGE\n" on stderr. */
+void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+bool is_help_flag(const char *a);
+/* Matches `--name VALUE` and `--name=VALUE` at argv[*i]. Returns 1 and sets
+ * *val (advancing *i past a separate value), 0 when argv[*i] is another
+ * flag, -1 (after a message) when the value is missing. */
+int flag_value(int argc, char **argv, int *i, const char *name, const char **val);
+/* A whole file (or stdin for "-"), malloc'd and NUL-terminated; NULL with
+ * errno set on failure. */
+char *read_file(const char *path, size_t *len);
+
+/* The journal a command uses: --journal PATH, else JOURNAL_DEFAULT_PATH. */
+const char *journal_path_or_default(const char *flag);
+/* A run id as typed: "7", or "last" (the newest run). false after a message. */
+bool parse_run_id(Journal *j, const char *s, int64_t *id);
+
+/* ---- inspection (cli/inspect.c) ---------------------------------------------- */
+extern const char HELP_RUNS[], HELP_SHOW[], HELP_TRACE[];
+int cmd_runs(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
+
+/* What a run's events add to its effects (shared with cli/html.c). A
+ * resumed run's events hold each session's events in turn, so facts are
+ * deduplicated by address and the last event wins. */
+typedef struct FiberFact {
+  char *path;                    /* "main", "main/fanout#1@6[0]" */
+  int64_t started_at, ended_at;  /* unix ms of its last fiber_start / fiber_end; 0: none */
+  char *status, *error;          /* its last fiber_end, unless it started again after it; else NULL */
+} FiberFact;
+typedef struct RunFacts {
+  FiberFact *fibers; size_t nfibers;  /* sorted by path */
+  char **served; size_t nserved;      /* effects answered from the journal (sorted) */
+} RunFacts;
+void run_facts_build(RunFacts *f, char **events, const int64_t *at, size_t n);
+void run_facts_free(RunFacts *f);
+const FiberFact *run_facts_fiber(const RunFacts *f, const char *path);
+bool run_facts_served(const RunFacts *f, const char *addr);
+
+/* What `weft runs` shows as STATUS: the run's status, except "interrupted"
+ * for a "running" run that no process holds. */
+const char *run_state(const RunRec *r);
+/* "ok", "failed", or "cancelled" (a failed effect of kind cancelled). */
+const char *effect_status(const EffectRec *e);
+/* The fields of an effect's request JSON (malloc'd; NULL when absent). */
+typedef struct RequestInfo { char *role, *model, *prompt; int64_t ms; } RequestInfo;
+void request_info(const char *request, RequestInfo *out);
+void request_info_free(RequestInfo *q);
+/* A run as a JSON object: every RunRec field but the module, its state
+ * and duration_ms (-1: unknown, written as null). */
+void run_json(Buf *b, const RunRec *r, int64_t duration_ms);
+
+/* ---- the timeline page (cli/html.c) -------------------------------------------- */
+/* Appends to out a self-contained HTML page (no external resources) with
+ * a timeline of run r: one bar per effect (class "bar", attribute
+ * data-addr), coloured by status, with prompt and reply on hover, and the
+ * fibers as rows. events/at are the run's trace events and their times. */
+void html_timeline(Buf *out, const RunRec *r, const EffectRec *effs, size_t neffs,
+                   char **events, const int64_t *at, size_t nevents);
+
+#endif

@@ -1,0 +1,894 @@
+/* inspect.c — weft runs, weft show, weft trace: reading the journal.
+ *
+ * Nothing here writes: the journal is opened with JOURNAL_READ through
+ * vm/journal.h. `show` rebuilds the tree of a run from its effect
+ * addresses (vm/trace.h): in "main/fanout#3@12[0]/ask#1" the segment
+ * "fanout#3@12" is a GROUP inside fiber main (a fan-out, or a budget
+ * block "budget#N@LINE"), "fanout#3@12[0]" one of its branches (a fiber)
+ * and "ask#1" an effect. The run's events add what the effects cannot
+ * say: each fiber's status, and which effects a resume answered from the
+ * journal (RunFacts). The timeline page is cli/html.c. */
+#include "cli.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../lang/util.h"
+#include "../vm/module.h"
+
+const char HELP_RUNS[] =
+    "usage: weft runs [--journal PATH] [--json]\n"
+    "\n"
+    "Lists the runs in the journal (default .weft/journal.db), oldest first:\n"
+    "ID, STATUS (ok, failed, running, or interrupted: running but held by no\n"
+    "process, so `weft resume` can finish it), CALLS, TOKENS (in + out),\n"
+    "COST, DURATION, STARTED (local time) and PROGRAM.\n"
+    "\n"
+    "  --journal PATH   the journal to read\n"
+    "  --json           an array of run objects (docs/cli.md)\n"
+    "\n"
+    "exit: 0 listed, 2 usage error or a journal that cannot be read\n";
+
+const char HELP_SHOW[] =
+    "usage: weft show RUN [--journal PATH] [--json]\n"
+    "\n"
+    "Shows run RUN (its id, or last): program, status, module hash, inputs,\n"
+    "times, calls, tokens, cost and result or error, then the tree of its\n"
+    "fibers, fan-outs and effects with each one's status, role and model,\n"
+    "tokens, cost, duration and attempts.\n"
+    "\n"
+    "  --journal PATH   the journal to read (default .weft/journal.db)\n"
+    "  --json           {\"run\": {...}, \"tree\": {...}} (docs/cli.md)\n"
+    "\n"
+    "exit: 0 shown, 2 usage error, unknown run or unreadable journal\n";
+
+const char HELP_TRACE[] =
+    "usage: weft trace RUN [--journal PATH] [--html OUT.html]\n"
+    "\n"
+    "Prints the events of run RUN (its id, or last) as JSON lines, the lines\n"
+    "`weft run --trace FILE.jsonl` writes. With --html, writes instead one\n"
+    "self-contained page with the run's timeline: a row per fiber, a bar per\n"
+    "effect, prompt and reply on hover (- writes it to stdout).\n"
+    "\n"
+    "  --journal PATH   the journal to read (default .weft/journal.db)\n"
+    "  --html OUT.html  write the timeline page\n"
+    "\n"
+    "exit: 0 printed, 2 usage error, unknown run, unreadable journal or an\n"
+    "OUT.html that cannot be written\n";
+
+/* ---- facts from the events ------------------------------------------------ */
+
+/* One fiber or effect event, in journal order (seq). */
+typedef struct Ev {
+  char *addr;
+  size_t seq;
+  int64_t at;
+  bool end, served;   /* fiber_end; an effect answered from the journal */
+  char *status, *error;
+} Ev;
+
+static int ev_cmp(const void *a, const void *b) {
+  const Ev *x = a, *y = b;
+  int c = strcmp(x->addr, y->addr);
+  if (c) return c;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static char *json_str(const cJSON *o, const char *key) {
+  const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+  return s ? xstrdup(s) : NULL;
+}
+
+/* Sorts the collected events and folds each address's events into one
+ * FiberFact: the last start, and the last end unless a start came after
+ * it (a resumed fiber that did not end again). */
+static void fold_fibers(RunFacts *f, Ev *fv, size_t n) {
+  qsort(fv, n, sizeof *fv, ev_cmp);
+  f->fibers = xcalloc(n ? n : 1, sizeof *f->fibers);
+  for (size_t i = 0; i < n;) {
+    const Ev *start = NULL;
+    Ev *end = NULL;
+    size_t k = i;
+    for (; k < n && strcmp(fv[k].addr, fv[i].addr) == 0; k++) {
+      if (fv[k].end) end = &fv[k];
+      else start = &fv[k];
+    }
+    FiberFact *ff = &f->fibers[f->nfibers++];
+    ff->path = xstrdup(fv[i].addr);
+    if (start) ff->started_at = start->at;
+    if (end && (!start || end->seq > start->seq)) {
+      ff->ended_at = end->at;
+      ff->status = end->status;
+      ff->error = end->error;
+      end->status = end->error = NULL;
+    }
+    for (; i < k; i++) {
+      free(fv[i].addr);
+      free(fv[i].status);
+      free(fv[i].error);
+    }
+  }
+}
+
+/* Keeps the addresses whose last ask or sleep event says it was served. */
+static void fold_served(RunFacts *f, Ev *ev, size_t n) {
+  qsort(ev, n, sizeof *ev, ev_cmp);
+  f->served = xcalloc(n ? n : 1, sizeof *f->served);
+  for (size_t i = 0; i < n; i++) {
+    bool last = i + 1 == n || strcmp(ev[i].addr, ev[i + 1].addr) != 0;
+    if (last && ev[i].served) f->served[f->nserved++] = ev[i].addr;
+    else free(ev[i].addr);
+  }
+}
+
+void run_facts_build(RunFacts *f, char **events, const int64_t *at, size_t n) {
+  memset(f, 0, sizeof *f);
+  Ev *fv = xcalloc(n ? n : 1, sizeof *fv), *ev = xcalloc(n ? n : 1, sizeof *ev);
+  size_t nf = 0, ne = 0;
+  for (size_t i = 0; i < n; i++) {
+    cJSON *o = cJSON_Parse(events[i]);
+    const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "ev"));
+    const char *addr = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "addr"));
+    if (kind && addr && (strcmp(kind, "fiber_start") == 0 || strcmp(kind, "fiber_end") == 0)) {
+      Ev *e = &fv[nf++];
+      *e = (Ev){.addr = xstrdup(addr), .seq = i, .at = at[i], .end = kind[6] == 'e'};
+      if (e->end) {
+        e->status = json_str(o, "status");
+        e->error = json_str(o, "error");
+      }
+    } else if (kind && addr && (strcmp(kind, "ask") == 0 || strcmp(kind, "sleep") == 0)) {
+      const char *from = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "from"));
+      ev[ne++] = (Ev){.addr = xstrdup(addr), .seq = i, .served = from && strcmp(from, "journal") == 0};
+    }
+    cJSON_Delete(o);
+  }
+  fold_fibers(f, fv, nf);
+  fold_served(f, ev, ne);
+  free(fv);
+  free(ev);
+}
+
+void run_facts_free(RunFacts *f) {
+  for (size_t i = 0; i < f->nfibers; i++) {
+    free(f->fibers[i].path);
+    free(f->fibers[i].status);
+    free(f->fibers[i].error);
+  }
+  for (size_t i = 0; i < f->nserved; i++) free(f->served[i]);
+  free(f->fibers);
+  free(f->served);
+  memset(f, 0, sizeof *f);
+}
+
+static int path_cmp(const void *key, const void *elem) {
+  return strcmp(key, ((const FiberFact *)elem)->path);
+}
+static int str_cmp(const void *key, const void *elem) { return strcmp(key, *(char *const *)elem); }
+
+const FiberFact *run_facts_fiber(const RunFacts *f, const char *path) {
+  return f->nfibers ? bsearch(path, f->fibers, f->nfibers, sizeof *f->fibers, path_cmp) : NULL;
+}
+
+bool run_facts_served(const RunFacts *f, const char *addr) {
+  return f->nserved && bsearch(addr, f->served, f->nserved, sizeof *f->served, str_cmp);
+}
+
+/* ---- records as text and JSON ------------------------------------------------ */
+
+const char *run_state(const RunRec *r) {
+  const char *s = r->status ? r->status : "unknown";
+  return strcmp(s, "running") == 0 && !r->locked ? "interrupted" : s;
+}
+
+const char *effect_status(const EffectRec *e) {
+  if (e->ok) return "ok";
+  return e->error_kind && strcmp(e->error_kind, "cancelled") == 0 ? "cancelled" : "failed";
+}
+
+void request_info(const char *request, RequestInfo *out) {
+  memset(out, 0, sizeof *out);
+  cJSON *o = request ? cJSON_Parse(request) : NULL;
+  out->role = json_str(o, "role");
+  out->model = json_str(o, "model");
+  out->prompt = json_str(o, "prompt");
+  const cJSON *ms = cJSON_GetObjectItemCaseSensitive(o, "ms");
+  out->ms = cJSON_IsNumber(ms) ? (int64_t)ms->valuedouble : -1;
+  cJSON_Delete(o);
+}
+
+void request_info_free(RequestInfo *q) {
+  free(q->role);
+  free(q->model);
+  free(q->prompt);
+  memset(q, 0, sizeof *q);
+}
+
+/* Stored JSON text as is, a text that does not parse as a JSON string,
+ * NULL as null: the output stays valid JSON whatever the file holds. */
+static void put_raw_json(Buf *b, const char *s) {
+  if (!s) {
+    buf_puts(b, "null");
+    return;
+  }
+  cJSON *o = cJSON_ParseWithOpts(s, NULL, 1);
+  if (o) buf_puts(b, s);
+  else buf_json_string(b, s, strlen(s));
+  cJSON_Delete(o);
+}
+
+static void put_key_str(Buf *b, const char *key, const char *s) {
+  buf_printf(b, ",\"%s\":", key);
+  if (s) buf_json_string(b, s, strlen(s));
+  else buf_puts(b, "null");
+}
+
+static void put_cost(Buf *b, double usd) { buf_printf(b, "%.10g", usd); }
+
+void run_json(Buf *b, const RunRec *r, int64_t duration_ms) {
+  buf_printf(b, "{\"id\":%" PRId64, r->id);
+  put_key_str(b, "program", r->program);
+  put_key_str(b, "program_path", r->program_path);
+  put_key_str(b, "module_hash", r->module_hash);
+  buf_puts(b, ",\"inputs\":");
+  put_raw_json(b, r->inputs);
+  buf_puts(b, ",\"options\":");
+  put_raw_json(b, r->options);
+  put_key_str(b, "status", r->status);
+  put_key_str(b, "state", run_state(r));
+  buf_printf(b, ",\"started_at\":%" PRId64 ",\"ended_at\":%" PRId64, r->started_at, r->ended_at);
+  if (duration_ms >= 0) buf_printf(b, ",\"duration_ms\":%" PRId64, duration_ms);
+  else buf_puts(b, ",\"duration_ms\":null");
+  buf_puts(b, ",\"result\":");
+  put_raw_json(b, r->result);
+  put_key_str(b, "error", r->error);
+  buf_printf(b, ",\"resumes\":%" PRIu32 ",\"calls\":%" PRId64 ",\"failed_calls\":%" PRId64, r->resumes,
+             r->calls, r->failed_calls);
+  buf_printf(b, ",\"input_tokens\":%" PRId64 ",\"output_tokens\":%" PRId64 ",\"cost_usd\":", r->input_tokens,
+             r->output_tokens);
+  put_cost(b, r->cost_usd);
+  buf_printf(b, ",\"locked\":%s}", r->locked ? "true" : "false");
+}
+
+static void put_thousands(Buf *b, int64_t v) {
+  char digits[24];
+  int n = snprintf(digits, sizeof digits, "%" PRId64, v);
+  for (int i = 0; i < n; i++) {
+    if (i && digits[i - 1] != '-' && (n - i) % 3 == 0) buf_putc(b, ',');
+    buf_putc(b, digits[i]);
+  }
+}
+
+/* "1.2s", "3m04s", "2h05m"; with fine, "350ms" below a second. */
+static void put_duration(Buf *b, int64_t ms, bool fine) {
+  if (ms < 0) buf_puts(b, "-");
+  else if (fine && ms < 1000) buf_printf(b, "%" PRId64 "ms", ms);
+  else if (ms < 60000) buf_printf(b, "%.1fs", (double)ms / 1000.0);
+  else if (ms < 3600000) buf_printf(b, "%" PRId64 "m%02" PRId64 "s", ms / 60000, ms / 1000 % 60);
+  else buf_printf(b, "%" PRId64 "h%02" PRId64 "m", ms / 3600000, ms / 60000 % 60);
+}
+
+static void put_local_time(Buf *b, int64_t unix_ms) {
+  time_t t = (time_t)(unix_ms / 1000);
+  struct tm tm;
+  char s[32];
+  if (localtime_r(&t, &tm) && strftime(s, sizeof s, "%Y-%m-%d %H:%M:%S", &tm)) buf_puts(b, s);
+  else buf_puts(b, "-");
+}
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A finished run's duration; a live one's up to now; an interrupted one's
+ * up to its last effect (-1 without effects). */
+static int64_t run_duration(Journal *j, const RunRec *r) {
+  if (r->ended_at) return r->ended_at - r->started_at;
+  if (r->locked) return now_ms() - r->started_at;
+  EffectRec *es = NULL;
+  size_t n = 0;
+  int64_t last = -1;
+  if (journal_effects_load(j, r->id, &es, &n, NULL))
+    for (size_t i = 0; i < n; i++)
+      if (es[i].ended_at - r->started_at > last) last = es[i].ended_at - r->started_at;
+  effect_recs_free(es, n);
+  return last;
+}
+
+/* ---- arguments and the journal ---------------------------------------------- */
+
+typedef struct Args {
+  const char *journal, *run, *html;
+  bool json;
+} Args;
+
+/* Parses the flags of command cmd: --journal, and --json or --html when
+ * allowed, RUN when want_run. Returns -1 to go on, else the exit code. */
+static int parse_args(int argc, char **argv, const char *cmd, const char *help, bool want_run, bool json_ok,
+                      bool html_ok, Args *a) {
+  memset(a, 0, sizeof *a);
+  for (int i = 1; i < argc; i++) {
+    const char *s = argv[i], *v = NULL;
+    int r;
+    if (is_help_flag(s)) {
+      fputs(help, stdout);
+      return EXIT_OK;
+    } else if ((r = flag_value(argc, argv, &i, "--journal", &v)) != 0) {
+      if (r < 0) return EXIT_USAGE;
+      a->journal = v;
+    } else if (html_ok && (r = flag_value(argc, argv, &i, "--html", &v)) != 0) {
+      if (r < 0) return EXIT_USAGE;
+      a->html = v;
+    } else if (json_ok && strcmp(s, "--json") == 0) {
+      a->json = true;
+    } else if (s[0] == '-' && s[1] != '\0') {
+      errorf("%s: unknown flag '%s' (see 'weft help %s')", cmd, s, cmd);
+      return EXIT_USAGE;
+    } else if (!want_run || a->run) {
+      errorf("%s: unexpected argument '%s' (see 'weft help %s')", cmd, s, cmd);
+      return EXIT_USAGE;
+    } else {
+      a->run = s;
+    }
+  }
+  if (want_run && !a->run) {
+    errorf("%s: no run given (usage: weft %s RUN, RUN a number from `weft runs` or last)", cmd, cmd);
+    return EXIT_USAGE;
+  }
+  return -1;
+}
+
+static Journal *open_journal(const char *flag) {
+  char *err = NULL;
+  Journal *j = journal_open(journal_path_or_default(flag), JOURNAL_READ, &err);
+  if (!j) errorf("%s", err ? err : "cannot open the journal");
+  free(err);
+  return j;
+}
+
+/* Opens the journal of a and loads its run a->run into r. */
+static Journal *open_run(const Args *a, RunRec *r) {
+  memset(r, 0, sizeof *r);
+  Journal *j = open_journal(a->journal);
+  int64_t id;
+  char *err = NULL;
+  if (j && parse_run_id(j, a->run, &id) && journal_run_get(j, id, false, r, &err)) return j;
+  if (err) errorf("%s", err);
+  free(err);
+  journal_close(j);
+  return NULL;
+}
+
+/* Loads run's effects, or says why not. */
+static bool load_effects(Journal *j, int64_t run, EffectRec **es, size_t *n) {
+  char *err = NULL;
+  if (journal_effects_load(j, run, es, n, &err)) return true;
+  errorf("%s", err ? err : "cannot read the effects");
+  free(err);
+  return false;
+}
+
+static bool load_events(Journal *j, int64_t run, char ***evs, int64_t **at, size_t *n) {
+  char *err = NULL;
+  if (journal_events_load(j, run, evs, at, n, &err)) return true;
+  errorf("%s", err ? err : "cannot read the events");
+  free(err);
+  return false;
+}
+
+/* ---- weft runs ---------------------------------------------------------------- */
+
+enum { NCOLS = 8 };
+static const char *const COLS[NCOLS] = {"ID", "STATUS", "CALLS", "TOKENS", "COST", "DURATION", "STARTED", "PROGRAM"};
+static const bool RIGHT[NCOLS] = {true, false, true, true, true, true, false, false};
+
+/* The cells of one run's line. */
+static void run_cells(Journal *j, const RunRec *r, char *cells[NCOLS]) {
+  Buf b[NCOLS];
+  for (int c = 0; c < NCOLS; c++) buf_init(&b[c]);
+  buf_printf(&b[0], "%" PRId64, r->id);
+  buf_puts(&b[1], run_state(r));
+  put_thousands(&b[2], r->calls);
+  put_thousands(&b[3], r->input_tokens + r->output_tokens);
+  buf_printf(&b[4], "$%.4f", r->cost_usd);
+  put_duration(&b[5], run_duration(j, r), false);
+  put_local_time(&b[6], r->started_at);
+  buf_puts(&b[7], r->program ? r->program : "-");
+  for (int c = 0; c < NCOLS; c++) {
+    buf_putc(&b[c], '\0');
+    cells[c] = b[c].data;
+  }
+}
+
+static void print_row(char *const cells[NCOLS], const int width[NCOLS]) {
+  for (int c = 0; c < NCOLS; c++) {
+    int pad = width[c] - (int)strlen(cells[c]);
+    if (c) fputs("  ", stdout);
+    if (RIGHT[c]) printf("%*s%s", pad, "", cells[c]);
+    else if (c == NCOLS - 1) fputs(cells[c], stdout);
+    else printf("%s%*s", cells[c], pad, "");
+  }
+  putchar('\n');
+}
+
+static void print_runs_table(Journal *j, const RunRec *rs, size_t n) {
+  char *(*cells)[NCOLS] = xcalloc(n ? n : 1, sizeof *cells);
+  int width[NCOLS];
+  for (int c = 0; c < NCOLS; c++) width[c] = (int)strlen(COLS[c]);
+  for (size_t i = 0; i < n; i++) {
+    run_cells(j, &rs[i], cells[i]);
+    for (int c = 0; c < NCOLS; c++)
+      if ((int)strlen(cells[i][c]) > width[c]) width[c] = (int)strlen(cells[i][c]);
+  }
+  print_row((char *const *)COLS, width);
+  for (size_t i = 0; i < n; i++) {
+    print_row(cells[i], width);
+    for (int c = 0; c < NCOLS; c++) free(cells[i][c]);
+  }
+  free(cells);
+}
+
+static void print_runs_json(Journal *j, const RunRec *rs, size_t n) {
+  Buf b;
+  buf_init(&b);
+  buf_putc(&b, '[');
+  for (size_t i = 0; i < n; i++) {
+    if (i) buf_putc(&b, ',');
+    run_json(&b, &rs[i], run_duration(j, &rs[i]));
+  }
+  buf_puts(&b, "]\n");
+  fwrite(b.data, 1, b.len, stdout);
+  buf_free(&b);
+}
+
+int cmd_runs(int argc, char **argv) {
+  Args a;
+  int rc = parse_args(argc, argv, "runs", HELP_RUNS, false, true, false, &a);
+  if (rc >= 0) return rc;
+  Journal *j = open_journal(a.journal);
+  if (!j) return EXIT_USAGE;
+  RunRec *rs = NULL;
+  size_t n = 0;
+  char *err = NULL;
+  if (!journal_runs_list(j, &rs, &n, &err)) {
+    errorf("%s", err ? err : "cannot list the runs");
+    free(err);
+    journal_close(j);
+    return EXIT_USAGE;
+  }
+  if (a.json) print_runs_json(j, rs, n);
+  else print_runs_table(j, rs, n);
+  run_recs_free(rs, n);
+  journal_close(j);
+  return EXIT_OK;
+}
+
+/* ---- the tree of a run ----------------------------------------------------------- */
+
+typedef enum NodeKind { NODE_FIBER, NODE_GROUP, NODE_EFFECT } NodeKind;
+
+typedef struct Node {
+  char *addr;
+  const char *name;        /* the last segment (in addr): "main", "[0]", "fanout#1@6", "ask#2" */
+  NodeKind kind;
+  int64_t num;             /* the order among siblings: #N, or a branch's index; -1: none */
+  size_t seq;              /* creation order: ties, and named branches */
+  const EffectRec *eff;    /* NODE_EFFECT */
+  const FiberFact *fact;   /* NODE_FIBER, when its events were found */
+  struct Node **kids;
+  size_t nkids, capkids;
+} Node;
+
+/* Nodes by address (open addressing), and the root "main". */
+typedef struct Tree {
+  Node **slots;
+  size_t cap, n;
+  Node *root;
+} Tree;
+
+static uint64_t addr_hash(const char *s, size_t n) { return fnv1a64(0xcbf29ce484222325ULL, s, n); }
+
+static Node **tree_slot(Node **slots, size_t cap, const char *addr, size_t n) {
+  size_t i = (size_t)addr_hash(addr, n) & (cap - 1);
+  while (slots[i] && (strlen(slots[i]->addr) != n || memcmp(slots[i]->addr, addr, n) != 0)) i = (i + 1) & (cap - 1);
+  return &slots[i];
+}
+
+static void tree_grow(Tree *t) {
+  size_t cap = t->cap ? t->cap * 2 : 64;
+  Node **slots = xcalloc(cap, sizeof *slots);
+  for (size_t i = 0; i < t->cap; i++)
+    if (t->slots[i]) *tree_slot(slots, cap, t->slots[i]->addr, strlen(t->slots[i]->addr)) = t->slots[i];
+  free(t->slots);
+  t->slots = slots;
+  t->cap = cap;
+}
+
+static void add_kid(Node *parent, Node *kid) {
+  if (parent->nkids == parent->capkids) {
+    parent->capkids = parent->capkids ? parent->capkids * 2 : 4;
+    parent->kids = xrealloc(parent->kids, parent->capkids * sizeof *parent->kids);
+  }
+  parent->kids[parent->nkids++] = kid;
+}
+
+/* The number after '#' in seg, or after '[' for a branch; -1 if none. */
+static int64_t seg_number(const char *s, const char *end) {
+  while (s < end && *s != '#' && *s != '[') s++;
+  if (s == end || ++s == end || *s < '0' || *s > '9') return -1;
+  int64_t v = 0;
+  while (s < end && *s >= '0' && *s <= '9' && v < INT64_MAX / 10) v = v * 10 + (*s++ - '0');
+  return s == end || *s == '@' || *s == ']' ? v : -1;
+}
+
+static Node *tree_get(Tree *t, const char *addr, size_t n);
+
+/* Creates the node at addr[0..n) and its missing ancestors. The last '/'
+ * outside brackets ends the parent's path; "X[I]" is a branch of group X. */
+static Node *tree_new(Tree *t, const char *addr, size_t n) {
+  size_t slash = n, depth = 0, bracket = n;
+  for (size_t i = 0; i < n; i++) {
+    if (addr[i] == '[' && depth++ == 0) bracket = i;
+    else if (addr[i] == ']' && depth) depth--;
+    else if (addr[i] == '/' && !depth) slash = i, bracket = n;
+  }
+  Node *node = xcalloc(1, sizeof *node);
+  node->addr = xstrndup(addr, n);
+  node->seq = t->n;
+  size_t seg = slash < n ? slash + 1 : 0;
+  Node *parent = NULL;
+  if (bracket < n && addr[n - 1] == ']') { /* a branch of the group before '[' */
+    node->kind = NODE_FIBER;
+    node->name = node->addr + bracket;
+    node->num = seg_number(addr + bracket, addr + n);
+    parent = tree_get(t, addr, bracket);
+  } else {
+    node->kind = slash == n ? NODE_FIBER : memchr(addr + seg, '@', n - seg) ? NODE_GROUP : NODE_EFFECT;
+    node->name = node->addr + seg;
+    node->num = seg_number(addr + seg, addr + n);
+    if (slash < n) parent = tree_get(t, addr, slash);
+    else if (t->root) parent = t->root; /* a root other than main: shown under it */
+  }
+  if ((t->n + 1) * 2 > t->cap) tree_grow(t);
+  *tree_slot(t->slots, t->cap, node->addr, n) = node;
+  t->n++;
+  if (parent) add_kid(parent, node);
+  return node;
+}
+
+static Node *tree_get(Tree *t, const char *addr, size_t n) {
+  if (t->cap) {
+    Node *found = *tree_slot(t->slots, t->cap, addr, n);
+    if (found) return found;
+  }
+  return tree_new(t, addr, n);
+}
+
+static int kid_cmp(const void *a, const void *b) {
+  const Node *x = *(Node *const *)a, *y = *(Node *const *)b;
+  int64_t nx = x->num >= 0 ? x->num : INT64_MAX, ny = y->num >= 0 ? y->num : INT64_MAX;
+  if (nx != ny) return nx < ny ? -1 : 1;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The tree of a run: main, every fiber its events name, every effect. */
+static void tree_build(Tree *t, const RunFacts *f, const EffectRec *es, size_t n) {
+  memset(t, 0, sizeof *t);
+  t->root = tree_get(t, "main", 4);
+  for (size_t i = 0; i < f->nfibers; i++) {
+    const char *p = f->fibers[i].path;
+    tree_get(t, p, strlen(p))->fact = &f->fibers[i];
+  }
+  for (size_t i = 0; i < n; i++)
+    if (es[i].addr) tree_get(t, es[i].addr, strlen(es[i].addr))->eff = &es[i];
+  for (size_t i = 0; i < t->cap; i++)
+    if (t->slots[i] && t->slots[i]->nkids > 1)
+      qsort(t->slots[i]->kids, t->slots[i]->nkids, sizeof(Node *), kid_cmp);
+}
+
+static void tree_free(Tree *t) {
+  for (size_t i = 0; i < t->cap; i++)
+    if (t->slots[i]) {
+      free(t->slots[i]->addr);
+      free(t->slots[i]->kids);
+      free(t->slots[i]);
+    }
+  free(t->slots);
+}
+
+/* A fiber's status: its last fiber_end; "running" while a live process
+ * runs it; "unfinished" after an interruption; "unknown" without events. */
+static const char *fiber_status(const Node *n, const RunRec *r) {
+  if (n->fact && n->fact->status) return n->fact->status;
+  if (!n->fact) return "unknown";
+  return strcmp(run_state(r), "running") == 0 ? "running" : "unfinished";
+}
+
+/* Counts of a group's branches by status. */
+enum { N_OK, N_FAILED, N_CANCELLED, N_UNFINISHED, N_COUNTS };
+static void group_counts(const Node *g, const RunRec *r, size_t c[N_COUNTS]) {
+  memset(c, 0, N_COUNTS * sizeof *c);
+  for (size_t i = 0; i < g->nkids; i++) {
+    const char *s = g->kids[i]->kind == NODE_FIBER ? fiber_status(g->kids[i], r) : "unknown";
+    c[strcmp(s, "ok") == 0 ? N_OK : strcmp(s, "failed") == 0 ? N_FAILED : strcmp(s, "cancelled") == 0 ? N_CANCELLED : N_UNFINISHED]++;
+  }
+}
+
+static const char *group_status(const Node *g, const RunRec *r) {
+  size_t c[N_COUNTS];
+  group_counts(g, r, c);
+  return c[N_FAILED] ? "failed" : c[N_CANCELLED] ? "cancelled" : c[N_UNFINISHED] ? "unfinished" : "ok";
+}
+
+static const char *node_status(const Node *n, const RunRec *r) {
+  switch (n->kind) {
+  case NODE_FIBER: return fiber_status(n, r);
+  case NODE_GROUP: return group_status(n, r);
+  case NODE_EFFECT: return n->eff ? effect_status(n->eff) : "unknown";
+  }
+  return "unknown";
+}
+
+/* Text on one line: newlines become spaces, and long texts are cut. */
+static void put_one_line(Buf *b, const char *s, size_t max) {
+  size_t n = strlen(s), k = n > max ? max : n;
+  while (k < n && k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80) k--;
+  for (size_t i = 0; i < k; i++) buf_putc(b, s[i] == '\n' || s[i] == '\r' || s[i] == '\t' ? ' ' : s[i]);
+  if (k < n) buf_puts(b, "...");
+}
+
+/* "ask#2  writer  mock/m  ok  120 in / 30 out  $0.0012  1.3s  3 attempts" */
+static void effect_line(Buf *b, const EffectRec *e, const RunFacts *f) {
+  RequestInfo q;
+  request_info(e->request, &q);
+  if (strcmp(e->kind, "sleep") == 0 && q.ms >= 0) {
+    buf_puts(b, "  ");
+    put_duration(b, q.ms, true);
+  }
+  if (q.role) buf_printf(b, "  %s", q.role);
+  if (q.model) buf_printf(b, "  %s", q.model);
+  buf_printf(b, "  %s", effect_status(e));
+  if (strcmp(e->kind, "ask") == 0) {
+    buf_puts(b, "  ");
+    put_thousands(b, e->input_tokens);
+    buf_puts(b, " in / ");
+    put_thousands(b, e->output_tokens);
+    buf_printf(b, " out  $%.4f", e->cost_usd);
+  }
+  buf_puts(b, "  ");
+  put_duration(b, e->ended_at >= e->started_at ? e->ended_at - e->started_at : -1, true);
+  if (e->attempts > 1) buf_printf(b, "  %" PRIu32 " attempts", e->attempts);
+  if (run_facts_served(f, e->addr)) buf_puts(b, "  (from journal)");
+  if (!e->ok && e->error) {
+    buf_puts(b, "  error: ");
+    put_one_line(b, e->error, 300);
+  }
+  request_info_free(&q);
+}
+
+static void node_line(Buf *b, const Node *n, const RunRec *r, const RunFacts *f) {
+  buf_puts(b, n->name);
+  if (n->kind == NODE_EFFECT && n->eff) {
+    effect_line(b, n->eff, f);
+  } else if (n->kind == NODE_GROUP) {
+    size_t c[N_COUNTS];
+    group_counts(n, r, c);
+    buf_printf(b, "  %zu branch%s: %zu ok", n->nkids, n->nkids == 1 ? "" : "es", c[N_OK]);
+    if (c[N_FAILED]) buf_printf(b, ", %zu failed", c[N_FAILED]);
+    if (c[N_CANCELLED]) buf_printf(b, ", %zu cancelled", c[N_CANCELLED]);
+    if (c[N_UNFINISHED]) buf_printf(b, ", %zu unfinished", c[N_UNFINISHED]);
+  } else {
+    buf_printf(b, "  %s", node_status(n, r));
+    if (n->fact && n->fact->error) {
+      buf_puts(b, ": ");
+      put_one_line(b, n->fact->error, 300);
+    }
+  }
+}
+
+/* Prints n's children under prefix, drawing the tree's branches. */
+static void print_kids(const Node *n, Buf *prefix, const RunRec *r, const RunFacts *f) {
+  Buf line;
+  buf_init(&line);
+  for (size_t i = 0; i < n->nkids; i++) {
+    bool last = i + 1 == n->nkids;
+    line.len = 0;
+    node_line(&line, n->kids[i], r, f);
+    printf("%.*s%s%.*s\n", (int)prefix->len, prefix->data, last ? "└─ " : "├─ ", (int)line.len, line.data);
+    size_t keep = prefix->len;
+    buf_puts(prefix, last ? "   " : "│  ");
+    print_kids(n->kids[i], prefix, r, f);
+    prefix->len = keep;
+  }
+  buf_free(&line);
+}
+
+/* ---- weft show -------------------------------------------------------------------- */
+
+static void print_header(const RunRec *r, int64_t duration_ms) {
+  Buf b;
+  buf_init(&b);
+  buf_printf(&b, "run %" PRId64 "  %s", r->id, run_state(r));
+  if (r->resumes) buf_printf(&b, " (resumed %" PRIu32 "x)", r->resumes);
+  buf_printf(&b, "\nprogram   %s", r->program ? r->program : "-");
+  if (r->program_path && (!r->program || strcmp(r->program, r->program_path) != 0))
+    buf_printf(&b, " (%s)", r->program_path);
+  buf_printf(&b, "\nmodule    %s\ninputs    %s\nstarted   ", r->module_hash ? r->module_hash : "-",
+             r->inputs ? r->inputs : "-");
+  put_local_time(&b, r->started_at);
+  buf_puts(&b, "\nduration  ");
+  put_duration(&b, duration_ms, true);
+  buf_printf(&b, "\ncalls     %" PRId64 " (%" PRId64 " failed)\ntokens    ", r->calls, r->failed_calls);
+  put_thousands(&b, r->input_tokens + r->output_tokens);
+  buf_puts(&b, " (");
+  put_thousands(&b, r->input_tokens);
+  buf_puts(&b, " in / ");
+  put_thousands(&b, r->output_tokens);
+  buf_printf(&b, " out)\ncost      $%.4f\n", r->cost_usd);
+  if (r->error) buf_printf(&b, "error     %s\n", r->error);
+  else if (r->result) buf_printf(&b, "result    %s\n", r->result);
+  fwrite(b.data, 1, b.len, stdout);
+  buf_free(&b);
+}
+
+static void node_json(Buf *b, const Node *n, const RunRec *r, const RunFacts *f);
+
+static void effect_json(Buf *b, const EffectRec *e, const RunFacts *f) {
+  RequestInfo q;
+  request_info(e->request, &q);
+  put_key_str(b, "role", q.role);
+  put_key_str(b, "model", q.model);
+  put_key_str(b, "prompt", q.prompt);
+  if (q.ms >= 0) buf_printf(b, ",\"ms\":%" PRId64, q.ms);
+  put_key_str(b, "response", e->response);
+  put_key_str(b, "error", e->error);
+  put_key_str(b, "error_kind", e->error_kind);
+  buf_printf(b, ",\"served\":%s,\"attempts\":%" PRIu32 ",\"retries\":%" PRIu32 ",\"repairs\":%" PRIu32,
+             run_facts_served(f, e->addr) ? "true" : "false", e->attempts, e->retries, e->repairs);
+  buf_printf(b, ",\"input_tokens\":%" PRId64 ",\"output_tokens\":%" PRId64 ",\"cost_usd\":", e->input_tokens,
+             e->output_tokens);
+  put_cost(b, e->cost_usd);
+  buf_printf(b, ",\"started_at\":%" PRId64 ",\"ended_at\":%" PRId64 ",\"duration_ms\":%" PRId64, e->started_at,
+             e->ended_at, e->ended_at - e->started_at);
+  request_info_free(&q);
+}
+
+/* {"addr", "kind": fiber|fanout|budget|ask|sleep, "name", "status", ...,
+ * "children": [...]} (docs/cli.md). */
+static void node_json(Buf *b, const Node *n, const RunRec *r, const RunFacts *f) {
+  buf_puts(b, "{\"addr\":");
+  buf_json_string(b, n->addr, strlen(n->addr));
+  buf_puts(b, ",\"kind\":");
+  if (n->kind == NODE_FIBER) buf_puts(b, "\"fiber\"");
+  else if (n->kind == NODE_EFFECT && n->eff) buf_json_string(b, n->eff->kind, strlen(n->eff->kind));
+  else buf_json_string(b, n->name, strcspn(n->name, "#"));
+  put_key_str(b, "name", n->name);
+  put_key_str(b, "status", node_status(n, r));
+  if (n->kind == NODE_FIBER) {
+    put_key_str(b, "error", n->fact ? n->fact->error : NULL);
+    buf_printf(b, ",\"started_at\":%" PRId64 ",\"ended_at\":%" PRId64, n->fact ? n->fact->started_at : 0,
+               n->fact ? n->fact->ended_at : 0);
+  } else if (n->kind == NODE_GROUP) {
+    size_t c[N_COUNTS];
+    group_counts(n, r, c);
+    buf_printf(b, ",\"branches\":%zu,\"ok\":%zu,\"failed\":%zu,\"cancelled\":%zu,\"unfinished\":%zu", n->nkids,
+               c[N_OK], c[N_FAILED], c[N_CANCELLED], c[N_UNFINISHED]);
+  } else if (n->eff) {
+    effect_json(b, n->eff, f);
+  }
+  buf_puts(b, ",\"children\":[");
+  for (size_t i = 0; i < n->nkids; i++) {
+    if (i) buf_putc(b, ',');
+    node_json(b, n->kids[i], r, f);
+  }
+  buf_puts(b, "]}");
+}
+
+static void show_run(Journal *j, const RunRec *r, const EffectRec *es, size_t n, const RunFacts *f, bool json) {
+  Tree t;
+  tree_build(&t, f, es, n);
+  int64_t duration = run_duration(j, r);
+  if (json) {
+    Buf b;
+    buf_init(&b);
+    buf_puts(&b, "{\"run\":");
+    run_json(&b, r, duration);
+    buf_puts(&b, ",\"tree\":");
+    node_json(&b, t.root, r, f);
+    buf_puts(&b, "}\n");
+    fwrite(b.data, 1, b.len, stdout);
+    buf_free(&b);
+  } else {
+    print_header(r, duration);
+    Buf line, prefix;
+    buf_init(&line);
+    buf_init(&prefix);
+    node_line(&line, t.root, r, f);
+    printf("\n%.*s\n", (int)line.len, line.data);
+    print_kids(t.root, &prefix, r, f);
+    buf_free(&line);
+    buf_free(&prefix);
+  }
+  tree_free(&t);
+}
+
+int cmd_show(int argc, char **argv) {
+  Args a;
+  int rc = parse_args(argc, argv, "show", HELP_SHOW, true, true, false, &a);
+  if (rc >= 0) return rc;
+  RunRec r;
+  Journal *j = open_run(&a, &r);
+  if (!j) return EXIT_USAGE;
+  EffectRec *es = NULL;
+  char **evs = NULL;
+  int64_t *at = NULL;
+  size_t n = 0, nev = 0;
+  rc = EXIT_USAGE;
+  if (load_effects(j, r.id, &es, &n) && load_events(j, r.id, &evs, &at, &nev)) {
+    RunFacts f;
+    run_facts_build(&f, evs, at, nev);
+    show_run(j, &r, es, n, &f, a.json);
+    run_facts_free(&f);
+    rc = EXIT_OK;
+  }
+  journal_lines_free(evs, at, nev);
+  effect_recs_free(es, n);
+  run_rec_free(&r);
+  journal_close(j);
+  return rc;
+}
+
+/* ---- weft trace ---------------------------------------------------------------------- */
+
+/* Writes the timeline page of run r to path ("-": stdout). */
+static bool write_html(Journal *j, const RunRec *r, char **evs, const int64_t *at, size_t nev, const char *path) {
+  EffectRec *es = NULL;
+  size_t n = 0;
+  if (!load_effects(j, r->id, &es, &n)) return false;
+  Buf page;
+  buf_init(&page);
+  html_timeline(&page, r, es, n, evs, at, nev);
+  effect_recs_free(es, n);
+  bool to_stdout = strcmp(path, "-") == 0;
+  FILE *fp = to_stdout ? stdout : fopen(path, "w");
+  bool ok = fp && fwrite(page.data, 1, page.len, fp) == page.len;
+  if (fp && !to_stdout && fclose(fp) != 0) ok = false;
+  if (!ok) errorf("trace: cannot write '%s': %s", path, strerror(errno));
+  buf_free(&page);
+  return ok;
+}
+
+int cmd_trace(int argc, char **argv) {
+  Args a;
+  int rc = parse_args(argc, argv, "trace", HELP_TRACE, true, false, true, &a);
+  if (rc >= 0) return rc;
+  RunRec r;
+  Journal *j = open_run(&a, &r);
+  if (!j) return EXIT_USAGE;
+  char **evs = NULL;
+  int64_t *at = NULL;
+  size_t n = 0;
+  rc = EXIT_USAGE;
+  if (load_events(j, r.id, &evs, &at, &n)) {
+    if (a.html) {
+      if (write_html(j, &r, evs, at, n, a.html)) rc = EXIT_OK;
+    } else {
+      for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(evs[i]);
+        while (len && evs[i][len - 1] == '\n') len--;
+        printf("%.*s\n", (int)len, evs[i]);
+      }
+      rc = EXIT_OK;
+    }
+  }
+  journal_lines_free(evs, at, n);
+  run_rec_free(&r);
+  journal_close(j);
+  return rc;
+}
