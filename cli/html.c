@@ -3,25 +3,34 @@
  *
  * One file, nothing external: inline CSS and script, and the run's data as
  * JSON in a <script type="application/json"> block that the script reads
- * with JSON.parse. Prompts and replies are hostile text, so the data block
- * has every "<" written as \u003c (nothing in it can close the element or
- * open a comment), the script puts data on the page only through
- * textContent, attributes and styles (never innerHTML), and a
- * Content-Security-Policy forbids loading anything. Long prompts, replies
- * and errors are cut to TEXT_MAX bytes so a big run still gives a page a
- * browser opens at once. */
+ * with JSON.parse. Prompts and replies are hostile text, so:
+ *   - every "<" in the data block is written as \u003c: nothing in it can
+ *     close the element or open a comment;
+ *   - the script puts data on the page only as text (textContent),
+ *     attributes and styles, never as HTML;
+ *   - a Content-Security-Policy lets the page load nothing and run only
+ *     its own script (nonce: a hash of the data, so a run always gives the
+ *     same page), so no injected script or inline handler would run even
+ *     if the escaping failed.
+ * Prompts, replies and errors are cut to TEXT_MAX bytes so that a big run
+ * still gives a page a browser opens at once. */
 #include "cli.h"
 
 #include <inttypes.h>
 #include <string.h>
+
+#include "../vm/module.h"
 
 #define TEXT_MAX 4096
 
 static const char PAGE_HEAD[] =
     "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
     "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-    "style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n"
-    "<title>weft run</title>\n<style>\n"
+    "style-src 'unsafe-inline'; script-src 'nonce-";
+
+/* (the nonce) */
+static const char PAGE_STYLE[] =
+    "'\">\n<title>weft run</title>\n<style>\n"
     ":root{--ok:#2e9d4f;--failed:#d64541;--served:#5b84b1;--other:#9a9a9a}\n"
     "body{font:13px/1.4 system-ui,sans-serif;margin:16px;color:#222}\n"
     "h1{font-size:16px;margin:0 0 4px}\n"
@@ -56,10 +65,13 @@ static const char PAGE_HEAD[] =
     "<div id=\"rows\"></div>\n<div id=\"tip\" hidden></div>\n"
     "<script type=\"application/json\" id=\"weft-data\">";
 
-/* Renders the data: rows of fibers sorted by start, a bar per effect, the
- * time axis, and the tooltip. */
+/* (the data) */
+static const char PAGE_SCRIPT_TAG[] = "</script>\n<script nonce=\"";
+
+/* (the nonce) Renders the data: rows of fibers sorted by start, a bar per
+ * effect, the time axis, and the tooltip. */
 static const char PAGE_SCRIPT[] =
-    "</script>\n<script>\n"
+    "\">\n"
     "(function () {\n"
     "'use strict';\n"
     "var data = JSON.parse(document.getElementById('weft-data').textContent);\n"
@@ -147,7 +159,10 @@ static const char PAGE_SCRIPT[] =
     "});\n"
     "if (!effs.length) frag.appendChild(el('p', null, 'This run has no effects.'));\n"
     "var rowsEl = document.getElementById('rows'), tip = document.getElementById('tip');\n"
-    "rowsEl.appendChild(frag);\n"
+    "rowsEl.appendChild(frag);\n";
+
+/* The tooltip: built from text nodes only. */
+static const char PAGE_TOOLTIP[] =
     "function field(k, v) {\n"
     "  var d = el('div');\n"
     "  d.appendChild(el('span', 'k', k + ': '));\n"
@@ -271,7 +286,11 @@ void html_timeline(Buf *out, const RunRec *r, const EffectRec *effs, size_t neff
   buf_init(&data);
   page_data(&data, r, effs, neffs, &f);
   run_facts_free(&f);
+  char nonce[17];
+  hash_hex(fnv1a64(0xcbf29ce484222325ULL, data.data, data.len), nonce);
   buf_puts(out, PAGE_HEAD);
+  buf_puts(out, nonce);
+  buf_puts(out, PAGE_STYLE);
   /* "<" occurs only inside JSON strings, where \u003c means the same */
   for (size_t i = 0, from = 0; i <= data.len; i++)
     if (i == data.len || data.data[i] == '<') {
@@ -279,6 +298,9 @@ void html_timeline(Buf *out, const RunRec *r, const EffectRec *effs, size_t neff
       if (i < data.len) buf_puts(out, "\\u003c");
       from = i + 1;
     }
+  buf_puts(out, PAGE_SCRIPT_TAG);
+  buf_puts(out, nonce);
   buf_puts(out, PAGE_SCRIPT);
+  buf_puts(out, PAGE_TOOLTIP);
   buf_free(&data);
 }

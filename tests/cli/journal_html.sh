@@ -76,8 +76,12 @@ grep -q '<img' "$D" && fail "the hostile reply made an <img> element"
 [ "$(grep -o '<script' "$D" | wc -l)" = 2 ] || fail "the DOM has more than the page's two scripts"
 grep -q '<title>weft run [0-9]*: .*wide.weft</title>' "$D" || fail "title: $(grep -o '<title>.*</title>' "$D")"
 
-# Hovering the hostile bar shows the reply as text in the tooltip.
-sed 's|</body>|<script>document.querySelector(".bar[data-addr=\\"main/fanout#1@3[7]/ask#1\\"]").dispatchEvent(new MouseEvent("mouseover", {bubbles: true, clientX: 5, clientY: 5}));</script></body>|' \
+# Hovering the hostile bar shows the reply as text in the tooltip (the
+# page runs only scripts with its nonce).
+nonce=$(grep -o '<script nonce="[0-9a-f]*"' "$P" | cut -d'"' -f2)
+[ -n "$nonce" ] || fail "the page's script has no nonce"
+grep -q "script-src 'nonce-$nonce'" "$P" || fail "the policy does not name the script's nonce"
+sed 's|</body>|<script nonce="'"$nonce"'">document.querySelector(".bar[data-addr=\\"main/fanout#1@3[7]/ask#1\\"]").dispatchEvent(new MouseEvent("mouseover", {bubbles: true, clientX: 5, clientY: 5}));</script></body>|' \
   "$P" >"$tmp/hover.html"
 dump "$tmp/hover.html" "$tmp/hover.dom"
 tip=$(grep -o '<div id="tip"[^>]*>.*' "$tmp/hover.dom")

@@ -18,8 +18,9 @@ Endpoints
   POST /v1/chat/completions    OpenAI    (key in Authorization: Bearer)
   GET  /_stats                 {"requests","by_path","in_flight","max_in_flight",
                                 "connections","max_connections","attempts_by_prompt",
-                                "repairs_by_prompt","retry_counts_by_prompt","repairs",
-                                "retries","span_ms","arrival_spread_ms"}
+                                "completed_by_prompt","repairs_by_prompt",
+                                "retry_counts_by_prompt","repairs","retries","span_ms",
+                                "arrival_spread_ms","first_arrival_unix_ms"}
   GET  /_stats/NAME            one field of the above, e.g. /_stats/requests -> 3
   POST /_reset                 zeroes the statistics
 A missing key gets 401 with the provider's error body. The server never
@@ -92,7 +93,13 @@ booleans true, arrays 2 items, anyOf/oneOf/type lists the first non-null
 branch, $ref into #/$defs or #/definitions is followed.
 
 The "prompt" that keys attempts_by_prompt is the text of the first user
-message (cut to 300 characters).
+message (cut to 300 characters). completed_by_prompt counts, by the same key,
+the responses (any status) whose last byte was handed to the connection: a
+request whose client hung up first (a killed process), or that was reset,
+stalled or truncated, is an attempt but not a completed response.
+first_arrival_unix_ms is the wall-clock time (Unix ms, time.time()) at which the
+first model request since the reset arrived, or null: a client on the same
+machine can compare it with its own clock.
 """
 
 import argparse
@@ -137,6 +144,7 @@ class Stats:
         self.in_flight = 0
         self.max_in_flight = 0
         self.attempts_by_prompt = {}
+        self.completed_by_prompt = {}  # responses written in full
         self.repairs_by_prompt = {}
         self.retry_counts_by_prompt = {}
         self.repairs = 0           # requests carrying an earlier assistant turn
@@ -145,6 +153,7 @@ class Stats:
         self.t_first = None        # first model request since the reset (monotonic s)
         self.t_last = None         # end of the latest model request
         self.t_last_arrival = None # arrival of the latest model request
+        self.first_arrival_unix_ms = None  # t_first on the wall clock
 
     def to_json(self):
         return {
@@ -155,6 +164,7 @@ class Stats:
             "connections": self.connections,
             "max_connections": self.max_connections,
             "attempts_by_prompt": self.attempts_by_prompt,
+            "completed_by_prompt": self.completed_by_prompt,
             "repairs_by_prompt": self.repairs_by_prompt,
             "retry_counts_by_prompt": self.retry_counts_by_prompt,
             "repairs": self.repairs,
@@ -166,6 +176,7 @@ class Stats:
             # From the first model request's arrival to the last one's.
             "arrival_spread_ms": round((self.t_last_arrival - self.t_first) * 1000, 1)
             if self.t_first is not None else 0,
+            "first_arrival_unix_ms": self.first_arrival_unix_ms,
         }
 
 
@@ -756,11 +767,18 @@ class Server:
         st.t_last_arrival = time.monotonic()
         if st.t_first is None:
             st.t_first = st.t_last_arrival
+            st.first_arrival_unix_ms = round(time.time() * 1000, 1)
         st.by_path[path] = st.by_path.get(path, 0) + 1
         st.in_flight += 1
         st.max_in_flight = max(st.max_in_flight, st.in_flight)
         try:
-            return await self.model_call(req, writer)
+            keep = await self.model_call(req, writer)
+            # Returning normally means the whole response was written (a
+            # client that hung up makes drain raise CloseConnection).
+            if "prompt" in req:
+                done = st.completed_by_prompt
+                done[req["prompt"]] = done.get(req["prompt"], 0) + 1
+            return keep
         finally:
             st.in_flight -= 1
             st.t_last = time.monotonic()
@@ -790,6 +808,7 @@ class Server:
         model = body.get("model") if isinstance(body.get("model"), str) else ""
         messages = body.get("messages")
         prompt = first_user_text(messages)[:300]
+        req["prompt"] = prompt
         repair_index = assistant_turns(messages)
         st.attempts_by_prompt[prompt] = st.attempts_by_prompt.get(prompt, 0) + 1
         if repair_index:

@@ -1009,9 +1009,7 @@ static void test_cassettes(void) {
   src[2].cost_usd = 0;
   src[0].cost_usd = 0.000123456789;
   for (int i = 0; i < 3; i++) {
-    EffectRec copy = new_effect(src[i].addr, 0, true);
-    effect_rec_free(&copy);
-    copy = src[i];
+    EffectRec copy = src[i];
     copy.addr = xstrdup(src[i].addr);
     copy.kind = xstrdup(src[i].kind);
     copy.request = xstrdup(src[i].request);
