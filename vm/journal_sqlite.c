@@ -3,9 +3,12 @@
  * companion file PATH-lock, and the queries behind JournalOps. The file
  * format is described in docs/runtime.md ("Journal file format").
  *
- * Writes (effect_put, event_put) go into one transaction opened lazily
- * with BEGIN IMMEDIATE and ended by commit; run_create and run_update
- * commit at once. The first failed write breaks the journal (j->error).
+ * Writes (effect_put, event_put) are queued in memory and written by
+ * commit in one BEGIN IMMEDIATE ... COMMIT transaction, so the file's
+ * write lock is held only while committing, never while a run waits for a
+ * model (other weft processes share the journal). Events alone commit
+ * once EVENTS_MAX of them are queued. run_create and run_update commit at
+ * once. The first failed write breaks the journal (j->error).
  *
  * Run locks are POSIX record locks, which belong to the process: closing
  * ANY descriptor of PATH-lock in this process drops them all, so a process
@@ -67,8 +70,23 @@ typedef struct SeqNext {
   int64_t run, next;   /* the seq the run's next event gets */
 } SeqNext;
 
+/* A queued write: an effect (its strings owned) or an event. */
+typedef struct Pending {
+  int64_t run;
+  bool is_event;
+  EffectRec e;         /* !is_event */
+  int64_t at;          /* is_event */
+  char *body;
+  size_t len;
+} Pending;
+
+#define EVENTS_MAX 4096
+#define PENDING_BYTES_MAX ((size_t)16 << 20)
+
 typedef struct SqlJournal {
   Journal j;
+  Pending *pend;       /* the queued writes, in order */
+  size_t npend, cappend, pend_bytes, pend_events;
   sqlite3 *db;
   JournalMode mode;
   int lock_fd;         /* PATH-lock; -1 when absent (READ mode) */
@@ -352,6 +370,8 @@ static char *prepare_hot(SqlJournal *s) {
   return rc == SQLITE_OK ? NULL : describe(s, rc, "read", true);
 }
 
+static void pending_clear(SqlJournal *s);
+
 static void destroy(SqlJournal *s) {
   sqlite3_finalize(s->begin);
   sqlite3_finalize(s->commit);
@@ -363,6 +383,8 @@ static void destroy(SqlJournal *s) {
   free(s->j.path);
   free(s->j.error);
   free(s->seqs);
+  pending_clear(s);
+  free(s->pend);
   free(s);
 }
 
@@ -406,43 +428,47 @@ static int begin_batch(SqlJournal *s) {
   return rc;
 }
 
-static bool sql_commit(Journal *j, char **err) {
-  SqlJournal *s = (SqlJournal *)j;
-  if (!j->error && s->in_tx) {
-    int rc = step_done(s, s->commit);
-    if (rc == SQLITE_OK) s->in_tx = false;
-    else break_journal(s, rc);
+static char *dup_or_null(const char *v) { return v ? xstrdup(v) : NULL; }
+
+static Pending *queue(SqlJournal *s, int64_t run) {
+  if (s->npend == s->cappend) {
+    s->cappend = s->cappend ? s->cappend * 2 : 64;
+    s->pend = xrealloc(s->pend, s->cappend * sizeof *s->pend);
   }
-  if (j->error) set_err(err, xstrdup(j->error));
-  return !j->error;
+  Pending *p = &s->pend[s->npend++];
+  memset(p, 0, sizeof *p);
+  p->run = run;
+  return p;
 }
 
-static bool sql_effect_put(Journal *j, int64_t run, const EffectRec *e) {
-  SqlJournal *s = (SqlJournal *)j;
-  if (j->error) return false;
-  int rc = begin_batch(s);
-  if (rc == SQLITE_OK) {
-    sqlite3_stmt *st = s->effect;
-    sqlite3_bind_int64(st, 1, run);
-    bind_str(st, 2, e->addr);
-    bind_str(st, 3, e->kind);
-    bind_str(st, 4, e->request);
-    sqlite3_bind_int64(st, 5, (int64_t)e->req_hash);
-    sqlite3_bind_int(st, 6, e->ok);
-    bind_str(st, 7, e->response);
-    bind_str(st, 8, e->error);
-    bind_str(st, 9, e->error_kind);
-    sqlite3_bind_int64(st, 10, e->attempts);
-    sqlite3_bind_int64(st, 11, e->retries);
-    sqlite3_bind_int64(st, 12, e->repairs);
-    sqlite3_bind_int64(st, 13, e->input_tokens);
-    sqlite3_bind_int64(st, 14, e->output_tokens);
-    sqlite3_bind_double(st, 15, e->cost_usd);
-    sqlite3_bind_int64(st, 16, e->started_at);
-    sqlite3_bind_int64(st, 17, e->ended_at);
-    rc = step_done(s, st);
+static void pending_clear(SqlJournal *s) {
+  for (size_t i = 0; i < s->npend; i++) {
+    effect_rec_free(&s->pend[i].e);
+    free(s->pend[i].body);
   }
-  return rc == SQLITE_OK || break_journal(s, rc);
+  s->npend = s->pend_bytes = s->pend_events = 0;
+}
+
+static int write_effect(SqlJournal *s, int64_t run, const EffectRec *e) {
+  sqlite3_stmt *st = s->effect;
+  sqlite3_bind_int64(st, 1, run);
+  bind_str(st, 2, e->addr);
+  bind_str(st, 3, e->kind);
+  bind_str(st, 4, e->request);
+  sqlite3_bind_int64(st, 5, (int64_t)e->req_hash);
+  sqlite3_bind_int(st, 6, e->ok);
+  bind_str(st, 7, e->response);
+  bind_str(st, 8, e->error);
+  bind_str(st, 9, e->error_kind);
+  sqlite3_bind_int64(st, 10, e->attempts);
+  sqlite3_bind_int64(st, 11, e->retries);
+  sqlite3_bind_int64(st, 12, e->repairs);
+  sqlite3_bind_int64(st, 13, e->input_tokens);
+  sqlite3_bind_int64(st, 14, e->output_tokens);
+  sqlite3_bind_double(st, 15, e->cost_usd);
+  sqlite3_bind_int64(st, 16, e->started_at);
+  sqlite3_bind_int64(st, 17, e->ended_at);
+  return step_done(s, st);
 }
 
 /* The seq for run's next event: after the run's last one in the file the
@@ -467,21 +493,63 @@ static int next_seq(SqlJournal *s, int64_t run, int64_t *seq) {
   return SQLITE_OK;
 }
 
+static int write_event(SqlJournal *s, const Pending *p) {
+  int64_t seq = 0;
+  int rc = next_seq(s, p->run, &seq);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_stmt *st = s->event;
+  sqlite3_bind_int64(st, 1, p->run);
+  sqlite3_bind_int64(st, 2, seq);
+  sqlite3_bind_int64(st, 3, p->at);
+  sqlite3_bind_text64(st, 4, p->body, p->len, SQLITE_STATIC, SQLITE_UTF8);
+  return step_done(s, st);
+}
+
+static bool sql_commit(Journal *j, char **err) {
+  SqlJournal *s = (SqlJournal *)j;
+  if (!j->error && s->npend) {
+    int rc = begin_batch(s);
+    for (size_t i = 0; rc == SQLITE_OK && i < s->npend; i++)
+      rc = s->pend[i].is_event ? write_event(s, &s->pend[i]) : write_effect(s, s->pend[i].run, &s->pend[i].e);
+    if (rc == SQLITE_OK) rc = step_done(s, s->commit);
+    if (rc == SQLITE_OK) s->in_tx = false;
+    else {
+      break_journal(s, rc);
+      s->nseqs = 0; /* the rolled-back events' numbers were not used */
+    }
+    pending_clear(s);
+  }
+  if (j->error) set_err(err, xstrdup(j->error));
+  return !j->error;
+}
+
+static bool sql_effect_put(Journal *j, int64_t run, const EffectRec *e) {
+  SqlJournal *s = (SqlJournal *)j;
+  if (j->error) return false;
+  Pending *p = queue(s, run);
+  p->e = *e;
+  p->e.addr = dup_or_null(e->addr);
+  p->e.kind = dup_or_null(e->kind);
+  p->e.request = dup_or_null(e->request);
+  p->e.response = dup_or_null(e->response);
+  p->e.error = dup_or_null(e->error);
+  p->e.error_kind = dup_or_null(e->error_kind);
+  s->pend_bytes += (e->request ? strlen(e->request) : 0) + (e->response ? strlen(e->response) : 0);
+  return true;
+}
+
 static bool sql_event_put(Journal *j, int64_t run, int64_t at, const char *json, size_t n) {
   SqlJournal *s = (SqlJournal *)j;
   if (j->error) return false;
-  int64_t seq = 0;
-  int rc = begin_batch(s);
-  if (rc == SQLITE_OK) rc = next_seq(s, run, &seq);
-  if (rc == SQLITE_OK) {
-    sqlite3_stmt *st = s->event;
-    sqlite3_bind_int64(st, 1, run);
-    sqlite3_bind_int64(st, 2, seq);
-    sqlite3_bind_int64(st, 3, at);
-    sqlite3_bind_text64(st, 4, json, n, SQLITE_STATIC, SQLITE_UTF8);
-    rc = step_done(s, st);
-  }
-  return rc == SQLITE_OK || break_journal(s, rc);
+  Pending *p = queue(s, run);
+  p->is_event = true;
+  p->at = at;
+  p->body = xstrndup(json, n);
+  p->len = n;
+  s->pend_bytes += n;
+  /* a long run of pure work must not queue its trace without bound */
+  if (++s->pend_events >= EVENTS_MAX || s->pend_bytes >= PENDING_BYTES_MAX) return sql_commit(j, NULL);
+  return true;
 }
 
 static void sql_close(Journal *j) {
