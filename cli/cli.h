@@ -23,7 +23,8 @@ int flag_value(int argc, char **argv, int *i, const char *name, const char **val
  * errno set on failure. */
 char *read_file(const char *path, size_t *len);
 
-/* The journal a command uses: --journal PATH, else JOURNAL_DEFAULT_PATH. */
+/* The journal a command uses: --journal PATH, else $WEFT_JOURNAL, else
+ * JOURNAL_DEFAULT_PATH. */
 const char *journal_path_or_default(const char *flag);
 /* A run id as typed: "7", or "last" (the newest run). false after a message. */
 bool parse_run_id(Journal *j, const char *s, int64_t *id);

@@ -1429,8 +1429,7 @@ done:
 
 /* Opens the journal for a command: --journal, $WEFT_JOURNAL, or .weft/. */
 static Journal *open_journal(const char *flag, JournalMode mode) {
-  const char *env = getenv("WEFT_JOURNAL");
-  const char *path = flag && flag[0] ? flag : env && env[0] ? env : JOURNAL_DEFAULT_PATH;
+  const char *path = journal_path_or_default(flag);
   char *err = NULL;
   Journal *j = journal_open(path, mode, &err);
   if (!j) {
@@ -1807,7 +1806,8 @@ static int cmd_disasm(int argc, char **argv) {
 /* ---- the journal ------------------------------------------------------------ */
 
 const char *journal_path_or_default(const char *flag) {
-  return flag && flag[0] ? flag : JOURNAL_DEFAULT_PATH;
+  const char *env = getenv("WEFT_JOURNAL");
+  return flag && flag[0] ? flag : env && env[0] ? env : JOURNAL_DEFAULT_PATH;
 }
 
 bool parse_run_id(Journal *j, const char *s, int64_t *id) {

@@ -390,6 +390,19 @@ static void destroy(SqlJournal *s) {
 
 static const JournalOps OPS;
 
+/* Takes (F_WRLCK, waiting) or releases (F_UNLCK) the lock on byte `at` of fd. */
+static int set_lock_wait(int fd, off_t at, short type) {
+  struct flock fl;
+  memset(&fl, 0, sizeof fl);
+  fl.l_type = type;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = at;
+  fl.l_len = 1;
+  int rc;
+  while ((rc = fcntl(fd, F_SETLKW, &fl)) != 0 && errno == EINTR) {}
+  return rc;
+}
+
 Journal *journal_sqlite_open(const char *path, JournalMode mode, char **err) {
   char *m = mode == JOURNAL_WRITE ? check_writable(path) : check_exists(path);
   if (m) {
@@ -401,8 +414,14 @@ Journal *journal_sqlite_open(const char *path, JournalMode mode, char **err) {
   s->j.path = xstrdup(path);
   s->mode = mode;
   s->lock_fd = -1;
-  m = open_db(s);
-  if (!m) m = open_lock_file(s);
+  /* Writers open one at a time (byte 0 of PATH-lock; runs lock bytes 1,
+   * 2, ...): SQLite's switch of a new file to WAL and the creation of the
+   * tables can otherwise deadlock between processes starting together, and
+   * SQLite reports that as busy without waiting. */
+  m = open_lock_file(s);
+  bool serial = !m && s->lock_fd >= 0 && set_lock_wait(s->lock_fd, 0, F_WRLCK) == 0;
+  if (!m) m = open_db(s);
+  if (serial) set_lock_wait(s->lock_fd, 0, F_UNLCK);
   if (!m) m = prepare_hot(s);
   if (m) {
     destroy(s);
