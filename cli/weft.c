@@ -970,6 +970,13 @@ static void keep_flag(RunOpts *o, const char *flag, const char *value) {
   buf_free(&t);
 }
 
+/* A file flag is kept with its absolute path: a resume may start elsewhere. */
+static void keep_path_flag(RunOpts *o, const char *flag, const char *path) {
+  char *abs = realpath(path, NULL);
+  keep_flag(o, flag, abs ? abs : path);
+  free(abs);
+}
+
 static void grow_overrides(RunOpts *o) {
   if ((uint32_t)o->novr < o->cap && o->ecfg.noverrides < o->cap) return;
   o->cap = o->cap ? o->cap * 2 : 8;
@@ -1081,9 +1088,13 @@ static int parse_run_flags(int argc, char **argv, int first, RunKind kind, bool 
     } else if ((r = flag_value(argc, argv, &i, "--mock-script", &v)) != 0) {
       if (r < 0) return EXIT_USAGE;
       o->ecfg.mock_script = v;
+      if (keep) keep_path_flag(o, "--mock-script", v);
+      keep = false;
     } else if ((r = flag_value(argc, argv, &i, "--prices", &v)) != 0) {
       if (r < 0) return EXIT_USAGE;
       o->ecfg.prices_file = v;
+      if (keep) keep_path_flag(o, "--prices", v);
+      keep = false;
     } else if ((r = flag_value(argc, argv, &i, "--trace", &v)) != 0) {
       if (r < 0) return EXIT_USAGE;
       if (!v[0]) {
@@ -1231,6 +1242,7 @@ typedef struct RunCtx {
   const char *serve_name;
   const char *recorded_result;  /* replay --check: the result to compare with */
   const char *recorded_status;
+  const char *journal_flag;     /* a new run: open the journal (--journal or "") once its inputs are valid */
 } RunCtx;
 
 /* Ends the run's record: status, result or error, end time. */
@@ -1251,6 +1263,18 @@ static void finish_record(RunCtx *cx, bool ok, const char *result, const char *e
     errorf("%s", err ? err : "cannot write the journal");
     free(err);
   }
+}
+
+/* Opens the journal for a command: --journal, $WEFT_JOURNAL, or .weft/. */
+static Journal *open_journal(const char *flag, JournalMode mode) {
+  const char *path = journal_path_or_default(flag);
+  char *err = NULL;
+  Journal *j = journal_open(path, mode, &err);
+  if (!j) {
+    errorf("%s", err ? err : "cannot open the journal");
+    free(err);
+  }
+  return j;
 }
 
 /* Runs main of m under o and cx: inputs, VM, engine, trace, journal,
@@ -1291,6 +1315,13 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
     if (!tr) {
       errorf("%s", terr ? terr : "--trace: cannot open the file");
       free(terr);
+      rc = EXIT_USAGE;
+      goto done;
+    }
+  }
+  if (cx->journal_flag && !cx->journal) {
+    cx->journal = open_journal(cx->journal_flag, JOURNAL_WRITE);
+    if (!cx->journal) {
       rc = EXIT_USAGE;
       goto done;
     }
@@ -1427,16 +1458,12 @@ done:
   return rc;
 }
 
-/* Opens the journal for a command: --journal, $WEFT_JOURNAL, or .weft/. */
-static Journal *open_journal(const char *flag, JournalMode mode) {
-  const char *path = journal_path_or_default(flag);
-  char *err = NULL;
-  Journal *j = journal_open(path, mode, &err);
-  if (!j) {
-    errorf("%s", err ? err : "cannot open the journal");
-    free(err);
-  }
-  return j;
+
+/* Whether two names are one file (the second may not exist yet). */
+static bool same_file(const char *a, const char *b) {
+  struct stat sa, sb;
+  if (strcmp(a, b) == 0) return true;
+  return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 static int cmd_run(int argc, char **argv) {
@@ -1452,7 +1479,7 @@ static int cmd_run(int argc, char **argv) {
     opts_free(&o);
     return EXIT_USAGE;
   }
-  if (o.replay_path && o.record_path && strcmp(o.replay_path, o.record_path) == 0) {
+  if (o.replay_path && o.record_path && same_file(o.replay_path, o.record_path)) {
     errorf("--record and --replay name the same file '%s'", o.record_path);
     opts_free(&o);
     return EXIT_USAGE;
@@ -1486,10 +1513,7 @@ static int cmd_run(int argc, char **argv) {
     buf_putc(&name, '\0');
     cx.serve_name = name.data; /* freed below */
   }
-  if (rc == EXIT_OK && !o.no_journal) {
-    cx.journal = open_journal(o.journal_path, JOURNAL_WRITE);
-    if (!cx.journal) rc = EXIT_USAGE;
-  }
+  if (!o.no_journal) cx.journal_flag = o.journal_path ? o.journal_path : "";
   if (rc == EXIT_OK) {
     char hash[17];
     run.program = xstrdup(o.file);
@@ -1598,6 +1622,12 @@ static int resume_or_replay(int argc, char **argv, RunKind kind) {
   rc = EXIT_USAGE;
   if (!first.file) {
     errorf("%s: no run given (usage: weft %s RUN; `weft runs` lists them)", cmd, cmd);
+    goto out;
+  }
+  if (kind == RUN_RESUME && access(journal_path_or_default(first.journal_path), F_OK) != 0) {
+    /* resume writes, but never starts a journal: there is nothing to resume */
+    errorf("no journal at %s (runs are journaled by `weft run`; see --journal)",
+           journal_path_or_default(first.journal_path));
     goto out;
   }
   j = open_journal(first.journal_path, kind == RUN_RESUME ? JOURNAL_WRITE : JOURNAL_READ);

@@ -1453,20 +1453,6 @@ bool engine_ask(Engine *e, Fiber *f, uint32_t role, Value prompt, uint32_t td) {
   c->model = model;
   Buf b;
   buf_init(&b);
-  if (p->kind != PROVIDER_MOCK) {
-    const char *key = p->key_env ? getenv(p->key_env) : NULL;
-    if (!key || !key[0]) {
-      vm_raise(vm, f, "role %s: %s is not set (needed for %s)", r->name, p->key_env ? p->key_env : "the API key", spec);
-      call_free(e, c);
-      return false;
-    }
-    c->key = xstrdup(key);
-    const char *base = p->base_env ? getenv(p->base_env) : NULL;
-    provider_url(p, base, &b);
-    c->url = buf_take(&b);
-    c->legacy_max_tokens = p->kind == PROVIDER_OPENAI && base && base[0] &&
-                           strncmp(base, "https://api.openai.com", 22) != 0;
-  }
   if (td != ASK_TEXT) {
     /* Both real providers' constrained decoding wants the strict shape:
      * additionalProperties false on every object, every property required
@@ -1502,6 +1488,21 @@ bool engine_ask(Engine *e, Fiber *f, uint32_t role, Value prompt, uint32_t td) {
   if (vm->effects && !ask_from_records(e, c)) {
     call_free(e, c);
     return false;
+  }
+  /* a call answered from a record needs no key: replays run without one */
+  if (p->kind != PROVIDER_MOCK && !c->rec) {
+    const char *key = p->key_env ? getenv(p->key_env) : NULL;
+    if (!key || !key[0]) {
+      vm_raise(vm, f, "role %s: %s is not set (needed for %s)", r->name, p->key_env ? p->key_env : "the API key", spec);
+      call_free(e, c);
+      return false;
+    }
+    c->key = xstrdup(key);
+    const char *base = p->base_env ? getenv(p->base_env) : NULL;
+    provider_url(p, base, &b);
+    c->url = buf_take(&b);
+    c->legacy_max_tokens = p->kind == PROVIDER_OPENAI && base && base[0] &&
+                           strncmp(base, "https://api.openai.com", 22) != 0;
   }
   if (c->rec) {
     c->state = CS_SERVED;

@@ -448,6 +448,16 @@ static int64_t sleep_effect(VM *vm, Fiber *f, int64_t ms) {
   buf_free(&a);
   if (served) {
     log->served++;
+    if (log->collect) { /* --record keeps what a resume answered too */
+      EffectRec copy = *rec;
+      copy.addr = str_dup(rec->addr);
+      copy.kind = str_dup(rec->kind);
+      copy.request = str_dup(rec->request);
+      copy.response = rec->response ? str_dup(rec->response) : NULL;
+      copy.error = rec->error ? str_dup(rec->error) : NULL;
+      copy.error_kind = rec->error_kind ? str_dup(rec->error_kind) : NULL;
+      records_put(log->collect, &copy);
+    }
     return 0;
   }
   if (log && (log->journal || log->collect)) {

@@ -177,7 +177,6 @@ if [ -n "$ro_how" ]; then
   refused "resume in a read-only directory" 2 "cannot write the journal $tmp/rodir/new.db"
   writable "$tmp/rodir"
   [ -z "$(ls "$tmp/rodir")" ] || fail "files appeared in the read-only directory: $(ls "$tmp/rodir")"
-  chmod 0700 "$tmp"
 else
   echo "journal_errors.sh: root without chattr or setpriv: read-only journal checks left out" >&2
 fi
@@ -268,4 +267,33 @@ missing=$(comm -23 "$tmp/before" "$tmp/after")
 run "$WEFT" runs --journal "$D" --json
 expect_out '"status":"ok","state":"ok"'
 [ "$(sql "$D" 'PRAGMA quick_check')" = ok ] || fail "the journal is damaged after the resume"
-exit 0
+
+# ---- the checks below run even when one fails ----------------------------------
+ok=0
+# Every command finds the journal through $WEFT_JOURNAL, as `weft run` does.
+(
+  cd "$tmp" || exit 1
+  export WEFT_JOURNAL="$J"
+  run "$WEFT" runs
+  expect_rc 0 "runs with WEFT_JOURNAL"
+  [ "$(printf '%s\n' "$out" | wc -l)" = 4 ] || fail "runs with WEFT_JOURNAL: not 3 runs: $out"
+  for c in "show 1" "trace 1" "replay 1 --quiet"; do
+    run "$WEFT" $c
+    expect_rc 0 "$c with WEFT_JOURNAL"
+  done
+) || ok=1
+# A journal in a read-only directory can still be read and replayed.
+if [ -n "$ro_how" ]; then
+  (
+    cp "$J" "$tmp/rodir/j.db" && chmod 0644 "$tmp/rodir/j.db" || exit 1
+    read_only "$tmp/rodir"
+    run $ASUSER "$WEFT" runs --journal "$tmp/rodir/j.db"
+    status=$rc runs_err=$err
+    run $ASUSER "$WEFT" replay 1 --journal "$tmp/rodir/j.db" --quiet
+    writable "$tmp/rodir"
+    [ "$status" = 0 ] || fail "runs of a journal in a read-only directory: exit $status: $runs_err"
+    expect_rc 0 "replay of a journal in a read-only directory"
+    [ "$out" = "$(printf '8\ntrue')" ] || fail "replay of a journal in a read-only directory printed $out"
+  ) || ok=1
+fi
+exit "$ok"
