@@ -686,30 +686,43 @@ static bool sql_run_update(Journal *j, const RunRec *r, char **err) {
 }
 
 /* Fills out from a row of SQL_RUNS. */
+/* Times and counts as read back are clamped to [0, 2^52]: a damaged or
+ * hand-edited file cannot make a later sum or difference overflow. */
+static int64_t col_sane(sqlite3_stmt *st, int i) {
+  int64_t v = sqlite3_column_int64(st, i);
+  return v < 0 ? 0 : v > ((int64_t)1 << 52) ? (int64_t)1 << 52 : v;
+}
+
+/* A text column that is NOT NULL in our schema: "" if a damaged file has NULL. */
+static char *col_text(sqlite3_stmt *st, int i) {
+  char *v = col_str(st, i);
+  return v ? v : xstrdup("");
+}
+
 static void read_run(SqlJournal *s, sqlite3_stmt *st, RunRec *out) {
   memset(out, 0, sizeof *out);
   out->id = sqlite3_column_int64(st, 0);
-  out->program = col_str(st, 1);
-  out->program_path = col_str(st, 2);
+  out->program = col_text(st, 1);
+  out->program_path = col_text(st, 2);
   if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
     const void *mod = sqlite3_column_blob(st, 3);
     out->module_len = (size_t)sqlite3_column_bytes(st, 3);
     out->module = xmalloc(out->module_len ? out->module_len : 1);
     if (out->module_len) memcpy(out->module, mod, out->module_len);
   }
-  out->module_hash = col_str(st, 4);
-  out->inputs = col_str(st, 5);
-  out->options = col_str(st, 6);
-  out->status = col_str(st, 7);
-  out->started_at = sqlite3_column_int64(st, 8);
-  out->ended_at = sqlite3_column_int64(st, 9);
+  out->module_hash = col_text(st, 4);
+  out->inputs = col_text(st, 5);
+  out->options = col_text(st, 6);
+  out->status = col_text(st, 7);
+  out->started_at = col_sane(st, 8);
+  out->ended_at = col_sane(st, 9);
   out->result = col_str(st, 10);
   out->error = col_str(st, 11);
-  out->resumes = (uint32_t)sqlite3_column_int64(st, 12);
-  out->calls = sqlite3_column_int64(st, 13);
-  out->failed_calls = sqlite3_column_int64(st, 14);
-  out->input_tokens = sqlite3_column_int64(st, 15);
-  out->output_tokens = sqlite3_column_int64(st, 16);
+  out->resumes = (uint32_t)col_sane(st, 12);
+  out->calls = col_sane(st, 13);
+  out->failed_calls = col_sane(st, 14);
+  out->input_tokens = col_sane(st, 15);
+  out->output_tokens = col_sane(st, 16);
   out->cost_usd = sqlite3_column_double(st, 17);
   out->locked = lock_holder(s->lock_fd, out->id) != 0;
 }
@@ -775,22 +788,22 @@ static bool no_such_run(SqlJournal *s, int64_t run, char **err) {
 }
 
 static void read_effect(sqlite3_stmt *st, EffectRec *e) {
-  e->addr = col_str(st, 0);
-  e->kind = col_str(st, 1);
-  e->request = col_str(st, 2);
+  e->addr = col_text(st, 0);
+  e->kind = col_text(st, 1);
+  e->request = col_text(st, 2);
   e->req_hash = (uint64_t)sqlite3_column_int64(st, 3);
   e->ok = sqlite3_column_int(st, 4) != 0;
   e->response = col_str(st, 5);
   e->error = col_str(st, 6);
   e->error_kind = col_str(st, 7);
-  e->attempts = (uint32_t)sqlite3_column_int64(st, 8);
-  e->retries = (uint32_t)sqlite3_column_int64(st, 9);
-  e->repairs = (uint32_t)sqlite3_column_int64(st, 10);
-  e->input_tokens = sqlite3_column_int64(st, 11);
-  e->output_tokens = sqlite3_column_int64(st, 12);
+  e->attempts = (uint32_t)col_sane(st, 8);
+  e->retries = (uint32_t)col_sane(st, 9);
+  e->repairs = (uint32_t)col_sane(st, 10);
+  e->input_tokens = col_sane(st, 11);
+  e->output_tokens = col_sane(st, 12);
   e->cost_usd = sqlite3_column_double(st, 13);
-  e->started_at = sqlite3_column_int64(st, 14);
-  e->ended_at = sqlite3_column_int64(st, 15);
+  e->started_at = col_sane(st, 14);
+  e->ended_at = col_sane(st, 15);
 }
 
 static bool sql_effects_load(Journal *j, int64_t run, EffectRec **out, size_t *n, char **err) {
@@ -838,7 +851,7 @@ static bool sql_events_load(Journal *j, int64_t run, char ***out, int64_t **at, 
       ats = xrealloc(ats, cap * sizeof *ats);
     }
     lines[k] = col_str(st, 0);
-    ats[k++] = sqlite3_column_int64(st, 1);
+    ats[k++] = col_sane(st, 1);
     rc = SQLITE_OK;
   }
   sqlite3_finalize(st);
