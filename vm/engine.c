@@ -1260,6 +1260,12 @@ void engine_poll(Engine *e, int64_t timeout_ms) {
   if (e->active.n) {
     int running = 0;
     curl_multi_perform(e->multi, &running);
+    /* transfers that perform just finished are settled now: waiting in
+     * curl_multi_poll first would sleep out the timeout with their fibers
+     * ready (at the tail of a fan-out nothing else wakes the poll) */
+    uint32_t before = e->in_flight;
+    collect_done(e);
+    if (e->in_flight != before) timeout_ms = 0;
     curl_multi_poll(e->multi, NULL, 0, timeout_ms > INT32_MAX ? INT32_MAX : (int)timeout_ms, NULL);
     curl_multi_perform(e->multi, &running);
     collect_done(e);

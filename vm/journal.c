@@ -259,6 +259,13 @@ static uint32_t json_u32(const cJSON *o, const char *key) {
   return d > 0 && d < 4e9 ? (uint32_t)d : 0;
 }
 
+/* A token count: a number in [0, 2^52], anything else 0 (never a float
+ * cast out of range). */
+static int64_t json_count(const cJSON *o, const char *key) {
+  double d = json_num(o, key);
+  return d > 0 && d <= 4503599627370496.0 ? (int64_t)d : 0;
+}
+
 static bool parse_hex64(const char *s, uint64_t *out) {
   if (!s || strlen(s) != 16) return false;
   uint64_t h = 0;
@@ -352,8 +359,8 @@ Records *cassette_read(const char *path, char **err) {
     r.attempts = json_u32(e, "attempts");
     r.retries = json_u32(e, "retries");
     r.repairs = json_u32(e, "repairs");
-    r.input_tokens = (int64_t)json_num(e, "input_tokens");
-    r.output_tokens = (int64_t)json_num(e, "output_tokens");
+    r.input_tokens = json_count(e, "input_tokens");
+    r.output_tokens = json_count(e, "output_tokens");
     r.cost_usd = json_num(e, "cost_usd");
     records_put(rs, &r);
     i++;

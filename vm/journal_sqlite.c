@@ -119,6 +119,16 @@ static void set_err(char **err, char *m) {
   else free(m);
 }
 
+/* Whether the directory of path can be written (a WAL reader must create
+ * PATH-shm there). */
+static bool dir_writable(const char *path) {
+  const char *slash = strrchr(path, '/');
+  char *dir = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrdup(".");
+  bool ok = access(dir, W_OK) == 0;
+  free(dir);
+  return ok;
+}
+
 /* SQLite's message, with the system's reason for an I/O failure (SQLite
  * keeps it only for some failures: else errno as the failure left it). */
 static char *reason(const SqlJournal *s, int rc) {
@@ -126,7 +136,8 @@ static char *reason(const SqlJournal *s, int rc) {
   const char *m = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   int e = db && sqlite3_system_errno(db) ? sqlite3_system_errno(db) : s->sys_errno;
   int prim = rc & 0xff;
-  if (rc == SQLITE_READONLY_DIRECTORY || rc == SQLITE_READONLY_CANTINIT)
+  bool ro_cantopen = s->mode == JOURNAL_READ && prim == SQLITE_CANTOPEN && !dir_writable(s->j.path);
+  if (rc == SQLITE_READONLY_DIRECTORY || rc == SQLITE_READONLY_CANTINIT || ro_cantopen)
     return fmt("SQLite must create %s-shm to read it and cannot write there (%s)", s->j.path, m);
   if (e && (prim == SQLITE_IOERR || prim == SQLITE_CANTOPEN)) return fmt("%s (%s)", m, strerror(e));
   return fmt("%s", m);
