@@ -283,17 +283,11 @@ static void put_local_time(Buf *b, int64_t unix_ms) {
   else buf_puts(b, "-");
 }
 
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A finished run's duration; a live one's up to now; an interrupted one's
  * up to its last effect (-1 without effects). */
 static int64_t run_duration(Journal *j, const RunRec *r) {
   if (r->ended_at) return r->ended_at - r->started_at;
-  if (r->locked) return now_ms() - r->started_at;
+  if (r->locked) return unix_now_ms() - r->started_at;
   EffectRec *es = NULL;
   size_t n = 0;
   int64_t last = -1;

@@ -1255,9 +1255,7 @@ static void finish_record(RunCtx *cx, bool ok, const char *result, const char *e
   r->result = ok && result ? xstrdup(result) : NULL;
   free(r->error);
   r->error = ok ? NULL : xstrdup(error ? error : "the program failed");
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  r->ended_at = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  r->ended_at = unix_now_ms();
   char *err = NULL;
   if (!journal_run_update(cx->journal, r, &err)) {
     errorf("%s", err ? err : "cannot write the journal");

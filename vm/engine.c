@@ -553,12 +553,6 @@ static void trace_ask(Engine *e, const Call *c, const char *status, const Value 
 
 /* ---- the journal ------------------------------------------------------------ */
 
-static int64_t unix_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* c's request as JSON and its fingerprint: the model after remapping, the
  * role's system prompt and sampling settings, the prompt and the schema.
  * Retries, timeouts and keys do not shape a reply and are left out. */
@@ -614,19 +608,13 @@ static void call_record(Engine *e, Call *c, bool ok, const char *text, size_t le
   r.output_tokens = c->usage.output_tokens;
   r.cost_usd = c->cost;
   r.started_at = c->started_at;
-  r.ended_at = unix_ms();
+  r.ended_at = unix_now_ms();
   if (log->journal && !(c->served && log->serve_journaled)) {
     journal_effect_put(log->journal, log->run, &r);
     log->dirty = true;
   }
   if (log->collect) {
-    EffectRec copy = r;
-    copy.addr = xstrdup(r.addr);
-    copy.kind = xstrdup("ask");
-    copy.request = xstrdup(r.request);
-    copy.error = r.error ? xstrdup(r.error) : NULL;
-    copy.error_kind = r.error_kind ? xstrdup(r.error_kind) : NULL;
-    r.response = NULL; /* moved into the copy */
+    EffectRec copy = effect_rec_dup(&r);
     records_put(log->collect, &copy);
   }
   free(r.response);
@@ -1386,7 +1374,7 @@ static const char *request_change(const char *recorded, const Call *c) {
 static bool ask_from_records(Engine *e, Call *c) {
   EffectLog *log = e->vm->effects;
   call_request(c);
-  c->started_at = unix_ms();
+  c->started_at = unix_now_ms();
   if (!log->serve) return true;
   const EffectRec *rec = records_get(log->serve, c->addr);
   bool same = rec && strcmp(rec->kind, "ask") == 0 && rec->req_hash == c->req_hash;

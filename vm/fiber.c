@@ -419,13 +419,6 @@ bool vm_check_alloc(VM *vm, Fiber *f, size_t bytes) {
 
 /* ---- parking --------------------------------------------------------- */
 
-/* Unix wall-clock ms: journal timestamps (the scheduler uses the monotonic clock). */
-static int64_t unix_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A sleep is an effect: traced, journaled when it ends, and answered at
  * once when a run is resumed or replayed and the record says it ended. */
 static int64_t sleep_effect(VM *vm, Fiber *f, int64_t ms) {
@@ -449,20 +442,14 @@ static int64_t sleep_effect(VM *vm, Fiber *f, int64_t ms) {
   if (served) {
     log->served++;
     if (log->collect) { /* --record keeps what a resume answered too */
-      EffectRec copy = *rec;
-      copy.addr = str_dup(rec->addr);
-      copy.kind = str_dup(rec->kind);
-      copy.request = str_dup(rec->request);
-      copy.response = rec->response ? str_dup(rec->response) : NULL;
-      copy.error = rec->error ? str_dup(rec->error) : NULL;
-      copy.error_kind = rec->error_kind ? str_dup(rec->error_kind) : NULL;
+      EffectRec copy = effect_rec_dup(rec);
       records_put(log->collect, &copy);
     }
     return 0;
   }
   if (log && (log->journal || log->collect)) {
     f->sleep_ms = ms > 0 ? ms : 0;
-    f->sleep_at = unix_ms();
+    f->sleep_at = unix_now_ms();
   }
   return ms;
 }
@@ -486,7 +473,7 @@ static void sleep_record(VM *vm, Fiber *f) {
   r.ok = true;
   r.attempts = 1;
   r.started_at = f->sleep_at;
-  r.ended_at = unix_ms();
+  r.ended_at = unix_now_ms();
   f->sleep_ms = -1;
   if (log->journal) {
     journal_effect_put(log->journal, log->run, &r);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../lang/util.h"
 #include "module.h"
@@ -25,6 +26,25 @@ void effect_rec_free(EffectRec *r) {
   free(r->error);
   free(r->error_kind);
   memset(r, 0, sizeof *r);
+}
+
+static char *dup_or_null(const char *v) { return v ? xstrdup(v) : NULL; }
+
+EffectRec effect_rec_dup(const EffectRec *r) {
+  EffectRec c = *r;
+  c.addr = dup_or_null(r->addr);
+  c.kind = dup_or_null(r->kind);
+  c.request = dup_or_null(r->request);
+  c.response = dup_or_null(r->response);
+  c.error = dup_or_null(r->error);
+  c.error_kind = dup_or_null(r->error_kind);
+  return c;
+}
+
+int64_t unix_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void effect_recs_free(EffectRec *es, size_t n) {

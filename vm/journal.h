@@ -63,6 +63,11 @@ typedef struct EffectRec {
 } EffectRec;
 
 void effect_rec_free(EffectRec *r);   /* frees the strings; NULL-safe */
+/* A deep copy of r (its own strings). */
+EffectRec effect_rec_dup(const EffectRec *r);
+
+/* The wall clock in unix ms: the journal's times. */
+int64_t unix_now_ms(void);
 
 typedef struct RunRec {
   int64_t id;          /* 1, 2, ... in the order runs were created */

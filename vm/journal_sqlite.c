@@ -240,12 +240,6 @@ static char *col_str(sqlite3_stmt *st, int i) {
   return t ? xstrndup((const char *)t, (size_t)sqlite3_column_bytes(st, i)) : NULL;
 }
 
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- opening ------------------------------------------------------------------ */
 
 static char *dir_of(const char *path) {
@@ -458,8 +452,6 @@ static int begin_batch(SqlJournal *s) {
   return rc;
 }
 
-static char *dup_or_null(const char *v) { return v ? xstrdup(v) : NULL; }
-
 static Pending *queue(SqlJournal *s, int64_t run) {
   if (s->npend == s->cappend) {
     s->cappend = s->cappend ? s->cappend * 2 : 64;
@@ -557,13 +549,7 @@ static bool sql_effect_put(Journal *j, int64_t run, const EffectRec *e) {
   SqlJournal *s = (SqlJournal *)j;
   if (j->error) return false;
   Pending *p = queue(s, run);
-  p->e = *e;
-  p->e.addr = dup_or_null(e->addr);
-  p->e.kind = dup_or_null(e->kind);
-  p->e.request = dup_or_null(e->request);
-  p->e.response = dup_or_null(e->response);
-  p->e.error = dup_or_null(e->error);
-  p->e.error_kind = dup_or_null(e->error_kind);
+  p->e = effect_rec_dup(e);
   s->pend_bytes += (e->request ? strlen(e->request) : 0) + (e->response ? strlen(e->response) : 0);
   return true;
 }
@@ -653,7 +639,7 @@ static int insert_run(SqlJournal *s, const RunRec *r, int64_t now) {
 static bool sql_run_create(Journal *j, RunRec *r, char **err) {
   SqlJournal *s = (SqlJournal *)j;
   if (!sql_commit(j, err)) return false;
-  int64_t now = now_ms(), id = 0;
+  int64_t now = unix_now_ms(), id = 0;
   char *m = NULL;
   int rc = exec(s, "BEGIN IMMEDIATE");
   if (rc == SQLITE_OK && (rc = insert_run(s, r, now)) == SQLITE_OK) {

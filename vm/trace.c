@@ -183,10 +183,7 @@ void trace_end(Trace *t) {
   if (t->fp && (fwrite(t->line.data, 1, t->line.len, t->fp) != t->line.len || fflush(t->fp) != 0))
     t->failed = true;
   if (t->journal) { /* in the journal's open transaction: committed with the next effect */
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    int64_t at = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-    journal_event_put(t->journal, t->run, at, t->line.data, t->line.len - 1);
+    journal_event_put(t->journal, t->run, unix_now_ms(), t->line.data, t->line.len - 1);
   }
 }
 

@@ -196,4 +196,14 @@ sys.exit(0 if json.load(sys.stdin)[0]["calls"] >= 2 else 1)' 2>/dev/null; do
     fail "resume --record differs from the uninterrupted run's cassette:
 $(diff "$tmp/whole.json" "$tmp/resumed.json" | head -n 20)"
 ) || ok=1
+# A cassette that cannot be written fails the run (exit 1) and names it;
+# no half file is left where it should have been.
+(
+  printf 'role w { model: "mock/m" }\nfn main() -> string { ask w "hi" }\n' >"$tmp/rec.weft"
+  run "$WEFT" run "$tmp/rec.weft" --no-journal --record "$tmp/no-such-dir/c.json"
+  expect_rc 1 "--record into a missing directory"
+  expect_out "mock reply"
+  expect_err "--record: cannot write '$tmp/no-such-dir/c.json'"
+  [ ! -e "$tmp/no-such-dir" ] || fail "--record created something"
+) || ok=1
 exit "$ok"

@@ -309,4 +309,15 @@ if [ -n "$ro_how" ]; then
   ) || ok=1
   writable "$tmp/rodir"
 fi
+# A run whose recorded flags were damaged is not resumed, and says why.
+(
+  printf 'role w { model: "mock/m" }\nfn main() -> string { ask w "hi" }\n' >"$tmp/flags.weft"
+  "$WEFT" run "$tmp/flags.weft" --journal "$tmp/flags.db" --provider mock --quiet >/dev/null 2>&1 ||
+    fail "could not make a run"
+  python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("UPDATE runs SET status=\"running\", options=\"[1,\""); c.commit()' "$tmp/flags.db" ||
+    fail "could not damage the run"
+  run "$WEFT" resume 1 --journal "$tmp/flags.db"
+  expect_rc 2 "resume with damaged flags"
+  expect_err "run 1: its recorded flags are unreadable"
+) || ok=1
 exit "$ok"
