@@ -24,7 +24,8 @@
  *    stderr of `weft check --color=never`), DIR/golden/disasm/NAME.weft
  *    against NAME.disasm (exact stdout of `weft disasm`). --update-golden
  *    rewrites them.
- *  - CLI scripts: DIR/cli/NAME.sh, run by `sh` with WEFT and TESTDIR set;
+ *  - CLI scripts: DIR/cli/NAME.sh and DIR/security/NAME.sh, run by `sh`
+ *    with WEFT and TESTDIR set;
  *    a script passes when it exits 0.
  *  - Unit binaries (--unit, repeatable; also takes several executables in
  *    a row): each `ok N` / `not ok N` line counts as one test.
@@ -1064,9 +1065,10 @@ static void add_flat(Items *l, const Opts *o, ItemKind kind, const char *dir, co
 
 static void discover(const Opts *o, Items *l) {
   walk(l, o, o->root_abs, o->root, 0);
-  const char *sub[][2] = {{"golden/diag", ".weft"}, {"golden/disasm", ".weft"}, {"cli", ".sh"}};
-  ItemKind kinds[] = {IT_DIAG, IT_DISASM, IT_CLI};
-  for (int k = 0; k < 3; k++) {
+  const char *sub[][2] = {{"golden/diag", ".weft"}, {"golden/disasm", ".weft"}, {"cli", ".sh"},
+                          {"security", ".sh"}};
+  ItemKind kinds[] = {IT_DIAG, IT_DISASM, IT_CLI, IT_CLI};
+  for (int k = 0; k < 4; k++) {
     char *p = path_join(o->root_abs, sub[k][0]);
     char *d = path_join(o->root, sub[k][0]);
     add_flat(l, o, kinds[k], p, d, sub[k][1]);
