@@ -14,9 +14,9 @@
 #   now_ms               monotonic-enough wall clock in ms
 # The server is killed (by its pid) when the script exits. python3 is
 # installed by ./bootstrap: its absence is a failure, not a skip.
-. "$TESTDIR/data/common.sh"
+. "$TESTDIR/../cli/data/common.sh"
 
-HTTP_DATA="$TESTDIR/data/http"
+HTTP_DATA="$TESTDIR/../cli/data/http"
 # In a sanitizer build a report must not pass for the ordinary exit 1 that
 # most of these tests expect.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=86"
