@@ -22,8 +22,8 @@ HTTP_DATA="$TESTDIR/../cli/data/http"
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=86"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:exitcode=87"
 SERVER="$TESTDIR/../server/llm_server.py"
-command -v python3 >/dev/null 2>&1 || fail "python3 is missing (./bootstrap installs it)"
-command -v curl >/dev/null 2>&1 || fail "curl is missing (./bootstrap installs it)"
+command -v python3 >/dev/null 2>&1 || fail "python3 is missing (./bootstrap --tests installs it)"
+command -v curl >/dev/null 2>&1 || fail "curl is missing (./bootstrap --tests installs it)"
 # The interpreter itself, not a wrapper script (pyenv shims cost ~0.1 s a call).
 PY=$(python3 -c 'import sys; print(sys.executable)') || fail "python3 does not run"
 
