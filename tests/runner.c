@@ -35,7 +35,9 @@
  * Every child runs in its own process group, with stdin from /dev/null,
  * in the directory of its test file (so paths in output are stable), and
  * is killed after the timeout: a hang is a failure, not a stuck build.
- * Tests run in -j worker processes (default 2); results print in order. */
+ * Tests run in -j worker processes (default: one per core); results print
+ * in order. --fast leaves out the CLI scripts and examples (`make
+ * check-fast`: the Weft programs, golden files and unit tests). */
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE
 
@@ -360,6 +362,7 @@ typedef struct Opts {
   const char *examples;
   const char *filter;
   bool update_golden;
+  bool fast;            /* Weft programs, golden files and unit tests only */
   bool verbose;
   int jobs;
 } Opts;
@@ -1139,7 +1142,7 @@ static void discover(const Opts *o, Items *l) {
   const char *sub[][2] = {{"golden/diag", ".weft"}, {"golden/disasm", ".weft"}, {"cli", ".sh"},
                           {"security", ".sh"}};
   ItemKind kinds[] = {IT_DIAG, IT_DISASM, IT_CLI, IT_CLI};
-  for (int k = 0; k < 4; k++) {
+  for (int k = 0; k < (o->fast ? 2 : 4); k++) {
     char *p = path_join(o->root_abs, sub[k][0]);
     char *d = path_join(o->root, sub[k][0]);
     add_flat(l, o, kinds[k], p, d, sub[k][1]);
@@ -1148,7 +1151,7 @@ static void discover(const Opts *o, Items *l) {
   }
   for (size_t i = 0; i < o->units.n; i++)
     add_item(l, o, IT_UNIT, xstrdup(o->units.items[i]), xstrdup(o->units.items[i]));
-  if (o->examples) {
+  if (o->examples && !o->fast) {
     char *abs = realpath(o->examples, NULL);
     if (abs) add_flat(l, o, IT_EXAMPLE, abs, o->examples, ".weft");
     else fprintf(stderr, "runner: cannot open examples dir %s\n", o->examples);
@@ -1328,7 +1331,7 @@ static void run_all(const Opts *o, const Items *l, uint32_t *npass, uint32_t *nf
 
 static void usage(void) {
   fputs("usage: runner --weft PATH --root DIR [--unit BIN...] [--examples DIR]\n"
-        "              [--update-golden] [-j N] [-v] [FILTER]\n",
+        "              [--update-golden] [--fast] [-j N] [-v] [FILTER]\n",
         stderr);
   exit(2);
 }
@@ -1336,7 +1339,8 @@ static void usage(void) {
 int main(int argc, char **argv) {
   Opts o;
   memset(&o, 0, sizeof o);
-  o.jobs = 2;
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  o.jobs = cores < 1 ? 1 : cores > 64 ? 64 : (int)cores;
   const char *weft = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -1353,6 +1357,8 @@ int main(int argc, char **argv) {
         sl_push(&o.units, xstrdup(argv[++i]));
     } else if (strcmp(a, "--update-golden") == 0) {
       o.update_golden = true;
+    } else if (strcmp(a, "--fast") == 0) {
+      o.fast = true;
     } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
       o.verbose = true;
     } else if (strcmp(a, "-j") == 0 && i + 1 < argc) {
