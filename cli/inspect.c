@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../lang/util.h"
+#include "../base/util.h"
 #include "../vm/module.h"
 
 const char HELP_RUNS[] =

@@ -31,9 +31,9 @@
 #include "../stdlib/builtins.h"
 #include "../vm/module.h"
 #include "../vm/opcodes.h"
-#include "../vm/engine.h"
-#include "../vm/journal.h"
-#include "../lang/util.h"
+#include "../runtime/engine.h"
+#include "../runtime/journal.h"
+#include "../base/util.h"
 #include <cjson/cJSON.h>
 #include <time.h>
 #include "../vm/trace.h"

@@ -12,7 +12,7 @@
 #define _XOPEN_SOURCE 700
 #endif
 #include <errno.h>
-#include "../lang/util.h"
+#include "../base/util.h"
 #include <stdlib.h>
 #include <string.h>
 #include "front.h"

@@ -1,7 +1,7 @@
 /* source.c — the set of source files of one compilation, and the mapping
  * from byte offsets to lines and columns (built only when printing). */
 #include "source.h"
-#include "util.h"
+#include "../base/util.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -231,10 +231,10 @@ static void test_equal_deadlines(void) {
   VM *vm = vm_new(&t.m, NULL);
   Log lg = { {0}, 0 };
   Value fn = v_func(&vm->heap, 0, 0);
+  tick_log = &lg;
   for (int i = 0; i < 5; i++) {
     Value arg = v_int(i);
-    Fiber *f = vm_spawn(vm, fn, &arg, 1, NULL);
-    tick_log = &lg;
+    vm_spawn(vm, fn, &arg, 1, NULL);
   }
   v_release(&vm->heap, fn);
   vm_run(vm);
