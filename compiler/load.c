@@ -202,6 +202,14 @@ static bool unsafe_code_point(uint32_t c) {
          (c >= 0x2028 && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
 }
 
+/* The code point of the well-formed k-byte UTF-8 sequence at s. */
+static uint32_t code_point(const char *s, size_t k) {
+  unsigned char c = (unsigned char)s[0];
+  uint32_t cp = k == 1 ? c : c & (k == 2 ? 0x1f : k == 3 ? 0x0f : 0x07);
+  for (size_t j = 1; j < k; j++) cp = (cp << 6) | ((unsigned char)s[j] & 0x3f);
+  return cp;
+}
+
 /* Appends the n bytes at s as a double-quoted string that is inert on a
  * terminal and in a log: printable ASCII and harmless UTF-8 are copied,
  * `"` and `\` are escaped, control and bidirectional characters become
@@ -223,8 +231,7 @@ static void put_quoted(Buf *b, const char *s, size_t n, size_t max) {
       else buf_putc(b, (char)c);
       i++;
     } else {
-      uint32_t cp = c & (k == 2 ? 0x1f : k == 3 ? 0x0f : 0x07);
-      for (size_t j = 1; j < k; j++) cp = (cp << 6) | ((unsigned char)s[i + j] & 0x3f);
+      uint32_t cp = code_point(s + i, k);
       if (unsafe_code_point(cp)) buf_printf(b, "\\u{%04" PRIx32 "}", cp);
       else buf_put(b, s + i, k);
       i += k;
@@ -445,7 +452,8 @@ static int32_t load_disk(Loader *L, int32_t r, const char *rel, const char *show
   }
   if (!S_ISREG(st.st_mode)) {
     close(fd);
-    if (S_ISDIR(st.st_mode)) refuse(L, import, NULL, what, "%s is a directory", shown);
+    if (S_ISDIR(st.st_mode))
+      refuse(L, import, "import a .weft file, not a directory", what, "%s is a directory", shown);
     else
       refuse(L, import, "only regular files are imported", what,
              "%s is not a regular file (a device, pipe or socket is never read)", shown);
@@ -545,7 +553,7 @@ static void summarize_unparsed(Loader *L, uint32_t mark, uint32_t id, const Node
              "file that is not Weft is never printed; `weft check %s` shows them",
              s->path);
   diag_add(dl, D_E0204, where(import, L->p->main_file), help.data,
-           "cannot import %s: it does not parse (%" PRIu32 " error%s, the first %s %s at line %" PRIu32
+           "cannot import %s: it does not parse (%" PRIu32 " error%s; the first, %s %s, at line %" PRIu32
            ", column %" PRIu32 "); the file starts with %s",
            what.data, nerr, nerr == 1 ? "" : "s", diag_code_name(code), diag_code_title(code),
            line, col, start.data);
@@ -630,13 +638,17 @@ static int32_t load_std(Loader *L, const char *name, const Node *import, uint32_
 }
 
 /* Whether an import path is one this loader will look up at all: no NUL
- * (it would cut the path short) and no control character (it would reach
- * the terminal in every message naming the file). */
+ * (it would cut the path short), no control or bidirectional character and
+ * no invalid UTF-8 (each would reach the terminal in every message that
+ * names the file). */
 static bool printable_path(const char *path, size_t len) {
   if (strlen(path) != len) return false;
-  for (size_t i = 0; i < len; i++) {
+  for (size_t i = 0; i < len;) {
     unsigned char c = (unsigned char)path[i];
-    if (c < 0x20 || c == 0x7f) return false;
+    size_t k = utf8_seq_len(path + i, len - i);
+    if (k == 0 || c < 0x20 || c == 0x7f || unsafe_code_point(code_point(path + i, k)))
+      return false;
+    i += k;
   }
   return true;
 }
@@ -661,7 +673,7 @@ static void load_import(Loader *L, Node *imp, bool from_std, uint32_t depth) {
   int32_t e = -1;
   if (!printable_path(path, path_len)) {
     refuse(L, imp, "write the path with printable characters only", what.data,
-           "the path contains a control character or NUL");
+           "the path contains a NUL, control or bidirectional character");
   } else if (strncmp(path, "std/", 4) == 0) {
     char *name = xstrdup(path + 4);
     size_t n = strlen(name);
