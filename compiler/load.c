@@ -394,25 +394,20 @@ static void refuse(Loader *L, const Node *import, const char *help, const char *
                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static void refuse(Loader *L, const Node *import, const char *help, const char *what,
                    const char *fmt, ...) {
-  Buf why;
-  buf_init(&why);
-  buf_put(&why, "", 0);
   va_list ap;
   va_start(ap, fmt);
-  char probe[1];
-  int len = vsnprintf(probe, sizeof probe, fmt, ap);
+  int len = vsnprintf(NULL, 0, fmt, ap);
   va_end(ap);
+  char *why = xmalloc(len > 0 ? (size_t)len + 1 : 1);
+  why[0] = '\0';
   if (len > 0) {
-    char *text = xmalloc((size_t)len + 1);
     va_start(ap, fmt);
-    vsnprintf(text, (size_t)len + 1, fmt, ap);
+    vsnprintf(why, (size_t)len + 1, fmt, ap);
     va_end(ap);
-    buf_puts(&why, text);
-    free(text);
   }
   diag_add(L->p->diags, D_E0204, where(import, L->p->main_file), help, "cannot import %s: %s",
-           what, why.data);
-  buf_free(&why);
+           what, why);
+  free(why);
 }
 
 #define HELP_BENEATH                                                                   \
@@ -479,17 +474,23 @@ static int32_t load_disk(Loader *L, int32_t r, const char *rel, const char *show
     }
     return found;
   }
-  const char *limit = NULL;
-  if (depth > LOAD_MAX_DEPTH) limit = "imports are nested too deeply";
-  else if (L->n >= LOAD_MAX_FILES) limit = "the program has too many files";
+  Span at = where(import, p->main_file);
+  bool over = true;
+  if (depth > LOAD_MAX_DEPTH)
+    diag_add(p->diags, D_E0204, at, NULL, "imports are nested more than %d levels deep",
+             LOAD_MAX_DEPTH);
+  else if (L->n >= LOAD_MAX_FILES)
+    diag_add(p->diags, D_E0204, at, "join small modules into larger ones",
+             "the program imports more than %d files", LOAD_MAX_FILES);
   else if (L->bytes + (size_t)st.st_size > LOAD_MAX_TOTAL_BYTES)
-    limit = "the program's imported files are too large together";
-  if (limit) {
+    diag_add(p->diags, D_E0204, at, NULL,
+             "the program's imported files hold more than %zu MiB together",
+             LOAD_MAX_TOTAL_BYTES >> 20);
+  else
+    over = false;
+  if (over) {
     close(fd);
     buf_free(&key);
-    diag_add(p->diags, D_E0204, where(import, p->main_file), NULL,
-             "%s (at most %d levels, %d files and %zu MiB of imports)", limit, LOAD_MAX_DEPTH,
-             LOAD_MAX_FILES, LOAD_MAX_TOTAL_BYTES >> 20);
     return -1;
   }
   /* Read from the fd that was checked: a file swapped after the checks is

@@ -80,6 +80,21 @@ run "$WEFT" run --no-journal "$tmp/p/main.weft"
 expect_rc 0 "a module under the cap"
 expect_out "1"
 
+# Many modules under the cap each: the imports of one program hold at most
+# 16 MiB together.
+i=0
+: >"$tmp/p/main.weft"
+while [ "$i" -lt 17 ]; do
+  big "$tmp/p/many$i.weft" 1000
+  sed -i "s/^fn f()/fn f$i()/" "$tmp/p/many$i.weft"
+  printf 'import "./many%d.weft"\n' "$i" >>"$tmp/p/main.weft"
+  i=$((i + 1))
+done
+printf 'fn main() -> int { 0 }\n' >>"$tmp/p/main.weft"
+run "$WEFT" check "$tmp/p/main.weft"
+expect_rc 1 "17 modules of 1000 KiB"
+expect_err "more than 16 MiB together"
+
 # NUL, control and bidirectional characters in an import path: refused,
 # never echoed raw (ESC; CSI as the C1 character U+009B; RIGHT-TO-LEFT
 # OVERRIDE U+202E).
