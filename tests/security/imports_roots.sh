@@ -55,6 +55,12 @@ run "$WEFT" run --no-journal --import-path shared app/leak.weft
 expect_rc 1 "a link out of an --import-path root"
 case "$out$err" in *FAKESECRET*) fail "a link out of shared/: private/ was read" ;; esac
 
+# Every command that compiles source documents the flag.
+for c in check run build disasm resume replay; do
+  run "$WEFT" help "$c"
+  expect_out "--import-path"
+done
+
 # --import-path must name a directory.
 run "$WEFT" check --import-path nowhere app/main.weft
 expect_rc 2 "--import-path to nothing"
