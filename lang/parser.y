@@ -184,10 +184,10 @@ opt_seps
 item
   : IMPORT STRING
       { $$ = NEW(N_IMPORT, @$); $$->doc = ps_doc(@1); $$->u.import.path = $2->u.lit.str;
-        $$ = DONE($$); }
+        $$->u.import.path_len = $2->u.lit.len; $$ = DONE($$); }
   | IMPORT STRING AS IDENT
       { $$ = NEW(N_IMPORT, @$); $$->doc = ps_doc(@1); $$->u.import.path = $2->u.lit.str;
-        $$->u.import.alias = $4; $$ = DONE($$); }
+        $$->u.import.path_len = $2->u.lit.len; $$->u.import.alias = $4; $$ = DONE($$); }
   | FN IDENT tparams "(" params ")" ret_opt block
       { $$ = NEW(N_FN, @$); $$->doc = ps_doc(@1); $$->u.fn.name = $2;
         $$->u.fn.name_span = ps_span(pc, @2); $$->u.fn.type_params = $3;
