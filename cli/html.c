@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "../vm/module.h"
+#include "../base/util.h"
 
 #define TEXT_MAX 4096
 

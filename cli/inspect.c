@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../lang/util.h"
+#include "../base/util.h"
 #include "../stdlib/builtins.h"
 #include "../vm/module.h"
 

@@ -32,9 +32,9 @@
 #include "../stdlib/builtins.h"
 #include "../vm/module.h"
 #include "../vm/opcodes.h"
-#include "../vm/engine.h"
-#include "../vm/journal.h"
-#include "../lang/util.h"
+#include "../runtime/engine.h"
+#include "../runtime/journal.h"
+#include "../base/util.h"
 #include <cjson/cJSON.h>
 #include <time.h>
 #include "../vm/trace.h"
@@ -96,7 +96,8 @@ static const char USAGE[] =
     "error), 2 usage error (bad flag, unreadable file, invalid input)\n";
 
 static const char HELP_CHECK[] =
-    "usage: weft check [--json] [--color=auto|always|never] [--cost] FILE...\n"
+    "usage: weft check [--json] [--color=auto|always|never] [--cost]\n"
+    "                  [--import-path DIR]... FILE...\n"
     "\n"
     "Checks each program (parse, names, types, static rules) without running\n"
     "it. Diagnostics go to stderr; with --json one JSON document goes to stdout\n"
@@ -108,6 +109,9 @@ static const char HELP_CHECK[] =
     "                    the document gets \"calls\" and \"output_tokens\"\n"
     "  --color=WHEN      colour diagnostics: auto (default: when stderr is a\n"
     "                    terminal and NO_COLOR is unset or empty), always, never\n"
+    "  --import-path DIR also let imports resolve beneath DIR (repeatable); by\n"
+    "                    default an import resolves only beneath the directory\n"
+    "                    of the FILE being checked, to a regular .weft file\n"
     "\n"
     "exit: 0 no errors (warnings allowed), 1 errors, 2 usage error or a file\n"
     "that cannot be read\n";
@@ -134,6 +138,8 @@ static const char HELP_RUN[] =
     "  --max-call-depth N     nested calls per fiber (default 10000)\n"
     "  --max-fibers N         live fibers (default 100000)\n"
     "  --color=WHEN           colour of compile diagnostics (see weft check)\n"
+    "  --import-path DIR      also let imports resolve beneath DIR (repeatable;\n"
+    "                         see weft check); never recorded in the journal\n"
     "\n"
     "model calls (roles: provider/model; keys from ANTHROPIC_API_KEY,\n"
     "OPENAI_API_KEY; endpoints from ANTHROPIC_BASE_URL, OPENAI_BASE_URL):\n"
@@ -186,18 +192,24 @@ static const char HELP_RUN[] =
     "invalid input\n";
 
 static const char HELP_BUILD[] =
-    "usage: weft build FILE [-o OUT.weftc]\n"
+    "usage: weft build FILE [-o OUT.weftc] [--import-path DIR]...\n"
     "\n"
     "Compiles FILE and everything it imports into one bytecode module. The\n"
     "default output is FILE with the extension .weftc.\n"
     "\n"
+    "  --import-path DIR  also let imports resolve beneath DIR (repeatable;\n"
+    "                     see weft check)\n"
+    "\n"
     "exit: 0 written, 1 compile errors or write failure, 2 usage error\n";
 
 static const char HELP_DISASM[] =
-    "usage: weft disasm FILE\n"
+    "usage: weft disasm FILE [--import-path DIR]...\n"
     "\n"
     "Prints a listing of every function of FILE (a .weft source, which is\n"
     "compiled first, or a .weftc module) on stdout.\n"
+    "\n"
+    "  --import-path DIR  also let imports resolve beneath DIR (repeatable;\n"
+    "                     see weft check)\n"
     "\n"
     "exit: 0 printed, 1 compile errors or a module that does not load,\n"
     "2 usage error\n";
@@ -217,7 +229,8 @@ static const char HELP_RESUME[] =
     "                  started (refused otherwise): recorded calls whose address\n"
     "                  and request still match are reused, the rest run live\n"
     "  RUN FLAGS       any flag of `weft run` but --input/--arg (see weft help\n"
-    "                  run); they override the recorded ones\n"
+    "                  run); they override the recorded ones. --import-path is\n"
+    "                  never recorded: give it again if the program needs it\n"
     "\n"
     "A run records only flags that are not files: a run started with --prices\n"
     "or --mock-script needs the file named again, and a journal whose recorded\n"
@@ -244,6 +257,8 @@ static const char HELP_REPLAY[] =
     "  --check         compare the result with the recorded one: exit 1 and both\n"
     "                  results on stderr when they differ\n"
     "  --program FILE  replay this program instead of the recorded file\n"
+    "  --import-path DIR\n"
+    "                  as for weft run; never taken from the journal\n"
     "  --journal PATH  the journal (default: $WEFT_JOURNAL, else .weft/journal.db)\n"
     "  RUN FLAGS       flags of `weft run` that override the recorded ones; a run\n"
     "                  started with --prices needs --prices FILE again\n"
@@ -302,6 +317,36 @@ static int use_color(ColorMode mode) {
   const char *nc = getenv("NO_COLOR");
   if (nc && nc[0]) return 0;
   return isatty(STDERR_FILENO) ? 1 : 0;
+}
+
+/* The --import-path directories of one command line: further roots an
+ * import may resolve beneath (docs/security.md, "Imports"). Only the
+ * command line gives them, never a journal. */
+typedef struct ImportPaths {
+  const char **dirs;
+  uint32_t n;
+} ImportPaths;
+
+/* Adds DIR of --import-path DIR, which must name a directory. */
+static bool add_import_path(ImportPaths *ip, const char *dir) {
+  struct stat st;
+  int err = !dir[0] ? ENOENT : stat(dir, &st) != 0 ? errno : !S_ISDIR(st.st_mode) ? ENOTDIR : 0;
+  if (err) {
+    errorf("--import-path: cannot use '%s': %s", dir, strerror(err));
+    return false;
+  }
+  ip->dirs = xrealloc(ip->dirs, (ip->n + 1) * sizeof *ip->dirs);
+  ip->dirs[ip->n++] = dir;
+  return true;
+}
+
+static CompileOptions compile_options(bool check_only, const ImportPaths *ip) {
+  CompileOptions opt = {.check_only = check_only, .stdlib_dir = NULL};
+  if (ip) {
+    opt.import_paths = ip->dirs;
+    opt.nimport_paths = ip->n;
+  }
+  return opt;
 }
 
 /* Parses a decimal count (no sign, no suffix) that must be at least 1. */
@@ -513,7 +558,7 @@ static bool has_magic(const char *data, size_t len) {
  * Diagnostics are printed to stderr. Returns EXIT_OK with lp->mod set, or
  * the exit code to end with. lp must be released with loaded_free either
  * way. */
-static int load_module(const char *path, ColorMode color, Loaded *lp) {
+static int load_module(const char *path, ColorMode color, const ImportPaths *ip, Loaded *lp) {
   heap_init(&lp->heap, 0);
   src_init(&lp->ss);
   diag_init(&lp->dl);
@@ -538,7 +583,7 @@ static int load_module(const char *path, ColorMode color, Loaded *lp) {
   }
   free(data);
 
-  CompileOptions opt = {.check_only = false, .stdlib_dir = NULL};
+  CompileOptions opt = compile_options(false, ip);
   lp->mod = compile_file(path, &lp->ss, &lp->dl, &opt, &lp->heap);
   if (lp->dl.n) {
     diag_sort(&lp->dl);
@@ -566,7 +611,7 @@ static void loaded_free(Loaded *lp) {
 
 /* Checks one file. In JSON mode the rendered document is captured so that
  * several files can be merged into one; the error and warning counts accumulate. */
-static int check_one(const char *path, bool json, ColorMode color, Buf *items,
+static int check_one(const char *path, bool json, ColorMode color, const ImportPaths *ip, Buf *items,
                      uint32_t *errors, uint32_t *warnings, Buf *cost) {
   if (!check_readable(path)) return EXIT_USAGE;
   Heap heap;
@@ -575,7 +620,7 @@ static int check_one(const char *path, bool json, ColorMode color, Buf *items,
   heap_init(&heap, 0);
   src_init(&ss);
   diag_init(&dl);
-  CompileOptions opt = {.check_only = true, .stdlib_dir = NULL};
+  CompileOptions opt = compile_options(true, ip);
   Module *m = compile_file(path, &ss, &dl, &opt, &heap);
   if (m) module_free(m);
   diag_sort(&dl);
@@ -625,6 +670,7 @@ static int check_one(const char *path, bool json, ColorMode color, Buf *items,
 static int cmd_check(int argc, char **argv) {
   bool json = false, cost = false;
   ColorMode color = COLOR_AUTO;
+  ImportPaths ip = {NULL, 0};
   const char **files = calloc((size_t)argc + 1, sizeof *files);
   int nfiles = 0;
   if (!files) return EXIT_FAIL;
@@ -634,6 +680,7 @@ static int cmd_check(int argc, char **argv) {
     if (is_help_flag(a)) {
       fputs(HELP_CHECK, stdout);
       free(files);
+      free(ip.dirs);
       return EXIT_OK;
     } else if (strcmp(a, "--json") == 0) {
       json = true;
@@ -641,6 +688,8 @@ static int cmd_check(int argc, char **argv) {
       cost = true;
     } else if ((r = flag_value(argc, argv, &i, "--color", &v)) != 0) {
       if (r < 0 || !parse_color(v, &color)) goto usage;
+    } else if ((r = flag_value(argc, argv, &i, "--import-path", &v)) != 0) {
+      if (r < 0 || !add_import_path(&ip, v)) goto usage;
     } else if (a[0] == '-' && a[1] != '\0') {
       errorf("check: unknown flag '%s' (see 'weft help check')", a);
       goto usage;
@@ -662,7 +711,7 @@ static int cmd_check(int argc, char **argv) {
   buf_init(&items);
   buf_init(&costs);
   for (int i = 0; i < nfiles; i++) {
-    int r = check_one(files[i], json, color, &items, &errors, &warnings, cost ? &costs : NULL);
+    int r = check_one(files[i], json, color, &ip, &items, &errors, &warnings, cost ? &costs : NULL);
     if (r > rc) rc = r;
   }
   if (json) {
@@ -678,9 +727,11 @@ static int cmd_check(int argc, char **argv) {
   buf_free(&items);
   buf_free(&costs);
   free(files);
+  free(ip.dirs);
   return rc;
 usage:
   free(files);
+  free(ip.dirs);
   return EXIT_USAGE;
 }
 
@@ -948,6 +999,7 @@ typedef struct RunOpts {
   const char *trace_path, *journal_path, *record_path, *replay_path, *program;
   Buf replayable;               /* JSON array of strings */
   uint32_t nreplayable;
+  ImportPaths imports;          /* --import-path: never kept, never taken from a journal */
   bool had_prices, had_mock;    /* resume/replay: the run was started with these files */
 } RunOpts;
 
@@ -965,6 +1017,7 @@ static void opts_init(RunOpts *o) {
 static void opts_free(RunOpts *o) {
   free(o->ovr);
   free(o->mo);
+  free(o->imports.dirs);
   buf_free(&o->replayable);
 }
 
@@ -1058,6 +1111,9 @@ static int parse_run_flags(int argc, char **argv, int first, RunKind kind, bool 
       o->limits.max_fibers = (uint32_t)count;
     } else if ((r = flag_value(argc, argv, &i, "--color", &v)) != 0) {
       if (r < 0 || !parse_color(v, &o->color)) return EXIT_USAGE;
+      keep = false;
+    } else if ((r = flag_value(argc, argv, &i, "--import-path", &v)) != 0) {
+      if (r < 0 || !add_import_path(&o->imports, v)) return EXIT_USAGE;
       keep = false;
     } else if ((r = flag_value(argc, argv, &i, "--provider", &v)) != 0) {
       if (r < 0) return EXIT_USAGE;
@@ -1512,7 +1568,7 @@ static int cmd_run(int argc, char **argv) {
     return EXIT_USAGE;
   }
   Loaded ld;
-  rc = load_module(o.file, o.color, &ld);
+  rc = load_module(o.file, o.color, &o.imports, &ld);
   Module *m = ld.mod;
   RunRec run;
   memset(&run, 0, sizeof run);
@@ -1664,11 +1720,11 @@ static char *recorded_program_unfit(const char *path, bool *gone) {
  * program file the run recorded as it is now (source or .weftc), else the
  * journal's copy when the file is gone or may not be opened (*why, from
  * recorded_program_unfit, says which; malloc'd). */
-static int run_module(const RunRec *r, const char *program, ColorMode color, Loaded *ld, bool *from_journal,
-                      char **why) {
+static int run_module(const RunRec *r, const char *program, ColorMode color, const ImportPaths *ip,
+                      Loaded *ld, bool *from_journal, char **why) {
   *from_journal = false;
   *why = NULL;
-  if (program) return load_module(program, color, ld);
+  if (program) return load_module(program, color, ip, ld);
   bool gone = false;
   *why = recorded_program_unfit(r->program_path, &gone);
   if (!*why) {
@@ -1677,7 +1733,7 @@ static int run_module(const RunRec *r, const char *program, ColorMode color, Loa
     const char *path = r->program_path;
     char *abs = realpath(r->program, NULL);
     if (abs && strcmp(abs, r->program_path) == 0) path = r->program;
-    int rc = load_module(path, color, ld);
+    int rc = load_module(path, color, ip, ld);
     free(abs);
     return rc;
   }
@@ -1766,7 +1822,7 @@ static int resume_or_replay(int argc, char **argv, RunKind kind) {
       goto out;
     }
   }
-  rc = run_module(&run, first.program, first.color, &ld, &from_journal, &unfit);
+  rc = run_module(&run, first.program, first.color, &first.imports, &ld, &from_journal, &unfit);
   loaded = true;
   if (rc != EXIT_OK) goto out;
   rc = EXIT_USAGE;
@@ -1861,37 +1917,42 @@ static char *default_output(const char *file) {
 static int cmd_build(int argc, char **argv) {
   const char *file = NULL, *out = NULL;
   ColorMode color = COLOR_AUTO;
+  ImportPaths ip = {NULL, 0};
+  int rc = EXIT_USAGE;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = NULL;
     int r;
     if (is_help_flag(a)) {
       fputs(HELP_BUILD, stdout);
+      free(ip.dirs);
       return EXIT_OK;
     } else if ((r = flag_value(argc, argv, &i, "-o", &v)) != 0 ||
                (r = flag_value(argc, argv, &i, "--output", &v)) != 0) {
-      if (r < 0) return EXIT_USAGE;
+      if (r < 0) goto done;
       out = v;
     } else if ((r = flag_value(argc, argv, &i, "--color", &v)) != 0) {
-      if (r < 0 || !parse_color(v, &color)) return EXIT_USAGE;
+      if (r < 0 || !parse_color(v, &color)) goto done;
+    } else if ((r = flag_value(argc, argv, &i, "--import-path", &v)) != 0) {
+      if (r < 0 || !add_import_path(&ip, v)) goto done;
     } else if (a[0] == '-' && a[1] != '\0') {
       errorf("build: unknown flag '%s' (see 'weft help build')", a);
-      return EXIT_USAGE;
+      goto done;
     } else if (file) {
       errorf("build: more than one file given ('%s' and '%s')", file, a);
-      return EXIT_USAGE;
+      goto done;
     } else {
       file = a;
     }
   }
   if (!file) {
     errorf("build: no file given (usage: weft build FILE -o OUT.weftc)");
-    return EXIT_USAGE;
+    goto done;
   }
   Loaded ld;
-  int rc = load_module(file, color, &ld);
+  rc = load_module(file, color, &ip, &ld);
   if (rc != EXIT_OK) {
     loaded_free(&ld);
-    return rc;
+    goto done;
   }
   char *def = out ? NULL : default_output(file);
   const char *dest = out ? out : def;
@@ -1918,38 +1979,47 @@ static int cmd_build(int argc, char **argv) {
   free(bytes);
   free(def);
   loaded_free(&ld);
+done:
+  free(ip.dirs);
   return rc;
 }
 
 static int cmd_disasm(int argc, char **argv) {
   const char *file = NULL;
   ColorMode color = COLOR_AUTO;
+  ImportPaths ip = {NULL, 0};
+  int rc = EXIT_USAGE;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = NULL;
     int r;
     if (is_help_flag(a)) {
       fputs(HELP_DISASM, stdout);
+      free(ip.dirs);
       return EXIT_OK;
     } else if ((r = flag_value(argc, argv, &i, "--color", &v)) != 0) {
-      if (r < 0 || !parse_color(v, &color)) return EXIT_USAGE;
+      if (r < 0 || !parse_color(v, &color)) goto done;
+    } else if ((r = flag_value(argc, argv, &i, "--import-path", &v)) != 0) {
+      if (r < 0 || !add_import_path(&ip, v)) goto done;
     } else if (a[0] == '-' && a[1] != '\0') {
       errorf("disasm: unknown flag '%s' (see 'weft help disasm')", a);
-      return EXIT_USAGE;
+      goto done;
     } else if (file) {
       errorf("disasm: more than one file given ('%s' and '%s')", file, a);
-      return EXIT_USAGE;
+      goto done;
     } else {
       file = a;
     }
   }
   if (!file) {
     errorf("disasm: no file given (usage: weft disasm FILE)");
-    return EXIT_USAGE;
+    goto done;
   }
   Loaded ld;
-  int rc = load_module(file, color, &ld);
+  rc = load_module(file, color, &ip, &ld);
   if (rc == EXIT_OK) module_disasm(stdout, ld.mod);
   loaded_free(&ld);
+done:
+  free(ip.dirs);
   return rc;
 }
 

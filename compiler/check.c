@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "check_int.h"
-#include "../vm/provider.h"
+#include "../runtime/provider.h"
 
 /* ---- name tables ------------------------------------------------------ */
 static uint32_t hash_name(const char *s) {

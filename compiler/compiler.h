@@ -140,6 +140,10 @@ typedef struct CompileOptions {
   bool check_only;            /* the caller wants diagnostics only (weft check); the
                                  module is still built, to report bytecode limits */
   const char *stdlib_dir;     /* NULL: use the embedded stdlib */
+  /* Import roots besides the main file's directory (--import-path): an
+   * import resolves only beneath one of them (docs/security.md, "Imports"). */
+  const char *const *import_paths;
+  uint32_t nimport_paths;
 } CompileOptions;
 
 typedef struct ProgramFile {
@@ -159,7 +163,8 @@ typedef struct Program {
 } Program;
 
 /* load.c: reads and parses `path` and, transitively, its imports (relative
- * paths resolve against the importing file; "std/x" against the stdlib).
+ * paths resolve against the importing file, and only beneath the main
+ * file's directory or opt->import_paths; "std/x" against the stdlib).
  * Cycles are reported (E0205) with the chain. Returns false on errors. */
 bool load_program(Program *p, const char *path, const CompileOptions *opt);
 void program_init(Program *p, SourceSet *ss, DiagList *dl);

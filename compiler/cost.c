@@ -25,7 +25,7 @@
  * model call is unbounded. */
 #include "compiler.h"
 #include "front.h"
-#include "../lang/util.h"
+#include "../base/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -18,7 +18,7 @@
  * Function indices: every top-level fn of every file (files in order),
  * then lambdas in the order they are met. */
 #include "compiler.h"
-#include "../lang/util.h"
+#include "../base/util.h"
 
 #include "../vm/opcodes.h"
 

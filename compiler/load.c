@@ -1,29 +1,78 @@
 /* load.c — finds, reads and parses the files of one program.
  *
  * The main file's imports are followed depth-first; each file is loaded
- * once (keyed by its canonical path, or "std:NAME" for the embedded
+ * once (keyed by its device and inode, or "std:NAME" for the embedded
  * standard library) and appended after its dependencies, so
  * Program.files is in dependency order with the main file last. The
  * standard prelude is loaded first of all, because every other file
  * imports it implicitly. Each N_IMPORT node gets an ImportTarget (front.h)
- * naming the file it resolved to; the checker builds scopes from those. */
+ * naming the file it resolved to; the checker builds scopes from those.
+ *
+ * Imports are confined (docs/security.md, "Imports"): a program may be
+ * hostile, and whatever the loader reads can end up in a diagnostic. An
+ * import names a `.weft` file beneath an import root: the directory of the
+ * main file, or one given with --import-path. ".." is resolved by name
+ * against the importing file's place beneath its root; the result is opened
+ * beneath the root's directory fd with openat2(RESOLVE_BENEATH |
+ * RESOLVE_NO_MAGICLINKS), or, where the kernel lacks openat2, by a walk
+ * that opens one component at a time and follows no symbolic link. Only a
+ * regular file of at most LOAD_MAX_FILE_BYTES is read, from the very fd
+ * that was checked. An imported file that does not parse is summarized in
+ * one diagnostic that quotes no more than its first bytes, escaped. */
+#ifdef __linux__
+#define _GNU_SOURCE /* O_PATH, syscall() and SYS_openat2 */
+#endif
 /* realpath() is an X/Open interface; glibc hides it under plain POSIX. */
 #ifndef _XOPEN_SOURCE
 #define _XOPEN_SOURCE 700
 #endif
 #include <errno.h>
-#include "../lang/util.h"
+#include <fcntl.h>
+#include <stdarg.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "../base/util.h"
 #include "front.h"
+
+#if defined(__linux__) && defined(__has_include)
+#if __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+#ifdef SYS_openat2
+#define HAVE_OPENAT2 1
+#endif
+#endif
+#endif
+
+#ifndef O_PATH
+#define O_PATH O_RDONLY /* only a fallback: then a root needs read permission */
+#endif
+
+/* How an imported file is opened: never blocks (a FIFO), never becomes a
+ * controlling terminal, and is not inherited by anything started later. */
+#define IMPORT_OPEN_FLAGS (O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
 
 typedef enum { ENTRY_LOADING, ENTRY_DONE } EntryState;
 
 typedef struct LoadEntry {
-  char *key;        /* canonical identity (malloc'd) */
+  char *key;        /* identity: "std:NAME" (embedded) or "file:DEV:INO" (malloc'd) */
   uint32_t file;    /* SourceSet id */
   EntryState state;
+  int32_t root;     /* index in Loader.roots, or -1 for an embedded module */
+  char *rel;        /* its path beneath that root, by name (malloc'd; NULL if embedded) */
 } LoadEntry;
+
+/* A directory imports may resolve beneath. */
+typedef struct Root {
+  int fd;           /* the directory, opened once; -1 when it cannot be (err) */
+  int err;
+  char *real;       /* canonical absolute path, to place "../" imports; may be NULL */
+  const char *shown;/* as given, for messages */
+  bool std;         /* CompileOptions.stdlib_dir: reached through "std/NAME" only */
+} Root;
 
 typedef struct Loader {
   Program *p;
@@ -31,6 +80,9 @@ typedef struct Loader {
   LoadEntry *entries; uint32_t n, cap;
   uint32_t *stack; uint32_t nstack, stack_cap; /* entries being loaded */
   const Node **via;  /* per stack level: the import being followed from it */
+  Root *roots; uint32_t nroots;  /* [0] the main file's directory, then --import-path */
+  int32_t std_root;  /* index of the stdlib_dir root, or -1 */
+  size_t bytes;      /* read from disk for imports so far */
 } Loader;
 
 void program_init(Program *p, SourceSet *ss, DiagList *dl) {
@@ -70,12 +122,14 @@ static int32_t find_entry(Loader *L, const char *key) {
   return -1;
 }
 
-static uint32_t add_entry(Loader *L, const char *key, uint32_t file) {
+static uint32_t add_entry(Loader *L, const char *key, uint32_t file, int32_t root,
+                          const char *rel) {
   if (L->n == L->cap) {
     L->cap = L->cap ? L->cap * 2 : 8;
     L->entries = xrealloc(L->entries, L->cap * sizeof *L->entries);
   }
-  L->entries[L->n] = (LoadEntry){xstrdup(key), file, ENTRY_LOADING};
+  L->entries[L->n] =
+      (LoadEntry){xstrdup(key), file, ENTRY_LOADING, root, rel ? xstrdup(rel) : NULL};
   return L->n++;
 }
 
@@ -117,10 +171,7 @@ static void report_cycle(Loader *L, const Node *import, uint32_t again) {
   buf_free(&b);
 }
 
-static int32_t load_file(Loader *L, const char *key, const char *path, bool is_std,
-                         const Node *import, uint32_t depth);
-
-static void load_import(Loader *L, Node *imp, uint32_t from, bool from_std, uint32_t depth);
+static void load_import(Loader *L, Node *imp, bool from_std, uint32_t depth);
 
 static void push_stack(Loader *L, uint32_t e) {
   if (L->nstack == L->stack_cap) {
@@ -133,14 +184,404 @@ static void push_stack(Loader *L, uint32_t e) {
 }
 
 /* Follows every import item of a file (the top of the loader stack). */
-static void load_imports(Loader *L, Ast *ast, uint32_t file, bool is_std, uint32_t depth) {
+static void load_imports(Loader *L, Ast *ast, bool is_std, uint32_t depth) {
   for (uint32_t i = 0; i < ast->items.n; i++) {
     Node *it = ast->items.items[i];
     if (!it || it->kind != N_IMPORT) continue;
     L->via[L->nstack - 1] = it;
-    load_import(L, it, file, is_std, depth);
+    load_import(L, it, is_std, depth);
   }
 }
+
+/* ---- quoting what a hostile file or path contains ------------------------ */
+
+/* A character a terminal or an editor acts on, or that reorders the text
+ * around it: C1 controls, bidirectional controls, line separators. */
+static bool unsafe_code_point(uint32_t c) {
+  return (c >= 0x80 && c <= 0x9f) || c == 0x061c || c == 0x200e || c == 0x200f ||
+         (c >= 0x2028 && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+}
+
+/* The code point of the well-formed k-byte UTF-8 sequence at s. */
+static uint32_t code_point(const char *s, size_t k) {
+  unsigned char c = (unsigned char)s[0];
+  uint32_t cp = k == 1 ? c : c & (k == 2 ? 0x1f : k == 3 ? 0x0f : 0x07);
+  for (size_t j = 1; j < k; j++) cp = (cp << 6) | ((unsigned char)s[j] & 0x3f);
+  return cp;
+}
+
+/* Appends the n bytes at s as a double-quoted string that is inert on a
+ * terminal and in a log: printable ASCII and harmless UTF-8 are copied,
+ * `"` and `\` are escaped, control and bidirectional characters become
+ * \u{HHHH} and invalid bytes \xHH. At most max bytes of s are shown,
+ * "..." marking the cut. */
+static void put_quoted(Buf *b, const char *s, size_t n, size_t max) {
+  buf_putc(b, '"');
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = (unsigned char)s[i];
+    size_t k = utf8_seq_len(s + i, n - i);
+    if (i + (k ? k : 1) > max) break;
+    if (k == 0) {
+      buf_printf(b, "\\x%02x", c);
+      i++;
+    } else if (k == 1) {
+      if (c == '"' || c == '\\') buf_printf(b, "\\%c", c);
+      else if (c < 0x20 || c == 0x7f) buf_printf(b, "\\x%02x", c);
+      else buf_putc(b, (char)c);
+      i++;
+    } else {
+      uint32_t cp = code_point(s + i, k);
+      if (unsafe_code_point(cp)) buf_printf(b, "\\u{%04" PRIx32 "}", cp);
+      else buf_put(b, s + i, k);
+      i += k;
+    }
+  }
+  buf_putc(b, '"');
+  if (i < n) buf_puts(b, "...");
+}
+
+/* The import path as written, quoted for a message. */
+static const char *quoted_path(Buf *b, const Node *imp) {
+  b->len = 0;
+  put_quoted(b, imp->u.import.path ? imp->u.import.path : "", imp->u.import.path_len, 200);
+  return b->data;
+}
+
+/* ---- where an import lies ------------------------------------------------ */
+
+/* Joins `dir` (a path beneath a root: names separated by '/', "" for the
+ * root itself) and an import path, resolving "." and ".." by name, not by
+ * following links. The names left go to out; returns how many levels the
+ * result climbs above the root (0: it stays beneath it). */
+static uint32_t join_by_name(const char *dir, const char *path, Buf *out) {
+  uint32_t up = 0;
+  out->len = 0;
+  const char *parts[2] = {dir, path};
+  for (int k = 0; k < 2; k++) {
+    const char *p = parts[k];
+    while (*p) {
+      const char *slash = strchr(p, '/');
+      size_t n = slash ? (size_t)(slash - p) : strlen(p);
+      if (n == 2 && p[0] == '.' && p[1] == '.') {
+        if (out->len == 0) {
+          up++;
+        } else {
+          while (out->len > 0 && out->data[out->len - 1] != '/') out->len--;
+          if (out->len > 0) out->len--; /* the separator */
+        }
+      } else if (n > 0 && !(n == 1 && p[0] == '.')) {
+        if (out->len) buf_putc(out, '/');
+        buf_put(out, p, n);
+      }
+      p += n;
+      if (*p == '/') p++;
+    }
+  }
+  buf_put(out, "", 0); /* data is a C string even when no name is left */
+  return up;
+}
+
+/* Places a path that climbs `up` levels above root r: it is allowed when,
+ * taken by name from r's canonical path, it lies beneath some import root
+ * (the deepest such root is used). Returns that root and the path beneath
+ * it (malloc'd), or -1. */
+static int32_t place_above(Loader *L, int32_t r, uint32_t up, const char *names, char **rel) {
+  const char *real = L->roots[r].real;
+  if (!real) return -1;
+  Buf abs;
+  buf_init(&abs);
+  buf_puts(&abs, real);
+  for (uint32_t k = 0; k < up && abs.len > 1; k++) {
+    while (abs.len > 1 && abs.data[abs.len - 1] != '/') abs.len--;
+    if (abs.len > 1) abs.len--;
+  }
+  if (abs.len > 1 || abs.data[0] != '/') buf_putc(&abs, '/');
+  buf_puts(&abs, names);
+  int32_t best = -1;
+  size_t best_len = 0;
+  for (uint32_t q = 0; q < L->nroots; q++) {
+    const char *rr = L->roots[q].real;
+    if (!rr || L->roots[q].std) continue;
+    size_t n = strlen(rr);
+    if (n == 1 && rr[0] == '/') n = 0; /* "/" is a prefix of every path */
+    if (strncmp(abs.data, rr, n) != 0 || abs.data[n] != '/' || !abs.data[n + 1]) continue;
+    if (best < 0 || n > best_len) best = (int32_t)q, best_len = n;
+  }
+  if (best >= 0) *rel = xstrdup(abs.data + best_len + 1);
+  buf_free(&abs);
+  return best;
+}
+
+/* ---- opening beneath a root ---------------------------------------------- */
+
+/* The walk behind load_open_beneath: one name at a time, each directory
+ * opened relative to the one before with O_NOFOLLOW, so no symbolic link
+ * (inside the root or not) is followed and no ".." is taken. */
+static int walk_beneath(int dirfd, const char *rel) {
+  int cur = dirfd;
+  const char *p = rel;
+  for (;;) {
+    const char *slash = strchr(p, '/');
+    size_t n = slash ? (size_t)(slash - p) : strlen(p);
+    if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) {
+      if (cur != dirfd) close(cur);
+      errno = EXDEV; /* not a path beneath the directory */
+      return -1;
+    }
+    char *name = xstrndup(p, n);
+    int fd = openat(cur, name, slash ? O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+                                     : IMPORT_OPEN_FLAGS | O_NOFOLLOW);
+    int err = errno;
+    struct stat st;
+    if (fd >= 0 && slash && (fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode))) {
+      close(fd);
+      fd = -1;
+      err = ENOTDIR;
+    }
+    /* O_NOFOLLOW reports a link as ELOOP, or ENOTDIR where a directory was
+     * expected: name it for what it is. */
+    if (fd < 0 && (err == ENOTDIR || err == ELOOP) &&
+        fstatat(cur, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+      err = ELOOP;
+    free(name);
+    if (cur != dirfd) close(cur);
+    if (fd < 0) {
+      errno = err;
+      return -1;
+    }
+    if (!slash) return fd;
+    cur = fd;
+    p = slash + 1;
+  }
+}
+
+int load_open_beneath(int dirfd, const char *rel, bool walk_only) {
+#ifdef HAVE_OPENAT2
+  if (!walk_only) {
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = IMPORT_OPEN_FLAGS;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    for (int tries = 0; tries < 16; tries++) {
+      long fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof how);
+      if (fd >= 0) return (int)fd;
+      /* EAGAIN: a rename raced with the lookup and the kernel could not
+       * prove the path stayed beneath; it asks for another try. */
+      if (errno == EAGAIN || errno == EINTR) continue;
+      /* Anything but "no openat2 here" (ENOSYS, or EPERM from a seccomp
+       * filter, EINVAL/E2BIG from a kernel that lacks a flag) is the
+       * answer; otherwise the walk below decides. */
+      if (errno != ENOSYS && errno != EPERM && errno != EINVAL && errno != E2BIG) return -1;
+      break;
+    }
+  }
+#else
+  (void)walk_only;
+#endif
+  return walk_beneath(dirfd, rel);
+}
+
+/* ---- reading one file ----------------------------------------------------- */
+
+/* Parses a file just added to the SourceSet, loads its imports, and
+ * appends it to Program.files. Returns its entry. */
+static uint32_t parse_loaded(Loader *L, const char *key, uint32_t id, int32_t root,
+                             const char *rel, bool is_std, const Node *import, uint32_t depth);
+
+/* Refuses an import with E0204: "cannot import PATH: WHY". */
+static void refuse(Loader *L, const Node *import, const char *help, const char *what,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void refuse(Loader *L, const Node *import, const char *help, const char *what,
+                   const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int len = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  char *why = xmalloc(len > 0 ? (size_t)len + 1 : 1);
+  why[0] = '\0';
+  if (len > 0) {
+    va_start(ap, fmt);
+    vsnprintf(why, (size_t)len + 1, fmt, ap);
+    va_end(ap);
+  }
+  diag_add(L->p->diags, D_E0204, where(import, L->p->main_file), help, "cannot import %s: %s",
+           what, why);
+  free(why);
+}
+
+#define HELP_BENEATH                                                                   \
+  "an import names a .weft file beneath the directory of the program being compiled, " \
+  "or beneath a directory given with --import-path"
+
+/* Opens `rel` beneath root `r`, checks it is a regular file of bounded
+ * size, and loads it (unless the same file is already loaded). `shown` is
+ * its name for diagnostics; `what` the import as quoted in messages. */
+static int32_t load_disk(Loader *L, int32_t r, const char *rel, const char *shown, bool is_std,
+                         const Node *import, uint32_t depth, const char *what) {
+  Program *p = L->p;
+  Root *R = &L->roots[r];
+  if (R->fd < 0) {
+    refuse(L, import, NULL, what, "cannot open the directory %s: %s", R->shown, strerror(R->err));
+    return -1;
+  }
+  int fd = load_open_beneath(R->fd, rel, false);
+  if (fd < 0) {
+    int err = errno;
+    if (err == EXDEV)
+      refuse(L, import, HELP_BENEATH, what, "%s leads outside %s through a symbolic link", shown,
+             R->shown);
+    else if (err == ELOOP)
+      refuse(L, import, "replace the symbolic link by the file it points to", what,
+             "%s goes through a symbolic link that imports do not follow", shown);
+    else
+      refuse(L, import, NULL, what, "cannot read %s: %s", shown, strerror(err));
+    return -1;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
+    close(fd);
+    refuse(L, import, NULL, what, "cannot read %s: %s", shown, strerror(err));
+    return -1;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    if (S_ISDIR(st.st_mode))
+      refuse(L, import, "import a .weft file, not a directory", what, "%s is a directory", shown);
+    else
+      refuse(L, import, "only regular files are imported", what,
+             "%s is not a regular file (a device, pipe or socket is never read)", shown);
+    return -1;
+  }
+  if ((uintmax_t)st.st_size > LOAD_MAX_FILE_BYTES) {
+    close(fd);
+    refuse(L, import, "split the module into smaller ones", what,
+           "%s is larger than %zu KiB, the most an imported file may hold", shown,
+           LOAD_MAX_FILE_BYTES >> 10);
+    return -1;
+  }
+  Buf key;
+  buf_init(&key);
+  buf_printf(&key, "file:%ju:%ju", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
+  int32_t found = find_entry(L, key.data);
+  if (found >= 0) {
+    close(fd);
+    buf_free(&key);
+    if (L->entries[found].state == ENTRY_LOADING) {
+      if (import) report_cycle(L, import, (uint32_t)found);
+      return -1;
+    }
+    return found;
+  }
+  Span at = where(import, p->main_file);
+  bool over = true;
+  if (depth > LOAD_MAX_DEPTH)
+    diag_add(p->diags, D_E0204, at, NULL, "imports are nested more than %d levels deep",
+             LOAD_MAX_DEPTH);
+  else if (L->n >= LOAD_MAX_FILES)
+    diag_add(p->diags, D_E0204, at, "join small modules into larger ones",
+             "the program imports more than %d files", LOAD_MAX_FILES);
+  else if (L->bytes + (size_t)st.st_size > LOAD_MAX_TOTAL_BYTES)
+    diag_add(p->diags, D_E0204, at, NULL,
+             "the program's imported files hold more than %zu MiB together",
+             LOAD_MAX_TOTAL_BYTES >> 20);
+  else
+    over = false;
+  if (over) {
+    close(fd);
+    buf_free(&key);
+    return -1;
+  }
+  /* Read from the fd that was checked: a file swapped after the checks is
+   * never the one read, and one that grows is still cut at the cap. */
+  int32_t id = src_read_fd(p->sources, shown, fd, LOAD_MAX_FILE_BYTES);
+  int err = errno;
+  close(fd);
+  if (id < 0) {
+    buf_free(&key);
+    if (err == EFBIG)
+      refuse(L, import, "split the module into smaller ones", what,
+             "%s is larger than %zu KiB, the most an imported file may hold", shown,
+             LOAD_MAX_FILE_BYTES >> 10);
+    else
+      refuse(L, import, NULL, what, "cannot read %s: %s", shown, strerror(err));
+    return -1;
+  }
+  L->bytes += src_get(p->sources, (uint32_t)id)->len;
+  uint32_t e = parse_loaded(L, key.data, (uint32_t)id, r, rel, is_std, import, depth);
+  buf_free(&key);
+  return (int32_t)e;
+}
+
+/* An imported file that does not parse is, as often as not, no Weft at all
+ * (a data or secrets file reached by mistake or on purpose), and its
+ * diagnostics would quote it line by line. They are replaced by one E0204
+ * at the import: where its first error is, what kind it is, and at most
+ * its first LOAD_QUOTE_BYTES, escaped. `weft check FILE` shows the rest. */
+static void summarize_unparsed(Loader *L, uint32_t mark, uint32_t id, const Node *import) {
+  DiagList *dl = L->p->diags;
+  Source *s = src_get(L->p->sources, id);
+  uint32_t nerr = 0, first = 0;
+  for (uint32_t i = mark; i < dl->n; i++) {
+    if (dl->items[i].severity != SEV_ERROR) continue;
+    if (!nerr || dl->items[i].span.start < dl->items[first].span.start) first = i;
+    nerr++;
+  }
+  if (!nerr) return;
+  DiagCode code = dl->items[first].code;
+  uint32_t line = 0, col = 0;
+  src_line_col(s, dl->items[first].span.start, &line, &col);
+  for (uint32_t i = mark; i < dl->n; i++) {
+    if (dl->items[i].severity == SEV_ERROR) dl->errors--;
+    else dl->warnings--;
+    free(dl->items[i].message);
+    free(dl->items[i].help);
+  }
+  dl->n = mark;
+
+  Buf what, start, help;
+  buf_init(&what);
+  buf_init(&start);
+  buf_init(&help);
+  if (import) quoted_path(&what, import);
+  else put_quoted(&what, s->path, strlen(s->path), 200);
+  size_t first_line = 0;
+  while (first_line < s->len && s->text[first_line] != '\n') first_line++;
+  put_quoted(&start, s->text, first_line, LOAD_QUOTE_BYTES);
+  buf_printf(&help,
+             "the errors of an imported file that does not parse are not shown, so that a "
+             "file that is not Weft is never printed; `weft check %s` shows them",
+             s->path);
+  diag_add(dl, D_E0204, where(import, L->p->main_file), help.data,
+           "cannot import %s: it does not parse (%" PRIu32 " error%s; the first, %s %s, at line %" PRIu32
+           ", column %" PRIu32 "); the file starts with %s",
+           what.data, nerr, nerr == 1 ? "" : "s", diag_code_name(code), diag_code_title(code),
+           line, col, start.data);
+  buf_free(&what);
+  buf_free(&start);
+  buf_free(&help);
+}
+
+static uint32_t parse_loaded(Loader *L, const char *key, uint32_t id, int32_t root,
+                             const char *rel, bool is_std, const Node *import, uint32_t depth) {
+  Program *p = L->p;
+  uint32_t e = add_entry(L, key, id, root, rel);
+  push_stack(L, e);
+  Ast ast;
+  memset(&ast, 0, sizeof ast);
+  uint32_t mark = p->diags->n;
+  parse_source(&p->arena, p->sources, id, p->diags, &ast);
+  ast.file = id;
+  if (rel && id != p->main_file) summarize_unparsed(L, mark, id, import);
+  load_imports(L, &ast, is_std, depth + 1);
+  L->nstack--;
+  L->entries[e].state = ENTRY_DONE;
+  push_file(p, id, ast, is_std);
+  return e;
+}
+
+/* ---- standard modules and imports ----------------------------------------- */
 
 /* A standard module's name is a plain identifier ("patterns"), which also
  * keeps "std/../x" from reaching outside the standard library. */
@@ -153,147 +594,160 @@ static bool valid_std_name(const char *name) {
   return true;
 }
 
-/* Loads std/NAME: from opt->stdlib_dir when set, else from the embedded
- * copy. Returns the entry index or -1. */
-static int32_t load_std(Loader *L, const char *name, const Node *import, uint32_t depth,
-                        uint32_t fallback) {
+/* Loads std/NAME: from opt->stdlib_dir when set (beneath it, like any
+ * import), else from the embedded copy. Returns the entry index or -1. */
+static int32_t load_std(Loader *L, const char *name, const Node *import, uint32_t depth) {
   Program *p = L->p;
+  Span at = where(import, p->main_file);
   if (!valid_std_name(name)) {
-    diag_add(p->diags, D_E0204, where(import, fallback), NULL,
-             "no standard module named \"std/%s\"", name);
+    diag_add(p->diags, D_E0204, at, NULL, "no standard module named \"std/%s\"", name);
     return -1;
   }
-  if (L->opt && L->opt->stdlib_dir) {
-    Buf path;
-    buf_init(&path);
-    buf_printf(&path, "%s/%s.weft", L->opt->stdlib_dir, name);
-    char *real = realpath(path.data, NULL);
-    int32_t r;
-    if (!real) {
-      diag_add(p->diags, D_E0204, where(import, fallback), NULL,
-               "cannot import \"std/%s\": cannot read %s: %s", name, path.data, strerror(errno));
+  Buf a, b;
+  buf_init(&a);
+  buf_init(&b);
+  int32_t r = -1;
+  if (L->std_root >= 0) {
+    buf_printf(&a, "%s.weft", name);
+    buf_printf(&b, "%s/%s.weft", L->opt->stdlib_dir, name);
+    Buf what;
+    buf_init(&what);
+    buf_printf(&what, "\"std/%s\"", name);
+    r = load_disk(L, L->std_root, a.data, b.data, true, import, depth, what.data);
+    buf_free(&what);
+  } else {
+    buf_printf(&a, "std:%s", name);
+    r = find_entry(L, a.data);
+    if (r >= 0 && L->entries[r].state == ENTRY_LOADING) {
+      if (import) report_cycle(L, import, (uint32_t)r);
       r = -1;
-    } else {
-      r = load_file(L, real, path.data, true, import, depth);
-      free(real);
+    } else if (r < 0) {
+      size_t len = 0;
+      const char *text = stdlib_source(name, &len);
+      if (!text) {
+        diag_add(p->diags, D_E0204, at, NULL, "no standard module named \"std/%s\"", name);
+      } else {
+        buf_printf(&b, "std/%s.weft", name);
+        uint32_t id = src_add(p->sources, b.data, text, len);
+        r = (int32_t)parse_loaded(L, a.data, id, -1, NULL, true, import, depth);
+      }
     }
-    buf_free(&path);
-    return r;
   }
-  Buf key;
-  buf_init(&key);
-  buf_printf(&key, "std:%s", name);
-  int32_t r = load_file(L, key.data, NULL, true, import, depth);
-  buf_free(&key);
+  buf_free(&a);
+  buf_free(&b);
   return r;
 }
 
-/* Resolves one `import` item of file `from` and loads its target. */
-static void load_import(Loader *L, Node *imp, uint32_t from, bool from_std, uint32_t depth) {
+/* Whether an import path is one this loader will look up at all: no NUL
+ * (it would cut the path short), no control or bidirectional character and
+ * no invalid UTF-8 (each would reach the terminal in every message that
+ * names the file). */
+static bool printable_path(const char *path, size_t len) {
+  if (strlen(path) != len) return false;
+  for (size_t i = 0; i < len;) {
+    unsigned char c = (unsigned char)path[i];
+    size_t k = utf8_seq_len(path + i, len - i);
+    if (k == 0 || c < 0x20 || c == 0x7f || unsafe_code_point(code_point(path + i, k)))
+      return false;
+    i += k;
+  }
+  return true;
+}
+
+static bool weft_name(const char *path) {
+  const char *base = base_name(path);
+  size_t n = strlen(base);
+  return n > 5 && strcmp(base + n - 5, ".weft") == 0;
+}
+
+/* Resolves one `import` item of the file on top of the loader stack and
+ * loads its target. */
+static void load_import(Loader *L, Node *imp, bool from_std, uint32_t depth) {
   Program *p = L->p;
   const char *path = imp->u.import.path ? imp->u.import.path : "";
+  size_t path_len = imp->u.import.path ? imp->u.import.path_len : 0;
+  const LoadEntry *from = &L->entries[L->stack[L->nstack - 1]];
+  Buf what, names;
+  buf_init(&what);
+  buf_init(&names);
+  quoted_path(&what, imp);
   int32_t e = -1;
-  if (strncmp(path, "std/", 4) == 0) {
+  if (!printable_path(path, path_len)) {
+    refuse(L, imp, "write the path with printable characters only", what.data,
+           "the path contains a NUL, control or bidirectional character");
+  } else if (strncmp(path, "std/", 4) == 0) {
     char *name = xstrdup(path + 4);
     size_t n = strlen(name);
     if (n > 5 && strcmp(name + n - 5, ".weft") == 0) name[n - 5] = '\0';
-    e = load_std(L, name, imp, depth, from);
+    e = load_std(L, name, imp, depth);
     free(name);
-  } else if (strncmp(path, "./", 2) == 0 || strncmp(path, "../", 3) == 0 || path[0] == '/') {
-    if (from_std && !(L->opt && L->opt->stdlib_dir)) {
-      diag_add(p->diags, D_E0204, imp->span, "standard modules import only \"std/...\" paths",
-               "cannot import \"%s\" from an embedded standard module", path);
-      return;
-    }
-    Buf full;
-    buf_init(&full);
-    if (path[0] == '/') {
-      buf_puts(&full, path);
-    } else {
-      const char *importer = src_get(p->sources, from)->path;
-      const char *slash = strrchr(importer, '/');
-      if (slash) buf_put(&full, importer, (size_t)(slash - importer) + 1);
-      buf_puts(&full, path);
-    }
-    char *real = realpath(full.data, NULL);
-    if (!real) {
-      diag_add(p->diags, D_E0204, imp->span, NULL, "cannot import \"%s\": cannot read %s: %s",
-               path, full.data, strerror(errno));
-    } else {
-      e = load_file(L, real, full.data, from_std, imp, depth);
-      free(real);
-    }
-    buf_free(&full);
-  } else {
+  } else if (from_std && L->std_root < 0) {
+    diag_add(p->diags, D_E0204, imp->span, "standard modules import only \"std/...\" paths",
+             "cannot import %s from an embedded standard module", what.data);
+  } else if (path[0] == '/') {
+    refuse(L, imp, HELP_BENEATH, what.data, "an import path cannot be absolute");
+  } else if (strncmp(path, "./", 2) != 0 && strncmp(path, "../", 3) != 0) {
     diag_add(p->diags, D_E0204, imp->span,
              "write \"./file.weft\" or \"../dir/file.weft\" for a file next to this one, or "
              "\"std/name\" for a standard module",
-             "cannot import \"%s\": a path must start with ./, ../ or std/", path);
-    return;
+             "cannot import %s: a path must start with ./, ../ or std/", what.data);
+  } else if (!weft_name(path)) {
+    refuse(L, imp, "only Weft modules can be imported: files whose names end in .weft",
+           what.data, "the file name does not end in .weft");
+  } else {
+    /* The importing file's place beneath its root, then the import by name. */
+    const char *rel = from->rel ? from->rel : "";
+    const char *slash = strrchr(rel, '/');
+    char *dir = xstrndup(rel, slash ? (size_t)(slash - rel) : 0);
+    uint32_t up = join_by_name(dir, path, &names);
+    free(dir);
+    int32_t r = from->root;
+    char *beneath = NULL;
+    if (up > 0) r = place_above(L, from->root, up, names.data, &beneath);
+    else beneath = xstrdup(names.data);
+    /* The name diagnostics use: the importer's as written, then the path. */
+    Buf shown;
+    buf_init(&shown);
+    const char *importer = src_get(p->sources, from->file)->path;
+    const char *islash = strrchr(importer, '/');
+    if (islash) buf_put(&shown, importer, (size_t)(islash - importer) + 1);
+    buf_puts(&shown, path);
+    if (r < 0 || !beneath || !beneath[0])
+      refuse(L, imp, HELP_BENEATH, what.data, "%s lies outside the import roots", shown.data);
+    else
+      e = load_disk(L, r, beneath, shown.data, from_std, imp, depth, what.data);
+    free(beneath);
+    buf_free(&shown);
   }
   if (e >= 0 && L->entries[e].state == ENTRY_DONE) {
     ImportTarget *t = arena_alloc(&p->arena, sizeof *t);
     t->file = L->entries[e].file;
     imp->extra = t;
   }
+  buf_free(&what);
+  buf_free(&names);
 }
 
-/* Loads one file (unless already loaded): reads it (from disk when `path`
- * is set, else the embedded std module named by key "std:NAME"), parses
- * it, loads its imports, then appends it to Program.files. */
-static int32_t load_file(Loader *L, const char *key, const char *path, bool is_std,
-                         const Node *import, uint32_t depth) {
-  Program *p = L->p;
-  int32_t found = find_entry(L, key);
-  if (found >= 0) {
-    if (L->entries[found].state == ENTRY_LOADING) {
-      if (import) report_cycle(L, import, (uint32_t)found);
-      return -1;
-    }
-    return found;
-  }
-  uint32_t fallback = p->main_file;
-  if (depth > LOAD_MAX_DEPTH) {
-    diag_add(p->diags, D_E0204, where(import, fallback), NULL,
-             "imports are nested more than %d levels deep", LOAD_MAX_DEPTH);
-    return -1;
-  }
-  int32_t id;
-  if (path) {
-    id = src_load(p->sources, path);
-    if (id < 0) {
-      diag_add(p->diags, D_E0204, where(import, fallback), NULL, "cannot read %s: %s", path,
-               strerror(errno));
-      return -1;
-    }
-  } else {
-    const char *name = key + 4; /* after "std:" */
-    size_t len = 0;
-    const char *text = stdlib_source(name, &len);
-    if (!text) {
-      diag_add(p->diags, D_E0204, where(import, fallback), NULL,
-               "no standard module named \"std/%s\"", name);
-      return -1;
-    }
-    Buf sp;
-    buf_init(&sp);
-    buf_printf(&sp, "std/%s.weft", name);
-    id = (int32_t)src_add(p->sources, sp.data, text, len);
-    buf_free(&sp);
-  }
-  uint32_t e = add_entry(L, key, (uint32_t)id);
-  push_stack(L, e);
+/* ---- the roots and the main file ------------------------------------------ */
 
-  Ast ast;
-  memset(&ast, 0, sizeof ast);
-  parse_source(&p->arena, p->sources, (uint32_t)id, p->diags, &ast);
-  ast.file = (uint32_t)id;
-  load_imports(L, &ast, (uint32_t)id, is_std, depth + 1);
+static void add_root(Loader *L, const char *dir, bool std) {
+  L->roots = xrealloc(L->roots, (L->nroots + 1) * sizeof *L->roots);
+  Root *R = &L->roots[L->nroots++];
+  R->fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  R->err = R->fd < 0 ? errno : 0;
+  R->real = R->fd >= 0 ? realpath(dir, NULL) : NULL;
+  R->shown = dir;
+  R->std = std;
+}
 
-  L->nstack--;
-  L->entries[e].state = ENTRY_DONE;
-  push_file(p, (uint32_t)id, ast, is_std);
-  return (int32_t)e;
+/* The main file's key: its device and inode, like every file read from disk. */
+static char *main_key(const char *path) {
+  Buf b;
+  buf_init(&b);
+  struct stat st;
+  if (stat(path, &st) == 0) buf_printf(&b, "file:%ju:%ju", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
+  else buf_printf(&b, "main:%s", path);
+  return b.data;
 }
 
 bool load_program(Program *p, const char *path, const CompileOptions *opt) {
@@ -302,9 +756,12 @@ bool load_program(Program *p, const char *path, const CompileOptions *opt) {
   memset(&L, 0, sizeof L);
   L.p = p;
   L.opt = opt;
+  L.std_root = -1;
 
-  char *real = realpath(path, NULL);
-  if (!real) {
+  /* The main file is read first so that a missing prelude has a file to be
+   * reported against; the prelude is still loaded (and stored) first. */
+  int32_t main_id = src_load(p->sources, path);
+  if (main_id < 0) {
     int err = errno;
     /* An empty stand-in source gives the diagnostic a file to name. */
     uint32_t id = src_add(p->sources, path, "", 0);
@@ -313,36 +770,43 @@ bool load_program(Program *p, const char *path, const CompileOptions *opt) {
              strerror(err));
     return false;
   }
-  /* The main file is read first so that a missing prelude has a file to be
-   * reported against; the prelude is still loaded (and stored) first. */
-  int32_t main_id = src_load(p->sources, path);
-  if (main_id < 0) {
-    int err = errno;
-    uint32_t id = src_add(p->sources, path, "", 0);
-    p->main_file = id;
-    diag_add(p->diags, D_E0204, (Span){id, 0, 0}, NULL, "cannot read %s: %s", path,
-             strerror(err));
-    free(real);
-    return false;
-  }
   p->main_file = (uint32_t)main_id;
-  load_std(&L, "prelude", NULL, 0, p->main_file);
+
+  /* The roots: the main file's directory as named (not where a link to it
+   * points), then each --import-path, then the stdlib directory. */
+  const char *slash = strrchr(path, '/');
+  char *main_dir = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrdup(".");
+  add_root(&L, main_dir, false);
+  for (uint32_t i = 0; opt && i < opt->nimport_paths; i++) {
+    add_root(&L, opt->import_paths[i], false);
+    Root *R = &L.roots[L.nroots - 1];
+    if (R->fd < 0)
+      diag_add(p->diags, D_E0204, (Span){p->main_file, 0, 0}, NULL,
+               "cannot open the import directory %s: %s", R->shown, strerror(R->err));
+  }
+  if (opt && opt->stdlib_dir) {
+    L.std_root = (int32_t)L.nroots;
+    add_root(&L, opt->stdlib_dir, true);
+  }
+
+  load_std(&L, "prelude", NULL, 0);
 
   /* The main file's text is already in the SourceSet: register it under its
-   * key and parse it exactly like load_file does for imports. */
-  uint32_t e = add_entry(&L, real, (uint32_t)main_id);
-  free(real);
-  push_stack(&L, e);
-  Ast ast;
-  memset(&ast, 0, sizeof ast);
-  parse_source(&p->arena, p->sources, (uint32_t)main_id, p->diags, &ast);
-  ast.file = (uint32_t)main_id;
-  load_imports(&L, &ast, (uint32_t)main_id, false, 1);
-  L.nstack--;
-  L.entries[e].state = ENTRY_DONE;
-  push_file(p, (uint32_t)main_id, ast, false);
+   * key and parse it exactly like an import. */
+  char *key = main_key(path);
+  parse_loaded(&L, key, (uint32_t)main_id, 0, base_name(path), false, NULL, 0);
+  free(key);
 
-  for (uint32_t i = 0; i < L.n; i++) free(L.entries[i].key);
+  for (uint32_t i = 0; i < L.n; i++) {
+    free(L.entries[i].key);
+    free(L.entries[i].rel);
+  }
+  for (uint32_t i = 0; i < L.nroots; i++) {
+    if (L.roots[i].fd >= 0) close(L.roots[i].fd);
+    free(L.roots[i].real);
+  }
+  free(L.roots);
+  free(main_dir);
   free(L.entries);
   free(L.stack);
   free(L.via);

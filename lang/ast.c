@@ -325,7 +325,7 @@ static void dump_node(FILE *out, const Node *n, int indent) {
   switch (n->kind) {
   case N_IMPORT:
     fputc(' ', out);
-    dump_str(out, n->u.import.path, strlen(n->u.import.path));
+    dump_str(out, n->u.import.path, n->u.import.path_len);
     if (n->u.import.alias) fprintf(out, " as %s", n->u.import.alias);
     dump_doc(out, n, in);
     break;

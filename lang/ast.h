@@ -198,8 +198,9 @@ struct Node {
     struct { const char *name; Span name_span; NodeList type_params; Node *type; } typedef_;
     /* N_ROLE */
     struct { const char *name; Span name_span; NodeList settings; /* N_FIELD_INIT */ } role;
-    /* N_IMPORT: path as written (quotes removed); alias may be NULL */
-    struct { const char *path; const char *alias; } import;
+    /* N_IMPORT: path as written (quotes removed, escapes decoded; path_len
+     * bytes, so a NUL inside shows); alias may be NULL */
+    struct { const char *path; size_t path_len; const char *alias; } import;
     /* N_TYPE_NAME */
     struct { const char *id; NodeList args; } tname;
     struct { Node *inner; } topt;

@@ -3,7 +3,7 @@
  * Code names, titles and severities all come from diagcodes.def through
  * the DIAG X-macro, so there is no second list to keep in step. */
 #include "diag.h"
-#include "util.h"
+#include "../base/util.h"
 
 #include <stdarg.h>
 #include <stdlib.h>

@@ -184,10 +184,10 @@ opt_seps
 item
   : IMPORT STRING
       { $$ = NEW(N_IMPORT, @$); $$->doc = ps_doc(@1); $$->u.import.path = $2->u.lit.str;
-        $$ = DONE($$); }
+        $$->u.import.path_len = $2->u.lit.len; $$ = DONE($$); }
   | IMPORT STRING AS IDENT
       { $$ = NEW(N_IMPORT, @$); $$->doc = ps_doc(@1); $$->u.import.path = $2->u.lit.str;
-        $$->u.import.alias = $4; $$ = DONE($$); }
+        $$->u.import.path_len = $2->u.lit.len; $$->u.import.alias = $4; $$ = DONE($$); }
   | FN IDENT tparams "(" params ")" ret_opt block
       { $$ = NEW(N_FN, @$); $$->doc = ps_doc(@1); $$->u.fn.name = $2;
         $$->u.fn.name_span = ps_span(pc, @2); $$->u.fn.type_params = $3;
@@ -751,10 +751,6 @@ static bool is_cmp(yysymbol_kind_t s) {
          s == YYSYMBOL_GT || s == YYSYMBOL_GE;
 }
 
-static bool is_reserved(yysymbol_kind_t s) {
-  return s == YYSYMBOL_BUDGET;
-}
-
 static bool is_keyword(yysymbol_kind_t s) {
   return s >= YYSYMBOL_FN && s <= YYSYMBOL_BUDGET;
 }
@@ -824,8 +820,6 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, ParseCtx *pc) {
   else if (is_binop(la) && pc->prev_tok == T_NEWLINE)
     help = "to continue an expression on the next line, end the previous line "
            "with the operator";
-  else if (is_reserved(la))
-    help = "this word is reserved for a workflow construct that is not available yet";
   else if (is_keyword(la) && expects_ident)
     help = "this is a keyword and cannot be used as a name";
   else if (la == YYSYMBOL_LBRACE_REC)

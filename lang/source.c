@@ -1,12 +1,13 @@
 /* source.c — the set of source files of one compilation, and the mapping
  * from byte offsets to lines and columns (built only when printing). */
 #include "source.h"
-#include "util.h"
+#include "../base/util.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void src_init(SourceSet *ss) { memset(ss, 0, sizeof *ss); }
 
@@ -69,6 +70,34 @@ int32_t src_load(SourceSet *ss, const char *path) {
     return -1;
   }
   fclose(f);
+  buf[len] = '\0';
+  return (int32_t)add_owned(ss, path, buf, len);
+}
+
+int32_t src_read_fd(SourceSet *ss, const char *path, int fd, size_t max) {
+  size_t cap = 4096, len = 0;
+  char *buf = xrealloc(NULL, cap);
+  for (;;) {
+    if (len + 1 >= cap) {
+      cap = cap > max / 2 ? max + 2 : cap * 2;
+      buf = xrealloc(buf, cap);
+    }
+    ssize_t got = read(fd, buf + len, cap - len - 1);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      int e = errno;
+      free(buf);
+      errno = e;
+      return -1;
+    }
+    if (got == 0) break;
+    len += (size_t)got;
+    if (len > max) {
+      free(buf);
+      errno = EFBIG;
+      return -1;
+    }
+  }
   buf[len] = '\0';
   return (int32_t)add_owned(ss, path, buf, len);
 }

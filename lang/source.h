@@ -41,6 +41,11 @@ uint32_t src_add(SourceSet *ss, const char *path, const char *text, size_t len);
  * At most SRC_MAX_BYTES + 1 bytes are read: a longer file is kept
  * truncated, which is enough for parse_source to report E0104. */
 int32_t src_load(SourceSet *ss, const char *path);
+/* Reads the open file fd (to its end; the caller closes it) as file `path`.
+ * More than max bytes is refused with errno EFBIG before anything is kept,
+ * so a file that grows after it was measured is still bounded. Returns the
+ * new id, or -1 with errno set. */
+int32_t src_read_fd(SourceSet *ss, const char *path, int fd, size_t max);
 Source *src_get(const SourceSet *ss, uint32_t file);
 
 /* 1-based line and column (column counts bytes + 1) of a byte offset. */

@@ -9,7 +9,7 @@
  * Substring search is Knuth-Morris-Pratt: linear in the text whatever the
  * pattern, so a hostile `contains` or `replace` costs what it was charged. */
 #include <string.h>
-#include "../lang/util.h"
+#include "../base/util.h"
 #include "std_internal.h"
 
 /* ---- UTF-8 ------------------------------------------------------------- */

@@ -35,7 +35,9 @@
  * Every child runs in its own process group, with stdin from /dev/null,
  * in the directory of its test file (so paths in output are stable), and
  * is killed after the timeout: a hang is a failure, not a stuck build.
- * Tests run in -j worker processes (default 2); results print in order. */
+ * Tests run in -j worker processes (default: one per core); results print
+ * in order. --fast leaves out the CLI scripts and examples (`make
+ * check-fast`: the Weft programs, golden files and unit tests). */
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE
 
@@ -360,6 +362,7 @@ typedef struct Opts {
   const char *examples;
   const char *filter;
   bool update_golden;
+  bool fast;            /* Weft programs, golden files and unit tests only */
   bool verbose;
   int jobs;
 } Opts;
@@ -382,8 +385,79 @@ static void excerpt(Text *t, const char *label, const Text *s) {
   if (p < end) text_puts(t, "    ...\n");
 }
 
-/* Describes how a child ended when it did not simply exit. */
+/* ---- the canary keys ----------------------------------------------------------
+ * Every child runs with these API keys (and base URLs that refuse connections,
+ * so no test can reach a real endpoint). A key must never be printed: not
+ * whole, not as the masked form providers echo in error bodies (its first 8
+ * characters, stars, its last 4), not in base64. Any child whose stdout or
+ * stderr holds one of those forms fails, whatever else it checked; the shared
+ * journal is scanned the same way at the end. */
+static const char *const canary_keys[] = {
+  "sk-ant-cnry-Runner0Anthropic-Zq7W",
+  "sk-cnry-Runner0OpenAI-Xk4J",
+};
+#define N_CANARY (sizeof canary_keys / sizeof canary_keys[0])
+
+static void base64(Text *t, const unsigned char *s, size_t n) {
+  static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  for (size_t i = 0; i + 2 < n; i += 3) {
+    char o[4] = {tab[s[i] >> 2], tab[((s[i] & 3) << 4) | (s[i + 1] >> 4)],
+                 tab[((s[i + 1] & 15) << 2) | (s[i + 2] >> 6)], tab[s[i + 2] & 63]};
+    text_put(t, o, 4);
+  }
+}
+
+static bool contains(const char *h, size_t hn, const char *needle, size_t nn) {
+  if (nn == 0 || hn < nn) return false;
+  for (const char *q = h; (q = memchr(q, needle[0], (size_t)(h + hn - q))) != NULL; q++) {
+    if ((size_t)(h + hn - q) < nn) return false;
+    if (memcmp(q, needle, nn) == 0) return true;
+  }
+  return false;
+}
+
+/* Which form of a canary key `s` holds, or NULL. The masked form is found
+ * by its 8-character prefix and by its last 4 characters after a star; the
+ * base64 form by the encoding of the key's middle at each of the three byte
+ * alignments (so the key is found inside a longer encoded text too). */
+static const char *canary_leak(const char *s, size_t n) {
+  for (size_t k = 0; k < N_CANARY; k++) {
+    const char *key = canary_keys[k];
+    size_t len = strlen(key);
+    if (contains(s, n, key, 8)) return "its first 8 characters";
+    char tail[6] = {'*'};
+    memcpy(tail + 1, key + len - 4, 5);
+    if (contains(s, n, tail, 5)) return "its masked form";
+    for (size_t a = 0; a < 3; a++) {
+      Text b = {0};
+      base64(&b, (const unsigned char *)key + a, len - a - 3);
+      /* Whole triples of key bytes only: they encode the same inside any text. */
+      bool hit = b.len >= 8 && contains(s, n, b.data, b.len);
+      text_free(&b);
+      if (hit) return "its base64 form";
+    }
+  }
+  return NULL;
+}
+
+static bool canary_check(Text *t, const char *display, const char *label, const Text *s) {
+  const char *form = canary_leak(s->data, s->len);
+  if (!form) return false;
+  text_printf(t, "FAIL %s: a canary API key appears in %s (%s)\n", display, label, form);
+  return true;
+}
+
+static void canary_env(void) {
+  setenv("ANTHROPIC_API_KEY", canary_keys[0], 1);
+  setenv("OPENAI_API_KEY", canary_keys[1], 1);
+  setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9", 1);
+  setenv("OPENAI_BASE_URL", "http://127.0.0.1:9", 1);
+}
+
+/* Describes how a child ended when it did not simply exit, or leaked a key. */
 static bool abnormal(Text *t, const char *display, const Proc *p) {
+  if (canary_check(t, display, "stdout", &p->out) | canary_check(t, display, "stderr", &p->err))
+    return true;
   if (p->timed_out) {
     text_printf(t, "FAIL %s: timed out after %d s\n", display, p->timeout_ms / 1000);
     return true;
@@ -1068,7 +1142,7 @@ static void discover(const Opts *o, Items *l) {
   const char *sub[][2] = {{"golden/diag", ".weft"}, {"golden/disasm", ".weft"}, {"cli", ".sh"},
                           {"security", ".sh"}};
   ItemKind kinds[] = {IT_DIAG, IT_DISASM, IT_CLI, IT_CLI};
-  for (int k = 0; k < 4; k++) {
+  for (int k = 0; k < (o->fast ? 2 : 4); k++) {
     char *p = path_join(o->root_abs, sub[k][0]);
     char *d = path_join(o->root, sub[k][0]);
     add_flat(l, o, kinds[k], p, d, sub[k][1]);
@@ -1077,7 +1151,7 @@ static void discover(const Opts *o, Items *l) {
   }
   for (size_t i = 0; i < o->units.n; i++)
     add_item(l, o, IT_UNIT, xstrdup(o->units.items[i]), xstrdup(o->units.items[i]));
-  if (o->examples) {
+  if (o->examples && !o->fast) {
     char *abs = realpath(o->examples, NULL);
     if (abs) add_flat(l, o, IT_EXAMPLE, abs, o->examples, ".weft");
     else fprintf(stderr, "runner: cannot open examples dir %s\n", o->examples);
@@ -1257,7 +1331,7 @@ static void run_all(const Opts *o, const Items *l, uint32_t *npass, uint32_t *nf
 
 static void usage(void) {
   fputs("usage: runner --weft PATH --root DIR [--unit BIN...] [--examples DIR]\n"
-        "              [--update-golden] [-j N] [-v] [FILTER]\n",
+        "              [--update-golden] [--fast] [-j N] [-v] [FILTER]\n",
         stderr);
   exit(2);
 }
@@ -1265,7 +1339,8 @@ static void usage(void) {
 int main(int argc, char **argv) {
   Opts o;
   memset(&o, 0, sizeof o);
-  o.jobs = 2;
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  o.jobs = cores < 1 ? 1 : cores > 64 ? 64 : (int)cores;
   const char *weft = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -1282,6 +1357,8 @@ int main(int argc, char **argv) {
         sl_push(&o.units, xstrdup(argv[++i]));
     } else if (strcmp(a, "--update-golden") == 0) {
       o.update_golden = true;
+    } else if (strcmp(a, "--fast") == 0) {
+      o.fast = true;
     } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
       o.verbose = true;
     } else if (strcmp(a, "-j") == 0 && i + 1 < argc) {
@@ -1319,10 +1396,22 @@ int main(int argc, char **argv) {
   if (!mkdtemp(jdir)) die("cannot create a temporary directory");
   snprintf(jpath, sizeof jpath, "%s/journal.db", jdir);
   setenv("WEFT_JOURNAL", jpath, 1);
+  canary_env();
   run_all(&o, &items, &npass, &nfail);
   static const char *const leftovers[] = {"journal.db", "journal.db-wal", "journal.db-shm", "journal.db-lock"};
   for (size_t k = 0; k < sizeof leftovers / sizeof leftovers[0]; k++) {
     snprintf(jpath, sizeof jpath, "%s/%s", jdir, leftovers[k]);
+    size_t jlen = 0;
+    char *jdata = read_whole(jpath, &jlen);
+    if (jdata) {
+      Text j = {jdata, jlen, jlen}, why = {0};
+      if (canary_check(&why, "journal of the tests' runs", leftovers[k], &j)) {
+        fputs(why.data, stdout);
+        nfail++;
+      }
+      text_free(&why);
+      free(jdata);
+    }
     unlink(jpath);
   }
   rmdir(jdir);

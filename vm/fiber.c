@@ -21,9 +21,10 @@
  * natives charge; it is deterministic, so a program hits the instruction
  * limit at the same instruction on every run. */
 #include "vm_impl.h"
-#include "engine.h"
-#include "journal.h"
+#include "../runtime/engine.h"
+#include "../runtime/journal.h"
 #include "trace.h"
+#include "../base/util.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -16,7 +16,7 @@
  * success, so when an instruction fails every live value is still on the
  * stack and the scheduler's unwind releases it. */
 #include "vm_impl.h"
-#include "engine.h"
+#include "../runtime/engine.h"
 #include "opcodes.h"
 #include "../stdlib/builtins.h"
 

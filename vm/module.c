@@ -7,7 +7,7 @@
  * before anything is read or allocated, and the result must then pass
  * module_verify (verify.c) before anyone may run it. */
 #include "module.h"
-#include "../lang/util.h"
+#include "../base/util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,14 +49,6 @@ static void *grow(void *p, uint32_t n, size_t elem) {
   return xrealloc(p, (size_t)implied_cap(n + 1) * elem);
 }
 
-uint64_t fnv1a64(uint64_t h, const void *data, size_t len) {
-  const uint8_t *p = data;
-  for (size_t i = 0; i < len; i++) {
-    h ^= p[i];
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
 
 static uint32_t fnv1a32(const void *data, size_t len) {
   const uint8_t *p = data;

@@ -162,8 +162,4 @@ char *module_verify(const Module *m);
 #include <stdio.h>
 void module_disasm(FILE *out, const Module *m);
 
-/* FNV-1a, used for the source hash and the trailer checksum. */
-uint64_t fnv1a64(uint64_t h, const void *data, size_t len);
-#define FNV64_INIT 0xcbf29ce484222325ULL
-
 #endif

@@ -10,7 +10,7 @@
  * that crashes or is killed leaves every event that happened before. */
 #include "trace.h"
 #include "vm_impl.h"
-#include "journal.h"
+#include "../runtime/journal.h"
 
 #include <errno.h>
 #include <inttypes.h>

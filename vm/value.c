@@ -6,7 +6,7 @@
  * value (equality, ordering, rendering) stops at VALUE_MAX_DEPTH, so no
  * value, however nested, can overflow the C stack. */
 #include "value.h"
-#include "../lang/util.h"
+#include "../base/util.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -22,12 +22,6 @@ void heap_init(Heap *h, size_t limit) {
   h->limit = limit;
 }
 
-/* A real out-of-memory cannot be reported through a Weft error (building
- * the message would allocate), so it ends the process with a message. */
-static void heap_oom(size_t size) {
-  fprintf(stderr, "weft: out of memory (allocating %zu bytes)\n", size);
-  abort();
-}
 
 /* Counts the bytes and flags the limit (or the test hook fail_after);
  * never fails softly: the VM turns over_limit into a clean error. */
@@ -41,14 +35,14 @@ static void heap_count(Heap *h, size_t size) {
 
 void *heap_alloc(Heap *h, size_t size) {
   void *p = malloc(size ? size : 1);
-  if (!p) heap_oom(size);
+  if (!p) weft_oom(size);
   heap_count(h, size);
   return p;
 }
 
 void *heap_realloc(Heap *h, void *p, size_t old_size, size_t new_size) {
   void *q = realloc(p, new_size ? new_size : 1);
-  if (!q) heap_oom(new_size);
+  if (!q) weft_oom(new_size);
   h->used -= old_size;
   heap_count(h, new_size);
   return q;
@@ -159,11 +153,11 @@ static void freelist_push(FreeList *fl, Obj *o) {
     Obj **ni;
     if (fl->items == fl->inline_items) {
       ni = malloc(ncap * sizeof *ni);
-      if (!ni) heap_oom(ncap * sizeof *ni);
+      if (!ni) weft_oom(ncap * sizeof *ni);
       memcpy(ni, fl->items, fl->n * sizeof *ni);
     } else {
       ni = realloc(fl->items, ncap * sizeof *ni);
-      if (!ni) heap_oom(ncap * sizeof *ni);
+      if (!ni) weft_oom(ncap * sizeof *ni);
     }
     fl->items = ni;
     fl->cap = ncap;
@@ -663,105 +657,6 @@ const char *v_type_name(Value v) {
   case OBJ_TASKS: return "tasks";
   }
   return "?";
-}
-
-/* ---- Buf ------------------------------------------------------------- */
-
-void buf_init(Buf *b) {
-  b->data = NULL;
-  b->len = b->cap = 0;
-}
-
-void buf_free(Buf *b) {
-  free(b->data);
-  buf_init(b);
-}
-
-/* Ensures room for n more bytes plus a NUL, so data is always a C string. */
-static void buf_reserve(Buf *b, size_t n) {
-  if (n > SIZE_MAX / 2 - b->len) heap_oom(n);
-  if (b->len + n + 1 <= b->cap) return;
-  size_t ncap = b->cap ? b->cap : 64;
-  while (ncap < b->len + n + 1) ncap *= 2;
-  char *d = realloc(b->data, ncap);
-  if (!d) heap_oom(ncap);
-  b->data = d;
-  b->cap = ncap;
-}
-
-void buf_put(Buf *b, const char *s, size_t n) {
-  buf_reserve(b, n);
-  if (n) memcpy(b->data + b->len, s, n);
-  b->len += n;
-  b->data[b->len] = '\0';
-}
-
-void buf_puts(Buf *b, const char *s) { buf_put(b, s, strlen(s)); }
-
-void buf_putc(Buf *b, char c) {
-  buf_reserve(b, 1);
-  b->data[b->len++] = c;
-  b->data[b->len] = '\0';
-}
-
-void buf_printf(Buf *b, const char *fmt, ...) {
-  if (!fmt) return; /* also quiets a GCC -fsanitize=undefined false positive */
-  va_list ap;
-  va_start(ap, fmt);
-  va_list ap2;
-  va_copy(ap2, ap);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (n > 0) {
-    buf_reserve(b, (size_t)n);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap2);
-    b->len += (size_t)n;
-  }
-  va_end(ap2);
-}
-
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if the
- * bytes there are not one (overlong forms, surrogates, > U+10FFFF). */
-void buf_json_string(Buf *b, const char *s, size_t n) {
-  const unsigned char *p = (const unsigned char *)s;
-  buf_reserve(b, n + 2);
-  buf_putc(b, '"');
-  size_t i = 0;
-  while (i < n) {
-    size_t run = i;
-    /* copy plain ASCII runs in one go */
-    while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\') run++;
-    if (run > i) {
-      buf_put(b, s + i, run - i);
-      i = run;
-      continue;
-    }
-    unsigned char c = p[i];
-    switch (c) {
-    case '"': buf_put(b, "\\\"", 2); i++; continue;
-    case '\\': buf_put(b, "\\\\", 2); i++; continue;
-    case '\n': buf_put(b, "\\n", 2); i++; continue;
-    case '\r': buf_put(b, "\\r", 2); i++; continue;
-    case '\t': buf_put(b, "\\t", 2); i++; continue;
-    case '\b': buf_put(b, "\\b", 2); i++; continue;
-    case '\f': buf_put(b, "\\f", 2); i++; continue;
-    default: break;
-    }
-    if (c < 0x20) {
-      buf_printf(b, "\\u%04x", c);
-      i++;
-      continue;
-    }
-    size_t len = utf8_seq_len(p + i, n - i);
-    if (len) {
-      buf_put(b, s + i, len);
-      i += len;
-    } else {
-      buf_put(b, "\\ufffd", 6);
-      i++;
-    }
-  }
-  buf_putc(b, '"');
 }
 
 /* ---- rendering ------------------------------------------------------- */

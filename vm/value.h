@@ -38,6 +38,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../base/buf.h"
+
 #define VALUE_MAX_DEPTH 512
 
 typedef enum ValueTag {
@@ -207,18 +209,6 @@ int v_compare(Value a, Value b);
 const char *v_type_name(Value v);                        /* "int", "list", ... */
 
 /* ---- rendering ------------------------------------------------------- */
-/* A growable byte buffer (no fixed-size buffers anywhere). */
-typedef struct Buf {
-  char *data;
-  size_t len, cap;
-} Buf;
-void buf_init(Buf *b);
-void buf_free(Buf *b);
-void buf_put(Buf *b, const char *s, size_t n);
-void buf_puts(Buf *b, const char *s);
-void buf_putc(Buf *b, char c);
-void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void buf_json_string(Buf *b, const char *s, size_t n);   /* quoted, escaped, invalid UTF-8 -> \ufffd */
 
 /* Compact JSON (records as objects in field order, maps in insertion order,
  * durations as "30s"/"250ms" strings, functions as "<fn name>"). Returns

@@ -11,7 +11,7 @@
  * Opcode facts (sizes, formats, stack effects) come from op_info; only the
  * meaning of an operand (local, constant, function) is opcode-specific. */
 #include "module.h"
-#include "../lang/util.h"
+#include "../base/util.h"
 
 #include <math.h>
 #include <stdarg.h>

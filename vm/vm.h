@@ -5,8 +5,8 @@
  * thread runs the interpreter; the scheduler loop takes the next runnable
  * fiber, runs it for a slice of instructions, and moves on when the slice
  * ends, the fiber finishes, fails, or parks on an effect. When nothing is
- * runnable, the scheduler waits for the earliest timer (later: for the HTTP
- * engine too, via curl_multi_poll). A parked fiber resumes with a value
+ * runnable, the scheduler waits in the effect engine (engine_poll: HTTP
+ * transfers, bounded by the earliest timer). A parked fiber resumes with a value
  * pushed as the result of the instruction that parked it.
  *
  * Everything lives in the VM struct: no global mutable state, two VMs can
@@ -53,7 +53,6 @@ typedef struct Fiber {
   uint64_t timer_seq;    /* tie-break so equal deadlines wake in park order */
   Value resume_value;    /* pushed when the fiber resumes */
   struct Fiber *next;    /* run queue link */
-  void *user;            /* owner data (the future fan-out/barrier machinery) */
   uint32_t index;        /* position in VM.fibers (O(1) removal) */
   uint32_t timer_index;  /* position in VM.timers while parked on a timer */
   struct Fiber *prev;    /* run queue back link (O(1) removal on cancellation) */

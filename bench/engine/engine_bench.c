@@ -26,7 +26,7 @@
 #include <unistd.h>
 #include "../../compiler/compiler.h"
 #include "../../lang/diag.h"
-#include "../../vm/engine.h"
+#include "../../runtime/engine.h"
 #include "../../vm/module.h"
 #include "../../vm/value.h"
 #include "../../vm/vm.h"

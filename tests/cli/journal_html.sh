@@ -6,7 +6,7 @@
 . "$TESTDIR/data/common.sh"
 J="$tmp/j.db"
 CHROMIUM=$(command -v chromium || command -v chromium-browser) ||
-  fail "chromium is not installed (./bootstrap installs it; Debian: apt-get install chromium)"
+  fail "chromium is not installed (./bootstrap --tests installs it; Debian: apt-get install chromium)"
 
 cat >"$tmp/wide.weft" <<'EOF_W'
 role writer { model: "mock/m" }

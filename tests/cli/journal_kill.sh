@@ -110,8 +110,13 @@ set -- $(jk per_prompt "$tmp/stats.json")
 
 # start CMD...: starts a weft process in the background ($pid, output in
 # $tmp/r.out and $tmp/r.err) and waits until it names its run on stderr.
+# The files are emptied here, before the fork: a redirection done by the
+# background child could truncate them only after the wait below had read
+# the previous round's line.
 start() {
-  "$@" >"$tmp/r.out" 2>"$tmp/r.err" </dev/null &
+  : >"$tmp/r.out"
+  : >"$tmp/r.err"
+  "$@" >>"$tmp/r.out" 2>>"$tmp/r.err" </dev/null &
   pid=$!
   i=0
   until grep -q "run [0-9]* (" "$tmp/r.err"; do

@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "../../lang/util.h"
-#include "../../vm/journal.h"
+#include "../../base/util.h"
+#include "../../runtime/journal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

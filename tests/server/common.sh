@@ -14,16 +14,16 @@
 #   now_ms               monotonic-enough wall clock in ms
 # The server is killed (by its pid) when the script exits. python3 is
 # installed by ./bootstrap: its absence is a failure, not a skip.
-. "$TESTDIR/data/common.sh"
+. "$TESTDIR/../cli/data/common.sh"
 
-HTTP_DATA="$TESTDIR/data/http"
+HTTP_DATA="$TESTDIR/../cli/data/http"
 # In a sanitizer build a report must not pass for the ordinary exit 1 that
 # most of these tests expect.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=86"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:exitcode=87"
 SERVER="$TESTDIR/../server/llm_server.py"
-command -v python3 >/dev/null 2>&1 || fail "python3 is missing (./bootstrap installs it)"
-command -v curl >/dev/null 2>&1 || fail "curl is missing (./bootstrap installs it)"
+command -v python3 >/dev/null 2>&1 || fail "python3 is missing (./bootstrap --tests installs it)"
+command -v curl >/dev/null 2>&1 || fail "curl is missing (./bootstrap --tests installs it)"
 # The interpreter itself, not a wrapper script (pyenv shims cost ~0.1 s a call).
 PY=$(python3 -c 'import sys; print(sys.executable)') || fail "python3 does not run"
 

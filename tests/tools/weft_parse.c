@@ -10,9 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ast.h"
-#include "diag.h"
-#include "source.h"
+#include "../../lang/ast.h"
+#include "../../lang/diag.h"
+#include "../../lang/source.h"
 
 int main(int argc, char **argv) {
   if (argc != 2) {

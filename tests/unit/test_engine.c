@@ -5,7 +5,7 @@
  * here is one function `asker(prompt)`: GET_LOCAL 0; ASK role td; RETURN,
  * spawned on many fibers. Prints TAP-style `ok N - desc` lines and exits
  * non-zero if any check failed. */
-#include "../../vm/engine.h"
+#include "../../runtime/engine.h"
 #include "../../vm/opcodes.h"
 #include "../../vm/vm_impl.h"
 

@@ -8,8 +8,8 @@
  * cross a fork). The full-disk test runs a child under RLIMIT_FSIZE; the
  * read-only tests drop root in a child, since root writes a 0444 file.
  * Prints TAP-style `ok N - desc` lines; exits non-zero on any failure. */
-#include "../../lang/util.h"
-#include "../../vm/journal.h"
+#include "../../base/util.h"
+#include "../../runtime/journal.h"
 
 #include <errno.h>
 #include <fcntl.h>

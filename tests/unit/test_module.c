@@ -14,7 +14,7 @@
 #include "../../stdlib/builtins.h"
 #include "../../vm/module.h"
 #include "../../vm/opcodes.h"
-#include "../../vm/schema.h"
+#include "../../runtime/schema.h"
 
 static int test_no, failures;
 

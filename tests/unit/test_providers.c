@@ -3,7 +3,7 @@
  * bodies of every server style, the SDK retry rules and key redaction.
  * Nothing here touches the network. Prints TAP-style `ok N - desc` lines
  * and exits non-zero if any check failed. */
-#include "../../vm/provider.h"
+#include "../../runtime/provider.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

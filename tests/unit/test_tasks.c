@@ -9,7 +9,7 @@
  * provider, or to a local socket that never answers (to see an in-flight
  * HTTP transfer really aborted). Every module passes module_verify first.
  * Prints TAP-style `ok N - desc` lines; exits non-zero on any failure. */
-#include "../../vm/engine.h"
+#include "../../runtime/engine.h"
 #include "../../vm/opcodes.h"
 #include "../../vm/vm_impl.h"
 

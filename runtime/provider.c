@@ -3,7 +3,7 @@
  * JSON and error-text helpers anthropic.c and openai.c build on. Pure
  * functions: no I/O, no clock (the caller passes "now"). */
 #include "provider.h"
-#include "../lang/util.h"
+#include "../base/util.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

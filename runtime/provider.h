@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "value.h"
+#include "../vm/value.h"
 
 /* One turn of the conversation sent to the model. */
 typedef struct ChatMsg {

@@ -9,8 +9,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "module.h"
-#include "value.h"
+#include "../vm/module.h"
+#include "../vm/value.h"
 
 typedef enum SchemaDialect {
   SCHEMA_PLAIN,         /* the mock provider: records -> objects with required

@@ -1,4 +1,4 @@
-/* util.c — shared allocation and UTF-8 helpers (see util.h). */
+/* util.c — the base layer's allocation, UTF-8 and hashing (see util.h). */
 #include "util.h"
 
 #include <stdint.h>
@@ -6,26 +6,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void out_of_memory(size_t n) {
+_Noreturn void weft_oom(size_t n) {
   fprintf(stderr, "weft: out of memory (allocating %zu bytes)\n", n);
   abort();
 }
 
 void *xmalloc(size_t n) {
   void *p = malloc(n ? n : 1);
-  if (!p) out_of_memory(n);
+  if (!p) weft_oom(n);
   return p;
 }
 
 void *xcalloc(size_t n, size_t elem) {
   void *p = calloc(n ? n : 1, elem ? elem : 1);
-  if (!p) out_of_memory(n * elem);
+  if (!p) weft_oom(n * elem);
   return p;
 }
 
 void *xrealloc(void *p, size_t n) {
   void *q = realloc(p, n ? n : 1);
-  if (!q) out_of_memory(n);
+  if (!q) weft_oom(n);
   return q;
 }
 
@@ -61,4 +61,13 @@ size_t utf8_seq_len(const void *s, size_t avail) {
   }
   if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
   return len;
+}
+
+uint64_t fnv1a64(uint64_t h, const void *data, size_t len) {
+  const uint8_t *p = data;
+  for (size_t i = 0; i < len; i++) {
+    h ^= p[i];
+    h *= 0x100000001b3ULL;
+  }
+  return h;
 }

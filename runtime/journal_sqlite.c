@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../lang/util.h"
+#include "../base/util.h"
 
 #define APPLICATION_ID 0x57454654   /* 'WEFT' */
 #define BUSY_MS 5000

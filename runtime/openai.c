@@ -4,7 +4,7 @@
  * many shapes of error body those servers send. Only text content is
  * used; tool calls, reasoning fields and unknown fields are skipped. */
 #include "provider.h"
-#include "../lang/util.h"
+#include "../base/util.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

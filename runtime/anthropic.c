@@ -3,7 +3,7 @@
  * bodies. Only text content is used; tool_use, thinking and any block or
  * event type added later are skipped. */
 #include "provider.h"
-#include "../lang/util.h"
+#include "../base/util.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

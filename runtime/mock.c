@@ -22,9 +22,10 @@
  * a top level that is not an object) is wrapped by the mock, so scripts
  * give the value the program receives. */
 #include "engine.h"
-#include "opcodes.h"
+#include "../vm/opcodes.h"
 #include "schema.h"
 #include "../stdlib/builtins.h"
+#include "../base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -18,15 +18,15 @@
  * before it reaches a fiber. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
-#include "../lang/util.h"
+#include "../base/util.h"
 #endif
 
 #include "engine.h"
 #include "journal.h"
-#include "vm_impl.h"
-#include "opcodes.h"
+#include "../vm/vm_impl.h"
+#include "../vm/opcodes.h"
 #include "schema.h"
-#include "trace.h"
+#include "../vm/trace.h"
 #include "../stdlib/builtins.h"
 
 #define CURL_DISABLE_TYPECHECK 1

@@ -1,4 +1,4 @@
-/* util.h — the few helpers every stage shares.
+/* util.h — the base layer: the few helpers every stage shares.
  *
  * Allocation for the compiler's and runtime's own bookkeeping: these never
  * return NULL; a real out-of-memory is reported and aborts (the memory
@@ -9,6 +9,13 @@
 #define WEFT_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+/* The one out-of-memory policy: a real allocation failure cannot be
+ * reported through a Weft error (building the message would allocate), so
+ * it ends the process with a message. Every allocation helper of every
+ * layer calls this. */
+_Noreturn void weft_oom(size_t n);
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t elem);
@@ -21,5 +28,10 @@ char *xstrndup(const char *s, size_t n);   /* copies n bytes and adds a NUL */
  * surrogate, a code point above U+10FFFF, or a sequence cut off by avail.
  * avail must be at least 1. */
 size_t utf8_seq_len(const void *s, size_t avail);
+
+/* FNV-1a, 64-bit: module and source hashes, effect-address keys. Start
+ * with FNV64_INIT; chain calls to hash several pieces. */
+#define FNV64_INIT 0xcbf29ce484222325ULL
+uint64_t fnv1a64(uint64_t h, const void *data, size_t len);
 
 #endif

@@ -11,9 +11,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "../lang/util.h"
-#include "module.h"
-#include "value.h"
+#include "../base/util.h"
+#include "../vm/module.h"
+#include "../vm/value.h"
 
 /* ---- records -------------------------------------------------------------- */
 

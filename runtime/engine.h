@@ -26,7 +26,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "provider.h"
-#include "vm.h"
+#include "../vm/vm.h"
 
 typedef struct ModelOverride {
   const char *role;         /* role name */
