@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "../base/util.h"
+#include "../stdlib/builtins.h"
 #include "../vm/module.h"
 
 const char HELP_RUNS[] =
@@ -211,17 +212,38 @@ void request_info_free(RequestInfo *q) {
   memset(q, 0, sizeof *q);
 }
 
-/* Stored JSON text as is, a text that does not parse as a JSON string,
- * NULL as null: the output stays valid JSON whatever the file holds. */
+/* Whether a stored text is JSON as weft writes it: strict JSON (the
+ * parser of json_parse, not cJSON, which also takes raw control characters
+ * in strings, leading zeros and a byte-order mark) on one line, with no
+ * control character at all. Only such a text is passed through as JSON: a
+ * journal may have been edited, and what the readers write must stay JSON
+ * that a strict reader takes, one line where a line is one value. */
+static bool json_text_sound(const char *s, size_t n) {
+  if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) return false;
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)s[i] < 0x20) return false;
+  Heap h;
+  heap_init(&h, 0);
+  Value v = v_none();
+  Buf err;
+  buf_init(&err);
+  bool ok = std_json_parse(&h, s, n, &v, &err);
+  if (ok) v_release(&h, v);
+  buf_free(&err);
+  return ok;
+}
+
+/* Stored JSON text as is when it is sound (json_text_sound), else as a
+ * JSON string; NULL as null: the output stays strict JSON whatever the
+ * file holds. */
 static void put_raw_json(Buf *b, const char *s) {
   if (!s) {
     buf_puts(b, "null");
     return;
   }
-  cJSON *o = cJSON_ParseWithOpts(s, NULL, 1);
-  if (o) buf_puts(b, s);
-  else buf_json_string(b, s, strlen(s));
-  cJSON_Delete(o);
+  size_t n = strlen(s);
+  if (json_text_sound(s, n)) buf_put(b, s, n);
+  else buf_json_string(b, s, n);
 }
 
 static void put_key_str(Buf *b, const char *key, const char *s) {
@@ -371,12 +393,34 @@ static bool load_effects(Journal *j, int64_t run, EffectRec **es, size_t *n) {
   return false;
 }
 
-static bool load_events(Journal *j, int64_t run, char ***evs, int64_t **at, size_t *n) {
+/* Loads run's events. A row that is not one JSON object as weft writes
+ * it (json_text_sound) comes from an edited or damaged file: it is left
+ * out, with a note, so that no reader prints it as a line of its own (an
+ * edited row could hold several lines, forged events among them). */
+static bool load_events(Journal *j, int64_t run, const char *cmd, char ***evs, int64_t **at, size_t *n) {
   char *err = NULL;
-  if (journal_events_load(j, run, evs, at, n, &err)) return true;
-  errorf("%s", err ? err : "cannot read the events");
-  free(err);
-  return false;
+  if (!journal_events_load(j, run, evs, at, n, &err)) {
+    errorf("%s", err ? err : "cannot read the events");
+    free(err);
+    return false;
+  }
+  size_t k = 0, bad = 0;
+  for (size_t i = 0; i < *n; i++) {
+    char *e = (*evs)[i];
+    size_t len = e ? strlen(e) : 0;
+    if (e && len && e[0] == '{' && json_text_sound(e, len)) {
+      (*evs)[k] = e;
+      (*at)[k++] = (*at)[i];
+    } else {
+      free(e);
+      bad++;
+    }
+  }
+  *n = k;
+  if (bad)
+    errorf("%s: run %" PRId64 ": %zu event%s not JSON object%s and %s left out", cmd, run, bad,
+           bad == 1 ? " is" : "s are", bad == 1 ? "" : "s", bad == 1 ? "is" : "are");
+  return true;
 }
 
 /* ---- weft runs ---------------------------------------------------------------- */
@@ -827,7 +871,7 @@ int cmd_show(int argc, char **argv) {
   int64_t *at = NULL;
   size_t n = 0, nev = 0;
   rc = EXIT_USAGE;
-  if (load_effects(j, r.id, &es, &n) && load_events(j, r.id, &evs, &at, &nev)) {
+  if (load_effects(j, r.id, &es, &n) && load_events(j, r.id, "show", &evs, &at, &nev)) {
     RunFacts f;
     run_facts_build(&f, evs, at, nev);
     show_run(j, &r, es, n, &f, a.json);
@@ -872,7 +916,7 @@ int cmd_trace(int argc, char **argv) {
   int64_t *at = NULL;
   size_t n = 0;
   rc = EXIT_USAGE;
-  if (load_events(j, r.id, &evs, &at, &n)) {
+  if (load_events(j, r.id, "trace", &evs, &at, &n)) {
     if (a.html) {
       if (write_html(j, &r, evs, at, n, a.html)) rc = EXIT_OK;
     } else {

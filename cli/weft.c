@@ -15,6 +15,7 @@
 #endif
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -231,6 +232,10 @@ static const char HELP_RESUME[] =
     "                  run); they override the recorded ones. --import-path is\n"
     "                  never recorded: give it again if the program needs it\n"
     "\n"
+    "A run records only flags that are not files: a run started with --prices\n"
+    "or --mock-script needs the file named again, and a journal whose recorded\n"
+    "flags name an output or a file is refused (docs/durable.md).\n"
+    "\n"
     "A run is resumed by one process at a time: a second `weft resume` of the\n"
     "same run (or of a run still running) is refused.\n"
     "\n"
@@ -255,6 +260,8 @@ static const char HELP_REPLAY[] =
     "  --import-path DIR\n"
     "                  as for weft run; never taken from the journal\n"
     "  --journal PATH  the journal (default: $WEFT_JOURNAL, else .weft/journal.db)\n"
+    "  RUN FLAGS       flags of `weft run` that override the recorded ones; a run\n"
+    "                  started with --prices needs --prices FILE again\n"
     "\n"
     "exit: 0 the replay succeeded (and, with --check, matched), 1 it failed or\n"
     "differs, 2 usage error, unknown run or unusable journal\n";
@@ -993,6 +1000,7 @@ typedef struct RunOpts {
   Buf replayable;               /* JSON array of strings */
   uint32_t nreplayable;
   ImportPaths imports;          /* --import-path: never kept, never taken from a journal */
+  bool had_prices, had_mock;    /* resume/replay: the run was started with these files */
 } RunOpts;
 
 typedef enum RunKind { RUN_NEW, RUN_RESUME, RUN_REPLAY } RunKind;
@@ -1013,6 +1021,34 @@ static void opts_free(RunOpts *o) {
   buf_free(&o->replayable);
 }
 
+/* ---- recorded flags ------------------------------------------------------
+ * A run records the flags that shape what its program does, so that a
+ * resume or a replay does the same: providers, models, limits, retries,
+ * budgets. It never records a file: a journal may be planted or edited,
+ * and a resume or replay must not write an output (--trace, --record, a
+ * journal) or read an input a journal names. The two files that shape
+ * effects, --prices and --mock-script, are recorded by name only ("--prices";
+ * journals of older builds hold "--prices=PATH", read the same way): a
+ * resume or replay of such a run needs the operator to name the file again.
+ * These lists are both what a run records and what a resume accepts. */
+static const char *const RECORDED_FLAGS[] = {
+    "--max-instructions", "--max-memory", "--max-call-depth", "--max-fibers", "--provider",
+    "--model", "--max-concurrency", "--timeout", "--retries", "--repairs", "--budget-calls",
+    "--budget-tokens", "--budget-usd", "--budget-time", "--no-stream"};
+static const char *const NAMED_FILE_FLAGS[] = {"--prices", "--mock-script"};
+
+/* Whether flag text a ("--name" or "--name=value") is one of the n names. */
+static bool flag_in(const char *a, const char *const *names, size_t n) {
+  size_t len = strcspn(a, "=");
+  for (size_t i = 0; i < n; i++)
+    if (strlen(names[i]) == len && strncmp(a, names[i], len) == 0) return true;
+  return false;
+}
+
+static bool recorded_flag(const char *a) {
+  return flag_in(a, RECORDED_FLAGS, sizeof RECORDED_FLAGS / sizeof RECORDED_FLAGS[0]);
+}
+
 static void keep_flag(RunOpts *o, const char *flag, const char *value) {
   buf_puts(&o->replayable, o->nreplayable++ ? "," : "[");
   Buf t;
@@ -1021,13 +1057,6 @@ static void keep_flag(RunOpts *o, const char *flag, const char *value) {
   else buf_puts(&t, flag);
   buf_json_string(&o->replayable, t.data, t.len);
   buf_free(&t);
-}
-
-/* A file flag is kept with its absolute path: a resume may start elsewhere. */
-static void keep_path_flag(RunOpts *o, const char *flag, const char *path) {
-  char *abs = realpath(path, NULL);
-  keep_flag(o, flag, abs ? abs : path);
-  free(abs);
 }
 
 static void grow_overrides(RunOpts *o) {
@@ -1144,12 +1173,12 @@ static int parse_run_flags(int argc, char **argv, int first, RunKind kind, bool 
     } else if ((r = flag_value(argc, argv, &i, "--mock-script", &v)) != 0) {
       if (r < 0) return EXIT_USAGE;
       o->ecfg.mock_script = v;
-      if (keep) keep_path_flag(o, "--mock-script", v);
+      if (keep) keep_flag(o, "--mock-script", NULL); /* its name only: see RECORDED_FLAGS */
       keep = false;
     } else if ((r = flag_value(argc, argv, &i, "--prices", &v)) != 0) {
       if (r < 0) return EXIT_USAGE;
       o->ecfg.prices_file = v;
-      if (keep) keep_path_flag(o, "--prices", v);
+      if (keep) keep_flag(o, "--prices", NULL);
       keep = false;
     } else if ((r = flag_value(argc, argv, &i, "--trace", &v)) != 0) {
       if (r < 0) return EXIT_USAGE;
@@ -1225,7 +1254,7 @@ static int parse_run_flags(int argc, char **argv, int first, RunKind kind, bool 
       o->file = a;
       keep = false;
     }
-    if (keep) keep_flag(o, a, v && !strchr(a, '=') ? v : NULL);
+    if (keep && recorded_flag(a)) keep_flag(o, a, v && !strchr(a, '=') ? v : NULL);
   }
   return EXIT_OK;
 }
@@ -1588,7 +1617,22 @@ static int cmd_run(int argc, char **argv) {
   return rc;
 }
 
-/* The recorded flags of a run, applied before the command line's own. */
+/* "run 7: its recorded flags are damaged: ..." with the flag quoted as
+ * JSON (it is journal text: no control character reaches the terminal). */
+static void damaged_flag(const RunRec *r, const char *flag, const char *why) {
+  Buf q;
+  buf_init(&q);
+  size_t n = strlen(flag);
+  buf_json_string(&q, flag, n > 80 ? 80 : n);
+  buf_putc(&q, '\0');
+  errorf("run %" PRId64 ": its recorded flags are damaged: %s%s %s", r->id, q.data, n > 80 ? "..." : "", why);
+  buf_free(&q);
+}
+
+/* The recorded flags of a run, applied before the command line's own.
+ * Only RECORDED_FLAGS are taken, each as one whole "--name=value"; a
+ * named file only marks that the operator must name it again (see
+ * RECORDED_FLAGS). Anything else is refused: a run never records it. */
 static int apply_recorded_flags(const RunRec *r, RunKind kind, RunOpts *o, cJSON **keep) {
   cJSON *arr = cJSON_Parse(r->options ? r->options : "[]");
   if (!cJSON_IsArray(arr)) {
@@ -1596,39 +1640,103 @@ static int apply_recorded_flags(const RunRec *r, RunKind kind, RunOpts *o, cJSON
     errorf("run %" PRId64 ": its recorded flags are unreadable", r->id);
     return EXIT_USAGE;
   }
-  int n = cJSON_GetArraySize(arr);
-  char **av = xcalloc((size_t)n + 1, sizeof *av);
-  int k = 0;
+  *keep = arr; /* the overrides point into it */
   const cJSON *it;
-  cJSON_ArrayForEach(it, arr) if (cJSON_IsString(it)) av[k++] = it->valuestring;
-  /* Where imports may come from is the operator's call alone: a journal
-   * (which anyone who can write the file can edit) never widens it. */
-  for (int i = 0; i < k; i++)
-    if (strncmp(av[i], "--import-path", 13) == 0 && (av[i][13] == '\0' || av[i][13] == '=')) {
-      errorf("run %" PRId64 ": its recorded flags name --import-path, which only the command "
-             "line gives", r->id);
-      free(av);
-      *keep = arr;
+  cJSON_ArrayForEach(it, arr) {
+    char *a = cJSON_IsString(it) ? it->valuestring : NULL;
+    if (!a) {
+      errorf("run %" PRId64 ": its recorded flags are damaged: one is not a string", r->id);
       return EXIT_USAGE;
     }
-  int rc = parse_run_flags(k, av, 0, kind, true, o);
-  free(av);
-  *keep = arr; /* the overrides point into it */
-  return rc < 0 ? EXIT_USAGE : rc;
+    if (flag_in(a, NAMED_FILE_FLAGS, sizeof NAMED_FILE_FLAGS / sizeof NAMED_FILE_FLAGS[0])) {
+      if (a[2] == 'p') o->had_prices = true;
+      else o->had_mock = true;
+      continue;
+    }
+    if (!recorded_flag(a)) {
+      damaged_flag(r, a, "is not a flag a run records (a resume or replay never takes a file or an "
+                         "output from the journal)");
+      return EXIT_USAGE;
+    }
+    int rc = parse_run_flags(1, &a, 0, kind, true, o);
+    if (rc != EXIT_OK) {
+      damaged_flag(r, a, "does not parse");
+      return EXIT_USAGE;
+    }
+  }
+  return EXIT_OK;
 }
 
-/* The module a resumed or replayed run executes: the program file as it
- * is now (source or .weftc), or the journal's copy when the file is gone. */
+/* A run started with --prices or --mock-script needs the file named again
+ * (RECORDED_FLAGS). The prices shape the cost charged for every call,
+ * answered or not; the script only the calls that go out live, which a
+ * replay never makes. */
+static bool files_named_again(const RunOpts *o, int64_t id, RunKind kind) {
+  const char *cmd = kind == RUN_RESUME ? "resume" : "replay";
+  const char *flag = o->had_prices && !o->ecfg.prices_file                           ? "--prices"
+                     : kind == RUN_RESUME && o->had_mock && !o->ecfg.mock_script ? "--mock-script"
+                                                                                   : NULL;
+  if (!flag) return true;
+  errorf("%s: run %" PRId64 " was started with %s; name the file again (%s FILE): a %s never reads "
+         "a file named in the journal", cmd, id, flag, flag, cmd);
+  return false;
+}
+
+static bool ends_with_text(const char *s, const char *tail) {
+  size_t n = strlen(s), k = strlen(tail);
+  return n > k && strcmp(s + n - k, tail) == 0;
+}
+
+/* Why the program path a run recorded may not be opened, or NULL when it
+ * may. The path comes from the journal, which may be planted: it must be
+ * canonical (realpath gives it back, so no component is a symbolic link:
+ * the run recorded it canonical), name a .weft or .weftc file (any other
+ * file's lines could be echoed as diagnostics), and be a regular file,
+ * opened without following a link and without blocking on a FIFO. The
+ * compiler then reads it by the same name. *gone: it does not exist. */
+static char *recorded_program_unfit(const char *path, bool *gone) {
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  int err = errno;
+  struct stat st;
+  char *real = fd >= 0 ? realpath(path, NULL) : NULL;
+  Buf why;
+  buf_init(&why);
+  *gone = fd < 0 && err == ENOENT;
+  if (*gone) buf_printf(&why, "%s is gone", path);
+  else if (fd < 0 && err == ELOOP) buf_printf(&why, "%s is a symbolic link", path);
+  else if (fd < 0) buf_printf(&why, "%s cannot be read: %s", path, strerror(err));
+  else if (!real || strcmp(real, path) != 0) buf_printf(&why, "%s is not a canonical path", path);
+  else if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) buf_printf(&why, "%s is not a regular file", path);
+  else if (!ends_with_text(path, ".weft") && !ends_with_text(path, ".weftc"))
+    buf_printf(&why, "%s is not a .weft or .weftc file", path);
+  free(real);
+  if (fd >= 0) close(fd);
+  if (!why.len) return NULL;
+  buf_putc(&why, '\0');
+  return why.data;
+}
+
+/* The module a resumed or replayed run executes: --program FILE, else the
+ * program file the run recorded as it is now (source or .weftc), else the
+ * journal's copy when the file is gone or may not be opened (*why, from
+ * recorded_program_unfit, says which; malloc'd). */
 static int run_module(const RunRec *r, const char *program, ColorMode color, const ImportPaths *ip,
-                      Loaded *ld, bool *from_journal) {
-  const char *path = program ? program : r->program_path;
+                      Loaded *ld, bool *from_journal, char **why) {
   *from_journal = false;
-  /* the path the run was started with, when it still names the same file
-   * (messages then read as they did) */
-  char *abs = program ? NULL : realpath(r->program, NULL);
-  if (abs && strcmp(abs, r->program_path) == 0) path = r->program;
-  free(abs);
-  if (program || access(path, R_OK) == 0) return load_module(path, color, ip, ld);
+  *why = NULL;
+  if (program) return load_module(program, color, ip, ld);
+  bool gone = false;
+  *why = recorded_program_unfit(r->program_path, &gone);
+  if (!*why) {
+    /* the path the run was started with, when it still names the same file
+     * (messages then read as they did) */
+    const char *path = r->program_path;
+    char *abs = realpath(r->program, NULL);
+    if (abs && strcmp(abs, r->program_path) == 0) path = r->program;
+    int rc = load_module(path, color, ip, ld);
+    free(abs);
+    return rc;
+  }
   heap_init(&ld->heap, 0);
   src_init(&ld->ss);
   diag_init(&ld->dl);
@@ -1676,6 +1784,7 @@ static int resume_or_replay(int argc, char **argv, RunKind kind) {
   Loaded ld;
   bool loaded = false, from_journal = false;
   cJSON *recorded = NULL;
+  char *unfit = NULL;           /* why the recorded program file was not opened */
   Records *rs = NULL;
   char name[64];
   int64_t id = 0;
@@ -1713,7 +1822,7 @@ static int resume_or_replay(int argc, char **argv, RunKind kind) {
       goto out;
     }
   }
-  rc = run_module(&run, first.program, first.color, &first.imports, &ld, &from_journal);
+  rc = run_module(&run, first.program, first.color, &first.imports, &ld, &from_journal, &unfit);
   loaded = true;
   if (rc != EXIT_OK) goto out;
   rc = EXIT_USAGE;
@@ -1730,13 +1839,14 @@ static int resume_or_replay(int argc, char **argv, RunKind kind) {
     }
   }
   if (from_journal && !first.quiet)
-    errorf("%s: %s is gone; running the module recorded in the journal", cmd, run.program_path);
+    errorf("%s: %s; running the module recorded in the journal", cmd, unfit ? unfit : "the program");
   if (ld.mod->main_fn == NO_INDEX) {
     errorf("%s has no main function", run.program);
     goto out;
   }
   if (apply_recorded_flags(&run, kind, &o, &recorded) != EXIT_OK) goto out;
   if (parse_run_flags(argc, argv, 1, kind, true, &o) != EXIT_OK) goto out;
+  if (!files_named_again(&o, id, kind)) goto out;
   if (!check_model_roles(ld.mod, &o, run.program)) goto out;
   rs = records_of(j, id);
   if (!rs) goto out;
@@ -1775,6 +1885,7 @@ static int resume_or_replay(int argc, char **argv, RunKind kind) {
   rc = execute(&o, ld.mod, run.program, &cx);
 out:
   free(err);
+  free(unfit);
   records_free(rs);
   if (loaded) loaded_free(&ld);
   cJSON_Delete(recorded);

@@ -283,6 +283,31 @@ Symbol *ck_new_local(Checker *c, Node *decl, const char *name, Type *t, bool is_
   return s;
 }
 
+/* ---- internal names -------------------------------------------------------
+ * Some natives (natives.def, NATIVE_INTERNAL) and prelude functions exist
+ * only for the constructs' lowering: they write the trace's `verdict`,
+ * `match` and `loop` events, which a program must not be able to forge.
+ * They resolve in the embedded standard library's own files, and for the
+ * callees the parser writes while lowering a construct (N_NAME with
+ * `lowered`); anywhere else they do not exist: a program that names one
+ * gets "unknown name" (or "no item" through a module alias), and no hint
+ * suggests it. */
+
+/* Prelude functions only the lowering calls (the natives say it in
+ * natives.def): the verdict of a verify, with its trace event. */
+static const char *const PRELUDE_INTERNAL[] = {"verdict_one", "verdict_quorum"};
+
+bool ck_may_name(const Checker *c, const Symbol *s) {
+  return !s->internal || (c->file && c->file->pf && c->file->pf->is_std);
+}
+
+static void mark_internal(FileScope *prelude) {
+  for (size_t i = 0; i < sizeof PRELUDE_INTERNAL / sizeof PRELUDE_INTERNAL[0]; i++) {
+    Symbol *s = tab_get(&prelude->items, PRELUDE_INTERNAL[i]);
+    if (s) s->internal = true;
+  }
+}
+
 /* Finds `name` in the file's own items, then its unqualified imports (and
  * marks the import used), then the prelude. */
 static Symbol *lookup_file(FileScope *fs, const char *name) {
@@ -307,17 +332,26 @@ Symbol *ck_lookup(Checker *c, const char *name, Span at) {
   }
   if (c->file) {
     Symbol *sym = lookup_file(c->file, name);
-    if (sym) return sym;
+    if (sym) return ck_may_name(c, sym) ? sym : NULL;
   }
+  NativeSym *ns = tab_get(&c->natives, name);
+  return ns && ck_may_name(c, &ns->sym) ? &ns->sym : NULL;
+}
+
+/* A callee the lowering wrote: the prelude's function or the native of
+ * that name, internal ones included; never the program's own. */
+Symbol *ck_lookup_lowered(Checker *c, const char *name) {
+  FileScope *pre = c->file ? (c->file->prelude ? c->file->prelude : c->file) : NULL;
+  Symbol *s = pre ? tab_get(&pre->items, name) : NULL;
+  if (s && s->kind == SYM_FN) return s;
   NativeSym *ns = tab_get(&c->natives, name);
   return ns ? &ns->sym : NULL;
 }
 
 /* A member `name` of an imported module (its own items only). */
 Symbol *ck_module_member(Checker *c, FileScope *fs, const char *name) {
-  (void)c;
   Symbol *s = tab_get(&fs->items, name);
-  return s && s->kind != SYM_MODULE ? s : NULL;
+  return s && s->kind != SYM_MODULE && ck_may_name(c, s) ? s : NULL;
 }
 
 /* ---- type syntax ------------------------------------------------------ */
@@ -654,6 +688,7 @@ static void init_natives(Checker *c) {
     ns = arena_alloc(c->a, sizeof *ns);
     ns->sym.kind = SYM_NATIVE;
     ns->sym.name = std_natives[i].name;
+    ns->sym.internal = std_natives[i].internal;
     ns->sym.slot = ns->sym.index = -1;
     ns->first = i;
     ns->count = 1;
@@ -771,7 +806,7 @@ static void bind_imports(Checker *c, FileScope *fs) {
     for (uint32_t k = 0; k < exp->cap; k++) {
       if (!exp->keys[k]) continue;
       Symbol *sym = exp->vals[k];
-      if (sym->kind == SYM_MODULE) continue;
+      if (sym->kind == SYM_MODULE || !ck_may_name(c, sym)) continue;
       const char *name = exp->keys[k];
       Symbol *local = tab_get(&fs->items, name);
       if (local) {
@@ -1120,6 +1155,7 @@ static void check_file(Checker *c, ProgramFile *pf, FileScope *prelude) {
   c->scope = NULL;
   c->fn = NULL;
   declare_items(c, fs);
+  if (load_is_prelude(c->p, pf)) mark_internal(fs);
   bind_imports(c, fs);
   NodeList *items = &pf->ast.items;
   for (uint32_t i = 0; i < items->n; i++) {

@@ -511,7 +511,8 @@ static Type *from_json_call(Checker *c, Node *n, Type *want, CallInfo *ci) {
 static Symbol *direct_callee(Checker *c, Node *callee, bool *unknown) {
   *unknown = false;
   if (callee->kind == N_NAME) {
-    Symbol *s = ck_lookup(c, callee->u.name.id, callee->span);
+    Symbol *s = callee->u.name.lowered ? ck_lookup_lowered(c, callee->u.name.id)
+                                       : ck_lookup(c, callee->u.name.id, callee->span);
     if (!s) {
       if (strcmp(callee->u.name.id, "from_json") == 0) return &c->from_json->sym;
       *unknown = true;

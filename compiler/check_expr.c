@@ -152,9 +152,10 @@ static void unknown_name(Checker *c, const char *name, Span at) {
   for (uint32_t i = 0; fs && i < fs->items.cap && n < 128; i++)
     if (fs->items.keys[i]) cands[n++] = fs->items.keys[i];
   for (uint32_t i = 0; fs && fs->prelude && i < fs->prelude->items.cap && n < 128; i++)
-    if (fs->prelude->items.keys[i]) cands[n++] = fs->prelude->items.keys[i];
+    if (fs->prelude->items.keys[i] && ck_may_name(c, fs->prelude->items.vals[i]))
+      cands[n++] = fs->prelude->items.keys[i];
   for (uint32_t i = 0; i < c->natives.cap && n < 128; i++)
-    if (c->natives.keys[i]) cands[n++] = c->natives.keys[i];
+    if (c->natives.keys[i] && ck_may_name(c, c->natives.vals[i])) cands[n++] = c->natives.keys[i];
   const char *near = ck_closest(name, cands, n);
   if (near) {
     size_t len = strlen(near) + 32;

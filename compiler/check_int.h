@@ -145,6 +145,10 @@ Type *ck_join(Checker *c, Type *a, Type *b);
 bool ck_too_deep(const Type *t);
 char *ck_type_str(Checker *c, const Type *t);          /* arena string */
 Symbol *ck_lookup(Checker *c, const char *name, Span at);
+/* The callee of a construct's lowering (N_NAME with `lowered`). */
+Symbol *ck_lookup_lowered(Checker *c, const char *name);
+/* Whether the file being checked may name s (internal names: check.c). */
+bool ck_may_name(const Checker *c, const Symbol *s);
 Symbol *ck_new_local(Checker *c, Node *decl, const char *name, Type *t, bool is_var);
 void ck_scope_push(Checker *c, Scope *s);
 void ck_scope_pop(Checker *c);

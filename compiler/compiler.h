@@ -108,6 +108,8 @@ struct Symbol {
   Node *owner;          /* SYM_LOCAL: the N_FN or N_LAMBDA whose frame holds it */
   bool is_var;          /* declared with `var` */
   bool used;
+  bool internal;        /* resolvable only from std files and the constructs'
+                           lowering (check.c, "internal names") */
   uint32_t file;        /* file id of the declaration */
   /* emitter scratch */
   int32_t slot;         /* SYM_LOCAL: local slot in its owner's frame (-1 = unassigned) */

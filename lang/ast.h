@@ -132,7 +132,9 @@ struct Node {
 
   union {
     struct { int64_t i; double f; bool b; const char *str; size_t len; } lit;
-    struct { const char *id; } name;                         /* N_NAME, N_PAT_BIND via pat */
+    /* N_NAME; lowered: written by the parser's lowering of a construct
+     * (verify, tournament), which names the standard function itself */
+    struct { const char *id; bool lowered; } name;
     struct { NodeList parts; } interp;
     struct { NodeList items; } list;                         /* N_LIST, N_RECORD, N_MAP, N_TYPE_RECORD, N_TYPE_UNION */
     struct { Op op; Node *operand; } unary;

@@ -441,8 +441,13 @@ static Node *sx_int(ParseCtx *pc, int64_t v, Loc l) {
   return n;
 }
 
+/* A call of a standard function or native by the lowering: the checker
+ * resolves its name in the prelude and the natives only (internal ones
+ * included), whatever the program declares under that name. */
 static Node *sx_call(ParseCtx *pc, const char *fn, NodeList args, Loc l) {
-  return ps_call(pc, ps_name(pc, fn, l), args, l);
+  Node *callee = ps_name(pc, fn, l);
+  callee->u.name.lowered = true;
+  return ps_call(pc, callee, args, l);
 }
 
 static Node *sx_let(ParseCtx *pc, const char *name, Node *value, Loc l) {

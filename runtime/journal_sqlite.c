@@ -353,15 +353,25 @@ static char *open_db(SqlJournal *s) {
   return check_header(s, &h);
 }
 
+/* PATH-lock sits next to a journal that may have been planted (a cloned
+ * repository's .weft/): a link there is refused, never followed (O_CREAT
+ * through a dangling one would create its target), and so is anything but
+ * a regular file (O_NONBLOCK: opening a FIFO must not block). */
 static char *open_lock_file(SqlJournal *s) {
   char *lp = fmt("%s-lock", s->j.path);
   char *m = NULL;
-  if (s->mode == JOURNAL_WRITE) {
-    s->lock_fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (s->lock_fd < 0) m = fmt("cannot write the journal %s: %s: %s" HINT, s->j.path, lp, strerror(errno));
-  } else {
-    s->lock_fd = open(lp, O_RDONLY | O_CLOEXEC);   /* missing: no run is locked */
-  }
+  const char *verb = s->mode == JOURNAL_WRITE ? "write" : "read";
+  int flags = O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+  s->lock_fd = s->mode == JOURNAL_WRITE ? open(lp, O_RDWR | O_CREAT | flags, 0666)
+                                        : open(lp, O_RDONLY | flags);
+  struct stat st;
+  if (s->lock_fd < 0 && errno == ELOOP) {
+    m = fmt("cannot %s the journal %s: %s is a symbolic link", verb, s->j.path, lp);
+  } else if (s->lock_fd < 0 && s->mode == JOURNAL_WRITE) {
+    m = fmt("cannot write the journal %s: %s: %s" HINT, s->j.path, lp, strerror(errno));
+  } else if (s->lock_fd >= 0 && (fstat(s->lock_fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+    m = fmt("cannot %s the journal %s: %s is not a regular file", verb, s->j.path, lp);
+  }                              /* a reader without it: no run is locked */
   free(lp);
   return m;
 }

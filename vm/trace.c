@@ -111,11 +111,15 @@ static uint64_t since_start_ms(const Trace *t) {
   return ms > 0 ? (uint64_t)ms : 0;
 }
 
-static void key(Trace *t, const char *k) {
-  buf_puts(&t->line, ",\"");
-  buf_puts(&t->line, k);
-  buf_puts(&t->line, "\":");
+/* A field's key, escaped like every string of the line: a key can be a
+ * record field name from a module (trace_event), which is module data. */
+static void key_n(Trace *t, const char *k, size_t n) {
+  buf_putc(&t->line, ',');
+  buf_json_string(&t->line, k, n);
+  buf_putc(&t->line, ':');
 }
+
+static void key(Trace *t, const char *k) { key_n(t, k, strlen(k)); }
 
 bool trace_begin(Trace *t, const char *ev, const char *addr) {
   if (!t) return false;
@@ -158,7 +162,7 @@ void trace_num(Trace *t, const char *k, double v) {
   else buf_puts(&t->line, "null");
 }
 
-void trace_value(Trace *t, const char *k, Value v) {
+void trace_field(Trace *t, const char *k, size_t klen, Value v) {
   if (!t) return;
   Buf j;
   buf_init(&j);
@@ -166,14 +170,23 @@ void trace_value(Trace *t, const char *k, Value v) {
   if (!ok) { /* NaN or too deep: the display text still says what it was */
     j.len = 0;
     v_to_display(&j, v);
-    trace_str(t, k, j.data, j.len);
-  } else if (j.len > TRACE_FIELD_MAX) {
-    trace_str(t, k, j.data, j.len); /* cut JSON is no longer JSON: a string */
+  }
+  key_n(t, k, klen);
+  if (!ok || j.len > TRACE_FIELD_MAX) { /* cut JSON is no longer JSON: a string */
+    size_t n = j.len;
+    if (n > TRACE_FIELD_MAX) {
+      n = TRACE_FIELD_MAX;
+      t->truncated = true;
+    }
+    buf_json_string(&t->line, j.data ? j.data : "", j.data ? n : 0);
   } else {
-    key(t, k);
     buf_put(&t->line, j.data ? j.data : "null", j.data ? j.len : 4);
   }
   buf_free(&j);
+}
+
+void trace_value(Trace *t, const char *k, Value v) {
+  if (t) trace_field(t, k, strlen(k), v);
 }
 
 void trace_end(Trace *t) {

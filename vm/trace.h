@@ -16,7 +16,9 @@
  * "...", ...}; see docs/runtime.md for the events. Every function takes a
  * NULL trace and then does nothing, so a run without --trace pays one
  * pointer test per event. String fields are capped at TRACE_FIELD_MAX
- * bytes; an event with a cut field carries "truncated": true. */
+ * bytes; an event with a cut field carries "truncated": true. Every key
+ * and every string is written through buf_json_string, so no value or
+ * name can end a line or add a field. */
 #ifndef WEFT_TRACE_H
 #define WEFT_TRACE_H
 
@@ -69,6 +71,9 @@ void trace_num(Trace *t, const char *key, double v);
 /* A value as JSON (a reply); values with no JSON form are written as
  * their display text. */
 void trace_value(Trace *t, const char *key, Value v);
+/* The same with a key of klen bytes (a record field name, which may hold
+ * any byte: it is escaped like every string of the line). */
+void trace_field(Trace *t, const char *key, size_t klen, Value v);
 void trace_end(Trace *t);
 
 /* fiber_start / fiber_end events of f (NULL-safe on vm->trace). status:

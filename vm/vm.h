@@ -83,6 +83,8 @@ typedef struct Native {
   NativeFn fn;
   uint8_t arity;
   const char *doc;    /* one line for docs/stdlib.md */
+  bool internal;      /* only the standard library and the constructs' lowering
+                         may name it (natives.def, NATIVE_INTERNAL) */
 } Native;
 
 /* ---- the VM ---------------------------------------------------------- */

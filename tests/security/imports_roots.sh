@@ -86,12 +86,12 @@ c.commit()' "$J" "[\"--import-path=$tmp/repo/private\", \"--import-path\", \"/\"
   fail "cannot edit the journal"
 run "$WEFT" replay last --journal "$J" --import-path shared
 expect_rc 2 "replay of a journal that names --import-path"
-expect_err "recorded flags name --import-path"
+expect_err "its recorded flags are damaged: \"--import-path="
 python3 -c 'import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
 c.execute("UPDATE runs SET status = ?", ("failed",))
 c.commit()' "$J" || fail "cannot edit the journal"
 run "$WEFT" resume last --journal "$J" --import-path shared
 expect_rc 2 "resume of a journal that names --import-path"
-expect_err "recorded flags name --import-path"
+expect_err "its recorded flags are damaged: \"--import-path="
 exit 0
