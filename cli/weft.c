@@ -1925,11 +1925,15 @@ static int cmd_disasm(int argc, char **argv) {
     FILE *mf = open_memstream(&text, &len);
     if (mf) {
       module_disasm(mf, ld.mod);
-      if (fclose(mf) == 0) term_write(stdout, text, len, TERM_TEXT);
-      else rc = EXIT_FAIL;
+      if (fclose(mf) == 0) {
+        term_write(stdout, text, len, TERM_TEXT);
+      } else {
+        errorf("disasm: cannot build the listing");
+        rc = EXIT_FAIL;
+      }
       free(text);
     } else {
-      errorf("disasm: %s", strerror(errno));
+      errorf("disasm: cannot build the listing: %s", strerror(errno));
       rc = EXIT_FAIL;
     }
   }
