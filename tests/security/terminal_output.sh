@@ -7,11 +7,13 @@
 # --raw-output gives print's exact bytes for a pipeline.
 . "$TESTDIR/../cli/data/common.sh"
 command -v python3 >/dev/null 2>&1 || fail "python3 is missing (./bootstrap installs it)"
-CHECK="python3 $TESTDIR/data/terminal_check.py"
+# The interpreter itself, not a wrapper script (pyenv shims are slow).
+PY=$(python3 -c 'import sys; print(sys.executable)') || fail "python3 does not run"
+CHECK="$PY $TESTDIR/data/terminal_check.py"
 J="$tmp/j.db"
 
 clean() { $CHECK clean "$@" || fail "raw terminal control in output (see above)"; }
-has() { $CHECK has "$1" "$2" || fail "$3: the escaped form '$2' is not shown"; }
+has() { grep -qF -- "$2" "$1" || fail "$3: the escaped form '$2' is not shown"; }
 escaped() { # FILE WHAT: every hostile piece is shown escaped
   has "$1" '\x1b]52;c;cHduZWQ=\x07' "$2"
   has "$1" '\x1b]0;pwned\x07' "$2"
@@ -67,11 +69,7 @@ $CHECK json "$tmp/rj" 1.program "$tmp/want_name" || fail "runs --json: the progr
 # weft trace prints JSON lines: the control characters as JSON escapes
 "$WEFT" trace 1 --journal "$J" >"$tmp/trace" 2>&1 || fail "trace: exit $?"
 clean "$tmp/trace"
-python3 -c '
-import json, sys
-for line in open(sys.argv[1], encoding="utf-8"):
-    json.loads(line)
-' "$tmp/trace" || fail "trace: a line is not JSON"
+$CHECK jsonl "$tmp/trace" || fail "trace: a line is not JSON"
 grep -q 'pwned' "$tmp/trace" || fail "trace lost the error text"
 
 # --json: valid JSON that decodes to the exact reply text

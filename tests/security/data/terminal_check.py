@@ -1,10 +1,10 @@
 # terminal_check.py — byte checks for the terminal-output tests (tests/security/terminal_*.sh).
 #   clean FILE...         no raw terminal control in FILE: no C0 byte but \n and \t,
 #                         no DEL, no C1 (U+0080-U+009F), no bidi control, valid UTF-8
-#   has FILE TEXT         FILE contains TEXT (TEXT as typed, backslashes and all)
-#   json FILE PATH WANT   FILE is one JSON document (or JSON lines with PATH
-#                         "lines") whose value at PATH (dot-separated; digits
-#                         index lists) is exactly the text in file WANT
+#   json FILE PATH WANT   FILE is one JSON document whose value at PATH
+#                         (dot-separated; digits index lists) is exactly the
+#                         text in file WANT
+#   jsonl FILE            every line of FILE is a JSON document
 import json, sys
 
 BIDI = {0x061C, 0x200E, 0x200F} | set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A))
@@ -36,10 +36,6 @@ if cmd == 'clean':
         if why:
             print('%s: %s' % (p, why))
             sys.exit(1)
-elif cmd == 'has':
-    if sys.argv[3].encode() not in open(sys.argv[2], 'rb').read():
-        print('%s lacks %s' % (sys.argv[2], sys.argv[3]))
-        sys.exit(1)
 elif cmd == 'json':
     raw = open(sys.argv[2], 'rb').read().decode('utf-8')
     want = open(sys.argv[4], 'rb').read().decode('utf-8')
@@ -47,5 +43,12 @@ elif cmd == 'json':
     if got != want:
         print('%s at %s: %r, expected %r' % (sys.argv[2], sys.argv[3], got, want))
         sys.exit(1)
+elif cmd == 'jsonl':
+    for n, line in enumerate(open(sys.argv[2], encoding='utf-8'), 1):
+        try:
+            json.loads(line)
+        except ValueError as e:
+            print('%s:%d: not JSON: %s' % (sys.argv[2], n, e))
+            sys.exit(1)
 else:
     sys.exit(2)
