@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "../base/util.h"
+#include "../base/term.h"
 #include "../stdlib/builtins.h"
 #include "../vm/module.h"
 
@@ -441,9 +442,10 @@ static void run_cells(Journal *j, const RunRec *r, char *cells[NCOLS]) {
   put_duration(&b[5], run_duration(j, r), false);
   put_local_time(&b[6], r->started_at);
   buf_puts(&b[7], r->program ? r->program : "-");
+  /* escaped before the widths are measured: the journal may hold anything */
   for (int c = 0; c < NCOLS; c++) {
-    buf_putc(&b[c], '\0');
-    cells[c] = b[c].data;
+    cells[c] = term_escape(b[c].data ? b[c].data : "", b[c].len, NULL);
+    buf_free(&b[c]);
   }
 }
 
@@ -484,7 +486,7 @@ static void print_runs_json(Journal *j, const RunRec *rs, size_t n) {
     run_json(&b, &rs[i], run_duration(j, &rs[i]));
   }
   buf_puts(&b, "]\n");
-  fwrite(b.data, 1, b.len, stdout);
+  term_write(stdout, b.data, b.len, TERM_JSON);
   buf_free(&b);
 }
 
@@ -741,7 +743,9 @@ static void print_kids(const Node *n, Buf *prefix, const RunRec *r, const RunFac
     bool last = i + 1 == n->nkids;
     line.len = 0;
     node_line(&line, n->kids[i], r, f);
-    printf("%.*s%s%.*s\n", (int)prefix->len, prefix->data, last ? "└─ " : "├─ ", (int)line.len, line.data);
+    printf("%.*s%s", (int)prefix->len, prefix->data, last ? "└─ " : "├─ ");
+    term_write(stdout, line.data, line.len, TERM_TEXT);
+    putchar('\n');
     size_t keep = prefix->len;
     buf_puts(prefix, last ? "   " : "│  ");
     print_kids(n->kids[i], prefix, r, f);
@@ -774,7 +778,7 @@ static void print_header(const RunRec *r, int64_t duration_ms) {
   buf_printf(&b, " out)\ncost      $%.4f\n", r->cost_usd);
   if (r->error) buf_printf(&b, "error     %s\n", r->error);
   else if (r->result) buf_printf(&b, "result    %s\n", r->result);
-  fwrite(b.data, 1, b.len, stdout);
+  term_write(stdout, b.data, b.len, TERM_TEXT); /* journal text: escaped */
   buf_free(&b);
 }
 
@@ -843,7 +847,7 @@ static void show_run(Journal *j, const RunRec *r, const EffectRec *es, size_t n,
     buf_puts(&b, ",\"tree\":");
     node_json(&b, t.root, r, f);
     buf_puts(&b, "}\n");
-    fwrite(b.data, 1, b.len, stdout);
+    term_write(stdout, b.data, b.len, TERM_JSON);
     buf_free(&b);
   } else {
     print_header(r, duration);
@@ -851,7 +855,9 @@ static void show_run(Journal *j, const RunRec *r, const EffectRec *es, size_t n,
     buf_init(&line);
     buf_init(&prefix);
     node_line(&line, t.root, r, f);
-    printf("\n%.*s\n", (int)line.len, line.data);
+    putchar('\n');
+    term_write(stdout, line.data, line.len, TERM_TEXT);
+    putchar('\n');
     print_kids(t.root, &prefix, r, f);
     buf_free(&line);
     buf_free(&prefix);
@@ -923,7 +929,10 @@ int cmd_trace(int argc, char **argv) {
       for (size_t i = 0; i < n; i++) {
         size_t len = strlen(evs[i]);
         while (len && evs[i][len - 1] == '\n') len--;
-        printf("%.*s\n", (int)len, evs[i]);
+        /* JSON lines from a journal that may have been edited: controls
+         * become JSON escapes, so a line stays the JSON it was */
+        term_write(stdout, evs[i], len, TERM_JSON);
+        putchar('\n');
       }
       rc = EXIT_OK;
     }

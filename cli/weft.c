@@ -34,6 +34,7 @@
 #include "../vm/opcodes.h"
 #include "../runtime/engine.h"
 #include "../runtime/journal.h"
+#include "../base/term.h"
 #include "../base/util.h"
 #include <cjson/cJSON.h>
 #include <time.h>
@@ -55,14 +56,15 @@ typedef enum ColorMode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER } ColorMode;
 /* ---- messages ----------------------------------------------------------- */
 
 /* Every message of the command itself starts with "weft: ", so it cannot be
- * confused with a diagnostic or with the program's own output. */
+ * confused with a diagnostic or with the program's own output. Messages
+ * echo arguments, paths and journal text, so they are escaped (term.h). */
 void errorf(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  fputs("weft: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  char *msg = term_vformat(fmt, ap);
   va_end(ap);
+  fprintf(stderr, "weft: %s\n", msg); /* one write: lines stay whole */
+  free(msg);
 }
 
 /* ---- help texts --------------------------------------------------------- */
@@ -164,6 +166,9 @@ static const char HELP_RUN[] =
     "  --budget-time DURATION stop admitting calls DURATION after the start\n"
     "  --quiet                no summary of model calls (and no progress line)\n"
     "                         on stderr\n"
+    "  --raw-output           print and the result of main write their exact\n"
+    "                         bytes on stdout (default: control and bidi\n"
+    "                         characters escaped, as in all output)\n"
     "  --trace FILE.jsonl     write every effect (asks, sleeps, fibers,\n"
     "                         barriers) as JSON lines, with effect addresses\n"
     "  --progress=WHEN        live progress line on stderr: auto (when stderr\n"
@@ -660,7 +665,7 @@ static int check_one(const char *path, bool json, ColorMode color, const ImportP
       if (c.len && c.data[c.len - 1] == '}') c.len--;
       if (c.len > 1) buf_put(cost, c.data + 1, c.len - 1);
     } else if (c.len) {
-      fwrite(c.data, 1, c.len, stdout);
+      term_write(stdout, c.data, c.len, TERM_TEXT);
     }
     buf_free(&c);
   }
@@ -720,7 +725,7 @@ static int cmd_check(int argc, char **argv) {
     printf("],\"errors\":%" PRIu32 ",\"warnings\":%" PRIu32, errors, warnings);
     if (costs.len) {
       putchar(',');
-      fwrite(costs.data, 1, costs.len, stdout);
+      term_write(stdout, costs.data, costs.len, TERM_JSON);
     }
     fputs("}\n", stdout);
   }
@@ -966,9 +971,9 @@ static void progress_draw(VM *vm, void *ud) {
   }
   p.elapsed_ms = vm_now_ms(vm);
   pl->line.len = 0;
-  buf_puts(&pl->line, "\r\033[K");
   progress_format(&pl->line, &p);
-  fwrite(pl->line.data, 1, pl->line.len, stderr);
+  fputs("\r\033[K", stderr); /* the only raw escape: the line is redrawn */
+  term_write(stderr, pl->line.data, pl->line.len, TERM_TEXT);
   fflush(stderr);
   pl->drawn = true;
 }
@@ -992,7 +997,7 @@ typedef struct RunOpts {
   EngineConfig ecfg;
   Limits limits;
   ColorMode color, progress_mode;
-  bool json, quiet, no_journal, force, check;
+  bool json, quiet, no_journal, force, check, raw_output;
   uint32_t bud_bits;            /* the global budget (--budget-*) */
   int64_t bud_calls, bud_tokens, bud_time;
   double bud_usd;
@@ -1231,6 +1236,9 @@ static int parse_run_flags(int argc, char **argv, int first, RunKind kind, bool 
     } else if (strcmp(a, "--quiet") == 0) {
       o->quiet = true;
       keep = false;
+    } else if (strcmp(a, "--raw-output") == 0) {
+      o->raw_output = true; /* how output is shown, not what the run does */
+      keep = false;
     } else if (strcmp(a, "--json") == 0) {
       o->json = true;
       keep = false;
@@ -1426,6 +1434,7 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
     trace_set_journal(tr, cx->journal, cx->run->id);
   }
   vm->trace = tr;
+  vm->raw_out = o->raw_output;
   vm_clock_restart(vm);
   log.journal = cx->journal;
   log.run = cx->journal ? cx->run->id : 0;
@@ -1455,15 +1464,16 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
     buf_init(&res);
     if (ok && m->main_result != NO_INDEX && !v_to_json(&res, result)) {
       buf_putc(&res, '\0');
-      fprintf(stderr, "error: the result of main has no JSON form: %s\n", res.data);
+      term_printf(stderr, "error: the result of main has no JSON form: %s\n", res.data);
       ok = false;
       free(err);
       err = xstrdup("the result of main has no JSON form");
       res.len = 0;
     } else if (!ok) {
-      fprintf(stderr, "error: %s\n", err ? err : "the program failed");
+      /* a fail() message or a provider's error may quote a reply */
+      term_printf(stderr, "error: %s\n", err ? err : "the program failed");
       if (trace && trace[0]) {
-        fputs(trace, stderr);
+        term_write(stderr, trace, strlen(trace), TERM_TEXT);
         if (trace[strlen(trace) - 1] != '\n') fputc('\n', stderr);
       }
     }
@@ -1486,7 +1496,10 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
       buf_put(&out, res.data, res.len);
     }
     if (out.len) {
-      fwrite(out.data, 1, out.len, stdout);
+      /* JSON text: a reply's C1 or bidi control becomes a \u escape, which
+       * decodes to the same value; --raw-output keeps the bare result exact */
+      if (o->raw_output && !o->json) fwrite(out.data, 1, out.len, stdout);
+      else term_write(stdout, out.data, out.len, TERM_JSON);
       fputc('\n', stdout);
     }
     if (engine && !o->quiet && engine_stats(engine)->calls) {
@@ -1509,7 +1522,7 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
       bool was_ok = cx->recorded_status && strcmp(cx->recorded_status, "ok") == 0;
       if (was_ok != ok || strcmp(want, now) != 0) {
         errorf("replay: the result differs from %s's", cx->serve_name);
-        fprintf(stderr, "  recorded: %s%s\n  now:      %s%s\n", was_ok ? "" : "failed: ",
+        term_printf(stderr, "  recorded: %s%s\n  now:      %s%s\n", was_ok ? "" : "failed: ",
                 want[0] || !was_ok ? want : "(no result)", ok ? "" : "failed: ", now[0] || !ok ? now : "(no result)");
         rc = EXIT_FAIL;
       } else if (!o->quiet) {
@@ -2016,7 +2029,25 @@ static int cmd_disasm(int argc, char **argv) {
   }
   Loaded ld;
   rc = load_module(file, color, &ip, &ld);
-  if (rc == EXIT_OK) module_disasm(stdout, ld.mod);
+  if (rc == EXIT_OK) {
+    /* a module's names and strings may hold anything: the listing is escaped */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mf = open_memstream(&text, &len);
+    if (mf) {
+      module_disasm(mf, ld.mod);
+      if (fclose(mf) == 0) {
+        term_write(stdout, text, len, TERM_TEXT);
+      } else {
+        errorf("disasm: cannot build the listing");
+        rc = EXIT_FAIL;
+      }
+      free(text);
+    } else {
+      errorf("disasm: cannot build the listing: %s", strerror(errno));
+      rc = EXIT_FAIL;
+    }
+  }
   loaded_free(&ld);
 done:
   free(ip.dirs);

@@ -4,6 +4,7 @@
  * the DIAG X-macro, so there is no second list to keep in step. */
 #include "diag.h"
 #include "../base/util.h"
+#include "../base/term.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -130,29 +131,40 @@ static unsigned digits(uint32_t n) {
   return d;
 }
 
-/* Writes the source line, with control characters other than tab shown as
- * '?' so binary junk cannot drive the terminal. */
+/* Writes the source line escaped (base/term.h): a line may hold
+ * anything, and must not drive the terminal. */
 static void put_line(FILE *out, const char *p, size_t len) {
-  for (size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)p[i];
-    fputc((c < 0x20 && c != '\t') || c == 0x7f ? '?' : c, out);
-  }
+  term_write(out, p, len, TERM_TEXT);
 }
 
-/* One display cell per character: a tab is copied so the caret lines up
- * whatever the tab width, a UTF-8 continuation byte takes no cell. */
+/* Display cells of the character at p as put_line shows it: its escape's
+ * length, or one (a UTF-8 continuation byte takes none of its own). */
+static size_t cells_at(const char *p, size_t avail, size_t *used) {
+  char esc[TERM_ESC_MAX];
+  size_t el;
+  *used = term_char(p, avail, TERM_TEXT, esc, &el);
+  return el ? el : 1;
+}
+
+/* Blanks as wide as p[0..n) is shown: a tab is copied so the caret lines
+ * up whatever the tab width. */
 static void put_pad(FILE *out, const char *p, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)p[i];
-    if (c == '\t') fputc('\t', out);
-    else if ((c & 0xC0) != 0x80) fputc(' ', out);
+  for (size_t i = 0; i < n;) {
+    size_t k, w = cells_at(p + i, n - i, &k);
+    if (p[i] == '\t') fputc('\t', out);
+    else
+      for (size_t j = 0; j < w; j++) fputc(' ', out);
+    i += k;
   }
 }
 
 static size_t count_cells(const char *p, size_t n) {
   size_t cells = 0;
-  for (size_t i = 0; i < n; i++)
-    if (((unsigned char)p[i] & 0xC0) != 0x80) cells++;
+  for (size_t i = 0; i < n;) {
+    size_t k;
+    cells += cells_at(p + i, n - i, &k);
+    i += k;
+  }
   return cells;
 }
 
@@ -163,13 +175,18 @@ static void render_one(FILE *out, const Diag *d, SourceSet *ss, int color) {
   uint32_t line = 0, col = 0;
   if (s) {
     src_line_col(s, d->span.start, &line, &col);
-    fprintf(out, "%s:%u:%u: ", s->path, line, col);
+    term_printf(out, "%s:%u:%u: ", s->path, line, col);
   }
-  if (color)
-    fprintf(out, "%s%s[%s]" C_RESET ": " C_BOLD "%s" C_RESET "\n", sevcol, sevname,
-            diag_code_name(d->code), d->message);
-  else
-    fprintf(out, "%s[%s]: %s\n", sevname, diag_code_name(d->code), d->message);
+  /* the message and help may quote the program's text: escaped, between
+   * colour codes that are the only raw escapes written */
+  if (color) {
+    fprintf(out, "%s%s[%s]" C_RESET ": " C_BOLD, sevcol, sevname, diag_code_name(d->code));
+    term_printf(out, "%s", d->message);
+    fputs(C_RESET "\n", out);
+  } else {
+    fprintf(out, "%s[%s]: ", sevname, diag_code_name(d->code));
+    term_printf(out, "%s\n", d->message);
+  }
 
   if (s) {
     size_t len;
@@ -214,8 +231,8 @@ static void render_one(FILE *out, const Diag *d, SourceSet *ss, int color) {
     fputc('\n', out);
   }
   if (d->help) {
-    if (color) fprintf(out, C_BOLD "help" C_RESET ": %s\n", d->help);
-    else fprintf(out, "help: %s\n", d->help);
+    fputs(color ? C_BOLD "help" C_RESET ": " : "help: ", out);
+    term_printf(out, "%s\n", d->help);
   }
   fputc('\n', out);
 }
@@ -227,7 +244,9 @@ void diag_render_text(FILE *out, const DiagList *dl, SourceSet *ss, int color) {
 /* ---- JSON ------------------------------------------------------------- */
 
 /* A JSON string: quotes, backslash and control characters escaped; valid
- * UTF-8 copied through; each invalid byte becomes U+FFFD. */
+ * UTF-8 copied through but for C1 and bidi controls, written as \u escapes
+ * (term_char) so the document cannot drive a terminal either; each invalid
+ * byte becomes U+FFFD. */
 static void json_str(FILE *out, const char *s) {
   fputc('"', out);
   size_t n = strlen(s);
@@ -246,14 +265,11 @@ static void json_str(FILE *out, const char *s) {
       }
       i++;
     } else {
-      size_t k = src_utf8_len(s + i, n - i);
-      if (k == 0) {
-        fputs("\\ufffd", out);
-        i++;
-      } else {
-        fwrite(s + i, 1, k, out);
-        i += k;
-      }
+      char esc[TERM_ESC_MAX];
+      size_t el, k = term_char(s + i, n - i, TERM_JSON, esc, &el);
+      if (el) fwrite(esc, 1, el, out);
+      else fwrite(s + i, 1, k, out);
+      i += k;
     }
   }
   fputc('"', out);

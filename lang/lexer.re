@@ -11,13 +11,16 @@
  *     '}' ends an interpolation, and what is unclosed at the end of file;
  *   - decides which of three '{' tokens to emit (block, record, map);
  *   - decodes strings, splitting interpolated ones into pieces;
- *   - collects `///` doc comments and hands them to the next token. */
+ *   - collects `///` doc comments and hands them to the next token;
+ *   - reports text direction controls wherever they stand (bidi_char). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lexer.h"
+#include "../base/term.h"
+#include "../base/util.h"
 
 /*!re2c
   re2c:define:YYCTYPE = "unsigned char";
@@ -34,15 +37,6 @@
 */
 
 /* ---- small helpers -------------------------------------------------- */
-
-static void *xrealloc(void *p, size_t n) {
-  void *q = realloc(p, n ? n : 1);
-  if (!q) {
-    fputs("weft: out of memory\n", stderr);
-    abort();
-  }
-  return q;
-}
 
 static Span span_at(ParseCtx *pc, const unsigned char *a, const unsigned char *b) {
   Span s = {pc->file, (uint32_t)(a - pc->lx.base), (uint32_t)(b - pc->lx.base)};
@@ -96,6 +90,31 @@ static const char *show_byte(unsigned c, char *buf, size_t size) {
   if (c > 0x20 && c < 0x7f) snprintf(buf, size, "%c", c);
   else snprintf(buf, size, "\\x%02X", c);
   return buf;
+}
+
+/* A text direction control at p (base/term.h, utf8_bidi_len) reorders how the
+ * text around it is shown, so code can read differently from how it runs
+ * (Trojan Source, CVE-2021-42574). Like rustc, Weft refuses it anywhere
+ * in source: in a string, where an escape keeps it if it is meant to be
+ * there, in a comment and in code. Returns its length, 0 when p holds
+ * none. */
+static size_t bidi_char(ParseCtx *pc, const unsigned char *p, const char *where) {
+  size_t k = utf8_bidi_len(p, (size_t)(pc->lx.lim - p));
+  if (!k) return 0;
+  unsigned cp = k == 2 ? (p[0] & 0x1Fu) << 6 | (p[1] & 0x3Fu)
+                       : (p[0] & 0x0Fu) << 12 | (p[1] & 0x3Fu) << 6 | (p[2] & 0x3Fu);
+  char help[160];
+  if (strcmp(where, "a string") == 0)
+    snprintf(help, sizeof help,
+             "remove it; if it is meant to be in the string, write it as the escape \\u{%X}", cp);
+  else if (strcmp(where, "a comment") == 0)
+    snprintf(help, sizeof help,
+             "remove it; a comment cannot escape it, a string can: \"\\u{%X}\"", cp);
+  else
+    snprintf(help, sizeof help, "remove it; in a string, write it as the escape \\u{%X}", cp);
+  diag_add(pc->diags, D_E0010, span_at(pc, p, p + k), help,
+           "text direction control character U+%04X in %s", cp, where);
+  return k;
 }
 
 /* ---- setup ------------------------------------------------------------ */
@@ -278,6 +297,13 @@ static void line_comment(ParseCtx *pc) {
       while (*p == 0 && p != lx->lim) p++;
       continue;
     }
+    if (*p >= 0x80) {
+      size_t k = bidi_char(pc, p, "a comment");
+      if (k) {
+        p += k;
+        continue;
+      }
+    }
     p++;
   }
   lx->cur = p;
@@ -319,6 +345,13 @@ static void block_comment(ParseCtx *pc) {
       nul_char(pc, p);
       while (*p == 0 && p != lx->lim) p++;
       continue;
+    }
+    if (*p >= 0x80) {
+      size_t k = bidi_char(pc, p, "a comment");
+      if (k) {
+        p += k;
+        continue;
+      }
     }
     p++;
   }
@@ -594,6 +627,7 @@ static int scan_body(ParseCtx *pc, bool triple, const unsigned char *open) {
         buf_utf8(lx, 0xFFFD);
         p++;
       } else {
+        bidi_char(pc, p, "a string");
         buf_put(lx, p, k);
         p += k;
       }
@@ -816,19 +850,33 @@ int lex_next(ParseCtx *pc, WPSTYPE *val, Loc *loc) {
         return emit(pc, T_IDENT, loc, 0);
       }
       [A-Za-z0-9_]* [\x80-\xff] [A-Za-z0-9_\x80-\xff]* {
-        /* a word with non-ASCII letters: one error, still a name */
-        size_t n = (size_t)(lx->cur - lx->tok);
-        bool valid = true;
+        /* a word with non-ASCII letters: one error, still a name. A text
+         * direction control ends the word before it; one at its start is
+         * reported and read as a blank. */
+        size_t n = (size_t)(lx->cur - lx->tok), b = utf8_bidi_len(lx->tok, n);
+        if (b) {
+          bidi_char(pc, lx->tok, "code");
+          lx->cur = lx->tok + b;
+          continue;
+        }
+        bool valid = true, ascii = true;
         for (size_t i = 0; i < n;) {
           size_t k = src_utf8_len((const char *)lx->tok + i, n - i);
           if (!k) { valid = false; break; }
+          if (utf8_bidi_len(lx->tok + i, n - i)) {
+            lx->cur = lx->tok + i;
+            n = i;
+            break;
+          }
+          if (lx->tok[i] >= 0x80) ascii = false;
           i += k;
         }
         if (!valid) continue; /* not UTF-8: reported once by check_utf8 */
-        diag_add(pc->diags, D_E0001, span_at(pc, lx->tok, lx->cur),
-                 "names are ASCII letters, digits and '_'; other text belongs in strings",
-                 "invalid character in name '%.*s'", (int)(n > 40 ? 40 : n),
-                 (const char *)lx->tok);
+        if (!ascii)
+          diag_add(pc->diags, D_E0001, span_at(pc, lx->tok, lx->cur),
+                   "names are ASCII letters, digits and '_'; other text belongs in strings",
+                   "invalid character in name '%.*s'", (int)(n > 40 ? 40 : n),
+                   (const char *)lx->tok);
         val->str = arena_strndup(pc->arena, (const char *)lx->tok, n);
         return emit(pc, T_IDENT, loc, 0);
       }

@@ -19,6 +19,7 @@
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #include "../base/util.h"
+#include "../base/term.h"
 #endif
 
 #include "engine.h"
@@ -1541,7 +1542,7 @@ void engine_summary(const Engine *e, FILE *out) {
     buf_putc(&b, ')');
   }
   buf_putc(&b, '\n');
-  fwrite(b.data, 1, b.len, out);
+  term_write(out, b.data, b.len, TERM_TEXT); /* model names come from the program */
   buf_free(&b);
 }
 

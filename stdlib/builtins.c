@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "std_internal.h"
+#include "../base/term.h"
 #include "../vm/trace.h"
 
 const Native std_natives[] = {
@@ -104,8 +105,10 @@ ObjShape *std_shape(Heap *h, const char *const *names) {
 /* ---- effects ----------------------------------------------------------- */
 
 /* print and log share this: render, then write with the newline in one
- * go so lines from concurrent fibers never interleave mid-line. */
-static NativeStatus write_line(VM *vm, Fiber *f, FILE *to, Value v, Value *out) {
+ * go so lines from concurrent fibers never interleave mid-line. The text
+ * may come from a model reply: it is escaped (base/term.h)
+ * unless raw, when the operator asked for print's exact bytes. */
+static NativeStatus write_line(VM *vm, Fiber *f, FILE *to, bool raw, Value v, Value *out) {
   Buf b;
   buf_init(&b);
   if (!std_render(vm, f, v, true, &b)) {
@@ -114,7 +117,8 @@ static NativeStatus write_line(VM *vm, Fiber *f, FILE *to, Value v, Value *out) 
   }
   buf_putc(&b, '\n');
   if (to) {
-    fwrite(b.data, 1, b.len, to);
+    if (raw) fwrite(b.data, 1, b.len, to);
+    else term_write(to, b.data, b.len, TERM_TEXT);
     fflush(to);
   }
   buf_free(&b);
@@ -124,12 +128,12 @@ static NativeStatus write_line(VM *vm, Fiber *f, FILE *to, Value v, Value *out) 
 
 NativeStatus std_print(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {
   (void)argc;
-  return write_line(vm, f, vm->out, args[0], out);
+  return write_line(vm, f, vm->out, vm->raw_out, args[0], out);
 }
 
 NativeStatus std_log(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {
   (void)argc;
-  return write_line(vm, f, vm->err, args[0], out);
+  return write_line(vm, f, vm->err, false, args[0], out);
 }
 
 NativeStatus std_fail(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {

@@ -101,6 +101,7 @@ typedef struct VM {
   uint64_t clock_base_ms;     /* monotonic ms at VM start */
   FILE *out;                  /* print() */
   FILE *err;                  /* log() and diagnostics */
+  bool raw_out;               /* print() writes exact bytes, not escaped (--raw-output) */
   Buf scratch;
   struct Engine *engine;      /* model calls (vm/engine.h); NULL: ASK fails cleanly */
   ObjFunc **fn_cache;         /* FUNC a: one shared capture-less value per Module.funcs entry, built on first use */

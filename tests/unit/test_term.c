@@ -1,0 +1,75 @@
+/* test_term.c — the terminal escaper (base/term.h): which
+ * characters are escaped, in which notation, and which pass unchanged,
+ * at the edges of each range and on cut or invalid UTF-8. Prints
+ * `ok N - desc` lines; exits non-zero on failure. */
+#define _POSIX_C_SOURCE 200809L /* open_memstream */
+#include "../../base/term.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int test_no, test_failed;
+
+static void check(int cond, const char *desc) {
+  test_no++;
+  if (!cond) test_failed++;
+  printf("%sok %d - %s\n", cond ? "" : "not ", test_no, desc);
+}
+
+/* in (n bytes) written by term_write in mode must read want. */
+static void check_write(const char *in, size_t n, TermMode mode, const char *want, const char *desc) {
+  char *got = NULL;
+  size_t len = 0;
+  FILE *mf = open_memstream(&got, &len);
+  if (!mf) {
+    check(0, desc);
+    return;
+  }
+  term_write(mf, in, n, mode);
+  fclose(mf);
+  int good = len == strlen(want) && memcmp(got, want, len) == 0;
+  check(good, desc);
+  if (!good) printf("#   got:  %.*s\n#   want: %s\n", (int)len, got, want);
+  if (mode == TERM_TEXT) { /* term_escape agrees with term_write */
+    size_t elen;
+    char *e = term_escape(in, n, &elen);
+    check(elen == len && memcmp(e, got, len) == 0 && e[elen] == '\0', "term_escape agrees");
+    free(e);
+  }
+  free(got);
+}
+
+#define T(in, want, desc) check_write(in, sizeof in - 1, TERM_TEXT, want, desc)
+#define J(in, want, desc) check_write(in, sizeof in - 1, TERM_JSON, want, desc)
+
+int main(void) {
+  T("plain text, caf\xc3\xa9, \xe2\x9c\x93, \xf0\x9f\x98\x80", "plain text, caf\xc3\xa9, \xe2\x9c\x93, \xf0\x9f\x98\x80",
+    "printable ASCII and other Unicode pass unchanged");
+  T("a\nb\tc", "a\nb\tc", "newline and tab pass unchanged");
+  T("\x1b]52;c;eA==\x07", "\\x1b]52;c;eA==\\x07", "OSC 52: ESC and BEL escaped");
+  T("x\ry\bz\x7f", "x\\x0dy\\x08z\\x7f", "CR, backspace and DEL escaped");
+  T("\x01\x1f", "\\x01\\x1f", "the ends of C0");
+  T("\xc2\x80\xc2\x9f\xc2\xa0", "\\u{80}\\u{9f}\xc2\xa0", "C1 U+0080-U+009F escaped, U+00A0 not");
+  T("\xe2\x80\xaa\xe2\x80\xae\xe2\x80\xa9\xe2\x80\xaf", "\\u{202a}\\u{202e}\xe2\x80\xa9\xe2\x80\xaf",
+    "U+202A-U+202E escaped, U+2029 and U+202F not");
+  T("\xe2\x81\xa6\xe2\x81\xa9\xe2\x81\xa5\xe2\x81\xaa", "\\u{2066}\\u{2069}\xe2\x81\xa5\xe2\x81\xaa",
+    "U+2066-U+2069 escaped, U+2065 and U+206A not");
+  T("\xe2\x80\x8e\xe2\x80\x8f\xd8\x9c\xe2\x80\x8d", "\\u{200e}\\u{200f}\\u{61c}\xe2\x80\x8d",
+    "LRM, RLM and ALM escaped, ZWJ not");
+  T("a\xff" "b\xc3", "a\\xffb\\xc3", "invalid and cut-off bytes escaped one by one");
+  T("\xe2\x80", "\\xe2\\x80", "a bidi control cut off is two invalid bytes");
+  T("\xed\xa0\x80", "\\xed\\xa0\\x80", "a surrogate is not UTF-8");
+  check_write("a\0b", 3, TERM_TEXT, "a\\x00b", "NUL escaped, not an end");
+  J("\x1b[31m\xe2\x80\xae\xc2\x9b\xff\n", "\\u001b[31m\\u202e\\u009b\\ufffd\n",
+    "JSON mode: \\u escapes, U+FFFD for a byte that is not UTF-8");
+  J("{\"a\":\"\xc3\xa9\"}", "{\"a\":\"\xc3\xa9\"}", "JSON mode: plain JSON unchanged");
+
+  char esc[TERM_ESC_MAX];
+  size_t el;
+  check(term_char("\xf4\x8f\xbf\xbf", 4, TERM_TEXT, esc, &el) == 4 && el == 0, "U+10FFFF is one plain character");
+  check(utf8_bidi_len("\xe2\x80\xae", 2) == 0, "utf8_bidi_len respects avail");
+
+  printf("%d passed, %d failed\n", test_no - test_failed, test_failed);
+  return test_failed ? 1 : 0;
+}
