@@ -11,7 +11,7 @@
 
 Module *compile_file(const char *path, SourceSet *ss, DiagList *dl,
                      const CompileOptions *opt, Heap *heap) {
-  CompileOptions defaults = { false, NULL };
+  CompileOptions defaults = { false, NULL, NULL };
   if (!opt) opt = &defaults;
   uint32_t errors_before = dl->errors;
   Program p;

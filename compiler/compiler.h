@@ -138,6 +138,8 @@ typedef struct CompileOptions {
   bool check_only;            /* the caller wants diagnostics only (weft check); the
                                  module is still built, to report bytecode limits */
   const char *stdlib_dir;     /* NULL: use the embedded stdlib */
+  const NativeTable *natives; /* the builtins programs may call: the host's table
+                                 (stdlib's std_native_table); NULL: none at all */
 } CompileOptions;
 
 typedef struct ProgramFile {
@@ -154,6 +156,7 @@ typedef struct Program {
   ProgramFile *files; uint32_t nfiles, files_cap; /* dependencies before dependents; main file last */
   uint32_t main_file;         /* SourceSet id of the entry file */
   Symbol *main;               /* SYM_FN main of the entry file, or NULL */
+  const NativeTable *natives; /* CompileOptions.natives (load_program sets it) */
 } Program;
 
 /* load.c: reads and parses `path` and, transitively, its imports (relative

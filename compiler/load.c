@@ -302,6 +302,7 @@ bool load_program(Program *p, const char *path, const CompileOptions *opt) {
   memset(&L, 0, sizeof L);
   L.p = p;
   L.opt = opt;
+  p->natives = opt ? opt->natives : NULL;
 
   char *real = realpath(path, NULL);
   if (!real) {

@@ -7,13 +7,13 @@
  * before anything is read or allocated, and the result must then pass
  * module_verify (verify.c) before anyone may run it. */
 #include "module.h"
+#include "vm.h"
 #include "../base/util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../stdlib/builtins.h"
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -250,13 +250,20 @@ uint32_t module_add_string(Module *m, const char *s, size_t len) {
   return push_const(m, K_STRING, v);
 }
 
+const Native *native_find(const NativeTable *t, const char *key) {
+  if (!t || !key) return NULL;
+  for (uint32_t i = 0; i < t->n; i++)
+    if (strcmp(t->entries[i].key, key) == 0) return &t->entries[i];
+  return NULL;
+}
+
 uint32_t module_add_native(Module *m, const char *name) {
   for (uint32_t i = 0; i < m->nnatives; i++)
     if (strcmp(m->native_names[i], name) == 0) return i;
   m->native_names = grow(m->native_names, m->nnatives, sizeof(char *));
   m->natives = grow((void *)m->natives, m->nnatives, sizeof(struct Native *));
   m->native_names[m->nnatives] = xstrndup(name, strlen(name));
-  m->natives[m->nnatives] = std_native_by_key(name);
+  m->natives[m->nnatives] = NULL; /* the caller resolves it */
   return m->nnatives++;
 }
 
@@ -495,6 +502,7 @@ typedef struct Reader {
   const uint8_t *p;
   size_t left;
   char *err;
+  const NativeTable *natives;  /* what native names resolve against */
 } Reader;
 
 static bool rd_fail(Reader *r, const char *what) {
@@ -754,7 +762,7 @@ static void load_body(Reader *r, Module *m) {
     char *s = rd_name(r, "native name");
     if (!s) return;
     m->native_names[m->nnatives] = s;
-    m->natives[m->nnatives] = std_native_by_key(s);
+    m->natives[m->nnatives] = native_find(r->natives, s);
     m->nnatives++;
     if (!m->natives[i]) {
       r->err = msg_printf("unknown builtin '%.200s' (module built by a newer weft?)", s);
@@ -797,7 +805,7 @@ static void load_body(Reader *r, Module *m) {
   if (!r->err && r->left != 0) r->err = msg_printf("malformed module: %zu unexpected bytes before the checksum", r->left);
 }
 
-Module *module_load(Heap *heap, const uint8_t *data, size_t len, char **err) {
+Module *module_load(Heap *heap, const uint8_t *data, size_t len, const NativeTable *natives, char **err) {
   *err = NULL;
   if (len < 8 || memcmp(data, WEFTC_MAGIC, 8) != 0) {
     *err = msg_printf("not a Weft module");
@@ -830,7 +838,7 @@ Module *module_load(Heap *heap, const uint8_t *data, size_t len, char **err) {
 
   Module *m = module_new(heap);
   m->version = (uint16_t)version;
-  Reader r = { data + 12, len - 16, NULL };
+  Reader r = { data + 12, len - 16, NULL, natives };
   load_body(&r, m);
   if (r.err) {
     module_free(m);

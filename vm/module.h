@@ -131,7 +131,8 @@ typedef struct Module {
   struct ConstIndex *const_index; /* module.c private: the builder's dedup hash (may be NULL) */
 } Module;
 
-/* Building (used by the compiler's emitter). */
+/* Building (used by the compiler's emitter). module_add_native leaves
+ * the entry NULL: the caller resolves it (m->natives[i] = entry). */
 Module *module_new(Heap *heap);
 void module_free(Module *m);
 uint32_t module_add_const(Module *m, ConstKind kind, Value v); /* takes the reference; dedups ints/strings */
@@ -144,9 +145,12 @@ uint32_t module_add_role(Module *m, const RoleDesc *r);         /* copies string
 /* Serialization. module_write returns a malloc'd buffer. module_load never
  * trusts its input: any malformed, truncated or hostile byte string yields
  * NULL and a message in err (caller frees *err), never a crash; it resolves
- * natives and then runs module_verify. */
+ * natives against the host's table (vm.h: NativeTable; a name it lacks is
+ * an error) and then runs module_verify. */
+struct NativeTable;
 uint8_t *module_write(const Module *m, size_t *len);
-Module *module_load(Heap *heap, const uint8_t *data, size_t len, char **err);
+Module *module_load(Heap *heap, const uint8_t *data, size_t len, const struct NativeTable *natives,
+                    char **err);
 
 /* Verifies every function (jump targets on instruction boundaries, operand
  * indices and constant kinds, closure capture counts vs. target, native
