@@ -95,8 +95,9 @@ typedef struct Effects {
    * returns the milliseconds to wait (0 when a journal already answered
    * it). NULL: sleeps are plain timers. */
   int64_t (*sleep_begin)(void *host, const EffectRequest *rq);
-  /* The timer of a sleep that sleep_begin let run has fired; f is about to
-   * be woken. Fiber.sleep_ms / sleep_at are the host's to keep. */
+  /* The timer of a sleep has fired and f is about to be woken: called
+   * when sleep_begin set f->sleep_ms >= 0 (to be told; the host resets it).
+   * Fiber.sleep_ms / sleep_at are the host's to keep. */
   void (*sleep_end)(void *host, struct Fiber *f);
   /* One trace event, a JSON object of n bytes (no newline). NULL: no trace:
    * the VM builds no events at all. */

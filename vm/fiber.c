@@ -618,6 +618,30 @@ uint32_t vm_run(VM *vm) {
   return failed;
 }
 
+Fiber *vm_link_module(VM *vm, const Module *m, const char *addr_prefix, const Value *args,
+                      uint32_t nargs, char **err) {
+  *err = module_verify(m);
+  if (*err) return NULL;
+  uint32_t before = vm->mod->nfuncs, main_fn;
+  if (!module_link(vm->mod, m, &main_fn, err)) return NULL;
+  uint32_t now = vm->mod->nfuncs;
+  ObjFunc **cache = xrealloc(vm->fn_cache, (size_t)(now ? now : 1) * sizeof *cache);
+  memset(cache + before, 0, (size_t)(now - before) * sizeof *cache);
+  vm->fn_cache = cache;
+  Value fn = v_func(&vm->heap, main_fn, 0);
+  Fiber *f = vm_spawn(vm, fn, args, (int)nargs, err);
+  v_release(&vm->heap, fn);
+  if (!f) return NULL;
+  if (addr_prefix) {
+    size_t n = strlen(addr_prefix) + 1;
+    f->path = heap_alloc(&vm->heap, n);
+    memcpy(f->path, addr_prefix, n);
+  }
+  f->budget = budget_retain(vm->budget);
+  trace_fiber_start(vm, f);
+  return f;
+}
+
 bool vm_run_main(VM *vm, const Value *args, uint32_t nargs, Value *result, char **err, char **trace) {
   *result = v_none();
   *err = NULL;

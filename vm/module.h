@@ -129,6 +129,8 @@ typedef struct Module {
   Heap *heap;          /* the heap the constants were allocated from */
   RoleDesc *roles; uint32_t nroles;                        /* ASK operand a indexes this */
   struct ConstIndex *const_index; /* module.c private: the builder's dedup hash (may be NULL) */
+  void **retired; uint32_t nretired; /* role tables module_link replaced (calls in flight
+                                        may point into them); freed with the module */
 } Module;
 
 /* Building (used by the compiler's emitter). module_add_native leaves
@@ -161,6 +163,15 @@ Module *module_load(Heap *heap, const uint8_t *data, size_t len, const struct Na
  * NULL when the module is sound, else a malloc'd message naming the
  * function and byte offset. */
 char *module_verify(const Module *m);
+
+/* Appends module src (verified by the caller) to dst: its constants,
+ * types, natives and files merged with dst's (equal ones shared), its roles
+ * and functions added after dst's, every operand of its code relocated.
+ * Constants are copied onto dst's heap, so src stays the caller's. *main
+ * is src's main function in dst. False + *err (malloc'd), dst unchanged,
+ * when the merged tables would not fit the bytecode's 16-bit operands. The
+ * VM's linker (vm_link_module) is the one caller. */
+bool module_link(Module *dst, const Module *src, uint32_t *main, char **err);
 
 /* Human-readable listing of every function (weft disasm). */
 #include <stdio.h>

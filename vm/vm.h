@@ -175,6 +175,22 @@ void vm_clock_restart(VM *vm);
  * bits are BUDGET_* (vm/opcodes.h) saying which limits are given. Call
  * before vm_run_main. */
 void vm_set_budget(VM *vm, uint32_t bits, int64_t calls, int64_t tokens, double usd, int64_t time_ms);
+/* Links module m into the running VM and starts its main on a new fiber:
+ * a sub-workflow generated while the program runs. m is verified like any
+ * module (module_verify: the verifier, not its origin, is the boundary),
+ * then appended to the VM's module (module_link: its code relocated, its
+ * constants copied; m stays the caller's to free). The fiber's effect
+ * addresses are under addr_prefix ("main/plan#2" gives "main/plan#2/ask#1",
+ * ...), so a resumed run finds its effects again; it runs under the VM's
+ * limits and the global budget, with args (borrowed; checked against main's
+ * parameters by the caller) like vm_run_main's. The caller watches the
+ * fiber as one it spawned (it stays DONE or FAILED until vm_fiber_free).
+ * Call between slices only — from the host's wait or pump, or before
+ * vm_run — never from a native: the interpreter holds pointers into the
+ * tables that grow. NULL + *err (malloc'd) when m is unsound, has no main,
+ * or the merged module would not fit the bytecode's operands. */
+Fiber *vm_link_module(VM *vm, const Module *m, const char *addr_prefix, const Value *args,
+                      uint32_t nargs, char **err);
 /* Stops the run: the scheduler runs nothing more and vm_run_main fails
  * with msg (copied; the first call wins). */
 void vm_fatal(VM *vm, const char *msg);
