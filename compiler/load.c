@@ -303,6 +303,13 @@ bool load_program(Program *p, const char *path, const CompileOptions *opt) {
   L.p = p;
   L.opt = opt;
   p->natives = opt ? opt->natives : NULL;
+  if (!p->natives) { /* the host forgot its table: say so, not "unknown name" in the prelude */
+    uint32_t id = src_add(p->sources, path, "", 0);
+    p->main_file = id;
+    diag_add(p->diags, D_E0505, (Span){id, 0, 0}, "pass the host's table in CompileOptions.natives",
+             "internal compiler error: no native functions were given");
+    return false;
+  }
 
   char *real = realpath(path, NULL);
   if (!real) {

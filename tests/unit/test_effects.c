@@ -730,7 +730,26 @@ static void test_link(bool corrupt) {
   prog_free(&p);
 }
 
+/* A host that forgets its native table gets a clear internal error, not
+ * "unknown name" errors from the prelude. */
+static void test_no_natives(void) {
+  Prog p;
+  memset(&p, 0, sizeof p);
+  heap_init(&p.heap, 0);
+  src_init(&p.ss);
+  diag_init(&p.dl);
+  CompileOptions opt = {.natives = NULL};
+  p.m = compile_file("/nonexistent/x.weft", &p.ss, &p.dl, &opt, &p.heap);
+  check(!p.m && p.dl.n == 1 && p.dl.items[0].code == D_E0505 &&
+            strstr(p.dl.items[0].message, "no native functions were given"),
+        "compiling without a native table is one clear internal error");
+  module_free(p.m);
+  diag_free(&p.dl);
+  src_free(&p.ss);
+}
+
 int main(void) {
+  test_no_natives();
   test_order();
   test_batch();
   test_refuse_and_no_table();
