@@ -360,16 +360,17 @@ static void put_u16(uint8_t *p, uint32_t v) {
 static void relocate(uint8_t *code, uint32_t len, const uint32_t *cmap, const uint32_t *tmap,
                      const uint32_t *nmap, uint32_t fbase, uint32_t rbase) {
   for (uint32_t pc = 0; pc < len; pc += op_info[code[pc]].size) {
+    /* operand a is a u16 right after the opcode, b (ASK) the next u16;
+     * only the opcodes below have them */
     uint8_t *a = code + pc + 1, *b = code + pc + 3;
-    uint32_t x = op_read_u16(a);
     switch ((Opcode)code[pc]) {
-    case OP_CONST: case OP_RECORD: case OP_GET_FIELD: case OP_WITH: put_u16(a, cmap[x]); break;
-    case OP_FUNC: case OP_CLOSURE: put_u16(a, x + fbase); break;
-    case OP_CALL_NATIVE: put_u16(a, nmap[x]); break;
-    case OP_FROM_JSON: put_u16(a, tmap[x]); break;
+    case OP_CONST: case OP_RECORD: case OP_GET_FIELD: case OP_WITH: put_u16(a, cmap[op_read_u16(a)]); break;
+    case OP_FUNC: case OP_CLOSURE: put_u16(a, op_read_u16(a) + fbase); break;
+    case OP_CALL_NATIVE: put_u16(a, nmap[op_read_u16(a)]); break;
+    case OP_FROM_JSON: put_u16(a, tmap[op_read_u16(a)]); break;
     case OP_ASK: {
       uint32_t y = op_read_u16(b);
-      put_u16(a, x + rbase);
+      put_u16(a, op_read_u16(a) + rbase);
       if (y != ASK_TEXT) put_u16(b, tmap[y]);
       break;
     }
