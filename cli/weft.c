@@ -1,7 +1,7 @@
 /* weft.c — the `weft` command: argument parsing and sub-commands.
  *
  * This file only turns command lines into calls of the library (compile_file,
- * module_load/write/disasm, vm_run_main, std_convert) and turns their results
+ * module_load/write/disasm, vm_run_main, v_convert) and turns their results
  * into output and exit codes. It knows nothing about the internals of any
  * stage. Exit codes, the same for every sub-command:
  *   0  success
@@ -31,8 +31,10 @@
 #include "../lang/diag.h"
 #include "../stdlib/builtins.h"
 #include "../vm/module.h"
+#include "../vm/json.h"
 #include "../vm/opcodes.h"
 #include "../runtime/engine.h"
+#include "../runtime/host.h"
 #include "../runtime/journal.h"
 #include "../base/term.h"
 #include "../base/util.h"
@@ -346,7 +348,7 @@ static bool add_import_path(ImportPaths *ip, const char *dir) {
 }
 
 static CompileOptions compile_options(bool check_only, const ImportPaths *ip) {
-  CompileOptions opt = {.check_only = check_only, .stdlib_dir = NULL};
+  CompileOptions opt = {.check_only = check_only, .stdlib_dir = NULL, .natives = std_native_table()};
   if (ip) {
     opt.import_paths = ip->dirs;
     opt.nimport_paths = ip->n;
@@ -474,7 +476,11 @@ bad:
 }
 
 static bool known_provider(const char *name, size_t n) {
-  static const char *const names[] = {"anthropic", "openai", "mock"};
+  static const char *const names[] = {
+#define PROVIDER(id, pname) pname,
+#include "../vm/providers.def"
+#undef PROVIDER
+  };
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if (strlen(names[i]) == n && strncmp(names[i], name, n) == 0) return true;
   return false;
@@ -577,7 +583,7 @@ static int load_module(const char *path, ColorMode color, const ImportPaths *ip,
   }
   if (has_magic(data, len)) {
     char *err = NULL;
-    lp->mod = module_load(&lp->heap, (const uint8_t *)data, len, &err);
+    lp->mod = module_load(&lp->heap, (const uint8_t *)data, len, std_native_table(), &err);
     free(data);
     if (!lp->mod) {
       errorf("cannot load module '%s': %s", path, err ? err : "invalid module");
@@ -785,7 +791,7 @@ static void arg_error(const char *name, const char *msg) {
  * converter's message into err. */
 static bool convert_param(VM *vm, const Module *m, uint32_t i, Value raw, Value *out, Buf *err) {
   err->len = 0;
-  bool ok = std_convert(&vm->heap, m, m->params[i].type, raw, out, err);
+  bool ok = v_convert(&vm->heap, m, m->params[i].type, raw, out, err);
   buf_putc(err, '\0');
   err->len--;
   return ok;
@@ -800,7 +806,7 @@ static bool convert_arg(VM *vm, const Module *m, uint32_t i, const char *text, V
   buf_init(&perr);
   Value parsed;
   bool ok = false;
-  if (std_json_parse(&vm->heap, text, strlen(text), &parsed, &perr)) {
+  if (v_from_json(&vm->heap, text, strlen(text), &parsed, &perr)) {
     ok = convert_param(vm, m, i, parsed, out, &err);
     bool was_string = v_is(parsed, OBJ_STRING);
     v_release(&vm->heap, parsed);
@@ -864,7 +870,7 @@ static int build_args(VM *vm, const Module *m, const char *input_path, const cha
     }
     Buf perr;
     buf_init(&perr);
-    bool ok = std_json_parse(&vm->heap, text, len, &input, &perr);
+    bool ok = v_from_json(&vm->heap, text, len, &input, &perr);
     free(text);
     if (!ok) {
       buf_putc(&perr, '\0');
@@ -922,7 +928,7 @@ static int build_args(VM *vm, const Module *m, const char *input_path, const cha
     } else {
       Buf t;
       buf_init(&t);
-      std_type_desc_print(&t, m, p->type);
+      type_desc_print(&t, m, p->type);
       buf_putc(&t, '\0');
       errorf("missing input: main needs '%s: %s' (give --arg %s=VALUE or --input FILE.json)",
              p->name, t.data, p->name);
@@ -1381,7 +1387,7 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
   Value *args = xcalloc(m->nparams ? m->nparams : 1, sizeof *args);
   int rc = build_args(vm, m, cx->input_text ? NULL : o->input, cx->input_text, o->ovr, o->novr, args);
   Engine *engine = NULL;
-  Trace *tr = NULL;
+  Host *host = NULL;
   EffectLog log;
   memset(&log, 0, sizeof log);
   ProgressLine pl;
@@ -1400,10 +1406,10 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
       goto done;
     }
   }
+  host = host_new(vm, engine);
   if (o->trace_path) {
     char *terr = NULL;
-    tr = trace_open(o->trace_path, &terr);
-    if (!tr) {
+    if (!host_trace_file(host, o->trace_path, &terr)) {
       errorf("%s", terr ? terr : "--trace: cannot open the file");
       free(terr);
       rc = EXIT_USAGE;
@@ -1429,11 +1435,7 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
     }
     if (!o->quiet) errorf("run %" PRId64 " (journal %s)", r->id, cx->journal->path);
   }
-  if (cx->journal) {
-    if (!tr) tr = trace_new();
-    trace_set_journal(tr, cx->journal, cx->run->id);
-  }
-  vm->trace = tr;
+  if (cx->journal) host_trace_journal(host, cx->journal, cx->run->id);
   vm->raw_out = o->raw_output;
   vm_clock_restart(vm);
   log.journal = cx->journal;
@@ -1443,7 +1445,7 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
   log.serve_journaled = cx->serve_journaled;
   log.serve_name = cx->serve_name;
   if (o->record_path) log.collect = records_new();
-  if (log.journal || log.serve || log.collect) vm->effects = &log;
+  if (log.journal || log.serve || log.collect) host_set_log(host, &log);
 
   pl.engine = engine;
   if (!o->quiet && (o->progress_mode == COLOR_ALWAYS || (o->progress_mode == COLOR_AUTO && isatty(STDERR_FILENO)))) {
@@ -1539,11 +1541,11 @@ done:
   for (uint32_t i = 0; i < m->nparams; i++) v_release(&vm->heap, args[i]);
   free(args);
   engine_free(engine);
-  vm->effects = NULL;
-  vm_free(vm);
+  vm_free(vm); /* the trace still sees the fibers freed with the VM */
+  bool trace_ok = host_free(host);
   buf_free(&pl.line);
   records_free(log.collect);
-  if (!trace_close(tr) && o->trace_path) {
+  if (!trace_ok && o->trace_path) {
     errorf("--trace: cannot write '%s'", o->trace_path);
     if (rc == EXIT_OK) rc = EXIT_FAIL;
   }
@@ -1754,7 +1756,7 @@ static int run_module(const RunRec *r, const char *program, ColorMode color, con
   src_init(&ld->ss);
   diag_init(&ld->dl);
   char *err = NULL;
-  ld->mod = module_load(&ld->heap, r->module, r->module_len, &err);
+  ld->mod = module_load(&ld->heap, r->module, r->module_len, std_native_table(), &err);
   if (!ld->mod) {
     errorf("run %" PRId64 ": the journal's copy of the module does not load: %s", r->id, err ? err : "invalid");
     free(err);
