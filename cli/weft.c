@@ -174,7 +174,7 @@ static const char HELP_RUN[] =
     "  --trace FILE.jsonl     write every effect (asks, sleeps, fibers,\n"
     "                         barriers) as JSON lines, with effect addresses\n"
     "  --progress=WHEN        live progress line on stderr: auto (when stderr\n"
-    "                         is a terminal; default), always, never"
+    "                         is a terminal; default), always, never\n"
     "  --json                 print {\"result\": ..., \"run\": ID, \"stats\": {...}}\n"
     "                         instead of the bare result\n"
     "\n"
