@@ -777,8 +777,15 @@ static void call_record(Engine *e, Call *c, bool ok, const char *text, size_t le
   free(r.response);
 }
 
+/* An ask counts as a call of the run once a request of it was admitted
+ * (or a record answered it): one its budget refused before any request
+ * was never a model call, so the summary and the budgets agree. */
+static bool call_counts(const Call *c) {
+  return c->attempts > 0 || c->served;
+}
+
 static void call_done(Engine *e, Call *c) {
-  e->stats.calls++;
+  if (call_counts(c)) e->stats.calls++;
   e->vm->asks_ended++;
   e->last_ms = vm_now_ms(e->vm);
   call_free(e, c);
@@ -811,7 +818,7 @@ static void call_succeed(Engine *e, Call *c, Value v) {
  * first, whatever produced the text. */
 static void call_fail_kind(Engine *e, Call *c, const char *kind, Buf *m) {
   if (c->key) redact_secret(m, c->key);
-  e->stats.failed++;
+  if (call_counts(c)) e->stats.failed++;
   /* a budget's refusal is the run's own decision, made again on resume */
   if (strcmp(kind, "budget") != 0) call_record(e, c, false, NULL, 0, buf_cstr(m), kind);
   trace_ask(e, c, "failed", NULL, buf_cstr(m));
@@ -1423,6 +1430,7 @@ static void serve_record(Engine *e, Call *c) {
     buf_init(&m);
     buf_puts(&m, why ? why : "budget exhausted");
     free(why);
+    c->served = false; /* refused before the record answered: not a call */
     call_fail_kind(e, c, "budget", &m);
     return;
   }

@@ -49,8 +49,8 @@ typedef struct EngineConfig {
 } EngineConfig;
 
 typedef struct RunStats {
-  uint64_t calls;           /* asks that completed (ok or failed) */
-  uint64_t failed;          /* asks that failed after their attempts */
+  uint64_t calls;           /* asks that completed (ok or failed) after at least one request */
+  uint64_t failed;          /* those that failed */
   uint64_t attempts;        /* HTTP requests sent (incl. retries and repairs) */
   uint64_t retries;         /* transport retries */
   uint64_t repairs;         /* re-asks after an invalid reply */
