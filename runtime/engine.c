@@ -9,9 +9,13 @@
  *     └──────────────── front of the queue <─────────┴─ repair: ───────────────┘
  *
  * Admission (--max-concurrency) counts active and mock attempts; a call in
- * backoff holds no slot. Retries and repairs go to the FRONT of the queue so
- * a call that has started is not starved by newer ones. The only randomness
- * is the retry jitter, from a per-engine PRNG.
+ * backoff holds no slot. Each attempt is also admitted by the asking
+ * fiber's budgets, reserving its worst case until call_settle charges what
+ * it used (vm/tasks.c "budgets"); a call whose reservation must wait for
+ * others to settle keeps its place while later ones go ahead. Retries and
+ * repairs go to the FRONT of the queue so a call that has started is not
+ * starved by newer ones. The only randomness is the retry jitter, from a
+ * per-engine PRNG.
  *
  * Secrets: the API key is read from the environment per call, goes only
  * into the request headers, and every error text passes redact_secret
