@@ -63,6 +63,10 @@
  * however many repairs a call makes and however long the bad reply was. */
 #define REPAIR_QUOTE_MAX ((size_t)16 << 10)
 #define REPAIR_ERROR_MAX ((size_t)2 << 10)
+/* How many queued calls waiting for reservations one admission pass looks
+ * past: the calls behind them wait too, so a huge fan-out under a tight
+ * budget costs each pass this much, not the length of the queue. */
+#define ADMIT_LOOKAHEAD 256u
 
 /* ---- prices ------------------------------------------------------------ */
 
@@ -110,6 +114,7 @@ typedef struct Call {
   /* the admitted attempt's reservation on its budgets (vm/tasks.c
    * "budgets"): estimated input plus max_tokens output, and their price */
   bool reserved;              /* admitted and not yet settled */
+  bool res_known;             /* res_* are computed for the current turns */
   int64_t res_in, res_tokens;
   double res_usd;
   uint64_t due;               /* CS_BACKOFF: VM ms when the retry is due */
@@ -445,6 +450,8 @@ static void account(Engine *e, Call *c, const Usage *u, double cost) {
  * rate (a cache write can cost more than plain input), so what a reply
  * can be charged stays within what was reserved. */
 static void call_reservation(Engine *e, Call *c) {
+  if (c->res_known) return;
+  c->res_known = true;
   size_t bytes = c->role->system ? strlen(c->role->system) : 0;
   for (uint32_t i = 0; i < c->nmsgs; i++) bytes += strlen(c->msgs[i].text);
   if (c->schema) bytes += strlen(c->schema);
@@ -997,6 +1004,7 @@ static void handle_reply(Engine *e, Call *c, ProviderReply *r) {
      * error, each quote cut: earlier attempts add nothing the model needs,
      * and a request body must not grow with every repair. */
     while (c->nmsgs > 1) free((char *)c->msgs[--c->nmsgs].text);
+    c->res_known = false; /* new turns: a new reservation */
     Buf clean;
     buf_init(&clean);
     put_quote(&clean, text, len, REPAIR_QUOTE_MAX);
@@ -1345,7 +1353,10 @@ static void admit(Engine *e) {
       BudgetFit fit = call_admit(e, c, false, &why);
       free(why);
       if (fit == BUDGET_WAIT) {
-        waiting++;
+        if (++waiting >= ADMIT_LOOKAHEAD) {
+          waiting = e->queue.n; /* the rest counts as waiting too */
+          break;
+        }
         continue;
       }
       list_remove(&e->queue, c);
