@@ -796,6 +796,9 @@ static bool call_counts(const Call *c) {
 }
 
 static void call_done(Engine *e, Call *c) {
+  /* every path settles before it ends a call; should one not, the budget
+   * keeps the charge rather than a reservation nothing will release */
+  call_settle(e, c, SETTLE_RESERVATION, NULL);
   if (call_counts(c)) e->stats.calls++;
   e->vm->asks_ended++;
   e->last_ms = vm_now_ms(e->vm);

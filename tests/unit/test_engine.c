@@ -10,7 +10,7 @@
 #include "../../vm/vm_impl.h"
 #define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
-#include "../../vm/curl_dl.h"
+#include "../../runtime/curl_dl.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
