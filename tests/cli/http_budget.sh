@@ -30,7 +30,7 @@ run "$WEFT" run "$tmp/bud.weft" --retries 0 --timeout 30s --budget-tokens 500
 t1=$(now_ms)
 expect_rc 1 "token budget exhausted"
 expect_no_crash "token budget exhausted"
-expect_err "budget exhausted: tokens 10"
+expect_err "budget exhausted: tokens 1011/500"
 [ $((t1 - t0)) -lt 5000 ] || fail "exhaustion waited for the stalled asks: $((t1 - t0)) ms"
 [ "$(attempts)" = 4 ] || fail "expected 4 requests (the queued branch never starts), got $(attempts); $(stats); $err"
 i=0
