@@ -719,6 +719,10 @@ void tasks_timer_due(VM *vm, Fiber *f) {
 
 static void tasks_destroy(VM *vm, ObjTasks *t) {
   Heap *h = &vm->heap;
+  /* first: dropping a branch cancels its calls, and charging a cancelled
+   * call may exhaust this block's budget, which must not mark a dying
+   * tasks object dirty */
+  if (t->own && t->own->owner == t) t->own->owner = NULL;
   for (uint32_t i = 0; i < t->n; i++) {
     Branch *b = &t->br[i];
     drop_fiber(vm, t, b, NULL);
@@ -727,7 +731,6 @@ static void tasks_destroy(VM *vm, ObjTasks *t) {
   }
   free(t->prefix);
   free(t->barrier_addr);
-  if (t->own && t->own->owner == t) t->own->owner = NULL;
   budget_release(vm, t->own);
   budget_release(vm, t->budget);
   v_release(h, t->items);
