@@ -242,8 +242,7 @@ static double now_unix(void) {
 static void msg_push(Call *c, const char *role, char *text) {
   if (c->nmsgs == c->msgs_cap) {
     uint32_t ncap = c->msgs_cap ? c->msgs_cap * 2 : 4;
-    ChatMsg *m = realloc(c->msgs, (size_t)ncap * sizeof *m);
-    if (!m) abort();
+    ChatMsg *m = xrealloc(c->msgs, (size_t)ncap * sizeof *m);
     c->msgs = m;
     c->msgs_cap = ncap;
   }
@@ -343,8 +342,7 @@ static bool load_prices(Engine *e, const char *path, char **err) {
     goto fail;
   }
   ObjMap *map = AS_MAP(doc);
-  e->prices = calloc(map->n ? map->n : 1, sizeof *e->prices);
-  if (!e->prices) abort();
+  e->prices = xcalloc(map->n ? map->n : 1, sizeof *e->prices);
   for (uint32_t i = 0; i < map->n; i++) {
     Value v = map->vals[i];
     Price p = {0};
@@ -417,8 +415,7 @@ static int64_t usage_total(const Usage *u) {
 static void note_unpriced(Engine *e, const char *spec) {
   for (uint32_t i = 0; i < e->nunpriced; i++)
     if (strcmp(e->unpriced[i], spec) == 0) return;
-  char **n = realloc(e->unpriced, ((size_t)e->nunpriced + 1) * sizeof *n);
-  if (!n) abort();
+  char **n = xrealloc(e->unpriced, ((size_t)e->nunpriced + 1) * sizeof *n);
   e->unpriced = n;
   e->unpriced[e->nunpriced++] = xstrdup(spec);
 }
@@ -555,8 +552,7 @@ static bool check_prices(Engine *e, char **err) {
 
 Engine *engine_new(VM *vm, const EngineConfig *cfg, char **err) {
   *err = NULL;
-  Engine *e = calloc(1, sizeof *e);
-  if (!e) abort();
+  Engine *e = xcalloc(1, sizeof *e);
   e->vm = vm;
   if (cfg) e->cfg = *cfg;
   else {
@@ -1749,8 +1745,7 @@ bool engine_ask(Engine *e, const EffectRequest *rq) {
     free(spec);
     return false;
   }
-  Call *c = calloc(1, sizeof *c);
-  if (!c) abort();
+  Call *c = xcalloc(1, sizeof *c);
   c->e = e;
   c->f = f;
   c->budget = budget_retain(f->budget);

@@ -4,6 +4,7 @@
  * (vm/tasks.c, a one-branch tasks object). The host admits and charges
  * effects through budget_admit / budget_charge (vm_impl.h). */
 #include "vm_impl.h"
+#include "../base/util.h"
 #include "opcodes.h"
 #include "trace.h"
 
@@ -11,28 +12,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-static char *str_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *str_fmt(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  va_list ap2;
-  va_copy(ap2, ap);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (n > 0) {
-    char *s = malloc((size_t)n + 1);
-    if (!s) abort();
-    vsnprintf(s, (size_t)n + 1, fmt, ap2);
-    va_end(ap2);
-    return s;
-  }
-  va_end(ap2);
-  char *s = malloc(1);
-  if (!s) abort();
-  s[0] = '\0';
-  return s;
-}
 
 /* ---- budgets --------------------------------------------------------------
  *
@@ -75,8 +54,7 @@ static double usd_clean(double v) {
 
 Budget *budget_new(VM *vm, Budget *parent, uint32_t bits, int64_t calls, int64_t tokens,
                    double usd, int64_t time_ms, const char *addr) {
-  Budget *b = calloc(1, sizeof *b);
-  if (!b) abort();
+  Budget *b = xcalloc(1, sizeof *b);
   b->rc = 1;
   b->bits = bits;
   b->parent = budget_retain(parent);
@@ -85,7 +63,7 @@ Budget *budget_new(VM *vm, Budget *parent, uint32_t bits, int64_t calls, int64_t
   b->usd_max = usd;
   b->time_ms = time_ms;
   b->start_ms = vm_now_ms(vm);
-  b->addr = str_fmt("%s", addr ? addr : "run");
+  b->addr = xasprintf("%s", addr ? addr : "run");
   return b;
 }
 
@@ -137,13 +115,13 @@ bool budget_check(VM *vm, Budget *b) {
   char *why = NULL;
   int64_t elapsed = (int64_t)(vm_now_ms(vm) - b->start_ms);
   if ((b->bits & BUDGET_CALLS) && b->calls_used >= b->calls_max)
-    why = str_fmt("budget exhausted: calls %" PRId64 "/%" PRId64, b->calls_used, b->calls_max);
+    why = xasprintf("budget exhausted: calls %" PRId64 "/%" PRId64, b->calls_used, b->calls_max);
   else if ((b->bits & BUDGET_TOKENS) && b->tokens_used >= b->tokens_max)
-    why = str_fmt("budget exhausted: tokens %" PRId64 "/%" PRId64, b->tokens_used, b->tokens_max);
+    why = xasprintf("budget exhausted: tokens %" PRId64 "/%" PRId64, b->tokens_used, b->tokens_max);
   else if ((b->bits & BUDGET_USD) && b->usd_used >= b->usd_max)
-    why = str_fmt("budget exhausted: usd $%.4f/$%.4f", b->usd_used, b->usd_max);
+    why = xasprintf("budget exhausted: usd $%.4f/$%.4f", b->usd_used, b->usd_max);
   else if ((b->bits & BUDGET_TIME) && elapsed >= b->time_ms)
-    why = str_fmt("budget exhausted: time %" PRId64 "ms/%" PRId64 "ms", elapsed, b->time_ms);
+    why = xasprintf("budget exhausted: time %" PRId64 "ms/%" PRId64 "ms", elapsed, b->time_ms);
   if (why) budget_exhaust(vm, b, why);
   return b->exhausted;
 }
@@ -153,10 +131,10 @@ bool budget_check(VM *vm, Budget *b) {
 static bool budget_never_fits(VM *vm, Budget *b, int64_t tokens, double usd) {
   char *why = NULL;
   if ((b->bits & BUDGET_TOKENS) && tokens > b->tokens_max - b->tokens_used)
-    why = str_fmt("budget exhausted: tokens %" PRId64 "/%" PRId64 " (the next call reserves %" PRId64
+    why = xasprintf("budget exhausted: tokens %" PRId64 "/%" PRId64 " (the next call reserves %" PRId64
                   ": its estimated input and its max_tokens)", b->tokens_used, b->tokens_max, tokens);
   else if ((b->bits & BUDGET_USD) && usd > b->usd_max - b->usd_used)
-    why = str_fmt("budget exhausted: usd $%.4f/$%.4f (the next call reserves $%.4f: its estimated "
+    why = xasprintf("budget exhausted: usd $%.4f/$%.4f (the next call reserves $%.4f: its estimated "
                   "input and its max_tokens)", b->usd_used, b->usd_max, usd);
   if (!why) return false;
   budget_exhaust(vm, b, why);
@@ -179,7 +157,7 @@ BudgetFit budget_admit(VM *vm, Budget *b, int64_t tokens, double usd, bool commi
   for (Budget *p = b; p; p = p->parent) {
     if (budget_check(vm, p) || budget_never_fits(vm, p, tokens, usd)) {
       p->refused = true;
-      *why = str_fmt("%s", p->why);
+      *why = xasprintf("%s", p->why);
       return BUDGET_REFUSED;
     }
   }
