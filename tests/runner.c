@@ -36,6 +36,8 @@
  * Every child runs in its own process group, with stdin from /dev/null,
  * in the directory of its test file (so paths in output are stable), and
  * is killed after the timeout: a hang is a failure, not a stuck build.
+ * Every child also gets canary API keys, and fails if its output shows one
+ * (see "the canary keys" below).
  * Tests run in -j worker processes (default: one per core); results print
  * in order. --fast leaves out the CLI scripts and examples (`make
  * check-fast`: the Weft programs, golden files and unit tests). FILTER
