@@ -287,7 +287,7 @@ Symbol *ck_new_local(Checker *c, Node *decl, const char *name, Type *t, bool is_
  * only for the constructs' lowering: they write the trace's `verdict`,
  * `match` and `loop` events, which a program must not be able to forge.
  * They resolve in the embedded standard library's own files, and for the
- * callees the parser writes while lowering a construct (N_NAME with
+ * callees desugaring writes while lowering a construct (N_NAME with
  * `lowered`); anywhere else they do not exist: a program that names one
  * gets "unknown name" (or "no item" through a module alias), and no hint
  * suggests it. */

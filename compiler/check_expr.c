@@ -345,15 +345,15 @@ static Symbol *producer_role(Node *e) {
  * claim must cross the JSON boundary and no verifier may be the role that
  * produced the claim (E0618; the runtime checks provenance too). */
 static Type *verify_expr(Checker *c, Node *n) {
-  Type *t = ck_expr(c, n->u.sugar.lowered, NULL);
-  Node *claim = n->u.sugar.claim;
+  Type *t = ck_expr(c, n->u.verify.lowered, NULL);
+  Node *claim = n->u.verify.claim;
   Type *ct = claim ? claim->type : NULL;
   if (ct && !ck_is_error(ct) && !type_is_jsonable(ct))
     diag_add(c->dl, D_E0502, claim->span, "a claim is sent to the verifier as JSON: verify data",
              "a claim of type %s cannot be expressed as JSON", ck_type_str(c, ct));
   Symbol *prod = producer_role(claim);
-  for (uint32_t i = 0; i < n->u.sugar.roles.n; i++) {
-    Node *rn = n->u.sugar.roles.items[i];
+  for (uint32_t i = 0; i < n->u.verify.roles.n; i++) {
+    Node *rn = n->u.verify.roles.items[i];
     Symbol *r = quiet_role(c, rn);
     if (prod && r == prod)
       diag_add(c->dl, D_E0618, rn->span,
@@ -364,13 +364,13 @@ static Type *verify_expr(Checker *c, Node *n) {
 }
 
 static Type *tournament_expr(Checker *c, Node *n) {
-  Type *t = ck_expr(c, n->u.sugar.lowered, NULL);
-  Node *xs = n->u.sugar.claim;
+  Type *t = ck_expr(c, n->u.tourn.lowered, NULL);
+  Node *xs = n->u.tourn.items;
   Type *xt = xs ? ck_strip(xs->type) : NULL;
   if (xt && xt->kind == TY_LIST && !ck_is_error(xt) && !type_is_jsonable(xt))
     diag_add(c->dl, D_E0502, xs->span, "candidates are shown to the judge as JSON: rank data",
              "candidates of type %s cannot be expressed as JSON", ck_type_str(c, xt->elem));
-  if (n->u.sugar.roles.n) quiet_role(c, n->u.sugar.roles.items[0]);
+  if (n->u.tourn.judge) quiet_role(c, n->u.tourn.judge);
   return t;
 }
 

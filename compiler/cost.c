@@ -24,6 +24,7 @@
  * analysed with the arguments' abstract values; recursion that can reach a
  * model call is unbounded. */
 #include "compiler.h"
+#include "desugar.h"
 #include "front.h"
 #include "../base/util.h"
 
@@ -348,7 +349,8 @@ static void scan(Cx *cx, FnInfo *f, Node *n) {
     scan(cx, f, n->u.fanout.branch); scan_list(cx, f, &n->u.fanout.fields); break;
   case N_BARRIER: scan(cx, f, n->u.barrier.tasks); scan(cx, f, n->u.barrier.tolerate);
     scan(cx, f, n->u.barrier.first); scan(cx, f, n->u.barrier.timeout); break;
-  case N_VERIFY: case N_TOURNAMENT: scan(cx, f, n->u.sugar.lowered); break;
+  case N_VERIFY: scan(cx, f, n->u.verify.lowered); break;
+  case N_TOURNAMENT: scan(cx, f, n->u.tourn.lowered); break;
   case N_BUDGET: scan_list(cx, f, &n->u.budget.limits); scan(cx, f, n->u.budget.body);
     scan(cx, f, n->u.budget.else_); break;
   case N_INT: case N_FLOAT: case N_BOOL: case N_NONE: case N_STRING: case N_DURATION:
@@ -530,38 +532,28 @@ static Cost ex_call(Cx *cx, Node *n, Val *out) {
   return cost_add(cx, c, call_value(cx, fnv, args, na, n));
 }
 
-/* tournament: the judge's ask times the number of judge calls. */
+/* tournament: the judge's ask times the number of judge calls, which the
+ * format's entry in the one table of formats (desugar.c) gives. */
 static Cost ex_tournament(Cx *cx, Node *n) {
-  Node *low = n->u.sugar.lowered;
-  if (!low || low->kind != N_BLOCK || low->u.block.stmts.n != 2) return ex(cx, low, NULL);
-  Cost c = ex(cx, low->u.block.stmts.items[0], NULL); /* let __criterion = … */
-  Node *call = low->u.block.stmts.items[1]->u.stmt.expr;
-  while (call && (call->kind == N_FIELD || call->kind == N_INDEX))
-    call = call->kind == N_FIELD ? call->u.field.object : call->u.index.object;
-  if (!call || call->kind != N_CALL || call->u.call.args.n < 3) return ex(cx, low, NULL);
-  NodeList *a = &call->u.call.args;
+  TournamentParts t;
+  if (!tournament_parts(n, &t)) return ex(cx, n->u.tourn.lowered, NULL);
+  Cost c = ex(cx, t.criterion_let, NULL); /* let __criterion = … */
   Val items, rounds = val_unknown();
-  c = cost_add(cx, c, ex(cx, a->items[0], &items));
-  bool swiss = is_name(n->u.sugar.format, "swiss");
-  if (swiss) c = cost_add(cx, c, ex(cx, a->items[1], &rounds));
-  Node *lam = a->items[a->n - 1];
-  if (lam->kind != N_LAMBDA) return ex(cx, low, NULL);
-  Cost judge = ex(cx, lam->u.lambda.body, NULL);
+  c = cost_add(cx, c, ex(cx, t.items, &items));
+  if (t.rounds) c = cost_add(cx, c, ex(cx, t.rounds, &rounds));
+  Cost judge = ex(cx, t.judge->u.lambda.body, NULL);
   if (judge.unb) return judge;
   if (items.k != V_BOUND)
     return cost_add(cx, c, repeat(cx, judge, items, n, "tournament"));
-  Poly games;
+  const TournamentFormat *f = t.format;
   Poly len = items.p;
-  if (swiss) {
-    if (rounds.k != V_BOUND)
-      return unbounded(cx, n, "tournament with a number of swiss rounds not known statically");
-    /* floor(n/2) games a round, two calls each: at most n calls a round */
-    games = poly_mul(cx, rounds.p, len);
-  } else if (is_name(n->u.sugar.format, "round_robin")) {
-    games = poly_mul(cx, len, poly_add(cx, len, poly_const(cx, -1)));   /* n(n-1) */
-  } else {
-    games = poly_add(cx, poly_mul(cx, poly_const(cx, 2), len), poly_const(cx, -2)); /* 2(n-1) */
-  }
+  if (f->rounds && rounds.k != V_BOUND)
+    return unbounded(cx, n, "tournament with a number of swiss rounds not known statically");
+  Poly games = poly_zero();
+  if (f->n2) games = poly_add(cx, games, poly_mul(cx, poly_const(cx, f->n2), poly_mul(cx, len, len)));
+  if (f->n1) games = poly_add(cx, games, poly_mul(cx, poly_const(cx, f->n1), len));
+  if (f->c) games = poly_add(cx, games, poly_const(cx, f->c));
+  if (f->rn) games = poly_add(cx, games, poly_mul(cx, poly_const(cx, f->rn), poly_mul(cx, rounds.p, len)));
   /* a single candidate (or none) makes no call: never report less than 0 */
   if (!games.over && games.n && games.m[0].nv == 0 && games.n == 1 && games.m[0].coef < 0)
     games = poly_zero();
@@ -768,7 +760,7 @@ static Cost ex(Cx *cx, Node *n, Val *outp) {
     c = cost_add(cx, c, ex(cx, n->u.barrier.first, NULL));
     return cost_add(cx, c, ex(cx, n->u.barrier.timeout, NULL));
   }
-  case N_VERIFY: return ex(cx, n->u.sugar.lowered, out);
+  case N_VERIFY: return ex(cx, n->u.verify.lowered, out);
   case N_TOURNAMENT: return ex_tournament(cx, n);
   case N_BUDGET: return ex_budget(cx, n);
   default:

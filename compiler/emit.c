@@ -856,8 +856,9 @@ static void emit_value_node(Emitter *e, Node *n) {
   case N_FANOUT: emit_fanout(e, n); return;
   case N_BARRIER: emit_barrier(e, n); return;
   case N_BUDGET: emit_budget(e, n); return;
-  /* verify and tournament run the expression the parser lowered them to */
-  case N_VERIFY: case N_TOURNAMENT: emit_value(e, n->u.sugar.lowered); return;
+  /* verify and tournament run the expression desugaring lowered them to */
+  case N_VERIFY: emit_value(e, n->u.verify.lowered); return;
+  case N_TOURNAMENT: emit_value(e, n->u.tourn.lowered); return;
   case N_ROLE_INDEX: {
     Symbol *rs = n->u.role_index.role ? n->u.role_index.role->sym : NULL;
     if (!rs || rs->kind != SYM_ROLE || rs->index < 0) {

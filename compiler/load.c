@@ -35,6 +35,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "../base/util.h"
+#include "desugar.h"
 #include "front.h"
 
 #if defined(__linux__) && defined(__has_include)
@@ -573,6 +574,7 @@ static uint32_t parse_loaded(Loader *L, const char *key, uint32_t id, int32_t ro
   uint32_t mark = p->diags->n;
   parse_source(&p->arena, p->sources, id, p->diags, &ast);
   ast.file = id;
+  desugar_file(&p->arena, p->diags, &ast);
   if (rel && id != p->main_file) summarize_unparsed(L, mark, id, import);
   load_imports(L, &ast, is_std, depth + 1);
   L->nstack--;

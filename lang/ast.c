@@ -96,7 +96,7 @@ Node *ast_new(Arena *a, NodeKind kind, Span span) {
   return n;
 }
 
-typedef void (*ChildFn)(const Node *child, void *ud);
+typedef AstChildFn ChildFn;
 
 static void each_list(const NodeList *l, ChildFn f, void *ud) {
   for (uint32_t i = 0; i < l->n; i++)
@@ -105,7 +105,7 @@ static void each_list(const NodeList *l, ChildFn f, void *ud) {
 
 /* Calls f on every direct child of n (NULL children skipped), in source
  * order. The one place that knows which union members hold children. */
-static void each_child(const Node *n, ChildFn f, void *ud) {
+void ast_each_child(Node *n, ChildFn f, void *ud) {
 #define C(x) do { if (x) f((x), ud); } while (0)
   switch (n->kind) {
   case N_FN:
@@ -168,7 +168,21 @@ static void each_child(const Node *n, ChildFn f, void *ud) {
     C(n->u.fanout.branch);
     each_list(&n->u.fanout.fields, f, ud);
     break;
-  case N_VERIFY: case N_TOURNAMENT: C(n->u.sugar.lowered); break;
+  case N_VERIFY:
+    C(n->u.verify.claim);
+    each_list(&n->u.verify.roles, f, ud);
+    C(n->u.verify.quorum);
+    C(n->u.verify.with);
+    C(n->u.verify.lowered);
+    break;
+  case N_TOURNAMENT:
+    C(n->u.tourn.items);
+    C(n->u.tourn.judge);
+    C(n->u.tourn.criterion);
+    C(n->u.tourn.format);
+    C(n->u.tourn.ret);
+    C(n->u.tourn.lowered);
+    break;
   case N_ROLE_INDEX: C(n->u.role_index.role); break;
   case N_BUDGET:
     each_list(&n->u.budget.limits, f, ud);
@@ -190,14 +204,14 @@ static void each_child(const Node *n, ChildFn f, void *ud) {
 #undef C
 }
 
-static void max_depth(const Node *c, void *ud) {
+static void max_depth(Node *c, void *ud) {
   uint32_t *m = ud;
   if (c->depth > *m) *m = c->depth;
 }
 
 uint32_t ast_set_depth(Node *n) {
   uint32_t m = 0;
-  each_child(n, max_depth, &m);
+  ast_each_child(n, max_depth, &m);
   n->depth = m + 1;
   return n->depth;
 }
@@ -457,10 +471,20 @@ static void dump_node(FILE *out, const Node *n, int indent) {
     dump_child(out, n->u.fanout.branch, in);
     dump_list(out, &n->u.fanout.fields, in);
     break;
-  case N_VERIFY: case N_TOURNAMENT:
-    if (n->u.sugar.format) fprintf(out, " %s", n->u.sugar.format);
-    if (n->u.sugar.ranking) fprintf(out, " ranking");
-    dump_child(out, n->u.sugar.lowered, in);
+  case N_VERIFY:
+    dump_child(out, n->u.verify.claim, in);
+    dump_group(out, n->u.verify.listed ? "by-list" : "by", &n->u.verify.roles, in);
+    dump_wrap(out, "quorum", n->u.verify.quorum, in);
+    dump_wrap(out, "with", n->u.verify.with, in);
+    dump_wrap(out, "lowered", n->u.verify.lowered, in);
+    break;
+  case N_TOURNAMENT:
+    dump_child(out, n->u.tourn.items, in);
+    dump_wrap(out, "by", n->u.tourn.judge, in);
+    dump_wrap(out, "on", n->u.tourn.criterion, in);
+    dump_child(out, n->u.tourn.format, in);
+    dump_wrap(out, "returns", n->u.tourn.ret, in);
+    dump_wrap(out, "lowered", n->u.tourn.lowered, in);
     break;
   case N_ROLE_INDEX: dump_child(out, n->u.role_index.role, in); break;
   case N_BUDGET:

@@ -92,7 +92,7 @@ typedef enum NodeKind {
   N_BARRIER,     /* barrier tasks [tolerate N|P%] [first K] [timeout D] */
   N_VERIFY,      /* verify claim by R | [R1, R2] [quorum K] [with { ... }]; runs `lowered` */
   N_TOURNAMENT,  /* tournament xs by judge on crit [format] [-> ranking]; runs `lowered` */
-  N_ROLE_INDEX,  /* the role table index of role_index.role, an int (built by lowering) */
+  N_ROLE_INDEX,  /* the role table index of role_index.role, an int (built by desugaring) */
   N_BUDGET,      /* budget { calls: N, ... } { body } [else { e }] */
 
   /* patterns (in N_MATCH_ARM) */
@@ -132,8 +132,9 @@ struct Node {
 
   union {
     struct { int64_t i; double f; bool b; const char *str; size_t len; } lit;
-    /* N_NAME; lowered: written by the parser's lowering of a construct
-     * (verify, tournament), which names the standard function itself */
+    /* N_NAME; lowered: set by the compiler's desugaring of a construct
+     * (verify, tournament, compiler/desugar.c), which names the standard
+     * function itself; never set by the parser */
     struct { const char *id; bool lowered; } name;
     struct { NodeList parts; } interp;
     struct { NodeList items; } list;                         /* N_LIST, N_RECORD, N_MAP, N_TYPE_RECORD, N_TYPE_UNION */
@@ -165,16 +166,23 @@ struct Node {
     /* N_BARRIER: the tasks operand and its modifiers (each NULL when not
      * given; `tolerate` is an N_PERCENT for `tolerate 10%`) */
     struct { Node *tasks; Node *tolerate; Node *first; Node *timeout; } barrier;
-    /* N_VERIFY and N_TOURNAMENT are sugar: the parser builds `lowered`, an
-     * ordinary expression (asks, a fan-out, calls of prelude functions),
-     * which is what the checker types and the emitter lowers; the other
-     * fields point into it (or are the written parts) for the extra static
-     * rules. N_VERIFY: `claim`, the verifier `roles` (ask_role nodes),
-     * `quorum` (NULL for one verifier). N_TOURNAMENT: `claim` is the list,
-     * `roles` holds the judge, `format` "bracket" | "round_robin" | "swiss",
-     * `ranking` for `-> ranking`. */
-    struct { Node *claim; NodeList roles; Node *quorum; Node *lowered; const char *format;
-             bool listed; bool ranking; } sugar;
+    /* N_VERIFY and N_TOURNAMENT hold the construct as written; the
+     * compiler's desugaring (compiler/desugar.c) checks their parts and
+     * fills `lowered`, an ordinary expression (asks, a fan-out, calls of
+     * prelude functions) that the checker types and the emitter lowers;
+     * the written parts stay for the extra static rules.
+     * N_VERIFY: the `claim`, the verifier `roles` (ask_role nodes), `listed`
+     * when they are written in brackets, `quorum` (the node after the word,
+     * NULL when absent) and `with` (the N_RECORD of `with { … }`, NULL when
+     * absent). */
+    struct { Node *claim; NodeList roles; bool listed; Node *quorum; Node *with;
+             Node *lowered; } verify;
+    /* N_TOURNAMENT: the candidate list `items`, the `judge` role, the
+     * `criterion`, the `format` (an N_FIELD_INIT: the word and, for
+     * `swiss N`, its value; NULL when absent) and `ret` (the N_NAME after
+     * `->`, NULL when absent). */
+    struct { Node *items; Node *judge; Node *criterion; Node *format; Node *ret;
+             Node *lowered; } tourn;
     struct { Node *role; } role_index;                        /* N_ROLE_INDEX */
     /* N_BUDGET: `limits` are N_FIELD_INIT (calls, tokens, usd, time); the
      * body and the else (NULL when absent) are zero-parameter branch
@@ -212,6 +220,10 @@ Node *ast_new(Arena *a, NodeKind kind, Span span);
 /* Sets n->depth to 1 + the deepest direct child (children's depths must be
  * set already, as they are when a tree is built bottom-up); returns it. */
 uint32_t ast_set_depth(Node *n);
+/* Calls f on every direct child of n (NULL children skipped), in source
+ * order, for passes over the tree outside lang/ (desugaring). */
+typedef void (*AstChildFn)(Node *child, void *ud);
+void ast_each_child(Node *n, AstChildFn f, void *ud);
 /* Tree depth is capped (AST_MAX_DEPTH) so that every later recursive walk
  * (checker, emitter, dump) is bounded: the parser reports E0103 and
  * substitutes N_ERROR for a deeper subtree. */

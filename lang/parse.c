@@ -421,297 +421,61 @@ int parse_source(Arena *arena, SourceSet *ss, uint32_t file, struct DiagList *di
   return (int)(diags->errors - before);
 }
 
-/* ---- verify and tournament: sugar lowered here ------------------------
- * Both constructs become ordinary expressions built from asks, a record
- * fan-out and prelude functions (stdlib/prelude.weft), so the checker
- * types them and the emitter lowers them like code a user could write.
- * Every synthesized node spans the whole construct; the user's own
- * operands keep their spans. Synthesized locals start with `__`. */
+/* ---- verify and tournament: the construct as written ------------------
+ * The parser checks only the contextual words (`by`, `on`, `quorum`, each
+ * part at most once) and keeps the parts; the compiler's desugaring
+ * (compiler/desugar.c) checks what they mean and lowers the construct. */
 
-static Node *sx_string(ParseCtx *pc, const char *s, Loc l) {
-  Node *n = ps_new(pc, N_STRING, l);
-  n->u.lit.str = s;
-  n->u.lit.len = strlen(s);
-  return n;
-}
-
-static Node *sx_int(ParseCtx *pc, int64_t v, Loc l) {
-  Node *n = ps_new(pc, N_INT, l);
-  n->u.lit.i = v;
-  return n;
-}
-
-/* A call of a standard function or native by the lowering: the checker
- * resolves its name in the prelude and the natives only (internal ones
- * included), whatever the program declares under that name. */
-static Node *sx_call(ParseCtx *pc, const char *fn, NodeList args, Loc l) {
-  Node *callee = ps_name(pc, fn, l);
-  callee->u.name.lowered = true;
-  return ps_call(pc, callee, args, l);
-}
-
-static Node *sx_let(ParseCtx *pc, const char *name, Node *value, Loc l) {
-  Node *n = ps_new(pc, N_LET, l);
-  n->u.decl.name = name;
-  n->u.decl.name_span = ps_span(pc, l);
-  n->u.decl.value = value;
-  return ps_done(pc, n);
-}
-
-static Node *sx_stmt(ParseCtx *pc, Node *e, Loc l) {
-  Node *n = ps_new(pc, N_EXPR_STMT, l);
-  n->u.stmt.expr = e;
-  return ps_done(pc, n);
-}
-
-static Node *sx_field(ParseCtx *pc, Node *obj, const char *name, Loc l) {
-  Node *n = ps_new(pc, N_FIELD, l);
-  n->u.field.object = obj;
-  n->u.field.name = name;
-  n->u.field.name_span = ps_span(pc, l);
-  return ps_done(pc, n);
-}
-
-/* A fresh copy of a role reference (a name or `lib.role`): each use gets
- * its own node, since the checker annotates it in place. */
-static Node *sx_role(ParseCtx *pc, const Node *r) {
-  Node *n = ast_new(pc->arena, r->kind, r->span);
-  n->u = r->u;
-  if (r->kind == N_FIELD) n->u.field.object = sx_role(pc, r->u.field.object);
-  return ps_done(pc, n);
-}
-
-/* "reviewer" or "lib.reviewer", for messages and quorum reasons */
-static const char *sx_role_text(ParseCtx *pc, const Node *r) {
-  if (r->kind == N_NAME) return r->u.name.id;
-  if (r->kind != N_FIELD || r->u.field.object->kind != N_NAME) return "?";
-  const char *a = r->u.field.object->u.name.id, *b = r->u.field.name;
-  size_t la = strlen(a), lb = strlen(b);
-  char *s = arena_alloc(pc->arena, la + lb + 2);
-  memcpy(s, a, la);
-  s[la] = '.';
-  memcpy(s + la + 1, b, lb + 1);
-  return s;
-}
-
-static Node *sx_ask(ParseCtx *pc, const Node *role, Node *prompt, Node *type, Loc l) {
-  return ps_ask(pc, sx_role(pc, role), prompt, type, l);
-}
-
-/* verify CLAIM by R [with {…}]            =>
- *   ask R (verify_prompt(CLAIM, [<index of R>], EV, FI, DOUBTS)) -> verdict
- * verify CLAIM by [R1, …, Rn] quorum K     =>
- *   { let __verify_prompt = verify_prompt(CLAIM, [<R1>, …], EV, FI, DOUBTS)
- *     let __verify_votes = barrier fanout { v0: ask R1 __verify_prompt -> verdict, … }
- *     verdict_quorum([__verify_votes.v0, …], ["R1", …], K) }
- * verify_prompt refuses (at run time) a claim whose provenance is one of
- * the verifier roles. */
+/* verify CLAIM by R | [R1, …] { quorum K | with { … } } */
 Node *ps_verify(ParseCtx *pc, Node *claim, const char *by, Loc by_loc, NodeList roles, int listed,
                 NodeList mods, Loc l) {
   Node *n = ps_new(pc, N_VERIFY, l);
-  n->u.sugar.claim = claim;
-  n->u.sugar.roles = roles;
-  n->u.sugar.listed = listed != 0;
+  n->u.verify.claim = claim;
+  n->u.verify.roles = roles;
+  n->u.verify.listed = listed != 0;
   if (strcmp(by, "by") != 0) {
     Span at = ps_span(pc, by_loc);
     diag_add(pc->diags, D_E0101, at, "write `verify CLAIM by ROLE`",
              "unexpected identifier '%.40s', expected 'by'", by);
   }
-  Node *ev = NULL, *fi = NULL, *doubts = NULL, *quorum = NULL;
-  bool with_seen = false;
   for (uint32_t i = 0; i < mods.n; i++) {
     Node *m = mods.items[i];
     if (strcmp(m->u.init.name, "with") == 0) {
-      if (with_seen) {
+      if (n->u.verify.with) {
         diag_add(pc->diags, D_E0101, m->span, "give each part at most once",
                  "`with` is given twice in one verify");
         continue;
       }
-      with_seen = true;
-      NodeList *fs = &m->u.init.value->u.list.items;
-      for (uint32_t k = 0; k < fs->n; k++) {
-        Node *f = fs->items[k];
-        const char *name = f->u.init.name;
-        Node **slot = strcmp(name, "evidence") == 0     ? &ev
-                      : strcmp(name, "falsify_if") == 0 ? &fi
-                      : strcmp(name, "doubts") == 0     ? &doubts
-                                                        : NULL;
-        if (!slot) {
-          diag_add(pc->diags, D_E0206, f->span,
-                   "verify takes `with { evidence: …, falsify_if: …, doubts: … }`",
-                   "verify has no part `%.40s`", name);
-        } else if (*slot) {
-          diag_add(pc->diags, D_E0310, f->span, NULL, "`%s` is given twice", name);
-        } else {
-          *slot = f->u.init.value;
-        }
-      }
+      n->u.verify.with = m->u.init.value;
       continue;
     }
     if (!word_is(pc, m, "quorum", "'quorum' or 'with'",
                  "a verify takes `quorum K` (with a list of roles) and `with { … }`"))
       continue;
-    if (quorum) {
+    if (n->u.verify.quorum) {
       diag_add(pc->diags, D_E0101, m->span, "give each part at most once",
                "`quorum` is given twice in one verify");
       continue;
     }
-    quorum = m->u.init.value;
+    n->u.verify.quorum = m->u.init.value;
   }
-  uint32_t nr = roles.n;
-  int64_t k = (int64_t)nr / 2 + 1; /* default: a majority */
-  if (quorum && !listed) {
-    diag_add(pc->diags, D_E0617, quorum->span, "list the verifiers: `verify c by [r1, r2, r3] quorum 2`",
-             "a quorum needs a list of verifier roles");
-  } else if (quorum && quorum->kind != N_INT) {
-    diag_add(pc->diags, D_E0617, quorum->span, "write the number of votes needed, e.g. `quorum 2`",
-             "a quorum is an integer literal");
-  } else if (quorum && (quorum->u.lit.i < 1 || quorum->u.lit.i > (int64_t)nr)) {
-    diag_add(pc->diags, D_E0617, quorum->span, "a quorum counts votes: from 1 to the number of roles",
-             "quorum %lld is out of range for %u verifier%s", (long long)quorum->u.lit.i, nr,
-             nr == 1 ? "" : "s");
-  } else if (quorum) {
-    k = quorum->u.lit.i;
-  }
-  if (nr == 0) {
-    diag_add(pc->diags, D_E0608, ps_span(pc, l), "name at least one verifier role",
-             "verify needs a role");
-    return ps_done(pc, n);
-  }
-  n->u.sugar.quorum = quorum;
-
-  NodeList idx = {0};
-  for (uint32_t i = 0; i < nr; i++) {
-    Node *ri = ps_new(pc, N_ROLE_INDEX, l);
-    ri->u.role_index.role = sx_role(pc, roles.items[i]);
-    ps_push(pc, &idx, ps_done(pc, ri));
-  }
-  NodeList pargs = {0};
-  ps_push(pc, &pargs, claim);
-  ps_push(pc, &pargs, ps_list(pc, N_LIST, idx, l));
-  ps_push(pc, &pargs, ev ? ev : ps_new(pc, N_NONE, l));
-  ps_push(pc, &pargs, fi ? fi : ps_new(pc, N_NONE, l));
-  ps_push(pc, &pargs, doubts ? doubts : ps_new(pc, N_NONE, l));
-  Node *prompt = sx_call(pc, "verify_prompt", pargs, l);
-
-  if (!listed) { /* verdict_one only adds the trace's `verdict` event */
-    NodeList oargs = {0};
-    ps_push(pc, &oargs, sx_ask(pc, roles.items[0], prompt, ps_type_name(pc, "verdict", (NodeList){0}, l), l));
-    ps_push(pc, &oargs, sx_string(pc, sx_role_text(pc, roles.items[0]), l));
-    n->u.sugar.lowered = sx_call(pc, "verdict_one", oargs, l);
-    return ps_done(pc, n);
-  }
-  /* the votes: one branch per role, all asked at once */
-  NodeList fields = {0}, votes = {0}, names = {0};
-  for (uint32_t i = 0; i < nr; i++) {
-    char *fname = arena_alloc(pc->arena, 16);
-    snprintf(fname, 16, "v%u", i);
-    Node *f = ps_new(pc, N_FIELD_INIT, l);
-    f->u.init.name = fname;
-    f->u.init.value = sx_ask(pc, roles.items[i], ps_name(pc, "__verify_prompt", l),
-                             ps_type_name(pc, "verdict", (NodeList){0}, l), l);
-    ps_push(pc, &fields, ps_done(pc, f));
-    ps_push(pc, &votes, sx_field(pc, ps_name(pc, "__verify_votes", l), fname, l));
-    ps_push(pc, &names, sx_string(pc, sx_role_text(pc, roles.items[i]), l));
-  }
-  NodeList stmts = {0};
-  ps_push(pc, &stmts, sx_let(pc, "__verify_prompt", prompt, l));
-  Node *fan = ps_fanout_record(pc, fields, l);
-  ps_push(pc, &stmts, sx_let(pc, "__verify_votes", ps_barrier(pc, fan, (NodeList){0}, l), l));
-  NodeList qargs = {0};
-  ps_push(pc, &qargs, ps_list(pc, N_LIST, votes, l));
-  ps_push(pc, &qargs, ps_list(pc, N_LIST, names, l));
-  ps_push(pc, &qargs, sx_int(pc, k, l));
-  ps_push(pc, &stmts, sx_stmt(pc, sx_call(pc, "verdict_quorum", qargs, l), l));
-  n->u.sugar.lowered = ps_block(pc, stmts, 0, l);
   return ps_done(pc, n);
 }
 
-/* tournament XS by J on CRIT [bracket | round_robin | swiss N] [-> ranking] =>
- *   { let __criterion = CRIT
- *     tournament_bracket(XS, __criterion, JUDGE) }            (bracket)
- *     tournament_round_robin(XS, __criterion, JUDGE)[0].item   (round_robin)
- *     tournament_swiss(XS, N, __criterion, JUDGE)              (swiss N, -> ranking)
- * JUDGE = fn(__a, __b) => ask J (judge_prompt(__criterion, __a, __b)) -> "A" | "B" */
+/* tournament XS by J on CRIT [FORMAT] [-> RET] */
 Node *ps_tournament(ParseCtx *pc, Node *items, const char *by, Loc by_loc, Node *judge,
                     const char *on, Loc on_loc, Node *crit, Node *format, Node *ret, Loc l) {
   Node *n = ps_new(pc, N_TOURNAMENT, l);
-  n->u.sugar.claim = items;
-  ps_push(pc, &n->u.sugar.roles, judge);
+  n->u.tourn.items = items;
+  n->u.tourn.judge = judge;
+  n->u.tourn.criterion = crit;
+  n->u.tourn.format = format;
+  n->u.tourn.ret = ret;
   if (strcmp(by, "by") != 0)
     diag_add(pc->diags, D_E0101, ps_span(pc, by_loc), "write `tournament XS by JUDGE on \"criterion\"`",
              "unexpected identifier '%.40s', expected 'by'", by);
   if (strcmp(on, "on") != 0)
     diag_add(pc->diags, D_E0101, ps_span(pc, on_loc), "write `tournament XS by JUDGE on \"criterion\"`",
              "unexpected identifier '%.40s', expected 'on'", on);
-  const char *fmt = "bracket";
-  Node *rounds = NULL;
-  if (format) {
-    const char *w = format->u.init.name;
-    Node *v = format->u.init.value;
-    if (strcmp(w, "swiss") == 0 && v) {
-      fmt = "swiss";
-      rounds = v;
-    } else if ((strcmp(w, "bracket") == 0 || strcmp(w, "round_robin") == 0) && !v) {
-      fmt = w;
-    } else {
-      diag_add(pc->diags, D_E0619, format->span,
-               "the formats are `bracket` (the default), `round_robin` and `swiss N` (N rounds)",
-               strcmp(w, "swiss") == 0 ? "`swiss` needs its number of rounds: `swiss N`"
-                                        : "unknown tournament format `%.40s`", w);
-    }
-  }
-  n->u.sugar.format = fmt;
-  if (ret) {
-    if (strcmp(ret->u.name.id, "ranking") != 0)
-      diag_add(pc->diags, D_E0619, ret->span, "write `-> ranking` for the full ranking, or nothing for the winner",
-               "a tournament gives its winner or `-> ranking`, not `%.40s`", ret->u.name.id);
-    else if (strcmp(fmt, "bracket") == 0)
-      diag_add(pc->diags, D_E0619, ret->span, "use `round_robin` or `swiss N` to rank every candidate",
-               "a bracket finds only the winner; it cannot give a ranking");
-    else
-      n->u.sugar.ranking = true;
-  }
-
-  /* the judge: one comparison, both candidates rendered in the prompt */
-  Node *pa = ps_new(pc, N_PARAM, l), *pb = ps_new(pc, N_PARAM, l);
-  pa->u.param.name = "__a";
-  pb->u.param.name = "__b";
-  NodeList jargs = {0};
-  ps_push(pc, &jargs, ps_name(pc, "__criterion", l));
-  ps_push(pc, &jargs, ps_name(pc, "__a", l));
-  ps_push(pc, &jargs, ps_name(pc, "__b", l));
-  NodeList ab = {0};
-  ps_push(pc, &ab, sx_string(pc, "A", l));
-  ps_push(pc, &ab, sx_string(pc, "B", l));
-  Node *lam = ps_new(pc, N_LAMBDA, l);
-  ps_push(pc, &lam->u.lambda.params, pa);
-  ps_push(pc, &lam->u.lambda.params, pb);
-  lam->u.lambda.arrow = true;
-  lam->u.lambda.body = sx_ask(pc, judge, sx_call(pc, "judge_prompt", jargs, l),
-                              ps_list(pc, N_TYPE_UNION, ab, l), l);
-  lam = ps_done(pc, lam);
-
-  NodeList args = {0};
-  ps_push(pc, &args, items);
-  if (rounds) ps_push(pc, &args, rounds);
-  ps_push(pc, &args, ps_name(pc, "__criterion", l));
-  ps_push(pc, &args, lam);
-  const char *fn = strcmp(fmt, "swiss") == 0         ? "tournament_swiss"
-                   : strcmp(fmt, "round_robin") == 0 ? "tournament_round_robin"
-                                                     : "tournament_bracket";
-  Node *call = sx_call(pc, fn, args, l);
-  if (strcmp(fmt, "bracket") != 0 && !n->u.sugar.ranking) {
-    Node *first = ps_new(pc, N_INDEX, l);
-    first->u.index.object = call;
-    first->u.index.index = sx_int(pc, 0, l);
-    call = sx_field(pc, ps_done(pc, first), "item", l);
-  }
-  NodeList stmts = {0};
-  Node *cl = sx_let(pc, "__criterion", crit, l); /* typed: a wrong criterion is reported once */
-  cl->u.decl.type = ps_type_name(pc, "string", (NodeList){0}, l);
-  ps_push(pc, &stmts, cl);
-  ps_push(pc, &stmts, sx_stmt(pc, call, l));
-  n->u.sugar.lowered = ps_block(pc, stmts, 0, l);
   return ps_done(pc, n);
 }

@@ -314,7 +314,7 @@ expr
  *           { 'quorum' INT | 'with' '{' fields '}' }
  * (the quorum is an integer literal: an expression there would swallow a
  * following `with`)
- * The sugar is lowered by ps_verify (parse.c). */
+ * ps_verify (parse.c) keeps the parts; compiler/desugar.c lowers them. */
 verify
   : VERIFY or_expr IDENT ask_role verify_mods
       { $$ = ps_verify(pc, $2, $3, @3, one(pc, $4), 0, $5, @$); }
@@ -342,8 +342,8 @@ verify_mods
  *               [ '->' 'ranking' ]
  * The criterion is a postfix expression (like a prompt) and the rounds a
  * literal or parenthesized, so neither can swallow the `->` or a '{'
- * that follows the construct. The sugar is lowered by ps_tournament
- * (parse.c). */
+ * that follows the construct. ps_tournament (parse.c) keeps the parts;
+ * compiler/desugar.c lowers them. */
 tournament
   : TOURNAMENT or_expr IDENT ask_role IDENT postfix tourn_format tourn_ret
       { $$ = ps_tournament(pc, $2, $3, @3, $4, $5, @5, $6, $7, $8, @$); }
