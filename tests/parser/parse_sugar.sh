@@ -3,7 +3,7 @@
 # parts mean (a quorum in range, a known format, `-> ranking` allowed) is
 # the compiler's rule, reported by `weft check` with its own code.
 # weft_parse (tests/tools) is built by `make check` next to the weft binary.
-. "$TESTDIR/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 PARSE="$(dirname "$WEFT")/tests/tools/weft_parse"
 [ -x "$PARSE" ] || fail "$PARSE is missing (make check builds it)"
 
