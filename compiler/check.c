@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "check_int.h"
-#include "../runtime/provider.h"
 
 /* ---- name tables ------------------------------------------------------ */
 static uint32_t hash_name(const char *s) {
@@ -674,12 +673,15 @@ static Type *resolve_typesym(Checker *c, TypeSym *ts, Node *use) {
 
 /* ---- natives ------------------------------------------------------------ */
 static void init_natives(Checker *c) {
-  c->native_sigs = arena_alloc(c->a, (std_nnatives ? std_nnatives : 1) * sizeof *c->native_sigs);
-  for (uint32_t i = 0; i < std_nnatives; i++) {
-    Sig *s = ck_parse_native_sig(c, std_natives[i].sig);
+  const NativeTable *nt = c->p->natives;
+  c->native_entries = nt ? nt->entries : NULL;
+  c->nnative_entries = nt ? nt->n : 0;
+  c->native_sigs = arena_alloc(c->a, (c->nnative_entries ? c->nnative_entries : 1) * sizeof *c->native_sigs);
+  for (uint32_t i = 0; i < c->nnative_entries; i++) {
+    Sig *s = ck_parse_native_sig(c, c->native_entries[i].sig);
     if (s) c->native_sigs[i] = *s;
     else c->native_sigs[i].params = NULL, c->native_sigs[i].ret = NULL;
-    NativeSym *ns = tab_get(&c->natives, std_natives[i].name);
+    NativeSym *ns = tab_get(&c->natives, c->native_entries[i].name);
     if (ns && ns->first + ns->count == i) {
       ns->count++;
       continue;
@@ -687,12 +689,12 @@ static void init_natives(Checker *c) {
     if (ns) continue; /* overloads must be adjacent; a stray one is ignored */
     ns = arena_alloc(c->a, sizeof *ns);
     ns->sym.kind = SYM_NATIVE;
-    ns->sym.name = std_natives[i].name;
-    ns->sym.internal = std_natives[i].internal;
+    ns->sym.name = c->native_entries[i].name;
+    ns->sym.internal = c->native_entries[i].internal;
     ns->sym.slot = ns->sym.index = -1;
     ns->first = i;
     ns->count = 1;
-    tab_put(c->a, &c->natives, std_natives[i].name, ns);
+    tab_put(c->a, &c->natives, c->native_entries[i].name, ns);
   }
   c->from_json = arena_alloc(c->a, sizeof *c->from_json);
   c->from_json->sym.kind = SYM_NATIVE;
@@ -918,10 +920,21 @@ static const RoleSetting role_settings[] = {
 };
 #define NROLE_SETTINGS (sizeof role_settings / sizeof role_settings[0])
 
-/* Provider names, only for "did you mean": whether a prefix is known is
- * provider_known_prefix's to say (vm/provider.c), so the checker and the
- * engine cannot disagree. */
-static const char *const known_providers[] = {"anthropic", "openai", "mock"};
+/* The providers (vm/providers.def, the list the runtime's provider table
+ * is built from, so the checker and the engine cannot disagree). */
+static const char *const known_providers[] = {
+#define PROVIDER(id, name) name,
+#include "../vm/providers.def"
+#undef PROVIDER
+};
+#define NKNOWN_PROVIDERS (sizeof known_providers / sizeof known_providers[0])
+
+/* Whether model spec m ("provider/name") starts with a known provider. */
+static bool known_provider_prefix(const char *m, size_t plen) {
+  for (size_t i = 0; i < NKNOWN_PROVIDERS; i++)
+    if (strlen(known_providers[i]) == plen && memcmp(known_providers[i], m, plen) == 0) return true;
+  return false;
+}
 
 static const RoleSetting *find_setting(const char *name) {
   for (size_t i = 0; i < NROLE_SETTINGS; i++)
@@ -972,13 +985,17 @@ static void check_model(Checker *c, Node *v, const char *m, size_t len) {
              "model \"%.80s\" names no model", m);
     return;
   }
-  if (!provider_known_prefix(m)) {
+  if (!known_provider_prefix(m, plen)) {
     char *prov = arena_strndup(c->a, m, plen);
-    const char *near = ck_closest(prov, (const char **)known_providers,
-                                  sizeof known_providers / sizeof known_providers[0]);
+    const char *near = ck_closest(prov, (const char **)known_providers, NKNOWN_PROVIDERS);
+    Buf known;
+    buf_init(&known);
+    for (size_t i = 0; i < NKNOWN_PROVIDERS; i++) buf_printf(&known, "%s%s", i ? ", " : "", known_providers[i]);
+    buf_putc(&known, '\0');
     char *help = arena_alloc(c->a, 128);
-    if (near) snprintf(help, 128, "did you mean `%s`? (known providers: anthropic, openai, mock)", near);
-    else snprintf(help, 128, "known providers: anthropic, openai, mock");
+    if (near) snprintf(help, 128, "did you mean `%s`? (known providers: %s)", near, known.data);
+    else snprintf(help, 128, "known providers: %s", known.data);
+    buf_free(&known);
     diag_add(c->dl, D_E0605, v->span, help, "unknown model provider `%.40s`", prov);
   }
 }

@@ -415,7 +415,7 @@ static Type *native_call(Checker *c, Node *n, NativeSym *ns, Type *want, CallInf
     uint32_t any = ns->first;
     Sig *s = &c->native_sigs[any];
     if (ns->count == 1 && s->ret)
-      diag_add(c->dl, D_E0302, n->span, std_natives[any].doc, "`%s` takes %u argument%s, got %u",
+      diag_add(c->dl, D_E0302, n->span, c->native_entries[any].doc, "`%s` takes %u argument%s, got %u",
                ns->sym.name, s->nparams, plural(s->nparams), args->n);
     else
       diag_add(c->dl, D_E0302, n->span, NULL, "no version of `%s` takes %u argument%s",
@@ -456,7 +456,7 @@ static Type *native_call(Checker *c, Node *n, NativeSym *ns, Type *want, CallInf
     }
   }
   ci->kind = CALL_NATIVE;
-  ci->native = &std_natives[pick];
+  ci->native = &c->native_entries[pick];
   Sig *s = &c->native_sigs[pick];
   Type **binds = NULL;
   Type *r = apply_sig(c, n, ns->sym.name, s, want, pre, &binds);

@@ -7,7 +7,6 @@
 
 #include "compiler.h"
 #include "front.h"
-#include "../stdlib/builtins.h"
 
 /* Types deeper than this are refused (E0305): inferred types can grow one
  * level per statement (`let b = [a]`), and every type walk recurses. */
@@ -54,7 +53,7 @@ typedef struct TypeSym {
 
 typedef struct NativeSym {
   Symbol sym;                  /* SYM_NATIVE */
-  uint32_t first, count;       /* overloads: std_natives[first .. first+count) */
+  uint32_t first, count;       /* overloads: native_entries[first .. first+count) */
 } NativeSym;
 
 /* An import item of a file. */
@@ -122,7 +121,9 @@ typedef struct Checker {
   FnCtx *fn;
   uint32_t next_var;
   SymTab natives;              /* name -> NativeSym* */
-  Sig *native_sigs;            /* parallel to std_natives (NULL entries: bad sig) */
+  const Native *native_entries;/* the host's native table (Program.natives) */
+  uint32_t nnative_entries;
+  Sig *native_sigs;            /* parallel to native_entries (NULL entries: bad sig) */
   NativeSym *from_json;        /* stand-in symbol for the from_json callee */
   uint32_t alias_depth;        /* named types being resolved, nested */
   /* the join rule for fan-outs (check_expr.c) */

@@ -144,6 +144,8 @@ typedef struct CompileOptions {
    * import resolves only beneath one of them (docs/security.md, "Imports"). */
   const char *const *import_paths;
   uint32_t nimport_paths;
+  const NativeTable *natives; /* the builtins programs may call: the host's table
+                                 (stdlib's std_native_table); NULL: none at all */
 } CompileOptions;
 
 typedef struct ProgramFile {
@@ -160,6 +162,7 @@ typedef struct Program {
   ProgramFile *files; uint32_t nfiles, files_cap; /* dependencies before dependents; main file last */
   uint32_t main_file;         /* SourceSet id of the entry file */
   Symbol *main;               /* SYM_FN main of the entry file, or NULL */
+  const NativeTable *natives; /* CompileOptions.natives (load_program sets it) */
 } Program;
 
 /* load.c: reads and parses `path` and, transitively, its imports (relative

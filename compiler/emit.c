@@ -65,6 +65,14 @@ typedef struct Emitter {
   bool limit_reported;         /* one E0504 per program is enough */
 } Emitter;
 
+/* The module's index of the native with this key, resolved to nat (the
+ * host's entry; NULL leaves it unknown, which the verifier reports). */
+static uint32_t native_index(Emitter *e, const char *key, const Native *nat) {
+  uint32_t i = module_add_native(e->m, key);
+  e->m->natives[i] = nat;
+  return i;
+}
+
 /* Growth for the emitter's arrays: doubles, starting at `first`. */
 static void *grow_array(void *p, uint32_t *cap, uint32_t need, size_t elem, uint32_t first) {
   if (need <= *cap) return p;
@@ -458,7 +466,7 @@ static void emit_call(Emitter *e, Node *n) {
     }
     for (uint32_t i = 0; i < args->n; i++) emit_value(e, args->items[i]);
     mark(e, n);
-    encode(e, n, OP_CALL_NATIVE, module_add_native(e->m, ci->native->key), args->n, 0);
+    encode(e, n, OP_CALL_NATIVE, native_index(e, ci->native->key, ci->native), args->n, 0);
     return;
   case CALL_FROM_JSON:
     if (args->n != 1 || !n->type) {
@@ -655,7 +663,7 @@ static void emit_loop(Emitter *e, Node *n) {
   emit_value(e, n->u.loop.until);
   /* the trace's `loop` event (a no-op without --trace); gives c back */
   op1(e, n, OP_GET_LOCAL, count);
-  encode(e, n, OP_CALL_NATIVE, module_add_native(e->m, "trace_loop"), 2, 0);
+  encode(e, n, OP_CALL_NATIVE, native_index(e, "trace_loop", native_find(e->p->natives, "trace_loop")), 2, 0);
   uint32_t again = jump_fwd(e, n->u.loop.until, OP_JUMP_IF_FALSE);
   patch(e, again, head);
   op1(e, n, OP_GET_LOCAL, state);

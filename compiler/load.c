@@ -757,6 +757,14 @@ bool load_program(Program *p, const char *path, const CompileOptions *opt) {
   L.p = p;
   L.opt = opt;
   L.std_root = -1;
+  p->natives = opt ? opt->natives : NULL;
+  if (!p->natives) { /* the host forgot its table: say so, not "unknown name" in the prelude */
+    uint32_t id = src_add(p->sources, path, "", 0);
+    p->main_file = id;
+    diag_add(p->diags, D_E0505, (Span){id, 0, 0}, "pass the host's table in CompileOptions.natives",
+             "internal compiler error: no native functions were given");
+    return false;
+  }
 
   /* The main file is read first so that a missing prelude has a file to be
    * reported against; the prelude is still loaded (and stored) first. */

@@ -21,10 +21,12 @@
 #include "../lang/diag.h"
 #include "../stdlib/builtins.h"
 #include "../vm/module.h"
+#include "../vm/json.h"
 #include "../vm/opcodes.h"
 #include "../vm/vm.h"
 #include "../base/util.h"
 #include "engine.h"
+#include "host.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.1.0-dev"
@@ -127,7 +129,7 @@ weft_status weft_compile_file(const char *path, const weft_compile_options *opts
   heap_init(&p->heap, 0);
   src_init(&p->ss);
   diag_init(&p->dl);
-  CompileOptions opt = {.check_only = false, .stdlib_dir = NULL};
+  CompileOptions opt = {.check_only = false, .stdlib_dir = NULL, .natives = std_native_table()};
   if (opts) {
     opt.import_paths = opts->import_paths;
     opt.nimport_paths = opts->nimport_paths;
@@ -217,7 +219,7 @@ weft_status weft_module_load(const void *bytes, size_t len, weft_module **out, c
   m->refs = 1;
   heap_init(&m->heap, 0);
   char *err = NULL;
-  m->mod = module_load(&m->heap, bytes ? bytes : (const uint8_t *)"", len, &err);
+  m->mod = module_load(&m->heap, bytes ? bytes : (const uint8_t *)"", len, std_native_table(), &err);
   if (!m->mod) {
     if (errmsg) *errmsg = err ? err : xstrdup("invalid module");
     else free(err);
@@ -414,7 +416,7 @@ static weft_status build_inputs(weft_session *s, VM *vm, const char *json, Value
   bool *have = xcalloc(m->nparams ? m->nparams : 1, sizeof *have);
   for (uint32_t i = 0; i < m->nparams; i++) args[i] = v_none();
   if (json) {
-    if (!std_json_parse(&vm->heap, json, strlen(json), &input, &err)) {
+    if (!v_from_json(&vm->heap, json, strlen(json), &input, &err)) {
       buf_putc(&err, '\0');
       fail(&s->errmsg, st, "inputs: invalid JSON: %s", err.data);
       goto out;
@@ -434,7 +436,7 @@ static weft_status build_inputs(weft_session *s, VM *vm, const char *json, Value
         goto out;
       }
       err.len = 0;
-      if (!std_convert(&vm->heap, m, m->params[i].type, obj->vals[k], &args[i], &err)) {
+      if (!v_convert(&vm->heap, m, m->params[i].type, obj->vals[k], &args[i], &err)) {
         buf_putc(&err, '\0');
         fail(&s->errmsg, st, "inputs: %s: %s", m->params[i].name, err.data);
         goto out;
@@ -480,6 +482,7 @@ weft_status weft_session_run(weft_session *s, const char *inputs_json, weft_resu
     vm_set_budget(vm, s->budget_bits, s->budget_calls, s->budget_tokens, s->budget_usd, s->budget_time);
   Value *args = xcalloc(m->nparams ? m->nparams : 1, sizeof *args);
   Engine *engine = NULL;
+  Host *host = NULL;
   weft_status st = build_inputs(s, vm, inputs_json, args);
   if (st == WEFT_OK && m->nroles) {
     char *eerr = NULL;
@@ -489,6 +492,7 @@ weft_status weft_session_run(weft_session *s, const char *inputs_json, weft_resu
       free(eerr);
     }
   }
+  if (st == WEFT_OK) host = host_new(vm, engine);
   if (st == WEFT_OK) {
     Value result = v_none();
     char *err = NULL, *trace = NULL;
@@ -523,6 +527,7 @@ weft_status weft_session_run(weft_session *s, const char *inputs_json, weft_resu
   free(args);
   engine_free(engine);
   vm_free(vm);
+  host_free(host);
   return st;
 }
 

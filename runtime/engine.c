@@ -23,12 +23,13 @@
 #endif
 
 #include "engine.h"
+#include "host.h"
 #include "journal.h"
+#include "../vm/json.h"
 #include "../vm/vm_impl.h"
 #include "../vm/opcodes.h"
 #include "schema.h"
 #include "../vm/trace.h"
-#include "../stdlib/builtins.h"
 
 #define CURL_DISABLE_TYPECHECK 1
 #include <cjson/cJSON.h>
@@ -148,6 +149,8 @@ struct Engine {
   char **unpriced;
   uint32_t nunpriced;
   uint64_t budgets_seen;      /* vm->budgets_exhausted at the last budget sweep */
+  EffectLog *log;             /* the journal and records that answer asks (host_set_log); NULL: none */
+  struct Host *host;          /* the host that hands this engine its asks; NULL: none */
   bool any_call;
   uint64_t first_ms, last_ms;
 };
@@ -306,7 +309,7 @@ static bool load_prices(Engine *e, const char *path, char **err) {
   Heap h;
   heap_init(&h, 0);
   Value doc;
-  bool ok = std_json_parse(&h, text.data ? text.data : "", text.len, &doc, &perr);
+  bool ok = v_from_json(&h, text.data ? text.data : "", text.len, &doc, &perr);
   buf_free(&text);
   Buf m;
   buf_init(&m);
@@ -428,9 +431,12 @@ Engine *engine_new(VM *vm, const EngineConfig *cfg, char **err) {
     engine_free(e);
     return NULL;
   }
-  vm->engine = e;
   return e;
 }
+
+void engine_set_log(Engine *e, EffectLog *log) { e->log = log; }
+
+void engine_set_host(Engine *e, struct Host *h) { e->host = h; }
 
 static void transfer_release(Engine *e, Call *c) {
   if (c->easy) {
@@ -505,7 +511,7 @@ void engine_free(Engine *e) {
   free(e->prices);
   for (uint32_t i = 0; i < e->nunpriced; i++) free(e->unpriced[i]);
   free(e->unpriced);
-  if (e->vm && e->vm->engine == e) e->vm->engine = NULL;
+  host_engine_gone(e->host);
   free(e);
 }
 
@@ -590,7 +596,7 @@ static void call_request(Call *c) {
  * call answered from a record is already there. */
 static void call_record(Engine *e, Call *c, bool ok, const char *text, size_t len, const char *error,
                         const char *kind) {
-  EffectLog *log = e->vm->effects;
+  EffectLog *log = e->log;
   if (!log || !c->request || (c->served && log->serve_journaled && !log->collect)) return;
   EffectRec r;
   memset(&r, 0, sizeof r);
@@ -720,7 +726,7 @@ static bool validate(Engine *e, Call *c, const char *text, size_t len, Value *ou
   Value doc;
   Buf perr;
   buf_init(&perr);
-  if (!std_json_parse(h, text, len, &doc, &perr)) {
+  if (!v_from_json(h, text, len, &doc, &perr)) {
     buf_printf(err, "the reply is not JSON: %s", buf_cstr(&perr));
     buf_free(&perr);
     return false;
@@ -734,7 +740,7 @@ static bool validate(Engine *e, Call *c, const char *text, size_t len, Value *ou
        * value: take it when it fits, else ask for the wrapper */
       Buf ignored;
       buf_init(&ignored);
-      bool ok = std_convert(h, e->vm->mod, c->td, doc, out, &ignored);
+      bool ok = v_convert(h, e->vm->mod, c->td, doc, out, &ignored);
       buf_free(&ignored);
       if (!ok) buf_puts(err, "$: expected an object {\"value\": ...}");
       v_release(h, doc);
@@ -742,7 +748,7 @@ static bool validate(Engine *e, Call *c, const char *text, size_t len, Value *ou
     }
     inner = *p;
   }
-  bool ok = std_convert(h, e->vm->mod, c->td, inner, out, err);
+  bool ok = v_convert(h, e->vm->mod, c->td, inner, out, err);
   v_release(h, doc);
   return ok;
 }
@@ -797,8 +803,8 @@ static void handle_reply(Engine *e, Call *c, ProviderReply *r) {
   }
   if (c->served) { /* a record that no longer fits the type */
     buf_printf(&m, "ask %s at %s: the reply recorded in %s does not match ", c->role->name, c->addr,
-               e->vm->effects->serve_name ? e->vm->effects->serve_name : "the journal");
-    std_type_desc_print(&m, e->vm->mod, c->td);
+               e->log->serve_name ? e->log->serve_name : "the journal");
+    type_desc_print(&m, e->vm->mod, c->td);
     buf_printf(&m, ": %s", buf_cstr(&verr));
     buf_free(&verr);
     call_fail(e, c, &m);
@@ -821,7 +827,7 @@ static void handle_reply(Engine *e, Call *c, ProviderReply *r) {
     return;
   }
   buf_printf(&m, "ask %s: reply does not match ", c->role->name);
-  std_type_desc_print(&m, e->vm->mod, c->td);
+  type_desc_print(&m, e->vm->mod, c->td);
   buf_printf(&m, " after %u attempt%s: %s", c->repairs + 1, c->repairs ? "s" : "", buf_cstr(&verr));
   buf_free(&verr);
   call_fail(e, c, &m);
@@ -1170,7 +1176,7 @@ static void serve_record(Engine *e, Call *c) {
   c->retries = rec->retries;
   c->repairs = rec->repairs;
   e->stats.served++;
-  e->vm->effects->served++;
+  e->log->served++;
   if (!rec->ok) { /* replay answers failures too */
     Usage u = {rec->input_tokens, rec->output_tokens, 0, 0};
     c->usage = u;
@@ -1238,7 +1244,7 @@ void engine_pump(Engine *e) {
   move_due(e);
   admit(e);
   if (e->active.n) curl_multi_perform(e->multi, &running);
-  vm_effects_commit(e->vm); /* replies are durable before their fibers run */
+  effects_commit(e->vm, e->log); /* replies are durable before their fibers run */
 }
 
 void engine_poll(Engine *e, int64_t timeout_ms) {
@@ -1285,7 +1291,7 @@ void engine_poll(Engine *e, int64_t timeout_ms) {
     int running = 0;
     curl_multi_perform(e->multi, &running);
   }
-  vm_effects_commit(e->vm); /* replies are durable before their fibers run */
+  effects_commit(e->vm, e->log); /* replies are durable before their fibers run */
 }
 
 /* O(1) through f->call: failing a fan-out cancels every branch, and a
@@ -1373,7 +1379,7 @@ static const char *request_change(const char *recorded, const Call *c) {
  * fingerprint and sends the rest; replay needs a record for every ask.
  * false after vm_raise when replay has none. */
 static bool ask_from_records(Engine *e, Call *c) {
-  EffectLog *log = e->vm->effects;
+  EffectLog *log = e->log;
   call_request(c);
   c->started_at = unix_now_ms();
   if (!log->serve) return true;
@@ -1396,7 +1402,10 @@ static bool ask_from_records(Engine *e, Call *c) {
   return false;
 }
 
-bool engine_ask(Engine *e, Fiber *f, uint32_t role, Value prompt, uint32_t td) {
+bool engine_ask(Engine *e, const EffectRequest *rq) {
+  Fiber *f = rq->fiber;
+  uint32_t role = rq->u.ask.role, td = rq->u.ask.td;
+  Value prompt = rq->u.ask.prompt;
   VM *vm = e->vm;
   const Module *m = vm->mod;
   if (role >= m->nroles) {
@@ -1434,13 +1443,8 @@ bool engine_ask(Engine *e, Fiber *f, uint32_t role, Value prompt, uint32_t td) {
   c->e = e;
   c->f = f;
   c->budget = budget_retain(f->budget);
-  {
-    Buf ab;
-    buf_init(&ab);
-    fiber_effect_address(f, "ask", &ab);
-    c->addr = buf_take(&ab);
-    c->started_ms = vm_now_ms(vm);
-  }
+  c->addr = xstrdup(rq->addr);
+  c->started_ms = vm_now_ms(vm);
   c->role = r;
   c->td = td;
   c->prov = p;
@@ -1457,7 +1461,7 @@ bool engine_ask(Engine *e, Fiber *f, uint32_t role, Value prompt, uint32_t td) {
     const char *why = schema_check(m, td, d);
     if (why) {
       buf_printf(&b, "ask %s (%s): cannot ask for ", r->name, spec);
-      std_type_desc_print(&b, m, td);
+      type_desc_print(&b, m, td);
       buf_printf(&b, ": %s", why);
       vm_raise(vm, f, "%s", buf_cstr(&b));
       buf_free(&b);
@@ -1480,7 +1484,7 @@ bool engine_ask(Engine *e, Fiber *f, uint32_t role, Value prompt, uint32_t td) {
   c->timeout_ms = r->timeout_ms > 0 ? r->timeout_ms
                   : e->cfg.timeout_ms > 0 ? e->cfg.timeout_ms : DEFAULT_TIMEOUT_MS;
   c->stream = !e->cfg.no_stream;
-  if (vm->effects && !ask_from_records(e, c)) {
+  if (e->log && !ask_from_records(e, c)) {
     call_free(e, c);
     return false;
   }

@@ -1,6 +1,7 @@
 /* engine.h — the effect engine: model calls as parked fibers.
  *
- * ASK hands its prompt to engine_ask and the fiber parks. The engine turns
+ * ASK parks its fiber and hands the effect through the VM's effects table
+ * (vm/effects.h; runtime/host.c fills it) to engine_ask. The engine turns
  * the role (after command-line remapping) into a provider request, queues
  * it behind the admission limit (--max-concurrency; a queued call is not
  * sent), and drives every transfer on ONE libcurl multi handle from the
@@ -25,6 +26,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "journal.h"
 #include "provider.h"
 #include "../vm/vm.h"
 
@@ -62,16 +64,23 @@ typedef struct RunStats {
 
 typedef struct Engine Engine;
 
-/* Creates the engine for vm (sets vm->engine). NULL + *err on a bad
- * config (unreadable mock script or price file, curl init failure). */
+/* Creates the engine for vm's model calls; a host (host.h: host_new)
+ * hands them to it. NULL + *err on a bad config (unreadable mock script or
+ * price file, curl init failure). */
 Engine *engine_new(VM *vm, const EngineConfig *cfg, char **err);
+/* Drops every call still queued or in flight (their fibers are not
+ * woken) and detaches from its host. */
 void engine_free(Engine *e);
+/* The journal and records asks are written to and answered from
+ * (borrowed; NULL: none). host_set_log sets it. */
+void engine_set_log(Engine *e, EffectLog *log);
 
-/* ASK: starts a call for fiber f with role `role` (Module.roles index),
- * prompt (borrowed string) and reply descriptor td (ASK_TEXT for text) and
- * parks f. Returns false after vm_raise on an immediate error (unknown
+/* ASK (an EFFECT_ASK request): starts a call for rq->fiber with role
+ * rq->u.ask.role (Module.roles index), prompt (a string) and reply
+ * descriptor td (ASK_TEXT for text) at address rq->addr, and parks the
+ * fiber. Returns false after vm_raise on an immediate error (unknown
  * provider, missing API key, schema not expressible). */
-bool engine_ask(Engine *e, Fiber *f, uint32_t role, Value prompt, uint32_t td);
+bool engine_ask(Engine *e, const EffectRequest *rq);
 
 /* True while calls are queued, in flight, or waiting to retry. */
 bool engine_busy(const Engine *e);
@@ -99,6 +108,11 @@ void engine_summary(const Engine *e, FILE *out);
  *  "unpriced_models":[..],"served":..}  (e may be NULL: a run without model calls,
  *  all zeros). */
 void engine_stats_json(const Engine *e, Buf *out);
+
+/* ---- internal: the host the engine serves (host.c) ------------------ */
+struct Host;
+void engine_set_host(Engine *e, struct Host *h);
+void host_engine_gone(struct Host *h);  /* engine_free detaches */
 
 /* ---- internal: the mock provider (vm/mock.c), used only by engine.c --- */
 

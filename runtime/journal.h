@@ -190,7 +190,7 @@ const EffectRec **records_sorted(const Records *rs, size_t *n);
 bool cassette_write(const char *path, const Records *rs, const char *program, char **err);
 Records *cassette_read(const char *path, char **err);
 
-/* ---- what a run does with its effects (VM.effects) -------------------------------------- */
+/* ---- what a run does with its effects (host_set_log, host.h) ---------------------------- */
 
 typedef enum ServeMode {
   SERVE_NONE,     /* every effect runs live */

@@ -24,7 +24,7 @@
 #include "engine.h"
 #include "../vm/opcodes.h"
 #include "schema.h"
-#include "../stdlib/builtins.h"
+#include "../vm/json.h"
 #include "../base/util.h"
 
 #include <stdlib.h>
@@ -116,7 +116,7 @@ MockScript *mock_script_load(const char *path, char **err) {
   Value doc;
   Buf perr;
   buf_init(&perr);
-  bool ok = std_json_parse(&h, text.data ? text.data : "", text.len, &doc, &perr);
+  bool ok = v_from_json(&h, text.data ? text.data : "", text.len, &doc, &perr);
   buf_free(&text);
   if (!ok) {
     buf_putc(&perr, '\0');
@@ -218,7 +218,7 @@ static bool needs_wrap(Heap *h, const char *text, size_t len) {
   Value v;
   Buf err;
   buf_init(&err);
-  bool ok = std_json_parse(h, text, len, &v, &err);
+  bool ok = v_from_json(h, text, len, &v, &err);
   buf_free(&err);
   if (!ok) return false;
   bool wrapped = v_is(v, OBJ_MAP) && AS_MAP(v)->n == 1 && map_get_cstr(AS_MAP(v), "value", 5);

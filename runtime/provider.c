@@ -28,15 +28,21 @@ void reply_free(ProviderReply *r) {
 /* ---- lookup ----------------------------------------------------------- */
 
 const Provider *provider_for(const char *model_spec, const char **model) {
-  static const Provider *const all[] = { &provider_anthropic, &provider_openai, &provider_mock };
+  /* one implementation per name of the list: a name without its
+   * provider_ID does not build */
+  static const struct { const char *name; const Provider *p; } all[] = {
+#define PROVIDER(id, name) {name, &provider_##id},
+#include "../vm/providers.def"
+#undef PROVIDER
+  };
   if (!model_spec) return NULL;
   const char *slash = strchr(model_spec, '/');
   if (!slash || slash[1] == '\0') return NULL;
   size_t n = (size_t)(slash - model_spec);
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-    if (strlen(all[i]->name) == n && memcmp(all[i]->name, model_spec, n) == 0) {
+    if (strlen(all[i].name) == n && memcmp(all[i].name, model_spec, n) == 0) {
       if (model) *model = slash + 1;
-      return all[i];
+      return all[i].p;
     }
   }
   return NULL;

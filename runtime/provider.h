@@ -125,7 +125,7 @@ extern const Provider provider_mock;
  * likewise; the model is everything after the first '/', which may hold
  * more slashes). NULL if the prefix is unknown or the model empty. */
 const Provider *provider_for(const char *model_spec, const char **model);
-bool provider_known_prefix(const char *model_spec);   /* for the checker */
+bool provider_known_prefix(const char *model_spec);   /* provider_for(spec) != NULL */
 
 void provider_headers_free(char **headers);
 /* The header lines every provider sends: `auth` + the key (left out when the

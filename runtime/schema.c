@@ -13,14 +13,14 @@
 #include "schema.h"
 
 #include <string.h>
-#include "../stdlib/builtins.h"
+#include "../vm/json.h"
 
 #define SCHEMA_MAX_DEPTH 100          /* deeper than any type a program can write */
 #define SCHEMA_MAX_NODES 20000        /* schema objects in one schema */
 #define SCHEMA_MAX_BYTES (4u << 20)   /* schema text */
 #define MOCK_MAX_VALUES 2000          /* values in one mock reply */
 
-/* Durations as dur_format writes them (std_convert reads the same forms). */
+/* Durations as dur_format writes them (v_convert reads the same forms). */
 #define DURATION_PATTERN "^-?([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$"
 #define DURATION_DOC "a duration such as \\\"30s\\\", \\\"250ms\\\", \\\"2m\\\" or \\\"1h30m\\\""
 
@@ -292,7 +292,7 @@ static Value mock_record(MockW *w, const TypeDesc *t, uint64_t seed, int depth) 
   ObjShape *shape = t->shape;
   if (!shape) {
     /* a descriptor built outside module_add_type/module_load: a map is
-     * just as acceptable to std_convert */
+     * just as acceptable to v_convert */
     Value map = v_map(w->h, t->n < 64 ? t->n : 64);
     for (uint32_t i = 0; i < t->n && w->values <= MOCK_MAX_VALUES; i++) {
       const ObjString *name = cstr(w->m, t->fields[i].name);

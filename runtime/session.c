@@ -27,8 +27,10 @@
 #include "../lang/diag.h"
 #include "../stdlib/builtins.h"
 #include "../vm/module.h"
+#include "../vm/json.h"
 #include "../vm/opcodes.h"
 #include "engine.h"
+#include "host.h"
 #include "journal.h"
 #include "../base/term.h"
 #include "../base/util.h"
@@ -71,14 +73,18 @@ static int use_color(ColorMode mode) {
 }
 
 static CompileOptions compile_options(bool check_only, const char *const *dirs, uint32_t n) {
-  CompileOptions opt = {.check_only = check_only, .stdlib_dir = NULL};
+  CompileOptions opt = {.check_only = check_only, .stdlib_dir = NULL, .natives = std_native_table()};
   opt.import_paths = dirs;
   opt.nimport_paths = n;
   return opt;
 }
 
 bool weft_tool_known_provider(const char *name, size_t n) {
-  static const char *const names[] = {"anthropic", "openai", "mock"};
+  static const char *const names[] = {
+#define PROVIDER(id, pname) pname,
+#include "../vm/providers.def"
+#undef PROVIDER
+  };
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if (strlen(names[i]) == n && strncmp(names[i], name, n) == 0) return true;
   return false;
@@ -181,7 +187,7 @@ static int load_module(const char *path, ColorMode color, const char *const *ip,
   }
   if (has_magic(data, len)) {
     char *err = NULL;
-    lp->mod = module_load(&lp->heap, (const uint8_t *)data, len, &err);
+    lp->mod = module_load(&lp->heap, (const uint8_t *)data, len, std_native_table(), &err);
     free(data);
     if (!lp->mod) {
       errorf("cannot load module '%s': %s", path, err ? err : "invalid module");
@@ -347,7 +353,7 @@ static void arg_error(const char *name, const char *msg) {
  * converter's message into err. */
 static bool convert_param(VM *vm, const Module *m, uint32_t i, Value raw, Value *out, Buf *err) {
   err->len = 0;
-  bool ok = std_convert(&vm->heap, m, m->params[i].type, raw, out, err);
+  bool ok = v_convert(&vm->heap, m, m->params[i].type, raw, out, err);
   buf_putc(err, '\0');
   err->len--;
   return ok;
@@ -362,7 +368,7 @@ static bool convert_arg(VM *vm, const Module *m, uint32_t i, const char *text, V
   buf_init(&perr);
   Value parsed;
   bool ok = false;
-  if (std_json_parse(&vm->heap, text, strlen(text), &parsed, &perr)) {
+  if (v_from_json(&vm->heap, text, strlen(text), &parsed, &perr)) {
     ok = convert_param(vm, m, i, parsed, out, &err);
     bool was_string = v_is(parsed, OBJ_STRING);
     v_release(&vm->heap, parsed);
@@ -426,7 +432,7 @@ static int build_args(VM *vm, const Module *m, const char *input_path, const cha
     }
     Buf perr;
     buf_init(&perr);
-    bool ok = std_json_parse(&vm->heap, text, len, &input, &perr);
+    bool ok = v_from_json(&vm->heap, text, len, &input, &perr);
     free(text);
     if (!ok) {
       buf_putc(&perr, '\0');
@@ -484,7 +490,7 @@ static int build_args(VM *vm, const Module *m, const char *input_path, const cha
     } else {
       Buf t;
       buf_init(&t);
-      std_type_desc_print(&t, m, p->type);
+      type_desc_print(&t, m, p->type);
       buf_putc(&t, '\0');
       errorf("missing input: main needs '%s: %s' (give --arg %s=VALUE or --input FILE.json)",
              p->name, t.data, p->name);
@@ -671,7 +677,7 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
   int rc = build_args(vm, m, cx->input_text ? NULL : o->input, cx->input_text, o->args, (int)o->nargs, args);
   Engine *engine = NULL;
   ModelOverride *mo = NULL;
-  Trace *tr = NULL;
+  Host *host = NULL;
   EffectLog log;
   memset(&log, 0, sizeof log);
   ProgressLine pl;
@@ -699,10 +705,10 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
       goto done;
     }
   }
+  host = host_new(vm, engine);
   if (o->trace_path) {
     char *terr = NULL;
-    tr = trace_open(o->trace_path, &terr);
-    if (!tr) {
+    if (!host_trace_file(host, o->trace_path, &terr)) {
       errorf("%s", terr ? terr : "--trace: cannot open the file");
       free(terr);
       rc = EXIT_USAGE;
@@ -728,11 +734,7 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
     }
     if (!o->quiet) errorf("run %" PRId64 " (journal %s)", r->id, cx->journal->path);
   }
-  if (cx->journal) {
-    if (!tr) tr = trace_new();
-    trace_set_journal(tr, cx->journal, cx->run->id);
-  }
-  vm->trace = tr;
+  if (cx->journal) host_trace_journal(host, cx->journal, cx->run->id);
   vm->raw_out = o->raw_output;
   vm_clock_restart(vm);
   log.journal = cx->journal;
@@ -742,7 +744,7 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
   log.serve_journaled = cx->serve_journaled;
   log.serve_name = cx->serve_name;
   if (o->record_path) log.collect = records_new();
-  if (log.journal || log.serve || log.collect) vm->effects = &log;
+  if (log.journal || log.serve || log.collect) host_set_log(host, &log);
 
   pl.engine = engine;
   if (!o->quiet && (o->progress == COLOR_ALWAYS || (o->progress == COLOR_AUTO && isatty(STDERR_FILENO)))) {
@@ -839,11 +841,11 @@ done:
   free(args);
   engine_free(engine);
   free(mo);
-  vm->effects = NULL;
-  vm_free(vm);
+  vm_free(vm); /* the trace still sees the fibers freed with the VM */
+  bool trace_ok = host_free(host);
   buf_free(&pl.line);
   records_free(log.collect);
-  if (!trace_close(tr) && o->trace_path) {
+  if (!trace_ok && o->trace_path) {
     errorf("--trace: cannot write '%s'", o->trace_path);
     if (rc == EXIT_OK) rc = EXIT_FAIL;
   }
@@ -1017,7 +1019,7 @@ static int run_module(const RunRec *r, const char *program, ColorMode color, con
   src_init(&ld->ss);
   diag_init(&ld->dl);
   char *err = NULL;
-  ld->mod = module_load(&ld->heap, r->module, r->module_len, &err);
+  ld->mod = module_load(&ld->heap, r->module, r->module_len, std_native_table(), &err);
   if (!ld->mod) {
     errorf("run %" PRId64 ": the journal's copy of the module does not load: %s", r->id, err ? err : "invalid");
     free(err);

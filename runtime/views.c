@@ -20,6 +20,7 @@
 
 #include "../base/util.h"
 #include "../base/term.h"
+#include "../vm/json.h"
 #include "../stdlib/builtins.h"
 #include "../vm/module.h"
 
@@ -185,7 +186,7 @@ static bool json_text_sound(const char *s, size_t n) {
   Value v = v_none();
   Buf err;
   buf_init(&err);
-  bool ok = std_json_parse(&h, s, n, &v, &err);
+  bool ok = v_from_json(&h, s, n, &v, &err);
   if (ok) v_release(&h, v);
   buf_free(&err);
   return ok;

@@ -18,11 +18,13 @@ const Native std_natives[] = {
 };
 const uint32_t std_nnatives = sizeof std_natives / sizeof std_natives[0];
 
+const NativeTable *std_native_table(void) {
+  static const NativeTable table = {std_natives, sizeof std_natives / sizeof std_natives[0]};
+  return &table;
+}
+
 const Native *std_native_by_key(const char *key) {
-  if (!key) return NULL;
-  for (uint32_t i = 0; i < std_nnatives; i++)
-    if (strcmp(std_natives[i].key, key) == 0) return &std_natives[i];
-  return NULL;
+  return native_find(std_native_table(), key);
 }
 
 /* ---- metering ---------------------------------------------------------- */

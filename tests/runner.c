@@ -456,8 +456,9 @@ static void canary_env(void) {
 
 /* Describes how a child ended when it did not simply exit, or leaked a key. */
 static bool abnormal(Text *t, const char *display, const Proc *p) {
-  if (canary_check(t, display, "stdout", &p->out) | canary_check(t, display, "stderr", &p->err))
-    return true;
+  bool leaked = canary_check(t, display, "stdout", &p->out);
+  if (canary_check(t, display, "stderr", &p->err)) leaked = true;
+  if (leaked) return true;
   if (p->timed_out) {
     text_printf(t, "FAIL %s: timed out after %d s\n", display, p->timeout_ms / 1000);
     return true;

@@ -15,7 +15,7 @@
 #include <string.h>
 #include "opcodes.h"
 #include "vm.h"
-#include "../stdlib/builtins.h"
+#include "json.h"
 
 #define DISASM_STRING_MAX 60 /* longer strings are cut with "..." */
 
@@ -221,7 +221,7 @@ static void put_comment(FILE *out, const Module *m, Opcode op, OpArgs a) {
     } else {
       Buf b;
       buf_init(&b);
-      std_type_desc_print(&b, m, a.b);
+      type_desc_print(&b, m, a.b);
       if (b.data) fwrite(b.data, 1, b.len, out);
       buf_free(&b);
     }

@@ -6,10 +6,10 @@
  * runs it for a slice (VM_SLICE instructions, less when little fuel is
  * left), requeues it if it is still running, and when nothing is runnable
  * sleeps on CLOCK_MONOTONIC until the earliest timer is due — or, while
- * model calls are outstanding, waits in the effect engine (engine_poll,
- * which blocks in curl_multi_poll) no longer than the earliest timer.
- * Everything stays on one thread: the engine resumes fibers by pushing
- * them on the run queue from inside engine_poll.
+ * the host holds effects, waits in the host (the effects table's wait,
+ * vm/effects.h; `weft run` blocks in curl_multi_poll) no longer than the
+ * earliest timer. Everything stays on one thread: the host resumes fibers
+ * by pushing them on the run queue from inside wait.
  *
  * Fan-out (vm/tasks.c) hooks in at four points: a finishing branch is
  * handed to its tasks object (run_slice, vm_fail_parked), freeing a fiber
@@ -21,8 +21,6 @@
  * natives charge; it is deterministic, so a program hits the instruction
  * limit at the same instruction on every run. */
 #include "vm_impl.h"
-#include "../runtime/engine.h"
-#include "../runtime/journal.h"
 #include "trace.h"
 #include "../base/util.h"
 
@@ -175,10 +173,8 @@ static void timer_remove_at(VM *vm, uint32_t i) {
   timer_sift_up(vm, last->timer_index);
 }
 
-static void sleep_record(VM *vm, Fiber *f);
-
 /* Wakes every fiber whose deadline has passed, earliest first. A sleep
- * that ended is journaled. */
+ * that ended is journaled (by the host). */
 static void wake_due_timers(VM *vm) {
   if (!vm->ntimers) return;
   uint64_t now = vm_now_ms(vm);
@@ -190,7 +186,7 @@ static void wake_due_timers(VM *vm) {
       tasks_timer_due(vm, f);
       continue;
     }
-    if (f->sleep_ms >= 0 && vm->effects) sleep_record(vm, f);
+    if (f->sleep_ms >= 0 && vm->effects && vm->effects->sleep_end) vm->effects->sleep_end(vm->effects->host, f);
     Value v = f->resume_value;
     f->resume_value = v_none();
     vm_wake(vm, f, v);
@@ -275,14 +271,14 @@ Fiber *vm_spawn(VM *vm, Value func, const Value *args, int argc, char **err) {
 
 /* Frees a fiber in any state: a queued or parked one is cancelled (a
  * branch is detached from its fan-out, a barrier waiter from its tasks;
- * a parked ask is withdrawn from the engine, a sleep from the timers). */
+ * a parked effect is withdrawn from the host, a sleep from the timers). */
 void vm_fiber_free(VM *vm, Fiber *f) {
   if (!f) return;
   if (f->task || f->join) tasks_fiber_gone(vm, f);
   if (f->state == FIBER_READY) runq_remove(vm, f);
   if (f->state == FIBER_PARKED && f->timer_index < vm->ntimers && vm->timers[f->timer_index] == f)
     timer_remove_at(vm, f->timer_index);
-  if (f->state == FIBER_PARKED && vm->engine) engine_cancel(vm->engine, f);
+  if (f->state == FIBER_PARKED && vm->effects && vm->effects->cancel) vm->effects->cancel(vm->effects->host, f);
   if (fiber_live(f)) vm->live_fibers--;
   fiber_unwind(vm, f);
   v_release(&vm->heap, f->result);
@@ -420,11 +416,13 @@ bool vm_check_alloc(VM *vm, Fiber *f, size_t bytes) {
 
 /* ---- parking --------------------------------------------------------- */
 
-/* A sleep is an effect: traced, journaled when it ends, and answered at
- * once when a run is resumed or replayed and the record says it ended. */
+/* A sleep is an effect: when the host asks to be told (sleep_begin), it
+ * traces it, journals it when it ends, and answers it at once when a run
+ * is resumed or replayed and its record says it ended. Without that only
+ * the fiber's effect counter moves, so addresses stay the same. */
 static int64_t sleep_effect(VM *vm, Fiber *f, int64_t ms) {
-  EffectLog *log = vm->effects;
-  if (!vm->trace && !log) {
+  const Effects *fx = vm->effects;
+  if (!fx || !fx->sleep_begin) {
     f->effects++;
     return ms;
   }
@@ -432,73 +430,19 @@ static int64_t sleep_effect(VM *vm, Fiber *f, int64_t ms) {
   buf_init(&a);
   fiber_effect_address(f, "sleep", &a);
   buf_putc(&a, '\0');
-  const EffectRec *rec = log ? records_get(log->serve, a.data) : NULL;
-  bool served = rec && rec->ok && strcmp(rec->kind, "sleep") == 0;
-  if (trace_begin(vm->trace, "sleep", a.data)) {
-    trace_int(vm->trace, "ms", ms);
-    if (served) trace_cstr(vm->trace, "from", "journal");
-    trace_end(vm->trace);
-  }
+  EffectRequest rq;
+  memset(&rq, 0, sizeof rq);
+  rq.kind = EFFECT_SLEEP;
+  rq.addr = a.data;
+  rq.fiber = f;
+  rq.u.sleep.ms = ms;
+  ms = fx->sleep_begin(fx->host, &rq);
   buf_free(&a);
-  if (served) {
-    log->served++;
-    if (log->collect) { /* --record keeps what a resume answered too */
-      EffectRec copy = effect_rec_dup(rec);
-      records_put(log->collect, &copy);
-    }
-    return 0;
-  }
-  if (log && (log->journal || log->collect)) {
-    f->sleep_ms = ms > 0 ? ms : 0;
-    f->sleep_at = unix_now_ms();
-  }
   return ms;
-}
-
-/* The record of f's sleep, which just ended. */
-static void sleep_record(VM *vm, Fiber *f) {
-  EffectLog *log = vm->effects;
-  EffectRec r;
-  memset(&r, 0, sizeof r);
-  Buf b;
-  buf_init(&b);
-  buf_printf(&b, "%s/sleep#%" PRIu32, fiber_address(f), f->effects);
-  buf_putc(&b, '\0');
-  r.addr = b.data;
-  r.kind = str_dup("sleep");
-  buf_init(&b);
-  buf_printf(&b, "{\"ms\":%" PRId64 "}", f->sleep_ms);
-  buf_putc(&b, '\0');
-  r.request = b.data;
-  r.req_hash = fnv1a64(0xcbf29ce484222325ULL, r.request, strlen(r.request));
-  r.ok = true;
-  r.attempts = 1;
-  r.started_at = f->sleep_at;
-  r.ended_at = unix_now_ms();
-  f->sleep_ms = -1;
-  if (log->journal) {
-    journal_effect_put(log->journal, log->run, &r);
-    log->dirty = true;
-  }
-  if (log->collect) records_put(log->collect, &r);
-  effect_rec_free(&r);
 }
 
 void vm_fatal(VM *vm, const char *msg) {
   if (!vm->fatal) vm->fatal = str_dup(msg);
-}
-
-void vm_effects_commit(VM *vm) {
-  EffectLog *log = vm->effects;
-  /* only effects make a commit: events ride along with the next one (or
-   * the end of the run), so a poll that only started fibers pays no fsync */
-  if (!log || !log->journal || !log->dirty || vm->fatal) return;
-  log->dirty = false;
-  char *err = NULL;
-  if (!journal_commit(log->journal, &err)) {
-    vm_fatal(vm, err ? err : "cannot write the journal");
-    free(err);
-  }
 }
 
 void vm_park_timer(VM *vm, Fiber *f, int64_t ms, Value value) {
@@ -544,6 +488,16 @@ VM *vm_new(Module *mod, const Limits *limits) {
   return vm;
 }
 
+void vm_set_effects(VM *vm, const Effects *fx) {
+  vm->effects = fx;
+  if (fx && fx->trace) {
+    if (!vm->trace) vm->trace = trace_new(fx->trace, fx->host);
+  } else {
+    trace_free(vm->trace);
+    vm->trace = NULL;
+  }
+}
+
 void vm_free(VM *vm) {
   if (!vm) return;
   tasks_clear_dirty(vm);
@@ -556,6 +510,7 @@ void vm_free(VM *vm) {
   heap_free(&vm->heap, vm->timers, (size_t)vm->timers_cap * sizeof(Fiber *));
   heap_free(&vm->heap, vm->fibers, (size_t)vm->fibers_cap * sizeof(Fiber *));
   buf_free(&vm->scratch);
+  trace_free(vm->trace);
   free(vm->fatal);
   free(vm);
 }
@@ -597,11 +552,12 @@ static void maybe_progress(VM *vm) {
   vm->progress(vm, vm->progress_ud);
 }
 
-/* How long the idle scheduler may wait in the engine: until the next timer
- * or the engine's own next deadline, and never more than a second (a
+/* How long the idle scheduler may wait in the host: until the next timer
+ * or the host's own next deadline, and never more than a second (a
  * bounded wait keeps a lost wake-up from turning into a hang). */
 static int64_t idle_wait_ms(VM *vm) {
-  int64_t t = engine_next_deadline(vm->engine);
+  const Effects *fx = vm->effects;
+  int64_t t = fx->next_deadline ? fx->next_deadline(fx->host) : -1;
   if (vm->ntimers) {
     uint64_t now = vm_now_ms(vm), at = vm->timers[0]->wake_at;
     int64_t tt = at > now ? (int64_t)(at - now) : 0;
@@ -622,8 +578,9 @@ uint32_t vm_run(VM *vm) {
    * so neither a busy fiber nor a long sleep outlives it */
   uint64_t deadline = budget_deadline(vm->budget);
   for (;;) {
+    const Effects *fx = vm->effects;
     /* every 16 slices (about 160k instructions) let transfers progress */
-    if (vm->engine && (++slices & 15u) == 0) engine_pump(vm->engine);
+    if (fx && fx->pump && (++slices & 15u) == 0) fx->pump(fx->host);
     wake_due_timers(vm);
     if (vm->fatal) break; /* what is still running is freed with the VM */
     if (deadline && vm_now_ms(vm) >= deadline) {
@@ -635,14 +592,14 @@ uint32_t vm_run(VM *vm) {
     if (vm->progress) maybe_progress(vm);
     Fiber *f = runq_pop(vm);
     if (!f) {
-      if (vm->engine && engine_busy(vm->engine)) {
+      if (fx && fx->busy && fx->wait && fx->busy(fx->host)) {
         int64_t w = idle_wait_ms(vm);
         if (deadline) {
           uint64_t now = vm_now_ms(vm);
           int64_t left = deadline > now ? (int64_t)(deadline - now) : 0;
           if (left < w) w = left;
         }
-        engine_poll(vm->engine, w);
+        fx->wait(fx->host, w);
         continue;
       }
       if (!vm->ntimers) break;
@@ -659,6 +616,30 @@ uint32_t vm_run(VM *vm) {
     if (run_slice(vm, f)) failed++;
   }
   return failed;
+}
+
+Fiber *vm_link_module(VM *vm, const Module *m, const char *addr_prefix, const Value *args,
+                      uint32_t nargs, char **err) {
+  *err = module_verify(m);
+  if (*err) return NULL;
+  uint32_t before = vm->mod->nfuncs, main_fn;
+  if (!module_link(vm->mod, m, &main_fn, err)) return NULL;
+  uint32_t now = vm->mod->nfuncs;
+  ObjFunc **cache = xrealloc(vm->fn_cache, (size_t)(now ? now : 1) * sizeof *cache);
+  memset(cache + before, 0, (size_t)(now - before) * sizeof *cache);
+  vm->fn_cache = cache;
+  Value fn = v_func(&vm->heap, main_fn, 0);
+  Fiber *f = vm_spawn(vm, fn, args, (int)nargs, err);
+  v_release(&vm->heap, fn);
+  if (!f) return NULL;
+  if (addr_prefix) {
+    size_t n = strlen(addr_prefix) + 1;
+    f->path = heap_alloc(&vm->heap, n);
+    memcpy(f->path, addr_prefix, n);
+  }
+  f->budget = budget_retain(vm->budget);
+  trace_fiber_start(vm, f);
+  return f;
 }
 
 bool vm_run_main(VM *vm, const Value *args, uint32_t nargs, Value *result, char **err, char **trace) {

@@ -16,9 +16,9 @@
  * success, so when an instruction fails every live value is still on the
  * stack and the scheduler's unwind releases it. */
 #include "vm_impl.h"
-#include "../runtime/engine.h"
+#include "json.h"
 #include "opcodes.h"
-#include "../stdlib/builtins.h"
+#include "trace.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -48,6 +48,33 @@ static const char *arith_sym(Opcode op) {
   case OP_MOD: return "%";
   default: return "?";
   }
+}
+
+/* ASK: parks f like a native returning NATIVE_PARK and hands the effect
+ * to the host. The prompt (on top of f's stack) is popped first and held
+ * for the call, so a host that answers at once (vm_wake inside submit)
+ * pushes the reply where the prompt was. False: f has failed. */
+static bool submit_ask(VM *vm, Fiber *f, uint32_t role, uint32_t td) {
+  const Effects *fx = vm->effects;
+  Value prompt = f->stack[--f->sp];
+  Buf a;
+  buf_init(&a);
+  fiber_effect_address(f, "ask", &a);
+  buf_putc(&a, '\0');
+  EffectRequest rq;
+  memset(&rq, 0, sizeof rq);
+  rq.kind = EFFECT_ASK;
+  rq.addr = a.data;
+  rq.fiber = f;
+  rq.u.ask.role = role;
+  rq.u.ask.prompt = prompt;
+  rq.u.ask.td = td;
+  f->state = FIBER_PARKED;
+  bool ok = fx->submit(fx->host, &rq);
+  if (!ok && f->state != FIBER_FAILED) vm_raise(vm, f, "ask: the host refused the call");
+  buf_free(&a);
+  v_release(&vm->heap, prompt);
+  return ok;
 }
 
 /* Concatenates two strings, consuming the reference to a: appends in
@@ -903,7 +930,7 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     if (UNLIKELY(a >= mod->ntypes)) RT_ERROR("type descriptor %u out of range", a);
     vm->scratch.len = 0;
     SAVE_STATE();
-    if (!std_convert(heap, mod, a, sp[-1], &out, &vm->scratch)) {
+    if (!v_convert(heap, mod, a, sp[-1], &out, &vm->scratch)) {
       vm_raise(vm, f, "%s", vm->scratch.data ? vm->scratch.data : "conversion failed");
       goto failed;
     }
@@ -924,23 +951,18 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
 
   /* ASK a b: a model call by role a with the prompt on top of the stack;
    * the reply is text (b == ASK_TEXT) or a value of type descriptor b.
-   * The effect engine takes over: see vm/engine.h. */
+   * The host takes over through the effects table: see vm/effects.h. */
   CASE(ASK) {
     uint32_t a = U16(ip), b = U16(ip + 2);
     ip += 4;
-    if (UNLIKELY(!vm->engine)) RT_ERROR("model calls need an engine (internal)");
+    if (UNLIKELY(!vm->effects || !vm->effects->submit)) RT_ERROR("model calls need an engine (internal)");
     if (UNLIKELY(!v_is(sp[-1], OBJ_STRING))) RT_ERROR("ask: the prompt must be a string, got %s", v_type_name(sp[-1]));
-    /* Parks like a native returning NATIVE_PARK: the engine copies the
-     * prompt, so it is released here; vm_wake pushes the reply later. */
     SAVE_STATE();
     FLUSH_FUEL();
-    if (!engine_ask(vm->engine, f, a, sp[-1], b)) {
+    if (!submit_ask(vm, f, a, b)) {
       budget = granted = 0;
       goto failed;
     }
-    RELEASE(sp[-1]);
-    sp--;
-    f->sp = (uint32_t)(sp - stack);
     return;
   }
 

@@ -7,13 +7,14 @@
  * before anything is read or allocated, and the result must then pass
  * module_verify (verify.c) before anyone may run it. */
 #include "module.h"
+#include "opcodes.h"
+#include "vm.h"
 #include "../base/util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../stdlib/builtins.h"
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -110,6 +111,8 @@ void module_free(Module *m) {
     free(m->roles[i].system);
   }
   free(m->roles);
+  for (uint32_t i = 0; i < m->nretired; i++) free(m->retired[i]);
+  free(m->retired);
   free(m);
 }
 
@@ -250,13 +253,20 @@ uint32_t module_add_string(Module *m, const char *s, size_t len) {
   return push_const(m, K_STRING, v);
 }
 
+const Native *native_find(const NativeTable *t, const char *key) {
+  if (!t || !key) return NULL;
+  for (uint32_t i = 0; i < t->n; i++)
+    if (strcmp(t->entries[i].key, key) == 0) return &t->entries[i];
+  return NULL;
+}
+
 uint32_t module_add_native(Module *m, const char *name) {
   for (uint32_t i = 0; i < m->nnatives; i++)
     if (strcmp(m->native_names[i], name) == 0) return i;
   m->native_names = grow(m->native_names, m->nnatives, sizeof(char *));
   m->natives = grow((void *)m->natives, m->nnatives, sizeof(struct Native *));
   m->native_names[m->nnatives] = xstrndup(name, strlen(name));
-  m->natives[m->nnatives] = std_native_by_key(name);
+  m->natives[m->nnatives] = NULL; /* the caller resolves it */
   return m->nnatives++;
 }
 
@@ -335,6 +345,140 @@ uint32_t module_add_role(Module *m, const RoleDesc *r) {
   d->model = xstrndup(r->model ? r->model : "", r->model ? strlen(r->model) : 0);
   d->system = r->system ? xstrndup(r->system, strlen(r->system)) : NULL;
   return m->nroles++;
+}
+
+/* ---- linking ------------------------------------------------------------ */
+
+/* Writes a 16-bit operand (little-endian, as op_read_u16 reads it). */
+static void put_u16(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)(v & 0xff);
+  p[1] = (uint8_t)(v >> 8);
+}
+
+/* Rewrites the index operands of code[0..len) (a verified function of
+ * src) through the link's maps. */
+static void relocate(uint8_t *code, uint32_t len, const uint32_t *cmap, const uint32_t *tmap,
+                     const uint32_t *nmap, uint32_t fbase, uint32_t rbase) {
+  for (uint32_t pc = 0; pc < len; pc += op_info[code[pc]].size) {
+    /* operand a is a u16 right after the opcode, b (ASK) the next u16;
+     * only the opcodes below have them */
+    uint8_t *a = code + pc + 1, *b = code + pc + 3;
+    switch ((Opcode)code[pc]) {
+    case OP_CONST: case OP_RECORD: case OP_GET_FIELD: case OP_WITH: put_u16(a, cmap[op_read_u16(a)]); break;
+    case OP_FUNC: case OP_CLOSURE: put_u16(a, op_read_u16(a) + fbase); break;
+    case OP_CALL_NATIVE: put_u16(a, nmap[op_read_u16(a)]); break;
+    case OP_FROM_JSON: put_u16(a, tmap[op_read_u16(a)]); break;
+    case OP_ASK: {
+      uint32_t y = op_read_u16(b);
+      put_u16(a, op_read_u16(a) + rbase);
+      if (y != ASK_TEXT) put_u16(b, tmap[y]);
+      break;
+    }
+    default: break;
+    }
+  }
+}
+
+static uint32_t map_const(const uint32_t *cmap, uint32_t k) { return k == NO_INDEX ? NO_INDEX : cmap[k]; }
+
+bool module_link(Module *dst, const Module *src, uint32_t *main, char **err) {
+  *err = NULL;
+  if (src->main_fn == NO_INDEX || src->main_fn >= src->nfuncs) {
+    *err = msg_printf("the module has no main function");
+    return false;
+  }
+  /* every index must stay a 16-bit operand (ASK_TEXT is no type); sharing
+   * equal entries only lowers the counts */
+  if ((uint64_t)dst->nconsts + src->nconsts > 0x10000 || (uint64_t)dst->ntypes + src->ntypes >= ASK_TEXT ||
+      (uint64_t)dst->nfuncs + src->nfuncs > 0x10000 || (uint64_t)dst->nroles + src->nroles > 0x10000 ||
+      (uint64_t)dst->nnatives + src->nnatives > 0x10000) {
+    *err = msg_printf("the linked program would exceed the bytecode's limits (65,536 functions, constants, "
+                      "types, roles and natives)");
+    return false;
+  }
+  uint32_t *cmap = xcalloc(src->nconsts ? src->nconsts : 1, sizeof *cmap);
+  uint32_t *tmap = xcalloc(src->ntypes ? src->ntypes : 1, sizeof *tmap);
+  uint32_t *nmap = xcalloc(src->nnatives ? src->nnatives : 1, sizeof *nmap);
+  uint32_t *filemap = xcalloc(src->nfiles ? src->nfiles : 1, sizeof *filemap);
+  for (uint32_t i = 0; i < src->nconsts; i++) {
+    Value v = src->consts[i];
+    ConstKind k = (ConstKind)src->const_kinds[i];
+    if (k == K_STRING) {
+      cmap[i] = module_add_string(dst, AS_STRING(v)->data, AS_STRING(v)->len);
+    } else if (k == K_SHAPE) { /* rebuilt on dst's heap, from dst's strings */
+      ObjShape *from = AS_SHAPE(v), *s = shape_new(dst->heap, from->n);
+      for (uint32_t j = 0; j < from->n; j++) {
+        uint32_t n = module_add_string(dst, from->names[j]->data, from->names[j]->len);
+        s->names[j] = AS_STRING(dst->consts[n]);
+        s->names[j]->h.rc++;
+      }
+      cmap[i] = module_add_const(dst, K_SHAPE, v_obj(&s->h));
+    } else { /* ints, floats, durations, bools: no heap */
+      cmap[i] = module_add_const(dst, k, v);
+    }
+  }
+  for (uint32_t i = 0; i < src->nnatives; i++) {
+    nmap[i] = module_add_native(dst, src->native_names[i]);
+    if (!dst->natives[nmap[i]]) dst->natives[nmap[i]] = src->natives[i];
+  }
+  for (uint32_t i = 0; i < src->ntypes; i++) { /* a descriptor refers only to smaller ones */
+    const TypeDesc *from = &src->types[i];
+    TypeDesc td = *from;
+    td.shape = NULL;
+    td.doc = map_const(cmap, from->doc);
+    td.name = map_const(cmap, from->name);
+    if (from->kind == TD_LIST || from->kind == TD_MAP || from->kind == TD_OPTIONAL) td.elem = tmap[from->elem];
+    uint32_t *members = NULL;
+    TypeField *fields = NULL;
+    if (from->kind == TD_ENUM) {
+      members = xcalloc(from->n ? from->n : 1, sizeof *members);
+      for (uint32_t j = 0; j < from->n; j++) members[j] = cmap[from->members[j]];
+      td.members = members;
+    } else if (from->kind == TD_RECORD) {
+      fields = xcalloc(from->n ? from->n : 1, sizeof *fields);
+      for (uint32_t j = 0; j < from->n; j++) {
+        fields[j].name = cmap[from->fields[j].name];
+        fields[j].type = tmap[from->fields[j].type];
+        fields[j].doc = map_const(cmap, from->fields[j].doc);
+      }
+      td.fields = fields;
+    }
+    tmap[i] = module_add_type(dst, &td);
+    free(members);
+    free(fields);
+  }
+  for (uint32_t i = 0; i < src->nfiles; i++) filemap[i] = module_add_file(dst, src->files[i]);
+  uint32_t rbase = dst->nroles;
+  if (src->nroles && dst->nroles) {
+    /* calls in flight hold pointers into the role table: it must not move,
+     * so the new roles go into a copy and the old table lives on */
+    RoleDesc *copy = xcalloc(implied_cap(dst->nroles), sizeof *copy);
+    memcpy(copy, dst->roles, (size_t)dst->nroles * sizeof *copy);
+    dst->retired = xrealloc(dst->retired, ((size_t)dst->nretired + 1) * sizeof *dst->retired);
+    dst->retired[dst->nretired++] = dst->roles;
+    dst->roles = copy;
+  }
+  for (uint32_t i = 0; i < src->nroles; i++) module_add_role(dst, &src->roles[i]);
+  uint32_t fbase = dst->nfuncs;
+  for (uint32_t i = 0; i < src->nfuncs; i++) {
+    const FuncProto *from = &src->funcs[i];
+    dst->funcs = grow(dst->funcs, dst->nfuncs, sizeof(FuncProto));
+    FuncProto *p = &dst->funcs[dst->nfuncs++];
+    *p = *from;
+    p->name = xstrdup(from->name ? from->name : "?");
+    p->file = from->file < src->nfiles ? filemap[from->file] : NO_INDEX;
+    p->code = xmalloc(from->code_len ? from->code_len : 1);
+    if (from->code_len) memcpy(p->code, from->code, from->code_len);
+    p->lines = xmalloc(from->nlines ? (size_t)from->nlines * sizeof(LineEntry) : 1);
+    if (from->nlines) memcpy(p->lines, from->lines, (size_t)from->nlines * sizeof(LineEntry));
+    relocate(p->code, p->code_len, cmap, tmap, nmap, fbase, rbase);
+  }
+  *main = src->main_fn + fbase;
+  free(cmap);
+  free(tmap);
+  free(nmap);
+  free(filemap);
+  return true;
 }
 
 /* ---- writing ------------------------------------------------------------ */
@@ -495,6 +639,7 @@ typedef struct Reader {
   const uint8_t *p;
   size_t left;
   char *err;
+  const NativeTable *natives;  /* what native names resolve against */
 } Reader;
 
 static bool rd_fail(Reader *r, const char *what) {
@@ -754,7 +899,7 @@ static void load_body(Reader *r, Module *m) {
     char *s = rd_name(r, "native name");
     if (!s) return;
     m->native_names[m->nnatives] = s;
-    m->natives[m->nnatives] = std_native_by_key(s);
+    m->natives[m->nnatives] = native_find(r->natives, s);
     m->nnatives++;
     if (!m->natives[i]) {
       r->err = msg_printf("unknown builtin '%.200s' (module built by a newer weft?)", s);
@@ -797,7 +942,7 @@ static void load_body(Reader *r, Module *m) {
   if (!r->err && r->left != 0) r->err = msg_printf("malformed module: %zu unexpected bytes before the checksum", r->left);
 }
 
-Module *module_load(Heap *heap, const uint8_t *data, size_t len, char **err) {
+Module *module_load(Heap *heap, const uint8_t *data, size_t len, const NativeTable *natives, char **err) {
   *err = NULL;
   if (len < 8 || memcmp(data, WEFTC_MAGIC, 8) != 0) {
     *err = msg_printf("not a Weft module");
@@ -830,7 +975,7 @@ Module *module_load(Heap *heap, const uint8_t *data, size_t len, char **err) {
 
   Module *m = module_new(heap);
   m->version = (uint16_t)version;
-  Reader r = { data + 12, len - 16, NULL };
+  Reader r = { data + 12, len - 16, NULL, natives };
   load_body(&r, m);
   if (r.err) {
     module_free(m);

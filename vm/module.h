@@ -129,9 +129,12 @@ typedef struct Module {
   Heap *heap;          /* the heap the constants were allocated from */
   RoleDesc *roles; uint32_t nroles;                        /* ASK operand a indexes this */
   struct ConstIndex *const_index; /* module.c private: the builder's dedup hash (may be NULL) */
+  void **retired; uint32_t nretired; /* role tables module_link replaced (calls in flight
+                                        may point into them); freed with the module */
 } Module;
 
-/* Building (used by the compiler's emitter). */
+/* Building (used by the compiler's emitter). module_add_native leaves
+ * the entry NULL: the caller resolves it (m->natives[i] = entry). */
 Module *module_new(Heap *heap);
 void module_free(Module *m);
 uint32_t module_add_const(Module *m, ConstKind kind, Value v); /* takes the reference; dedups ints/strings */
@@ -144,9 +147,12 @@ uint32_t module_add_role(Module *m, const RoleDesc *r);         /* copies string
 /* Serialization. module_write returns a malloc'd buffer. module_load never
  * trusts its input: any malformed, truncated or hostile byte string yields
  * NULL and a message in err (caller frees *err), never a crash; it resolves
- * natives and then runs module_verify. */
+ * natives against the host's table (vm.h: NativeTable; a name it lacks is
+ * an error) and then runs module_verify. */
+struct NativeTable;
 uint8_t *module_write(const Module *m, size_t *len);
-Module *module_load(Heap *heap, const uint8_t *data, size_t len, char **err);
+Module *module_load(Heap *heap, const uint8_t *data, size_t len, const struct NativeTable *natives,
+                    char **err);
 
 /* Verifies every function (jump targets on instruction boundaries, operand
  * indices and constant kinds, closure capture counts vs. target, native
@@ -157,6 +163,15 @@ Module *module_load(Heap *heap, const uint8_t *data, size_t len, char **err);
  * NULL when the module is sound, else a malloc'd message naming the
  * function and byte offset. */
 char *module_verify(const Module *m);
+
+/* Appends module src (verified by the caller) to dst: its constants,
+ * types, natives and files merged with dst's (equal ones shared), its roles
+ * and functions added after dst's, every operand of its code relocated.
+ * Constants are copied onto dst's heap, so src stays the caller's. *main
+ * is src's main function in dst. False + *err (malloc'd), dst unchanged,
+ * when the merged tables would not fit the bytecode's 16-bit operands. The
+ * VM's linker (vm_link_module) is the one caller. */
+bool module_link(Module *dst, const Module *src, uint32_t *main, char **err);
 
 /* Human-readable listing of every function (weft disasm). */
 #include <stdio.h>

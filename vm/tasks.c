@@ -82,21 +82,6 @@ struct ObjTasks {
   bool in_else;        /* mode 2: the branch slot runs the else function */
 };
 
-/* A budget (vm_impl.h); the rules are at "budgets" below. */
-struct Budget {
-  uint32_t rc;
-  uint32_t bits;           /* BUDGET_* limits given */
-  Budget *parent;          /* one reference */
-  int64_t calls_max, calls_used, tokens_max, tokens_used, time_ms;
-  double usd_max, usd_used;
-  uint64_t start_ms;
-  bool exhausted;
-  bool refused;            /* stopped work: refused or cancelled a call */
-  char *why;               /* "budget exhausted: calls 3/3" once exhausted */
-  char *addr;              /* "run" or the block's address */
-  ObjTasks *owner;         /* a block's tasks (no reference); NULL: global */
-};
-
 static void settle_budget(VM *vm, ObjTasks *t);
 
 enum { UNDECIDED, DECIDED_OK, DECIDED_FAIL };
@@ -136,6 +121,8 @@ static void mark_dirty(VM *vm, ObjTasks *t) {
   else vm->tasks_dirty = t;
   vm->tasks_dirty_tail = t;
 }
+
+void tasks_mark_dirty(VM *vm, ObjTasks *t) { mark_dirty(vm, t); }
 
 /* Records branch i as failed (msg is taken). The first failure recorded is
  * the "first failure" barrier errors quote. */
@@ -764,151 +751,6 @@ void tasks_release_obj(Heap *h, Obj *o) {
   vm->tasks_draining = false;
 }
 
-/* ---- budgets --------------------------------------------------------------
- *
- * The rule: a call is admitted only while every budget of its fiber's
- * chain has calls, tokens, dollars and time left (calls are charged at
- * admission, tokens and dollars when the reply's usage arrives, so the
- * last admitted call may overshoot: that usage is recorded and ends the
- * budget). An exhausted budget refuses every later call with kind
- * "budget"; the engine fails the calls still queued or in flight under it
- * (vm->budgets_exhausted tells it to look), and a budget block's body is
- * cancelled at the next settle exactly like a cancelled fan-out branch. */
-
-
-Budget *budget_new(VM *vm, Budget *parent, uint32_t bits, int64_t calls, int64_t tokens,
-                   double usd, int64_t time_ms, const char *addr) {
-  Budget *b = calloc(1, sizeof *b);
-  if (!b) abort();
-  b->rc = 1;
-  b->bits = bits;
-  b->parent = budget_retain(parent);
-  b->calls_max = calls;
-  b->tokens_max = tokens;
-  b->usd_max = usd;
-  b->time_ms = time_ms;
-  b->start_ms = vm_now_ms(vm);
-  b->addr = str_fmt("%s", addr ? addr : "run");
-  return b;
-}
-
-Budget *budget_retain(Budget *b) {
-  if (b) b->rc++;
-  return b;
-}
-
-void budget_release(VM *vm, Budget *b) {
-  while (b && --b->rc == 0) { /* a loop: deep chains do not recurse */
-    Budget *p = b->parent;
-    free(b->why);
-    free(b->addr);
-    free(b);
-    b = p;
-  }
-  (void)vm;
-}
-
-static void trace_budget(VM *vm, const Budget *b, const char *why) {
-  Trace *tr = vm->trace;
-  if (!trace_begin(tr, "budget", b->addr)) return;
-  /* what is used so far, whichever limits are set */
-  trace_int(tr, "calls", b->calls_used);
-  trace_int(tr, "tokens", b->tokens_used);
-  trace_num(tr, "usd", b->usd_used);
-  if (b->bits & BUDGET_TIME) trace_int(tr, "elapsed_ms", (int64_t)(vm_now_ms(vm) - b->start_ms));
-  if (why) trace_cstr(tr, "exhausted", why);
-  trace_end(tr);
-}
-
-static void budget_exhaust(VM *vm, Budget *b, char *why) {
-  if (b->exhausted) {
-    free(why);
-    return;
-  }
-  b->exhausted = true;
-  b->why = why;
-  vm->budgets_exhausted++;
-  trace_budget(vm, b, why);
-  if (b->owner) mark_dirty(vm, b->owner);
-}
-
-/* Exhausts b if a limit is used up; returns its state. */
-static bool budget_check(VM *vm, Budget *b) {
-  if (b->exhausted) return true;
-  char *why = NULL;
-  int64_t elapsed = (int64_t)(vm_now_ms(vm) - b->start_ms);
-  if ((b->bits & BUDGET_CALLS) && b->calls_used >= b->calls_max)
-    why = str_fmt("budget exhausted: calls %" PRId64 "/%" PRId64, b->calls_used, b->calls_max);
-  else if ((b->bits & BUDGET_TOKENS) && b->tokens_used >= b->tokens_max)
-    why = str_fmt("budget exhausted: tokens %" PRId64 "/%" PRId64, b->tokens_used, b->tokens_max);
-  else if ((b->bits & BUDGET_USD) && b->usd_used >= b->usd_max)
-    why = str_fmt("budget exhausted: usd $%.4f/$%.4f", b->usd_used, b->usd_max);
-  else if ((b->bits & BUDGET_TIME) && elapsed >= b->time_ms)
-    why = str_fmt("budget exhausted: time %" PRId64 "ms/%" PRId64 "ms", elapsed, b->time_ms);
-  if (why) budget_exhaust(vm, b, why);
-  return b->exhausted;
-}
-
-bool budget_admit(VM *vm, Budget *b, char **why) {
-  *why = NULL;
-  for (Budget *p = b; p; p = p->parent) {
-    if (budget_check(vm, p)) {
-      p->refused = true;
-      *why = str_fmt("%s", p->why);
-      return false;
-    }
-  }
-  for (Budget *p = b; p; p = p->parent) {
-    p->calls_used++;
-    trace_budget(vm, p, NULL);
-  }
-  return true;
-}
-
-void budget_charge(VM *vm, Budget *b, int64_t tokens, double usd) {
-  for (Budget *p = b; p; p = p->parent) {
-    p->tokens_used += tokens;
-    p->usd_used += usd;
-    trace_budget(vm, p, NULL);
-    /* calls are not re-checked here: using the last call is not exhaustion
-     * until another call asks */
-    uint32_t keep = p->bits;
-    p->bits &= ~(uint32_t)BUDGET_CALLS;
-    budget_check(vm, p);
-    p->bits = keep;
-  }
-}
-
-const char *budget_spent(const Budget *b) {
-  for (const Budget *p = b; p; p = p->parent)
-    if (p->exhausted) return p->why;
-  return NULL;
-}
-
-void budget_mark_refused(Budget *b) {
-  for (Budget *p = b; p; p = p->parent)
-    if (p->exhausted) {
-      p->refused = true;
-      return;
-    }
-}
-
-const char *budget_run_failure(const VM *vm) {
-  const Budget *b = vm->budget;
-  return b && b->exhausted && b->refused ? b->why : NULL;
-}
-
-uint64_t budget_deadline(const Budget *b) {
-  return b && (b->bits & BUDGET_TIME) ? b->start_ms + (uint64_t)b->time_ms : 0;
-}
-
-void budget_time_up(VM *vm, Budget *b) {
-  if (!b) return;
-  budget_check(vm, b);
-  /* exhausted by time or earlier by another limit: either way the run stops here */
-  if (b->exhausted) b->refused = true;
-}
-
 /* ---- BUDGET blocks ----------------------------------------------------------
  *
  * A block is a one-branch tasks object (mode 2): the body runs in its own
@@ -1064,9 +906,4 @@ static void settle_budget(VM *vm, ObjTasks *t) {
     buf_free(&msg);
     return;
   }
-}
-
-void vm_set_budget(VM *vm, uint32_t bits, int64_t calls, int64_t tokens, double usd, int64_t time_ms) {
-  budget_release(vm, vm->budget);
-  vm->budget = budget_new(vm, NULL, bits, calls, tokens, usd, time_ms, "run");
 }

@@ -1,18 +1,18 @@
-/* trace.c — effect addresses, the JSONL run trace and the progress line
- * (see trace.h for the contract and docs/runtime.md for the format).
+/* trace.c — effect addresses, the run trace's events and the progress
+ * line (see trace.h for the contract and docs/runtime.md for the format).
  *
  * A fiber's path is one heap-counted string (about 20-30 bytes for a
  * branch of a top-level fan-out): the root fiber stores none ("main"),
  * and a fan-out computes its branches' common prefix once, so a branch
  * costs one small string while it runs and nothing while it waits.
  *
- * The trace writes each event as one line and flushes it at once: a run
- * that crashes or is killed leaves every event that happened before. */
+ * Each event goes to the host's sink the moment it is complete (the host
+ * writes and flushes it at once: a run that crashes or is killed leaves
+ * every event that happened before). */
 #include "trace.h"
 #include "vm_impl.h"
-#include "../runtime/journal.h"
+#include "../base/util.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -56,52 +56,27 @@ void fiber_set_branch_path(VM *vm, Fiber *f, const char *prefix, uint32_t i, con
 /* ---- the trace ----------------------------------------------------------- */
 
 struct Trace {
-  FILE *fp;           /* --trace FILE; NULL: none */
-  struct Journal *journal; int64_t run;  /* the journal's events; NULL: none */
+  void (*sink)(void *ud, const char *line, size_t n);
+  void *ud;
   Buf line;
   struct timespec start;
   bool truncated;     /* a field of the current event was cut */
-  bool failed;        /* a write failed (reported by trace_close) */
 };
 
-Trace *trace_open(const char *path, char **err) {
-  FILE *fp = fopen(path, "w");
-  if (!fp) {
-    Buf m;
-    buf_init(&m);
-    buf_printf(&m, "--trace: cannot write '%s': %s", path, strerror(errno));
-    buf_putc(&m, '\0');
-    *err = m.data;
-    return NULL;
-  }
+Trace *trace_new(void (*sink)(void *ud, const char *line, size_t n), void *ud) {
   Trace *t = calloc(1, sizeof *t);
-  if (!t) abort();
-  t->fp = fp;
+  if (!t) weft_oom(sizeof *t);
+  t->sink = sink;
+  t->ud = ud;
   buf_init(&t->line);
   clock_gettime(CLOCK_MONOTONIC, &t->start);
   return t;
 }
 
-Trace *trace_new(void) {
-  Trace *t = calloc(1, sizeof *t);
-  if (!t) abort();
-  buf_init(&t->line);
-  clock_gettime(CLOCK_MONOTONIC, &t->start);
-  return t;
-}
-
-void trace_set_journal(Trace *t, struct Journal *j, int64_t run) {
-  t->journal = j;
-  t->run = run;
-}
-
-bool trace_close(Trace *t) {
-  if (!t) return true;
-  bool ok = !t->failed;
-  if (t->fp && fclose(t->fp) != 0) ok = false;
+void trace_free(Trace *t) {
+  if (!t) return;
   buf_free(&t->line);
   free(t);
-  return ok;
 }
 
 static uint64_t since_start_ms(const Trace *t) {
@@ -192,12 +167,8 @@ void trace_value(Trace *t, const char *k, Value v) {
 void trace_end(Trace *t) {
   if (!t) return;
   if (t->truncated) buf_puts(&t->line, ",\"truncated\":true");
-  buf_puts(&t->line, "}\n");
-  if (t->fp && (fwrite(t->line.data, 1, t->line.len, t->fp) != t->line.len || fflush(t->fp) != 0))
-    t->failed = true;
-  if (t->journal) { /* in the journal's open transaction: committed with the next effect */
-    journal_event_put(t->journal, t->run, unix_now_ms(), t->line.data, t->line.len - 1);
-  }
+  buf_putc(&t->line, '}');
+  t->sink(t->ud, t->line.data, t->line.len);
 }
 
 void trace_fiber_start(VM *vm, const Fiber *f) {

@@ -1,5 +1,5 @@
-/* trace.h — effect addresses, the run trace (--trace FILE.jsonl) and the
- * live progress line.
+/* trace.h — effect addresses, the run trace's events and the live
+ * progress line.
  *
  * Addresses. Every effect gets an address derived from the program's
  * structure, never from timing: the fiber's path plus the fiber's own
@@ -11,10 +11,12 @@
  * "main/sleep#2", "main/fanout#3@12[0]/ask#1", "main/barrier#4". The
  * number keeps a fan-out in a loop (same line, several runs) unique.
  *
- * The trace. One JSON object per line, written and flushed as events
- * happen (a crash keeps what happened): {"t": ms, "ev": "...", "addr":
- * "...", ...}; see docs/runtime.md for the events. Every function takes a
- * NULL trace and then does nothing, so a run without --trace pays one
+ * The trace. The VM builds one JSON object per event, {"t": ms, "ev":
+ * "...", "addr": "...", ...} (see docs/runtime.md for the events), and
+ * hands each, as it happens, to the host's trace sink (vm/effects.h), which
+ * writes it where the run asked (--trace FILE.jsonl, the journal). The VM
+ * has a Trace only while the host has a sink, and every function takes a
+ * NULL trace and then does nothing, so a run without a trace pays one
  * pointer test per event. String fields are capped at TRACE_FIELD_MAX
  * bytes; an event with a cut field carries "truncated": true. Every key
  * and every string is written through buf_json_string, so no value or
@@ -51,15 +53,10 @@ void fiber_set_branch_path(struct VM *vm, struct Fiber *f, const char *prefix, u
 
 typedef struct Trace Trace;
 
-/* Opens (truncates) path for writing; NULL + *err (malloc'd) on failure. */
-Trace *trace_open(const char *path, char **err);
-/* A trace with no file (events go only to a journal). */
-Trace *trace_new(void);
-/* Also writes every event into run's events in journal j (vm/journal.h). */
-struct Journal;
-void trace_set_journal(Trace *t, struct Journal *j, int64_t run);
-/* Flushes and closes; false if anything failed to write. NULL-safe. */
-bool trace_close(Trace *t);
+/* An event builder whose events go to sink(ud, line, n); its clock ("t")
+ * starts now. vm_set_effects makes and frees the VM's. */
+Trace *trace_new(void (*sink)(void *ud, const char *line, size_t n), void *ud);
+void trace_free(Trace *t);  /* NULL-safe */
 
 /* An event: trace_begin, then fields, then trace_end (writes the line and
  * flushes). trace_begin returns false when t is NULL: skip the fields. */
@@ -74,6 +71,7 @@ void trace_value(Trace *t, const char *key, Value v);
 /* The same with a key of klen bytes (a record field name, which may hold
  * any byte: it is escaped like every string of the line). */
 void trace_field(Trace *t, const char *key, size_t klen, Value v);
+/* Hands the event to the sink. */
 void trace_end(Trace *t);
 
 /* fiber_start / fiber_end events of f (NULL-safe on vm->trace). status:

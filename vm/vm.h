@@ -5,17 +5,20 @@
  * thread runs the interpreter; the scheduler loop takes the next runnable
  * fiber, runs it for a slice of instructions, and moves on when the slice
  * ends, the fiber finishes, fails, or parks on an effect. When nothing is
- * runnable, the scheduler waits in the effect engine (engine_poll: HTTP
- * transfers, bounded by the earliest timer). A parked fiber resumes with a value
- * pushed as the result of the instruction that parked it.
+ * runnable, the scheduler waits in the host (vm/effects.h: the effects
+ * table's wait, bounded by the earliest timer). A parked fiber resumes with
+ * a value pushed as the result of the instruction that parked it.
  *
  * Everything lives in the VM struct: no global mutable state, two VMs can
- * run in one process. */
+ * run in one process. The VM knows nothing of the world beyond the effects
+ * table, and nothing of the standard library: native functions come in a
+ * table the host passes when it loads or compiles a module. */
 #ifndef WEFT_VM_H
 #define WEFT_VM_H
 
 #include <stdarg.h>
 #include <stdio.h>
+#include "effects.h"
 #include "module.h"
 #include "value.h"
 
@@ -59,12 +62,12 @@ typedef struct Fiber {
   ObjTasks *task;        /* the fan-out this fiber is a branch of (owns the fiber); NULL if none */
   uint32_t branch;       /* with task: the branch's input index */
   ObjTasks *join;        /* parked in BARRIER on these tasks (one reference); NULL if not */
-  void *call;            /* parked on an ask: the engine's call (engine-private) */
+  void *call;            /* parked in an effect: the host's handle of it (host-private) */
   char *path;            /* effect-address path (vm/trace.h), heap-counted; NULL: "main" */
   uint32_t effects;      /* effects this fiber has started (its address counter) */
   struct Budget *budget; /* innermost enclosing budget (one reference); NULL: none (vm/tasks.c) */
-  int64_t sleep_ms;      /* parked in a sleep the journal records when it ends; -1: none */
-  int64_t sleep_at;      /* that sleep's start (unix ms) */
+  int64_t sleep_ms;      /* parked in a sleep the host journals when it ends (Effects.sleep_end); -1: none */
+  int64_t sleep_at;      /* that sleep's start (unix ms; the host's) */
 } Fiber;
 
 /* ---- natives --------------------------------------------------------- */
@@ -87,6 +90,18 @@ typedef struct Native {
                          may name it (natives.def, NATIVE_INTERNAL) */
 } Native;
 
+/* The native functions a host offers programs (the standard library's:
+ * stdlib/builtins.h, std_native_table). The VM never names one: the host
+ * passes its table to module_load, which resolves a module's native keys
+ * against it, and to the compiler, which checks calls against the
+ * signatures; entries of one name (overloads) are listed together. */
+typedef struct NativeTable {
+  const Native *entries;
+  uint32_t n;
+} NativeTable;
+/* The entry with this key, or NULL (t may be NULL: no natives). */
+const Native *native_find(const NativeTable *t, const char *key);
+
 /* ---- the VM ---------------------------------------------------------- */
 typedef struct VM {
   Module *mod;
@@ -103,12 +118,12 @@ typedef struct VM {
   FILE *err;                  /* log() and diagnostics */
   bool raw_out;               /* print() writes exact bytes, not escaped (--raw-output) */
   Buf scratch;
-  struct Engine *engine;      /* model calls (vm/engine.h); NULL: ASK fails cleanly */
+  const Effects *effects;     /* the host's effects table (vm/effects.h, vm_set_effects); NULL: no effects, ASK fails cleanly */
   ObjFunc **fn_cache;         /* FUNC a: one shared capture-less value per Module.funcs entry, built on first use */
   ObjTasks *tasks_dirty, *tasks_dirty_tail; /* fan-outs to settle at the next scheduler step (each holds a reference) */
   ObjTasks *tasks_dying;      /* fan-outs being freed (released while another was being freed) */
   bool tasks_draining;        /* tasks_release_obj is freeing the tasks_dying list */
-  struct Trace *trace;        /* --trace (vm/trace.h); NULL: no trace. Owned by the caller */
+  struct Trace *trace;        /* the event builder (vm/trace.h), present while the host has a trace sink; NULL: no trace */
   uint64_t branches_started, branches_ok, branches_failed, branches_cancelled; /* progress */
   /* Called from the scheduler at most every progress_every_ms while set
    * (the live progress line); the scheduler never sleeps longer than that. */
@@ -118,12 +133,15 @@ typedef struct VM {
   uint64_t asks_started, asks_ended; /* model calls made / finished or cancelled (progress) */
   struct Budget *budget;      /* the global budget (--budget-*; one reference) the root fiber runs under; NULL: none */
   uint64_t budgets_exhausted; /* budgets exhausted so far: the engine sweeps their calls when it changes */
-  struct EffectLog *effects;  /* the journal and the records that answer effects (vm/journal.h); NULL: none. Owned by the caller */
-  char *fatal;                /* set once the run cannot go on (the journal cannot be written): the scheduler stops and the run fails with it */
+  char *fatal;                /* set once the run cannot go on (the host cannot write its journal): the scheduler stops and the run fails with it */
 } VM;
 
 VM *vm_new(Module *mod, const Limits *limits);
 void vm_free(VM *vm);
+/* Installs the host's effects table (borrowed: it must outlive its use;
+ * NULL: none). Call it again after changing the table's trace sink: the VM
+ * builds trace events only while there is one. */
+void vm_set_effects(VM *vm, const Effects *fx);
 
 /* Starts a fiber that calls `func` (borrowed function value) with args
  * (borrowed). Returns NULL and leaves an error in *err (malloc'd) when the
@@ -160,11 +178,24 @@ void vm_clock_restart(VM *vm);
  * bits are BUDGET_* (vm/opcodes.h) saying which limits are given. Call
  * before vm_run_main. */
 void vm_set_budget(VM *vm, uint32_t bits, int64_t calls, int64_t tokens, double usd, int64_t time_ms);
+/* Links module m into the running VM and starts its main on a new fiber:
+ * a sub-workflow generated while the program runs. m is verified like any
+ * module (module_verify: the verifier, not its origin, is the boundary),
+ * then appended to the VM's module (module_link: its code relocated, its
+ * constants copied; m stays the caller's to free). The fiber's effect
+ * addresses are under addr_prefix ("main/plan#2" gives "main/plan#2/ask#1",
+ * ...), so a resumed run finds its effects again; it runs under the VM's
+ * limits and the global budget, with args (borrowed; checked against main's
+ * parameters by the caller) like vm_run_main's. The caller watches the
+ * fiber as one it spawned (it stays DONE or FAILED until vm_fiber_free).
+ * Call between slices only — from the host's wait or pump, or before
+ * vm_run — never from a native: the interpreter holds pointers into the
+ * tables that grow. NULL + *err (malloc'd) when m is unsound, has no main,
+ * or the merged module would not fit the bytecode's operands. */
+Fiber *vm_link_module(VM *vm, const Module *m, const char *addr_prefix, const Value *args,
+                      uint32_t nargs, char **err);
 /* Stops the run: the scheduler runs nothing more and vm_run_main fails
  * with msg (copied; the first call wins). */
 void vm_fatal(VM *vm, const char *msg);
-/* Commits the journal's pending writes (vm->effects); on failure the run
- * is stopped with the journal's error. Cheap when nothing is pending. */
-void vm_effects_commit(VM *vm);
 
 #endif

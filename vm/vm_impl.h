@@ -61,13 +61,31 @@ void tasks_settle(VM *vm);
 /* Drops the references of the settle list (vm_free). */
 void tasks_clear_dirty(VM *vm);
 
-/* ---- budgets (vm/tasks.c) ------------------------------------------- */
+/* Puts t on the settle list (budget.c: a block's budget was exhausted). */
+void tasks_mark_dirty(VM *vm, ObjTasks *t);
+
+/* ---- budgets (vm/budget.c) ------------------------------------------ */
 
 /* A budget: limits on calls, tokens, dollars and wall time, with a parent
  * (the enclosing budget). Every charge walks the whole chain, so a child
  * can never spend more than any ancestor has left. Reference-counted:
- * fibers, calls and budget blocks hold references. */
+ * fibers, calls and budget blocks hold references. The rules are atop
+ * budget.c; a block's tasks (vm/tasks.c) reads the fields. */
 typedef struct Budget Budget;
+struct Budget {
+  uint32_t rc;
+  uint32_t bits;           /* BUDGET_* limits given */
+  Budget *parent;          /* one reference */
+  int64_t calls_max, calls_used, tokens_max, tokens_used, time_ms;
+  double usd_max, usd_used;
+  uint64_t start_ms;
+  bool exhausted;
+  bool refused;            /* stopped work: refused or cancelled a call */
+  char *why;               /* "budget exhausted: calls 3/3" once exhausted */
+  char *addr;              /* "run" or the block's address */
+  ObjTasks *owner;         /* a block's tasks (no reference); NULL: global */
+};
+
 /* A new budget under parent (may be NULL); bits are BUDGET_* (opcodes.h).
  * addr names it in messages and the trace ("run" for the global one). */
 Budget *budget_new(VM *vm, Budget *parent, uint32_t bits, int64_t calls, int64_t tokens,
@@ -81,6 +99,9 @@ bool budget_admit(VM *vm, Budget *b, char **why);
 /* Charges a reply's usage on the chain; a budget reaching its limit is
  * exhausted (its block's work is cancelled at the next settle). */
 void budget_charge(VM *vm, Budget *b, int64_t tokens, double usd);
+/* Exhausts b if one of its own limits is used up (time read now);
+ * returns whether b is exhausted. */
+bool budget_check(VM *vm, Budget *b);
 /* The message of the first exhausted budget in b's chain, or NULL. */
 const char *budget_spent(const Budget *b);
 /* The engine cancelled a call under b's exhausted chain: that budget
@@ -95,7 +116,7 @@ uint64_t budget_deadline(const Budget *b);
  * work (vm_run then stops the run; vm_run_main fails it with the message). */
 void budget_time_up(VM *vm, Budget *b);
 /* BUDGET a: args f e c t u d (borrowed). NATIVE_PARK: f waits for the
- * block; NATIVE_ERROR: raised. */
+ * block; NATIVE_ERROR: raised. (vm/tasks.c) */
 NativeStatus tasks_budget(VM *vm, Fiber *f, uint32_t bits, const Value *args, Value *out);
 
 #endif

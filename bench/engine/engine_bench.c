@@ -27,6 +27,8 @@
 #include "../../compiler/compiler.h"
 #include "../../lang/diag.h"
 #include "../../runtime/engine.h"
+#include "../../runtime/host.h"
+#include "../../stdlib/builtins.h"
 #include "../../vm/module.h"
 #include "../../vm/value.h"
 #include "../../vm/vm.h"
@@ -86,7 +88,7 @@ int main(int argc, char **argv) {
   heap_init(&heap, 0);
   src_init(&ss);
   diag_init(&dl);
-  CompileOptions opt = {.check_only = false, .stdlib_dir = NULL};
+  CompileOptions opt = {.check_only = false, .stdlib_dir = NULL, .natives = std_native_table()};
   Module *m = compile_file(path, &ss, &dl, &opt, &heap);
   unlink(path);
   if (!m || dl.errors) {
@@ -113,6 +115,7 @@ int main(int argc, char **argv) {
   cfg.no_stream = no_stream;
   char *err = NULL;
   Engine *eng = vm ? engine_new(vm, &cfg, &err) : NULL;
+  Host *host = eng ? host_new(vm, eng) : NULL;
   if (!eng) {
     fprintf(stderr, "engine_bench: %s\n", err ? err : "cannot start the VM or the engine");
     return 1;
@@ -165,6 +168,7 @@ int main(int argc, char **argv) {
 
   engine_free(eng);
   vm_free(vm);
+  host_free(host);
   module_free(m);
   diag_free(&dl);
   src_free(&ss);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "../../compiler/compiler.h"
+#include "../../stdlib/builtins.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -64,7 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   diag_init(&dl);
   Heap heap;
   heap_init(&heap, 0);
-  Module *m = compile_file(path, &ss, &dl, NULL, &heap);
+  CompileOptions opt = {.natives = std_native_table()};
+  Module *m = compile_file(path, &ss, &dl, &opt, &heap);
   for (uint32_t i = 0; i < dl.n; i++)
     if (dl.items[i].code == D_E0505) {
       fprintf(stderr, "fuzz_front: internal compiler error: %s\n", dl.items[i].message);
@@ -77,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *err = NULL;
     Heap h2;
     heap_init(&h2, 0);
-    Module *again = module_load(&h2, bytes, len, &err);
+    Module *again = module_load(&h2, bytes, len, std_native_table(), &err);
     if (!again) {
       fprintf(stderr, "fuzz_front: compiled module does not reload: %s\n", err ? err : "?");
       abort();

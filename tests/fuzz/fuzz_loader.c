@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../../stdlib/builtins.h"
 #include "../../vm/module.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -20,7 +21,7 @@ static void load_one(const uint8_t *data, size_t size) {
   Heap heap;
   heap_init(&heap, 0);
   char *err = NULL;
-  Module *m = module_load(&heap, data, size, &err);
+  Module *m = module_load(&heap, data, size, std_native_table(), &err);
   if (m) {
     size_t len;
     uint8_t *again = module_write(m, &len);

@@ -6,6 +6,7 @@
  * spawned on many fibers. Prints TAP-style `ok N - desc` lines and exits
  * non-zero if any check failed. */
 #include "../../runtime/engine.h"
+#include "../../runtime/host.h"
 #include "../../vm/opcodes.h"
 #include "../../vm/vm_impl.h"
 
@@ -133,6 +134,22 @@ static char *write_temp(const char *text) {
   return path;
 }
 
+/* The engine hands asks to the VM through a host (runtime/host.h); one at
+ * a time here, freed after its VM. */
+static Host *H;
+
+static Engine *new_engine(VM *vm, const EngineConfig *c, char **err) {
+  Engine *e = engine_new(vm, c, err);
+  if (e) H = host_new(vm, e);
+  return e;
+}
+
+static void free_vm(VM *vm) {
+  vm_free(vm);
+  host_free(H);
+  H = NULL;
+}
+
 /* ---- tests ------------------------------------------------------------------ */
 
 /* 300 fibers ask at once behind an admission limit of 16: every one resumes
@@ -144,8 +161,8 @@ static void test_many_fibers(void) {
   EngineConfig c = cfg_default();
   c.max_concurrency = 16;
   char *err = NULL;
-  Engine *e = engine_new(vm, &c, &err);
-  check(e && vm->engine == e, "engine_new attaches to the VM");
+  Engine *e = new_engine(vm, &c, &err);
+  check(e && vm->effects && vm->effects->submit, "the host installs the VM's effects table");
   enum { N = 300 };
   Fiber *fs[N];
   char prompt[64];
@@ -191,8 +208,11 @@ static void test_many_fibers(void) {
   check(a->state == FIBER_DONE && b2->state == FIBER_DONE && v_equal(a->result, b2->result),
         "the mock is deterministic");
   engine_free(e);
-  check(vm->engine == NULL, "engine_free detaches");
-  vm_free(vm);
+  Fiber *late = spawn_ask(vm, 0, "after the engine");
+  vm_run(vm);
+  check(late->state == FIBER_FAILED && late->error && strstr(late->error, "need an engine"),
+        "engine_free detaches: a later ask fails cleanly");
+  free_vm(vm);
   tm_free(&t);
 }
 
@@ -204,7 +224,7 @@ static void test_typed(void) {
   VM *vm = vm_new(t.m, NULL);
   EngineConfig c = cfg_default();
   char *err = NULL;
-  Engine *e = engine_new(vm, &c, &err);
+  Engine *e = new_engine(vm, &c, &err);
   Fiber *f1 = spawn_ask(vm, 1, "give me an item");
   Fiber *f2 = spawn_ask(vm, 2, "give me numbers");
   vm_run(vm);
@@ -216,7 +236,7 @@ static void test_typed(void) {
   check(ok, "typed ask of list[int] unwraps {\"value\": ...}");
   check(engine_stats(e)->repairs == 0, "generated mock values need no repair");
   engine_free(e);
-  vm_free(vm);
+  free_vm(vm);
   tm_free(&t);
 }
 
@@ -232,7 +252,7 @@ static void test_repair(void) {
   EngineConfig c = cfg_default();
   c.mock_script = path;
   char *err = NULL;
-  Engine *e = engine_new(vm, &c, &err);
+  Engine *e = new_engine(vm, &c, &err);
   check(e != NULL, "a mock script loads");
   Fiber *f1 = spawn_ask(vm, 1, "please fix this");
   Fiber *f3 = spawn_ask(vm, 3, "anything");
@@ -250,16 +270,16 @@ static void test_repair(void) {
   check_contains(f2->error_trace, "at asker (t.weft:3:5)", "the trace points at the ask");
   check(engine_stats(e)->failed == 1 && engine_stats(e)->repairs == 3, "failed and repairs counted");
   engine_free(e);
-  vm_free(vm);
+  free_vm(vm);
   /* --repairs 0: the first bad reply fails */
   vm = vm_new(t.m, NULL);
   c.repairs = 0;
-  e = engine_new(vm, &c, &err);
+  e = new_engine(vm, &c, &err);
   f2 = spawn_ask(vm, 1, "a bad one");
   vm_run(vm);
   check_contains(f2->error, "after 1 attempt: ", "--repairs 0 fails at once");
   engine_free(e);
-  vm_free(vm);
+  free_vm(vm);
   unlink(path);
   free(path);
   /* malformed scripts are refused with a message */
@@ -271,11 +291,11 @@ static void test_repair(void) {
     vm = vm_new(t.m, NULL);
     c.mock_script = path;
     err = NULL;
-    e = engine_new(vm, &c, &err);
+    e = new_engine(vm, &c, &err);
     if (!e && err && strstr(err, "--mock-script")) refused++;
     free(err);
     engine_free(e);
-    vm_free(vm);
+    free_vm(vm);
     unlink(path);
     free(path);
   }
@@ -291,35 +311,35 @@ static void test_remap(void) {
   VM *vm = vm_new(t.m, NULL);
   EngineConfig c = cfg_default();
   char *err = NULL;
-  Engine *e = engine_new(vm, &c, &err);
+  Engine *e = new_engine(vm, &c, &err);
   Fiber *f = spawn_ask(vm, 0, "hi");
   vm_run(vm);
   check(f->state == FIBER_FAILED, "a missing key fails the ask");
   check_contains(f->error, "role r: ANTHROPIC_API_KEY is not set (needed for anthropic/claude-sonnet-4-5)",
                  "the missing-key message names role, variable and model");
   engine_free(e);
-  vm_free(vm);
+  free_vm(vm);
 
   vm = vm_new(t.m, NULL);
   c.force_provider = "mock";
-  e = engine_new(vm, &c, &err);
+  e = new_engine(vm, &c, &err);
   f = spawn_ask(vm, 0, "hi");
   vm_run(vm);
   check(f->state == FIBER_DONE, "--provider mock sends the role to the mock");
   engine_free(e);
-  vm_free(vm);
+  free_vm(vm);
 
   vm = vm_new(t.m, NULL);
   c.force_provider = NULL;
   ModelOverride o = {"r", "mock/x"};
   c.overrides = &o;
   c.noverrides = 1;
-  e = engine_new(vm, &c, &err);
+  e = new_engine(vm, &c, &err);
   f = spawn_ask(vm, 0, "hi");
   vm_run(vm);
   check(f->state == FIBER_DONE, "--model r=mock/x remaps one role");
   engine_free(e);
-  vm_free(vm);
+  free_vm(vm);
   tm_free(&t);
 }
 
@@ -336,7 +356,7 @@ static void test_transport_error(void) {
   c.retries = 0;
   c.connect_timeout_ms = 2000;
   char *err = NULL;
-  Engine *e = engine_new(vm, &c, &err);
+  Engine *e = new_engine(vm, &c, &err);
   Fiber *f = spawn_ask(vm, 0, "hi");
   vm_run(vm);
   check(f->state == FIBER_FAILED, "a refused connection fails the ask");
@@ -344,18 +364,18 @@ static void test_transport_error(void) {
   check(f->error && !strstr(f->error, "SECRET") && !strstr(f->error, key), "no key in the message");
   check(engine_stats(e)->attempts == 1 && engine_stats(e)->retries == 0, "--retries 0: one attempt");
   engine_free(e);
-  vm_free(vm);
+  free_vm(vm);
 
   /* with one retry: two attempts, and the message says so */
   vm = vm_new(t.m, NULL);
   c.retries = 1;
-  e = engine_new(vm, &c, &err);
+  e = new_engine(vm, &c, &err);
   f = spawn_ask(vm, 0, "hi");
   vm_run(vm);
   check(engine_stats(e)->attempts == 2 && engine_stats(e)->retries == 1, "a transport error is retried");
   check_contains(f->error, "(after 2 attempts)", "exhausted retries are reported");
   engine_free(e);
-  vm_free(vm);
+  free_vm(vm);
   unsetenv("ANTHROPIC_API_KEY");
   unsetenv("ANTHROPIC_BASE_URL");
   tm_free(&t);
@@ -368,7 +388,7 @@ static void test_cancel(void) {
   VM *vm = vm_new(t.m, NULL);
   EngineConfig c = cfg_default();
   char *err = NULL;
-  Engine *e = engine_new(vm, &c, &err);
+  Engine *e = new_engine(vm, &c, &err);
   Fiber *f = spawn_ask(vm, 0, "never mind");
   /* run just the fiber's slice: it parks on the ask */
   Fiber *g = vm->runq_head;
@@ -379,14 +399,14 @@ static void test_cancel(void) {
   vm_fiber_free(vm, f);
   check(!engine_busy(e), "a freed fiber's call is withdrawn");
   engine_free(e);
-  vm_free(vm);
+  free_vm(vm);
 
   /* without an engine ASK fails cleanly */
   vm = vm_new(t.m, NULL);
   f = spawn_ask(vm, 0, "x");
   vm_run(vm);
   check_contains(f->error, "model calls need an engine (internal)", "no engine: a clean error");
-  vm_free(vm);
+  free_vm(vm);
   tm_free(&t);
 }
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../../stdlib/builtins.h"
+#include "../../vm/json.h"
 #include "../../vm/module.h"
 #include "../../vm/opcodes.h"
 #include "../../runtime/schema.h"
@@ -121,7 +122,10 @@ static Module *build_sample(Heap *h, Sample *s) {
 
   s->native = NO_INDEX;
   const Native *nat = std_native_by_key("len.string");
-  if (nat) s->native = module_add_native(m, "len.string");
+  if (nat) {
+    s->native = module_add_native(m, "len.string");
+    m->natives[s->native] = nat;
+  }
 
   m->nfuncs = 2;
   m->funcs = calloc(2, sizeof(FuncProto));
@@ -200,7 +204,7 @@ static void fix_checksum(uint8_t *buf, size_t len) {
 /* Loads bytes; returns the error (malloc'd) or NULL after freeing the module. */
 static char *load_err(Heap *h, const uint8_t *buf, size_t len) {
   char *err = NULL;
-  Module *m = module_load(h, buf, len, &err);
+  Module *m = module_load(h, buf, len, std_native_table(), &err);
   if (m) {
     module_free(m);
     return NULL;
@@ -460,7 +464,7 @@ static void test_round_trip(Heap *h) {
   size_t len;
   uint8_t *buf = module_write(m, &len);
   err = NULL;
-  Module *back = module_load(h, buf, len, &err);
+  Module *back = module_load(h, buf, len, std_native_table(), &err);
   check(back != NULL, "sample loads (%s)", err ? err : "ok");
   free(err);
   if (back) {
@@ -706,7 +710,7 @@ static void expect_schema(const Module *m, uint32_t td, SchemaDialect d, bool wa
   Value v;
   Buf err;
   buf_init(&err);
-  bool ok = got && std_json_parse(&h, got, strlen(got), &v, &err);
+  bool ok = got && v_from_json(&h, got, strlen(got), &v, &err);
   check(ok, "schema of %s parses as JSON (%s)", desc, err.data ? err.data : "ok");
   if (ok) v_release(&h, v);
   buf_free(&err);
@@ -745,7 +749,7 @@ static void check_mock(Heap *h, const Module *m, uint32_t td, const char *desc) 
     Value out;
     Buf err;
     buf_init(&err);
-    if (!std_convert(h, m, td, v, &out, &err)) {
+    if (!v_convert(h, m, td, v, &out, &err)) {
       if (bad++ == 0) printf("# %s seed %llu: %s\n", desc, (unsigned long long)seed, err.data);
     } else {
       v_release(h, out);

@@ -209,6 +209,20 @@ static void test_lookup(void) {
   check(!provider_for("foo/x", &m) && !provider_for("anthropic", &m) && !provider_for("anthropic/", &m)
         && !provider_for("", &m) && !provider_for(NULL, &m), "provider_for unknown -> NULL");
   check(provider_known_prefix("openai/x") && !provider_known_prefix("openaix/y"), "provider_known_prefix");
+  /* the one list of names (vm/providers.def): each has its provider, of that name */
+  static const char *const listed[] = {
+#define PROVIDER(id, name) name,
+#include "../../vm/providers.def"
+#undef PROVIDER
+  };
+  bool all = sizeof listed / sizeof listed[0] == 3;
+  for (size_t i = 0; i < sizeof listed / sizeof listed[0]; i++) {
+    char spec[64];
+    snprintf(spec, sizeof spec, "%s/x", listed[i]);
+    const Provider *lp = provider_for(spec, NULL);
+    if (!lp || strcmp(lp->name, listed[i]) != 0) all = false;
+  }
+  check(all, "every name of vm/providers.def finds the provider of that name");
 
   Buf u;
   buf_init(&u);

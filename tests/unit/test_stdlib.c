@@ -5,6 +5,7 @@
  * compact JSON, or as "ERR: message" when the native raised. Prints
  * TAP-style `ok N - desc` lines and exits non-zero if any check failed. */
 #include "../../stdlib/builtins.h"
+#include "../../vm/json.h"
 #include "../../vm/module.h"
 
 #include <math.h>
@@ -43,7 +44,7 @@ static Value J(const char *text) {
   Buf err;
   buf_init(&err);
   Value v;
-  if (!std_json_parse(&vm->heap, text, strlen(text), &v, &err)) {
+  if (!v_from_json(&vm->heap, text, strlen(text), &v, &err)) {
     printf("# bad test JSON %s: %s\n", text, err.data);
     exit(2);
   }
@@ -98,7 +99,7 @@ static const char *parse_err(const char *text, size_t len) {
   buf_init(&err);
   Value v;
   result.len = 0;
-  if (std_json_parse(&vm->heap, text, len, &v, &err)) {
+  if (v_from_json(&vm->heap, text, len, &v, &err)) {
     show(v);
   } else {
     buf_printf(&result, "ERR: %s", err.data);
@@ -294,7 +295,7 @@ static void test_json(void) {
   Buf err;
   buf_init(&err);
   Value v;
-  bool ok = std_json_parse(&vm->heap, bigs, big_n + 2, &v, &err);
+  bool ok = v_from_json(&vm->heap, bigs, big_n + 2, &v, &err);
   check(ok && v_is(v, OBJ_STRING) && AS_STRING(v)->len == big_n, "1 MB string");
   if (ok) v_release(&vm->heap, v);
   free(bigs);
@@ -443,7 +444,7 @@ static const char *convert(uint32_t td, Value v) {
   Buf err;
   buf_init(&err);
   Value out;
-  bool ok = std_convert(&vm->heap, mod, td, v, &out, &err);
+  bool ok = v_convert(&vm->heap, mod, td, v, &out, &err);
   v_release(&vm->heap, v);
   if (ok) {
     bool rec = v_is(out, OBJ_RECORD);
@@ -507,14 +508,14 @@ static void test_convert(void) {
   Buf err;
   buf_init(&err);
   uint32_t t_strs = add_simple(TD_LIST, t_string);
-  check(std_convert(&vm->heap, mod, t_strs, list, &out, &err) && out.as.o == list.as.o,
+  check(v_convert(&vm->heap, mod, t_strs, list, &out, &err) && out.as.o == list.as.o,
         "unchanged list is shared, not copied");
   v_release(&vm->heap, out);
   v_release(&vm->heap, list);
   buf_free(&err);
   Buf b;
   buf_init(&b);
-  std_type_desc_print(&b, mod, add_simple(TD_OPTIONAL, t_sev));
+  type_desc_print(&b, mod, add_simple(TD_OPTIONAL, t_sev));
   check_str(b.data, "(\"low\" | \"medium\" | \"high\")?", "optional union printed with parentheses");
   buf_free(&b);
 }

@@ -10,6 +10,7 @@
  * HTTP transfer really aborted). Every module passes module_verify first.
  * Prints TAP-style `ok N - desc` lines; exits non-zero on any failure. */
 #include "../../runtime/engine.h"
+#include "../../runtime/host.h"
 #include "../../vm/opcodes.h"
 #include "../../vm/vm_impl.h"
 
@@ -91,12 +92,12 @@ static NativeStatus nat_mklist(VM *vm, Fiber *f, const Value *args, int argc, Va
   return NATIVE_OK;
 }
 
-static const Native N_NAP = {"tnap", "tnap", "(int) -> void", nat_nap, 1, ""};
-static const Native N_CHECK = {"tcheck", "tcheck", "(int) -> void", nat_check, 1, ""};
-static const Native N_TICK = {"ttick", "ttick", "(int) -> void", nat_tick, 1, ""};
-static const Native N_ENTER = {"tenter", "tenter", "() -> void", nat_enter, 0, ""};
-static const Native N_LEAVE = {"tleave", "tleave", "() -> void", nat_leave, 0, ""};
-static const Native N_MKLIST = {"tmklist", "tmklist", "(int) -> list[int]", nat_mklist, 1, ""};
+static const Native N_NAP = {"tnap", "tnap", "(int) -> void", nat_nap, 1, "", false};
+static const Native N_CHECK = {"tcheck", "tcheck", "(int) -> void", nat_check, 1, "", false};
+static const Native N_TICK = {"ttick", "ttick", "(int) -> void", nat_tick, 1, "", false};
+static const Native N_ENTER = {"tenter", "tenter", "() -> void", nat_enter, 0, "", false};
+static const Native N_LEAVE = {"tleave", "tleave", "() -> void", nat_leave, 0, "", false};
+static const Native N_MKLIST = {"tmklist", "tmklist", "(int) -> list[int]", nat_mklist, 1, "", false};
 
 /* ---- a tiny assembler ------------------------------------------------------ */
 
@@ -750,6 +751,7 @@ static void test_mock_asks(void) {
   EngineConfig c = cfg_default();
   char *err = NULL;
   Engine *e = engine_new(vm, &c, &err);
+  Host *host = host_new(vm, e);
   enum { N = 40 };
   Value xs = v_list(&vm->heap, N);
   char p[32];
@@ -786,6 +788,7 @@ static void test_mock_asks(void) {
   check_clean(vm, "asks: nothing left");
   engine_free(e);
   vm_free(vm);
+  host_free(host);
   tm_free(&t);
 }
 
@@ -815,6 +818,7 @@ static void test_http_abort(void) {
   c.retries = 0;
   char *err = NULL;
   Engine *e = engine_new(vm, &c, &err);
+  Host *host = host_new(vm, e);
   ObjShape *s = shape_new(&vm->heap, 2);
   s->names[0] = AS_STRING(v_cstring(&vm->heap, "a"));
   s->names[1] = AS_STRING(v_cstring(&vm->heap, "b"));
@@ -852,6 +856,7 @@ static void test_http_abort(void) {
   vm_fiber_free(vm, f);
   engine_free(e);
   vm_free(vm);
+  host_free(host);
   tm_free(&t);
   close(ls);
   unsetenv("OPENAI_BASE_URL");

@@ -1,0 +1,226 @@
+/* host.c — the VM's effects table for a run (host.h): model calls to the
+ * engine; sleeps, trace events and commits to the journal and the trace
+ * file. What the table offers follows what is attached (refresh): without
+ * a journal or a trace, sleeps are plain timers and the VM builds no trace
+ * events, so such a run pays nothing for them. */
+#include "host.h"
+#include "../base/util.h"
+#include "../vm/trace.h"
+#include "../vm/vm_impl.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct Host {
+  Effects fx;                 /* installed on vm */
+  VM *vm;
+  Engine *engine;             /* model calls; NULL: none */
+  EffectLog *log;             /* journal and records; NULL: none */
+  FILE *trace_fp;             /* --trace FILE; NULL: none */
+  bool trace_failed;          /* a write to it failed (host_free reports it) */
+  Journal *trace_journal;     /* the journal's events; NULL: none */
+  int64_t trace_run;
+};
+
+static char *str_dup(const char *s) { return xstrdup(s); }
+
+/* ---- model calls ------------------------------------------------------------ */
+
+static bool fx_submit(void *hp, const EffectRequest *rq) {
+  Host *h = hp;
+  switch (rq->kind) {
+  case EFFECT_ASK:
+    if (!h->engine) {
+      vm_raise(h->vm, rq->fiber, "model calls need an engine (internal)");
+      return false;
+    }
+    return engine_ask(h->engine, rq);
+  default:
+    vm_raise(h->vm, rq->fiber, "effect kind %d is not supported by this host", (int)rq->kind);
+    return false;
+  }
+}
+
+static void fx_cancel(void *hp, Fiber *f) {
+  Host *h = hp;
+  if (h->engine) engine_cancel(h->engine, f);
+}
+
+static bool fx_busy(const void *hp) {
+  const Host *h = hp;
+  return h->engine && engine_busy(h->engine);
+}
+
+static int64_t fx_next_deadline(const void *hp) {
+  const Host *h = hp;
+  return h->engine ? engine_next_deadline(h->engine) : -1;
+}
+
+static void fx_wait(void *hp, int64_t timeout_ms) {
+  Host *h = hp;
+  if (h->engine) engine_poll(h->engine, timeout_ms);
+}
+
+static void fx_pump(void *hp) {
+  Host *h = hp;
+  if (h->engine) engine_pump(h->engine);
+}
+
+/* ---- sleeps --------------------------------------------------------------- */
+
+/* A sleep is an effect: traced, journaled when it ends, and answered at
+ * once when a run is resumed or replayed and the record says it ended. */
+static int64_t fx_sleep_begin(void *hp, const EffectRequest *rq) {
+  Host *h = hp;
+  VM *vm = h->vm;
+  Fiber *f = rq->fiber;
+  int64_t ms = rq->u.sleep.ms;
+  EffectLog *log = h->log;
+  const EffectRec *rec = log ? records_get(log->serve, rq->addr) : NULL;
+  bool served = rec && rec->ok && strcmp(rec->kind, "sleep") == 0;
+  if (trace_begin(vm->trace, "sleep", rq->addr)) {
+    trace_int(vm->trace, "ms", ms);
+    if (served) trace_cstr(vm->trace, "from", "journal");
+    trace_end(vm->trace);
+  }
+  if (served) {
+    log->served++;
+    if (log->collect) { /* --record keeps what a resume answered too */
+      EffectRec copy = effect_rec_dup(rec);
+      records_put(log->collect, &copy);
+    }
+    return 0;
+  }
+  if (log && (log->journal || log->collect)) {
+    f->sleep_ms = ms > 0 ? ms : 0;
+    f->sleep_at = unix_now_ms();
+  }
+  return ms;
+}
+
+/* The record of f's sleep, which just ended. */
+static void fx_sleep_end(void *hp, Fiber *f) {
+  Host *h = hp;
+  EffectLog *log = h->log;
+  if (!log) return;
+  EffectRec r;
+  memset(&r, 0, sizeof r);
+  Buf b;
+  buf_init(&b);
+  buf_printf(&b, "%s/sleep#%" PRIu32, fiber_address(f), f->effects);
+  buf_putc(&b, '\0');
+  r.addr = b.data;
+  r.kind = str_dup("sleep");
+  buf_init(&b);
+  buf_printf(&b, "{\"ms\":%" PRId64 "}", f->sleep_ms);
+  buf_putc(&b, '\0');
+  r.request = b.data;
+  r.req_hash = fnv1a64(0xcbf29ce484222325ULL, r.request, strlen(r.request));
+  r.ok = true;
+  r.attempts = 1;
+  r.started_at = f->sleep_at;
+  r.ended_at = unix_now_ms();
+  f->sleep_ms = -1;
+  if (log->journal) {
+    journal_effect_put(log->journal, log->run, &r);
+    log->dirty = true;
+  }
+  if (log->collect) records_put(log->collect, &r);
+  effect_rec_free(&r);
+}
+
+void effects_commit(VM *vm, EffectLog *log) {
+  /* only effects make a commit: events ride along with the next one (or
+   * the end of the run), so a poll that only started fibers pays no fsync */
+  if (!log || !log->journal || !log->dirty || vm->fatal) return;
+  log->dirty = false;
+  char *err = NULL;
+  if (!journal_commit(log->journal, &err)) {
+    vm_fatal(vm, err ? err : "cannot write the journal");
+    free(err);
+  }
+}
+
+/* ---- the trace sink ------------------------------------------------------- */
+
+/* Written and flushed at once: a run that crashes or is killed leaves
+ * every event that happened before. */
+static void fx_trace(void *hp, const char *line, size_t n) {
+  Host *h = hp;
+  if (h->trace_fp && (fwrite(line, 1, n, h->trace_fp) != n || fputc('\n', h->trace_fp) == EOF ||
+                      fflush(h->trace_fp) != 0))
+    h->trace_failed = true;
+  if (h->trace_journal) /* in the journal's open transaction: committed with the next effect */
+    journal_event_put(h->trace_journal, h->trace_run, unix_now_ms(), line, n);
+}
+
+/* ---- the table ---------------------------------------------------------------- */
+
+/* Offers sleeps and the trace only when something records them. */
+static void refresh(Host *h) {
+  bool traced = h->trace_fp || h->trace_journal;
+  h->fx.sleep_begin = traced || h->log ? fx_sleep_begin : NULL;
+  h->fx.sleep_end = traced || h->log ? fx_sleep_end : NULL;
+  h->fx.trace = traced ? fx_trace : NULL;
+  vm_set_effects(h->vm, &h->fx);
+}
+
+Host *host_new(VM *vm, Engine *engine) {
+  Host *h = xcalloc(1, sizeof *h);
+  h->vm = vm;
+  h->engine = engine;
+  h->fx.host = h;
+  h->fx.submit = fx_submit;
+  h->fx.cancel = fx_cancel;
+  h->fx.busy = fx_busy;
+  h->fx.next_deadline = fx_next_deadline;
+  h->fx.wait = fx_wait;
+  h->fx.pump = fx_pump;
+  if (engine) engine_set_host(engine, h);
+  refresh(h);
+  return h;
+}
+
+void host_engine_gone(Host *h) {
+  if (h) h->engine = NULL;
+}
+
+bool host_free(Host *h) {
+  if (!h) return true;
+  if (h->engine) engine_set_host(h->engine, NULL);
+  bool ok = !h->trace_failed;
+  if (h->trace_fp && fclose(h->trace_fp) != 0) ok = false;
+  free(h);
+  return ok;
+}
+
+void host_set_log(Host *h, EffectLog *log) {
+  h->log = log;
+  if (h->engine) engine_set_log(h->engine, log);
+  refresh(h);
+}
+
+bool host_trace_file(Host *h, const char *path, char **err) {
+  FILE *fp = fopen(path, "w");
+  if (!fp) {
+    Buf m;
+    buf_init(&m);
+    buf_printf(&m, "--trace: cannot write '%s': %s", path, strerror(errno));
+    buf_putc(&m, '\0');
+    *err = m.data;
+    return false;
+  }
+  if (h->trace_fp) fclose(h->trace_fp);
+  h->trace_fp = fp;
+  refresh(h);
+  return true;
+}
+
+void host_trace_journal(Host *h, Journal *j, int64_t run) {
+  h->trace_journal = j;
+  h->trace_run = run;
+  refresh(h);
+}

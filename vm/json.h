@@ -1,0 +1,32 @@
+/* json.h — JSON text -> values, values checked against (and converted to)
+ * a module's type descriptors, and descriptors in Weft syntax. The VM uses
+ * them for FROM_JSON; the host for model replies and program inputs; the
+ * standard library's json_parse native wraps v_from_json. Values -> JSON
+ * text is v_to_json (value.h). */
+#ifndef WEFT_JSON_H
+#define WEFT_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "module.h"
+#include "value.h"
+
+/* Parses JSON text into a value (objects -> maps in key order, arrays ->
+ * lists, integers that fit -> int, other numbers -> float, null -> none).
+ * On failure returns false with a message (with line/column) in err. */
+bool v_from_json(Heap *h, const char *text, size_t len, Value *out, Buf *err);
+
+/* Checks value v (borrowed) against type descriptor `td` of module m and
+ * converts where the type asks for it (a map -> record of that shape, an
+ * integral float -> int is NOT done, an int -> float is; a string -> duration
+ * is accepted in "30s"/"250ms" form). On success *out is a new reference.
+ * On failure returns false and writes a path-qualified message to err:
+ *   $.items[3].severity: expected "low" | "medium" | "high", got "urgent"
+ * Depth is bounded by VALUE_MAX_DEPTH. */
+bool v_convert(Heap *h, const Module *m, uint32_t td, Value v, Value *out, Buf *err);
+
+/* Renders descriptor td as Weft type syntax (for messages). */
+void type_desc_print(Buf *b, const Module *m, uint32_t td);
+
+#endif
