@@ -373,28 +373,32 @@ const Flag FLAGS[] = {
     {"--max-concurrency", NULL, "N", false, CMD_RUNLIKE, REUSE_YES, SEC_MODEL, set_max_concurrency,
      "model calls in flight at once (default 64)"},
     {"--timeout", NULL, "DURATION", false, CMD_RUNLIKE, REUSE_YES, SEC_MODEL, set_timeout,
-     "per attempt, e.g. 30s, 2m, 500ms (default: the\n"
-     "role's timeout, else 10m)"},
+     "per attempt, e.g. 30s, 2m, 500ms (default 10m)"},
     {"--retries", NULL, "N", false, CMD_RUNLIKE, REUSE_YES, SEC_MODEL, set_retries,
-     "transport retries per call (default: the role's,\n"
-     "else 2)"},
+     "transport retries per call (default 2)"},
     {"--repairs", NULL, "N", false, CMD_RUNLIKE, REUSE_YES, SEC_MODEL, set_repairs,
      "re-asks after a reply that does not fit the type\n"
-     "(default: the role's, else 2)"},
+     "(default 2)\n"
+     "these three are ceilings: a role's own setting\n"
+     "can lower them, never raise them"},
     {"--mock-script", NULL, "FILE", false, CMD_RUNLIKE, REUSE_NAME, SEC_MODEL, set_mock_script,
      "canned replies for mock calls (docs/cli.md)"},
     {"--prices", NULL, "FILE", false, CMD_RUNLIKE, REUSE_NAME, SEC_MODEL, set_prices,
-     "USD per million tokens by provider/model prefix"},
+     "USD per million tokens by provider/model prefix\n"
+     "(needed for unpriced models under a dollar budget)"},
     {"--no-stream", NULL, NULL, false, CMD_RUNLIKE, REUSE_YES, SEC_MODEL, set_no_stream,
      "plain JSON responses instead of streams"},
     {"--budget-calls", NULL, "N", false, CMD_RUNLIKE, REUSE_YES, SEC_MODEL, set_budget_calls,
-     "at most N model calls for the whole run"},
+     "at most N model requests for the whole run\n"
+     "(every attempt counts: retries and repairs too)"},
     {"--budget-tokens", NULL, "N", false, CMD_RUNLIKE, REUSE_YES, SEC_MODEL, set_budget_tokens,
-     "stop admitting calls once N tokens are used"},
+     "at most N tokens; each request reserves its\n"
+     "estimated input and max_tokens before it is sent"},
     {"--budget-usd", NULL, "X", false, CMD_RUNLIKE, REUSE_YES, SEC_MODEL, set_budget_usd,
-     "stop admitting calls once X dollars are spent"},
+     "at most X dollars, reserved like tokens; every\n"
+     "model must have a price (see --prices)"},
     {"--budget-time", NULL, "DURATION", false, CMD_RUNLIKE, REUSE_YES, SEC_MODEL, set_budget_time,
-     "stop admitting calls DURATION after the start"},
+     "stop the run DURATION after the start"},
     {"--quiet", NULL, NULL, false, CMD_RUNLIKE, REUSE_NO, SEC_MODEL, set_quiet,
      "no summary of model calls (and no progress line)\n"
      "on stderr"},
