@@ -1,6 +1,7 @@
 /* util.c — the base layer's allocation, UTF-8 and hashing (see util.h). */
 #include "util.h"
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,26 @@ char *xstrndup(const char *s, size_t n) {
   if (n) memcpy(d, s, n);
   d[n] = '\0';
   return d;
+}
+
+char *xvasprintf(const char *fmt, va_list ap) {
+  va_list ap2;
+  va_copy(ap2, ap);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  if (n < 0) n = 0;
+  char *s = xmalloc((size_t)n + 1);
+  if (n > 0) vsnprintf(s, (size_t)n + 1, fmt, ap2);
+  else s[0] = '\0';
+  va_end(ap2);
+  return s;
+}
+
+char *xasprintf(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *s = xvasprintf(fmt, ap);
+  va_end(ap);
+  return s;
 }
 
 /* Decodes instead of pattern-matching byte ranges, so the three ways a

@@ -11,6 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The one error convention: a function that can fail returns false (or
+ * NULL) and, when err is not NULL, sets *err to a malloc'd message the
+ * caller frees. Text built up piece by piece goes through a Buf first and
+ * is handed over as such a string. */
+
 /* The one out-of-memory policy: a real allocation failure cannot be
  * reported through a Weft error (building the message would allocate), so
  * it ends the process with a message. Every allocation helper of every
@@ -22,6 +27,10 @@ void *xcalloc(size_t n, size_t elem);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);   /* copies n bytes and adds a NUL */
+/* printf into a new heap string (the one printf-to-heap helper). */
+#include <stdarg.h>
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap);
 
 /* Length (1-4) of the well-formed UTF-8 sequence at s, or 0 when the bytes
  * there are not one: a stray continuation byte, an overlong form, a

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../base/util.h"
 #include "check_int.h"
 
 /* ---- name tables ------------------------------------------------------ */
@@ -259,8 +260,7 @@ static void scope_add(Checker *c, const char *name, Symbol *sym) {
   tab_put(c->a, &s->names, name, sym);
   if (s->ndecls == s->cap) {
     s->cap = s->cap ? s->cap * 2 : 8;
-    Symbol **d = realloc(s->decls, s->cap * sizeof *d);
-    if (!d) abort();
+    Symbol **d = xrealloc(s->decls, s->cap * sizeof *d);
     s->decls = d;
   }
   s->decls[s->ndecls++] = sym;

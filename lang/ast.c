@@ -1,5 +1,6 @@
 /* ast.c — the arena that owns every syntax tree, node construction, and
  * the S-expression dump used by the parser's golden tests. */
+#include "../base/util.h"
 #include "ast.h"
 
 #include <stdlib.h>
@@ -19,11 +20,7 @@ struct ArenaBlock {
 static ArenaBlock *block_new(size_t cap) {
   /* header, then padding up to 16, then the data; calloc zeroes it all */
   size_t hdr = (sizeof(ArenaBlock) + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
-  unsigned char *raw = calloc(1, hdr + cap + ARENA_ALIGN);
-  if (!raw) {
-    fputs("weft: out of memory\n", stderr);
-    abort();
-  }
+  unsigned char *raw = xcalloc(1, hdr + cap + ARENA_ALIGN);
   ArenaBlock *b = (ArenaBlock *)(void *)raw;
   uintptr_t p = (uintptr_t)(raw + hdr);
   p = (p + ARENA_ALIGN - 1) & ~(uintptr_t)(ARENA_ALIGN - 1);

@@ -70,11 +70,7 @@ void diag_add(DiagList *dl, DiagCode code, Span span, const char *help,
 
   if (dl->n == dl->cap) {
     dl->cap = dl->cap ? dl->cap * 2 : 16;
-    Diag *items = realloc(dl->items, dl->cap * sizeof *dl->items);
-    if (!items) {
-      fputs("weft: out of memory\n", stderr);
-      abort();
-    }
+    Diag *items = xrealloc(dl->items, dl->cap * sizeof *dl->items);
     dl->items = items;
   }
   Diag *d = &dl->items[dl->n++];

@@ -61,18 +61,21 @@ static char **anthropic_build_headers(const char *api_key, uint32_t attempt) {
   return provider_header_lines("x-api-key: ", api_key, fixed, attempt);
 }
 
-/* usage -> u; only the fields present change (message_delta sends some). */
-static void take_usage(const cJSON *usage, Usage *u) {
+/* usage -> r->usage; only the fields present change (message_delta sends
+ * some). `final_output`: this output count is the reply's own; the
+ * stream's message_start carries a placeholder (1) that must not pass for
+ * a report, so a stream whose message_delta says nothing is unreported. */
+static void take_usage(const cJSON *usage, ProviderReply *r, bool final_output) {
   if (!cJSON_IsObject(usage)) return;
-  const cJSON *f;
-  if ((f = cJSON_GetObjectItemCaseSensitive(usage, "input_tokens")) && cJSON_IsNumber(f))
-    u->input_tokens = provider_json_tokens(f);
-  if ((f = cJSON_GetObjectItemCaseSensitive(usage, "output_tokens")) && cJSON_IsNumber(f))
-    u->output_tokens = provider_json_tokens(f);
-  if ((f = cJSON_GetObjectItemCaseSensitive(usage, "cache_creation_input_tokens")) && cJSON_IsNumber(f))
-    u->cache_write_tokens = provider_json_tokens(f);
-  if ((f = cJSON_GetObjectItemCaseSensitive(usage, "cache_read_input_tokens")) && cJSON_IsNumber(f))
-    u->cache_read_tokens = provider_json_tokens(f);
+  Usage *u = &r->usage;
+  provider_take_tokens(r, cJSON_GetObjectItemCaseSensitive(usage, "input_tokens"), &u->input_tokens,
+                       USAGE_SEEN_INPUT);
+  provider_take_tokens(r, cJSON_GetObjectItemCaseSensitive(usage, "output_tokens"), &u->output_tokens,
+                       final_output ? USAGE_SEEN_OUTPUT : 0);
+  provider_take_tokens(r, cJSON_GetObjectItemCaseSensitive(usage, "cache_creation_input_tokens"),
+                       &u->cache_write_tokens, 0);
+  provider_take_tokens(r, cJSON_GetObjectItemCaseSensitive(usage, "cache_read_input_tokens"),
+                       &u->cache_read_tokens, 0);
 }
 
 static void take_stop(ProviderReply *r, const cJSON *stop) {
@@ -116,7 +119,7 @@ static bool anthropic_parse_reply(const char *body, size_t len, ProviderReply *o
     if (cJSON_IsString(type) && strcmp(type->valuestring, "text") == 0 && cJSON_IsString(text))
       buf_puts(&out->text, text->valuestring);
   }
-  take_usage(cJSON_GetObjectItemCaseSensitive(j, "usage"), &out->usage);
+  take_usage(cJSON_GetObjectItemCaseSensitive(j, "usage"), out, true);
   take_stop(out, cJSON_GetObjectItemCaseSensitive(j, "stop_reason"));
   provider_set_str(&out->request_id, cJSON_GetObjectItemCaseSensitive(j, "id"));
   cJSON_Delete(j);
@@ -164,7 +167,7 @@ static bool anthropic_stream_event(StreamState *st, const char *event, const cha
   ProviderReply *r = &st->reply;
   if (strcmp(name, "message_start") == 0) {
     const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
-    take_usage(cJSON_GetObjectItemCaseSensitive(msg, "usage"), &r->usage);
+    take_usage(cJSON_GetObjectItemCaseSensitive(msg, "usage"), r, false);
     provider_set_str(&r->request_id, cJSON_GetObjectItemCaseSensitive(msg, "id"));
   } else if (strcmp(name, "content_block_start") == 0) {
     const cJSON *cb = cJSON_GetObjectItemCaseSensitive(j, "content_block");
@@ -182,7 +185,7 @@ static bool anthropic_stream_event(StreamState *st, const char *event, const cha
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "delta");
     take_stop(r, cJSON_GetObjectItemCaseSensitive(d, "stop_reason"));
     /* Counts here are cumulative: the last one wins. */
-    take_usage(cJSON_GetObjectItemCaseSensitive(j, "usage"), &r->usage);
+    take_usage(cJSON_GetObjectItemCaseSensitive(j, "usage"), r, true);
   } else if (strcmp(name, "message_stop") == 0) {
     st->done = true;
     go_on = false;

@@ -47,6 +47,7 @@ bool curl_dl_load(const char **err) {
   SYM(multi_perform, "curl_multi_perform")
   SYM(multi_poll, "curl_multi_poll")
   SYM(multi_info_read, "curl_multi_info_read")
+  SYM(multi_strerror, "curl_multi_strerror")
   SYM(slist_append, "curl_slist_append")
   SYM(slist_free_all, "curl_slist_free_all")
 #undef SYM

@@ -30,6 +30,7 @@ typedef struct CurlApi {
   CURLMcode (*multi_perform)(CURLM *m, int *running);
   CURLMcode (*multi_poll)(CURLM *m, struct curl_waitfd *fds, unsigned n, int timeout_ms, int *numfds);
   CURLMsg *(*multi_info_read)(CURLM *m, int *left);
+  const char *(*multi_strerror)(CURLMcode code);
   struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
   void (*slist_free_all)(struct curl_slist *l);
 } CurlApi;
@@ -60,6 +61,7 @@ bool curl_dl_load(const char **err);
 #define curl_multi_perform (*curl_api.multi_perform)
 #define curl_multi_poll (*curl_api.multi_poll)
 #define curl_multi_info_read (*curl_api.multi_info_read)
+#define curl_multi_strerror (*curl_api.multi_strerror)
 #define curl_slist_append (*curl_api.slist_append)
 #define curl_slist_free_all (*curl_api.slist_free_all)
 

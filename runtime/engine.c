@@ -9,9 +9,13 @@
  *     └──────────────── front of the queue <─────────┴─ repair: ───────────────┘
  *
  * Admission (--max-concurrency) counts active and mock attempts; a call in
- * backoff holds no slot. Retries and repairs go to the FRONT of the queue so
- * a call that has started is not starved by newer ones. The only randomness
- * is the retry jitter, from a per-engine PRNG.
+ * backoff holds no slot. Each attempt is also admitted by the asking
+ * fiber's budgets, reserving its worst case until call_settle charges what
+ * it used (vm/tasks.c "budgets"); a call whose reservation must wait for
+ * others to settle keeps its place while later ones go ahead. Retries and
+ * repairs go to the FRONT of the queue so a call that has started is not
+ * starved by newer ones. The only randomness is the retry jitter, from a
+ * per-engine PRNG.
  *
  * Secrets: the API key is read from the environment per call, goes only
  * into the request headers, and every error text passes redact_secret
@@ -55,6 +59,15 @@
 #define DEFAULT_MAX_TOKENS 4096
 #define DEFAULT_MAX_REPLY ((size_t)16 << 20)
 #define HEADER_VALUE_MAX 256
+/* A repair quotes the bad reply and the validation error back, cut to
+ * these sizes: with the prompt they bound every repair's request body,
+ * however many repairs a call makes and however long the bad reply was. */
+#define REPAIR_QUOTE_MAX ((size_t)16 << 10)
+#define REPAIR_ERROR_MAX ((size_t)2 << 10)
+/* How many queued calls waiting for reservations one admission pass looks
+ * past: the calls behind them wait too, so a huge fan-out under a tight
+ * budget costs each pass this much, not the length of the queue. */
+#define ADMIT_LOOKAHEAD 256u
 
 /* ---- prices ------------------------------------------------------------ */
 
@@ -99,6 +112,12 @@ typedef struct Call {
   int32_t max_retries, max_repairs;
   uint32_t retries, repairs, attempts;
   int64_t timeout_ms, max_tokens;
+  /* the admitted attempt's reservation on its budgets (vm/tasks.c
+   * "budgets"): estimated input plus max_tokens output, and their price */
+  bool reserved;              /* admitted and not yet settled */
+  bool res_known;             /* res_* are computed for the current turns */
+  int64_t res_in, res_tokens;
+  double res_usd;
   uint64_t due;               /* CS_BACKOFF: VM ms when the retry is due */
   /* the transfer of the current attempt */
   CURL *easy;
@@ -141,6 +160,7 @@ struct Engine {
   CallList queue, active, mock, backoff;
   CallList served;            /* answered from records at the next poll, outside admission */
   uint32_t in_flight;         /* active + mock */
+  uint32_t queue_waiting;     /* queued calls the last admit left waiting for reservations */
   RunStats stats;
   uint64_t rng;
   MockScript *script;
@@ -222,8 +242,7 @@ static double now_unix(void) {
 static void msg_push(Call *c, const char *role, char *text) {
   if (c->nmsgs == c->msgs_cap) {
     uint32_t ncap = c->msgs_cap ? c->msgs_cap * 2 : 4;
-    ChatMsg *m = realloc(c->msgs, (size_t)ncap * sizeof *m);
-    if (!m) abort();
+    ChatMsg *m = xrealloc(c->msgs, (size_t)ncap * sizeof *m);
     c->msgs = m;
     c->msgs_cap = ncap;
   }
@@ -323,8 +342,7 @@ static bool load_prices(Engine *e, const char *path, char **err) {
     goto fail;
   }
   ObjMap *map = AS_MAP(doc);
-  e->prices = calloc(map->n ? map->n : 1, sizeof *e->prices);
-  if (!e->prices) abort();
+  e->prices = xcalloc(map->n ? map->n : 1, sizeof *e->prices);
   for (uint32_t i = 0; i < map->n; i++) {
     Value v = map->vals[i];
     Price p = {0};
@@ -378,36 +396,163 @@ static bool price_for(const Engine *e, const char *spec, Price *out) {
   return found;
 }
 
-/* Adds u to the run's totals; returns its cost in USD (0 when unpriced). */
-static double add_usage(Engine *e, const Call *c, const Usage *u) {
+/* u's price at p, in USD. */
+static double usage_cost(const Price *p, const Usage *u) {
+  return ((double)u->input_tokens * p->input + (double)u->output_tokens * p->output +
+          (double)u->cache_read_tokens * p->cache_read + (double)u->cache_write_tokens * p->cache_write) / 1e6;
+}
+
+static int64_t tok_add(int64_t a, int64_t b) {
+  if (b < 0) b = 0;
+  return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
+static int64_t usage_total(const Usage *u) {
+  return tok_add(tok_add(tok_add(u->input_tokens, u->output_tokens), u->cache_read_tokens), u->cache_write_tokens);
+}
+
+/* Notes spec among the unpriced models of the summary. */
+static void note_unpriced(Engine *e, const char *spec) {
+  for (uint32_t i = 0; i < e->nunpriced; i++)
+    if (strcmp(e->unpriced[i], spec) == 0) return;
+  char **n = xrealloc(e->unpriced, ((size_t)e->nunpriced + 1) * sizeof *n);
+  e->unpriced = n;
+  e->unpriced[e->nunpriced++] = xstrdup(spec);
+}
+
+/* The price of u for c's model (0 when unpriced, which is noted). */
+static double call_cost(Engine *e, const Call *c, const Usage *u) {
+  Price p;
+  if (price_for(e, c->spec, &p)) return usage_cost(&p, u);
+  note_unpriced(e, c->spec);
+  return 0;
+}
+
+/* Adds what c was charged (u, cost) to the call's and the run's totals. */
+static void account(Engine *e, Call *c, const Usage *u, double cost) {
   Usage *t = &e->stats.usage;
-  t->input_tokens += u->input_tokens;
-  t->output_tokens += u->output_tokens;
-  t->cache_read_tokens += u->cache_read_tokens;
-  t->cache_write_tokens += u->cache_write_tokens;
+  t->input_tokens = tok_add(t->input_tokens, u->input_tokens);
+  t->output_tokens = tok_add(t->output_tokens, u->output_tokens);
+  t->cache_read_tokens = tok_add(t->cache_read_tokens, u->cache_read_tokens);
+  t->cache_write_tokens = tok_add(t->cache_write_tokens, u->cache_write_tokens);
+  e->stats.cost_usd += cost;
+  c->usage.input_tokens = tok_add(c->usage.input_tokens, tok_add(u->input_tokens, tok_add(u->cache_read_tokens,
+                                                                                          u->cache_write_tokens)));
+  c->usage.output_tokens = tok_add(c->usage.output_tokens, u->output_tokens);
+  c->cost += cost;
+}
+
+/* ---- reservations --------------------------------------------------------- */
+
+/* c's next request: its input estimated from the text it sends (system
+ * prompt, every turn, the schema) by provider_tokens_estimate, its output
+ * at max_tokens, and their price. Input is priced at the dearest input
+ * rate (a cache write can cost more than plain input), so what a reply
+ * can be charged stays within what was reserved. */
+static void call_reservation(Engine *e, Call *c) {
+  if (c->res_known) return;
+  c->res_known = true;
+  size_t bytes = c->role->system ? strlen(c->role->system) : 0;
+  for (uint32_t i = 0; i < c->nmsgs; i++) bytes += strlen(c->msgs[i].text);
+  if (c->schema) bytes += strlen(c->schema);
+  c->res_in = provider_tokens_estimate(bytes);
+  c->res_tokens = tok_add(c->res_in, c->max_tokens);
+  c->res_usd = 0;
   Price p;
   if (price_for(e, c->spec, &p)) {
-    double cost = ((double)u->input_tokens * p.input + (double)u->output_tokens * p.output +
-                   (double)u->cache_read_tokens * p.cache_read +
-                   (double)u->cache_write_tokens * p.cache_write) / 1e6;
-    e->stats.cost_usd += cost;
-    return cost;
+    double in = p.input;
+    if (p.cache_read > in) in = p.cache_read;
+    if (p.cache_write > in) in = p.cache_write;
+    c->res_usd = ((double)c->res_in * in + (double)c->max_tokens * p.output) / 1e6;
   }
-  for (uint32_t i = 0; i < e->nunpriced; i++)
-    if (strcmp(e->unpriced[i], c->spec) == 0) return 0;
-  char **n = realloc(e->unpriced, ((size_t)e->nunpriced + 1) * sizeof *n);
-  if (!n) abort();
-  e->unpriced = n;
-  e->unpriced[e->nunpriced++] = xstrdup(c->spec);
-  return 0;
+}
+
+/* Admission of c's next request under its budgets (budget_admit); with
+ * commit and FITS the call holds its reservation until call_settle. */
+static BudgetFit call_admit(Engine *e, Call *c, bool commit, char **why) {
+  call_reservation(e, c);
+  BudgetFit fit = budget_admit(e->vm, c->budget, c->res_tokens, c->res_usd, commit, why);
+  if (commit && fit == BUDGET_FITS) c->reserved = true;
+  return fit;
+}
+
+/* How an admitted attempt is charged when it ends. */
+typedef enum Settle {
+  SETTLE_NOTHING,      /* never sent, or the provider answered with an error status */
+  SETTLE_USAGE,        /* a reply with a valid usage report: that usage */
+  SETTLE_RESERVATION,  /* anything else after sending: no report, nonsense usage,
+                          a broken or cancelled transfer: the whole reservation */
+} Settle;
+
+/* Ends c's admitted attempt: releases its reservation and charges its
+ * budgets, the call and the run (u: the report, for SETTLE_USAGE). */
+static void call_settle(Engine *e, Call *c, Settle how, const Usage *u) {
+  if (!c->reserved) return;
+  c->reserved = false;
+  Usage charged;
+  memset(&charged, 0, sizeof charged);
+  double cost = 0;
+  if (how == SETTLE_USAGE && u) {
+    charged = *u;
+    cost = call_cost(e, c, &charged);
+  } else if (how == SETTLE_RESERVATION) {
+    charged.input_tokens = c->res_in;
+    charged.output_tokens = c->max_tokens;
+    cost = c->res_usd;
+  }
+  budget_settle(e->vm, c->budget, c->res_tokens, c->res_usd, usage_total(&charged), cost);
+  account(e, c, &charged, cost);
+  e->queue_waiting = 0; /* room was given back: look at the queue again */
 }
 
 /* ---- the engine ---------------------------------------------------------- */
 
+static char *effective_spec(const Engine *e, const RoleDesc *r);
+
+/* The program has a `budget { usd: … }` block somewhere (a BUDGET
+ * instruction with the usd limit): the bytecode says so before it runs. */
+static bool module_limits_usd(const Module *m) {
+  for (uint32_t f = 0; f < m->nfuncs; f++) {
+    const FuncProto *fp = &m->funcs[f];
+    for (uint32_t pc = 0; pc < fp->code_len;) {
+      uint8_t op = fp->code[pc];
+      if (op >= OP__COUNT || !op_info[op].size || op_info[op].size > fp->code_len - pc) break;
+      if (op == OP_BUDGET && (op_decode(fp->code + pc).a & BUDGET_USD)) return true;
+      pc += op_info[op].size;
+    }
+  }
+  return false;
+}
+
+/* Under a dollar budget an unpriced model would cost $0 and never end it:
+ * every role's model (after --model and --provider; the checker knows
+ * them all) must have a price before anything is sent. */
+static bool check_prices(Engine *e, char **err) {
+  const char *what = NULL;
+  if (budget_limits_usd(e->vm->budget)) what = "--budget-usd limits dollars";
+  else if (module_limits_usd(e->vm->mod)) what = "the program's budget { usd: ... } limits dollars";
+  if (!what) return true;
+  const Module *m = e->vm->mod;
+  for (uint32_t i = 0; i < m->nroles; i++) {
+    char *spec = effective_spec(e, &m->roles[i]);
+    Price p;
+    if (!price_for(e, spec, &p)) {
+      Buf b;
+      buf_init(&b);
+      buf_printf(&b, "role %s: model %s has no price and %s: give its price with --prices FILE "
+                 "(USD per million tokens, docs/cli.md)", m->roles[i].name, spec, what);
+      *err = buf_take(&b);
+      free(spec);
+      return false;
+    }
+    free(spec);
+  }
+  return true;
+}
+
 Engine *engine_new(VM *vm, const EngineConfig *cfg, char **err) {
   *err = NULL;
-  Engine *e = calloc(1, sizeof *e);
-  if (!e) abort();
+  Engine *e = xcalloc(1, sizeof *e);
   e->vm = vm;
   if (cfg) e->cfg = *cfg;
   else {
@@ -431,6 +576,10 @@ Engine *engine_new(VM *vm, const EngineConfig *cfg, char **err) {
     engine_free(e);
     return NULL;
   }
+  if (vm->mod && !check_prices(e, err)) {
+    engine_free(e);
+    return NULL;
+  }
   return e;
 }
 
@@ -440,7 +589,11 @@ void engine_set_host(Engine *e, struct Host *h) { e->host = h; }
 
 static void transfer_release(Engine *e, Call *c) {
   if (c->easy) {
-    if (e->multi) curl_multi_remove_handle(e->multi, c->easy);
+    if (e->multi && curl_multi_remove_handle(e->multi, c->easy) != CURLM_OK) {
+      /* not in the multi handle (never added, or already out), or libcurl
+       * refused: curl_easy_cleanup detaches a handle still in a multi
+       * handle itself, so the transfer ends either way */
+    }
     curl_easy_cleanup(c->easy);
     c->easy = NULL;
   }
@@ -503,7 +656,11 @@ void engine_free(Engine *e) {
   list_free_all(e, &e->backoff);
   list_free_all(e, &e->served);
   if (e->multi) {
-    curl_multi_cleanup(e->multi);
+    if (curl_multi_cleanup(e->multi) != CURLM_OK) {
+      /* every easy handle was removed above and the run is over: nothing
+       * is left to fail or free */
+    }
+    e->multi = NULL;
     curl_global_cleanup();
   }
   mock_script_free(e->script);
@@ -521,8 +678,14 @@ bool engine_busy(const Engine *e) {
   return e->queue.n || e->active.n || e->mock.n || e->backoff.n || e->served.n;
 }
 
+/* A queued call may be admitted now: a slot is free and not every queued
+ * call is waiting for reservations to settle. */
+static bool admissible(const Engine *e) {
+  return e->queue.n > e->queue_waiting && e->in_flight < e->max_conc;
+}
+
 int64_t engine_next_deadline(const Engine *e) {
-  if (e->mock.n || e->served.n || (e->queue.n && e->in_flight < e->max_conc)) return 0;
+  if (e->mock.n || e->served.n || admissible(e)) return 0;
   if (!e->backoff.n) return -1;
   uint64_t now = vm_now_ms(e->vm), due = UINT64_MAX;
   for (const Call *c = e->backoff.head; c; c = c->next)
@@ -627,8 +790,18 @@ static void call_record(Engine *e, Call *c, bool ok, const char *text, size_t le
   free(r.response);
 }
 
+/* An ask counts as a call of the run once a request of it was admitted
+ * (or a record answered it): one its budget refused before any request
+ * was never a model call, so the summary and the budgets agree. */
+static bool call_counts(const Call *c) {
+  return c->attempts > 0 || c->served;
+}
+
 static void call_done(Engine *e, Call *c) {
-  e->stats.calls++;
+  /* every path settles before it ends a call; should one not, the budget
+   * keeps the charge rather than a reservation nothing will release */
+  call_settle(e, c, SETTLE_RESERVATION, NULL);
+  if (call_counts(c)) e->stats.calls++;
   e->vm->asks_ended++;
   e->last_ms = vm_now_ms(e->vm);
   call_free(e, c);
@@ -661,7 +834,7 @@ static void call_succeed(Engine *e, Call *c, Value v) {
  * first, whatever produced the text. */
 static void call_fail_kind(Engine *e, Call *c, const char *kind, Buf *m) {
   if (c->key) redact_secret(m, c->key);
-  e->stats.failed++;
+  if (call_counts(c)) e->stats.failed++;
   /* a budget's refusal is the run's own decision, made again on resume */
   if (strcmp(kind, "budget") != 0) call_record(e, c, false, NULL, 0, buf_cstr(m), kind);
   trace_ask(e, c, "failed", NULL, buf_cstr(m));
@@ -678,14 +851,30 @@ static void call_fail(Engine *e, Call *c, Buf *m) {
   call_fail_kind(e, c, "error", m);
 }
 
+/* Fails the calls of l (a local list) with kind "budget": what each
+ * call's exhausted budget says, or why. Failing a fiber may cancel other
+ * calls of l (engine_cancel takes them out), hence the local list. */
+static void fail_budget_list(Engine *e, CallList *l, const char *why) {
+  Call *c;
+  while ((c = l->head) != NULL) {
+    list_remove(l, c);
+    budget_mark_refused(c->budget);
+    Buf m;
+    buf_init(&m);
+    const char *spent = budget_spent(c->budget);
+    buf_puts(&m, spent ? spent : why);
+    call_fail_kind(e, c, "budget", &m);
+  }
+}
+
 /* After a budget was exhausted: every call under it that is queued, in
- * flight (its transfer aborted), mocked or backing off fails with kind
+ * flight (its transfer aborted and charged its reservation: the provider
+ * may have done the work), mocked or backing off fails with kind
  * "budget". Runs only between completions, never while a list is walked. */
 static void budget_sweep(Engine *e) {
   if (e->budgets_seen == e->vm->budgets_exhausted) return;
   e->budgets_seen = e->vm->budgets_exhausted;
-  /* moved to a local list first: failing a fiber may cancel other calls
-   * (engine_cancel then takes them out of this list) */
+  e->queue_waiting = 0;
   CallList doomed = {NULL, NULL, 0};
   CallList *lists[5] = {&e->queue, &e->active, &e->mock, &e->backoff, &e->served};
   for (int i = 0; i < 5; i++) {
@@ -694,19 +883,12 @@ static void budget_sweep(Engine *e) {
       if (!budget_spent(c->budget)) continue;
       list_remove(lists[i], c);
       if (lists[i] == &e->active || lists[i] == &e->mock) e->in_flight--;
+      call_settle(e, c, SETTLE_RESERVATION, NULL);
       transfer_release(e, c);
       list_push(&doomed, c);
     }
   }
-  Call *c;
-  while ((c = doomed.head) != NULL) {
-    list_remove(&doomed, c);
-    budget_mark_refused(c->budget);
-    Buf m;
-    buf_init(&m);
-    buf_puts(&m, budget_spent(c->budget));
-    call_fail_kind(e, c, "budget", &m);
-  }
+  fail_budget_list(e, &doomed, "budget exhausted");
 }
 
 static void fail_attempts(Buf *m, const Call *c) {
@@ -760,16 +942,26 @@ static void requeue_front(Engine *e, Call *c) {
   list_push_front(&e->queue, c);
 }
 
-/* A complete reply (2xx, or a mock answer): resume, repair or fail. */
+/* Appends at most max bytes of s[0..n) as valid UTF-8, saying how much
+ * was left out: the repair turn quotes an untrusted reply. */
+static void put_quote(Buf *out, const char *s, size_t n, size_t max) {
+  if (n <= max) {
+    utf8_clean(out, s, n);
+    return;
+  }
+  size_t cut = max;
+  while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80) cut--; /* a character boundary */
+  utf8_clean(out, s, cut);
+  buf_printf(out, "\n[... %zu more bytes not shown]", n - cut);
+}
+
+/* A complete reply (2xx, or a mock answer): resume, repair or fail. Its
+ * attempt is charged first: the reported usage when the reply has a valid
+ * report, else the attempt's whole reservation (a reply must not be free
+ * because it says nothing, or a negative or absurd count). A call
+ * answered from a record was charged by serve_record. */
 static void handle_reply(Engine *e, Call *c, ProviderReply *r) {
-  double cost = add_usage(e, c, &r->usage);
-  c->cost += cost;
-  budget_charge(e->vm, c->budget,
-                r->usage.input_tokens + r->usage.output_tokens + r->usage.cache_read_tokens +
-                    r->usage.cache_write_tokens,
-                cost);
-  c->usage.input_tokens += r->usage.input_tokens;
-  c->usage.output_tokens += r->usage.output_tokens;
+  if (!c->served) call_settle(e, c, reply_usage_ok(r) ? SETTLE_USAGE : SETTLE_RESERVATION, &r->usage);
   Buf m;
   buf_init(&m);
   if (r->refusal) {
@@ -813,14 +1005,20 @@ static void handle_reply(Engine *e, Call *c, ProviderReply *r) {
   if (c->repairs < (uint32_t)c->max_repairs) {
     c->repairs++;
     e->stats.repairs++;
+    /* The conversation stays the prompt, the LAST bad reply and its
+     * error, each quote cut: earlier attempts add nothing the model needs,
+     * and a request body must not grow with every repair. */
+    while (c->nmsgs > 1) free((char *)c->msgs[--c->nmsgs].text);
+    c->res_known = false; /* new turns: a new reservation */
     Buf clean;
     buf_init(&clean);
-    utf8_clean(&clean, text, len);
+    put_quote(&clean, text, len, REPAIR_QUOTE_MAX);
     msg_push(c, "assistant", buf_take(&clean));
     Buf turn;
     buf_init(&turn);
-    buf_printf(&turn, "Your reply did not match the required JSON schema: %s. "
-               "Reply again with only JSON that matches the schema.", buf_cstr(&verr));
+    buf_puts(&turn, "Your reply did not match the required JSON schema: ");
+    put_quote(&turn, buf_cstr(&verr), verr.len, REPAIR_ERROR_MAX);
+    buf_puts(&turn, ". Reply again with only JSON that matches the schema.");
     msg_push(c, "user", buf_take(&turn));
     buf_free(&verr);
     requeue_front(e, c);
@@ -853,7 +1051,19 @@ static void fmt_size(Buf *b, size_t n) {
   else buf_printf(b, "%zu bytes", n);
 }
 
-/* A finished transfer (c already off the active list, slot released). */
+/* Whether any byte of c's request left the process (libcurl counts the
+ * request's header bytes as it sends them). */
+static bool request_sent(const Call *c) {
+  long n = 0;
+  return curl_easy_getinfo(c->easy, CURLINFO_REQUEST_SIZE, &n) != CURLE_OK || n > 0;
+}
+
+/* A finished transfer (c already off the active list, slot released).
+ * Before it is retried, repaired, resumed or failed, the attempt is
+ * settled: an error status releases the reservation (providers do not
+ * bill an error), a reply is charged in handle_reply, and anything else
+ * that went wrong after the request left (a reset, a timeout, a broken or
+ * oversized 2xx) is charged the whole reservation. */
 static void finish_transfer(Engine *e, Call *c, CURLcode res) {
   long code = 0;
   curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &code);
@@ -863,6 +1073,7 @@ static void finish_transfer(Engine *e, Call *c, CURLcode res) {
   Buf m;
   buf_init(&m);
   if (c->too_big) {
+    call_settle(e, c, SETTLE_RESERVATION, NULL);
     msg_head(&m, c);
     buf_puts(&m, "reply larger than ");
     fmt_size(&m, e->max_reply);
@@ -871,11 +1082,13 @@ static void finish_transfer(Engine *e, Call *c, CURLcode res) {
   }
   if (ok2xx && c->mode == BODY_SSE) {
     if (c->st.failed) {
+      call_settle(e, c, SETTLE_RESERVATION, NULL);
       msg_head(&m, c);
       buf_printf(&m, "the reply stream reported an error (not retried): %s",
                  c->st.error.len ? buf_cstr(&c->st.error) : "unknown error");
       call_fail(e, c, &m);
     } else if (!c->st.done) {
+      call_settle(e, c, SETTLE_RESERVATION, NULL);
       msg_head(&m, c);
       buf_puts(&m, "the reply stream ended before the reply was complete (not retried)");
       if (res != CURLE_OK) buf_printf(&m, ": %s", c->errbuf[0] ? c->errbuf : curl_easy_strerror(res));
@@ -890,6 +1103,8 @@ static void finish_transfer(Engine *e, Call *c, CURLcode res) {
   }
   if (res != CURLE_OK) {
     const char *why = c->errbuf[0] ? c->errbuf : curl_easy_strerror(res);
+    bool billed = ok2xx || (status < 300 && request_sent(c));
+    call_settle(e, c, billed ? SETTLE_RESERVATION : SETTLE_NOTHING, NULL);
     if (ok2xx) {
       msg_head(&m, c);
       buf_printf(&m, "the connection failed while reading the reply (not retried): %s", why);
@@ -910,6 +1125,7 @@ static void finish_transfer(Engine *e, Call *c, CURLcode res) {
     Buf perr;
     buf_init(&perr);
     if (!c->prov->parse_reply(c->resp.data ? c->resp.data : "", c->resp.len, &r, &perr)) {
+      call_settle(e, c, SETTLE_RESERVATION, NULL);
       msg_head(&m, c);
       buf_printf(&m, "HTTP %d with an invalid reply: %s", status, perr.len ? buf_cstr(&perr) : "unreadable body");
       buf_free(&perr);
@@ -922,6 +1138,7 @@ static void finish_transfer(Engine *e, Call *c, CURLcode res) {
     reply_free(&r);
     return;
   }
+  call_settle(e, c, SETTLE_NOTHING, NULL);
   double ra = retry_after_parse(c->h_retry_after_ms, c->h_retry_after, now_unix());
   if (c->retries < (uint32_t)c->max_retries && retry_should(status, c->h_should_retry, ra)) {
     schedule_retry(e, c, ra);
@@ -1041,7 +1258,10 @@ static bool ensure_multi(Engine *e, Buf *err) {
     curl_global_cleanup();
     return false;
   }
-  curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+  if (curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX) != CURLM_OK) {
+    /* a libcurl that cannot multiplex: each call gets its own connection,
+     * which is slower but just as correct */
+  }
   return true;
 }
 
@@ -1112,45 +1332,93 @@ static bool start_network(Engine *e, Call *c, Buf *err) {
   curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
   curl_easy_setopt(h, CURLOPT_PRIVATE, c);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
-  if (curl_multi_add_handle(e->multi, h) != CURLM_OK) {
-    buf_puts(err, "cannot add a transfer");
+  CURLMcode mc = curl_multi_add_handle(e->multi, h);
+  if (mc != CURLM_OK) {
+    buf_printf(err, "cannot start the transfer (curl_multi_add_handle: %s)", curl_multi_strerror(mc));
     return false;
   }
   return true;
 }
 
-/* Admits queued calls while slots are free: each starts an attempt. */
+/* Admits queued calls while slots are free, in queue order: each starts
+ * an attempt, which its budgets admit first (every attempt counts: the
+ * first, each retry, each repair). A call its budgets refuse fails with
+ * kind "budget"; one that must wait for calls in flight to settle keeps
+ * its place and the calls behind it go on. The transfer is prepared
+ * before the budgets commit, so a call that fails to start is never
+ * charged. */
 static void admit(Engine *e) {
-  while (e->queue.head && e->in_flight < e->max_conc) {
-    Call *c = e->queue.head;
-    list_remove(&e->queue, c);
-    c->attempts++;
-    e->stats.attempts++;
-    if (c->prov->kind == PROVIDER_MOCK) {
-      c->state = CS_MOCK;
-      list_push(&e->mock, c);
-    } else {
-      Buf err;
-      buf_init(&err);
-      if (!start_network(e, c, &err)) {
-        Buf m;
-        buf_init(&m);
-        msg_head(&m, c);
-        buf_puts(&m, buf_cstr(&err));
-        buf_free(&err);
-        transfer_release(e, c);
-        call_fail(e, c, &m);
+  for (;;) {
+    CallList refused = {NULL, NULL, 0};
+    uint32_t waiting = 0;
+    bool again = false;
+    for (Call *c = e->queue.head, *next; c && e->in_flight < e->max_conc; c = next) {
+      next = c->next;
+      char *why = NULL;
+      BudgetFit fit = call_admit(e, c, false, &why);
+      free(why);
+      if (fit == BUDGET_WAIT) {
+        if (++waiting >= ADMIT_LOOKAHEAD) {
+          waiting = e->queue.n; /* the rest counts as waiting too */
+          break;
+        }
         continue;
       }
-      c->state = CS_ACTIVE;
-      list_push(&e->active, c);
+      list_remove(&e->queue, c);
+      if (fit == BUDGET_REFUSED) {
+        list_push(&refused, c);
+        continue;
+      }
+      if (c->prov->kind != PROVIDER_MOCK) {
+        Buf err;
+        buf_init(&err);
+        if (!start_network(e, c, &err)) {
+          Buf m;
+          buf_init(&m);
+          msg_head(&m, c);
+          buf_puts(&m, buf_cstr(&err));
+          buf_free(&err);
+          transfer_release(e, c);
+          c->attempts++; /* it was tried, though nothing was sent */
+          e->stats.attempts++;
+          call_fail(e, c, &m);
+          again = true; /* failing a fiber may cancel queued calls: walk again */
+          break;
+        }
+      }
+      /* nothing ran since the check but the clock: only time can refuse now */
+      fit = call_admit(e, c, true, &why);
+      free(why);
+      if (fit != BUDGET_FITS) {
+        transfer_release(e, c);
+        list_push(&refused, c);
+        continue;
+      }
+      c->attempts++;
+      e->stats.attempts++;
+      if (c->prov->kind == PROVIDER_MOCK) {
+        c->state = CS_MOCK;
+        list_push(&e->mock, c);
+      } else {
+        c->state = CS_ACTIVE;
+        list_push(&e->active, c);
+      }
+      e->in_flight++;
+      if (e->in_flight > e->stats.max_in_flight) e->stats.max_in_flight = e->in_flight;
     }
-    e->in_flight++;
-    if (e->in_flight > e->stats.max_in_flight) e->stats.max_in_flight = e->in_flight;
+    e->queue_waiting = waiting;
+    if (refused.n) {
+      fail_budget_list(e, &refused, "budget exhausted");
+      budget_sweep(e); /* the calls in flight under a budget just exhausted stop too */
+      again = true;
+    }
+    if (!again) return;
   }
 }
 
-/* Answers one mock attempt through the same reply path as the network. */
+/* Answers one mock attempt through the same reply path as the network.
+ * Its usage is the token estimate of what it was sent and what it
+ * answers, reported like a real reply's. */
 static void run_mock(Engine *e, Call *c) {
   ProviderReply r;
   memset(&r, 0, sizeof r);
@@ -1161,27 +1429,41 @@ static void run_mock(Engine *e, Call *c) {
              c->schema ? c->schema : "", c->wrapped, &r.text);
   size_t sent = c->role->system ? strlen(c->role->system) : 0;
   for (uint32_t i = 0; i < c->nmsgs; i++) sent += strlen(c->msgs[i].text);
-  r.usage.input_tokens = (int64_t)(sent / 4);
-  r.usage.output_tokens = (int64_t)(r.text.len / 4);
+  r.usage.input_tokens = provider_tokens_estimate(sent);
+  r.usage.output_tokens = provider_tokens_estimate(r.text.len);
+  r.usage_seen = USAGE_SEEN_INPUT | USAGE_SEEN_OUTPUT;
   handle_reply(e, c, &r);
   reply_free(&r);
 }
 
 /* Answers c from its record through the same reply path as the network
- * (so budgets are charged and typed replies checked alike). */
+ * (so typed replies are checked alike). Its budgets admit it like a
+ * request and are charged what the recorded run was charged: one call per
+ * recorded attempt, its tokens and their price, so a resumed or replayed
+ * run reaches the same budget decisions. */
 static void serve_record(Engine *e, Call *c) {
   const EffectRec *rec = c->rec;
   c->rec = NULL;
+  char *why = NULL;
+  if (budget_admit(e->vm, c->budget, 0, 0, true, &why) != BUDGET_FITS) {
+    Buf m;
+    buf_init(&m);
+    buf_puts(&m, why ? why : "budget exhausted");
+    free(why);
+    c->served = false; /* refused before the record answered: not a call */
+    call_fail_kind(e, c, "budget", &m);
+    return;
+  }
   c->attempts = rec->attempts;
   c->retries = rec->retries;
   c->repairs = rec->repairs;
   e->stats.served++;
   e->log->served++;
+  Usage u = {rec->input_tokens, rec->output_tokens, 0, 0};
+  double cost = call_cost(e, c, &u);
+  budget_charge(e->vm, c->budget, rec->attempts > 1 ? (int64_t)rec->attempts - 1 : 0, usage_total(&u), cost);
+  account(e, c, &u, cost);
   if (!rec->ok) { /* replay answers failures too */
-    Usage u = {rec->input_tokens, rec->output_tokens, 0, 0};
-    c->usage = u;
-    c->cost = add_usage(e, c, &u);
-    budget_charge(e->vm, c->budget, u.input_tokens + u.output_tokens, c->cost);
     Buf m;
     buf_init(&m);
     buf_puts(&m, rec->error ? rec->error : "failed");
@@ -1192,10 +1474,40 @@ static void serve_record(Engine *e, Call *c) {
   memset(&r, 0, sizeof r);
   buf_init(&r.text);
   buf_puts(&r.text, rec->response ? rec->response : "");
-  r.usage.input_tokens = rec->input_tokens;
-  r.usage.output_tokens = rec->output_tokens;
   handle_reply(e, c, &r);
   reply_free(&r);
+}
+
+/* A curl_multi_* call failed (mc): libcurl cannot drive the transfers in
+ * flight any more, so each fails cleanly, charged its reservation (its
+ * request may have left), instead of waiting for progress that never
+ * comes. Later calls start afresh on the same handle. */
+static bool multi_ok(Engine *e, CURLMcode mc, const char *fn) {
+  if (mc == CURLM_OK) return true;
+  CallList dead = {NULL, NULL, 0};
+  Call *c;
+  while ((c = e->active.head) != NULL) {
+    list_remove(&e->active, c);
+    e->in_flight--;
+    call_settle(e, c, SETTLE_RESERVATION, NULL);
+    transfer_release(e, c);
+    list_push(&dead, c);
+  }
+  while ((c = dead.head) != NULL) {
+    list_remove(&dead, c);
+    Buf m;
+    buf_init(&m);
+    msg_head(&m, c);
+    buf_printf(&m, "the HTTP engine failed (%s: %s)", fn, curl_multi_strerror(mc));
+    call_fail(e, c, &m);
+  }
+  return false;
+}
+
+/* curl_multi_perform, its failure handled. */
+static bool multi_perform(Engine *e) {
+  int running = 0;
+  return multi_ok(e, curl_multi_perform(e->multi, &running), "curl_multi_perform");
 }
 
 /* Settles every transfer curl reports finished. */
@@ -1237,33 +1549,31 @@ static void move_due(Engine *e) {
 
 void engine_pump(Engine *e) {
   if (!e->active.n) return;
-  int running = 0;
-  curl_multi_perform(e->multi, &running);
-  collect_done(e);
+  if (multi_perform(e)) collect_done(e);
   budget_sweep(e);
   move_due(e);
   admit(e);
-  if (e->active.n) curl_multi_perform(e->multi, &running);
+  if (e->active.n) multi_perform(e);
   effects_commit(e->vm, e->log); /* replies are durable before their fibers run */
 }
 
 void engine_poll(Engine *e, int64_t timeout_ms) {
   budget_sweep(e);
   admit(e);
-  if (e->mock.n || e->served.n || (e->queue.n && e->in_flight < e->max_conc)) timeout_ms = 0;
+  if (e->mock.n || e->served.n || admissible(e)) timeout_ms = 0;
   if (timeout_ms < 0) timeout_ms = 0;
   if (e->active.n) {
-    int running = 0;
-    curl_multi_perform(e->multi, &running);
     /* transfers that perform just finished are settled now: waiting in
      * curl_multi_poll first would sleep out the timeout with their fibers
      * ready (at the tail of a fan-out nothing else wakes the poll) */
     uint32_t before = e->in_flight;
-    collect_done(e);
+    if (multi_perform(e)) collect_done(e);
     if (e->in_flight != before) timeout_ms = 0;
-    curl_multi_poll(e->multi, NULL, 0, timeout_ms > INT32_MAX ? INT32_MAX : (int)timeout_ms, NULL);
-    curl_multi_perform(e->multi, &running);
-    collect_done(e);
+    if (e->active.n &&
+        multi_ok(e, curl_multi_poll(e->multi, NULL, 0, timeout_ms > INT32_MAX ? INT32_MAX : (int)timeout_ms, NULL),
+                 "curl_multi_poll") &&
+        multi_perform(e))
+      collect_done(e);
   } else if (timeout_ms > 0) {
     /* only backoffs pending: wait for the earliest (capped by the caller) */
     struct timespec ts = {(time_t)(timeout_ms / 1000), (long)(timeout_ms % 1000) * 1000000L};
@@ -1287,10 +1597,7 @@ void engine_poll(Engine *e, int64_t timeout_ms) {
   budget_sweep(e);
   move_due(e);
   admit(e);
-  if (e->active.n) {
-    int running = 0;
-    curl_multi_perform(e->multi, &running);
-  }
+  if (e->active.n) multi_perform(e);
   effects_commit(e->vm, e->log); /* replies are durable before their fibers run */
 }
 
@@ -1298,7 +1605,10 @@ void engine_poll(Engine *e, int64_t timeout_ms) {
  * scan of all calls per branch would be quadratic. An active transfer is
  * removed from the multi handle and its easy handle freed (call_free ->
  * transfer_release), which closes the connection: the request is really
- * aborted, not just ignored. Queued calls never start. */
+ * aborted, not just ignored. Queued calls never start. A cancelled
+ * attempt in flight is charged its whole reservation: the provider may
+ * have done (and billed) the work, so cancelling and asking again cannot
+ * get past a budget. */
 void engine_cancel(Engine *e, Fiber *f) {
   Call *c = f->call;
   if (!c || c->f != f) return;
@@ -1307,11 +1617,13 @@ void engine_cancel(Engine *e, Fiber *f) {
     c->f = NULL;
     return;
   }
+  call_settle(e, c, SETTLE_RESERVATION, NULL);
   trace_ask(e, c, "cancelled", NULL, NULL);
   e->vm->asks_ended++;
   CallList *l = c->in;
   list_remove(l, c);
   if (l == &e->active || l == &e->mock) e->in_flight--;
+  e->queue_waiting = 0;
   call_free(e, c);
 }
 
@@ -1349,10 +1661,13 @@ static char *effective_spec(const Engine *e, const RoleDesc *r) {
   return buf_take(&b);
 }
 
-static int32_t pick_count(int32_t role, int32_t flag, int32_t def) {
-  if (role >= 0) return role;
-  if (flag >= 0) return flag;
-  return def;
+/* The operator's setting (the flag, else the default) is a ceiling: a
+ * role's own setting (negative: none) may lower it, never raise it, so a
+ * program cannot buy itself more attempts or time than the command line
+ * allows. */
+static int64_t capped(int64_t role, int64_t flag, int64_t def) {
+  int64_t ceiling = flag >= 0 ? flag : def;
+  return role >= 0 && role < ceiling ? role : ceiling;
 }
 
 /* Which part of a request differs from the recorded one, for the message. */
@@ -1420,14 +1735,6 @@ bool engine_ask(Engine *e, const EffectRequest *rq) {
     vm_raise(vm, f, "ask: the prompt must be a string, got %s", v_type_name(prompt));
     return false;
   }
-  {
-    char *why = NULL;
-    if (!budget_admit(vm, f->budget, &why)) {
-      vm_raise_kind(vm, f, "budget", "%s", why);
-      free(why);
-      return false;
-    }
-  }
   const RoleDesc *r = &m->roles[role];
   char *spec = effective_spec(e, r);
   const char *model = NULL;
@@ -1438,8 +1745,7 @@ bool engine_ask(Engine *e, const EffectRequest *rq) {
     free(spec);
     return false;
   }
-  Call *c = calloc(1, sizeof *c);
-  if (!c) abort();
+  Call *c = xcalloc(1, sizeof *c);
   c->e = e;
   c->f = f;
   c->budget = budget_retain(f->budget);
@@ -1478,11 +1784,11 @@ bool engine_ask(Engine *e, const EffectRequest *rq) {
   }
   ObjString *ps = AS_STRING(prompt);
   msg_push(c, "user", xstrndup(ps->data, strnlen(ps->data, ps->len)));
-  c->max_retries = pick_count(r->retries, e->cfg.retries, DEFAULT_RETRIES);
-  c->max_repairs = pick_count(r->repairs, e->cfg.repairs, DEFAULT_REPAIRS);
+  c->max_retries = (int32_t)capped(r->retries, e->cfg.retries, DEFAULT_RETRIES);
+  c->max_repairs = (int32_t)capped(r->repairs, e->cfg.repairs, DEFAULT_REPAIRS);
   c->max_tokens = r->max_tokens > 0 ? r->max_tokens : DEFAULT_MAX_TOKENS;
-  c->timeout_ms = r->timeout_ms > 0 ? r->timeout_ms
-                  : e->cfg.timeout_ms > 0 ? e->cfg.timeout_ms : DEFAULT_TIMEOUT_MS;
+  c->timeout_ms = capped(r->timeout_ms > 0 ? r->timeout_ms : -1, e->cfg.timeout_ms > 0 ? e->cfg.timeout_ms : -1,
+                         DEFAULT_TIMEOUT_MS);
   c->stream = !e->cfg.no_stream;
   if (e->log && !ask_from_records(e, c)) {
     call_free(e, c);
@@ -1502,6 +1808,27 @@ bool engine_ask(Engine *e, const EffectRequest *rq) {
     c->url = buf_take(&b);
     c->legacy_max_tokens = p->kind == PROVIDER_OPENAI && base && base[0] &&
                            strncmp(base, "https://api.openai.com", 22) != 0;
+  }
+  /* Validated: now the budgets, which a call that never leaves the
+   * process must not touch. An exhausted budget, or a reservation that can
+   * never fit, refuses the ask here; the charge itself comes when an
+   * attempt is admitted (admit, serve_record). */
+  if (!c->rec && budget_limits_usd(c->budget) && !price_for(e, spec, &(Price){0})) {
+    vm_raise(vm, f, "ask %s (%s): the model has no price and a budget limits dollars: give its price "
+             "with --prices FILE", r->name, spec);
+    call_free(e, c);
+    return false;
+  }
+  {
+    char *why = NULL;
+    BudgetFit fit = c->rec ? budget_admit(vm, c->budget, 0, 0, false, &why) : call_admit(e, c, false, &why);
+    if (fit == BUDGET_REFUSED) {
+      vm_raise_kind(vm, f, "budget", "%s", why);
+      free(why);
+      call_free(e, c);
+      return false;
+    }
+    free(why);
   }
   if (c->rec) {
     c->state = CS_SERVED;

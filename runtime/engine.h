@@ -15,8 +15,12 @@
  * Per call: transport retries (408/409/429/5xx/529 and connection errors,
  * the official SDKs' backoff and retry-after rules, see provider.h) and
  * repairs (a reply that does not parse or fit the type is asked again with
- * the validation error quoted back) are counted separately. Mock calls
- * (provider `mock`) never touch the network and complete on the next poll.
+ * the validation error quoted back, with only the last bad reply) are
+ * counted separately; the command line's retries, repairs and timeout are
+ * ceilings over the role's. Every attempt is admitted by the asking
+ * fiber's budgets (vm/tasks.c "budgets"), which it reserves its worst case
+ * on until it settles. Mock calls (provider `mock`) never touch the
+ * network and complete on the next poll.
  *
  * API keys are read from the environment when a call needs them and appear
  * only in the request headers: never in messages, traces or output. */
@@ -39,11 +43,11 @@ typedef struct EngineConfig {
   const char *force_provider;   /* --provider NAME: every role goes there (keeps the model name) */
   const ModelOverride *overrides; uint32_t noverrides;   /* --model ROLE=provider/model */
   uint32_t max_concurrency;     /* --max-concurrency; 0 = default 64 */
-  int64_t timeout_ms;           /* --timeout: total per attempt; 0 = role or 600 s */
+  int64_t timeout_ms;           /* --timeout: total per attempt; 0 = 600 s (a ceiling over the role's) */
   int64_t connect_timeout_ms;   /* 0 = 5 s */
   int64_t idle_timeout_ms;      /* no bytes for this long fails a stream; 0 = 60 s */
-  int32_t retries;              /* --retries; -1 = role or 2 */
-  int32_t repairs;              /* -1 = role or 2 */
+  int32_t retries;              /* --retries; -1 = 2 (a ceiling over the role's) */
+  int32_t repairs;              /* --repairs; -1 = 2 (a ceiling over the role's) */
   bool no_stream;               /* --no-stream: plain JSON responses */
   size_t max_reply_bytes;       /* 0 = 16 MiB */
   const char *mock_script;      /* --mock-script FILE */
@@ -51,22 +55,24 @@ typedef struct EngineConfig {
 } EngineConfig;
 
 typedef struct RunStats {
-  uint64_t calls;           /* asks that completed (ok or failed) */
-  uint64_t failed;          /* asks that failed after their attempts */
+  uint64_t calls;           /* asks that completed (ok or failed) after at least one request */
+  uint64_t failed;          /* those that failed */
   uint64_t attempts;        /* HTTP requests sent (incl. retries and repairs) */
   uint64_t retries;         /* transport retries */
   uint64_t repairs;         /* re-asks after an invalid reply */
   uint32_t max_in_flight;   /* most transfers at once */
   uint64_t served;          /* asks answered from a journal or cassette (counted in calls too) */
   Usage usage;
-  double cost_usd;          /* from the price table; unknown models cost 0 and are listed */
+  double cost_usd;          /* charged, by the price table (usage too: engine.c call_settle);
+                               unknown models cost 0 and are listed */
 } RunStats;
 
 typedef struct Engine Engine;
 
 /* Creates the engine for vm's model calls; a host (host.h: host_new)
  * hands them to it. NULL + *err on a bad config (unreadable mock script or
- * price file, curl init failure). */
+ * price file, curl init failure, or a role whose model has no price while
+ * a dollar budget applies: set vm->budget before). */
 Engine *engine_new(VM *vm, const EngineConfig *cfg, char **err);
 /* Drops every call still queued or in flight (their fibers are not
  * woken) and detaches from its host. */
@@ -79,7 +85,8 @@ void engine_set_log(Engine *e, EffectLog *log);
  * rq->u.ask.role (Module.roles index), prompt (a string) and reply
  * descriptor td (ASK_TEXT for text) at address rq->addr, and parks the
  * fiber. Returns false after vm_raise on an immediate error (unknown
- * provider, missing API key, schema not expressible). */
+ * provider, missing API key, schema not expressible; then with kind
+ * "budget" an exhausted budget or a reservation that can never fit). */
 bool engine_ask(Engine *e, const EffectRequest *rq);
 
 /* True while calls are queued, in flight, or waiting to retry. */

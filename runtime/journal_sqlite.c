@@ -103,11 +103,7 @@ static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 static char *fmt(const char *f, ...) {
   va_list ap;
   va_start(ap, f);
-  int n = vsnprintf(NULL, 0, f, ap);
-  va_end(ap);
-  char *s = xmalloc((size_t)(n < 0 ? 0 : n) + 1);
-  va_start(ap, f);
-  vsnprintf(s, (size_t)(n < 0 ? 0 : n) + 1, f, ap);
+  char *s = xvasprintf(f, ap);
   va_end(ap);
   for (char *p = s; *p; p++)
     if (*p == '\n' || *p == '\r') *p = ' ';   /* messages are one line */

@@ -46,14 +46,6 @@ struct MockScript {
   uint32_t n;
 };
 
-static char *dup_n(const char *s, size_t n) {
-  char *d = malloc(n + 1);
-  if (!d) abort();
-  memcpy(d, s, n);
-  d[n] = '\0';
-  return d;
-}
-
 static char *take_msg(Buf *b) {
   buf_putc(b, '\0');
   char *s = b->data;
@@ -79,7 +71,7 @@ static bool opt_string(ObjMap *m, const char *name, char **out) {
   Value *v = map_get_cstr(m, name, strlen(name));
   if (!v || v->tag == V_NONE) return true;
   if (!v_is(*v, OBJ_STRING)) return false;
-  *out = dup_n(AS_STRING(*v)->data, AS_STRING(*v)->len);
+  *out = xstrndup(AS_STRING(*v)->data, AS_STRING(*v)->len);
   return true;
 }
 
@@ -126,16 +118,14 @@ MockScript *mock_script_load(const char *path, char **err) {
     return NULL;
   }
   buf_free(&perr);
-  MockScript *s = calloc(1, sizeof *s);
-  if (!s) abort();
+  MockScript *s = xcalloc(1, sizeof *s);
   Value *list = v_is(doc, OBJ_MAP) ? map_get_cstr(AS_MAP(doc), "replies", 7) : NULL;
   if (!list || !v_is(*list, OBJ_LIST)) {
     buf_printf(&m, "--mock-script: %s must hold {\"replies\": [...]}", path);
     goto fail;
   }
   ObjList *l = AS_LIST(*list);
-  s->entries = calloc(l->n ? l->n : 1, sizeof *s->entries);
-  if (!s->entries) abort();
+  s->entries = xcalloc(l->n ? l->n : 1, sizeof *s->entries);
   for (uint32_t i = 0; i < l->n; i++) {
     MockEntry *en = &s->entries[s->n++];
     en->times = -1;
@@ -170,10 +160,10 @@ MockScript *mock_script_load(const char *path, char **err) {
     en->reply_len = j.len;
     en->reply = take_msg(&j);
     if (str) {
-      en->text = dup_n(AS_STRING(v)->data, AS_STRING(v)->len);
+      en->text = xstrndup(AS_STRING(v)->data, AS_STRING(v)->len);
       en->text_len = AS_STRING(v)->len;
     } else {
-      en->text = dup_n(en->reply, en->reply_len);
+      en->text = xstrndup(en->reply, en->reply_len);
       en->text_len = en->reply_len;
     }
   }

@@ -68,15 +68,17 @@ static char **openai_build_headers(const char *api_key, uint32_t attempt) {
 
 /* usage wherever it appears (its own chunk, or llama.cpp's finish chunk);
  * cached prompt tokens count as cache reads, not input. */
-static void take_usage(const cJSON *usage, Usage *u) {
+static void take_usage(const cJSON *usage, ProviderReply *r) {
   if (!cJSON_IsObject(usage)) return;
-  int64_t prompt = provider_json_tokens(cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens"));
+  int64_t prompt = 0, cached = 0;
+  provider_take_tokens(r, cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens"), &prompt, USAGE_SEEN_INPUT);
   const cJSON *det = cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens_details");
-  int64_t cached = provider_json_tokens(cJSON_GetObjectItemCaseSensitive(det, "cached_tokens"));
+  provider_take_tokens(r, cJSON_GetObjectItemCaseSensitive(det, "cached_tokens"), &cached, 0);
   if (cached > prompt) cached = prompt;
-  u->input_tokens = prompt - cached;
-  u->cache_read_tokens = cached;
-  u->output_tokens = provider_json_tokens(cJSON_GetObjectItemCaseSensitive(usage, "completion_tokens"));
+  r->usage.input_tokens = prompt - cached;
+  r->usage.cache_read_tokens = cached;
+  provider_take_tokens(r, cJSON_GetObjectItemCaseSensitive(usage, "completion_tokens"), &r->usage.output_tokens,
+                       USAGE_SEEN_OUTPUT);
 }
 
 static void take_finish(ProviderReply *r, const cJSON *finish) {
@@ -176,7 +178,7 @@ static bool openai_parse_reply(const char *body, size_t len, ProviderReply *out,
   take_content(&out->text, cJSON_GetObjectItemCaseSensitive(msg, "content"));
   take_refusal(out, cJSON_GetObjectItemCaseSensitive(msg, "refusal"), false);
   take_finish(out, cJSON_GetObjectItemCaseSensitive(choice, "finish_reason"));
-  take_usage(cJSON_GetObjectItemCaseSensitive(j, "usage"), &out->usage);
+  take_usage(cJSON_GetObjectItemCaseSensitive(j, "usage"), out);
   provider_set_str(&out->request_id, cJSON_GetObjectItemCaseSensitive(j, "id"));
   cJSON_Delete(j);
   return true;
@@ -212,7 +214,7 @@ static bool openai_stream_event(StreamState *st, const char *event, const char *
     take_refusal(r, cJSON_GetObjectItemCaseSensitive(delta, "refusal"), true);
     take_finish(r, cJSON_GetObjectItemCaseSensitive(choice, "finish_reason"));
   }
-  take_usage(cJSON_GetObjectItemCaseSensitive(j, "usage"), &r->usage);
+  take_usage(cJSON_GetObjectItemCaseSensitive(j, "usage"), r);
   cJSON_Delete(j);
   return true;
 }

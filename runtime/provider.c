@@ -23,6 +23,12 @@ void reply_free(ProviderReply *r) {
   r->stop_reason = r->refusal_text = r->request_id = NULL;
   r->refusal = false;
   memset(&r->usage, 0, sizeof r->usage);
+  r->usage_seen = 0;
+  r->usage_bad = false;
+}
+
+bool reply_usage_ok(const ProviderReply *r) {
+  return !r->usage_bad && (r->usage_seen & USAGE_SEEN_INPUT) && (r->usage_seen & USAGE_SEEN_OUTPUT);
 }
 
 /* ---- lookup ----------------------------------------------------------- */
@@ -354,11 +360,26 @@ cJSON *provider_json_parse(const char *s, size_t n) {
 }
 
 int64_t provider_json_tokens(const cJSON *item) {
-  if (!cJSON_IsNumber(item)) return 0;
+  if (!cJSON_IsNumber(item)) return -1;
   double v = item->valuedouble;
-  if (!(v > 0)) return 0;   /* also NaN */
-  if (v > 9007199254740992.0) v = 9007199254740992.0;
+  if (!(v >= 0) || v > (double)USAGE_MAX_TOKENS) return -1;   /* also NaN */
   return (int64_t)v;
+}
+
+void provider_take_tokens(ProviderReply *r, const cJSON *item, int64_t *slot, uint8_t seen) {
+  if (!item || cJSON_IsNull(item)) return;   /* null: not reported */
+  int64_t n = provider_json_tokens(item);
+  if (n < 0) {
+    r->usage_bad = true;
+    *slot = 0;
+    return;
+  }
+  *slot = n;
+  r->usage_seen |= seen;
+}
+
+int64_t provider_tokens_estimate(size_t bytes) {
+  return (int64_t)(bytes / 4 + (bytes % 4 != 0));
 }
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */

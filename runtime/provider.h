@@ -53,7 +53,20 @@ typedef struct ProviderReply {
                                OpenAI message.refusal non-null / content_filter) */
   char *refusal_text;       /* OpenAI refusal message, if any (malloc'd) */
   char *request_id;         /* from the body or headers, if known (malloc'd) */
+  /* What the reply said about its usage: USAGE_SEEN_* bits for the counts
+   * it reported, usage_bad when one was negative, not a number or absurd.
+   * The engine charges a budget the reported usage only when both counts
+   * were seen and none was bad (reply_usage_ok), else the reservation. */
+  uint8_t usage_seen;
+  bool usage_bad;
 } ProviderReply;
+#define USAGE_SEEN_INPUT 1
+#define USAGE_SEEN_OUTPUT 2
+/* No model reads or writes this many tokens in one reply: a larger count is
+ * garbage, charged like a missing one. */
+#define USAGE_MAX_TOKENS ((int64_t)1000000000)
+/* The reply reported input and output counts, all valid. */
+bool reply_usage_ok(const ProviderReply *r);
 void reply_free(ProviderReply *r);
 
 /* SSE decoding state (both providers use the same framing): bytes may be
@@ -172,9 +185,20 @@ struct cJSON;
  * surrogate escapes become \ufffd (cJSON rejects the whole document
  * otherwise). Raw invalid UTF-8 is kept as bytes. NULL if not JSON. */
 struct cJSON *provider_json_parse(const char *s, size_t n);
-/* Token count of a JSON number: 0 when absent, not a number or negative;
- * clamped to 2^53. */
+/* Token count of a JSON number, or -1 when it is absent, not a number,
+ * negative or above USAGE_MAX_TOKENS (a fraction is cut). */
 int64_t provider_json_tokens(const struct cJSON *item);
+/* Records one usage count of item in *slot: a valid count is stored and
+ * `seen` (USAGE_SEEN_* or 0) set in r->usage_seen; a present but invalid
+ * one sets r->usage_bad and stores 0; an absent one changes nothing. */
+void provider_take_tokens(ProviderReply *r, const struct cJSON *item, int64_t *slot, uint8_t seen);
+/* THE token estimate, for text the engine has not sent yet: bytes / 4,
+ * rounded up. Budgets reserve it for a request's input (with its
+ * max_tokens for the output) and the mock provider reports it as usage.
+ * It is an estimate, not a bound: densely tokenized text (many non-Latin
+ * characters) can use up to a token per byte, and the reply's reported
+ * usage is what is charged in the end (docs/runtime.md, "Budgets"). */
+int64_t provider_tokens_estimate(size_t bytes);
 /* Appends n bytes of untrusted text for an error message: control
  * characters become spaces, invalid UTF-8 becomes '?', at most max bytes
  * (cut on a character boundary, then "..."). */

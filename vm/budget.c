@@ -4,6 +4,7 @@
  * (vm/tasks.c, a one-branch tasks object). The host admits and charges
  * effects through budget_admit / budget_charge (vm_impl.h). */
 #include "vm_impl.h"
+#include "../base/util.h"
 #include "opcodes.h"
 #include "trace.h"
 
@@ -12,44 +13,48 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static char *str_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *str_fmt(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  va_list ap2;
-  va_copy(ap2, ap);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (n > 0) {
-    char *s = malloc((size_t)n + 1);
-    if (!s) abort();
-    vsnprintf(s, (size_t)n + 1, fmt, ap2);
-    va_end(ap2);
-    return s;
-  }
-  va_end(ap2);
-  char *s = malloc(1);
-  if (!s) abort();
-  s[0] = '\0';
-  return s;
-}
-
 /* ---- budgets --------------------------------------------------------------
  *
- * The rule: a call is admitted only while every budget of its fiber's
- * chain has calls, tokens, dollars and time left (calls are charged at
- * admission, tokens and dollars when the reply's usage arrives, so the
- * last admitted call may overshoot: that usage is recorded and ends the
- * budget). An exhausted budget refuses every later call with kind
- * "budget"; the engine fails the calls still queued or in flight under it
- * (vm->budgets_exhausted tells it to look), and a budget block's body is
- * cancelled at the next settle exactly like a cancelled fan-out branch. */
+ * The rule: a request (every attempt of an ask: the first, each transport
+ * retry, each repair) is admitted only while every budget of its fiber's
+ * chain has a call, time, and room for the request's reservation left.
+ * Admission charges one call and RESERVES the request's worst case on
+ * every budget of the chain: its estimated input plus its max_tokens
+ * output tokens, and their price. When the attempt ends the reservation is
+ * released and the attempt is charged what it used (budget_settle): the
+ * reply's reported usage, or the whole reservation when the reply reports
+ * none (or nonsense), or when the attempt was cancelled or broke after it
+ * was sent. So what calls in flight may still spend is always counted:
+ * cancelling and asking again, or a reply that says it cost nothing,
+ * cannot get past a limit.
+ *
+ * A request that does not fit even with nothing else outstanding is
+ * refused and exhausts that budget; one that fits only once calls in flight
+ * settle WAITs in the engine's queue (it is not refused: their actual
+ * usage is usually below what they reserved). An exhausted budget refuses
+ * every later request with kind "budget"; the engine fails the calls still
+ * queued or in flight under it (vm->budgets_exhausted tells it to look),
+ * and a budget block's body is cancelled at the next settle exactly like a
+ * cancelled fan-out branch. */
 
+/* Counts saturate: a hostile reply's usage or a huge reservation can end a
+ * budget, never wrap it around. */
+static int64_t add_sat(int64_t a, int64_t b) {
+  if (b > 0 && a > INT64_MAX - b) return INT64_MAX;
+  if (b < 0 && a < INT64_MIN - b) return INT64_MIN;
+  return a + b;
+}
+
+/* Dollars stay finite and non-negative, so a reservation taken can be
+ * given back exactly (inf - inf would be NaN). */
+static double usd_clean(double v) {
+  if (!(v >= 0)) return 0;
+  return v > 1e300 ? 1e300 : v;
+}
 
 Budget *budget_new(VM *vm, Budget *parent, uint32_t bits, int64_t calls, int64_t tokens,
                    double usd, int64_t time_ms, const char *addr) {
-  Budget *b = calloc(1, sizeof *b);
-  if (!b) abort();
+  Budget *b = xcalloc(1, sizeof *b);
   b->rc = 1;
   b->bits = bits;
   b->parent = budget_retain(parent);
@@ -58,7 +63,7 @@ Budget *budget_new(VM *vm, Budget *parent, uint32_t bits, int64_t calls, int64_t
   b->usd_max = usd;
   b->time_ms = time_ms;
   b->start_ms = vm_now_ms(vm);
-  b->addr = str_fmt("%s", addr ? addr : "run");
+  b->addr = xasprintf("%s", addr ? addr : "run");
   return b;
 }
 
@@ -85,6 +90,8 @@ static void trace_budget(VM *vm, const Budget *b, const char *why) {
   trace_int(tr, "calls", b->calls_used);
   trace_int(tr, "tokens", b->tokens_used);
   trace_num(tr, "usd", b->usd_used);
+  trace_int(tr, "reserved_tokens", b->tokens_reserved);
+  trace_num(tr, "reserved_usd", b->usd_reserved);
   if (b->bits & BUDGET_TIME) trace_int(tr, "elapsed_ms", (int64_t)(vm_now_ms(vm) - b->start_ms));
   if (why) trace_cstr(tr, "exhausted", why);
   trace_end(tr);
@@ -108,45 +115,101 @@ bool budget_check(VM *vm, Budget *b) {
   char *why = NULL;
   int64_t elapsed = (int64_t)(vm_now_ms(vm) - b->start_ms);
   if ((b->bits & BUDGET_CALLS) && b->calls_used >= b->calls_max)
-    why = str_fmt("budget exhausted: calls %" PRId64 "/%" PRId64, b->calls_used, b->calls_max);
+    why = xasprintf("budget exhausted: calls %" PRId64 "/%" PRId64, b->calls_used, b->calls_max);
   else if ((b->bits & BUDGET_TOKENS) && b->tokens_used >= b->tokens_max)
-    why = str_fmt("budget exhausted: tokens %" PRId64 "/%" PRId64, b->tokens_used, b->tokens_max);
+    why = xasprintf("budget exhausted: tokens %" PRId64 "/%" PRId64, b->tokens_used, b->tokens_max);
   else if ((b->bits & BUDGET_USD) && b->usd_used >= b->usd_max)
-    why = str_fmt("budget exhausted: usd $%.4f/$%.4f", b->usd_used, b->usd_max);
+    why = xasprintf("budget exhausted: usd $%.4f/$%.4f", b->usd_used, b->usd_max);
   else if ((b->bits & BUDGET_TIME) && elapsed >= b->time_ms)
-    why = str_fmt("budget exhausted: time %" PRId64 "ms/%" PRId64 "ms", elapsed, b->time_ms);
+    why = xasprintf("budget exhausted: time %" PRId64 "ms/%" PRId64 "ms", elapsed, b->time_ms);
   if (why) budget_exhaust(vm, b, why);
   return b->exhausted;
 }
 
-bool budget_admit(VM *vm, Budget *b, char **why) {
-  *why = NULL;
-  for (Budget *p = b; p; p = p->parent) {
-    if (budget_check(vm, p)) {
-      p->refused = true;
-      *why = str_fmt("%s", p->why);
-      return false;
-    }
-  }
-  for (Budget *p = b; p; p = p->parent) {
-    p->calls_used++;
-    trace_budget(vm, p, NULL);
-  }
+/* A request reserving tokens/usd can never fit in b (even with nothing
+ * else in flight): b is exhausted with a message saying why. */
+static bool budget_never_fits(VM *vm, Budget *b, int64_t tokens, double usd) {
+  char *why = NULL;
+  if ((b->bits & BUDGET_TOKENS) && tokens > b->tokens_max - b->tokens_used)
+    why = xasprintf("budget exhausted: tokens %" PRId64 "/%" PRId64 " (the next call reserves %" PRId64
+                  ": its estimated input and its max_tokens)", b->tokens_used, b->tokens_max, tokens);
+  else if ((b->bits & BUDGET_USD) && usd > b->usd_max - b->usd_used)
+    why = xasprintf("budget exhausted: usd $%.4f/$%.4f (the next call reserves $%.4f: its estimated "
+                  "input and its max_tokens)", b->usd_used, b->usd_max, usd);
+  if (!why) return false;
+  budget_exhaust(vm, b, why);
   return true;
 }
 
-void budget_charge(VM *vm, Budget *b, int64_t tokens, double usd) {
+/* b has room for the reservation beside those already outstanding. */
+static bool budget_room(const Budget *b, int64_t tokens, double usd) {
+  if ((b->bits & BUDGET_TOKENS) && tokens > b->tokens_max - b->tokens_used - b->tokens_reserved) return false;
+  if ((b->bits & BUDGET_USD) && usd > b->usd_max - b->usd_used - b->usd_reserved) return false;
+  return true;
+}
+
+BudgetFit budget_admit(VM *vm, Budget *b, int64_t tokens, double usd, bool commit, char **why) {
+  *why = NULL;
+  if (tokens < 0) tokens = 0;
+  usd = usd_clean(usd);
+  /* refusals first, innermost budget first: the message names the budget
+   * that stops the work, and a wait never hides a refusal */
   for (Budget *p = b; p; p = p->parent) {
-    p->tokens_used += tokens;
-    p->usd_used += usd;
-    trace_budget(vm, p, NULL);
-    /* calls are not re-checked here: using the last call is not exhaustion
-     * until another call asks */
-    uint32_t keep = p->bits;
-    p->bits &= ~(uint32_t)BUDGET_CALLS;
-    budget_check(vm, p);
-    p->bits = keep;
+    if (budget_check(vm, p) || budget_never_fits(vm, p, tokens, usd)) {
+      p->refused = true;
+      *why = xasprintf("%s", p->why);
+      return BUDGET_REFUSED;
+    }
   }
+  for (Budget *p = b; p; p = p->parent)
+    if (!budget_room(p, tokens, usd)) return BUDGET_WAIT;
+  if (!commit) return BUDGET_FITS;
+  for (Budget *p = b; p; p = p->parent) {
+    p->calls_used = add_sat(p->calls_used, 1);
+    p->tokens_reserved = add_sat(p->tokens_reserved, tokens);
+    p->usd_reserved += usd;
+    trace_budget(vm, p, NULL);
+  }
+  return BUDGET_FITS;
+}
+
+/* Adds a charge to p and exhausts it when a limit is reached. Calls are
+ * not re-checked: using the last call is not exhaustion until another
+ * request asks. */
+static void budget_add(VM *vm, Budget *p, int64_t calls, int64_t tokens, double usd) {
+  p->calls_used = add_sat(p->calls_used, calls);
+  p->tokens_used = add_sat(p->tokens_used, tokens);
+  p->usd_used = usd_clean(p->usd_used + usd);
+  trace_budget(vm, p, NULL);
+  uint32_t keep = p->bits;
+  p->bits &= ~(uint32_t)BUDGET_CALLS;
+  budget_check(vm, p);
+  p->bits = keep;
+}
+
+void budget_settle(VM *vm, Budget *b, int64_t res_tokens, double res_usd, int64_t tokens, double usd) {
+  if (res_tokens < 0) res_tokens = 0;
+  if (tokens < 0) tokens = 0;
+  res_usd = usd_clean(res_usd);
+  for (Budget *p = b; p; p = p->parent) {
+    p->tokens_reserved = add_sat(p->tokens_reserved, -res_tokens);
+    if (p->tokens_reserved < 0) p->tokens_reserved = 0;
+    p->usd_reserved -= res_usd;
+    if (p->usd_reserved < 1e-12) p->usd_reserved = 0; /* rounding: nothing is left outstanding */
+    budget_add(vm, p, 0, tokens, usd_clean(usd));
+  }
+}
+
+void budget_charge(VM *vm, Budget *b, int64_t calls, int64_t tokens, double usd) {
+  if (calls < 0) calls = 0;
+  if (tokens < 0) tokens = 0;
+  for (Budget *p = b; p; p = p->parent) budget_add(vm, p, calls, tokens, usd_clean(usd));
+}
+
+bool budget_limits_usd(const Budget *b) {
+  for (const Budget *p = b; p; p = p->parent)
+    if (p->bits & BUDGET_USD) return true;
+  return false;
 }
 
 const char *budget_spent(const Budget *b) {

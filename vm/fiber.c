@@ -64,31 +64,6 @@ static void sleep_until(VM *vm, uint64_t at) {
 
 /* ---- small helpers --------------------------------------------------- */
 
-static char *str_dup(const char *s) {
-  size_t n = strlen(s) + 1;
-  char *d = malloc(n);
-  if (!d) abort();
-  memcpy(d, s, n);
-  return d;
-}
-
-/* A malloc'd printf result (for the char **err out-parameters). */
-static char *str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *str_printf(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  va_list ap2;
-  va_copy(ap2, ap);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  char *s = malloc(n > 0 ? (size_t)n + 1 : 1);
-  if (!s) abort();
-  if (n > 0) vsnprintf(s, (size_t)n + 1, fmt, ap2);
-  else s[0] = '\0';
-  va_end(ap2);
-  return s;
-}
-
 /* ---- run queue and timers ------------------------------------------ */
 
 static void runq_push(VM *vm, Fiber *f) {
@@ -226,16 +201,16 @@ static bool fiber_live(const Fiber *f) {
 
 Fiber *vm_spawn(VM *vm, Value func, const Value *args, int argc, char **err) {
   if (vm->live_fibers >= vm->limits.max_fibers) {
-    if (err) *err = str_printf("fiber limit (%u) exceeded", vm->limits.max_fibers);
+    if (err) *err = xasprintf("fiber limit (%u) exceeded", vm->limits.max_fibers);
     return NULL;
   }
   if (!v_is(func, OBJ_FUNC) || AS_FUNC(func)->fn >= vm->mod->nfuncs) {
-    if (err) *err = str_printf("cannot start a fiber on a value of type %s", v_type_name(func));
+    if (err) *err = xasprintf("cannot start a fiber on a value of type %s", v_type_name(func));
     return NULL;
   }
   const FuncProto *p = &vm->mod->funcs[AS_FUNC(func)->fn];
   if (argc < 0 || p->arity != (uint32_t)argc || p->nlocals < p->arity) {
-    if (err) *err = str_printf("%s expects %u arguments, got %d", p->name, p->arity, argc);
+    if (err) *err = xasprintf("%s expects %u arguments, got %d", p->name, p->arity, argc);
     return NULL;
   }
   Fiber *f = heap_alloc(&vm->heap, sizeof *f);
@@ -344,7 +319,7 @@ static char *build_trace(VM *vm, Fiber *f) {
     }
     trace_frame(vm, &b, &f->frames[n - 1 - k]);
   }
-  if (!b.data) return str_dup("");
+  if (!b.data) return xstrdup("");
   return b.data;
 }
 
@@ -353,14 +328,7 @@ static char *build_trace(VM *vm, Fiber *f) {
  * use while it raises). */
 static NativeStatus raise_va(VM *vm, Fiber *f, const char *kind, const char *fmt, va_list ap) {
   if (f->state == FIBER_FAILED) return NATIVE_ERROR; /* the first error wins */
-  va_list ap2;
-  va_copy(ap2, ap);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  char *msg = malloc(n > 0 ? (size_t)n + 1 : 1);
-  if (!msg) abort();
-  if (n > 0) vsnprintf(msg, (size_t)n + 1, fmt, ap2);
-  else msg[0] = '\0';
-  va_end(ap2);
+  char *msg = xvasprintf(fmt, ap);
   free(f->error);
   free(f->error_trace);
   f->error = msg;
@@ -442,7 +410,7 @@ static int64_t sleep_effect(VM *vm, Fiber *f, int64_t ms) {
 }
 
 void vm_fatal(VM *vm, const char *msg) {
-  if (!vm->fatal) vm->fatal = str_dup(msg);
+  if (!vm->fatal) vm->fatal = xstrdup(msg);
 }
 
 void vm_park_timer(VM *vm, Fiber *f, int64_t ms, Value value) {
@@ -473,8 +441,7 @@ void vm_wake(VM *vm, Fiber *f, Value value) {
 /* ---- the VM ---------------------------------------------------------- */
 
 VM *vm_new(Module *mod, const Limits *limits) {
-  VM *vm = calloc(1, sizeof *vm);
-  if (!vm) abort();
+  VM *vm = xcalloc(1, sizeof *vm);
   if (limits) vm->limits = *limits;
   limits_default(&vm->limits);
   heap_init(&vm->heap, vm->limits.max_memory);
@@ -483,8 +450,7 @@ VM *vm_new(Module *mod, const Limits *limits) {
   vm->out = stdout;
   vm->err = stderr;
   buf_init(&vm->scratch);
-  vm->fn_cache = calloc(mod->nfuncs ? mod->nfuncs : 1, sizeof *vm->fn_cache);
-  if (!vm->fn_cache) abort();
+  vm->fn_cache = xcalloc(mod->nfuncs ? mod->nfuncs : 1, sizeof *vm->fn_cache);
   return vm;
 }
 
@@ -648,15 +614,15 @@ bool vm_run_main(VM *vm, const Value *args, uint32_t nargs, Value *result, char 
   *trace = NULL;
   const Module *m = vm->mod;
   if (m->main_fn == NO_INDEX || m->main_fn >= m->nfuncs) {
-    *err = str_dup("the program has no main function");
-    *trace = str_dup("");
+    *err = xstrdup("the program has no main function");
+    *trace = xstrdup("");
     return false;
   }
   Value fn = v_func(&vm->heap, m->main_fn, 0);
   Fiber *f = vm_spawn(vm, fn, args, (int)nargs, err);
   v_release(&vm->heap, fn);
   if (!f) {
-    *trace = str_dup("");
+    *trace = xstrdup("");
     return false;
   }
   f->budget = budget_retain(vm->budget);
@@ -670,15 +636,15 @@ bool vm_run_main(VM *vm, const Value *args, uint32_t nargs, Value *result, char 
   /* a global budget that stopped work fails the run even when the work it
    * stopped was tolerated (a barrier's tolerate, a fallback) */
   if (vm->fatal) { /* the journal failed: nothing after it counts */
-    *err = str_dup(vm->fatal);
-    *trace = str_dup("");
+    *err = xstrdup(vm->fatal);
+    *trace = xstrdup("");
     vm_fiber_free(vm, f);
     return false;
   }
   const char *spent = budget_run_failure(vm);
   if (spent && f->state != FIBER_FAILED) { /* done, or stopped at --budget-time */
-    *err = str_dup(spent);
-    *trace = str_dup("");
+    *err = xstrdup(spent);
+    *trace = xstrdup("");
     vm_fiber_free(vm, f);
     return false;
   }
@@ -687,13 +653,13 @@ bool vm_run_main(VM *vm, const Value *args, uint32_t nargs, Value *result, char 
     f->result = v_none();
     ok = true;
   } else if (f->state == FIBER_FAILED) {
-    *err = f->error ? f->error : str_dup("workflow failed");
-    *trace = f->error_trace ? f->error_trace : str_dup("");
+    *err = f->error ? f->error : xstrdup("workflow failed");
+    *trace = f->error_trace ? f->error_trace : xstrdup("");
     f->error = NULL;
     f->error_trace = NULL;
   } else {
-    *err = str_dup("main never finished: it waits on something that cannot happen");
-    *trace = str_dup("");
+    *err = xstrdup("main never finished: it waits on something that cannot happen");
+    *trace = xstrdup("");
   }
   vm_fiber_free(vm, f);
   return ok;

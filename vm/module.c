@@ -19,21 +19,6 @@
 /* ---- small helpers ---------------------------------------------------- */
 
 /* Only a real malloc failure ends the process (see value.h). */
-/* A malloc'd printf-formatted message (errors are handed to the caller). */
-static char *msg_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *msg_printf(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (n < 0) n = 0;
-  char *s = xrealloc(NULL, (size_t)n + 1);
-  va_start(ap, fmt);
-  vsnprintf(s, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  return s;
-}
-
 /* The tables grow by doubling without storing a capacity: the capacity of
  * a table of n entries is implied (0, then 8, 16, 32, ...), and the loader
  * allocates the same implied capacity, so a loaded module can be extended
@@ -384,7 +369,7 @@ static uint32_t map_const(const uint32_t *cmap, uint32_t k) { return k == NO_IND
 bool module_link(Module *dst, const Module *src, uint32_t *main, char **err) {
   *err = NULL;
   if (src->main_fn == NO_INDEX || src->main_fn >= src->nfuncs) {
-    *err = msg_printf("the module has no main function");
+    *err = xasprintf("the module has no main function");
     return false;
   }
   /* every index must stay a 16-bit operand (ASK_TEXT is no type); sharing
@@ -392,7 +377,7 @@ bool module_link(Module *dst, const Module *src, uint32_t *main, char **err) {
   if ((uint64_t)dst->nconsts + src->nconsts > 0x10000 || (uint64_t)dst->ntypes + src->ntypes >= ASK_TEXT ||
       (uint64_t)dst->nfuncs + src->nfuncs > 0x10000 || (uint64_t)dst->nroles + src->nroles > 0x10000 ||
       (uint64_t)dst->nnatives + src->nnatives > 0x10000) {
-    *err = msg_printf("the linked program would exceed the bytecode's limits (65,536 functions, constants, "
+    *err = xasprintf("the linked program would exceed the bytecode's limits (65,536 functions, constants, "
                       "types, roles and natives)");
     return false;
   }
@@ -643,7 +628,7 @@ typedef struct Reader {
 } Reader;
 
 static bool rd_fail(Reader *r, const char *what) {
-  if (!r->err) r->err = msg_printf("truncated or malformed module: %s", what);
+  if (!r->err) r->err = xasprintf("truncated or malformed module: %s", what);
   return false;
 }
 
@@ -692,7 +677,7 @@ static bool rd_span(Reader *r, const uint8_t **s, uint32_t *n, bool allow_nul, c
   if (!rd_need(r, *n, what)) return false;
   *s = r->p;
   if (!utf8_valid(*s, *n) || (!allow_nul && memchr(*s, 0, *n))) {
-    if (!r->err) r->err = msg_printf("malformed module: %s is not a valid UTF-8 name", what);
+    if (!r->err) r->err = xasprintf("malformed module: %s is not a valid UTF-8 name", what);
     return false;
   }
   r->p += *n;
@@ -718,7 +703,7 @@ static bool load_const(Reader *r, Module *m) {
   case K_BOOL: {
     uint32_t b = rd_u8(r, "bool constant");
     if (!r->err && b > 1) {
-      r->err = msg_printf("malformed module: constant %u: bool is %u", i, b);
+      r->err = xasprintf("malformed module: constant %u: bool is %u", i, b);
       return false;
     }
     v = v_bool(b != 0);
@@ -746,7 +731,7 @@ static bool load_const(Reader *r, Module *m) {
       uint32_t k = rd_u32(r, "shape member");
       if (k >= i || m->const_kinds[k] != K_STRING) {
         if (!r->err)
-          r->err = msg_printf("malformed module: constant %u: shape member %u is not an earlier string constant", i, k);
+          r->err = xasprintf("malformed module: constant %u: shape member %u is not an earlier string constant", i, k);
         release_shape(m->heap, s);
         return false;
       }
@@ -757,7 +742,7 @@ static bool load_const(Reader *r, Module *m) {
     break;
   }
   default:
-    r->err = msg_printf("malformed module: constant %u has unknown kind %u", i, kind);
+    r->err = xasprintf("malformed module: constant %u has unknown kind %u", i, kind);
     return false;
   }
   if (r->err) return false;
@@ -775,7 +760,7 @@ static bool load_type(Reader *r, Module *m) {
   t->kind = (uint8_t)rd_u8(r, "type descriptor");
   if (r->err) return false;
   if (t->kind >= TD__COUNT) {
-    r->err = msg_printf("malformed module: type descriptor %u has unknown kind %u", i, t->kind);
+    r->err = xasprintf("malformed module: type descriptor %u has unknown kind %u", i, t->kind);
     return false;
   }
   m->ntypes++; /* from here on module_free owns the arrays */
@@ -845,7 +830,7 @@ static bool load_role(Reader *r, Module *m) {
   if (!d->model) return false;
   uint32_t has_system = rd_u8(r, "role");
   if (!r->err && has_system > 1) {
-    r->err = msg_printf("malformed module: role %u: has_system is %u", m->nroles - 1, has_system);
+    r->err = xasprintf("malformed module: role %u: has_system is %u", m->nroles - 1, has_system);
     return false;
   }
   if (has_system) {
@@ -902,7 +887,7 @@ static void load_body(Reader *r, Module *m) {
     m->natives[m->nnatives] = native_find(r->natives, s);
     m->nnatives++;
     if (!m->natives[i]) {
-      r->err = msg_printf("unknown builtin '%.200s' (module built by a newer weft?)", s);
+      r->err = xasprintf("unknown builtin '%.200s' (module built by a newer weft?)", s);
       return;
     }
   }
@@ -939,37 +924,37 @@ static void load_body(Reader *r, Module *m) {
     p->type = rd_u32(r, "main parameter");
     p->def = rd_u32(r, "main parameter");
   }
-  if (!r->err && r->left != 0) r->err = msg_printf("malformed module: %zu unexpected bytes before the checksum", r->left);
+  if (!r->err && r->left != 0) r->err = xasprintf("malformed module: %zu unexpected bytes before the checksum", r->left);
 }
 
 Module *module_load(Heap *heap, const uint8_t *data, size_t len, const NativeTable *natives, char **err) {
   *err = NULL;
   if (len < 8 || memcmp(data, WEFTC_MAGIC, 8) != 0) {
-    *err = msg_printf("not a Weft module");
+    *err = xasprintf("not a Weft module");
     return NULL;
   }
   if (len < 12) {
-    *err = msg_printf("truncated module header");
+    *err = xasprintf("truncated module header");
     return NULL;
   }
   uint32_t version = (uint32_t)data[8] | ((uint32_t)data[9] << 8);
   if (version != WEFTC_VERSION) {
-    *err = msg_printf("module format version %u is not supported (this weft reads version %d)",
+    *err = xasprintf("module format version %u is not supported (this weft reads version %d)",
                       version, WEFTC_VERSION);
     return NULL;
   }
   if (data[10] != 0 || data[11] != 0) {
-    *err = msg_printf("module uses unsupported flags");
+    *err = xasprintf("module uses unsupported flags");
     return NULL;
   }
   if (len < 12 + 8 + 4) {
-    *err = msg_printf("truncated module header");
+    *err = xasprintf("truncated module header");
     return NULL;
   }
   const uint8_t *t = data + len - 4;
   uint32_t stored = (uint32_t)t[0] | ((uint32_t)t[1] << 8) | ((uint32_t)t[2] << 16) | ((uint32_t)t[3] << 24);
   if (stored != fnv1a32(data, len - 4)) {
-    *err = msg_printf("checksum mismatch (file corrupt)");
+    *err = xasprintf("checksum mismatch (file corrupt)");
     return NULL;
   }
 

@@ -32,6 +32,7 @@
  * list holds one per entry. A branch fiber points back at its tasks
  * (Fiber.task) without a reference: the tasks owns it, never the reverse. */
 #include "vm_impl.h"
+#include "../base/util.h"
 #include "opcodes.h"
 #include "trace.h"
 
@@ -87,28 +88,6 @@ static void settle_budget(VM *vm, ObjTasks *t);
 enum { UNDECIDED, DECIDED_OK, DECIDED_FAIL };
 
 /* ---- small helpers ------------------------------------------------------- */
-
-static char *str_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *str_fmt(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  va_list ap2;
-  va_copy(ap2, ap);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (n > 0) {
-    char *s = malloc((size_t)n + 1);
-    if (!s) abort();
-    vsnprintf(s, (size_t)n + 1, fmt, ap2);
-    va_end(ap2);
-    return s;
-  }
-  va_end(ap2);
-  char *s = malloc(1);
-  if (!s) abort();
-  s[0] = '\0';
-  return s;
-}
 
 static ObjTasks *as_tasks(Value v) { return (ObjTasks *)(void *)v.as.o; }
 
@@ -167,7 +146,7 @@ static bool start_pending(VM *vm, ObjTasks *t) {
     if (vm->live_fibers >= vm->limits.max_fibers) {
       if (t->running > 0) break;
       t->next++;
-      branch_fail(t, i, "limit", str_fmt("fiber limit (%u) exceeded", vm->limits.max_fibers));
+      branch_fail(t, i, "limit", xasprintf("fiber limit (%u) exceeded", vm->limits.max_fibers));
       failed = true;
       continue;
     }
@@ -177,7 +156,7 @@ static bool start_pending(VM *vm, ObjTasks *t) {
     Fiber *bf = vm_spawn(vm, fnv, args, t->mode == 0 ? 1 : 0, &err);
     t->next++;
     if (!bf) {
-      branch_fail(t, i, "error", err ? err : str_fmt("cannot start branch %u", i));
+      branch_fail(t, i, "error", err ? err : xasprintf("cannot start branch %u", i));
       failed = true;
       continue;
     }
@@ -311,8 +290,7 @@ static uint32_t success_cut(ObjTasks *t) {
   if (!(t->bits & BARRIER_FIRST)) return UINT32_MAX;
   uint32_t k = (uint32_t)t->k;
   if (k == 0) return 0;
-  uint32_t *seq = malloc((size_t)t->nok * sizeof *seq);
-  if (!seq) abort();
+  uint32_t *seq = xmalloc((size_t)t->nok * sizeof *seq);
   uint32_t m = 0;
   for (uint32_t i = 0; i < t->n; i++)
     if (t->br[i].state == BR_DONE) seq[m++] = t->br[i].finished;
@@ -445,7 +423,7 @@ static void time_out(VM *vm, ObjTasks *t) {
     Branch *b = &t->br[i];
     if (b->state != BR_RUNNING && b->state != BR_PENDING) continue;
     drop_fiber(vm, t, b, "timed out");
-    branch_fail(t, i, "timeout", str_fmt("timed out after %s", d.data));
+    branch_fail(t, i, "timeout", xasprintf("timed out after %s", d.data));
   }
   buf_free(&d);
   t->next = t->n;
@@ -675,7 +653,7 @@ void tasks_branch_finished(VM *vm, Fiber *f) {
       b->finished = ++t->nfinished;
       t->nok++;
     } else {
-      char *msg = f->error ? f->error : str_fmt("branch %u failed", i);
+      char *msg = f->error ? f->error : xasprintf("branch %u failed", i);
       f->error = NULL;
       branch_fail(t, i, f->error_kind ? f->error_kind : "error", msg);
     }
@@ -695,7 +673,7 @@ void tasks_fiber_gone(VM *vm, Fiber *f) {
       vm->branches_cancelled++;
       trace_fiber_end(vm, f, "cancelled", NULL);
       if (b->state == BR_RUNNING) {
-        branch_fail(t, f->branch, "cancelled", str_fmt("branch %u was cancelled", f->branch));
+        branch_fail(t, f->branch, "cancelled", xasprintf("branch %u was cancelled", f->branch));
         mark_dirty(vm, t);
       }
     }
@@ -719,6 +697,10 @@ void tasks_timer_due(VM *vm, Fiber *f) {
 
 static void tasks_destroy(VM *vm, ObjTasks *t) {
   Heap *h = &vm->heap;
+  /* first: dropping a branch cancels its calls, and charging a cancelled
+   * call may exhaust this block's budget, which must not mark a dying
+   * tasks object dirty */
+  if (t->own && t->own->owner == t) t->own->owner = NULL;
   for (uint32_t i = 0; i < t->n; i++) {
     Branch *b = &t->br[i];
     drop_fiber(vm, t, b, NULL);
@@ -727,7 +709,6 @@ static void tasks_destroy(VM *vm, ObjTasks *t) {
   }
   free(t->prefix);
   free(t->barrier_addr);
-  if (t->own && t->own->owner == t) t->own->owner = NULL;
   budget_release(vm, t->own);
   budget_release(vm, t->budget);
   v_release(h, t->items);
@@ -872,13 +853,13 @@ static void settle_budget(VM *vm, ObjTasks *t) {
     if (!t->in_else && t->own->exhausted && (b->state == BR_RUNNING || b->state == BR_PENDING)) {
       t->own->refused = true;
       if (b->state == BR_RUNNING) {
-        char *why = str_fmt("%s", t->own->why);
+        char *why = xasprintf("%s", t->own->why);
         drop_fiber(vm, t, b, why);
         free(why);
       } else {
         t->next = 1;
       }
-      branch_fail(t, 0, "budget", str_fmt("%s", t->own->why));
+      branch_fail(t, 0, "budget", xasprintf("%s", t->own->why));
     }
     if (b->state == BR_PENDING) {
       start_pending(vm, t);

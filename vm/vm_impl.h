@@ -78,6 +78,8 @@ struct Budget {
   Budget *parent;          /* one reference */
   int64_t calls_max, calls_used, tokens_max, tokens_used, time_ms;
   double usd_max, usd_used;
+  int64_t tokens_reserved; /* held by requests in flight (budget_admit .. budget_settle) */
+  double usd_reserved;
   uint64_t start_ms;
   bool exhausted;
   bool refused;            /* stopped work: refused or cancelled a call */
@@ -92,13 +94,25 @@ Budget *budget_new(VM *vm, Budget *parent, uint32_t bits, int64_t calls, int64_t
                    double usd, int64_t time_ms, const char *addr);
 Budget *budget_retain(Budget *b);
 void budget_release(VM *vm, Budget *b);
-/* Admission of one model call under b's chain: true and calls charged on
- * every budget of the chain, or false with *why (malloc'd) naming the
- * exhausted budget (which is marked exhausted). b may be NULL. */
-bool budget_admit(VM *vm, Budget *b, char **why);
-/* Charges a reply's usage on the chain; a budget reaching its limit is
- * exhausted (its block's work is cancelled at the next settle). */
-void budget_charge(VM *vm, Budget *b, int64_t tokens, double usd);
+/* Admission of one request (an attempt of an ask: the first, a retry or a
+ * repair) under b's chain; the rules are at "budgets" in vm/tasks.c.
+ * It needs one call and reserves `tokens` and `usd` (its estimated input
+ * and max_tokens output, and their price). REFUSED, with *why (malloc'd),
+ * when a budget is exhausted or the reservation could never fit (that
+ * budget is then exhausted); WAIT when it fits only once requests in
+ * flight settle; FITS, and with `commit` the call is charged and the
+ * reservation held on every budget of the chain. b may be NULL. */
+typedef enum BudgetFit { BUDGET_FITS, BUDGET_WAIT, BUDGET_REFUSED } BudgetFit;
+BudgetFit budget_admit(VM *vm, Budget *b, int64_t tokens, double usd, bool commit, char **why);
+/* An admitted request ended: its reservation (res_*) is released and
+ * tokens/usd charged on the chain; a budget reaching a limit is exhausted
+ * (its block's work is cancelled at the next settle). */
+void budget_settle(VM *vm, Budget *b, int64_t res_tokens, double res_usd, int64_t tokens, double usd);
+/* Charges calls, tokens and dollars without a reservation (a call answered
+ * from a journal: what the recorded run was charged). */
+void budget_charge(VM *vm, Budget *b, int64_t calls, int64_t tokens, double usd);
+/* Some budget of b's chain limits dollars. */
+bool budget_limits_usd(const Budget *b);
 /* Exhausts b if one of its own limits is used up (time read now);
  * returns whether b is exhausted. */
 bool budget_check(VM *vm, Budget *b);

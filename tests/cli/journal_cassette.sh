@@ -169,7 +169,7 @@ ok=0
   cat >"$tmp/slow.weft" <<'EOF_W'
 role r { model: "mock/m" }
 fn main() -> list[string] {
-  let t = fanout i in range(8) limit 2 {
+  let t = fanout i in range(24) limit 2 {
     sleep(200ms)
     ask r "item {i}"
   }

@@ -55,7 +55,7 @@ rs = json.load(sys.stdin); print(rs[-1]["id"] if rs and rs[-1]["locked"] else ""
 cat >"$tmp/slow.weft" <<'EOF_W'
 role r { model: "mock/m" }
 fn main() -> list[string] {
-  let t = fanout i in range(8) limit 2 {
+  let t = fanout i in range(24) limit 2 {
     sleep(200ms)
     ask r "item {i}"
   }
@@ -73,8 +73,8 @@ expect_rc 0 "resume after kill -9"
 resumed: $out
 whole:   $full"
 expect_err "resuming run 1 ("
-replayed=$(printf '%s\n' "$err" | sed -n 's/.*8 calls (0 failed, \([0-9]*\) replayed).*/\1/p')
-[ -n "$replayed" ] && [ "$replayed" -ge 2 ] && [ "$replayed" -lt 8 ] ||
+replayed=$(printf '%s\n' "$err" | sed -n 's/.*24 calls (0 failed, \([0-9]*\) replayed).*/\1/p')
+[ -n "$replayed" ] && [ "$replayed" -ge 2 ] && [ "$replayed" -lt 24 ] ||
   fail "the resume replayed '$replayed' calls, expected 2..7: $err"
 [ "$(run_state 1 status resumes)" = '"ok" 1' ] || fail "run 1 after the resume: $(run_state 1 status resumes)"
 

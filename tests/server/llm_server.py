@@ -20,7 +20,8 @@ Endpoints
                                 "connections","max_connections","attempts_by_prompt",
                                 "completed_by_prompt","repairs_by_prompt",
                                 "retry_counts_by_prompt","repairs","retries","span_ms",
-                                "arrival_spread_ms","first_arrival_unix_ms"}
+                                "arrival_spread_ms","first_arrival_unix_ms","body_bytes",
+                                "max_body_bytes"}
   GET  /_stats/NAME            one field of the above, e.g. /_stats/requests -> 3
   POST /_reset                 zeroes the statistics
 A missing key gets 401 with the provider's error body. The server never
@@ -36,6 +37,7 @@ statelessly, so tests need no set-up calls):
          | "jitter-" MIN "-" MAX       delay uniformly in [MIN, MAX] ms, chosen
                                        from hash(--seed, prompt, attempt)
          | "huge-" SIZE ("mb"|"kb")    a text reply of that many bytes
+         | "usage-" N                  the reply reports N input tokens
          | "crlf"                      SSE lines end in \\r\\n
          | "split"                     SSE bytes are written in 5-byte pieces
          | anything else               ignored (a normal model name: ok reply)
@@ -78,6 +80,9 @@ statelessly, so tests need no set-up calls):
   empty     R an empty reply (no content blocks / content "")
   badutf8   R the reply text contains invalid UTF-8 bytes
   maxtokens R stop_reason max_tokens / finish_reason length, text cut short
+  nousage   R a reply without any usage (no usage object, no usage chunk)
+  negusage  R a reply whose usage counts are negative
+  hugeusage R a reply claiming 10^12 input and output tokens
   vllm        400 vLLM flat body {"object":"error","message",..,"code":400}
   vllm401     401 vLLM body {"error":"Unauthorized"} (error is a string)
   llamacpp    400 llama.cpp body {"error":{"code":400,"message","type"}}
@@ -97,6 +102,8 @@ message (cut to 300 characters). completed_by_prompt counts, by the same key,
 the responses (any status) whose last byte was handed to the connection: a
 request whose client hung up first (a killed process), or that was reset,
 stalled or truncated, is an attempt but not a completed response.
+body_bytes lists the size in bytes of each model request body since the reset
+(the first 1000), max_body_bytes the largest.
 first_arrival_unix_ms is the wall-clock time (Unix ms, time.time()) at which the
 first model request since the reset arrived, or null: a client on the same
 machine can compare it with its own clock.
@@ -121,7 +128,8 @@ OPENAI_PATH = "/v1/chat/completions"
 MAX_BODY = 64 * 1024 * 1024
 
 # Content faults are judged by the repair index, the others by the retry count.
-CONTENT_FAULTS = {"badschema", "notjson", "refusal", "empty", "badutf8", "maxtokens"}
+CONTENT_FAULTS = {"badschema", "notjson", "refusal", "empty", "badutf8", "maxtokens",
+                  "nousage", "negusage", "hugeusage"}
 KNOWN_FAULTS = CONTENT_FAULTS | {
     "429", "429ms", "429date", "429long", "503", "529", "500", "500noretry",
     "400retry", "400", "401", "echokey", "404", "reset", "stall", "malformed",
@@ -154,6 +162,8 @@ class Stats:
         self.t_last = None         # end of the latest model request
         self.t_last_arrival = None # arrival of the latest model request
         self.first_arrival_unix_ms = None  # t_first on the wall clock
+        self.body_bytes = []       # request body sizes, the first 1000
+        self.max_body_bytes = 0
 
     def to_json(self):
         return {
@@ -177,6 +187,8 @@ class Stats:
             "arrival_spread_ms": round((self.t_last_arrival - self.t_first) * 1000, 1)
             if self.t_first is not None else 0,
             "first_arrival_unix_ms": self.first_arrival_unix_ms,
+            "body_bytes": self.body_bytes,
+            "max_body_bytes": self.max_body_bytes,
         }
 
 
@@ -190,6 +202,7 @@ class Plan:
         self.slow_ms = 0
         self.jitter = None    # (min, max)
         self.huge = 0         # bytes
+        self.usage_in = None  # input tokens to report instead of the estimate
         self.crlf = False
         self.split = False
 
@@ -212,6 +225,8 @@ def parse_model(model):
                 plan.slow_ms = int(toks[1])
             elif toks[0] == "jitter" and len(toks) == 3:
                 plan.jitter = (int(toks[1]), int(toks[2]))
+            elif toks[0] == "usage" and len(toks) == 2:
+                plan.usage_in = int(toks[1])
             elif toks[0] == "huge" and len(toks) == 2:
                 size = toks[1].lower()
                 if size.endswith("mb"):
@@ -456,6 +471,28 @@ def openai_completion(model, reply, in_tokens):
                       "total_tokens": in_tokens + out,
                       "prompt_tokens_details": {"cached_tokens": 0},
                       "completion_tokens_details": {"reasoning_tokens": 0}}}
+
+
+USAGE_FAULT_VALUE = {"negusage": -50, "hugeusage": 10 ** 12}
+
+
+def usage_fault(doc, fault):
+    """Applies a usage fault to a reply document or stream event in place:
+    nousage drops every usage object, negusage and hugeusage replace every
+    count in them."""
+    if fault not in ("nousage", "negusage", "hugeusage"):
+        return
+    holders = [doc]
+    if isinstance(doc.get("message"), dict):
+        holders.append(doc["message"])
+    for h in holders:
+        if "usage" not in h:
+            continue
+        if fault == "nousage":
+            del h["usage"]
+        elif isinstance(h["usage"], dict):
+            h["usage"] = {k: USAGE_FAULT_VALUE[fault] if isinstance(v, int) else v
+                          for k, v in h["usage"].items()}
 
 
 def pieces(text, size):
@@ -764,6 +801,9 @@ class Server:
             await self.send(writer, 405, b'{"error":"method not allowed"}', keep=req["keep"])
             return req["keep"]
         st.requests += 1
+        if len(st.body_bytes) < 1000:
+            st.body_bytes.append(len(req["body"]))
+        st.max_body_bytes = max(st.max_body_bytes, len(req["body"]))
         st.t_last_arrival = time.monotonic()
         if st.t_first is None:
             st.t_first = st.t_last_arrival
@@ -884,6 +924,8 @@ class Server:
         reply = make_reply(plan, fault, prompt, schema)
         in_tokens = 12 + tokens_for(json.dumps(messages, ensure_ascii=False)) + \
             (tokens_for(json.dumps(schema)) if schema is not None else 0)
+        if plan.usage_in is not None:
+            in_tokens = plan.usage_in
         stream = body.get("stream") is True
         if path == ANTHROPIC_PATH:
             resp_headers = {"request-id": request_id(),
@@ -901,9 +943,11 @@ class Server:
 
         if not stream:
             if path == ANTHROPIC_PATH:
-                data = dumps(anthropic_message(model, reply, in_tokens), reply)
+                doc = anthropic_message(model, reply, in_tokens)
             else:
-                data = dumps(openai_completion(model, reply, in_tokens), reply)
+                doc = openai_completion(model, reply, in_tokens)
+            usage_fault(doc, fault)
+            data = dumps(doc, reply)
             if fault == "malformed":
                 data = data[:len(data) // 2]
             if fault == "truncate":
@@ -923,6 +967,9 @@ class Server:
             so = body.get("stream_options")
             include_usage = isinstance(so, dict) and so.get("include_usage") is True
             events = openai_events(model, reply, in_tokens, fault, include_usage)
+        for _, payload in events:
+            if isinstance(payload, dict):
+                usage_fault(payload, fault)
         await self.stream(writer, events, reply, plan, resp_headers, keep, due)
         return keep
 

@@ -9,6 +9,13 @@
 #include "../../runtime/host.h"
 #include "../../vm/opcodes.h"
 #include "../../vm/vm_impl.h"
+#define CURL_DISABLE_TYPECHECK 1
+#include <curl/curl.h>
+#include "../../runtime/curl_dl.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <math.h>
 #include <stdint.h>
@@ -410,6 +417,120 @@ static void test_cancel(void) {
   tm_free(&t);
 }
 
+/* ---- libcurl multi failures ------------------------------------------------ */
+
+static CURLMcode fail_add(CURLM *m, CURL *h) {
+  (void)m;
+  (void)h;
+  return CURLM_OUT_OF_MEMORY;
+}
+static CURLMcode fail_perform(CURLM *m, int *running) {
+  (void)m;
+  *running = 0;
+  return CURLM_INTERNAL_ERROR;
+}
+static CURLMcode fail_poll(CURLM *m, struct curl_waitfd *fds, unsigned n, int timeout_ms, int *numfds) {
+  (void)m;
+  (void)fds;
+  (void)n;
+  (void)timeout_ms;
+  if (numfds) *numfds = 0;
+  return CURLM_OUT_OF_MEMORY;
+}
+
+/* A listening socket that never accepts: a request to it stays in flight. */
+static int silent_listener(int *port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 8) != 0 ||
+      getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+/* Runs one ask of role r (an openai model) against url with curl_api's
+ * function `slot` replaced by `fake`, under a global budget of one call,
+ * then one mock ask; returns the first fiber's error (malloc'd). */
+static char *ask_with_fault(const char *url, void *slot, const void *fake, size_t size, bool *mock_ok) {
+  TM t;
+  tm_init(&t, "openai/gpt-4o-mini");
+  setenv("OPENAI_API_KEY", "sk-test-KEY-9z8y7x", 1);
+  setenv("OPENAI_BASE_URL", url, 1);
+  unsigned char saved[sizeof(void *)];
+  memcpy(saved, slot, size);
+  memcpy(slot, fake, size);
+  VM *vm = vm_new(t.m, NULL);
+  vm_set_budget(vm, BUDGET_CALLS, 2, 0, 0, 0);
+  EngineConfig c = cfg_default();
+  c.retries = 0;
+  c.timeout_ms = 5000;
+  char *err = NULL;
+  Engine *e = new_engine(vm, &c, &err);
+  Fiber *f = spawn_ask(vm, 0, "hi");
+  f->budget = budget_retain(vm->budget);
+  vm_run(vm);
+  char *msg = f->state == FIBER_FAILED && f->error ? strdup(f->error) : NULL;
+  memcpy(slot, saved, size);
+  /* the run goes on: a later call still gets its slot in the budget */
+  Fiber *g = spawn_ask(vm, 3, "after");
+  g->budget = budget_retain(vm->budget);
+  vm_run(vm);
+  *mock_ok = g->state == FIBER_DONE;
+  engine_free(e);
+  free_vm(vm);
+  tm_free(&t);
+  unsetenv("OPENAI_API_KEY");
+  unsetenv("OPENAI_BASE_URL");
+  return msg;
+}
+
+/* Every curl_multi_* failure ends the calls it concerns cleanly (a failed
+ * ask naming the function), never a hang or a crash. */
+static void test_multi_failures(void) {
+  const char *why = NULL;
+  if (!curl_dl_load(&why)) {
+    printf("# skipped: %s\n", why);
+    check(1, "libcurl multi failures (libcurl not loadable)");
+    return;
+  }
+  bool mock_ok = false;
+  CURLMcode (*add)(CURLM *, CURL *) = fail_add;
+  char *msg = ask_with_fault("http://127.0.0.1:1", &curl_api.multi_add_handle, &add, sizeof add, &mock_ok);
+  check_contains(msg, "ask r (openai/gpt-4o-mini): cannot start the transfer (curl_multi_add_handle: ",
+                 "curl_multi_add_handle failing fails the ask");
+  check(mock_ok, "a transfer that never started was not charged: the next call fits the budget");
+  free(msg);
+
+  CURLMcode (*perform)(CURLM *, int *) = fail_perform;
+  msg = ask_with_fault("http://127.0.0.1:1", &curl_api.multi_perform, &perform, sizeof perform, &mock_ok);
+  check_contains(msg, "ask r (openai/gpt-4o-mini): the HTTP engine failed (curl_multi_perform: ",
+                 "curl_multi_perform failing fails the call in flight");
+  check(mock_ok, "the run goes on after curl_multi_perform failed");
+  free(msg);
+
+  int port = 0;
+  int fd = silent_listener(&port);
+  check(fd >= 0, "a local listener for the poll test");
+  if (fd >= 0) {
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    CURLMcode (*poll)(CURLM *, struct curl_waitfd *, unsigned, int, int *) = fail_poll;
+    msg = ask_with_fault(url, &curl_api.multi_poll, &poll, sizeof poll, &mock_ok);
+    check_contains(msg, "ask r (openai/gpt-4o-mini): the HTTP engine failed (curl_multi_poll: ",
+                   "curl_multi_poll failing fails the call in flight instead of hanging");
+    check(mock_ok, "the run goes on after curl_multi_poll failed");
+    free(msg);
+    close(fd);
+  }
+}
+
 int main(void) {
   test_many_fibers();
   test_typed();
@@ -417,5 +538,6 @@ int main(void) {
   test_remap();
   test_transport_error();
   test_cancel();
+  test_multi_failures();
   return test_failed ? 1 : 0;
 }

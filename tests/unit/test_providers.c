@@ -937,6 +937,75 @@ static void test_redact(void) {
   buf_free(&b);
 }
 
+/* What a reply says about its usage decides what a budget is charged: a
+ * valid report (both counts) or the reservation. Missing, null, negative,
+ * non-numeric and absurd counts are never taken for a report. */
+static void usage_case(const Provider *p, const char *body, bool ok, const char *desc) {
+  ProviderReply r;
+  Buf err;
+  bool parsed = parse(p, body, strlen(body), &r, &err);
+  check(parsed && reply_usage_ok(&r) == ok, desc);
+  check(r.usage.input_tokens >= 0 && r.usage.output_tokens >= 0 && r.usage.cache_read_tokens >= 0 &&
+        r.usage.cache_write_tokens >= 0, "usage counts are never negative");
+  reply_free(&r);
+  buf_free(&err);
+}
+
+static void test_usage_reports(void) {
+  const Provider *a = &provider_anthropic, *o = &provider_openai;
+#define ABODY(u) "{\"content\":[{\"type\":\"text\",\"text\":\"x\"}],\"stop_reason\":\"end_turn\"" u "}"
+#define OBODY(u) "{\"choices\":[{\"index\":0,\"finish_reason\":\"stop\",\"message\":{\"content\":\"x\"}}]" u "}"
+  usage_case(a, ABODY(",\"usage\":{\"input_tokens\":3,\"output_tokens\":0}"), true, "anthropic: a report");
+  usage_case(a, ABODY(""), false, "anthropic: no usage object");
+  usage_case(a, ABODY(",\"usage\":null"), false, "anthropic: usage null");
+  usage_case(a, ABODY(",\"usage\":{\"input_tokens\":3}"), false, "anthropic: no output count");
+  usage_case(a, ABODY(",\"usage\":{\"input_tokens\":-3,\"output_tokens\":5}"), false, "anthropic: negative input");
+  usage_case(a, ABODY(",\"usage\":{\"input_tokens\":3,\"output_tokens\":5,\"cache_read_input_tokens\":-1}"), false,
+             "anthropic: a negative cache count");
+  usage_case(a, ABODY(",\"usage\":{\"input_tokens\":\"3\",\"output_tokens\":5}"), false, "anthropic: a string count");
+  usage_case(a, ABODY(",\"usage\":{\"input_tokens\":1e15,\"output_tokens\":5}"), false, "anthropic: an absurd count");
+  usage_case(a, ABODY(",\"usage\":{\"input_tokens\":3,\"output_tokens\":5,\"cache_creation_input_tokens\":null}"), true,
+             "anthropic: a null cache count is just not reported");
+  usage_case(o, OBODY(",\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1}"), true, "openai: a report");
+  usage_case(o, OBODY(""), false, "openai: no usage object");
+  usage_case(o, OBODY(",\"usage\":{\"prompt_tokens\":3}"), false, "openai: no completion count");
+  usage_case(o, OBODY(",\"usage\":{\"prompt_tokens\":-50,\"completion_tokens\":-20}"), false, "openai: negative counts");
+  usage_case(o, OBODY(",\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1e300}"), false, "openai: an absurd count");
+#undef ABODY
+#undef OBODY
+  /* an Anthropic stream: message_start's output count is a placeholder;
+   * only message_delta's counts as the reply's report */
+  StreamRun r;
+  stream_one(a,
+             "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}}\n\n"
+             "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"}}\n\n"
+             "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+             &r);
+  check(r.st.done && !reply_usage_ok(&r.st.reply), "anthropic stream without a final output count: unreported");
+  run_free(&r);
+  stream_one(a, ANTHROPIC_STREAM, &r);
+  check(reply_usage_ok(&r.st.reply), "anthropic stream with message_delta usage: reported");
+  run_free(&r);
+  stream_one(o, OPENAI_STREAM, &r);
+  check(reply_usage_ok(&r.st.reply), "openai stream with a usage chunk: reported");
+  run_free(&r);
+  const char *cut = strstr(OPENAI_STREAM, "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1694268190,\"model\":\"gpt-4o-mini\",\"choices\":[],");
+  check(cut != NULL, "the openai transcript has a usage chunk");
+  if (cut) {
+    char *nousage = malloc(strlen(OPENAI_STREAM) + 1);
+    memcpy(nousage, OPENAI_STREAM, (size_t)(cut - OPENAI_STREAM));
+    strcpy(nousage + (cut - OPENAI_STREAM), "data: [DONE]\n\n");
+    stream_one(o, nousage, &r);
+    check(r.st.done && !reply_usage_ok(&r.st.reply), "openai stream without a usage chunk: unreported");
+    run_free(&r);
+    free(nousage);
+  }
+  /* the one token estimate: bytes / 4, rounded up */
+  check(provider_tokens_estimate(0) == 0 && provider_tokens_estimate(1) == 1 && provider_tokens_estimate(4) == 1 &&
+        provider_tokens_estimate(5) == 2 && provider_tokens_estimate(4000) == 1000,
+        "provider_tokens_estimate: bytes / 4, rounded up");
+}
+
 int main(void) {
   test_anthropic_body();
   test_openai_body();
@@ -950,6 +1019,7 @@ int main(void) {
   test_error_bodies();
   test_retry();
   test_redact();
+  test_usage_reports();
   printf("# %d tests, %d failed\n", test_no, test_failed);
   return test_failed ? 1 : 0;
 }
