@@ -102,7 +102,9 @@ typedef struct weft_result weft_result;
 weft_status weft_session_new(weft_module *m, weft_session **out);
 const char *weft_session_errmsg(const weft_session *s);
 
-/* Limits (0 keeps the default; docs/cli.md, "Limits"). */
+/* Limits and per-call settings (docs/cli.md, "Limits" and "Model
+ * calls"). 0 keeps the default, except for retries and repairs, where 0
+ * means none. A negative value is WEFT_E_ARG. */
 typedef enum weft_limit {
   WEFT_LIMIT_INSTRUCTIONS, WEFT_LIMIT_MEMORY, WEFT_LIMIT_CALL_DEPTH, WEFT_LIMIT_FIBERS,
   WEFT_LIMIT_CONCURRENCY, WEFT_LIMIT_TIMEOUT_MS, WEFT_LIMIT_RETRIES, WEFT_LIMIT_REPAIRS

@@ -1154,6 +1154,11 @@ bool weft_tool_rerun_flags(weft_rerun *x, const char *const **flags, size_t *n) 
     cJSON_ArrayForEach(it, arr) {
       if (!cJSON_IsString(it)) {
         errorf("run %" PRId64 ": its recorded flags are damaged: one is not a string", x->id);
+        cJSON_Delete(x->recorded);
+        x->recorded = NULL;
+        free(x->flags);
+        x->flags = NULL;
+        x->nflags = 0;
         return false;
       }
       x->flags[x->nflags++] = it->valuestring;
