@@ -5,7 +5,6 @@
  * type, or (while the allocator has not reused the block) one already
  * freed, is WEFT_E_STATE instead of a crash. Messages of a failed call
  * are kept on the handle it was given (weft.h, "Conventions"). */
-#define _GNU_SOURCE /* vasprintf */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -104,8 +103,7 @@ static weft_status fail(char **slot, weft_status code, const char *fmt, ...)
 static weft_status fail(char **slot, weft_status code, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  char *msg = NULL;
-  if (vasprintf(&msg, fmt, ap) < 0) msg = NULL;
+  char *msg = xvasprintf(fmt, ap);
   va_end(ap);
   free(*slot);
   *slot = msg;
