@@ -1,5 +1,5 @@
-/* tool.h — what the files behind weft_tools.h share (runtime/session.c,
- * runtime/views.c, runtime/html.c): exit codes, the message helper, the
+/* tool.h — what the files behind weft_tools.h share (runtime/program.c,
+ * runtime/session.c, runtime/views.c, runtime/html.c): exit codes, the message helper, the
  * journal a command uses, and the read views of a run's events. */
 #ifndef WEFT_RUNTIME_TOOL_H
 #define WEFT_RUNTIME_TOOL_H
@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include "../include/weft_tools.h"
 #include "journal.h"
+#include "../lang/diag.h"
+#include "../vm/module.h"
 #include "../vm/value.h"
 
 enum { EXIT_OK = WEFT_EXIT_OK, EXIT_FAIL = WEFT_EXIT_FAIL, EXIT_USAGE = WEFT_EXIT_USAGE };
@@ -22,6 +24,24 @@ typedef weft_when ColorMode;
 /* A whole file (or stdin for "-"), malloc'd and NUL-terminated; NULL with
  * errno set on failure. */
 char *read_file(const char *path, size_t *len);
+
+/* 1 when diagnostics on stderr are coloured: --color=always, or auto
+ * with stderr a terminal and NO_COLOR unset or empty. */
+int use_color(ColorMode mode);
+
+/* Everything a loaded program owns, released together by loaded_free. */
+typedef struct Loaded {
+  Heap heap;        /* constants of the module */
+  SourceSet ss;
+  DiagList dl;
+  Module *mod;
+} Loaded;
+/* Compiles (or loads, when the file starts with the module magic) path,
+ * with the import roots ip[0..nip). Diagnostics go to stderr. Returns
+ * EXIT_OK with lp->mod set, or the exit code to end with; lp is released
+ * with loaded_free either way. */
+int load_module(const char *path, ColorMode color, const char *const *ip, uint32_t nip, Loaded *lp);
+void loaded_free(Loaded *lp);
 
 /* The journal a command uses: --journal PATH, else $WEFT_JOURNAL, else
  * JOURNAL_DEFAULT_PATH. */
