@@ -1,14 +1,15 @@
 /* runner.c — the test runner behind `make check`.
  *
  *   runner --weft PATH --root DIR [--unit BIN...] [--examples DIR]
- *          [--update-golden] [-j N] [-v] [FILTER]
+ *          [--update-golden] [--fast] [-j N] [-v] [FILTER]
  *
  * Finds and runs five kinds of tests, each in a child process with a
  * timeout, and ends with exactly one line "N passed, M failed":
  *
- *  - Weft tests: every *.weft below DIR's subdirectories (sorted; folders
- *    named lib, fuzz, golden, cli, unit and data are skipped: they hold
- *    helpers and data, not tests). Expectations are written inline:
+ *  - Weft tests: every *.weft below DIR's subdirectories, the feature
+ *    folders (sorted; folders named lib, data, server, fuzz, golden, unit
+ *    and tools are skipped: they hold helpers and data, not tests).
+ *    Expectations are written inline:
  *      // expect: TEXT              the next line of stdout ("// expect:"
  *                                   alone: an empty line)
  *      // expect error[E0301]       a diagnostic with this code on this line
@@ -24,9 +25,9 @@
  *    stderr of `weft check --color=never`), DIR/golden/disasm/NAME.weft
  *    against NAME.disasm (exact stdout of `weft disasm`). --update-golden
  *    rewrites them.
- *  - CLI scripts: DIR/cli/NAME.sh and DIR/security/NAME.sh, run by `sh`
- *    with WEFT and TESTDIR set;
- *    a script passes when it exits 0.
+ *  - CLI scripts: every *.sh in the same feature folders (but not one
+ *    named common.sh), run by `sh` with WEFT and TESTDIR (the script's
+ *    folder) set; a script passes when it exits 0.
  *  - Unit binaries (--unit, repeatable; also takes several executables in
  *    a row): each `ok N` / `not ok N` line counts as one test.
  *  - Examples (--examples DIR): each DIR/NAME.weft must pass `weft check` and
@@ -35,9 +36,12 @@
  * Every child runs in its own process group, with stdin from /dev/null,
  * in the directory of its test file (so paths in output are stable), and
  * is killed after the timeout: a hang is a failure, not a stuck build.
+ * Every child also gets canary API keys, and fails if its output shows one
+ * (see "the canary keys" below).
  * Tests run in -j worker processes (default: one per core); results print
  * in order. --fast leaves out the CLI scripts and examples (`make
- * check-fast`: the Weft programs, golden files and unit tests). */
+ * check-fast`: the Weft programs, golden files and unit tests). FILTER
+ * keeps the tests whose printed path contains it (`http/`: one folder). */
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE
 
@@ -1092,14 +1096,15 @@ static void add_item(Items *l, const Opts *o, ItemKind kind, char *path, char *d
 }
 
 static bool skipped_dir(const char *name) {
-  static const char *const skip[] = {"lib", "fuzz", "golden", "cli", "unit", "data"};
+  static const char *const skip[] = {"lib", "data", "server", "fuzz", "golden", "unit", "tools"};
   for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
     if (strcmp(name, skip[i]) == 0) return true;
   return false;
 }
 
-/* Recursively adds *.weft files below dir (not those directly in the
- * root: only subdirectories hold tests). */
+/* Recursively adds the *.weft files and (unless --fast) the *.sh scripts
+ * below dir; not those directly in the root: only subdirectories, the
+ * feature folders, hold tests. */
 static void walk(Items *l, const Opts *o, const char *dir, const char *display, int depth) {
   if (depth > MAX_WALK_DEPTH) return;
   StrList names = {0};
@@ -1113,6 +1118,9 @@ static void walk(Items *l, const Opts *o, const char *dir, const char *display, 
       free(d);
     } else if (depth > 0 && ends_with(names.items[i], ".weft")) {
       add_item(l, o, IT_WEFT, p, d);
+    } else if (depth > 0 && !o->fast && ends_with(names.items[i], ".sh") &&
+               strcmp(names.items[i], "common.sh") != 0) {
+      add_item(l, o, IT_CLI, p, d);
     } else {
       free(p);
       free(d);
@@ -1140,10 +1148,9 @@ static void add_flat(Items *l, const Opts *o, ItemKind kind, const char *dir, co
 
 static void discover(const Opts *o, Items *l) {
   walk(l, o, o->root_abs, o->root, 0);
-  const char *sub[][2] = {{"golden/diag", ".weft"}, {"golden/disasm", ".weft"}, {"cli", ".sh"},
-                          {"security", ".sh"}};
-  ItemKind kinds[] = {IT_DIAG, IT_DISASM, IT_CLI, IT_CLI};
-  for (int k = 0; k < (o->fast ? 2 : 4); k++) {
+  const char *sub[][2] = {{"golden/diag", ".weft"}, {"golden/disasm", ".weft"}};
+  ItemKind kinds[] = {IT_DIAG, IT_DISASM};
+  for (int k = 0; k < 2; k++) {
     char *p = path_join(o->root_abs, sub[k][0]);
     char *d = path_join(o->root, sub[k][0]);
     add_flat(l, o, kinds[k], p, d, sub[k][1]);

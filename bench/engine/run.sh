@@ -16,7 +16,7 @@ tmp=$(mktemp -d)
 # The interpreter itself: a wrapper script (pyenv shim) would die on SIGTERM
 # and leave the server running.
 py=$(python3 -c 'import sys; print(sys.executable)')
-"$py" "$here/../../tests/server/llm_server.py" --port 0 --port-file "$tmp/port" 2>"$tmp/server.log" &
+"$py" "$here/../../tests/lib/llm_server.py" --port 0 --port-file "$tmp/port" 2>"$tmp/server.log" &
 srvpid=$!
 trap 'kill $srvpid 2>/dev/null; wait $srvpid 2>/dev/null; rm -rf "$tmp"' EXIT
 for _ in $(seq 200); do [ -s "$tmp/port" ] && break; sleep 0.05; done

@@ -1,7 +1,7 @@
 #!/bin/bash
 # bench/fanout/run.sh BUILD_DIR — fan-out end to end (the "Fan-out end to
 # end" section of bench/README.md). Against one local test server
-# (tests/server/llm_server.py, model slow-200: every reply after 200 ms):
+# (tests/lib/llm_server.py, model slow-200: every reply after 200 ms):
 #   1. weft run fanout.weft: 1,000 asks at `limit 64`, then one synthesis ask
 #      (streaming, the default, and --no-stream like the Node SDK's default);
 #   2. the same in Node.js with the official `openai` SDK (node/), when node
@@ -36,7 +36,7 @@ fi
 # The interpreter itself: a wrapper script (pyenv shim) would die on SIGTERM
 # and leave the server running.
 py=$(python3 -c 'import sys; print(sys.executable)')
-"$py" "$root/tests/server/llm_server.py" --port 0 --port-file "$tmp/port" 2>"$tmp/server.log" &
+"$py" "$root/tests/lib/llm_server.py" --port 0 --port-file "$tmp/port" 2>"$tmp/server.log" &
 srvpid=$!
 trap 'kill $srvpid 2>/dev/null; wait $srvpid 2>/dev/null; rm -rf "$tmp"' EXIT
 for _ in $(seq 200); do [ -s "$tmp/port" ] && break; sleep 0.05; done

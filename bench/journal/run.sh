@@ -1,7 +1,7 @@
 #!/bin/bash
 # bench/journal/run.sh BUILD_DIR — the cost of durable runs (the "Durable
 # runs" section of bench/README.md). Against one local test server
-# (tests/server/llm_server.py):
+# (tests/lib/llm_server.py):
 #   a. journaling overhead: bench/fanout/fanout.weft (1,000 asks at
 #      `limit 64`, model slow-200, then one synthesis ask) with --no-journal
 #      and journaled into a fresh file, RUNS times each (default 3), in
@@ -27,7 +27,7 @@ tmp=$(mktemp -d)
 jdir=$(mktemp -d "$PWD/.weft-bench-journal.XXXXXX")
 
 py=$(python3 -c 'import sys; print(sys.executable)')
-"$py" "$root/tests/server/llm_server.py" --port 0 --port-file "$tmp/port" 2>"$tmp/server.log" &
+"$py" "$root/tests/lib/llm_server.py" --port 0 --port-file "$tmp/port" 2>"$tmp/server.log" &
 srvpid=$!
 trap 'kill $srvpid 2>/dev/null; wait $srvpid 2>/dev/null; rm -rf "$tmp" "$jdir"' EXIT
 for _ in $(seq 200); do [ -s "$tmp/port" ] && break; sleep 0.05; done

@@ -1,5 +1,5 @@
 # A truncated or corrupted .weftc is refused cleanly with exit 1, never a crash.
-. "$TESTDIR/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 cd "$DATA" || exit 1
 
 run "$WEFT" build boom.weft -o "$tmp/good.weftc"

@@ -1,5 +1,5 @@
 # weft build writes a .weftc module that weft run recognises by its magic.
-. "$TESTDIR/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 cd "$DATA" || exit 1
 
 run "$WEFT" build greet.weft -o "$tmp/greet.weftc"

@@ -1,5 +1,5 @@
 # weft check --json prints one JSON document with every diagnostic.
-. "$TESTDIR/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 cd "$DATA" || exit 1
 
 run "$WEFT" check --json errors.weft

@@ -1,5 +1,5 @@
 # Human diagnostics: file:line:col, code, caret; colour only when wanted.
-. "$TESTDIR/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 cd "$DATA" || exit 1
 esc=$(printf '\033')
 

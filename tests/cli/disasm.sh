@@ -1,5 +1,5 @@
 # weft disasm lists every function, for a source or a module alike.
-. "$TESTDIR/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 cd "$DATA" || exit 1
 
 run "$WEFT" disasm boom.weft

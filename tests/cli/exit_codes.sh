@@ -1,5 +1,5 @@
 # Exit codes: 0 success, 1 the program's failure or check errors, 2 usage.
-. "$TESTDIR/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 cd "$DATA" || exit 1
 
 run "$WEFT" run hello.weft

@@ -1,5 +1,5 @@
 # help lists the commands; help COMMAND and COMMAND --help describe one.
-. "$TESTDIR/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 
 run "$WEFT" help
 expect_rc 0 "help"

@@ -1,5 +1,5 @@
 # A file without main checks and builds, but cannot run (usage error).
-. "$TESTDIR/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 cd "$DATA" || exit 1
 
 run "$WEFT" check nomain.weft

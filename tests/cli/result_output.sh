@@ -1,6 +1,6 @@
 # main's result is printed as compact JSON after the program's own output;
 # a main without a result prints nothing more.
-. "$TESTDIR/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 cd "$DATA" || exit 1
 
 run "$WEFT" run void_main.weft

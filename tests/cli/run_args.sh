@@ -1,5 +1,5 @@
 # --arg NAME=VALUE: JSON when it parses and fits, else a plain string.
-. "$TESTDIR/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 cd "$DATA" || exit 1
 
 run "$WEFT" run greet.weft --arg name=World

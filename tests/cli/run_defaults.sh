@@ -1,5 +1,5 @@
 # Defaults fill omitted parameters; a missing required one is a usage error.
-. "$TESTDIR/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 cd "$DATA" || exit 1
 
 run "$WEFT" run greet.weft --arg name=X

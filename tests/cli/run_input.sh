@@ -1,5 +1,5 @@
 # --input FILE.json gives main's parameters; --arg overrides it.
-. "$TESTDIR/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 cd "$DATA" || exit 1
 
 printf '{"name": "Ada", "times": 2}\n' >"$tmp/in.json"

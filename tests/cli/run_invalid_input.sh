@@ -1,5 +1,5 @@
 # Invalid inputs are rejected with a path before anything runs (exit 2).
-. "$TESTDIR/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 cd "$DATA" || exit 1
 
 printf '{"files": ["a", "b", 3]}' >"$tmp/bad.json"

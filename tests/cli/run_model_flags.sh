@@ -2,7 +2,7 @@
 # summary line goes to stderr unless --quiet; --json carries the stats and,
 # on failure, the error; a missing API key fails cleanly without a network
 # call; programs without roles print no summary.
-. "$TESTDIR/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 cd "$tmp" || exit 1
 
 cat >asker.weft <<'W'

@@ -1,5 +1,5 @@
 # Unknown flags are usage errors (exit 2) with a pointer to the help.
-. "$TESTDIR/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 cd "$DATA" || exit 1
 
 run "$WEFT" check --bogus hello.weft

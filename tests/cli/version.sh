@@ -1,5 +1,5 @@
 # weft --version prints the version and the bytecode format.
-. "$TESTDIR/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 
 run "$WEFT" --version
 expect_rc 0 "--version"

@@ -3,7 +3,7 @@
 # them; and every request (first attempt, retry, repair) counts against
 # --budget-calls. A role asking for 100 retries and 100 repairs cannot
 # turn one call into 101 requests.
-. "$TESTDIR/../server/common.sh"
+. "$TESTDIR/../lib/server.sh"
 
 mkprog() {
   cat >"$tmp/c.weft" <<EOF_W

@@ -2,7 +2,7 @@
 # bad reply and its validation error, each quote cut (16 KiB and 2 KiB),
 # so request bodies stay bounded however many repairs a call makes and
 # however long the bad replies are. The server records each body's size.
-. "$TESTDIR/../server/common.sh"
+. "$TESTDIR/../lib/server.sh"
 
 # body_sizes: the server's body_bytes as space-separated numbers
 body_sizes() {

@@ -4,7 +4,7 @@
 # only once calls in flight settle waits (so a budget is never exceeded by
 # calls running at once); a call cancelled in flight is charged its whole
 # reservation (cancelling and asking again is no way around a budget).
-. "$TESTDIR/../server/common.sh"
+. "$TESTDIR/../lib/server.sh"
 
 # 1. the default max_tokens (4096) cannot fit in 1000 tokens: nothing is sent
 cat >"$tmp/big.weft" <<'EOF_W'

@@ -5,7 +5,7 @@
 # before anything is sent (exit 2, the server sees 0 requests), with a
 # message naming the role, the model and --prices. --prices FILE prices
 # it; the mock provider is priced at 0 and needs nothing.
-. "$TESTDIR/../server/common.sh"
+. "$TESTDIR/../lib/server.sh"
 
 cat >"$tmp/one.weft" <<'EOF_W'
 role r { model: "openai/unpriced-model-x", max_tokens: 50 }

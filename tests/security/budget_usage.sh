@@ -5,7 +5,7 @@
 # one reply without a usable report 102 are used, and the second ask's 102
 # no longer fit in 150: it is refused before it is sent. With an honest
 # report the same program makes both calls.
-. "$TESTDIR/../server/common.sh"
+. "$TESTDIR/../lib/server.sh"
 
 mkprog() {
   cat >"$tmp/u.weft" <<EOF_W

@@ -3,7 +3,7 @@
 # failing ask is tolerated and then one mock ask runs under a budget of 1
 # call: it must be admitted, and the run's summary and the budget agree
 # (1 call).
-. "$TESTDIR/../server/common.sh"
+. "$TESTDIR/../lib/server.sh"
 
 # 1. the API key is missing
 cat >"$tmp/key.weft" <<'EOF_W'

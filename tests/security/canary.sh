@@ -6,7 +6,7 @@
 # `weft trace` and the HTML page are produced for every run. Every byte
 # printed and every file written is searched for the key, its first 8
 # characters, its masked form (`***` + last 4) and its base64 encodings.
-. "$TESTDIR/../server/common.sh"
+. "$TESTDIR/../lib/server.sh"
 
 ANTHROPIC_API_KEY=sk-ant-cnry-Script2-Anthropic-Vb9P
 OPENAI_API_KEY=sk-cnry-Script2-OpenAI-Hm3T

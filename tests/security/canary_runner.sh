@@ -2,7 +2,7 @@
 # whose output shows one (whole, its first 8 characters, masked, base64),
 # whatever the test checked: so the whole suite is a canary run. Here the
 # runner is pointed at a suite of leaky scripts and must fail each of them.
-. "$TESTDIR/../cli/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 RUNNER=$(dirname "$WEFT")/tests/runner
 [ -x "$RUNNER" ] || fail "no test runner beside $WEFT"
 mkdir -p "$tmp/suite/cli"

@@ -1,7 +1,7 @@
 # An import of /proc/self/environ (or a path or link that reaches it) never
 # prints the environment: not with `weft check`, not with --json, not from
 # run or build. The canary key must appear nowhere in the output.
-. "$TESTDIR/../cli/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 
 CANARY=sk-ant-CANARYIMPORT0123456789
 export ANTHROPIC_API_KEY="$CANARY"

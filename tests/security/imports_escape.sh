@@ -2,7 +2,7 @@
 # an absolute path, ".." out of it, a link to a file or directory outside,
 # and a directory swapped for such a link while weft reads are all refused,
 # and nothing of the file outside is printed or compiled in.
-. "$TESTDIR/../cli/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 
 mkdir -p "$tmp/p/sub" "$tmp/p/real" "$tmp/outside/dir"
 # Outside the root: a file that does not parse (its text would be quoted by

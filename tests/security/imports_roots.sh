@@ -4,7 +4,7 @@
 # themselves, "../" included, as long as the result stays beneath a root.
 # A journal never adds a root: resume and replay take --import-path from
 # their own command line, and refuse a journal that names one.
-. "$TESTDIR/../cli/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 
 mkdir -p "$tmp/repo/app/sub" "$tmp/repo/shared/deep" "$tmp/repo/private"
 cd "$tmp/repo" || fail "cd"

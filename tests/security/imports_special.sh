@@ -2,7 +2,7 @@
 # beside the program, a FIFO, /dev/stdin, a directory named x.weft and an
 # oversized module are refused at once (no hang, nothing printed), and an
 # import path with a NUL or control character is refused without echoing it.
-. "$TESTDIR/../cli/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 
 mkdir "$tmp/p"
 prog() {

@@ -3,7 +3,7 @@
 # Its own text is never quoted further: not by a caret excerpt, not by a
 # message, not with --json or --color=always, not from run. The file itself
 # is still checked in full when it is the one named on the command line.
-. "$TESTDIR/../cli/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 
 mkdir "$tmp/p"
 esc=$(printf '\033')

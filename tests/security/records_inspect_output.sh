@@ -4,7 +4,7 @@
 # JSON as weft writes it (one line, no control character), else written
 # as strings; an event that is not one JSON object is left out of `weft
 # trace` (with a note), so an edited row cannot add a forged line.
-. "$TESTDIR/../cli/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 CHECK="$TESTDIR/data/jsonl_check.py"
 J="$tmp/j.db"
 printf 'role r { model: "mock/m" }\nfn main(x: string) -> string { ask r "say {x}" }\n' >"$tmp/p.weft"

@@ -2,7 +2,7 @@
 # links: a planted PATH-lock (or PATH-wal, PATH-shm) that links to another
 # file is refused, and the file it points at stays as it was; a FIFO in its
 # place is refused without blocking.
-. "$TESTDIR/../cli/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 printf 'fn main() -> int { 7 }\n' >"$tmp/p.weft"
 printf 'precious\n' >"$tmp/precious"
 touch -d '2001-01-01 00:00:00' "$tmp/precious"

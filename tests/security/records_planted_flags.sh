@@ -6,7 +6,7 @@
 # the operator names the file again. The planted paths are FIFOs where
 # possible: opening one would block, so a hang (timeout) means weft opened
 # a path the journal named.
-. "$TESTDIR/../cli/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 J="$tmp/j.db"
 cat >"$tmp/p.weft" <<'EOF_W'
 role r { model: "mock/m" }

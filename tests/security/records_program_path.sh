@@ -5,7 +5,7 @@
 # without following a link; otherwise the module recorded in the journal
 # runs, and the message says why. The operator's own --program is not
 # restricted.
-. "$TESTDIR/../cli/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 J="$tmp/j.db"
 mkdir "$tmp/w"
 printf 'fn main() -> string { "original" }\n' >"$tmp/w/p.weft"

@@ -3,7 +3,7 @@
 # forged `ask` event. The name is escaped like every other string, in the
 # --trace file, in the journal's events and in `weft trace`, `weft show
 # --json` and the --html page; every line stays one JSON object.
-. "$TESTDIR/../cli/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 PATCH="$TESTDIR/data/weftc_patch.py"
 CHECK="$TESTDIR/data/jsonl_check.py"
 J="$tmp/j.db"

@@ -5,7 +5,7 @@
 # barrier, budget, loop), and never a field that would repeat the line's
 # own keys (t, ev, addr, truncated). A refusal fails the run, traced or
 # not, and nothing forged reaches the trace or the journal.
-. "$TESTDIR/../cli/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 PATCH="$TESTDIR/data/weftc_patch.py"
 CHECK="$TESTDIR/data/jsonl_check.py"
 J="$tmp/j.db"

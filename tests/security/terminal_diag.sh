@@ -4,7 +4,7 @@
 # a title change. The message, the path and the quoted excerpt are shown
 # escaped, with the caret under the escaped text; --json keeps the exact
 # text; --color=always keeps its own colours but escapes the program's.
-. "$TESTDIR/../cli/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 command -v python3 >/dev/null 2>&1 || fail "python3 is missing (./bootstrap installs it)"
 # The interpreter itself, not a wrapper script (pyenv shims are slow).
 PY=$(python3 -c 'import sys; print(sys.executable)') || fail "python3 does not run"

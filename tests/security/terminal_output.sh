@@ -5,7 +5,7 @@
 # its escaped form; `weft show`, `weft runs` and `weft trace` of the
 # journaled run likewise; --json output decodes to the exact text; and
 # --raw-output gives print's exact bytes for a pipeline.
-. "$TESTDIR/../cli/data/common.sh"
+. "$TESTDIR/../lib/common.sh"
 command -v python3 >/dev/null 2>&1 || fail "python3 is missing (./bootstrap installs it)"
 # The interpreter itself, not a wrapper script (pyenv shims are slow).
 PY=$(python3 -c 'import sys; print(sys.executable)') || fail "python3 does not run"

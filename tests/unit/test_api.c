@@ -4,23 +4,17 @@
  * the wrong type, a module of a newer format or damaged, bad inputs and
  * settings, a host effects table that answers an effect never
  * submitted — each a status code and a message, never a crash. Includes
- * only weft.h, as a host would. Prints `ok N - desc` lines; exits
- * non-zero on failure. */
+ * only weft.h, as a host would. TAP output (tap.h). */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp */
 #include "../../include/weft.h"
 
 #include <stdio.h>
+#include "tap.h"
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static int test_no, test_failed;
-
-static void check(int cond, const char *desc) {
-  test_no++;
-  if (!cond) test_failed++;
-  printf("%sok %d - %s\n", cond ? "" : "not ", test_no, desc);
-}
+#define check(cond, desc) ok((cond), "%s", (desc))
 
 static char dir[64];
 
@@ -172,6 +166,5 @@ int main(void) {
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   if (system(cmd) != 0) printf("# could not remove %s\n", dir);
-  printf("1..%d\n", test_no);
-  return test_failed ? 1 : 0;
+  return tap_done();
 }

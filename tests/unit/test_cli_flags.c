@@ -3,13 +3,13 @@
  * command lists exactly the flags the table gives that command, every
  * flag has a help text and a unique spelling per command, and the flags
  * the table marks as recorded for a resume are exactly the list in
- * docs/durable.md ("Recorded flags"). Prints `ok N - desc` lines; exits
- * non-zero on failure. */
+ * docs/durable.md ("Recorded flags"). TAP output (tap.h). */
 #define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include "../../cli/commands.h"
 #include "../../cli/flags.h"
 
 #include <stdio.h>
+#include "tap.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,13 +17,7 @@
 #define WEFT_SRCDIR "."
 #endif
 
-static int test_no, test_failed;
-
-static void check(int cond, const char *desc) {
-  test_no++;
-  if (!cond) test_failed++;
-  printf("%sok %d - %s\n", cond ? "" : "not ", test_no, desc);
-}
+#define check(cond, desc) ok((cond), "%s", (desc))
 
 static const Cmd ALL[] = {CMD_CHECK, CMD_RUN, CMD_BUILD, CMD_DISASM, CMD_RESUME,
                           CMD_REPLAY, CMD_RUNS, CMD_SHOW, CMD_TRACE};
@@ -118,10 +112,10 @@ int main(void) {
       }
     }
     bad[0] = '\0';
-    int ok = every_line_in_table(help, cmd, bad, sizeof bad);
+    int clean = every_line_in_table(help, cmd, bad, sizeof bad);
     snprintf(desc, sizeof desc, "weft help %s lists no flag the table does not give it%s%s", cmd_name(cmd),
-             ok ? "" : ": ", bad);
-    check(ok, desc);
+             clean ? "" : ": ", bad);
+    check(clean, desc);
     free(help);
   }
 
@@ -172,6 +166,5 @@ int main(void) {
   }
   free(doc);
 
-  printf("1..%d\n", test_no);
-  return test_failed ? 1 : 0;
+  return tap_done();
 }

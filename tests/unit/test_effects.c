@@ -17,6 +17,7 @@
 #include "../../vm/opcodes.h"
 #include "../../vm/trace.h"
 #include "../../vm/vm_impl.h"
+#include "tap.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -24,20 +25,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static int test_no, test_failed;
-
-static void check(int cond, const char *desc) {
-  test_no++;
-  if (!cond) test_failed++;
-  printf("%sok %d - %s\n", cond ? "" : "not ", test_no, desc);
-}
-
-static void check_str(const char *got, const char *want, const char *desc) {
-  int ok = got && strcmp(got, want) == 0;
-  check(ok, desc);
-  if (!ok) printf("#   got:  \"%s\"\n#   want: \"%s\"\n", got ? got : "(null)", want);
-}
 
 static bool starts_with(const char *s, const char *prefix) {
   return s && strncmp(s, prefix, strlen(prefix)) == 0;
@@ -157,9 +144,9 @@ static void complete(Fake *fk, Pending *p) {
     Buf err;
     buf_init(&err);
     if (v_from_json(&vm->heap, text, strlen(text), &doc, &err)) {
-      bool ok = v_convert(&vm->heap, vm->mod, p->td, doc, &out, &err);
+      bool good = v_convert(&vm->heap, vm->mod, p->td, doc, &out, &err);
       v_release(&vm->heap, doc);
-      if (ok) vm_wake(vm, p->f, out);
+      if (good) vm_wake(vm, p->f, out);
     }
     if (err.len) {
       buf_putc(&err, '\0');
@@ -367,7 +354,7 @@ static const char *FANOUT_SRC =
 
 static void test_order(void) {
   Prog p;
-  if (!prog_compile(&p, FANOUT_SRC)) { check(0, "fan-out program compiles"); return; }
+  if (!prog_compile(&p, FANOUT_SRC)) { ok(0, "fan-out program compiles"); return; }
   VM *vm = vm_new(p.m, NULL);
   Fake fk;
   fake_init(&fk, vm, reply_echo);
@@ -377,14 +364,14 @@ static void test_order(void) {
   Value arg = str_list(vm, xs, 5);
   Run r = run_main(vm, &arg, 1);
   v_release(&vm->heap, arg);
-  check_str(r.json, "[\"r:q a\",\"r:q b\",\"r:q c\",\"r:q d\",\"r:q e\"]",
-            "(a) completed newest first, each fiber resumes with its own reply, results in input order");
-  check(fk.submits == 5 && fk.completing_waits == 5, "(a) five effects, one completed per wait");
-  check_str(cstr(&fk.done),
-            "main/fanout#1@3[4]/ask#1\nmain/fanout#1@3[3]/ask#1\nmain/fanout#1@3[2]/ask#1\n"
-            "main/fanout#1@3[1]/ask#1\nmain/fanout#1@3[0]/ask#1\n",
-            "(a) the host chose the order; the VM gave each effect its structural address");
-  check(vm->live_fibers == 0 && fk.n == 0, "(a) nothing left running or pending");
+  is_str(r.json, "[\"r:q a\",\"r:q b\",\"r:q c\",\"r:q d\",\"r:q e\"]",
+         "(a) completed newest first, each fiber resumes with its own reply, results in input order");
+  ok(fk.submits == 5 && fk.completing_waits == 5, "(a) five effects, one completed per wait");
+  is_str(cstr(&fk.done),
+         "main/fanout#1@3[4]/ask#1\nmain/fanout#1@3[3]/ask#1\nmain/fanout#1@3[2]/ask#1\n"
+         "main/fanout#1@3[1]/ask#1\nmain/fanout#1@3[0]/ask#1\n",
+         "(a) the host chose the order; the VM gave each effect its structural address");
+  ok(vm->live_fibers == 0 && fk.n == 0, "(a) nothing left running or pending");
   free(r.json);
   vm_free(vm);
   fake_free(&fk);
@@ -393,7 +380,7 @@ static void test_order(void) {
 
 static void test_batch(void) {
   Prog p;
-  if (!prog_compile(&p, FANOUT_SRC)) { check(0, "fan-out program compiles"); return; }
+  if (!prog_compile(&p, FANOUT_SRC)) { ok(0, "fan-out program compiles"); return; }
   VM *vm = vm_new(p.m, NULL);
   Fake fk;
   fake_init(&fk, vm, reply_echo);
@@ -408,7 +395,7 @@ static void test_batch(void) {
   Value arg = str_list(vm, xs, N);
   Run r = run_main(vm, &arg, 1);
   v_release(&vm->heap, arg);
-  check(r.ok, "(b) the batch run succeeds");
+  ok(r.ok, "(b) the batch run succeeds");
   int right = 0;
   if (r.ok) {
     Heap h;
@@ -427,8 +414,8 @@ static void test_batch(void) {
     }
     buf_free(&err);
   }
-  check(right == N, "(b) each of the 64 fibers woke with its own value");
-  check(fk.submits == N && fk.completing_waits == 1, "(b) one wait completed all 64 effects");
+  ok(right == N, "(b) each of the 64 fibers woke with its own value");
+  ok(fk.submits == N && fk.completing_waits == 1, "(b) one wait completed all 64 effects");
   free(r.json);
   vm_free(vm);
   fake_free(&fk);
@@ -443,8 +430,8 @@ static void test_batch(void) {
   arg = str_list(vm, two, 2);
   r = run_main(vm, &arg, 1);
   v_release(&vm->heap, arg);
-  check_str(r.json, "[\"r:q u\",\"r:q v\"]", "an effect completed inside submit resumes its fiber");
-  check(fk.waits == 0, "no wait was needed");
+  is_str(r.json, "[\"r:q u\",\"r:q v\"]", "an effect completed inside submit resumes its fiber");
+  ok(fk.waits == 0, "no wait was needed");
   free(r.json);
   vm_free(vm);
   fake_free(&fk);
@@ -456,22 +443,22 @@ static void test_batch(void) {
 static void test_refuse_and_no_table(void) {
   Prog p;
   if (!prog_compile(&p, "role m { model: \"mock/m\" }\nfn main() -> string { ask m \"please refuse\" }\n")) {
-    check(0, "ask program compiles");
+    ok(0, "ask program compiles");
     return;
   }
   VM *vm = vm_new(p.m, NULL);
   Fake fk;
   fake_init(&fk, vm, reply_echo);
   Run r = run_main(vm, NULL, 0);
-  check(!r.ok && strcmp(r.json, "refused: please refuse") == 0, "a refused effect fails its fiber with the host's message");
+  ok(!r.ok && strcmp(r.json, "refused: please refuse") == 0, "a refused effect fails its fiber with the host's message");
   free(r.json);
   vm_free(vm);
   fake_free(&fk);
 
   vm = vm_new(p.m, NULL); /* no table at all */
   r = run_main(vm, NULL, 0);
-  check(!r.ok && strcmp(r.json, "model calls need an engine (internal)") == 0, "without an effects table ASK fails cleanly");
-  check(vm->trace == NULL, "without a table the VM builds no trace");
+  ok(!r.ok && strcmp(r.json, "model calls need an engine (internal)") == 0, "without an effects table ASK fails cleanly");
+  ok(vm->trace == NULL, "without a table the VM builds no trace");
   free(r.json);
   vm_free(vm);
   prog_free(&p);
@@ -486,7 +473,7 @@ static void test_cancel(void) {
                         "    ask m x\n"
                         "  }\n"
                         "}\n")) {
-    check(0, "cancel program compiles");
+    ok(0, "cancel program compiles");
     return;
   }
   VM *vm = vm_new(p.m, NULL);
@@ -496,10 +483,10 @@ static void test_cancel(void) {
   Value arg = str_list(vm, xs, 4);
   Run r = run_main(vm, &arg, 1);
   v_release(&vm->heap, arg);
-  check(!r.ok && strstr(r.json, "boom"), "a failing branch fails the barrier");
-  check(fk.submits == 3 && fk.cancels == 3 && fk.n == 0, "the three parked asks were withdrawn through cancel");
-  check(fk.done.len == 0, "and none of them was completed");
-  check(vm->live_fibers == 0, "no fiber left alive");
+  ok(!r.ok && strstr(r.json, "boom"), "a failing branch fails the barrier");
+  ok(fk.submits == 3 && fk.cancels == 3 && fk.n == 0, "the three parked asks were withdrawn through cancel");
+  ok(fk.done.len == 0, "and none of them was completed");
+  ok(vm->live_fibers == 0, "no fiber left alive");
   free(r.json);
   vm_free(vm);
   fake_free(&fk);
@@ -511,7 +498,7 @@ static void test_cancel(void) {
 static void test_sleeps(void) {
   Prog p;
   if (!prog_compile(&p, "fn main() -> int {\n  sleep(400ms)\n  sleep(20ms)\n  1\n}\n")) {
-    check(0, "sleep program compiles");
+    ok(0, "sleep program compiles");
     return;
   }
   VM *vm = vm_new(p.m, NULL);
@@ -524,10 +511,10 @@ static void test_sleeps(void) {
   uint64_t t0 = now_ms();
   Run r = run_main(vm, NULL, 0);
   uint64_t took = now_ms() - t0;
-  check_str(r.json, "1", "the sleeping program finishes");
-  check_str(cstr(&fk.sleeps), "main/sleep#1 400\nmain/sleep#2 20\n", "each sleep is told to the host with its address");
-  check(took < 300, "the sleep the host answered did not wait");
-  check(fk.sleep_ends == 1, "sleep_end for the one that ran");
+  is_str(r.json, "1", "the sleeping program finishes");
+  is_str(cstr(&fk.sleeps), "main/sleep#1 400\nmain/sleep#2 20\n", "each sleep is told to the host with its address");
+  ok(took < 300, "the sleep the host answered did not wait");
+  ok(fk.sleep_ends == 1, "sleep_end for the one that ran");
   free(r.json);
   vm_free(vm);
   fake_free(&fk);
@@ -540,18 +527,18 @@ static void test_trace(void) {
                         "  let rs = barrier fanout x in [1, 2] { x * 2 }\n"
                         "  rs[0] + rs[1]\n"
                         "}\n")) {
-    check(0, "trace program compiles");
+    ok(0, "trace program compiles");
     return;
   }
   VM *vm = vm_new(p.m, NULL);
   Fake fk;
   fake_init(&fk, vm, reply_echo);
-  check(vm->trace == NULL, "a table without a sink: no trace builder");
+  ok(vm->trace == NULL, "a table without a sink: no trace builder");
   fk.fx.trace = fake_trace;
   vm_set_effects(vm, &fk.fx);
-  check(vm->trace != NULL, "a sink: the VM builds events");
+  ok(vm->trace != NULL, "a sink: the VM builds events");
   Run r = run_main(vm, NULL, 0);
-  check_str(r.json, "6", "the traced program runs");
+  is_str(r.json, "6", "the traced program runs");
   /* every line is one JSON object with an event name */
   Heap h;
   heap_init(&h, 0);
@@ -579,11 +566,11 @@ static void test_trace(void) {
     buf_free(&err);
     s = nl ? nl + 1 : s + n;
   }
-  check(objects == fk.ntrace && objects > 0, "every event reached the sink as one JSON object");
-  check(main_start && branch_start && barrier && main_end, "fiber, branch and barrier events, with addresses");
+  ok(objects == fk.ntrace && objects > 0, "every event reached the sink as one JSON object");
+  ok(main_start && branch_start && barrier && main_end, "fiber, branch and barrier events, with addresses");
   fk.fx.trace = NULL;
   vm_set_effects(vm, &fk.fx);
-  check(vm->trace == NULL, "the sink removed: the builder goes too");
+  ok(vm->trace == NULL, "the sink removed: the builder goes too");
   free(r.json);
   vm_free(vm);
   fake_free(&fk);
@@ -628,22 +615,22 @@ static char *reply_agent(Fake *fk, const Pending *p) {
 
 static void test_tool_loop(void) {
   Prog p;
-  if (!prog_compile(&p, AGENT_SRC)) { check(0, "(c) the tool-calling loop compiles"); return; }
+  if (!prog_compile(&p, AGENT_SRC)) { ok(0, "(c) the tool-calling loop compiles"); return; }
   VM *vm = vm_new(p.m, NULL);
   Fake fk;
   fake_init(&fk, vm, reply_agent);
   Run r = run_main(vm, NULL, 0);
-  check_str(r.json, "42", "(c) the loop ends when a step says done, with its answer");
+  is_str(r.json, "42", "(c) the loop ends when a step says done, with its answer");
   const char *seen = cstr(&fk.seen);
-  check(fk.submits == 3, "(c) three effects: two model steps and one tool call that asks");
-  check(starts_with(seen, "agent|main/ask#1|task: compute\n"), "(c) step 1 is one effect of the main fiber");
+  ok(fk.submits == 3, "(c) three effects: two model steps and one tool call that asks");
+  ok(starts_with(seen, "agent|main/ask#1|task: compute\n"), "(c) step 1 is one effect of the main fiber");
   const char *tool = strstr(seen, "helper|");
-  check(tool && starts_with(tool, "helper|main/fanout#2@17[2]/ask#1|spell 7\n"),
-        "(c) the tool call ran as a Weft call on its own branch fiber, with its own effect");
+  ok(tool && starts_with(tool, "helper|main/fanout#2@17[2]/ask#1|spell 7\n"),
+     "(c) the tool call ran as a Weft call on its own branch fiber, with its own effect");
   /* main's effects: ask#1 (step 1), fanout#2 (the tools), barrier#3, ask#4 (step 2) */
   const char *step2 = strstr(seen, "agent|main/ask#4|");
-  check(step2 && strstr(step2, "results: [5,20,5]"), "(c) step 2's request carries the tools' results");
-  check(vm->live_fibers == 0 && fk.n == 0, "(c) nothing left running");
+  ok(step2 && strstr(step2, "results: [5,20,5]"), "(c) step 2's request carries the tools' results");
+  ok(vm->live_fibers == 0 && fk.n == 0, "(c) nothing left running");
   free(r.json);
   vm_free(vm);
   fake_free(&fk);
@@ -689,7 +676,7 @@ static void link_generated(Fake *fk, Pending *p) {
   Fiber *sub = vm_link_module(fk->vm, g.m, p->addr, &k, 1, &err);
   prog_free(&g); /* the VM keeps copies: the module is ours to free */
   if (!sub) {
-    check(fk->vm->mod->nfuncs == before, "(d) a refused module leaves the VM's module as it was");
+    ok(fk->vm->mod->nfuncs == before, "(d) a refused module leaves the VM's module as it was");
     fk->link_error = err;
     vm_fail_parked(fk->vm, p->f, "error", err ? err : "link failed");
     pending_free(p);
@@ -703,7 +690,7 @@ static void link_generated(Fake *fk, Pending *p) {
 
 static void test_link(bool corrupt) {
   Prog p;
-  if (!prog_compile(&p, PLANNER_SRC)) { check(0, "(d) the planner program compiles"); return; }
+  if (!prog_compile(&p, PLANNER_SRC)) { ok(0, "(d) the planner program compiles"); return; }
   VM *vm = vm_new(p.m, NULL);
   Fake fk;
   fake_init(&fk, vm, reply_worker);
@@ -712,17 +699,17 @@ static void test_link(bool corrupt) {
   uint32_t roles_before = p.m->nroles;
   Run r = run_main(vm, NULL, 0);
   if (corrupt) {
-    check(!r.ok && fk.link_error && strstr(fk.link_error, "unknown opcode 254"),
-          "(d) a generated module that fails verification is refused with the verifier's message");
+    ok(!r.ok && fk.link_error && strstr(fk.link_error, "unknown opcode 254"),
+       "(d) a generated module that fails verification is refused with the verifier's message");
   } else {
-    check_str(r.json, "39", "(d) the linked sub-workflow ran and its result answered the planner");
+    is_str(r.json, "39", "(d) the linked sub-workflow ran and its result answered the planner");
     const char *seen = cstr(&fk.seen);
-    check(strstr(seen, "worker|main/ask#1/fanout#1@4[0]/ask#1|part 1\n") &&
+    ok(strstr(seen, "worker|main/ask#1/fanout#1@4[0]/ask#1|part 1\n") &&
               strstr(seen, "worker|main/ask#1/fanout#1@4[1]/ask#1|part 2\n"),
-          "(d) its effects have addresses under the planner effect's address, and its own role");
-    check(p.m->nroles == roles_before + 1 && p.m->nretired == 1,
-          "(d) its role was appended to the running module's table (the old table kept for calls in flight)");
-    check(vm->live_fibers == 0 && !fk.sub, "(d) nothing left running");
+       "(d) its effects have addresses under the planner effect's address, and its own role");
+    ok(p.m->nroles == roles_before + 1 && p.m->nretired == 1,
+       "(d) its role was appended to the running module's table (the old table kept for calls in flight)");
+    ok(vm->live_fibers == 0 && !fk.sub, "(d) nothing left running");
   }
   free(r.json);
   vm_free(vm);
@@ -740,9 +727,9 @@ static void test_no_natives(void) {
   diag_init(&p.dl);
   CompileOptions opt = {.natives = NULL};
   p.m = compile_file("/nonexistent/x.weft", &p.ss, &p.dl, &opt, &p.heap);
-  check(!p.m && p.dl.n == 1 && p.dl.items[0].code == D_E0505 &&
+  ok(!p.m && p.dl.n == 1 && p.dl.items[0].code == D_E0505 &&
             strstr(p.dl.items[0].message, "no native functions were given"),
-        "compiling without a native table is one clear internal error");
+     "compiling without a native table is one clear internal error");
   module_free(p.m);
   diag_free(&p.dl);
   src_free(&p.ss);
@@ -759,6 +746,5 @@ int main(void) {
   test_tool_loop();
   test_link(false);
   test_link(true);
-  printf("1..%d\n", test_no);
-  return test_failed ? 1 : 0;
+  return tap_done();
 }

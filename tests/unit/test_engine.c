@@ -12,6 +12,7 @@
 #define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
 #include "../../runtime/curl_dl.h"
+#include "tap.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -23,20 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static int test_no, test_failed;
-
-static void check(int cond, const char *desc) {
-  test_no++;
-  if (!cond) test_failed++;
-  printf("%sok %d - %s\n", cond ? "" : "not ", test_no, desc);
-}
-
-static void check_contains(const char *got, const char *want, const char *desc) {
-  int ok = got && strstr(got, want) != NULL;
-  check(ok, desc);
-  if (!ok) printf("#   got:  \"%s\"\n#   want (substring): \"%s\"\n", got ? got : "(null)", want);
-}
 
 /* ---- a module: roles, a record type and the asker function ----------------- */
 
@@ -169,7 +156,7 @@ static void test_many_fibers(void) {
   c.max_concurrency = 16;
   char *err = NULL;
   Engine *e = new_engine(vm, &c, &err);
-  check(e && vm->effects && vm->effects->submit, "the host installs the VM's effects table");
+  ok(e && vm->effects && vm->effects->submit, "the host installs the VM's effects table");
   enum { N = 300 };
   Fiber *fs[N];
   char prompt[64];
@@ -178,7 +165,7 @@ static void test_many_fibers(void) {
     fs[i] = spawn_ask(vm, 0, prompt);
   }
   uint32_t failed = vm_run(vm);
-  check(failed == 0, "no fiber failed");
+  ok(failed == 0, "no fiber failed");
   int right = 0;
   for (int i = 0; i < N; i++) {
     snprintf(prompt, sizeof prompt, "to: prompt number %d", i);
@@ -188,37 +175,37 @@ static void test_many_fibers(void) {
         strlen(strstr(AS_STRING(fs[i]->result)->data, prompt)) == strlen(prompt))
       right++;
   }
-  check(right == N, "all 300 fibers resumed with the reply to their own prompt");
+  ok(right == N, "all 300 fibers resumed with the reply to their own prompt");
   const RunStats *s = engine_stats(e);
-  check(s->calls == N && s->attempts == N && s->failed == 0, "stats count 300 calls and attempts");
-  check(s->max_in_flight == 16, "admission: at most --max-concurrency in flight, and it is reached");
-  check(!engine_busy(e), "the engine is idle after the run");
+  ok(s->calls == N && s->attempts == N && s->failed == 0, "stats count 300 calls and attempts");
+  ok(s->max_in_flight == 16, "admission: at most --max-concurrency in flight, and it is reached");
+  ok(!engine_busy(e), "the engine is idle after the run");
   Buf b;
   buf_init(&b);
   engine_stats_json(e, &b);
   buf_putc(&b, '\0');
-  check_contains(b.data, "{\"calls\":300,\"failed\":0,\"attempts\":300,\"retries\":0,\"repairs\":0,"
-                 "\"max_in_flight\":16,", "stats JSON");
-  check_contains(b.data, "\"cost_usd\":0,\"unpriced_models\":[],\"served\":0}", "mock calls cost nothing and are priced");
+  has_substr(b.data, "{\"calls\":300,\"failed\":0,\"attempts\":300,\"retries\":0,\"repairs\":0,"
+             "\"max_in_flight\":16,", "stats JSON");
+  has_substr(b.data, "\"cost_usd\":0,\"unpriced_models\":[],\"served\":0}", "mock calls cost nothing and are priced");
   buf_free(&b);
   char *sum = NULL;
   size_t sumlen = 0;
   FILE *mf = open_memstream(&sum, &sumlen);
   engine_summary(e, mf);
   fclose(mf);
-  check_contains(sum, "weft: 300 calls (0 failed), 0 retries, 0 repairs, ", "summary line");
-  check_contains(sum, " out tokens, $0.0000, ", "summary cost");
+  has_substr(sum, "weft: 300 calls (0 failed), 0 retries, 0 repairs, ", "summary line");
+  has_substr(sum, " out tokens, $0.0000, ", "summary cost");
   free(sum);
   /* a deterministic mock: the same prompt gets the same reply */
   Fiber *a = spawn_ask(vm, 0, "same"), *b2 = spawn_ask(vm, 0, "same");
   vm_run(vm);
-  check(a->state == FIBER_DONE && b2->state == FIBER_DONE && v_equal(a->result, b2->result),
-        "the mock is deterministic");
+  ok(a->state == FIBER_DONE && b2->state == FIBER_DONE && v_equal(a->result, b2->result),
+     "the mock is deterministic");
   engine_free(e);
   Fiber *late = spawn_ask(vm, 0, "after the engine");
   vm_run(vm);
-  check(late->state == FIBER_FAILED && late->error && strstr(late->error, "need an engine"),
-        "engine_free detaches: a later ask fails cleanly");
+  ok(late->state == FIBER_FAILED && late->error && strstr(late->error, "need an engine"),
+     "engine_free detaches: a later ask fails cleanly");
   free_vm(vm);
   tm_free(&t);
 }
@@ -235,13 +222,13 @@ static void test_typed(void) {
   Fiber *f1 = spawn_ask(vm, 1, "give me an item");
   Fiber *f2 = spawn_ask(vm, 2, "give me numbers");
   vm_run(vm);
-  check(f1->state == FIBER_DONE && v_is(f1->result, OBJ_RECORD) &&
-        AS_RECORD(f1->result)->shape->n == 2 && v_is(AS_RECORD(f1->result)->vals[0], OBJ_STRING) &&
-        AS_RECORD(f1->result)->vals[1].tag == V_INT, "typed ask of a record gives a record");
-  int ok = f2->state == FIBER_DONE && v_is(f2->result, OBJ_LIST);
-  for (uint32_t i = 0; ok && i < AS_LIST(f2->result)->n; i++) ok = AS_LIST(f2->result)->items[i].tag == V_INT;
-  check(ok, "typed ask of list[int] unwraps {\"value\": ...}");
-  check(engine_stats(e)->repairs == 0, "generated mock values need no repair");
+  ok(f1->state == FIBER_DONE && v_is(f1->result, OBJ_RECORD) &&
+     AS_RECORD(f1->result)->shape->n == 2 && v_is(AS_RECORD(f1->result)->vals[0], OBJ_STRING) &&
+     AS_RECORD(f1->result)->vals[1].tag == V_INT, "typed ask of a record gives a record");
+  int good = f2->state == FIBER_DONE && v_is(f2->result, OBJ_LIST);
+  for (uint32_t i = 0; good && i < AS_LIST(f2->result)->n; i++) good = AS_LIST(f2->result)->items[i].tag == V_INT;
+  ok(good, "typed ask of list[int] unwraps {\"value\": ...}");
+  ok(engine_stats(e)->repairs == 0, "generated mock values need no repair");
   engine_free(e);
   free_vm(vm);
   tm_free(&t);
@@ -260,22 +247,22 @@ static void test_repair(void) {
   c.mock_script = path;
   char *err = NULL;
   Engine *e = new_engine(vm, &c, &err);
-  check(e != NULL, "a mock script loads");
+  ok(e != NULL, "a mock script loads");
   Fiber *f1 = spawn_ask(vm, 1, "please fix this");
   Fiber *f3 = spawn_ask(vm, 3, "anything");
   vm_run(vm);
-  check(f1->state == FIBER_DONE && v_is(f1->result, OBJ_RECORD), "a repaired ask succeeds");
-  check(engine_stats(e)->repairs == 1 && engine_stats(e)->attempts == 3, "one repair, one extra attempt");
-  check(f3->state == FIBER_DONE && v_is(f3->result, OBJ_STRING) &&
-        strcmp(AS_STRING(f3->result)->data, "scripted text") == 0, "a script entry answers by role");
+  ok(f1->state == FIBER_DONE && v_is(f1->result, OBJ_RECORD), "a repaired ask succeeds");
+  ok(engine_stats(e)->repairs == 1 && engine_stats(e)->attempts == 3, "one repair, one extra attempt");
+  ok(f3->state == FIBER_DONE && v_is(f3->result, OBJ_STRING) &&
+     strcmp(AS_STRING(f3->result)->data, "scripted text") == 0, "a script entry answers by role");
   /* always the wrong shape: fails after 1 + 2 repairs */
   Fiber *f2 = spawn_ask(vm, 1, "a bad one");
   vm_run(vm);
-  check(f2->state == FIBER_FAILED, "a reply that never fits fails the ask");
-  check_contains(f2->error, "ask r: reply does not match Item after 3 attempts: $.name: ",
-                 "the failure names role, type, attempts and path");
-  check_contains(f2->error_trace, "at asker (t.weft:3:5)", "the trace points at the ask");
-  check(engine_stats(e)->failed == 1 && engine_stats(e)->repairs == 3, "failed and repairs counted");
+  ok(f2->state == FIBER_FAILED, "a reply that never fits fails the ask");
+  has_substr(f2->error, "ask r: reply does not match Item after 3 attempts: $.name: ",
+             "the failure names role, type, attempts and path");
+  has_substr(f2->error_trace, "at asker (t.weft:3:5)", "the trace points at the ask");
+  ok(engine_stats(e)->failed == 1 && engine_stats(e)->repairs == 3, "failed and repairs counted");
   engine_free(e);
   free_vm(vm);
   /* --repairs 0: the first bad reply fails */
@@ -284,7 +271,7 @@ static void test_repair(void) {
   e = new_engine(vm, &c, &err);
   f2 = spawn_ask(vm, 1, "a bad one");
   vm_run(vm);
-  check_contains(f2->error, "after 1 attempt: ", "--repairs 0 fails at once");
+  has_substr(f2->error, "after 1 attempt: ", "--repairs 0 fails at once");
   engine_free(e);
   free_vm(vm);
   unlink(path);
@@ -306,7 +293,7 @@ static void test_repair(void) {
     unlink(path);
     free(path);
   }
-  check(refused == 5, "malformed mock scripts are refused");
+  ok(refused == 5, "malformed mock scripts are refused");
   tm_free(&t);
 }
 
@@ -321,9 +308,9 @@ static void test_remap(void) {
   Engine *e = new_engine(vm, &c, &err);
   Fiber *f = spawn_ask(vm, 0, "hi");
   vm_run(vm);
-  check(f->state == FIBER_FAILED, "a missing key fails the ask");
-  check_contains(f->error, "role r: ANTHROPIC_API_KEY is not set (needed for anthropic/claude-sonnet-4-5)",
-                 "the missing-key message names role, variable and model");
+  ok(f->state == FIBER_FAILED, "a missing key fails the ask");
+  has_substr(f->error, "role r: ANTHROPIC_API_KEY is not set (needed for anthropic/claude-sonnet-4-5)",
+             "the missing-key message names role, variable and model");
   engine_free(e);
   free_vm(vm);
 
@@ -332,7 +319,7 @@ static void test_remap(void) {
   e = new_engine(vm, &c, &err);
   f = spawn_ask(vm, 0, "hi");
   vm_run(vm);
-  check(f->state == FIBER_DONE, "--provider mock sends the role to the mock");
+  ok(f->state == FIBER_DONE, "--provider mock sends the role to the mock");
   engine_free(e);
   free_vm(vm);
 
@@ -344,7 +331,7 @@ static void test_remap(void) {
   e = new_engine(vm, &c, &err);
   f = spawn_ask(vm, 0, "hi");
   vm_run(vm);
-  check(f->state == FIBER_DONE, "--model r=mock/x remaps one role");
+  ok(f->state == FIBER_DONE, "--model r=mock/x remaps one role");
   engine_free(e);
   free_vm(vm);
   tm_free(&t);
@@ -366,10 +353,10 @@ static void test_transport_error(void) {
   Engine *e = new_engine(vm, &c, &err);
   Fiber *f = spawn_ask(vm, 0, "hi");
   vm_run(vm);
-  check(f->state == FIBER_FAILED, "a refused connection fails the ask");
-  check_contains(f->error, "ask r (anthropic/claude-sonnet-4-5): ", "the message names role and model");
-  check(f->error && !strstr(f->error, "SECRET") && !strstr(f->error, key), "no key in the message");
-  check(engine_stats(e)->attempts == 1 && engine_stats(e)->retries == 0, "--retries 0: one attempt");
+  ok(f->state == FIBER_FAILED, "a refused connection fails the ask");
+  has_substr(f->error, "ask r (anthropic/claude-sonnet-4-5): ", "the message names role and model");
+  ok(f->error && !strstr(f->error, "SECRET") && !strstr(f->error, key), "no key in the message");
+  ok(engine_stats(e)->attempts == 1 && engine_stats(e)->retries == 0, "--retries 0: one attempt");
   engine_free(e);
   free_vm(vm);
 
@@ -379,8 +366,8 @@ static void test_transport_error(void) {
   e = new_engine(vm, &c, &err);
   f = spawn_ask(vm, 0, "hi");
   vm_run(vm);
-  check(engine_stats(e)->attempts == 2 && engine_stats(e)->retries == 1, "a transport error is retried");
-  check_contains(f->error, "(after 2 attempts)", "exhausted retries are reported");
+  ok(engine_stats(e)->attempts == 2 && engine_stats(e)->retries == 1, "a transport error is retried");
+  has_substr(f->error, "(after 2 attempts)", "exhausted retries are reported");
   engine_free(e);
   free_vm(vm);
   unsetenv("ANTHROPIC_API_KEY");
@@ -402,9 +389,9 @@ static void test_cancel(void) {
   vm->runq_head = vm->runq_tail = NULL;
   g->state = FIBER_RUNNING;
   interp_run(vm, g, 100);
-  check(f == g && f->state == FIBER_PARKED && engine_busy(e), "ASK parks the fiber");
+  ok(f == g && f->state == FIBER_PARKED && engine_busy(e), "ASK parks the fiber");
   vm_fiber_free(vm, f);
-  check(!engine_busy(e), "a freed fiber's call is withdrawn");
+  ok(!engine_busy(e), "a freed fiber's call is withdrawn");
   engine_free(e);
   free_vm(vm);
 
@@ -412,7 +399,7 @@ static void test_cancel(void) {
   vm = vm_new(t.m, NULL);
   f = spawn_ask(vm, 0, "x");
   vm_run(vm);
-  check_contains(f->error, "model calls need an engine (internal)", "no engine: a clean error");
+  has_substr(f->error, "model calls need an engine (internal)", "no engine: a clean error");
   free_vm(vm);
   tm_free(&t);
 }
@@ -496,36 +483,36 @@ static char *ask_with_fault(const char *url, void *slot, const void *fake, size_
 static void test_multi_failures(void) {
   const char *why = NULL;
   if (!curl_dl_load(&why)) {
-    printf("# skipped: %s\n", why);
-    check(1, "libcurl multi failures (libcurl not loadable)");
+    diag("skipped: %s", why);
+    ok(1, "libcurl multi failures (libcurl not loadable)");
     return;
   }
   bool mock_ok = false;
   CURLMcode (*add)(CURLM *, CURL *) = fail_add;
   char *msg = ask_with_fault("http://127.0.0.1:1", &curl_api.multi_add_handle, &add, sizeof add, &mock_ok);
-  check_contains(msg, "ask r (openai/gpt-4o-mini): cannot start the transfer (curl_multi_add_handle: ",
-                 "curl_multi_add_handle failing fails the ask");
-  check(mock_ok, "a transfer that never started was not charged: the next call fits the budget");
+  has_substr(msg, "ask r (openai/gpt-4o-mini): cannot start the transfer (curl_multi_add_handle: ",
+             "curl_multi_add_handle failing fails the ask");
+  ok(mock_ok, "a transfer that never started was not charged: the next call fits the budget");
   free(msg);
 
   CURLMcode (*perform)(CURLM *, int *) = fail_perform;
   msg = ask_with_fault("http://127.0.0.1:1", &curl_api.multi_perform, &perform, sizeof perform, &mock_ok);
-  check_contains(msg, "ask r (openai/gpt-4o-mini): the HTTP engine failed (curl_multi_perform: ",
-                 "curl_multi_perform failing fails the call in flight");
-  check(mock_ok, "the run goes on after curl_multi_perform failed");
+  has_substr(msg, "ask r (openai/gpt-4o-mini): the HTTP engine failed (curl_multi_perform: ",
+             "curl_multi_perform failing fails the call in flight");
+  ok(mock_ok, "the run goes on after curl_multi_perform failed");
   free(msg);
 
   int port = 0;
   int fd = silent_listener(&port);
-  check(fd >= 0, "a local listener for the poll test");
+  ok(fd >= 0, "a local listener for the poll test");
   if (fd >= 0) {
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
     CURLMcode (*poll)(CURLM *, struct curl_waitfd *, unsigned, int, int *) = fail_poll;
     msg = ask_with_fault(url, &curl_api.multi_poll, &poll, sizeof poll, &mock_ok);
-    check_contains(msg, "ask r (openai/gpt-4o-mini): the HTTP engine failed (curl_multi_poll: ",
-                   "curl_multi_poll failing fails the call in flight instead of hanging");
-    check(mock_ok, "the run goes on after curl_multi_poll failed");
+    has_substr(msg, "ask r (openai/gpt-4o-mini): the HTTP engine failed (curl_multi_poll: ",
+               "curl_multi_poll failing fails the call in flight instead of hanging");
+    ok(mock_ok, "the run goes on after curl_multi_poll failed");
     free(msg);
     close(fd);
   }
@@ -539,5 +526,5 @@ int main(void) {
   test_transport_error();
   test_cancel();
   test_multi_failures();
-  return test_failed ? 1 : 0;
+  return tap_done();
 }

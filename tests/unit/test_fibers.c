@@ -6,25 +6,12 @@
  * exits non-zero if any check failed. */
 #include "../../vm/vm.h"
 #include "../../vm/opcodes.h"
+#include "tap.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int test_no, test_failed;
-
-static void check(int cond, const char *desc) {
-  test_no++;
-  if (!cond) test_failed++;
-  printf("%sok %d - %s\n", cond ? "" : "not ", test_no, desc);
-}
-
-static void check_str(const char *got, const char *want, const char *desc) {
-  int ok = got && strcmp(got, want) == 0;
-  check(ok, desc);
-  if (!ok) printf("#   got:  \"%s\"\n#   want: \"%s\"\n", got ? got : "(null)", want);
-}
 
 /* ---- a tiny assembler ------------------------------------------------ */
 
@@ -206,13 +193,13 @@ static void test_interleave(void) {
   int64_t want[6] = { 11, 21, 12, 22, 13, 23 };
   int order_ok = lg.n == 6;
   for (int i = 0; order_ok && i < 6; i++) order_ok = lg.items[i] == want[i];
-  check(nfail == 0, "two sleeping fibers finish without failure");
-  check(order_ok, "sleeping fibers interleave by deadline (11 21 12 22 13 23)");
+  ok(nfail == 0, "two sleeping fibers finish without failure");
+  ok(order_ok, "sleeping fibers interleave by deadline (11 21 12 22 13 23)");
   if (!order_ok) { printf("#  "); for (int i = 0; i < lg.n; i++) printf(" %lld", (long long)lg.items[i]); printf("\n"); }
-  check(f1->state == FIBER_DONE && f1->result.tag == V_INT && f1->result.as.i == 1, "first fiber returns 1");
-  check(f2->state == FIBER_DONE && f2->result.tag == V_INT && f2->result.as.i == 2, "second fiber returns 2");
-  check(took >= 30 && took < 1000, "scheduler slept about 30ms, not busy-looping forever");
-  check(vm->live_fibers == 0, "no live fibers remain");
+  ok(f1->state == FIBER_DONE && f1->result.tag == V_INT && f1->result.as.i == 1, "first fiber returns 1");
+  ok(f2->state == FIBER_DONE && f2->result.tag == V_INT && f2->result.as.i == 2, "second fiber returns 2");
+  ok(took >= 30 && took < 1000, "scheduler slept about 30ms, not busy-looping forever");
+  ok(vm->live_fibers == 0, "no live fibers remain");
   vm_free(vm);
   tmod_free(&t);
   tick_log = NULL;
@@ -238,9 +225,9 @@ static void test_equal_deadlines(void) {
   }
   v_release(&vm->heap, fn);
   vm_run(vm);
-  int ok = lg.n == 5;
-  for (int i = 0; ok && i < 5; i++) ok = lg.items[i] == i;
-  check(ok, "equal deadlines wake in park order");
+  int good = lg.n == 5;
+  for (int i = 0; good && i < 5; i++) good = lg.items[i] == i;
+  ok(good, "equal deadlines wake in park order");
   vm_free(vm);
   tmod_free(&t);
   tick_log = NULL;
@@ -277,9 +264,9 @@ static void test_fairness(void) {
   v_release(&vm->heap, f0);
   v_release(&vm->heap, f1);
   vm_run(vm);
-  check(lg.n == 2 && lg.items[0] == 2 && lg.items[1] == 1, "a short fiber finishes while a long loop is still running");
-  check(x->state == FIBER_DONE && y->state == FIBER_DONE, "both fibers done");
-  check(vm->fuel > 190000 && vm->fuel < 210000, "fuel counts loop instructions plus range's charge");
+  ok(lg.n == 2 && lg.items[0] == 2 && lg.items[1] == 1, "a short fiber finishes while a long loop is still running");
+  ok(x->state == FIBER_DONE && y->state == FIBER_DONE, "both fibers done");
+  ok(vm->fuel > 190000 && vm->fuel < 210000, "fuel counts loop instructions plus range's charge");
   vm_free(vm);
   tmod_free(&t);
   tick_log = NULL;
@@ -289,13 +276,13 @@ static void test_fairness(void) {
 static bool run_main(TMod *t, const Limits *lim, Value *res, char **err, char **trace, const char **kind) {
   t->m.main_fn = 0;
   VM *vm = vm_new(&t->m, lim);
-  bool ok = vm_run_main(vm, NULL, 0, res, err, trace);
+  bool good = vm_run_main(vm, NULL, 0, res, err, trace);
   (void)kind;
-  if (ok) {
+  if (good) {
     /* move the result out of the VM's heap accounting: render it now */
   }
   vm_free(vm);
-  return ok;
+  return good;
 }
 
 static void test_instruction_limit(void) {
@@ -311,10 +298,10 @@ static void test_instruction_limit(void) {
   Fiber *f = vm_spawn(vm, fn, NULL, 0, NULL);
   v_release(&vm->heap, fn);
   uint32_t nfail = vm_run(vm);
-  check(nfail == 1 && f->state == FIBER_FAILED, "an endless loop fails");
-  check_str(f->error, "instruction limit (100000) exceeded", "instruction limit message");
-  check_str(f->error_kind, "limit", "instruction limit has kind limit");
-  check(vm->fuel == 100000, "exactly the limit was charged (deterministic)");
+  ok(nfail == 1 && f->state == FIBER_FAILED, "an endless loop fails");
+  is_str(f->error, "instruction limit (100000) exceeded", "instruction limit message");
+  is_str(f->error_kind, "limit", "instruction limit has kind limit");
+  ok(vm->fuel == 100000, "exactly the limit was charged (deterministic)");
   vm_free(vm);
   tmod_free(&t);
 }
@@ -338,14 +325,14 @@ static void test_call_depth(void) {
   Fiber *f = vm_spawn(vm, fn, NULL, 0, NULL);
   v_release(&vm->heap, fn);
   vm_run(vm);
-  check(f->state == FIBER_FAILED, "unbounded recursion fails");
-  check_str(f->error, "call depth limit (10000) exceeded", "call depth message");
-  check_str(f->error_kind, "limit", "call depth has kind limit");
-  check(f->error_trace && strstr(f->error_trace, "  at rec (t.weft:2:3)\n") == f->error_trace,
-        "trace starts at the innermost rec frame");
-  check(f->error_trace && strstr(f->error_trace, "more frames") && strstr(f->error_trace, "  at main (t.weft:9:1)\n"),
-        "deep trace is elided in the middle and ends at main");
-  check(f->sp == 0, "failed fiber's stack is unwound");
+  ok(f->state == FIBER_FAILED, "unbounded recursion fails");
+  is_str(f->error, "call depth limit (10000) exceeded", "call depth message");
+  is_str(f->error_kind, "limit", "call depth has kind limit");
+  ok(f->error_trace && strstr(f->error_trace, "  at rec (t.weft:2:3)\n") == f->error_trace,
+     "trace starts at the innermost rec frame");
+  ok(f->error_trace && strstr(f->error_trace, "more frames") && strstr(f->error_trace, "  at main (t.weft:9:1)\n"),
+     "deep trace is elided in the middle and ends at main");
+  ok(f->sp == 0, "failed fiber's stack is unwound");
   vm_free(vm);
   tmod_free(&t);
 }
@@ -369,10 +356,10 @@ static void test_memory_limit(void) {
   Fiber *f = vm_spawn(vm, fn, NULL, 0, NULL);
   v_release(&vm->heap, fn);
   vm_run(vm);
-  check(f->state == FIBER_FAILED, "a doubling list fails");
-  check_str(f->error, "memory limit (1048576 bytes) exceeded", "memory limit message");
-  check_str(f->error_kind, "limit", "memory limit has kind limit");
-  check(vm->heap.used < (1u << 20), "memory is given back after the failure");
+  ok(f->state == FIBER_FAILED, "a doubling list fails");
+  is_str(f->error, "memory limit (1048576 bytes) exceeded", "memory limit message");
+  is_str(f->error_kind, "limit", "memory limit has kind limit");
+  ok(vm->heap.used < (1u << 20), "memory is given back after the failure");
   vm_fiber_free(vm, f);
 
   /* fail_after: the Nth allocation behaves as over the limit */
@@ -381,7 +368,7 @@ static void test_memory_limit(void) {
   v_release(&vm->heap, fn);
   vm->heap.fail_after = vm->heap.nallocs + 3;
   vm_run(vm);
-  check(f->state == FIBER_FAILED && f->error && strstr(f->error, "memory limit"), "fail_after injects a memory failure");
+  ok(f->state == FIBER_FAILED && f->error && strstr(f->error, "memory limit"), "fail_after injects a memory failure");
   vm->heap.fail_after = 0;
   vm_free(vm);
   tmod_free(&t);
@@ -400,16 +387,16 @@ static void test_fiber_limit(void) {
   Fiber *x = vm_spawn(vm, fn, NULL, 0, &err);
   Fiber *y = vm_spawn(vm, fn, NULL, 0, &err);
   Fiber *z = vm_spawn(vm, fn, NULL, 0, &err);
-  check(x && y && !z, "third fiber is refused");
-  check_str(err, "fiber limit (2) exceeded", "fiber limit message");
+  ok(x && y && !z, "third fiber is refused");
+  is_str(err, "fiber limit (2) exceeded", "fiber limit message");
   free(err);
   err = NULL;
   vm_run(vm);
   z = vm_spawn(vm, fn, NULL, 0, &err);
-  check(z != NULL, "finished fibers no longer count against the limit");
+  ok(z != NULL, "finished fibers no longer count against the limit");
   Value arg = v_int(1);
   Fiber *w = vm_spawn(vm, fn, &arg, 1, &err);
-  check(!w && err && strstr(err, "expects 0 arguments"), "spawn checks arity");
+  ok(!w && err && strstr(err, "expects 0 arguments"), "spawn checks arity");
   free(err);
   v_release(&vm->heap, fn);
   vm_free(vm);
@@ -439,10 +426,10 @@ static void test_div_zero_trace(void) {
   tmod_func(&t, 1, "helper", 2, 2, 2);
   Value res;
   char *err, *trace;
-  bool ok = run_main(&t, NULL, &res, &err, &trace, NULL);
-  check(!ok, "division by zero fails main");
-  check_str(err, "division by zero", "division by zero message");
-  check_str(trace, "  at helper (t.weft:7:12)\n  at main (t.weft:3:5)\n", "trace names functions and lines");
+  bool good = run_main(&t, NULL, &res, &err, &trace, NULL);
+  ok(!good, "division by zero fails main");
+  is_str(err, "division by zero", "division by zero message");
+  is_str(trace, "  at helper (t.weft:7:12)\n  at main (t.weft:3:5)\n", "trace names functions and lines");
   free(err);
   free(trace);
   tmod_free(&t);
@@ -458,43 +445,43 @@ static bool eval2(Value x, Opcode op, Value y, Value *out, char **err) {
   E1(a, CONST, kx); E1(a, CONST, ky); emit(a, op, 0, 0, 0); E0(a, RETURN);
   tmod_func(&t, 0, "main", 0, 0, 2);
   char *trace;
-  bool ok = run_main(&t, NULL, out, err, &trace, NULL);
+  bool good = run_main(&t, NULL, out, err, &trace, NULL);
   free(trace);
   tmod_free(&t);
-  return ok;
+  return good;
 }
 
 static void test_arith(void) {
   Value r;
   char *err = NULL;
-  check(!eval2(v_int(INT64_MAX), OP_ADD, v_int(1), &r, &err), "INT64_MAX + 1 fails");
-  check_str(err, "integer overflow in +", "overflow message for +");
+  ok(!eval2(v_int(INT64_MAX), OP_ADD, v_int(1), &r, &err), "INT64_MAX + 1 fails");
+  is_str(err, "integer overflow in +", "overflow message for +");
   free(err);
-  check(!eval2(v_int(INT64_MIN), OP_DIV, v_int(-1), &r, &err), "INT64_MIN / -1 fails");
-  check_str(err, "integer overflow in /", "overflow message for /");
+  ok(!eval2(v_int(INT64_MIN), OP_DIV, v_int(-1), &r, &err), "INT64_MIN / -1 fails");
+  is_str(err, "integer overflow in /", "overflow message for /");
   free(err);
-  check(!eval2(v_int(INT64_MIN), OP_SUB, v_int(1), &r, &err) && err && strstr(err, "overflow in -"), "INT64_MIN - 1 fails");
+  ok(!eval2(v_int(INT64_MIN), OP_SUB, v_int(1), &r, &err) && err && strstr(err, "overflow in -"), "INT64_MIN - 1 fails");
   free(err);
-  check(!eval2(v_int(1LL << 62), OP_MUL, v_int(4), &r, &err) && err && strstr(err, "overflow in *"), "2^62 * 4 fails");
+  ok(!eval2(v_int(1LL << 62), OP_MUL, v_int(4), &r, &err) && err && strstr(err, "overflow in *"), "2^62 * 4 fails");
   free(err);
-  check(!eval2(v_int(5), OP_MOD, v_int(0), &r, &err), "5 % 0 fails");
-  check_str(err, "division by zero", "modulo by zero message");
+  ok(!eval2(v_int(5), OP_MOD, v_int(0), &r, &err), "5 %% 0 fails");
+  is_str(err, "division by zero", "modulo by zero message");
   free(err);
-  check(eval2(v_int(-7), OP_DIV, v_int(2), &r, &err) && r.as.i == -3, "-7 / 2 == -3 (truncates)");
-  check(eval2(v_int(-7), OP_MOD, v_int(2), &r, &err) && r.as.i == -1, "-7 % 2 == -1 (sign of dividend)");
-  check(eval2(v_int(7), OP_MOD, v_int(-2), &r, &err) && r.as.i == 1, "7 % -2 == 1");
-  check(eval2(v_int(INT64_MIN), OP_MOD, v_int(-1), &r, &err) && r.as.i == 0, "INT64_MIN % -1 == 0");
-  check(eval2(v_float(1.5), OP_MUL, v_float(2.0), &r, &err) && r.tag == V_FLOAT && r.as.f == 3.0, "float multiply");
-  check(eval2(v_float(1.0), OP_DIV, v_float(0.0), &r, &err) && r.tag == V_FLOAT && r.as.f > 1e308, "float / 0 is inf");
-  check(eval2(v_duration(1500), OP_ADD, v_duration(500), &r, &err) && r.tag == V_DURATION && r.as.i == 2000, "duration + duration");
-  check(eval2(v_duration(1500), OP_MUL, v_int(3), &r, &err) && r.tag == V_DURATION && r.as.i == 4500, "duration * int");
-  check(eval2(v_duration(1500), OP_DIV, v_int(2), &r, &err) && r.tag == V_DURATION && r.as.i == 750, "duration / int");
-  check(eval2(v_int(3), OP_LT, v_int(4), &r, &err) && r.tag == V_BOOL && r.as.b, "3 < 4");
-  check(eval2(v_float(0.0 / 0.0), OP_GE, v_float(1.0), &r, &err) && r.tag == V_BOOL && !r.as.b, "NaN >= 1.0 is false");
-  check(!eval2(v_int(1), OP_ADD, v_float(1.0), &r, &err) && err && strstr(err, "cannot apply + to int and float"),
-        "int + float is a runtime type error");
+  ok(eval2(v_int(-7), OP_DIV, v_int(2), &r, &err) && r.as.i == -3, "-7 / 2 == -3 (truncates)");
+  ok(eval2(v_int(-7), OP_MOD, v_int(2), &r, &err) && r.as.i == -1, "-7 %% 2 == -1 (sign of dividend)");
+  ok(eval2(v_int(7), OP_MOD, v_int(-2), &r, &err) && r.as.i == 1, "7 %% -2 == 1");
+  ok(eval2(v_int(INT64_MIN), OP_MOD, v_int(-1), &r, &err) && r.as.i == 0, "INT64_MIN %% -1 == 0");
+  ok(eval2(v_float(1.5), OP_MUL, v_float(2.0), &r, &err) && r.tag == V_FLOAT && r.as.f == 3.0, "float multiply");
+  ok(eval2(v_float(1.0), OP_DIV, v_float(0.0), &r, &err) && r.tag == V_FLOAT && r.as.f > 1e308, "float / 0 is inf");
+  ok(eval2(v_duration(1500), OP_ADD, v_duration(500), &r, &err) && r.tag == V_DURATION && r.as.i == 2000, "duration + duration");
+  ok(eval2(v_duration(1500), OP_MUL, v_int(3), &r, &err) && r.tag == V_DURATION && r.as.i == 4500, "duration * int");
+  ok(eval2(v_duration(1500), OP_DIV, v_int(2), &r, &err) && r.tag == V_DURATION && r.as.i == 750, "duration / int");
+  ok(eval2(v_int(3), OP_LT, v_int(4), &r, &err) && r.tag == V_BOOL && r.as.b, "3 < 4");
+  ok(eval2(v_float(0.0 / 0.0), OP_GE, v_float(1.0), &r, &err) && r.tag == V_BOOL && !r.as.b, "NaN >= 1.0 is false");
+  ok(!eval2(v_int(1), OP_ADD, v_float(1.0), &r, &err) && err && strstr(err, "cannot apply + to int and float"),
+     "int + float is a runtime type error");
   free(err);
-  check(!eval2(v_int(1), OP_LT, v_bool(true), &r, &err) && err && strstr(err, "cannot compare"), "int < bool is an error");
+  ok(!eval2(v_int(1), OP_LT, v_bool(true), &r, &err) && err && strstr(err, "cannot compare"), "int < bool is an error");
   free(err);
 }
 
@@ -516,8 +503,8 @@ static void test_objects(void) {
   char *err = NULL, *trace = NULL;
   t.m.main_fn = 0;
   VM *vm = vm_new(&t.m, NULL);
-  bool ok = vm_run_main(vm, NULL, 0, &r, &err, &trace);
-  check(ok && v_is(r, OBJ_STRING) && strcmp(AS_STRING(r)->data, "abc5") == 0, "string concat and TOSTR");
+  bool good = vm_run_main(vm, NULL, 0, &r, &err, &trace);
+  ok(good && v_is(r, OBJ_STRING) && strcmp(AS_STRING(r)->data, "abc5") == 0, "string concat and TOSTR");
   v_release(&vm->heap, r);
   vm_free(vm);
 
@@ -528,9 +515,9 @@ static void test_objects(void) {
   tmod_func(&t, 1, "idx", 0, 0, 3);
   t.m.main_fn = 1;
   vm = vm_new(&t.m, NULL);
-  ok = vm_run_main(vm, NULL, 0, &r, &err, &trace);
-  check(!ok, "list index out of range fails");
-  check_str(err, "index 5 out of range for list of length 2", "index error message");
+  good = vm_run_main(vm, NULL, 0, &r, &err, &trace);
+  ok(!good, "list index out of range fails");
+  is_str(err, "index 5 out of range for list of length 2", "index error message");
   free(err);
   free(trace);
   vm_free(vm);
@@ -541,8 +528,8 @@ static void test_objects(void) {
   tmod_func(&t, 2, "mapidx", 0, 0, 3);
   t.m.main_fn = 2;
   vm = vm_new(&t.m, NULL);
-  ok = vm_run_main(vm, NULL, 0, &r, &err, &trace);
-  check(!ok && err && strstr(err, "\"c\""), "missing map key error names the key");
+  good = vm_run_main(vm, NULL, 0, &r, &err, &trace);
+  ok(!good && err && strstr(err, "\"c\""), "missing map key error names the key");
   free(err);
   free(trace);
   vm_free(vm);
@@ -557,9 +544,9 @@ static void test_objects(void) {
   tmod_func(&t, 3, "rec", 0, 0, 3);
   t.m.main_fn = 3;
   vm = vm_new(&t.m, NULL);
-  ok = vm_run_main(vm, NULL, 0, &r, &err, &trace);
-  check(ok && v_is(r, OBJ_STRING) && strcmp(AS_STRING(r)->data, "ab") == 0, "RECORD, WITH and GET_FIELD");
-  if (ok) v_release(&vm->heap, r);
+  good = vm_run_main(vm, NULL, 0, &r, &err, &trace);
+  ok(good && v_is(r, OBJ_STRING) && strcmp(AS_STRING(r)->data, "ab") == 0, "RECORD, WITH and GET_FIELD");
+  if (good) v_release(&vm->heap, r);
   vm_free(vm);
 
   /* a type-confused instruction fails cleanly: 5.field, JUMP_IF_FALSE on int, CALL on int */
@@ -576,8 +563,8 @@ static void test_objects(void) {
   for (uint32_t i = 0; i < 3; i++) {
     t.m.main_fn = 4 + i;
     vm = vm_new(&t.m, NULL);
-    ok = vm_run_main(vm, NULL, 0, &r, &err, &trace);
-    check(!ok && err && strstr(err, want[i]), want[i]);
+    good = vm_run_main(vm, NULL, 0, &r, &err, &trace);
+    ok(!good && err && strstr(err, want[i]), "%s", want[i]);
     free(err);
     free(trace);
     vm_free(vm);
@@ -599,8 +586,8 @@ static void test_closure(void) {
   t.funcs[1].ncaptures = 1;
   Value r;
   char *err = NULL, *trace = NULL;
-  bool ok = run_main(&t, NULL, &r, &err, &trace, NULL);
-  check(ok && r.tag == V_INT && r.as.i == 42, "closure call returns 42");
+  bool good = run_main(&t, NULL, &r, &err, &trace, NULL);
+  ok(good && r.tag == V_INT && r.as.i == 42, "closure call returns 42");
   tmod_free(&t);
 }
 
@@ -614,14 +601,14 @@ static void test_deep_free(void) {
     outer = list_push_take(&h, outer, v);
     v = outer;
   }
-  check(h.used > 1000000, "a million nested lists were built");
+  ok(h.used > 1000000, "a million nested lists were built");
   Buf b;
   buf_init(&b);
-  check(!v_to_json(&b, v), "rendering a million-deep list fails cleanly");
+  ok(!v_to_json(&b, v), "rendering a million-deep list fails cleanly");
   buf_free(&b);
-  check(!v_equal(v, v_none()), "comparing it does not recurse without bound");
+  ok(!v_equal(v, v_none()), "comparing it does not recurse without bound");
   v_release(&h, v);
-  check(h.used == 0, "a million-deep list frees iteratively, every byte");
+  ok(h.used == 0, "a million-deep list frees iteratively, every byte");
 }
 
 int main(void) {
@@ -637,6 +624,5 @@ int main(void) {
   test_objects();
   test_closure();
   test_deep_free();
-  printf("%d passed, %d failed\n", test_no - test_failed, test_failed);
-  return test_failed ? 1 : 0;
+  return tap_done();
 }

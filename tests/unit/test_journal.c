@@ -10,6 +10,7 @@
  * Prints TAP-style `ok N - desc` lines; exits non-zero on any failure. */
 #include "../../base/util.h"
 #include "../../runtime/journal.h"
+#include "tap.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,30 +28,14 @@
 #include <time.h>
 #include <unistd.h>
 
-static int test_no, test_failed;
 static char tmpdir[] = "/tmp/weft-journal-XXXXXX";
 
-static void check(int cond, const char *desc) {
-  test_no++;
-  if (!cond) test_failed++;
-  printf("%sok %d - %s\n", cond ? "" : "not ", test_no, desc);
-}
-
-static void check_str(const char *got, const char *want, const char *desc) {
-  int ok = got && want && strcmp(got, want) == 0;
-  check(ok, desc);
-  if (!ok) printf("#   got:  \"%s\"\n#   want: \"%s\"\n", got ? got : "(null)", want ? want : "(null)");
-}
-
-static void check_prefix(const char *got, const char *want, const char *desc) {
-  int ok = got && strncmp(got, want, strlen(want)) == 0 && !strchr(got, '\n');
-  check(ok, desc);
-  if (!ok) printf("#   got:  \"%s\"\n#   want: \"%s...\" (one line)\n", got ? got : "(null)", want);
-}
-
-static void check_int(long long got, long long want, const char *desc) {
-  check(got == want, desc);
-  if (got != want) printf("#   got: %lld, want: %lld\n", got, want);
+/* got is one line that starts with want: an error message as a reader sees it. */
+static bool is_one_line(const char *got, const char *want, const char *desc) {
+  bool cond = got && strncmp(got, want, strlen(want)) == 0 && !strchr(got, '\n');
+  ok(cond, "%s", desc);
+  if (!cond) diag("  got:  \"%s\"\n  want: \"%s...\" (one line)", got ? got : "(null)", want);
+  return cond;
 }
 
 static char *strf(const char *f, ...) __attribute__((format(printf, 1, 2)));
@@ -121,10 +106,10 @@ static char *raw_text(const char *path, const char *sql) {
 
 static bool raw_exec(const char *path, const char *sql) {
   sqlite3 *db = NULL;
-  bool ok = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) == SQLITE_OK &&
+  bool good = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) == SQLITE_OK &&
             sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK;
   sqlite3_close(db);
-  return ok;
+  return good;
 }
 
 /* ---- records to write ----------------------------------------------------------------- */
@@ -144,15 +129,15 @@ static RunRec new_run(const char *program) {
   return r;
 }
 
-static EffectRec new_effect(const char *addr, int64_t started, bool ok) {
+static EffectRec new_effect(const char *addr, int64_t started, bool good) {
   EffectRec e;
   memset(&e, 0, sizeof e);
   e.addr = xstrdup(addr);
   e.kind = xstrdup("ask");
   e.request = xstrdup("{\"role\":\"writer\",\"model\":\"mock\",\"prompt\":\"say \\\"hi\\\"\"}");
   e.req_hash = 0xfedcba9876543210ULL;
-  e.ok = ok;
-  if (ok) {
+  e.ok = good;
+  if (good) {
     e.response = xstrdup("h\xc3\xa9llo \"quoted\" \xe2\x9c\x93 \xe6\x97\xa5\xe6\x9c\xac\n\ttab");
   } else {
     e.error = xstrdup("timed out after 30s");
@@ -203,26 +188,26 @@ static void test_create_reopen(void) {
   char *dir = tpath(".weft"), *path = tpath(".weft/journal.db"), *lock = tpath(".weft/journal.db-lock");
   char *err = NULL;
   Journal *j = journal_open(path, JOURNAL_WRITE, &err);
-  check(j != NULL, "WRITE creates a journal in a missing directory");
-  if (!j) printf("#   %s\n", err ? err : "(no message)");
+  ok(j != NULL, "WRITE creates a journal in a missing directory");
+  if (!j) diag("  %s", err ? err : "(no message)");
   free(err);
-  check(exists(dir) && exists(lock), "the directory and PATH-lock are created");
+  ok(exists(dir) && exists(lock), "the directory and PATH-lock are created");
   journal_close(j);
-  check_int(raw_int(path, "PRAGMA application_id"), 0x57454654, "application_id is 'WEFT'");
-  check_int(raw_int(path, "PRAGMA user_version"), JOURNAL_FORMAT, "user_version is the format");
+  is_int(raw_int(path, "PRAGMA application_id"), 0x57454654, "application_id is 'WEFT'");
+  is_int(raw_int(path, "PRAGMA user_version"), JOURNAL_FORMAT, "user_version is the format");
   char *mode = raw_text(path, "PRAGMA journal_mode");
-  check_str(mode, "wal", "the journal is in WAL mode");
+  is_str(mode, "wal", "the journal is in WAL mode");
   free(mode);
-  check_int(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name IN ('runs','effects','events')"),
-            3, "the three tables exist");
+  is_int(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name IN ('runs','effects','events')"),
+         3, "the three tables exist");
   j = journal_open(path, JOURNAL_WRITE, NULL);
-  check(j != NULL, "WRITE reopens an existing journal");
+  ok(j != NULL, "WRITE reopens an existing journal");
   journal_close(j);
   err = NULL;
   j = journal_open(path, JOURNAL_READ, &err);
   RunRec *rs = NULL;
   size_t n = 99;
-  check(j && journal_runs_list(j, &rs, &n, NULL) && n == 0, "READ opens it; a new journal has no runs");
+  ok(j && journal_runs_list(j, &rs, &n, NULL) && n == 0, "READ opens it; a new journal has no runs");
   run_recs_free(rs, n);
   journal_close(j);
   free(err);
@@ -235,9 +220,9 @@ static void test_read_missing(void) {
   char *path = tpath("nodir/journal.db"), *dir = tpath("nodir"), *err = NULL;
   Journal *j = journal_open(path, JOURNAL_READ, &err);
   char *want = strf("no journal at %s (runs are journaled by `weft run`; see --journal)", path);
-  check(j == NULL, "READ of a missing journal fails");
-  check_str(err, want, "... saying there is no journal there");
-  check(!exists(dir) && !exists(path), "... and creates nothing");
+  ok(j == NULL, "READ of a missing journal fails");
+  is_str(err, want, "... saying there is no journal there");
+  ok(!exists(dir) && !exists(path), "... and creates nothing");
   journal_close(j);
   free(want);
   free(err);
@@ -250,13 +235,13 @@ static void test_empty_file(void) {
   write_text(path, "");
   Journal *j = journal_open(path, JOURNAL_READ, &err);
   char *want = strf("%s is not a weft journal (the file is empty)", path);
-  check(j == NULL, "READ of an empty file fails");
-  check_str(err, want, "... saying it is empty, not listing zero runs");
+  ok(j == NULL, "READ of an empty file fails");
+  is_str(err, want, "... saying it is empty, not listing zero runs");
   free(err);
   err = NULL;
   j = journal_open(path, JOURNAL_WRITE, &err);
-  check(j != NULL && raw_int(path, "PRAGMA application_id") == 0x57454654,
-        "WRITE makes an empty file a journal");
+  ok(j != NULL && raw_int(path, "PRAGMA application_id") == 0x57454654,
+     "WRITE makes an empty file a journal");
   journal_close(j);
   free(err);
   free(want);
@@ -269,8 +254,8 @@ static void test_unwritable_place(void) {
   Journal *j = journal_open(path, JOURNAL_WRITE, &err);
   char *want = strf("cannot write the journal %s: %s is not a directory (use --journal PATH or --no-journal)",
                     path, file);
-  check(j == NULL, "WRITE under a regular file fails");
-  check_str(err, want, "... naming the journal, the file in the way and the way out");
+  ok(j == NULL, "WRITE under a regular file fails");
+  is_str(err, want, "... naming the journal, the file in the way and the way out");
   free(err);
   free(want);
   free(path);
@@ -278,8 +263,8 @@ static void test_unwritable_place(void) {
   path = tpath("a/b/journal.db");
   j = journal_open(path, JOURNAL_WRITE, &err);
   want = strf("cannot write the journal %s: cannot create the directory %s/a/b: ", path, tmpdir);
-  check(j == NULL, "WRITE two missing directories deep fails (one level is created)");
-  check_prefix(err, want, "... naming the directory it cannot create");
+  ok(j == NULL, "WRITE two missing directories deep fails (one level is created)");
+  is_one_line(err, want, "... naming the directory it cannot create");
   free(err);
   free(want);
   free(path);
@@ -293,14 +278,14 @@ static void test_not_a_journal(void) {
   write_text(path, text);
   char *want = strf("%s is not a weft journal", path);
   Journal *j = journal_open(path, JOURNAL_READ, &err);
-  check(j == NULL, "READ of a text file fails");
-  check_str(err, want, "... saying it is not a weft journal");
+  ok(j == NULL, "READ of a text file fails");
+  is_str(err, want, "... saying it is not a weft journal");
   free(err);
   err = NULL;
   j = journal_open(path, JOURNAL_WRITE, &err);
-  check(j == NULL, "WRITE of a text file fails");
-  check_str(err, want, "... saying it is not a weft journal");
-  check_int(file_size(path), (long long)strlen(text), "... and leaves the file as it was");
+  ok(j == NULL, "WRITE of a text file fails");
+  is_str(err, want, "... saying it is not a weft journal");
+  is_int(file_size(path), (long long)strlen(text), "... and leaves the file as it was");
   free(err);
   free(want);
   free(path);
@@ -311,13 +296,13 @@ static void test_other_sqlite(void) {
   raw_exec(path, "CREATE TABLE photos(id INTEGER PRIMARY KEY, name TEXT); INSERT INTO photos VALUES(1, 'x')");
   char *want = strf("%s is not a weft journal", path);
   Journal *j = journal_open(path, JOURNAL_READ, &err);
-  check(j == NULL, "READ of another application's SQLite file fails");
-  check_str(err, want, "... saying it is not a weft journal");
+  ok(j == NULL, "READ of another application's SQLite file fails");
+  is_str(err, want, "... saying it is not a weft journal");
   free(err);
   err = NULL;
   j = journal_open(path, JOURNAL_WRITE, &err);
-  check_str(err, want, "WRITE refuses it too");
-  check_int(raw_int(path, "SELECT count(*) FROM sqlite_master"), 1, "... and adds no table to it");
+  is_str(err, want, "WRITE refuses it too");
+  is_int(raw_int(path, "SELECT count(*) FROM sqlite_master"), 1, "... and adds no table to it");
   journal_close(j);
   free(err);
   free(want);
@@ -330,12 +315,12 @@ static void test_newer_format(void) {
   raw_exec(path, "PRAGMA user_version = 2");
   char *want = strf("the journal %s has format version 2; this weft reads version 1 (upgrade weft)", path);
   Journal *j = journal_open(path, JOURNAL_READ, &err);
-  check(j == NULL, "READ of a newer format fails");
-  check_str(err, want, "... naming both versions");
+  ok(j == NULL, "READ of a newer format fails");
+  is_str(err, want, "... naming both versions");
   free(err);
   err = NULL;
   j = journal_open(path, JOURNAL_WRITE, &err);
-  check_str(err, want, "WRITE refuses it too");
+  is_str(err, want, "WRITE refuses it too");
   journal_close(j);
   free(err);
   free(want);
@@ -376,16 +361,16 @@ static void check_damaged(const char *path, const char *what) {
     size_t n = 0;
     bool listed = j && journal_runs_list(j, &rs, &n, &err);
     snprintf(desc, sizeof desc, "%s, %s: refused as damaged", what, mode ? "WRITE" : "READ");
-    check(!listed, desc);
-    if (listed) printf("#   listed %zu runs\n", n);
-    check_prefix(err, want, "... with a one-line message naming the journal");
-    check(err && strstr(err, "move it aside to start a new one"), "... and what to do");
-    printf("# %s\n", err ? err : "(no message)");
+    ok(!listed, "%s", desc);
+    if (listed) diag("  listed %zu runs", n);
+    is_one_line(err, want, "... with a one-line message naming the journal");
+    ok(err && strstr(err, "move it aside to start a new one"), "... and what to do");
+    diag("%s", err ? err : "(no message)");
     run_recs_free(rs, listed ? n : 0);
     journal_close(j);
     free(err);
   }
-  check_int(file_size(path), size, "... and the file is left as it was");
+  is_int(file_size(path), size, "... and the file is left as it was");
   free(want);
 }
 
@@ -393,10 +378,10 @@ static void test_truncated(void) {
   char *path = tpath("full.db"), *half = tpath("half.db"), *tiny = tpath("tiny.db");
   fill_journal(path);
   long long size = file_size(path);
-  check(size > 500000, "a journal of several hundred KB to truncate");
+  ok(size > 500000, "a journal of several hundred KB to truncate");
   copy_file(path, half);
   copy_file(path, tiny);
-  check(truncate(half, size / 2) == 0 && truncate(tiny, 100) == 0, "truncated copies made");
+  ok(truncate(half, size / 2) == 0 && truncate(tiny, 100) == 0, "truncated copies made");
   check_damaged(half, "truncated to half");
   check_damaged(tiny, "truncated to 100 bytes");
   free(path);
@@ -411,60 +396,60 @@ static void test_runs(void) {
   Journal *j = journal_open(path, JOURNAL_WRITE, NULL);
   RunRec a = new_run("first.weft"), b = new_run("second.weft");
   int64_t before = now_ms();
-  check(j && journal_run_create(j, &a, &err), "run_create");
-  check(j && journal_run_create(j, &b, &err), "run_create a second run");
-  check(a.id == 1 && b.id == 2, "runs are numbered 1, 2 in creation order");
-  check(a.started_at >= before && a.started_at <= now_ms() + 1, "run_create sets started_at to now");
-  check_str(a.status, "running", "run_create sets the status to running");
+  ok(j && journal_run_create(j, &a, &err), "run_create");
+  ok(j && journal_run_create(j, &b, &err), "run_create a second run");
+  ok(a.id == 1 && b.id == 2, "runs are numbered 1, 2 in creation order");
+  ok(a.started_at >= before && a.started_at <= now_ms() + 1, "run_create sets started_at to now");
+  is_str(a.status, "running", "run_create sets the status to running");
   a.status = (free(a.status), xstrdup("ok"));
   a.ended_at = a.started_at + 1500;
   a.result = xstrdup("{\"text\": \"d\xc3\xa9j\xc3\xa0 \\\"vu\\\"\", \"n\": [1, 2]}");
   a.resumes = 3;
-  check(journal_run_update(j, &a, &err), "run_update");
+  ok(journal_run_update(j, &a, &err), "run_update");
   b.status = (free(b.status), xstrdup("failed"));
   b.ended_at = b.started_at + 7;
   b.error = xstrdup("ask failed: \"quota\"");
-  check(journal_run_update(j, &b, &err), "run_update of a failed run (no result)");
+  ok(journal_run_update(j, &b, &err), "run_update of a failed run (no result)");
   journal_close(j);
 
   j = journal_open(path, JOURNAL_READ, NULL);
   RunRec g;
   memset(&g, 0, sizeof g);
-  check(j && journal_run_get(j, 1, true, &g, &err), "run_get after reopening");
-  check(g.id == 1 && same_str(g.program, a.program) && same_str(g.program_path, a.program_path) &&
+  ok(j && journal_run_get(j, 1, true, &g, &err), "run_get after reopening");
+  ok(g.id == 1 && same_str(g.program, a.program) && same_str(g.program_path, a.program_path) &&
             same_str(g.module_hash, a.module_hash) && same_str(g.inputs, a.inputs) &&
             same_str(g.options, a.options) && same_str(g.status, "ok") &&
             g.started_at == a.started_at && g.ended_at == a.ended_at && same_str(g.result, a.result) &&
             g.error == NULL && g.resumes == 3,
-        "every run field round-trips");
-  check(g.module_len == a.module_len && g.module && memcmp(g.module, a.module, a.module_len) == 0,
-        "the module bytes round-trip (with NUL and high bytes)");
-  check(!g.locked, "a run nobody holds is not locked");
+     "every run field round-trips");
+  ok(g.module_len == a.module_len && g.module && memcmp(g.module, a.module, a.module_len) == 0,
+     "the module bytes round-trip (with NUL and high bytes)");
+  ok(!g.locked, "a run nobody holds is not locked");
   run_rec_free(&g);
-  check(journal_run_get(j, 2, false, &g, &err) && g.module == NULL && g.module_len == 0,
-        "without with_module, no module bytes");
-  check(g.result == NULL && same_str(g.error, b.error) && same_str(g.status, "failed"),
-        "a NULL result stays NULL; the error round-trips");
+  ok(journal_run_get(j, 2, false, &g, &err) && g.module == NULL && g.module_len == 0,
+     "without with_module, no module bytes");
+  ok(g.result == NULL && same_str(g.error, b.error) && same_str(g.status, "failed"),
+     "a NULL result stays NULL; the error round-trips");
   run_rec_free(&g);
 
   char *want = strf("no run 99 in %s", path);
-  check(!journal_run_get(j, 99, false, &g, &err), "run_get of an unknown run fails");
-  check_str(err, want, "... saying there is no such run");
+  ok(!journal_run_get(j, 99, false, &g, &err), "run_get of an unknown run fails");
+  is_str(err, want, "... saying there is no such run");
   free(err);
   err = NULL;
   EffectRec *es = NULL;
   size_t n = 7;
-  check(!journal_effects_load(j, 99, &es, &n, &err), "effects_load of an unknown run fails");
-  check_str(err, want, "... saying there is no such run");
+  ok(!journal_effects_load(j, 99, &es, &n, &err), "effects_load of an unknown run fails");
+  is_str(err, want, "... saying there is no such run");
   free(err);
   err = NULL;
   char **lines = NULL;
   int64_t *at = NULL;
-  check(!journal_events_load(j, 99, &lines, &at, &n, &err), "events_load of an unknown run fails");
-  check_str(err, want, "... saying there is no such run");
+  ok(!journal_events_load(j, 99, &lines, &at, &n, &err), "events_load of an unknown run fails");
+  is_str(err, want, "... saying there is no such run");
   free(err);
   err = NULL;
-  check(journal_effects_load(j, 1, &es, &n, &err) && n == 0, "a run without effects loads none");
+  ok(journal_effects_load(j, 1, &es, &n, &err) && n == 0, "a run without effects loads none");
   effect_recs_free(es, n);
   journal_close(j);
 
@@ -472,8 +457,8 @@ static void test_runs(void) {
   RunRec ghost = new_run("ghost.weft");
   ghost.id = 99;
   ghost.status = xstrdup("ok");
-  check(!journal_run_update(j, &ghost, &err), "run_update of an unknown run fails");
-  check_str(err, want, "... saying there is no such run");
+  ok(!journal_run_update(j, &ghost, &err), "run_update of an unknown run fails");
+  is_str(err, want, "... saying there is no such run");
   journal_close(j);
   run_rec_free(&ghost);
   free(err);
@@ -497,32 +482,32 @@ static void test_effects(void) {
   e[3].req_hash = 1;
   bool put = true;
   for (int i = 0; i < 4; i++) put = put && j && journal_effect_put(j, id, &e[i]);
-  check(put && journal_commit(j, &err), "effect_put and commit");
+  ok(put && journal_commit(j, &err), "effect_put and commit");
   journal_close(j);
 
   j = journal_open(path, JOURNAL_READ, NULL);
   EffectRec *got = NULL;
   size_t n = 0;
-  check(j && journal_effects_load(j, id, &got, &n, &err) && n == 4, "effects_load finds 4 effects");
+  ok(j && journal_effects_load(j, id, &got, &n, &err) && n == 4, "effects_load finds 4 effects");
   /* by started_at, then address: sleep#1 (100), ask#1 and ask#2 (5000), ask#0 (9000) */
-  check(n == 4 && same_effect(&got[0], &e[3], true) && same_effect(&got[1], &e[1], true) &&
+  ok(n == 4 && same_effect(&got[0], &e[3], true) && same_effect(&got[1], &e[1], true) &&
             same_effect(&got[2], &e[0], true) && same_effect(&got[3], &e[2], true),
-        "every effect field round-trips, ordered by started_at then address");
-  check(n == 4 && got[2].req_hash == 0xfedcba9876543210ULL, "a req_hash with the top bit set survives");
-  check_int(raw_int(path, "SELECT req_hash FROM effects WHERE addr = 'main/ask#0'"),
-            (long long)(int64_t)0xfedcba9876543210ULL, "req_hash is stored as the int64 bit pattern");
+     "every effect field round-trips, ordered by started_at then address");
+  ok(n == 4 && got[2].req_hash == 0xfedcba9876543210ULL, "a req_hash with the top bit set survives");
+  is_int(raw_int(path, "SELECT req_hash FROM effects WHERE addr = 'main/ask#0'"),
+         (long long)(int64_t)0xfedcba9876543210ULL, "req_hash is stored as the int64 bit pattern");
   effect_recs_free(got, n);
   journal_close(j);
 
   j = journal_open(path, JOURNAL_WRITE, NULL);
   EffectRec again = new_effect("main/ask#1", 6000, true);
   again.response = (free(again.response), xstrdup("second try"));
-  check(j && journal_effect_put(j, id, &again) && journal_commit(j, NULL), "effect_put at the same address");
-  check(journal_effects_load(j, id, &got, &n, &err) && n == 4, "... replaces the effect (still 4)");
+  ok(j && journal_effect_put(j, id, &again) && journal_commit(j, NULL), "effect_put at the same address");
+  ok(journal_effects_load(j, id, &got, &n, &err) && n == 4, "... replaces the effect (still 4)");
   bool replaced = false;
   for (size_t i = 0; i < n; i++)
     if (strcmp(got[i].addr, "main/ask#1") == 0) replaced = same_effect(&got[i], &again, true);
-  check(replaced, "... with the new record's fields");
+  ok(replaced, "... with the new record's fields");
   effect_recs_free(got, n);
   journal_close(j);
   effect_rec_free(&again);
@@ -535,15 +520,15 @@ static void test_batch_visibility(void) {
   int64_t id = journal_with_run(path, "b.weft");
   Journal *j = journal_open(path, JOURNAL_WRITE, NULL);
   EffectRec e = new_effect("main/ask#1", 1, true);
-  check(j && journal_effect_put(j, id, &e), "effect_put buffers");
-  check_int(raw_int(path, "SELECT count(*) FROM effects"), 0, "... not visible to another connection before commit");
-  check(journal_commit(j, NULL), "commit");
-  check_int(raw_int(path, "SELECT count(*) FROM effects"), 1, "... makes it visible");
-  check(journal_commit(j, NULL), "commit with nothing pending");
+  ok(j && journal_effect_put(j, id, &e), "effect_put buffers");
+  is_int(raw_int(path, "SELECT count(*) FROM effects"), 0, "... not visible to another connection before commit");
+  ok(journal_commit(j, NULL), "commit");
+  is_int(raw_int(path, "SELECT count(*) FROM effects"), 1, "... makes it visible");
+  ok(journal_commit(j, NULL), "commit with nothing pending");
   e.addr = (free(e.addr), xstrdup("main/ask#2"));
   journal_effect_put(j, id, &e);
   journal_close(j);
-  check_int(raw_int(path, "SELECT count(*) FROM effects"), 2, "close commits what is pending");
+  is_int(raw_int(path, "SELECT count(*) FROM effects"), 2, "close commits what is pending");
   effect_rec_free(&e);
   free(path);
 }
@@ -559,24 +544,24 @@ static void test_events(void) {
     put = put && journal_event_put(j, one, 100 + i, ev[i], strlen(ev[i]));
     put = put && journal_event_put(j, two, 900 - i, ev[i], strlen(ev[i]));
   }
-  check(put && journal_commit(j, &err), "event_put for two runs, interleaved");
+  ok(put && journal_commit(j, &err), "event_put for two runs, interleaved");
   journal_close(j);
   j = journal_open(path, JOURNAL_WRITE, NULL);
   put = j != NULL;
   for (int i = 3; i < 5; i++) put = put && journal_event_put(j, one, 100 + i, ev[i], strlen(ev[i]));
-  check(put && journal_commit(j, &err), "event_put after reopening (a resumed run)");
+  ok(put && journal_commit(j, &err), "event_put after reopening (a resumed run)");
   char **lines = NULL;
   int64_t *at = NULL;
   size_t n = 0;
-  check(journal_events_load(j, one, &lines, &at, &n, &err) && n == 5, "events_load finds the 5 events");
+  ok(journal_events_load(j, one, &lines, &at, &n, &err) && n == 5, "events_load finds the 5 events");
   bool order = n == 5;
   for (size_t i = 0; order && i < n; i++) order = strcmp(lines[i], ev[i]) == 0 && at[i] == 100 + (int64_t)i;
-  check(order, "events come back in order with their times");
+  ok(order, "events come back in order with their times");
   journal_lines_free(lines, at, n);
-  check_int(raw_int(path, "SELECT group_concat(seq, ',') = '1,2,3,4,5' FROM (SELECT seq FROM events WHERE run = 1 ORDER BY seq)"),
-            1, "seq continues after the old events (1..5)");
-  check(journal_events_load(j, two, &lines, &at, &n, &err) && n == 3 && at[0] == 900 && at[2] == 898,
-        "the other run keeps its own 3 events in put order, not time order");
+  is_int(raw_int(path, "SELECT group_concat(seq, ',') = '1,2,3,4,5' FROM (SELECT seq FROM events WHERE run = 1 ORDER BY seq)"),
+         1, "seq continues after the old events (1..5)");
+  ok(journal_events_load(j, two, &lines, &at, &n, &err) && n == 3 && at[0] == 900 && at[2] == 898,
+     "the other run keeps its own 3 events in put order, not time order");
   journal_lines_free(lines, at, n);
   journal_close(j);
   free(path);
@@ -599,21 +584,21 @@ static void test_totals(void) {
   journal_effect_put(j, b, &e[0]);
   journal_commit(j, NULL);
   RunRec g;
-  check(journal_run_get(j, a, false, &g, &err), "run_get with totals");
-  check(g.calls == 3 && g.failed_calls == 1, "calls counts asks (not sleeps); failed_calls the failed ones");
-  check(g.input_tokens == 2 * 1234567890123LL + 10 && g.output_tokens == 84, "token sums");
-  check(g.cost_usd > 0.5249999 && g.cost_usd < 0.5250001, "cost sum");
+  ok(journal_run_get(j, a, false, &g, &err), "run_get with totals");
+  ok(g.calls == 3 && g.failed_calls == 1, "calls counts asks (not sleeps); failed_calls the failed ones");
+  ok(g.input_tokens == 2 * 1234567890123LL + 10 && g.output_tokens == 84, "token sums");
+  ok(g.cost_usd > 0.5249999 && g.cost_usd < 0.5250001, "cost sum");
   run_rec_free(&g);
   RunRec *rs = NULL;
   size_t n = 0;
-  check(journal_runs_list(j, &rs, &n, &err) && n == 3, "runs_list lists the 3 runs");
-  check(n == 3 && rs[0].id == 1 && rs[1].id == 2 && rs[2].id == 3 && same_str(rs[2].program, "c.weft"),
-        "oldest first");
-  check(n == 3 && rs[0].calls == 3 && rs[0].failed_calls == 1 && rs[1].calls == 1 && rs[1].output_tokens == 42 &&
+  ok(journal_runs_list(j, &rs, &n, &err) && n == 3, "runs_list lists the 3 runs");
+  ok(n == 3 && rs[0].id == 1 && rs[1].id == 2 && rs[2].id == 3 && same_str(rs[2].program, "c.weft"),
+     "oldest first");
+  ok(n == 3 && rs[0].calls == 3 && rs[0].failed_calls == 1 && rs[1].calls == 1 && rs[1].output_tokens == 42 &&
             rs[2].calls == 0 && rs[2].cost_usd == 0 && rs[2].input_tokens == 0,
-        "with each run's totals (zero without effects)");
-  check(n == 3 && rs[0].module == NULL && same_str(rs[0].inputs, "{\"topic\": \"caf\xc3\xa9 \\\"x\\\"\"}"),
-        "without module bytes, with the other fields");
+     "with each run's totals (zero without effects)");
+  ok(n == 3 && rs[0].module == NULL && same_str(rs[0].inputs, "{\"topic\": \"caf\xc3\xa9 \\\"x\\\"\"}"),
+     "without module bytes, with the other fields");
   run_recs_free(rs, n);
   journal_close(j);
   for (int i = 0; i < 4; i++) effect_rec_free(&e[i]);
@@ -676,52 +661,52 @@ static void test_locks(void) {
   journal_with_run(path, "one.weft");
   journal_with_run(path, "two.weft");
   Child c = hold_lock(path, 1);
-  check_int(child_report(&c), 1, "a child process takes run 1's lock");
+  is_int(child_report(&c), 1, "a child process takes run 1's lock");
 
   Journal *r = journal_open(path, JOURNAL_READ, NULL);
   RunRec g;
-  check(r && journal_run_get(r, 1, false, &g, NULL) && g.locked, "READ: run_get sees run 1 locked");
+  ok(r && journal_run_get(r, 1, false, &g, NULL) && g.locked, "READ: run_get sees run 1 locked");
   run_rec_free(&g);
   RunRec *rs = NULL;
   size_t n = 0;
-  check(r && journal_runs_list(r, &rs, &n, NULL) && n == 2 && rs[0].locked && !rs[1].locked,
-        "READ: runs_list marks run 1 locked, run 2 not");
+  ok(r && journal_runs_list(r, &rs, &n, NULL) && n == 2 && rs[0].locked && !rs[1].locked,
+     "READ: runs_list marks run 1 locked, run 2 not");
   run_recs_free(rs, n);
-  check(r && !journal_run_lock(r, 2, &err), "READ: run_lock is refused");
+  ok(r && !journal_run_lock(r, 2, &err), "READ: run_lock is refused");
   free(err);
   err = NULL;
   journal_close(r);
 
   Journal *j = journal_open(path, JOURNAL_WRITE, NULL);
   char *want = strf("run 1 is in use by another weft process (pid %ld)", (long)c.pid);
-  check(j && !journal_run_lock(j, 1, &err), "the parent is refused run 1's lock");
-  check_str(err, want, "... with the holder's pid");
+  ok(j && !journal_run_lock(j, 1, &err), "the parent is refused run 1's lock");
+  is_str(err, want, "... with the holder's pid");
   free(err);
   err = NULL;
-  check(j && journal_run_lock(j, 2, &err), "run 2 stays free for the parent");
-  check(j && journal_run_get(j, 2, false, &g, NULL) && !g.locked, "a lock this process holds is not `locked`");
+  ok(j && journal_run_lock(j, 2, &err), "run 2 stays free for the parent");
+  ok(j && journal_run_get(j, 2, false, &g, NULL) && !g.locked, "a lock this process holds is not `locked`");
   run_rec_free(&g);
-  check_int(release_child(&c), 0, "the child closes its journal and exits");
-  check(j && journal_run_lock(j, 1, &err), "the parent gets run 1's lock once the child closed");
+  is_int(release_child(&c), 0, "the child closes its journal and exits");
+  ok(j && journal_run_lock(j, 1, &err), "the parent gets run 1's lock once the child closed");
   free(err);
   err = NULL;
   journal_close(j);
 
   Child k = hold_lock(path, 0);
   int64_t id = child_report(&k);
-  check_int(id, 3, "a child's run_create takes the new run's lock");
+  is_int(id, 3, "a child's run_create takes the new run's lock");
   j = journal_open(path, JOURNAL_WRITE, NULL);
-  check(j && !journal_run_lock(j, id, &err), "the parent is refused it");
+  ok(j && !journal_run_lock(j, id, &err), "the parent is refused it");
   free(err);
   err = NULL;
   int st = 0;
   kill(k.pid, SIGKILL);
-  check(waitpid(k.pid, &st, 0) == k.pid && WIFSIGNALED(st), "the child is killed with SIGKILL");
+  ok(waitpid(k.pid, &st, 0) == k.pid && WIFSIGNALED(st), "the child is killed with SIGKILL");
   close(k.go);
   close(k.ready);
-  check(j && journal_run_lock(j, id, &err), "the killed child's run is free at once");
-  check(j && journal_run_get(j, id, false, &g, NULL) && same_str(g.status, "running"),
-        "... and still `running` in the journal (interrupted, resumable)");
+  ok(j && journal_run_lock(j, id, &err), "the killed child's run is free at once");
+  ok(j && journal_run_get(j, id, false, &g, NULL) && same_str(g.status, "running"),
+     "... and still `running` in the journal (interrupted, resumable)");
   run_rec_free(&g);
   journal_close(j);
   free(err);
@@ -768,36 +753,36 @@ static void test_read_only(void) {
   char *msg = NULL;
   int rc = open_unprivileged(path, JOURNAL_WRITE, &msg);
   char *want = strf("cannot write the journal %s: Permission denied (use --journal PATH or --no-journal)", path);
-  if (rc == 77) printf("# skip root: cannot drop root to test a read-only file (setuid failed)\n");
-  else check_str(msg, want, "WRITE of a read-only file fails, naming it and the way out");
+  if (rc == 77) diag("skip root: cannot drop root to test a read-only file (setuid failed)");
+  else is_str(msg, want, "WRITE of a read-only file fails, naming it and the way out");
   free(msg);
   free(want);
   rc = open_unprivileged(fresh, JOURNAL_WRITE, &msg);
   want = strf("cannot write the journal %s: the directory %s: Permission denied (use --journal PATH or --no-journal)",
               fresh, dir);
-  if (rc == 77) printf("# skip root: cannot drop root to test an unwritable directory (setuid failed)\n");
-  else check_str(msg, want, "WRITE in an unwritable directory fails, naming it");
+  if (rc == 77) diag("skip root: cannot drop root to test an unwritable directory (setuid failed)");
+  else is_str(msg, want, "WRITE in an unwritable directory fails, naming it");
   free(msg);
   free(want);
   rc = open_unprivileged(path, JOURNAL_READ, &msg);
   want = strf("cannot read the journal %s: SQLite must create %s-shm to read it and cannot write there", path, path);
-  if (rc == 77) printf("# skip root: cannot drop root to test reading in an unwritable directory (setuid failed)\n");
-  else check_prefix(msg, want, "READ of a WAL journal whose -shm cannot be created fails, saying why");
+  if (rc == 77) diag("skip root: cannot drop root to test reading in an unwritable directory (setuid failed)");
+  else is_one_line(msg, want, "READ of a WAL journal whose -shm cannot be created fails, saying why");
   free(msg);
   free(want);
   chmod(dir, 0755);
 
   /* a journal opened for reading is read-only for SQLite too: writes are refused */
   Journal *j = journal_open(path, JOURNAL_READ, &err);
-  check(j != NULL, "READ opens the read-only journal");
+  ok(j != NULL, "READ opens the read-only journal");
   EffectRec e = new_effect("main/ask#1", 1, true);
   want = strf("cannot write the journal %s: ", path);
   /* writes are queued in memory and fail when committed */
-  check(j && journal_effect_put(j, id, &e), "a write through a READ journal is queued");
-  check(j && !journal_commit(j, &err), "... and refused when committed");
-  check_prefix(j ? journal_error(j) : NULL, want, "... with the journal's message");
-  check(j && !journal_event_put(j, id, 1, "{}", 2), "... and every later write is refused");
-  check_prefix(err, want, "... with the same message in the commit's error");
+  ok(j && journal_effect_put(j, id, &e), "a write through a READ journal is queued");
+  ok(j && !journal_commit(j, &err), "... and refused when committed");
+  is_one_line(j ? journal_error(j) : NULL, want, "... with the journal's message");
+  ok(j && !journal_event_put(j, id, 1, "{}", 2), "... and every later write is refused");
+  is_one_line(err, want, "... with the same message in the commit's error");
   journal_close(j);
   free(err);
   free(want);
@@ -814,23 +799,23 @@ static void test_busy(void) {
   sqlite3 *other = NULL;
   sqlite3_open(path, &other);
   bool held = sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
-  check(held, "another connection holds a write transaction");
+  ok(held, "another connection holds a write transaction");
   Journal *j = journal_open(path, JOURNAL_WRITE, NULL);
-  check(j != NULL, "WRITE opens the journal anyway (opening writes nothing)");
+  ok(j != NULL, "WRITE opens the journal anyway (opening writes nothing)");
   EffectRec e = new_effect("main/ask#1", 1, true);
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  check(j && journal_effect_put(j, id, &e) && !journal_commit(j, NULL), "a write fails after the busy timeout");
+  ok(j && journal_effect_put(j, id, &e) && !journal_commit(j, NULL), "a write fails after the busy timeout");
   clock_gettime(CLOCK_MONOTONIC, &t1);
-  check((t1.tv_sec - t0.tv_sec) >= 4, "... having waited for the other writer");
+  ok((t1.tv_sec - t0.tv_sec) >= 4, "... having waited for the other writer");
   char *want = strf("the journal %s is locked by another process (busy for 5 s)", path);
-  check_str(j ? journal_error(j) : NULL, want, "... saying the journal is locked");
+  is_str(j ? journal_error(j) : NULL, want, "... saying the journal is locked");
   sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
   sqlite3_close(other);
-  check(j && !journal_effect_put(j, id, &e), "the broken journal refuses later writes");
+  ok(j && !journal_effect_put(j, id, &e), "the broken journal refuses later writes");
   journal_close(j);
   j = journal_open(path, JOURNAL_WRITE, NULL);
-  check(j && journal_effect_put(j, id, &e) && journal_commit(j, NULL), "a new Journal writes once the lock is gone");
+  ok(j && journal_effect_put(j, id, &e) && journal_commit(j, NULL), "a new Journal writes once the lock is gone");
   journal_close(j);
   effect_rec_free(&e);
   free(want);
@@ -852,10 +837,10 @@ static int fill_disk(const char *path, int64_t id, int out) {
     char addr[64];
     snprintf(addr, sizeof addr, "main/ask#%d", i);
     EffectRec e = new_effect(addr, i, true);
-    bool ok = journal_effect_put(j, id, &e) && journal_event_put(j, id, i, "{\"ev\":\"ask\"}", 12) &&
+    bool good = journal_effect_put(j, id, &e) && journal_event_put(j, id, i, "{\"ev\":\"ask\"}", 12) &&
               journal_commit(j, &err);
     effect_rec_free(&e);
-    if (!ok) break;
+    if (!good) break;
     committed++;
   }
   const char *m = journal_error(j);
@@ -886,22 +871,22 @@ static void test_disk_full(void) {
   close(p[0]);
   int st = 0;
   waitpid(pid, &st, 0);
-  check_int(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 0,
-            "file size limit: a write fails cleanly, the journal stays broken");
-  check(committed > 10, "... after some effects were committed");
+  is_int(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 0,
+         "file size limit: a write fails cleanly, the journal stays broken");
+  ok(committed > 10, "... after some effects were committed");
   char *want = strf("cannot write the journal %s: ", path);
-  check_prefix(mlen > 0 ? msg : NULL, want, "... with a message naming the journal");
-  printf("# note: %s\n", msg);
+  is_one_line(mlen > 0 ? msg : NULL, want, "... with a message naming the journal");
+  diag("note: %s", msg);
   char *err = NULL;
   Journal *j = journal_open(path, JOURNAL_READ, &err);
   EffectRec *es = NULL;
   size_t n = 0;
-  check(j && journal_effects_load(j, id, &es, &n, &err), "the journal reopens");
-  check_int((long long)n, committed, "every committed effect is there, nothing more");
+  ok(j && journal_effects_load(j, id, &es, &n, &err), "the journal reopens");
+  is_int((long long)n, committed, "every committed effect is there, nothing more");
   effect_recs_free(es, n);
   journal_close(j);
   char *qc = raw_text(path, "PRAGMA quick_check");
-  check_str(qc, "ok", "... and the file is not damaged (quick_check)");
+  is_str(qc, "ok", "... and the file is not damaged (quick_check)");
   free(qc);
   free(err);
   free(want);
@@ -928,29 +913,29 @@ static void test_speed(void) {
                    "\"model\":\"mock\",\"status\":\"ok\",\"input_tokens\":120,\"output_tokens\":80}";
   size_t evn = strlen(ev);
   double figures[2][2];
-  bool ok = j != NULL;
+  bool good = j != NULL;
   for (int round = 0; round < 2; round++) {
     double t0[2], t1[2];
     cpu_ms(t0);
-    for (int i = 0; ok && i < 1000; i++) {
+    for (int i = 0; good && i < 1000; i++) {
       char addr[64];
       snprintf(addr, sizeof addr, "main/fanout#1@3[%d]/ask#%d", i, round);
       EffectRec e = new_effect(addr, i, true);
-      ok = journal_effect_put(j, id, &e) && journal_event_put(j, id, i, ev, evn) &&
+      good = journal_effect_put(j, id, &e) && journal_event_put(j, id, i, ev, evn) &&
            journal_event_put(j, id, i, ev, evn) && journal_event_put(j, id, i, ev, evn) &&
            (round == 1 || journal_commit(j, NULL));
       effect_rec_free(&e);
     }
-    ok = ok && journal_commit(j, NULL);
+    good = good && journal_commit(j, NULL);
     cpu_ms(t1);
     figures[round][0] = t1[0] - t0[0];
     figures[round][1] = t1[1] - t0[1];
   }
-  check(ok, "2,000 effects and 6,000 events written");
-  printf("# note: 1000 effects + 3000 events, a commit per effect: %.1f ms user + %.1f ms system CPU "
-         "(%.4f ms per effect); with one commit: %.1f ms user + %.1f ms system\n",
-         figures[0][0], figures[0][1], (figures[0][0] + figures[0][1]) / 1000, figures[1][0], figures[1][1]);
-  check_int(raw_int(path, "SELECT count(*) FROM effects"), 2000, "... all of them in the file");
+  ok(good, "2,000 effects and 6,000 events written");
+  diag("note: 1000 effects + 3000 events, a commit per effect: %.1f ms user + %.1f ms system CPU "
+       "(%.4f ms per effect); with one commit: %.1f ms user + %.1f ms system",
+       figures[0][0], figures[0][1], (figures[0][0] + figures[0][1]) / 1000, figures[1][0], figures[1][1]);
+  is_int(raw_int(path, "SELECT count(*) FROM effects"), 2000, "... all of them in the file");
   journal_close(j);
   free(path);
 }
@@ -963,14 +948,14 @@ static void test_records(void) {
   for (int i = 0; i < 3; i++) {
     EffectRec e = new_effect(addrs[i], i, true);
     records_put(rs, &e);
-    if (i == 0) check(e.addr == NULL && e.response == NULL, "records_put takes the record's strings");
+    if (i == 0) ok(e.addr == NULL && e.response == NULL, "records_put takes the record's strings");
   }
   EffectRec again = new_effect("main/ask#2", 99, false);
   records_put(rs, &again);
-  check_int((long long)records_count(rs), 3, "a record at the same address replaces the old one");
+  is_int((long long)records_count(rs), 3, "a record at the same address replaces the old one");
   const EffectRec *g = records_get(rs, "main/ask#2");
-  check(g && !g->ok && g->started_at == 99 && same_str(g->error, "timed out after 30s"), "records_get finds the new one");
-  check(records_get(rs, "main/ask#3") == NULL, "records_get of an unknown address is NULL");
+  ok(g && !g->ok && g->started_at == 99 && same_str(g->error, "timed out after 30s"), "records_get finds the new one");
+  ok(records_get(rs, "main/ask#3") == NULL, "records_get of an unknown address is NULL");
   for (int i = 0; i < 200; i++) {
     char addr[32];
     snprintf(addr, sizeof addr, "x/%03d", i);
@@ -981,8 +966,8 @@ static void test_records(void) {
   const EffectRec **v = records_sorted(rs, &n);
   bool sorted = n == 203;
   for (size_t i = 1; sorted && i < n; i++) sorted = strcmp(v[i - 1]->addr, v[i]->addr) < 0;
-  check(sorted && strcmp(v[0]->addr, "main/ask#1") == 0 && strcmp(v[1]->addr, "main/ask#10") == 0,
-        "records_sorted orders by address (byte order), after growing");
+  ok(sorted && strcmp(v[0]->addr, "main/ask#1") == 0 && strcmp(v[1]->addr, "main/ask#10") == 0,
+     "records_sorted orders by address (byte order), after growing");
   free(v);
   records_free(rs);
 }
@@ -991,9 +976,9 @@ static void check_cassette_error(const char *name, const char *text, const char 
   char *path = tpath(name), *err = NULL;
   write_text(path, text);
   Records *rs = cassette_read(path, &err);
-  bool ok = rs == NULL && err && strstr(err, path) && strstr(err, want_part) && !strchr(err, '\n');
-  check(ok, desc);
-  if (!ok) printf("#   got: \"%s\"\n#   want a line naming %s with \"%s\"\n", err ? err : "(null)", path, want_part);
+  bool good = rs == NULL && err && strstr(err, path) && strstr(err, want_part) && !strchr(err, '\n');
+  ok(good, "%s", desc);
+  if (!good) diag("  got: \"%s\"\n  want a line naming %s with \"%s\"", err ? err : "(null)", path, want_part);
   records_free(rs);
   free(err);
   free(path);
@@ -1019,15 +1004,15 @@ static void test_cassettes(void) {
     copy.error_kind = src[i].error_kind ? xstrdup(src[i].error_kind) : NULL;
     records_put(rs, &copy);
   }
-  check(cassette_write(path, rs, "tests/prog.weft", &err), "cassette_write");
+  ok(cassette_write(path, rs, "tests/prog.weft", &err), "cassette_write");
   Records *back = cassette_read(path, &err);
-  check(back && records_count(back) == 3, "cassette_read reads the 3 effects back");
+  ok(back && records_count(back) == 3, "cassette_read reads the 3 effects back");
   bool same = back != NULL;
   for (int i = 0; same && i < 3; i++) {
     const EffectRec *g = records_get(back, src[i].addr);
     same = g && same_effect(g, &src[i], false) && g->started_at == 0;
   }
-  check(same, "every field but the timings round-trips (quotes, UTF-8, top-bit req_hash)");
+  ok(same, "every field but the timings round-trips (quotes, UTF-8, top-bit req_hash)");
   records_free(back);
   records_free(rs);
   for (int i = 0; i < 3; i++) effect_rec_free(&src[i]);
@@ -1046,7 +1031,7 @@ static void test_cassettes(void) {
   check_cassette_error("plain.json", "{\"effects\": []}", "not a weft cassette", "JSON that is not a cassette is refused");
   char *missing = tpath("nope.json");
   Records *none = cassette_read(missing, &err);
-  check(none == NULL && err && strstr(err, missing), "a missing cassette is refused, naming it");
+  ok(none == NULL && err && strstr(err, missing), "a missing cassette is refused, naming it");
   free(err);
   free(missing);
   free(path);
@@ -1086,6 +1071,5 @@ int main(void) {
   test_records();
   test_cassettes();
   remove_tree(tmpdir);
-  printf("1..%d\n", test_no);
-  return test_failed ? 1 : 0;
+  return tap_done();
 }

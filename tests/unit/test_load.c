@@ -11,6 +11,7 @@
 #define _GNU_SOURCE /* syscall numbers and prctl for the seccomp child */
 #include "../../compiler/front.h"
 #include "../../base/util.h"
+#include "tap.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,20 +36,8 @@
 #endif
 #endif
 
-static int test_no, test_failed;
 static char tmpdir[] = "/tmp/weft-load-XXXXXX";
 static int rootfd = -1;
-
-static void check(int cond, const char *desc) {
-  test_no++;
-  if (!cond) test_failed++;
-  printf("%sok %d - %s\n", cond ? "" : "not ", test_no, desc);
-}
-
-static void skip(const char *desc, const char *why) {
-  test_no++;
-  printf("ok %d - %s # skip %s\n", test_no, desc, why);
-}
 
 static char *in_tmp(const char *name) {
   size_t n = strlen(tmpdir) + strlen(name) + 2;
@@ -111,26 +100,26 @@ static void common_cases(bool walk_only, const char *how, int *results) {
   for (size_t i = 0; i < sizeof opened / sizeof *opened; i++) {
     snprintf(desc, sizeof desc, "%s: %s opens", how, opened[i]);
     results[i] = try_open(opened[i], walk_only);
-    check(results[i] == 0, desc);
+    ok(results[i] == 0, "%s", desc);
   }
   const char *refused[] = {"out.weft", "abs.weft", "env.weft", "outdir/s.weft", "../outside/s.weft"};
   for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
     int e = try_open(refused[i], walk_only);
     snprintf(desc, sizeof desc, "%s: %s is refused (errno %d)", how, refused[i], e);
-    check(e == EXDEV || e == ELOOP, desc);
+    ok(e == EXDEV || e == ELOOP, "%s", desc);
   }
   snprintf(desc, sizeof desc, "%s: a missing file is ENOENT", how);
-  check(try_open("nope.weft", walk_only) == ENOENT, desc);
+  ok(try_open("nope.weft", walk_only) == ENOENT, "%s", desc);
   /* A FIFO opens at once (O_NONBLOCK), for fstat to refuse; never a hang. */
   time_t t0 = time(NULL);
   int fd = load_open_beneath(rootfd, "fifo.weft", walk_only);
   struct stat st;
   snprintf(desc, sizeof desc, "%s: a FIFO opens without blocking and shows as a FIFO", how);
-  check(fd >= 0 && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && time(NULL) - t0 < 3, desc);
+  ok(fd >= 0 && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && time(NULL) - t0 < 3, "%s", desc);
   if (fd >= 0) close(fd);
   fd = load_open_beneath(rootfd, "dir.weft", walk_only);
   snprintf(desc, sizeof desc, "%s: a directory named x.weft opens and shows as a directory", how);
-  check(fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode), desc);
+  ok(fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode), "%s", desc);
   if (fd >= 0) close(fd);
 }
 
@@ -139,13 +128,13 @@ static void common_cases(bool walk_only, const char *how, int *results) {
 static void walk_only_cases(bool walk_only, const char *how) {
   char desc[160];
   snprintf(desc, sizeof desc, "%s: a link to a file inside is refused as a link", how);
-  check(try_open("inside.weft", walk_only) == ELOOP, desc);
+  ok(try_open("inside.weft", walk_only) == ELOOP, "%s", desc);
   snprintf(desc, sizeof desc, "%s: a link to a directory inside is refused as a link", how);
-  check(try_open("subdir/b.weft", walk_only) == ELOOP, desc);
+  ok(try_open("subdir/b.weft", walk_only) == ELOOP, "%s", desc);
   snprintf(desc, sizeof desc, "%s: sub/../a.weft is refused", how);
-  check(try_open("sub/../a.weft", walk_only) == EXDEV, desc);
+  ok(try_open("sub/../a.weft", walk_only) == EXDEV, "%s", desc);
   snprintf(desc, sizeof desc, "%s: ./a.weft is refused", how);
-  check(try_open("./a.weft", walk_only) == EXDEV, desc);
+  ok(try_open("./a.weft", walk_only) == EXDEV, "%s", desc);
 }
 
 static void test_openat2(void) {
@@ -153,12 +142,12 @@ static void test_openat2(void) {
   int e = try_open("inside.weft", false);
   if (e == ELOOP) {
     /* This kernel (or its filter) has no openat2: the default is the walk. */
-    skip("openat2: a link to a file inside is followed", "no openat2 here");
+    skip("no openat2 here", "openat2: a link to a file inside is followed");
     common_cases(false, "default (walk)", results);
     return;
   }
-  check(e == 0, "openat2: a link to a file inside is followed");
-  check(try_open("subdir/b.weft", false) == 0, "openat2: a link to a directory inside is followed");
+  ok(e == 0, "openat2: a link to a file inside is followed");
+  ok(try_open("subdir/b.weft", false) == 0, "openat2: a link to a directory inside is followed");
   common_cases(false, "openat2", results);
 }
 
@@ -200,18 +189,18 @@ static void test_fallback(void) {
   }
   int status = 0;
   if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
-    check(0, "fallback: the seccomp child ran");
+    ok(0, "fallback: the seccomp child ran");
     return;
   }
   if (WEXITSTATUS(status) == 100) {
-    skip("fallback: with openat2 filtered out (ENOSYS), the walk decides", "cannot install a seccomp filter");
+    skip("cannot install a seccomp filter", "fallback: with openat2 filtered out (ENOSYS), the walk decides");
     return;
   }
-  check(WEXITSTATUS(status) == 0, "fallback: with openat2 filtered out (ENOSYS), the walk decides");
+  ok(WEXITSTATUS(status) == 0, "fallback: with openat2 filtered out (ENOSYS), the walk decides");
 }
 #else
 static void test_fallback(void) {
-  skip("fallback: with openat2 filtered out (ENOSYS), the walk decides", "no seccomp here");
+  skip("no seccomp here", "fallback: with openat2 filtered out (ENOSYS), the walk decides");
 }
 #endif
 
@@ -232,6 +221,5 @@ int main(void) {
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
   if (system(cmd) != 0) fprintf(stderr, "test_load: could not remove %s\n", tmpdir);
-  printf("1..%d\n", test_no);
-  return test_failed ? 1 : 0;
+  return tap_done();
 }

@@ -16,18 +16,7 @@
 #include "../../vm/module.h"
 #include "../../vm/opcodes.h"
 #include "../../runtime/schema.h"
-
-static int test_no, failures;
-
-static void check(int ok, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  printf("%s %d - ", ok ? "ok" : "not ok", ++test_no);
-  vprintf(fmt, ap);
-  printf("\n");
-  va_end(ap);
-  if (!ok) failures++;
-}
+#include "tap.h"
 
 /* ---- a tiny assembler --------------------------------------------------- */
 
@@ -256,13 +245,13 @@ static void expect_verify_error(Heap *h, Mutator mutate, const char *want, const
   Module *m = build_sample(h, &s);
   mutate(m, &s);
   char *err = module_verify(m);
-  int ok = err && strstr(err, want);
-  check(ok, "%s (%s)", desc, err ? err : "accepted");
+  int good = err && strstr(err, want);
+  ok(good, "%s (%s)", desc, err ? err : "accepted");
   /* The same module must also be refused after a write/load trip. */
   size_t len;
   uint8_t *buf = module_write(m, &len);
   char *lerr = load_err(h, buf, len);
-  check(lerr != NULL, "%s, via the loader (%s)", desc, lerr ? lerr : "accepted");
+  ok(lerr != NULL, "%s, via the loader (%s)", desc, lerr ? lerr : "accepted");
   free(lerr);
   free(buf);
   free(err);
@@ -459,38 +448,38 @@ static void test_round_trip(Heap *h) {
   Sample s;
   Module *m = build_sample(h, &s);
   char *err = module_verify(m);
-  check(err == NULL, "hand-built sample verifies (%s)", err ? err : "ok");
+  ok(err == NULL, "hand-built sample verifies (%s)", err ? err : "ok");
   free(err);
   size_t len;
   uint8_t *buf = module_write(m, &len);
   err = NULL;
   Module *back = module_load(h, buf, len, std_native_table(), &err);
-  check(back != NULL, "sample loads (%s)", err ? err : "ok");
+  ok(back != NULL, "sample loads (%s)", err ? err : "ok");
   free(err);
   if (back) {
-    check(modules_equal(m, back), "loaded module equals the original");
+    ok(modules_equal(m, back), "loaded module equals the original");
     size_t len2;
     uint8_t *buf2 = module_write(back, &len2);
-    check(len2 == len && memcmp(buf, buf2, len) == 0, "rewriting the loaded module gives the same bytes");
+    ok(len2 == len && memcmp(buf, buf2, len) == 0, "rewriting the loaded module gives the same bytes");
     free(buf2);
-    check(back->nroles == 2 && strcmp(back->roles[0].name, "reviewer") == 0 &&
-          strcmp(back->roles[0].system, "Be \"terse\".") == 0 && back->roles[1].system == NULL &&
-          isnan(back->roles[1].temperature) && back->roles[1].timeout_ms == 30000,
-          "roles survive the trip");
-    check(back->types[3].shape && back->types[3].shape->n == 2 &&
-          strcmp(back->types[3].shape->names[1]->data, "b") == 0, "record descriptor has its shape");
+    ok(back->nroles == 2 && strcmp(back->roles[0].name, "reviewer") == 0 &&
+       strcmp(back->roles[0].system, "Be \"terse\".") == 0 && back->roles[1].system == NULL &&
+       isnan(back->roles[1].temperature) && back->roles[1].timeout_ms == 30000,
+       "roles survive the trip");
+    ok(back->types[3].shape && back->types[3].shape->n == 2 &&
+       strcmp(back->types[3].shape->names[1]->data, "b") == 0, "record descriptor has its shape");
     /* A loaded module can still be extended (implied capacities). */
     uint32_t k = module_add_string(back, "extra", 5);
-    check(k == back->nconsts - 1 && module_add_string(back, "extra", 5) == k, "loaded module accepts new constants");
+    ok(k == back->nconsts - 1 && module_add_string(back, "extra", 5) == k, "loaded module accepts new constants");
     module_free(back);
   }
   /* dedup */
-  check(module_add_const(m, K_INT, v_int(40)) == s.k_int, "int constants are deduplicated");
-  check(module_add_string(m, "a", 1) == s.k_name_a, "string constants are deduplicated");
-  check(module_add_const(m, K_SHAPE, v_obj(&make_shape(h, "a", "b")->h)) == s.k_shape, "shapes are deduplicated");
+  ok(module_add_const(m, K_INT, v_int(40)) == s.k_int, "int constants are deduplicated");
+  ok(module_add_string(m, "a", 1) == s.k_name_a, "string constants are deduplicated");
+  ok(module_add_const(m, K_SHAPE, v_obj(&make_shape(h, "a", "b")->h)) == s.k_shape, "shapes are deduplicated");
   TypeDesc td = { .kind = TD_INT, .doc = NO_INDEX, .name = NO_INDEX, .elem = 77 };
-  check(module_add_type(m, &td) == 0, "identical descriptors are deduplicated");
-  check(module_add_file(m, "lib.weft") == 1, "files are deduplicated");
+  ok(module_add_type(m, &td) == 0, "identical descriptors are deduplicated");
+  ok(module_add_file(m, "lib.weft") == 1, "files are deduplicated");
   FILE *dev = fopen("/dev/null", "w");
   if (dev) {
     module_disasm(dev, m);
@@ -508,17 +497,17 @@ static void test_header_errors(Heap *h) {
   module_free(m);
 
   char *err = load_err(h, (const uint8_t *)"hello world, not a module", 25);
-  check(err && strcmp(err, "not a Weft module") == 0, "bad magic (%s)", err);
+  ok(err && strcmp(err, "not a Weft module") == 0, "bad magic (%s)", err);
   free(err);
   buf[8] = 2;
   err = load_err(h, buf, len);
-  check(err && strcmp(err, "module format version 2 is not supported (this weft reads version 1)") == 0,
-        "version mismatch (%s)", err);
+  ok(err && strcmp(err, "module format version 2 is not supported (this weft reads version 1)") == 0,
+     "version mismatch (%s)", err);
   free(err);
   buf[8] = 1;
   buf[40] ^= 0x10;
   err = load_err(h, buf, len);
-  check(err && strcmp(err, "checksum mismatch (file corrupt)") == 0, "checksum mismatch (%s)", err);
+  ok(err && strcmp(err, "checksum mismatch (file corrupt)") == 0, "checksum mismatch (%s)", err);
   free(err);
   buf[40] ^= 0x10;
 
@@ -529,7 +518,7 @@ static void test_header_errors(Heap *h) {
     if (!err) bad++;
     free(err);
   }
-  check(bad == 0, "all %zu truncations are refused", len);
+  ok(bad == 0, "all %zu truncations are refused", len);
 
   /* Every single-bit flip, checksum repaired, fails or loads a sound module. */
   int loaded = 0, refused = 0;
@@ -545,7 +534,7 @@ static void test_header_errors(Heap *h) {
       free(c);
     }
   }
-  check(refused > 0, "bit flips: %d refused, %d still sound, no crash", refused, loaded);
+  ok(refused > 0, "bit flips: %d refused, %d still sound, no crash", refused, loaded);
   free(buf);
 }
 
@@ -564,7 +553,7 @@ static void test_huge_counts(Heap *h) {
     n += 4;
     fix_checksum(b, n);
     char *err = load_err(h, b, n);
-    check(err && strstr(err, "truncated or malformed"), "huge count in section %zu is refused (%s)", k, err);
+    ok(err && strstr(err, "truncated or malformed"), "huge count in section %zu is refused (%s)", k, err);
     free(err);
   }
   /* An empty but complete module (no main) loads. */
@@ -578,7 +567,7 @@ static void test_huge_counts(Heap *h) {
   n += 4;
   fix_checksum(b, n);
   char *err = load_err(h, b, n);
-  check(err == NULL, "minimal module loads (%s)", err ? err : "ok");
+  ok(err == NULL, "minimal module loads (%s)", err ? err : "ok");
   free(err);
 }
 
@@ -587,13 +576,13 @@ static void test_unknown_native(Heap *h) {
   Module *m = build_sample(h, &s);
   module_add_native(m, "no.such.native");
   char *err = module_verify(m);
-  check(err && strstr(err, "unknown builtin 'no.such.native'"), "verifier names an unknown native (%s)", err);
+  ok(err && strstr(err, "unknown builtin 'no.such.native'"), "verifier names an unknown native (%s)", err);
   free(err);
   size_t len;
   uint8_t *buf = module_write(m, &len);
   err = load_err(h, buf, len);
-  check(err && strcmp(err, "unknown builtin 'no.such.native' (module built by a newer weft?)") == 0,
-        "loader refuses an unknown native (%s)", err);
+  ok(err && strcmp(err, "unknown builtin 'no.such.native' (module built by a newer weft?)") == 0,
+     "loader refuses an unknown native (%s)", err);
   free(err);
   free(buf);
   module_free(m);
@@ -616,20 +605,20 @@ static void test_role_strings(Heap *h) {
   uint8_t *buf = module_write(m, &len);
   module_free(m);
   long at = find_bytes(buf, len, "reviewer");
-  check(at > 0, "the role name is in the file");
+  ok(at > 0, "the role name is in the file");
   if (at <= 0) { free(buf); return; }
   uint8_t *c = malloc(len);
   memcpy(c, buf, len);
   c[at + 2] = 0xFF; /* not UTF-8 */
   fix_checksum(c, len);
   char *err = load_err(h, c, len);
-  check(err && strstr(err, "role name is not a valid UTF-8 name"), "role name must be UTF-8 (%s)", err);
+  ok(err && strstr(err, "role name is not a valid UTF-8 name"), "role name must be UTF-8 (%s)", err);
   free(err);
   memcpy(c, buf, len);
   c[at + 2] = 0; /* a NUL inside a C string */
   fix_checksum(c, len);
   err = load_err(h, c, len);
-  check(err && strstr(err, "role name"), "role name must not hold NUL (%s)", err);
+  ok(err && strstr(err, "role name"), "role name must not hold NUL (%s)", err);
   free(err);
   /* has_system follows the model: "...sonnet-4-5" then u8 1 */
   long mo = find_bytes(buf, len, "claude-sonnet-4-5");
@@ -638,7 +627,7 @@ static void test_role_strings(Heap *h) {
     c[mo + 17] = 2;
     fix_checksum(c, len);
     err = load_err(h, c, len);
-    check(err && strstr(err, "has_system is 2"), "has_system must be 0 or 1 (%s)", err);
+    ok(err && strstr(err, "has_system is 2"), "has_system must be 0 or 1 (%s)", err);
     free(err);
   }
   free(c);
@@ -702,17 +691,17 @@ static void expect_schema(const Module *m, uint32_t td, SchemaDialect d, bool wa
   bool wrapped = !want_wrap;
   char *got = schema_json(m, td, d, &wrapped);
   bool same = got && strcmp(got, want) == 0 && wrapped == want_wrap;
-  check(same, "schema: %s", desc);
-  if (!same) printf("#   got  %s\n#   want %s\n", got ? got : "(null)", want);
+  ok(same, "schema: %s", desc);
+  if (!same) diag("  got  %s\n  want %s", got ? got : "(null)", want);
   /* every schema is valid JSON */
   Heap h;
   heap_init(&h, 0);
   Value v;
   Buf err;
   buf_init(&err);
-  bool ok = got && v_from_json(&h, got, strlen(got), &v, &err);
-  check(ok, "schema of %s parses as JSON (%s)", desc, err.data ? err.data : "ok");
-  if (ok) v_release(&h, v);
+  bool parsed = got && v_from_json(&h, got, strlen(got), &v, &err);
+  ok(parsed, "schema of %s parses as JSON (%s)", desc, err.data ? err.data : "ok");
+  if (parsed) v_release(&h, v);
   buf_free(&err);
   free(got);
 }
@@ -750,7 +739,7 @@ static void check_mock(Heap *h, const Module *m, uint32_t td, const char *desc) 
     Buf err;
     buf_init(&err);
     if (!v_convert(h, m, td, v, &out, &err)) {
-      if (bad++ == 0) printf("# %s seed %llu: %s\n", desc, (unsigned long long)seed, err.data);
+      if (bad++ == 0) diag("%s seed %llu: %s", desc, (unsigned long long)seed, err.data);
     } else {
       v_release(h, out);
     }
@@ -763,9 +752,9 @@ static void check_mock(Heap *h, const Module *m, uint32_t td, const char *desc) 
     prev = v;
   }
   v_release(h, prev);
-  check(bad == 0 && distinct > 0, "mock values for %s: valid and deterministic (%d bad, %d changes)", desc, bad,
-        distinct);
-  if (m->types[td].kind == TD_OPTIONAL) check(nones > 0 && nones < 300, "mock %s is sometimes none (%d)", desc, nones);
+  ok(bad == 0 && distinct > 0, "mock values for %s: valid and deterministic (%d bad, %d changes)", desc, bad,
+     distinct);
+  if (m->types[td].kind == TD_OPTIONAL) ok(nones > 0 && nones < 300, "mock %s is sometimes none (%d)", desc, nones);
 }
 
 static void test_schema(Heap *h) {
@@ -785,18 +774,18 @@ static void test_schema(Heap *h) {
   expect_schema(m, t.t_json, SCHEMA_PLAIN, true, WRAP("{}"), "json, plain");
   expect_schema(m, t.t_bool, SCHEMA_PLAIN, true, WRAP("{\"type\":\"boolean\"}"), "bool");
 
-  check(schema_check(m, t.t_finding, SCHEMA_PLAIN) == NULL, "a record can be asked for (plain)");
-  check(schema_check(m, t.t_finding, SCHEMA_OPENAI_STRICT) == NULL, "a record can be asked for (strict)");
-  check(schema_check(m, t.t_list, SCHEMA_OPENAI_STRICT) == NULL, "a list can be asked for (strict)");
-  check(schema_check(m, t.t_map, SCHEMA_PLAIN) == NULL, "maps are fine in the plain dialect");
+  ok(schema_check(m, t.t_finding, SCHEMA_PLAIN) == NULL, "a record can be asked for (plain)");
+  ok(schema_check(m, t.t_finding, SCHEMA_OPENAI_STRICT) == NULL, "a record can be asked for (strict)");
+  ok(schema_check(m, t.t_list, SCHEMA_OPENAI_STRICT) == NULL, "a list can be asked for (strict)");
+  ok(schema_check(m, t.t_map, SCHEMA_PLAIN) == NULL, "maps are fine in the plain dialect");
   const char *why = schema_check(m, t.t_nested, SCHEMA_OPENAI_STRICT);
-  check(why && strstr(why, "maps"), "OpenAI strict refuses a map inside a record (%s)", why ? why : "accepted");
+  ok(why && strstr(why, "maps"), "OpenAI strict refuses a map inside a record (%s)", why ? why : "accepted");
   why = schema_check(m, t.t_json, SCHEMA_OPENAI_STRICT);
-  check(why && strstr(why, "json"), "OpenAI strict refuses free json (%s)", why ? why : "accepted");
+  ok(why && strstr(why, "json"), "OpenAI strict refuses free json (%s)", why ? why : "accepted");
   why = schema_check(m, t.t_fn, SCHEMA_PLAIN);
-  check(why && strstr(why, "functions"), "functions are refused (%s)", why ? why : "accepted");
+  ok(why && strstr(why, "functions"), "functions are refused (%s)", why ? why : "accepted");
   why = schema_check(m, 9999, SCHEMA_PLAIN);
-  check(why != NULL, "a descriptor out of range is refused (%s)", why ? why : "accepted");
+  ok(why != NULL, "a descriptor out of range is refused (%s)", why ? why : "accepted");
 
   check_mock(h, m, t.t_finding, "Finding");
   check_mock(h, m, t.t_list, "list[Finding]");
@@ -816,15 +805,15 @@ static void test_schema(Heap *h) {
     if (v_is(v, OBJ_STRING)) members[AS_STRING(v)->data[0] == 'l' ? 0 : AS_STRING(v)->data[0] == 'm' ? 1 : 2]++;
     v_release(h, v);
   }
-  check(lens[0] == 0 && lens[1] && lens[2] && lens[3], "mock lists have 1 to 3 items (%d/%d/%d)", lens[1], lens[2],
-        lens[3]);
-  check(members[0] && members[1] && members[2], "mock unions pick every member (%d/%d/%d)", members[0], members[1],
-        members[2]);
+  ok(lens[0] == 0 && lens[1] && lens[2] && lens[3], "mock lists have 1 to 3 items (%d/%d/%d)", lens[1], lens[2],
+     lens[3]);
+  ok(members[0] && members[1] && members[2], "mock unions pick every member (%d/%d/%d)", members[0], members[1],
+     members[2]);
   Value v = schema_mock_value(h, m, t.t_finding, 42);
   Buf b;
   buf_init(&b);
   v_to_json(&b, v);
-  check(strstr(b.data, "\"file\":\"src/") != NULL, "a field named file gets a path (%s)", b.data);
+  ok(strstr(b.data, "\"file\":\"src/") != NULL, "a field named file gets a path (%s)", b.data);
   buf_free(&b);
   v_release(h, v);
   module_free(m);
@@ -842,19 +831,19 @@ static void test_schema_hostile(Heap *h) {
     prev = module_add_type(m, &rec);
   }
   const char *why = schema_check(m, prev, SCHEMA_PLAIN);
-  check(why && strstr(why, "too large"), "an exponential type is refused (%s)", why ? why : "accepted");
+  ok(why && strstr(why, "too large"), "an exponential type is refused (%s)", why ? why : "accepted");
   char *js = schema_json(m, prev, SCHEMA_PLAIN, NULL);
-  check(js && strlen(js) < (5u << 20), "its schema text stays bounded (%zu bytes)", js ? strlen(js) : 0);
+  ok(js && strlen(js) < (5u << 20), "its schema text stays bounded (%zu bytes)", js ? strlen(js) : 0);
   free(js);
   Value v = schema_mock_value(h, m, prev, 1);
-  check(true, "its mock value terminates");
+  ok(true, "its mock value terminates");
   v_release(h, v);
   uint32_t deep = add_td(m, TD_STRING, NO_INDEX);
   for (int i = 0; i < 5000; i++) deep = add_td(m, TD_LIST, deep);
   why = schema_check(m, deep, SCHEMA_OPENAI_STRICT);
-  check(why && strstr(why, "deeply"), "a very deep type is refused (%s)", why ? why : "accepted");
+  ok(why && strstr(why, "deeply"), "a very deep type is refused (%s)", why ? why : "accepted");
   v = schema_mock_value(h, m, deep, 3);
-  check(true, "a very deep mock value terminates");
+  ok(true, "a very deep mock value terminates");
   v_release(h, v);
   module_free(m);
 }
@@ -901,7 +890,6 @@ int main(void) {
   test_role_strings(&h);
   test_schema(&h);
   test_schema_hostile(&h);
-  check(h.used == 0, "every constant was released (%zu bytes left)", h.used);
-  printf("1..%d\n", test_no);
-  return failures ? 1 : 0;
+  ok(h.used == 0, "every constant was released (%zu bytes left)", h.used);
+  return tap_done();
 }

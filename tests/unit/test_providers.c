@@ -4,37 +4,13 @@
  * Nothing here touches the network. Prints TAP-style `ok N - desc` lines
  * and exits non-zero if any check failed. */
 #include "../../runtime/provider.h"
+#include "tap.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int test_no, test_failed;
-
-static void check(int cond, const char *desc) {
-  test_no++;
-  if (!cond) test_failed++;
-  printf("%sok %d - %s\n", cond ? "" : "not ", test_no, desc);
-}
-
-static void check_str(const char *got, const char *want, const char *desc) {
-  int ok = got && strcmp(got, want) == 0;
-  check(ok, desc);
-  if (!ok) printf("#   got:  \"%s\"\n#   want: \"%s\"\n", got ? got : "(null)", want);
-}
-
-static void check_int(long long got, long long want, const char *desc) {
-  check(got == want, desc);
-  if (got != want) printf("#   got:  %lld\n#   want: %lld\n", got, want);
-}
-
-static void check_num(double got, double want, const char *desc) {
-  int ok = fabs(got - want) < 1e-9;
-  check(ok, desc);
-  if (!ok) printf("#   got:  %.17g\n#   want: %.17g\n", got, want);
-}
 
 /* ---- request bodies and headers --------------------------------------- */
 
@@ -79,17 +55,17 @@ static void test_anthropic_body(void) {
   ProviderRequest r = base_request();
   char *body = provider_anthropic.build_body(&r);
   cJSON *j = body ? cJSON_Parse(body) : NULL;
-  check(j != NULL, "anthropic body is JSON");
-  check_str(jstr(j, "model"), "m-1", "anthropic body: model");
-  check_num(jnum(j, "max_tokens"), 1024, "anthropic body: max_tokens");
-  check_str(jstr(j, "system"), "Be terse.", "anthropic body: system");
+  ok(j != NULL, "anthropic body is JSON");
+  is_str(jstr(j, "model"), "m-1", "anthropic body: model");
+  is_num(jnum(j, "max_tokens"), 1024, "anthropic body: max_tokens");
+  is_str(jstr(j, "system"), "Be terse.", "anthropic body: system");
   const cJSON *msgs = jget(j, "messages");
-  check(cJSON_GetArraySize(msgs) == 2, "anthropic body: two messages");
-  check_str(jstr(cJSON_GetArrayItem(msgs, 0), "role"), "user", "anthropic body: role");
-  check_str(jstr(cJSON_GetArrayItem(msgs, 1), "content"), "Checking.", "anthropic body: content text");
-  check(body && strstr(body, "\"temperature\":0.2") != NULL, "anthropic body: temperature printed exactly");
-  check(!jget(j, "top_p") && !jget(j, "stream") && !jget(j, "output_config"),
-        "anthropic body: no top_p, stream or output_config when unset");
+  ok(cJSON_GetArraySize(msgs) == 2, "anthropic body: two messages");
+  is_str(jstr(cJSON_GetArrayItem(msgs, 0), "role"), "user", "anthropic body: role");
+  is_str(jstr(cJSON_GetArrayItem(msgs, 1), "content"), "Checking.", "anthropic body: content text");
+  ok(body && strstr(body, "\"temperature\":0.2") != NULL, "anthropic body: temperature printed exactly");
+  ok(!jget(j, "top_p") && !jget(j, "stream") && !jget(j, "output_config"),
+     "anthropic body: no top_p, stream or output_config when unset");
   cJSON_Delete(j);
   free(body);
 
@@ -102,18 +78,18 @@ static void test_anthropic_body(void) {
   j = body ? cJSON_Parse(body) : NULL;
   cJSON *want = cJSON_Parse(SCHEMA);
   const cJSON *fmt = jget(jget(j, "output_config"), "format");
-  check_str(jstr(fmt, "type"), "json_schema", "anthropic body: output_config.format.type");
-  check(cJSON_Compare(jget(fmt, "schema"), want, 1), "anthropic body: schema embedded as JSON");
-  check(cJSON_IsTrue(jget(j, "stream")), "anthropic body: stream true");
-  check_num(jnum(j, "top_p"), 0.9, "anthropic body: top_p");
-  check(!jget(j, "system") && !jget(j, "temperature"), "anthropic body: no system/temperature when unset");
+  is_str(jstr(fmt, "type"), "json_schema", "anthropic body: output_config.format.type");
+  ok(cJSON_Compare(jget(fmt, "schema"), want, 1), "anthropic body: schema embedded as JSON");
+  ok(cJSON_IsTrue(jget(j, "stream")), "anthropic body: stream true");
+  is_num(jnum(j, "top_p"), 0.9, "anthropic body: top_p");
+  ok(!jget(j, "system") && !jget(j, "temperature"), "anthropic body: no system/temperature when unset");
   cJSON_Delete(want);
   cJSON_Delete(j);
   free(body);
 
   r.schema = "{not json";
-  check(provider_anthropic.build_body(&r) == NULL, "anthropic body: invalid schema -> NULL");
-  check(provider_openai.build_body(&r) == NULL, "openai body: invalid schema -> NULL");
+  ok(provider_anthropic.build_body(&r) == NULL, "anthropic body: invalid schema -> NULL");
+  ok(provider_openai.build_body(&r) == NULL, "openai body: invalid schema -> NULL");
 
   /* Invalid UTF-8 in a prompt would make the API reject the body. */
   static const ChatMsg bad[] = { { "user", "a\xff" "b\"q\n" } };
@@ -122,8 +98,8 @@ static void test_anthropic_body(void) {
   r.nmsgs = 1;
   body = provider_anthropic.build_body(&r);
   j = body ? cJSON_Parse(body) : NULL;
-  check_str(jstr(cJSON_GetArrayItem(jget(j, "messages"), 0), "content"), "a\xEF\xBF\xBD" "b\"q\n",
-            "anthropic body: invalid UTF-8 becomes U+FFFD, quotes escaped");
+  is_str(jstr(cJSON_GetArrayItem(jget(j, "messages"), 0), "content"), "a\xEF\xBF\xBD" "b\"q\n",
+         "anthropic body: invalid UTF-8 becomes U+FFFD, quotes escaped");
   cJSON_Delete(j);
   free(body);
 }
@@ -132,17 +108,17 @@ static void test_openai_body(void) {
   ProviderRequest r = base_request();
   char *body = provider_openai.build_body(&r);
   cJSON *j = body ? cJSON_Parse(body) : NULL;
-  check(j != NULL, "openai body is JSON");
-  check_str(jstr(j, "model"), "m-1", "openai body: model");
+  ok(j != NULL, "openai body is JSON");
+  is_str(jstr(j, "model"), "m-1", "openai body: model");
   const cJSON *msgs = jget(j, "messages");
-  check(cJSON_GetArraySize(msgs) == 3, "openai body: system + two messages");
-  check_str(jstr(cJSON_GetArrayItem(msgs, 0), "role"), "system", "openai body: system first");
-  check_str(jstr(cJSON_GetArrayItem(msgs, 0), "content"), "Be terse.", "openai body: system text");
-  check_str(jstr(cJSON_GetArrayItem(msgs, 2), "role"), "assistant", "openai body: assistant turn");
-  check_num(jnum(j, "max_completion_tokens"), 1024, "openai body: max_completion_tokens");
-  check(!jget(j, "max_tokens"), "openai body: no max_tokens");
-  check(!jget(j, "stream") && !jget(j, "stream_options") && !jget(j, "response_format"),
-        "openai body: no stream or response_format when unset");
+  ok(cJSON_GetArraySize(msgs) == 3, "openai body: system + two messages");
+  is_str(jstr(cJSON_GetArrayItem(msgs, 0), "role"), "system", "openai body: system first");
+  is_str(jstr(cJSON_GetArrayItem(msgs, 0), "content"), "Be terse.", "openai body: system text");
+  is_str(jstr(cJSON_GetArrayItem(msgs, 2), "role"), "assistant", "openai body: assistant turn");
+  is_num(jnum(j, "max_completion_tokens"), 1024, "openai body: max_completion_tokens");
+  ok(!jget(j, "max_tokens"), "openai body: no max_tokens");
+  ok(!jget(j, "stream") && !jget(j, "stream_options") && !jget(j, "response_format"),
+     "openai body: no stream or response_format when unset");
   cJSON_Delete(j);
   free(body);
 
@@ -151,17 +127,17 @@ static void test_openai_body(void) {
   r.schema = SCHEMA;
   body = provider_openai.build_body(&r);
   j = body ? cJSON_Parse(body) : NULL;
-  check_num(jnum(j, "max_tokens"), 1024, "openai body: legacy max_tokens");
-  check(!jget(j, "max_completion_tokens"), "openai body: legacy has no max_completion_tokens");
-  check(cJSON_IsTrue(jget(j, "stream")), "openai body: stream true");
-  check(cJSON_IsTrue(jget(jget(j, "stream_options"), "include_usage")), "openai body: include_usage");
+  is_num(jnum(j, "max_tokens"), 1024, "openai body: legacy max_tokens");
+  ok(!jget(j, "max_completion_tokens"), "openai body: legacy has no max_completion_tokens");
+  ok(cJSON_IsTrue(jget(j, "stream")), "openai body: stream true");
+  ok(cJSON_IsTrue(jget(jget(j, "stream_options"), "include_usage")), "openai body: include_usage");
   const cJSON *rf = jget(j, "response_format");
-  check_str(jstr(rf, "type"), "json_schema", "openai body: response_format.type");
+  is_str(jstr(rf, "type"), "json_schema", "openai body: response_format.type");
   const cJSON *js = jget(rf, "json_schema");
-  check_str(jstr(js, "name"), "Finding", "openai body: json_schema.name");
-  check(cJSON_IsTrue(jget(js, "strict")), "openai body: strict true");
+  is_str(jstr(js, "name"), "Finding", "openai body: json_schema.name");
+  ok(cJSON_IsTrue(jget(js, "strict")), "openai body: strict true");
   cJSON *want = cJSON_Parse(SCHEMA);
-  check(cJSON_Compare(jget(js, "schema"), want, 1), "openai body: schema embedded as JSON");
+  ok(cJSON_Compare(jget(js, "schema"), want, 1), "openai body: schema embedded as JSON");
   cJSON_Delete(want);
   cJSON_Delete(j);
   free(body);
@@ -176,39 +152,39 @@ static int count_with(char **h, const char *needle) {
 static void test_headers(void) {
   const char *key = "sk-ant-TESTKEY-0123456789";
   char **h = provider_anthropic.build_headers(key, 2);
-  check(count_with(h, key) == 1, "anthropic headers: key in one header");
-  check(count_with(h, "x-api-key: sk-ant-TESTKEY-0123456789") == 1, "anthropic headers: x-api-key");
-  check(count_with(h, "anthropic-version: 2023-06-01") == 1, "anthropic headers: version");
-  check(count_with(h, "content-type: application/json") == 1, "anthropic headers: content-type");
-  check(count_with(h, "x-stainless-retry-count: 2") == 1, "anthropic headers: retry count");
+  ok(count_with(h, key) == 1, "anthropic headers: key in one header");
+  ok(count_with(h, "x-api-key: sk-ant-TESTKEY-0123456789") == 1, "anthropic headers: x-api-key");
+  ok(count_with(h, "anthropic-version: 2023-06-01") == 1, "anthropic headers: version");
+  ok(count_with(h, "content-type: application/json") == 1, "anthropic headers: content-type");
+  ok(count_with(h, "x-stainless-retry-count: 2") == 1, "anthropic headers: retry count");
   provider_headers_free(h);
 
   h = provider_openai.build_headers(key, 0);
-  check(count_with(h, key) == 1, "openai headers: key in one header");
-  check(count_with(h, "Authorization: Bearer sk-ant-TESTKEY-0123456789") == 1, "openai headers: bearer");
-  check(count_with(h, "Content-Type: application/json") == 1, "openai headers: content-type");
-  check(count_with(h, "x-stainless-retry-count: 0") == 1, "openai headers: retry count 0");
+  ok(count_with(h, key) == 1, "openai headers: key in one header");
+  ok(count_with(h, "Authorization: Bearer sk-ant-TESTKEY-0123456789") == 1, "openai headers: bearer");
+  ok(count_with(h, "Content-Type: application/json") == 1, "openai headers: content-type");
+  ok(count_with(h, "x-stainless-retry-count: 0") == 1, "openai headers: retry count 0");
   provider_headers_free(h);
 
   h = provider_openai.build_headers(NULL, 0);
-  check(count_with(h, "Authorization") == 0, "openai headers: no key, no Authorization");
+  ok(count_with(h, "Authorization") == 0, "openai headers: no key, no Authorization");
   provider_headers_free(h);
   h = provider_anthropic.build_headers("sk\r\nx-evil: 1", 0);
-  check(count_with(h, "evil") == 0 && count_with(h, "x-api-key") == 0, "anthropic headers: CRLF key not sent");
+  ok(count_with(h, "evil") == 0 && count_with(h, "x-api-key") == 0, "anthropic headers: CRLF key not sent");
   provider_headers_free(h);
 }
 
 static void test_lookup(void) {
   const char *m = NULL;
-  check(provider_for("anthropic/claude-x", &m) == &provider_anthropic, "provider_for anthropic");
-  check_str(m, "claude-x", "provider_for strips the prefix");
-  check(provider_for("openai/meta/llama-3", &m) == &provider_openai, "provider_for openai");
-  check_str(m, "meta/llama-3", "provider_for keeps later slashes");
+  ok(provider_for("anthropic/claude-x", &m) == &provider_anthropic, "provider_for anthropic");
+  is_str(m, "claude-x", "provider_for strips the prefix");
+  ok(provider_for("openai/meta/llama-3", &m) == &provider_openai, "provider_for openai");
+  is_str(m, "meta/llama-3", "provider_for keeps later slashes");
   const Provider *p = provider_for("mock/any", &m);
-  check(p && p->kind == PROVIDER_MOCK && !p->build_body, "provider_for mock: kind, no functions");
-  check(!provider_for("foo/x", &m) && !provider_for("anthropic", &m) && !provider_for("anthropic/", &m)
-        && !provider_for("", &m) && !provider_for(NULL, &m), "provider_for unknown -> NULL");
-  check(provider_known_prefix("openai/x") && !provider_known_prefix("openaix/y"), "provider_known_prefix");
+  ok(p && p->kind == PROVIDER_MOCK && !p->build_body, "provider_for mock: kind, no functions");
+  ok(!provider_for("foo/x", &m) && !provider_for("anthropic", &m) && !provider_for("anthropic/", &m)
+     && !provider_for("", &m) && !provider_for(NULL, &m), "provider_for unknown -> NULL");
+  ok(provider_known_prefix("openai/x") && !provider_known_prefix("openaix/y"), "provider_known_prefix");
   /* the one list of names (vm/providers.def): each has its provider, of that name */
   static const char *const listed[] = {
 #define PROVIDER(id, name) name,
@@ -222,18 +198,18 @@ static void test_lookup(void) {
     const Provider *lp = provider_for(spec, NULL);
     if (!lp || strcmp(lp->name, listed[i]) != 0) all = false;
   }
-  check(all, "every name of vm/providers.def finds the provider of that name");
+  ok(all, "every name of vm/providers.def finds the provider of that name");
 
   Buf u;
   buf_init(&u);
   provider_url(&provider_openai, NULL, &u);
-  check_str(u.data, "https://api.openai.com/v1/chat/completions", "url: openai default");
+  is_str(u.data, "https://api.openai.com/v1/chat/completions", "url: openai default");
   u.len = 0;
   provider_url(&provider_openai, "http://localhost:11434/v1/", &u);
-  check_str(u.data, "http://localhost:11434/v1/chat/completions", "url: SDK-style base with /v1");
+  is_str(u.data, "http://localhost:11434/v1/chat/completions", "url: SDK-style base with /v1");
   u.len = 0;
   provider_url(&provider_anthropic, "http://127.0.0.1:9000/", &u);
-  check_str(u.data, "http://127.0.0.1:9000/v1/messages", "url: anthropic base");
+  is_str(u.data, "http://127.0.0.1:9000/v1/messages", "url: anthropic base");
   buf_free(&u);
 }
 
@@ -257,33 +233,33 @@ static void test_anthropic_reply(void) {
     "\"cache_creation\":{\"ephemeral_5m_input_tokens\":0,\"ephemeral_1h_input_tokens\":0},\"service_tier\":\"standard\"}}";
   ProviderReply r;
   Buf err;
-  check(parse(&provider_anthropic, body, strlen(body), &r, &err), "anthropic reply parses");
-  check_str(r.text.data, "Checking. Done.", "anthropic reply: text blocks joined, others skipped");
-  check_int(r.usage.input_tokens, 472, "anthropic reply: input tokens");
-  check_int(r.usage.output_tokens, 89, "anthropic reply: output tokens");
-  check_int(r.usage.cache_write_tokens, 7, "anthropic reply: cache write");
-  check_int(r.usage.cache_read_tokens, 11, "anthropic reply: cache read");
-  check_str(r.stop_reason, "tool_use", "anthropic reply: stop_reason");
-  check(!r.refusal, "anthropic reply: no refusal");
-  check_str(r.request_id, "msg_01XFDUDYJgAACzvnptvVoYEL", "anthropic reply: id");
+  ok(parse(&provider_anthropic, body, strlen(body), &r, &err), "anthropic reply parses");
+  is_str(r.text.data, "Checking. Done.", "anthropic reply: text blocks joined, others skipped");
+  is_int(r.usage.input_tokens, 472, "anthropic reply: input tokens");
+  is_int(r.usage.output_tokens, 89, "anthropic reply: output tokens");
+  is_int(r.usage.cache_write_tokens, 7, "anthropic reply: cache write");
+  is_int(r.usage.cache_read_tokens, 11, "anthropic reply: cache read");
+  is_str(r.stop_reason, "tool_use", "anthropic reply: stop_reason");
+  ok(!r.refusal, "anthropic reply: no refusal");
+  is_str(r.request_id, "msg_01XFDUDYJgAACzvnptvVoYEL", "anthropic reply: id");
   reply_free(&r);
   buf_free(&err);
 
   body = "{\"content\":[],\"stop_reason\":\"refusal\",\"usage\":{\"input_tokens\":3,\"output_tokens\":0}}";
-  check(parse(&provider_anthropic, body, strlen(body), &r, &err), "anthropic refusal parses");
-  check(r.refusal && r.text.len == 0, "anthropic refusal: refusal=true, no text");
+  ok(parse(&provider_anthropic, body, strlen(body), &r, &err), "anthropic refusal parses");
+  ok(r.refusal && r.text.len == 0, "anthropic refusal: refusal=true, no text");
   reply_free(&r);
   buf_free(&err);
 
-  check(!parse(&provider_anthropic, "nope", 4, &r, &err) && err.len > 0, "anthropic: non-JSON reply is an error");
+  ok(!parse(&provider_anthropic, "nope", 4, &r, &err) && err.len > 0, "anthropic: non-JSON reply is an error");
   reply_free(&r);
   buf_free(&err);
-  check(!parse(&provider_anthropic, "{}", 2, &r, &err) && err.len > 0, "anthropic: reply without content is an error");
+  ok(!parse(&provider_anthropic, "{}", 2, &r, &err) && err.len > 0, "anthropic: reply without content is an error");
   reply_free(&r);
   buf_free(&err);
   body = "{\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"boom\"}}";
-  check(!parse(&provider_anthropic, body, strlen(body), &r, &err), "anthropic: error object in a 2xx body");
-  check_str(err.data, "api_error: boom", "anthropic: its message");
+  ok(!parse(&provider_anthropic, body, strlen(body), &r, &err), "anthropic: error object in a 2xx body");
+  is_str(err.data, "api_error: boom", "anthropic: its message");
   reply_free(&r);
   buf_free(&err);
 }
@@ -298,40 +274,40 @@ static void test_openai_reply(void) {
     "\"prompt_tokens_details\":{\"cached_tokens\":10},\"completion_tokens_details\":{\"reasoning_tokens\":0}}}";
   ProviderReply r;
   Buf err;
-  check(parse(&provider_openai, body, strlen(body), &r, &err), "openai reply parses");
-  check_str(r.text.data, "{\"name\":\"Alice\",\"age\":30}", "openai reply: content");
-  check_int(r.usage.input_tokens, 15, "openai reply: input excludes cached");
-  check_int(r.usage.cache_read_tokens, 10, "openai reply: cached -> cache read");
-  check_int(r.usage.output_tokens, 9, "openai reply: completion tokens");
-  check_str(r.stop_reason, "stop", "openai reply: finish_reason");
-  check(!r.refusal && !r.refusal_text, "openai reply: no refusal");
-  check_str(r.request_id, "chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG", "openai reply: id");
+  ok(parse(&provider_openai, body, strlen(body), &r, &err), "openai reply parses");
+  is_str(r.text.data, "{\"name\":\"Alice\",\"age\":30}", "openai reply: content");
+  is_int(r.usage.input_tokens, 15, "openai reply: input excludes cached");
+  is_int(r.usage.cache_read_tokens, 10, "openai reply: cached -> cache read");
+  is_int(r.usage.output_tokens, 9, "openai reply: completion tokens");
+  is_str(r.stop_reason, "stop", "openai reply: finish_reason");
+  ok(!r.refusal && !r.refusal_text, "openai reply: no refusal");
+  is_str(r.request_id, "chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG", "openai reply: id");
   reply_free(&r);
   buf_free(&err);
 
   body = "{\"choices\":[{\"index\":0,\"finish_reason\":\"stop\",\"message\":{\"role\":\"assistant\",\"content\":null,"
          "\"refusal\":\"I can't help with that.\"}}]}";
-  check(parse(&provider_openai, body, strlen(body), &r, &err), "openai refusal parses");
-  check(r.refusal && r.text.len == 0, "openai refusal: refusal=true, content null");
-  check_str(r.refusal_text, "I can't help with that.", "openai refusal: refusal_text");
+  ok(parse(&provider_openai, body, strlen(body), &r, &err), "openai refusal parses");
+  ok(r.refusal && r.text.len == 0, "openai refusal: refusal=true, content null");
+  is_str(r.refusal_text, "I can't help with that.", "openai refusal: refusal_text");
   reply_free(&r);
   buf_free(&err);
 
   body = "{\"choices\":[{\"index\":0,\"finish_reason\":\"content_filter\",\"message\":{\"content\":\"\"}}]}";
-  check(parse(&provider_openai, body, strlen(body), &r, &err) && r.refusal, "openai content_filter -> refusal");
+  ok(parse(&provider_openai, body, strlen(body), &r, &err) && r.refusal, "openai content_filter -> refusal");
   reply_free(&r);
   buf_free(&err);
 
   body = "{\"choices\":[{\"index\":0,\"finish_reason\":\"tool_calls\",\"message\":{\"role\":\"assistant\",\"content\":null,"
          "\"tool_calls\":[{\"id\":\"call_abc\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}}]}";
-  check(parse(&provider_openai, body, strlen(body), &r, &err) && r.text.len == 0, "openai tool_calls reply: empty text");
+  ok(parse(&provider_openai, body, strlen(body), &r, &err) && r.text.len == 0, "openai tool_calls reply: empty text");
   reply_free(&r);
   buf_free(&err);
 
-  check(!parse(&provider_openai, "{\"choices\":[]}", 14, &r, &err) && err.len > 0, "openai: no choices is an error");
+  ok(!parse(&provider_openai, "{\"choices\":[]}", 14, &r, &err) && err.len > 0, "openai: no choices is an error");
   reply_free(&r);
   buf_free(&err);
-  check(!parse(&provider_openai, "[1]", 3, &r, &err), "openai: array body is an error");
+  ok(!parse(&provider_openai, "[1]", 3, &r, &err), "openai: array body is an error");
   reply_free(&r);
   buf_free(&err);
 }
@@ -341,35 +317,35 @@ static void test_hostile_replies(void) {
   ProviderReply r;
   Buf err;
   const char body1[] = "{\"content\":[{\"type\":\"text\",\"text\":\"a\xff\xfe" "b\"}],\"stop_reason\":\"end_turn\"}";
-  check(parse(&provider_anthropic, body1, sizeof body1 - 1, &r, &err), "invalid UTF-8 reply parses");
-  check(r.text.len == 4 && memcmp(r.text.data, "a\xff\xfe" "b", 4) == 0, "invalid UTF-8 kept as bytes");
+  ok(parse(&provider_anthropic, body1, sizeof body1 - 1, &r, &err), "invalid UTF-8 reply parses");
+  ok(r.text.len == 4 && memcmp(r.text.data, "a\xff\xfe" "b", 4) == 0, "invalid UTF-8 kept as bytes");
   reply_free(&r);
   buf_free(&err);
 
   const char *body2 = "{\"content\":[{\"type\":\"text\",\"text\":\"a\\u0000b\"}]}";
-  check(parse(&provider_anthropic, body2, strlen(body2), &r, &err), "\\u0000 reply parses");
-  check_str(r.text.data, "a\xEF\xBF\xBD" "b", "\\u0000 becomes U+FFFD, text not cut");
+  ok(parse(&provider_anthropic, body2, strlen(body2), &r, &err), "\\u0000 reply parses");
+  is_str(r.text.data, "a\xEF\xBF\xBD" "b", "\\u0000 becomes U+FFFD, text not cut");
   reply_free(&r);
   buf_free(&err);
 
   const char body3[] = "{\"choices\":[{\"index\":0,\"message\":{\"content\":\"x\0y\"}}]}";
-  check(parse(&provider_openai, body3, sizeof body3 - 1, &r, &err), "raw NUL in reply parses");
-  check_str(r.text.data, "x\xEF\xBF\xBDy", "raw NUL becomes U+FFFD");
+  ok(parse(&provider_openai, body3, sizeof body3 - 1, &r, &err), "raw NUL in reply parses");
+  is_str(r.text.data, "x\xEF\xBF\xBDy", "raw NUL becomes U+FFFD");
   reply_free(&r);
   buf_free(&err);
 
   const char *body4 = "{\"choices\":[{\"index\":0,\"message\":{\"content\":\"<\\ud800>\\\\u0000<\\ud83d\\ude00><\\udc00\"}}]}";
-  check(parse(&provider_openai, body4, strlen(body4), &r, &err), "lone surrogates parse");
-  check_str(r.text.data, "<\xEF\xBF\xBD>\\u0000<\xF0\x9F\x98\x80><\xEF\xBF\xBD",
-            "lone surrogates -> U+FFFD; escaped backslash and pairs kept");
+  ok(parse(&provider_openai, body4, strlen(body4), &r, &err), "lone surrogates parse");
+  is_str(r.text.data, "<\xEF\xBF\xBD>\\u0000<\xF0\x9F\x98\x80><\xEF\xBF\xBD",
+         "lone surrogates -> U+FFFD; escaped backslash and pairs kept");
   reply_free(&r);
   buf_free(&err);
 
-  check(!parse(&provider_openai, "", 0, &r, &err), "empty body is an error");
+  ok(!parse(&provider_openai, "", 0, &r, &err), "empty body is an error");
   reply_free(&r);
   buf_free(&err);
   const char *deep = "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[";
-  check(!parse(&provider_openai, deep, strlen(deep), &r, &err), "unterminated nesting is an error");
+  ok(!parse(&provider_openai, deep, strlen(deep), &r, &err), "unterminated nesting is an error");
   reply_free(&r);
   buf_free(&err);
 
@@ -380,10 +356,10 @@ static void test_hostile_replies(void) {
   buf_puts(&b, "{\"choices\":[{\"index\":0,\"finish_reason\":\"length\",\"message\":{\"content\":\"");
   for (size_t i = 0; i < big / 10; i++) buf_put(&b, "abcdefghi\\n", 11);
   buf_puts(&b, "\"}}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2}}");
-  check(parse(&provider_openai, b.data, b.len, &r, &err), "10 MB reply parses");
-  check(r.text.len == big / 10 * 10 && r.text.data[9] == '\n' && r.text.data[r.text.len - 2] == 'i',
-        "10 MB reply: every byte");
-  check_str(r.stop_reason, "length", "10 MB reply: finish_reason");
+  ok(parse(&provider_openai, b.data, b.len, &r, &err), "10 MB reply parses");
+  ok(r.text.len == big / 10 * 10 && r.text.data[9] == '\n' && r.text.data[r.text.len - 2] == 'i',
+     "10 MB reply: every byte");
+  is_str(r.stop_reason, "length", "10 MB reply: finish_reason");
   reply_free(&r);
   buf_free(&err);
   buf_free(&b);
@@ -412,7 +388,7 @@ static void sse_case(const char *input, const char *want, const char *desc) {
   Rec r = { {0}, 0, 0 };
   sse_init(&p);
   sse_feed(&p, input, strlen(input), rec_event, &r);
-  check_str(r.log.data ? r.log.data : "", want, desc);
+  is_str(r.log.data ? r.log.data : "", want, "%s", desc);
   sse_free(&p);
   buf_free(&r.log);
 }
@@ -437,15 +413,15 @@ static void test_sse(void) {
   sse_feed(&p, "\ndata: b\r", 9, rec_event, &r);
   sse_feed(&p, "\n\r", 2, rec_event, &r);
   sse_feed(&p, "\n", 1, rec_event, &r);
-  check_str(r.log.data, "|a\nb\n", "sse: \\r|\\n across feeds is one line end");
+  is_str(r.log.data, "|a\nb\n", "sse: \\r|\\n across feeds is one line end");
   sse_free(&p);
   buf_free(&r.log);
 
   /* A stop from the handler stops the feed. */
   sse_init(&p);
   r = (Rec){ {0}, 0, 1 };
-  bool ok = sse_feed(&p, "data: 1\n\ndata: 2\n\n", 18, rec_event, &r);
-  check(!ok && r.n == 1, "sse: handler false stops feeding");
+  bool good = sse_feed(&p, "data: 1\n\ndata: 2\n\n", 18, rec_event, &r);
+  ok(!good && r.n == 1, "sse: handler false stops feeding");
   sse_free(&p);
   buf_free(&r.log);
 
@@ -456,19 +432,19 @@ static void test_sse(void) {
   char *junk = malloc(chunk);
   memset(junk, 'x', chunk);
   memcpy(junk, "data: ", 6);
-  ok = true;
-  for (size_t sent = 0; ok && sent <= SSE_MAX_BYTES + chunk; sent += chunk) ok = sse_feed(&p, junk, chunk, rec_event, &r);
-  check(!ok && p.overflow && r.n == 0, "sse: endless line -> false + overflow");
-  check(!sse_feed(&p, "\n\n", 2, rec_event, &r), "sse: stays failed after overflow");
+  good = true;
+  for (size_t sent = 0; good && sent <= SSE_MAX_BYTES + chunk; sent += chunk) good = sse_feed(&p, junk, chunk, rec_event, &r);
+  ok(!good && p.overflow && r.n == 0, "sse: endless line -> false + overflow");
+  ok(!sse_feed(&p, "\n\n", 2, rec_event, &r), "sse: stays failed after overflow");
   sse_free(&p);
   /* ... and so are endless data lines of one event. */
   sse_init(&p);
   memset(junk, 'y', chunk);
   memcpy(junk, "data: ", 6);
   junk[chunk - 1] = '\n';
-  ok = true;
-  for (size_t sent = 0; ok && sent <= SSE_MAX_BYTES + chunk; sent += chunk) ok = sse_feed(&p, junk, chunk, rec_event, &r);
-  check(!ok && p.overflow && r.n == 0, "sse: endless event data -> false + overflow");
+  good = true;
+  for (size_t sent = 0; good && sent <= SSE_MAX_BYTES + chunk; sent += chunk) good = sse_feed(&p, junk, chunk, rec_event, &r);
+  ok(!good && p.overflow && r.n == 0, "sse: endless event data -> false + overflow");
   sse_free(&p);
   free(junk);
   buf_free(&r.log);
@@ -614,13 +590,13 @@ static void stream_suite(const Provider *p, const char *transcript, const Want *
     run_init(&r, p);
     run_feed(&r, s, n, NULL, 0);
     snprintf(desc, sizeof desc, "%s stream, %s, whole", p->name, eol_names[e]);
-    check(same(&r, w), desc);
+    ok(same(&r, w), "%s", desc);
     if (!same(&r, w))
-      printf("#   text \"%s\" stop %s in %lld out %lld cr %lld cw %lld done %d failed %d (%s)\n",
-             r.st.reply.text.data ? r.st.reply.text.data : "", r.st.reply.stop_reason ? r.st.reply.stop_reason : "-",
-             (long long)r.st.reply.usage.input_tokens, (long long)r.st.reply.usage.output_tokens,
-             (long long)r.st.reply.usage.cache_read_tokens, (long long)r.st.reply.usage.cache_write_tokens,
-             r.st.done, r.st.failed, r.st.error.data ? r.st.error.data : "");
+      diag("  text \"%s\" stop %s in %lld out %lld cr %lld cw %lld done %d failed %d (%s)",
+           r.st.reply.text.data ? r.st.reply.text.data : "", r.st.reply.stop_reason ? r.st.reply.stop_reason : "-",
+           (long long)r.st.reply.usage.input_tokens, (long long)r.st.reply.usage.output_tokens,
+           (long long)r.st.reply.usage.cache_read_tokens, (long long)r.st.reply.usage.cache_write_tokens,
+           r.st.done, r.st.failed, r.st.error.data ? r.st.error.data : "");
     run_free(&r);
 
     size_t *cuts = malloc(n * sizeof *cuts);
@@ -628,7 +604,7 @@ static void stream_suite(const Provider *p, const char *transcript, const Want *
     run_init(&r, p);
     run_feed(&r, s, n, cuts, n - 1);
     snprintf(desc, sizeof desc, "%s stream, %s, one byte per feed", p->name, eol_names[e]);
-    check(same(&r, w), desc);
+    ok(same(&r, w), "%s", desc);
     run_free(&r);
 
     int bad = 0;
@@ -636,13 +612,13 @@ static void stream_suite(const Provider *p, const char *transcript, const Want *
       run_init(&r, p);
       run_feed(&r, s, n, &cut, 1);
       if (!same(&r, w)) {
-        if (!bad) printf("#   first bad split at %zu\n", cut);
+        if (!bad) diag("  first bad split at %zu", cut);
         bad++;
       }
       run_free(&r);
     }
     snprintf(desc, sizeof desc, "%s stream, %s, split in two at each of %zu positions", p->name, eol_names[e], n + 1);
-    check(bad == 0, desc);
+    ok(bad == 0, "%s", desc);
     free(cuts);
     free(s);
   }
@@ -666,8 +642,8 @@ static void test_streams(void) {
   memcpy(trunc, ANTHROPIC_STREAM, (size_t)(cut - ANTHROPIC_STREAM));
   trunc[cut - ANTHROPIC_STREAM] = '\0';
   stream_one(&provider_anthropic, trunc, &r);
-  check(!r.st.done && !r.st.failed && strcmp(r.st.reply.text.data, "Checking \xE2\x82\xAC.") == 0,
-        "anthropic truncated stream: done=false, text so far");
+  ok(!r.st.done && !r.st.failed && strcmp(r.st.reply.text.data, "Checking \xE2\x82\xAC.") == 0,
+     "anthropic truncated stream: done=false, text so far");
   run_free(&r);
   free(trunc);
   cut = strstr(OPENAI_STREAM, "data: [DONE]");
@@ -675,7 +651,7 @@ static void test_streams(void) {
   memcpy(trunc, OPENAI_STREAM, (size_t)(cut - OPENAI_STREAM));
   trunc[cut - OPENAI_STREAM] = '\0';
   stream_one(&provider_openai, trunc, &r);
-  check(!r.st.done && !r.st.failed && r.st.reply.usage.output_tokens == 2, "openai truncated stream: done=false");
+  ok(!r.st.done && !r.st.failed && r.st.reply.usage.output_tokens == 2, "openai truncated stream: done=false");
   run_free(&r);
   free(trunc);
 
@@ -686,42 +662,42 @@ static void test_streams(void) {
              "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n"
              "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"MORE\"}}\n\n",
              &r);
-  check(r.st.failed && !r.st.done && r.after_stop == 0, "anthropic error event: failed, stops");
-  check_str(r.st.error.data, "overloaded_error: Overloaded", "anthropic error event: message");
+  ok(r.st.failed && !r.st.done && r.after_stop == 0, "anthropic error event: failed, stops");
+  is_str(r.st.error.data, "overloaded_error: Overloaded", "anthropic error event: message");
   run_free(&r);
   stream_one(&provider_openai,
              "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n"
              "data: {\"error\":{\"message\":\"The server had an error\",\"type\":\"server_error\",\"param\":null,\"code\":null}}\n\n"
              "data: [DONE]\n\n", &r);
-  check(r.st.failed && !r.st.done, "openai error chunk: failed, stops");
-  check_str(r.st.error.data, "The server had an error (server_error)", "openai error chunk: message");
+  ok(r.st.failed && !r.st.done, "openai error chunk: failed, stops");
+  is_str(r.st.error.data, "The server had an error (server_error)", "openai error chunk: message");
   run_free(&r);
   stream_one(&provider_openai, "event: error\ndata: {\"error\":\"model crashed\"}\n\n", &r);
-  check(r.st.failed, "openai error chunk: string error");
-  check_str(r.st.error.data, "model crashed", "openai error chunk: string message");
+  ok(r.st.failed, "openai error chunk: string error");
+  is_str(r.st.error.data, "model crashed", "openai error chunk: string message");
   run_free(&r);
   stream_one(&provider_openai, "data: {\"error\":null,\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ok\"}}]}\n\ndata: [DONE]\n\n", &r);
-  check(!r.st.failed && r.st.done && strcmp(r.st.reply.text.data, "ok") == 0, "openai: \"error\":null is no error");
+  ok(!r.st.failed && r.st.done && strcmp(r.st.reply.text.data, "ok") == 0, "openai: \"error\":null is no error");
   run_free(&r);
   stream_one(&provider_openai, "data: {not json\n\n", &r);
-  check(r.st.failed && r.st.error.len > 0, "openai: invalid JSON chunk fails");
+  ok(r.st.failed && r.st.error.len > 0, "openai: invalid JSON chunk fails");
   run_free(&r);
   stream_one(&provider_anthropic, "event: content_block_delta\ndata: {oops\n\n", &r);
-  check(r.st.failed && r.st.error.len > 0, "anthropic: invalid JSON in a known event fails");
+  ok(r.st.failed && r.st.error.len > 0, "anthropic: invalid JSON in a known event fails");
   run_free(&r);
 
   /* Anthropic without event: lines (the JSON type names the event). */
   stream_one(&provider_anthropic,
              "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"x\"}}\n\n"
              "data: {\"type\":\"message_stop\"}\n\n", &r);
-  check(r.st.done && strcmp(r.st.reply.text.data, "x") == 0, "anthropic: event name from the type field");
+  ok(r.st.done && strcmp(r.st.reply.text.data, "x") == 0, "anthropic: event name from the type field");
   run_free(&r);
 
   /* Anthropic refusal in a stream. */
   stream_one(&provider_anthropic,
              "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"refusal\"},\"usage\":{\"output_tokens\":1}}\n\n"
              "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n", &r);
-  check(r.st.done && r.st.reply.refusal, "anthropic stream: refusal stop_reason");
+  ok(r.st.done && r.st.reply.refusal, "anthropic stream: refusal stop_reason");
   run_free(&r);
 
   /* llama.cpp: content null first, reasoning_content, usage on the
@@ -733,9 +709,9 @@ static void test_streams(void) {
              "data: {\"id\":\"chatcmpl-7\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"length\"}],"
              "\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":3,\"total_tokens\":8},\"timings\":{\"x\":1}}\n\n"
              "data: [DONE]\n\n", &r);
-  check(r.st.done && strcmp(r.st.reply.text.data, "42") == 0 && r.st.reply.usage.input_tokens == 5
-        && r.st.reply.usage.output_tokens == 3 && strcmp(r.st.reply.stop_reason, "length") == 0,
-        "llama.cpp stream: usage on the finish chunk, reasoning ignored");
+  ok(r.st.done && strcmp(r.st.reply.text.data, "42") == 0 && r.st.reply.usage.input_tokens == 5
+     && r.st.reply.usage.output_tokens == 3 && strcmp(r.st.reply.stop_reason, "length") == 0,
+     "llama.cpp stream: usage on the finish chunk, reasoning ignored");
   run_free(&r);
 
   /* OpenAI refusal deltas accumulate. */
@@ -743,8 +719,8 @@ static void test_streams(void) {
              "data: {\"choices\":[{\"index\":0,\"delta\":{\"refusal\":\"I can\"}}]}\n\n"
              "data: {\"choices\":[{\"index\":0,\"delta\":{\"refusal\":\"not.\"}}]}\n\n"
              "data: [DONE]\n\n", &r);
-  check(r.st.reply.refusal, "openai stream refusal: refusal=true");
-  check_str(r.st.reply.refusal_text, "I cannot.", "openai stream refusal: text accumulated");
+  ok(r.st.reply.refusal, "openai stream refusal: refusal=true");
+  is_str(r.st.reply.refusal_text, "I cannot.", "openai stream refusal: text accumulated");
   run_free(&r);
 
   /* 10 MB streamed as 10240 deltas, fed in 64 KiB pieces. */
@@ -763,7 +739,7 @@ static void test_streams(void) {
   for (size_t i = 0; i < ncuts; i++) cuts[i] = (i + 1) * 65536;
   run_init(&r, &provider_openai);
   run_feed(&r, s.data, s.len, cuts, ncuts);
-  check(r.st.done && r.st.reply.text.len == 10240u * 1024u, "10 MB stream in 64 KiB feeds");
+  ok(r.st.done && r.st.reply.text.len == 10240u * 1024u, "10 MB stream in 64 KiB feeds");
   run_free(&r);
   free(cuts);
   buf_free(&s);
@@ -775,7 +751,7 @@ static void err_case(const Provider *p, int status, const char *body, const char
   Buf m;
   buf_init(&m);
   p->error_message(status, body, strlen(body), &m);
-  check_str(m.data, want, desc);
+  is_str(m.data, want, "%s", desc);
   buf_free(&m);
 }
 
@@ -820,13 +796,13 @@ static void test_error_bodies(void) {
   Buf m;
   buf_init(&m);
   provider_openai.error_message(503, body.data, body.len, &m);
-  check(m.len == strlen("HTTP 503: ") + 200 + 3 && strcmp(m.data + m.len - 3, "...") == 0,
-        "fallback: raw body cut to 200 bytes + ...");
+  ok(m.len == strlen("HTTP 503: ") + 200 + 3 && strcmp(m.data + m.len - 3, "...") == 0,
+     "fallback: raw body cut to 200 bytes + ...");
   buf_free(&m);
   buf_free(&body);
   buf_init(&m);
   provider_anthropic.error_message(500, "x\0\xff" "y", 4, &m);
-  check_str(m.data, "HTTP 500: x ?y", "fallback: NUL and invalid UTF-8 cleaned");
+  is_str(m.data, "HTTP 500: x ?y", "fallback: NUL and invalid UTF-8 cleaned");
   buf_free(&m);
 }
 
@@ -854,7 +830,7 @@ static void test_retry(void) {
     { 429, NULL, INFINITY, true, "infinite retry-after ignored" },
   };
   for (size_t i = 0; i < sizeof rs / sizeof rs[0]; i++)
-    check(retry_should(rs[i].status, rs[i].xsr, rs[i].ra) == rs[i].want, rs[i].desc);
+    ok(retry_should(rs[i].status, rs[i].xsr, rs[i].ra) == rs[i].want, "%s", rs[i].desc);
 
   double now = 1445412480.0 - 30;
   static const struct { const char *ms, *ra; double want; const char *desc; } ps[] = {
@@ -879,7 +855,7 @@ static void test_retry(void) {
     { NULL, NULL, -1, "no headers: absent" },
   };
   for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++)
-    check_num(retry_after_parse(ps[i].ms, ps[i].ra, now), ps[i].want, ps[i].desc);
+    is_num(retry_after_parse(ps[i].ms, ps[i].ra, now), ps[i].want, "%s", ps[i].desc);
 
   static const struct { uint32_t n; double ra, jitter, want; const char *desc; } ds[] = {
     { 0, -1, 0, 0.5, "backoff 0: 0.5" },
@@ -900,7 +876,7 @@ static void test_retry(void) {
     { 1, 121, 0, 1, "retry-after 121: backoff" },
   };
   for (size_t i = 0; i < sizeof ds / sizeof ds[0]; i++)
-    check_num(retry_delay(ds[i].n, ds[i].ra, ds[i].jitter), ds[i].want, ds[i].desc);
+    is_num(retry_delay(ds[i].n, ds[i].ra, ds[i].jitter), ds[i].want, "%s", ds[i].desc);
 }
 
 /* ---- redaction -------------------------------------------------------- */
@@ -910,7 +886,7 @@ static void redact_case(const char *text, const char *key, const char *want, con
   buf_init(&b);
   buf_puts(&b, text);
   redact_secret(&b, key);
-  check_str(b.data, want, desc);
+  is_str(b.data, want, "%s", desc);
   buf_free(&b);
 }
 
@@ -933,20 +909,20 @@ static void test_redact(void) {
   Buf b;
   buf_init(&b);
   redact_secret(&b, key);
-  check(b.len == 0, "redact: empty buffer");
+  ok(b.len == 0, "redact: empty buffer");
   buf_free(&b);
 }
 
 /* What a reply says about its usage decides what a budget is charged: a
  * valid report (both counts) or the reservation. Missing, null, negative,
  * non-numeric and absurd counts are never taken for a report. */
-static void usage_case(const Provider *p, const char *body, bool ok, const char *desc) {
+static void usage_case(const Provider *p, const char *body, bool good, const char *desc) {
   ProviderReply r;
   Buf err;
   bool parsed = parse(p, body, strlen(body), &r, &err);
-  check(parsed && reply_usage_ok(&r) == ok, desc);
-  check(r.usage.input_tokens >= 0 && r.usage.output_tokens >= 0 && r.usage.cache_read_tokens >= 0 &&
-        r.usage.cache_write_tokens >= 0, "usage counts are never negative");
+  ok(parsed && reply_usage_ok(&r) == good, "%s", desc);
+  ok(r.usage.input_tokens >= 0 && r.usage.output_tokens >= 0 && r.usage.cache_read_tokens >= 0 &&
+     r.usage.cache_write_tokens >= 0, "usage counts are never negative");
   reply_free(&r);
   buf_free(&err);
 }
@@ -981,29 +957,29 @@ static void test_usage_reports(void) {
              "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"}}\n\n"
              "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
              &r);
-  check(r.st.done && !reply_usage_ok(&r.st.reply), "anthropic stream without a final output count: unreported");
+  ok(r.st.done && !reply_usage_ok(&r.st.reply), "anthropic stream without a final output count: unreported");
   run_free(&r);
   stream_one(a, ANTHROPIC_STREAM, &r);
-  check(reply_usage_ok(&r.st.reply), "anthropic stream with message_delta usage: reported");
+  ok(reply_usage_ok(&r.st.reply), "anthropic stream with message_delta usage: reported");
   run_free(&r);
   stream_one(o, OPENAI_STREAM, &r);
-  check(reply_usage_ok(&r.st.reply), "openai stream with a usage chunk: reported");
+  ok(reply_usage_ok(&r.st.reply), "openai stream with a usage chunk: reported");
   run_free(&r);
   const char *cut = strstr(OPENAI_STREAM, "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1694268190,\"model\":\"gpt-4o-mini\",\"choices\":[],");
-  check(cut != NULL, "the openai transcript has a usage chunk");
+  ok(cut != NULL, "the openai transcript has a usage chunk");
   if (cut) {
     char *nousage = malloc(strlen(OPENAI_STREAM) + 1);
     memcpy(nousage, OPENAI_STREAM, (size_t)(cut - OPENAI_STREAM));
     strcpy(nousage + (cut - OPENAI_STREAM), "data: [DONE]\n\n");
     stream_one(o, nousage, &r);
-    check(r.st.done && !reply_usage_ok(&r.st.reply), "openai stream without a usage chunk: unreported");
+    ok(r.st.done && !reply_usage_ok(&r.st.reply), "openai stream without a usage chunk: unreported");
     run_free(&r);
     free(nousage);
   }
   /* the one token estimate: bytes / 4, rounded up */
-  check(provider_tokens_estimate(0) == 0 && provider_tokens_estimate(1) == 1 && provider_tokens_estimate(4) == 1 &&
-        provider_tokens_estimate(5) == 2 && provider_tokens_estimate(4000) == 1000,
-        "provider_tokens_estimate: bytes / 4, rounded up");
+  ok(provider_tokens_estimate(0) == 0 && provider_tokens_estimate(1) == 1 && provider_tokens_estimate(4) == 1 &&
+     provider_tokens_estimate(5) == 2 && provider_tokens_estimate(4000) == 1000,
+     "provider_tokens_estimate: bytes / 4, rounded up");
 }
 
 int main(void) {
@@ -1020,6 +996,5 @@ int main(void) {
   test_retry();
   test_redact();
   test_usage_reports();
-  printf("# %d tests, %d failed\n", test_no, test_failed);
-  return test_failed ? 1 : 0;
+  return tap_done();
 }

@@ -4,18 +4,11 @@
  * `ok N - desc` lines; exits non-zero on failure. */
 #define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include "../../base/term.h"
+#include "tap.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int test_no, test_failed;
-
-static void check(int cond, const char *desc) {
-  test_no++;
-  if (!cond) test_failed++;
-  printf("%sok %d - %s\n", cond ? "" : "not ", test_no, desc);
-}
 
 /* in (n bytes) written by term_write in mode must read want. */
 static void check_write(const char *in, size_t n, TermMode mode, const char *want, const char *desc) {
@@ -23,18 +16,18 @@ static void check_write(const char *in, size_t n, TermMode mode, const char *wan
   size_t len = 0;
   FILE *mf = open_memstream(&got, &len);
   if (!mf) {
-    check(0, desc);
+    ok(0, "%s", desc);
     return;
   }
   term_write(mf, in, n, mode);
   fclose(mf);
   int good = len == strlen(want) && memcmp(got, want, len) == 0;
-  check(good, desc);
-  if (!good) printf("#   got:  %.*s\n#   want: %s\n", (int)len, got, want);
+  ok(good, "%s", desc);
+  if (!good) diag("  got:  %.*s\n  want: %s", (int)len, got, want);
   if (mode == TERM_TEXT) { /* term_escape agrees with term_write */
     size_t elen;
     char *e = term_escape(in, n, &elen);
-    check(elen == len && memcmp(e, got, len) == 0 && e[elen] == '\0', "term_escape agrees");
+    ok(elen == len && memcmp(e, got, len) == 0 && e[elen] == '\0', "term_escape agrees");
     free(e);
   }
   free(got);
@@ -67,9 +60,8 @@ int main(void) {
 
   char esc[TERM_ESC_MAX];
   size_t el;
-  check(term_char("\xf4\x8f\xbf\xbf", 4, TERM_TEXT, esc, &el) == 4 && el == 0, "U+10FFFF is one plain character");
-  check(utf8_bidi_len("\xe2\x80\xae", 2) == 0, "utf8_bidi_len respects avail");
+  ok(term_char("\xf4\x8f\xbf\xbf", 4, TERM_TEXT, esc, &el) == 4 && el == 0, "U+10FFFF is one plain character");
+  ok(utf8_bidi_len("\xe2\x80\xae", 2) == 0, "utf8_bidi_len respects avail");
 
-  printf("%d passed, %d failed\n", test_no - test_failed, test_failed);
-  return test_failed ? 1 : 0;
+  return tap_done();
 }

@@ -1,27 +1,20 @@
 /* test_values.c — runtime values: rendering, maps, equality, ordering and
  * heap accounting. Prints `ok N - desc` lines; exits non-zero on failure. */
 #include "../../vm/value.h"
+#include "tap.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-static int test_no, test_failed;
-
-static void check(int cond, const char *desc) {
-  test_no++;
-  if (!cond) test_failed++;
-  printf("%sok %d - %s\n", cond ? "" : "not ", test_no, desc);
-}
-
 /* Renders v as JSON (or display text) and compares with want. */
 static void check_render(Value v, bool display, const char *want, const char *desc) {
   Buf b;
   buf_init(&b);
-  bool ok = display ? v_to_display(&b, v) : v_to_json(&b, v);
-  int good = ok && b.data && strcmp(b.data, want) == 0;
-  check(good, desc);
-  if (!good) printf("#   got:  %s\n#   want: %s\n", b.data ? b.data : "(null)", want);
+  bool done = display ? v_to_display(&b, v) : v_to_json(&b, v);
+  int good = done && b.data && strcmp(b.data, want) == 0;
+  ok(good, "%s", desc);
+  if (!good) diag("  got:  %s\n  want: %s", b.data ? b.data : "(null)", want);
   buf_free(&b);
 }
 
@@ -31,7 +24,7 @@ static void check_dur(int64_t ms, const char *want) {
   dur_format(&b, ms);
   char desc[64];
   snprintf(desc, sizeof desc, "duration %lld renders as %s", (long long)ms, want);
-  check(b.data && strcmp(b.data, want) == 0, desc);
+  ok(b.data && strcmp(b.data, want) == 0, "%s", desc);
   buf_free(&b);
 }
 
@@ -49,9 +42,9 @@ static void test_scalars(void) {
   check_render(v_duration(90000), true, "1m30s", "durations display bare");
   Buf b;
   buf_init(&b);
-  check(!v_to_json(&b, v_float(NAN)) && b.data && strstr(b.data, "NaN"), "NaN has no JSON form");
+  ok(!v_to_json(&b, v_float(NAN)) && b.data && strstr(b.data, "NaN"), "NaN has no JSON form");
   b.len = 0;
-  check(!v_to_json(&b, v_float(INFINITY)) && b.data && strstr(b.data, "infinity"), "infinity has no JSON form");
+  ok(!v_to_json(&b, v_float(INFINITY)) && b.data && strstr(b.data, "infinity"), "infinity has no JSON form");
   buf_free(&b);
   check_dur(1500, "1.5s");
   check_dur(90000, "1m30s");
@@ -69,10 +62,10 @@ static void test_strings(Heap *h) {
                "JSON escapes, keeps valid UTF-8, replaces invalid bytes");
   check_render(s, true, "a\"b\\\n\x01\xff\xc3\xa9\xed\xa0\x80z", "display keeps a string raw");
   Value t = v_cstring(h, "a\"b\\\n");
-  check(!v_equal(s, t), "different strings are unequal");
+  ok(!v_equal(s, t), "different strings are unequal");
   Value u = v_string(h, "a\"b\\\n\x01\xff\xc3\xa9\xed\xa0\x80z", 13);
-  check(v_equal(s, u) && str_hash(AS_STRING(s)) == str_hash(AS_STRING(u)), "equal strings, equal hashes");
-  check(v_compare(t, s) < 0, "a prefix sorts first");
+  ok(v_equal(s, u) && str_hash(AS_STRING(s)) == str_hash(AS_STRING(u)), "equal strings, equal hashes");
+  ok(v_compare(t, s) < 0, "a prefix sorts first");
   v_release(h, s);
   v_release(h, t);
   v_release(h, u);
@@ -93,17 +86,17 @@ static void test_maps(Heap *h) {
     Value *v = map_get_cstr(AS_MAP(m), key, strlen(key));
     all = v && v->as.i == i;
   }
-  check(all, "40 keys: indexed lookups find every one");
-  check(!map_get_cstr(AS_MAP(m), "nope", 4), "a missing key is NULL");
+  ok(all, "40 keys: indexed lookups find every one");
+  ok(!map_get_cstr(AS_MAP(m), "nope", 4), "a missing key is NULL");
   Value shared = v_retain(m);
   Value k5 = v_cstring(h, "k5");
   Value m2 = map_set_take(h, v_retain(m), AS_STRING(k5), v_int(500));
-  check(m2.as.o != m.as.o && map_get(AS_MAP(m), AS_STRING(k5))->as.i == 5 && map_get(AS_MAP(m2), AS_STRING(k5))->as.i == 500,
-        "setting a shared map copies it");
+  ok(m2.as.o != m.as.o && map_get(AS_MAP(m), AS_STRING(k5))->as.i == 5 && map_get(AS_MAP(m2), AS_STRING(k5))->as.i == 500,
+     "setting a shared map copies it");
   m2 = map_remove_take(h, m2, AS_STRING(k5));
-  check(AS_MAP(m2)->n == 39 && !map_get(AS_MAP(m2), AS_STRING(k5)) && map_get_cstr(AS_MAP(m2), "k39", 3),
-        "remove keeps the other keys findable");
-  check(strcmp(AS_MAP(m2)->keys[5]->data, "k6") == 0, "remove keeps insertion order");
+  ok(AS_MAP(m2)->n == 39 && !map_get(AS_MAP(m2), AS_STRING(k5)) && map_get_cstr(AS_MAP(m2), "k39", 3),
+     "remove keeps the other keys findable");
+  ok(strcmp(AS_MAP(m2)->keys[5]->data, "k6") == 0, "remove keeps insertion order");
   v_release(h, k5);
   v_release(h, m2);
   v_release(h, shared);
@@ -124,9 +117,9 @@ static void test_maps(Heap *h) {
   AS_RECORD(r1)->vals[0] = v_int(1); AS_RECORD(r1)->vals[1] = v_cstring(h, "x");
   AS_RECORD(r2)->vals[0] = v_cstring(h, "x"); AS_RECORD(r2)->vals[1] = v_int(1);
   check_render(r1, false, "{\"b\":1,\"a\":\"x\"}", "records render in shape order");
-  check(v_equal(r1, r2), "records compare by field name, not order");
+  ok(v_equal(r1, r2), "records compare by field name, not order");
   Value *f = record_get(AS_RECORD(r2), AS_STRING(kb));
-  check(f && f->tag == V_INT && f->as.i == 1, "record_get by name");
+  ok(f && f->tag == V_INT && f->as.i == 1, "record_get by name");
   v_release(h, v_obj(&s1->h));
   v_release(h, v_obj(&s2->h));
   v_release(h, r1);
@@ -140,15 +133,15 @@ static void test_lists(Heap *h) {
   for (int i = 0; i < 3; i++) l = list_push_take(h, l, v_int(i));
   Value keep = v_retain(l);
   Value l2 = list_push_take(h, v_retain(l), v_float(2.5));
-  check(AS_LIST(l)->n == 3 && AS_LIST(l2)->n == 4, "pushing onto a shared list copies");
+  ok(AS_LIST(l)->n == 3 && AS_LIST(l2)->n == 4, "pushing onto a shared list copies");
   check_render(l2, false, "[0,1,2,2.5]", "list renders");
   Value c = list_concat(h, l, l2);
   Value empty = v_cstring(h, "");
-  check(AS_LIST(c)->n == 7, "concat");
-  check(v_compare(l, l2) < 0 && v_compare(v_none(), v_bool(false)) < 0 &&
-        v_compare(v_int(3), v_float(2.5)) > 0 && v_compare(v_duration(1), empty) < 0,
-        "total order: none < bool < numbers < duration < string; lists lexicographic");
-  check(v_equal(v_int(2), v_float(2.0)), "int 2 equals float 2.0 (json numbers)");
+  ok(AS_LIST(c)->n == 7, "concat");
+  ok(v_compare(l, l2) < 0 && v_compare(v_none(), v_bool(false)) < 0 &&
+     v_compare(v_int(3), v_float(2.5)) > 0 && v_compare(v_duration(1), empty) < 0,
+     "total order: none < bool < numbers < duration < string; lists lexicographic");
+  ok(v_equal(v_int(2), v_float(2.0)), "int 2 equals float 2.0 (json numbers)");
   v_release(h, c);
   v_release(h, empty);
   v_release(h, l2);
@@ -160,18 +153,18 @@ static void test_heap(void) {
   Heap h;
   heap_init(&h, 1000);
   Value a = v_string(&h, "x", 1);
-  check(!h.over_limit && heap_would_exceed(&h, 2000) && !heap_would_exceed(&h, 10), "would_exceed sees the limit");
+  ok(!h.over_limit && heap_would_exceed(&h, 2000) && !heap_would_exceed(&h, 10), "would_exceed sees the limit");
   Value b = v_list(&h, 100);
-  check(h.over_limit, "going over the limit sets over_limit");
+  ok(h.over_limit, "going over the limit sets over_limit");
   v_release(&h, a);
   v_release(&h, b);
-  check(h.used == 0, "every byte is returned");
+  ok(h.used == 0, "every byte is returned");
   h.over_limit = false;
   h.fail_after = h.nallocs + 2;
   a = v_string(&h, "x", 1);
-  check(!h.over_limit, "fail_after: not yet");
+  ok(!h.over_limit, "fail_after: not yet");
   b = v_string(&h, "y", 1);
-  check(h.over_limit, "fail_after: the Nth allocation trips the flag");
+  ok(h.over_limit, "fail_after: the Nth allocation trips the flag");
   v_release(&h, a);
   v_release(&h, b);
 }
@@ -183,8 +176,7 @@ int main(void) {
   test_strings(&h);
   test_maps(&h);
   test_lists(&h);
-  check(h.used == 0, "no bytes leaked from the test heap");
+  ok(h.used == 0, "no bytes leaked from the test heap");
   test_heap();
-  printf("%d passed, %d failed\n", test_no - test_failed, test_failed);
-  return test_failed ? 1 : 0;
+  return tap_done();
 }
