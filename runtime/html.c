@@ -14,7 +14,7 @@
  *     if the escaping failed.
  * Prompts, replies and errors are cut to TEXT_MAX bytes so that a big run
  * still gives a page a browser opens at once. */
-#include "cli.h"
+#include "tool.h"
 
 #include <inttypes.h>
 #include <string.h>

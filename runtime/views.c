@@ -1,4 +1,4 @@
-/* inspect.c — weft runs, weft show, weft trace: reading the journal.
+/* views.c — the read views of runs that weft runs, show and trace print.
  *
  * Nothing here writes: the journal is opened with JOURNAL_READ through
  * vm/journal.h. `show` rebuilds the tree of a run from its effect
@@ -7,8 +7,8 @@
  * block "budget#N@LINE"), "fanout#3@12[0]" one of its branches (a fiber)
  * and "ask#1" an effect. The run's events add what the effects cannot
  * say: each fiber's status, and which effects a resume answered from the
- * journal (RunFacts). The timeline page is cli/html.c. */
-#include "cli.h"
+ * journal (RunFacts). The timeline page is runtime/html.c. */
+#include "tool.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -23,49 +23,6 @@
 #include "../vm/json.h"
 #include "../stdlib/builtins.h"
 #include "../vm/module.h"
-
-const char HELP_RUNS[] =
-    "usage: weft runs [--journal PATH] [--json]\n"
-    "\n"
-    "Lists the runs in the journal, oldest first:\n"
-    "ID, STATUS (ok, failed, running, or interrupted: running but held by no\n"
-    "process, so `weft resume` can finish it), CALLS, TOKENS (in + out),\n"
-    "COST, DURATION, STARTED (local time) and PROGRAM.\n"
-    "\n"
-    "  --journal PATH   the journal to read (default: $WEFT_JOURNAL, else\n"
-    "                   .weft/journal.db)\n"
-    "  --json           an array of run objects (docs/cli.md)\n"
-    "\n"
-    "exit: 0 listed, 2 usage error or a journal that cannot be read\n";
-
-const char HELP_SHOW[] =
-    "usage: weft show RUN [--journal PATH] [--json]\n"
-    "\n"
-    "Shows run RUN (its id, or last): program, status, module hash, inputs,\n"
-    "times, calls, tokens, cost and result or error, then the tree of its\n"
-    "fibers, fan-outs and effects with each one's status, role and model,\n"
-    "tokens, cost, duration and attempts.\n"
-    "\n"
-    "  --journal PATH   the journal to read (default: $WEFT_JOURNAL, else\n"
-    "                   .weft/journal.db)\n"
-    "  --json           {\"run\": {...}, \"tree\": {...}} (docs/cli.md)\n"
-    "\n"
-    "exit: 0 shown, 2 usage error, unknown run or unreadable journal\n";
-
-const char HELP_TRACE[] =
-    "usage: weft trace RUN [--journal PATH] [--html OUT.html]\n"
-    "\n"
-    "Prints the events of run RUN (its id, or last) as JSON lines, the lines\n"
-    "`weft run --trace FILE.jsonl` writes. With --html, writes instead one\n"
-    "self-contained page with the run's timeline: a row per fiber, a bar per\n"
-    "effect, prompt and reply on hover (- writes it to stdout).\n"
-    "\n"
-    "  --journal PATH   the journal to read (default: $WEFT_JOURNAL, else\n"
-    "                   .weft/journal.db)\n"
-    "  --html OUT.html  write the timeline page\n"
-    "\n"
-    "exit: 0 printed, 2 usage error, unknown run, unreadable journal or an\n"
-    "OUT.html that cannot be written\n";
 
 /* ---- facts from the events ------------------------------------------------ */
 
@@ -324,47 +281,6 @@ static int64_t run_duration(Journal *j, const RunRec *r) {
 
 /* ---- arguments and the journal ---------------------------------------------- */
 
-typedef struct Args {
-  const char *journal, *run, *html;
-  bool json;
-} Args;
-
-/* Parses the flags of command cmd: --journal, and --json or --html when
- * allowed, RUN when want_run. Returns -1 to go on, else the exit code. */
-static int parse_args(int argc, char **argv, const char *cmd, const char *help, bool want_run, bool json_ok,
-                      bool html_ok, Args *a) {
-  memset(a, 0, sizeof *a);
-  for (int i = 1; i < argc; i++) {
-    const char *s = argv[i], *v = NULL;
-    int r;
-    if (is_help_flag(s)) {
-      fputs(help, stdout);
-      return EXIT_OK;
-    } else if ((r = flag_value(argc, argv, &i, "--journal", &v)) != 0) {
-      if (r < 0) return EXIT_USAGE;
-      a->journal = v;
-    } else if (html_ok && (r = flag_value(argc, argv, &i, "--html", &v)) != 0) {
-      if (r < 0) return EXIT_USAGE;
-      a->html = v;
-    } else if (json_ok && strcmp(s, "--json") == 0) {
-      a->json = true;
-    } else if (s[0] == '-' && s[1] != '\0') {
-      errorf("%s: unknown flag '%s' (see 'weft help %s')", cmd, s, cmd);
-      return EXIT_USAGE;
-    } else if (!want_run || a->run) {
-      errorf("%s: unexpected argument '%s' (see 'weft help %s')", cmd, s, cmd);
-      return EXIT_USAGE;
-    } else {
-      a->run = s;
-    }
-  }
-  if (want_run && !a->run) {
-    errorf("%s: no run given (usage: weft %s RUN, RUN a number from `weft runs` or last)", cmd, cmd);
-    return EXIT_USAGE;
-  }
-  return -1;
-}
-
 static Journal *open_journal(const char *flag) {
   char *err = NULL;
   Journal *j = journal_open(journal_path_or_default(flag), JOURNAL_READ, &err);
@@ -373,13 +289,13 @@ static Journal *open_journal(const char *flag) {
   return j;
 }
 
-/* Opens the journal of a and loads its run a->run into r. */
-static Journal *open_run(const Args *a, RunRec *r) {
+/* Opens the journal and loads its run `run` (as typed) into r. */
+static Journal *open_run(const char *journal, const char *run, RunRec *r) {
   memset(r, 0, sizeof *r);
-  Journal *j = open_journal(a->journal);
+  Journal *j = open_journal(journal);
   int64_t id;
   char *err = NULL;
-  if (j && parse_run_id(j, a->run, &id) && journal_run_get(j, id, false, r, &err)) return j;
+  if (j && parse_run_id(j, run, &id) && journal_run_get(j, id, false, r, &err)) return j;
   if (err) errorf("%s", err);
   free(err);
   journal_close(j);
@@ -491,11 +407,8 @@ static void print_runs_json(Journal *j, const RunRec *rs, size_t n) {
   buf_free(&b);
 }
 
-int cmd_runs(int argc, char **argv) {
-  Args a;
-  int rc = parse_args(argc, argv, "runs", HELP_RUNS, false, true, false, &a);
-  if (rc >= 0) return rc;
-  Journal *j = open_journal(a.journal);
+int weft_tool_runs(const char *journal, bool json) {
+  Journal *j = open_journal(journal);
   if (!j) return EXIT_USAGE;
   RunRec *rs = NULL;
   size_t n = 0;
@@ -506,7 +419,7 @@ int cmd_runs(int argc, char **argv) {
     journal_close(j);
     return EXIT_USAGE;
   }
-  if (a.json) print_runs_json(j, rs, n);
+  if (json) print_runs_json(j, rs, n);
   else print_runs_table(j, rs, n);
   run_recs_free(rs, n);
   journal_close(j);
@@ -866,12 +779,10 @@ static void show_run(Journal *j, const RunRec *r, const EffectRec *es, size_t n,
   tree_free(&t);
 }
 
-int cmd_show(int argc, char **argv) {
-  Args a;
-  int rc = parse_args(argc, argv, "show", HELP_SHOW, true, true, false, &a);
-  if (rc >= 0) return rc;
+int weft_tool_show(const char *journal, const char *run, bool json) {
+  int rc;
   RunRec r;
-  Journal *j = open_run(&a, &r);
+  Journal *j = open_run(journal, run, &r);
   if (!j) return EXIT_USAGE;
   EffectRec *es = NULL;
   char **evs = NULL;
@@ -881,7 +792,7 @@ int cmd_show(int argc, char **argv) {
   if (load_effects(j, r.id, &es, &n) && load_events(j, r.id, "show", &evs, &at, &nev)) {
     RunFacts f;
     run_facts_build(&f, evs, at, nev);
-    show_run(j, &r, es, n, &f, a.json);
+    show_run(j, &r, es, n, &f, json);
     run_facts_free(&f);
     rc = EXIT_OK;
   }
@@ -912,20 +823,18 @@ static bool write_html(Journal *j, const RunRec *r, char **evs, const int64_t *a
   return ok;
 }
 
-int cmd_trace(int argc, char **argv) {
-  Args a;
-  int rc = parse_args(argc, argv, "trace", HELP_TRACE, true, false, true, &a);
-  if (rc >= 0) return rc;
+int weft_tool_trace(const char *journal, const char *run, const char *html) {
+  int rc;
   RunRec r;
-  Journal *j = open_run(&a, &r);
+  Journal *j = open_run(journal, run, &r);
   if (!j) return EXIT_USAGE;
   char **evs = NULL;
   int64_t *at = NULL;
   size_t n = 0;
   rc = EXIT_USAGE;
   if (load_events(j, r.id, "trace", &evs, &at, &n)) {
-    if (a.html) {
-      if (write_html(j, &r, evs, at, n, a.html)) rc = EXIT_OK;
+    if (html) {
+      if (write_html(j, &r, evs, at, n, html)) rc = EXIT_OK;
     } else {
       for (size_t i = 0; i < n; i++) {
         size_t len = strlen(evs[i]);

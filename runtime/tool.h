@@ -1,42 +1,56 @@
-/* cli.h — what the files of the `weft` command share: exit codes, the
- * message helper and flag parsing (cli/weft.c), and the inspection
- * commands (cli/inspect.c, cli/html.c). */
-#ifndef WEFT_CLI_H
-#define WEFT_CLI_H
+/* tool.h — what the files behind weft_tools.h share (runtime/program.c,
+ * runtime/session.c, runtime/views.c, runtime/html.c): exit codes, the message helper, the
+ * journal a command uses, and the read views of a run's events. */
+#ifndef WEFT_RUNTIME_TOOL_H
+#define WEFT_RUNTIME_TOOL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "../runtime/journal.h"
+#include "../include/weft_tools.h"
+#include "journal.h"
+#include "../lang/diag.h"
+#include "../vm/module.h"
 #include "../vm/value.h"
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+enum { EXIT_OK = WEFT_EXIT_OK, EXIT_FAIL = WEFT_EXIT_FAIL, EXIT_USAGE = WEFT_EXIT_USAGE };
+typedef weft_when ColorMode;
+#define COLOR_AUTO WEFT_WHEN_AUTO
+#define COLOR_ALWAYS WEFT_WHEN_ALWAYS
+#define COLOR_NEVER WEFT_WHEN_NEVER
 
-/* "weft: MESSAGE\n" on stderr. */
-void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-bool is_help_flag(const char *a);
-/* Matches `--name VALUE` and `--name=VALUE` at argv[*i]. Returns 1 and sets
- * *val (advancing *i past a separate value), 0 when argv[*i] is another
- * flag, -1 (after a message) when the value is missing. */
-int flag_value(int argc, char **argv, int *i, const char *name, const char **val);
+/* "weft: MESSAGE\n" on stderr (weft_tool_error). */
+#define errorf weft_tool_error
 /* A whole file (or stdin for "-"), malloc'd and NUL-terminated; NULL with
  * errno set on failure. */
 char *read_file(const char *path, size_t *len);
 
+/* 1 when diagnostics on stderr are coloured: --color=always, or auto
+ * with stderr a terminal and NO_COLOR unset or empty. */
+int use_color(ColorMode mode);
+
+/* Everything a loaded program owns, released together by loaded_free. */
+typedef struct Loaded {
+  Heap heap;        /* constants of the module */
+  SourceSet ss;
+  DiagList dl;
+  Module *mod;
+} Loaded;
+/* Compiles (or loads, when the file starts with the module magic) path,
+ * with the import roots ip[0..nip). Diagnostics go to stderr. Returns
+ * EXIT_OK with lp->mod set, or the exit code to end with; lp is released
+ * with loaded_free either way. */
+int load_module(const char *path, ColorMode color, const char *const *ip, uint32_t nip, Loaded *lp);
+void loaded_free(Loaded *lp);
+
 /* The journal a command uses: --journal PATH, else $WEFT_JOURNAL, else
  * JOURNAL_DEFAULT_PATH. */
-const char *journal_path_or_default(const char *flag);
+#define journal_path_or_default weft_tool_journal_path
 /* A run id as typed: "7", or "last" (the newest run). false after a message. */
 bool parse_run_id(Journal *j, const char *s, int64_t *id);
 
-/* ---- inspection (cli/inspect.c) ---------------------------------------------- */
-extern const char HELP_RUNS[], HELP_SHOW[], HELP_TRACE[];
-int cmd_runs(int argc, char **argv);
-int cmd_show(int argc, char **argv);
-int cmd_trace(int argc, char **argv);
-
-/* What a run's events add to its effects (shared with cli/html.c). A
- * resumed run's events hold each session's events in turn, so facts are
+/* What a run's events add to its effects (runtime/views.c, runtime/html.c).
+ * A resumed run's events hold each session's events in turn, so facts are
  * deduplicated by address and the last event wins. */
 typedef struct FiberFact {
   char *path;                    /* "main", "main/fanout#1@6[0]" */
@@ -65,7 +79,6 @@ void request_info_free(RequestInfo *q);
  * and duration_ms (-1: unknown, written as null). */
 void run_json(Buf *b, const RunRec *r, int64_t duration_ms);
 
-/* ---- the timeline page (cli/html.c) -------------------------------------------- */
 /* Appends to out a self-contained HTML page (no external resources) with
  * a timeline of run r: one bar per effect (class "bar", attribute
  * data-addr), coloured by status, with prompt and reply on hover, and the

@@ -1,0 +1,119 @@
+/* weft_tools.h — the unstable API of the project's own tools (the `weft`
+ * command, and later the language server): what a tool needs beyond
+ * weft.h. Each call does one command's work the way `weft` shows it:
+ * diagnostics rendered, messages ("weft: ...", escaped) on stderr, output
+ * on stdout, and the command's exit code returned (WEFT_EXIT_*). Nothing
+ * here is stable: a tool built against one version of this header is
+ * rebuilt with the next. Every call runs on the calling thread; none may
+ * run on two threads at once (they share stdout and stderr). */
+#ifndef WEFT_TOOLS_H
+#define WEFT_TOOLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "weft.h"
+
+/* The exit codes of every command (docs/cli.md). */
+enum { WEFT_EXIT_OK = 0, WEFT_EXIT_FAIL = 1, WEFT_EXIT_USAGE = 2 };
+
+/* auto / always / never: --color and --progress. */
+typedef enum weft_when { WEFT_WHEN_AUTO, WEFT_WHEN_ALWAYS, WEFT_WHEN_NEVER } weft_when;
+
+/* "weft: MESSAGE\n" on stderr, in one write, with control and bidi
+ * characters of the formatted text escaped (docs/cli.md, "Escaped
+ * output"). */
+void weft_tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Whether name[0..len) names a provider (anthropic, openai, mock, ...). */
+bool weft_tool_known_provider(const char *name, size_t len);
+
+/* The journal a command uses: flag (--journal) when non-empty, else
+ * $WEFT_JOURNAL, else .weft/journal.db. Borrowed. */
+const char *weft_tool_journal_path(const char *flag);
+
+/* ---- compiling commands -------------------------------------------------- */
+
+/* Options of check, build and disasm. import_paths: the --import-path
+ * directories (borrowed). */
+typedef struct weft_compile_opts {
+  weft_when color;
+  const char *const *import_paths;
+  uint32_t nimport_paths;
+} weft_compile_opts;
+
+/* weft check FILE...: diagnostics on stderr (json: one document on stdout);
+ * cost: also the static bound of one file. */
+int weft_tool_check(const char *const *files, int nfiles, bool json, bool cost, const weft_compile_opts *o);
+/* weft build FILE [-o OUT]: out NULL writes FILE with .weftc. */
+int weft_tool_build(const char *file, const char *out, const weft_compile_opts *o);
+/* weft disasm FILE: the listing on stdout, escaped. */
+int weft_tool_disasm(const char *file, const weft_compile_opts *o);
+
+/* ---- run, resume, replay ----------------------------------------------------- */
+
+typedef enum weft_run_kind { WEFT_RUN_NEW, WEFT_RUN_RESUME, WEFT_RUN_REPLAY } weft_run_kind;
+
+/* The global budget's parts (--budget-*), as bits of budget_bits. */
+enum { WEFT_BUDGET_CALLS = 1, WEFT_BUDGET_TOKENS = 2, WEFT_BUDGET_USD = 4, WEFT_BUDGET_TIME = 8 };
+
+typedef struct weft_pair { const char *name, *text; } weft_pair;
+
+/* Everything a run is told by its command line (all strings borrowed from
+ * the caller, who owns the arrays). Zero means "the default" for limits,
+ * max_concurrency and timeout_ms; -1 for retries and repairs. recorded are
+ * the flags a resume or replay applies again ("--name=value"), which the
+ * journal keeps: the caller's flag table decides which they are. */
+typedef struct weft_run_opts {
+  const char *file;             /* run: the program; resume/replay: the RUN id as typed */
+  const char *input;            /* --input FILE ("-": stdin) */
+  weft_pair *args; uint32_t nargs;        /* --arg NAME=VALUE */
+  weft_pair *models; uint32_t nmodels;    /* --model ROLE=PROVIDER/MODEL */
+  const char **import_paths; uint32_t nimport_paths;
+  uint64_t max_instructions, max_memory;
+  uint32_t max_call_depth, max_fibers;
+  const char *provider;
+  uint32_t max_concurrency;
+  int64_t timeout_ms;
+  int32_t retries, repairs;
+  bool no_stream;
+  const char *mock_script, *prices_file;
+  uint32_t budget_bits;
+  int64_t budget_calls, budget_tokens, budget_time_ms;
+  double budget_usd;
+  weft_when color, progress;
+  bool json, quiet, no_journal, force, check, raw_output;
+  const char *trace_path, *journal_path, *record_path, *replay_path, *program;
+  char **recorded; uint32_t nrecorded;
+  bool had_prices, had_mock;    /* resume/replay: the run was started with these files */
+} weft_run_opts;
+
+/* weft run: compiles or loads o->file, runs main, prints its result. */
+int weft_tool_run(weft_run_opts *o);
+
+/* A recorded run opened for a resume or replay: its journal, record,
+ * lock (resume) and module. */
+typedef struct weft_rerun weft_rerun;
+/* Opens what `first` (the command line, parsed once) names; NULL with
+ * *rc set (after a message) when it cannot. */
+weft_rerun *weft_tool_rerun_open(const weft_run_opts *first, weft_run_kind kind, int *rc);
+/* The run's recorded flags, in order; false after a message when the
+ * record is unreadable. *flags stays owned by r. */
+bool weft_tool_rerun_flags(weft_rerun *r, const char *const **flags, size_t *n);
+/* "run N: its recorded flags are damaged: "FLAG" WHY" on stderr. */
+void weft_tool_rerun_damaged(const weft_rerun *r, const char *flag, const char *why);
+/* Runs it under o (the recorded flags, then the command line's). */
+int weft_tool_rerun_start(weft_rerun *r, weft_run_opts *o);
+void weft_tool_rerun_free(weft_rerun *r);
+
+/* ---- read views of runs (the journal, read-only) ---------------------------- */
+
+/* weft runs: the table, or (json) an array of run objects. */
+int weft_tool_runs(const char *journal, bool json);
+/* weft show RUN: the run's header and tree of fibers and effects. */
+int weft_tool_show(const char *journal, const char *run, bool json);
+/* weft trace RUN: its events as JSON lines, or (html non-NULL) the
+ * timeline page written to html ("-": stdout). */
+int weft_tool_trace(const char *journal, const char *run, const char *html);
+
+#endif

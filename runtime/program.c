@@ -1,0 +1,404 @@
+/* program.c — the compiling side of weft_tools.h: get a module (compile a
+ * source or load a .weftc, diagnostics rendered), weft check, build and
+ * disasm; and what every tool shares: the message helper, files, the
+ * journal a command uses and run ids. Sessions (run, resume, replay) are
+ * runtime/session.c. */
+#define _XOPEN_SOURCE 700 /* realpath */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../compiler/compiler.h"
+#include "../lang/diag.h"
+#include "../stdlib/builtins.h"
+#include "../vm/module.h"
+#include "../vm/json.h"
+#include "../vm/opcodes.h"
+#include "engine.h"
+#include "host.h"
+#include "journal.h"
+#include "../base/term.h"
+#include "../base/util.h"
+#include <cjson/cJSON.h>
+#include <time.h>
+#include "../vm/trace.h"
+#include "../vm/value.h"
+#include "../vm/vm.h"
+#include "tool.h"
+/* A loaded input file larger than this is refused (inputs, modules). */
+#define MAX_INPUT_BYTES ((size_t)1 << 30)
+
+/* Every message of the command itself starts with "weft: ", so it cannot be
+ * confused with a diagnostic or with the program's own output. Messages
+ * echo arguments, paths and journal text, so they are escaped (term.h). */
+void weft_tool_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *msg = term_vformat(fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "weft: %s\n", msg); /* one write: lines stay whole */
+  free(msg);
+}
+
+/* Colour is a courtesy for a person at a terminal: on only when asked for,
+ * or when stderr is a terminal and the user has not set NO_COLOR. An
+ * explicit --color=always wins over NO_COLOR. */
+int use_color(ColorMode mode) {
+  if (mode == COLOR_ALWAYS) return 1;
+  if (mode == COLOR_NEVER) return 0;
+  const char *nc = getenv("NO_COLOR");
+  if (nc && nc[0]) return 0;
+  return isatty(STDERR_FILENO) ? 1 : 0;
+}
+
+static CompileOptions compile_options(bool check_only, const char *const *dirs, uint32_t n) {
+  CompileOptions opt = {.check_only = check_only, .stdlib_dir = NULL, .natives = std_native_table()};
+  opt.import_paths = dirs;
+  opt.nimport_paths = n;
+  return opt;
+}
+
+bool weft_tool_known_provider(const char *name, size_t n) {
+  static const char *const names[] = {
+#define PROVIDER(id, pname) pname,
+#include "../vm/providers.def"
+#undef PROVIDER
+  };
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (strlen(names[i]) == n && strncmp(names[i], name, n) == 0) return true;
+  return false;
+}
+
+/* Reads a whole file (or stdin for "-") into a malloc'd NUL-terminated
+ * buffer. Returns NULL with errno set on failure. */
+char *read_file(const char *path, size_t *len) {
+  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+  if (!f) return NULL;
+  size_t cap = 4096, n = 0;
+  char *data = malloc(cap);
+  if (!data) {
+    if (f != stdin) fclose(f);
+    errno = ENOMEM;
+    return NULL;
+  }
+  for (;;) {
+    if (n + 1 >= cap) {
+      if (cap >= MAX_INPUT_BYTES) {
+        free(data);
+        if (f != stdin) fclose(f);
+        errno = EFBIG;
+        return NULL;
+      }
+      char *bigger = realloc(data, cap * 2);
+      if (!bigger) {
+        free(data);
+        if (f != stdin) fclose(f);
+        errno = ENOMEM;
+        return NULL;
+      }
+      data = bigger;
+      cap *= 2;
+    }
+    errno = 0;
+    size_t got = fread(data + n, 1, cap - 1 - n, f);
+    n += got;
+    if (got == 0) break;
+  }
+  int failed = ferror(f), saved = errno ? errno : EIO;
+  if (f != stdin) fclose(f);
+  if (failed) {
+    free(data);
+    errno = saved;
+    return NULL;
+  }
+  data[n] = '\0';
+  *len = n;
+  return data;
+}
+
+/* Whether path can be opened for reading; prints the reason when not. */
+static bool check_readable(const char *path) {
+  struct stat st;
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    errorf("cannot read '%s': %s", path, strerror(errno));
+    return false;
+  }
+  bool dir = fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode);
+  fclose(f);
+  if (dir) {
+    errorf("cannot read '%s': %s", path, strerror(EISDIR));
+    return false;
+  }
+  return true;
+}
+
+/* ---- getting a module: compile a source or load a .weftc ----------------- */
+
+
+static bool has_magic(const char *data, size_t len) {
+  return len >= sizeof WEFTC_MAGIC - 1 &&
+         memcmp(data, WEFTC_MAGIC, sizeof WEFTC_MAGIC - 1) == 0;
+}
+
+/* Compiles (or loads, when the file starts with the module magic) `path`.
+ * Diagnostics are printed to stderr. Returns EXIT_OK with lp->mod set, or
+ * the exit code to end with. lp must be released with loaded_free either
+ * way. */
+int load_module(const char *path, ColorMode color, const char *const *ip, uint32_t nip, Loaded *lp) {
+  heap_init(&lp->heap, 0);
+  src_init(&lp->ss);
+  diag_init(&lp->dl);
+  lp->mod = NULL;
+
+  size_t len = 0;
+  char *data = read_file(path, &len);
+  if (!data) {
+    errorf("cannot read '%s': %s", path, strerror(errno));
+    return EXIT_USAGE;
+  }
+  if (has_magic(data, len)) {
+    char *err = NULL;
+    lp->mod = module_load(&lp->heap, (const uint8_t *)data, len, std_native_table(), &err);
+    free(data);
+    if (!lp->mod) {
+      errorf("cannot load module '%s': %s", path, err ? err : "invalid module");
+      free(err);
+      return EXIT_FAIL;
+    }
+    return EXIT_OK;
+  }
+  free(data);
+
+  CompileOptions opt = compile_options(false, ip, nip);
+  lp->mod = compile_file(path, &lp->ss, &lp->dl, &opt, &lp->heap);
+  if (lp->dl.n) {
+    diag_sort(&lp->dl);
+    diag_render_text(stderr, &lp->dl, &lp->ss, use_color(color));
+  }
+  if (!lp->mod || lp->dl.errors) return EXIT_FAIL;
+  /* The verifier is the trust boundary even for modules we just made. */
+  char *verr = module_verify(lp->mod);
+  if (verr) {
+    errorf("internal error: compiled module of '%s' does not verify: %s", path, verr);
+    free(verr);
+    return EXIT_FAIL;
+  }
+  return EXIT_OK;
+}
+
+void loaded_free(Loaded *lp) {
+  if (lp->mod) module_free(lp->mod);
+  lp->mod = NULL;
+  diag_free(&lp->dl);
+  src_free(&lp->ss);
+}
+
+/* ---- weft check ---------------------------------------------------------- */
+
+/* Checks one file. In JSON mode the rendered document is captured so that
+ * several files can be merged into one; the error and warning counts accumulate. */
+static int check_one(const char *path, bool json, ColorMode color, const char *const *ip, uint32_t nip, Buf *items,
+                     uint32_t *errors, uint32_t *warnings, Buf *cost) {
+  if (!check_readable(path)) return EXIT_USAGE;
+  Heap heap;
+  SourceSet ss;
+  DiagList dl;
+  heap_init(&heap, 0);
+  src_init(&ss);
+  diag_init(&dl);
+  CompileOptions opt = compile_options(true, ip, nip);
+  Module *m = compile_file(path, &ss, &dl, &opt, &heap);
+  if (m) module_free(m);
+  diag_sort(&dl);
+  *errors += dl.errors;
+  *warnings += dl.warnings;
+  if (json) {
+    /* diag_render_json writes {"diagnostics":[...],"errors":N,"warnings":M};
+     * keep only the array's contents to merge several files. */
+    char *doc = NULL;
+    size_t doclen = 0;
+    FILE *mf = open_memstream(&doc, &doclen);
+    if (mf) {
+      diag_render_json(mf, &dl, &ss);
+      fclose(mf);
+      const char *open = strchr(doc, '[');
+      const char *close = strstr(doc, "],\"errors\"");
+      if (open && close && close > open + 1) {
+        if (items->len) buf_putc(items, ',');
+        buf_put(items, open + 1, (size_t)(close - open - 1));
+      }
+      free(doc);
+    }
+  } else if (dl.n) {
+    diag_render_text(stderr, &dl, &ss, use_color(color));
+  }
+  int rc = dl.errors ? EXIT_FAIL : EXIT_OK;
+  diag_free(&dl);
+  src_free(&ss);
+  /* --cost: bound a program that checks (cost_file re-loads it: the
+   * compile above already reported its diagnostics) */
+  if (cost && rc == EXIT_OK) {
+    Buf c;
+    buf_init(&c);
+    cost_file(path, &opt, json, &c);
+    if (json) { /* {"calls":…,"output_tokens":…}\n -> its members, for the document */
+      while (c.len && c.data[c.len - 1] == '\n') c.len--;
+      if (c.len && c.data[c.len - 1] == '}') c.len--;
+      if (c.len > 1) buf_put(cost, c.data + 1, c.len - 1);
+    } else if (c.len) {
+      term_write(stdout, c.data, c.len, TERM_TEXT);
+    }
+    buf_free(&c);
+  }
+  return rc;
+}
+
+int weft_tool_check(const char *const *files, int nfiles, bool json, bool cost, const weft_compile_opts *co) {
+  int rc = EXIT_OK;
+  uint32_t errors = 0, warnings = 0;
+  Buf items, costs;
+  buf_init(&items);
+  buf_init(&costs);
+  for (int i = 0; i < nfiles; i++) {
+    int r = check_one(files[i], json, co->color, co->import_paths, co->nimport_paths, &items, &errors, &warnings,
+                      cost ? &costs : NULL);
+    if (r > rc) rc = r;
+  }
+  if (json) {
+    fputs("{\"diagnostics\":[", stdout);
+    if (items.len) fwrite(items.data, 1, items.len, stdout);
+    printf("],\"errors\":%" PRIu32 ",\"warnings\":%" PRIu32, errors, warnings);
+    if (costs.len) {
+      putchar(',');
+      term_write(stdout, costs.data, costs.len, TERM_JSON);
+    }
+    fputs("}\n", stdout);
+  }
+  buf_free(&items);
+  buf_free(&costs);
+  return rc;
+}
+
+/* ---- weft build / disasm ------------------------------------------------- */
+
+/* FILE.weft -> FILE.weftc (any other name gets ".weftc" appended). */
+static char *default_output(const char *file) {
+  size_t n = strlen(file);
+  if (n > 5 && strcmp(file + n - 5, ".weft") == 0) n -= 5;
+  char *out = malloc(n + 7);
+  if (!out) return NULL;
+  memcpy(out, file, n);
+  memcpy(out + n, ".weftc", 7);
+  return out;
+}
+
+int weft_tool_build(const char *file, const char *out, const weft_compile_opts *co) {
+  int rc;
+  Loaded ld;
+  rc = load_module(file, co->color, co->import_paths, co->nimport_paths, &ld);
+  if (rc != EXIT_OK) {
+    loaded_free(&ld);
+    return rc;
+  }
+  char *def = out ? NULL : default_output(file);
+  const char *dest = out ? out : def;
+  size_t len = 0;
+  uint8_t *bytes = dest ? module_write(ld.mod, &len) : NULL;
+  if (!bytes) {
+    errorf("cannot encode the module of '%s'", file);
+    rc = EXIT_FAIL;
+  } else {
+    FILE *f = fopen(dest, "wb");
+    if (!f) {
+      errorf("cannot write '%s': %s", dest, strerror(errno));
+      rc = EXIT_FAIL;
+    } else {
+      size_t put = fwrite(bytes, 1, len, f);
+      int closed = fclose(f);
+      if (put != len || closed != 0) {
+        errorf("cannot write '%s': %s", dest, strerror(errno));
+        remove(dest);
+        rc = EXIT_FAIL;
+      }
+    }
+  }
+  free(bytes);
+  free(def);
+  loaded_free(&ld);
+  return rc;
+}
+
+int weft_tool_disasm(const char *file, const weft_compile_opts *co) {
+  int rc;
+  Loaded ld;
+  rc = load_module(file, co->color, co->import_paths, co->nimport_paths, &ld);
+  if (rc == EXIT_OK) {
+    /* a module's names and strings may hold anything: the listing is escaped */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mf = open_memstream(&text, &len);
+    if (mf) {
+      module_disasm(mf, ld.mod);
+      if (fclose(mf) == 0) {
+        term_write(stdout, text, len, TERM_TEXT);
+      } else {
+        errorf("disasm: cannot build the listing");
+        rc = EXIT_FAIL;
+      }
+      free(text);
+    } else {
+      errorf("disasm: cannot build the listing: %s", strerror(errno));
+      rc = EXIT_FAIL;
+    }
+  }
+  loaded_free(&ld);
+  return rc;
+}
+
+/* ---- the journal ------------------------------------------------------------ */
+
+const char *weft_tool_journal_path(const char *flag) {
+  const char *env = getenv("WEFT_JOURNAL");
+  return flag && flag[0] ? flag : env && env[0] ? env : JOURNAL_DEFAULT_PATH;
+}
+
+bool parse_run_id(Journal *j, const char *s, int64_t *id) {
+  if (strcmp(s, "last") == 0) {
+    RunRec *rs = NULL;
+    size_t n = 0;
+    char *err = NULL;
+    if (!journal_runs_list(j, &rs, &n, &err)) {
+      errorf("%s", err ? err : "cannot read the journal");
+      free(err);
+      return false;
+    }
+    if (n) *id = rs[n - 1].id;
+    run_recs_free(rs, n);
+    if (!n) errorf("no runs in %s yet", j->path);
+    return n > 0;
+  }
+  char *end = NULL;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (!s[0] || *end || errno || v <= 0) {
+    errorf("'%s' is not a run id (a number from `weft runs`, or last)", s);
+    return false;
+  }
+  *id = (int64_t)v;
+  return true;
+}
+

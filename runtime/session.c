@@ -1,0 +1,965 @@
+/* session.c — sessions of the `weft` tools: check main's inputs, run it
+ * under a VM, the effect engine, a trace and the journal, and resume or
+ * replay a recorded run. What weft_tools.h declares for run, resume and
+ * replay: each call prints what its command prints and returns its exit
+ * code; flag parsing belongs to the command line (cli/flags.c), which
+ * hands over a parsed weft_run_opts. docs/cli.md and docs/durable.md are
+ * the reference; getting the module is runtime/program.c. */
+#define _XOPEN_SOURCE 700 /* realpath */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../compiler/compiler.h"
+#include "../lang/diag.h"
+#include "../stdlib/builtins.h"
+#include "../vm/module.h"
+#include "../vm/json.h"
+#include "../vm/opcodes.h"
+#include "engine.h"
+#include "host.h"
+#include "journal.h"
+#include "../base/term.h"
+#include "../base/util.h"
+#include <cjson/cJSON.h>
+#include <time.h>
+#include "../vm/trace.h"
+#include "../vm/value.h"
+#include "../vm/vm.h"
+#include "tool.h"
+
+/* weft_tools.h spells the budget's bits for the command line */
+_Static_assert(WEFT_BUDGET_CALLS == BUDGET_CALLS && WEFT_BUDGET_TOKENS == BUDGET_TOKENS &&
+                   WEFT_BUDGET_USD == BUDGET_USD && WEFT_BUDGET_TIME == BUDGET_TIME,
+               "budget bits");
+
+/* ---- weft run: main's inputs -------------------------------------------- */
+
+typedef weft_pair ArgOverride;
+
+static int param_index(const Module *m, const char *name, size_t len) {
+  for (uint32_t i = 0; i < m->nparams; i++)
+    if (strlen(m->params[i].name) == len && memcmp(m->params[i].name, name, len) == 0)
+      return (int)i;
+  return -1;
+}
+
+/* "a, b, c" — the parameter list, for messages about unknown names. */
+static void param_names(Buf *b, const Module *m) {
+  if (m->nparams == 0) {
+    buf_puts(b, "main takes no parameters");
+    return;
+  }
+  buf_puts(b, "main takes: ");
+  for (uint32_t i = 0; i < m->nparams; i++) {
+    if (i) buf_puts(b, ", ");
+    buf_puts(b, m->params[i].name);
+  }
+}
+
+/* Rewrites a converter message for parameter `name`: the converter's
+ * paths start at the parameter's value ("$[2]: ..."), the user's --input
+ * paths at the whole object ("$.files[2]: ..."). */
+static void input_error(const char *name, const char *msg) {
+  if (msg[0] == '$')
+    errorf("--input: $.%s%s", name, msg + 1);
+  else
+    errorf("--input: $.%s: %s", name, msg);
+}
+
+static void arg_error(const char *name, const char *msg) {
+  if (msg[0] == '$' && msg[1] == ':' && msg[2] == ' ')
+    errorf("--arg %s: %s", name, msg + 3);
+  else
+    errorf("--arg %s: %s", name, msg);
+}
+
+/* Converts `raw` (borrowed) to parameter i's type; on failure writes the
+ * converter's message into err. */
+static bool convert_param(VM *vm, const Module *m, uint32_t i, Value raw, Value *out, Buf *err) {
+  err->len = 0;
+  bool ok = v_convert(&vm->heap, m, m->params[i].type, raw, out, err);
+  buf_putc(err, '\0');
+  err->len--;
+  return ok;
+}
+
+/* --arg NAME=TEXT: TEXT is read as JSON if it parses and the result fits
+ * the type, else as a plain string, so `--arg name=World` and
+ * `--arg name=42` both work for a string parameter. */
+static bool convert_arg(VM *vm, const Module *m, uint32_t i, const char *text, Value *out) {
+  Buf err, perr;
+  buf_init(&err);
+  buf_init(&perr);
+  Value parsed;
+  bool ok = false;
+  if (v_from_json(&vm->heap, text, strlen(text), &parsed, &perr)) {
+    ok = convert_param(vm, m, i, parsed, out, &err);
+    bool was_string = v_is(parsed, OBJ_STRING);
+    v_release(&vm->heap, parsed);
+    if (ok || was_string) goto done;
+  }
+  {
+    Buf err2;
+    buf_init(&err2);
+    Value s = v_cstring(&vm->heap, text);
+    ok = convert_param(vm, m, i, s, out, &err2);
+    v_release(&vm->heap, s);
+    if (!ok && err.len == 0) {
+      buf_free(&err);
+      err = err2;
+    } else {
+      buf_free(&err2);
+    }
+  }
+done:
+  if (!ok) arg_error(m->params[i].name, err.len ? err.data : "invalid value");
+  buf_free(&err);
+  buf_free(&perr);
+  return ok;
+}
+
+static bool overridden(const ArgOverride *ovr, int novr, const char *name) {
+  for (int k = 0; k < novr; k++)
+    if (strcmp(ovr[k].name, name) == 0) return true;
+  return false;
+}
+
+/* Builds main's arguments from --input, --arg and the defaults, checking
+ * each against its declared type. Nothing runs before this succeeds.
+ * Returns EXIT_OK with args[0..nparams) filled (new references). */
+static int build_args(VM *vm, const Module *m, const char *input_path, const char *input_text,
+                      const ArgOverride *ovr, int novr, Value *args) {
+  uint32_t n = m->nparams;
+  bool *have = calloc(n ? n : 1, sizeof *have);
+  Value input = v_none();
+  int rc = EXIT_USAGE;
+  Buf b;
+  buf_init(&b);
+  if (!have) return EXIT_FAIL;
+  for (uint32_t i = 0; i < n; i++) args[i] = v_none();
+
+  for (int k = 0; k < novr; k++) {
+    if (param_index(m, ovr[k].name, strlen(ovr[k].name)) < 0) {
+      param_names(&b, m);
+      errorf("--arg %s: main has no parameter '%s' (%s)", ovr[k].name, ovr[k].name, b.data);
+      goto out;
+    }
+  }
+
+  if (input_path || input_text) {
+    size_t len = input_text ? strlen(input_text) : 0;
+    char *text = input_text ? xstrdup(input_text) : read_file(input_path, &len);
+    if (!input_path) input_path = "the journal's inputs";
+    if (!text) {
+      errorf("--input: cannot read '%s': %s", input_path, strerror(errno));
+      goto out;
+    }
+    Buf perr;
+    buf_init(&perr);
+    bool ok = v_from_json(&vm->heap, text, len, &input, &perr);
+    free(text);
+    if (!ok) {
+      buf_putc(&perr, '\0');
+      errorf("--input: %s: invalid JSON: %s", input_path, perr.data);
+      buf_free(&perr);
+      goto out;
+    }
+    buf_free(&perr);
+    if (!v_is(input, OBJ_MAP)) {
+      errorf("--input: %s must hold a JSON object of main's parameters, got %s", input_path,
+             v_type_name(input));
+      goto out;
+    }
+    ObjMap *obj = AS_MAP(input);
+    for (uint32_t k = 0; k < obj->n; k++) {
+      ObjString *key = obj->keys[k];
+      int pi = param_index(m, key->data, key->len);
+      if (pi < 0) {
+        param_names(&b, m);
+        errorf("--input: $.%s: main has no parameter '%s' (%s)", key->data, key->data, b.data);
+        goto out;
+      }
+      if (have[pi] || overridden(ovr, novr, m->params[pi].name)) continue;
+      Buf err;
+      buf_init(&err);
+      if (!convert_param(vm, m, (uint32_t)pi, obj->vals[k], &args[pi], &err)) {
+        input_error(m->params[pi].name, err.len ? err.data : "invalid value");
+        buf_free(&err);
+        goto out;
+      }
+      buf_free(&err);
+      have[pi] = true;
+    }
+  }
+
+  /* --arg overrides --input; of several --arg for one name the last wins. */
+  for (int k = 0; k < novr; k++) {
+    int pi = param_index(m, ovr[k].name, strlen(ovr[k].name));
+    if (have[pi]) {
+      v_release(&vm->heap, args[pi]);
+      args[pi] = v_none();
+      have[pi] = false;
+    }
+    if (!convert_arg(vm, m, (uint32_t)pi, ovr[k].text, &args[pi])) goto out;
+    have[pi] = true;
+  }
+
+  for (uint32_t i = 0; i < n; i++) {
+    if (have[i]) continue;
+    const MainParam *p = &m->params[i];
+    if (p->def == NONE_DEFAULT) {
+      args[i] = v_none();
+    } else if (p->def != NO_INDEX && p->def < m->nconsts) {
+      args[i] = v_retain(m->consts[p->def]);
+    } else {
+      Buf t;
+      buf_init(&t);
+      type_desc_print(&t, m, p->type);
+      buf_putc(&t, '\0');
+      errorf("missing input: main needs '%s: %s' (give --arg %s=VALUE or --input FILE.json)",
+             p->name, t.data, p->name);
+      buf_free(&t);
+      goto out;
+    }
+    have[i] = true;
+  }
+  rc = EXIT_OK;
+out:
+  if (rc != EXIT_OK)
+    for (uint32_t i = 0; i < n; i++) {
+      v_release(&vm->heap, args[i]);
+      args[i] = v_none();
+    }
+  v_release(&vm->heap, input);
+  buf_free(&b);
+  free(have);
+  return rc;
+}
+
+/* ---- weft run ------------------------------------------------------------ */
+
+/* The live progress line: redrawn in place (\r, clear to end of line) by
+ * the scheduler at most every 100 ms; cleared before the summary. */
+typedef struct ProgressLine {
+  Engine *engine;
+  bool drawn;
+  Buf line;
+} ProgressLine;
+
+static void progress_draw(VM *vm, void *ud) {
+  ProgressLine *pl = ud;
+  Progress p;
+  memset(&p, 0, sizeof p);
+  p.branches_done = vm->branches_ok;
+  p.branches_failed = vm->branches_failed;
+  uint64_t ended = vm->branches_ok + vm->branches_failed + vm->branches_cancelled;
+  p.branches_running = vm->branches_started > ended ? vm->branches_started - ended : 0;
+  p.calls_in_flight = vm->asks_started > vm->asks_ended ? vm->asks_started - vm->asks_ended : 0;
+  if (pl->engine) {
+    const RunStats *s = engine_stats(pl->engine);
+    p.calls_done = s->calls;
+    p.tokens = (uint64_t)(s->usage.input_tokens + s->usage.output_tokens);
+    p.cost_usd = s->cost_usd;
+  }
+  p.elapsed_ms = vm_now_ms(vm);
+  pl->line.len = 0;
+  progress_format(&pl->line, &p);
+  fputs("\r\033[K", stderr); /* the only raw escape: the line is redrawn */
+  term_write(stderr, pl->line.data, pl->line.len, TERM_TEXT);
+  fflush(stderr);
+  pl->drawn = true;
+}
+
+static void progress_clear(ProgressLine *pl) {
+  if (!pl->drawn) return;
+  fputs("\r\033[K", stderr);
+  fflush(stderr);
+  pl->drawn = false;
+}
+
+typedef weft_run_opts RunOpts;
+typedef weft_run_kind RunKind;
+#define RUN_NEW WEFT_RUN_NEW
+#define RUN_RESUME WEFT_RUN_RESUME
+#define RUN_REPLAY WEFT_RUN_REPLAY
+
+static bool known_role(const Module *m, const char *role) {
+  for (uint32_t r = 0; r < m->nroles; r++)
+    if (strcmp(m->roles[r].name, role) == 0) return true;
+  return false;
+}
+
+/* --model ROLE=... must name a role the program declares. */
+static bool check_model_roles(const Module *m, const RunOpts *o, const char *file) {
+  for (uint32_t k = 0; k < o->nmodels; k++) {
+    if (known_role(m, o->models[k].name)) continue;
+    Buf names;
+    buf_init(&names);
+    for (uint32_t r = 0; r < m->nroles; r++) buf_printf(&names, "%s%s", r ? ", " : "", m->roles[r].name);
+    buf_putc(&names, '\0');
+    (void)file;
+    errorf("--model %s: the program has no role '%s' (roles: %s)", o->models[k].name, o->models[k].name,
+           m->nroles ? names.data : "none");
+    buf_free(&names);
+    return false;
+  }
+  return true;
+}
+
+/* main's arguments as a JSON object by parameter name (the journal's inputs). */
+static char *args_json(const Module *m, const Value *args) {
+  Buf b;
+  buf_init(&b);
+  buf_putc(&b, '{');
+  for (uint32_t i = 0; i < m->nparams; i++) {
+    if (i) buf_putc(&b, ',');
+    buf_json_string(&b, m->params[i].name, strlen(m->params[i].name));
+    buf_putc(&b, ':');
+    size_t mark = b.len;
+    if (!v_to_json(&b, args[i])) {
+      b.len = mark;
+      buf_puts(&b, "null");
+    }
+  }
+  buf_puts(&b, "}");
+  buf_putc(&b, '\0');
+  return b.data;
+}
+
+/* The module's bytes and its hash (the journal keeps both). The hash is
+ * the module's source hash (FNV-1a 64 over the program's source texts),
+ * which does not depend on the paths it was compiled from. */
+static unsigned char *module_bytes(const Module *m, size_t *len, char hash[17]) {
+  hash_hex(m->source_hash, hash);
+  return module_write(m, len);
+}
+
+static char *absolute_path(const char *path) {
+  char *abs = realpath(path, NULL);
+  return abs ? abs : xstrdup(path);
+}
+
+/* What one execution of main needs besides the module. */
+typedef struct RunCtx {
+  RunKind kind;
+  const char *input_text;       /* resume/replay: the recorded inputs (JSON) */
+  Journal *journal;             /* where the run is written; NULL: nowhere */
+  RunRec *run;                  /* its record (id set) */
+  Records *serve;               /* records that answer effects; NULL: none */
+  ServeMode mode;
+  bool serve_journaled;         /* serve holds this run's own journal records */
+  const char *serve_name;
+  const char *recorded_result;  /* replay --check: the result to compare with */
+  const char *recorded_status;
+  const char *journal_flag;     /* a new run: open the journal (--journal or "") once its inputs are valid */
+} RunCtx;
+
+/* Ends the run's record: status, result or error, end time. */
+static void finish_record(RunCtx *cx, bool ok, const char *result, const char *error) {
+  if (!cx->journal) return;
+  RunRec *r = cx->run;
+  free(r->status);
+  r->status = xstrdup(ok ? "ok" : "failed");
+  free(r->result);
+  r->result = ok && result ? xstrdup(result) : NULL;
+  free(r->error);
+  r->error = ok ? NULL : xstrdup(error ? error : "the program failed");
+  r->ended_at = unix_now_ms();
+  char *err = NULL;
+  if (!journal_run_update(cx->journal, r, &err)) {
+    errorf("%s", err ? err : "cannot write the journal");
+    free(err);
+  }
+}
+
+/* Opens the journal for a command: --journal, $WEFT_JOURNAL, or .weft/. */
+static Journal *open_journal(const char *flag, JournalMode mode) {
+  const char *path = journal_path_or_default(flag);
+  char *err = NULL;
+  Journal *j = journal_open(path, mode, &err);
+  if (!j) {
+    errorf("%s", err ? err : "cannot open the journal");
+    free(err);
+  }
+  return j;
+}
+
+/* Runs main of m under o and cx: inputs, VM, engine, trace, journal,
+ * output. Returns the exit code. */
+static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
+  Limits limits = {.max_instructions = o->max_instructions, .max_memory = (size_t)o->max_memory,
+                   .max_call_depth = o->max_call_depth, .max_fibers = o->max_fibers};
+  limits_default(&limits);
+  VM *vm = vm_new(m, &limits);
+  if (!vm) {
+    errorf("cannot start the virtual machine");
+    return EXIT_FAIL;
+  }
+  if (o->budget_bits)
+    vm_set_budget(vm, o->budget_bits, o->budget_calls, o->budget_tokens, o->budget_usd, o->budget_time_ms);
+  Value *args = xcalloc(m->nparams ? m->nparams : 1, sizeof *args);
+  int rc = build_args(vm, m, cx->input_text ? NULL : o->input, cx->input_text, o->args, (int)o->nargs, args);
+  Engine *engine = NULL;
+  ModelOverride *mo = NULL;
+  Host *host = NULL;
+  EffectLog log;
+  memset(&log, 0, sizeof log);
+  ProgressLine pl;
+  memset(&pl, 0, sizeof pl);
+  buf_init(&pl.line);
+  if (rc != EXIT_OK) goto done;
+  /* Only programs that declare roles can ask: the rest start as fast as
+   * they did before model calls existed. */
+  if (m->nroles) {
+    char *eerr = NULL;
+    mo = xcalloc(o->nmodels ? o->nmodels : 1, sizeof *mo); /* the engine borrows it */
+    for (uint32_t k = 0; k < o->nmodels; k++) {
+      mo[k].role = o->models[k].name;
+      mo[k].model = o->models[k].text;
+    }
+    EngineConfig ecfg = {.force_provider = o->provider, .overrides = mo, .noverrides = o->nmodels,
+                         .max_concurrency = o->max_concurrency, .timeout_ms = o->timeout_ms,
+                         .retries = o->retries, .repairs = o->repairs, .no_stream = o->no_stream,
+                         .mock_script = o->mock_script, .prices_file = o->prices_file};
+    engine = engine_new(vm, &ecfg, &eerr);
+    if (!engine) {
+      errorf("%s", eerr ? eerr : "cannot start the model-call engine");
+      free(eerr);
+      rc = EXIT_USAGE;
+      goto done;
+    }
+  }
+  host = host_new(vm, engine);
+  if (o->trace_path) {
+    char *terr = NULL;
+    if (!host_trace_file(host, o->trace_path, &terr)) {
+      errorf("%s", terr ? terr : "--trace: cannot open the file");
+      free(terr);
+      rc = EXIT_USAGE;
+      goto done;
+    }
+  }
+  if (cx->journal_flag && !cx->journal) {
+    cx->journal = open_journal(cx->journal_flag, JOURNAL_WRITE);
+    if (!cx->journal) {
+      rc = EXIT_USAGE;
+      goto done;
+    }
+  }
+  if (cx->journal && cx->kind == RUN_NEW) {
+    RunRec *r = cx->run;
+    r->inputs = args_json(m, args);
+    char *jerr = NULL;
+    if (!journal_run_create(cx->journal, r, &jerr)) {
+      errorf("%s", jerr ? jerr : "cannot write the journal");
+      free(jerr);
+      rc = EXIT_USAGE;
+      goto done;
+    }
+    if (!o->quiet) errorf("run %" PRId64 " (journal %s)", r->id, cx->journal->path);
+  }
+  if (cx->journal) host_trace_journal(host, cx->journal, cx->run->id);
+  vm->raw_out = o->raw_output;
+  vm_clock_restart(vm);
+  log.journal = cx->journal;
+  log.run = cx->journal ? cx->run->id : 0;
+  log.serve = cx->serve;
+  log.mode = cx->mode;
+  log.serve_journaled = cx->serve_journaled;
+  log.serve_name = cx->serve_name;
+  if (o->record_path) log.collect = records_new();
+  if (log.journal || log.serve || log.collect) host_set_log(host, &log);
+
+  pl.engine = engine;
+  if (!o->quiet && (o->progress == COLOR_ALWAYS || (o->progress == COLOR_AUTO && isatty(STDERR_FILENO)))) {
+    vm->progress = progress_draw;
+    vm->progress_ud = &pl;
+    vm->progress_every_ms = 100;
+    vm->progress_at = 200; /* a quick run draws nothing */
+  }
+  {
+    Value result = v_none();
+    char *err = NULL, *trace = NULL;
+    bool ok = vm_run_main(vm, args, m->nparams, &result, &err, &trace);
+    vm->progress = NULL;
+    progress_clear(&pl);
+    fflush(stdout);
+    Buf out, res;
+    buf_init(&out);
+    buf_init(&res);
+    if (ok && m->main_result != NO_INDEX && !v_to_json(&res, result)) {
+      buf_putc(&res, '\0');
+      term_printf(stderr, "error: the result of main has no JSON form: %s\n", res.data);
+      ok = false;
+      free(err);
+      err = xstrdup("the result of main has no JSON form");
+      res.len = 0;
+    } else if (!ok) {
+      /* a fail() message or a provider's error may quote a reply */
+      term_printf(stderr, "error: %s\n", err ? err : "the program failed");
+      if (trace && trace[0]) {
+        term_write(stderr, trace, strlen(trace), TERM_TEXT);
+        if (trace[strlen(trace) - 1] != '\n') fputc('\n', stderr);
+      }
+    }
+    buf_putc(&res, '\0');
+    res.len--;
+    if (!ok) rc = EXIT_FAIL;
+    if (o->json) {
+      buf_puts(&out, "{\"result\":");
+      buf_puts(&out, ok && res.len ? res.data : "null");
+      if (!ok) {
+        buf_puts(&out, ",\"error\":");
+        const char *e = err ? err : "the program failed";
+        buf_json_string(&out, e, strlen(e));
+      }
+      buf_puts(&out, ",\"stats\":");
+      engine_stats_json(engine, &out);
+      if (cx->journal) buf_printf(&out, ",\"run\":%" PRId64, cx->run->id);
+      buf_putc(&out, '}');
+    } else if (ok && res.len) {
+      buf_put(&out, res.data, res.len);
+    }
+    if (out.len) {
+      /* JSON text: a reply's C1 or bidi control becomes a \u escape, which
+       * decodes to the same value; --raw-output keeps the bare result exact */
+      if (o->raw_output && !o->json) fwrite(out.data, 1, out.len, stdout);
+      else term_write(stdout, out.data, out.len, TERM_JSON);
+      fputc('\n', stdout);
+    }
+    if (engine && !o->quiet && engine_stats(engine)->calls) {
+      fflush(stdout);
+      engine_summary(engine, stderr);
+    }
+    finish_record(cx, ok, res.len ? res.data : NULL, err);
+    if (o->record_path) {
+      char *cerr = NULL;
+      if (!cassette_write(o->record_path, log.collect, file, &cerr)) {
+        errorf("%s", cerr ? cerr : "--record: cannot write the cassette");
+        free(cerr);
+        if (rc == EXIT_OK) rc = EXIT_FAIL;
+      }
+    }
+    if (cx->kind == RUN_REPLAY && o->check) {
+      /* ok runs compare results, failed runs their error messages */
+      const char *want = cx->recorded_result ? cx->recorded_result : "";
+      const char *now = ok ? res.data : err ? err : "the program failed";
+      bool was_ok = cx->recorded_status && strcmp(cx->recorded_status, "ok") == 0;
+      if (was_ok != ok || strcmp(want, now) != 0) {
+        errorf("replay: the result differs from %s's", cx->serve_name);
+        term_printf(stderr, "  recorded: %s%s\n  now:      %s%s\n", was_ok ? "" : "failed: ",
+                want[0] || !was_ok ? want : "(no result)", ok ? "" : "failed: ", now[0] || !ok ? now : "(no result)");
+        rc = EXIT_FAIL;
+      } else if (!o->quiet) {
+        errorf("replay: the result matches %s's", cx->serve_name);
+      }
+    }
+    buf_free(&out);
+    buf_free(&res);
+    v_release(&vm->heap, result);
+    free(err);
+    free(trace);
+  }
+done:
+  for (uint32_t i = 0; i < m->nparams; i++) v_release(&vm->heap, args[i]);
+  free(args);
+  engine_free(engine);
+  free(mo);
+  vm_free(vm); /* the trace still sees the fibers freed with the VM */
+  bool trace_ok = host_free(host);
+  buf_free(&pl.line);
+  records_free(log.collect);
+  if (!trace_ok && o->trace_path) {
+    errorf("--trace: cannot write '%s'", o->trace_path);
+    if (rc == EXIT_OK) rc = EXIT_FAIL;
+  }
+  if (fflush(stdout) != 0 && rc == EXIT_OK) {
+    errorf("cannot write output: %s", strerror(errno));
+    rc = EXIT_FAIL;
+  }
+  return rc;
+}
+
+
+/* Whether two names are one file (the second may not exist yet). */
+static bool same_file(const char *a, const char *b) {
+  struct stat sa, sb;
+  if (strcmp(a, b) == 0) return true;
+  return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* The flags a resume reuses, as the journal keeps them: a JSON array of
+ * "--name=value" strings. */
+static char *recorded_json(const RunOpts *o) {
+  Buf b;
+  buf_init(&b);
+  buf_putc(&b, '[');
+  for (uint32_t i = 0; i < o->nrecorded; i++) {
+    if (i) buf_putc(&b, ',');
+    buf_json_string(&b, o->recorded[i], strlen(o->recorded[i]));
+  }
+  buf_puts(&b, "]");
+  buf_putc(&b, '\0');
+  return b.data;
+}
+
+int weft_tool_run(weft_run_opts *op) {
+  RunOpts o = *op;
+  int rc;
+  if (o.replay_path && o.record_path && same_file(o.replay_path, o.record_path)) {
+    errorf("--record and --replay name the same file '%s'", o.record_path);
+    return EXIT_USAGE;
+  }
+  Loaded ld;
+  rc = load_module(o.file, o.color, o.import_paths, o.nimport_paths, &ld);
+  Module *m = ld.mod;
+  RunRec run;
+  memset(&run, 0, sizeof run);
+  RunCtx cx;
+  memset(&cx, 0, sizeof cx);
+  cx.kind = RUN_NEW;
+  cx.run = &run;
+  if (rc == EXIT_OK && m->main_fn == NO_INDEX) {
+    errorf("%s has no main function", o.file);
+    rc = EXIT_USAGE;
+  }
+  if (rc == EXIT_OK && !check_model_roles(m, &o, o.file)) rc = EXIT_USAGE;
+  if (rc == EXIT_OK && o.replay_path) {
+    char *err = NULL;
+    cx.serve = cassette_read(o.replay_path, &err);
+    if (!cx.serve) {
+      errorf("%s", err ? err : "--replay: cannot read the cassette");
+      free(err);
+      rc = EXIT_USAGE;
+    }
+    cx.mode = SERVE_STRICT;
+    Buf name;
+    buf_init(&name);
+    buf_printf(&name, "cassette %s", o.replay_path);
+    buf_putc(&name, '\0');
+    cx.serve_name = name.data; /* freed below */
+  }
+  if (!o.no_journal) cx.journal_flag = o.journal_path ? o.journal_path : "";
+  if (rc == EXIT_OK) {
+    char hash[17];
+    run.program = xstrdup(o.file);
+    run.program_path = absolute_path(o.file);
+    run.module = module_bytes(m, &run.module_len, hash);
+    run.module_hash = xstrdup(hash);
+    run.options = recorded_json(&o);
+    rc = execute(&o, m, o.file, &cx);
+  }
+  journal_close(cx.journal);
+  run_rec_free(&run);
+  records_free(cx.serve);
+  free((char *)cx.serve_name);
+  loaded_free(&ld);
+  return rc;
+}
+
+/* "run 7: its recorded flags are damaged: ..." with the flag quoted as
+ * JSON (it is journal text: no control character reaches the terminal). */
+static void damaged_flag(const RunRec *r, const char *flag, const char *why) {
+  Buf q;
+  buf_init(&q);
+  size_t n = strlen(flag);
+  buf_json_string(&q, flag, n > 80 ? 80 : n);
+  buf_putc(&q, '\0');
+  errorf("run %" PRId64 ": its recorded flags are damaged: %s%s %s", r->id, q.data, n > 80 ? "..." : "", why);
+  buf_free(&q);
+}
+
+/* A run started with --prices or --mock-script needs the file named again
+ * (a run records only their names: cli/flags.c). The prices shape the cost charged for every call,
+ * answered or not; the script only the calls that go out live, which a
+ * replay never makes. */
+static bool files_named_again(const RunOpts *o, int64_t id, RunKind kind) {
+  const char *cmd = kind == RUN_RESUME ? "resume" : "replay";
+  const char *flag = o->had_prices && !o->prices_file                           ? "--prices"
+                     : kind == RUN_RESUME && o->had_mock && !o->mock_script ? "--mock-script"
+                                                                                   : NULL;
+  if (!flag) return true;
+  errorf("%s: run %" PRId64 " was started with %s; name the file again (%s FILE): a %s never reads "
+         "a file named in the journal", cmd, id, flag, flag, cmd);
+  return false;
+}
+
+static bool ends_with_text(const char *s, const char *tail) {
+  size_t n = strlen(s), k = strlen(tail);
+  return n > k && strcmp(s + n - k, tail) == 0;
+}
+
+/* Why the program path a run recorded may not be opened, or NULL when it
+ * may. The path comes from the journal, which may be planted: it must be
+ * canonical (realpath gives it back, so no component is a symbolic link:
+ * the run recorded it canonical), name a .weft or .weftc file (any other
+ * file's lines could be echoed as diagnostics), and be a regular file,
+ * opened without following a link and without blocking on a FIFO. The
+ * compiler then reads it by the same name. *gone: it does not exist. */
+static char *recorded_program_unfit(const char *path, bool *gone) {
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  int err = errno;
+  struct stat st;
+  char *real = fd >= 0 ? realpath(path, NULL) : NULL;
+  Buf why;
+  buf_init(&why);
+  *gone = fd < 0 && err == ENOENT;
+  if (*gone) buf_printf(&why, "%s is gone", path);
+  else if (fd < 0 && err == ELOOP) buf_printf(&why, "%s is a symbolic link", path);
+  else if (fd < 0) buf_printf(&why, "%s cannot be read: %s", path, strerror(err));
+  else if (!real || strcmp(real, path) != 0) buf_printf(&why, "%s is not a canonical path", path);
+  else if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) buf_printf(&why, "%s is not a regular file", path);
+  else if (!ends_with_text(path, ".weft") && !ends_with_text(path, ".weftc"))
+    buf_printf(&why, "%s is not a .weft or .weftc file", path);
+  free(real);
+  if (fd >= 0) close(fd);
+  if (!why.len) return NULL;
+  buf_putc(&why, '\0');
+  return why.data;
+}
+
+/* The module a resumed or replayed run executes: --program FILE, else the
+ * program file the run recorded as it is now (source or .weftc), else the
+ * journal's copy when the file is gone or may not be opened (*why, from
+ * recorded_program_unfit, says which; malloc'd). */
+static int run_module(const RunRec *r, const char *program, ColorMode color, const char *const *ip,
+                      uint32_t nip, Loaded *ld, bool *from_journal, char **why) {
+  *from_journal = false;
+  *why = NULL;
+  if (program) return load_module(program, color, ip, nip, ld);
+  bool gone = false;
+  *why = recorded_program_unfit(r->program_path, &gone);
+  if (!*why) {
+    /* the path the run was started with, when it still names the same file
+     * (messages then read as they did) */
+    const char *path = r->program_path;
+    char *abs = realpath(r->program, NULL);
+    if (abs && strcmp(abs, r->program_path) == 0) path = r->program;
+    int rc = load_module(path, color, ip, nip, ld);
+    free(abs);
+    return rc;
+  }
+  heap_init(&ld->heap, 0);
+  src_init(&ld->ss);
+  diag_init(&ld->dl);
+  char *err = NULL;
+  ld->mod = module_load(&ld->heap, r->module, r->module_len, std_native_table(), &err);
+  if (!ld->mod) {
+    errorf("run %" PRId64 ": the journal's copy of the module does not load: %s", r->id, err ? err : "invalid");
+    free(err);
+    return EXIT_FAIL;
+  }
+  *from_journal = true;
+  return EXIT_OK;
+}
+
+static Records *records_of(Journal *j, int64_t id) {
+  EffectRec *es = NULL;
+  size_t n = 0;
+  char *err = NULL;
+  if (!journal_effects_load(j, id, &es, &n, &err)) {
+    errorf("%s", err ? err : "cannot read the run's effects");
+    free(err);
+    return NULL;
+  }
+  Records *rs = records_new();
+  for (size_t i = 0; i < n; i++) records_put(rs, &es[i]);
+  effect_recs_free(es, n);
+  return rs;
+}
+
+/* resume and replay: the journal, the run, its module, records and flags. */
+
+/* ---- resume and replay ----------------------------------------------------- */
+
+struct weft_rerun {
+  weft_run_kind kind;
+  Journal *j;
+  RunRec run;
+  Loaded ld;
+  bool loaded, from_journal;
+  char *unfit;            /* why the recorded program file was not opened */
+  cJSON *recorded;        /* the recorded flags (strings point into it) */
+  const char **flags;
+  size_t nflags;
+  int64_t id;
+  char name[64];
+};
+
+void weft_tool_rerun_free(weft_rerun *x) {
+  if (!x) return;
+  free(x->unfit);
+  if (x->loaded) loaded_free(&x->ld);
+  cJSON_Delete(x->recorded);
+  free(x->flags);
+  run_rec_free(&x->run);
+  journal_close(x->j);
+  free(x);
+}
+
+/* The journal, the run, its lock (resume) and its module. */
+weft_rerun *weft_tool_rerun_open(const weft_run_opts *first, weft_run_kind kind, int *rc) {
+  const char *cmd = kind == RUN_RESUME ? "resume" : "replay";
+  weft_rerun *x = xcalloc(1, sizeof *x);
+  x->kind = kind;
+  char *err = NULL;
+  *rc = EXIT_USAGE;
+  if (!first->file) {
+    errorf("%s: no run given (usage: weft %s RUN; `weft runs` lists them)", cmd, cmd);
+    goto fail;
+  }
+  if (kind == RUN_RESUME && access(journal_path_or_default(first->journal_path), F_OK) != 0) {
+    /* resume writes, but never starts a journal: there is nothing to resume */
+    errorf("no journal at %s (runs are journaled by `weft run`; see --journal)",
+           journal_path_or_default(first->journal_path));
+    goto fail;
+  }
+  x->j = open_journal(first->journal_path, kind == RUN_RESUME ? JOURNAL_WRITE : JOURNAL_READ);
+  if (!x->j || !parse_run_id(x->j, first->file, &x->id)) goto fail;
+  snprintf(x->name, sizeof x->name, "run %" PRId64, x->id);
+  if (!journal_run_get(x->j, x->id, true, &x->run, &err)) {
+    errorf("%s", err ? err : "cannot read the run");
+    goto fail;
+  }
+  if (kind == RUN_RESUME) {
+    if (strcmp(x->run.status, "ok") == 0) {
+      errorf("resume: run %" PRId64 " already finished (ok); `weft replay %" PRId64 "` runs it again offline",
+             x->id, x->id);
+      goto fail;
+    }
+    if (!journal_run_lock(x->j, x->id, &err)) {
+      errorf("resume: %s", err ? err : "the run is in use");
+      goto fail;
+    }
+  }
+  *rc = run_module(&x->run, first->program, first->color, first->import_paths, first->nimport_paths, &x->ld,
+                   &x->from_journal, &x->unfit);
+  x->loaded = true;
+  if (*rc != EXIT_OK) goto fail;
+  *rc = EXIT_USAGE;
+  if (kind == RUN_RESUME && !x->from_journal) {
+    size_t len = 0;
+    char hash[17];
+    free(module_bytes(x->ld.mod, &len, hash));
+    if (strcmp(hash, x->run.module_hash) != 0 && !first->force) {
+      errorf("resume: %s has changed since run %" PRId64 " started (module %s in the journal, %s now), "
+             "so its recorded effects may not fit the program any more; restore the file, or resume "
+             "with --force to run the new program (recorded calls whose address and request still "
+             "match are reused)", x->run.program, x->id, x->run.module_hash, hash);
+      goto fail;
+    }
+  }
+  if (x->from_journal && !first->quiet)
+    errorf("%s: %s; running the module recorded in the journal", cmd, x->unfit ? x->unfit : "the program");
+  if (x->ld.mod->main_fn == NO_INDEX) {
+    errorf("%s has no main function", x->run.program);
+    goto fail;
+  }
+  *rc = EXIT_OK;
+  free(err);
+  return x;
+fail:
+  free(err);
+  weft_tool_rerun_free(x);
+  return NULL;
+}
+
+bool weft_tool_rerun_flags(weft_rerun *x, const char *const **flags, size_t *n) {
+  if (!x->recorded) {
+    cJSON *arr = cJSON_Parse(x->run.options ? x->run.options : "[]");
+    if (!cJSON_IsArray(arr)) {
+      cJSON_Delete(arr);
+      errorf("run %" PRId64 ": its recorded flags are unreadable", x->id);
+      return false;
+    }
+    x->recorded = arr;
+    x->flags = xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof *x->flags);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, arr) {
+      if (!cJSON_IsString(it)) {
+        errorf("run %" PRId64 ": its recorded flags are damaged: one is not a string", x->id);
+        cJSON_Delete(x->recorded);
+        x->recorded = NULL;
+        free(x->flags);
+        x->flags = NULL;
+        x->nflags = 0;
+        return false;
+      }
+      x->flags[x->nflags++] = it->valuestring;
+    }
+  }
+  *flags = x->flags;
+  *n = x->nflags;
+  return true;
+}
+
+void weft_tool_rerun_damaged(const weft_rerun *x, const char *flag, const char *why) {
+  damaged_flag(&x->run, flag, why);
+}
+
+/* The recorded flags are applied (by the caller's flag table) and the
+ * command line's own parsed over them: now run. */
+int weft_tool_rerun_start(weft_rerun *x, weft_run_opts *op) {
+  RunOpts o = *op;
+  RunRec *run = &x->run;
+  int64_t id = x->id;
+  char *err = NULL;
+  int rc = EXIT_USAGE;
+  Records *rs = NULL;
+  if (!files_named_again(&o, id, x->kind)) goto out;
+  if (!check_model_roles(x->ld.mod, &o, run->program)) goto out;
+  rs = records_of(x->j, id);
+  if (!rs) goto out;
+  RunCtx cx;
+  memset(&cx, 0, sizeof cx);
+  cx.kind = x->kind;
+  cx.input_text = run->inputs;
+  cx.run = run;
+  cx.serve = rs;
+  cx.serve_name = x->name;
+  if (x->kind == RUN_RESUME) {
+    cx.journal = x->j;
+    cx.mode = SERVE_RESUME;
+    cx.serve_journaled = true;
+    run->resumes++;
+    free(run->status);
+    run->status = xstrdup("running");
+    run->ended_at = 0;
+    if (!journal_run_update(x->j, run, &err)) {
+      errorf("%s", err ? err : "cannot write the journal");
+      goto out;
+    }
+    if (!o.quiet)
+      errorf("resuming run %" PRId64 " (%zu recorded effect%s; journal %s)", id, records_count(rs),
+             records_count(rs) == 1 ? "" : "s", x->j->path);
+  } else {
+    if (o.check && strcmp(run->status, "ok") != 0 && strcmp(run->status, "failed") != 0) {
+      errorf("replay --check: run %" PRId64 " never finished (%s), so there is no result to compare with; "
+             "`weft resume %" PRId64 "` finishes it", id, run->status, id);
+      goto out;
+    }
+    cx.mode = SERVE_STRICT;
+    cx.recorded_result = run->status[0] == 'o' ? run->result : run->error;
+    cx.recorded_status = run->status;
+  }
+  rc = execute(&o, x->ld.mod, run->program, &cx);
+out:
+  free(err);
+  records_free(rs);
+  return rc;
+}
+
