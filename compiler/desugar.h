@@ -15,7 +15,7 @@
  * function returns the full ranking (so `-> ranking` is allowed and the
  * winner is its first entry), and how many judge calls it makes for n
  * candidates and r rounds:  n2·n² + n1·n + c + rn·r·n  (never below 0).
- * The cost bound reads these numbers; tests/cli/cost_vs_mock.sh checks
+ * The cost bound reads these numbers; tests/cost/cost_vs_mock.sh checks
  * them against the calls the prelude's functions really make. */
 typedef struct TournamentFormat {
   const char *name;
