@@ -210,7 +210,6 @@ static void anthropic_error_message(int status, const char *body, size_t len, Bu
 }
 
 const Provider provider_anthropic = {
-  .kind = PROVIDER_ANTHROPIC,
   .name = "anthropic",
   .key_env = "ANTHROPIC_API_KEY",
   .base_env = "ANTHROPIC_BASE_URL",

@@ -104,9 +104,10 @@ typedef struct Call {
   const char *model;          /* points into spec */
   char *key;                  /* API key (NULL for mock) */
   char *url;
+  char *base;               /* the base URL the user set, NULL: the default */
   char *schema;               /* NULL for text */
   char *schema_name;
-  bool wrapped, legacy_max_tokens, stream;
+  bool wrapped, stream;
   ChatMsg *msgs;              /* texts malloc'd; roles static */
   uint32_t nmsgs, msgs_cap;
   int32_t max_retries, max_repairs;
@@ -630,6 +631,7 @@ static void call_free(Engine *e, Call *c) {
     free(c->key);
   }
   free(c->url);
+  free(c->base);
   free(c->schema);
   free(c->schema_name);
   free(c->addr);
@@ -1283,7 +1285,7 @@ static bool start_network(Engine *e, Call *c, Buf *err) {
   req.schema = c->schema;
   req.schema_name = c->schema_name;
   req.stream = c->stream;
-  req.legacy_max_tokens = c->legacy_max_tokens;
+  req.base = c->base;
   c->body = c->prov->build_body(&req);
   if (!c->body) {
     buf_puts(err, "cannot build the request body (invalid schema)");
@@ -1369,7 +1371,7 @@ static void admit(Engine *e) {
         list_push(&refused, c);
         continue;
       }
-      if (c->prov->kind != PROVIDER_MOCK) {
+      if (!c->prov->in_process) {
         Buf err;
         buf_init(&err);
         if (!start_network(e, c, &err)) {
@@ -1396,7 +1398,7 @@ static void admit(Engine *e) {
       }
       c->attempts++;
       e->stats.attempts++;
-      if (c->prov->kind == PROVIDER_MOCK) {
+      if (c->prov->in_process) {
         c->state = CS_MOCK;
         list_push(&e->mock, c);
       } else {
@@ -1763,7 +1765,7 @@ bool engine_ask(Engine *e, const EffectRequest *rq) {
      * additionalProperties false on every object, every property required
      * (optionals as a union with null), no free-form objects. Only the
      * offline mock takes the plain dialect, which can also express maps. */
-    SchemaDialect d = p->kind == PROVIDER_MOCK ? SCHEMA_PLAIN : SCHEMA_OPENAI_STRICT;
+    SchemaDialect d = p->plain_schema ? SCHEMA_PLAIN : SCHEMA_OPENAI_STRICT;
     const char *why = schema_check(m, td, d);
     if (why) {
       buf_printf(&b, "ask %s (%s): cannot ask for ", r->name, spec);
@@ -1795,7 +1797,7 @@ bool engine_ask(Engine *e, const EffectRequest *rq) {
     return false;
   }
   /* a call answered from a record needs no key: replays run without one */
-  if (p->kind != PROVIDER_MOCK && !c->rec) {
+  if (!p->in_process && !c->rec) {
     const char *key = p->key_env ? getenv(p->key_env) : NULL;
     if (!key || !key[0]) {
       vm_raise(vm, f, "role %s: %s is not set (needed for %s)", r->name, p->key_env ? p->key_env : "the API key", spec);
@@ -1806,8 +1808,7 @@ bool engine_ask(Engine *e, const EffectRequest *rq) {
     const char *base = p->base_env ? getenv(p->base_env) : NULL;
     provider_url(p, base, &b);
     c->url = buf_take(&b);
-    c->legacy_max_tokens = p->kind == PROVIDER_OPENAI && base && base[0] &&
-                           strncmp(base, "https://api.openai.com", 22) != 0;
+    c->base = base && base[0] ? xstrdup(base) : NULL;
   }
   /* Validated: now the budgets, which a call that never leaves the
    * process must not touch. An exhausted budget, or a reservation that can

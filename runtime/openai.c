@@ -42,8 +42,10 @@ static char *openai_build_body(const ProviderRequest *req) {
             req->msgs[i].text ? req->msgs[i].text : "");
   buf_putc(&b, ']');
   /* max_tokens is deprecated upstream (o-series reject it) but is all
-   * Ollama understands. */
-  buf_printf(&b, ",\"%s\":%lld", req->legacy_max_tokens ? "max_tokens" : "max_completion_tokens",
+   * OpenAI-compatible servers such as Ollama understand: a base URL set to
+   * anything but api.openai.com gets it. */
+  bool legacy = req->base && req->base[0] && strncmp(req->base, "https://api.openai.com", 22) != 0;
+  buf_printf(&b, ",\"%s\":%lld", legacy ? "max_tokens" : "max_completion_tokens",
              (long long)req->max_tokens);
   if (isfinite(req->temperature)) { buf_puts(&b, ",\"temperature\":"); provider_put_number(&b, req->temperature); }
   if (isfinite(req->top_p)) { buf_puts(&b, ",\"top_p\":"); provider_put_number(&b, req->top_p); }
@@ -233,7 +235,7 @@ static void openai_error_message(int status, const char *body, size_t len, Buf *
 }
 
 const Provider provider_openai = {
-  .kind = PROVIDER_OPENAI,
+  .base_suffix = "/v1", /* the OpenAI SDK's base URL ends in it (Ollama's docs too) */
   .name = "openai",
   .key_env = "OPENAI_API_KEY",
   .base_env = "OPENAI_BASE_URL",

@@ -11,8 +11,9 @@
 #include <string.h>
 
 const Provider provider_mock = {
-  .kind = PROVIDER_MOCK,
   .name = "mock",
+  .in_process = true,
+  .plain_schema = true,
 };
 
 void reply_free(ProviderReply *r) {
@@ -68,10 +69,9 @@ void provider_url(const Provider *p, const char *base, Buf *out) {
   if (!base || !*base) base = p->default_base ? p->default_base : "";
   size_t n = strlen(base);
   while (n && base[n - 1] == '/') n--;
-  /* The OpenAI SDK's base URL ends in /v1 (Ollama's docs say so too); our
-   * path already has it. */
-  if (p->kind == PROVIDER_OPENAI && n >= 3 && memcmp(base + n - 3, "/v1", 3) == 0) {
-    n -= 3;
+  size_t k = p->base_suffix ? strlen(p->base_suffix) : 0;
+  if (k && n >= k && memcmp(base + n - k, p->base_suffix, k) == 0) {
+    n -= k;
     while (n && base[n - 1] == '/') n--;
   }
   buf_put(out, base, n);

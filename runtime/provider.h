@@ -32,11 +32,11 @@ typedef struct ProviderRequest {
   const char *schema;       /* JSON Schema text, or NULL for a text reply */
   const char *schema_name;  /* e.g. "Finding" or "reply" */
   bool stream;
-  /* OpenAI-compatible local servers (Ollama) know only the deprecated
-   * `max_tokens`; the engine sets this when the base URL is not
-   * api.openai.com, and openai.c then sends `max_tokens` instead of
-   * `max_completion_tokens`. Ignored by Anthropic. */
-  bool legacy_max_tokens;
+  /* The base URL the user set (the provider's base_env), NULL when unset.
+   * A provider may shape its body by it: openai.c sends the deprecated
+   * `max_tokens` to OpenAI-compatible servers (Ollama), which know only
+   * that, and `max_completion_tokens` to api.openai.com. */
+  const char *base;
 } ProviderRequest;
 
 typedef struct Usage {
@@ -102,11 +102,22 @@ typedef struct StreamState {
   Buf error;                /* its message */
 } StreamState;
 
-typedef enum ProviderKind { PROVIDER_ANTHROPIC, PROVIDER_OPENAI, PROVIDER_MOCK } ProviderKind;
 
+/* Everything the engine knows about a provider is in this table: the
+ * engine has no branch on a provider's name, so a provider is added by
+ * writing one of these and a line of vm/providers.def. */
 typedef struct Provider {
-  ProviderKind kind;
   const char *name;          /* "anthropic" */
+  /* Answered inside the process (the offline mock, mock.c): no key, no
+   * network, and every function below NULL. */
+  bool in_process;
+  /* Its structured output takes the plain JSON Schema dialect (which can
+   * express maps) rather than the strict one both vendors' constrained
+   * decoding wants (schema.h). */
+  bool plain_schema;
+  /* A suffix users write at the end of a base URL that `path` already
+   * holds ("/v1": the OpenAI SDK's base URL ends in it); dropped. */
+  const char *base_suffix;
   const char *key_env;       /* "ANTHROPIC_API_KEY" (NULL for mock) */
   const char *base_env;      /* "ANTHROPIC_BASE_URL" */
   const char *default_base;  /* "https://api.anthropic.com" */
@@ -131,8 +142,8 @@ typedef struct Provider {
 
 extern const Provider provider_anthropic;
 extern const Provider provider_openai;
-/* Kind PROVIDER_MOCK, name "mock", every other field NULL: the engine
- * dispatches on kind and answers mock calls itself (mock.c). */
+/* Name "mock", in_process, plain_schema, every function NULL: the engine
+ * answers its calls itself (mock.c). */
 extern const Provider provider_mock;
 /* "anthropic/x" -> &provider_anthropic and *model = "x" ("openai/", "mock/"
  * likewise; the model is everything after the first '/', which may hold

@@ -122,7 +122,14 @@ static void test_openai_body(void) {
   cJSON_Delete(j);
   free(body);
 
-  r.legacy_max_tokens = true;
+  r.base = "https://api.openai.com/v1";
+  body = provider_openai.build_body(&r);
+  j = body ? cJSON_Parse(body) : NULL;
+  ok(jget(j, "max_completion_tokens") && !jget(j, "max_tokens"), "openai body: api.openai.com base keeps max_completion_tokens");
+  cJSON_Delete(j);
+  free(body);
+
+  r.base = "http://127.0.0.1:11434/v1";
   r.stream = true;
   r.schema = SCHEMA;
   body = provider_openai.build_body(&r);
@@ -181,7 +188,7 @@ static void test_lookup(void) {
   ok(provider_for("openai/meta/llama-3", &m) == &provider_openai, "provider_for openai");
   is_str(m, "meta/llama-3", "provider_for keeps later slashes");
   const Provider *p = provider_for("mock/any", &m);
-  ok(p && p->kind == PROVIDER_MOCK && !p->build_body, "provider_for mock: kind, no functions");
+  ok(p && p->in_process && p->plain_schema && !p->build_body, "provider_for mock: in process, no functions");
   ok(!provider_for("foo/x", &m) && !provider_for("anthropic", &m) && !provider_for("anthropic/", &m)
      && !provider_for("", &m) && !provider_for(NULL, &m), "provider_for unknown -> NULL");
   ok(provider_known_prefix("openai/x") && !provider_known_prefix("openaix/y"), "provider_known_prefix");
