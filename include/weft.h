@@ -34,6 +34,12 @@
 extern "C" {
 #endif
 
+/* The library is built with hidden visibility: what this header declares
+ * is what it exports (the list is include/weft.sym). */
+#if defined(__GNUC__) && __GNUC__ >= 4
+#pragma GCC visibility push(default)
+#endif
+
 #define WEFT_API_VERSION 1
 
 typedef enum weft_status {
@@ -174,6 +180,10 @@ const char *weft_result_json(const weft_result *r);
 const char *weft_result_error(const weft_result *r);
 const char *weft_result_stats(const weft_result *r);
 void weft_result_free(weft_result *r);
+
+#if defined(__GNUC__) && __GNUC__ >= 4
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

@@ -2,7 +2,7 @@
  * metering helpers, and the effect natives (print, log, fail, sleep).
  *
  * The natives themselves live by area in strings.c, lists.c, maps.c,
- * json.c and math.c; natives.def is the one list they are registered in. */
+ * jsonlib.c and math.c; natives.def is the one list they are registered in. */
 #include <stdio.h>
 #include <string.h>
 #include "std_internal.h"

@@ -2,7 +2,7 @@
  *
  * Declares every native function from natives.def, the argument checks,
  * fuel/memory helpers and the UTF-8 helpers used across strings.c,
- * lists.c, maps.c, json.c and math.c.
+ * lists.c, maps.c, jsonlib.c and math.c.
  *
  * Fuel: a native charges one unit per element it touches plus one unit per
  * STD_BYTES_PER_UNIT bytes it copies or scans, before doing the work

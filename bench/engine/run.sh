@@ -4,7 +4,7 @@
 # answered by the local test server after 200 ms (model slow-200), with
 # --max-concurrency 500, for both providers, streaming and not. Prints the
 # best of RUNS runs (default 3) per configuration, and the server's
-# max_in_flight. BUILD_DIR holds libweft.a (default: the source tree).
+# max_in_flight. BUILD_DIR is a build directory (default: the source tree).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../..}

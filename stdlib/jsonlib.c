@@ -1,4 +1,4 @@
-/* json.c — the natives json_parse, to_json, str, parse_int and
+/* jsonlib.c — the natives json_parse, to_json, str, parse_int and
  * parse_float, and metered rendering (std_render). They are thin: JSON text
  * -> values and type-directed conversion are the VM's (vm/json.c), which
  * the effects host shares for model replies. */
