@@ -80,14 +80,12 @@ NativeStatus std_json_parse_native(VM *vm, Fiber *f, const Value *args, int argc
   ObjString *s;
   if (!std_arg_string(vm, f, args, 0, "json_parse", &s)) return NATIVE_ERROR;
   if (!std_charge(vm, f, 1, (uint64_t)s->len * 4) || !vm_check_alloc(vm, f, s->len)) return NATIVE_ERROR;
-  Buf err;
-  buf_init(&err);
+  char *err = NULL;
   if (!v_from_json(&vm->heap, s->data, s->len, out, &err)) {
-    NativeStatus st = vm_raise(vm, f, "json_parse: %s", err.data);
-    buf_free(&err);
+    NativeStatus st = vm_raise(vm, f, "json_parse: %s", err);
+    free(err);
     return st;
   }
-  buf_free(&err);
   return NATIVE_OK;
 }
 

@@ -22,6 +22,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__GNUC__) && !defined(WEFT_NO_COMPUTED_GOTO) && !defined(WEFT_COMPUTED_GOTO)
@@ -928,10 +929,11 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     ip += 2;
     Value out;
     if (UNLIKELY(a >= mod->ntypes)) RT_ERROR("type descriptor %u out of range", a);
-    vm->scratch.len = 0;
     SAVE_STATE();
-    if (!v_convert(heap, mod, a, sp[-1], &out, &vm->scratch)) {
-      vm_raise(vm, f, "%s", vm->scratch.data ? vm->scratch.data : "conversion failed");
+    char *why = NULL;
+    if (!v_convert(heap, mod, a, sp[-1], &out, &why)) {
+      vm_raise(vm, f, "%s", why && *why ? why : "conversion failed");
+      free(why);
       goto failed;
     }
     RELEASE(sp[-1]);
