@@ -1122,18 +1122,16 @@ static void finish_transfer(Engine *e, Call *c, CURLcode res) {
   if (ok2xx) {
     ProviderReply r;
     memset(&r, 0, sizeof r);
-    Buf perr;
-    buf_init(&perr);
+    char *perr = NULL;
     if (!c->prov->parse_reply(c->resp.data ? c->resp.data : "", c->resp.len, &r, &perr)) {
       call_settle(e, c, SETTLE_RESERVATION, NULL);
       msg_head(&m, c);
-      buf_printf(&m, "HTTP %d with an invalid reply: %s", status, perr.len ? buf_cstr(&perr) : "unreadable body");
-      buf_free(&perr);
+      buf_printf(&m, "HTTP %d with an invalid reply: %s", status, perr && *perr ? perr : "unreadable body");
+      free(perr);
       reply_free(&r);
       call_fail(e, c, &m);
       return;
     }
-    buf_free(&perr);
     handle_reply(e, c, &r);
     reply_free(&r);
     return;
