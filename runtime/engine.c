@@ -1245,9 +1245,10 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud) {
 
 static bool ensure_multi(Engine *e, Buf *err) {
   if (e->multi) return true;
-  const char *why = NULL;
+  char *why = NULL;
   if (!curl_dl_load(&why)) {
     buf_puts(err, why);
+    free(why);
     return false;
   }
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return false;
