@@ -495,7 +495,7 @@ weft_status weft_session_run(weft_session *s, const char *inputs_json, weft_resu
     r->magic = MAGIC_RESULT;
     Buf b;
     buf_init(&b);
-    if (ok && m->main_result != NO_INDEX && !v_to_json(&b, result)) {
+    if (ok && m->main_result != NO_INDEX && !v_to_json(&b, result, NULL)) {
       ok = false;
       free(err);
       err = xstrdup("the result of main has no JSON form");

@@ -145,7 +145,7 @@ MockScript *mock_script_load(const char *path, char **err) {
     Buf j;
     buf_init(&j);
     if (str && r) buf_put(&j, AS_STRING(v)->data, AS_STRING(v)->len); /* raw reply text */
-    else if (!v_to_json(&j, v)) buf_puts(&j, "null");
+    else if (!v_to_json(&j, v, NULL)) buf_puts(&j, "null");
     en->reply_len = j.len;
     en->reply = buf_detach(&j);
     if (str) {
@@ -233,7 +233,7 @@ void mock_reply(MockScript *s, Heap *h, const Module *m, const char *role,
   if (wrapped) buf_puts(out, "{\"value\":");
   Buf j;
   buf_init(&j);
-  if (v_to_json(&j, v)) buf_put(out, j.data, j.len);
+  if (v_to_json(&j, v, NULL)) buf_put(out, j.data, j.len);
   else buf_puts(out, "null");
   buf_free(&j);
   if (wrapped) buf_putc(out, '}');

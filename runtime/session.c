@@ -314,7 +314,7 @@ static char *args_json(const Module *m, const Value *args) {
     buf_json_string(&b, m->params[i].name, strlen(m->params[i].name));
     buf_putc(&b, ':');
     size_t mark = b.len;
-    if (!v_to_json(&b, args[i])) {
+    if (!v_to_json(&b, args[i], NULL)) {
       b.len = mark;
       buf_puts(&b, "null");
     }
@@ -485,13 +485,13 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
     Buf out, res;
     buf_init(&out);
     buf_init(&res);
-    if (ok && m->main_result != NO_INDEX && !v_to_json(&res, result)) {
-      buf_putc(&res, '\0');
-      term_printf(stderr, "error: the result of main has no JSON form: %s\n", res.data);
+    char *why = NULL;
+    if (ok && m->main_result != NO_INDEX && !v_to_json(&res, result, &why)) {
+      term_printf(stderr, "error: the result of main has no JSON form: %s\n", why);
+      free(why);
       ok = false;
       free(err);
       err = xstrdup("the result of main has no JSON form");
-      res.len = 0;
     } else if (!ok) {
       /* a fail() message or a provider's error may quote a reply */
       term_printf(stderr, "error: %s\n", err ? err : "the program failed");

@@ -883,7 +883,13 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     Value v = sp[-1];
     if (v_is(v, OBJ_STRING)) NEXT;
     vm->scratch.len = 0;
-    if (!v_to_display(&vm->scratch, v)) RT_ERROR("%s", vm->scratch.data);
+    char *why = NULL;
+    if (!v_to_display(&vm->scratch, v, &why)) {
+      SAVE_STATE();
+      vm_raise(vm, f, "%s", why);
+      free(why);
+      goto failed;
+    }
     Value s = v_string(heap, vm->scratch.data, vm->scratch.len);
     RELEASE(v);
     sp[-1] = s;
@@ -947,7 +953,7 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     Value m = sp[-1];
     if (v_is(m, OBJ_STRING)) RT_ERROR("%s", AS_STRING(m)->data);
     vm->scratch.len = 0;
-    if (!v_to_display(&vm->scratch, m)) RT_ERROR("workflow error");
+    if (!v_to_display(&vm->scratch, m, NULL)) RT_ERROR("workflow error");
     RT_ERROR("%s", vm->scratch.data);
   }
 

@@ -442,7 +442,7 @@ void type_desc_print(Buf *b, const Module *m, uint32_t td) { print_desc(b, m, td
 static void preview_at(Buf *b, Value v, int depth, size_t limit) {
   if (b->len > limit) return;
   if (v.tag != V_OBJ || v.as.o->kind == OBJ_FUNC) {
-    if (!v_to_json(b, v)) buf_puts(b, v_type_name(v));
+    if (!v_to_json(b, v, NULL)) buf_puts(b, v_type_name(v));
     return;
   }
   if (depth > 8) { buf_puts(b, "…"); return; }

@@ -313,7 +313,7 @@ static Run run_main(VM *vm, const Value *args, uint32_t nargs) {
   if (r.ok) {
     Buf b;
     buf_init(&b);
-    v_to_json(&b, result);
+    v_to_json(&b, result, NULL);
     buf_putc(&b, '\0');
     r.json = b.data;
     v_release(&vm->heap, result);

@@ -37,14 +37,9 @@ static Value S(const char *s) { return v_cstring(&vm->heap, s); }
 static const char *show(Value v) {
   result.len = 0;
   if (result.data) result.data[0] = '\0';
-  if (!v_to_json(&result, v)) {
-    Buf tmp;
-    buf_init(&tmp);
-    buf_printf(&tmp, "UNRENDERABLE: %s", result.data);
-    result.len = 0;
-    buf_put(&result, tmp.data, tmp.len);
-    buf_free(&tmp);
-  }
+  char *why = NULL;
+  if (!v_to_json(&result, v, &why)) buf_printf(&result, "UNRENDERABLE: %s", why);
+  free(why);
   v_release(&vm->heap, v);
   return result.data;
 }

@@ -306,7 +306,7 @@ static char *json_of(Fiber *f) {
   if (!f || f->state != FIBER_DONE) return strdup(f && f->error ? f->error : "(not done)");
   Buf b;
   buf_init(&b);
-  v_to_json(&b, f->result);
+  v_to_json(&b, f->result, NULL);
   buf_putc(&b, '\0');
   return b.data;
 }
@@ -707,7 +707,7 @@ static void test_double_join(TM *t) {
   ok(tasks_fanout(vm, g, 0, fargs, &tv) == NATIVE_OK, "tasks_fanout by hand");
   Buf b;
   buf_init(&b);
-  v_to_json(&b, tv);
+  v_to_json(&b, tv, NULL);
   buf_putc(&b, '\0');
   is_str(b.data, "\"<tasks>\"", "a tasks value renders as <tasks>");
   buf_free(&b);
