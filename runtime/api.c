@@ -147,8 +147,8 @@ weft_status weft_compile_file(const char *path, const weft_compile_options *opts
     fail(&p->errmsg, WEFT_E_COMPILE, "%s has errors", path);
     return WEFT_E_COMPILE;
   }
-  char *verr = module_verify(p->mod);
-  if (verr) {
+  char *verr = NULL;
+  if (!module_verify(p->mod, &verr)) {
     fail(&p->errmsg, WEFT_E_MODULE, "internal error: the compiled module does not verify: %s", verr);
     free(verr);
     module_free(p->mod);
