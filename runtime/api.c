@@ -147,8 +147,8 @@ weft_status weft_compile_file(const char *path, const weft_compile_options *opts
     fail(&p->errmsg, WEFT_E_COMPILE, "%s has errors", path);
     return WEFT_E_COMPILE;
   }
-  char *verr = module_verify(p->mod);
-  if (verr) {
+  char *verr = NULL;
+  if (!module_verify(p->mod, &verr)) {
     fail(&p->errmsg, WEFT_E_MODULE, "internal error: the compiled module does not verify: %s", verr);
     free(verr);
     module_free(p->mod);
@@ -408,15 +408,13 @@ weft_status weft_effect_done(weft_session *s, uint64_t id, int ok, const char *r
 static weft_status build_inputs(weft_session *s, VM *vm, const char *json, Value *args) {
   const Module *m = s->m->mod;
   Value input = v_none();
-  Buf err;
-  buf_init(&err);
+  char *err = NULL;
   weft_status st = WEFT_E_INPUT;
   bool *have = xcalloc(m->nparams ? m->nparams : 1, sizeof *have);
   for (uint32_t i = 0; i < m->nparams; i++) args[i] = v_none();
   if (json) {
     if (!v_from_json(&vm->heap, json, strlen(json), &input, &err)) {
-      buf_putc(&err, '\0');
-      fail(&s->errmsg, st, "inputs: invalid JSON: %s", err.data);
+      fail(&s->errmsg, st, "inputs: invalid JSON: %s", err);
       goto out;
     }
     if (!v_is(input, OBJ_MAP)) {
@@ -433,10 +431,8 @@ static weft_status build_inputs(weft_session *s, VM *vm, const char *json, Value
         fail(&s->errmsg, st, "inputs: main has no parameter '%s'", obj->keys[k]->data);
         goto out;
       }
-      err.len = 0;
       if (!v_convert(&vm->heap, m, m->params[i].type, obj->vals[k], &args[i], &err)) {
-        buf_putc(&err, '\0');
-        fail(&s->errmsg, st, "inputs: %s: %s", m->params[i].name, err.data);
+        fail(&s->errmsg, st, "inputs: %s: %s", m->params[i].name, err);
         goto out;
       }
       have[i] = true;
@@ -460,7 +456,7 @@ out:
       args[i] = v_none();
     }
   v_release(&vm->heap, input);
-  buf_free(&err);
+  free(err);
   free(have);
   return st;
 }
@@ -499,7 +495,7 @@ weft_status weft_session_run(weft_session *s, const char *inputs_json, weft_resu
     r->magic = MAGIC_RESULT;
     Buf b;
     buf_init(&b);
-    if (ok && m->main_result != NO_INDEX && !v_to_json(&b, result)) {
+    if (ok && m->main_result != NO_INDEX && !v_to_json(&b, result, NULL)) {
       ok = false;
       free(err);
       err = xstrdup("the result of main has no JSON form");

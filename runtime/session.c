@@ -87,48 +87,37 @@ static void arg_error(const char *name, const char *msg) {
     errorf("--arg %s: %s", name, msg);
 }
 
-/* Converts `raw` (borrowed) to parameter i's type; on failure writes the
- * converter's message into err. */
-static bool convert_param(VM *vm, const Module *m, uint32_t i, Value raw, Value *out, Buf *err) {
-  err->len = 0;
-  bool ok = v_convert(&vm->heap, m, m->params[i].type, raw, out, err);
-  buf_putc(err, '\0');
-  err->len--;
-  return ok;
+/* Converts `raw` (borrowed) to parameter i's type; false + *err as
+ * v_convert. */
+static bool convert_param(VM *vm, const Module *m, uint32_t i, Value raw, Value *out, char **err) {
+  return v_convert(&vm->heap, m, m->params[i].type, raw, out, err);
 }
 
 /* --arg NAME=TEXT: TEXT is read as JSON if it parses and the result fits
  * the type, else as a plain string, so `--arg name=World` and
- * `--arg name=42` both work for a string parameter. */
+ * `--arg name=42` both work for a string parameter. The message of the
+ * JSON reading wins when there was one. */
 static bool convert_arg(VM *vm, const Module *m, uint32_t i, const char *text, Value *out) {
-  Buf err, perr;
-  buf_init(&err);
-  buf_init(&perr);
+  char *err = NULL;
   Value parsed;
   bool ok = false;
-  if (v_from_json(&vm->heap, text, strlen(text), &parsed, &perr)) {
+  if (v_from_json(&vm->heap, text, strlen(text), &parsed, NULL)) {
     ok = convert_param(vm, m, i, parsed, out, &err);
     bool was_string = v_is(parsed, OBJ_STRING);
     v_release(&vm->heap, parsed);
     if (ok || was_string) goto done;
   }
   {
-    Buf err2;
-    buf_init(&err2);
+    char *err2 = NULL;
     Value s = v_cstring(&vm->heap, text);
     ok = convert_param(vm, m, i, s, out, &err2);
     v_release(&vm->heap, s);
-    if (!ok && err.len == 0) {
-      buf_free(&err);
-      err = err2;
-    } else {
-      buf_free(&err2);
-    }
+    if (!ok && !err) err = err2;
+    else free(err2);
   }
 done:
-  if (!ok) arg_error(m->params[i].name, err.len ? err.data : "invalid value");
-  buf_free(&err);
-  buf_free(&perr);
+  if (!ok) arg_error(m->params[i].name, err && *err ? err : "invalid value");
+  free(err);
   return ok;
 }
 
@@ -168,17 +157,14 @@ static int build_args(VM *vm, const Module *m, const char *input_path, const cha
       errorf("--input: cannot read '%s': %s", input_path, strerror(errno));
       goto out;
     }
-    Buf perr;
-    buf_init(&perr);
+    char *perr = NULL;
     bool ok = v_from_json(&vm->heap, text, len, &input, &perr);
     free(text);
     if (!ok) {
-      buf_putc(&perr, '\0');
-      errorf("--input: %s: invalid JSON: %s", input_path, perr.data);
-      buf_free(&perr);
+      errorf("--input: %s: invalid JSON: %s", input_path, perr);
+      free(perr);
       goto out;
     }
-    buf_free(&perr);
     if (!v_is(input, OBJ_MAP)) {
       errorf("--input: %s must hold a JSON object of main's parameters, got %s", input_path,
              v_type_name(input));
@@ -194,14 +180,12 @@ static int build_args(VM *vm, const Module *m, const char *input_path, const cha
         goto out;
       }
       if (have[pi] || overridden(ovr, novr, m->params[pi].name)) continue;
-      Buf err;
-      buf_init(&err);
+      char *err = NULL;
       if (!convert_param(vm, m, (uint32_t)pi, obj->vals[k], &args[pi], &err)) {
-        input_error(m->params[pi].name, err.len ? err.data : "invalid value");
-        buf_free(&err);
+        input_error(m->params[pi].name, err && *err ? err : "invalid value");
+        free(err);
         goto out;
       }
-      buf_free(&err);
       have[pi] = true;
     }
   }
@@ -330,7 +314,7 @@ static char *args_json(const Module *m, const Value *args) {
     buf_json_string(&b, m->params[i].name, strlen(m->params[i].name));
     buf_putc(&b, ':');
     size_t mark = b.len;
-    if (!v_to_json(&b, args[i])) {
+    if (!v_to_json(&b, args[i], NULL)) {
       b.len = mark;
       buf_puts(&b, "null");
     }
@@ -501,13 +485,13 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
     Buf out, res;
     buf_init(&out);
     buf_init(&res);
-    if (ok && m->main_result != NO_INDEX && !v_to_json(&res, result)) {
-      buf_putc(&res, '\0');
-      term_printf(stderr, "error: the result of main has no JSON form: %s\n", res.data);
+    char *why = NULL;
+    if (ok && m->main_result != NO_INDEX && !v_to_json(&res, result, &why)) {
+      term_printf(stderr, "error: the result of main has no JSON form: %s\n", why);
+      free(why);
       ok = false;
       free(err);
       err = xstrdup("the result of main has no JSON form");
-      res.len = 0;
     } else if (!ok) {
       /* a fail() message or a provider's error may quote a reply */
       term_printf(stderr, "error: %s\n", err ? err : "the program failed");
