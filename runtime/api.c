@@ -4,7 +4,16 @@
  * to a dead value before releasing the memory, so a handle of the wrong
  * type, or (while the allocator has not reused the block) one already
  * freed, is WEFT_E_STATE instead of a crash. Messages of a failed call
- * are kept on the handle it was given (weft.h, "Conventions"). */
+ * are kept on the handle it was given (weft.h, "Conventions").
+ *
+ * A session's run is the one `weft run` makes (runtime/session.c) without
+ * its printing: a VM, the engine (unless the host answers the asks), the
+ * runtime's host (host.c) with the trace sink and the journal attached,
+ * and the journal side of a run shared through tool.h, so a journaled
+ * session's runs and the command line's resume each other. A host's
+ * effects table is a VM effects table of this file wrapped around the
+ * runtime host's ("a host's own effects" below). docs/embedding.md,
+ * "Sessions in detail", is the reference. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif

@@ -787,7 +787,33 @@ static void test_journal(void) {
           "the API replays the run the command line resumed");
     weft_result_free(r);
     weft_session_free(s);
+    /* run 3: a module from bytes has no file; the command line resumes
+     * the journal's copy of it */
+    void *bytes = NULL;
+    size_t len = 0;
+    weft_module *loaded = NULL;
+    weft_module_write(m, &bytes, &len);
+    weft_module_load(bytes, len, &loaded, NULL);
+    free(bytes);
+    memset(&t, 0, sizeof t);
+    weft_session_new(loaded, &s);
+    weft_session_set_provider(s, "mock");
+    weft_session_set_journal(s, jpath);
+    t.cancel_at_sleep = s;
+    weft_session_set_trace(s, trace_sink, &t);
+    r = NULL;
+    check(weft_session_run(s, "{\"topic\": \"maps\"}", &r) == WEFT_E_CANCELLED && weft_result_run_id(r) == 3,
+          "run 3, of a module loaded from bytes, cancelled");
+    weft_result_free(r);
+    weft_session_free(s);
+    weft_module_free(loaded);
+    free(t.text);
+    snprintf(args, sizeof args, "resume 3 --journal %s", jpath);
+    weft_cli(args, out, sizeof out);
+    check(strcmp(out, result1) == 0, "`weft resume` runs the journal's copy of a module without a file");
   } else {
+    skip("no ./weft in the working directory", "run 3, of a module loaded from bytes");
+    skip("no ./weft in the working directory", "`weft resume` of a module without a file");
     skip("no ./weft in the working directory", "`weft resume` of an API run");
     skip("no ./weft in the working directory", "`weft replay` of an API run");
     skip("no ./weft in the working directory", "the settings as flags");
