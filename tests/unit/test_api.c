@@ -65,7 +65,7 @@ static void sleep_ms(int64_t ms) {
 }
 
 /* A session of m, run with inputs: the status, and the result in *r. */
-static weft_status run_of(weft_module *m, const char *inputs, weft_result **r) {
+__attribute__((unused)) static weft_status run_of(weft_module *m, const char *inputs, weft_result **r) {
   weft_session *s = NULL;
   weft_session_new(m, &s);
   weft_status st = weft_session_run(s, inputs, r);
