@@ -17,9 +17,9 @@
  * starved by newer ones. The only randomness is the retry jitter, from a
  * per-engine PRNG.
  *
- * Secrets: the API key is read from the environment per call, goes only
- * into the request headers, and every error text passes redact_secret
- * before it reaches a fiber. */
+ * Secrets: the API key (the host's, EngineConfig.keys, else read from the
+ * environment per call) goes only into the request headers, and every
+ * error text passes redact_secret before it reaches a fiber. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #include "../base/util.h"
@@ -1644,6 +1644,13 @@ static char *schema_name_for(const Module *m, uint32_t td) {
   return xstrdup("reply");
 }
 
+/* p's key from the host, or NULL: the environment's. */
+static const ProviderKey *host_key(const Engine *e, const Provider *p) {
+  for (uint32_t i = 0; i < e->cfg.nkeys; i++)
+    if (strcmp(e->cfg.keys[i].provider, p->name) == 0) return &e->cfg.keys[i];
+  return NULL;
+}
+
 /* The role's model after --model and --provider. */
 static char *effective_spec(const Engine *e, const RoleDesc *r) {
   const char *spec = r->model ? r->model : "";
@@ -1795,14 +1802,15 @@ bool engine_ask(Engine *e, const EffectRequest *rq) {
   }
   /* a call answered from a record needs no key: replays run without one */
   if (!p->in_process && !c->rec) {
-    const char *key = p->key_env ? getenv(p->key_env) : NULL;
+    const ProviderKey *hk = host_key(e, p);
+    const char *key = hk ? hk->key : p->key_env ? getenv(p->key_env) : NULL;
     if (!key || !key[0]) {
       vm_raise(vm, f, "role %s: %s is not set (needed for %s)", r->name, p->key_env ? p->key_env : "the API key", spec);
       call_free(e, c);
       return false;
     }
     c->key = xstrdup(key);
-    const char *base = p->base_env ? getenv(p->base_env) : NULL;
+    const char *base = hk ? hk->base_url : p->base_env ? getenv(p->base_env) : NULL;
     provider_url(p, base, &b);
     c->url = buf_take(&b);
     c->base = base && base[0] ? xstrdup(base) : NULL;

@@ -22,8 +22,10 @@
  * on until it settles. Mock calls (provider `mock`) never touch the
  * network and complete on the next poll.
  *
- * API keys are read from the environment when a call needs them and appear
- * only in the request headers: never in messages, traces or output. */
+ * API keys come from the host (EngineConfig.keys: the embedding API's
+ * weft_session_set_key) or else are read from the environment when a call
+ * needs them, and appear only in the request headers: never in messages,
+ * traces or output. */
 #ifndef WEFT_ENGINE_H
 #define WEFT_ENGINE_H
 
@@ -39,6 +41,13 @@ typedef struct ModelOverride {
   const char *model;        /* "provider/model" */
 } ModelOverride;
 
+/* A provider's key and endpoint from the host rather than the environment. */
+typedef struct ProviderKey {
+  const char *provider;         /* "anthropic" */
+  const char *key;              /* non-empty; sent only to base_url (or the default) */
+  const char *base_url;         /* NULL: the provider's default */
+} ProviderKey;
+
 typedef struct EngineConfig {
   const char *force_provider;   /* --provider NAME: every role goes there (keeps the model name) */
   const ModelOverride *overrides; uint32_t noverrides;   /* --model ROLE=provider/model */
@@ -52,6 +61,10 @@ typedef struct EngineConfig {
   size_t max_reply_bytes;       /* 0 = 16 MiB */
   const char *mock_script;      /* --mock-script FILE */
   const char *prices_file;      /* --prices FILE: overrides the built-in price table */
+  /* Keys from the host, by provider (borrowed): a provider listed here
+   * reads neither its key nor its base URL from the environment, so a
+   * host's key goes only where the host said. Others read the environment. */
+  const ProviderKey *keys; uint32_t nkeys;
 } EngineConfig;
 
 typedef struct RunStats {
