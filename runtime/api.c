@@ -648,7 +648,7 @@ static FxEffect fx_take(HostFx *h, uint32_t i, FxState now) {
 /* The answer as a value of the ask's type: text as it is (invalid UTF-8
  * replaced), or JSON of the type — the schema's {"value": ...} wrapper or
  * the bare value. False with the reason in err. */
-static bool fx_reply_value(HostFx *h, const FxEffect *e, Value *out, Buf *err) {
+static bool fx_reply_value(HostFx *h, const FxEffect *e, Value *out, char **err) {
   Heap *hp = &h->vm->heap;
   const char *text = e->reply ? e->reply : "";
   size_t len = strlen(text);
@@ -665,15 +665,12 @@ static bool fx_reply_value(HostFx *h, const FxEffect *e, Value *out, Buf *err) {
     return true;
   }
   Value doc;
-  Buf perr;
-  buf_init(&perr);
+  char *perr = NULL;
   if (!v_from_json(hp, text, len, &doc, &perr)) {
-    buf_putc(&perr, '\0');
-    buf_printf(err, "the reply is not JSON: %s", perr.data);
-    buf_free(&perr);
+    *err = xasprintf("the reply is not JSON: %s", perr ? perr : "");
+    free(perr);
     return false;
   }
-  buf_free(&perr);
   Value inner = doc;
   Value *wrapped = e->wrapped && v_is(doc, OBJ_MAP) ? map_get_cstr(AS_MAP(doc), "value", 5) : NULL;
   if (wrapped) inner = *wrapped;
@@ -698,17 +695,15 @@ static bool fx_complete(HostFx *h, FxEffect *e, bool at_once) {
     buf_printf(&m, "ask %s (%s): %s", e->role->name, e->spec,
                e->reply && e->reply[0] ? e->reply : "the host's effects table reported a failure");
   } else {
-    Buf err;
-    buf_init(&err);
+    char *err = NULL;
     if (!fx_reply_value(h, e, &v, &err)) {
       ok = false;
-      buf_putc(&err, '\0');
       /* no repair rounds: the host decides how it asks, and may ask again */
       buf_printf(&m, "ask %s: the host's reply does not match ", e->role->name);
       type_desc_print(&m, vm->mod, e->td);
-      buf_printf(&m, ": %s", err.data);
+      buf_printf(&m, ": %s", err ? err : "");
     }
-    buf_free(&err);
+    free(err);
   }
   h->calls++;
   if (!ok) h->failed++;
