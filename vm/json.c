@@ -2,20 +2,17 @@
  * type descriptors in Weft syntax (json.h). Values -> JSON text is
  * v_to_json (value.c).
  *
- * Parsing uses cJSON for the grammar, wrapped in two passes of our own:
+ * Parsing is RFC 8259 exactly, checked against JSONTestSuite
+ * (tests/unit/test_json_suite.c; the decisions on what the RFC leaves open
+ * are in docs/runtime.md, "JSON"). Two passes over the text:
  *
- *   1. a linear pre-scan over the text rejects what cJSON would accept or
- *      mishandle (invalid UTF-8, raw control characters, nesting deeper
- *      than JSON_MAX_DEPTH, number literals cJSON would truncate) with a
- *      line/column message, and counts nodes so the memory cJSON is about
- *      to use (it mallocs outside the VM's heap) is checked first;
- *   2. after cJSON builds its tree, the conversion walks it in document
- *      order with a cursor over the source text, and reads every string and
- *      number from the text itself. cJSON keeps numbers only as doubles and
- *      strings as C strings, so this is how an integer written without
- *      '.', 'e' or 'E' that fits in int64 stays an exact int (others become
- *      floats; integers beyond int64 become floats and lose precision), and
- *      how "\u0000" stays a NUL byte inside a string instead of cutting it.
+ *   1. a linear pre-scan rejects invalid UTF-8, raw control characters and
+ *      nesting deeper than JSON_MAX_DEPTH with a line/column message, and
+ *      counts values so the memory about to be used is checked first;
+ *   2. a recursive-descent reader (depth bounded by the pre-scan) builds
+ *      the value. An integer written without '.', 'e' or 'E' that fits in
+ *      int64 stays an exact int; other numbers, of any length, become
+ *      floats. "\u0000" stays a NUL byte inside a string.
  *
  * Objects become maps in key order (a repeated key keeps its first position
  * and its last value), arrays lists, null none.
@@ -23,18 +20,16 @@
  * v_convert checks a value against a module type descriptor and builds
  * the typed value (records from maps), with errors that name the path in
  * the value ($.items[3].severity) so a model can repair its reply. */
+#include <locale.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cjson/cJSON.h>
 #include "json.h"
 #include "../base/util.h"
 
 /* Deepest container nesting json_parse accepts; below VALUE_MAX_DEPTH so
  * every parsed value can be rendered and compared again. */
 #define JSON_MAX_DEPTH 500
-/* cJSON copies a number into a 64-byte buffer and silently stops there. */
-#define JSON_MAX_NUMBER 63
 /* How much of an offending value an error message shows. */
 #define PREVIEW_BYTES 60
 
@@ -77,7 +72,7 @@ static bool parse_error(const char *text, size_t len, size_t off, Buf *err, cons
   return false;
 }
 
-/* JSON's number grammar, which cJSON (via strtod) only approximates:
+/* JSON's number grammar (strtod alone accepts more):
  * -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
 static bool number_ok(const char *s, size_t n) {
   size_t i = 0;
@@ -115,15 +110,15 @@ static bool is_num_char(char c) {
   return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
 }
 
-/* Pass 1 (see the file comment). *nodes gets an upper bound of the number
- * of values in the document; *open whether the text ends inside a string
- * or an unclosed container (so a cJSON failure means "unexpected end"). */
-static bool prescan(const char *text, size_t len, Buf *err, uint64_t *nodes, bool *open) {
+/* Pass 1 (see the file comment): rejects invalid UTF-8 anywhere, raw
+ * control characters, and nesting deeper than JSON_MAX_DEPTH before
+ * anything is allocated or recursed into; *nodes gets an upper bound of
+ * the number of values in the document. */
+static bool prescan(const char *text, size_t len, Buf *err, uint64_t *nodes) {
   size_t bad;
   if (!utf8_valid(text, len, &bad)) return parse_error(text, len, bad, err, "invalid UTF-8");
   size_t i = 0, depth = 0;
   uint64_t n = 1;
-  bool in_string = false;
   while (i < len) {
     unsigned char c = (unsigned char)text[i];
     if (c == '"') {
@@ -132,7 +127,6 @@ static bool prescan(const char *text, size_t len, Buf *err, uint64_t *nodes, boo
         else if ((unsigned char)text[i] < 0x20)
           return parse_error(text, len, i, err, "control character in string (escape it)");
       }
-      in_string = i >= len;
       i++;
     } else if (c == '[' || c == '{') {
       if (++depth > JSON_MAX_DEPTH)
@@ -141,12 +135,6 @@ static bool prescan(const char *text, size_t len, Buf *err, uint64_t *nodes, boo
     } else if (c == ']' || c == '}') {
       if (depth) depth--;
       i++;
-    } else if (c == '-' || (c >= '0' && c <= '9')) {
-      size_t j = i;
-      while (j < len && is_num_char(text[j])) j++;
-      if (j - i > JSON_MAX_NUMBER) return parse_error(text, len, i, err, "number literal too long");
-      if (!number_ok(text + i, j - i)) return parse_error(text, len, i, err, "invalid number");
-      i = j;
     } else if (c < 0x20 && c != ' ' && c != '\t' && c != '\n' && c != '\r') {
       return parse_error(text, len, i, err, "unexpected control character");
     } else {
@@ -155,28 +143,33 @@ static bool prescan(const char *text, size_t len, Buf *err, uint64_t *nodes, boo
     }
   }
   *nodes = n;
-  *open = in_string || depth > 0;
   return true;
 }
 
-typedef struct JsonWalk {
+typedef struct JsonParse {
   Heap *h;
   const char *text;
   size_t len;
-  size_t pos;   /* cursor: where to look for the next string or number token */
+  size_t pos;   /* cursor: the next byte to read */
   Buf *err;
-} JsonWalk;
+} JsonParse;
 
-/* The next string or number token at or after the cursor. Every other
- * token (punctuation, true, false, null) contains neither '"', '-' nor a
- * digit, and the text is known valid, so skipping to one is exact. */
-static size_t next_token(JsonWalk *w) {
-  while (w->pos < w->len) {
-    char c = w->text[w->pos];
-    if (c == '"' || c == '-' || (c >= '0' && c <= '9')) return w->pos;
-    w->pos++;
+static bool fail_at(JsonParse *p, size_t off, const char *what) {
+  return parse_error(p->text, p->len, off, p->err, what);
+}
+
+/* The error for the byte at the cursor: the end of input, or that byte. */
+static bool unexpected(JsonParse *p) {
+  if (p->pos >= p->len) return fail_at(p, p->len, "unexpected end of input");
+  return unexpected_char(p->text, p->len, p->pos, p->err);
+}
+
+static void skip_ws(JsonParse *p) {
+  while (p->pos < p->len) {
+    char c = p->text[p->pos];
+    if (c != ' ' && c != '\t' && c != '\n' && c != '\r') return;
+    p->pos++;
   }
-  return w->len;
 }
 
 static int hex4(const char *p) {
@@ -209,125 +202,193 @@ static void put_utf8(Buf *b, uint32_t cp) {
   }
 }
 
-/* Decodes the string token at the cursor into a string value. */
-static Value read_string(JsonWalk *w) {
-  size_t i = next_token(w) + 1, start = i;
-  while (i < w->len && w->text[i] != '"' && w->text[i] != '\\') i++;
-  if (i >= w->len || w->text[i] == '"') {   /* no escapes: copy as is */
-    w->pos = i + 1;
-    return v_string(w->h, w->text + start, i - start);
+/* The code point of the \uXXXX escape at off (the backslash), or -1. */
+static int u_escape(const JsonParse *p, size_t off) {
+  if (off + 6 > p->len || p->text[off] != '\\' || p->text[off + 1] != 'u') return -1;
+  return hex4(p->text + off + 2);
+}
+
+/* Reads the string at the cursor (on its '"'). Escapes are exactly JSON's:
+ * anything else after a backslash, a \u without four hex digits, and a
+ * surrogate that is not half of a high-low pair are errors, never U+FFFD:
+ * a reply that says something other than what it seems to is refused.
+ * The text is valid UTF-8 (pre-scan), so unescaped bytes are copied. */
+static bool read_string(JsonParse *p, Value *out) {
+  const char *t = p->text;
+  size_t i = p->pos + 1, start = i;
+  while (i < p->len && t[i] != '"' && t[i] != '\\' && (unsigned char)t[i] >= 0x20) i++;
+  if (i < p->len && t[i] == '"') {   /* no escapes: copy as is */
+    p->pos = i + 1;
+    *out = v_string(p->h, t + start, i - start);
+    return true;
   }
   Buf b;
   buf_init(&b);
-  buf_put(&b, w->text + start, i - start);
-  while (i < w->len && w->text[i] != '"') {
-    char c = w->text[i];
+  buf_put(&b, t + start, i - start);
+  for (;;) {
+    if (i >= p->len) { buf_free(&b); return fail_at(p, p->len, "unexpected end of input"); }
+    unsigned char c = (unsigned char)t[i];
+    if (c == '"') break;
+    if (c < 0x20) { buf_free(&b); return fail_at(p, i, "control character in string (escape it)"); }
     if (c != '\\') {
       size_t j = i;
-      while (j < w->len && w->text[j] != '"' && w->text[j] != '\\') j++;
-      buf_put(&b, w->text + i, j - i);
+      while (j < p->len && t[j] != '"' && t[j] != '\\' && (unsigned char)t[j] >= 0x20) j++;
+      buf_put(&b, t + i, j - i);
       i = j;
       continue;
     }
-    char e = i + 1 < w->len ? w->text[i + 1] : '"';
-    i += 2;
+    if (i + 1 >= p->len) { buf_free(&b); return fail_at(p, p->len, "unexpected end of input"); }
+    char e = t[i + 1];
     switch (e) {
-    case 'b': buf_putc(&b, '\b'); break;
-    case 'f': buf_putc(&b, '\f'); break;
-    case 'n': buf_putc(&b, '\n'); break;
-    case 'r': buf_putc(&b, '\r'); break;
-    case 't': buf_putc(&b, '\t'); break;
+    case '"': case '\\': case '/': buf_putc(&b, e); i += 2; break;
+    case 'b': buf_putc(&b, '\b'); i += 2; break;
+    case 'f': buf_putc(&b, '\f'); i += 2; break;
+    case 'n': buf_putc(&b, '\n'); i += 2; break;
+    case 'r': buf_putc(&b, '\r'); i += 2; break;
+    case 't': buf_putc(&b, '\t'); i += 2; break;
     case 'u': {
-      int cp = i + 4 <= w->len ? hex4(w->text + i) : -1;
-      if (cp >= 0) i += 4;
-      if (cp >= 0xD800 && cp <= 0xDBFF && i + 6 <= w->len && w->text[i] == '\\' &&
-          w->text[i + 1] == 'u') {
-        int lo = hex4(w->text + i + 2);
-        if (lo >= 0xDC00 && lo <= 0xDFFF) {
-          cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-          i += 6;
-        }
+      int cp = u_escape(p, i);
+      if (cp < 0) { buf_free(&b); return fail_at(p, i, "invalid \\u escape (four hex digits expected)"); }
+      if (cp >= 0xDC00 && cp <= 0xDFFF) {
+        buf_free(&b);
+        return fail_at(p, i, "lone surrogate in \\u escape");
       }
-      /* a lone surrogate cannot be UTF-8 (cJSON rejects it anyway) */
-      if (cp < 0 || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
+      if (cp >= 0xD800 && cp <= 0xDBFF) {
+        int lo = u_escape(p, i + 6);
+        if (lo < 0xDC00 || lo > 0xDFFF) { buf_free(&b); return fail_at(p, i, "lone surrogate in \\u escape"); }
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+        i += 6;
+      }
       put_utf8(&b, (uint32_t)cp);
+      i += 6;
       break;
     }
-    default: buf_putc(&b, e); break;   /* \" \\ \/ */
+    default: buf_free(&b); return fail_at(p, i, "invalid escape");
     }
   }
-  w->pos = i + 1;
-  Value v = v_string(w->h, b.data ? b.data : "", b.len);
+  p->pos = i + 1;
+  *out = v_string(p->h, b.data ? b.data : "", b.len);
   buf_free(&b);
-  return v;
+  return true;
 }
 
-/* Reads the number token at the cursor: an int when written as one and
- * within int64, else the double cJSON computed from the same text. */
-static bool read_number(JsonWalk *w, double dbl, Value *out) {
-  size_t start = next_token(w), i = start;
-  bool neg = false, integral = true;
-  if (i < w->len && w->text[i] == '-') { neg = true; i++; }
+/* Reads the number at the cursor: an int when written without '.', 'e' or
+ * 'E' and within int64; any other valid literal, however long, a float
+ * (integers beyond int64 lose precision; one that overflows a double is an
+ * error, one that underflows is 0.0 or subnormal). */
+static bool read_number(JsonParse *p, Value *out) {
+  size_t start = p->pos, end = start;
+  while (end < p->len && is_num_char(p->text[end])) end++;
+  const char *s = p->text + start;
+  size_t n = end - start;
+  if (!number_ok(s, n)) return fail_at(p, start, "invalid number");
+  p->pos = end;
+  bool neg = s[0] == '-', integral = true, fits = true;
   uint64_t mag = 0;
-  bool fits = true;
-  size_t end = i;
-  while (end < w->len && is_num_char(w->text[end])) {
-    char c = w->text[end];
-    if (c < '0' || c > '9') integral = false;
+  for (size_t i = neg; i < n && integral; i++) {
+    if (s[i] < '0' || s[i] > '9') integral = false;
     else if (fits && (__builtin_mul_overflow(mag, 10, &mag) ||
-                      __builtin_add_overflow(mag, (uint64_t)(c - '0'), &mag)))
+                      __builtin_add_overflow(mag, (uint64_t)(s[i] - '0'), &mag)))
       fits = false;
-    end++;
   }
-  w->pos = end;
   if (integral && fits && mag <= (neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX)) {
     *out = v_int(neg ? (int64_t)(0 - mag) : (int64_t)mag);
     return true;
   }
-  if (!isfinite(dbl)) return parse_error(w->text, w->len, start, w->err, "number out of range");
-  *out = v_float(dbl);
+  /* strtod wants a terminated string in the current locale's notation */
+  char small[64], *copy = n < sizeof small ? small : xmalloc(n + 1);
+  memcpy(copy, s, n);
+  copy[n] = '\0';
+  const char *point = localeconv()->decimal_point;
+  if (point && point[0] && point[0] != '.' && !point[1])
+    for (size_t i = 0; i < n; i++)
+      if (copy[i] == '.') copy[i] = point[0];
+  double d = strtod(copy, NULL);
+  if (copy != small) free(copy);
+  if (!isfinite(d)) return fail_at(p, start, "number out of range");
+  *out = v_float(d);
   return true;
 }
 
-/* Pass 2: cJSON tree -> value, in document order. Depth is bounded by the
- * pre-scan (JSON_MAX_DEPTH), so the recursion is too. */
-static bool walk(JsonWalk *w, const cJSON *item, int depth, Value *out) {
-  if (depth > JSON_MAX_DEPTH) return parse_error(w->text, w->len, w->pos, w->err, "nested too deeply");
-  if (cJSON_IsNull(item)) { *out = v_none(); return true; }
-  if (cJSON_IsTrue(item)) { *out = v_bool(true); return true; }
-  if (cJSON_IsFalse(item)) { *out = v_bool(false); return true; }
-  if (cJSON_IsNumber(item)) return read_number(w, item->valuedouble, out);
-  if (cJSON_IsString(item)) { *out = read_string(w); return true; }
-  if (cJSON_IsArray(item)) {
-    uint32_t n = 0;
-    for (const cJSON *c = item->child; c; c = c->next) n++;
-    Value list = v_list(w->h, n);
-    for (const cJSON *c = item->child; c; c = c->next) {
-      Value x;
-      if (!walk(w, c, depth + 1, &x)) { v_release(w->h, list); return false; }
-      AS_LIST(list)->items[AS_LIST(list)->n++] = x;
+static bool read_value(JsonParse *p, int depth, Value *out);
+
+static bool read_array(JsonParse *p, int depth, Value *out) {
+  Value list = v_list(p->h, 0);
+  p->pos++;
+  skip_ws(p);
+  if (p->pos < p->len && p->text[p->pos] == ']') { p->pos++; *out = list; return true; }
+  for (;;) {
+    Value x;
+    if (!read_value(p, depth + 1, &x)) { v_release(p->h, list); return false; }
+    list = list_push_take(p->h, list, x);
+    skip_ws(p);
+    if (p->pos < p->len && p->text[p->pos] == ',') { p->pos++; continue; }
+    if (p->pos < p->len && p->text[p->pos] == ']') { p->pos++; *out = list; return true; }
+    v_release(p->h, list);
+    return unexpected(p);
+  }
+}
+
+/* Objects become maps in key order; a repeated key keeps its first
+ * position and its last value (see docs/runtime.md, "JSON"). */
+static bool read_object(JsonParse *p, int depth, Value *out) {
+  Value map = v_map(p->h, 0);
+  p->pos++;
+  skip_ws(p);
+  if (p->pos < p->len && p->text[p->pos] == '}') { p->pos++; *out = map; return true; }
+  for (;;) {
+    skip_ws(p);
+    Value key, x;
+    if (p->pos >= p->len || p->text[p->pos] != '"') { v_release(p->h, map); return unexpected(p); }
+    if (!read_string(p, &key)) { v_release(p->h, map); return false; }
+    skip_ws(p);
+    if (p->pos >= p->len || p->text[p->pos] != ':') {
+      v_release(p->h, key);
+      v_release(p->h, map);
+      return unexpected(p);
     }
-    *out = list;
+    p->pos++;
+    if (!read_value(p, depth + 1, &x)) {
+      v_release(p->h, key);
+      v_release(p->h, map);
+      return false;
+    }
+    map = map_set_take(p->h, map, AS_STRING(key), x);
+    v_release(p->h, key);
+    skip_ws(p);
+    if (p->pos < p->len && p->text[p->pos] == ',') { p->pos++; continue; }
+    if (p->pos < p->len && p->text[p->pos] == '}') { p->pos++; *out = map; return true; }
+    v_release(p->h, map);
+    return unexpected(p);
+  }
+}
+
+/* One value after optional white space. The pre-scan bounds the nesting,
+ * and depth checks it again, so the recursion stays within JSON_MAX_DEPTH. */
+static bool read_value(JsonParse *p, int depth, Value *out) {
+  if (depth > JSON_MAX_DEPTH) return fail_at(p, p->pos, "nested more than 500 levels deep");
+  skip_ws(p);
+  if (p->pos >= p->len) return unexpected(p);
+  char c = p->text[p->pos];
+  if (c == '"') return read_string(p, out);
+  if (c == '[') return read_array(p, depth, out);
+  if (c == '{') return read_object(p, depth, out);
+  if (c == '-' || (c >= '0' && c <= '9')) return read_number(p, out);
+  static const struct { const char *word; size_t n; } lits[] = {{"null", 4}, {"true", 4}, {"false", 5}};
+  for (int k = 0; k < 3; k++) {
+    if (c != lits[k].word[0]) continue;
+    size_t avail = p->len - p->pos;
+    if (avail < lits[k].n) {
+      /* a prefix of the word cut off by the end of the text */
+      if (memcmp(p->text + p->pos, lits[k].word, avail) == 0) return fail_at(p, p->len, "unexpected end of input");
+      return unexpected(p);
+    }
+    if (memcmp(p->text + p->pos, lits[k].word, lits[k].n) != 0) return unexpected(p);
+    p->pos += lits[k].n;
+    *out = k == 0 ? v_none() : v_bool(k == 1);
     return true;
   }
-  if (cJSON_IsObject(item)) {
-    uint32_t n = 0;
-    for (const cJSON *c = item->child; c; c = c->next) n++;
-    Value map = v_map(w->h, n);
-    for (const cJSON *c = item->child; c; c = c->next) {
-      Value key = read_string(w), x;
-      if (!walk(w, c, depth + 1, &x)) {
-        v_release(w->h, key);
-        v_release(w->h, map);
-        return false;
-      }
-      map = map_set_take(w->h, map, AS_STRING(key), x);
-      v_release(w->h, key);
-    }
-    *out = map;
-    return true;
-  }
-  return parse_error(w->text, w->len, w->pos, w->err, "unsupported value");
+  return unexpected(p);
 }
 
 /* v_from_json with the message built in err (the parser's helpers write
@@ -335,33 +396,21 @@ static bool walk(JsonWalk *w, const cJSON *item, int depth, Value *out) {
 static bool from_json(Heap *h, const char *text, size_t len, Value *out, Buf *err) {
   if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) { text += 3; len -= 3; }
   uint64_t nodes = 0;
-  bool open = false;
-  if (!prescan(text, len, err, &nodes, &open)) return false;
-  uint64_t need = nodes * (sizeof(cJSON) + sizeof(Value) + 16) + len;
+  if (!prescan(text, len, err, &nodes)) return false;
+  /* a list slot or map entry, a string header and rounding, per value */
+  uint64_t need = nodes * (sizeof(Value) + 64) + len;
   if (heap_would_exceed(h, need > SIZE_MAX ? SIZE_MAX : (size_t)need)) {
     buf_puts(err, "JSON text too large for the memory limit");
     return false;
   }
-  const char *end = NULL;
-  cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
-  if (!root) {
-    size_t off = end && end >= text ? (size_t)(end - text) : 0;
-    while (off < len && (text[off] == ' ' || text[off] == '\t' || text[off] == '\n' || text[off] == '\r'))
-      off++;
-    if (off >= len || open) return parse_error(text, len, len, err, "unexpected end of input");
-    return unexpected_char(text, len, off, err);
+  JsonParse p = {h, text, len, 0, err};
+  if (!read_value(&p, 1, out)) return false;
+  skip_ws(&p);
+  if (p.pos < len) {
+    v_release(h, *out);
+    return fail_at(&p, p.pos, "unexpected text after the value");
   }
-  size_t off = (size_t)(end - text);
-  while (off < len && (text[off] == ' ' || text[off] == '\t' || text[off] == '\n' || text[off] == '\r'))
-    off++;
-  if (off < len) {
-    cJSON_Delete(root);
-    return parse_error(text, len, off, err, "unexpected text after the value");
-  }
-  JsonWalk w = {h, text, len, 0, err};
-  bool ok = walk(&w, root, 1, out);
-  cJSON_Delete(root);
-  return ok;
+  return true;
 }
 
 bool v_from_json(Heap *h, const char *text, size_t len, Value *out, char **err) {

@@ -255,10 +255,10 @@ static void test_json(void) {
   is_prefix(parse_err(deep, n), "ERR: invalid JSON at line 1, column 501: nested", "deep objects");
   free(deep);
 
-  /* a number cJSON would truncate */
+  /* a valid number of any length is read, as a float */
   char num[120];
   memset(num, '1', 100);
-  is_str(parse_err(num, 100), "ERR: invalid JSON at line 1, column 1: number literal too long", "100-digit number");
+  is_str(parse_err(num, 100), "1.111111111111111e+99", "100-digit number");
 
   /* 1 MB string */
   size_t big_n = 1 << 20;
