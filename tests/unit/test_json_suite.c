@@ -3,6 +3,7 @@
  * rejected, and every i_ file decided as tests/json/i_decisions.txt says
  * (a file missing from the table, or a table line naming no file, fails).
  * Each parse also returns every byte it allocated, accepted or not. */
+#include "../../base/util.h"
 #include "../../vm/json.h"
 #include "tap.h"
 
@@ -81,8 +82,8 @@ static void test_suite(void) {
   size_t n = 0, cap = 0;
   for (struct dirent *e; (e = readdir(dir));) {
     if (!strstr(e->d_name, ".json")) continue;
-    if (n == cap) names = realloc(names, (cap = cap ? 2 * cap : 512) * sizeof *names);
-    names[n++] = strdup(e->d_name);
+    if (n == cap) names = xrealloc(names, (cap = cap ? 2 * cap : 512) * sizeof *names);
+    names[n++] = xstrdup(e->d_name);
   }
   closedir(dir);
   qsort(names, n, sizeof *names, by_name);
