@@ -141,23 +141,6 @@ static char *read_file_max(const char *path, size_t max, size_t *len) {
 
 char *read_file(const char *path, size_t *len) { return read_file_max(path, MAX_INPUT_BYTES, len); }
 
-/* Whether path starts with the module magic (false when it cannot be read:
- * the compiler then says why). Only the magic is read. */
-static bool file_is_module(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return false;
-  char head[sizeof WEFTC_MAGIC - 1];
-  size_t n = fread(head, 1, sizeof head, f);
-  fclose(f);
-  return n == sizeof head && memcmp(head, WEFTC_MAGIC, sizeof head) == 0;
-}
-
-/* --untrusted takes source only: a module would skip the checker's rules
- * (a .weftc is verified, but the verifier is not the checker). */
-static void refuse_module(const char *path) {
-  errorf("%s is a compiled module (.weftc): an untrusted program is run only from its source, which "
-         "the checker sees; give the .weft file", path);
-}
 /* Whether path can be opened for reading; prints the reason when not. */
 static bool check_readable(const char *path) {
   struct stat st;
@@ -177,6 +160,44 @@ static bool check_readable(const char *path) {
 
 /* ---- getting a module: compile a source or load a .weftc ----------------- */
 
+/* Whether path starts with the module magic (false when it cannot be read:
+ * the compiler then says why). Only the magic is read. */
+static bool file_is_module(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return false;
+  char head[sizeof WEFTC_MAGIC - 1];
+  size_t n = fread(head, 1, sizeof head, f);
+  fclose(f);
+  return n == sizeof head && memcmp(head, WEFTC_MAGIC, sizeof head) == 0;
+}
+
+/* --untrusted takes a regular file of source only: a module would skip
+ * the checker's rules (a .weftc is verified, but the verifier is not the
+ * checker), and a FIFO or device named as the program must not block the
+ * command. The file is opened without blocking; the compiler reads it
+ * again under the source cap. EXIT_OK, or EXIT_USAGE after a message. */
+static int untrusted_source(const char *path) {
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    errorf("cannot read '%s': %s", path, strerror(errno));
+    if (fd >= 0) close(fd);
+    return EXIT_USAGE;
+  }
+  char head[sizeof WEFTC_MAGIC - 1];
+  ssize_t n = S_ISREG(st.st_mode) ? read(fd, head, sizeof head) : 0;
+  close(fd);
+  if (!S_ISREG(st.st_mode)) {
+    errorf("cannot read '%s': an untrusted program is a regular file", path);
+    return EXIT_USAGE;
+  }
+  if (n == (ssize_t)sizeof head && memcmp(head, WEFTC_MAGIC, sizeof head) == 0) {
+    errorf("%s is a compiled module (.weftc): an untrusted program is run only from its source, which "
+           "the checker sees; give the .weft file", path);
+    return EXIT_USAGE;
+  }
+  return EXIT_OK;
+}
 
 /* Compiles (or loads, when the file starts with the module magic) `path`.
  * Diagnostics are printed to stderr. Returns EXIT_OK with lp->mod set, or
@@ -188,12 +209,12 @@ int load_module(const char *path, const weft_compile_opts *co, Loaded *lp) {
   diag_init(&lp->dl);
   lp->mod = NULL;
 
-  if (!check_readable(path)) return EXIT_USAGE;
-  if (file_is_module(path)) {
-    if (co->untrusted) {
-      refuse_module(path);
-      return EXIT_USAGE;
-    }
+  if (co->untrusted) {
+    int rc = untrusted_source(path);
+    if (rc != EXIT_OK) return rc;
+  } else if (!check_readable(path)) {
+    return EXIT_USAGE;
+  } else if (file_is_module(path)) {
     size_t len = 0;
     char *data = read_file_max(path, MODULE_MAX_BYTES, &len);
     if (!data && errno == EFBIG) {
@@ -246,11 +267,7 @@ void loaded_free(Loaded *lp) {
  * several files can be merged into one; the error and warning counts accumulate. */
 static int check_one(const char *path, bool json, const weft_compile_opts *co, Buf *items, uint32_t *errors,
                      uint32_t *warnings, Buf *cost) {
-  if (!check_readable(path)) return EXIT_USAGE;
-  if (co->untrusted && file_is_module(path)) {
-    refuse_module(path);
-    return EXIT_USAGE;
-  }
+  if (co->untrusted ? untrusted_source(path) != EXIT_OK : !check_readable(path)) return EXIT_USAGE;
   Heap heap;
   SourceSet ss;
   DiagList dl;
