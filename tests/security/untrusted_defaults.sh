@@ -63,6 +63,28 @@ run "$WEFT" run --no-journal --quiet --untrusted mem.weft --arg n=24
 expect_rc 1 "an untrusted run doubling a string to 256 MiB"
 expect_err "memory limit (268435456 bytes) exceeded"
 
+# A program's own budget nests inside the run's: more calls inside still
+# stop at the run's 100.
+cat >inner.weft <<'W'
+role r { model: "mock/m" }
+fn main(n: int) -> int {
+  budget { calls: 10000 } {
+    var k = 0
+    for i in range(n) {
+      let _a = ask r "question {i}"
+      k = k + 1
+    }
+    k
+  } else { -1 }
+}
+W
+run "$WEFT" run --no-journal --quiet inner.weft --arg n=101
+expect_rc 0 "an ordinary run with an inner budget of 10000 calls"
+expect_out "101"
+run "$WEFT" run --no-journal --quiet --untrusted inner.weft --arg n=101
+expect_rc 1 "an untrusted run with an inner budget of 10000 calls"
+expect_err "budget exhausted: calls 100/100"
+
 # Under them, the same programs run.
 run "$WEFT" run --no-journal --quiet --untrusted calls.weft --arg n=100
 expect_rc 0 "100 calls"
