@@ -292,8 +292,8 @@ static uint32_t join_by_name(const char *dir, const char *path, Buf *out) {
 
 /* Places a path that climbs `up` levels above root r (or any path beneath
  * an anchor): it is allowed when, taken by name from r's canonical path, it
- * lies beneath some import root (the deepest such root is used). Returns that root and the path beneath
- * it (malloc'd), or -1. */
+ * lies beneath some import root (the deepest such root is used). Returns
+ * that root and the path beneath it (malloc'd), or -1. */
 static int32_t place_above(Loader *L, int32_t r, uint32_t up, const char *names, char **rel) {
   const char *real = L->roots[r].real;
   if (!real) return -1;
@@ -721,7 +721,8 @@ static void load_import(Loader *L, Node *imp, bool from_std, uint32_t depth) {
     free(dir);
     int32_t r = from->root;
     char *beneath = NULL;
-    if (up > 0 || (r >= 0 && L->roots[r].anchor)) r = place_above(L, from->root, up, names.data, &beneath);
+    /* above the root, or anywhere beneath an anchor: placed among the roots */
+    if (up > 0 || (r >= 0 && L->roots[r].anchor)) r = place_above(L, r, up, names.data, &beneath);
     else beneath = xstrdup(names.data);
     /* The name diagnostics use: the importer's as written, then the path. */
     Buf shown;
