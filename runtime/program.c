@@ -96,6 +96,12 @@ bool weft_tool_known_provider(const char *name, size_t n) {
 static char *read_file_max(const char *path, size_t max, size_t *len) {
   FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
   if (!f) return NULL;
+  struct stat st; /* a file known to be too large is not read at all */
+  if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && (uintmax_t)st.st_size > max) {
+    if (f != stdin) fclose(f);
+    errno = EFBIG;
+    return NULL;
+  }
   size_t cap = 4096, n = 0;
   char *data = malloc(cap);
   if (!data) {
