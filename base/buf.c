@@ -38,6 +38,19 @@ void buf_put(Buf *b, const char *s, size_t n) {
   b->data[b->len] = '\0';
 }
 
+char *buf_detach(Buf *b) {
+  char *s = b->data ? b->data : xstrdup("");
+  s[b->len] = '\0'; /* a caller may have cut len back without a NUL */
+  buf_init(b);
+  return s;
+}
+
+bool buf_fail(Buf *m, char **err) {
+  if (err) *err = buf_detach(m);
+  else buf_free(m);
+  return false;
+}
+
 void buf_puts(Buf *b, const char *s) { buf_put(b, s, strlen(s)); }
 
 void buf_putc(Buf *b, char c) {

@@ -5,6 +5,7 @@
 #ifndef WEFT_BUF_H
 #define WEFT_BUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct Buf {
@@ -18,5 +19,12 @@ void buf_puts(Buf *b, const char *s);
 void buf_putc(Buf *b, char c);
 void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_json_string(Buf *b, const char *s, size_t n);   /* quoted, escaped, invalid UTF-8 -> \ufffd */
+/* Hands the text over as a malloc'd string the caller frees ("" when
+ * nothing was put) and leaves b empty. */
+char *buf_detach(Buf *b);
+/* The last step of the error convention (util.h) for a message built in
+ * m: sets *err to it, or frees it when err is NULL, and returns false, so
+ * a failing function ends with `return buf_fail(&m, err);`. */
+bool buf_fail(Buf *m, char **err);
 
 #endif

@@ -1,10 +1,12 @@
 /* term.c — the terminal escaper (see term.h). */
 #include "term.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "util.h"
 
 size_t utf8_bidi_len(const void *s, size_t avail) {
@@ -23,8 +25,11 @@ size_t term_char(const char *s, size_t avail, TermMode mode, char esc[TERM_ESC_M
   unsigned char c = p[0];
   int n = 0;
   size_t used = 1;
+  bool quote = mode == TERM_QUOTE;
   if (c < 0x80) {
-    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F)
+    if (quote && (c == '"' || c == '\\'))
+      n = snprintf(esc, TERM_ESC_MAX, "\\%c", c);
+    else if ((c < 0x20 && (quote || (c != '\n' && c != '\t'))) || c == 0x7F)
       n = snprintf(esc, TERM_ESC_MAX, mode == TERM_JSON ? "\\u%04x" : "\\x%02x", c);
   } else if ((used = utf8_seq_len(p, avail)) == 0) {
     used = 1;
@@ -32,7 +37,8 @@ size_t term_char(const char *s, size_t avail, TermMode mode, char esc[TERM_ESC_M
   } else {
     uint32_t cp = 0;
     if (used == 2) cp = (uint32_t)(c & 0x1F) << 6 | (p[1] & 0x3F);
-    if ((used == 2 && cp <= 0x9F) || utf8_bidi_len(p, avail)) {
+    bool line_sep = quote && used == 3 && c == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9);
+    if ((used == 2 && cp <= 0x9F) || utf8_bidi_len(p, avail) || line_sep) {
       if (used == 3) cp = (uint32_t)(c & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 | (p[2] & 0x3F);
       n = snprintf(esc, TERM_ESC_MAX, mode == TERM_JSON ? "\\u%04x" : "\\u{%x}", (unsigned)cp);
     }
@@ -48,7 +54,7 @@ void term_write(FILE *out, const char *s, size_t n, TermMode mode) {
   char esc[TERM_ESC_MAX];
   while (i < n) {
     unsigned char c = (unsigned char)s[i];
-    if (c >= 0x20 && c < 0x7F) {
+    if (c >= 0x20 && c < 0x7F && (mode != TERM_QUOTE || (c != '"' && c != '\\'))) {
       i++;
       continue;
     }
@@ -79,6 +85,21 @@ char *term_escape(const char *s, size_t n, size_t *len) {
   d[o] = '\0';
   if (len) *len = o;
   return d;
+}
+
+void term_quote(Buf *b, const char *s, size_t n, size_t max) {
+  char esc[TERM_ESC_MAX];
+  size_t i = 0;
+  buf_putc(b, '"');
+  while (i < n) {
+    size_t el, k = term_char(s + i, n - i, TERM_QUOTE, esc, &el);
+    if (k > max - i) break; /* i <= max throughout */
+    if (el) buf_put(b, esc, el);
+    else buf_put(b, s + i, k);
+    i += k;
+  }
+  buf_putc(b, '"');
+  if (i < n) buf_puts(b, "...");
 }
 
 char *term_vformat(const char *fmt, va_list ap) {

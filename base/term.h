@@ -13,8 +13,13 @@
  * text (JSON lines, --json documents): its escapes are JSON escapes, so
  * valid JSON stays valid and decodes to the same value. Backslashes are
  * not escaped: the escaped form is for reading; exact bytes come from
- * --json or --raw-output. docs/security.md, "Terminal output", says where
- * it applies. */
+ * --json or --raw-output. TERM_QUOTE is for text shown between double
+ * quotes in a one-line message (term_quote): as TEXT, and also what would
+ * end the quote or the line where it does not:
+ *   " and \                                  \" and \\
+ *   \n and \t                                 \x0a and \x09
+ *   U+2028 and U+2029 (line breaks to some viewers)   \u{2028}
+ * docs/security.md, "Terminal output", says where it applies. */
 #ifndef WEFT_TERM_H
 #define WEFT_TERM_H
 
@@ -22,7 +27,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
-typedef enum TermMode { TERM_TEXT, TERM_JSON } TermMode;
+struct Buf; /* buf.h: not included, the lexer has a buf_put of its own */
+
+typedef enum TermMode { TERM_TEXT, TERM_JSON, TERM_QUOTE } TermMode;
 enum { TERM_ESC_MAX = 12 }; /* the longest escape ("\u{10ffff}") and its NUL */
 
 /* Length (2 or 3) of the bidirectional control at s -- U+202A-U+202E,
@@ -39,6 +46,11 @@ void term_write(FILE *out, const char *s, size_t n, TermMode mode);
 /* s[0..n) escaped as TERM_TEXT, malloc'd and NUL-terminated; its length
  * in *len when len is not NULL. */
 char *term_escape(const char *s, size_t n, size_t *len);
+/* Appends s[0..n) to b between double quotes, escaped as TERM_QUOTE, for
+ * naming a path or quoting a file's first bytes in a message: at most max
+ * bytes of s (never part of a character), then "..." after the closing
+ * quote when that cut anything. */
+void term_quote(struct Buf *b, const char *s, size_t n, size_t max);
 /* The printf-formatted text, escaped as TERM_TEXT, malloc'd. The format's
  * own text is escaped as well, so it should hold no control characters. */
 char *term_vformat(const char *fmt, va_list ap);

@@ -13,8 +13,10 @@
 
 /* The one error convention: a function that can fail returns false (or
  * NULL) and, when err is not NULL, sets *err to a malloc'd message the
- * caller frees. Text built up piece by piece goes through a Buf first and
- * is handed over as such a string. */
+ * caller frees; success hands over no message. Text built up piece by
+ * piece goes through a Buf first and is handed over as such a string
+ * (buf_fail, buf.h). A Buf parameter is for the text a function exists
+ * to write, never for its error. */
 
 /* The one out-of-memory policy: a real allocation failure cannot be
  * reported through a Weft error (building the message would allocate), so

@@ -22,8 +22,8 @@ Module *compile_file(const char *path, SourceSet *ss, DiagList *dl,
   if (load_program(&p, path, opt) && check_program(&p) && dl->errors == errors_before) {
     m = emit_program(&p, heap);
     if (m) {
-      char *err = module_verify(m);
-      if (err) {
+      char *err = NULL;
+      if (!module_verify(m, &err)) {
         Span at = { p.main_file, 0, 0 };
         diag_add(dl, D_E0505, at, "this is a bug in weft; please report it with the program",
                  "internal compiler error: the compiled module fails verification: %s", err);

@@ -36,6 +36,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "../base/term.h"
 #include "../base/util.h"
 #include "desugar.h"
 #include "front.h"
@@ -203,56 +204,11 @@ static void load_imports(Loader *L, Ast *ast, bool is_std, uint32_t depth) {
 
 /* ---- quoting what a hostile file or path contains ------------------------ */
 
-/* A character a terminal or an editor acts on, or that reorders the text
- * around it: C1 controls, bidirectional controls, line separators. */
-static bool unsafe_code_point(uint32_t c) {
-  return (c >= 0x80 && c <= 0x9f) || c == 0x061c || c == 0x200e || c == 0x200f ||
-         (c >= 0x2028 && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
-}
-
-/* The code point of the well-formed k-byte UTF-8 sequence at s. */
-static uint32_t code_point(const char *s, size_t k) {
-  unsigned char c = (unsigned char)s[0];
-  uint32_t cp = k == 1 ? c : c & (k == 2 ? 0x1f : k == 3 ? 0x0f : 0x07);
-  for (size_t j = 1; j < k; j++) cp = (cp << 6) | ((unsigned char)s[j] & 0x3f);
-  return cp;
-}
-
-/* Appends the n bytes at s as a double-quoted string that is inert on a
- * terminal and in a log: printable ASCII and harmless UTF-8 are copied,
- * `"` and `\` are escaped, control and bidirectional characters become
- * \u{HHHH} and invalid bytes \xHH. At most max bytes of s are shown,
- * "..." marking the cut. */
-static void put_quoted(Buf *b, const char *s, size_t n, size_t max) {
-  buf_putc(b, '"');
-  size_t i = 0;
-  while (i < n) {
-    unsigned char c = (unsigned char)s[i];
-    size_t k = utf8_seq_len(s + i, n - i);
-    if (i + (k ? k : 1) > max) break;
-    if (k == 0) {
-      buf_printf(b, "\\x%02x", c);
-      i++;
-    } else if (k == 1) {
-      if (c == '"' || c == '\\') buf_printf(b, "\\%c", c);
-      else if (c < 0x20 || c == 0x7f) buf_printf(b, "\\x%02x", c);
-      else buf_putc(b, (char)c);
-      i++;
-    } else {
-      uint32_t cp = code_point(s + i, k);
-      if (unsafe_code_point(cp)) buf_printf(b, "\\u{%04" PRIx32 "}", cp);
-      else buf_put(b, s + i, k);
-      i += k;
-    }
-  }
-  buf_putc(b, '"');
-  if (i < n) buf_puts(b, "...");
-}
-
-/* The import path as written, quoted for a message. */
+/* The import path as written, quoted for a message (term.h: inert on a
+ * terminal and in a log, and on one line). */
 static const char *quoted_path(Buf *b, const Node *imp) {
   b->len = 0;
-  put_quoted(b, imp->u.import.path ? imp->u.import.path : "", imp->u.import.path_len, 200);
+  term_quote(b, imp->u.import.path ? imp->u.import.path : "", imp->u.import.path_len, 200);
   return b->data;
 }
 
@@ -562,10 +518,10 @@ static void summarize_unparsed(Loader *L, uint32_t mark, uint32_t id, const Node
   buf_init(&start);
   buf_init(&help);
   if (import) quoted_path(&what, import);
-  else put_quoted(&what, s->path, strlen(s->path), 200);
+  else term_quote(&what, s->path, strlen(s->path), 200);
   size_t first_line = 0;
   while (first_line < s->len && s->text[first_line] != '\n') first_line++;
-  put_quoted(&start, s->text, first_line, LOAD_QUOTE_BYTES);
+  term_quote(&start, s->text, first_line, LOAD_QUOTE_BYTES);
   buf_printf(&help,
              "the errors of an imported file that does not parse are not shown, so that a "
              "file that is not Weft is never printed; `weft check %s` shows them",
@@ -657,16 +613,16 @@ static int32_t load_std(Loader *L, const char *name, const Node *import, uint32_
 }
 
 /* Whether an import path is one this loader will look up at all: no NUL
- * (it would cut the path short), no control or bidirectional character and
- * no invalid UTF-8 (each would reach the terminal in every message that
- * names the file). */
+ * (it would cut the path short) and nothing a quoted message would have to
+ * escape but `"` and `\`: no control, bidirectional or line-separator
+ * character and no invalid UTF-8 (each would reach the terminal in every
+ * message that names the file). */
 static bool printable_path(const char *path, size_t len) {
   if (strlen(path) != len) return false;
+  char esc[TERM_ESC_MAX];
   for (size_t i = 0; i < len;) {
-    unsigned char c = (unsigned char)path[i];
-    size_t k = utf8_seq_len(path + i, len - i);
-    if (k == 0 || c < 0x20 || c == 0x7f || unsafe_code_point(code_point(path + i, k)))
-      return false;
+    size_t el, k = term_char(path + i, len - i, TERM_QUOTE, esc, &el);
+    if (el && path[i] != '"' && path[i] != '\\') return false;
     i += k;
   }
   return true;

@@ -123,53 +123,130 @@ weft_status weft_session_set_budget(weft_session *s, weft_budget which, int64_t 
 weft_status weft_session_set_budget_usd(weft_session *s, double usd);
 
 /* Providers: every role to provider (NULL: each role's own); one role to
- * "provider/model". Keys and endpoints come from the host: key is copied,
- * sent only to that provider's base URL, and never written anywhere;
- * base_url NULL keeps the provider's default. */
+ * "provider/model". */
 weft_status weft_session_set_provider(weft_session *s, const char *provider);
 weft_status weft_session_set_model(weft_session *s, const char *role, const char *provider_model);
+/* Keys and endpoints from the host instead of the environment: provider's
+ * ("anthropic", "openai") key and base URL for this session. A provider
+ * given a key here reads neither its key nor its base URL from the
+ * environment (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL, ...): base_url NULL
+ * is the provider's own default (https://api.anthropic.com, ...), never
+ * the environment's, so the key goes only where the host said. Providers
+ * without one still read the environment. key is copied, sent only in
+ * that provider's request headers, never in a message, the trace, the
+ * journal or the result, and is overwritten with zeros when the session is
+ * freed; calling again for a provider replaces its key. An unknown
+ * provider, or mock (which takes no key), is WEFT_E_CONFIG; a key that is
+ * empty, longer than 4096 bytes, or holds a space or a control character,
+ * or a base URL that is not http:// or https://, is WEFT_E_ARG. */
 weft_status weft_session_set_key(weft_session *s, const char *provider, const char *key, const char *base_url);
 weft_status weft_session_set_prices(weft_session *s, const char *path);
 
-/* Where the run is recorded (a journal file) and where its trace events
- * go: sink is called on the session's thread with one JSON line per
- * event (borrowed for the call). */
+/* The journal file (SQLite; created with its directory when missing;
+ * NULL: none, "" is WEFT_E_ARG) a run is recorded in, as `weft run
+ * --journal` records one: weft_result_run_id names the run, which
+ * weft_session_resume / replay here, or `weft resume` / `weft replay`,
+ * run again. The session's settings are recorded as the command line's
+ * flags (keys and base URLs never). The environment's WEFT_JOURNAL is not
+ * read. A journal that cannot be opened, read or written is
+ * WEFT_E_JOURNAL. */
 weft_status weft_session_set_journal(weft_session *s, const char *path);
+/* Where the run's trace events go (docs/runtime.md, "Trace"): sink is
+ * called on the session's thread, during weft_session_run / resume /
+ * replay, once per event with line: the event's JSON object and a '\n'
+ * (len bytes, then a NUL), borrowed for the call — the bytes a `weft run
+ * --trace` file gets. NULL: none (the run then builds no events). */
 typedef void (*weft_trace_sink)(void *ud, const char *json_line, size_t len);
 weft_status weft_session_set_trace(weft_session *s, weft_trace_sink sink, void *ud);
 
-/* A host's own effects: the host answers every effect (a model call, a
- * sleep) instead of the built-in engine, e.g. to route model calls
- * through its own HTTP client. submit is called on the session's thread;
- * the host answers each id exactly once with weft_effect_done (from the
- * session's thread, inside submit or inside wait). Answering an id twice,
- * or an id that was never submitted, and returning from wait with effects
- * pending but none answered, fail the run with WEFT_E_EFFECTS. */
+/* A host's own effects: the host answers every model call instead of the
+ * built-in engine, e.g. to route them through its own HTTP client (the
+ * table is copied; set it before the run). Sleeps stay the run's own
+ * timers. All three functions are called on the session's thread during
+ * the run; the host answers each id exactly once with weft_effect_done,
+ * from the session's thread, inside submit (at once) or inside a later
+ * wait — answers are taken nowhere else, and applied when that call
+ * returns.
+ *
+ * Budgets: each ask the host takes is charged one call on the budgets
+ * that enclose it (so WEFT_BUDGET_LIMIT_CALLS and `budget { calls: N }`
+ * hold), and no tokens or dollars: the host reports no usage. The
+ * statistics count calls and failures only. Each ask has the timeout of a
+ * model call (its role's, under WEFT_LIMIT_TIMEOUT_MS; 10 minutes by
+ * default): unanswered by then, it fails with kind "timeout" and the host
+ * is told with cancel. A reply that does not fit the ask's type fails that
+ * ask (no repair rounds: the host decides how it asks a model, and may
+ * ask again itself before answering). A session with a host's table
+ * cannot have a journal (WEFT_E_CONFIG): a journal records the built-in
+ * engine's calls.
+ *
+ * These break the contract and fail the run with WEFT_E_EFFECTS and a
+ * message saying which: answering an id twice, or an id never submitted;
+ * calling weft_effect_done outside submit and wait (from cancel, a trace
+ * sink, or between runs: with no run at all it is WEFT_E_STATE instead);
+ * and a wait that keeps returning early — before half its timeout, with
+ * effects pending and none answered — 1000 times in a row. An answer to
+ * an id the run withdrew (cancel) or timed out is ignored. */
 typedef struct weft_effects {
   uint32_t size;   /* sizeof(weft_effects) */
   void *ud;
-  /* kind "ask" or "sleep"; request: the effect's JSON (role, model, prompt,
-   * schema / ms); address: its stable effect address */
+  /* kind: "ask" (the one kind today; answer a kind you do not know with
+   * ok 0). request: the ask's JSON: {"role", "model" (provider/model
+   * after set_model and set_provider), "prompt", and when set "system",
+   * "temperature", "top_p", "max_tokens", and for a typed reply "schema":
+   * the JSON Schema the reply must match (a type that is not an object is
+   * wrapped as {"value": ...}; the bare value is taken too)}. address: the
+   * effect's stable address (docs/runtime.md). Both borrowed for the call. */
   void (*submit)(void *ud, weft_session *s, uint64_t id, const char *kind, const char *request,
                  const char *address);
+  /* The run no longer needs id (its fiber was cancelled, the ask timed
+   * out, or the run is ending): drop it. May be NULL. */
   void (*cancel)(void *ud, weft_session *s, uint64_t id);
-  /* wait up to timeout_ms (-1: until something happens) for answers */
+  /* Block until an answer is ready or timeout_ms (0 or more, and short:
+   * the run checks for cancellation between waits) has passed, answering
+   * what is ready with weft_effect_done. timeout_ms 0: answer what is
+   * ready without blocking (the run asks between slices of computation). */
   void (*wait)(void *ud, weft_session *s, int64_t timeout_ms);
 } weft_effects;
 weft_status weft_session_set_effects(weft_session *s, const weft_effects *fx);
-/* ok: reply is the model's text (or the sleep's end); else reply is the error. */
+/* Answers effect id. ok: reply (NULL: "") is the model's reply — for a
+ * text ask the value itself (invalid UTF-8 replaced), for a typed ask JSON
+ * of the type (see request's schema); at most 16 MiB. Not ok: the ask
+ * fails with reply as its message. A broken rule above is WEFT_E_EFFECTS
+ * (and ends the run). */
 weft_status weft_effect_done(weft_session *s, uint64_t id, int ok, const char *reply);
 
 /* Runs main with inputs (a JSON object of main's parameters; NULL: none).
  * *out (freed with weft_result_free) is set whenever the run started:
- * WEFT_OK or WEFT_E_RUNTIME / WEFT_E_CANCELLED. A session runs once. */
+ * WEFT_OK, or WEFT_E_RUNTIME / WEFT_E_CANCELLED / WEFT_E_EFFECTS /
+ * WEFT_E_JOURNAL (the journal failed while the run went on). A session
+ * runs once: one call of run, resume or replay (a call refused before it
+ * starts for a missing journal, a run id below 1, or a session with both
+ * a host's table and a journal leaves the session as it was). */
 weft_status weft_session_run(weft_session *s, const char *inputs_json, weft_result **out);
-/* Runs the journaled run again, answering every finished effect from the
- * journal (resume) or every effect, offline (replay). */
+/* Runs journaled run run_id (of the session's journal, which must be set:
+ * else WEFT_E_STATE) again from the start with its recorded inputs, as
+ * `weft resume` / `weft replay` do (docs/durable.md). resume answers every
+ * effect the journal holds as finished from it and makes the rest live,
+ * recording them; it is refused for a run that finished ok, a run another
+ * process holds, or a session whose module is not the run's (its hash),
+ * each WEFT_E_JOURNAL. replay answers every effect from the journal,
+ * offline, writes nothing, and fails the run where the program now asks
+ * something the journal never recorded. Both use the session's settings
+ * (providers, limits, budgets), not the recorded flags, and resume's
+ * result has the same run id. */
 weft_status weft_session_resume(weft_session *s, int64_t run_id, weft_result **out);
 weft_status weft_session_replay(weft_session *s, int64_t run_id, weft_result **out);
-/* From any thread: stops a run in progress as soon as it can (WEFT_E_CANCELLED). */
+/* From any thread, at any time: stops the session's run as soon as it can
+ * — within about 50 ms, whatever it waits on — and the run returns
+ * WEFT_E_CANCELLED (a run that ended meanwhile keeps its status); called
+ * before the run starts, the run stops at once. A journaled run so
+ * stopped is recorded as failed and can be resumed. Only this call may
+ * be made while another thread runs the session. */
 weft_status weft_session_cancel(weft_session *s);
+/* Called from inside one of the session's own callbacks (a trace sink,
+ * the effects table), the run is cancelled and the session freed when it
+ * returns. */
 void weft_session_free(weft_session *s);
 
 /* 1 when main returned; its result as compact JSON ("null" for none), or
@@ -179,6 +256,9 @@ int weft_result_ok(const weft_result *r);
 const char *weft_result_json(const weft_result *r);
 const char *weft_result_error(const weft_result *r);
 const char *weft_result_stats(const weft_result *r);
+/* The journal's id of the run (weft_session_resume / replay, `weft resume
+ * ID`), or 0 when the session had no journal. */
+int64_t weft_result_run_id(const weft_result *r);
 void weft_result_free(weft_result *r);
 
 #if defined(__GNUC__) && __GNUC__ >= 4

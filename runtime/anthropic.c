@@ -98,19 +98,21 @@ static bool error_text(const cJSON *err, Buf *msg) {
   return true;
 }
 
-static bool anthropic_parse_reply(const char *body, size_t len, ProviderReply *out, Buf *err) {
+static bool anthropic_parse_reply(const char *body, size_t len, ProviderReply *out, char **err) {
   cJSON *j = provider_json_parse(body, len);
+  Buf m;
+  buf_init(&m);
   if (!cJSON_IsObject(j)) {
-    buf_puts(err, "reply is not a JSON object");
+    buf_puts(&m, "reply is not a JSON object");
     cJSON_Delete(j);
-    return false;
+    return buf_fail(&m, err);
   }
   const cJSON *content = cJSON_GetObjectItemCaseSensitive(j, "content");
   if (!cJSON_IsArray(content)) {
-    if (!error_text(cJSON_GetObjectItemCaseSensitive(j, "error"), err))
-      buf_puts(err, "reply has no content array");
+    if (!error_text(cJSON_GetObjectItemCaseSensitive(j, "error"), &m))
+      buf_puts(&m, "reply has no content array");
     cJSON_Delete(j);
-    return false;
+    return buf_fail(&m, err);
   }
   const cJSON *block;
   cJSON_ArrayForEach(block, content) {

@@ -2,6 +2,7 @@
 #define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
 #include "curl_dl.h"
+#include "../base/util.h"
 
 #include <dlfcn.h>
 #include <stddef.h>
@@ -18,19 +19,20 @@ static bool sym(void *lib, const char *name, void *slot, size_t size) {
   return true;
 }
 
-bool curl_dl_load(const char **err) {
+static bool fail(char **err, const char *msg) {
+  if (err) *err = xstrdup(msg);
+  return false;
+}
+
+bool curl_dl_load(char **err) {
   if (loaded) return true;
   void *lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
   if (!lib) lib = dlopen("libcurl.so", RTLD_NOW | RTLD_LOCAL);
-  if (!lib) {
-    *err = "cannot load libcurl (libcurl.so.4; Debian: apt-get install libcurl4)";
-    return false;
-  }
+  if (!lib) return fail(err, "cannot load libcurl (libcurl.so.4; Debian: apt-get install libcurl4)");
 #define SYM(field, name) \
   if (!sym(lib, name, &curl_api.field, sizeof curl_api.field)) { \
-    *err = "libcurl lacks " name " (libcurl 7.66 or newer is needed)"; \
     dlclose(lib); \
-    return false; \
+    return fail(err, "libcurl lacks " name " (libcurl 7.66 or newer is needed)"); \
   }
   SYM(global_init, "curl_global_init")
   SYM(global_cleanup, "curl_global_cleanup")

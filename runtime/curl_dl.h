@@ -39,9 +39,9 @@ typedef struct CurlApi {
  * mapped into the process), written once under curl_dl_load. */
 extern CurlApi curl_api;
 
-/* Loads libcurl (libcurl.so.4) once. false + a static message in *err
- * when it cannot be loaded or lacks a symbol. */
-bool curl_dl_load(const char **err);
+/* Loads libcurl (libcurl.so.4) once. false + *err (malloc'd, when err is
+ * not NULL) when it cannot be loaded or lacks a symbol. */
+bool curl_dl_load(char **err);
 
 #undef curl_easy_setopt
 #undef curl_easy_getinfo

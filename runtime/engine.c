@@ -17,9 +17,9 @@
  * starved by newer ones. The only randomness is the retry jitter, from a
  * per-engine PRNG.
  *
- * Secrets: the API key is read from the environment per call, goes only
- * into the request headers, and every error text passes redact_secret
- * before it reaches a fiber. */
+ * Secrets: the API key (the host's, EngineConfig.keys, else read from the
+ * environment per call) goes only into the request headers, and every
+ * error text passes redact_secret before it reaches a fiber. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #include "../base/util.h"
@@ -319,9 +319,9 @@ static bool num_field(ObjMap *m, const char *name, double *out) {
 /* --prices FILE: {"provider/model-prefix": {"input":..,"output":..,
  * "cache_read":..,"cache_write":..}, ...}; missing numbers are 0. */
 static bool load_prices(Engine *e, const char *path, char **err) {
-  Buf text, perr;
+  Buf text;
   buf_init(&text);
-  buf_init(&perr);
+  char *perr = NULL;
   if (!read_text(path, &text, err, "--prices")) {
     buf_free(&text);
     return false;
@@ -334,7 +334,7 @@ static bool load_prices(Engine *e, const char *path, char **err) {
   Buf m;
   buf_init(&m);
   if (!ok) {
-    buf_printf(&m, "--prices: %s: invalid JSON: %s", path, buf_cstr(&perr));
+    buf_printf(&m, "--prices: %s: invalid JSON: %s", path, perr);
     goto fail;
   }
   if (!v_is(doc, OBJ_MAP)) {
@@ -360,10 +360,10 @@ static bool load_prices(Engine *e, const char *path, char **err) {
     e->prices[e->nprices++] = p;
   }
   v_release(&h, doc);
-  buf_free(&perr);
+  free(perr);
   return true;
 fail:
-  buf_free(&perr);
+  free(perr);
   *err = buf_take(&m);
   return false;
 }
@@ -938,31 +938,29 @@ static bool validate(Engine *e, Call *c, const char *text, size_t len, Value *ou
     return false;
   }
   Value doc;
-  Buf perr;
-  buf_init(&perr);
+  char *perr = NULL;
   if (!v_from_json(h, text, len, &doc, &perr)) {
-    buf_printf(err, "the reply is not JSON: %s", buf_cstr(&perr));
-    buf_free(&perr);
+    buf_printf(err, "the reply is not JSON: %s", perr);
+    free(perr);
     return false;
   }
-  buf_free(&perr);
   Value inner = doc;
   if (c->wrapped) {
     Value *p = v_is(doc, OBJ_MAP) ? map_get_cstr(AS_MAP(doc), "value", 5) : NULL;
     if (!p) {
       /* servers that ignore the schema (some local ones) send the bare
        * value: take it when it fits, else ask for the wrapper */
-      Buf ignored;
-      buf_init(&ignored);
-      bool ok = v_convert(h, e->vm->mod, c->td, doc, out, &ignored);
-      buf_free(&ignored);
+      bool ok = v_convert(h, e->vm->mod, c->td, doc, out, NULL);
       if (!ok) buf_puts(err, "$: expected an object {\"value\": ...}");
       v_release(h, doc);
       return ok;
     }
     inner = *p;
   }
-  bool ok = v_convert(h, e->vm->mod, c->td, inner, out, err);
+  char *why = NULL;
+  bool ok = v_convert(h, e->vm->mod, c->td, inner, out, &why);
+  if (!ok) buf_puts(err, why);
+  free(why);
   v_release(h, doc);
   return ok;
 }
@@ -1154,18 +1152,16 @@ static void finish_transfer(Engine *e, Call *c, CURLcode res) {
   if (ok2xx) {
     ProviderReply r;
     memset(&r, 0, sizeof r);
-    Buf perr;
-    buf_init(&perr);
+    char *perr = NULL;
     if (!c->prov->parse_reply(c->resp.data ? c->resp.data : "", c->resp.len, &r, &perr)) {
       call_settle(e, c, SETTLE_RESERVATION, NULL);
       msg_head(&m, c);
-      buf_printf(&m, "HTTP %d with an invalid reply: %s", status, perr.len ? buf_cstr(&perr) : "unreadable body");
-      buf_free(&perr);
+      buf_printf(&m, "HTTP %d with an invalid reply: %s", status, perr && *perr ? perr : "unreadable body");
+      free(perr);
       reply_free(&r);
       call_fail(e, c, &m);
       return;
     }
-    buf_free(&perr);
     handle_reply(e, c, &r);
     reply_free(&r);
     return;
@@ -1279,9 +1275,10 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud) {
 
 static bool ensure_multi(Engine *e, Buf *err) {
   if (e->multi) return true;
-  const char *why = NULL;
+  char *why = NULL;
   if (!curl_dl_load(&why)) {
     buf_puts(err, why);
+    free(why);
     return false;
   }
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return false;
@@ -1677,6 +1674,13 @@ static char *schema_name_for(const Module *m, uint32_t td) {
   return xstrdup("reply");
 }
 
+/* p's key from the host, or NULL: the environment's. */
+static const ProviderKey *host_key(const Engine *e, const Provider *p) {
+  for (uint32_t i = 0; i < e->cfg.nkeys; i++)
+    if (strcmp(e->cfg.keys[i].provider, p->name) == 0) return &e->cfg.keys[i];
+  return NULL;
+}
+
 /* The role's model after --model and --provider. */
 static char *effective_spec(const Engine *e, const RoleDesc *r) {
   const char *spec = r->model ? r->model : "";
@@ -1828,14 +1832,15 @@ bool engine_ask(Engine *e, const EffectRequest *rq) {
   }
   /* a call answered from a record needs no key: replays run without one */
   if (!p->in_process && !c->rec) {
-    const char *key = p->key_env ? getenv(p->key_env) : NULL;
+    const ProviderKey *hk = host_key(e, p);
+    const char *key = hk ? hk->key : p->key_env ? getenv(p->key_env) : NULL;
     if (!key || !key[0]) {
       vm_raise(vm, f, "role %s: %s is not set (needed for %s)", r->name, p->key_env ? p->key_env : "the API key", spec);
       call_free(e, c);
       return false;
     }
     c->key = xstrdup(key);
-    const char *base = p->base_env ? getenv(p->base_env) : NULL;
+    const char *base = hk ? hk->base_url : p->base_env ? getenv(p->base_env) : NULL;
     provider_url(p, base, &b);
     c->url = buf_take(&b);
     c->base = base && base[0] ? xstrdup(base) : NULL;

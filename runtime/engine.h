@@ -22,8 +22,10 @@
  * on until it settles. Mock calls (provider `mock`) never touch the
  * network and complete on the next poll.
  *
- * API keys are read from the environment when a call needs them and appear
- * only in the request headers: never in messages, traces or output. */
+ * API keys come from the host (EngineConfig.keys: the embedding API's
+ * weft_session_set_key) or else are read from the environment when a call
+ * needs them, and appear only in the request headers: never in messages,
+ * traces or output. */
 #ifndef WEFT_ENGINE_H
 #define WEFT_ENGINE_H
 
@@ -38,6 +40,13 @@ typedef struct ModelOverride {
   const char *role;         /* role name */
   const char *model;        /* "provider/model" */
 } ModelOverride;
+
+/* A provider's key and endpoint from the host rather than the environment. */
+typedef struct ProviderKey {
+  const char *provider;         /* "anthropic" */
+  const char *key;              /* non-empty; sent only to base_url (or the default) */
+  const char *base_url;         /* NULL: the provider's default */
+} ProviderKey;
 
 typedef struct EngineConfig {
   const char *force_provider;   /* --provider NAME: every role goes there (keeps the model name) */
@@ -57,6 +66,10 @@ typedef struct EngineConfig {
    * gave the role its model; else engine_new refuses the run */
   bool limit_models;
   const char *const *allow_models; uint32_t nallow_models;
+  /* Keys from the host, by provider (borrowed): a provider listed here
+   * reads neither its key nor its base URL from the environment, so a
+   * host's key goes only where the host said. Others read the environment. */
+  const ProviderKey *keys; uint32_t nkeys;
 } EngineConfig;
 
 typedef struct RunStats {

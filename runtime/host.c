@@ -2,7 +2,8 @@
  * engine; sleeps, trace events and commits to the journal and the trace
  * file. What the table offers follows what is attached (refresh): without
  * a journal or a trace, sleeps are plain timers and the VM builds no trace
- * events, so such a run pays nothing for them. */
+ * events, so such a run pays nothing for them. The trace goes to a file
+ * (--trace), the journal's events, and an embedding host's sink (weft.h). */
 #include "host.h"
 #include "../base/util.h"
 #include "../vm/trace.h"
@@ -23,6 +24,9 @@ struct Host {
   bool trace_failed;          /* a write to it failed (host_free reports it) */
   Journal *trace_journal;     /* the journal's events; NULL: none */
   int64_t trace_run;
+  HostTraceSink trace_sink;   /* the embedding host's sink; NULL: none */
+  void *trace_ud;
+  Buf trace_line;             /* the event as the sink gets it: a line, NUL-terminated */
 };
 
 static char *str_dup(const char *s) { return xstrdup(s); }
@@ -155,13 +159,20 @@ static void fx_trace(void *hp, const char *line, size_t n) {
     h->trace_failed = true;
   if (h->trace_journal) /* in the journal's open transaction: committed with the next effect */
     journal_event_put(h->trace_journal, h->trace_run, unix_now_ms(), line, n);
+  if (h->trace_sink) { /* the same bytes as a --trace file's line */
+    h->trace_line.len = 0;
+    buf_put(&h->trace_line, line, n);
+    buf_putc(&h->trace_line, '\n');
+    buf_putc(&h->trace_line, '\0');
+    h->trace_sink(h->trace_ud, h->trace_line.data, n + 1);
+  }
 }
 
 /* ---- the table ---------------------------------------------------------------- */
 
 /* Offers sleeps and the trace only when something records them. */
 static void refresh(Host *h) {
-  bool traced = h->trace_fp || h->trace_journal;
+  bool traced = h->trace_fp || h->trace_journal || h->trace_sink;
   h->fx.sleep_begin = traced || h->log ? fx_sleep_begin : NULL;
   h->fx.sleep_end = traced || h->log ? fx_sleep_end : NULL;
   h->fx.trace = traced ? fx_trace : NULL;
@@ -193,6 +204,7 @@ bool host_free(Host *h) {
   if (h->engine) engine_set_host(h->engine, NULL);
   bool ok = !h->trace_failed;
   if (h->trace_fp && fclose(h->trace_fp) != 0) ok = false;
+  buf_free(&h->trace_line);
   free(h);
   return ok;
 }
@@ -217,6 +229,12 @@ bool host_trace_file(Host *h, const char *path, char **err) {
   h->trace_fp = fp;
   refresh(h);
   return true;
+}
+
+void host_trace_sink(Host *h, HostTraceSink sink, void *ud) {
+  h->trace_sink = sink;
+  h->trace_ud = ud;
+  refresh(h);
 }
 
 void host_trace_journal(Host *h, Journal *j, int64_t run) {

@@ -10,9 +10,9 @@
  * fails cleanly and whose sleeps are plain timers.
  *
  * Order of a run: vm_new, engine_new, host_new(vm, engine), then
- * host_trace_file / host_trace_journal / host_set_log as the run needs,
- * vm_run_main; then engine_free, vm_free (the trace still sees the fibers
- * freed with the VM), host_free. */
+ * host_trace_file / host_trace_sink / host_trace_journal / host_set_log as
+ * the run needs, vm_run_main; then engine_free, vm_free (the trace still
+ * sees the fibers freed with the VM), host_free. */
 #ifndef WEFT_HOST_H
 #define WEFT_HOST_H
 
@@ -38,6 +38,11 @@ void host_set_log(Host *h, EffectLog *log);
 /* --trace FILE: every trace event as one line of path, written and flushed
  * as it happens (the file is truncated now). False + *err (malloc'd). */
 bool host_trace_file(Host *h, const char *path, char **err);
+/* Every trace event also to sink, as the --trace file's line: the JSON
+ * object and a newline (n bytes, then a NUL), borrowed for the call, on the
+ * run's thread (the embedding API's weft_session_set_trace). */
+typedef void (*HostTraceSink)(void *ud, const char *line, size_t n);
+void host_trace_sink(Host *h, HostTraceSink sink, void *ud);
 /* Every trace event also into run's events in journal j (in the journal's
  * open transaction: committed with the next effect). */
 void host_trace_journal(Host *h, Journal *j, int64_t run);

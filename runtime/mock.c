@@ -46,14 +46,6 @@ struct MockScript {
   uint32_t n;
 };
 
-static char *take_msg(Buf *b) {
-  buf_putc(b, '\0');
-  char *s = b->data;
-  b->data = NULL;
-  b->len = b->cap = 0;
-  return s;
-}
-
 void mock_script_free(MockScript *s) {
   if (!s) return;
   for (uint32_t i = 0; i < s->n; i++) {
@@ -82,7 +74,7 @@ MockScript *mock_script_load(const char *path, char **err) {
   FILE *fp = fopen(path, "rb");
   if (!fp) {
     buf_printf(&m, "--mock-script: cannot read '%s'", path);
-    *err = take_msg(&m);
+    *err = buf_detach(&m);
     return NULL;
   }
   char chunk[8192];
@@ -100,24 +92,21 @@ MockScript *mock_script_load(const char *path, char **err) {
   if (bad || big) {
     buf_printf(&m, "--mock-script: cannot read '%s'%s", path, big ? ": larger than 64 MiB" : "");
     buf_free(&text);
-    *err = take_msg(&m);
+    *err = buf_detach(&m);
     return NULL;
   }
   Heap h;
   heap_init(&h, 0);
   Value doc;
-  Buf perr;
-  buf_init(&perr);
+  char *perr = NULL;
   bool ok = v_from_json(&h, text.data ? text.data : "", text.len, &doc, &perr);
   buf_free(&text);
   if (!ok) {
-    buf_putc(&perr, '\0');
-    buf_printf(&m, "--mock-script: %s: invalid JSON: %s", path, perr.data);
-    buf_free(&perr);
-    *err = take_msg(&m);
+    buf_printf(&m, "--mock-script: %s: invalid JSON: %s", path, perr);
+    free(perr);
+    *err = buf_detach(&m);
     return NULL;
   }
-  buf_free(&perr);
   MockScript *s = xcalloc(1, sizeof *s);
   Value *list = v_is(doc, OBJ_MAP) ? map_get_cstr(AS_MAP(doc), "replies", 7) : NULL;
   if (!list || !v_is(*list, OBJ_LIST)) {
@@ -156,9 +145,9 @@ MockScript *mock_script_load(const char *path, char **err) {
     Buf j;
     buf_init(&j);
     if (str && r) buf_put(&j, AS_STRING(v)->data, AS_STRING(v)->len); /* raw reply text */
-    else if (!v_to_json(&j, v)) buf_puts(&j, "null");
+    else if (!v_to_json(&j, v, NULL)) buf_puts(&j, "null");
     en->reply_len = j.len;
-    en->reply = take_msg(&j);
+    en->reply = buf_detach(&j);
     if (str) {
       en->text = xstrndup(AS_STRING(v)->data, AS_STRING(v)->len);
       en->text_len = AS_STRING(v)->len;
@@ -172,7 +161,7 @@ MockScript *mock_script_load(const char *path, char **err) {
 fail:
   v_release(&h, doc);
   mock_script_free(s);
-  *err = take_msg(&m);
+  *err = buf_detach(&m);
   return NULL;
 }
 
@@ -206,11 +195,7 @@ static void one_line(Buf *out, const char *s, size_t max) {
  * JSON is sent as is (a deliberately invalid reply). */
 static bool needs_wrap(Heap *h, const char *text, size_t len) {
   Value v;
-  Buf err;
-  buf_init(&err);
-  bool ok = v_from_json(h, text, len, &v, &err);
-  buf_free(&err);
-  if (!ok) return false;
+  if (!v_from_json(h, text, len, &v, NULL)) return false;
   bool wrapped = v_is(v, OBJ_MAP) && AS_MAP(v)->n == 1 && map_get_cstr(AS_MAP(v), "value", 5);
   v_release(h, v);
   return !wrapped;
@@ -248,7 +233,7 @@ void mock_reply(MockScript *s, Heap *h, const Module *m, const char *role,
   if (wrapped) buf_puts(out, "{\"value\":");
   Buf j;
   buf_init(&j);
-  if (v_to_json(&j, v)) buf_put(out, j.data, j.len);
+  if (v_to_json(&j, v, NULL)) buf_put(out, j.data, j.len);
   else buf_puts(out, "null");
   buf_free(&j);
   if (wrapped) buf_putc(out, '}');

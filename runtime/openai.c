@@ -162,19 +162,21 @@ static bool truthy(const cJSON *v) {
   return true;
 }
 
-static bool openai_parse_reply(const char *body, size_t len, ProviderReply *out, Buf *err) {
+static bool openai_parse_reply(const char *body, size_t len, ProviderReply *out, char **err) {
   cJSON *j = provider_json_parse(body, len);
+  Buf m;
+  buf_init(&m);
   if (!cJSON_IsObject(j)) {
-    buf_puts(err, "reply is not a JSON object");
+    buf_puts(&m, "reply is not a JSON object");
     cJSON_Delete(j);
-    return false;
+    return buf_fail(&m, err);
   }
   const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
   const cJSON *choice = choice0(cJSON_GetObjectItemCaseSensitive(j, "choices"));
   if (truthy(e) || !choice) {
-    if (!error_text(e, err)) buf_puts(err, "reply has no choices");
+    if (!error_text(e, &m)) buf_puts(&m, "reply has no choices");
     cJSON_Delete(j);
-    return false;
+    return buf_fail(&m, err);
   }
   const cJSON *msg = cJSON_GetObjectItemCaseSensitive(choice, "message");
   take_content(&out->text, cJSON_GetObjectItemCaseSensitive(msg, "content"));

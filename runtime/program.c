@@ -251,8 +251,8 @@ int load_module(const char *path, const weft_compile_opts *co, Loaded *lp) {
   }
   if (!lp->mod || lp->dl.errors) return EXIT_FAIL;
   /* The verifier is the trust boundary even for modules we just made. */
-  char *verr = module_verify(lp->mod);
-  if (verr) {
+  char *verr = NULL;
+  if (!module_verify(lp->mod, &verr)) {
     errorf("internal error: compiled module of '%s' does not verify: %s", path, verr);
     free(verr);
     return EXIT_FAIL;

@@ -130,9 +130,9 @@ typedef struct Provider {
    * (which would inject headers). No Accept header: the engine adds
    * `accept: text/event-stream` itself when it streams. */
   char **(*build_headers)(const char *api_key, uint32_t attempt);
-  /* Non-streaming 2xx body -> reply. false + message in err on a body
-   * that is not a valid reply. */
-  bool (*parse_reply)(const char *body, size_t len, ProviderReply *out, Buf *err);
+  /* Non-streaming 2xx body -> reply. false + *err (malloc'd, when err is
+   * not NULL) on a body that is not a valid reply. */
+  bool (*parse_reply)(const char *body, size_t len, ProviderReply *out, char **err);
   /* One SSE event of a 2xx stream. false: stop reading (error or done). */
   bool (*stream_event)(StreamState *st, const char *event, const char *data, size_t len);
   /* Error body of a non-2xx response -> the provider's own message (falls

@@ -87,48 +87,37 @@ static void arg_error(const char *name, const char *msg) {
     errorf("--arg %s: %s", name, msg);
 }
 
-/* Converts `raw` (borrowed) to parameter i's type; on failure writes the
- * converter's message into err. */
-static bool convert_param(VM *vm, const Module *m, uint32_t i, Value raw, Value *out, Buf *err) {
-  err->len = 0;
-  bool ok = v_convert(&vm->heap, m, m->params[i].type, raw, out, err);
-  buf_putc(err, '\0');
-  err->len--;
-  return ok;
+/* Converts `raw` (borrowed) to parameter i's type; false + *err as
+ * v_convert. */
+static bool convert_param(VM *vm, const Module *m, uint32_t i, Value raw, Value *out, char **err) {
+  return v_convert(&vm->heap, m, m->params[i].type, raw, out, err);
 }
 
 /* --arg NAME=TEXT: TEXT is read as JSON if it parses and the result fits
  * the type, else as a plain string, so `--arg name=World` and
- * `--arg name=42` both work for a string parameter. */
+ * `--arg name=42` both work for a string parameter. The message of the
+ * JSON reading wins when there was one. */
 static bool convert_arg(VM *vm, const Module *m, uint32_t i, const char *text, Value *out) {
-  Buf err, perr;
-  buf_init(&err);
-  buf_init(&perr);
+  char *err = NULL;
   Value parsed;
   bool ok = false;
-  if (v_from_json(&vm->heap, text, strlen(text), &parsed, &perr)) {
+  if (v_from_json(&vm->heap, text, strlen(text), &parsed, NULL)) {
     ok = convert_param(vm, m, i, parsed, out, &err);
     bool was_string = v_is(parsed, OBJ_STRING);
     v_release(&vm->heap, parsed);
     if (ok || was_string) goto done;
   }
   {
-    Buf err2;
-    buf_init(&err2);
+    char *err2 = NULL;
     Value s = v_cstring(&vm->heap, text);
     ok = convert_param(vm, m, i, s, out, &err2);
     v_release(&vm->heap, s);
-    if (!ok && err.len == 0) {
-      buf_free(&err);
-      err = err2;
-    } else {
-      buf_free(&err2);
-    }
+    if (!ok && !err) err = err2;
+    else free(err2);
   }
 done:
-  if (!ok) arg_error(m->params[i].name, err.len ? err.data : "invalid value");
-  buf_free(&err);
-  buf_free(&perr);
+  if (!ok) arg_error(m->params[i].name, err && *err ? err : "invalid value");
+  free(err);
   return ok;
 }
 
@@ -168,17 +157,14 @@ static int build_args(VM *vm, const Module *m, const char *input_path, const cha
       errorf("--input: cannot read '%s': %s", input_path, strerror(errno));
       goto out;
     }
-    Buf perr;
-    buf_init(&perr);
+    char *perr = NULL;
     bool ok = v_from_json(&vm->heap, text, len, &input, &perr);
     free(text);
     if (!ok) {
-      buf_putc(&perr, '\0');
-      errorf("--input: %s: invalid JSON: %s", input_path, perr.data);
-      buf_free(&perr);
+      errorf("--input: %s: invalid JSON: %s", input_path, perr);
+      free(perr);
       goto out;
     }
-    buf_free(&perr);
     if (!v_is(input, OBJ_MAP)) {
       errorf("--input: %s must hold a JSON object of main's parameters, got %s", input_path,
              v_type_name(input));
@@ -194,14 +180,12 @@ static int build_args(VM *vm, const Module *m, const char *input_path, const cha
         goto out;
       }
       if (have[pi] || overridden(ovr, novr, m->params[pi].name)) continue;
-      Buf err;
-      buf_init(&err);
+      char *err = NULL;
       if (!convert_param(vm, m, (uint32_t)pi, obj->vals[k], &args[pi], &err)) {
-        input_error(m->params[pi].name, err.len ? err.data : "invalid value");
-        buf_free(&err);
+        input_error(m->params[pi].name, err && *err ? err : "invalid value");
+        free(err);
         goto out;
       }
-      buf_free(&err);
       have[pi] = true;
     }
   }
@@ -330,7 +314,7 @@ static char *args_json(const Module *m, const Value *args) {
     buf_json_string(&b, m->params[i].name, strlen(m->params[i].name));
     buf_putc(&b, ':');
     size_t mark = b.len;
-    if (!v_to_json(&b, args[i])) {
+    if (!v_to_json(&b, args[i], NULL)) {
       b.len = mark;
       buf_puts(&b, "null");
     }
@@ -359,19 +343,31 @@ typedef struct RunCtx {
   const char *input_text;       /* resume/replay: the recorded inputs (JSON) */
   Journal *journal;             /* where the run is written; NULL: nowhere */
   RunRec *run;                  /* its record (id set) */
-  Records *serve;               /* records that answer effects; NULL: none */
-  ServeMode mode;
-  bool serve_journaled;         /* serve holds this run's own journal records */
+  Records *serve;               /* records that answer effects (run_log_init); NULL: none */
   const char *serve_name;
   const char *recorded_result;  /* replay --check: the result to compare with */
   const char *recorded_status;
   const char *journal_flag;     /* a new run: open the journal (--journal or "") once its inputs are valid */
 } RunCtx;
 
-/* Ends the run's record: status, result or error, end time. */
-static void finish_record(RunCtx *cx, bool ok, const char *result, const char *error) {
-  if (!cx->journal) return;
-  RunRec *r = cx->run;
+/* ---- the journal of a run (tool.h: the API shares it) ----------------------- */
+
+void run_rec_init(RunRec *r, const Module *m, const char *program, char *options) {
+  char hash[17];
+  r->program = xstrdup(program ? program : RUN_PROGRAM_NONE);
+  r->program_path = program ? absolute_path(program) : xstrdup(RUN_PROGRAM_NONE);
+  r->module = module_bytes(m, &r->module_len, hash);
+  r->module_hash = xstrdup(hash);
+  r->options = options ? options : xstrdup("[]");
+}
+
+bool run_rec_create(Journal *j, RunRec *r, const Module *m, const Value *args, char **err) {
+  free(r->inputs);
+  r->inputs = args_json(m, args);
+  return journal_run_create(j, r, err);
+}
+
+bool run_rec_finish(Journal *j, RunRec *r, bool ok, const char *result, const char *error, char **err) {
   free(r->status);
   r->status = xstrdup(ok ? "ok" : "failed");
   free(r->result);
@@ -379,8 +375,63 @@ static void finish_record(RunCtx *cx, bool ok, const char *result, const char *e
   free(r->error);
   r->error = ok ? NULL : xstrdup(error ? error : "the program failed");
   r->ended_at = unix_now_ms();
+  return journal_run_update(j, r, err);
+}
+
+bool rerun_load(Journal *j, int64_t id, RunKind kind, RunRec *out, RerunStep *failed, char **err) {
+  *failed = RERUN_READ;
+  if (!journal_run_get(j, id, true, out, err)) return false;
+  if (kind != RUN_RESUME) return true;
+  if (strcmp(out->status, "ok") == 0) {
+    *failed = RERUN_FINISHED;
+    *err = xasprintf("run %" PRId64 " already finished (ok)", id);
+    return false;
+  }
+  *failed = RERUN_LOCKED;
+  return journal_run_lock(j, id, err);
+}
+
+bool rerun_same_module(const RunRec *r, const Module *m, char hash[17]) {
+  hash_hex(m->source_hash, hash);
+  return r->module_hash && strcmp(hash, r->module_hash) == 0;
+}
+
+Records *rerun_records(Journal *j, int64_t id, char **err) {
+  EffectRec *es = NULL;
+  size_t n = 0;
+  if (!journal_effects_load(j, id, &es, &n, err)) return NULL;
+  Records *rs = records_new();
+  for (size_t i = 0; i < n; i++) records_put(rs, &es[i]);
+  effect_recs_free(es, n);
+  return rs;
+}
+
+bool rerun_mark_resumed(Journal *j, RunRec *r, char **err) {
+  r->resumes++;
+  free(r->status);
+  r->status = xstrdup("running");
+  r->ended_at = 0;
+  return journal_run_update(j, r, err);
+}
+
+void run_log_init(EffectLog *log, RunKind kind, Journal *j, const RunRec *r, Records *serve,
+                  const char *serve_name) {
+  memset(log, 0, sizeof *log);
+  log->journal = j;
+  log->run = j ? r->id : 0;
+  log->serve = serve;
+  /* a resume answers from its own journal (what it answers is there
+   * already); a replay, or a run from a cassette, answers every effect */
+  log->mode = !serve ? SERVE_NONE : kind == RUN_RESUME ? SERVE_RESUME : SERVE_STRICT;
+  log->serve_journaled = serve && kind == RUN_RESUME;
+  log->serve_name = serve_name;
+}
+
+/* Ends the run's record: status, result or error, end time. */
+static void finish_record(RunCtx *cx, bool ok, const char *result, const char *error) {
+  if (!cx->journal) return;
   char *err = NULL;
-  if (!journal_run_update(cx->journal, r, &err)) {
+  if (!run_rec_finish(cx->journal, cx->run, ok, result, error, &err)) {
     errorf("%s", err ? err : "cannot write the journal");
     free(err);
   }
@@ -498,9 +549,8 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
   }
   if (cx->journal && cx->kind == RUN_NEW) {
     RunRec *r = cx->run;
-    r->inputs = args_json(m, args);
     char *jerr = NULL;
-    if (!journal_run_create(cx->journal, r, &jerr)) {
+    if (!run_rec_create(cx->journal, r, m, args, &jerr)) {
       errorf("%s", jerr ? jerr : "cannot write the journal");
       free(jerr);
       rc = EXIT_USAGE;
@@ -511,12 +561,7 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
   if (cx->journal) host_trace_journal(host, cx->journal, cx->run->id);
   vm->raw_out = o->raw_output;
   vm_clock_restart(vm);
-  log.journal = cx->journal;
-  log.run = cx->journal ? cx->run->id : 0;
-  log.serve = cx->serve;
-  log.mode = cx->mode;
-  log.serve_journaled = cx->serve_journaled;
-  log.serve_name = cx->serve_name;
+  run_log_init(&log, cx->kind, cx->journal, cx->run, cx->serve, cx->serve_name);
   if (o->record_path) log.collect = records_new();
   if (log.journal || log.serve || log.collect) host_set_log(host, &log);
 
@@ -537,13 +582,13 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
     Buf out, res;
     buf_init(&out);
     buf_init(&res);
-    if (ok && m->main_result != NO_INDEX && !v_to_json(&res, result)) {
-      buf_putc(&res, '\0');
-      term_printf(stderr, "error: the result of main has no JSON form: %s\n", res.data);
+    char *why = NULL;
+    if (ok && m->main_result != NO_INDEX && !v_to_json(&res, result, &why)) {
+      term_printf(stderr, "error: the result of main has no JSON form: %s\n", why);
+      free(why);
       ok = false;
       free(err);
       err = xstrdup("the result of main has no JSON form");
-      res.len = 0;
     } else if (!ok) {
       /* a fail() message or a provider's error may quote a reply */
       term_printf(stderr, "error: %s\n", err ? err : "the program failed");
@@ -684,7 +729,6 @@ int weft_tool_run(weft_run_opts *op) {
       free(err);
       rc = EXIT_USAGE;
     }
-    cx.mode = SERVE_STRICT;
     Buf name;
     buf_init(&name);
     buf_printf(&name, "cassette %s", o.replay_path);
@@ -693,12 +737,7 @@ int weft_tool_run(weft_run_opts *op) {
   }
   if (!o.no_journal) cx.journal_flag = o.journal_path ? o.journal_path : "";
   if (rc == EXIT_OK) {
-    char hash[17];
-    run.program = xstrdup(o.file);
-    run.program_path = absolute_path(o.file);
-    run.module = module_bytes(m, &run.module_len, hash);
-    run.module_hash = xstrdup(hash);
-    run.options = recorded_json(&o);
+    run_rec_init(&run, m, o.file, recorded_json(&o));
     rc = execute(&o, m, o.file, &cx);
   }
   journal_close(cx.journal);
@@ -814,17 +853,12 @@ static int run_module(const RunRec *r, const char *program, const weft_compile_o
 }
 
 static Records *records_of(Journal *j, int64_t id) {
-  EffectRec *es = NULL;
-  size_t n = 0;
   char *err = NULL;
-  if (!journal_effects_load(j, id, &es, &n, &err)) {
+  Records *rs = rerun_records(j, id, &err);
+  if (!rs) {
     errorf("%s", err ? err : "cannot read the run's effects");
     free(err);
-    return NULL;
   }
-  Records *rs = records_new();
-  for (size_t i = 0; i < n; i++) records_put(rs, &es[i]);
-  effect_recs_free(es, n);
   return rs;
 }
 
@@ -878,20 +912,13 @@ weft_rerun *weft_tool_rerun_open(const weft_run_opts *first, weft_run_kind kind,
   x->j = open_journal(first->journal_path, kind == RUN_RESUME ? JOURNAL_WRITE : JOURNAL_READ);
   if (!x->j || !parse_run_id(x->j, first->file, &x->id)) goto fail;
   snprintf(x->name, sizeof x->name, "run %" PRId64, x->id);
-  if (!journal_run_get(x->j, x->id, true, &x->run, &err)) {
-    errorf("%s", err ? err : "cannot read the run");
+  RerunStep step;
+  if (!rerun_load(x->j, x->id, kind, &x->run, &step, &err)) {
+    if (step == RERUN_READ) errorf("%s", err ? err : "cannot read the run");
+    else if (step == RERUN_FINISHED)
+      errorf("resume: %s; `weft replay %" PRId64 "` runs it again offline", err, x->id);
+    else errorf("resume: %s", err ? err : "the run is in use");
     goto fail;
-  }
-  if (kind == RUN_RESUME) {
-    if (strcmp(x->run.status, "ok") == 0) {
-      errorf("resume: run %" PRId64 " already finished (ok); `weft replay %" PRId64 "` runs it again offline",
-             x->id, x->id);
-      goto fail;
-    }
-    if (!journal_run_lock(x->j, x->id, &err)) {
-      errorf("resume: %s", err ? err : "the run is in use");
-      goto fail;
-    }
   }
   *rc = EXIT_OK;
   free(err);
@@ -938,17 +965,15 @@ void weft_tool_rerun_damaged(const weft_rerun *x, const char *flag, const char *
 /* The module a resume or replay runs, under its options o (the recorded
  * flags and the command line's), as run_module says; a resume refuses a
  * program file that changed unless o->force. */
-static int rerun_load(weft_rerun *x, const RunOpts *o) {
+static int rerun_module(weft_rerun *x, const RunOpts *o) {
   const char *cmd = x->kind == RUN_RESUME ? "resume" : "replay";
   weft_compile_opts co = run_compile_opts(o);
   int rc = run_module(&x->run, o->program, &co, &x->ld, &x->from_journal, &x->unfit);
   x->loaded = true;
   if (rc != EXIT_OK) return rc;
   if (x->kind == RUN_RESUME && !x->from_journal) {
-    size_t len = 0;
     char hash[17];
-    free(module_bytes(x->ld.mod, &len, hash));
-    if (strcmp(hash, x->run.module_hash) != 0 && !o->force) {
+    if (!rerun_same_module(&x->run, x->ld.mod, hash) && !o->force) {
       errorf("resume: %s has changed since run %" PRId64 " started (module %s in the journal, %s now), "
              "so its recorded effects may not fit the program any more; restore the file, or resume "
              "with --force to run the new program (recorded calls whose address and request still "
@@ -976,7 +1001,7 @@ int weft_tool_rerun_start(weft_rerun *x, weft_run_opts *op) {
   Records *rs = NULL;
   untrusted_defaults(&o);
   if (!files_named_again(&o, id, x->kind)) goto out;
-  rc = rerun_load(x, &o);
+  rc = rerun_module(x, &o);
   if (rc != EXIT_OK) goto out;
   rc = EXIT_USAGE;
   if (!check_model_roles(x->ld.mod, &o, run->program)) goto out;
@@ -991,13 +1016,7 @@ int weft_tool_rerun_start(weft_rerun *x, weft_run_opts *op) {
   cx.serve_name = x->name;
   if (x->kind == RUN_RESUME) {
     cx.journal = x->j;
-    cx.mode = SERVE_RESUME;
-    cx.serve_journaled = true;
-    run->resumes++;
-    free(run->status);
-    run->status = xstrdup("running");
-    run->ended_at = 0;
-    if (!journal_run_update(x->j, run, &err)) {
+    if (!rerun_mark_resumed(x->j, run, &err)) {
       errorf("%s", err ? err : "cannot write the journal");
       goto out;
     }
@@ -1010,7 +1029,6 @@ int weft_tool_rerun_start(weft_rerun *x, weft_run_opts *op) {
              "`weft resume %" PRId64 "` finishes it", id, run->status, id);
       goto out;
     }
-    cx.mode = SERVE_STRICT;
     cx.recorded_result = run->status[0] == 'o' ? run->result : run->error;
     cx.recorded_status = run->status;
   }

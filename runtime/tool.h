@@ -1,6 +1,7 @@
 /* tool.h — what the files behind weft_tools.h share (runtime/program.c,
  * runtime/session.c, runtime/views.c, runtime/html.c): exit codes, the message helper, the
- * journal a command uses, and the read views of a run's events. */
+ * journal a command uses, the journal of a run (which runtime/api.c shares)
+ * and the read views of a run's events. */
 #ifndef WEFT_RUNTIME_TOOL_H
 #define WEFT_RUNTIME_TOOL_H
 
@@ -48,6 +49,39 @@ void loaded_free(Loaded *lp);
 #define journal_path_or_default weft_tool_journal_path
 /* A run id as typed: "7", or "last" (the newest run). false after a message. */
 bool parse_run_id(Journal *j, const char *s, int64_t *id);
+
+/* ---- the journal of a run: weft run, resume and replay (session.c) and
+ * the API's sessions (api.c) keep it alike, so either resumes the other's
+ * runs. Failures return false with *err (malloc'd, one line). */
+
+/* The program a run records when its module came without a file (the
+ * API's weft_module_load): a later resume runs the journal's copy. */
+#define RUN_PROGRAM_NONE "(module)"
+/* Fills a new run's record: the program as named (NULL: RUN_PROGRAM_NONE),
+ * its absolute path, m's bytes and hash, and options (the flags a resume
+ * applies again, a JSON array of "--name=value" strings; taken; NULL: none). */
+void run_rec_init(RunRec *r, const Module *m, const char *program, char *options);
+/* Creates r in j with main's arguments (m's parameters) as its inputs:
+ * r->id is set and the run's lock taken. */
+bool run_rec_create(Journal *j, RunRec *r, const Module *m, const Value *args, char **err);
+/* Ends r: status ok (result: main's JSON, NULL for none) or failed (error). */
+bool run_rec_finish(Journal *j, RunRec *r, bool ok, const char *result, const char *error, char **err);
+/* Which step of rerun_load refused. */
+typedef enum RerunStep { RERUN_READ, RERUN_FINISHED, RERUN_LOCKED } RerunStep;
+/* Loads run id of j with its module into out; a resume is refused when the
+ * run finished ok ("run 7 already finished (ok)") and takes its lock. */
+bool rerun_load(Journal *j, int64_t id, weft_run_kind kind, RunRec *out, RerunStep *failed, char **err);
+/* m's hash (16 hex digits) into hash; true when r recorded the same. */
+bool rerun_same_module(const RunRec *r, const Module *m, char hash[17]);
+/* Run id's effects, as the records that answer its resume or replay. */
+Records *rerun_records(Journal *j, int64_t id, char **err);
+/* A resume starts: one more resume, status "running" again. */
+bool rerun_mark_resumed(Journal *j, RunRec *r, char **err);
+/* What a run does with its effects (host_set_log): written to j as run r
+ * (j NULL: nowhere), answered from serve (a resume: the successful records
+ * of its own journal; a replay or a cassette: every effect; NULL: none). */
+void run_log_init(EffectLog *log, weft_run_kind kind, Journal *j, const RunRec *r, Records *serve,
+                  const char *serve_name);
 
 /* What a run's events add to its effects (runtime/views.c, runtime/html.c).
  * A resumed run's events hold each session's events in turn, so facts are

@@ -184,11 +184,8 @@ static bool json_text_sound(const char *s, size_t n) {
   Heap h;
   heap_init(&h, 0);
   Value v = v_none();
-  Buf err;
-  buf_init(&err);
-  bool ok = v_from_json(&h, s, n, &v, &err);
+  bool ok = v_from_json(&h, s, n, &v, NULL);
   if (ok) v_release(&h, v);
-  buf_free(&err);
   return ok;
 }
 

@@ -66,13 +66,11 @@ bool std_render(VM *vm, Fiber *f, Value v, bool display, Buf *b) {
   estimate(v, 0, &est, cap);
   if (est > SIZE_MAX / 2) est = SIZE_MAX / 2;
   if (!std_charge(vm, f, 1, est) || !vm_check_alloc(vm, f, (size_t)est)) return false;
-  size_t start = b->len;
-  bool ok = display ? v_to_display(b, v) : v_to_json(b, v);
-  if (!ok) {
-    vm_raise(vm, f, "%s", b->data + start);
-    return false;
-  }
-  return true;
+  char *why = NULL;
+  if (display ? v_to_display(b, v, &why) : v_to_json(b, v, &why)) return true;
+  vm_raise(vm, f, "%s", why);
+  free(why);
+  return false;
 }
 
 NativeStatus std_json_parse_native(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {
@@ -80,14 +78,12 @@ NativeStatus std_json_parse_native(VM *vm, Fiber *f, const Value *args, int argc
   ObjString *s;
   if (!std_arg_string(vm, f, args, 0, "json_parse", &s)) return NATIVE_ERROR;
   if (!std_charge(vm, f, 1, (uint64_t)s->len * 4) || !vm_check_alloc(vm, f, s->len)) return NATIVE_ERROR;
-  Buf err;
-  buf_init(&err);
+  char *err = NULL;
   if (!v_from_json(&vm->heap, s->data, s->len, out, &err)) {
-    NativeStatus st = vm_raise(vm, f, "json_parse: %s", err.data);
-    buf_free(&err);
+    NativeStatus st = vm_raise(vm, f, "json_parse: %s", err);
+    free(err);
     return st;
   }
-  buf_free(&err);
   return NATIVE_OK;
 }
 

@@ -586,8 +586,7 @@ uint32_t vm_run(VM *vm) {
 
 Fiber *vm_link_module(VM *vm, const Module *m, const char *addr_prefix, const Value *args,
                       uint32_t nargs, char **err) {
-  *err = module_verify(m);
-  if (*err) return NULL;
+  if (!module_verify(m, err)) return NULL;
   uint32_t before = vm->mod->nfuncs, main_fn;
   if (!module_link(vm->mod, m, &main_fn, err)) return NULL;
   uint32_t now = vm->mod->nfuncs;

@@ -22,6 +22,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__GNUC__) && !defined(WEFT_NO_COMPUTED_GOTO) && !defined(WEFT_COMPUTED_GOTO)
@@ -882,7 +883,13 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     Value v = sp[-1];
     if (v_is(v, OBJ_STRING)) NEXT;
     vm->scratch.len = 0;
-    if (!v_to_display(&vm->scratch, v)) RT_ERROR("%s", vm->scratch.data);
+    char *why = NULL;
+    if (!v_to_display(&vm->scratch, v, &why)) {
+      SAVE_STATE();
+      vm_raise(vm, f, "%s", why);
+      free(why);
+      goto failed;
+    }
     Value s = v_string(heap, vm->scratch.data, vm->scratch.len);
     RELEASE(v);
     sp[-1] = s;
@@ -928,10 +935,11 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     ip += 2;
     Value out;
     if (UNLIKELY(a >= mod->ntypes)) RT_ERROR("type descriptor %u out of range", a);
-    vm->scratch.len = 0;
     SAVE_STATE();
-    if (!v_convert(heap, mod, a, sp[-1], &out, &vm->scratch)) {
-      vm_raise(vm, f, "%s", vm->scratch.data ? vm->scratch.data : "conversion failed");
+    char *why = NULL;
+    if (!v_convert(heap, mod, a, sp[-1], &out, &why)) {
+      vm_raise(vm, f, "%s", why && *why ? why : "conversion failed");
+      free(why);
       goto failed;
     }
     RELEASE(sp[-1]);
@@ -945,7 +953,7 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     Value m = sp[-1];
     if (v_is(m, OBJ_STRING)) RT_ERROR("%s", AS_STRING(m)->data);
     vm->scratch.len = 0;
-    if (!v_to_display(&vm->scratch, m)) RT_ERROR("workflow error");
+    if (!v_to_display(&vm->scratch, m, NULL)) RT_ERROR("workflow error");
     RT_ERROR("%s", vm->scratch.data);
   }
 

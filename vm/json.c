@@ -330,7 +330,9 @@ static bool walk(JsonWalk *w, const cJSON *item, int depth, Value *out) {
   return parse_error(w->text, w->len, w->pos, w->err, "unsupported value");
 }
 
-bool v_from_json(Heap *h, const char *text, size_t len, Value *out, Buf *err) {
+/* v_from_json with the message built in err (the parser's helpers write
+ * into a Buf; the public entry hands it over as a string). */
+static bool from_json(Heap *h, const char *text, size_t len, Value *out, Buf *err) {
   if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) { text += 3; len -= 3; }
   uint64_t nodes = 0;
   bool open = false;
@@ -360,6 +362,13 @@ bool v_from_json(Heap *h, const char *text, size_t len, Value *out, Buf *err) {
   bool ok = walk(&w, root, 1, out);
   cJSON_Delete(root);
   return ok;
+}
+
+bool v_from_json(Heap *h, const char *text, size_t len, Value *out, char **err) {
+  Buf m;
+  buf_init(&m);
+  if (!from_json(h, text, len, out, &m)) return buf_fail(&m, err);
+  return true;
 }
 
 /* ---- natives -------------------------------------------------------------- */
@@ -433,7 +442,7 @@ void type_desc_print(Buf *b, const Module *m, uint32_t td) { print_desc(b, m, td
 static void preview_at(Buf *b, Value v, int depth, size_t limit) {
   if (b->len > limit) return;
   if (v.tag != V_OBJ || v.as.o->kind == OBJ_FUNC) {
-    if (!v_to_json(b, v)) buf_puts(b, v_type_name(v));
+    if (!v_to_json(b, v, NULL)) buf_puts(b, v_type_name(v));
     return;
   }
   if (depth > 8) { buf_puts(b, "…"); return; }
@@ -503,18 +512,24 @@ typedef struct Conv {
   Heap *h;
   const Module *m;
   Buf *err;
-  Buf path;   /* "$" then ".field", "[3]", ["key"] segments */
+  Buf path;   /* ".field", "[3]", ["key"] segments below the root "$" (a
+               * scalar's conversion allocates nothing) */
 } Conv;
 
-static bool conv_fail(Conv *c, const char *fmt, const char *arg) {
+static void put_path(Conv *c) {
+  buf_putc(c->err, '$');
   buf_put(c->err, c->path.data, c->path.len);
+}
+
+static bool conv_fail(Conv *c, const char *fmt, const char *arg) {
+  put_path(c);
   buf_puts(c->err, ": ");
   buf_printf(c->err, fmt, arg);
   return false;
 }
 
 static bool mismatch(Conv *c, uint32_t td, Value v) {
-  buf_put(c->err, c->path.data, c->path.len);
+  put_path(c);
   buf_puts(c->err, ": expected ");
   type_desc_print(c->err, c->m, td);
   buf_puts(c->err, ", got ");
@@ -756,10 +771,12 @@ static bool conv(Conv *c, uint32_t td, Value v, int depth, Value *out) {
   return conv_fail(c, "%s", "malformed type descriptor");
 }
 
-bool v_convert(Heap *h, const Module *m, uint32_t td, Value v, Value *out, Buf *err) {
-  Conv c = {h, m, err, {NULL, 0, 0}};
-  buf_putc(&c.path, '$');
+bool v_convert(Heap *h, const Module *m, uint32_t td, Value v, Value *out, char **err) {
+  Buf msg;
+  buf_init(&msg);
+  Conv c = {h, m, &msg, {NULL, 0, 0}};
   bool ok = conv(&c, td, v, 0, out);
   buf_free(&c.path);
-  return ok;
+  if (!ok) return buf_fail(&msg, err);
+  return true;
 }

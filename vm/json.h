@@ -14,17 +14,19 @@
 
 /* Parses JSON text into a value (objects -> maps in key order, arrays ->
  * lists, integers that fit -> int, other numbers -> float, null -> none).
- * On failure returns false with a message (with line/column) in err. */
-bool v_from_json(Heap *h, const char *text, size_t len, Value *out, Buf *err);
+ * On failure returns false and, when err is not NULL, sets *err to a
+ * message with line and column (malloc'd; the caller frees it). */
+bool v_from_json(Heap *h, const char *text, size_t len, Value *out, char **err);
 
 /* Checks value v (borrowed) against type descriptor `td` of module m and
  * converts where the type asks for it (a map -> record of that shape, an
  * integral float -> int is NOT done, an int -> float is; a string -> duration
  * is accepted in "30s"/"250ms" form). On success *out is a new reference.
- * On failure returns false and writes a path-qualified message to err:
+ * On failure returns false and, when err is not NULL, sets *err to a
+ * path-qualified message (malloc'd; the caller frees it):
  *   $.items[3].severity: expected "low" | "medium" | "high", got "urgent"
- * Depth is bounded by VALUE_MAX_DEPTH. */
-bool v_convert(Heap *h, const Module *m, uint32_t td, Value v, Value *out, Buf *err);
+ * Success allocates no message. Depth is bounded by VALUE_MAX_DEPTH. */
+bool v_convert(Heap *h, const Module *m, uint32_t td, Value v, Value *out, char **err);
 
 /* Renders descriptor td as Weft type syntax (for messages). */
 void type_desc_print(Buf *b, const Module *m, uint32_t td);

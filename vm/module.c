@@ -971,10 +971,8 @@ Module *module_load(Heap *heap, const uint8_t *data, size_t len, const NativeTab
     *err = r.err;
     return NULL;
   }
-  char *verr = module_verify(m);
-  if (verr) {
+  if (!module_verify(m, err)) {
     module_free(m);
-    *err = verr;
     return NULL;
   }
   for (uint32_t i = 0; i < m->ntypes; i++)

@@ -171,10 +171,11 @@ Module *module_load(Heap *heap, const uint8_t *data, size_t len, const struct Na
  * arities, stack depth consistent at merges and within max_stack, no path
  * falling off the end), the descriptor table (kinds, indices smaller than
  * their own, enum members strings) and the role table (a "provider/name"
- * model, settings unset or in range; ASK operands index roles and types). Linear in the module size. Returns
- * NULL when the module is sound, else a malloc'd message naming the
- * function and byte offset. */
-char *module_verify(const Module *m);
+ * model, settings unset or in range; ASK operands index roles and types).
+ * Linear in the module size. True when the module is sound, else false +
+ * *err (malloc'd, when err is not NULL) naming the function and byte
+ * offset. */
+bool module_verify(const Module *m, char **err);
 
 /* Appends module src (verified by the caller) to dst: its constants,
  * types, natives and files merged with dst's (equal ones shared), its roles

@@ -141,10 +141,11 @@ void trace_field(Trace *t, const char *k, size_t klen, Value v) {
   if (!t) return;
   Buf j;
   buf_init(&j);
-  bool ok = v_to_json(&j, v);
+  bool ok = v_to_json(&j, v, NULL);
   if (!ok) { /* NaN or too deep: the display text still says what it was */
-    j.len = 0;
-    v_to_display(&j, v);
+    char *why = NULL;
+    if (!v_to_display(&j, v, &why)) buf_puts(&j, why);
+    free(why);
   }
   key_n(t, k, klen);
   if (!ok || j.len > TRACE_FIELD_MAX) { /* cut JSON is no longer JSON: a string */

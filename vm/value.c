@@ -784,17 +784,17 @@ static bool render(Buf *b, Value v, int depth, bool raw_top, const char **err) {
   return true;
 }
 
-/* On failure the partial output is dropped and b holds, after what it held
- * before the call, the error text. */
-static bool render_top(Buf *b, Value v, bool raw) {
+/* On failure the partial output is dropped: b holds what it held before
+ * the call. */
+static bool render_top(Buf *b, Value v, bool raw, char **err) {
   size_t start = b->len;
-  const char *err = NULL;
-  if (render(b, v, 0, raw, &err)) return true;
+  const char *why = NULL;
+  if (render(b, v, 0, raw, &why)) return true;
   b->len = start;
   if (b->data) b->data[start] = '\0';
-  buf_puts(b, err);
+  if (err) *err = xstrdup(why);
   return false;
 }
 
-bool v_to_json(Buf *b, Value v) { return render_top(b, v, false); }
-bool v_to_display(Buf *b, Value v) { return render_top(b, v, true); }
+bool v_to_json(Buf *b, Value v, char **err) { return render_top(b, v, false, err); }
+bool v_to_display(Buf *b, Value v, char **err) { return render_top(b, v, true, err); }

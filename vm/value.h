@@ -211,12 +211,13 @@ const char *v_type_name(Value v);                        /* "int", "list", ... *
 /* ---- rendering ------------------------------------------------------- */
 
 /* Compact JSON (records as objects in field order, maps in insertion order,
- * durations as "30s"/"250ms" strings, functions as "<fn name>"). Returns
- * false if the value is nested deeper than VALUE_MAX_DEPTH or a float is
- * not finite (NaN/inf have no JSON form), leaving an error text in b. */
-bool v_to_json(Buf *b, Value v);
+ * durations as "30s"/"250ms" strings, functions as "<fn name>"), appended
+ * to b. Returns false if the value is nested deeper than VALUE_MAX_DEPTH
+ * or a float is not finite (NaN/inf have no JSON form): then b is as it
+ * was and *err (malloc'd, when err is not NULL) says why. */
+bool v_to_json(Buf *b, Value v, char **err);
 /* Like v_to_json but strings render raw (used by print and interpolation). */
-bool v_to_display(Buf *b, Value v);
+bool v_to_display(Buf *b, Value v, char **err);
 /* Duration text: 1500 -> "1.5s", 90000 -> "1m30s", 250 -> "250ms". */
 void dur_format(Buf *b, int64_t ms);
 

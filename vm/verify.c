@@ -352,7 +352,8 @@ static char *verify_roles(const Module *m) {
   return NULL;
 }
 
-char *module_verify(const Module *m) {
+/* The first thing wrong with m (a malloc'd message), or NULL. */
+static char *first_fault(const Module *m) {
   for (uint32_t i = 0; i < m->nfiles; i++)
     if (!m->files[i]) return msg("file %u has no name", i);
   for (uint32_t i = 0; i < m->nnatives; i++)
@@ -364,4 +365,12 @@ char *module_verify(const Module *m) {
   for (uint32_t i = 0; !err && i < m->nfuncs; i++) err = verify_function(m, i);
   if (!err) err = verify_main(m);
   return err;
+}
+
+bool module_verify(const Module *m, char **err) {
+  char *why = first_fault(m);
+  if (!why) return true;
+  if (err) *err = why;
+  else free(why);
+  return false;
 }

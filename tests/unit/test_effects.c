@@ -141,18 +141,14 @@ static void complete(Fake *fk, Pending *p) {
     vm_wake(vm, p->f, v_string(&vm->heap, text, strlen(text)));
   } else {
     Value doc, out;
-    Buf err;
-    buf_init(&err);
+    char *err = NULL;
     if (v_from_json(&vm->heap, text, strlen(text), &doc, &err)) {
       bool good = v_convert(&vm->heap, vm->mod, p->td, doc, &out, &err);
       v_release(&vm->heap, doc);
       if (good) vm_wake(vm, p->f, out);
     }
-    if (err.len) {
-      buf_putc(&err, '\0');
-      vm_fail_parked(vm, p->f, "error", err.data);
-    }
-    buf_free(&err);
+    if (err) vm_fail_parked(vm, p->f, "error", err);
+    free(err);
   }
   free(text);
   pending_free(p);
@@ -317,7 +313,7 @@ static Run run_main(VM *vm, const Value *args, uint32_t nargs) {
   if (r.ok) {
     Buf b;
     buf_init(&b);
-    v_to_json(&b, result);
+    v_to_json(&b, result, NULL);
     buf_putc(&b, '\0');
     r.json = b.data;
     v_release(&vm->heap, result);
@@ -401,9 +397,7 @@ static void test_batch(void) {
     Heap h;
     heap_init(&h, 0);
     Value v;
-    Buf err;
-    buf_init(&err);
-    if (v_from_json(&h, r.json, strlen(r.json), &v, &err) && v_is(v, OBJ_LIST) && AS_LIST(v)->n == N) {
+    if (v_from_json(&h, r.json, strlen(r.json), &v, NULL) && v_is(v, OBJ_LIST) && AS_LIST(v)->n == N) {
       for (int i = 0; i < N; i++) {
         char want[32];
         snprintf(want, sizeof want, "r:q x%d", i);
@@ -412,7 +406,6 @@ static void test_batch(void) {
       }
       v_release(&h, v);
     }
-    buf_free(&err);
   }
   ok(right == N, "(b) each of the 64 fibers woke with its own value");
   ok(fk.submits == N && fk.completing_waits == 1, "(b) one wait completed all 64 effects");
@@ -549,9 +542,7 @@ static void test_trace(void) {
     const char *nl = strchr(s, '\n');
     size_t n = nl ? (size_t)(nl - s) : strlen(s);
     Value v;
-    Buf err;
-    buf_init(&err);
-    if (v_from_json(&h, s, n, &v, &err) && v_is(v, OBJ_MAP)) {
+    if (v_from_json(&h, s, n, &v, NULL) && v_is(v, OBJ_MAP)) {
       Value *ev = map_get_cstr(AS_MAP(v), "ev", 2), *addr = map_get_cstr(AS_MAP(v), "addr", 4);
       if (ev && v_is(*ev, OBJ_STRING)) {
         objects++;
@@ -563,7 +554,6 @@ static void test_trace(void) {
       }
       v_release(&h, v);
     }
-    buf_free(&err);
     s = nl ? nl + 1 : s + n;
   }
   ok(objects == fk.ntrace && objects > 0, "every event reached the sink as one JSON object");

@@ -481,9 +481,10 @@ static char *ask_with_fault(const char *url, void *slot, const void *fake, size_
 /* Every curl_multi_* failure ends the calls it concerns cleanly (a failed
  * ask naming the function), never a hang or a crash. */
 static void test_multi_failures(void) {
-  const char *why = NULL;
+  char *why = NULL;
   if (!curl_dl_load(&why)) {
     diag("skipped: %s", why);
+    free(why);
     ok(1, "libcurl multi failures (libcurl not loadable)");
     return;
   }

@@ -222,11 +222,16 @@ static void test_lookup(void) {
 
 /* ---- non-streaming replies -------------------------------------------- */
 
+/* parse_reply, with its message (if any) in err for the checks below. */
 static bool parse(const Provider *p, const char *body, size_t len, ProviderReply *r, Buf *err) {
   memset(r, 0, sizeof *r);
   buf_init(&r->text);
   buf_init(err);
-  return p->parse_reply(body, len, r, err);
+  char *msg = NULL;
+  bool good = p->parse_reply(body, len, r, &msg);
+  if (msg) buf_puts(err, msg);
+  free(msg);
+  return good;
 }
 
 static void test_anthropic_reply(void) {
