@@ -4,7 +4,7 @@
 #include "flags.h"
 
 void help_build(FILE *out) {
-  fputs("usage: weft build FILE [-o OUT.weftc] [--import-path DIR]...\n"
+  fputs("usage: weft build FILE [-o OUT.weftc] [--allow-import DIR]...\n"
         "\n"
         "Compiles FILE and everything it imports into one bytecode module. The\n"
         "default output is FILE with the extension .weftc.\n"
@@ -30,7 +30,8 @@ int cmd_build(int argc, char **argv) {
     weft_tool_error("build: no file given (usage: weft build FILE -o OUT.weftc)");
     rc = WEFT_EXIT_USAGE;
   } else {
-    weft_compile_opts co = {o.run.color, o.run.import_paths, o.run.nimport_paths};
+    weft_compile_opts co = {.color = o.run.color, .import_paths = o.run.import_paths,
+                            .nimport_paths = o.run.nimport_paths};
     rc = weft_tool_build(o.pos[0], o.out, &co);
   }
   opts_free(&o);

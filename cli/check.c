@@ -5,7 +5,8 @@
 
 void help_check(FILE *out) {
   fputs("usage: weft check [--json] [--color=auto|always|never] [--cost]\n"
-        "                  [--import-path DIR]... FILE...\n"
+        "                  [--untrusted] [--models P/M,...] [--allow-import DIR]...\n"
+        "                  FILE...\n"
         "\n"
         "Checks each program (parse, names, types, static rules) without running\n"
         "it. Diagnostics go to stderr; with --json one JSON document goes to stdout\n"
@@ -32,7 +33,10 @@ int cmd_check(int argc, char **argv) {
     weft_tool_error("check: --cost takes exactly one FILE");
     rc = WEFT_EXIT_USAGE;
   } else {
-    weft_compile_opts co = {o.run.color, o.run.import_paths, o.run.nimport_paths};
+    weft_compile_opts co = {.color = o.run.color, .import_paths = o.run.import_paths,
+                            .nimport_paths = o.run.nimport_paths, .untrusted = o.run.untrusted,
+                            .limit_models = o.run.limit_models || o.run.untrusted,
+                            .models = o.run.allow_models, .nmodels = o.run.nallow_models};
     rc = weft_tool_check(o.pos, o.npos, o.run.json, o.cost, &co);
   }
   opts_free(&o);

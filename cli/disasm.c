@@ -4,7 +4,7 @@
 #include "flags.h"
 
 void help_disasm(FILE *out) {
-  fputs("usage: weft disasm FILE [--import-path DIR]...\n"
+  fputs("usage: weft disasm FILE [--allow-import DIR]...\n"
         "\n"
         "Prints a listing of every function of FILE (a .weft source, which is\n"
         "compiled first, or a .weftc module) on stdout.\n"
@@ -30,7 +30,8 @@ int cmd_disasm(int argc, char **argv) {
     weft_tool_error("disasm: no file given (usage: weft disasm FILE)");
     rc = WEFT_EXIT_USAGE;
   } else {
-    weft_compile_opts co = {o.run.color, o.run.import_paths, o.run.nimport_paths};
+    weft_compile_opts co = {.color = o.run.color, .import_paths = o.run.import_paths,
+                            .nimport_paths = o.run.nimport_paths};
     rc = weft_tool_disasm(o.pos[0], &co);
   }
   opts_free(&o);

@@ -184,18 +184,44 @@ SETTER(set_json) { (void)f; (void)v; R->json = true; return true; }
 SETTER(set_cost) { (void)f; (void)v; o->cost = true; return true; }
 SETTER(set_color) { (void)v; return parse_when(f->name, v, &R->color); }
 SETTER(set_progress) { return parse_when(f->name, v, &R->progress); }
-/* --import-path DIR must name a directory. Only a command line gives it,
- * never a journal (docs/security.md, "Imports"). */
+/* --allow-import DIR (also spelled --import-path) must name a directory.
+ * Only a command line gives it, never a journal (docs/security.md,
+ * "Imports"). */
 SETTER(set_import_path) {
   (void)f;
   struct stat st;
   int err = !v[0] ? ENOENT : stat(v, &st) != 0 ? errno : !S_ISDIR(st.st_mode) ? ENOTDIR : 0;
   if (err) {
-    weft_tool_error("--import-path: cannot use '%s': %s", v, strerror(err));
+    weft_tool_error("%s: cannot use '%s': %s", o->spelling, v, strerror(err));
     return false;
   }
   R->import_paths = grow(R->import_paths, &o->cap_imports, R->nimport_paths, sizeof *R->import_paths);
   R->import_paths[R->nimport_paths++] = v;
+  return true;
+}
+SETTER(set_untrusted) { (void)f; (void)v; R->untrusted = true; return true; }
+/* --models P/M,P/M,...: each a provider weft knows and a model named in
+ * full, or "*" for all of that provider's models. A later --models
+ * replaces an earlier one (so a resume's own list wins over the recorded
+ * one). The list is cut in place: the text was recorded before. */
+SETTER(set_models) {
+  R->nallow_models = 0;
+  R->limit_models = true;
+  for (char *p = v;;) {
+    char *comma = strchr(p, ',');
+    if (comma) *comma = '\0';
+    const char *slash = strchr(p, '/');
+    if (!slash || !weft_tool_known_provider(p, (size_t)(slash - p)) || !slash[1] ||
+        (strchr(slash + 1, '*') && strcmp(slash + 1, "*") != 0)) {
+      weft_tool_error("%s needs PROVIDER/MODEL or PROVIDER/* separated by commas, with PROVIDER "
+                      "anthropic, openai or mock, not '%s'", f->name, p);
+      return false;
+    }
+    R->allow_models = grow(R->allow_models, &o->cap_allow, R->nallow_models, sizeof *R->allow_models);
+    R->allow_models[R->nallow_models++] = p;
+    if (!comma) break;
+    p = comma + 1;
+  }
   return true;
 }
 SETTER(set_output) { (void)f; o->out = v; return true; }
@@ -333,10 +359,22 @@ const Flag FLAGS[] = {
     {"--color", NULL, "WHEN", true, CMD_CHECK, REUSE_NO, SEC_MAIN, set_color,
      "colour diagnostics: auto (default: when stderr is a\n"
      "terminal and NO_COLOR is unset or empty), always, never"},
-    {"--import-path", NULL, "DIR", false, CMD_CHECK, REUSE_NO, SEC_MAIN, set_import_path,
+    {"--allow-import", "--import-path", "DIR", false, CMD_CHECK, REUSE_NO, SEC_MAIN, set_import_path,
      "also let imports resolve beneath DIR (repeatable); by\n"
      "default an import resolves only beneath the directory\n"
-     "of the FILE being checked, to a regular .weft file"},
+     "of the FILE being checked (with --untrusted: nowhere\n"
+     "but std/), to a regular .weft file"},
+    {"--untrusted", NULL, NULL, false, CMD_CHECK, REUSE_NO, SEC_MAIN, set_untrusted,
+     "check FILE as `weft run --untrusted` takes it\n"
+     "(docs/security.md): source only (a .weftc is\n"
+     "refused), imports from std/ and --allow-import only,\n"
+     "at most 1 MiB of source, and a role whose model\n"
+     "--models does not allow is an error (E0621)"},
+    {"--models", NULL, "P/M,...", false, CMD_CHECK, REUSE_NO, SEC_MAIN, set_models,
+     "the models roles may name: provider/model, or\n"
+     "provider/* for all of one provider's; mock models\n"
+     "always may (without --models, --untrusted allows\n"
+     "mock only)"},
     /* build */
     {"-o", "--output", "OUT.weftc", false, CMD_BUILD, REUSE_NO, SEC_MAIN, set_output,
      "the module to write (default: FILE with .weftc)"},
@@ -348,20 +386,42 @@ const Flag FLAGS[] = {
      "JSON when it parses and fits the parameter's type,\n"
      "else as a plain string: --arg name=World,\n"
      "--arg n=3, --arg 'xs=[1,2]'"},
-    /* run: limits */
-    {"--max-instructions", NULL, "N", false, CMD_RUNLIKE, REUSE_YES, SEC_LIMITS, set_max_instructions,
-     "instructions and builtin work (default 1000000000)"},
-    {"--max-memory", NULL, "SIZE", false, CMD_RUNLIKE, REUSE_YES, SEC_LIMITS, set_max_memory,
-     "heap bytes; suffixes K, M, G (default 1G)"},
-    {"--max-call-depth", NULL, "N", false, CMD_RUNLIKE, REUSE_YES, SEC_LIMITS, set_max_call_depth,
-     "nested calls per fiber (default 10000)"},
-    {"--max-fibers", NULL, "N", false, CMD_RUNLIKE, REUSE_YES, SEC_LIMITS, set_max_fibers,
-     "live fibers (default 100000)"},
-    {"--color", NULL, "WHEN", true, COMPILING, REUSE_NO, SEC_LIMITS, set_color,
-     "colour of compile diagnostics (see weft check)"},
-    {"--import-path", NULL, "DIR", false, COMPILING, REUSE_NO, SEC_LIMITS, set_import_path,
+    /* run: untrusted programs */
+    {"--untrusted", NULL, NULL, false, CMD_RUNLIKE, REUSE_YES, SEC_TRUST, set_untrusted,
+     "FILE is a program nobody reviewed: source only (a\n"
+     ".weftc is refused), imports from std/ and\n"
+     "--allow-import only, at most 1 MiB of source, models\n"
+     "from --models only, the lower limits below, and\n"
+     "always a budget (--budget-calls 100 and --budget-time\n"
+     "10m unless given). A resume or replay of the run is\n"
+     "untrusted too"},
+    {"--allow-import", "--import-path", "DIR", false, CMD_RUNLIKE, REUSE_NO, SEC_TRUST, set_import_path,
      "also let imports resolve beneath DIR (repeatable;\n"
      "see weft check); never recorded in the journal"},
+    {"--models", NULL, "P/M,...", false, CMD_RUNLIKE, REUSE_YES, SEC_TRUST, set_models,
+     "roles may call only these models: provider/model,\n"
+     "or provider/* for all of one provider's; mock models\n"
+     "always may. Default: any; with --untrusted, mock\n"
+     "only. Checked after --provider; a role given a model\n"
+     "with --model may call it"},
+    /* run: limits */
+    {"--max-instructions", NULL, "N", false, CMD_RUNLIKE, REUSE_YES, SEC_LIMITS, set_max_instructions,
+     "instructions and builtin work (default 1000000000;\n"
+     "--untrusted: 100000000)"},
+    {"--max-memory", NULL, "SIZE", false, CMD_RUNLIKE, REUSE_YES, SEC_LIMITS, set_max_memory,
+     "heap bytes; suffixes K, M, G (default 1G;\n"
+     "--untrusted: 256M)"},
+    {"--max-call-depth", NULL, "N", false, CMD_RUNLIKE, REUSE_YES, SEC_LIMITS, set_max_call_depth,
+     "nested calls per fiber (default 10000;\n"
+     "--untrusted: 1000)"},
+    {"--max-fibers", NULL, "N", false, CMD_RUNLIKE, REUSE_YES, SEC_LIMITS, set_max_fibers,
+     "live fibers (default 100000; --untrusted: 1000)"},
+    {"--color", NULL, "WHEN", true, COMPILING, REUSE_NO, SEC_LIMITS, set_color,
+     "colour of compile diagnostics (see weft check)"},
+    {"--allow-import", "--import-path", "DIR", false, CMD_BUILD | CMD_DISASM, REUSE_NO, SEC_LIMITS,
+     set_import_path,
+     "also let imports resolve beneath DIR (repeatable;\n"
+     "see weft check)"},
     /* run: model calls */
     {"--provider", NULL, "NAME", false, CMD_RUNLIKE, REUSE_YES, SEC_MODEL, set_provider,
      "send every role to NAME: mock (offline,\n"
@@ -390,7 +450,8 @@ const Flag FLAGS[] = {
      "plain JSON responses instead of streams"},
     {"--budget-calls", NULL, "N", false, CMD_RUNLIKE, REUSE_YES, SEC_MODEL, set_budget_calls,
      "at most N model requests for the whole run\n"
-     "(every attempt counts: retries and repairs too)"},
+     "(every attempt counts: retries and repairs too;\n"
+     "--untrusted: 100 when not given)"},
     {"--budget-tokens", NULL, "N", false, CMD_RUNLIKE, REUSE_YES, SEC_MODEL, set_budget_tokens,
      "at most N tokens; each request reserves its\n"
      "estimated input and max_tokens before it is sent"},
@@ -398,7 +459,8 @@ const Flag FLAGS[] = {
      "at most X dollars, reserved like tokens; every\n"
      "model must have a price (see --prices)"},
     {"--budget-time", NULL, "DURATION", false, CMD_RUNLIKE, REUSE_YES, SEC_MODEL, set_budget_time,
-     "stop the run DURATION after the start"},
+     "stop the run DURATION after the start, sleeping\n"
+     "or not (--untrusted: 10m when not given)"},
     {"--quiet", NULL, NULL, false, CMD_RUNLIKE, REUSE_NO, SEC_MODEL, set_quiet,
      "no summary of model calls (and no progress line)\n"
      "on stderr"},
@@ -480,6 +542,7 @@ void opts_free(Opts *o) {
   free(o->run.args);
   free(o->run.models);
   free(o->run.import_paths);
+  free(o->run.allow_models);
   for (uint32_t i = 0; i < o->run.nrecorded; i++) free(o->run.recorded[i]);
   free(o->run.recorded);
 }
@@ -498,19 +561,20 @@ static void record(Opts *o, const Flag *f, const char *v) {
   o->run.recorded[o->run.nrecorded++] = t;
 }
 
-/* The row of flag text a ("--name" or "--name=value") for cmd; *eq: the
- * text had "=value". */
-static const Flag *lookup(const char *a, Cmd cmd, size_t *namelen) {
+/* The row of flag text a ("--name" or "--name=value") for cmd; *namelen:
+ * the length of the spelling matched, *spelling: that spelling. */
+static const Flag *lookup(const char *a, Cmd cmd, size_t *namelen, const char **spelling) {
   for (unsigned k = 0; k < NFLAGS; k++) {
     const Flag *f = &FLAGS[k];
     if (!(f->commands & cmd)) continue;
-    for (int spelling = 0; spelling < 2; spelling++) {
-      const char *name = spelling ? f->alias : f->name;
+    for (int alias = 0; alias < 2; alias++) {
+      const char *name = alias ? f->alias : f->name;
       if (!name) continue;
       size_t n = strlen(name);
       if (strncmp(a, name, n) != 0) continue;
       if (a[n] == '\0' || (a[n] == '=' && f->value)) {
         *namelen = n;
+        *spelling = name;
         return f;
       }
     }
@@ -527,7 +591,8 @@ int flags_parse(Opts *o, int argc, char **argv, int first, bool recorded) {
       o->help = true;
       return WEFT_EXIT_OK;
     }
-    const Flag *f = a[0] == '-' && a[1] != '\0' ? lookup(a, o->cmd, &n) : NULL;
+    const char *spelling = NULL;
+    const Flag *f = a[0] == '-' && a[1] != '\0' ? lookup(a, o->cmd, &n, &spelling) : NULL;
     if (!f && a[0] == '-' && a[1] != '\0') {
       weft_tool_error("%s: unknown flag '%s' (see 'weft help %s')", cmd, a, cmd);
       return WEFT_EXIT_USAGE;
@@ -548,6 +613,7 @@ int flags_parse(Opts *o, int argc, char **argv, int first, bool recorded) {
     }
     if (!recorded && f->reuse == REUSE_YES) record(o, f, v);
     if (!recorded && f->reuse == REUSE_NAME) record(o, f, NULL);
+    o->spelling = spelling;
     if (!f->set(o, f, v)) return WEFT_EXIT_USAGE;
   }
   return WEFT_EXIT_OK;
@@ -559,7 +625,8 @@ int flags_apply_recorded(Opts *o, weft_rerun *r) {
   if (!weft_tool_rerun_flags(r, &flags, &n)) return WEFT_EXIT_USAGE;
   for (size_t i = 0; i < n; i++) {
     size_t len = 0;
-    const Flag *f = lookup(flags[i], o->cmd, &len);
+    const char *spelling = NULL;
+    const Flag *f = lookup(flags[i], o->cmd, &len, &spelling);
     if (f && f->reuse == REUSE_NAME) {
       /* the name only (older journals hold the path, which is ignored) */
       if (f->set == set_prices) o->run.had_prices = true;

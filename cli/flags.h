@@ -31,7 +31,7 @@ typedef enum Reuse {
 
 /* Where a flag's help line goes in a command's help. */
 typedef enum Section {
-  SEC_MAIN, SEC_INPUTS, SEC_LIMITS, SEC_MODEL, SEC_DURABLE
+  SEC_MAIN, SEC_INPUTS, SEC_TRUST, SEC_LIMITS, SEC_MODEL, SEC_DURABLE
 } Section;
 
 /* Everything one command line gives. */
@@ -42,7 +42,8 @@ typedef struct Opts {
   const char *out, *html;       /* build -o, trace --html */
   bool cost;                    /* check --cost */
   bool help;                    /* --help / -h was given: print the help, exit 0 */
-  uint32_t cap_args, cap_models, cap_recorded, cap_imports;
+  const char *spelling;         /* the flag being set, as typed ("--import-path"), for messages */
+  uint32_t cap_args, cap_models, cap_recorded, cap_imports, cap_allow;
 } Opts;
 
 struct Flag;

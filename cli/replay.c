@@ -16,8 +16,9 @@ void help_replay(FILE *out) {
         "replay with a message naming it.\n"
         "\n"
         "RUN FLAGS are flags of `weft run` that override the recorded ones; a run\n"
-        "started with --prices needs --prices FILE again. --import-path is never\n"
-        "taken from the journal.\n"
+        "started with --prices needs --prices FILE again. --allow-import is never\n"
+        "taken from the journal. A run started with --untrusted is replayed\n"
+        "untrusted, from source only.\n"
         "\n",
         out);
   help_run_sections(out, CMD_REPLAY);

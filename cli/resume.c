@@ -15,8 +15,9 @@ void help_resume(FILE *out) {
         "failed are sent again.\n"
         "\n"
         "RUN FLAGS are the flags of `weft run` but --input/--arg; they override the\n"
-        "recorded ones. --import-path is never recorded: give it again if the\n"
-        "program needs it.\n"
+        "recorded ones. --allow-import is never recorded: give it again if the\n"
+        "program needs it. A run started with --untrusted is resumed untrusted (no\n"
+        "flag takes that back), from its source file only.\n"
         "\n",
         out);
   help_run_sections(out, CMD_RESUME);

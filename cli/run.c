@@ -4,7 +4,11 @@
 #include "flags.h"
 
 void help_run_sections(FILE *out, unsigned cmd) {
-  fputs("limits (a program that exceeds one fails with a clean error, exit 1):\n", out);
+  fputs("untrusted programs (docs/security.md, \"Untrusted programs\"):\n", out);
+  flags_help(out, (Cmd)cmd, SEC_TRUST);
+  fputs("\n"
+        "limits (a program that exceeds one fails with a clean error, exit 1):\n",
+        out);
   flags_help(out, (Cmd)cmd, SEC_LIMITS);
   fputs("\n"
         "model calls (roles: provider/model; keys from ANTHROPIC_API_KEY,\n"
@@ -18,8 +22,8 @@ void help_run_sections(FILE *out, unsigned cmd) {
 }
 
 void help_run(FILE *out) {
-  fputs("usage: weft run FILE [--input FILE.json] [--arg NAME=VALUE]... [LIMITS]\n"
-        "                [MODEL CALLS] [--json] [--quiet]\n"
+  fputs("usage: weft run FILE [--input FILE.json] [--arg NAME=VALUE]... [--untrusted]\n"
+        "                [LIMITS] [MODEL CALLS] [--json] [--quiet]\n"
         "\n"
         "Runs main() of FILE, a .weft source or a .weftc module (recognised by its\n"
         "contents, not its name). main's parameters are the program's inputs:\n"

@@ -968,6 +968,23 @@ static const char *kind_word(SettingKind k) {
   return "?";
 }
 
+/* Rule: under an allowlist (weft check --untrusted, --models), a role names
+ * a model the operator allows (E0621): docs/security.md, "Untrusted
+ * programs". The same rule refuses a run (engine.c). */
+static void check_model_allowed(Checker *c, Node *v, const char *m) {
+  const CompileOptions *opt = c->p->opt;
+  if (!opt || !opt->limit_models || model_allowed(m, opt->models, opt->nmodels)) return;
+  /* the list, shortened: --models may be long */
+  Buf help;
+  buf_init(&help);
+  buf_puts(&help, "the models allowed: mock/*");
+  for (uint32_t i = 0; i < opt->nmodels && help.len < 240; i++) buf_printf(&help, ", %s", opt->models[i]);
+  buf_printf(&help, "%s (the operator adds one with --models)", help.len >= 240 ? ", ..." : "");
+  diag_add(c->dl, D_E0621, v->span, help.data, "model \"%.80s\" is not allowed%s", m,
+           opt->untrusted ? " for an untrusted program" : "");
+  buf_free(&help);
+}
+
 /* Rule: model is "provider/name": with a '/' (E0606), a name after it
  * (E0604) and a provider weft knows (E0605). */
 static void check_model(Checker *c, Node *v, const char *m, size_t len) {
@@ -997,7 +1014,9 @@ static void check_model(Checker *c, Node *v, const char *m, size_t len) {
     else snprintf(help, 128, "known providers: %s", known.data);
     buf_free(&known);
     diag_add(c->dl, D_E0605, v->span, help, "unknown model provider `%.40s`", prov);
+    return;
   }
+  check_model_allowed(c, v, m);
 }
 
 /* One setting's value: a constant (E0602) of the setting's kind and range

@@ -140,10 +140,22 @@ typedef struct CompileOptions {
   bool check_only;            /* the caller wants diagnostics only (weft check); the
                                  module is still built, to report bytecode limits */
   const char *stdlib_dir;     /* NULL: use the embedded stdlib */
-  /* Import roots besides the main file's directory (--import-path): an
+  /* Import roots besides the main file's directory (--allow-import): an
    * import resolves only beneath one of them (docs/security.md, "Imports"). */
   const char *const *import_paths;
   uint32_t nimport_paths;
+  /* --untrusted (docs/security.md, "Untrusted programs"): the main file's
+   * directory is no import root, so only std/ and import_paths are. */
+  bool untrusted;
+  /* The most source the program may hold, its main file and imported
+   * files together (E0104 / E0204 past it, before parsing); 0: only the
+   * per-file and per-program caps of LOAD_MAX_*. */
+  size_t max_source_bytes;
+  /* With limit_models, a role may name only a model models[0..nmodels)
+   * allows (model_allowed, vm/module.h): any other is E0621. */
+  bool limit_models;
+  const char *const *models;
+  uint32_t nmodels;
   const NativeTable *natives; /* the builtins programs may call: the host's table
                                  (stdlib's std_native_table); NULL: none at all */
 } CompileOptions;
@@ -163,6 +175,7 @@ typedef struct Program {
   uint32_t main_file;         /* SourceSet id of the entry file */
   Symbol *main;               /* SYM_FN main of the entry file, or NULL */
   const NativeTable *natives; /* CompileOptions.natives (load_program sets it) */
+  const CompileOptions *opt;  /* the options it was loaded with (load_program sets it; may be NULL) */
 } Program;
 
 /* load.c: reads and parses `path` and, transitively, its imports (relative

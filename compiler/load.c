@@ -11,7 +11,9 @@
  * Imports are confined (docs/security.md, "Imports"): a program may be
  * hostile, and whatever the loader reads can end up in a diagnostic. An
  * import names a `.weft` file beneath an import root: the directory of the
- * main file, or one given with --import-path. ".." is resolved by name
+ * main file, or one given with --allow-import (an untrusted program has
+ * only the latter: its own directory merely places its imports). ".." is
+ * resolved by name
  * against the importing file's place beneath its root; the result is opened
  * beneath the root's directory fd with openat2(RESOLVE_BENEATH |
  * RESOLVE_NO_MAGICLINKS), or, where the kernel lacks openat2, by a walk
@@ -74,6 +76,9 @@ typedef struct Root {
   char *real;       /* canonical absolute path, to place "../" imports; may be NULL */
   const char *shown;/* as given, for messages */
   bool std;         /* CompileOptions.stdlib_dir: reached through "std/NAME" only */
+  bool anchor;      /* an untrusted program's own directory: it places the main
+                       file's imports by name, but nothing is read beneath it
+                       unless another root holds it too */
 } Root;
 
 typedef struct Loader {
@@ -82,9 +87,11 @@ typedef struct Loader {
   LoadEntry *entries; uint32_t n, cap;
   uint32_t *stack; uint32_t nstack, stack_cap; /* entries being loaded */
   const Node **via;  /* per stack level: the import being followed from it */
-  Root *roots; uint32_t nroots;  /* [0] the main file's directory, then --import-path */
+  Root *roots; uint32_t nroots;  /* [0] the main file's directory, then --allow-import */
   int32_t std_root;  /* index of the stdlib_dir root, or -1 */
-  size_t bytes;      /* read from disk for imports so far */
+  size_t bytes;      /* read from disk for imports so far (and the main file, under a
+                        CompileOptions.max_source_bytes) */
+  size_t max_bytes;  /* the cap on bytes */
 } Loader;
 
 void program_init(Program *p, SourceSet *ss, DiagList *dl) {
@@ -239,10 +246,10 @@ static uint32_t join_by_name(const char *dir, const char *path, Buf *out) {
   return up;
 }
 
-/* Places a path that climbs `up` levels above root r: it is allowed when,
- * taken by name from r's canonical path, it lies beneath some import root
- * (the deepest such root is used). Returns that root and the path beneath
- * it (malloc'd), or -1. */
+/* Places a path that climbs `up` levels above root r (or any path beneath
+ * an anchor): it is allowed when, taken by name from r's canonical path, it
+ * lies beneath some import root (the deepest such root is used). Returns
+ * that root and the path beneath it (malloc'd), or -1. */
 static int32_t place_above(Loader *L, int32_t r, uint32_t up, const char *names, char **rel) {
   const char *real = L->roots[r].real;
   if (!real) return -1;
@@ -259,7 +266,7 @@ static int32_t place_above(Loader *L, int32_t r, uint32_t up, const char *names,
   size_t best_len = 0;
   for (uint32_t q = 0; q < L->nroots; q++) {
     const char *rr = L->roots[q].real;
-    if (!rr || L->roots[q].std) continue;
+    if (!rr || L->roots[q].std || L->roots[q].anchor) continue;
     size_t n = strlen(rr);
     if (n == 1 && rr[0] == '/') n = 0; /* "/" is a prefix of every path */
     if (strncmp(abs.data, rr, n) != 0 || abs.data[n] != '/' || !abs.data[n + 1]) continue;
@@ -369,7 +376,11 @@ static void refuse(Loader *L, const Node *import, const char *help, const char *
 
 #define HELP_BENEATH                                                                   \
   "an import names a .weft file beneath the directory of the program being compiled, " \
-  "or beneath a directory given with --import-path"
+  "or beneath a directory given with --allow-import"
+#define HELP_UNTRUSTED                                                                  \
+  "an untrusted program imports \"std/...\" modules, and .weft files beneath a "        \
+  "directory the operator gives with --allow-import (its own directory is not one)"
+#define HELP_ROOTS(L) ((L)->opt && (L)->opt->untrusted ? HELP_UNTRUSTED : HELP_BENEATH)
 
 /* Opens `rel` beneath root `r`, checks it is a regular file of bounded
  * size, and loads it (unless the same file is already loaded). `shown` is
@@ -386,7 +397,7 @@ static int32_t load_disk(Loader *L, int32_t r, const char *rel, const char *show
   if (fd < 0) {
     int err = errno;
     if (err == EXDEV)
-      refuse(L, import, HELP_BENEATH, what, "%s leads outside %s through a symbolic link", shown,
+      refuse(L, import, HELP_ROOTS(L), what, "%s leads outside %s through a symbolic link", shown,
              R->shown);
     else if (err == ELOOP)
       refuse(L, import, "replace the symbolic link by the file it points to", what,
@@ -439,10 +450,15 @@ static int32_t load_disk(Loader *L, int32_t r, const char *rel, const char *show
   else if (L->n >= LOAD_MAX_FILES)
     diag_add(p->diags, D_E0204, at, "join small modules into larger ones",
              "the program imports more than %d files", LOAD_MAX_FILES);
-  else if (L->bytes + (size_t)st.st_size > LOAD_MAX_TOTAL_BYTES)
+  else if (L->bytes + (size_t)st.st_size > L->max_bytes && L->opt && L->opt->max_source_bytes)
+    diag_add(p->diags, D_E0204, at, NULL,
+             "the program's source files (the main file and its imports) hold more than %zu KiB "
+             "together, the most %s program may hold", L->max_bytes >> 10,
+             L->opt->untrusted ? "an untrusted" : "this");
+  else if (L->bytes + (size_t)st.st_size > L->max_bytes)
     diag_add(p->diags, D_E0204, at, NULL,
              "the program's imported files hold more than %zu MiB together",
-             LOAD_MAX_TOTAL_BYTES >> 20);
+             L->max_bytes >> 20);
   else
     over = false;
   if (over) {
@@ -643,7 +659,7 @@ static void load_import(Loader *L, Node *imp, bool from_std, uint32_t depth) {
     diag_add(p->diags, D_E0204, imp->span, "standard modules import only \"std/...\" paths",
              "cannot import %s from an embedded standard module", what.data);
   } else if (path[0] == '/') {
-    refuse(L, imp, HELP_BENEATH, what.data, "an import path cannot be absolute");
+    refuse(L, imp, HELP_ROOTS(L), what.data, "an import path cannot be absolute");
   } else if (strncmp(path, "./", 2) != 0 && strncmp(path, "../", 3) != 0) {
     diag_add(p->diags, D_E0204, imp->span,
              "write \"./file.weft\" or \"../dir/file.weft\" for a file next to this one, or "
@@ -661,7 +677,8 @@ static void load_import(Loader *L, Node *imp, bool from_std, uint32_t depth) {
     free(dir);
     int32_t r = from->root;
     char *beneath = NULL;
-    if (up > 0) r = place_above(L, from->root, up, names.data, &beneath);
+    /* above the root, or anywhere beneath an anchor: placed among the roots */
+    if (up > 0 || (r >= 0 && L->roots[r].anchor)) r = place_above(L, r, up, names.data, &beneath);
     else beneath = xstrdup(names.data);
     /* The name diagnostics use: the importer's as written, then the path. */
     Buf shown;
@@ -671,7 +688,7 @@ static void load_import(Loader *L, Node *imp, bool from_std, uint32_t depth) {
     if (islash) buf_put(&shown, importer, (size_t)(islash - importer) + 1);
     buf_puts(&shown, path);
     if (r < 0 || !beneath || !beneath[0])
-      refuse(L, imp, HELP_BENEATH, what.data, "%s lies outside the import roots", shown.data);
+      refuse(L, imp, HELP_ROOTS(L), what.data, "%s lies outside the import roots", shown.data);
     else
       e = load_disk(L, r, beneath, shown.data, from_std, imp, depth, what.data);
     free(beneath);
@@ -696,6 +713,40 @@ static void add_root(Loader *L, const char *dir, bool std) {
   R->real = R->fd >= 0 ? realpath(dir, NULL) : NULL;
   R->shown = dir;
   R->std = std;
+  R->anchor = false;
+}
+
+/* Reads the main file under a cap on the program's source: a regular file
+ * of at most `max` bytes, opened without blocking and read from the fd that
+ * was checked, so a model-written 100 MB file is refused before a byte of
+ * it is parsed (E0104). Returns its SourceSet id, or -1 after a diagnostic. */
+static int32_t load_main_capped(Program *p, const char *path, size_t max, bool untrusted) {
+  int fd = open(path, IMPORT_OPEN_FLAGS);
+  struct stat st;
+  int err = fd < 0 ? errno : fstat(fd, &st) != 0 ? errno : !S_ISREG(st.st_mode) ? EINVAL : 0;
+  bool big = !err && (uintmax_t)st.st_size > max;
+  int32_t id = -1;
+  if (!err && !big) {
+    id = src_read_fd(p->sources, path, fd, max);
+    if (id < 0) {
+      err = errno;
+      big = err == EFBIG;
+    }
+  }
+  if (fd >= 0) close(fd);
+  if (id >= 0) return id;
+  /* An empty stand-in source gives the diagnostic a file to name. */
+  uint32_t sid = src_add(p->sources, path, "", 0);
+  p->main_file = sid;
+  if (big)
+    diag_add(p->diags, D_E0104, (Span){sid, 0, 0}, "the cap covers the main file and its imports together",
+             "source file too large (more than %zu KiB, the most %s program may hold)", max >> 10,
+             untrusted ? "an untrusted" : "this");
+  else if (err == EINVAL)
+    diag_add(p->diags, D_E0204, (Span){sid, 0, 0}, NULL, "cannot read %s: not a regular file", path);
+  else
+    diag_add(p->diags, D_E0204, (Span){sid, 0, 0}, NULL, "cannot read %s: %s", path, strerror(err));
+  return -1;
 }
 
 /* The main file's key: its device and inode, like every file read from disk. */
@@ -715,7 +766,9 @@ bool load_program(Program *p, const char *path, const CompileOptions *opt) {
   L.p = p;
   L.opt = opt;
   L.std_root = -1;
+  L.max_bytes = opt && opt->max_source_bytes ? opt->max_source_bytes : LOAD_MAX_TOTAL_BYTES;
   p->natives = opt ? opt->natives : NULL;
+  p->opt = opt;
   if (!p->natives) { /* the host forgot its table: say so, not "unknown name" in the prelude */
     uint32_t id = src_add(p->sources, path, "", 0);
     p->main_file = id;
@@ -725,9 +778,14 @@ bool load_program(Program *p, const char *path, const CompileOptions *opt) {
   }
 
   /* The main file is read first so that a missing prelude has a file to be
-   * reported against; the prelude is still loaded (and stored) first. */
-  int32_t main_id = src_load(p->sources, path);
-  if (main_id < 0) {
+   * reported against; the prelude is still loaded (and stored) first. Under
+   * a cap on the program's source, the main file counts towards it. */
+  int32_t main_id;
+  if (opt && opt->max_source_bytes) {
+    main_id = load_main_capped(p, path, opt->max_source_bytes, opt->untrusted);
+    if (main_id < 0) return false;
+    L.bytes = src_get(p->sources, (uint32_t)main_id)->len;
+  } else if ((main_id = src_load(p->sources, path)) < 0) {
     int err = errno;
     /* An empty stand-in source gives the diagnostic a file to name. */
     uint32_t id = src_add(p->sources, path, "", 0);
@@ -739,10 +797,12 @@ bool load_program(Program *p, const char *path, const CompileOptions *opt) {
   p->main_file = (uint32_t)main_id;
 
   /* The roots: the main file's directory as named (not where a link to it
-   * points), then each --import-path, then the stdlib directory. */
+   * points; for an untrusted program only an anchor), then each
+   * --allow-import, then the stdlib directory. */
   const char *slash = strrchr(path, '/');
   char *main_dir = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrdup(".");
   add_root(&L, main_dir, false);
+  L.roots[0].anchor = opt && opt->untrusted;
   for (uint32_t i = 0; opt && i < opt->nimport_paths; i++) {
     add_root(&L, opt->import_paths[i], false);
     Root *R = &L.roots[L.nroots - 1];

@@ -32,14 +32,34 @@ bool weft_tool_known_provider(const char *name, size_t len);
  * $WEFT_JOURNAL, else .weft/journal.db. Borrowed. */
 const char *weft_tool_journal_path(const char *flag);
 
+/* ---- untrusted programs ------------------------------------------------------- */
+
+/* What `--untrusted` gives a program nobody reviewed (docs/security.md,
+ * "Untrusted programs"): source only, imports from std/ and the
+ * --allow-import directories only, at most this much source for the whole
+ * program, and these limits and budgets wherever the operator gives none
+ * (the operator's own flags win). */
+#define WEFT_UNTRUSTED_MAX_SOURCE_BYTES ((size_t)1 << 20)
+#define WEFT_UNTRUSTED_MAX_INSTRUCTIONS 100000000u
+#define WEFT_UNTRUSTED_MAX_MEMORY ((uint64_t)256 << 20)
+#define WEFT_UNTRUSTED_MAX_CALL_DEPTH 1000u
+#define WEFT_UNTRUSTED_MAX_FIBERS 1000u
+#define WEFT_UNTRUSTED_BUDGET_CALLS 100
+#define WEFT_UNTRUSTED_BUDGET_TIME_MS ((int64_t)10 * 60 * 1000)
+
 /* ---- compiling commands -------------------------------------------------- */
 
-/* Options of check, build and disasm. import_paths: the --import-path
- * directories (borrowed). */
+/* Options of check, build and disasm. import_paths: the --allow-import
+ * directories (borrowed). untrusted: --untrusted (check only). models:
+ * the --models list ("provider/model", or a provider and "*"), used when
+ * limit_models (--models given, or untrusted). */
 typedef struct weft_compile_opts {
   weft_when color;
   const char *const *import_paths;
   uint32_t nimport_paths;
+  bool untrusted, limit_models;
+  const char *const *models;
+  uint32_t nmodels;
 } weft_compile_opts;
 
 /* weft check FILE...: diagnostics on stderr (json: one document on stdout);
@@ -69,7 +89,10 @@ typedef struct weft_run_opts {
   const char *input;            /* --input FILE ("-": stdin) */
   weft_pair *args; uint32_t nargs;        /* --arg NAME=VALUE */
   weft_pair *models; uint32_t nmodels;    /* --model ROLE=PROVIDER/MODEL */
-  const char **import_paths; uint32_t nimport_paths;
+  const char **import_paths; uint32_t nimport_paths;   /* --allow-import DIR */
+  bool untrusted;               /* --untrusted */
+  bool limit_models;            /* --models given (or untrusted): roles may call only these */
+  const char **allow_models; uint32_t nallow_models;      /* --models P/M,... */
   uint64_t max_instructions, max_memory;
   uint32_t max_call_depth, max_fibers;
   const char *provider;

@@ -551,6 +551,36 @@ static bool check_prices(Engine *e, char **err) {
   return true;
 }
 
+/* Under an allowlist (--models, --untrusted) every role's model, after
+ * --provider, is one the operator allows; a role the operator gave a model
+ * with --model calls what was named. Checked for every role before
+ * anything runs, as `weft check --untrusted` does (E0621). */
+static bool check_models(Engine *e, char **err) {
+  if (!e->cfg.limit_models) return true;
+  const Module *m = e->vm->mod;
+  for (uint32_t i = 0; i < m->nroles; i++) {
+    const RoleDesc *r = &m->roles[i];
+    bool named = false;
+    for (uint32_t k = 0; k < e->cfg.noverrides; k++)
+      named |= e->cfg.overrides[k].role && strcmp(e->cfg.overrides[k].role, r->name) == 0;
+    char *spec = effective_spec(e, r);
+    if (!named && !model_allowed(spec, e->cfg.allow_models, e->cfg.nallow_models)) {
+      Buf b;
+      buf_init(&b);
+      buf_printf(&b, "role %s: model %s is not allowed (allowed: mock/*", r->name, spec);
+      for (uint32_t k = 0; k < e->cfg.nallow_models && b.len < 300; k++)
+        buf_printf(&b, ", %s", e->cfg.allow_models[k]);
+      buf_printf(&b, "%s); allow it with --models PROVIDER/MODEL, or give the role a model with --model %s=...",
+                 b.len >= 300 ? ", ..." : "", r->name);
+      *err = buf_take(&b);
+      free(spec);
+      return false;
+    }
+    free(spec);
+  }
+  return true;
+}
+
 Engine *engine_new(VM *vm, const EngineConfig *cfg, char **err) {
   *err = NULL;
   Engine *e = xcalloc(1, sizeof *e);
@@ -577,7 +607,7 @@ Engine *engine_new(VM *vm, const EngineConfig *cfg, char **err) {
     engine_free(e);
     return NULL;
   }
-  if (vm->mod && !check_prices(e, err)) {
+  if (vm->mod && (!check_models(e, err) || !check_prices(e, err))) {
     engine_free(e);
     return NULL;
   }

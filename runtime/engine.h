@@ -61,6 +61,11 @@ typedef struct EngineConfig {
   size_t max_reply_bytes;       /* 0 = 16 MiB */
   const char *mock_script;      /* --mock-script FILE */
   const char *prices_file;      /* --prices FILE: overrides the built-in price table */
+  /* --models (and --untrusted): with limit_models, every role's model after
+   * --provider must be allowed (model_allowed, vm/module.h), unless --model
+   * gave the role its model; else engine_new refuses the run */
+  bool limit_models;
+  const char *const *allow_models; uint32_t nallow_models;
   /* Keys from the host, by provider (borrowed): a provider listed here
    * reads neither its key nor its base URL from the environment, so a
    * host's key goes only where the host said. Others read the environment. */
@@ -84,8 +89,9 @@ typedef struct Engine Engine;
 
 /* Creates the engine for vm's model calls; a host (host.h: host_new)
  * hands them to it. NULL + *err on a bad config (unreadable mock script or
- * price file, curl init failure, or a role whose model has no price while
- * a dollar budget applies: set vm->budget before). */
+ * price file, curl init failure, a role whose model is not allowed, or a
+ * role whose model has no price while a dollar budget applies: set
+ * vm->budget before). */
 Engine *engine_new(VM *vm, const EngineConfig *cfg, char **err);
 /* Drops every call still queued or in flight (their fibers are not
  * woken) and detaches from its host. */

@@ -38,7 +38,7 @@
 #include "../vm/value.h"
 #include "../vm/vm.h"
 #include "tool.h"
-/* A loaded input file larger than this is refused (inputs, modules). */
+/* An --input file larger than this is refused (a module: MODULE_MAX_BYTES). */
 #define MAX_INPUT_BYTES ((size_t)1 << 30)
 
 /* Every message of the command itself starts with "weft: ", so it cannot be
@@ -64,10 +64,18 @@ int use_color(ColorMode mode) {
   return isatty(STDERR_FILENO) ? 1 : 0;
 }
 
-static CompileOptions compile_options(bool check_only, const char *const *dirs, uint32_t n) {
+/* The compiler's options for a command's: an untrusted program gets the
+ * source cap and no import root of its own (docs/security.md, "Untrusted
+ * programs"). */
+static CompileOptions compile_options(bool check_only, const weft_compile_opts *co) {
   CompileOptions opt = {.check_only = check_only, .stdlib_dir = NULL, .natives = std_native_table()};
-  opt.import_paths = dirs;
-  opt.nimport_paths = n;
+  opt.import_paths = co->import_paths;
+  opt.nimport_paths = co->nimport_paths;
+  opt.untrusted = co->untrusted;
+  opt.max_source_bytes = co->untrusted ? WEFT_UNTRUSTED_MAX_SOURCE_BYTES : 0;
+  opt.limit_models = co->limit_models;
+  opt.models = co->models;
+  opt.nmodels = co->nmodels;
   return opt;
 }
 
@@ -82,11 +90,18 @@ bool weft_tool_known_provider(const char *name, size_t n) {
   return false;
 }
 
-/* Reads a whole file (or stdin for "-") into a malloc'd NUL-terminated
- * buffer. Returns NULL with errno set on failure. */
-char *read_file(const char *path, size_t *len) {
+/* Reads a whole file (or stdin for "-") of at most max bytes into a
+ * malloc'd NUL-terminated buffer. Returns NULL with errno set on failure
+ * (EFBIG: larger than max). */
+static char *read_file_max(const char *path, size_t max, size_t *len) {
   FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
   if (!f) return NULL;
+  struct stat st; /* a file known to be too large is not read at all */
+  if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && (uintmax_t)st.st_size > max) {
+    if (f != stdin) fclose(f);
+    errno = EFBIG;
+    return NULL;
+  }
   size_t cap = 4096, n = 0;
   char *data = malloc(cap);
   if (!data) {
@@ -95,14 +110,15 @@ char *read_file(const char *path, size_t *len) {
     return NULL;
   }
   for (;;) {
-    if (n + 1 >= cap) {
-      if (cap >= MAX_INPUT_BYTES) {
-        free(data);
-        if (f != stdin) fclose(f);
-        errno = EFBIG;
-        return NULL;
-      }
-      char *bigger = realloc(data, cap * 2);
+    if (n > max) {
+      free(data);
+      if (f != stdin) fclose(f);
+      errno = EFBIG;
+      return NULL;
+    }
+    if (n + 1 >= cap) { /* never more than max + 1 bytes: enough to know it is too large */
+      size_t more = cap > max / 2 ? max + 2 : cap * 2;
+      char *bigger = realloc(data, more);
       if (!bigger) {
         free(data);
         if (f != stdin) fclose(f);
@@ -110,7 +126,7 @@ char *read_file(const char *path, size_t *len) {
         return NULL;
       }
       data = bigger;
-      cap *= 2;
+      cap = more;
     }
     errno = 0;
     size_t got = fread(data + n, 1, cap - 1 - n, f);
@@ -128,6 +144,8 @@ char *read_file(const char *path, size_t *len) {
   *len = n;
   return data;
 }
+
+char *read_file(const char *path, size_t *len) { return read_file_max(path, MAX_INPUT_BYTES, len); }
 
 /* Whether path can be opened for reading; prints the reason when not. */
 static bool check_readable(const char *path) {
@@ -148,29 +166,72 @@ static bool check_readable(const char *path) {
 
 /* ---- getting a module: compile a source or load a .weftc ----------------- */
 
+/* Whether path starts with the module magic (false when it cannot be read:
+ * the compiler then says why). Only the magic is read. */
+static bool file_is_module(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return false;
+  char head[sizeof WEFTC_MAGIC - 1];
+  size_t n = fread(head, 1, sizeof head, f);
+  fclose(f);
+  return n == sizeof head && memcmp(head, WEFTC_MAGIC, sizeof head) == 0;
+}
 
-static bool has_magic(const char *data, size_t len) {
-  return len >= sizeof WEFTC_MAGIC - 1 &&
-         memcmp(data, WEFTC_MAGIC, sizeof WEFTC_MAGIC - 1) == 0;
+/* --untrusted takes a regular file of source only: a module would skip
+ * the checker's rules (a .weftc is verified, but the verifier is not the
+ * checker), and a FIFO or device named as the program must not block the
+ * command. The file is opened without blocking; the compiler reads it
+ * again under the source cap. EXIT_OK, or EXIT_USAGE after a message. */
+static int untrusted_source(const char *path) {
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    errorf("cannot read '%s': %s", path, strerror(errno));
+    if (fd >= 0) close(fd);
+    return EXIT_USAGE;
+  }
+  char head[sizeof WEFTC_MAGIC - 1];
+  ssize_t n = S_ISREG(st.st_mode) ? read(fd, head, sizeof head) : 0;
+  close(fd);
+  if (!S_ISREG(st.st_mode)) {
+    errorf("cannot read '%s': an untrusted program is a regular file", path);
+    return EXIT_USAGE;
+  }
+  if (n == (ssize_t)sizeof head && memcmp(head, WEFTC_MAGIC, sizeof head) == 0) {
+    errorf("%s is a compiled module (.weftc): an untrusted program is run only from its source, which "
+           "the checker sees; give the .weft file", path);
+    return EXIT_USAGE;
+  }
+  return EXIT_OK;
 }
 
 /* Compiles (or loads, when the file starts with the module magic) `path`.
  * Diagnostics are printed to stderr. Returns EXIT_OK with lp->mod set, or
  * the exit code to end with. lp must be released with loaded_free either
  * way. */
-int load_module(const char *path, ColorMode color, const char *const *ip, uint32_t nip, Loaded *lp) {
+int load_module(const char *path, const weft_compile_opts *co, Loaded *lp) {
   heap_init(&lp->heap, 0);
   src_init(&lp->ss);
   diag_init(&lp->dl);
   lp->mod = NULL;
 
-  size_t len = 0;
-  char *data = read_file(path, &len);
-  if (!data) {
-    errorf("cannot read '%s': %s", path, strerror(errno));
+  if (co->untrusted) {
+    int rc = untrusted_source(path);
+    if (rc != EXIT_OK) return rc;
+  } else if (!check_readable(path)) {
     return EXIT_USAGE;
-  }
-  if (has_magic(data, len)) {
+  } else if (file_is_module(path)) {
+    size_t len = 0;
+    char *data = read_file_max(path, MODULE_MAX_BYTES, &len);
+    if (!data && errno == EFBIG) {
+      errorf("cannot load module '%s': it is larger than %zu MiB, the most weft loads", path,
+             MODULE_MAX_BYTES >> 20);
+      return EXIT_FAIL;
+    }
+    if (!data) {
+      errorf("cannot read '%s': %s", path, strerror(errno));
+      return EXIT_USAGE;
+    }
     char *err = NULL;
     lp->mod = module_load(&lp->heap, (const uint8_t *)data, len, std_native_table(), &err);
     free(data);
@@ -181,13 +242,12 @@ int load_module(const char *path, ColorMode color, const char *const *ip, uint32
     }
     return EXIT_OK;
   }
-  free(data);
 
-  CompileOptions opt = compile_options(false, ip, nip);
+  CompileOptions opt = compile_options(false, co);
   lp->mod = compile_file(path, &lp->ss, &lp->dl, &opt, &lp->heap);
   if (lp->dl.n) {
     diag_sort(&lp->dl);
-    diag_render_text(stderr, &lp->dl, &lp->ss, use_color(color));
+    diag_render_text(stderr, &lp->dl, &lp->ss, use_color(co->color));
   }
   if (!lp->mod || lp->dl.errors) return EXIT_FAIL;
   /* The verifier is the trust boundary even for modules we just made. */
@@ -211,16 +271,16 @@ void loaded_free(Loaded *lp) {
 
 /* Checks one file. In JSON mode the rendered document is captured so that
  * several files can be merged into one; the error and warning counts accumulate. */
-static int check_one(const char *path, bool json, ColorMode color, const char *const *ip, uint32_t nip, Buf *items,
-                     uint32_t *errors, uint32_t *warnings, Buf *cost) {
-  if (!check_readable(path)) return EXIT_USAGE;
+static int check_one(const char *path, bool json, const weft_compile_opts *co, Buf *items, uint32_t *errors,
+                     uint32_t *warnings, Buf *cost) {
+  if (co->untrusted ? untrusted_source(path) != EXIT_OK : !check_readable(path)) return EXIT_USAGE;
   Heap heap;
   SourceSet ss;
   DiagList dl;
   heap_init(&heap, 0);
   src_init(&ss);
   diag_init(&dl);
-  CompileOptions opt = compile_options(true, ip, nip);
+  CompileOptions opt = compile_options(true, co);
   Module *m = compile_file(path, &ss, &dl, &opt, &heap);
   if (m) module_free(m);
   diag_sort(&dl);
@@ -244,7 +304,7 @@ static int check_one(const char *path, bool json, ColorMode color, const char *c
       free(doc);
     }
   } else if (dl.n) {
-    diag_render_text(stderr, &dl, &ss, use_color(color));
+    diag_render_text(stderr, &dl, &ss, use_color(co->color));
   }
   int rc = dl.errors ? EXIT_FAIL : EXIT_OK;
   diag_free(&dl);
@@ -274,8 +334,7 @@ int weft_tool_check(const char *const *files, int nfiles, bool json, bool cost, 
   buf_init(&items);
   buf_init(&costs);
   for (int i = 0; i < nfiles; i++) {
-    int r = check_one(files[i], json, co->color, co->import_paths, co->nimport_paths, &items, &errors, &warnings,
-                      cost ? &costs : NULL);
+    int r = check_one(files[i], json, co, &items, &errors, &warnings, cost ? &costs : NULL);
     if (r > rc) rc = r;
   }
   if (json) {
@@ -309,7 +368,7 @@ static char *default_output(const char *file) {
 int weft_tool_build(const char *file, const char *out, const weft_compile_opts *co) {
   int rc;
   Loaded ld;
-  rc = load_module(file, co->color, co->import_paths, co->nimport_paths, &ld);
+  rc = load_module(file, co, &ld);
   if (rc != EXIT_OK) {
     loaded_free(&ld);
     return rc;
@@ -345,7 +404,7 @@ int weft_tool_build(const char *file, const char *out, const weft_compile_opts *
 int weft_tool_disasm(const char *file, const weft_compile_opts *co) {
   int rc;
   Loaded ld;
-  rc = load_module(file, co->color, co->import_paths, co->nimport_paths, &ld);
+  rc = load_module(file, co, &ld);
   if (rc == EXIT_OK) {
     /* a module's names and strings may hold anything: the listing is escaped */
     char *text = NULL;

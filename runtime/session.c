@@ -449,6 +449,39 @@ static Journal *open_journal(const char *flag, JournalMode mode) {
   return j;
 }
 
+/* --untrusted (docs/security.md, "Untrusted programs"): every limit the
+ * operator did not give takes its untrusted default (weft_tools.h), the
+ * run always has a call and a time budget, and roles are held to the
+ * --models list (mock only without one). The operator's flags stay what
+ * they are in every run: ceilings that a program's budget blocks and role
+ * settings can lower, never raise. Applied to the options of each session
+ * (run, resume, replay), so a resumed untrusted run gets them again. */
+static void untrusted_defaults(RunOpts *o) {
+  if (!o->untrusted) return;
+  if (!o->max_instructions) o->max_instructions = WEFT_UNTRUSTED_MAX_INSTRUCTIONS;
+  if (!o->max_memory) o->max_memory = WEFT_UNTRUSTED_MAX_MEMORY;
+  if (!o->max_call_depth) o->max_call_depth = WEFT_UNTRUSTED_MAX_CALL_DEPTH;
+  if (!o->max_fibers) o->max_fibers = WEFT_UNTRUSTED_MAX_FIBERS;
+  if (!(o->budget_bits & WEFT_BUDGET_CALLS)) {
+    o->budget_bits |= WEFT_BUDGET_CALLS;
+    o->budget_calls = WEFT_UNTRUSTED_BUDGET_CALLS;
+  }
+  if (!(o->budget_bits & WEFT_BUDGET_TIME)) {
+    o->budget_bits |= WEFT_BUDGET_TIME;
+    o->budget_time_ms = WEFT_UNTRUSTED_BUDGET_TIME_MS;
+  }
+  o->limit_models = true;
+}
+
+/* What a run compiles its program with: the import roots, and whether it
+ * is untrusted. Models are checked by the engine, after --model and
+ * --provider. */
+static weft_compile_opts run_compile_opts(const RunOpts *o) {
+  weft_compile_opts co = {.color = o->color, .import_paths = o->import_paths,
+                          .nimport_paths = o->nimport_paths, .untrusted = o->untrusted};
+  return co;
+}
+
 /* Runs main of m under o and cx: inputs, VM, engine, trace, journal,
  * output. Returns the exit code. */
 static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
@@ -485,7 +518,10 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
     EngineConfig ecfg = {.force_provider = o->provider, .overrides = mo, .noverrides = o->nmodels,
                          .max_concurrency = o->max_concurrency, .timeout_ms = o->timeout_ms,
                          .retries = o->retries, .repairs = o->repairs, .no_stream = o->no_stream,
-                         .mock_script = o->mock_script, .prices_file = o->prices_file};
+                         .mock_script = o->mock_script, .prices_file = o->prices_file,
+                         .limit_models = o->limit_models,
+                         .allow_models = (const char *const *)o->allow_models,
+                         .nallow_models = o->nallow_models};
     engine = engine_new(vm, &ecfg, &eerr);
     if (!engine) {
       errorf("%s", eerr ? eerr : "cannot start the model-call engine");
@@ -669,8 +705,10 @@ int weft_tool_run(weft_run_opts *op) {
     errorf("--record and --replay name the same file '%s'", o.record_path);
     return EXIT_USAGE;
   }
+  untrusted_defaults(&o);
   Loaded ld;
-  rc = load_module(o.file, o.color, o.import_paths, o.nimport_paths, &ld);
+  weft_compile_opts co = run_compile_opts(&o);
+  rc = load_module(o.file, &co, &ld);
   Module *m = ld.mod;
   RunRec run;
   memset(&run, 0, sizeof run);
@@ -775,11 +813,11 @@ static char *recorded_program_unfit(const char *path, bool *gone) {
  * program file the run recorded as it is now (source or .weftc), else the
  * journal's copy when the file is gone or may not be opened (*why, from
  * recorded_program_unfit, says which; malloc'd). */
-static int run_module(const RunRec *r, const char *program, ColorMode color, const char *const *ip,
-                      uint32_t nip, Loaded *ld, bool *from_journal, char **why) {
+static int run_module(const RunRec *r, const char *program, const weft_compile_opts *co, Loaded *ld,
+                      bool *from_journal, char **why) {
   *from_journal = false;
   *why = NULL;
-  if (program) return load_module(program, color, ip, nip, ld);
+  if (program) return load_module(program, co, ld);
   bool gone = false;
   *why = recorded_program_unfit(r->program_path, &gone);
   if (!*why) {
@@ -788,13 +826,21 @@ static int run_module(const RunRec *r, const char *program, ColorMode color, con
     const char *path = r->program_path;
     char *abs = realpath(r->program, NULL);
     if (abs && strcmp(abs, r->program_path) == 0) path = r->program;
-    int rc = load_module(path, color, ip, nip, ld);
+    int rc = load_module(path, co, ld);
     free(abs);
     return rc;
   }
   heap_init(&ld->heap, 0);
   src_init(&ld->ss);
   diag_init(&ld->dl);
+  ld->mod = NULL;
+  if (co->untrusted) {
+    /* the copy was compiled from checked source, but the journal is a file
+     * like any other: an untrusted run is compiled from source every time */
+    errorf("run %" PRId64 " is untrusted and %s: an untrusted run is compiled from its source, never run "
+           "from the journal's copy of its module", r->id, *why);
+    return EXIT_USAGE;
+  }
   char *err = NULL;
   ld->mod = module_load(&ld->heap, r->module, r->module_len, std_native_table(), &err);
   if (!ld->mod) {
@@ -845,7 +891,8 @@ void weft_tool_rerun_free(weft_rerun *x) {
   free(x);
 }
 
-/* The journal, the run, its lock (resume) and its module. */
+/* The journal, the run and its lock (resume); its module is loaded by
+ * weft_tool_rerun_start, under the recorded flags too (--untrusted). */
 weft_rerun *weft_tool_rerun_open(const weft_run_opts *first, weft_run_kind kind, int *rc) {
   const char *cmd = kind == RUN_RESUME ? "resume" : "replay";
   weft_rerun *x = xcalloc(1, sizeof *x);
@@ -871,27 +918,6 @@ weft_rerun *weft_tool_rerun_open(const weft_run_opts *first, weft_run_kind kind,
     else if (step == RERUN_FINISHED)
       errorf("resume: %s; `weft replay %" PRId64 "` runs it again offline", err, x->id);
     else errorf("resume: %s", err ? err : "the run is in use");
-    goto fail;
-  }
-  *rc = run_module(&x->run, first->program, first->color, first->import_paths, first->nimport_paths, &x->ld,
-                   &x->from_journal, &x->unfit);
-  x->loaded = true;
-  if (*rc != EXIT_OK) goto fail;
-  *rc = EXIT_USAGE;
-  if (kind == RUN_RESUME && !x->from_journal) {
-    char hash[17];
-    if (!rerun_same_module(&x->run, x->ld.mod, hash) && !first->force) {
-      errorf("resume: %s has changed since run %" PRId64 " started (module %s in the journal, %s now), "
-             "so its recorded effects may not fit the program any more; restore the file, or resume "
-             "with --force to run the new program (recorded calls whose address and request still "
-             "match are reused)", x->run.program, x->id, x->run.module_hash, hash);
-      goto fail;
-    }
-  }
-  if (x->from_journal && !first->quiet)
-    errorf("%s: %s; running the module recorded in the journal", cmd, x->unfit ? x->unfit : "the program");
-  if (x->ld.mod->main_fn == NO_INDEX) {
-    errorf("%s has no main function", x->run.program);
     goto fail;
   }
   *rc = EXIT_OK;
@@ -936,6 +962,34 @@ void weft_tool_rerun_damaged(const weft_rerun *x, const char *flag, const char *
   damaged_flag(&x->run, flag, why);
 }
 
+/* The module a resume or replay runs, under its options o (the recorded
+ * flags and the command line's), as run_module says; a resume refuses a
+ * program file that changed unless o->force. */
+static int rerun_module(weft_rerun *x, const RunOpts *o) {
+  const char *cmd = x->kind == RUN_RESUME ? "resume" : "replay";
+  weft_compile_opts co = run_compile_opts(o);
+  int rc = run_module(&x->run, o->program, &co, &x->ld, &x->from_journal, &x->unfit);
+  x->loaded = true;
+  if (rc != EXIT_OK) return rc;
+  if (x->kind == RUN_RESUME && !x->from_journal) {
+    char hash[17];
+    if (!rerun_same_module(&x->run, x->ld.mod, hash) && !o->force) {
+      errorf("resume: %s has changed since run %" PRId64 " started (module %s in the journal, %s now), "
+             "so its recorded effects may not fit the program any more; restore the file, or resume "
+             "with --force to run the new program (recorded calls whose address and request still "
+             "match are reused)", x->run.program, x->id, x->run.module_hash, hash);
+      return EXIT_USAGE;
+    }
+  }
+  if (x->from_journal && !o->quiet)
+    errorf("%s: %s; running the module recorded in the journal", cmd, x->unfit ? x->unfit : "the program");
+  if (x->ld.mod->main_fn == NO_INDEX) {
+    errorf("%s has no main function", x->run.program);
+    return EXIT_USAGE;
+  }
+  return EXIT_OK;
+}
+
 /* The recorded flags are applied (by the caller's flag table) and the
  * command line's own parsed over them: now run. */
 int weft_tool_rerun_start(weft_rerun *x, weft_run_opts *op) {
@@ -945,7 +999,11 @@ int weft_tool_rerun_start(weft_rerun *x, weft_run_opts *op) {
   char *err = NULL;
   int rc = EXIT_USAGE;
   Records *rs = NULL;
+  untrusted_defaults(&o);
   if (!files_named_again(&o, id, x->kind)) goto out;
+  rc = rerun_module(x, &o);
+  if (rc != EXIT_OK) goto out;
+  rc = EXIT_USAGE;
   if (!check_model_roles(x->ld.mod, &o, run->program)) goto out;
   rs = records_of(x->j, id);
   if (!rs) goto out;

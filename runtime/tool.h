@@ -38,10 +38,10 @@ typedef struct Loaded {
   Module *mod;
 } Loaded;
 /* Compiles (or loads, when the file starts with the module magic) path,
- * with the import roots ip[0..nip). Diagnostics go to stderr. Returns
- * EXIT_OK with lp->mod set, or the exit code to end with; lp is released
- * with loaded_free either way. */
-int load_module(const char *path, ColorMode color, const char *const *ip, uint32_t nip, Loaded *lp);
+ * under co (import roots, --untrusted: which refuses a module). Diagnostics
+ * go to stderr. Returns EXIT_OK with lp->mod set, or the exit code to end
+ * with; lp is released with loaded_free either way. */
+int load_module(const char *path, const weft_compile_opts *co, Loaded *lp);
 void loaded_free(Loaded *lp);
 
 /* The journal a command uses: --journal PATH, else $WEFT_JOURNAL, else

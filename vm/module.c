@@ -933,6 +933,10 @@ Module *module_load(Heap *heap, const uint8_t *data, size_t len, const NativeTab
     *err = xasprintf("not a Weft module");
     return NULL;
   }
+  if (len > MODULE_MAX_BYTES) {
+    *err = xasprintf("the module is larger than %zu MiB, the most weft loads", MODULE_MAX_BYTES >> 20);
+    return NULL;
+  }
   if (len < 12) {
     *err = xasprintf("truncated module header");
     return NULL;
@@ -974,4 +978,17 @@ Module *module_load(Heap *heap, const uint8_t *data, size_t len, const NativeTab
   for (uint32_t i = 0; i < m->ntypes; i++)
     if (m->types[i].kind == TD_RECORD) m->types[i].shape = record_shape(m, &m->types[i]);
   return m;
+}
+
+bool model_allowed(const char *spec, const char *const *allow, uint32_t n) {
+  const char *slash = strchr(spec, '/');
+  if (!slash) return false;
+  size_t plen = (size_t)(slash - spec);
+  if (plen == 4 && memcmp(spec, "mock", 4) == 0) return true;
+  for (uint32_t i = 0; i < n; i++) {
+    const char *a = allow[i];
+    if (strcmp(a, spec) == 0) return true;
+    if (strncmp(a, spec, plen + 1) == 0 && strcmp(a + plen + 1, "*") == 0) return true;
+  }
+  return false;
 }

@@ -50,6 +50,11 @@
 
 #define WEFTC_MAGIC "WEFTC\0\r\n"
 #define WEFTC_VERSION 1
+/* The largest module module_load reads. The compiler makes a module about
+ * as large as its source (at most 16 MiB: lang/source.h), so this leaves
+ * room to spare while a hostile file cannot make the loader hold, hash and
+ * walk a gigabyte (docs/security.md, "Untrusted programs"). */
+#define MODULE_MAX_BYTES ((size_t)64 << 20)
 #define NO_INDEX UINT32_MAX
 #define NONE_DEFAULT (UINT32_MAX - 1)
 
@@ -115,6 +120,13 @@ typedef struct RoleDesc {
   int32_t retries;      /* -1: unset (2): transport retries per ask */
   int32_t repairs;      /* -1: unset (2): re-asks after a reply that does not fit the type */
 } RoleDesc;
+
+/* Whether a role may call model spec ("provider/model") under the allowlist
+ * allow[0..n): each entry a "provider/model" named in full, or a provider
+ * and "*" ("openai" "/" "*") for all of its models. Mock models always
+ * may: they run in the process, send nothing and cost nothing. One rule for `weft check`
+ * (E0621) and the engine (docs/security.md, "Untrusted programs"). */
+bool model_allowed(const char *spec, const char *const *allow, uint32_t n);
 
 typedef struct Module {
   uint16_t version;

@@ -1,8 +1,9 @@
 # Every diagnostic code in lang/diagcodes.def is exercised by some test:
 # by an `// expect error[CODE]` line in a .weft test, or here, for the codes
 # whose trigger is too large to commit as a file (E0104: a source over
-# 16 MiB; E0504: a program beyond a bytecode encoding limit). E0505, the
-# internal compiler error, must have no trigger at all.
+# 16 MiB; E0504: a program beyond a bytecode encoding limit) or needs a
+# flag (E0621: weft check --untrusted). E0505, the internal compiler
+# error, must have no trigger at all.
 . "$TESTDIR/../lib/common.sh"
 root=$(cd "$TESTDIR/../.." && pwd)
 
@@ -18,9 +19,15 @@ run "$WEFT" check "$tmp/wide.weft"
 expect_rc 1 "a 70,000-element literal"
 contains "$err" "error[E0504]" || fail "E0504 not reported by weft check: $err"
 
+# E0621: a role whose model an untrusted check does not allow.
+printf 'role w { model: "openai/gpt-4o" }\nfn main() -> string { ask w "hi" }\n' > "$tmp/models.weft"
+run "$WEFT" check --untrusted --json "$tmp/models.weft"
+expect_rc 1 "a model not allowed"
+contains "$out" '"code":"E0621"' || fail "E0621 not reported by weft check --untrusted: $out"
+
 # Every other code has a test file that expects it.
 for code in $(sed -n 's/^DIAG(\([EW][0-9]*\),.*/\1/p' "$root/lang/diagcodes.def"); do
-  case $code in E0104|E0504|E0505) continue ;; esac
+  case $code in E0104|E0504|E0505|E0621) continue ;; esac
   grep -rqs "expect \(error\|warning\)\[$code\]" "$root/tests" ||
     fail "no test expects $code"
 done
