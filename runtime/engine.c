@@ -1,5 +1,6 @@
 /* engine.c — the effect engine: model calls as parked fibers on one curl
- * multi handle (see engine.h for the contract).
+ * multi handle, driven by the runtime's event loop (see engine.h for the
+ * contract, loop.h for the loop).
  *
  * A call moves through four lists, always on the scheduler's thread:
  *
@@ -17,6 +18,14 @@
  * starved by newer ones. The only randomness is the retry jitter, from a
  * per-engine PRNG.
  *
+ * libcurl runs in its event-driven mode (curl_multi_socket_action): it
+ * tells the engine which sockets to watch and when its next timeout is
+ * (on_socket, on_curl_timer), the loop watches them with epoll, and a
+ * wake-up hands libcurl only the sockets that are ready. Backoffs are loop
+ * timers too. So the work of a wake-up follows what happened, not how
+ * many calls are in flight: nothing here walks the active or backoff
+ * lists per wake-up.
+ *
  * Secrets: the API key is read from the environment per call, goes only
  * into the request headers, and every error text passes redact_secret
  * before it reaches a fiber. */
@@ -29,6 +38,7 @@
 #include "engine.h"
 #include "host.h"
 #include "journal.h"
+#include "loop.h"
 #include "../vm/json.h"
 #include "../vm/vm_impl.h"
 #include "../vm/opcodes.h"
@@ -119,7 +129,7 @@ typedef struct Call {
   bool res_known;             /* res_* are computed for the current turns */
   int64_t res_in, res_tokens;
   double res_usd;
-  uint64_t due;               /* CS_BACKOFF: VM ms when the retry is due */
+  LoopTimer retry_at;         /* CS_BACKOFF: when the retry is due */
   /* the transfer of the current attempt */
   CURL *easy;
   struct curl_slist *hdrs;
@@ -158,7 +168,10 @@ struct Engine {
   uint32_t max_conc;
   size_t max_reply;
   CURLM *multi;               /* created on the first network call */
+  Loop *loop;                 /* with it: the event loop its sockets and timers are on */
+  LoopTimer curl_timer;       /* libcurl's one timeout (CURLMOPT_TIMERFUNCTION) */
   CallList queue, active, mock, backoff;
+  CallList due;               /* backoffs that ended, for the front of the queue */
   CallList served;            /* answered from records at the next poll, outside admission */
   uint32_t in_flight;         /* active + mock */
   uint32_t queue_waiting;     /* queued calls the last admit left waiting for reservations */
@@ -624,6 +637,7 @@ static void transfer_release(Engine *e, Call *c) {
 
 static void call_free(Engine *e, Call *c) {
   if (c->f && c->f->call == c) c->f->call = NULL; /* engine_free with fibers still parked */
+  if (e->loop) loop_timer_stop(e->loop, &c->retry_at);
   transfer_release(e, c);
   free(c->spec);
   if (c->key) {
@@ -656,8 +670,11 @@ void engine_free(Engine *e) {
   list_free_all(e, &e->active);
   list_free_all(e, &e->mock);
   list_free_all(e, &e->backoff);
+  list_free_all(e, &e->due);
   list_free_all(e, &e->served);
   if (e->multi) {
+    /* closing the cached connections still tells on_socket: the loop
+     * goes after the multi handle */
     if (curl_multi_cleanup(e->multi) != CURLM_OK) {
       /* every easy handle was removed above and the run is over: nothing
        * is left to fail or free */
@@ -665,6 +682,7 @@ void engine_free(Engine *e) {
     e->multi = NULL;
     curl_global_cleanup();
   }
+  loop_free(e->loop);
   mock_script_free(e->script);
   for (uint32_t i = 0; i < e->nprices; i++) free(e->prices[i].prefix);
   free(e->prices);
@@ -677,7 +695,7 @@ void engine_free(Engine *e) {
 const RunStats *engine_stats(const Engine *e) { return &e->stats; }
 
 bool engine_busy(const Engine *e) {
-  return e->queue.n || e->active.n || e->mock.n || e->backoff.n || e->served.n;
+  return e->queue.n || e->active.n || e->mock.n || e->backoff.n || e->due.n || e->served.n;
 }
 
 /* A queued call may be admitted now: a slot is free and not every queued
@@ -686,13 +704,11 @@ static bool admissible(const Engine *e) {
   return e->queue.n > e->queue_waiting && e->in_flight < e->max_conc;
 }
 
+/* libcurl's timeout and the backoffs are the loop's timers: the earliest
+ * is the top of a heap, not a walk over the calls. */
 int64_t engine_next_deadline(const Engine *e) {
-  if (e->mock.n || e->served.n || admissible(e)) return 0;
-  if (!e->backoff.n) return -1;
-  uint64_t now = vm_now_ms(e->vm), due = UINT64_MAX;
-  for (const Call *c = e->backoff.head; c; c = c->next)
-    if (c->due < due) due = c->due;
-  return due > now ? (int64_t)(due - now) : 0;
+  if (e->mock.n || e->served.n || e->due.n || admissible(e)) return 0;
+  return e->loop ? loop_next_timer(e->loop) : -1;
 }
 
 /* ---- finishing a call -------------------------------------------------------- */
@@ -878,8 +894,8 @@ static void budget_sweep(Engine *e) {
   e->budgets_seen = e->vm->budgets_exhausted;
   e->queue_waiting = 0;
   CallList doomed = {NULL, NULL, 0};
-  CallList *lists[5] = {&e->queue, &e->active, &e->mock, &e->backoff, &e->served};
-  for (int i = 0; i < 5; i++) {
+  CallList *lists[6] = {&e->queue, &e->active, &e->mock, &e->backoff, &e->due, &e->served};
+  for (int i = 0; i < 6; i++) {
     for (Call *c = lists[i]->head, *next; c; c = next) {
       next = c->next;
       if (!budget_spent(c->budget)) continue;
@@ -1033,6 +1049,18 @@ static void handle_reply(Engine *e, Call *c, ProviderReply *r) {
   call_fail(e, c, &m);
 }
 
+/* A retry's backoff ended (a loop timer): the call joins the ones that
+ * go to the front of the queue at the next admission, in the order their
+ * backoffs ended. */
+static void on_retry_due(void *ud) {
+  Call *c = ud;
+  Engine *e = c->e;
+  if (c->in != &e->backoff) return;
+  list_remove(&e->backoff, c);
+  c->state = CS_QUEUED;
+  list_push(&e->due, c);
+}
+
 /* Schedules a transport retry after the SDK backoff (retry_after_s < 0:
  * none given). */
 static void schedule_retry(Engine *e, Call *c, double retry_after_s) {
@@ -1042,9 +1070,10 @@ static void schedule_retry(Engine *e, Call *c, double retry_after_s) {
   c->retries++;
   e->stats.retries++;
   transfer_release(e, c);
-  c->due = vm_now_ms(e->vm) + (uint64_t)(d * 1000.0);
   c->state = CS_BACKOFF;
   list_push(&e->backoff, c);
+  /* only a transfer retries, so the loop exists */
+  loop_timer_set(e->loop, &c->retry_at, (int64_t)(d * 1000.0));
 }
 
 static void fmt_size(Buf *b, size_t n) {
@@ -1245,6 +1274,50 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud) {
   return len;
 }
 
+/* ---- libcurl on the event loop ------------------------------------------------ */
+
+static bool multi_ok(Engine *e, CURLMcode mc, const char *fn);
+
+/* A socket of libcurl's is ready: libcurl works on that socket alone. */
+static void on_ready(void *ud, int fd, unsigned events) {
+  Engine *e = ud;
+  int mask = (events & LOOP_IN ? CURL_CSELECT_IN : 0) | (events & LOOP_OUT ? CURL_CSELECT_OUT : 0) |
+             (events & LOOP_ERR ? CURL_CSELECT_ERR : 0);
+  int running = 0;
+  multi_ok(e, curl_multi_socket_action(e->multi, fd, mask, &running), "curl_multi_socket_action");
+}
+
+/* libcurl's timeout ran out (also how a transfer just added starts). */
+static void on_curl_due(void *ud) {
+  Engine *e = ud;
+  int running = 0;
+  multi_ok(e, curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running), "curl_multi_socket_action");
+}
+
+/* CURLMOPT_SOCKETFUNCTION: what libcurl wants to hear about a socket. */
+static int on_socket(CURL *easy, curl_socket_t s, int what, void *ud, void *sockp) {
+  (void)easy;
+  (void)sockp;
+  Engine *e = ud;
+  if (what == CURL_POLL_REMOVE) {
+    loop_unwatch(e->loop, (int)s);
+    return 0;
+  }
+  unsigned ev = (what & CURL_POLL_IN ? LOOP_IN : 0u) | (what & CURL_POLL_OUT ? LOOP_OUT : 0u);
+  /* a socket epoll refuses fails its transfer (libcurl aborts it) */
+  return loop_watch(e->loop, (int)s, ev, on_ready, e) ? 0 : -1;
+}
+
+/* CURLMOPT_TIMERFUNCTION: libcurl's single timeout, as a loop timer
+ * (never acted on here: libcurl may not be re-entered from this call). */
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *ud) {
+  (void)multi;
+  Engine *e = ud;
+  if (timeout_ms < 0) loop_timer_stop(e->loop, &e->curl_timer);
+  else loop_timer_set(e->loop, &e->curl_timer, timeout_ms);
+  return 0;
+}
+
 /* ---- starting attempts -------------------------------------------------------- */
 
 static bool ensure_multi(Engine *e, Buf *err) {
@@ -1254,9 +1327,29 @@ static bool ensure_multi(Engine *e, Buf *err) {
     buf_puts(err, why);
     return false;
   }
+  if (!e->loop) {
+    char *lerr = NULL;
+    e->loop = loop_new(&lerr);
+    if (!e->loop) {
+      buf_puts(err, lerr);
+      free(lerr);
+      return false;
+    }
+    loop_timer_init(&e->curl_timer, on_curl_due, e);
+  }
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return false;
   e->multi = curl_multi_init();
   if (!e->multi) {
+    curl_global_cleanup();
+    return false;
+  }
+  if (curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_socket) != CURLM_OK ||
+      curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e) != CURLM_OK ||
+      curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK ||
+      curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e) != CURLM_OK) {
+    buf_puts(err, "libcurl refuses the event-loop callbacks");
+    curl_multi_cleanup(e->multi);
+    e->multi = NULL;
     curl_global_cleanup();
     return false;
   }
@@ -1506,14 +1599,10 @@ static bool multi_ok(Engine *e, CURLMcode mc, const char *fn) {
   return false;
 }
 
-/* curl_multi_perform, its failure handled. */
-static bool multi_perform(Engine *e) {
-  int running = 0;
-  return multi_ok(e, curl_multi_perform(e->multi, &running), "curl_multi_perform");
-}
-
-/* Settles every transfer curl reports finished. */
-static void collect_done(Engine *e) {
+/* Settles every transfer curl reports finished; true if there was one. */
+static bool collect_done(Engine *e) {
+  if (!e->multi) return false;
+  bool any = false;
   CURLMsg *msg;
   int left;
   while ((msg = curl_multi_info_read(e->multi, &left)) != NULL) {
@@ -1525,59 +1614,57 @@ static void collect_done(Engine *e) {
     if (!c || c->state != CS_ACTIVE) continue;
     list_remove(&e->active, c);
     e->in_flight--;
+    any = true;
     finish_transfer(e, c, res);
   }
+  return any;
 }
 
-/* Moves retries whose backoff has ended to the front of the queue, in
- * the order they were scheduled. */
+/* Moves retries whose backoff has ended (on_retry_due) to the front of
+ * the queue, in the order their backoffs ended. */
 static void move_due(Engine *e) {
-  if (!e->backoff.n) return;
-  uint64_t now = vm_now_ms(e->vm);
-  CallList due = {NULL, NULL, 0};
-  for (Call *c = e->backoff.head, *next; c; c = next) {
-    next = c->next;
-    if (c->due > now) continue;
-    list_remove(&e->backoff, c);
-    c->state = CS_QUEUED;
-    list_push(&due, c);
-  }
-  while (due.tail) {
-    Call *c = due.tail;
-    list_remove(&due, c);
+  while (e->due.tail) {
+    Call *c = e->due.tail;
+    list_remove(&e->due, c);
     list_push_front(&e->queue, c);
   }
 }
 
+/* Runs the loop's due timers: transfers admitted since the last wake-up
+ * leave now (adding a handle arms libcurl's timeout at 0), so requests
+ * are on the wire before the fibers run. */
+static void kick(Engine *e) {
+  if (e->loop) loop_run_timers(e->loop);
+}
+
 void engine_pump(Engine *e) {
   if (!e->active.n) return;
-  if (multi_perform(e)) collect_done(e);
+  loop_wait(e->loop, 0);
+  collect_done(e);
   budget_sweep(e);
   move_due(e);
   admit(e);
-  if (e->active.n) multi_perform(e);
+  kick(e);
   effects_commit(e->vm, e->log); /* replies are durable before their fibers run */
 }
 
 void engine_poll(Engine *e, int64_t timeout_ms) {
   budget_sweep(e);
   admit(e);
-  if (e->mock.n || e->served.n || admissible(e)) timeout_ms = 0;
+  /* what was just admitted leaves, and transfers that finished since the
+   * last wait are settled now: waiting first would sleep out the timeout
+   * with their fibers ready (at the tail of a fan-out nothing else wakes
+   * the wait) */
+  kick(e);
+  if (collect_done(e)) timeout_ms = 0;
+  if (e->mock.n || e->served.n || e->due.n || admissible(e)) timeout_ms = 0;
   if (timeout_ms < 0) timeout_ms = 0;
-  if (e->active.n) {
-    /* transfers that perform just finished are settled now: waiting in
-     * curl_multi_poll first would sleep out the timeout with their fibers
-     * ready (at the tail of a fan-out nothing else wakes the poll) */
-    uint32_t before = e->in_flight;
-    if (multi_perform(e)) collect_done(e);
-    if (e->in_flight != before) timeout_ms = 0;
-    if (e->active.n &&
-        multi_ok(e, curl_multi_poll(e->multi, NULL, 0, timeout_ms > INT32_MAX ? INT32_MAX : (int)timeout_ms, NULL),
-                 "curl_multi_poll") &&
-        multi_perform(e))
-      collect_done(e);
+  if (e->loop) {
+    /* sockets ready and timers due (libcurl's, backoffs), nothing else */
+    loop_wait(e->loop, timeout_ms);
+    collect_done(e);
   } else if (timeout_ms > 0) {
-    /* only backoffs pending: wait for the earliest (capped by the caller) */
+    /* nothing on the network (so no loop): nothing to wait for but time */
     struct timespec ts = {(time_t)(timeout_ms / 1000), (long)(timeout_ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
   }
@@ -1599,7 +1686,7 @@ void engine_poll(Engine *e, int64_t timeout_ms) {
   budget_sweep(e);
   move_due(e);
   admit(e);
-  if (e->active.n) multi_perform(e);
+  kick(e);
   effects_commit(e->vm, e->log); /* replies are durable before their fibers run */
 }
 
@@ -1749,6 +1836,7 @@ bool engine_ask(Engine *e, const EffectRequest *rq) {
   }
   Call *c = xcalloc(1, sizeof *c);
   c->e = e;
+  loop_timer_init(&c->retry_at, on_retry_due, c);
   c->f = f;
   c->budget = budget_retain(f->budget);
   c->addr = xstrdup(rq->addr);
