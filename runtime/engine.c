@@ -69,6 +69,8 @@
 #define DEFAULT_MAX_TOKENS 4096
 #define DEFAULT_MAX_REPLY ((size_t)16 << 20)
 #define HEADER_VALUE_MAX 256
+#define RECV_BUFFER 4096
+#define PUMP_EVERY_MS 1
 /* A repair quotes the bad reply and the validation error back, cut to
  * these sizes: with the prompt they bound every repair's request body,
  * however many repairs a call makes and however long the bad reply was. */
@@ -170,6 +172,9 @@ struct Engine {
   CURLM *multi;               /* created on the first network call */
   Loop *loop;                 /* with it: the event loop its sockets and timers are on */
   LoopTimer curl_timer;       /* libcurl's one timeout (CURLMOPT_TIMERFUNCTION) */
+  CURL **idle;                /* easy handles of finished transfers, for the next ones */
+  uint32_t nidle, idle_cap;
+  uint64_t polled_ms;         /* VM ms of the last look at the network (poll or pump) */
   CallList queue, active, mock, backoff;
   CallList due;               /* backoffs that ended, for the front of the queue */
   CallList served;            /* answered from records at the next poll, outside admission */
@@ -601,14 +606,33 @@ void engine_set_log(Engine *e, EffectLog *log) { e->log = log; }
 
 void engine_set_host(Engine *e, struct Host *h) { e->host = h; }
 
+/* An easy handle is kept for the next transfer rather than freed: making
+ * one costs libcurl a large zeroed allocation and its receive buffer, and
+ * the options that never change stay set (easy_setup). The pool never
+ * holds more than were in flight at once. */
+static void easy_park(Engine *e, CURL *h) {
+  if (e->nidle == e->idle_cap) {
+    e->idle_cap = e->idle_cap ? e->idle_cap * 2 : 16;
+    e->idle = xrealloc(e->idle, (size_t)e->idle_cap * sizeof *e->idle);
+  }
+  /* nothing of the finished call may stay reachable from the handle */
+  curl_easy_setopt(h, CURLOPT_PRIVATE, NULL);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+  curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, NULL);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
+  e->idle[e->nidle++] = h;
+}
+
 static void transfer_release(Engine *e, Call *c) {
   if (c->easy) {
-    if (e->multi && curl_multi_remove_handle(e->multi, c->easy) != CURLM_OK) {
-      /* not in the multi handle (never added, or already out), or libcurl
-       * refused: curl_easy_cleanup detaches a handle still in a multi
-       * handle itself, so the transfer ends either way */
-    }
-    curl_easy_cleanup(c->easy);
+    /* out of the multi handle (a handle never added, or already out, is
+     * fine too), the handle can carry the next transfer; if libcurl
+     * refuses, curl_easy_cleanup detaches it itself, so the transfer ends
+     * either way */
+    if (!e->multi || curl_multi_remove_handle(e->multi, c->easy) == CURLM_OK) easy_park(e, c->easy);
+    else curl_easy_cleanup(c->easy);
     c->easy = NULL;
   }
   if (c->hdrs) curl_slist_free_all(c->hdrs); /* libcurl may never have been loaded */
@@ -672,6 +696,8 @@ void engine_free(Engine *e) {
   list_free_all(e, &e->backoff);
   list_free_all(e, &e->due);
   list_free_all(e, &e->served);
+  for (uint32_t i = 0; i < e->nidle; i++) curl_easy_cleanup(e->idle[i]);
+  free(e->idle);
   if (e->multi) {
     /* closing the cached connections still tells on_socket: the loop
      * goes after the multi handle */
@@ -1360,6 +1386,30 @@ static bool ensure_multi(Engine *e, Buf *err) {
   return true;
 }
 
+/* A new easy handle with the options every transfer shares. */
+static CURL *easy_new(Engine *e) {
+  CURL *h = curl_easy_init();
+  if (!h) return NULL;
+  curl_easy_setopt(h, CURLOPT_POST, 1L);
+  curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* a key goes only to its own base URL */
+#if LIBCURL_VERSION_NUM >= 0x075500
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+  curl_easy_setopt(h, CURLOPT_USERAGENT, "weft/" PACKAGE_VERSION);
+  int64_t cto = e->cfg.connect_timeout_ms > 0 ? e->cfg.connect_timeout_ms : DEFAULT_CONNECT_MS;
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)cto);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+  /* libcurl's default receive buffer is 16 KiB per transfer, held while
+   * it is in flight: with a thousand in flight that alone is 16 MB. Replies
+   * are mostly a few KiB; a large one just takes more reads. */
+  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, (long)RECV_BUFFER);
+  return h;
+}
+
 /* Starts the HTTP request of c's next attempt. false + message in err. */
 static bool start_network(Engine *e, Call *c, Buf *err) {
   if (!ensure_multi(e, err)) {
@@ -1389,41 +1439,32 @@ static bool start_network(Engine *e, Call *c, Buf *err) {
   provider_headers_free(hs);
   c->hdrs = curl_slist_append(c->hdrs, "Expect:"); /* no 100-continue round trip */
   if (c->stream) c->hdrs = curl_slist_append(c->hdrs, "accept: text/event-stream");
-  CURL *h = curl_easy_init();
+  CURL *h = e->nidle ? e->idle[--e->nidle] : easy_new(e);
   if (!h) {
     buf_puts(err, "cannot create a transfer");
     return false;
   }
   c->easy = h;
   c->errbuf[0] = '\0';
+  /* every option a call sets is set on every attempt: a handle from the
+   * pool carries the last call's */
   curl_easy_setopt(h, CURLOPT_URL, c->url);
-  curl_easy_setopt(h, CURLOPT_POST, 1L);
   curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->body);
   curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(c->body));
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->hdrs);
-  curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
   /* Waiting to multiplex pays only on HTTP/2 (https): on plain http one
    * transfer of a burst would wait out another's whole reply. */
   curl_easy_setopt(h, CURLOPT_PIPEWAIT, strncmp(c->url, "https://", 8) == 0 ? 1L : 0L);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* a key goes only to its own base URL */
-#if LIBCURL_VERSION_NUM >= 0x075500
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-#endif
-  curl_easy_setopt(h, CURLOPT_USERAGENT, "weft/" PACKAGE_VERSION);
-  int64_t cto = e->cfg.connect_timeout_ms > 0 ? e->cfg.connect_timeout_ms : DEFAULT_CONNECT_MS;
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)cto);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
+  long idle_secs = 0;
   if (c->stream) {
     int64_t idle = e->cfg.idle_timeout_ms > 0 ? e->cfg.idle_timeout_ms : DEFAULT_IDLE_MS;
-    long secs = (long)((idle + 999) / 1000);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, secs > 0 ? secs : 1L);
+    idle_secs = (long)((idle + 999) / 1000);
+    if (idle_secs < 1) idle_secs = 1;
   }
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, c->stream ? 1L : 0L);
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, idle_secs);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
   curl_easy_setopt(h, CURLOPT_PRIVATE, c);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
@@ -1639,6 +1680,13 @@ static void kick(Engine *e) {
 
 void engine_pump(Engine *e) {
   if (!e->active.n) return;
+  /* The scheduler pumps every few slices; when a burst of replies wakes a
+   * thousand short fibers that is every few microseconds, and each look
+   * costs a system call and, with a journal, a commit. Once a millisecond
+   * keeps transfers moving under a long computation all the same. */
+  uint64_t now = vm_now_ms(e->vm);
+  if (now - e->polled_ms < PUMP_EVERY_MS) return;
+  e->polled_ms = now;
   loop_wait(e->loop, 0);
   collect_done(e);
   budget_sweep(e);
@@ -1662,6 +1710,7 @@ void engine_poll(Engine *e, int64_t timeout_ms) {
   if (e->loop) {
     /* sockets ready and timers due (libcurl's, backoffs), nothing else */
     loop_wait(e->loop, timeout_ms);
+    e->polled_ms = vm_now_ms(e->vm);
     collect_done(e);
   } else if (timeout_ms > 0) {
     /* nothing on the network (so no loop): nothing to wait for but time */
