@@ -60,7 +60,7 @@
 #define PACKAGE_VERSION "dev"
 #endif
 
-#define DEFAULT_CONCURRENCY 64u
+#define DEFAULT_CONCURRENCY ENGINE_DEFAULT_CONCURRENCY
 #define DEFAULT_TIMEOUT_MS 600000
 #define DEFAULT_CONNECT_MS 5000
 #define DEFAULT_IDLE_MS 60000
@@ -192,6 +192,10 @@ struct Engine {
   struct Host *host;          /* the host that hands this engine its asks; NULL: none */
   bool any_call;
   uint64_t first_ms, last_ms;
+  /* fan-outs whose limits asked for more calls at once than max_conc
+   * allows (note_capped): how many, and the one that asked the most */
+  uint32_t capped, capped_asked;
+  char *capped_at;
 };
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -714,6 +718,7 @@ void engine_free(Engine *e) {
   free(e->prices);
   for (uint32_t i = 0; i < e->nunpriced; i++) free(e->unpriced[i]);
   free(e->unpriced);
+  free(e->capped_at);
   host_engine_gone(e->host);
   free(e);
 }
@@ -1855,6 +1860,31 @@ static bool ask_from_records(Engine *e, Call *c) {
   return false;
 }
 
+/* f's call must wait for a slot, and the fan-out limits around f asked
+ * for more calls at once than --max-concurrency allows: the program's
+ * `limit` is not what the run does, so the run says so, once per fan-out:
+ * a trace event now, a note under the summary at the end. */
+static void note_capped(Engine *e, Fiber *f) {
+  uint32_t limit = 0;
+  const char *at = NULL;
+  uint32_t asked = tasks_asked(f->task, &limit, &at);
+  if (asked <= e->max_conc || !tasks_note_once(f->task)) return;
+  e->capped++;
+  if (asked > e->capped_asked) {
+    e->capped_asked = asked;
+    free(e->capped_at);
+    e->capped_at = xstrdup(at ? at : "main");
+  }
+  Trace *t = e->vm->trace;
+  if (trace_begin(t, "concurrency", at ? at : "main")) {
+    trace_int(t, "limit", limit);
+    trace_int(t, "asked", asked);
+    trace_int(t, "max_concurrency", e->max_conc);
+    trace_cstr(t, "from", e->cfg.max_concurrency ? "flag" : "default");
+    trace_end(t);
+  }
+}
+
 bool engine_ask(Engine *e, const EffectRequest *rq) {
   Fiber *f = rq->fiber;
   uint32_t role = rq->u.ask.role, td = rq->u.ask.td;
@@ -1975,6 +2005,7 @@ bool engine_ask(Engine *e, const EffectRequest *rq) {
   } else {
     c->state = CS_QUEUED;
     list_push(&e->queue, c);
+    if (f->task && e->in_flight + e->queue.n > e->max_conc) note_capped(e, f);
   }
   vm->asks_started++;
   f->call = c;
@@ -2011,7 +2042,18 @@ void engine_summary(const Engine *e, FILE *out) {
     buf_putc(&b, ')');
   }
   buf_putc(&b, '\n');
-  term_write(out, b.data, b.len, TERM_TEXT); /* model names come from the program */
+  if (e && e->capped) {
+    buf_printf(&b, "weft: note: --max-concurrency %" PRIu32 "%s held ", e->max_conc,
+               e->cfg.max_concurrency ? "" : " (the default)");
+    if (e->capped == 1)
+      buf_printf(&b, "fan-out %s to %" PRIu32 " model calls at once; its limits allow %" PRIu32, e->capped_at,
+                 e->max_conc, e->capped_asked);
+    else
+      buf_printf(&b, "%" PRIu32 " fan-outs to %" PRIu32 " model calls at once (the widest, %s, allows %" PRIu32 ")",
+                 e->capped, e->max_conc, e->capped_at, e->capped_asked);
+    buf_printf(&b, ": give --max-concurrency %" PRIu32 " to run them all\n", e->capped_asked);
+  }
+  term_write(out, b.data, b.len, TERM_TEXT); /* model names and fan-out addresses come from the program */
   buf_free(&b);
 }
 

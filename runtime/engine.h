@@ -34,6 +34,9 @@
 #include "provider.h"
 #include "../vm/vm.h"
 
+/* Model calls in flight at once without --max-concurrency. */
+#define ENGINE_DEFAULT_CONCURRENCY 64u
+
 typedef struct ModelOverride {
   const char *role;         /* role name */
   const char *model;        /* "provider/model" */

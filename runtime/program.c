@@ -65,7 +65,8 @@ int use_color(ColorMode mode) {
 }
 
 static CompileOptions compile_options(bool check_only, const char *const *dirs, uint32_t n) {
-  CompileOptions opt = {.check_only = check_only, .stdlib_dir = NULL, .natives = std_native_table()};
+  CompileOptions opt = {.check_only = check_only, .stdlib_dir = NULL, .natives = std_native_table(),
+                        .concurrency_note = check_only ? ENGINE_DEFAULT_CONCURRENCY : 0};
   opt.import_paths = dirs;
   opt.nimport_paths = n;
   return opt;
