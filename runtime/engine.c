@@ -612,7 +612,7 @@ void engine_set_host(Engine *e, struct Host *h) { e->host = h; }
 
 /* An easy handle is kept for the next transfer rather than freed: making
  * one costs libcurl a large zeroed allocation and its receive buffer, and
- * the options that never change stay set (easy_setup). The pool never
+ * the options that never change stay set (easy_new). The pool never
  * holds more than were in flight at once. */
 static void easy_park(Engine *e, CURL *h) {
   if (e->nidle == e->idle_cap) {

@@ -77,6 +77,10 @@ bool loop_watch(Loop *l, int fd, unsigned events, LoopIoFn fn, void *ud) {
     errno = EBADF;
     return false;
   }
+  if (fd >= (1 << 30)) { /* no process has that many; the table must not overflow */
+    errno = EMFILE;
+    return false;
+  }
   if ((uint32_t)fd >= l->nfds_cap) {
     uint32_t ncap = l->nfds_cap ? l->nfds_cap : 64;
     while (ncap <= (uint32_t)fd) ncap *= 2;
