@@ -135,6 +135,7 @@ typedef struct Call {
   /* the transfer of the current attempt */
   CURL *easy;
   struct curl_slist *hdrs;
+  bool hdrs_shared;           /* hdrs is the engine's (first_headers), not the call's */
   char *body;
   int status;
   char *h_retry_after, *h_retry_after_ms, *h_should_retry, *h_request_id, *h_content_type;
@@ -174,6 +175,8 @@ struct Engine {
   LoopTimer curl_timer;       /* libcurl's one timeout (CURLMOPT_TIMERFUNCTION) */
   CURL **idle;                /* easy handles of finished transfers, for the next ones */
   uint32_t nidle, idle_cap;
+  struct HeaderSet *hsets;    /* first attempts' header lists (first_headers) */
+  uint32_t nhsets;
   uint64_t polled_ms;         /* VM ms of the last look at the network (poll or pump) */
   CallList queue, active, mock, backoff;
   CallList due;               /* backoffs that ended, for the front of the queue */
@@ -629,6 +632,8 @@ static void easy_park(Engine *e, CURL *h) {
   e->idle[e->nidle++] = h;
 }
 
+static void header_sets_free(Engine *e);
+
 static void transfer_release(Engine *e, Call *c) {
   if (c->easy) {
     /* out of the multi handle (a handle never added, or already out, is
@@ -639,8 +644,9 @@ static void transfer_release(Engine *e, Call *c) {
     else curl_easy_cleanup(c->easy);
     c->easy = NULL;
   }
-  if (c->hdrs) curl_slist_free_all(c->hdrs); /* libcurl may never have been loaded */
+  if (c->hdrs && !c->hdrs_shared) curl_slist_free_all(c->hdrs); /* libcurl may never have been loaded */
   c->hdrs = NULL;
+  c->hdrs_shared = false;
   free(c->body);
   c->body = NULL;
   free(c->h_retry_after);
@@ -702,6 +708,7 @@ void engine_free(Engine *e) {
   list_free_all(e, &e->served);
   for (uint32_t i = 0; i < e->nidle; i++) curl_easy_cleanup(e->idle[i]);
   free(e->idle);
+  header_sets_free(e);
   if (e->multi) {
     /* closing the cached connections still tells on_socket: the loop
      * goes after the multi handle */
@@ -1391,6 +1398,58 @@ static bool ensure_multi(Engine *e, Buf *err) {
   return true;
 }
 
+/* The header lines of c's attempt as libcurl's list. */
+static struct curl_slist *header_list(const Call *c) {
+  struct curl_slist *l = NULL;
+  char **hs = c->prov->build_headers(c->key, c->retries);
+  for (char **h = hs; h && *h; h++) l = curl_slist_append(l, *h);
+  provider_headers_free(hs);
+  l = curl_slist_append(l, "Expect:"); /* no 100-continue round trip */
+  if (c->stream) l = curl_slist_append(l, "accept: text/event-stream");
+  return l;
+}
+
+/* A first attempt's headers are the same for every call with the same
+ * provider, key and streaming (a retry's count the attempt): built once
+ * and shared, not a dozen allocations per call. A handful of sets at
+ * most; past that a call builds its own. */
+#define HEADER_SETS_MAX 8
+typedef struct HeaderSet {
+  const Provider *prov;
+  char *key;
+  bool stream;
+  struct curl_slist *list;
+} HeaderSet;
+
+static struct curl_slist *first_headers(Engine *e, const Call *c) {
+  const char *key = c->key ? c->key : "";
+  for (uint32_t i = 0; i < e->nhsets; i++) {
+    HeaderSet *s = &e->hsets[i];
+    if (s->prov == c->prov && s->stream == c->stream && strcmp(s->key, key) == 0) return s->list;
+  }
+  if (e->nhsets == HEADER_SETS_MAX) return NULL;
+  struct curl_slist *l = header_list(c);
+  if (!l) return NULL;
+  e->hsets = xrealloc(e->hsets, ((size_t)e->nhsets + 1) * sizeof *e->hsets);
+  e->hsets[e->nhsets++] = (HeaderSet){c->prov, xstrdup(key), c->stream, l};
+  return l;
+}
+
+/* The key is wiped before the memory goes back, as a call's own is. */
+static void header_sets_free(Engine *e) {
+  for (uint32_t i = 0; i < e->nhsets; i++) {
+    HeaderSet *s = &e->hsets[i];
+    for (struct curl_slist *l = s->list; l; l = l->next)
+      if (l->data) memset(l->data, 0, strlen(l->data));
+    curl_slist_free_all(s->list);
+    memset(s->key, 0, strlen(s->key));
+    free(s->key);
+  }
+  free(e->hsets);
+  e->hsets = NULL;
+  e->nhsets = 0;
+}
+
 /* A new easy handle with the options every transfer shares. */
 static CURL *easy_new(Engine *e) {
   CURL *h = curl_easy_init();
@@ -1439,11 +1498,9 @@ static bool start_network(Engine *e, Call *c, Buf *err) {
     buf_puts(err, "cannot build the request body (invalid schema)");
     return false;
   }
-  char **hs = c->prov->build_headers(c->key, c->retries);
-  for (char **h = hs; h && *h; h++) c->hdrs = curl_slist_append(c->hdrs, *h);
-  provider_headers_free(hs);
-  c->hdrs = curl_slist_append(c->hdrs, "Expect:"); /* no 100-continue round trip */
-  if (c->stream) c->hdrs = curl_slist_append(c->hdrs, "accept: text/event-stream");
+  c->hdrs = c->retries == 0 ? first_headers(e, c) : NULL;
+  c->hdrs_shared = c->hdrs != NULL;
+  if (!c->hdrs) c->hdrs = header_list(c);
   CURL *h = e->nidle ? e->idle[--e->nidle] : easy_new(e);
   if (!h) {
     buf_puts(err, "cannot create a transfer");
