@@ -10,6 +10,8 @@
 #   weft     width.weft: `fanout … limit W`, --max-concurrency W,
 #            --no-stream --no-journal (like the node client: nothing kept)
 #   weft+j   the same, journaled (weft run's default) into a fresh file
+#   base     with BASE=DIR: DIR's weft like `weft` (another build, e.g. the
+#            one before a change), so before and after share the noise
 # Each client runs RUNS times (default 3), in turn, so a noisy neighbour
 # hits all of them alike; each figure is the best of its runs: wall time
 # around the process (date +%s%N: start-up and exit included), CPU (user +
@@ -29,6 +31,11 @@ if [ ! -x /usr/bin/time ]; then
     echo "/usr/bin/time is missing (apt-get install time)" >&2
     exit 2
   fi
+fi
+base_weft=""
+if [ -n "${BASE:-}" ]; then
+  base_weft=$(cd "$BASE" && pwd)/weft
+  [ -x "$base_weft" ] || { echo "no weft binary in BASE=$BASE" >&2; exit 2; }
 fi
 tmp=$(mktemp -d)
 node "$here/server.mjs" "$tmp/port" 2>"$tmp/server.log" &
@@ -54,8 +61,10 @@ once() {
   t0=$(date +%s%N)
   case $kind in
     node) N=$n W=$w /usr/bin/time -f "%U %S %M" -o "$tmp/time" node "$here/client.mjs" >"$tmp/out" 2>"$tmp/err" ;;
-    weft) (cd "$tmp/jdir" && /usr/bin/time -f "%U %S %M" -o "$tmp/time" "$weft" run "$here/width.weft" \
-            --arg n="$n" --arg width="$w" --max-concurrency "$w" --no-stream --no-journal --quiet) >"$tmp/out" 2>"$tmp/err" ;;
+    weft|base)
+      local bin=$weft; [ "$kind" = base ] && bin=$base_weft
+      (cd "$tmp/jdir" && /usr/bin/time -f "%U %S %M" -o "$tmp/time" "$bin" run "$here/width.weft" \
+        --arg n="$n" --arg width="$w" --max-concurrency "$w" --no-stream --no-journal --quiet) >"$tmp/out" 2>"$tmp/err" ;;
     weftj) (cd "$tmp/jdir" && /usr/bin/time -f "%U %S %M" -o "$tmp/time" "$weft" run "$here/width.weft" \
             --arg n="$n" --arg width="$w" --max-concurrency "$w" --no-stream --quiet) >"$tmp/out" 2>"$tmp/err" ;;
   esac || { echo "FAILED: $kind n=$n w=$w: $(cat "$tmp/err")" >&2; exit 1; }
@@ -84,6 +93,8 @@ for r in $(seq "$runs"); do
       2) order="weft weftj node" ;;
       0) order="weftj node weft" ;;
     esac
+    # base right after weft: the two compared most closely share the moment
+    [ -n "$base_weft" ] && order=$(echo "$order" | sed 's/\bweft\b/weft base/')
     for k in $order; do once "$k" "$n" "$w"; done
   done
 done
@@ -92,7 +103,9 @@ printf '\n%-6s %-6s %-7s %9s %8s %12s %8s %10s   %s\n' asks width client "wall m
 for nw in $widths; do
   n=${nw%:*} w=${nw#*:}
   nwall=$(best node "$n" 1) ncpu=$(best node "$n" 2) nrss=$(best node "$n" 3)
-  for k in node weft weftj; do
+  kinds="node weft weftj"
+  [ -n "$base_weft" ] && kinds="$kinds base"
+  for k in $kinds; do
     wall=$(best $k "$n" 1) cpu=$(best $k "$n" 2) rss=$(best $k "$n" 3)
     label=$k; [ $k = weftj ] && label="weft+j"
     vs=""
