@@ -20,6 +20,7 @@ Module *compile_file(const char *path, SourceSet *ss, DiagList *dl,
   /* Lowering runs for `weft check` too: a program that checks but exceeds a
    * bytecode limit (E0504) must fail in CI, not at run time. */
   if (load_program(&p, path, opt) && check_program(&p) && dl->errors == errors_before) {
+    if (opt->check_only) cost_concurrency_notes(&p, opt->concurrency_note);
     m = emit_program(&p, heap);
     if (m) {
       char *err = NULL;

@@ -158,6 +158,10 @@ typedef struct CompileOptions {
   uint32_t nmodels;
   const NativeTable *natives; /* the builtins programs may call: the host's table
                                  (stdlib's std_native_table); NULL: none at all */
+  /* With check_only: the host's default bound on model calls in flight
+   * (--max-concurrency); a literal fan-out limit above it gets note N0001.
+   * 0: no such notes. */
+  uint32_t concurrency_note;
 } CompileOptions;
 
 typedef struct ProgramFile {
@@ -205,6 +209,9 @@ Module *compile_file(const char *path, SourceSet *ss, DiagList *dl,
  * return false when there is nothing to bound (errors, no main). */
 bool cost_program(Program *p, bool json, Buf *out);
 bool cost_file(const char *path, const CompileOptions *opt, bool json, Buf *out);
+/* cost.c: note N0001 on every `fanout … limit N` of a checked program's
+ * own files whose literal N is above cap and whose branches may ask. */
+void cost_concurrency_notes(Program *p, uint32_t cap);
 
 /* types.c */
 Type *type_new(Arena *a, TypeKind kind);

@@ -70,6 +70,7 @@ struct Cx {
   const char *std_name;
   uint64_t work;
   bool gave_up;
+  uint32_t note_cap;     /* cost_concurrency_notes: the bound fan-out limits are noted above */
 };
 
 static Poly poly_zero(void) { return (Poly){ NULL, 0, false }; }
@@ -302,6 +303,7 @@ static void fn_add_callee(FnInfo *f, Node *callee) {
 }
 
 static void scan_list(Cx *cx, FnInfo *f, NodeList *l);
+static void note_fanout(Cx *cx, Node *n);
 
 /* Syntactic scan of a function body: does it ask (or call a function
  * value, which might), and which functions does it name? */
@@ -345,7 +347,9 @@ static void scan(Cx *cx, FnInfo *f, Node *n) {
     scan(cx, f, n->u.loop.init); scan(cx, f, n->u.loop.max); scan(cx, f, n->u.loop.body);
     scan(cx, f, n->u.loop.until); scan(cx, f, n->u.loop.else_);
     break;
-  case N_FANOUT: scan(cx, f, n->u.fanout.iter); scan(cx, f, n->u.fanout.limit);
+  case N_FANOUT:
+    if (cx->note_cap) note_fanout(cx, n);
+    scan(cx, f, n->u.fanout.iter); scan(cx, f, n->u.fanout.limit);
     scan(cx, f, n->u.fanout.branch); scan_list(cx, f, &n->u.fanout.fields); break;
   case N_BARRIER: scan(cx, f, n->u.barrier.tasks); scan(cx, f, n->u.barrier.tolerate);
     scan(cx, f, n->u.barrier.first); scan(cx, f, n->u.barrier.timeout); break;
@@ -851,6 +855,67 @@ bool cost_program(Program *p, bool json, Buf *out) {
   free(cx.stack);
   arena_free(&cx.a);
   return true;
+}
+
+/* ---- weft check's note on concurrency -------------------------------------- */
+
+/* N0001 on a `fanout … limit N` with N a literal above the host's default
+ * --max-concurrency whose branches may ask a model (the same "asks" as
+ * the cost bound: an ask, a call to a function that asks, or a call
+ * through a function value). A run without the flag would make at most
+ * the default number of calls at once. Limits computed at run time, and
+ * the product of nested limits, are the run's to report (the engine's
+ * summary note and trace event). */
+static void note_fanout(Cx *cx, Node *n) {
+  Node *lim = n->u.fanout.limit;
+  if (!lim || lim->kind != N_INT || lim->u.lit.i <= (int64_t)cx->note_cap || in_std(cx, n)) return;
+  FnInfo body;
+  memset(&body, 0, sizeof body);
+  uint32_t cap = cx->note_cap;
+  cx->note_cap = 0; /* fan-outs inside are noted by the walk that found this one */
+  scan(cx, &body, n->u.fanout.branch);
+  cx->note_cap = cap;
+  bool asks = body.asks;
+  for (uint32_t i = 0; i < body.ncallees && !asks; i++) {
+    FnInfo *g = fn_info(cx, body.callees[i]);
+    asks = g && g->asks;
+  }
+  free(body.callees);
+  if (!asks) return;
+  Buf help;
+  buf_init(&help);
+  buf_printf(&help, "give the run --max-concurrency %lld, or lower the limit",
+             (long long)lim->u.lit.i);
+  buf_putc(&help, '\0');
+  diag_add(cx->p->diags, D_N0001, lim->span, help.data,
+           "fanout limit %lld is above the default --max-concurrency (%u): without the flag a run makes at most "
+           "%u model calls at once", (long long)lim->u.lit.i, cap, cap);
+  buf_free(&help);
+}
+
+void cost_concurrency_notes(Program *p, uint32_t cap) {
+  if (!cap) return;
+  Cx cx;
+  memset(&cx, 0, sizeof cx);
+  arena_init(&cx.a);
+  cx.p = p;
+  scan_program(&cx);
+  cx.note_cap = cap;
+  for (uint32_t fi = 0; fi < p->nfiles; fi++) {
+    if (p->files[fi].is_std) continue;
+    NodeList *items = &p->files[fi].ast.items;
+    for (uint32_t i = 0; i < items->n; i++) {
+      Node *it = items->items[i];
+      if (it->kind != N_FN) continue;
+      FnInfo scratch;
+      memset(&scratch, 0, sizeof scratch);
+      scan(&cx, &scratch, it->u.fn.body);
+      free(scratch.callees);
+    }
+  }
+  for (uint32_t i = 0; i < cx.nfns; i++) free(cx.fns[i].callees);
+  free(cx.fns);
+  arena_free(&cx.a);
 }
 
 bool cost_file(const char *path, const CompileOptions *opt, bool json, Buf *out) {

@@ -507,7 +507,8 @@ static void summarize_unparsed(Loader *L, uint32_t mark, uint32_t id, const Node
   src_line_col(s, dl->items[first].span.start, &line, &col);
   for (uint32_t i = mark; i < dl->n; i++) {
     if (dl->items[i].severity == SEV_ERROR) dl->errors--;
-    else dl->warnings--;
+    else if (dl->items[i].severity == SEV_WARNING) dl->warnings--;
+    else dl->notes--;
     free(dl->items[i].message);
     free(dl->items[i].help);
   }

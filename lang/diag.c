@@ -52,8 +52,9 @@ void diag_add(DiagList *dl, DiagCode code, Span span, const char *help,
   uint32_t max = dl->max_errors ? dl->max_errors : 200;
   Severity sev = diag_code_severity(code);
   /* Past the limit nothing more is recorded: a file of junk must not make
-   * the list (and the output) grow without bound. Warnings share the cap. */
-  if ((sev == SEV_ERROR ? dl->errors : dl->warnings) >= max) return;
+   * the list (and the output) grow without bound. Warnings and notes have
+   * the same cap each. */
+  if ((sev == SEV_ERROR ? dl->errors : sev == SEV_WARNING ? dl->warnings : dl->notes) >= max) return;
 
   /* measure, then format into a buffer of the right size */
   char probe[1];
@@ -80,7 +81,12 @@ void diag_add(DiagList *dl, DiagCode code, Span span, const char *help,
   d->message = msg;
   d->help = help ? xstrdup(help) : NULL;
   if (sev == SEV_ERROR) dl->errors++;
-  else dl->warnings++;
+  else if (sev == SEV_WARNING) dl->warnings++;
+  else dl->notes++;
+}
+
+const char *diag_severity_name(Severity sev) {
+  return sev == SEV_ERROR ? "error" : sev == SEV_WARNING ? "warning" : "note";
 }
 
 /* ---- sorting ---------------------------------------------------------- */
@@ -119,6 +125,7 @@ void diag_sort(DiagList *dl) {
 #define C_BOLD "\033[1m"
 #define C_ERROR "\033[1;31m"
 #define C_WARN "\033[1;33m"
+#define C_NOTE "\033[1;36m"
 #define C_GUTTER "\033[34m"
 
 static unsigned digits(uint32_t n) {
@@ -166,8 +173,8 @@ static size_t count_cells(const char *p, size_t n) {
 
 static void render_one(FILE *out, const Diag *d, SourceSet *ss, int color) {
   Source *s = src_get(ss, d->span.file);
-  const char *sevname = d->severity == SEV_ERROR ? "error" : "warning";
-  const char *sevcol = d->severity == SEV_ERROR ? C_ERROR : C_WARN;
+  const char *sevname = diag_severity_name(d->severity);
+  const char *sevcol = d->severity == SEV_ERROR ? C_ERROR : d->severity == SEV_WARNING ? C_WARN : C_NOTE;
   uint32_t line = 0, col = 0;
   if (s) {
     src_line_col(s, d->span.start, &line, &col);
@@ -283,7 +290,7 @@ void diag_render_json(FILE *out, const DiagList *dl, SourceSet *ss) {
     }
     if (i) fputc(',', out);
     fprintf(out, "{\"code\":\"%s\",\"severity\":\"%s\",\"message\":", diag_code_name(d->code),
-            d->severity == SEV_ERROR ? "error" : "warning");
+            diag_severity_name(d->severity));
     json_str(out, d->message);
     fputs(",\"file\":", out);
     json_str(out, s ? s->path : "");

@@ -22,7 +22,9 @@ typedef enum DiagCode {
   D__COUNT
 } DiagCode;
 
-typedef enum { SEV_ERROR, SEV_WARNING } Severity;
+/* A note says something true of a program that is not wrong with it (what
+ * a run will do by default); it never changes an exit code. */
+typedef enum { SEV_ERROR, SEV_WARNING, SEV_NOTE } Severity;
 
 typedef struct Diag {
   DiagCode code;
@@ -35,7 +37,7 @@ typedef struct Diag {
 typedef struct DiagList {
   Diag *items;
   uint32_t n, cap;
-  uint32_t errors, warnings;
+  uint32_t errors, warnings, notes;
   uint32_t max_errors; /* stop recording past this many (0 = 200) */
 } DiagList;
 
@@ -48,12 +50,14 @@ void diag_add(DiagList *dl, DiagCode code, Span span, const char *help,
 const char *diag_code_name(DiagCode code);   /* "E0301" */
 const char *diag_code_title(DiagCode code);  /* "type mismatch" */
 Severity diag_code_severity(DiagCode code);
+const char *diag_severity_name(Severity sev);  /* "error", "warning", "note" */
 /* Sorts by file, then offset, keeping insertion order for ties. */
 void diag_sort(DiagList *dl);
 
 /* Human form with the caret excerpt; color enables ANSI colours. */
 void diag_render_text(FILE *out, const DiagList *dl, SourceSet *ss, int color);
-/* {"diagnostics":[{...}],"errors":N,"warnings":M} on one line. */
+/* {"diagnostics":[{...}],"errors":N,"warnings":M} on one line (notes are
+ * in the list, with "severity":"note", and counted in neither). */
 void diag_render_json(FILE *out, const DiagList *dl, SourceSet *ss);
 
 #endif

@@ -27,8 +27,7 @@ typedef struct CurlApi {
   CURLMcode (*multi_setopt)(CURLM *m, CURLMoption opt, ...);
   CURLMcode (*multi_add_handle)(CURLM *m, CURL *h);
   CURLMcode (*multi_remove_handle)(CURLM *m, CURL *h);
-  CURLMcode (*multi_perform)(CURLM *m, int *running);
-  CURLMcode (*multi_poll)(CURLM *m, struct curl_waitfd *fds, unsigned n, int timeout_ms, int *numfds);
+  CURLMcode (*multi_socket_action)(CURLM *m, curl_socket_t s, int ev_bitmask, int *running);
   CURLMsg *(*multi_info_read)(CURLM *m, int *left);
   const char *(*multi_strerror)(CURLMcode code);
   struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
@@ -58,8 +57,7 @@ bool curl_dl_load(char **err);
 #define curl_multi_setopt (*curl_api.multi_setopt)
 #define curl_multi_add_handle (*curl_api.multi_add_handle)
 #define curl_multi_remove_handle (*curl_api.multi_remove_handle)
-#define curl_multi_perform (*curl_api.multi_perform)
-#define curl_multi_poll (*curl_api.multi_poll)
+#define curl_multi_socket_action (*curl_api.multi_socket_action)
 #define curl_multi_info_read (*curl_api.multi_info_read)
 #define curl_multi_strerror (*curl_api.multi_strerror)
 #define curl_slist_append (*curl_api.slist_append)

@@ -1,5 +1,6 @@
 /* engine.c — the effect engine: model calls as parked fibers on one curl
- * multi handle (see engine.h for the contract).
+ * multi handle, driven by the runtime's event loop (see engine.h for the
+ * contract, loop.h for the loop).
  *
  * A call moves through four lists, always on the scheduler's thread:
  *
@@ -17,6 +18,14 @@
  * starved by newer ones. The only randomness is the retry jitter, from a
  * per-engine PRNG.
  *
+ * libcurl runs in its event-driven mode (curl_multi_socket_action): it
+ * tells the engine which sockets to watch and when its next timeout is
+ * (on_socket, on_curl_timer), the loop watches them with epoll, and a
+ * wake-up hands libcurl only the sockets that are ready. Backoffs are loop
+ * timers too. So the work of a wake-up follows what happened, not how
+ * many calls are in flight: nothing here walks the active or backoff
+ * lists per wake-up.
+ *
  * Secrets: the API key (the host's, EngineConfig.keys, else read from the
  * environment per call) goes only into the request headers, and every
  * error text passes redact_secret before it reaches a fiber. */
@@ -29,6 +38,7 @@
 #include "engine.h"
 #include "host.h"
 #include "journal.h"
+#include "loop.h"
 #include "../vm/json.h"
 #include "../vm/vm_impl.h"
 #include "../vm/opcodes.h"
@@ -50,7 +60,7 @@
 #define PACKAGE_VERSION "dev"
 #endif
 
-#define DEFAULT_CONCURRENCY 64u
+#define DEFAULT_CONCURRENCY ENGINE_DEFAULT_CONCURRENCY
 #define DEFAULT_TIMEOUT_MS 600000
 #define DEFAULT_CONNECT_MS 5000
 #define DEFAULT_IDLE_MS 60000
@@ -59,6 +69,8 @@
 #define DEFAULT_MAX_TOKENS 4096
 #define DEFAULT_MAX_REPLY ((size_t)16 << 20)
 #define HEADER_VALUE_MAX 256
+#define RECV_BUFFER 4096
+#define PUMP_EVERY_MS 1
 /* A repair quotes the bad reply and the validation error back, cut to
  * these sizes: with the prompt they bound every repair's request body,
  * however many repairs a call makes and however long the bad reply was. */
@@ -119,10 +131,11 @@ typedef struct Call {
   bool res_known;             /* res_* are computed for the current turns */
   int64_t res_in, res_tokens;
   double res_usd;
-  uint64_t due;               /* CS_BACKOFF: VM ms when the retry is due */
+  LoopTimer retry_at;         /* CS_BACKOFF: when the retry is due */
   /* the transfer of the current attempt */
   CURL *easy;
   struct curl_slist *hdrs;
+  bool hdrs_shared;           /* hdrs is the engine's (first_headers), not the call's */
   char *body;
   int status;
   char *h_retry_after, *h_retry_after_ms, *h_should_retry, *h_request_id, *h_content_type;
@@ -158,7 +171,15 @@ struct Engine {
   uint32_t max_conc;
   size_t max_reply;
   CURLM *multi;               /* created on the first network call */
+  Loop *loop;                 /* with it: the event loop its sockets and timers are on */
+  LoopTimer curl_timer;       /* libcurl's one timeout (CURLMOPT_TIMERFUNCTION) */
+  CURL **idle;                /* easy handles of finished transfers, for the next ones */
+  uint32_t nidle, idle_cap;
+  struct HeaderSet *hsets;    /* first attempts' header lists (first_headers) */
+  uint32_t nhsets;
+  uint64_t polled_ms;         /* VM ms of the last look at the network (poll or pump) */
   CallList queue, active, mock, backoff;
+  CallList due;               /* backoffs that ended, for the front of the queue */
   CallList served;            /* answered from records at the next poll, outside admission */
   uint32_t in_flight;         /* active + mock */
   uint32_t queue_waiting;     /* queued calls the last admit left waiting for reservations */
@@ -174,6 +195,10 @@ struct Engine {
   struct Host *host;          /* the host that hands this engine its asks; NULL: none */
   bool any_call;
   uint64_t first_ms, last_ms;
+  /* fan-outs whose limits asked for more calls at once than max_conc
+   * allows (note_capped): how many, and the one that asked the most */
+  uint32_t capped, capped_asked;
+  char *capped_at;
 };
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -618,18 +643,40 @@ void engine_set_log(Engine *e, EffectLog *log) { e->log = log; }
 
 void engine_set_host(Engine *e, struct Host *h) { e->host = h; }
 
+/* An easy handle is kept for the next transfer rather than freed: making
+ * one costs libcurl a large zeroed allocation and its receive buffer, and
+ * the options that never change stay set (easy_new). The pool never
+ * holds more than were in flight at once. */
+static void easy_park(Engine *e, CURL *h) {
+  if (e->nidle == e->idle_cap) {
+    e->idle_cap = e->idle_cap ? e->idle_cap * 2 : 16;
+    e->idle = xrealloc(e->idle, (size_t)e->idle_cap * sizeof *e->idle);
+  }
+  /* nothing of the finished call may stay reachable from the handle */
+  curl_easy_setopt(h, CURLOPT_PRIVATE, NULL);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+  curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, NULL);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
+  e->idle[e->nidle++] = h;
+}
+
+static void header_sets_free(Engine *e);
+
 static void transfer_release(Engine *e, Call *c) {
   if (c->easy) {
-    if (e->multi && curl_multi_remove_handle(e->multi, c->easy) != CURLM_OK) {
-      /* not in the multi handle (never added, or already out), or libcurl
-       * refused: curl_easy_cleanup detaches a handle still in a multi
-       * handle itself, so the transfer ends either way */
-    }
-    curl_easy_cleanup(c->easy);
+    /* out of the multi handle (a handle never added, or already out, is
+     * fine too), the handle can carry the next transfer; if libcurl
+     * refuses, curl_easy_cleanup detaches it itself, so the transfer ends
+     * either way */
+    if (!e->multi || curl_multi_remove_handle(e->multi, c->easy) == CURLM_OK) easy_park(e, c->easy);
+    else curl_easy_cleanup(c->easy);
     c->easy = NULL;
   }
-  if (c->hdrs) curl_slist_free_all(c->hdrs); /* libcurl may never have been loaded */
+  if (c->hdrs && !c->hdrs_shared) curl_slist_free_all(c->hdrs); /* libcurl may never have been loaded */
   c->hdrs = NULL;
+  c->hdrs_shared = false;
   free(c->body);
   c->body = NULL;
   free(c->h_retry_after);
@@ -654,6 +701,7 @@ static void transfer_release(Engine *e, Call *c) {
 
 static void call_free(Engine *e, Call *c) {
   if (c->f && c->f->call == c) c->f->call = NULL; /* engine_free with fibers still parked */
+  if (e->loop) loop_timer_stop(e->loop, &c->retry_at);
   transfer_release(e, c);
   free(c->spec);
   if (c->key) {
@@ -686,8 +734,14 @@ void engine_free(Engine *e) {
   list_free_all(e, &e->active);
   list_free_all(e, &e->mock);
   list_free_all(e, &e->backoff);
+  list_free_all(e, &e->due);
   list_free_all(e, &e->served);
+  for (uint32_t i = 0; i < e->nidle; i++) curl_easy_cleanup(e->idle[i]);
+  free(e->idle);
+  header_sets_free(e);
   if (e->multi) {
+    /* closing the cached connections still tells on_socket: the loop
+     * goes after the multi handle */
     if (curl_multi_cleanup(e->multi) != CURLM_OK) {
       /* every easy handle was removed above and the run is over: nothing
        * is left to fail or free */
@@ -695,11 +749,13 @@ void engine_free(Engine *e) {
     e->multi = NULL;
     curl_global_cleanup();
   }
+  loop_free(e->loop);
   mock_script_free(e->script);
   for (uint32_t i = 0; i < e->nprices; i++) free(e->prices[i].prefix);
   free(e->prices);
   for (uint32_t i = 0; i < e->nunpriced; i++) free(e->unpriced[i]);
   free(e->unpriced);
+  free(e->capped_at);
   host_engine_gone(e->host);
   free(e);
 }
@@ -707,7 +763,7 @@ void engine_free(Engine *e) {
 const RunStats *engine_stats(const Engine *e) { return &e->stats; }
 
 bool engine_busy(const Engine *e) {
-  return e->queue.n || e->active.n || e->mock.n || e->backoff.n || e->served.n;
+  return e->queue.n || e->active.n || e->mock.n || e->backoff.n || e->due.n || e->served.n;
 }
 
 /* A queued call may be admitted now: a slot is free and not every queued
@@ -716,13 +772,11 @@ static bool admissible(const Engine *e) {
   return e->queue.n > e->queue_waiting && e->in_flight < e->max_conc;
 }
 
+/* libcurl's timeout and the backoffs are the loop's timers: the earliest
+ * is the top of a heap, not a walk over the calls. */
 int64_t engine_next_deadline(const Engine *e) {
-  if (e->mock.n || e->served.n || admissible(e)) return 0;
-  if (!e->backoff.n) return -1;
-  uint64_t now = vm_now_ms(e->vm), due = UINT64_MAX;
-  for (const Call *c = e->backoff.head; c; c = c->next)
-    if (c->due < due) due = c->due;
-  return due > now ? (int64_t)(due - now) : 0;
+  if (e->mock.n || e->served.n || e->due.n || admissible(e)) return 0;
+  return e->loop ? loop_next_timer(e->loop) : -1;
 }
 
 /* ---- finishing a call -------------------------------------------------------- */
@@ -908,8 +962,8 @@ static void budget_sweep(Engine *e) {
   e->budgets_seen = e->vm->budgets_exhausted;
   e->queue_waiting = 0;
   CallList doomed = {NULL, NULL, 0};
-  CallList *lists[5] = {&e->queue, &e->active, &e->mock, &e->backoff, &e->served};
-  for (int i = 0; i < 5; i++) {
+  CallList *lists[6] = {&e->queue, &e->active, &e->mock, &e->backoff, &e->due, &e->served};
+  for (int i = 0; i < 6; i++) {
     for (Call *c = lists[i]->head, *next; c; c = next) {
       next = c->next;
       if (!budget_spent(c->budget)) continue;
@@ -1061,6 +1115,18 @@ static void handle_reply(Engine *e, Call *c, ProviderReply *r) {
   call_fail(e, c, &m);
 }
 
+/* A retry's backoff ended (a loop timer): the call joins the ones that
+ * go to the front of the queue at the next admission, in the order their
+ * backoffs ended. */
+static void on_retry_due(void *ud) {
+  Call *c = ud;
+  Engine *e = c->e;
+  if (c->in != &e->backoff) return;
+  list_remove(&e->backoff, c);
+  c->state = CS_QUEUED;
+  list_push(&e->due, c);
+}
+
 /* Schedules a transport retry after the SDK backoff (retry_after_s < 0:
  * none given). */
 static void schedule_retry(Engine *e, Call *c, double retry_after_s) {
@@ -1070,9 +1136,10 @@ static void schedule_retry(Engine *e, Call *c, double retry_after_s) {
   c->retries++;
   e->stats.retries++;
   transfer_release(e, c);
-  c->due = vm_now_ms(e->vm) + (uint64_t)(d * 1000.0);
   c->state = CS_BACKOFF;
   list_push(&e->backoff, c);
+  /* only a transfer retries, so the loop exists */
+  loop_timer_set(e->loop, &c->retry_at, (int64_t)(d * 1000.0));
 }
 
 static void fmt_size(Buf *b, size_t n) {
@@ -1271,6 +1338,50 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud) {
   return len;
 }
 
+/* ---- libcurl on the event loop ------------------------------------------------ */
+
+static bool multi_ok(Engine *e, CURLMcode mc, const char *fn);
+
+/* A socket of libcurl's is ready: libcurl works on that socket alone. */
+static void on_ready(void *ud, int fd, unsigned events) {
+  Engine *e = ud;
+  int mask = (events & LOOP_IN ? CURL_CSELECT_IN : 0) | (events & LOOP_OUT ? CURL_CSELECT_OUT : 0) |
+             (events & LOOP_ERR ? CURL_CSELECT_ERR : 0);
+  int running = 0;
+  multi_ok(e, curl_multi_socket_action(e->multi, fd, mask, &running), "curl_multi_socket_action");
+}
+
+/* libcurl's timeout ran out (also how a transfer just added starts). */
+static void on_curl_due(void *ud) {
+  Engine *e = ud;
+  int running = 0;
+  multi_ok(e, curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running), "curl_multi_socket_action");
+}
+
+/* CURLMOPT_SOCKETFUNCTION: what libcurl wants to hear about a socket. */
+static int on_socket(CURL *easy, curl_socket_t s, int what, void *ud, void *sockp) {
+  (void)easy;
+  (void)sockp;
+  Engine *e = ud;
+  if (what == CURL_POLL_REMOVE) {
+    loop_unwatch(e->loop, (int)s);
+    return 0;
+  }
+  unsigned ev = (what & CURL_POLL_IN ? LOOP_IN : 0u) | (what & CURL_POLL_OUT ? LOOP_OUT : 0u);
+  /* a socket epoll refuses fails its transfer (libcurl aborts it) */
+  return loop_watch(e->loop, (int)s, ev, on_ready, e) ? 0 : -1;
+}
+
+/* CURLMOPT_TIMERFUNCTION: libcurl's single timeout, as a loop timer
+ * (never acted on here: libcurl may not be re-entered from this call). */
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *ud) {
+  (void)multi;
+  Engine *e = ud;
+  if (timeout_ms < 0) loop_timer_stop(e->loop, &e->curl_timer);
+  else loop_timer_set(e->loop, &e->curl_timer, timeout_ms);
+  return 0;
+}
+
 /* ---- starting attempts -------------------------------------------------------- */
 
 static bool ensure_multi(Engine *e, Buf *err) {
@@ -1281,9 +1392,29 @@ static bool ensure_multi(Engine *e, Buf *err) {
     free(why);
     return false;
   }
+  if (!e->loop) {
+    char *lerr = NULL;
+    e->loop = loop_new(&lerr);
+    if (!e->loop) {
+      buf_puts(err, lerr);
+      free(lerr);
+      return false;
+    }
+    loop_timer_init(&e->curl_timer, on_curl_due, e);
+  }
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return false;
   e->multi = curl_multi_init();
   if (!e->multi) {
+    curl_global_cleanup();
+    return false;
+  }
+  if (curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_socket) != CURLM_OK ||
+      curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e) != CURLM_OK ||
+      curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK ||
+      curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e) != CURLM_OK) {
+    buf_puts(err, "libcurl refuses the event-loop callbacks");
+    curl_multi_cleanup(e->multi);
+    e->multi = NULL;
     curl_global_cleanup();
     return false;
   }
@@ -1292,6 +1423,82 @@ static bool ensure_multi(Engine *e, Buf *err) {
      * which is slower but just as correct */
   }
   return true;
+}
+
+/* The header lines of c's attempt as libcurl's list. */
+static struct curl_slist *header_list(const Call *c) {
+  struct curl_slist *l = NULL;
+  char **hs = c->prov->build_headers(c->key, c->retries);
+  for (char **h = hs; h && *h; h++) l = curl_slist_append(l, *h);
+  provider_headers_free(hs);
+  l = curl_slist_append(l, "Expect:"); /* no 100-continue round trip */
+  if (c->stream) l = curl_slist_append(l, "accept: text/event-stream");
+  return l;
+}
+
+/* A first attempt's headers are the same for every call with the same
+ * provider, key and streaming (a retry's count the attempt): built once
+ * and shared, not a dozen allocations per call. A handful of sets at
+ * most; past that a call builds its own. */
+#define HEADER_SETS_MAX 8
+typedef struct HeaderSet {
+  const Provider *prov;
+  char *key;
+  bool stream;
+  struct curl_slist *list;
+} HeaderSet;
+
+static struct curl_slist *first_headers(Engine *e, const Call *c) {
+  const char *key = c->key ? c->key : "";
+  for (uint32_t i = 0; i < e->nhsets; i++) {
+    HeaderSet *s = &e->hsets[i];
+    if (s->prov == c->prov && s->stream == c->stream && strcmp(s->key, key) == 0) return s->list;
+  }
+  if (e->nhsets == HEADER_SETS_MAX) return NULL;
+  struct curl_slist *l = header_list(c);
+  if (!l) return NULL;
+  e->hsets = xrealloc(e->hsets, ((size_t)e->nhsets + 1) * sizeof *e->hsets);
+  e->hsets[e->nhsets++] = (HeaderSet){c->prov, xstrdup(key), c->stream, l};
+  return l;
+}
+
+/* The key is wiped before the memory goes back, as a call's own is. */
+static void header_sets_free(Engine *e) {
+  for (uint32_t i = 0; i < e->nhsets; i++) {
+    HeaderSet *s = &e->hsets[i];
+    for (struct curl_slist *l = s->list; l; l = l->next)
+      if (l->data) memset(l->data, 0, strlen(l->data));
+    curl_slist_free_all(s->list);
+    memset(s->key, 0, strlen(s->key));
+    free(s->key);
+  }
+  free(e->hsets);
+  e->hsets = NULL;
+  e->nhsets = 0;
+}
+
+/* A new easy handle with the options every transfer shares. */
+static CURL *easy_new(Engine *e) {
+  CURL *h = curl_easy_init();
+  if (!h) return NULL;
+  curl_easy_setopt(h, CURLOPT_POST, 1L);
+  curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* a key goes only to its own base URL */
+#if LIBCURL_VERSION_NUM >= 0x075500
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+  curl_easy_setopt(h, CURLOPT_USERAGENT, "weft/" PACKAGE_VERSION);
+  int64_t cto = e->cfg.connect_timeout_ms > 0 ? e->cfg.connect_timeout_ms : DEFAULT_CONNECT_MS;
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)cto);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+  /* libcurl's default receive buffer is 16 KiB per transfer, held while
+   * it is in flight: with a thousand in flight that alone is 16 MB. Replies
+   * are mostly a few KiB; a large one just takes more reads. */
+  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, (long)RECV_BUFFER);
+  return h;
 }
 
 /* Starts the HTTP request of c's next attempt. false + message in err. */
@@ -1318,46 +1525,35 @@ static bool start_network(Engine *e, Call *c, Buf *err) {
     buf_puts(err, "cannot build the request body (invalid schema)");
     return false;
   }
-  char **hs = c->prov->build_headers(c->key, c->retries);
-  for (char **h = hs; h && *h; h++) c->hdrs = curl_slist_append(c->hdrs, *h);
-  provider_headers_free(hs);
-  c->hdrs = curl_slist_append(c->hdrs, "Expect:"); /* no 100-continue round trip */
-  if (c->stream) c->hdrs = curl_slist_append(c->hdrs, "accept: text/event-stream");
-  CURL *h = curl_easy_init();
+  c->hdrs = c->retries == 0 ? first_headers(e, c) : NULL;
+  c->hdrs_shared = c->hdrs != NULL;
+  if (!c->hdrs) c->hdrs = header_list(c);
+  CURL *h = e->nidle ? e->idle[--e->nidle] : easy_new(e);
   if (!h) {
     buf_puts(err, "cannot create a transfer");
     return false;
   }
   c->easy = h;
   c->errbuf[0] = '\0';
+  /* every option a call sets is set on every attempt: a handle from the
+   * pool carries the last call's */
   curl_easy_setopt(h, CURLOPT_URL, c->url);
-  curl_easy_setopt(h, CURLOPT_POST, 1L);
   curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->body);
   curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(c->body));
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->hdrs);
-  curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
   /* Waiting to multiplex pays only on HTTP/2 (https): on plain http one
    * transfer of a burst would wait out another's whole reply. */
   curl_easy_setopt(h, CURLOPT_PIPEWAIT, strncmp(c->url, "https://", 8) == 0 ? 1L : 0L);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* a key goes only to its own base URL */
-#if LIBCURL_VERSION_NUM >= 0x075500
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-#endif
-  curl_easy_setopt(h, CURLOPT_USERAGENT, "weft/" PACKAGE_VERSION);
-  int64_t cto = e->cfg.connect_timeout_ms > 0 ? e->cfg.connect_timeout_ms : DEFAULT_CONNECT_MS;
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)cto);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
+  long idle_secs = 0;
   if (c->stream) {
     int64_t idle = e->cfg.idle_timeout_ms > 0 ? e->cfg.idle_timeout_ms : DEFAULT_IDLE_MS;
-    long secs = (long)((idle + 999) / 1000);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, secs > 0 ? secs : 1L);
+    idle_secs = (long)((idle + 999) / 1000);
+    if (idle_secs < 1) idle_secs = 1;
   }
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, c->stream ? 1L : 0L);
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, idle_secs);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
   curl_easy_setopt(h, CURLOPT_PRIVATE, c);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
@@ -1533,14 +1729,10 @@ static bool multi_ok(Engine *e, CURLMcode mc, const char *fn) {
   return false;
 }
 
-/* curl_multi_perform, its failure handled. */
-static bool multi_perform(Engine *e) {
-  int running = 0;
-  return multi_ok(e, curl_multi_perform(e->multi, &running), "curl_multi_perform");
-}
-
-/* Settles every transfer curl reports finished. */
-static void collect_done(Engine *e) {
+/* Settles every transfer curl reports finished; true if there was one. */
+static bool collect_done(Engine *e) {
+  if (!e->multi) return false;
+  bool any = false;
   CURLMsg *msg;
   int left;
   while ((msg = curl_multi_info_read(e->multi, &left)) != NULL) {
@@ -1552,59 +1744,65 @@ static void collect_done(Engine *e) {
     if (!c || c->state != CS_ACTIVE) continue;
     list_remove(&e->active, c);
     e->in_flight--;
+    any = true;
     finish_transfer(e, c, res);
   }
+  return any;
 }
 
-/* Moves retries whose backoff has ended to the front of the queue, in
- * the order they were scheduled. */
+/* Moves retries whose backoff has ended (on_retry_due) to the front of
+ * the queue, in the order their backoffs ended. */
 static void move_due(Engine *e) {
-  if (!e->backoff.n) return;
-  uint64_t now = vm_now_ms(e->vm);
-  CallList due = {NULL, NULL, 0};
-  for (Call *c = e->backoff.head, *next; c; c = next) {
-    next = c->next;
-    if (c->due > now) continue;
-    list_remove(&e->backoff, c);
-    c->state = CS_QUEUED;
-    list_push(&due, c);
-  }
-  while (due.tail) {
-    Call *c = due.tail;
-    list_remove(&due, c);
+  while (e->due.tail) {
+    Call *c = e->due.tail;
+    list_remove(&e->due, c);
     list_push_front(&e->queue, c);
   }
 }
 
+/* Runs the loop's due timers: transfers admitted since the last wake-up
+ * leave now (adding a handle arms libcurl's timeout at 0), so requests
+ * are on the wire before the fibers run. */
+static void kick(Engine *e) {
+  if (e->loop) loop_run_timers(e->loop);
+}
+
 void engine_pump(Engine *e) {
   if (!e->active.n) return;
-  if (multi_perform(e)) collect_done(e);
+  /* The scheduler pumps every few slices; when a burst of replies wakes a
+   * thousand short fibers that is every few microseconds, and each look
+   * costs a system call and, with a journal, a commit. Once a millisecond
+   * keeps transfers moving under a long computation all the same. */
+  uint64_t now = vm_now_ms(e->vm);
+  if (now - e->polled_ms < PUMP_EVERY_MS) return;
+  e->polled_ms = now;
+  loop_wait(e->loop, 0);
+  collect_done(e);
   budget_sweep(e);
   move_due(e);
   admit(e);
-  if (e->active.n) multi_perform(e);
+  kick(e);
   effects_commit(e->vm, e->log); /* replies are durable before their fibers run */
 }
 
 void engine_poll(Engine *e, int64_t timeout_ms) {
   budget_sweep(e);
   admit(e);
-  if (e->mock.n || e->served.n || admissible(e)) timeout_ms = 0;
+  /* what was just admitted leaves, and transfers that finished since the
+   * last wait are settled now: waiting first would sleep out the timeout
+   * with their fibers ready (at the tail of a fan-out nothing else wakes
+   * the wait) */
+  kick(e);
+  if (collect_done(e)) timeout_ms = 0;
+  if (e->mock.n || e->served.n || e->due.n || admissible(e)) timeout_ms = 0;
   if (timeout_ms < 0) timeout_ms = 0;
-  if (e->active.n) {
-    /* transfers that perform just finished are settled now: waiting in
-     * curl_multi_poll first would sleep out the timeout with their fibers
-     * ready (at the tail of a fan-out nothing else wakes the poll) */
-    uint32_t before = e->in_flight;
-    if (multi_perform(e)) collect_done(e);
-    if (e->in_flight != before) timeout_ms = 0;
-    if (e->active.n &&
-        multi_ok(e, curl_multi_poll(e->multi, NULL, 0, timeout_ms > INT32_MAX ? INT32_MAX : (int)timeout_ms, NULL),
-                 "curl_multi_poll") &&
-        multi_perform(e))
-      collect_done(e);
+  if (e->loop) {
+    /* sockets ready and timers due (libcurl's, backoffs), nothing else */
+    loop_wait(e->loop, timeout_ms);
+    e->polled_ms = vm_now_ms(e->vm);
+    collect_done(e);
   } else if (timeout_ms > 0) {
-    /* only backoffs pending: wait for the earliest (capped by the caller) */
+    /* nothing on the network (so no loop): nothing to wait for but time */
     struct timespec ts = {(time_t)(timeout_ms / 1000), (long)(timeout_ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
   }
@@ -1626,7 +1824,7 @@ void engine_poll(Engine *e, int64_t timeout_ms) {
   budget_sweep(e);
   move_due(e);
   admit(e);
-  if (e->active.n) multi_perform(e);
+  kick(e);
   effects_commit(e->vm, e->log); /* replies are durable before their fibers run */
 }
 
@@ -1753,6 +1951,31 @@ static bool ask_from_records(Engine *e, Call *c) {
   return false;
 }
 
+/* f's call must wait for a slot, and the fan-out limits around f asked
+ * for more calls at once than --max-concurrency allows: the program's
+ * `limit` is not what the run does, so the run says so, once per fan-out:
+ * a trace event now, a note under the summary at the end. */
+static void note_capped(Engine *e, Fiber *f) {
+  uint32_t limit = 0;
+  const char *at = NULL;
+  uint32_t asked = tasks_asked(f->task, &limit, &at);
+  if (asked <= e->max_conc || !tasks_note_once(f->task)) return;
+  e->capped++;
+  if (asked > e->capped_asked) {
+    e->capped_asked = asked;
+    free(e->capped_at);
+    e->capped_at = xstrdup(at ? at : "main");
+  }
+  Trace *t = e->vm->trace;
+  if (trace_begin(t, "concurrency", at ? at : "main")) {
+    trace_int(t, "limit", limit);
+    trace_int(t, "asked", asked);
+    trace_int(t, "max_concurrency", e->max_conc);
+    trace_cstr(t, "from", e->cfg.max_concurrency ? "flag" : "default");
+    trace_end(t);
+  }
+}
+
 bool engine_ask(Engine *e, const EffectRequest *rq) {
   Fiber *f = rq->fiber;
   uint32_t role = rq->u.ask.role, td = rq->u.ask.td;
@@ -1783,6 +2006,7 @@ bool engine_ask(Engine *e, const EffectRequest *rq) {
   }
   Call *c = xcalloc(1, sizeof *c);
   c->e = e;
+  loop_timer_init(&c->retry_at, on_retry_due, c);
   c->f = f;
   c->budget = budget_retain(f->budget);
   c->addr = xstrdup(rq->addr);
@@ -1873,6 +2097,7 @@ bool engine_ask(Engine *e, const EffectRequest *rq) {
   } else {
     c->state = CS_QUEUED;
     list_push(&e->queue, c);
+    if (f->task && e->in_flight + e->queue.n > e->max_conc) note_capped(e, f);
   }
   vm->asks_started++;
   f->call = c;
@@ -1909,7 +2134,18 @@ void engine_summary(const Engine *e, FILE *out) {
     buf_putc(&b, ')');
   }
   buf_putc(&b, '\n');
-  term_write(out, b.data, b.len, TERM_TEXT); /* model names come from the program */
+  if (e && e->capped) {
+    buf_printf(&b, "weft: note: --max-concurrency %" PRIu32 "%s held ", e->max_conc,
+               e->cfg.max_concurrency ? "" : " (the default)");
+    if (e->capped == 1)
+      buf_printf(&b, "fan-out %s to %" PRIu32 " model calls at once; its limits allow %" PRIu32, e->capped_at,
+                 e->max_conc, e->capped_asked);
+    else
+      buf_printf(&b, "%" PRIu32 " fan-outs to %" PRIu32 " model calls at once (the widest, %s, allows %" PRIu32 ")",
+                 e->capped, e->max_conc, e->capped_at, e->capped_asked);
+    buf_printf(&b, ": give --max-concurrency %" PRIu32 " to run them all\n", e->capped_asked);
+  }
+  term_write(out, b.data, b.len, TERM_TEXT); /* model names and fan-out addresses come from the program */
   buf_free(&b);
 }
 

@@ -6,8 +6,8 @@
  * it behind the admission limit (--max-concurrency; a queued call is not
  * sent), and drives every transfer on ONE libcurl multi handle from the
  * scheduler's thread: when no fiber is runnable the scheduler calls
- * engine_poll, which waits in curl_multi_poll until a transfer progresses
- * or the next timer is due. A finished call resumes its fiber with the
+ * engine_poll, which waits on the runtime's event loop (loop.h: libcurl's
+ * sockets on epoll) until a socket is ready or the next timer is due. A finished call resumes its fiber with the
  * reply (text, or a value checked against the requested type) or fails it
  * with a message naming role, provider, model, HTTP status and the
  * provider's own error text.
@@ -35,6 +35,9 @@
 #include "journal.h"
 #include "provider.h"
 #include "../vm/vm.h"
+
+/* Model calls in flight at once without --max-concurrency. */
+#define ENGINE_DEFAULT_CONCURRENCY 64u
 
 typedef struct ModelOverride {
   const char *role;         /* role name */

@@ -68,7 +68,8 @@ int use_color(ColorMode mode) {
  * source cap and no import root of its own (docs/security.md, "Untrusted
  * programs"). */
 static CompileOptions compile_options(bool check_only, const weft_compile_opts *co) {
-  CompileOptions opt = {.check_only = check_only, .stdlib_dir = NULL, .natives = std_native_table()};
+  CompileOptions opt = {.check_only = check_only, .stdlib_dir = NULL, .natives = std_native_table(),
+                        .concurrency_note = check_only ? ENGINE_DEFAULT_CONCURRENCY : 0};
   opt.import_paths = co->import_paths;
   opt.nimport_paths = co->nimport_paths;
   opt.untrusted = co->untrusted;

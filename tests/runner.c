@@ -14,12 +14,13 @@
  *                                   alone: an empty line)
  *      // expect error[E0301]       a diagnostic with this code on this line
  *      // expect warning[W0001]     (several may follow each other)
+ *      // expect note[N0001]        a note (`weft check` only)
  *      // expect runtime error: T   exit 1 and T somewhere in stderr
  *      // expect exit: N            the exit code (default 0, or 1 above)
  *      // args: A B C               extra arguments for `weft run`
  *    A file with diagnostic expectations is checked with `weft check
  *    --json` and the set of (code, line) pairs must match exactly (warnings
- *    only count when the file expects some warning). A file expecting no
+ *    and notes only count when the file expects some of that kind). A file expecting no
  *    error is then run with `weft run FILE ARGS`.
  *  - Golden files: DIR/golden/diag/NAME.weft against NAME.stderr (exact
  *    stderr of `weft check --color=never`), DIR/golden/disasm/NAME.weft
@@ -657,12 +658,12 @@ static int jfind_line(const JVal *o, int depth) {
 /* ---- Weft test expectations ------------------------------------------------- */
 
 typedef struct OutExp { int line; char *text; } OutExp;
-typedef struct DiagExp { int line; char code[16]; bool warning; bool matched; } DiagExp;
+typedef struct DiagExp { int line; char code[16]; const char *sev; bool matched; } DiagExp;
 
 typedef struct Spec {
   OutExp *out; size_t nout;
   DiagExp *diags; size_t ndiags;
-  bool expects_error, expects_warning;
+  bool expects_error, expects_warning, expects_note;
   char *runtime_error; int runtime_line;
   StrList args;
   int exit_code; /* -1: not given */
@@ -676,17 +677,20 @@ static void spec_free(Spec *s) {
   sl_free(&s->args);
 }
 
-/* Reads "error[CODE]" / "warning[CODE]" items after "// expect ". */
+/* Reads "error[CODE]" / "warning[CODE]" / "note[CODE]" items after "// expect ". */
 static void parse_diag_exps(Spec *s, const char *p, int line) {
   for (;;) {
     while (*p == ' ') p++;
-    bool warning;
+    const char *sev;
     if (strncmp(p, "error[", 6) == 0) {
-      warning = false;
+      sev = "error";
       p += 6;
     } else if (strncmp(p, "warning[", 8) == 0) {
-      warning = true;
+      sev = "warning";
       p += 8;
+    } else if (strncmp(p, "note[", 5) == 0) {
+      sev = "note";
+      p += 5;
     } else {
       return;
     }
@@ -697,8 +701,9 @@ static void parse_diag_exps(Spec *s, const char *p, int line) {
     memset(d, 0, sizeof *d);
     memcpy(d->code, p, (size_t)(close - p));
     d->line = line;
-    d->warning = warning;
-    if (warning) s->expects_warning = true;
+    d->sev = sev;
+    if (sev[0] == 'w') s->expects_warning = true;
+    else if (sev[0] == 'n') s->expects_note = true;
     else s->expects_error = true;
     p = close + 1;
   }
@@ -787,7 +792,9 @@ static bool check_diags(const Opts *o, const char *path, const char *display, Sp
     JVal *code = jget(d, "code"), *sev = jget(d, "severity"), *msg = jget(d, "message");
     JVal *file = jget(d, "file");
     const char *cs = code && code->kind == J_STR ? code->str : "?";
-    bool warning = sev && sev->kind == J_STR && strcmp(sev->str, "warning") == 0;
+    const char *sevname = sev && sev->kind == J_STR && strcmp(sev->str, "warning") == 0 ? "warning"
+                          : sev && sev->kind == J_STR && strcmp(sev->str, "note") == 0      ? "note"
+                                                                                             : "error";
     int line = jfind_line(d, 0);
     bool other_file = file && file->kind == J_STR && file->str[0] &&
                       strcmp(base_of(file->str), base_of(path)) != 0;
@@ -799,21 +806,21 @@ static bool check_diags(const Opts *o, const char *path, const char *display, Sp
         break;
       }
     }
-    if (found || (warning && !s->expects_warning)) continue;
+    if (found || (sevname[0] == 'w' && !s->expects_warning) || (sevname[0] == 'n' && !s->expects_note)) continue;
     ok = false;
     if (other_file)
       text_printf(t, "FAIL %s: unexpected %s[%s] in %s:%d: %s\n", display,
-                  warning ? "warning" : "error", cs, file->str, line,
+                  sevname, cs, file->str, line,
                   msg && msg->kind == J_STR ? msg->str : "");
     else
       text_printf(t, "FAIL %s:%d: unexpected %s[%s]: %s\n", display, line,
-                  warning ? "warning" : "error", cs, msg && msg->kind == J_STR ? msg->str : "");
+                  sevname, cs, msg && msg->kind == J_STR ? msg->str : "");
   }
   for (size_t k = 0; k < s->ndiags; k++) {
     if (s->diags[k].matched) continue;
     ok = false;
     text_printf(t, "FAIL %s:%d: expected %s[%s], not reported\n", display, s->diags[k].line,
-                s->diags[k].warning ? "warning" : "error", s->diags[k].code);
+                s->diags[k].sev, s->diags[k].code);
   }
   int want = s->expects_error ? 1 : 0;
   if (ok && p.code != want) {

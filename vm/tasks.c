@@ -81,6 +81,9 @@ struct ObjTasks {
   Budget *budget;      /* the budget branches start under (one reference; NULL: none) */
   Budget *own;         /* mode 2 (a budget block): the block's budget (one reference) */
   bool in_else;        /* mode 2: the branch slot runs the else function */
+  uint32_t asked;      /* calls its branches may have in flight at once by the limits
+                          written: its limit times those around it (tasks_asked) */
+  bool host_noted;     /* the host reported on it (tasks_note_once) */
 };
 
 static void settle_budget(VM *vm, ObjTasks *t);
@@ -180,6 +183,28 @@ static bool start_pending(VM *vm, ObjTasks *t) {
 
 /* ---- FANOUT -------------------------------------------------------------- */
 
+/* What a new fan-out (or budget block) made by f asks of the host's
+ * concurrency, by the limits written: its own limit (none counts 1) times
+ * what f's own fan-out asks, so 16 under 16 ask for 256. Computed once
+ * here: nothing keeps a pointer to the fan-outs around it. */
+static void inherit_asked(ObjTasks *t, Fiber *f, uint32_t limit) {
+  const ObjTasks *outer = f->task;
+  uint64_t a = (uint64_t)(limit ? limit : 1) * (outer ? outer->asked : 1);
+  t->asked = a > UINT32_MAX ? UINT32_MAX : (uint32_t)a;
+}
+
+uint32_t tasks_asked(const ObjTasks *t, uint32_t *limit, const char **prefix) {
+  *limit = t ? t->limit : 0;
+  *prefix = t ? t->prefix : NULL;
+  return t ? t->asked : 1;
+}
+
+bool tasks_note_once(ObjTasks *t) {
+  if (!t || t->host_noted) return false;
+  t->host_noted = true;
+  return true;
+}
+
 NativeStatus tasks_fanout(VM *vm, Fiber *f, uint32_t mode, const Value *args, Value *out) {
   Value xs = args[0], fn = args[1], lim = args[2];
   const Module *m = vm->mod;
@@ -233,6 +258,7 @@ NativeStatus tasks_fanout(VM *vm, Fiber *f, uint32_t mode, const Value *args, Va
   t->n = n;
   t->limit = limit;
   t->mode = (uint8_t)mode;
+  inherit_asked(t, f, limit);
   t->budget = budget_retain(f->budget);
   t->first_bad = NO_INDEX;
   t->br = n ? heap_alloc(&vm->heap, (size_t)n * sizeof(Branch)) : NULL;
@@ -799,6 +825,7 @@ NativeStatus tasks_budget(VM *vm, Fiber *f, uint32_t bits, const Value *args, Va
   t->fn = v_retain(fn);
   t->n = 1;
   t->mode = 2;
+  inherit_asked(t, f, 0);
   t->first_bad = NO_INDEX;
   t->br = heap_alloc(&vm->heap, sizeof(Branch));
   memset(t->br, 0, sizeof(Branch));

@@ -64,6 +64,15 @@ void tasks_clear_dirty(VM *vm);
 /* Puts t on the settle list (budget.c: a block's budget was exhausted). */
 void tasks_mark_dirty(VM *vm, ObjTasks *t);
 
+/* For a host's admission: how many calls the branches of t (a fiber's
+ * f->task; NULL: the root, 1) may have in flight at once by the fan-out
+ * limits written, t's own `limit` times those of the fan-outs around it
+ * (an unlimited one counts 1); *limit is t's own (0: none), *prefix its
+ * branches' address prefix "PATH/fanout#N@LINE" (borrowed; NULL: root).
+ * tasks_note_once is true the first time only: a host reports on t once. */
+uint32_t tasks_asked(const ObjTasks *t, uint32_t *limit, const char **prefix);
+bool tasks_note_once(ObjTasks *t);
+
 /* ---- budgets (vm/budget.c) ------------------------------------------ */
 
 /* A budget: limits on calls, tokens, dollars and wall time, with a parent

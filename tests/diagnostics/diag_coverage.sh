@@ -26,9 +26,9 @@ expect_rc 1 "a model not allowed"
 contains "$out" '"code":"E0621"' || fail "E0621 not reported by weft check --untrusted: $out"
 
 # Every other code has a test file that expects it.
-for code in $(sed -n 's/^DIAG(\([EW][0-9]*\),.*/\1/p' "$root/lang/diagcodes.def"); do
+for code in $(sed -n 's/^DIAG(\([EWN][0-9]*\),.*/\1/p' "$root/lang/diagcodes.def"); do
   case $code in E0104|E0504|E0505|E0621) continue ;; esac
-  grep -rqs "expect \(error\|warning\)\[$code\]" "$root/tests" ||
+  grep -rqs "expect \(error\|warning\|note\)\[$code\]" "$root/tests" ||
     fail "no test expects $code"
 done
 exit 0

@@ -7,7 +7,7 @@ doc="$top/docs/errors.md"
 [ -r "$def" ] || fail "cannot read $def"
 [ -r "$doc" ] || fail "cannot read $doc"
 
-codes=$(sed -n 's/^DIAG(\([EW][0-9][0-9][0-9][0-9]\),.*/\1/p' "$def")
+codes=$(sed -n 's/^DIAG(\([EWN][0-9][0-9][0-9][0-9]\),.*/\1/p' "$def")
 [ -n "$codes" ] || fail "no codes found in $def"
 mkdir "$tmp/ex" || exit 1
 checked=0

@@ -411,17 +411,19 @@ static CURLMcode fail_add(CURLM *m, CURL *h) {
   (void)h;
   return CURLM_OUT_OF_MEMORY;
 }
-static CURLMcode fail_perform(CURLM *m, int *running) {
+static CURLMcode fail_action(CURLM *m, curl_socket_t s, int ev, int *running) {
   (void)m;
+  (void)s;
+  (void)ev;
   *running = 0;
   return CURLM_INTERNAL_ERROR;
 }
-static CURLMcode fail_poll(CURLM *m, struct curl_waitfd *fds, unsigned n, int timeout_ms, int *numfds) {
-  (void)m;
-  (void)fds;
-  (void)n;
-  (void)timeout_ms;
-  if (numfds) *numfds = 0;
+/* libcurl's own socket_action for timeouts (so transfers start), a
+ * failure for every socket that becomes ready */
+static CURLMcode (*real_action)(CURLM *, curl_socket_t, int, int *);
+static CURLMcode fail_ready(CURLM *m, curl_socket_t s, int ev, int *running) {
+  if (s == CURL_SOCKET_TIMEOUT) return real_action(m, s, ev, running);
+  *running = 0;
   return CURLM_OUT_OF_MEMORY;
 }
 
@@ -496,24 +498,25 @@ static void test_multi_failures(void) {
   ok(mock_ok, "a transfer that never started was not charged: the next call fits the budget");
   free(msg);
 
-  CURLMcode (*perform)(CURLM *, int *) = fail_perform;
-  msg = ask_with_fault("http://127.0.0.1:1", &curl_api.multi_perform, &perform, sizeof perform, &mock_ok);
-  has_substr(msg, "ask r (openai/gpt-4o-mini): the HTTP engine failed (curl_multi_perform: ",
-             "curl_multi_perform failing fails the call in flight");
-  ok(mock_ok, "the run goes on after curl_multi_perform failed");
+  CURLMcode (*action)(CURLM *, curl_socket_t, int, int *) = fail_action;
+  msg = ask_with_fault("http://127.0.0.1:1", &curl_api.multi_socket_action, &action, sizeof action, &mock_ok);
+  has_substr(msg, "ask r (openai/gpt-4o-mini): the HTTP engine failed (curl_multi_socket_action: ",
+             "curl_multi_socket_action failing on the timeout that starts a transfer fails the call");
+  ok(mock_ok, "the run goes on after curl_multi_socket_action failed");
   free(msg);
 
   int port = 0;
   int fd = silent_listener(&port);
-  ok(fd >= 0, "a local listener for the poll test");
+  ok(fd >= 0, "a local listener for the ready-socket test");
   if (fd >= 0) {
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-    CURLMcode (*poll)(CURLM *, struct curl_waitfd *, unsigned, int, int *) = fail_poll;
-    msg = ask_with_fault(url, &curl_api.multi_poll, &poll, sizeof poll, &mock_ok);
-    has_substr(msg, "ask r (openai/gpt-4o-mini): the HTTP engine failed (curl_multi_poll: ",
-               "curl_multi_poll failing fails the call in flight instead of hanging");
-    ok(mock_ok, "the run goes on after curl_multi_poll failed");
+    real_action = curl_api.multi_socket_action;
+    CURLMcode (*ready)(CURLM *, curl_socket_t, int, int *) = fail_ready;
+    msg = ask_with_fault(url, &curl_api.multi_socket_action, &ready, sizeof ready, &mock_ok);
+    has_substr(msg, "ask r (openai/gpt-4o-mini): the HTTP engine failed (curl_multi_socket_action: ",
+               "curl_multi_socket_action failing on a ready socket fails the call in flight instead of hanging");
+    ok(mock_ok, "the run goes on after curl_multi_socket_action failed on a socket");
     free(msg);
     close(fd);
   }
