@@ -382,6 +382,33 @@ bool vm_check_alloc(VM *vm, Fiber *f, size_t bytes) {
   return false;
 }
 
+/* The fuel left, as the work bound of one comparison. */
+static uint64_t fuel_left(const VM *vm) {
+  return vm->fuel < vm->limits.max_instructions ? vm->limits.max_instructions - vm->fuel : 0;
+}
+
+/* Charges a bounded comparison's work and turns its stop into an error. */
+static bool charge_walk(VM *vm, Fiber *f, int status, uint64_t work) {
+  if (status == EQ_DEEP) {
+    vm_raise(vm, f, "cannot compare values nested deeper than %d levels", VALUE_MAX_DEPTH);
+    return false;
+  }
+  if (status == EQ_COSTLY) return vm_charge(vm, f, UINT64_MAX);
+  return vm_charge(vm, f, work);
+}
+
+bool vm_equal(VM *vm, Fiber *f, Value a, Value b, bool *eq) {
+  uint64_t work = 0;
+  int r = v_equal_bounded(a, b, fuel_left(vm), &work);
+  *eq = r == EQ_YES;
+  return charge_walk(vm, f, r == EQ_DEEP || r == EQ_COSTLY ? r : 0, work);
+}
+
+bool vm_compare(VM *vm, Fiber *f, Value a, Value b, int *order) {
+  uint64_t work = 0;
+  return charge_walk(vm, f, v_compare_bounded(a, b, fuel_left(vm), &work, order), work);
+}
+
 /* ---- parking --------------------------------------------------------- */
 
 /* A sleep is an effect: when the host asks to be told (sleep_begin), it
