@@ -821,5 +821,53 @@ static bool render_top(Buf *b, Value v, bool raw, char **err) {
   return false;
 }
 
+/* Adds an upper bound of v's rendered size to *acc, giving up once it
+ * passes cap: the walk visits at most about cap nodes and scans at most
+ * about cap bytes, so sizing a value that shares one child many times
+ * costs no more than the output would be charged. */
+static void size_at(Value v, int depth, uint64_t *acc, uint64_t cap) {
+  if (*acc > cap) return;
+  if (v.tag != V_OBJ) { *acc += 32; return; }
+  if (depth >= VALUE_MAX_DEPTH) return;
+  switch ((ObjKind)v.as.o->kind) {
+  case OBJ_STRING: *acc += buf_json_string_len(AS_STRING(v)->data, AS_STRING(v)->len); return;
+  case OBJ_LIST: {
+    ObjList *l = AS_LIST(v);
+    *acc += 2;
+    for (uint32_t i = 0; i < l->n && *acc <= cap; i++) {
+      *acc += 1;
+      size_at(l->items[i], depth + 1, acc, cap);
+    }
+    return;
+  }
+  case OBJ_MAP: {
+    ObjMap *m = AS_MAP(v);
+    *acc += 2;
+    for (uint32_t i = 0; i < m->n && *acc <= cap; i++) {
+      *acc += buf_json_string_len(m->keys[i]->data, m->keys[i]->len) + 2;
+      size_at(m->vals[i], depth + 1, acc, cap);
+    }
+    return;
+  }
+  case OBJ_RECORD: {
+    ObjRecord *r = AS_RECORD(v);
+    *acc += 2;
+    for (uint32_t i = 0; i < r->shape->n && *acc <= cap; i++) {
+      ObjString *k = r->shape->names[i];
+      *acc += (k ? buf_json_string_len(k->data, k->len) : 2) + 2;
+      size_at(r->vals[i], depth + 1, acc, cap);
+    }
+    return;
+  }
+  default: *acc += 24; return; /* "<fn 4294967295>", "<tasks>" */
+  }
+}
+
+uint64_t v_render_size(Value v, uint64_t cap) {
+  uint64_t acc = 0;
+  size_at(v, 0, &acc, cap);
+  return acc;
+}
+
 bool v_to_json(Buf *b, Value v, char **err) { return render_top(b, v, false, err); }
 bool v_to_display(Buf *b, Value v, char **err) { return render_top(b, v, true, err); }

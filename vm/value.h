@@ -221,6 +221,9 @@ const char *v_type_name(Value v);                        /* "int", "list", ... *
  * or a float is not finite (NaN/inf have no JSON form): then b is as it
  * was and *err (malloc'd, when err is not NULL) says why. */
 bool v_to_json(Buf *b, Value v, char **err);
+/* An upper bound of the bytes v_to_json or v_to_display puts for v, or
+ * some number above cap once the bound passes it (the walk then stops). */
+uint64_t v_render_size(Value v, uint64_t cap);
 /* Like v_to_json but strings render raw (used by print and interpolation). */
 bool v_to_display(Buf *b, Value v, char **err);
 /* Duration text: 1500 -> "1.5s", 90000 -> "1m30s", 250 -> "250ms". */

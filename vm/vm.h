@@ -173,6 +173,13 @@ bool vm_check_alloc(VM *vm, Fiber *f, size_t bytes);
  * nested deeper than VALUE_MAX_DEPTH; otherwise set *eq or *order. */
 bool vm_equal(VM *vm, Fiber *f, Value a, Value b, bool *eq);
 bool vm_compare(VM *vm, Fiber *f, Value a, Value b, int *order);
+/* Renders v as JSON (display false) or display text (true), appending to
+ * b, after charging fuel for the text's size bound and checking the memory
+ * limit for the text and one copy of all of b (the text is always copied
+ * into a string or written out), so a value that shares one big part many
+ * times cannot blow up memory before the check. Raises and returns false
+ * on failure. */
+bool vm_render(VM *vm, Fiber *f, Value v, bool display, Buf *b);
 /* Parks f until `ms` milliseconds from now; it resumes with `value` (taken). */
 void vm_park_timer(VM *vm, Fiber *f, int64_t ms, Value value);
 /* Makes a parked fiber runnable, resuming with `value` (taken). */
