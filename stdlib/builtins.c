@@ -38,15 +38,10 @@ bool std_charge(VM *vm, Fiber *f, uint64_t elems, uint64_t bytes) {
 
 bool std_check_list(VM *vm, Fiber *f, uint64_t n, uint64_t bytes) {
   uint64_t total;
-  if (n > UINT32_MAX) {
-    vm_raise(vm, f, "list too long (%llu elements)", (unsigned long long)n);
-    return false;
-  }
+  if (n > UINT32_MAX) return vm_too_large(vm, f, "list too long");
   if (__builtin_mul_overflow(n, (uint64_t)sizeof(Value), &total) ||
-      __builtin_add_overflow(total, bytes, &total) || total > SIZE_MAX) {
-    vm_raise(vm, f, "memory limit exceeded");
-    return false;
-  }
+      __builtin_add_overflow(total, bytes, &total) || total > SIZE_MAX)
+    return vm_too_large(vm, f, "result too large");
   return vm_check_alloc(vm, f, (size_t)total);
 }
 

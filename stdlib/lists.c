@@ -319,8 +319,11 @@ NativeStatus std_contains_list(VM *vm, Fiber *f, const Value *args, int argc, Va
  * limits before anything is allocated. */
 static NativeStatus make_range(VM *vm, Fiber *f, int64_t a, int64_t b, Value *out) {
   uint64_t n = b > a ? (uint64_t)b - (uint64_t)a : 0;
-  if (n > UINT32_MAX) return vm_raise(vm, f, "range: %llu elements is too many", (unsigned long long)n);
-  if (!std_charge(vm, f, n, 0) || !std_check_list(vm, f, n, 0)) return NATIVE_ERROR;
+  if (n > UINT32_MAX) {
+    vm_too_large(vm, f, "range: too many elements");
+    return NATIVE_ERROR;
+  }
+  if (!std_check_list(vm, f, n, 0) || !std_charge(vm, f, n, 0)) return NATIVE_ERROR;
   Value list = v_list(&vm->heap, (uint32_t)n);
   ObjList *l = AS_LIST(list);
   for (uint64_t i = 0; i < n; i++) l->items[i] = v_int((int64_t)((uint64_t)a + i));

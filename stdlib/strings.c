@@ -372,9 +372,11 @@ NativeStatus std_repeat(VM *vm, Fiber *f, const Value *args, int argc, Value *ou
     return NATIVE_ERROR;
   if (n < 0) return vm_raise(vm, f, "repeat: negative count %lld", (long long)n);
   uint64_t total;
-  if (__builtin_mul_overflow((uint64_t)n, (uint64_t)s->len, &total) || total >= SIZE_MAX / 2)
-    return vm_raise(vm, f, "repeat: result too large");
-  if (!std_charge(vm, f, 1, total) || !vm_check_alloc(vm, f, (size_t)total)) return NATIVE_ERROR;
+  if (__builtin_mul_overflow((uint64_t)n, (uint64_t)s->len, &total) || total >= SIZE_MAX / 2) {
+    vm_too_large(vm, f, "repeat: result too large");
+    return NATIVE_ERROR;
+  }
+  if (!vm_check_alloc(vm, f, (size_t)total) || !std_charge(vm, f, 1, total)) return NATIVE_ERROR;
   ObjString *r = str_alloc(&vm->heap, (size_t)total);
   for (size_t off = 0; off < total; off += s->len) memcpy(r->data + off, s->data, s->len);
   *out = v_obj(&r->h);

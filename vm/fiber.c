@@ -382,6 +382,11 @@ bool vm_check_alloc(VM *vm, Fiber *f, size_t bytes) {
   return false;
 }
 
+bool vm_too_large(VM *vm, Fiber *f, const char *what) {
+  vm_raise_kind(vm, f, "limit", "memory limit (%zu bytes) exceeded: %s", vm->limits.max_memory, what);
+  return false;
+}
+
 /* The fuel left, as the work bound of one comparison. */
 static uint64_t fuel_left(const VM *vm) {
   return vm->fuel < vm->limits.max_instructions ? vm->limits.max_instructions - vm->fuel : 0;

@@ -166,6 +166,10 @@ NativeStatus vm_raise(VM *vm, Fiber *f, const char *fmt, ...)
 bool vm_charge(VM *vm, Fiber *f, uint64_t units);
 /* Checks the memory limit before building something of `bytes` bytes. */
 bool vm_check_alloc(VM *vm, Fiber *f, size_t bytes);
+/* Raises the memory-limit error for a result whose size is past any limit
+ * or past what a size_t or a list length can hold (`what` says which);
+ * returns false. */
+bool vm_too_large(VM *vm, Fiber *f, const char *what);
 /* Structural equality and ordering for builtins, charged as `==` is: one
  * unit of fuel per node compared, and never more work than the fuel left
  * (two equal values that share structure cost their unfolded size).
