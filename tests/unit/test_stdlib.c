@@ -7,6 +7,7 @@
 #include "../../stdlib/builtins.h"
 #include "../../vm/json.h"
 #include "../../vm/module.h"
+#include "../../vm/vm_impl.h"
 #include "tap.h"
 
 #include <math.h>
@@ -490,6 +491,15 @@ static void test_convert(void) {
   buf_free(&b);
 }
 
+/* Budgets live in the heap, so --max-memory sees a program's budget blocks. */
+static void test_budget_counted(void) {
+  size_t before = vm->heap.used;
+  Budget *b = budget_new(vm, NULL, 0, 0, 0, 0, 0, "main/budget@3");
+  ok(vm->heap.used >= before + sizeof *b, "a budget is counted in the heap");
+  budget_release(vm, b);
+  ok(vm->heap.used == before, "and given back when released");
+}
+
 int main(void) {
   Heap mheap;
   heap_init(&mheap, 0);
@@ -509,6 +519,7 @@ int main(void) {
   test_math();
   test_effects();
   test_convert();
+  test_budget_counted();
 
   buf_free(&result);
   size_t leaked = vm->heap.used;
