@@ -77,6 +77,26 @@ void buf_printf(Buf *b, const char *fmt, ...) {
 
 /* A JSON string literal: quoted, control characters and quotes escaped,
  * invalid UTF-8 replaced by \ufffd, so the output is always valid JSON. */
+size_t buf_json_string_len(const char *s, size_t n) {
+  const unsigned char *p = (const unsigned char *)s;
+  size_t out = 2, i = 0;
+  while (i < n) {
+    unsigned char c = p[i];
+    if (c >= 0x20 && c < 0x80) {
+      out += c == '"' || c == '\\' ? 2 : 1;
+      i++;
+    } else if (c < 0x20) {
+      out += c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f' ? 2 : 6;
+      i++;
+    } else {
+      size_t len = utf8_seq_len(p + i, n - i);
+      out += len ? len : 6;
+      i += len ? len : 1;
+    }
+  }
+  return out;
+}
+
 void buf_json_string(Buf *b, const char *s, size_t n) {
   const unsigned char *p = (const unsigned char *)s;
   buf_reserve(b, n + 2);

@@ -19,6 +19,9 @@ void buf_puts(Buf *b, const char *s);
 void buf_putc(Buf *b, char c);
 void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_json_string(Buf *b, const char *s, size_t n);   /* quoted, escaped, invalid UTF-8 -> \ufffd */
+/* The number of bytes buf_json_string puts for s (quotes included), so a
+ * caller can check a limit before building the text. */
+size_t buf_json_string_len(const char *s, size_t n);
 /* Hands the text over as a malloc'd string the caller frees ("" when
  * nothing was put) and leaves b empty. */
 char *buf_detach(Buf *b);

@@ -38,15 +38,10 @@ bool std_charge(VM *vm, Fiber *f, uint64_t elems, uint64_t bytes) {
 
 bool std_check_list(VM *vm, Fiber *f, uint64_t n, uint64_t bytes) {
   uint64_t total;
-  if (n > UINT32_MAX) {
-    vm_raise(vm, f, "list too long (%llu elements)", (unsigned long long)n);
-    return false;
-  }
+  if (n > UINT32_MAX) return vm_too_large(vm, f, "list too long");
   if (__builtin_mul_overflow(n, (uint64_t)sizeof(Value), &total) ||
-      __builtin_add_overflow(total, bytes, &total) || total > SIZE_MAX) {
-    vm_raise(vm, f, "memory limit exceeded");
-    return false;
-  }
+      __builtin_add_overflow(total, bytes, &total) || total > SIZE_MAX)
+    return vm_too_large(vm, f, "result too large");
   return vm_check_alloc(vm, f, (size_t)total);
 }
 
@@ -164,12 +159,20 @@ NativeStatus std_sleep(VM *vm, Fiber *f, const Value *args, int argc, Value *out
  * They live in C rather than Weft because verify_prompt must read a
  * value's provenance (Obj.prov), which Weft code cannot see. */
 
+/* Text put into a request: charged and checked against the memory limit
+ * with what b already holds (b is outside the heap and is copied into the
+ * result), before b grows. */
+static bool put_text(VM *vm, Fiber *f, const ObjString *s, Buf *b) {
+  uint64_t need = ((uint64_t)b->len + s->len) * 2;
+  if (!std_charge(vm, f, 1, s->len) || !vm_check_alloc(vm, f, need > SIZE_MAX ? SIZE_MAX : (size_t)need))
+    return false;
+  buf_put(b, s->data, s->len);
+  return true;
+}
+
 /* A part of a request: strings as they are, other values as JSON. */
 static bool put_part(VM *vm, Fiber *f, Value v, Buf *b) {
-  if (v_is(v, OBJ_STRING)) {
-    buf_put(b, AS_STRING(v)->data, AS_STRING(v)->len);
-    return true;
-  }
+  if (v_is(v, OBJ_STRING)) return put_text(vm, f, AS_STRING(v), b);
   return std_render(vm, f, v, false, b);
 }
 
@@ -242,9 +245,9 @@ NativeStatus std_judge_prompt(VM *vm, Fiber *f, const Value *args, int argc, Val
   Buf b;
   buf_init(&b);
   buf_puts(&b, "Compare two candidates against one criterion and say which is better.\n\nCriterion: ");
-  buf_put(&b, crit->data, crit->len);
+  bool ok = put_text(vm, f, crit, &b);
   buf_puts(&b, "\n\nCandidate A: ");
-  bool ok = std_render(vm, f, args[1], false, &b);
+  ok = ok && std_render(vm, f, args[1], false, &b);
   if (ok) {
     buf_puts(&b, "\nCandidate B: ");
     ok = std_render(vm, f, args[2], false, &b);

@@ -8,69 +8,8 @@
 #include "std_internal.h"
 #include "../vm/json.h"
 
-/* ---- rendering with metering --------------------------------------------- */
-
-/* Adds an estimate of v's rendered size to *acc, giving up once it passes
- * cap: the walk visits at most cap nodes, so estimating a value that shares
- * one child many times costs no more than the output would be charged. */
-static void estimate(Value v, int depth, uint64_t *acc, uint64_t cap) {
-  if (*acc > cap) return;
-  if (v.tag != V_OBJ) { *acc += 24; return; }
-  if (depth >= VALUE_MAX_DEPTH) return;
-  switch ((ObjKind)v.as.o->kind) {
-  case OBJ_STRING: *acc += AS_STRING(v)->len + 2; return;
-  case OBJ_LIST: {
-    ObjList *l = AS_LIST(v);
-    *acc += 2;
-    for (uint32_t i = 0; i < l->n && *acc <= cap; i++) {
-      *acc += 1;
-      estimate(l->items[i], depth + 1, acc, cap);
-    }
-    return;
-  }
-  case OBJ_MAP: {
-    ObjMap *m = AS_MAP(v);
-    *acc += 2;
-    for (uint32_t i = 0; i < m->n && *acc <= cap; i++) {
-      *acc += m->keys[i]->len + 4;
-      estimate(m->vals[i], depth + 1, acc, cap);
-    }
-    return;
-  }
-  case OBJ_RECORD: {
-    ObjRecord *r = AS_RECORD(v);
-    *acc += 2;
-    for (uint32_t i = 0; i < r->shape->n && *acc <= cap; i++) {
-      *acc += (r->shape->names[i] ? r->shape->names[i]->len : 0) + 4;
-      estimate(r->vals[i], depth + 1, acc, cap);
-    }
-    return;
-  }
-  default: *acc += 16; return;
-  }
-}
-
 bool std_render(VM *vm, Fiber *f, Value v, bool display, Buf *b) {
-  /* nothing that would fail the charge or the memory check needs to be
-   * measured exactly: stop estimating once past either */
-  uint64_t cap = UINT64_MAX / 4;
-  if (vm->limits.max_instructions > vm->fuel) {
-    uint64_t left = vm->limits.max_instructions - vm->fuel;
-    if (left < cap / STD_BYTES_PER_UNIT) cap = left * STD_BYTES_PER_UNIT;
-  }
-  if (vm->heap.limit) {
-    uint64_t left = vm->heap.limit > vm->heap.used ? vm->heap.limit - vm->heap.used : 0;
-    if (left < cap) cap = left;
-  }
-  uint64_t est = 0;
-  estimate(v, 0, &est, cap);
-  if (est > SIZE_MAX / 2) est = SIZE_MAX / 2;
-  if (!std_charge(vm, f, 1, est) || !vm_check_alloc(vm, f, (size_t)est)) return false;
-  char *why = NULL;
-  if (display ? v_to_display(b, v, &why) : v_to_json(b, v, &why)) return true;
-  vm_raise(vm, f, "%s", why);
-  free(why);
-  return false;
+  return vm_render(vm, f, v, display, b);
 }
 
 NativeStatus std_json_parse_native(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {

@@ -5,7 +5,9 @@
  * Sorting is a bottom-up merge sort on an index array: stable, O(n log n)
  * comparisons whatever the input, no recursion. unique hashes elements
  * (numbers by numeric value, containers by size) and confirms with
- * v_equal, so it is linear on typical data. */
+ * vm_equal, so it is linear on typical data. Every comparison is charged
+ * per node compared (vm_compare, vm_equal), as `==` is, so values that
+ * share structure cannot make a sort or a search outrun the fuel limit. */
 #include <math.h>
 #include <string.h>
 #include "std_internal.h"
@@ -36,17 +38,21 @@ static uint64_t passes(uint32_t n) {
   return p;
 }
 
-/* Sorts idx[0..n) by keys[idx[i]] with v_compare, stably. tmp has room
- * for n entries. Returns the array that holds the result. */
-static uint32_t *merge_sort(uint32_t *idx, uint32_t *tmp, uint32_t n, const Value *keys) {
+/* Sorts idx[0..n) by keys[idx[i]] with vm_compare, stably. tmp has room
+ * for n entries. Returns the array that holds the result, or NULL when a
+ * comparison ran out of fuel or met a too-deep value (raised on f). */
+static uint32_t *merge_sort(VM *vm, Fiber *f, uint32_t *idx, uint32_t *tmp, uint32_t n, const Value *keys) {
   uint32_t *src = idx, *dst = tmp;
   for (uint64_t w = 1; w < n; w *= 2) {
     for (uint64_t lo = 0; lo < n; lo += 2 * w) {
       uint64_t mid = lo + w < n ? lo + w : n;
       uint64_t hi = lo + 2 * w < n ? lo + 2 * w : n;
       uint64_t i = lo, j = mid, k = lo;
-      while (i < mid && j < hi)
-        dst[k++] = v_compare(keys[src[j]], keys[src[i]]) < 0 ? src[j++] : src[i++];
+      while (i < mid && j < hi) {
+        int c;
+        if (!vm_compare(vm, f, keys[src[j]], keys[src[i]], &c)) return NULL;
+        dst[k++] = c < 0 ? src[j++] : src[i++];
+      }
       while (i < mid) dst[k++] = src[i++];
       while (j < hi) dst[k++] = src[j++];
     }
@@ -67,7 +73,12 @@ static NativeStatus sort_with_keys(VM *vm, Fiber *f, ObjList *xs, const Value *k
   uint32_t *idx = n ? heap_alloc(&vm->heap, bytes) : NULL;
   uint32_t *tmp = n ? heap_alloc(&vm->heap, bytes) : NULL;
   for (uint32_t i = 0; i < n; i++) idx[i] = i;
-  uint32_t *sorted = n ? merge_sort(idx, tmp, n, keys) : NULL;
+  uint32_t *sorted = n ? merge_sort(vm, f, idx, tmp, n, keys) : NULL;
+  if (n && !sorted) {
+    heap_free(&vm->heap, idx, bytes);
+    heap_free(&vm->heap, tmp, bytes);
+    return NATIVE_ERROR;
+  }
   Value list = v_list(&vm->heap, n);
   ObjList *l = AS_LIST(list);
   for (uint32_t i = 0; i < n; i++) l->items[i] = v_retain(xs->items[sorted[i]]);
@@ -274,7 +285,8 @@ NativeStatus std_unique(VM *vm, Fiber *f, const Value *args, int argc, Value *ou
     bool seen = false;
     for (; table[j]; j = (j + 1) & (cap - 1)) {
       if (!std_charge(vm, f, 1, 0)) { st = NATIVE_ERROR; break; }
-      if (v_equal(xs->items[table[j] - 1], x)) { seen = true; break; }
+      if (!vm_equal(vm, f, xs->items[table[j] - 1], x, &seen)) { st = NATIVE_ERROR; break; }
+      if (seen) break;
     }
     if (st != NATIVE_OK || seen) continue;
     table[j] = i + 1;
@@ -295,7 +307,8 @@ NativeStatus std_contains_list(VM *vm, Fiber *f, const Value *args, int argc, Va
   if (!std_arg_list(vm, f, args, 0, "contains", &xs)) return NATIVE_ERROR;
   if (!std_charge(vm, f, xs->n, 0)) return NATIVE_ERROR;
   bool found = false;
-  for (uint32_t i = 0; i < xs->n && !found; i++) found = v_equal(xs->items[i], args[1]);
+  for (uint32_t i = 0; i < xs->n && !found; i++)
+    if (!vm_equal(vm, f, xs->items[i], args[1], &found)) return NATIVE_ERROR;
   *out = v_bool(found);
   return NATIVE_OK;
 }
@@ -306,8 +319,11 @@ NativeStatus std_contains_list(VM *vm, Fiber *f, const Value *args, int argc, Va
  * limits before anything is allocated. */
 static NativeStatus make_range(VM *vm, Fiber *f, int64_t a, int64_t b, Value *out) {
   uint64_t n = b > a ? (uint64_t)b - (uint64_t)a : 0;
-  if (n > UINT32_MAX) return vm_raise(vm, f, "range: %llu elements is too many", (unsigned long long)n);
-  if (!std_charge(vm, f, n, 0) || !std_check_list(vm, f, n, 0)) return NATIVE_ERROR;
+  if (n > UINT32_MAX) {
+    vm_too_large(vm, f, "range: too many elements");
+    return NATIVE_ERROR;
+  }
+  if (!std_check_list(vm, f, n, 0) || !std_charge(vm, f, n, 0)) return NATIVE_ERROR;
   Value list = v_list(&vm->heap, (uint32_t)n);
   ObjList *l = AS_LIST(list);
   for (uint64_t i = 0; i < n; i++) l->items[i] = v_int((int64_t)((uint64_t)a + i));

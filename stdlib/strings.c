@@ -160,13 +160,15 @@ NativeStatus std_join(VM *vm, Fiber *f, const Value *args, int argc, Value *out)
   for (uint32_t i = 0; i < xs->n; i++) {
     if (!v_is(xs->items[i], OBJ_STRING))
       return vm_raise(vm, f, "join: element %u is a %s, not a string", i, v_type_name(xs->items[i]));
-    if (__builtin_add_overflow(total, (uint64_t)AS_STRING(xs->items[i])->len, &total))
-      return vm_raise(vm, f, "join: result too large");
-    if (i && __builtin_add_overflow(total, (uint64_t)sep->len, &total))
-      return vm_raise(vm, f, "join: result too large");
+    if (__builtin_add_overflow(total, (uint64_t)AS_STRING(xs->items[i])->len, &total) ||
+        (i && __builtin_add_overflow(total, (uint64_t)sep->len, &total)))
+      total = UINT64_MAX;
   }
-  if (total >= SIZE_MAX / 2) return vm_raise(vm, f, "join: result too large");
-  if (!std_charge(vm, f, 0, total) || !vm_check_alloc(vm, f, (size_t)total)) return NATIVE_ERROR;
+  if (total >= SIZE_MAX / 2) {
+    vm_too_large(vm, f, "join: result too large");
+    return NATIVE_ERROR;
+  }
+  if (!vm_check_alloc(vm, f, (size_t)total) || !std_charge(vm, f, 0, total)) return NATIVE_ERROR;
   ObjString *r = str_alloc(&vm->heap, (size_t)total);
   char *p = r->data;
   for (uint32_t i = 0; i < xs->n; i++) {
@@ -256,9 +258,10 @@ NativeStatus std_replace(VM *vm, Fiber *f, const Value *args, int argc, Value *o
   if (__builtin_mul_overflow(count, (uint64_t)b->len, &grow) ||
       __builtin_add_overflow(total, grow, &total) || total >= SIZE_MAX / 2) {
     finder_free(vm, &fd);
-    return vm_raise(vm, f, "replace: result too large");
+    vm_too_large(vm, f, "replace: result too large");
+    return NATIVE_ERROR;
   }
-  if (!std_charge(vm, f, count, total) || !vm_check_alloc(vm, f, (size_t)total)) {
+  if (!vm_check_alloc(vm, f, (size_t)total) || !std_charge(vm, f, count, total)) {
     finder_free(vm, &fd);
     return NATIVE_ERROR;
   }
@@ -372,9 +375,11 @@ NativeStatus std_repeat(VM *vm, Fiber *f, const Value *args, int argc, Value *ou
     return NATIVE_ERROR;
   if (n < 0) return vm_raise(vm, f, "repeat: negative count %lld", (long long)n);
   uint64_t total;
-  if (__builtin_mul_overflow((uint64_t)n, (uint64_t)s->len, &total) || total >= SIZE_MAX / 2)
-    return vm_raise(vm, f, "repeat: result too large");
-  if (!std_charge(vm, f, 1, total) || !vm_check_alloc(vm, f, (size_t)total)) return NATIVE_ERROR;
+  if (__builtin_mul_overflow((uint64_t)n, (uint64_t)s->len, &total) || total >= SIZE_MAX / 2) {
+    vm_too_large(vm, f, "repeat: result too large");
+    return NATIVE_ERROR;
+  }
+  if (!vm_check_alloc(vm, f, (size_t)total) || !std_charge(vm, f, 1, total)) return NATIVE_ERROR;
   ObjString *r = str_alloc(&vm->heap, (size_t)total);
   for (size_t off = 0; off < total; off += s->len) memcpy(r->data + off, s->data, s->len);
   *out = v_obj(&r->h);

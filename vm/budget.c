@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* ---- budgets --------------------------------------------------------------
  *
@@ -54,7 +55,10 @@ static double usd_clean(double v) {
 
 Budget *budget_new(VM *vm, Budget *parent, uint32_t bits, int64_t calls, int64_t tokens,
                    double usd, int64_t time_ms, const char *addr) {
-  Budget *b = xcalloc(1, sizeof *b);
+  /* counted in the heap: a program that opens many budget blocks (one per
+   * fan-out branch) holds their memory under --max-memory like its values */
+  Budget *b = heap_alloc(&vm->heap, sizeof *b);
+  memset(b, 0, sizeof *b);
   b->rc = 1;
   b->bits = bits;
   b->parent = budget_retain(parent);
@@ -63,7 +67,10 @@ Budget *budget_new(VM *vm, Budget *parent, uint32_t bits, int64_t calls, int64_t
   b->usd_max = usd;
   b->time_ms = time_ms;
   b->start_ms = vm_now_ms(vm);
-  b->addr = xasprintf("%s", addr ? addr : "run");
+  if (!addr) addr = "run";
+  size_t n = strlen(addr) + 1;
+  b->addr = heap_alloc(&vm->heap, n);
+  memcpy(b->addr, addr, n);
   return b;
 }
 
@@ -76,11 +83,10 @@ void budget_release(VM *vm, Budget *b) {
   while (b && --b->rc == 0) { /* a loop: deep chains do not recurse */
     Budget *p = b->parent;
     free(b->why);
-    free(b->addr);
-    free(b);
+    heap_free(&vm->heap, b->addr, strlen(b->addr) + 1);
+    heap_free(&vm->heap, b, sizeof *b);
     b = p;
   }
-  (void)vm;
 }
 
 static void trace_budget(VM *vm, const Budget *b, const char *why) {

@@ -382,6 +382,59 @@ bool vm_check_alloc(VM *vm, Fiber *f, size_t bytes) {
   return false;
 }
 
+bool vm_too_large(VM *vm, Fiber *f, const char *what) {
+  vm_raise_kind(vm, f, "limit", "memory limit (%zu bytes) exceeded: %s", vm->limits.max_memory, what);
+  return false;
+}
+
+/* The fuel left, as the work bound of one comparison. */
+static uint64_t fuel_left(const VM *vm) {
+  return vm->fuel < vm->limits.max_instructions ? vm->limits.max_instructions - vm->fuel : 0;
+}
+
+/* Charges a bounded comparison's work and turns its stop into an error. */
+static bool charge_walk(VM *vm, Fiber *f, int status, uint64_t work) {
+  if (status == EQ_DEEP) {
+    vm_raise(vm, f, "cannot compare values nested deeper than %d levels", VALUE_MAX_DEPTH);
+    return false;
+  }
+  if (status == EQ_COSTLY) return vm_charge(vm, f, UINT64_MAX);
+  return vm_charge(vm, f, work);
+}
+
+bool vm_equal(VM *vm, Fiber *f, Value a, Value b, bool *eq) {
+  uint64_t work = 0;
+  int r = v_equal_bounded(a, b, fuel_left(vm), &work);
+  *eq = r == EQ_YES;
+  return charge_walk(vm, f, r == EQ_DEEP || r == EQ_COSTLY ? r : 0, work);
+}
+
+bool vm_compare(VM *vm, Fiber *f, Value a, Value b, int *order) {
+  uint64_t work = 0;
+  return charge_walk(vm, f, v_compare_bounded(a, b, fuel_left(vm), &work, order), work);
+}
+
+bool vm_render(VM *vm, Fiber *f, Value v, bool display, Buf *b) {
+  /* nothing that would fail the charge or the memory check needs to be
+   * measured exactly: stop sizing once past either */
+  uint64_t cap = UINT64_MAX / 4;
+  uint64_t fuel = fuel_left(vm);
+  if (fuel < cap / VM_BYTES_PER_UNIT) cap = fuel * VM_BYTES_PER_UNIT;
+  if (vm->heap.limit) {
+    uint64_t left = vm->heap.limit > vm->heap.used ? vm->heap.limit - vm->heap.used : 0;
+    if (left < cap) cap = left;
+  }
+  uint64_t est = v_render_size(v, cap);
+  uint64_t need = est + b->len; /* b is outside the heap; its text is copied once */
+  need = need > SIZE_MAX / 4 ? SIZE_MAX / 2 : need * 2;
+  if (!vm_charge(vm, f, 1 + est / VM_BYTES_PER_UNIT) || !vm_check_alloc(vm, f, (size_t)need)) return false;
+  char *why = NULL;
+  if (display ? v_to_display(b, v, &why) : v_to_json(b, v, &why)) return true;
+  vm_raise(vm, f, "%s", why);
+  free(why);
+  return false;
+}
+
 /* ---- parking --------------------------------------------------------- */
 
 /* A sleep is an effect: when the host asks to be told (sleep_begin), it

@@ -883,14 +883,14 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     Value v = sp[-1];
     if (v_is(v, OBJ_STRING)) NEXT;
     vm->scratch.len = 0;
-    char *why = NULL;
-    if (!v_to_display(&vm->scratch, v, &why)) {
-      SAVE_STATE();
-      vm_raise(vm, f, "%s", why);
-      free(why);
-      goto failed;
-    }
+    SAVE_STATE();
+    FLUSH_FUEL();
+    if (!vm_render(vm, f, v, true, &vm->scratch)) { budget = granted = 0; goto failed; }
+    if (vm->fuel >= max_fuel) budget = granted = 0;
+    else if (budget > max_fuel - vm->fuel) budget = granted = (uint32_t)(max_fuel - vm->fuel);
     Value s = v_string(heap, vm->scratch.data, vm->scratch.len);
+    /* a large text would stay behind in the scratch buffer, outside the heap */
+    if (vm->scratch.cap > 65536) buf_free(&vm->scratch);
     RELEASE(v);
     sp[-1] = s;
     CHECK_MEM();

@@ -802,7 +802,6 @@ NativeStatus tasks_budget(VM *vm, Fiber *f, uint32_t bits, const Value *args, Va
   if (calls < 0 || tokens < 0 || usd < 0 || time_ms < 0)
     return vm_raise(vm, f, "budget limits must not be negative");
   if (!vm_charge(vm, f, 2)) return NATIVE_ERROR;
-  if (!vm_check_alloc(vm, f, sizeof(ObjTasks) + sizeof(Branch))) return NATIVE_ERROR;
   if (vm->live_fibers >= vm->limits.max_fibers)
     return vm_raise_kind(vm, f, "limit", "fiber limit (%u) exceeded", vm->limits.max_fibers);
   uint32_t line = 0, col = 0;
@@ -815,6 +814,11 @@ NativeStatus tasks_budget(VM *vm, Fiber *f, uint32_t bits, const Value *args, Va
   fiber_effect_address(f, "budget", &a);
   buf_printf(&a, "@%u", line);
   buf_putc(&a, '\0');
+  /* the block's budget and its address are counted in the heap too */
+  if (!vm_check_alloc(vm, f, sizeof(ObjTasks) + sizeof(Branch) + sizeof(Budget) + a.len)) {
+    buf_free(&a);
+    return NATIVE_ERROR;
+  }
   ObjTasks *t = heap_alloc(&vm->heap, sizeof *t);
   memset(t, 0, sizeof *t);
   t->prefix = a.data;

@@ -583,8 +583,17 @@ static int str_cmp(const ObjString *a, const ObjString *b) {
 }
 
 /* Numbers compare numerically (NaN sorts after every other number so the
- * order stays total); containers lexicographically; depth-bounded. */
-static int compare_at(Value a, Value b, int depth) {
+ * order stays total); containers lexicographically. Bounded like equal_at:
+ * each compared node costs one unit of w->budget, and past either bound
+ * the walk stops with w->stop set (EQ_DEEP or EQ_COSTLY) and returns 0, so
+ * two equal DAGs that share structure cost their node count, not their
+ * unfolded size, before the caller is told. */
+typedef struct CmpWalk { uint64_t work, budget; int stop; } CmpWalk;
+static int compare_at(Value a, Value b, int depth, CmpWalk *w) {
+  if (++w->work > w->budget) {
+    w->stop = EQ_COSTLY;
+    return 0;
+  }
   int ra = order_rank(a), rb = order_rank(b);
   if (ra != rb) return ra < rb ? -1 : 1;
   switch (ra) {
@@ -601,14 +610,18 @@ static int compare_at(Value a, Value b, int depth) {
   case 4: return str_cmp(AS_STRING(a), AS_STRING(b));
   default: break;
   }
-  if (depth >= VALUE_MAX_DEPTH) return 0;
+  if (a.as.o == b.as.o) return 0;
+  if (depth >= VALUE_MAX_DEPTH) {
+    w->stop = EQ_DEEP;
+    return 0;
+  }
   switch (ra) {
   case 5: {
     ObjList *l = AS_LIST(a), *m = AS_LIST(b);
     uint32_t n = l->n < m->n ? l->n : m->n;
     for (uint32_t i = 0; i < n; i++) {
-      int c = compare_at(l->items[i], m->items[i], depth + 1);
-      if (c) return c;
+      int c = compare_at(l->items[i], m->items[i], depth + 1, w);
+      if (c || w->stop) return c;
     }
     return cmp3(l->n, m->n);
   }
@@ -617,8 +630,8 @@ static int compare_at(Value a, Value b, int depth) {
     uint32_t n = l->n < m->n ? l->n : m->n;
     for (uint32_t i = 0; i < n; i++) {
       int c = str_cmp(l->keys[i], m->keys[i]);
-      if (!c) c = compare_at(l->vals[i], m->vals[i], depth + 1);
-      if (c) return c;
+      if (!c) c = compare_at(l->vals[i], m->vals[i], depth + 1, w);
+      if (c || w->stop) return c;
     }
     return cmp3(l->n, m->n);
   }
@@ -626,8 +639,8 @@ static int compare_at(Value a, Value b, int depth) {
     ObjRecord *l = AS_RECORD(a), *m = AS_RECORD(b);
     uint32_t n = l->shape->n < m->shape->n ? l->shape->n : m->shape->n;
     for (uint32_t i = 0; i < n; i++) {
-      int c = compare_at(l->vals[i], m->vals[i], depth + 1);
-      if (c) return c;
+      int c = compare_at(l->vals[i], m->vals[i], depth + 1, w);
+      if (c || w->stop) return c;
     }
     return cmp3(l->shape->n, m->shape->n);
   }
@@ -636,7 +649,19 @@ static int compare_at(Value a, Value b, int depth) {
   }
 }
 
-int v_compare(Value a, Value b) { return compare_at(a, b, 0); }
+int v_compare_bounded(Value a, Value b, uint64_t budget, uint64_t *work, int *order) {
+  CmpWalk w = {0, budget, 0};
+  int c = compare_at(a, b, 0, &w);
+  if (work) *work = w.work;
+  *order = w.stop ? 0 : c;
+  return w.stop ? w.stop : 0;
+}
+
+int v_compare(Value a, Value b) {
+  int c;
+  v_compare_bounded(a, b, UINT64_MAX, NULL, &c);
+  return c;
+}
 
 const char *v_type_name(Value v) {
   switch ((ValueTag)v.tag) {
@@ -794,6 +819,54 @@ static bool render_top(Buf *b, Value v, bool raw, char **err) {
   if (b->data) b->data[start] = '\0';
   if (err) *err = xstrdup(why);
   return false;
+}
+
+/* Adds an upper bound of v's rendered size to *acc, giving up once it
+ * passes cap: the walk visits at most about cap nodes and scans at most
+ * about cap bytes, so sizing a value that shares one child many times
+ * costs no more than the output would be charged. */
+static void size_at(Value v, int depth, uint64_t *acc, uint64_t cap) {
+  if (*acc > cap) return;
+  if (v.tag != V_OBJ) { *acc += 32; return; }
+  if (depth >= VALUE_MAX_DEPTH) return;
+  switch ((ObjKind)v.as.o->kind) {
+  case OBJ_STRING: *acc += buf_json_string_len(AS_STRING(v)->data, AS_STRING(v)->len); return;
+  case OBJ_LIST: {
+    ObjList *l = AS_LIST(v);
+    *acc += 2;
+    for (uint32_t i = 0; i < l->n && *acc <= cap; i++) {
+      *acc += 1;
+      size_at(l->items[i], depth + 1, acc, cap);
+    }
+    return;
+  }
+  case OBJ_MAP: {
+    ObjMap *m = AS_MAP(v);
+    *acc += 2;
+    for (uint32_t i = 0; i < m->n && *acc <= cap; i++) {
+      *acc += buf_json_string_len(m->keys[i]->data, m->keys[i]->len) + 2;
+      size_at(m->vals[i], depth + 1, acc, cap);
+    }
+    return;
+  }
+  case OBJ_RECORD: {
+    ObjRecord *r = AS_RECORD(v);
+    *acc += 2;
+    for (uint32_t i = 0; i < r->shape->n && *acc <= cap; i++) {
+      ObjString *k = r->shape->names[i];
+      *acc += (k ? buf_json_string_len(k->data, k->len) : 2) + 2;
+      size_at(r->vals[i], depth + 1, acc, cap);
+    }
+    return;
+  }
+  default: *acc += 24; return; /* "<fn 4294967295>", "<tasks>" */
+  }
+}
+
+uint64_t v_render_size(Value v, uint64_t cap) {
+  uint64_t acc = 0;
+  size_at(v, 0, &acc, cap);
+  return acc;
 }
 
 bool v_to_json(Buf *b, Value v, char **err) { return render_top(b, v, false, err); }

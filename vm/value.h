@@ -195,8 +195,9 @@ Value *record_get(ObjRecord *r, const ObjString *name);  /* borrowed or NULL */
 
 /* ---- generic operations --------------------------------------------- */
 /* Structural equality (records compare by field names, not order). Depth
- * beyond VALUE_MAX_DEPTH compares as unequal (builtins); the interpreter
- * uses v_equal_bounded to raise an error instead. */
+ * beyond VALUE_MAX_DEPTH compares as unequal; the interpreter and the
+ * builtins use v_equal_bounded (through vm_equal) to charge the work and
+ * raise an error instead. */
 bool v_equal(Value a, Value b);
 /* v_equal for the interpreter: also reports values nested deeper than
  * VALUE_MAX_DEPTH (EQ_DEEP) and comparisons that would visit more than
@@ -206,6 +207,10 @@ int v_equal_bounded(Value a, Value b, uint64_t budget, uint64_t *work);
 /* Total order for sort(): none < bool < numbers < duration < string < list
  * < map < record; numbers compare numerically. Returns <0, 0, >0. */
 int v_compare(Value a, Value b);
+/* v_compare with v_equal_bounded's two bounds: returns 0 with the order in
+ * *order, or EQ_DEEP / EQ_COSTLY (then *order is 0); counts the nodes
+ * visited in *work. */
+int v_compare_bounded(Value a, Value b, uint64_t budget, uint64_t *work, int *order);
 const char *v_type_name(Value v);                        /* "int", "list", ... */
 
 /* ---- rendering ------------------------------------------------------- */
@@ -216,6 +221,9 @@ const char *v_type_name(Value v);                        /* "int", "list", ... *
  * or a float is not finite (NaN/inf have no JSON form): then b is as it
  * was and *err (malloc'd, when err is not NULL) says why. */
 bool v_to_json(Buf *b, Value v, char **err);
+/* An upper bound of the bytes v_to_json or v_to_display puts for v, or
+ * some number above cap once the bound passes it (the walk then stops). */
+uint64_t v_render_size(Value v, uint64_t cap);
 /* Like v_to_json but strings render raw (used by print and interpolation). */
 bool v_to_display(Buf *b, Value v, char **err);
 /* Duration text: 1500 -> "1.5s", 90000 -> "1m30s", 250 -> "250ms". */

@@ -166,6 +166,24 @@ NativeStatus vm_raise(VM *vm, Fiber *f, const char *fmt, ...)
 bool vm_charge(VM *vm, Fiber *f, uint64_t units);
 /* Checks the memory limit before building something of `bytes` bytes. */
 bool vm_check_alloc(VM *vm, Fiber *f, size_t bytes);
+/* Raises the memory-limit error for a result whose size is past any limit
+ * or past what a size_t or a list length can hold (`what` says which);
+ * returns false. */
+bool vm_too_large(VM *vm, Fiber *f, const char *what);
+/* Structural equality and ordering for builtins, charged as `==` is: one
+ * unit of fuel per node compared, and never more work than the fuel left
+ * (two equal values that share structure cost their unfolded size).
+ * Return false, having raised, past the instruction limit or for values
+ * nested deeper than VALUE_MAX_DEPTH; otherwise set *eq or *order. */
+bool vm_equal(VM *vm, Fiber *f, Value a, Value b, bool *eq);
+bool vm_compare(VM *vm, Fiber *f, Value a, Value b, int *order);
+/* Renders v as JSON (display false) or display text (true), appending to
+ * b, after charging fuel for the text's size bound and checking the memory
+ * limit for the text and one copy of all of b (the text is always copied
+ * into a string or written out), so a value that shares one big part many
+ * times cannot blow up memory before the check. Raises and returns false
+ * on failure. */
+bool vm_render(VM *vm, Fiber *f, Value v, bool display, Buf *b);
 /* Parks f until `ms` milliseconds from now; it resumes with `value` (taken). */
 void vm_park_timer(VM *vm, Fiber *f, int64_t ms, Value value);
 /* Makes a parked fiber runnable, resuming with `value` (taken). */

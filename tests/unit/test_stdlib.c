@@ -7,6 +7,7 @@
 #include "../../stdlib/builtins.h"
 #include "../../vm/json.h"
 #include "../../vm/module.h"
+#include "../../vm/vm_impl.h"
 #include "tap.h"
 
 #include <math.h>
@@ -138,7 +139,7 @@ static void test_strings(void) {
   is_str(CALL("index_of", S("hello"), S("z")), "null", "index_of missing");
   is_str(CALL("repeat", S("ab"), v_int(3)), "\"ababab\"", "repeat");
   is_str(CALL("repeat", S("ab"), v_int(-1)), "ERR: repeat: negative count -1", "repeat negative");
-  is_str(CALL("repeat", S("ab"), v_int(INT64_MAX)), "ERR: repeat: result too large", "repeat overflow");
+  is_str(CALL("repeat", S("ab"), v_int(INT64_MAX)), "ERR: memory limit (536870912 bytes) exceeded: repeat: result too large", "repeat overflow");
   is_prefix(CALL("repeat", S("abcd"), v_int(1000000000)), "ERR: memory limit", "repeat over the memory limit");
   is_str(CALL("chars", S("h\xc3\xa9")), "[\"h\",\"\xc3\xa9\"]", "chars");
 }
@@ -171,7 +172,7 @@ static void test_lists(void) {
   is_str(CALL("range.1", v_int(-3)), "[]", "range of negative");
   is_str(CALL("range.2", v_int(2), v_int(5)), "[2,3,4]", "range(a, b)");
   is_str(CALL("range.2", v_int(5), v_int(2)), "[]", "range reversed is empty");
-  is_prefix(CALL("range.2", v_int(INT64_MIN), v_int(INT64_MAX)), "ERR: range: ", "huge range");
+  is_prefix(CALL("range.2", v_int(INT64_MIN), v_int(INT64_MAX)), "ERR: memory limit (536870912 bytes) exceeded: range: ", "huge range");
   is_prefix(CALL("range.1", v_int(4000000000LL)), "ERR: ", "range over the list limit");
   is_str(CALL("contains.list", J("[1,[2],\"x\"]"), J("[2]")), "true", "contains on list");
   is_str(CALL("contains.list", J("[1,2]"), J("3")), "false", "contains missing on list");
@@ -490,6 +491,15 @@ static void test_convert(void) {
   buf_free(&b);
 }
 
+/* Budgets live in the heap, so --max-memory sees a program's budget blocks. */
+static void test_budget_counted(void) {
+  size_t before = vm->heap.used;
+  Budget *b = budget_new(vm, NULL, 0, 0, 0, 0, 0, "main/budget@3");
+  ok(vm->heap.used >= before + sizeof *b, "a budget is counted in the heap");
+  budget_release(vm, b);
+  ok(vm->heap.used == before, "and given back when released");
+}
+
 int main(void) {
   Heap mheap;
   heap_init(&mheap, 0);
@@ -509,6 +519,7 @@ int main(void) {
   test_math();
   test_effects();
   test_convert();
+  test_budget_counted();
 
   buf_free(&result);
   size_t leaked = vm->heap.used;
