@@ -203,16 +203,6 @@ struct Engine {
 
 /* ---- small helpers ------------------------------------------------------- */
 
-/* A Buf's text as a malloc'd string (the Buf is left empty). */
-static char *buf_take(Buf *b) {
-  if (!b->data) return xstrdup("");
-  buf_putc(b, '\0');
-  char *s = b->data;
-  b->data = NULL;
-  b->len = b->cap = 0;
-  return s;
-}
-
 static const char *buf_cstr(Buf *b) {
   buf_putc(b, '\0');
   b->len--;
@@ -304,7 +294,7 @@ static bool read_text(const char *path, Buf *out, char **err, const char *flag) 
     Buf m;
     buf_init(&m);
     buf_printf(&m, "%s: cannot read '%s'", flag, path);
-    *err = buf_take(&m);
+    *err = buf_detach(&m);
     return false;
   }
   char chunk[8192];
@@ -315,7 +305,7 @@ static bool read_text(const char *path, Buf *out, char **err, const char *flag) 
       Buf m;
       buf_init(&m);
       buf_printf(&m, "%s: '%s' is larger than 64 MiB", flag, path);
-      *err = buf_take(&m);
+      *err = buf_detach(&m);
       return false;
     }
     buf_put(out, chunk, got);
@@ -326,7 +316,7 @@ static bool read_text(const char *path, Buf *out, char **err, const char *flag) 
     Buf m;
     buf_init(&m);
     buf_printf(&m, "%s: cannot read '%s'", flag, path);
-    *err = buf_take(&m);
+    *err = buf_detach(&m);
     return false;
   }
   return true;
@@ -389,7 +379,7 @@ static bool load_prices(Engine *e, const char *path, char **err) {
   return true;
 fail:
   free(perr);
-  *err = buf_take(&m);
+  *err = buf_detach(&m);
   return false;
 }
 
@@ -567,7 +557,7 @@ static bool check_prices(Engine *e, char **err) {
       buf_init(&b);
       buf_printf(&b, "role %s: model %s has no price and %s: give its price with --prices FILE "
                  "(USD per million tokens, docs/cli.md)", m->roles[i].name, spec, what);
-      *err = buf_take(&b);
+      *err = buf_detach(&b);
       free(spec);
       return false;
     }
@@ -597,7 +587,7 @@ static bool check_models(Engine *e, char **err) {
         buf_printf(&b, ", %s", e->cfg.allow_models[k]);
       buf_printf(&b, "%s); allow it with --models PROVIDER/MODEL, or give the role a model with --model %s=...",
                  b.len >= 300 ? ", ..." : "", r->name);
-      *err = buf_take(&b);
+      *err = buf_detach(&b);
       free(spec);
       return false;
     }
@@ -836,7 +826,7 @@ static void call_request(Call *c) {
   h = fnv1a64(h, &c->max_tokens, sizeof c->max_tokens);
   h = fnv1a64(h, prompt, strlen(prompt) + 1);
   h = fnv1a64(h, c->schema ? c->schema : "", c->schema ? strlen(c->schema) : 0);
-  c->request = buf_take(&b);
+  c->request = buf_detach(&b);
   c->req_hash = h;
 }
 
@@ -1097,13 +1087,13 @@ static void handle_reply(Engine *e, Call *c, ProviderReply *r) {
     Buf clean;
     buf_init(&clean);
     put_quote(&clean, text, len, REPAIR_QUOTE_MAX);
-    msg_push(c, "assistant", buf_take(&clean));
+    msg_push(c, "assistant", buf_detach(&clean));
     Buf turn;
     buf_init(&turn);
     buf_puts(&turn, "Your reply did not match the required JSON schema: ");
     put_quote(&turn, buf_cstr(&verr), verr.len, REPAIR_ERROR_MAX);
     buf_puts(&turn, ". Reply again with only JSON that matches the schema.");
-    msg_push(c, "user", buf_take(&turn));
+    msg_push(c, "user", buf_detach(&turn));
     buf_free(&verr);
     requeue_front(e, c);
     return;
@@ -1892,7 +1882,7 @@ static char *effective_spec(const Engine *e, const RoleDesc *r) {
   Buf b;
   buf_init(&b);
   buf_printf(&b, "%s/%s", fp, model[0] ? model : "model");
-  return buf_take(&b);
+  return buf_detach(&b);
 }
 
 /* The operator's setting (the flag, else the default) is a ceiling: a
@@ -2066,7 +2056,7 @@ bool engine_ask(Engine *e, const EffectRequest *rq) {
     c->key = xstrdup(key);
     const char *base = hk ? hk->base_url : p->base_env ? getenv(p->base_env) : NULL;
     provider_url(p, base, &b);
-    c->url = buf_take(&b);
+    c->url = buf_detach(&b);
     c->base = base && base[0] ? xstrdup(base) : NULL;
   }
   /* Validated: now the budgets, which a call that never leaves the
