@@ -84,6 +84,13 @@ size_t utf8_seq_len(const void *s, size_t avail) {
   return len;
 }
 
+size_t utf8_prefix(const char *s, size_t len, size_t max) {
+  if (len <= max) return len;
+  size_t n = max;
+  while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+  return n;
+}
+
 uint64_t fnv1a64(uint64_t h, const void *data, size_t len) {
   const uint8_t *p = data;
   for (size_t i = 0; i < len; i++) {

@@ -40,6 +40,11 @@ char *xvasprintf(const char *fmt, va_list ap);
  * avail must be at least 1. */
 size_t utf8_seq_len(const void *s, size_t avail);
 
+/* The length of the longest prefix of s[0..len) of at most max bytes that
+ * does not end inside a UTF-8 sequence (it backs up over continuation
+ * bytes), for cutting text at a size cap. */
+size_t utf8_prefix(const char *s, size_t len, size_t max);
+
 /* FNV-1a, 64-bit: module and source hashes, effect-address keys. Start
  * with FNV64_INIT; chain calls to hash several pieces. */
 #define FNV64_INIT 0xcbf29ce484222325ULL

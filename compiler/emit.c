@@ -63,6 +63,7 @@ typedef struct Emitter {
   uint32_t *file_index;        /* SourceSet id -> Module file index */
   bool failed;
   bool limit_reported;         /* one E0504 per program is enough */
+  TypeMemo types;              /* Type -> its descriptor in m (type_to_desc) */
 } Emitter;
 
 /* The module's index of the native with this key, resolved to nat (the
@@ -476,7 +477,7 @@ static void emit_call(Emitter *e, Node *n) {
     }
     emit_value(e, args->items[0]);
     mark(e, n);
-    op1(e, n, OP_FROM_JSON, type_to_desc(e->m, n->type));
+    op1(e, n, OP_FROM_JSON, type_to_desc(e->m, &e->types, n->type));
     return;
   case CALL_VALUE:
     emit_value(e, n->u.call.callee);
@@ -600,7 +601,7 @@ static void emit_ask(Emitter *e, Node *n) {
   }
   uint32_t td = ASK_TEXT;
   if (n->u.ask.type) {
-    td = type_to_desc(e->m, n->type);
+    td = type_to_desc(e->m, &e->types, n->type);
     if (td >= ASK_TEXT) {
       limit_error(e, n, "number of type descriptors", ASK_TEXT - 1);
       td = 0;
@@ -1201,7 +1202,7 @@ static void emit_main(Emitter *e) {
   Module *m = e->m;
   m->main_fn = (uint32_t)ms->index;
   const Type *ft = ms->type;
-  m->main_result = (ft && ft->kind == TY_FN && ft->ret && ft->ret->kind != TY_VOID) ? type_to_desc(m, ft->ret) : NO_INDEX;
+  m->main_result = (ft && ft->kind == TY_FN && ft->ret && ft->ret->kind != TY_VOID) ? type_to_desc(m, &e->types, ft->ret) : NO_INDEX;
   NodeList *pl = &decl->u.fn.params;
   m->params = xrealloc(NULL, (pl->n ? pl->n : 1) * sizeof(MainParam));
   for (uint32_t i = 0; i < pl->n; i++) {
@@ -1209,7 +1210,7 @@ static void emit_main(Emitter *e) {
     const Type *t = pn->type ? pn->type : (pn->sym ? pn->sym->type : NULL);
     MainParam *mp = &m->params[m->nparams++];
     mp->name = strdup(pn->u.param.name ? pn->u.param.name : "");
-    mp->type = t ? type_to_desc(m, t) : NO_INDEX;
+    mp->type = t ? type_to_desc(m, &e->types, t) : NO_INDEX;
     mp->def = default_const(e, pn);
     if (!t) internal_error(e, pn, "parameter `%s` of main has no type", mp->name);
   }
@@ -1218,8 +1219,11 @@ static void emit_main(Emitter *e) {
 /* ---- types -> descriptors -------------------------------------------------------- */
 
 /* Rule: children first (a descriptor refers only to smaller indices);
- * unions become enums of their literals; names and docs are kept. */
-uint32_t type_to_desc(Module *m, const Type *t) {
+ * unions become enums of their literals; names and docs are kept. Each
+ * Type is lowered once (memo): the descriptors share as the types do. */
+uint32_t type_to_desc(Module *m, TypeMemo *memo, const Type *t) {
+  void *known;
+  if (t && tmemo_get(memo, t, NULL, 0, &known)) return (uint32_t)(uintptr_t)known;
   TypeDesc d;
   memset(&d, 0, sizeof d);
   d.elem = NO_INDEX;
@@ -1235,7 +1239,7 @@ uint32_t type_to_desc(Module *m, const Type *t) {
   case TY_FN: d.kind = TD_FUNC; break;
   case TY_LIST: case TY_MAP: case TY_OPTIONAL:
     d.kind = t->kind == TY_LIST ? TD_LIST : t->kind == TY_MAP ? TD_MAP : TD_OPTIONAL;
-    d.elem = type_to_desc(m, t->elem);
+    d.elem = type_to_desc(m, memo, t->elem);
     break;
   case TY_UNION:
     d.kind = TD_ENUM;
@@ -1249,7 +1253,7 @@ uint32_t type_to_desc(Module *m, const Type *t) {
     d.n = t->nfields;
     fields = xrealloc(NULL, (t->nfields ? t->nfields : 1) * sizeof(TypeField));
     for (uint32_t i = 0; i < t->nfields; i++) {
-      fields[i].type = type_to_desc(m, t->fields[i].type);
+      fields[i].type = type_to_desc(m, memo, t->fields[i].type);
       fields[i].name = module_add_string(m, t->fields[i].name, strlen(t->fields[i].name));
       fields[i].doc = t->fields[i].doc ? module_add_string(m, t->fields[i].doc, strlen(t->fields[i].doc)) : NO_INDEX;
     }
@@ -1262,6 +1266,7 @@ uint32_t type_to_desc(Module *m, const Type *t) {
   uint32_t idx = module_add_type(m, &d);
   free(members);
   free(fields);
+  if (t) tmemo_put(memo, t, NULL, 0, (void *)(uintptr_t)idx);
   return idx;
 }
 
@@ -1285,6 +1290,7 @@ static Module *emit_pass(Program *p, Heap *heap, const bool *keep) {
   memset(&e, 0, sizeof e);
   e.p = p;
   e.m = module_new(heap);
+  tmemo_init(&e.types);
   SourceSet *ss = p->sources;
   e.file_index = xrealloc(NULL, (ss->n ? ss->n : 1) * sizeof(uint32_t));
   for (uint32_t i = 0; i < ss->n; i++) e.file_index[i] = 0;
@@ -1347,6 +1353,7 @@ static Module *emit_pass(Program *p, Heap *heap, const bool *keep) {
   }
   emit_main(&e);
   free(e.file_index);
+  tmemo_free(&e.types);
 
   if (e.nfuncs > EMIT_MAX_U16) limit_error(&e, NULL, "number of functions", EMIT_MAX_U16);
   if (e.failed) {
