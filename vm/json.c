@@ -430,59 +430,96 @@ static const ObjString *const_str(const Module *m, uint32_t idx) {
   return AS_STRING(m->consts[idx]);
 }
 
-static void print_desc(Buf *b, const Module *m, uint32_t td, int depth) {
-  if (td >= m->ntypes) { buf_puts(b, "?"); return; }
-  if (depth > 32) { buf_puts(b, "…"); return; }
+/* Printing follows every path of the descriptor DAG (its output is a
+ * tree), so it stops at TYPE_DESC_PRINT_MAX bytes with "…": a module whose
+ * records share members without names would otherwise print 2^N nodes. */
+typedef struct DescPrinter {
+  Buf *b;
+  const Module *m;
+  size_t end;      /* b->len must stay within this */
+  bool cut;        /* the cap was reached: "…" is written, nothing more is */
+} DescPrinter;
+
+/* After every piece: past the cap, cut back to it and end with "…". */
+static bool desc_over(DescPrinter *p) {
+  if (p->cut) return true;
+  if (p->b->len <= p->end) return false;
+  size_t start = p->end - TYPE_DESC_PRINT_MAX;
+  p->b->len = start + utf8_prefix(p->b->data + start, p->b->len - start, TYPE_DESC_PRINT_MAX);
+  p->b->data[p->b->len] = '\0';
+  buf_puts(p->b, "…");
+  p->cut = true;
+  return true;
+}
+
+static void desc_put(DescPrinter *p, const char *s, size_t n) {
+  if (p->cut) return;
+  buf_put(p->b, s, n);
+  desc_over(p);
+}
+
+#define DESC_PUTS(p, lit) desc_put(p, lit, sizeof lit - 1)
+
+static void print_desc(DescPrinter *p, uint32_t td, int depth) {
+  const Module *m = p->m;
+  if (p->cut) return;
+  if (td >= m->ntypes) { DESC_PUTS(p, "?"); return; }
+  if (depth > 32) { DESC_PUTS(p, "…"); return; }
   const TypeDesc *d = &m->types[td];
   switch ((TypeDescKind)d->kind) {
-  case TD_JSON: buf_puts(b, "json"); return;
-  case TD_INT: buf_puts(b, "int"); return;
-  case TD_FLOAT: buf_puts(b, "float"); return;
-  case TD_BOOL: buf_puts(b, "bool"); return;
-  case TD_STRING: buf_puts(b, "string"); return;
-  case TD_DURATION: buf_puts(b, "duration"); return;
-  case TD_NONE: buf_puts(b, "none"); return;
-  case TD_FUNC: buf_puts(b, "fn"); return;
-  case TD_LIST: buf_puts(b, "list["); print_desc(b, m, d->elem, depth + 1); buf_putc(b, ']'); return;
-  case TD_MAP: buf_puts(b, "map["); print_desc(b, m, d->elem, depth + 1); buf_putc(b, ']'); return;
+  case TD_JSON: DESC_PUTS(p, "json"); return;
+  case TD_INT: DESC_PUTS(p, "int"); return;
+  case TD_FLOAT: DESC_PUTS(p, "float"); return;
+  case TD_BOOL: DESC_PUTS(p, "bool"); return;
+  case TD_STRING: DESC_PUTS(p, "string"); return;
+  case TD_DURATION: DESC_PUTS(p, "duration"); return;
+  case TD_NONE: DESC_PUTS(p, "none"); return;
+  case TD_FUNC: DESC_PUTS(p, "fn"); return;
+  case TD_LIST: DESC_PUTS(p, "list["); print_desc(p, d->elem, depth + 1); DESC_PUTS(p, "]"); return;
+  case TD_MAP: DESC_PUTS(p, "map["); print_desc(p, d->elem, depth + 1); DESC_PUTS(p, "]"); return;
   case TD_OPTIONAL: {
     bool paren = d->elem < m->ntypes && m->types[d->elem].kind == TD_ENUM && m->types[d->elem].n > 1;
-    if (paren) buf_putc(b, '(');
-    print_desc(b, m, d->elem, depth + 1);
-    if (paren) buf_putc(b, ')');
-    buf_putc(b, '?');
+    if (paren) DESC_PUTS(p, "(");
+    print_desc(p, d->elem, depth + 1);
+    if (paren) DESC_PUTS(p, ")");
+    DESC_PUTS(p, "?");
     return;
   }
   case TD_ENUM:
-    for (uint32_t i = 0; i < d->n; i++) {
+    for (uint32_t i = 0; i < d->n && !p->cut; i++) {
       const ObjString *s = const_str(m, d->members[i]);
-      if (i) buf_puts(b, " | ");
-      if (s) buf_json_string(b, s->data, s->len);
-      else buf_puts(b, "?");
+      if (i) DESC_PUTS(p, " | ");
+      if (p->cut) break;
+      if (s) buf_json_string(p->b, s->data, s->len);
+      else buf_puts(p->b, "?");
+      desc_over(p);
     }
     return;
   case TD_RECORD: {
     const ObjString *name = d->name == NO_INDEX ? NULL : const_str(m, d->name);
-    if (name) { buf_put(b, name->data, name->len); return; }
-    if (d->n == 0) { buf_puts(b, "{}"); return; }
-    buf_puts(b, "{ ");
-    for (uint32_t i = 0; i < d->n; i++) {
+    if (name) { desc_put(p, name->data, name->len); return; }
+    if (d->n == 0) { DESC_PUTS(p, "{}"); return; }
+    DESC_PUTS(p, "{ ");
+    for (uint32_t i = 0; i < d->n && !p->cut; i++) {
       const ObjString *fname = const_str(m, d->fields[i].name);
-      if (i) buf_puts(b, ", ");
-      if (fname) buf_put(b, fname->data, fname->len);
-      else buf_putc(b, '?');
-      buf_puts(b, ": ");
-      print_desc(b, m, d->fields[i].type, depth + 1);
+      if (i) DESC_PUTS(p, ", ");
+      if (fname) desc_put(p, fname->data, fname->len);
+      else DESC_PUTS(p, "?");
+      DESC_PUTS(p, ": ");
+      print_desc(p, d->fields[i].type, depth + 1);
     }
-    buf_puts(b, " }");
+    DESC_PUTS(p, " }");
     return;
   }
   case TD__COUNT: break;
   }
-  buf_puts(b, "?");
+  DESC_PUTS(p, "?");
 }
 
-void type_desc_print(Buf *b, const Module *m, uint32_t td) { print_desc(b, m, td, 0); }
+void type_desc_print(Buf *b, const Module *m, uint32_t td) {
+  DescPrinter p = {b, m, b->len + TYPE_DESC_PRINT_MAX, false};
+  print_desc(&p, td, 0);
+}
 
 /* ---- conversion ---------------------------------------------------------- */
 
