@@ -140,7 +140,8 @@ typedef struct Module {
   MainParam *params; uint32_t nparams;
   Heap *heap;          /* the heap the constants were allocated from */
   RoleDesc *roles; uint32_t nroles;                        /* ASK operand a indexes this */
-  struct ConstIndex *const_index; /* module.c private: the builder's dedup hash (may be NULL) */
+  struct TableIndex *const_index; /* module.c private: the builder's dedup hashes (may be NULL) */
+  struct TableIndex *type_index;
   void **retired; uint32_t nretired; /* role tables module_link replaced (calls in flight
                                         may point into them); freed with the module */
 } Module;
