@@ -262,9 +262,6 @@ bool type_any(const Type *t, bool (*is)(const Type *), int limit);
 /* Renders a type as the user writes it ("list[{ a: int }]", "\"a\" | \"b\"",
  * or its alias name), into b; at most TYPE_PRINT_MAX bytes, then "…". */
 void type_print(Buf *b, const Type *t);
-/* Module type descriptor for t (adds nested descriptors first); memo maps
- * the types already lowered to their descriptors (one per module). */
-uint32_t type_to_desc(Module *m, TypeMemo *memo, const Type *t);
 
 /* Embedded stdlib: the text of std/NAME (e.g. "patterns"), or NULL. */
 const char *stdlib_source(const char *name, size_t *len);

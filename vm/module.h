@@ -56,6 +56,11 @@
  * walk a gigabyte (docs/security.md, "Untrusted programs"). */
 #define MODULE_MAX_BYTES ((size_t)64 << 20)
 #define NO_INDEX UINT32_MAX
+/* Members of an enum, fields of a record descriptor: at most this many (the
+ * verifier refuses more, the compiler reports E0504). Far more than a type
+ * a person writes; few enough that a hostile module cannot make messages,
+ * schemas and conversions work through a million of them. */
+#define MODULE_MAX_MEMBERS 10000
 #define NONE_DEFAULT (UINT32_MAX - 1)
 
 /* K_BOOL (appended) exists for main-parameter defaults such as `= false`. */
