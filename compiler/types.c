@@ -121,7 +121,11 @@ static bool compound(const Type *t) {
   }
 }
 
-static const TyField *find_field(const Type *r, const char *name) {
+/* The field of record r called name; fields in the same order (the
+ * usual case: one declaration, or a literal written like it) are found at
+ * `at` at once. */
+static const TyField *find_field(const Type *r, const char *name, uint32_t at) {
+  if (at < r->nfields && strcmp(r->fields[at].name, name) == 0) return &r->fields[at];
   for (uint32_t i = 0; i < r->nfields; i++)
     if (strcmp(r->fields[i].name, name) == 0) return &r->fields[i];
   return NULL;
@@ -179,7 +183,7 @@ static bool equal_node(const Type *a, const Type *b, int depth, TypeMemo *memo) 
   case TY_RECORD:
     if (a->nfields != b->nfields) return false;
     for (uint32_t i = 0; i < a->nfields; i++) {
-      const TyField *f = find_field(b, a->fields[i].name);
+      const TyField *f = find_field(b, a->fields[i].name, i);
       if (!f || !equal_at(a->fields[i].type, f->type, depth + 1, memo)) return false;
     }
     return true;
@@ -282,7 +286,7 @@ static bool assignable_node(const Type *from, const Type *to, int depth, TypeMem
   case TY_RECORD:
     if (from->nfields != to->nfields) return false;
     for (uint32_t i = 0; i < to->nfields; i++) {
-      const TyField *f = find_field(from, to->fields[i].name);
+      const TyField *f = find_field(from, to->fields[i].name, i);
       if (!f || !assignable_at(f->type, to->fields[i].type, depth + 1, memo)) return false;
     }
     return true;

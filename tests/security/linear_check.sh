@@ -60,3 +60,4 @@ f="$tmp/mismatch.weft"
 check_within 5 "mismatch" "$f"
 expect_rc 1 "mismatch"
 expect_err "error[E0301]"
+
