@@ -1204,7 +1204,8 @@ static void emit_main(Emitter *e) {
   Module *m = e->m;
   m->main_fn = (uint32_t)ms->index;
   const Type *ft = ms->type;
-  m->main_result = (ft && ft->kind == TY_FN && ft->ret && ft->ret->kind != TY_VOID) ? type_desc(e, decl->u.fn.ret ? decl->u.fn.ret : decl, ft->ret) : NO_INDEX;
+  bool has_result = ft && ft->kind == TY_FN && ft->ret && ft->ret->kind != TY_VOID;
+  m->main_result = has_result ? type_desc(e, decl->u.fn.ret ? decl->u.fn.ret : decl, ft->ret) : NO_INDEX;
   NodeList *pl = &decl->u.fn.params;
   m->params = xrealloc(NULL, (pl->n ? pl->n : 1) * sizeof(MainParam));
   for (uint32_t i = 0; i < pl->n; i++) {
