@@ -51,6 +51,14 @@ bool buf_fail(Buf *m, char **err) {
   return false;
 }
 
+bool buf_cap(Buf *b, size_t from, size_t max) {
+  if (b->len <= from || b->len - from <= max) return false;
+  b->len = from + utf8_prefix(b->data + from, b->len - from, max);
+  b->data[b->len] = '\0';
+  buf_puts(b, "…");
+  return true;
+}
+
 void buf_puts(Buf *b, const char *s) { buf_put(b, s, strlen(s)); }
 
 void buf_putc(Buf *b, char c) {

@@ -26,5 +26,9 @@ char *buf_detach(Buf *b);
  * m: sets *err to it, or frees it when err is NULL, and returns false, so
  * a failing function ends with `return buf_fail(&m, err);`. */
 bool buf_fail(Buf *m, char **err);
+/* When more than max bytes follow offset `from`, cuts them to max (on a
+ * character boundary) and appends "…"; returns whether it cut. Writers
+ * with a size cap call it after each piece they put. */
+bool buf_cap(Buf *b, size_t from, size_t max);
 
 #endif

@@ -242,9 +242,6 @@ void tmemo_put(TypeMemo *m, const void *a, const void *b, int depth, void *val);
  * records this visit when not. For walks that only need each node once. */
 bool tmemo_seen(TypeMemo *m, const void *a, const void *b, int depth);
 
-/* Bytes of type text type_print writes at most (then "…"). */
-#define TYPE_PRINT_MAX 1024
-
 /* types.c */
 Type *type_new(Arena *a, TypeKind kind);
 Type *type_prim(TypeKind kind);                 /* shared singletons for the simple kinds */

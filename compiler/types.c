@@ -366,20 +366,14 @@ bool type_any(const Type *t, bool (*is)(const Type *), int limit) {
  * no names below the top (a generic instance) may be exponential as text. */
 typedef struct TypePrinter {
   Buf *b;
-  size_t end;      /* b->len must stay within this */
+  size_t start;    /* where the type's text begins in b */
   bool cut;        /* the cap was reached: "…" is written, nothing more is */
 } TypePrinter;
 
-/* After every piece: past the cap, cut back to it and end with "…". */
+/* After every piece: past the cap, the text is cut and nothing follows. */
 static bool over(TypePrinter *p) {
-  if (p->cut) return true;
-  if (p->b->len <= p->end) return false;
-  size_t start = p->end - TYPE_PRINT_MAX;
-  p->b->len = start + utf8_prefix(p->b->data + start, p->b->len - start, TYPE_PRINT_MAX);
-  p->b->data[p->b->len] = '\0';
-  buf_puts(p->b, "…");
-  p->cut = true;
-  return true;
+  if (!p->cut) p->cut = buf_cap(p->b, p->start, TYPE_PRINT_MAX);
+  return p->cut;
 }
 
 static void put(TypePrinter *p, const char *s) {
@@ -457,6 +451,6 @@ static void print_at(TypePrinter *p, const Type *t, int depth, bool use_name) {
 }
 
 void type_print(Buf *b, const Type *t) {
-  TypePrinter p = {b, b->len + TYPE_PRINT_MAX, false};
+  TypePrinter p = {b, b->len, false};
   print_at(&p, t, 0, true);
 }

@@ -431,25 +431,19 @@ static const ObjString *const_str(const Module *m, uint32_t idx) {
 }
 
 /* Printing follows every path of the descriptor DAG (its output is a
- * tree), so it stops at TYPE_DESC_PRINT_MAX bytes with "…": a module whose
+ * tree), so it stops at TYPE_PRINT_MAX bytes with "…": a module whose
  * records share members without names would otherwise print 2^N nodes. */
 typedef struct DescPrinter {
   Buf *b;
   const Module *m;
-  size_t end;      /* b->len must stay within this */
+  size_t start;    /* where the type's text begins in b */
   bool cut;        /* the cap was reached: "…" is written, nothing more is */
 } DescPrinter;
 
-/* After every piece: past the cap, cut back to it and end with "…". */
+/* After every piece: past the cap, the text is cut and nothing follows. */
 static bool desc_over(DescPrinter *p) {
-  if (p->cut) return true;
-  if (p->b->len <= p->end) return false;
-  size_t start = p->end - TYPE_DESC_PRINT_MAX;
-  p->b->len = start + utf8_prefix(p->b->data + start, p->b->len - start, TYPE_DESC_PRINT_MAX);
-  p->b->data[p->b->len] = '\0';
-  buf_puts(p->b, "…");
-  p->cut = true;
-  return true;
+  if (!p->cut) p->cut = buf_cap(p->b, p->start, TYPE_PRINT_MAX);
+  return p->cut;
 }
 
 static void desc_put(DescPrinter *p, const char *s, size_t n) {
@@ -517,7 +511,7 @@ static void print_desc(DescPrinter *p, uint32_t td, int depth) {
 }
 
 void type_desc_print(Buf *b, const Module *m, uint32_t td) {
-  DescPrinter p = {b, m, b->len + TYPE_DESC_PRINT_MAX, false};
+  DescPrinter p = {b, m, b->len, false};
   print_desc(&p, td, 0);
 }
 

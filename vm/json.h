@@ -29,8 +29,7 @@ bool v_from_json(Heap *h, const char *text, size_t len, Value *out, char **err);
 bool v_convert(Heap *h, const Module *m, uint32_t td, Value v, Value *out, char **err);
 
 /* Renders descriptor td as Weft type syntax (for messages): a named
- * record as its name, and at most TYPE_DESC_PRINT_MAX bytes, then "…". */
-#define TYPE_DESC_PRINT_MAX 1024
+ * record as its name, and at most TYPE_PRINT_MAX bytes, then "…". */
 void type_desc_print(Buf *b, const Module *m, uint32_t td);
 
 #endif

@@ -61,6 +61,10 @@
  * a person writes; few enough that a hostile module cannot make messages,
  * schemas and conversions work through a million of them. */
 #define MODULE_MAX_MEMBERS 10000
+/* Bytes of a type written in a message at most, then "…": a type whose
+ * parts share (2^N nodes as a tree) must not make a message of 2^N. Both
+ * printers keep it: the checker's type_print and type_desc_print. */
+#define TYPE_PRINT_MAX 1024
 #define NONE_DEFAULT (UINT32_MAX - 1)
 
 /* K_BOOL (appended) exists for main-parameter defaults such as `= false`. */

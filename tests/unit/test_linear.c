@@ -80,7 +80,7 @@ static void test_print(Heap *h) {
   Buf b;
   buf_init(&b);
   type_desc_print(&b, m, top);
-  ok(b.len <= TYPE_DESC_PRINT_MAX + 3, "an unnamed doubling type prints at most the cap (%zu bytes)", b.len);
+  ok(b.len <= TYPE_PRINT_MAX + 3, "an unnamed doubling type prints at most the cap (%zu bytes)", b.len);
   is_prefix(b.data, "{ a: { a: { a:", "it prints from the top");
   ok(b.len >= 3 && strcmp(b.data + b.len - 3, "…") == 0, "and ends in an ellipsis");
   buf_free(&b);
@@ -88,7 +88,7 @@ static void test_print(Heap *h) {
   buf_init(&b);
   buf_puts(&b, "expected ");
   type_desc_print(&b, m, top);
-  ok(b.len <= 9 + TYPE_DESC_PRINT_MAX + 3, "the cap counts from where the type starts (%zu bytes)", b.len);
+  ok(b.len <= 9 + TYPE_PRINT_MAX + 3, "the cap counts from where the type starts (%zu bytes)", b.len);
   buf_free(&b);
   module_free(m);
 
@@ -108,7 +108,7 @@ static void test_convert(Heap *h) {
   char *err = NULL;
   /* a mismatch names the type: capped */
   bool okv = convert(h, m, top, v_int(1), &out, &err);
-  ok(!okv && err && strlen(err) < 2 * TYPE_DESC_PRINT_MAX, "a mismatch against it is reported briefly (%zu bytes)",
+  ok(!okv && err && strlen(err) < 2 * TYPE_PRINT_MAX, "a mismatch against it is reported briefly (%zu bytes)",
      err ? strlen(err) : 0);
   has_substr(err, "…", "with the type cut short");
   free(err);
@@ -183,7 +183,7 @@ static void test_huge_enum(Heap *h) {
   Buf b;
   buf_init(&b);
   type_desc_print(&b, m, td);
-  ok(b.len <= TYPE_DESC_PRINT_MAX + 3, "a million-member union prints within the cap (%zu bytes)", b.len);
+  ok(b.len <= TYPE_PRINT_MAX + 3, "a million-member union prints within the cap (%zu bytes)", b.len);
   buf_free(&b);
   char *err = load_err(h, m);
   ok(err && strstr(err, "1000000 enum members (at most"), "the verifier refuses it (%s)", err ? err : "loaded");
