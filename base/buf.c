@@ -51,13 +51,28 @@ bool buf_fail(Buf *m, char **err) {
   return false;
 }
 
-bool buf_cap(Buf *b, size_t from, size_t max) {
-  if (b->len <= from || b->len - from <= max) return false;
-  b->len = from + utf8_prefix(b->data + from, b->len - from, max);
+BufCapped buf_capped(Buf *b, size_t max) {
+  BufCapped c = {b, b->len, max, false};
+  return c;
+}
+
+bool buf_capped_check(BufCapped *c) {
+  Buf *b = c->b;
+  if (c->cut || b->len - c->start <= c->max) return c->cut;
+  b->len = c->start + utf8_prefix(b->data + c->start, b->len - c->start, c->max);
   b->data[b->len] = '\0';
   buf_puts(b, "…");
+  c->cut = true;
   return true;
 }
+
+void buf_capped_put(BufCapped *c, const char *s, size_t n) {
+  if (c->cut) return;
+  buf_put(c->b, s, n);
+  buf_capped_check(c);
+}
+
+void buf_capped_puts(BufCapped *c, const char *s) { buf_capped_put(c, s, strlen(s)); }
 
 void buf_puts(Buf *b, const char *s) { buf_put(b, s, strlen(s)); }
 

@@ -364,93 +364,76 @@ bool type_any(const Type *t, bool (*is)(const Type *), int limit) {
 /* Printing follows every path (its output is a tree), so it stops at
  * TYPE_PRINT_MAX bytes: a named type prints as its name, but a type with
  * no names below the top (a generic instance) may be exponential as text. */
-typedef struct TypePrinter {
-  Buf *b;
-  size_t start;    /* where the type's text begins in b */
-  bool cut;        /* the cap was reached: "…" is written, nothing more is */
-} TypePrinter;
-
-/* After every piece: past the cap, the text is cut and nothing follows. */
-static bool over(TypePrinter *p) {
-  if (!p->cut) p->cut = buf_cap(p->b, p->start, TYPE_PRINT_MAX);
-  return p->cut;
-}
-
-static void put(TypePrinter *p, const char *s) {
+static void print_at(BufCapped *p, const Type *t, int depth, bool use_name) {
   if (p->cut) return;
-  buf_puts(p->b, s);
-  over(p);
-}
-
-static void print_at(TypePrinter *p, const Type *t, int depth, bool use_name) {
-  if (p->cut) return;
-  if (!t) { put(p, "?"); return; }
-  if (depth > TYPE_WALK_LIMIT) { put(p, "..."); return; }
-  if (use_name && t->name) { put(p, t->name); return; }
+  if (!t) { buf_capped_puts(p, "?"); return; }
+  if (depth > TYPE_WALK_LIMIT) { buf_capped_puts(p, "..."); return; }
+  if (use_name && t->name) { buf_capped_puts(p, t->name); return; }
   switch (t->kind) {
-  case TY_ERROR: put(p, "<error>"); break;
-  case TY_VOID: put(p, "void"); break;
-  case TY_NEVER: put(p, "never"); break;
-  case TY_INT: put(p, "int"); break;
-  case TY_FLOAT: put(p, "float"); break;
-  case TY_BOOL: put(p, "bool"); break;
-  case TY_STRING: put(p, "string"); break;
-  case TY_DURATION: put(p, "duration"); break;
-  case TY_JSON: put(p, "json"); break;
-  case TY_NONE: put(p, "none"); break;
-  case TY_ROLE: put(p, "role"); break;
+  case TY_ERROR: buf_capped_puts(p, "<error>"); break;
+  case TY_VOID: buf_capped_puts(p, "void"); break;
+  case TY_NEVER: buf_capped_puts(p, "never"); break;
+  case TY_INT: buf_capped_puts(p, "int"); break;
+  case TY_FLOAT: buf_capped_puts(p, "float"); break;
+  case TY_BOOL: buf_capped_puts(p, "bool"); break;
+  case TY_STRING: buf_capped_puts(p, "string"); break;
+  case TY_DURATION: buf_capped_puts(p, "duration"); break;
+  case TY_JSON: buf_capped_puts(p, "json"); break;
+  case TY_NONE: buf_capped_puts(p, "none"); break;
+  case TY_ROLE: buf_capped_puts(p, "role"); break;
   case TY_LIST: case TY_MAP: case TY_TASKS:
-    put(p, t->kind == TY_LIST ? "list[" : t->kind == TY_MAP ? "map[" : "tasks[");
+    buf_capped_puts(p, t->kind == TY_LIST ? "list[" : t->kind == TY_MAP ? "map[" : "tasks[");
     print_at(p, t->elem, depth + 1, true);
-    put(p, "]");
+    buf_capped_puts(p, "]");
     break;
   case TY_OPTIONAL:
     if (t->elem && needs_parens(t->elem)) {
-      put(p, "(");
+      buf_capped_puts(p, "(");
       print_at(p, t->elem, depth + 1, true);
-      put(p, ")");
+      buf_capped_puts(p, ")");
     } else {
       print_at(p, t->elem, depth + 1, true);
     }
-    put(p, "?");
+    buf_capped_puts(p, "?");
     break;
   case TY_RECORD:
-    if (t->nfields == 0) { put(p, "{}"); break; }
-    put(p, "{ ");
+    if (t->nfields == 0) { buf_capped_puts(p, "{}"); break; }
+    buf_capped_puts(p, "{ ");
     for (uint32_t i = 0; i < t->nfields && !p->cut; i++) {
-      if (i) put(p, ", ");
-      put(p, t->fields[i].name);
-      put(p, ": ");
+      if (i) buf_capped_puts(p, ", ");
+      buf_capped_puts(p, t->fields[i].name);
+      buf_capped_puts(p, ": ");
       print_at(p, t->fields[i].type, depth + 1, true);
     }
-    put(p, " }");
+    buf_capped_puts(p, " }");
     break;
   case TY_UNION:
     for (uint32_t i = 0; i < t->nlits && !p->cut; i++) {
-      if (i) put(p, " | ");
-      if (!p->cut) buf_json_string(p->b, t->lits[i], strlen(t->lits[i]));
-      over(p);
+      if (i) buf_capped_puts(p, " | ");
+      if (p->cut) break;
+      buf_json_string(p->b, t->lits[i], strlen(t->lits[i]));
+      buf_capped_check(p);
     }
     break;
   case TY_FN:
-    put(p, "fn(");
+    buf_capped_puts(p, "fn(");
     for (uint32_t i = 0; i < t->nparams && !p->cut; i++) {
-      if (i) put(p, ", ");
+      if (i) buf_capped_puts(p, ", ");
       print_at(p, t->params[i], depth + 1, true);
     }
-    put(p, ") -> ");
+    buf_capped_puts(p, ") -> ");
     print_at(p, t->ret, depth + 1, true);
     break;
   case TY_VAR:
-    put(p, "T");
+    buf_capped_puts(p, "T");
     break;
   default:
-    put(p, "?");
+    buf_capped_puts(p, "?");
     break;
   }
 }
 
 void type_print(Buf *b, const Type *t) {
-  TypePrinter p = {b, b->len, false};
+  BufCapped p = buf_capped(b, TYPE_PRINT_MAX);
   print_at(&p, t, 0, true);
 }

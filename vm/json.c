@@ -433,86 +433,64 @@ static const ObjString *const_str(const Module *m, uint32_t idx) {
 /* Printing follows every path of the descriptor DAG (its output is a
  * tree), so it stops at TYPE_PRINT_MAX bytes with "…": a module whose
  * records share members without names would otherwise print 2^N nodes. */
-typedef struct DescPrinter {
-  Buf *b;
-  const Module *m;
-  size_t start;    /* where the type's text begins in b */
-  bool cut;        /* the cap was reached: "…" is written, nothing more is */
-} DescPrinter;
-
-/* After every piece: past the cap, the text is cut and nothing follows. */
-static bool desc_over(DescPrinter *p) {
-  if (!p->cut) p->cut = buf_cap(p->b, p->start, TYPE_PRINT_MAX);
-  return p->cut;
-}
-
-static void desc_put(DescPrinter *p, const char *s, size_t n) {
+static void print_desc(BufCapped *p, const Module *m, uint32_t td, int depth) {
   if (p->cut) return;
-  buf_put(p->b, s, n);
-  desc_over(p);
-}
-
-#define DESC_PUTS(p, lit) desc_put(p, lit, sizeof lit - 1)
-
-static void print_desc(DescPrinter *p, uint32_t td, int depth) {
-  const Module *m = p->m;
-  if (p->cut) return;
-  if (td >= m->ntypes) { DESC_PUTS(p, "?"); return; }
-  if (depth > 32) { DESC_PUTS(p, "…"); return; }
+  if (td >= m->ntypes) { buf_capped_puts(p, "?"); return; }
+  if (depth > 32) { buf_capped_puts(p, "…"); return; }
   const TypeDesc *d = &m->types[td];
   switch ((TypeDescKind)d->kind) {
-  case TD_JSON: DESC_PUTS(p, "json"); return;
-  case TD_INT: DESC_PUTS(p, "int"); return;
-  case TD_FLOAT: DESC_PUTS(p, "float"); return;
-  case TD_BOOL: DESC_PUTS(p, "bool"); return;
-  case TD_STRING: DESC_PUTS(p, "string"); return;
-  case TD_DURATION: DESC_PUTS(p, "duration"); return;
-  case TD_NONE: DESC_PUTS(p, "none"); return;
-  case TD_FUNC: DESC_PUTS(p, "fn"); return;
-  case TD_LIST: DESC_PUTS(p, "list["); print_desc(p, d->elem, depth + 1); DESC_PUTS(p, "]"); return;
-  case TD_MAP: DESC_PUTS(p, "map["); print_desc(p, d->elem, depth + 1); DESC_PUTS(p, "]"); return;
+  case TD_JSON: buf_capped_puts(p, "json"); return;
+  case TD_INT: buf_capped_puts(p, "int"); return;
+  case TD_FLOAT: buf_capped_puts(p, "float"); return;
+  case TD_BOOL: buf_capped_puts(p, "bool"); return;
+  case TD_STRING: buf_capped_puts(p, "string"); return;
+  case TD_DURATION: buf_capped_puts(p, "duration"); return;
+  case TD_NONE: buf_capped_puts(p, "none"); return;
+  case TD_FUNC: buf_capped_puts(p, "fn"); return;
+  case TD_LIST: buf_capped_puts(p, "list["); print_desc(p, m, d->elem, depth + 1); buf_capped_puts(p, "]"); return;
+  case TD_MAP: buf_capped_puts(p, "map["); print_desc(p, m, d->elem, depth + 1); buf_capped_puts(p, "]"); return;
   case TD_OPTIONAL: {
     bool paren = d->elem < m->ntypes && m->types[d->elem].kind == TD_ENUM && m->types[d->elem].n > 1;
-    if (paren) DESC_PUTS(p, "(");
-    print_desc(p, d->elem, depth + 1);
-    if (paren) DESC_PUTS(p, ")");
-    DESC_PUTS(p, "?");
+    if (paren) buf_capped_puts(p, "(");
+    print_desc(p, m, d->elem, depth + 1);
+    if (paren) buf_capped_puts(p, ")");
+    buf_capped_puts(p, "?");
     return;
   }
   case TD_ENUM:
     for (uint32_t i = 0; i < d->n && !p->cut; i++) {
       const ObjString *s = const_str(m, d->members[i]);
-      if (i) DESC_PUTS(p, " | ");
+      if (i) buf_capped_puts(p, " | ");
       if (p->cut) break;
       if (s) buf_json_string(p->b, s->data, s->len);
       else buf_puts(p->b, "?");
-      desc_over(p);
+      buf_capped_check(p);
     }
     return;
   case TD_RECORD: {
     const ObjString *name = d->name == NO_INDEX ? NULL : const_str(m, d->name);
-    if (name) { desc_put(p, name->data, name->len); return; }
-    if (d->n == 0) { DESC_PUTS(p, "{}"); return; }
-    DESC_PUTS(p, "{ ");
+    if (name) { buf_capped_put(p, name->data, name->len); return; }
+    if (d->n == 0) { buf_capped_puts(p, "{}"); return; }
+    buf_capped_puts(p, "{ ");
     for (uint32_t i = 0; i < d->n && !p->cut; i++) {
       const ObjString *fname = const_str(m, d->fields[i].name);
-      if (i) DESC_PUTS(p, ", ");
-      if (fname) desc_put(p, fname->data, fname->len);
-      else DESC_PUTS(p, "?");
-      DESC_PUTS(p, ": ");
-      print_desc(p, d->fields[i].type, depth + 1);
+      if (i) buf_capped_puts(p, ", ");
+      if (fname) buf_capped_put(p, fname->data, fname->len);
+      else buf_capped_puts(p, "?");
+      buf_capped_puts(p, ": ");
+      print_desc(p, m, d->fields[i].type, depth + 1);
     }
-    DESC_PUTS(p, " }");
+    buf_capped_puts(p, " }");
     return;
   }
   case TD__COUNT: break;
   }
-  DESC_PUTS(p, "?");
+  buf_capped_puts(p, "?");
 }
 
 void type_desc_print(Buf *b, const Module *m, uint32_t td) {
-  DescPrinter p = {b, m, b->len, false};
-  print_desc(&p, td, 0);
+  BufCapped p = buf_capped(b, TYPE_PRINT_MAX);
+  print_desc(&p, m, td, 0);
 }
 
 /* ---- conversion ---------------------------------------------------------- */
