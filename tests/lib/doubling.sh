@@ -34,12 +34,21 @@ doubling_types() {
   esac
 }
 
-# check_within SECONDS WHAT FILE [FLAGS...]: `weft check` of FILE must end
-# (with any exit code but a crash) before the timeout; leaves $rc, $out, $err.
-check_within() {
+# within SECONDS WHAT CMD...: CMD must end before the timeout, without a
+# crash, and print less than 64 KiB on either stream; leaves $rc, $out, $err.
+within() {
   _s=$1 _what=$2
   shift 2
-  run timeout "$_s" "$WEFT" check "$@"
-  [ "$rc" != 124 ] || fail "$_what: weft check ran for more than $_s s (exponential type walk?)"
+  run timeout "$_s" "$@"
+  [ "$rc" != 124 ] || fail "$_what: ran for more than $_s s (exponential work?)"
   expect_no_crash "$_what"
+  [ "$(wc -c <"$tmp/.out")" -lt 65536 ] || fail "$_what: $(wc -c <"$tmp/.out") bytes of output"
+  [ "$(wc -c <"$tmp/.err")" -lt 65536 ] || fail "$_what: $(wc -c <"$tmp/.err") bytes of errors"
+}
+
+# check_within SECONDS WHAT [FLAGS...] FILE: `weft check`, within the same bounds.
+check_within() {
+  _cs=$1 _cwhat=$2
+  shift 2
+  within "$_cs" "$_cwhat" "$WEFT" check "$@"
 }

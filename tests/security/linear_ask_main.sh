@@ -9,18 +9,6 @@
 . "$TESTDIR/../lib/doubling.sh"
 
 N=40
-# within SECONDS WHAT CMD...: CMD must end before the timeout, without a
-# crash, and print less than 64 KiB on either stream.
-within() {
-  _s=$1 _what=$2
-  shift 2
-  run timeout "$_s" "$@"
-  [ "$rc" != 124 ] || fail "$_what: ran for more than $_s s"
-  expect_no_crash "$_what"
-  [ "$(wc -c <"$tmp/.out")" -lt 65536 ] || fail "$_what: $(wc -c <"$tmp/.out") bytes of output"
-  [ "$(wc -c <"$tmp/.err")" -lt 65536 ] || fail "$_what: $(wc -c <"$tmp/.err") bytes of errors"
-}
-
 for kind in record nest; do
   if [ $kind = record ]; then T=T0; else T='G0[int]'; fi
   f="$tmp/$kind.weft"

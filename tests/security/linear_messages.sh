@@ -70,7 +70,7 @@ fn main() {
   fail("boom: {big}")
 }
 W
-run timeout 10 "$WEFT" run --quiet "$f"
+within 10 "fail" "$WEFT" run --quiet "$f"
 expect_rc 1 "fail"
 expect_err "boom: abcdefgh"
 expect_err "…"
