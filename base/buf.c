@@ -51,6 +51,29 @@ bool buf_fail(Buf *m, char **err) {
   return false;
 }
 
+BufCapped buf_capped(Buf *b, size_t max) {
+  BufCapped c = {b, b->len, max, false};
+  return c;
+}
+
+bool buf_capped_check(BufCapped *c) {
+  Buf *b = c->b;
+  if (c->cut || b->len - c->start <= c->max) return c->cut;
+  b->len = c->start + utf8_prefix(b->data + c->start, b->len - c->start, c->max);
+  b->data[b->len] = '\0';
+  buf_puts(b, "…");
+  c->cut = true;
+  return true;
+}
+
+void buf_capped_put(BufCapped *c, const char *s, size_t n) {
+  if (c->cut) return;
+  buf_put(c->b, s, n);
+  buf_capped_check(c);
+}
+
+void buf_capped_puts(BufCapped *c, const char *s) { buf_capped_put(c, s, strlen(s)); }
+
 void buf_puts(Buf *b, const char *s) { buf_put(b, s, strlen(s)); }
 
 void buf_putc(Buf *b, char c) {

@@ -29,5 +29,20 @@ char *buf_detach(Buf *b);
  * m: sets *err to it, or frees it when err is NULL, and returns false, so
  * a failing function ends with `return buf_fail(&m, err);`. */
 bool buf_fail(Buf *m, char **err);
+/* Text with a size cap, for a writer whose output can be exponential in
+ * its input (a type whose parts are shared, printed as a tree): what is
+ * put after `start` stops at max bytes, cut on a character boundary and
+ * ended with "…", and once cut nothing more is written (the writer checks
+ * `cut` to stop walking). */
+typedef struct BufCapped {
+  Buf *b;
+  size_t start, max;
+  bool cut;
+} BufCapped;
+BufCapped buf_capped(Buf *b, size_t max);       /* starting at b's end */
+void buf_capped_put(BufCapped *c, const char *s, size_t n);
+void buf_capped_puts(BufCapped *c, const char *s);
+/* After writing into c->b directly: applies the cap; returns c->cut. */
+bool buf_capped_check(BufCapped *c);
 
 #endif

@@ -62,6 +62,34 @@ char *xasprintf(const char *fmt, ...) {
   return s;
 }
 
+char *xvasprintf_cap(size_t max, const char *fmt, va_list ap) {
+  va_list ap2;
+  va_copy(ap2, ap);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  size_t len = n > 0 ? (size_t)n : 0;
+  char *s;
+  if (len <= max) {
+    s = xmalloc(len + 1);
+    s[0] = '\0';
+    if (len) vsnprintf(s, len + 1, fmt, ap2);
+  } else {
+    /* one byte past the cap shows whether the cut splits a character */
+    s = xmalloc(max + sizeof "…" + 1);
+    vsnprintf(s, max + 2, fmt, ap2);
+    memcpy(s + utf8_prefix(s, max + 1, max), "…", sizeof "…");
+  }
+  va_end(ap2);
+  return s;
+}
+
+char *xasprintf_cap(size_t max, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *s = xvasprintf_cap(max, fmt, ap);
+  va_end(ap);
+  return s;
+}
+
 /* Decodes instead of pattern-matching byte ranges, so the three ways a
  * sequence can be ill-formed (overlong, surrogate, beyond U+10FFFF) are
  * each one comparison on the decoded code point. */
@@ -82,6 +110,13 @@ size_t utf8_seq_len(const void *s, size_t avail) {
   }
   if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
   return len;
+}
+
+size_t utf8_prefix(const char *s, size_t len, size_t max) {
+  if (len <= max) return len;
+  size_t n = max;
+  while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+  return n;
 }
 
 uint64_t fnv1a64(uint64_t h, const void *data, size_t len) {

@@ -33,12 +33,26 @@ char *xstrndup(const char *s, size_t n);   /* copies n bytes and adds a NUL */
 #include <stdarg.h>
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *xvasprintf(const char *fmt, va_list ap);
+/* The same, cut at max bytes (on a character boundary) and ended with "…"
+ * when longer: for messages, which must not grow with what they quote. */
+char *xasprintf_cap(size_t max, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *xvasprintf_cap(size_t max, const char *fmt, va_list ap);
 
 /* Length (1-4) of the well-formed UTF-8 sequence at s, or 0 when the bytes
  * there are not one: a stray continuation byte, an overlong form, a
  * surrogate, a code point above U+10FFFF, or a sequence cut off by avail.
  * avail must be at least 1. */
 size_t utf8_seq_len(const void *s, size_t avail);
+
+/* The length of the longest prefix of s[0..len) of at most max bytes that
+ * does not end inside a UTF-8 sequence (it backs up over continuation
+ * bytes), for cutting text at a size cap. */
+size_t utf8_prefix(const char *s, size_t len, size_t max);
+
+/* The most bytes one diagnostic or runtime error message holds: longer
+ * ones are cut there and end in "…" (docs/errors.md), so no message, and
+ * no --json document of them, grows with what it quotes. */
+#define WEFT_MESSAGE_MAX 4096
 
 /* FNV-1a, 64-bit: module and source hashes, effect-address keys. Start
  * with FNV64_INIT; chain calls to hash several pieces. */

@@ -10,7 +10,9 @@ void help_check(FILE *out) {
         "\n"
         "Checks each program (parse, names, types, static rules) without running\n"
         "it. Diagnostics go to stderr; with --json one JSON document goes to stdout\n"
-        "instead: {\"diagnostics\":[...],\"errors\":N,\"warnings\":M}.\n"
+        "instead: {\"diagnostics\":[...],\"errors\":N,\"warnings\":M,\"omitted\":K}.\n"
+        "At most 100 errors and 100 warnings are listed per file; K counts the\n"
+        "rest. Messages are cut at 4 KiB.\n"
         "\n",
         out);
   flags_help(out, CMD_CHECK, SEC_MAIN);

@@ -103,48 +103,64 @@ Type *ck_list(Checker *c, TypeKind kind, Type *elem) {
   return t;
 }
 
-static int type_depth(const Type *t, int limit) {
+/* The height of t, counted up to `limit` (its remaining depth budget).
+ * The memo keeps each node's height: a height found with the budget at
+ * depth d is min(height, limit), and holds wherever the budget is smaller. */
+static int type_depth(const Type *t, int limit, int depth, TypeMemo *memo) {
   if (!t || limit <= 0) return 0;
+  void *known;
+  if (tmemo_get(memo, t, NULL, depth, &known)) {
+    int h = (int)(intptr_t)known;
+    return h < limit ? h : limit;
+  }
   int d = 0;
   switch (t->kind) {
   case TY_LIST: case TY_MAP: case TY_OPTIONAL: case TY_TASKS:
-    d = type_depth(t->elem, limit - 1);
+    d = type_depth(t->elem, limit - 1, depth + 1, memo);
     break;
   case TY_RECORD:
     for (uint32_t i = 0; i < t->nfields; i++) {
-      int fd = type_depth(t->fields[i].type, limit - 1);
+      int fd = type_depth(t->fields[i].type, limit - 1, depth + 1, memo);
       if (fd > d) d = fd;
     }
     break;
   case TY_FN:
-    d = type_depth(t->ret, limit - 1);
+    d = type_depth(t->ret, limit - 1, depth + 1, memo);
     for (uint32_t i = 0; i < t->nparams; i++) {
-      int pd = type_depth(t->params[i], limit - 1);
+      int pd = type_depth(t->params[i], limit - 1, depth + 1, memo);
       if (pd > d) d = pd;
     }
     break;
   default:
-    break;
+    return 1;
   }
+  tmemo_put(memo, t, NULL, depth, (void *)(intptr_t)(d + 1));
   return d + 1;
 }
 
 bool ck_too_deep(const Type *t) {
-  return type_depth(t, CHECK_MAX_TYPE_DEPTH + 1) > CHECK_MAX_TYPE_DEPTH;
+  TypeMemo memo;
+  tmemo_init(&memo);
+  bool deep = type_depth(t, CHECK_MAX_TYPE_DEPTH + 1, 0, &memo) > CHECK_MAX_TYPE_DEPTH;
+  tmemo_free(&memo);
+  return deep;
 }
 
-/* The least type both a and b fit, or NULL when they have none: literal
- * unions merge, none and T make T?, never fits anything, and lists, maps
- * and records of the same shape join element-wise. */
-static Type *join_at(Checker *c, Type *a, Type *b, int depth) {
-  if (!a) return b;
-  if (!b) return a;
-  if (a->kind == TY_ERROR || b->kind == TY_ERROR) return type_prim(TY_ERROR);
-  if (a->kind == TY_NEVER) return b;
-  if (b->kind == TY_NEVER) return a;
-  if (depth > CHECK_MAX_TYPE_DEPTH) return NULL;
-  if (type_assignable(b, a)) return a;
-  if (type_assignable(a, b)) return b;
+/* A join: the pairs joined so far (a pair reached again by another path
+ * gives the same type, so the result shares structure as its operands
+ * do), and the answers of the assignability questions it asks. */
+typedef struct Join {
+  Checker *c;
+  TypeMemo done;     /* (a, b) -> the join, NULL when there is none */
+  TypeMemo assign;   /* type_assignable_in's */
+} Join;
+
+static Type *join_at(Join *jn, Type *a, Type *b, int depth);
+
+static Type *join_node(Join *jn, Type *a, Type *b, int depth) {
+  Checker *c = jn->c;
+  if (type_assignable_in(&jn->assign, b, a)) return a;
+  if (type_assignable_in(&jn->assign, a, b)) return b;
   if (a->kind == TY_UNION && b->kind == TY_UNION) {
     const char **l = arena_alloc(c->a, (a->nlits + b->nlits) * sizeof *l);
     memcpy(l, a->lits, a->nlits * sizeof *l);
@@ -154,12 +170,12 @@ static Type *join_at(Checker *c, Type *a, Type *b, int depth) {
   if (a->kind == TY_NONE) return ck_optional(c, b);
   if (b->kind == TY_NONE) return ck_optional(c, a);
   if (a->kind == TY_OPTIONAL || b->kind == TY_OPTIONAL) {
-    Type *j = join_at(c, ck_strip(a), ck_strip(b), depth + 1);
+    Type *j = join_at(jn, ck_strip(a), ck_strip(b), depth + 1);
     return j ? ck_optional(c, j) : NULL;
   }
   if (a->kind != b->kind) return NULL;
   if (a->kind == TY_LIST || a->kind == TY_MAP) {
-    Type *j = join_at(c, a->elem, b->elem, depth + 1);
+    Type *j = join_at(jn, a->elem, b->elem, depth + 1);
     return j ? ck_list(c, a->kind, j) : NULL;
   }
   if (a->kind == TY_RECORD && a->nfields == b->nfields) {
@@ -171,7 +187,7 @@ static Type *join_at(Checker *c, Type *a, Type *b, int depth) {
       for (uint32_t k = 0; k < b->nfields; k++)
         if (strcmp(b->fields[k].name, a->fields[i].name) == 0) bf = b->fields[k].type;
       if (!bf) return NULL;
-      Type *j = join_at(c, a->fields[i].type, bf, depth + 1);
+      Type *j = join_at(jn, a->fields[i].type, bf, depth + 1);
       if (!j) return NULL;
       r->fields[i] = a->fields[i];
       r->fields[i].type = j;
@@ -181,7 +197,33 @@ static Type *join_at(Checker *c, Type *a, Type *b, int depth) {
   return NULL;
 }
 
-Type *ck_join(Checker *c, Type *a, Type *b) { return join_at(c, a, b, 0); }
+/* The least type both a and b fit, or NULL when they have none: literal
+ * unions merge, none and T make T?, never fits anything, and lists, maps
+ * and records of the same shape join element-wise. */
+static Type *join_at(Join *jn, Type *a, Type *b, int depth) {
+  if (!a) return b;
+  if (!b) return a;
+  if (a->kind == TY_ERROR || b->kind == TY_ERROR) return type_prim(TY_ERROR);
+  if (a->kind == TY_NEVER) return b;
+  if (b->kind == TY_NEVER) return a;
+  if (depth > CHECK_MAX_TYPE_DEPTH) return NULL;
+  void *known;
+  if (tmemo_get(&jn->done, a, b, depth, &known)) return known;
+  Type *j = join_node(jn, a, b, depth);
+  tmemo_put(&jn->done, a, b, depth, j);
+  return j;
+}
+
+Type *ck_join(Checker *c, Type *a, Type *b) {
+  Join jn;
+  jn.c = c;
+  tmemo_init(&jn.done);
+  tmemo_init(&jn.assign);
+  Type *j = join_at(&jn, a, b, 0);
+  tmemo_free(&jn.done);
+  tmemo_free(&jn.assign);
+  return j;
+}
 
 char *ck_type_str(Checker *c, const Type *t) {
   Buf b;
@@ -415,25 +457,10 @@ Type *ck_joined(Checker *c, Type *elem) {
   return record_of(c, f, 2, name);
 }
 
-static bool mentions_tasks_at(const Type *t, int depth) {
-  if (!t || depth > CHECK_MAX_TYPE_DEPTH * 4) return false;
-  switch (t->kind) {
-  case TY_TASKS: return true;
-  case TY_LIST: case TY_MAP: case TY_OPTIONAL: return mentions_tasks_at(t->elem, depth + 1);
-  case TY_RECORD:
-    for (uint32_t i = 0; i < t->nfields; i++)
-      if (mentions_tasks_at(t->fields[i].type, depth + 1)) return true;
-    return false;
-  case TY_FN:
-    for (uint32_t i = 0; i < t->nparams; i++)
-      if (mentions_tasks_at(t->params[i], depth + 1)) return true;
-    return mentions_tasks_at(t->ret, depth + 1);
-  default: return false;
-  }
-}
+static bool is_tasks(const Type *t) { return t->kind == TY_TASKS; }
 
 /* Whether a tasks[T] hides anywhere in t (E0615 for signatures). */
-bool ck_mentions_tasks(const Type *t) { return mentions_tasks_at(t, 0); }
+bool ck_mentions_tasks(const Type *t) { return type_any(t, is_tasks, CHECK_MAX_TYPE_DEPTH * 4); }
 
 /* tasks[T], joined[T], failure written in a type. */
 static Type *workflow_type_syntax(Checker *c, Node *tn) {
@@ -463,6 +490,30 @@ static Type *instantiate_alias(Checker *c, TypeSym *ts, Type **args) {
   sig.tvars = ts->tparams;
   sig.ntvars = ts->ntparams;
   return ck_subst(c, ts->sym.type, &sig, args);
+}
+
+/* The instance of generic alias ts for these argument types (an error
+ * type when it expands too deeply). Uses with the same arguments share
+ * one instance: `type G0[X] = { a: G1[X], b: G1[X] }` must not copy G1's
+ * expansion twice at every level. The memo is a trie over the arguments:
+ * (ts, args[0]) leads to a node, (node, args[1]) to the next, and the
+ * last argument to the instance. */
+static Type *instance_of(Checker *c, TypeSym *ts, Type **args) {
+  const void *key = ts;
+  for (uint32_t i = 0; i + 1 < ts->ntparams; i++) {
+    void *next;
+    if (!tmemo_get(&c->instances, key, args[i], 0, &next)) {
+      next = arena_alloc(c->a, 1);
+      tmemo_put(&c->instances, key, args[i], 0, next);
+    }
+    key = next;
+  }
+  void *known;
+  if (tmemo_get(&c->instances, key, args[ts->ntparams - 1], 0, &known)) return known;
+  Type *inst = instantiate_alias(c, ts, args);
+  if (ck_too_deep(inst)) inst = type_prim(TY_ERROR);
+  tmemo_put(&c->instances, key, args[ts->ntparams - 1], 0, inst);
+  return inst;
 }
 
 static Type *type_name_syntax(Checker *c, Node *tn) {
@@ -528,8 +579,8 @@ static Type *type_name_syntax(Checker *c, Node *tn) {
     targs[i] = ck_type_of_syntax(c, args->items[i]);
     if (ck_is_error(targs[i])) return targs[i];
   }
-  Type *inst = instantiate_alias(c, ts, targs);
-  if (ck_too_deep(inst)) {
+  Type *inst = instance_of(c, ts, targs);
+  if (ck_is_error(inst)) {
     diag_add(c->dl, D_E0313, tn->span, NULL, "type `%s` expands too deeply", id);
     return type_prim(TY_ERROR);
   }
@@ -1225,6 +1276,7 @@ bool check_program(Program *p) {
   c.p = p;
   c.a = &p->arena;
   c.dl = p->diags;
+  tmemo_init(&c.instances);
   init_natives(&c);
   FileScope *prelude = NULL;
   for (uint32_t i = 0; i < p->nfiles; i++) {
@@ -1233,5 +1285,6 @@ bool check_program(Program *p) {
     check_file(&c, pf, is_prelude ? NULL : prelude);
     if (is_prelude) prelude = pf->scope;
   }
+  tmemo_free(&c.instances);
   return p->diags->errors == errors_before;
 }

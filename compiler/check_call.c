@@ -172,23 +172,6 @@ static int var_index(const Sig *sig, const Type *v) {
   return -1;
 }
 
-static bool mentions(const Sig *sig, const Type *t, int depth) {
-  if (!t || depth > CHECK_MAX_TYPE_DEPTH) return false;
-  switch (t->kind) {
-  case TY_VAR: return var_index(sig, t) >= 0;
-  case TY_LIST: case TY_MAP: case TY_OPTIONAL: return mentions(sig, t->elem, depth + 1);
-  case TY_RECORD:
-    for (uint32_t i = 0; i < t->nfields; i++)
-      if (mentions(sig, t->fields[i].type, depth + 1)) return true;
-    return false;
-  case TY_FN:
-    for (uint32_t i = 0; i < t->nparams; i++)
-      if (mentions(sig, t->params[i], depth + 1)) return true;
-    return mentions(sig, t->ret, depth + 1);
-  default: return false;
-  }
-}
-
 static Type *hole(Checker *c) {
   Type *h = type_new(c->a, TY_VAR);
   h->var_id = UINT32_MAX;
@@ -196,50 +179,87 @@ static Type *hole(Checker *c) {
   return h;
 }
 
-static Type *subst_at(Checker *c, Type *t, const Sig *sig, Type **binds, int depth) {
-  if (!t || !sig->ntvars || !mentions(sig, t, 0) || depth > CHECK_MAX_TYPE_DEPTH) return t;
-  Type *r;
-  switch (t->kind) {
-  case TY_VAR: {
-    int k = var_index(sig, t);
-    return binds && binds[k] ? binds[k] : hole(c);
+/* A substitution: the signature's variables, their bindings, and the
+ * nodes already substituted (a node reached again by another path gives
+ * the same result, so the result shares structure as the input does). */
+typedef struct Subst {
+  Checker *c;
+  const Sig *sig;
+  Type **binds;
+  TypeMemo done;
+} Subst;
+
+/* t with the variables replaced; t itself when nothing in it changes
+ * (so a type that mentions no variable keeps its node and its name). */
+static Type *subst_at(Subst *s, Type *t, int depth) {
+  if (!t || depth > CHECK_MAX_TYPE_DEPTH) return t;
+  Checker *c = s->c;
+  if (t->kind == TY_VAR) {
+    int k = var_index(s->sig, t);
+    if (k < 0) return t;
+    return s->binds && s->binds[k] ? s->binds[k] : hole(c);
   }
-  case TY_LIST: case TY_MAP:
-    return ck_list(c, t->kind, subst_at(c, t->elem, sig, binds, depth + 1));
-  case TY_OPTIONAL:
-    return ck_optional(c, subst_at(c, t->elem, sig, binds, depth + 1));
-  case TY_RECORD:
-    r = type_new(c->a, TY_RECORD);
-    *r = *t;
-    r->name = NULL;
-    r->fields = arena_alloc(c->a, (t->nfields ? t->nfields : 1) * sizeof *r->fields);
-    for (uint32_t i = 0; i < t->nfields; i++) {
-      r->fields[i] = t->fields[i];
-      r->fields[i].type = subst_at(c, t->fields[i].type, sig, binds, depth + 1);
-    }
-    return r;
-  case TY_FN:
-    r = type_new(c->a, TY_FN);
-    r->nparams = t->nparams;
-    r->params = arena_alloc(c->a, (t->nparams ? t->nparams : 1) * sizeof *r->params);
-    for (uint32_t i = 0; i < t->nparams; i++)
-      r->params[i] = subst_at(c, t->params[i], sig, binds, depth + 1);
-    r->ret = subst_at(c, t->ret, sig, binds, depth + 1);
-    return r;
-  default:
+  if (t->kind != TY_LIST && t->kind != TY_MAP && t->kind != TY_OPTIONAL && t->kind != TY_RECORD &&
+      t->kind != TY_FN)
     return t;
+  void *known;
+  if (tmemo_get(&s->done, t, NULL, depth, &known)) return known;
+  Type *r = t;
+  switch (t->kind) {
+  case TY_LIST: case TY_MAP: case TY_OPTIONAL: {
+    Type *e = subst_at(s, t->elem, depth + 1);
+    if (e != t->elem) r = t->kind == TY_OPTIONAL ? ck_optional(c, e) : ck_list(c, t->kind, e);
+    break;
   }
+  case TY_RECORD:
+    for (uint32_t i = 0; i < t->nfields; i++) {
+      Type *ft = subst_at(s, t->fields[i].type, depth + 1);
+      if (ft == t->fields[i].type) continue;
+      if (r == t) {
+        r = type_new(c->a, TY_RECORD);
+        *r = *t;
+        r->name = NULL;
+        r->fields = arena_alloc(c->a, (t->nfields ? t->nfields : 1) * sizeof *r->fields);
+        memcpy(r->fields, t->fields, t->nfields * sizeof *r->fields);
+      }
+      r->fields[i].type = ft;
+    }
+    break;
+  default: { /* TY_FN */
+    Type **ps = arena_alloc(c->a, (t->nparams ? t->nparams : 1) * sizeof *ps);
+    bool changed = false;
+    for (uint32_t i = 0; i < t->nparams; i++) {
+      ps[i] = subst_at(s, t->params[i], depth + 1);
+      changed |= ps[i] != t->params[i];
+    }
+    Type *ret = subst_at(s, t->ret, depth + 1);
+    if (changed || ret != t->ret) {
+      r = type_new(c->a, TY_FN);
+      r->nparams = t->nparams;
+      r->params = ps;
+      r->ret = ret;
+    }
+    break;
+  }
+  }
+  tmemo_put(&s->done, t, NULL, depth, r);
+  return r;
 }
 
 /* t with the signature's variables replaced by their bindings (unbound
  * ones by holes). */
 Type *ck_subst(Checker *c, Type *t, const Sig *sig, Type **binds) {
-  return subst_at(c, t, sig, binds, 0);
+  if (!sig->ntvars) return t;
+  Subst s = {c, sig, binds, {0}};
+  tmemo_init(&s.done);
+  Type *r = subst_at(&s, t, 0);
+  tmemo_free(&s.done);
+  return r;
 }
 
 /* After an erroneous argument, every variable it could have bound becomes
  * TY_ERROR, so no "cannot infer" follows the original error. */
-static void bind_errors(Type *pat, const Sig *sig, Type **binds, int depth) {
+static void bind_errors(Type *pat, const Sig *sig, Type **binds, int depth, TypeMemo *seen) {
   if (!pat || depth > CHECK_MAX_TYPE_DEPTH) return;
   switch (pat->kind) {
   case TY_VAR: {
@@ -248,14 +268,16 @@ static void bind_errors(Type *pat, const Sig *sig, Type **binds, int depth) {
     return;
   }
   case TY_LIST: case TY_MAP: case TY_OPTIONAL:
-    bind_errors(pat->elem, sig, binds, depth + 1);
+    if (!tmemo_seen(seen, pat, NULL, depth)) bind_errors(pat->elem, sig, binds, depth + 1, seen);
     return;
   case TY_RECORD:
-    for (uint32_t i = 0; i < pat->nfields; i++) bind_errors(pat->fields[i].type, sig, binds, depth + 1);
+    if (tmemo_seen(seen, pat, NULL, depth)) return;
+    for (uint32_t i = 0; i < pat->nfields; i++) bind_errors(pat->fields[i].type, sig, binds, depth + 1, seen);
     return;
   case TY_FN:
-    for (uint32_t i = 0; i < pat->nparams; i++) bind_errors(pat->params[i], sig, binds, depth + 1);
-    bind_errors(pat->ret, sig, binds, depth + 1);
+    if (tmemo_seen(seen, pat, NULL, depth)) return;
+    for (uint32_t i = 0; i < pat->nparams; i++) bind_errors(pat->params[i], sig, binds, depth + 1, seen);
+    bind_errors(pat->ret, sig, binds, depth + 1, seen);
     return;
   default:
     return;
@@ -264,8 +286,11 @@ static void bind_errors(Type *pat, const Sig *sig, Type **binds, int depth) {
 
 /* Binds the variables of `pat` from `actual`. Returns false only when a
  * variable already bound has no common type with the new evidence; other
- * shape differences are left to the assignability check that follows. */
-static bool unify(Checker *c, Type *pat, Type *actual, const Sig *sig, Type **binds, int depth) {
+ * shape differences are left to the assignability check that follows.
+ * Each pair of nodes is unified once (`seen`): the same pair again would
+ * bring the same evidence, and every false ends the whole unification. */
+static bool unify_at(Checker *c, Type *pat, Type *actual, const Sig *sig, Type **binds, int depth,
+                     TypeMemo *seen) {
   if (!pat || !actual || depth > CHECK_MAX_TYPE_DEPTH) return true;
   if (actual->kind == TY_NEVER) return true;
   if (pat->kind == TY_VAR) {
@@ -282,32 +307,48 @@ static bool unify(Checker *c, Type *pat, Type *actual, const Sig *sig, Type **bi
     return true;
   }
   if (actual->kind == TY_ERROR) {
-    bind_errors(pat, sig, binds, depth);
+    TypeMemo errs;
+    tmemo_init(&errs);
+    bind_errors(pat, sig, binds, depth, &errs);
+    tmemo_free(&errs);
+    return true;
+  }
+  switch (pat->kind) {
+  case TY_OPTIONAL: case TY_LIST: case TY_MAP: case TY_RECORD: case TY_FN:
+    if (tmemo_seen(seen, pat, actual, depth)) return true;
+    break;
+  default:
     return true;
   }
   switch (pat->kind) {
   case TY_OPTIONAL:
     if (actual->kind == TY_NONE) return true;
-    return unify(c, pat->elem, ck_strip(actual), sig, binds, depth + 1);
+    return unify_at(c, pat->elem, ck_strip(actual), sig, binds, depth + 1, seen);
   case TY_LIST: case TY_MAP:
     if (actual->kind != pat->kind) return true;
-    return unify(c, pat->elem, actual->elem, sig, binds, depth + 1);
+    return unify_at(c, pat->elem, actual->elem, sig, binds, depth + 1, seen);
   case TY_RECORD:
     if (actual->kind != TY_RECORD) return true;
     for (uint32_t i = 0; i < pat->nfields; i++)
       for (uint32_t k = 0; k < actual->nfields; k++)
         if (strcmp(pat->fields[i].name, actual->fields[k].name) == 0 &&
-            !unify(c, pat->fields[i].type, actual->fields[k].type, sig, binds, depth + 1))
+            !unify_at(c, pat->fields[i].type, actual->fields[k].type, sig, binds, depth + 1, seen))
           return false;
     return true;
-  case TY_FN:
+  default: /* TY_FN */
     if (actual->kind != TY_FN || actual->nparams != pat->nparams) return true;
     for (uint32_t i = 0; i < pat->nparams; i++)
-      if (!unify(c, pat->params[i], actual->params[i], sig, binds, depth + 1)) return false;
-    return unify(c, pat->ret, actual->ret, sig, binds, depth + 1);
-  default:
-    return true;
+      if (!unify_at(c, pat->params[i], actual->params[i], sig, binds, depth + 1, seen)) return false;
+    return unify_at(c, pat->ret, actual->ret, sig, binds, depth + 1, seen);
   }
+}
+
+static bool unify(Checker *c, Type *pat, Type *actual, const Sig *sig, Type **binds) {
+  TypeMemo seen;
+  tmemo_init(&seen);
+  bool ok = unify_at(c, pat, actual, sig, binds, 0, &seen);
+  tmemo_free(&seen);
+  return ok;
 }
 
 /* ---- calls ------------------------------------------------------------------ */
@@ -348,7 +389,7 @@ static Type *apply_sig(Checker *c, Node *n, const char *what, const Sig *sig, Ty
   }
   if (want && sig->ntvars) {
     memcpy(hints, binds, sig->ntvars * sizeof *hints);
-    unify(c, sig->ret, want, sig, hints, 0);
+    unify(c, sig->ret, want, sig, hints);
   }
   Type **argt = arena_alloc(c->a, (args->n ? args->n : 1) * sizeof *argt);
   bool *bad = arena_alloc(c->a, (args->n ? args->n : 1) * sizeof *bad);
@@ -363,7 +404,7 @@ static Type *apply_sig(Checker *c, Node *n, const char *what, const Sig *sig, Ty
     }
     Type *at = (i == 0 && pre) ? pre : ck_expr(c, args->items[i], h);
     argt[i] = at;
-    if (sig->ntvars && !unify(c, pt, at, sig, binds, 0)) {
+    if (sig->ntvars && !unify(c, pt, at, sig, binds)) {
       ck_mismatch(c, args->items[i]->span, at, ck_subst(c, pt, sig, binds));
       bad[i] = true;
     }
@@ -431,7 +472,7 @@ static Type *native_call(Checker *c, Node *n, NativeSym *ns, Type *want, CallInf
     for (uint32_t k = 0; k < nc && !found; k++) {
       Sig *s = &c->native_sigs[cands[k]];
       Type **b = arena_alloc(c->a, (s->ntvars ? s->ntvars : 1) * sizeof *b);
-      if (!unify(c, s->params[0], pre, s, b, 0)) continue;
+      if (!unify(c, s->params[0], pre, s, b)) continue;
       for (uint32_t v = 0; v < s->ntvars; v++)
         if (!b[v]) b[v] = type_prim(TY_NEVER);
       if (type_assignable(pre, ck_subst(c, s->params[0], s, b))) {

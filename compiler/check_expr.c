@@ -15,24 +15,11 @@ static Type *err(void) { return type_prim(TY_ERROR); }
 
 static Type *stmt(Checker *c, Node *n);
 
+static bool is_hole(const Type *t) { return t->kind == TY_VAR && t->var_id == UINT32_MAX; }
+
 /* True when a type (hint) contains the "unknown yet" marker of a generic
  * call being inferred (see check_call.c); such hints only guide lambdas. */
-static bool has_hole(const Type *t, int depth) {
-  if (!t || depth > CHECK_MAX_TYPE_DEPTH) return false;
-  switch (t->kind) {
-  case TY_VAR: return t->var_id == UINT32_MAX;
-  case TY_LIST: case TY_MAP: case TY_OPTIONAL: return has_hole(t->elem, depth + 1);
-  case TY_RECORD:
-    for (uint32_t i = 0; i < t->nfields; i++)
-      if (has_hole(t->fields[i].type, depth + 1)) return true;
-    return false;
-  case TY_FN:
-    for (uint32_t i = 0; i < t->nparams; i++)
-      if (has_hole(t->params[i], depth + 1)) return true;
-    return has_hole(t->ret, depth + 1);
-  default: return false;
-  }
-}
+static bool has_hole(const Type *t) { return type_any(t, is_hole, CHECK_MAX_TYPE_DEPTH); }
 
 /* The span a mismatch about n should point at: a block's value. */
 static Span value_span(Node *n) {
@@ -74,7 +61,7 @@ void ck_mismatch(Checker *c, Span at, Type *got, Type *want) {
 
 Type *ck_expect(Checker *c, Node *n, Type *want) {
   Type *t = ck_expr(c, n, want);
-  if (want && !has_hole(want, 0) && !type_assignable(t, want))
+  if (want && !has_hole(want) && !type_assignable(t, want))
     ck_mismatch(c, value_span(n), t, want);
   return t;
 }
@@ -791,7 +778,7 @@ static Type *index_expr(Checker *c, Node *n) {
 static Type *join_branches(Checker *c, Type *acc, Type *t, Span at, Type *want, bool *failed) {
   if (*failed) return acc;
   if (ck_is_error(t)) { *failed = true; return err(); }
-  if (want && !has_hole(want, 0)) {
+  if (want && !has_hole(want)) {
     if (!type_assignable(t, want)) {
       ck_mismatch(c, at, t, want);
       *failed = true;
@@ -1076,7 +1063,7 @@ static void body_against(Checker *c, Node *body, Type *ret) {
              "this function is declared -> %s but may end without a value", ck_type_str(c, ret));
     return;
   }
-  if (!has_hole(ret, 0) && !type_assignable(t, ret)) ck_mismatch(c, value_span(body), t, ret);
+  if (!has_hole(ret) && !type_assignable(t, ret)) ck_mismatch(c, value_span(body), t, ret);
 }
 
 Type *ck_lambda(Checker *c, Node *n, Type *want) {
@@ -1110,7 +1097,7 @@ Type *ck_lambda(Checker *c, Node *n, Type *want) {
           t = err();
           failed = true;
         }
-      } else if (w && !has_hole(w->params[i], 0)) {
+      } else if (w && !has_hole(w->params[i])) {
         t = w->params[i];
       } else {
         diag_add(c->dl, w ? D_E0312 : D_E0307, pn->span,
@@ -1133,7 +1120,7 @@ Type *ck_lambda(Checker *c, Node *n, Type *want) {
       ret = err();
     }
   }
-  else if (w && !has_hole(w->ret, 0)) ret = w->ret;
+  else if (w && !has_hole(w->ret)) ret = w->ret;
   else if (!n->u.lambda.arrow) ret = type_prim(TY_VOID);
   fc.ret = ret;
   if (ret) {
@@ -1153,7 +1140,7 @@ Type *ck_lambda(Checker *c, Node *n, Type *want) {
                ck_type_str(c, bt), ck_type_str(c, fc.ret_seen));
       failed = true;
       ret = err();
-    } else if (ret->kind == TY_UNION && !ret->name && !(w && has_hole(w->ret, 0))) {
+    } else if (ret->kind == TY_UNION && !ret->name && !(w && has_hole(w->ret))) {
       ret = type_prim(TY_STRING);
     }
   }
@@ -1814,7 +1801,7 @@ static Type *expr_inner(Checker *c, Node *n, Type *want) {
 
 Type *ck_expr(Checker *c, Node *n, Type *want) {
   if (!n) return err();
-  if (want && n->kind != N_LAMBDA && has_hole(want, 0)) want = NULL;
+  if (want && n->kind != N_LAMBDA && has_hole(want)) want = NULL;
   Type *t = expr_inner(c, n, want);
   if (!t) t = err();
   switch (n->kind) {

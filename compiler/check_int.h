@@ -135,6 +135,8 @@ typedef struct Checker {
   uint32_t for_rep;            /* rep_depth inside the innermost `for` body */
   TaskVar *tasks;              /* live `let t = fanout`, innermost first */
   Type *failure;               /* the built-in `failure` record (made once) */
+  TypeMemo instances;          /* generic alias instances by alias and argument
+                                  types (check.c, instance_of) */
 } Checker;
 
 /* ---- check.c ---------------------------------------------------------- */

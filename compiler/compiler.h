@@ -213,6 +213,42 @@ bool cost_file(const char *path, const CompileOptions *opt, bool json, Buf *out)
  * own files whose literal N is above cap and whose branches may ask. */
 void cost_concurrency_notes(Program *p, uint32_t cap);
 
+/* ---- walks over types ------------------------------------------------
+ * Types form a DAG: a named type is one Type that every use points at, so
+ * the N lines `type T0 = { a: T1, b: T1 }`, `type T1 = { a: T2, b: T2 }`,
+ * ... make a type of 2N nodes and 2^N paths. A walk that follows every path
+ * is exponential in the program, so every walk over types (types.c, the
+ * checker, the emitter) keeps what it has done for a node, or for a pair
+ * of nodes when it relates two types, in a TypeMemo and does it once.
+ * Printing, whose output is a tree by nature, stops at TYPE_PRINT_MAX
+ * bytes instead (docs/security.md, "Work linear in the program").
+ *
+ * A walk bounded in depth (so hostile types cannot exhaust the C stack)
+ * records the depth it was at: what it found at depth d holds for any
+ * visit at depth d or deeper (which may look at less), so tmemo_get
+ * answers only those; a node reached again by a shorter path is done
+ * again, at most once per depth, which keeps the walk linear. */
+typedef struct TypeMemoSlot {
+  const void *a, *b;              /* the key; a == NULL: an empty slot */
+  void *val;
+  int depth;
+} TypeMemoSlot;
+
+typedef struct TypeMemo {
+  TypeMemoSlot *slots;            /* open addressing; NULL until the first put */
+  uint32_t n, cap;
+  TypeMemoSlot local[16];         /* the first table, so small walks never malloc */
+} TypeMemo;                       /* never copied: slots may point into it */
+
+void tmemo_init(TypeMemo *m);
+void tmemo_free(TypeMemo *m);
+/* What a visit of (a, b) at depth `depth` or shallower recorded. */
+bool tmemo_get(const TypeMemo *m, const void *a, const void *b, int depth, void **val);
+void tmemo_put(TypeMemo *m, const void *a, const void *b, int depth, void *val);
+/* Whether (a, b) was already visited at depth `depth` or shallower;
+ * records this visit when not. For walks that only need each node once. */
+bool tmemo_seen(TypeMemo *m, const void *a, const void *b, int depth);
+
 /* types.c */
 Type *type_new(Arena *a, TypeKind kind);
 Type *type_prim(TypeKind kind);                 /* shared singletons for the simple kinds */
@@ -221,12 +257,15 @@ bool type_equal(const Type *a, const Type *b);  /* structural; names ignored */
  * union containing it, union -> string, T -> T?, none -> T?, T -> json
  * when JSON-expressible, never -> anything, error -> anything.) */
 bool type_assignable(const Type *from, const Type *to);
+/* The same, with the answers kept in memo for the caller's next question
+ * (a join asks about many pairs of the same two types). */
+bool type_assignable_in(TypeMemo *memo, const Type *from, const Type *to);
 bool type_is_jsonable(const Type *t);           /* no functions or roles inside */
+/* Whether t or a part of it, at most `limit` levels down, satisfies `is`. */
+bool type_any(const Type *t, bool (*is)(const Type *), int limit);
 /* Renders a type as the user writes it ("list[{ a: int }]", "\"a\" | \"b\"",
- * or its alias name), into b. */
+ * or its alias name), into b; at most TYPE_PRINT_MAX bytes, then "…". */
 void type_print(Buf *b, const Type *t);
-/* Module type descriptor for t (adds nested descriptors first). */
-uint32_t type_to_desc(Module *m, const Type *t);
 
 /* Embedded stdlib: the text of std/NAME (e.g. "patterns"), or NULL. */
 const char *stdlib_source(const char *name, size_t *len);

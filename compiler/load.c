@@ -491,8 +491,9 @@ static int32_t load_disk(Loader *L, int32_t r, const char *rel, const char *show
  * (a data or secrets file reached by mistake or on purpose), and its
  * diagnostics would quote it line by line. They are replaced by one E0204
  * at the import: where its first error is, what kind it is, and at most
- * its first LOAD_QUOTE_BYTES, escaped. `weft check FILE` shows the rest. */
-static void summarize_unparsed(Loader *L, uint32_t mark, uint32_t id, const Node *import) {
+ * its first LOAD_QUOTE_BYTES, escaped. `weft check FILE` shows the rest.
+ * (`omitted` is the count of diagnostics left out before this file.) */
+static void summarize_unparsed(Loader *L, uint32_t mark, uint32_t omitted, uint32_t id, const Node *import) {
   DiagList *dl = L->p->diags;
   Source *s = src_get(L->p->sources, id);
   uint32_t nerr = 0, first = 0;
@@ -513,6 +514,7 @@ static void summarize_unparsed(Loader *L, uint32_t mark, uint32_t id, const Node
     free(dl->items[i].help);
   }
   dl->n = mark;
+  dl->omitted = omitted;
 
   Buf what, start, help;
   buf_init(&what);
@@ -544,11 +546,11 @@ static uint32_t parse_loaded(Loader *L, const char *key, uint32_t id, int32_t ro
   push_stack(L, e);
   Ast ast;
   memset(&ast, 0, sizeof ast);
-  uint32_t mark = p->diags->n;
+  uint32_t mark = p->diags->n, omitted = p->diags->omitted;
   parse_source(&p->arena, p->sources, id, p->diags, &ast);
   ast.file = id;
   desugar_file(&p->arena, p->diags, &ast);
-  if (rel && id != p->main_file) summarize_unparsed(L, mark, id, import);
+  if (rel && id != p->main_file) summarize_unparsed(L, mark, omitted, id, import);
   load_imports(L, &ast, is_std, depth + 1);
   L->nstack--;
   L->entries[e].state = ENTRY_DONE;

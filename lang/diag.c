@@ -49,24 +49,18 @@ void diag_free(DiagList *dl) {
 
 void diag_add(DiagList *dl, DiagCode code, Span span, const char *help,
               const char *fmt, ...) {
-  uint32_t max = dl->max_errors ? dl->max_errors : 200;
+  uint32_t max = dl->max_errors ? dl->max_errors : DIAG_MAX_DEFAULT;
   Severity sev = diag_code_severity(code);
-  /* Past the limit nothing more is recorded: a file of junk must not make
-   * the list (and the output) grow without bound. Warnings and notes have
-   * the same cap each. */
-  if ((sev == SEV_ERROR ? dl->errors : sev == SEV_WARNING ? dl->warnings : dl->notes) >= max) return;
-
-  /* measure, then format into a buffer of the right size */
-  char probe[1];
+  /* Past the limit nothing more is kept, only counted: a file of junk
+   * must not make the list (and the output) grow without bound. Warnings
+   * and notes have the same cap each. */
+  if ((sev == SEV_ERROR ? dl->errors : sev == SEV_WARNING ? dl->warnings : dl->notes) >= max) {
+    dl->omitted++;
+    return;
+  }
   va_list ap;
-  if (!fmt) fmt = "";
   va_start(ap, fmt);
-  int len = vsnprintf(probe, sizeof probe, fmt, ap);
-  va_end(ap);
-  if (len < 0) len = 0;
-  char *msg = xmalloc((size_t)len + 1);
-  va_start(ap, fmt);
-  vsnprintf(msg, (size_t)len + 1, fmt, ap);
+  char *msg = xvasprintf_cap(WEFT_MESSAGE_MAX, fmt ? fmt : "", ap);
   va_end(ap);
 
   if (dl->n == dl->cap) {
@@ -79,7 +73,7 @@ void diag_add(DiagList *dl, DiagCode code, Span span, const char *help,
   d->severity = sev;
   d->span = span;
   d->message = msg;
-  d->help = help ? xstrdup(help) : NULL;
+  d->help = help ? xasprintf_cap(WEFT_MESSAGE_MAX, "%s", help) : NULL;
   if (sev == SEV_ERROR) dl->errors++;
   else if (sev == SEV_WARNING) dl->warnings++;
   else dl->notes++;
@@ -242,6 +236,7 @@ static void render_one(FILE *out, const Diag *d, SourceSet *ss, int color) {
 
 void diag_render_text(FILE *out, const DiagList *dl, SourceSet *ss, int color) {
   for (uint32_t i = 0; i < dl->n; i++) render_one(out, &dl->items[i], ss, color);
+  if (dl->omitted) fprintf(out, "... and %u more errors and warnings\n", dl->omitted);
 }
 
 /* ---- JSON ------------------------------------------------------------- */
@@ -302,5 +297,5 @@ void diag_render_json(FILE *out, const DiagList *dl, SourceSet *ss) {
     else fputs("null", out);
     fputc('}', out);
   }
-  fprintf(out, "],\"errors\":%u,\"warnings\":%u}\n", dl->errors, dl->warnings);
+  fprintf(out, "],\"errors\":%u,\"warnings\":%u,\"omitted\":%u}\n", dl->errors, dl->warnings, dl->omitted);
 }

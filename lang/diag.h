@@ -34,17 +34,23 @@ typedef struct Diag {
   char *help;    /* owned; may be NULL */
 } Diag;
 
+/* Errors (and, apart, warnings) kept when the caller sets no limit: a file
+ * of junk must not make the list, and the output, grow without bound. */
+#define DIAG_MAX_DEFAULT 100
+
 typedef struct DiagList {
   Diag *items;
   uint32_t n, cap;
-  uint32_t errors, warnings, notes;
-  uint32_t max_errors; /* stop recording past this many (0 = 200) */
+  uint32_t errors, warnings, notes;  /* kept */
+  uint32_t omitted;           /* past the limit: counted, not kept ("... and N more") */
+  uint32_t max_errors;        /* stop recording past this many (0 = DIAG_MAX_DEFAULT) */
 } DiagList;
 
 void diag_init(DiagList *dl);
 void diag_free(DiagList *dl);
 /* Appends a diagnostic; severity comes from the code's list entry.
- * help may be NULL. Messages are printf-formatted. */
+ * help may be NULL. Messages are printf-formatted; the message and the
+ * help are cut at WEFT_MESSAGE_MAX bytes (base/util.h), ending in "…". */
 void diag_add(DiagList *dl, DiagCode code, Span span, const char *help,
               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 const char *diag_code_name(DiagCode code);   /* "E0301" */
@@ -54,10 +60,12 @@ const char *diag_severity_name(Severity sev);  /* "error", "warning", "note" */
 /* Sorts by file, then offset, keeping insertion order for ties. */
 void diag_sort(DiagList *dl);
 
-/* Human form with the caret excerpt; color enables ANSI colours. */
+/* Human form with the caret excerpt; color enables ANSI colours. Ends
+ * with "... and N more errors and warnings" when some were omitted. */
 void diag_render_text(FILE *out, const DiagList *dl, SourceSet *ss, int color);
-/* {"diagnostics":[{...}],"errors":N,"warnings":M} on one line (notes are
- * in the list, with "severity":"note", and counted in neither). */
+/* {"diagnostics":[{...}],"errors":N,"warnings":M,"omitted":K} on one
+ * line (N and M count the errors and warnings listed, K those left out;
+ * notes are in the list, with "severity":"note", and counted in neither). */
 void diag_render_json(FILE *out, const DiagList *dl, SourceSet *ss);
 
 #endif

@@ -273,7 +273,7 @@ void loaded_free(Loaded *lp) {
 /* Checks one file. In JSON mode the rendered document is captured so that
  * several files can be merged into one; the error and warning counts accumulate. */
 static int check_one(const char *path, bool json, const weft_compile_opts *co, Buf *items, uint32_t *errors,
-                     uint32_t *warnings, Buf *cost) {
+                     uint32_t *warnings, uint32_t *omitted, Buf *cost) {
   if (co->untrusted ? untrusted_source(path) != EXIT_OK : !check_readable(path)) return EXIT_USAGE;
   Heap heap;
   SourceSet ss;
@@ -287,8 +287,9 @@ static int check_one(const char *path, bool json, const weft_compile_opts *co, B
   diag_sort(&dl);
   *errors += dl.errors;
   *warnings += dl.warnings;
+  *omitted += dl.omitted;
   if (json) {
-    /* diag_render_json writes {"diagnostics":[...],"errors":N,"warnings":M};
+    /* diag_render_json writes {"diagnostics":[...],"errors":N,...};
      * keep only the array's contents to merge several files. */
     char *doc = NULL;
     size_t doclen = 0;
@@ -330,18 +331,18 @@ static int check_one(const char *path, bool json, const weft_compile_opts *co, B
 
 int weft_tool_check(const char *const *files, int nfiles, bool json, bool cost, const weft_compile_opts *co) {
   int rc = EXIT_OK;
-  uint32_t errors = 0, warnings = 0;
+  uint32_t errors = 0, warnings = 0, omitted = 0;
   Buf items, costs;
   buf_init(&items);
   buf_init(&costs);
   for (int i = 0; i < nfiles; i++) {
-    int r = check_one(files[i], json, co, &items, &errors, &warnings, cost ? &costs : NULL);
+    int r = check_one(files[i], json, co, &items, &errors, &warnings, &omitted, cost ? &costs : NULL);
     if (r > rc) rc = r;
   }
   if (json) {
     fputs("{\"diagnostics\":[", stdout);
     if (items.len) fwrite(items.data, 1, items.len, stdout);
-    printf("],\"errors\":%" PRIu32 ",\"warnings\":%" PRIu32, errors, warnings);
+    printf("],\"errors\":%" PRIu32 ",\"warnings\":%" PRIu32 ",\"omitted\":%" PRIu32, errors, warnings, omitted);
     if (costs.len) {
       putchar(',');
       term_write(stdout, costs.data, costs.len, TERM_JSON);

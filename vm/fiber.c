@@ -323,12 +323,13 @@ static char *build_trace(VM *vm, Fiber *f) {
   return b.data;
 }
 
-/* Records the first error of a fiber: message, trace and kind. The stack
- * is left for the scheduler to unwind (a native's arguments are still in
- * use while it raises). */
+/* Records the first error of a fiber: message (at most WEFT_MESSAGE_MAX
+ * bytes: it may quote a program's string or a model's reply), trace and
+ * kind. The stack is left for the scheduler to unwind (a native's
+ * arguments are still in use while it raises). */
 static NativeStatus raise_va(VM *vm, Fiber *f, const char *kind, const char *fmt, va_list ap) {
   if (f->state == FIBER_FAILED) return NATIVE_ERROR; /* the first error wins */
-  char *msg = xvasprintf(fmt, ap);
+  char *msg = xvasprintf_cap(WEFT_MESSAGE_MAX, fmt, ap);
   free(f->error);
   free(f->error_trace);
   f->error = msg;

@@ -430,59 +430,68 @@ static const ObjString *const_str(const Module *m, uint32_t idx) {
   return AS_STRING(m->consts[idx]);
 }
 
-static void print_desc(Buf *b, const Module *m, uint32_t td, int depth) {
-  if (td >= m->ntypes) { buf_puts(b, "?"); return; }
-  if (depth > 32) { buf_puts(b, "…"); return; }
+/* Printing follows every path of the descriptor DAG (its output is a
+ * tree), so it stops at TYPE_PRINT_MAX bytes with "…": a module whose
+ * records share members without names would otherwise print 2^N nodes. */
+static void print_desc(BufCapped *p, const Module *m, uint32_t td, int depth) {
+  if (p->cut) return;
+  if (td >= m->ntypes) { buf_capped_puts(p, "?"); return; }
+  if (depth > 32) { buf_capped_puts(p, "…"); return; }
   const TypeDesc *d = &m->types[td];
   switch ((TypeDescKind)d->kind) {
-  case TD_JSON: buf_puts(b, "json"); return;
-  case TD_INT: buf_puts(b, "int"); return;
-  case TD_FLOAT: buf_puts(b, "float"); return;
-  case TD_BOOL: buf_puts(b, "bool"); return;
-  case TD_STRING: buf_puts(b, "string"); return;
-  case TD_DURATION: buf_puts(b, "duration"); return;
-  case TD_NONE: buf_puts(b, "none"); return;
-  case TD_FUNC: buf_puts(b, "fn"); return;
-  case TD_LIST: buf_puts(b, "list["); print_desc(b, m, d->elem, depth + 1); buf_putc(b, ']'); return;
-  case TD_MAP: buf_puts(b, "map["); print_desc(b, m, d->elem, depth + 1); buf_putc(b, ']'); return;
+  case TD_JSON: buf_capped_puts(p, "json"); return;
+  case TD_INT: buf_capped_puts(p, "int"); return;
+  case TD_FLOAT: buf_capped_puts(p, "float"); return;
+  case TD_BOOL: buf_capped_puts(p, "bool"); return;
+  case TD_STRING: buf_capped_puts(p, "string"); return;
+  case TD_DURATION: buf_capped_puts(p, "duration"); return;
+  case TD_NONE: buf_capped_puts(p, "none"); return;
+  case TD_FUNC: buf_capped_puts(p, "fn"); return;
+  case TD_LIST: buf_capped_puts(p, "list["); print_desc(p, m, d->elem, depth + 1); buf_capped_puts(p, "]"); return;
+  case TD_MAP: buf_capped_puts(p, "map["); print_desc(p, m, d->elem, depth + 1); buf_capped_puts(p, "]"); return;
   case TD_OPTIONAL: {
     bool paren = d->elem < m->ntypes && m->types[d->elem].kind == TD_ENUM && m->types[d->elem].n > 1;
-    if (paren) buf_putc(b, '(');
-    print_desc(b, m, d->elem, depth + 1);
-    if (paren) buf_putc(b, ')');
-    buf_putc(b, '?');
+    if (paren) buf_capped_puts(p, "(");
+    print_desc(p, m, d->elem, depth + 1);
+    if (paren) buf_capped_puts(p, ")");
+    buf_capped_puts(p, "?");
     return;
   }
   case TD_ENUM:
-    for (uint32_t i = 0; i < d->n; i++) {
+    for (uint32_t i = 0; i < d->n && !p->cut; i++) {
       const ObjString *s = const_str(m, d->members[i]);
-      if (i) buf_puts(b, " | ");
-      if (s) buf_json_string(b, s->data, s->len);
-      else buf_puts(b, "?");
+      if (i) buf_capped_puts(p, " | ");
+      if (p->cut) break;
+      if (s) buf_json_string(p->b, s->data, s->len);
+      else buf_puts(p->b, "?");
+      buf_capped_check(p);
     }
     return;
   case TD_RECORD: {
     const ObjString *name = d->name == NO_INDEX ? NULL : const_str(m, d->name);
-    if (name) { buf_put(b, name->data, name->len); return; }
-    if (d->n == 0) { buf_puts(b, "{}"); return; }
-    buf_puts(b, "{ ");
-    for (uint32_t i = 0; i < d->n; i++) {
+    if (name) { buf_capped_put(p, name->data, name->len); return; }
+    if (d->n == 0) { buf_capped_puts(p, "{}"); return; }
+    buf_capped_puts(p, "{ ");
+    for (uint32_t i = 0; i < d->n && !p->cut; i++) {
       const ObjString *fname = const_str(m, d->fields[i].name);
-      if (i) buf_puts(b, ", ");
-      if (fname) buf_put(b, fname->data, fname->len);
-      else buf_putc(b, '?');
-      buf_puts(b, ": ");
-      print_desc(b, m, d->fields[i].type, depth + 1);
+      if (i) buf_capped_puts(p, ", ");
+      if (fname) buf_capped_put(p, fname->data, fname->len);
+      else buf_capped_puts(p, "?");
+      buf_capped_puts(p, ": ");
+      print_desc(p, m, d->fields[i].type, depth + 1);
     }
-    buf_puts(b, " }");
+    buf_capped_puts(p, " }");
     return;
   }
   case TD__COUNT: break;
   }
-  buf_puts(b, "?");
+  buf_capped_puts(p, "?");
 }
 
-void type_desc_print(Buf *b, const Module *m, uint32_t td) { print_desc(b, m, td, 0); }
+void type_desc_print(Buf *b, const Module *m, uint32_t td) {
+  BufCapped p = buf_capped(b, TYPE_PRINT_MAX);
+  print_desc(&p, m, td, 0);
+}
 
 /* ---- conversion ---------------------------------------------------------- */
 
@@ -557,13 +566,53 @@ static void preview(Buf *out, Value v) {
   buf_free(&b);
 }
 
+/* A value reached again through shared structure (a json value a program
+ * built by `v = [v, v]`, 40 times over, is 2^40 values as a tree but 41
+ * objects) converts once per descriptor, and the result is shared the same
+ * way: conversion is linear in the objects, not in the tree. Only an object
+ * with more than one reference can be reached twice, so only those are
+ * kept (a value parsed from JSON text has none). */
+typedef struct ConvSeen {
+  const Obj *obj;   /* NULL: an empty slot */
+  uint32_t td;
+  Value out;        /* a reference the memo owns */
+} ConvSeen;
+
 typedef struct Conv {
   Heap *h;
   const Module *m;
   Buf *err;
   Buf path;   /* ".field", "[3]", ["key"] segments below the root "$" (a
                * scalar's conversion allocates nothing) */
+  ConvSeen *seen; uint32_t nseen, seen_cap;  /* open addressing */
 } Conv;
+
+static ConvSeen *seen_slot(const Conv *c, const Obj *o, uint32_t td) {
+  uint32_t mask = c->seen_cap - 1;
+  uint64_t h = ((uint64_t)(uintptr_t)o * 0x9E3779B97F4A7C15ULL) ^ td;
+  for (uint32_t i = (uint32_t)(h ^ (h >> 32)) & mask;; i = (i + 1) & mask)
+    if (!c->seen[i].obj || (c->seen[i].obj == o && c->seen[i].td == td)) return &c->seen[i];
+}
+
+static void seen_put(Conv *c, const Obj *o, uint32_t td, Value out) {
+  if ((c->nseen + 1) * 2 > c->seen_cap) {
+    ConvSeen *old = c->seen;
+    uint32_t old_cap = c->seen_cap;
+    c->seen_cap = old_cap ? old_cap * 2 : 64;
+    c->seen = xcalloc(c->seen_cap, sizeof *c->seen);
+    for (uint32_t i = 0; i < old_cap; i++)
+      if (old[i].obj) *seen_slot(c, old[i].obj, old[i].td) = old[i];
+    free(old);
+  }
+  *seen_slot(c, o, td) = (ConvSeen){o, td, v_retain(out)};
+  c->nseen++;
+}
+
+static void seen_free(Conv *c) {
+  for (uint32_t i = 0; i < c->seen_cap; i++)
+    if (c->seen[i].obj) v_release(c->h, c->seen[i].out);
+  free(c->seen);
+}
 
 static void put_path(Conv *c) {
   buf_putc(c->err, '$');
@@ -685,29 +734,39 @@ static bool conv_map(Conv *c, const TypeDesc *d, Value v, int depth, Value *out)
   return true;
 }
 
+/* The entry of map or record v named fname, or NULL. */
+static Value *field_of(Value v, const ObjString *fname) {
+  return v_is(v, OBJ_MAP) ? map_get_cstr(AS_MAP(v), fname->data, fname->len) : record_get(AS_RECORD(v), fname);
+}
+
 /* A record of descriptor d from a map or record: every declared field must
  * be present (optional ones may be missing: none), and no other field may
- * be (a model must not invent fields). */
+ * be (a model must not invent fields). The check looks each declared field
+ * up once and marks the entry it finds; an entry left unmarked is one the
+ * type does not have (a scan of the fields per entry would be quadratic in
+ * the record's width, which a module or a reply chooses). */
 static bool conv_record(Conv *c, const TypeDesc *d, Value v, int depth, Value *out) {
   bool is_map = v_is(v, OBJ_MAP);
   uint32_t n = is_map ? AS_MAP(v)->n : AS_RECORD(v)->shape->n;
+  const Value *vals = is_map ? AS_MAP(v)->vals : AS_RECORD(v)->vals;
+  uint8_t *declared = xcalloc(n ? n : 1, 1);
+  for (uint32_t j = 0; j < d->n; j++) {
+    const ObjString *fname = const_str(c->m, d->fields[j].name);
+    const Value *src = fname ? field_of(v, fname) : NULL;
+    if (src) declared[src - vals] = 1;
+  }
   for (uint32_t i = 0; i < n; i++) {
     ObjString *k = is_map ? AS_MAP(v)->keys[i] : AS_RECORD(v)->shape->names[i];
-    if (!k) continue;
-    bool known = false;
-    for (uint32_t j = 0; j < d->n && !known; j++) {
-      const ObjString *fname = const_str(c->m, d->fields[j].name);
-      known = fname && str_eq(fname, k);
-    }
-    if (!known) {
-      Buf q;
-      buf_init(&q);
-      buf_json_string(&q, k->data, k->len);
-      conv_fail(c, "unexpected field %s", q.data);
-      buf_free(&q);
-      return false;
-    }
+    if (!k || declared[i]) continue;
+    free(declared);
+    Buf q;
+    buf_init(&q);
+    buf_json_string(&q, k->data, k->len);
+    conv_fail(c, "unexpected field %s", q.data);
+    buf_free(&q);
+    return false;
   }
+  free(declared);
   ObjShape *shape = d->shape;
   if (shape) {
     shape->h.rc++;
@@ -727,10 +786,7 @@ static bool conv_record(Conv *c, const TypeDesc *d, Value v, int depth, Value *o
     const TypeField *fd = &d->fields[j];
     const ObjString *fname = const_str(c->m, fd->name);
     if (!fname) { v_release(c->h, res); return conv_fail(c, "%s", "malformed type descriptor"); }
-    Value *src = is_map ? map_get_cstr(AS_MAP(v), fname->data, fname->len)
-                        : record_get(AS_RECORD(v), fname);
-    int slot = shape_find(AS_RECORD(res)->shape, fname->data, fname->len);
-    if (slot < 0) { v_release(c->h, res); return conv_fail(c, "%s", "malformed type descriptor"); }
+    Value *src = field_of(v, fname); /* the shape is the descriptor's: field j is slot j */
     if (!src) {
       if (fd->type < c->m->ntypes && c->m->types[fd->type].kind == TD_OPTIONAL) continue;
       Buf q;
@@ -748,14 +804,31 @@ static bool conv_record(Conv *c, const TypeDesc *d, Value v, int depth, Value *o
     c->path.len = mark;
     c->path.data[mark] = '\0';
     if (!ok) { v_release(c->h, res); return false; }
-    v_release(c->h, AS_RECORD(res)->vals[slot]);
-    AS_RECORD(res)->vals[slot] = x;
+    v_release(c->h, AS_RECORD(res)->vals[j]);
+    AS_RECORD(res)->vals[j] = x;
   }
   *out = res;
   return true;
 }
 
+static bool conv_value(Conv *c, uint32_t td, Value v, int depth, Value *out);
+
 static bool conv(Conv *c, uint32_t td, Value v, int depth, Value *out) {
+  bool shared = v.tag == V_OBJ && v.as.o->rc > 1 &&
+                (v.as.o->kind == OBJ_LIST || v.as.o->kind == OBJ_MAP || v.as.o->kind == OBJ_RECORD);
+  if (shared && c->seen_cap) {
+    ConvSeen *s = seen_slot(c, v.as.o, td);
+    if (s->obj) {
+      *out = v_retain(s->out);
+      return true;
+    }
+  }
+  if (!conv_value(c, td, v, depth, out)) return false;
+  if (shared) seen_put(c, v.as.o, td, *out);
+  return true;
+}
+
+static bool conv_value(Conv *c, uint32_t td, Value v, int depth, Value *out) {
   if (td >= c->m->ntypes) return conv_fail(c, "%s", "malformed type descriptor");
   if (depth > VALUE_MAX_DEPTH) return conv_fail(c, "%s", "value nested too deeply");
   const TypeDesc *d = &c->m->types[td];
@@ -823,9 +896,10 @@ static bool conv(Conv *c, uint32_t td, Value v, int depth, Value *out) {
 bool v_convert(Heap *h, const Module *m, uint32_t td, Value v, Value *out, char **err) {
   Buf msg;
   buf_init(&msg);
-  Conv c = {h, m, &msg, {NULL, 0, 0}};
+  Conv c = {h, m, &msg, {NULL, 0, 0}, NULL, 0, 0};
   bool ok = conv(&c, td, v, 0, out);
   buf_free(&c.path);
+  seen_free(&c);
   if (!ok) return buf_fail(&msg, err);
   return true;
 }

@@ -28,7 +28,8 @@ bool v_from_json(Heap *h, const char *text, size_t len, Value *out, char **err);
  * Success allocates no message. Depth is bounded by VALUE_MAX_DEPTH. */
 bool v_convert(Heap *h, const Module *m, uint32_t td, Value v, Value *out, char **err);
 
-/* Renders descriptor td as Weft type syntax (for messages). */
+/* Renders descriptor td as Weft type syntax (for messages): a named
+ * record as its name, and at most TYPE_PRINT_MAX bytes, then "…". */
 void type_desc_print(Buf *b, const Module *m, uint32_t td);
 
 #endif

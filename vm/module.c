@@ -58,8 +58,8 @@ Module *module_new(Heap *heap) {
   return m;
 }
 
-typedef struct ConstIndex ConstIndex;
-static void index_free(ConstIndex *x);
+typedef struct TableIndex TableIndex;
+static void index_free(TableIndex *x);
 
 static void release_shape(Heap *h, ObjShape *s) {
   if (s) v_release(h, v_obj(&s->h));
@@ -73,6 +73,7 @@ void module_free(Module *m) {
   free(m->consts);
   free(m->const_kinds);
   index_free(m->const_index);
+  index_free(m->type_index);
   for (uint32_t i = 0; i < m->nnatives; i++) free(m->native_names[i]);
   free(m->native_names);
   free(m->natives);
@@ -126,13 +127,56 @@ static bool const_matches(const Module *m, uint32_t i, ConstKind k, Value v) {
   return false;
 }
 
-/* The builder deduplicates constants through a hash table (open
- * addressing, slots hold index + 1) so that adding n constants costs O(n),
- * not O(n^2): a generated program may have tens of thousands. */
-struct ConstIndex {
+/* ---- deduplication ----------------------------------------------------- */
+
+/* The builder deduplicates constants and descriptors through hash tables
+ * (open addressing, slots hold index + 1) so that adding n entries costs
+ * O(n), not O(n^2): a generated program may have tens of thousands. An
+ * index holds every entry 0 .. n-1 of its table (equal ones too: a lookup
+ * meets the smallest index first, as entries go in in order), is built on
+ * the first lookup and then follows each addition. */
+struct TableIndex {
   uint32_t *slots;
   uint32_t cap, n;
+  uint64_t (*hash_of)(const Module *m, uint32_t i);  /* entry i's hash */
 };
+
+static void index_place(const Module *m, TableIndex *x, uint32_t i) {
+  size_t h = (size_t)x->hash_of(m, i) & (x->cap - 1);
+  while (x->slots[h]) h = (h + 1) & (x->cap - 1);
+  x->slots[h] = i + 1;
+}
+
+/* Indexes entry x->n, the next of the table. */
+static void index_add(const Module *m, TableIndex *x) {
+  if ((x->n + 1) * 2 > x->cap) {
+    free(x->slots);
+    x->cap *= 2;
+    x->slots = xcalloc(x->cap, sizeof(uint32_t));
+    for (uint32_t i = 0; i < x->n; i++) index_place(m, x, i);
+  }
+  index_place(m, x, x->n++);
+}
+
+static TableIndex *index_build(const Module *m, uint64_t (*hash_of)(const Module *, uint32_t), uint32_t n) {
+  TableIndex *x = xcalloc(1, sizeof *x);
+  x->hash_of = hash_of;
+  x->cap = 64;
+  x->slots = xcalloc(x->cap, sizeof(uint32_t));
+  while (x->n < n) index_add(m, x);
+  return x;
+}
+
+static void index_free(TableIndex *x) {
+  if (!x) return;
+  free(x->slots);
+  free(x);
+}
+
+/* A lookup walks the slots from the hash's home: `for (s = index_home(x, h);
+ * x->slots[s]; s = index_next(x, s))`, entry x->slots[s] - 1. */
+static uint32_t index_home(const TableIndex *x, uint64_t h) { return (uint32_t)h & (x->cap - 1); }
+static uint32_t index_next(const TableIndex *x, uint32_t s) { return (s + 1) & (x->cap - 1); }
 
 static uint64_t const_hash(ConstKind k, Value v) {
   uint64_t h = fnv1a64(FNV64_INIT, &(uint8_t){ (uint8_t)k }, 1);
@@ -154,52 +198,18 @@ static uint64_t const_hash(ConstKind k, Value v) {
   return h;
 }
 
-/* Inserts constant i unless an equal one is already indexed. */
-static void index_insert(const Module *m, ConstIndex *x, uint32_t i) {
-  if ((x->n + 1) * 2 > x->cap) {
-    uint32_t old_cap = x->cap, *old = x->slots;
-    x->cap = old_cap ? old_cap * 2 : 64;
-    x->slots = xrealloc(NULL, (size_t)x->cap * sizeof(uint32_t));
-    memset(x->slots, 0, (size_t)x->cap * sizeof(uint32_t));
-    x->n = 0;
-    for (uint32_t s = 0; s < old_cap; s++)
-      if (old[s]) index_insert(m, x, old[s] - 1);
-    free(old);
-  }
-  size_t h = (size_t)const_hash(m->const_kinds[i], m->consts[i]) & (x->cap - 1);
-  while (x->slots[h]) {
-    if (const_matches(m, x->slots[h] - 1, m->const_kinds[i], m->consts[i])) return;
-    h = (h + 1) & (x->cap - 1);
-  }
-  x->slots[h] = i + 1;
-  x->n++;
+static uint64_t const_hash_of(const Module *m, uint32_t i) {
+  return const_hash((ConstKind)m->const_kinds[i], m->consts[i]);
 }
 
-static ConstIndex *index_build(const Module *m) {
-  ConstIndex *x = xrealloc(NULL, sizeof *x);
-  memset(x, 0, sizeof *x);
-  for (uint32_t i = 0; i < m->nconsts; i++) index_insert(m, x, i);
-  return x;
-}
-
-static void index_free(ConstIndex *x) {
-  if (!x) return;
-  free(x->slots);
-  free(x);
-}
-
-static uint32_t index_find(const Module *m, const ConstIndex *x, ConstKind k, Value v) {
-  if (!x->cap) return NO_INDEX;
-  size_t h = (size_t)const_hash(k, v) & (x->cap - 1);
-  while (x->slots[h]) {
-    if (const_matches(m, x->slots[h] - 1, k, v)) return x->slots[h] - 1;
-    h = (h + 1) & (x->cap - 1);
-  }
+static uint32_t index_find(const Module *m, const TableIndex *x, ConstKind k, Value v) {
+  for (uint32_t s = index_home(x, const_hash(k, v)); x->slots[s]; s = index_next(x, s))
+    if (const_matches(m, x->slots[s] - 1, k, v)) return x->slots[s] - 1;
   return NO_INDEX;
 }
 
 static uint32_t find_const(Module *m, ConstKind k, Value v) {
-  if (!m->const_index) m->const_index = index_build(m);
+  if (!m->const_index) m->const_index = index_build(m, const_hash_of, m->nconsts);
   return index_find(m, m->const_index, k, v);
 }
 
@@ -209,7 +219,7 @@ static uint32_t push_const(Module *m, ConstKind kind, Value v) {
   m->consts[m->nconsts] = v;
   m->const_kinds[m->nconsts] = (uint8_t)kind;
   m->nconsts++;
-  if (m->const_index) index_insert(m, m->const_index, m->nconsts - 1);
+  if (m->const_index) index_add(m, m->const_index);
   return m->nconsts - 1;
 }
 
@@ -289,9 +299,30 @@ static ObjShape *record_shape(Module *m, const TypeDesc *td) {
   return s;
 }
 
+/* What td_equal compares, hashed. */
+static uint64_t td_hash(const TypeDesc *d) {
+  uint32_t head[3] = {d->kind, d->doc, d->name};
+  uint64_t h = fnv1a64(FNV64_INIT, head, sizeof head);
+  switch (d->kind) {
+  case TD_LIST: case TD_MAP: case TD_OPTIONAL: return fnv1a64(h, &d->elem, sizeof d->elem);
+  case TD_ENUM: return d->n ? fnv1a64(h, d->members, d->n * sizeof(uint32_t)) : h;
+  case TD_RECORD:
+    for (uint32_t i = 0; i < d->n; i++) {
+      uint32_t f[3] = {d->fields[i].name, d->fields[i].type, d->fields[i].doc};
+      h = fnv1a64(h, f, sizeof f);
+    }
+    return h;
+  default: return h;
+  }
+}
+
+static uint64_t td_hash_of(const Module *m, uint32_t i) { return td_hash(&m->types[i]); }
+
 uint32_t module_add_type(Module *m, const TypeDesc *td) {
-  for (uint32_t i = 0; i < m->ntypes; i++)
-    if (td_equal(&m->types[i], td)) return i;
+  if (!m->type_index) m->type_index = index_build(m, td_hash_of, m->ntypes);
+  TableIndex *x = m->type_index;
+  for (uint32_t s = index_home(x, td_hash(td)); x->slots[s]; s = index_next(x, s))
+    if (td_equal(&m->types[x->slots[s] - 1], td)) return x->slots[s] - 1;
   m->types = grow(m->types, m->ntypes, sizeof(TypeDesc));
   TypeDesc *d = &m->types[m->ntypes];
   *d = *td;
@@ -309,7 +340,9 @@ uint32_t module_add_type(Module *m, const TypeDesc *td) {
   } else {
     d->n = 0;
   }
-  return m->ntypes++;
+  m->ntypes++;
+  index_add(m, x);
+  return m->ntypes - 1;
 }
 
 uint32_t module_add_file(Module *m, const char *path) {
@@ -501,7 +534,7 @@ static void w_cstr(Writer *w, const char *s) {
 
 /* idx: an index of m's constants (shape members are written as the
  * indices of their string constants). */
-static void write_const(Writer *w, const Module *m, const ConstIndex *idx, uint32_t i) {
+static void write_const(Writer *w, const Module *m, const TableIndex *idx, uint32_t i) {
   Value v = m->consts[i];
   w_u8(w, m->const_kinds[i]);
   switch ((ConstKind)m->const_kinds[i]) {
@@ -592,7 +625,7 @@ uint8_t *module_write(const Module *m, size_t *len) {
   w_u32(&w, m->nfiles);
   for (uint32_t i = 0; i < m->nfiles; i++) w_cstr(&w, m->files[i]);
   w_u32(&w, m->nconsts);
-  ConstIndex *idx = m->const_index ? m->const_index : index_build(m);
+  TableIndex *idx = m->const_index ? m->const_index : index_build(m, const_hash_of, m->nconsts);
   for (uint32_t i = 0; i < m->nconsts; i++) write_const(&w, m, idx, i);
   if (idx != m->const_index) index_free(idx);
   w_u32(&w, m->nnatives);

@@ -56,6 +56,15 @@
  * walk a gigabyte (docs/security.md, "Untrusted programs"). */
 #define MODULE_MAX_BYTES ((size_t)64 << 20)
 #define NO_INDEX UINT32_MAX
+/* Members of an enum, fields of a record descriptor: at most this many (the
+ * verifier refuses more, the compiler reports E0504). Far more than a type
+ * a person writes; few enough that a hostile module cannot make messages,
+ * schemas and conversions work through a million of them. */
+#define MODULE_MAX_MEMBERS 10000
+/* Bytes of a type written in a message at most, then "…": a type whose
+ * parts share (2^N nodes as a tree) must not make a message of 2^N. Both
+ * printers keep it: the checker's type_print and type_desc_print. */
+#define TYPE_PRINT_MAX 1024
 #define NONE_DEFAULT (UINT32_MAX - 1)
 
 /* K_BOOL (appended) exists for main-parameter defaults such as `= false`. */
@@ -140,7 +149,8 @@ typedef struct Module {
   MainParam *params; uint32_t nparams;
   Heap *heap;          /* the heap the constants were allocated from */
   RoleDesc *roles; uint32_t nroles;                        /* ASK operand a indexes this */
-  struct ConstIndex *const_index; /* module.c private: the builder's dedup hash (may be NULL) */
+  struct TableIndex *const_index; /* module.c private: the builder's dedup hashes (may be NULL) */
+  struct TableIndex *type_index;
   void **retired; uint32_t nretired; /* role tables module_link replaced (calls in flight
                                         may point into them); freed with the module */
 } Module;

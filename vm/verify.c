@@ -270,7 +270,9 @@ static char *verify_consts(const Module *m) {
 static bool opt_string(const Module *m, uint32_t k) { return k == NO_INDEX || is_string_const(m, k); }
 
 /* Descriptors may only point at smaller indices, so the table is acyclic
- * and one forward pass checks it. */
+ * and one forward pass checks it; enums and records hold at most
+ * MODULE_MAX_MEMBERS entries (what reads a descriptor may then rely on
+ * both: no walk loops, none works through a million members). */
 static char *verify_types(const Module *m) {
   for (uint32_t i = 0; i < m->ntypes; i++) {
     const TypeDesc *t = &m->types[i];
@@ -282,11 +284,15 @@ static char *verify_types(const Module *m) {
       if (t->elem >= i) return msg("type descriptor %u: element type %u is not an earlier descriptor", i, t->elem);
       break;
     case TD_ENUM:
+      if (t->n > MODULE_MAX_MEMBERS)
+        return msg("type descriptor %u: %u enum members (at most %u)", i, t->n, MODULE_MAX_MEMBERS);
       if (t->n && !t->members) return msg("type descriptor %u: enum members missing", i);
       for (uint32_t j = 0; j < t->n; j++)
         if (!is_string_const(m, t->members[j])) return msg("type descriptor %u: enum member %u is not a string constant", i, j);
       break;
     case TD_RECORD: {
+      if (t->n > MODULE_MAX_MEMBERS)
+        return msg("type descriptor %u: %u record fields (at most %u)", i, t->n, MODULE_MAX_MEMBERS);
       if (t->n && !t->fields) return msg("type descriptor %u: record fields missing", i);
       for (uint32_t j = 0; j < t->n; j++) {
         const TypeField *fl = &t->fields[j];

@@ -17,7 +17,7 @@ done
 
 run "$WEFT" check --json hello.weft
 expect_rc 0 "check --json clean"
-[ "$out" = '{"diagnostics":[],"errors":0,"warnings":0}' ] || fail "clean document: $out"
+[ "$out" = '{"diagnostics":[],"errors":0,"warnings":0,"omitted":0}' ] || fail "clean document: $out"
 
 # Several files make one document whose counts add up.
 run "$WEFT" check --json errors.weft hello.weft errors.weft

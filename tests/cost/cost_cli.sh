@@ -4,7 +4,7 @@ cd "$DATA" || exit 1
 
 run "$WEFT" check --cost --json asks.weft
 expect_rc 0 "json"
-[ "$out" = '{"diagnostics":[],"errors":0,"warnings":0,"calls":{"formula":"1 + 2*len(files)","bounded":true,"reason":null},"output_tokens":{"formula":"1000 + 8192*len(files)","bounded":true,"reason":null}}' ] ||
+[ "$out" = '{"diagnostics":[],"errors":0,"warnings":0,"omitted":0,"calls":{"formula":"1 + 2*len(files)","bounded":true,"reason":null},"output_tokens":{"formula":"1000 + 8192*len(files)","bounded":true,"reason":null}}' ] ||
   fail "json: $out"
 
 run "$WEFT" check --json --cost model_list.weft
