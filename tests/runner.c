@@ -65,7 +65,8 @@
 #include <unistd.h>
 
 #define TIMEOUT_MS 10000         /* one .weft program */
-#define SCRIPT_TIMEOUT_MS 120000 /* a CLI script or unit test: many programs, network waits */
+#define SCRIPT_TIMEOUT_MS 300000 /* a CLI script or unit test: many programs, network waits;
+                                    security/canary.sh takes ~100 s alone under ASan */
 #define MAX_CAPTURE ((size_t)8 << 20) /* bytes kept per output stream */
 #define MAX_WALK_DEPTH 16
 
