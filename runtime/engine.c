@@ -5,7 +5,8 @@
  * A call moves through four lists, always on the scheduler's thread:
  *
  *   queue ──admit──> active (an HTTP transfer)  ──done──> resume / fail
- *     ^                mock   (answered next poll)   │
+ *     ^                mock   (answered next poll,   │
+ *     │                 or mock_wait until a script's delay ends)
  *     │                                              ├─ retry:  backoff ──due──┐
  *     └──────────────── front of the queue <─────────┴─ repair: ───────────────┘
  *
@@ -100,7 +101,7 @@ static const struct { const char *prefix; double in, out, cr, cw; } builtin_pric
 
 /* ---- calls --------------------------------------------------------------- */
 
-typedef enum CallState { CS_QUEUED, CS_ACTIVE, CS_MOCK, CS_BACKOFF, CS_SERVED } CallState;
+typedef enum CallState { CS_QUEUED, CS_ACTIVE, CS_MOCK, CS_MOCK_WAIT, CS_BACKOFF, CS_SERVED } CallState;
 typedef enum BodyMode { BODY_UNKNOWN, BODY_SSE, BODY_BUFFER } BodyMode;
 
 typedef struct Call {
@@ -131,7 +132,10 @@ typedef struct Call {
   bool res_known;             /* res_* are computed for the current turns */
   int64_t res_in, res_tokens;
   double res_usd;
-  LoopTimer retry_at;         /* CS_BACKOFF: when the retry is due */
+  LoopTimer retry_at;         /* CS_BACKOFF: when the retry is due; CS_MOCK_WAIT: when the answer arrives */
+  /* a mock attempt's answer, chosen when it is sent; its text is in resp */
+  MockAnswer mock;
+  bool mock_chosen;
   /* the transfer of the current attempt */
   CURL *easy;
   struct curl_slist *hdrs;
@@ -179,9 +183,10 @@ struct Engine {
   uint32_t nhsets;
   uint64_t polled_ms;         /* VM ms of the last look at the network (poll or pump) */
   CallList queue, active, mock, backoff;
+  CallList mock_wait;         /* mock attempts whose script delays their answer */
   CallList due;               /* backoffs that ended, for the front of the queue */
   CallList served;            /* answered from records at the next poll, outside admission */
-  uint32_t in_flight;         /* active + mock */
+  uint32_t in_flight;         /* active + mock + mock_wait */
   uint32_t queue_waiting;     /* queued calls the last admit left waiting for reservations */
   RunStats stats;
   uint64_t rng;
@@ -687,6 +692,7 @@ static void transfer_release(Engine *e, Call *c) {
   c->received = 0;
   c->too_big = false;
   c->errbuf[0] = '\0';
+  c->mock_chosen = false;
 }
 
 static void call_free(Engine *e, Call *c) {
@@ -723,6 +729,7 @@ void engine_free(Engine *e) {
   list_free_all(e, &e->queue);
   list_free_all(e, &e->active);
   list_free_all(e, &e->mock);
+  list_free_all(e, &e->mock_wait);
   list_free_all(e, &e->backoff);
   list_free_all(e, &e->due);
   list_free_all(e, &e->served);
@@ -753,7 +760,7 @@ void engine_free(Engine *e) {
 const RunStats *engine_stats(const Engine *e) { return &e->stats; }
 
 bool engine_busy(const Engine *e) {
-  return e->queue.n || e->active.n || e->mock.n || e->backoff.n || e->due.n || e->served.n;
+  return e->queue.n || e->active.n || e->mock.n || e->mock_wait.n || e->backoff.n || e->due.n || e->served.n;
 }
 
 /* A queued call may be admitted now: a slot is free and not every queued
@@ -952,13 +959,13 @@ static void budget_sweep(Engine *e) {
   e->budgets_seen = e->vm->budgets_exhausted;
   e->queue_waiting = 0;
   CallList doomed = {NULL, NULL, 0};
-  CallList *lists[6] = {&e->queue, &e->active, &e->mock, &e->backoff, &e->due, &e->served};
-  for (int i = 0; i < 6; i++) {
+  CallList *lists[7] = {&e->queue, &e->active, &e->mock, &e->mock_wait, &e->backoff, &e->due, &e->served};
+  for (int i = 0; i < 7; i++) {
     for (Call *c = lists[i]->head, *next; c; c = next) {
       next = c->next;
       if (!budget_spent(c->budget)) continue;
       list_remove(lists[i], c);
-      if (lists[i] == &e->active || lists[i] == &e->mock) e->in_flight--;
+      if (lists[i] == &e->active || lists[i] == &e->mock || lists[i] == &e->mock_wait) e->in_flight--;
       call_settle(e, c, SETTLE_RESERVATION, NULL);
       transfer_release(e, c);
       list_push(&doomed, c);
@@ -1105,17 +1112,26 @@ static void handle_reply(Engine *e, Call *c, ProviderReply *r) {
   call_fail(e, c, &m);
 }
 
-/* A retry's backoff ended (a loop timer): the call joins the ones that
- * go to the front of the queue at the next admission, in the order their
- * backoffs ended. */
-static void on_retry_due(void *ud) {
+/* A call's timer (a loop timer). A retry's backoff ended: the call joins
+ * the ones that go to the front of the queue at the next admission, in
+ * the order their backoffs ended. A delayed mock answer arrived: it is
+ * handed over at this poll, as a reply that came in. */
+static void on_call_due(void *ud) {
   Call *c = ud;
   Engine *e = c->e;
+  if (c->in == &e->mock_wait) {
+    list_remove(&e->mock_wait, c);
+    c->state = CS_MOCK;
+    list_push(&e->mock, c);
+    return;
+  }
   if (c->in != &e->backoff) return;
   list_remove(&e->backoff, c);
   c->state = CS_QUEUED;
   list_push(&e->due, c);
 }
+
+static bool ensure_loop(Engine *e, Buf *err);
 
 /* Schedules a transport retry after the SDK backoff (retry_after_s < 0:
  * none given). */
@@ -1128,8 +1144,57 @@ static void schedule_retry(Engine *e, Call *c, double retry_after_s) {
   transfer_release(e, c);
   c->state = CS_BACKOFF;
   list_push(&e->backoff, c);
-  /* only a transfer retries, so the loop exists */
+  Buf err;
+  buf_init(&err);
+  if (!ensure_loop(e, &err)) { /* a mock run that cannot make timers: due at once */
+    buf_free(&err);
+    on_call_due(c);
+    return;
+  }
   loop_timer_set(e->loop, &c->retry_at, (int64_t)(d * 1000.0));
+}
+
+/* An attempt that got no reply (c already off its list, settled): the
+ * transfer failed before or while sending (why), or its time ran out
+ * (kind "timeout"). Retried while retries remain, else c fails with kind
+ * ("error" or "timeout"). */
+static void transport_failed(Engine *e, Call *c, const char *why, const char *kind) {
+  if (c->retries < (uint32_t)c->max_retries) {
+    schedule_retry(e, c, -1);
+    return;
+  }
+  Buf m;
+  buf_init(&m);
+  msg_head(&m, c);
+  buf_puts(&m, why);
+  fail_attempts(&m, c);
+  call_fail_kind(e, c, kind, &m);
+}
+
+/* The provider answered c's attempt with an error status (c off its list,
+ * settled; the body in c->resp). Retried by the SDKs' rules (retry_should:
+ * the status, x-should-retry, a retry-after too long to wait) while
+ * retries remain, after the retry-after (ra, seconds; < 0: none) or the
+ * backoff; else c fails with the provider's message. The one place a
+ * status is classified: real transfers and mock failures both end here. */
+static void status_failed(Engine *e, Call *c, int status, const char *should_retry, double ra) {
+  if (c->retries < (uint32_t)c->max_retries && retry_should(status, should_retry, ra)) {
+    schedule_retry(e, c, ra);
+    return;
+  }
+  Buf pm, m;
+  buf_init(&pm);
+  buf_init(&m);
+  if (c->prov->error_message) c->prov->error_message(status, c->resp.data ? c->resp.data : "", c->resp.len, &pm);
+  else utf8_clean(&pm, c->resp.data ? c->resp.data : "", c->resp.len); /* the mock's own text */
+  msg_head(&m, c);
+  const char *pt = pm.len ? buf_cstr(&pm) : "";
+  if (strncmp(pt, "HTTP ", 5) == 0) buf_puts(&m, pt); /* the provider's fallback names the status */
+  else if (pm.len) buf_printf(&m, "HTTP %d: %s", status, pt);
+  else buf_printf(&m, "HTTP %d", status);
+  buf_free(&pm);
+  fail_attempts(&m, c);
+  call_fail(e, c, &m);
 }
 
 static void fmt_size(Buf *b, size_t n) {
@@ -1196,13 +1261,9 @@ static void finish_transfer(Engine *e, Call *c, CURLcode res) {
       msg_head(&m, c);
       buf_printf(&m, "the connection failed while reading the reply (not retried): %s", why);
       call_fail(e, c, &m);
-    } else if (c->retries < (uint32_t)c->max_retries) {
-      schedule_retry(e, c, -1);
     } else {
-      msg_head(&m, c);
-      buf_puts(&m, why);
-      fail_attempts(&m, c);
-      call_fail(e, c, &m);
+      buf_free(&m);
+      transport_failed(e, c, why, res == CURLE_OPERATION_TIMEDOUT ? "timeout" : "error");
     }
     return;
   }
@@ -1224,22 +1285,9 @@ static void finish_transfer(Engine *e, Call *c, CURLcode res) {
     return;
   }
   call_settle(e, c, SETTLE_NOTHING, NULL);
-  double ra = retry_after_parse(c->h_retry_after_ms, c->h_retry_after, now_unix());
-  if (c->retries < (uint32_t)c->max_retries && retry_should(status, c->h_should_retry, ra)) {
-    schedule_retry(e, c, ra);
-    return;
-  }
-  Buf pm;
-  buf_init(&pm);
-  c->prov->error_message(status, c->resp.data ? c->resp.data : "", c->resp.len, &pm);
-  msg_head(&m, c);
-  const char *pt = pm.len ? buf_cstr(&pm) : "";
-  if (strncmp(pt, "HTTP ", 5) == 0) buf_puts(&m, pt); /* the provider's fallback names the status */
-  else if (pm.len) buf_printf(&m, "HTTP %d: %s", status, pt);
-  else buf_printf(&m, "HTTP %d", status);
-  buf_free(&pm);
-  fail_attempts(&m, c);
-  call_fail(e, c, &m);
+  buf_free(&m);
+  status_failed(e, c, status, c->h_should_retry,
+                retry_after_parse(c->h_retry_after_ms, c->h_retry_after, now_unix()));
 }
 
 /* ---- curl callbacks -------------------------------------------------------- */
@@ -1374,6 +1422,21 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *ud) {
 
 /* ---- starting attempts -------------------------------------------------------- */
 
+/* The event loop, made by the first call that needs a timer or a socket
+ * (a mock run without delays or retries never makes one). */
+static bool ensure_loop(Engine *e, Buf *err) {
+  if (e->loop) return true;
+  char *lerr = NULL;
+  e->loop = loop_new(&lerr);
+  if (!e->loop) {
+    buf_puts(err, lerr);
+    free(lerr);
+    return false;
+  }
+  loop_timer_init(&e->curl_timer, on_curl_due, e);
+  return true;
+}
+
 static bool ensure_multi(Engine *e, Buf *err) {
   if (e->multi) return true;
   char *why = NULL;
@@ -1382,16 +1445,7 @@ static bool ensure_multi(Engine *e, Buf *err) {
     free(why);
     return false;
   }
-  if (!e->loop) {
-    char *lerr = NULL;
-    e->loop = loop_new(&lerr);
-    if (!e->loop) {
-      buf_puts(err, lerr);
-      free(lerr);
-      return false;
-    }
-    loop_timer_init(&e->curl_timer, on_curl_due, e);
-  }
+  if (!ensure_loop(e, err)) return false;
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return false;
   e->multi = curl_multi_init();
   if (!e->multi) {
@@ -1631,17 +1685,76 @@ static void admit(Engine *e) {
   }
 }
 
-/* Answers one mock attempt through the same reply path as the network.
- * Its usage is the token estimate of what it was sent and what it
- * answers, reported like a real reply's. */
-static void run_mock(Engine *e, Call *c) {
-  ProviderReply r;
-  memset(&r, 0, sizeof r);
-  buf_init(&r.text);
+/* Chooses the answer of a mock attempt just sent (c off its list): the
+ * script's entry is taken now, in the order attempts were sent, so which
+ * entry answers which call does not depend on delays. An answer the
+ * script delays waits in mock_wait on the call's timer, holding its slot
+ * as a request in flight would; one that takes longer than the call's
+ * timeout arrives as a timeout when that runs out. false: wait. */
+static bool mock_choose(Engine *e, Call *c) {
+  buf_init(&c->resp);
   /* the prompt is the last user turn; a repair quotes the error there, and
    * scripts match on what the program asked, so use the first turn */
   mock_reply(e->script, &e->vm->heap, e->vm->mod, c->role->name, c->msgs[0].text, c->td,
-             c->schema ? c->schema : "", c->wrapped, &r.text);
+             c->schema ? c->schema : "", c->wrapped, &c->resp, &c->mock);
+  c->mock_chosen = true;
+  int64_t wait = c->mock.delay_ms;
+  if (c->timeout_ms > 0 && wait > c->timeout_ms) {
+    wait = c->timeout_ms;
+    c->mock.fail = MOCK_TIMEOUT;
+    c->mock.name = NULL; /* not the script's failure: the call's timeout */
+  }
+  if (wait <= 0) return true;
+  Buf err;
+  buf_init(&err);
+  if (!ensure_loop(e, &err)) { /* no timers: the answer arrives at once */
+    buf_free(&err);
+    return true;
+  }
+  c->state = CS_MOCK_WAIT;
+  list_push(&e->mock_wait, c);
+  e->in_flight++;
+  loop_timer_set(e->loop, &c->retry_at, wait);
+  return false;
+}
+
+/* Answers one mock attempt (c off its list, its slot released) through
+ * the same paths as the network: a reply goes to handle_reply, a failure
+ * to status_failed or transport_failed, which retry or fail it. A reply's
+ * usage is the token estimate of what it was sent and what it answers,
+ * reported like a real reply's. */
+static void run_mock(Engine *e, Call *c) {
+  if (!c->mock_chosen && !mock_choose(e, c)) return;
+  c->mock_chosen = false;
+  MockAnswer a = c->mock;
+  if (a.fail == MOCK_HTTP) {
+    call_settle(e, c, SETTLE_NOTHING, NULL); /* an error status is not billed */
+    Buf body; /* the error message a provider would send: the failure and where it came from */
+    buf_init(&body);
+    buf_printf(&body, "%s (%s)", a.name, buf_cstr(&c->resp));
+    buf_free(&c->resp);
+    c->resp = body;
+    status_failed(e, c, a.status, NULL, a.retry_after_ms >= 0 ? (double)a.retry_after_ms / 1000.0 : -1);
+    return;
+  }
+  if (a.fail == MOCK_TIMEOUT || a.fail == MOCK_CONNECTION) {
+    Buf why;
+    buf_init(&why);
+    bool timeout = a.fail == MOCK_TIMEOUT;
+    /* a request that timed out was sent, and may have been worked on */
+    call_settle(e, c, timeout ? SETTLE_RESERVATION : SETTLE_NOTHING, NULL);
+    if (timeout && a.name) buf_printf(&why, "the request timed out (%s)", buf_cstr(&c->resp));
+    else if (timeout) buf_printf(&why, "the request timed out after %" PRId64 " ms (the mock's answer was due after %" PRId64 " ms)",
+                                 c->timeout_ms, a.delay_ms);
+    else buf_printf(&why, "the connection failed (%s)", buf_cstr(&c->resp));
+    transport_failed(e, c, buf_cstr(&why), timeout ? "timeout" : "error");
+    buf_free(&why);
+    return;
+  }
+  ProviderReply r;
+  memset(&r, 0, sizeof r);
+  r.text = c->resp; /* the reply takes the text */
+  buf_init(&c->resp);
   size_t sent = c->role->system ? strlen(c->role->system) : 0;
   for (uint32_t i = 0; i < c->nmsgs; i++) sent += strlen(c->msgs[i].text);
   r.usage.input_tokens = provider_tokens_estimate(sent);
@@ -1839,7 +1952,7 @@ void engine_cancel(Engine *e, Fiber *f) {
   e->vm->asks_ended++;
   CallList *l = c->in;
   list_remove(l, c);
-  if (l == &e->active || l == &e->mock) e->in_flight--;
+  if (l == &e->active || l == &e->mock || l == &e->mock_wait) e->in_flight--;
   e->queue_waiting = 0;
   call_free(e, c);
 }
@@ -1996,7 +2109,7 @@ bool engine_ask(Engine *e, const EffectRequest *rq) {
   }
   Call *c = xcalloc(1, sizeof *c);
   c->e = e;
-  loop_timer_init(&c->retry_at, on_retry_due, c);
+  loop_timer_init(&c->retry_at, on_call_due, c);
   c->f = f;
   c->budget = budget_retain(f->budget);
   c->addr = xstrdup(rq->addr);

@@ -20,7 +20,8 @@
  * ceilings over the role's. Every attempt is admitted by the asking
  * fiber's budgets (vm/tasks.c "budgets"), which it reserves its worst case
  * on until it settles. Mock calls (provider `mock`) never touch the
- * network and complete on the next poll.
+ * network and complete on the next poll, or when a --mock-script delay
+ * ends.
  *
  * API keys come from the host (EngineConfig.keys: the embedding API's
  * weft_session_set_key) or else are read from the environment when a call
@@ -143,21 +144,37 @@ struct Host;
 void engine_set_host(Engine *e, struct Host *h);
 void host_engine_gone(struct Host *h);  /* engine_free detaches */
 
-/* ---- internal: the mock provider (vm/mock.c), used only by engine.c --- */
+/* ---- internal: the mock provider (runtime/mock.c), used only by engine.c --- */
 
-/* A --mock-script file: canned replies chosen by role and prompt text. */
+/* A --mock-script file: canned replies chosen by role and prompt text
+ * (docs/testing.md, "Mock scripts"). */
 typedef struct MockScript MockScript;
 /* NULL + *err (malloc'd) when the file cannot be read or is malformed. */
 MockScript *mock_script_load(const char *path, char **err);
 void mock_script_free(MockScript *s);
-/* The reply text of one mock attempt: the first matching script entry
+/* What one mock attempt does besides its text: a reply, or a failure as
+ * a provider reports one, and when it arrives. */
+typedef enum MockFail {
+  MOCK_REPLY,       /* the text is the reply */
+  MOCK_HTTP,        /* an error status; the text is its error message */
+  MOCK_TIMEOUT,     /* the attempt's time ran out */
+  MOCK_CONNECTION,  /* the connection failed before the request was sent */
+} MockFail;
+typedef struct MockAnswer {
+  MockFail fail;
+  int status;              /* MOCK_HTTP: the HTTP status */
+  const char *name;        /* the failure's name in the script (static); NULL: a reply */
+  int64_t delay_ms;        /* after how long it arrives (0: at once) */
+  int64_t retry_after_ms;  /* MOCK_HTTP: the retry-after the provider sends; -1: none */
+} MockAnswer;
+/* The answer of one mock attempt: the first matching script entry
  * (counting its `times`), else a value generated for td (a JSON text,
  * wrapped as {"value": ...} when `wrapped`), else for a text ask a short
  * deterministic sentence. schema is the schema text ("" for text asks).
  * s may be NULL. Typed replies are validated by the engine exactly like a
- * real model's. */
+ * real model's; failures are classified like a real provider's. */
 void mock_reply(MockScript *s, Heap *h, const Module *m, const char *role,
                 const char *prompt, uint32_t td, const char *schema, bool wrapped,
-                Buf *out);
+                Buf *out, MockAnswer *ans);
 
 #endif

@@ -4,23 +4,13 @@
  * the same inputs gives the same run: typed asks get schema_mock_value of
  * a seed hashed from role, prompt and schema; text asks get a short
  * sentence naming the seed and the prompt. A --mock-script file can answer
- * chosen calls instead (canned text, JSON, or deliberately invalid replies
- * to exercise repairs). The engine validates every mock reply exactly like
- * a real model's, so repair and failure paths run the same code.
- *
- * Script format:
- *   {"replies": [{"role": "triager", "match": "substring",
- *                 "reply": <string or any JSON>, "times": N}, ...]}
- * or, instead of "reply", "value": <any JSON>: the value the program gets
- * ("value": "bug" answers `-> "bug" | "feature"` with the string bug).
- * The first entry whose role matches (or has none), whose match occurs in
- * the prompt (or has none) and that has answered fewer than `times` calls
- * (or has no limit) answers. A string reply is used as the reply text
- * as is (for a typed ask it is parsed as JSON, so it may be invalid on
- * purpose: "\"bug\"" is the JSON string bug); any other JSON is sent as its
- * JSON text. A JSON reply to a type the schema wraps ({"value": ...}, for
- * a top level that is not an object) is wrapped by the mock, so scripts
- * give the value the program receives. */
+ * chosen calls instead: canned text or JSON, deliberately invalid replies
+ * (repairs), failures as a provider reports them (retries, failure kinds)
+ * and replies that arrive late (barrier timeouts, `first K`). The format
+ * is documented once, in docs/testing.md ("Mock scripts"); this file only
+ * parses and answers it. The engine validates every mock reply exactly
+ * like a real model's and classifies every mock failure like a real one,
+ * so repair, retry and failure paths run the same code. */
 #include "engine.h"
 #include "../vm/opcodes.h"
 #include "schema.h"
@@ -39,12 +29,36 @@ typedef struct MockEntry {
   size_t text_len;
   int64_t times;    /* -1: unlimited */
   int64_t used;
+  MockAnswer ans;   /* a failure instead of the reply, and when it arrives */
 } MockEntry;
 
 struct MockScript {
   MockEntry *entries;
   uint32_t n;
 };
+
+/* The failures a script can name, each as the provider reports it: an
+ * HTTP status, which the engine classifies for retries exactly as a real
+ * one (retry_should), or a transport failure. */
+static const struct {
+  const char *name;
+  MockFail fail;
+  int status;
+} failures[] = {
+  {"bad_request", MOCK_HTTP, 400},  {"auth", MOCK_HTTP, 401},
+  {"forbidden", MOCK_HTTP, 403},    {"not_found", MOCK_HTTP, 404},
+  {"too_large", MOCK_HTTP, 413},    {"rate_limited", MOCK_HTTP, 429},
+  {"server_error", MOCK_HTTP, 500}, {"unavailable", MOCK_HTTP, 503},
+  {"overloaded", MOCK_HTTP, 529},   {"timeout", MOCK_TIMEOUT, 0},
+  {"connection", MOCK_CONNECTION, 0},
+};
+
+/* The fields an entry may have: anything else is a mistake in the script
+ * (a misspelt "times" would otherwise answer forever). */
+static const char *const entry_fields[] = {"role", "match", "times", "reply", "value",
+                                           "fail", "delay", "retry_after"};
+
+#define MOCK_DELAY_MAX ((int64_t)3600 * 1000)
 
 void mock_script_free(MockScript *s) {
   if (!s) return;
@@ -64,6 +78,147 @@ static bool opt_string(ObjMap *m, const char *name, char **out) {
   if (!v || v->tag == V_NONE) return true;
   if (!v_is(*v, OBJ_STRING)) return false;
   *out = xstrndup(AS_STRING(*v)->data, AS_STRING(*v)->len);
+  return true;
+}
+
+/* A duration as the command line writes one: NUMBER UNIT groups, units
+ * ms, s and m ("200ms", "2s", "1m30s"), at most an hour. */
+static bool parse_delay(const ObjString *s, int64_t *out) {
+  const char *p = s->data, *end = s->data + s->len;
+  int64_t total = 0;
+  if (p == end) return false;
+  while (p < end) {
+    int64_t v = 0;
+    const char *d = p;
+    while (p < end && *p >= '0' && *p <= '9') {
+      v = v * 10 + (*p - '0');
+      if (v > MOCK_DELAY_MAX) return false;
+      p++;
+    }
+    if (p == d) return false;
+    int64_t unit;
+    if (end - p >= 2 && p[0] == 'm' && p[1] == 's') {
+      unit = 1;
+      p += 2;
+    } else if (*p == 's') {
+      unit = 1000;
+      p++;
+    } else if (*p == 'm') {
+      unit = 60000;
+      p++;
+    } else {
+      return false;
+    }
+    total += v * unit;
+    if (total > MOCK_DELAY_MAX) return false;
+  }
+  *out = total;
+  return true;
+}
+
+/* An optional duration field: true if absent or valid (*out unchanged
+ * when absent). */
+static bool opt_delay(ObjMap *m, const char *name, int64_t *out) {
+  Value *v = map_get_cstr(m, name, strlen(name));
+  if (!v) return true;
+  return v_is(*v, OBJ_STRING) && parse_delay(AS_STRING(*v), out);
+}
+
+/* "$.replies[I]" then what is wrong with it, into m. */
+static void entry_error(Buf *m, const char *path, uint32_t i, const char *field, const char *what) {
+  buf_printf(m, "--mock-script: %s: $.replies[%u]%s%s: %s", path, i, field ? "." : "", field ? field : "", what);
+}
+
+/* Checks and loads entry i (em) into en; false + message in m. */
+static bool load_entry(ObjMap *em, const char *path, uint32_t i, MockEntry *en, Buf *m) {
+  for (uint32_t k = 0; k < em->n; k++) {
+    bool known = false;
+    for (size_t f = 0; f < sizeof entry_fields / sizeof entry_fields[0]; f++)
+      known |= strcmp(em->keys[k]->data, entry_fields[f]) == 0 && em->keys[k]->len == strlen(entry_fields[f]);
+    if (known) continue;
+    buf_printf(m, "--mock-script: %s: $.replies[%u]: unknown field ", path, i);
+    size_t len = em->keys[k]->len > 40 ? 40 : em->keys[k]->len;
+    buf_json_string(m, em->keys[k]->data, len);
+    buf_puts(m, " (fields: role, match, times, reply, value, fail, delay, retry_after)");
+    return false;
+  }
+  if (!opt_string(em, "role", &en->role)) {
+    entry_error(m, path, i, "role", "must be a string");
+    return false;
+  }
+  if (!opt_string(em, "match", &en->match)) {
+    entry_error(m, path, i, "match", "must be a string");
+    return false;
+  }
+  Value *t = map_get_cstr(em, "times", 5);
+  if (t && t->tag != V_NONE) {
+    if (t->tag != V_INT || t->as.i < 0) {
+      entry_error(m, path, i, "times", "must be a whole number >= 0");
+      return false;
+    }
+    en->times = t->as.i;
+  }
+  Value *r = map_get_cstr(em, "reply", 5), *val = map_get_cstr(em, "value", 5);
+  Value *fail = map_get_cstr(em, "fail", 4);
+  if ((r != NULL) + (val != NULL) + (fail != NULL) != 1) {
+    entry_error(m, path, i, NULL, "needs exactly one of \"reply\", \"value\" or \"fail\"");
+    return false;
+  }
+  en->ans.retry_after_ms = -1;
+  if (!opt_delay(em, "delay", &en->ans.delay_ms)) {
+    entry_error(m, path, i, "delay", "must be a duration such as \"200ms\" or \"2s\" (at most 1h)");
+    return false;
+  }
+  if (fail) {
+    bool found = false;
+    for (size_t f = 0; !found && f < sizeof failures / sizeof failures[0]; f++) {
+      if (!v_is(*fail, OBJ_STRING) || strcmp(AS_STRING(*fail)->data, failures[f].name) != 0 ||
+          AS_STRING(*fail)->len != strlen(failures[f].name))
+        continue;
+      en->ans.fail = failures[f].fail;
+      en->ans.status = failures[f].status;
+      en->ans.name = failures[f].name;
+      found = true;
+    }
+    if (!found) {
+      Buf w;
+      buf_init(&w);
+      buf_puts(&w, "must be one of ");
+      for (size_t f = 0; f < sizeof failures / sizeof failures[0]; f++)
+        buf_printf(&w, "%s%s", f ? ", " : "", failures[f].name);
+      buf_putc(&w, '\0');
+      entry_error(m, path, i, "fail", w.data);
+      buf_free(&w);
+      return false;
+    }
+  }
+  if (map_get_cstr(em, "retry_after", 11)) {
+    if (en->ans.fail != MOCK_HTTP) {
+      entry_error(m, path, i, "retry_after", "is a provider's answer to a failed request: it needs a \"fail\" "
+                  "with an HTTP status (not \"timeout\" or \"connection\")");
+      return false;
+    }
+    if (!opt_delay(em, "retry_after", &en->ans.retry_after_ms)) {
+      entry_error(m, path, i, "retry_after", "must be a duration such as \"10ms\" or \"1s\" (at most 1h)");
+      return false;
+    }
+  }
+  if (fail) return true;
+  Value v = r ? *r : *val;
+  bool str = v_is(v, OBJ_STRING);
+  Buf j;
+  buf_init(&j);
+  if (str && r) buf_put(&j, AS_STRING(v)->data, AS_STRING(v)->len); /* raw reply text */
+  else if (!v_to_json(&j, v, NULL)) buf_puts(&j, "null");
+  en->reply_len = j.len;
+  en->reply = buf_detach(&j);
+  if (str) {
+    en->text = xstrndup(AS_STRING(v)->data, AS_STRING(v)->len);
+    en->text_len = AS_STRING(v)->len;
+  } else {
+    en->text = xstrndup(en->reply, en->reply_len);
+    en->text_len = en->reply_len;
+  }
   return true;
 }
 
@@ -109,8 +264,8 @@ MockScript *mock_script_load(const char *path, char **err) {
   }
   MockScript *s = xcalloc(1, sizeof *s);
   Value *list = v_is(doc, OBJ_MAP) ? map_get_cstr(AS_MAP(doc), "replies", 7) : NULL;
-  if (!list || !v_is(*list, OBJ_LIST)) {
-    buf_printf(&m, "--mock-script: %s must hold {\"replies\": [...]}", path);
+  if (!list || !v_is(*list, OBJ_LIST) || AS_MAP(doc)->n != 1) {
+    buf_printf(&m, "--mock-script: %s must hold {\"replies\": [...]} and nothing else", path);
     goto fail;
   }
   ObjList *l = AS_LIST(*list);
@@ -119,42 +274,10 @@ MockScript *mock_script_load(const char *path, char **err) {
     MockEntry *en = &s->entries[s->n++];
     en->times = -1;
     if (!v_is(l->items[i], OBJ_MAP)) {
-      buf_printf(&m, "--mock-script: %s: $.replies[%u] must be an object", path, i);
+      entry_error(&m, path, i, NULL, "must be an object");
       goto fail;
     }
-    ObjMap *em = AS_MAP(l->items[i]);
-    if (!opt_string(em, "role", &en->role) || !opt_string(em, "match", &en->match)) {
-      buf_printf(&m, "--mock-script: %s: $.replies[%u]: role and match must be strings", path, i);
-      goto fail;
-    }
-    Value *t = map_get_cstr(em, "times", 5);
-    if (t && t->tag != V_NONE) {
-      if (t->tag != V_INT || t->as.i < 0) {
-        buf_printf(&m, "--mock-script: %s: $.replies[%u].times must be a whole number >= 0", path, i);
-        goto fail;
-      }
-      en->times = t->as.i;
-    }
-    Value *r = map_get_cstr(em, "reply", 5), *val = map_get_cstr(em, "value", 5);
-    if (!r == !val) {
-      buf_printf(&m, "--mock-script: %s: $.replies[%u] needs one of \"reply\" or \"value\"", path, i);
-      goto fail;
-    }
-    Value v = r ? *r : *val;
-    bool str = v_is(v, OBJ_STRING);
-    Buf j;
-    buf_init(&j);
-    if (str && r) buf_put(&j, AS_STRING(v)->data, AS_STRING(v)->len); /* raw reply text */
-    else if (!v_to_json(&j, v, NULL)) buf_puts(&j, "null");
-    en->reply_len = j.len;
-    en->reply = buf_detach(&j);
-    if (str) {
-      en->text = xstrndup(AS_STRING(v)->data, AS_STRING(v)->len);
-      en->text_len = AS_STRING(v)->len;
-    } else {
-      en->text = xstrndup(en->reply, en->reply_len);
-      en->text_len = en->reply_len;
-    }
+    if (!load_entry(AS_MAP(l->items[i]), path, i, en, &m)) goto fail;
   }
   v_release(&h, doc);
   return s;
@@ -203,14 +326,19 @@ static bool needs_wrap(Heap *h, const char *text, size_t len) {
 
 void mock_reply(MockScript *s, Heap *h, const Module *m, const char *role,
                 const char *prompt, uint32_t td, const char *schema, bool wrapped,
-                Buf *out) {
+                Buf *out, MockAnswer *ans) {
+  memset(ans, 0, sizeof *ans);
+  ans->retry_after_ms = -1;
   for (uint32_t i = 0; s && i < s->n; i++) {
     MockEntry *en = &s->entries[i];
     if (en->role && strcmp(en->role, role) != 0) continue;
     if (en->match && !strstr(prompt, en->match)) continue;
     if (en->times >= 0 && en->used >= en->times) continue;
     en->used++;
-    if (td == ASK_TEXT) {
+    *ans = en->ans;
+    if (ans->fail != MOCK_REPLY) {
+      buf_printf(out, "--mock-script $.replies[%u]", i); /* where the failure came from */
+    } else if (td == ASK_TEXT) {
       buf_put(out, en->text, en->text_len);
     } else if (wrapped && needs_wrap(h, en->reply, en->reply_len)) {
       buf_puts(out, "{\"value\":");
