@@ -82,7 +82,7 @@ static bool opt_string(ObjMap *m, const char *name, char **out) {
 }
 
 /* A duration as the command line writes one: NUMBER UNIT groups, units
- * ms, s and m ("200ms", "2s", "1m30s"), at most an hour. */
+ * ms, s, m and h ("200ms", "2s", "1m30s"), at most an hour. */
 static bool parse_delay(const ObjString *s, int64_t *out) {
   const char *p = s->data, *end = s->data + s->len;
   int64_t total = 0;
@@ -105,6 +105,9 @@ static bool parse_delay(const ObjString *s, int64_t *out) {
       p++;
     } else if (*p == 'm') {
       unit = 60000;
+      p++;
+    } else if (*p == 'h') {
+      unit = 3600000;
       p++;
     } else {
       return false;
