@@ -442,7 +442,7 @@ const Flag FLAGS[] = {
      "these three are ceilings: a role's own setting\n"
      "can lower them, never raise them"},
     {"--mock-script", NULL, "FILE", false, CMD_RUNLIKE, REUSE_NAME, SEC_MODEL, set_mock_script,
-     "canned replies for mock calls (docs/cli.md)"},
+     "canned replies, failures and delays for mock calls (docs/testing.md)"},
     {"--prices", NULL, "FILE", false, CMD_RUNLIKE, REUSE_NAME, SEC_MODEL, set_prices,
      "USD per million tokens by provider/model prefix\n"
      "(needed for unpriced models under a dollar budget)"},
