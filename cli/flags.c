@@ -180,8 +180,20 @@ static bool need_name(const char *flag, const char *v, const char *what) {
 #define SETTER(fn) static bool fn(Opts *o, const Flag *f, char *v)
 #define R (&o->run)
 
-SETTER(set_json) { (void)f; (void)v; R->json = true; return true; }
+SETTER(set_json) { (void)f; (void)v; R->json = true; o->format = WEFT_CHECK_JSON; return true; }
 SETTER(set_cost) { (void)f; (void)v; o->cost = true; return true; }
+SETTER(set_deny_warnings) { (void)f; (void)v; o->deny_warnings = true; return true; }
+SETTER(set_format) {
+  static const char *const names[] = { "text", "json", "sarif", "github" };
+  for (int i = 0; i < 4; i++)
+    if (strcmp(v, names[i]) == 0) {
+      o->format = i;
+      R->json = i == WEFT_CHECK_JSON;
+      return true;
+    }
+  weft_tool_error("%s must be text, json, sarif or github, not '%s'", f->name, v);
+  return false;
+}
 SETTER(set_color) { (void)v; return parse_when(f->name, v, &R->color); }
 SETTER(set_progress) { return parse_when(f->name, v, &R->progress); }
 /* --allow-import DIR (also spelled --import-path) must name a directory.
@@ -351,7 +363,13 @@ SETTER(set_html) { (void)f; o->html = v; return true; }
 const Flag FLAGS[] = {
     /* check */
     {"--json", NULL, NULL, false, CMD_CHECK, REUSE_NO, SEC_MAIN, set_json,
-     "machine-readable diagnostics on stdout"},
+     "machine-readable diagnostics on stdout (--format=json)"},
+    {"--format", NULL, "FORMAT", true, CMD_CHECK, REUSE_NO, SEC_MAIN, set_format,
+     "text (default: on stderr), json, sarif (a SARIF 2.1.0\n"
+     "log) or github (workflow-command annotations), the\n"
+     "last three on stdout"},
+    {"--deny-warnings", NULL, NULL, false, CMD_CHECK, REUSE_NO, SEC_MAIN, set_deny_warnings,
+     "exit 1 when there are warnings, as for errors"},
     {"--cost", NULL, NULL, false, CMD_CHECK, REUSE_NO, SEC_MAIN, set_cost,
      "print a static upper bound on main's model calls and\n"
      "output tokens (one FILE; see docs/cli.md); with --json\n"

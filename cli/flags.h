@@ -41,6 +41,8 @@ typedef struct Opts {
   const char **pos; int npos;   /* positional arguments (files, a run id) */
   const char *out, *html;       /* build -o, trace --html */
   bool cost;                    /* check --cost */
+  int format;                   /* check --format (weft_check_format); --json is json */
+  bool deny_warnings;           /* check --deny-warnings */
   bool help;                    /* --help / -h was given: print the help, exit 0 */
   const char *spelling;         /* the flag being set, as typed ("--import-path"), for messages */
   uint32_t cap_args, cap_models, cap_recorded, cap_imports, cap_allow;

@@ -62,9 +62,17 @@ typedef struct weft_compile_opts {
   uint32_t nmodels;
 } weft_compile_opts;
 
-/* weft check FILE...: diagnostics on stderr (json: one document on stdout);
- * cost: also the static bound of one file. */
-int weft_tool_check(const char *const *files, int nfiles, bool json, bool cost, const weft_compile_opts *o);
+/* How weft check reports: text on stderr, or on stdout one JSON document,
+ * one SARIF 2.1.0 log, or GitHub workflow-command annotations. */
+typedef enum { WEFT_CHECK_TEXT, WEFT_CHECK_JSON, WEFT_CHECK_SARIF, WEFT_CHECK_GITHUB } weft_check_format;
+typedef struct weft_check_opts {
+  weft_check_format format;
+  bool cost;           /* also the static bound of the (one) file */
+  bool deny_warnings;  /* exit 1 when there are warnings */
+} weft_check_opts;
+
+/* weft check FILE...: diagnostics as ck->format says. */
+int weft_tool_check(const char *const *files, int nfiles, const weft_check_opts *ck, const weft_compile_opts *o);
 /* weft build FILE [-o OUT]: out NULL writes FILE with .weftc. */
 int weft_tool_build(const char *file, const char *out, const weft_compile_opts *o);
 /* weft disasm FILE: the listing on stdout, escaped. */

@@ -270,11 +270,13 @@ void loaded_free(Loaded *lp) {
 
 /* ---- weft check ---------------------------------------------------------- */
 
-/* Checks one file. In JSON mode the rendered document is captured so that
- * several files can be merged into one; the error and warning counts accumulate. */
-static int check_one(const char *path, bool json, const weft_compile_opts *co, Buf *items, uint32_t *errors,
-                     uint32_t *warnings, uint32_t *omitted, Buf *cost) {
+/* Checks one file. JSON and SARIF output is collected (several files make
+ * one document); text and GitHub annotations are written as they come.
+ * The error and warning counts accumulate. */
+static int check_one(const char *path, weft_check_format format, const weft_compile_opts *co, FILE *items,
+                     bool *first, uint32_t *errors, uint32_t *warnings, uint32_t *omitted, Buf *cost) {
   if (co->untrusted ? untrusted_source(path) != EXIT_OK : !check_readable(path)) return EXIT_USAGE;
+  bool json = format == WEFT_CHECK_JSON;
   Heap heap;
   SourceSet ss;
   DiagList dl;
@@ -288,7 +290,7 @@ static int check_one(const char *path, bool json, const weft_compile_opts *co, B
   *errors += dl.errors;
   *warnings += dl.warnings;
   *omitted += dl.omitted;
-  if (json) {
+  if (json && items) {
     /* diag_render_json writes {"diagnostics":[...],"errors":N,...};
      * keep only the array's contents to merge several files. */
     char *doc = NULL;
@@ -300,11 +302,16 @@ static int check_one(const char *path, bool json, const weft_compile_opts *co, B
       const char *open = strchr(doc, '[');
       const char *close = strstr(doc, "],\"errors\"");
       if (open && close && close > open + 1) {
-        if (items->len) buf_putc(items, ',');
-        buf_put(items, open + 1, (size_t)(close - open - 1));
+        if (!*first) fputc(',', items);
+        *first = false;
+        fwrite(open + 1, 1, (size_t)(close - open - 1), items);
       }
       free(doc);
     }
+  } else if (format == WEFT_CHECK_SARIF && items) {
+    diag_render_sarif_results(items, &dl, &ss, first);
+  } else if (format == WEFT_CHECK_GITHUB) {
+    diag_render_github(stdout, &dl, &ss);
   } else if (dl.n) {
     diag_render_text(stderr, &dl, &ss, use_color(co->color));
   }
@@ -329,28 +336,49 @@ static int check_one(const char *path, bool json, const weft_compile_opts *co, B
   return rc;
 }
 
-int weft_tool_check(const char *const *files, int nfiles, bool json, bool cost, const weft_compile_opts *co) {
+int weft_tool_check(const char *const *files, int nfiles, const weft_check_opts *ck, const weft_compile_opts *co) {
   int rc = EXIT_OK;
   uint32_t errors = 0, warnings = 0, omitted = 0;
-  Buf items, costs;
-  buf_init(&items);
+  Buf costs;
   buf_init(&costs);
+  char *doc = NULL;
+  size_t doclen = 0;
+  bool collect = ck->format == WEFT_CHECK_JSON || ck->format == WEFT_CHECK_SARIF;
+  FILE *items = collect ? open_memstream(&doc, &doclen) : NULL;
+  if (collect && !items) {
+    errorf("check: out of memory");
+    return EXIT_FAIL;
+  }
+  bool first = true;
   for (int i = 0; i < nfiles; i++) {
-    int r = check_one(files[i], json, co, &items, &errors, &warnings, &omitted, cost ? &costs : NULL);
+    int r = check_one(files[i], ck->format, co, items, &first, &errors, &warnings, &omitted,
+                      ck->cost ? &costs : NULL);
     if (r > rc) rc = r;
   }
-  if (json) {
+  if (items) fclose(items);
+  if (ck->format == WEFT_CHECK_JSON) {
     fputs("{\"diagnostics\":[", stdout);
-    if (items.len) fwrite(items.data, 1, items.len, stdout);
+    if (doclen) fwrite(doc, 1, doclen, stdout);
     printf("],\"errors\":%" PRIu32 ",\"warnings\":%" PRIu32 ",\"omitted\":%" PRIu32, errors, warnings, omitted);
     if (costs.len) {
       putchar(',');
       term_write(stdout, costs.data, costs.len, TERM_JSON);
     }
     fputs("}\n", stdout);
+  } else if (ck->format == WEFT_CHECK_SARIF) {
+    fputs("{\"$schema\":\"https://json.schemastore.org/sarif-2.1.0.json\",\"version\":\"2.1.0\","
+          "\"runs\":[{\"tool\":{\"driver\":{\"name\":\"weft\",\"version\":",
+          stdout);
+    printf("\"%s\",\"rules\":[", PACKAGE_VERSION);
+    diag_render_sarif_rules(stdout);
+    fputs("]}},\"columnKind\":\"unicodeCodePoints\",\"results\":[", stdout);
+    if (doclen) fwrite(doc, 1, doclen, stdout);
+    fputs("]}]}\n", stdout);
   }
-  buf_free(&items);
+  free(doc);
   buf_free(&costs);
+  /* --deny-warnings: a warning fails the check as an error would */
+  if (rc == EXIT_OK && ck->deny_warnings && warnings) rc = EXIT_FAIL;
   return rc;
 }
 
