@@ -182,6 +182,7 @@ static bool need_name(const char *flag, const char *v, const char *what) {
 
 SETTER(set_json) { (void)f; (void)v; R->json = true; o->format = WEFT_CHECK_JSON; return true; }
 SETTER(set_cost) { (void)f; (void)v; o->cost = true; return true; }
+SETTER(set_mermaid) { (void)f; (void)v; o->mermaid = true; return true; }
 SETTER(set_deny_warnings) { (void)f; (void)v; o->deny_warnings = true; return true; }
 SETTER(set_format) {
   static const char *const names[] = { "text", "json", "sarif", "github" };
@@ -357,7 +358,7 @@ SETTER(set_html) { (void)f; o->html = v; return true; }
  * A flag may have several rows when its help differs between commands
  * (their command sets are disjoint). Rows are in help order. */
 
-#define COMPILING (CMD_RUNLIKE | CMD_BUILD | CMD_DISASM)
+#define COMPILING (CMD_RUNLIKE | CMD_BUILD | CMD_DISASM | CMD_GRAPH)
 #define READING (CMD_RUNS | CMD_SHOW | CMD_TRACE)
 
 const Flag FLAGS[] = {
@@ -393,6 +394,9 @@ const Flag FLAGS[] = {
      "provider/* for all of one provider's; mock models\n"
      "always may (without --models, --untrusted allows\n"
      "mock only)"},
+    /* graph */
+    {"--mermaid", NULL, NULL, false, CMD_GRAPH, REUSE_NO, SEC_MAIN, set_mermaid,
+     "a Mermaid flowchart instead of Graphviz DOT"},
     /* build */
     {"-o", "--output", "OUT.weftc", false, CMD_BUILD, REUSE_NO, SEC_MAIN, set_output,
      "the module to write (default: FILE with .weftc)"},
@@ -436,7 +440,7 @@ const Flag FLAGS[] = {
      "live fibers (default 100000; --untrusted: 1000)"},
     {"--color", NULL, "WHEN", true, COMPILING, REUSE_NO, SEC_LIMITS, set_color,
      "colour of compile diagnostics (see weft check)"},
-    {"--allow-import", "--import-path", "DIR", false, CMD_BUILD | CMD_DISASM, REUSE_NO, SEC_LIMITS,
+    {"--allow-import", "--import-path", "DIR", false, CMD_BUILD | CMD_DISASM | CMD_GRAPH, REUSE_NO, SEC_LIMITS,
      set_import_path,
      "also let imports resolve beneath DIR (repeatable;\n"
      "see weft check)"},
@@ -537,7 +541,7 @@ const unsigned NFLAGS = sizeof FLAGS / sizeof FLAGS[0];
 
 const char *cmd_name(Cmd cmd) {
   static const char *const names[] = {"check", "run", "build", "disasm", "resume",
-                                      "replay", "runs", "show", "trace"};
+                                      "replay", "runs", "show", "trace", "graph"};
   for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
     if (cmd == (Cmd)(1u << i)) return names[i];
   return "weft";

@@ -73,6 +73,9 @@ typedef struct weft_check_opts {
 
 /* weft check FILE...: diagnostics as ck->format says. */
 int weft_tool_check(const char *const *files, int nfiles, const weft_check_opts *ck, const weft_compile_opts *o);
+/* weft graph FILE: the workflow's structure on stdout, as Graphviz DOT or
+ * (mermaid) a Mermaid flowchart; compile errors as weft check prints them. */
+int weft_tool_graph(const char *file, bool mermaid, const weft_compile_opts *o);
 /* weft build FILE [-o OUT]: out NULL writes FILE with .weftc. */
 int weft_tool_build(const char *file, const char *out, const weft_compile_opts *o);
 /* weft disasm FILE: the listing on stdout, escaped. */

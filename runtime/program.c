@@ -382,6 +382,28 @@ int weft_tool_check(const char *const *files, int nfiles, const weft_check_opts 
   return rc;
 }
 
+/* ---- weft graph ------------------------------------------------------------ */
+
+int weft_tool_graph(const char *file, bool mermaid, const weft_compile_opts *co) {
+  if (co->untrusted ? untrusted_source(file) != EXIT_OK : !check_readable(file)) return EXIT_USAGE;
+  /* diagnostics as weft check prints them; the graph only of a program that checks */
+  uint32_t errors = 0, warnings = 0, omitted = 0;
+  bool first = true;
+  int rc = check_one(file, WEFT_CHECK_TEXT, co, NULL, &first, &errors, &warnings, &omitted, NULL);
+  if (rc != EXIT_OK) return rc;
+  CompileOptions opt = compile_options(true, co);
+  Buf out;
+  buf_init(&out);
+  if (!graph_file(file, &opt, mermaid, &out)) {
+    buf_free(&out);
+    errorf("graph: '%s' does not check", file);
+    return EXIT_FAIL;
+  }
+  fwrite(out.data ? out.data : "", 1, out.len, stdout);
+  buf_free(&out);
+  return EXIT_OK;
+}
+
 /* ---- weft build / disasm ------------------------------------------------- */
 
 /* FILE.weft -> FILE.weftc (any other name gets ".weftc" appended). */
