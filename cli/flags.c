@@ -182,6 +182,8 @@ static bool need_name(const char *flag, const char *v, const char *what) {
 
 SETTER(set_json) { (void)f; (void)v; R->json = true; o->format = WEFT_CHECK_JSON; return true; }
 SETTER(set_cost) { (void)f; (void)v; o->cost = true; return true; }
+SETTER(set_fmt_check) { (void)f; (void)v; o->fmt_check = true; return true; }
+SETTER(set_fmt_write) { (void)f; (void)v; o->fmt_write = true; return true; }
 SETTER(set_mermaid) { (void)f; (void)v; o->mermaid = true; return true; }
 SETTER(set_deny_warnings) { (void)f; (void)v; o->deny_warnings = true; return true; }
 SETTER(set_format) {
@@ -394,6 +396,12 @@ const Flag FLAGS[] = {
      "provider/* for all of one provider's; mock models\n"
      "always may (without --models, --untrusted allows\n"
      "mock only)"},
+    /* fmt */
+    {"--check", NULL, NULL, false, CMD_FMT, REUSE_NO, SEC_MAIN, set_fmt_check,
+     "change nothing; print a unified diff for each file\n"
+     "that is not formatted, and exit 1 if there is one"},
+    {"-w", "--write", NULL, false, CMD_FMT, REUSE_NO, SEC_MAIN, set_fmt_write,
+     "rewrite the files in place (not -)"},
     /* graph */
     {"--mermaid", NULL, NULL, false, CMD_GRAPH, REUSE_NO, SEC_MAIN, set_mermaid,
      "a Mermaid flowchart instead of Graphviz DOT"},
@@ -541,7 +549,7 @@ const unsigned NFLAGS = sizeof FLAGS / sizeof FLAGS[0];
 
 const char *cmd_name(Cmd cmd) {
   static const char *const names[] = {"check", "run", "build", "disasm", "resume",
-                                      "replay", "runs", "show", "trace", "graph"};
+                                      "replay", "runs", "show", "trace", "graph", "fmt"};
   for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
     if (cmd == (Cmd)(1u << i)) return names[i];
   return "weft";

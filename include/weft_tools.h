@@ -76,6 +76,11 @@ int weft_tool_check(const char *const *files, int nfiles, const weft_check_opts 
 /* weft graph FILE: the workflow's structure on stdout, as Graphviz DOT or
  * (mermaid) a Mermaid flowchart; compile errors as weft check prints them. */
 int weft_tool_graph(const char *file, bool mermaid, const weft_compile_opts *o);
+/* weft fmt: each file ("-": stdin to stdout) in the canonical layout.
+ * write: rewrite the files in place; check: change nothing, print a
+ * unified diff for each file not formatted and return 1. A file that does
+ * not parse is left alone, with its diagnostics (exit 1). */
+int weft_tool_fmt(const char *const *files, int nfiles, bool write, bool check);
 /* weft build FILE [-o OUT]: out NULL writes FILE with .weftc. */
 int weft_tool_build(const char *file, const char *out, const weft_compile_opts *o);
 /* weft disasm FILE: the listing on stdout, escaped. */
