@@ -10,6 +10,8 @@ const Command COMMANDS[] = {
     {"run", "run a program (source or .weftc module)", cmd_run, help_run},
     {"build", "compile a program to a .weftc module", cmd_build, help_build},
     {"disasm", "print the bytecode of a program or module", cmd_disasm, help_disasm},
+    {"graph", "draw a workflow's structure (Graphviz DOT or Mermaid)", cmd_graph, help_graph},
+    {"fmt", "print or rewrite programs in the canonical layout", cmd_fmt, help_fmt},
     {"resume", "finish an interrupted or failed run from its journal", cmd_resume, help_resume},
     {"replay", "run a recorded run again offline (--check: compare results)", cmd_replay, help_replay},
     {"runs", "list the journaled runs", cmd_runs, help_runs},

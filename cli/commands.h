@@ -22,6 +22,8 @@ int cmd_check(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_build(int argc, char **argv);
 int cmd_disasm(int argc, char **argv);
+int cmd_graph(int argc, char **argv);
+int cmd_fmt(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
@@ -33,12 +35,22 @@ void help_check(FILE *out);
 void help_run(FILE *out);
 void help_build(FILE *out);
 void help_disasm(FILE *out);
+void help_graph(FILE *out);
+void help_fmt(FILE *out);
 void help_resume(FILE *out);
 void help_replay(FILE *out);
 void help_runs(FILE *out);
 void help_show(FILE *out);
 void help_trace(FILE *out);
 void help_help(FILE *out);
+/* The files FILE|DIR arguments stand for (paths.c): a directory is every
+ * .weft file beneath it, sorted, hidden entries and symbolic links to
+ * directories skipped; "-" and files as given. WEFT_EXIT_USAGE after a
+ * message. */
+typedef struct WeftFiles { char **v; size_t n, cap; } WeftFiles;
+int expand_paths(const char *const *pos, int npos, const char *cmd, WeftFiles *out);
+void files_free(WeftFiles *f);
+
 /* The flag sections run, resume and replay share (limits, model calls,
  * durable runs), for command cmd (a Cmd bit of cli/flags.h). */
 void help_run_sections(FILE *out, unsigned cmd);

@@ -180,8 +180,23 @@ static bool need_name(const char *flag, const char *v, const char *what) {
 #define SETTER(fn) static bool fn(Opts *o, const Flag *f, char *v)
 #define R (&o->run)
 
-SETTER(set_json) { (void)f; (void)v; R->json = true; return true; }
+SETTER(set_json) { (void)f; (void)v; R->json = true; o->format = WEFT_CHECK_JSON; return true; }
 SETTER(set_cost) { (void)f; (void)v; o->cost = true; return true; }
+SETTER(set_fmt_check) { (void)f; (void)v; o->fmt_check = true; return true; }
+SETTER(set_fmt_write) { (void)f; (void)v; o->fmt_write = true; return true; }
+SETTER(set_mermaid) { (void)f; (void)v; o->mermaid = true; return true; }
+SETTER(set_deny_warnings) { (void)f; (void)v; o->deny_warnings = true; return true; }
+SETTER(set_format) {
+  static const char *const names[] = { "text", "json", "sarif", "github" };
+  for (int i = 0; i < 4; i++)
+    if (strcmp(v, names[i]) == 0) {
+      o->format = i;
+      R->json = i == WEFT_CHECK_JSON;
+      return true;
+    }
+  weft_tool_error("%s must be text, json, sarif or github, not '%s'", f->name, v);
+  return false;
+}
 SETTER(set_color) { (void)v; return parse_when(f->name, v, &R->color); }
 SETTER(set_progress) { return parse_when(f->name, v, &R->progress); }
 /* --allow-import DIR (also spelled --import-path) must name a directory.
@@ -345,13 +360,19 @@ SETTER(set_html) { (void)f; o->html = v; return true; }
  * A flag may have several rows when its help differs between commands
  * (their command sets are disjoint). Rows are in help order. */
 
-#define COMPILING (CMD_RUNLIKE | CMD_BUILD | CMD_DISASM)
+#define COMPILING (CMD_RUNLIKE | CMD_BUILD | CMD_DISASM | CMD_GRAPH)
 #define READING (CMD_RUNS | CMD_SHOW | CMD_TRACE)
 
 const Flag FLAGS[] = {
     /* check */
     {"--json", NULL, NULL, false, CMD_CHECK, REUSE_NO, SEC_MAIN, set_json,
-     "machine-readable diagnostics on stdout"},
+     "machine-readable diagnostics on stdout (--format=json)"},
+    {"--format", NULL, "FORMAT", true, CMD_CHECK, REUSE_NO, SEC_MAIN, set_format,
+     "text (default: on stderr), json, sarif (a SARIF 2.1.0\n"
+     "log) or github (workflow-command annotations), the\n"
+     "last three on stdout"},
+    {"--deny-warnings", NULL, NULL, false, CMD_CHECK, REUSE_NO, SEC_MAIN, set_deny_warnings,
+     "exit 1 when there are warnings, as for errors"},
     {"--cost", NULL, NULL, false, CMD_CHECK, REUSE_NO, SEC_MAIN, set_cost,
      "print a static upper bound on main's model calls and\n"
      "output tokens (one FILE; see docs/cli.md); with --json\n"
@@ -375,6 +396,15 @@ const Flag FLAGS[] = {
      "provider/* for all of one provider's; mock models\n"
      "always may (without --models, --untrusted allows\n"
      "mock only)"},
+    /* fmt */
+    {"--check", NULL, NULL, false, CMD_FMT, REUSE_NO, SEC_MAIN, set_fmt_check,
+     "change nothing; print a unified diff for each file\n"
+     "that is not formatted, and exit 1 if there is one"},
+    {"-w", "--write", NULL, false, CMD_FMT, REUSE_NO, SEC_MAIN, set_fmt_write,
+     "rewrite the files in place (not -)"},
+    /* graph */
+    {"--mermaid", NULL, NULL, false, CMD_GRAPH, REUSE_NO, SEC_MAIN, set_mermaid,
+     "a Mermaid flowchart instead of Graphviz DOT"},
     /* build */
     {"-o", "--output", "OUT.weftc", false, CMD_BUILD, REUSE_NO, SEC_MAIN, set_output,
      "the module to write (default: FILE with .weftc)"},
@@ -418,7 +448,7 @@ const Flag FLAGS[] = {
      "live fibers (default 100000; --untrusted: 1000)"},
     {"--color", NULL, "WHEN", true, COMPILING, REUSE_NO, SEC_LIMITS, set_color,
      "colour of compile diagnostics (see weft check)"},
-    {"--allow-import", "--import-path", "DIR", false, CMD_BUILD | CMD_DISASM, REUSE_NO, SEC_LIMITS,
+    {"--allow-import", "--import-path", "DIR", false, CMD_BUILD | CMD_DISASM | CMD_GRAPH, REUSE_NO, SEC_LIMITS,
      set_import_path,
      "also let imports resolve beneath DIR (repeatable;\n"
      "see weft check)"},
@@ -519,7 +549,7 @@ const unsigned NFLAGS = sizeof FLAGS / sizeof FLAGS[0];
 
 const char *cmd_name(Cmd cmd) {
   static const char *const names[] = {"check", "run", "build", "disasm", "resume",
-                                      "replay", "runs", "show", "trace"};
+                                      "replay", "runs", "show", "trace", "graph", "fmt"};
   for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
     if (cmd == (Cmd)(1u << i)) return names[i];
   return "weft";

@@ -22,7 +22,8 @@ static bool is_hole(const Type *t) { return t->kind == TY_VAR && t->var_id == UI
 static bool has_hole(const Type *t) { return type_any(t, is_hole, CHECK_MAX_TYPE_DEPTH); }
 
 /* The span a mismatch about n should point at: a block's value. */
-static Span value_span(Node *n) {
+/* The expression that gives a block its value (the node itself if not a block). */
+static Node *value_node(Node *n) {
   for (int guard = 0; n && n->kind == N_BLOCK && guard < AST_MAX_DEPTH; guard++) {
     NodeList *s = &n->u.block.stmts;
     if (!n->u.block.has_value || !s->n) break;
@@ -30,8 +31,10 @@ static Span value_span(Node *n) {
     if (!last || last->kind != N_EXPR_STMT || !last->u.stmt.expr) break;
     n = last->u.stmt.expr;
   }
-  return n->span;
+  return n;
 }
+
+static Span value_span(Node *n) { return value_node(n)->span; }
 
 static bool is_num(const Type *t) { return t->kind == TY_INT || t->kind == TY_FLOAT; }
 static bool is_stringish(const Type *t) { return t->kind == TY_STRING || t->kind == TY_UNION; }
@@ -796,6 +799,17 @@ static Type *join_branches(Checker *c, Type *acc, Type *t, Span at, Type *want, 
   return j;
 }
 
+/* What a branch is checked against: the wanted type, or else, for a branch
+ * that is an empty `[]` or `{:}`, the type the branches before it agree
+ * on, so `if c { [x] } else { [] }` needs no annotation. */
+static Type *branch_want(Node *body, Type *want, Type *acc) {
+  if (want || !acc || ck_is_error(acc)) return want;
+  Node *v = value_node(body);
+  bool empty = v && (v->kind == N_LIST || v->kind == N_MAP) && v->u.list.items.n == 0;
+  if (empty && (acc->kind == TY_LIST || acc->kind == TY_MAP)) return acc;
+  return want;
+}
+
 static Type *cond_expr(Checker *c, Node *cond) {
   Type *t = ck_expr(c, cond, type_prim(TY_BOOL));
   if (ck_is_error(t) || t->kind == TY_BOOL || t->kind == TY_NEVER) return t;
@@ -816,7 +830,7 @@ static Type *if_expr(Checker *c, Node *n, Type *want) {
   bool failed = false;
   Type *a = ck_expr(c, n->u.if_.then_, want);
   Type *acc = join_branches(c, NULL, a, value_span(n->u.if_.then_), want, &failed);
-  Type *b = ck_expr(c, n->u.if_.else_, want);
+  Type *b = ck_expr(c, n->u.if_.else_, branch_want(n->u.if_.else_, want, acc));
   acc = join_branches(c, acc, b, value_span(n->u.if_.else_), want, &failed);
   c->cond_depth--;
   if (failed) return err();
@@ -1022,7 +1036,7 @@ static Type *match_expr(Checker *c, Node *n, Type *want) {
       p->sym->used = true;
     }
     c->cond_depth++;
-    Type *t = ck_expr(c, arm->u.arm.body, want);
+    Type *t = ck_expr(c, arm->u.arm.body, branch_want(arm->u.arm.body, want, acc));
     c->cond_depth--;
     arm->type = t;
     acc = join_branches(c, acc, t, value_span(arm->u.arm.body), want, &failed);

@@ -209,6 +209,17 @@ Module *compile_file(const char *path, SourceSet *ss, DiagList *dl,
  * return false when there is nothing to bound (errors, no main). */
 bool cost_program(Program *p, bool json, Buf *out);
 bool cost_file(const char *path, const CompileOptions *opt, bool json, Buf *out);
+/* graph.c: the structure of a checked program (`weft graph`): its asks,
+ * fan-outs, barriers, loops, verify, tournaments, budgets and the calls
+ * of functions holding them, as Graphviz DOT or (mermaid) a Mermaid
+ * flowchart. graph_file loads and checks `path` itself (diagnostics
+ * dropped, as for cost_file); false when it has errors. */
+bool graph_program(Program *p, bool mermaid, Buf *out);
+bool graph_file(const char *path, const CompileOptions *opt, bool mermaid, Buf *out);
+/* fmt.c: src[0..n) in the canonical layout (`weft fmt`), appended to out.
+ * Only whitespace between tokens changes; the caller parses src first and
+ * leaves a file that does not parse alone. */
+bool fmt_source(const char *src, size_t n, Buf *out);
 /* cost.c: note N0001 on every `fanout … limit N` of a checked program's
  * own files whose literal N is above cap and whose branches may ask. */
 void cost_concurrency_notes(Program *p, uint32_t cap);

@@ -54,6 +54,7 @@ typedef struct Cost {
   bool unb;
   const char *why; /* arena string */
   Poly calls, toks;
+  int64_t tok1;    /* the most output tokens one of these calls can produce */
 } Cost;
 
 typedef struct Bind { Symbol *sym; Val v; } Bind;
@@ -174,6 +175,42 @@ static Poly poly_max(Cx *cx, Poly a, Poly b) {
 
 static bool poly_is_zero(Poly a) { return !a.over && a.n == 0; }
 
+/* Whether a <= b for every value of the variables (all >= 0): b - a has
+ * no negative coefficient. */
+static bool poly_le(Cx *cx, Poly a, Poly b) {
+  if (a.over || b.over) return false;
+  Poly neg = { arena_alloc(&cx->a, (a.n ? a.n : 1) * sizeof(Mono)), a.n, false };
+  for (uint32_t i = 0; i < a.n; i++) {
+    neg.m[i] = a.m[i];
+    if (a.m[i].coef == INT64_MIN) return false;
+    neg.m[i].coef = -a.m[i].coef;
+  }
+  Poly d = poly_add(cx, b, neg);
+  if (d.over) return false;
+  for (uint32_t i = 0; i < d.n; i++)
+    if (d.m[i].coef < 0) return false;
+  return true;
+}
+
+/* An upper bound of x / k (integer division, k >= 2) given x <= a (a >= 0):
+ * for a = p + c, with c the constant term, floor((p + c) / k) <= p +
+ * floor(c / k), since floor((p + r) / k) <= p for 0 <= r < k and p >= 0.
+ * This is what makes a halving loop (n -> (n + 1) / 2) keep its bound. */
+static Poly poly_div_const(Cx *cx, Poly a, int64_t k) {
+  if (a.over || k < 2) return a;
+  Mono *m = arena_alloc(&cx->a, (a.n + 1) * sizeof(Mono));
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < a.n; i++) {
+    m[n] = a.m[i];
+    if (m[n].nv == 0) {
+      if (m[n].coef < 0) return a;
+      m[n].coef /= k;
+    }
+    n++;
+  }
+  return poly_norm(cx, m, n, false);
+}
+
 static bool poly_is_one(Poly a) { return !a.over && a.n == 1 && a.m[0].nv == 0 && a.m[0].coef == 1; }
 
 static void poly_print(Cx *cx, Buf *b, Poly a) {
@@ -201,25 +238,29 @@ static void poly_print(Cx *cx, Buf *b, Poly a) {
 
 /* ---- costs and values ------------------------------------------------- */
 
-static Cost cost_zero(void) { return (Cost){ false, NULL, poly_zero(), poly_zero() }; }
+static Cost cost_zero(void) { return (Cost){ false, NULL, poly_zero(), poly_zero(), 0 }; }
+
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 static bool cost_is_zero(Cost c) { return !c.unb && poly_is_zero(c.calls) && poly_is_zero(c.toks); }
 
 static Cost cost_add(Cx *cx, Cost a, Cost b) {
   if (a.unb) return a;
   if (b.unb) return b;
-  return (Cost){ false, NULL, poly_add(cx, a.calls, b.calls), poly_add(cx, a.toks, b.toks) };
+  return (Cost){ false, NULL, poly_add(cx, a.calls, b.calls), poly_add(cx, a.toks, b.toks),
+                 max64(a.tok1, b.tok1) };
 }
 
 static Cost cost_times(Cx *cx, Cost a, Poly f) {
   if (a.unb || cost_is_zero(a)) return a;
-  return (Cost){ false, NULL, poly_mul(cx, a.calls, f), poly_mul(cx, a.toks, f) };
+  return (Cost){ false, NULL, poly_mul(cx, a.calls, f), poly_mul(cx, a.toks, f), a.tok1 };
 }
 
 static Cost cost_max(Cx *cx, Cost a, Cost b) {
   if (a.unb) return a;
   if (b.unb) return b;
-  return (Cost){ false, NULL, poly_max(cx, a.calls, b.calls), poly_max(cx, a.toks, b.toks) };
+  return (Cost){ false, NULL, poly_max(cx, a.calls, b.calls), poly_max(cx, a.toks, b.toks),
+                 max64(a.tok1, b.tok1) };
 }
 
 static Val val_unknown(void) { return (Val){ V_UNKNOWN, { NULL, 0, false }, NULL, false }; }
@@ -427,6 +468,7 @@ static Cost ask_cost(Cx *cx, Node *n) {
   Cost c = cost_zero();
   c.calls = poly_const(cx, calls);
   c.toks = poly_mul(cx, c.calls, poly_const(cx, maxtok));
+  c.tok1 = maxtok;
   return c;
 }
 
@@ -441,14 +483,15 @@ static Cost repeat(Cx *cx, Cost body, Val count, Node *at, const char *what) {
 
 static bool is_name(const char *a, const char *b) { return a && strcmp(a, b) == 0; }
 
-/* Calling the function or lambda `fnv` with argument values `args`. */
-static Cost call_value(Cx *cx, Val fnv, Val *args, uint32_t nargs, Node *site) {
+/* Calling the function or lambda `fnv` with argument values `args`; the
+ * value it gives goes to `*ret` when the analysis knows one. */
+static Cost call_value(Cx *cx, Val fnv, Val *args, uint32_t nargs, Node *site, Val *ret) {
   Node *fn = fnv.fn;
   if (fnv.k == V_LAMBDA) {
     uint32_t mark = cx->nenv;
     for (uint32_t i = 0; i < fn->u.lambda.params.n && i < nargs; i++)
       env_push(cx, fn->u.lambda.params.items[i]->sym, args[i]);
-    Cost c = ex(cx, fn->u.lambda.body, NULL);
+    Cost c = ex(cx, fn->u.lambda.body, ret);
     cx->nenv = mark;
     return c;
   }
@@ -480,7 +523,7 @@ static Cost call_value(Cx *cx, Val fnv, Val *args, uint32_t nargs, Node *site) {
     else if (pn->u.param.def) c = cost_add(cx, c, ex(cx, pn->u.param.def, &v));
     env_push(cx, pn->sym, v);
   }
-  c = cost_add(cx, c, ex(cx, fn->u.fn.body, NULL));
+  c = cost_add(cx, c, ex(cx, fn->u.fn.body, ret));
   cx->nenv = mark;
   cx->std_site = saved_site;
   cx->std_name = saved_name;
@@ -533,7 +576,10 @@ static Cost ex_call(Cx *cx, Node *n, Val *out) {
   } else {
     c = cost_add(cx, c, ex(cx, n->u.call.callee, &fnv));
   }
-  return cost_add(cx, c, call_value(cx, fnv, args, na, n));
+  Val r = val_unknown();
+  c = cost_add(cx, c, call_value(cx, fnv, args, na, n, &r));
+  if (out->k != V_BOUND && r.k == V_BOUND) *out = r;
+  return c;
 }
 
 /* tournament: the judge's ask times the number of judge calls, which the
@@ -589,8 +635,9 @@ static bool poly_const_value(Poly a, int64_t *c) {
 /* A budget block: the body's calls are capped by a `calls:` limit known
  * statically (calls are charged at admission, so the cap is exact); the
  * smaller bound wins when both are constants, a constant limit beats a
- * body bound that grows with the inputs. The else branch adds its own
- * cost. `tokens:` does not cap the token bound: it is checked at
+ * body bound that grows with the inputs; the output tokens are then at
+ * most that many calls of the largest `max_tokens` among them. The else
+ * branch adds its own cost. `tokens:` does not cap the token bound: it is checked at
  * admission, so calls in flight overshoot it (vm/tasks.c "budgets"). A
  * body whose calls are unbounded stays unbounded: its tokens would be. */
 static Cost ex_budget(Cx *cx, Node *n) {
@@ -607,10 +654,16 @@ static Cost ex_budget(Cx *cx, Node *n) {
   Node *b = n->u.budget.body, *e = n->u.budget.else_;
   Cost body = b && b->kind == N_LAMBDA ? ex(cx, b->u.lambda.body, NULL) : ex(cx, b, NULL);
   Cost els = e && e->kind == N_LAMBDA ? ex(cx, e->u.lambda.body, NULL) : ex(cx, e, NULL);
-  int64_t lim, have;
+  int64_t lim, have, toks;
   if (!body.unb && calls.k == V_BOUND && poly_const_value(calls.p, &lim) &&
-      (!poly_const_value(body.calls, &have) || lim < have))
+      (!poly_const_value(body.calls, &have) || lim < have)) {
     body.calls = poly_const(cx, lim);
+    /* at most `lim` calls, none producing more than the largest max_tokens */
+    int64_t cap;
+    if (!__builtin_mul_overflow(lim, body.tok1, &cap) &&
+        (!poly_const_value(body.toks, &toks) || cap < toks))
+      body.toks = poly_const(cx, cap);
+  }
   return cost_add(cx, cost_add(cx, c, body), els);
 }
 
@@ -658,7 +711,7 @@ static Cost ex(Cx *cx, Node *n, Val *outp) {
     if (a.k == V_BOUND && b.k == V_BOUND && op == AOP_ADD) *out = val_bound(poly_add(cx, a.p, b.p));
     else if (a.k == V_BOUND && b.k == V_BOUND && op == AOP_MUL) *out = val_bound(poly_mul(cx, a.p, b.p));
     else if (a.k == V_BOUND && op == AOP_DIV && n->u.binary.rhs->kind == N_INT && n->u.binary.rhs->u.lit.i >= 1)
-      *out = a;
+      *out = val_bound(poly_div_const(cx, a.p, n->u.binary.rhs->u.lit.i));
     else if (op == AOP_MOD && n->u.binary.rhs->kind == N_INT && n->u.binary.rhs->u.lit.i >= 1)
       *out = val_bound(poly_const(cx, n->u.binary.rhs->u.lit.i - 1));
     else out->model = a.model || b.model;
@@ -726,11 +779,24 @@ static Cost ex(Cx *cx, Node *n, Val *outp) {
     return cost_add(cx, c, ask_cost(cx, n));
   }
   case N_LOOP: {
-    Val maxv;
-    Cost c = cost_add(cx, ex(cx, n->u.loop.init, NULL), ex(cx, n->u.loop.max, &maxv));
+    /* The state keeps the initial value's bound when the body gives a
+     * value within it (an induction: a halving loop over a list stays
+     * within the list's length); otherwise nothing is known about it. */
+    Val maxv, init, next = val_unknown();
+    Cost c = cost_add(cx, ex(cx, n->u.loop.init, &init), ex(cx, n->u.loop.max, &maxv));
     uint32_t mark = cx->nenv;
-    env_push(cx, n->sym, val_unknown());
-    Cost body = cost_add(cx, ex(cx, n->u.loop.body, NULL), ex(cx, n->u.loop.until, NULL));
+    Cost body = cost_zero();
+    bool kept = false;
+    if (init.k == V_BOUND) {
+      env_push(cx, n->sym, init);
+      body = cost_add(cx, ex(cx, n->u.loop.body, &next), ex(cx, n->u.loop.until, NULL));
+      kept = next.k == V_BOUND && poly_le(cx, next.p, init.p);
+      if (!kept) cx->nenv = mark;
+    }
+    if (!kept) {
+      env_push(cx, n->sym, val_unknown());
+      body = cost_add(cx, ex(cx, n->u.loop.body, NULL), ex(cx, n->u.loop.until, NULL));
+    }
     Cost els = ex(cx, n->u.loop.else_, NULL);
     cx->nenv = mark;
     if (!body.unb && !cost_is_zero(body) && maxv.k != V_BOUND)

@@ -62,9 +62,25 @@ typedef struct weft_compile_opts {
   uint32_t nmodels;
 } weft_compile_opts;
 
-/* weft check FILE...: diagnostics on stderr (json: one document on stdout);
- * cost: also the static bound of one file. */
-int weft_tool_check(const char *const *files, int nfiles, bool json, bool cost, const weft_compile_opts *o);
+/* How weft check reports: text on stderr, or on stdout one JSON document,
+ * one SARIF 2.1.0 log, or GitHub workflow-command annotations. */
+typedef enum { WEFT_CHECK_TEXT, WEFT_CHECK_JSON, WEFT_CHECK_SARIF, WEFT_CHECK_GITHUB } weft_check_format;
+typedef struct weft_check_opts {
+  weft_check_format format;
+  bool cost;           /* also the static bound of the (one) file */
+  bool deny_warnings;  /* exit 1 when there are warnings */
+} weft_check_opts;
+
+/* weft check FILE...: diagnostics as ck->format says. */
+int weft_tool_check(const char *const *files, int nfiles, const weft_check_opts *ck, const weft_compile_opts *o);
+/* weft graph FILE: the workflow's structure on stdout, as Graphviz DOT or
+ * (mermaid) a Mermaid flowchart; compile errors as weft check prints them. */
+int weft_tool_graph(const char *file, bool mermaid, const weft_compile_opts *o);
+/* weft fmt: each file ("-": stdin to stdout) in the canonical layout.
+ * write: rewrite the files in place; check: change nothing, print a
+ * unified diff for each file not formatted and return 1. A file that does
+ * not parse is left alone, with its diagnostics (exit 1). */
+int weft_tool_fmt(const char *const *files, int nfiles, bool write, bool check);
 /* weft build FILE [-o OUT]: out NULL writes FILE with .weftc. */
 int weft_tool_build(const char *file, const char *out, const weft_compile_opts *o);
 /* weft disasm FILE: the listing on stdout, escaped. */

@@ -299,3 +299,135 @@ void diag_render_json(FILE *out, const DiagList *dl, SourceSet *ss) {
   }
   fprintf(out, "],\"errors\":%u,\"warnings\":%u,\"omitted\":%u}\n", dl->errors, dl->warnings, dl->omitted);
 }
+
+/* ---- CI formats ------------------------------------------------------- */
+
+/* A 1-based column counted in code points (what an editor shows, and
+ * SARIF's "unicodeCodePoints"), where spans count bytes. */
+static uint32_t cp_column(Source *s, uint32_t offset) {
+  uint32_t line, col;
+  src_line_col(s, offset, &line, &col);
+  const char *p = s->text + (offset - (col - 1));
+  uint32_t cps = 1;
+  for (uint32_t i = 0; i + 1 < col; i++)
+    if (((unsigned char)p[i] & 0xC0) != 0x80) cps++;
+  return cps;
+}
+
+typedef struct Where { const char *path; uint32_t line, col, end_line, end_col; } Where;
+
+static Where where_of(const Diag *d, SourceSet *ss) {
+  Where w = { "", 1, 1, 1, 1 };
+  Source *s = src_get(ss, d->span.file);
+  if (!s) return w;
+  w.path = s->path ? s->path : "";
+  uint32_t c;
+  src_line_col(s, d->span.start, &w.line, &c);
+  src_line_col(s, d->span.end, &w.end_line, &c);
+  w.col = cp_column(s, d->span.start);
+  w.end_col = cp_column(s, d->span.end);
+  if (w.end_line < w.line || (w.end_line == w.line && w.end_col <= w.col)) {
+    w.end_line = w.line;
+    w.end_col = w.col + 1;
+  }
+  return w;
+}
+
+static const char *sarif_level(Severity sev) {
+  return sev == SEV_ERROR ? "error" : sev == SEV_WARNING ? "warning" : "note";
+}
+
+/* A relative URI reference for a path: unreserved characters and '/' as
+ * they are, every other byte percent-encoded (RFC 3986). */
+static void uri_str(FILE *out, const char *path) {
+  fputc('"', out);
+  for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+    if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+        strchr("-._~/", *p))
+      fputc(*p, out);
+    else
+      fprintf(out, "%%%02X", *p);
+  }
+  fputc('"', out);
+}
+
+void diag_render_sarif_rules(FILE *out) {
+  for (int c = 0; c < D__COUNT; c++) {
+    if (c) fputc(',', out);
+    fprintf(out, "{\"id\":\"%s\",\"shortDescription\":{\"text\":", code_names[c]);
+    json_str(out, code_titles[c]);
+    fprintf(out, "},\"defaultConfiguration\":{\"level\":\"%s\"}}", sarif_level(code_sevs[c]));
+  }
+}
+
+void diag_render_sarif_results(FILE *out, const DiagList *dl, SourceSet *ss, bool *first) {
+  for (uint32_t i = 0; i < dl->n; i++) {
+    const Diag *d = &dl->items[i];
+    Where w = where_of(d, ss);
+    if (!*first) fputc(',', out);
+    *first = false;
+    fprintf(out, "{\"ruleId\":\"%s\",\"ruleIndex\":%d,\"level\":\"%s\",\"message\":{\"text\":",
+            diag_code_name(d->code), (int)d->code, sarif_level(d->severity));
+    if (d->help) {
+      char *text = xasprintf("%s\nhelp: %s", d->message, d->help);
+      json_str(out, text);
+      free(text);
+    } else {
+      json_str(out, d->message);
+    }
+    fputs("},\"locations\":[{\"physicalLocation\":{\"artifactLocation\":{\"uri\":", out);
+    uri_str(out, w.path);
+    fprintf(out,
+            "},\"region\":{\"startLine\":%u,\"startColumn\":%u,\"endLine\":%u,\"endColumn\":%u}}}]}",
+            w.line, w.col, w.end_line, w.end_col);
+  }
+}
+
+/* A workflow command's text: '%', CR and LF escaped, and in a property
+ * value also ':' and ','; other controls are escaped as the terminal
+ * escaper does, since the log is shown as text. */
+static void gh_text(FILE *out, const char *s, bool property) {
+  size_t n = strlen(s);
+  for (size_t i = 0; i < n;) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '%') fputs("%25", out);
+    else if (c == '\r') fputs("%0D", out);
+    else if (c == '\n') fputs("%0A", out);
+    else if (property && c == ':') fputs("%3A", out);
+    else if (property && c == ',') fputs("%2C", out);
+    else {
+      char esc[TERM_ESC_MAX];
+      size_t el, k = term_char(s + i, n - i, TERM_TEXT, esc, &el);
+      if (el) fwrite(esc, 1, el, out);
+      else fwrite(s + i, 1, k, out);
+      i += k;
+      continue;
+    }
+    i++;
+  }
+}
+
+void diag_render_github(FILE *out, const DiagList *dl, SourceSet *ss) {
+  for (uint32_t i = 0; i < dl->n; i++) {
+    const Diag *d = &dl->items[i];
+    Where w = where_of(d, ss);
+    const char *cmd = d->severity == SEV_ERROR ? "error" : d->severity == SEV_WARNING ? "warning" : "notice";
+    fprintf(out, "::%s file=", cmd);
+    gh_text(out, w.path, true);
+    /* GitHub's columns are inclusive: the last character, not the one after */
+    uint32_t end_col = w.end_col - 1;
+    if (w.end_line == w.line && end_col < w.col) end_col = w.col;
+    if (end_col == 0) end_col = 1;
+    fprintf(out, ",line=%u,col=%u,endLine=%u,endColumn=%u,title=", w.line, w.col, w.end_line, end_col);
+    gh_text(out, diag_code_name(d->code), true);
+    fputs(" ", out);
+    gh_text(out, diag_code_title(d->code), true);
+    fputs("::", out);
+    gh_text(out, d->message, false);
+    if (d->help) {
+      fputs("%0Ahelp: ", out);
+      gh_text(out, d->help, false);
+    }
+    fputc('\n', out);
+  }
+}

@@ -12,6 +12,7 @@
 #ifndef WEFT_DIAG_H
 #define WEFT_DIAG_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include "source.h"
 
@@ -67,5 +68,15 @@ void diag_render_text(FILE *out, const DiagList *dl, SourceSet *ss, int color);
  * line (N and M count the errors and warnings listed, K those left out;
  * notes are in the list, with "severity":"note", and counted in neither). */
 void diag_render_json(FILE *out, const DiagList *dl, SourceSet *ss);
+
+/* For CI (docs/cli.md, "CI annotations"). SARIF 2.1.0: the reportingDescriptor
+ * of every code, indexed by DiagCode (a run's tool.driver.rules), and one
+ * result object per diagnostic, comma-separated across calls (*first is
+ * true before the first). GitHub: one workflow command per diagnostic
+ * (::error/::warning/::notice with file, line, col, endLine, endColumn and
+ * the code as title). Columns count code points. */
+void diag_render_sarif_rules(FILE *out);
+void diag_render_sarif_results(FILE *out, const DiagList *dl, SourceSet *ss, bool *first);
+void diag_render_github(FILE *out, const DiagList *dl, SourceSet *ss);
 
 #endif

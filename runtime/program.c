@@ -270,11 +270,13 @@ void loaded_free(Loaded *lp) {
 
 /* ---- weft check ---------------------------------------------------------- */
 
-/* Checks one file. In JSON mode the rendered document is captured so that
- * several files can be merged into one; the error and warning counts accumulate. */
-static int check_one(const char *path, bool json, const weft_compile_opts *co, Buf *items, uint32_t *errors,
-                     uint32_t *warnings, uint32_t *omitted, Buf *cost) {
+/* Checks one file. JSON and SARIF output is collected (several files make
+ * one document); text and GitHub annotations are written as they come.
+ * The error and warning counts accumulate. */
+static int check_one(const char *path, weft_check_format format, const weft_compile_opts *co, FILE *items,
+                     bool *first, uint32_t *errors, uint32_t *warnings, uint32_t *omitted, Buf *cost) {
   if (co->untrusted ? untrusted_source(path) != EXIT_OK : !check_readable(path)) return EXIT_USAGE;
+  bool json = format == WEFT_CHECK_JSON;
   Heap heap;
   SourceSet ss;
   DiagList dl;
@@ -288,7 +290,7 @@ static int check_one(const char *path, bool json, const weft_compile_opts *co, B
   *errors += dl.errors;
   *warnings += dl.warnings;
   *omitted += dl.omitted;
-  if (json) {
+  if (json && items) {
     /* diag_render_json writes {"diagnostics":[...],"errors":N,...};
      * keep only the array's contents to merge several files. */
     char *doc = NULL;
@@ -300,11 +302,16 @@ static int check_one(const char *path, bool json, const weft_compile_opts *co, B
       const char *open = strchr(doc, '[');
       const char *close = strstr(doc, "],\"errors\"");
       if (open && close && close > open + 1) {
-        if (items->len) buf_putc(items, ',');
-        buf_put(items, open + 1, (size_t)(close - open - 1));
+        if (!*first) fputc(',', items);
+        *first = false;
+        fwrite(open + 1, 1, (size_t)(close - open - 1), items);
       }
       free(doc);
     }
+  } else if (format == WEFT_CHECK_SARIF && items) {
+    diag_render_sarif_results(items, &dl, &ss, first);
+  } else if (format == WEFT_CHECK_GITHUB) {
+    diag_render_github(stdout, &dl, &ss);
   } else if (dl.n) {
     diag_render_text(stderr, &dl, &ss, use_color(co->color));
   }
@@ -329,28 +336,293 @@ static int check_one(const char *path, bool json, const weft_compile_opts *co, B
   return rc;
 }
 
-int weft_tool_check(const char *const *files, int nfiles, bool json, bool cost, const weft_compile_opts *co) {
+int weft_tool_check(const char *const *files, int nfiles, const weft_check_opts *ck, const weft_compile_opts *co) {
   int rc = EXIT_OK;
   uint32_t errors = 0, warnings = 0, omitted = 0;
-  Buf items, costs;
-  buf_init(&items);
+  Buf costs;
   buf_init(&costs);
+  char *doc = NULL;
+  size_t doclen = 0;
+  bool collect = ck->format == WEFT_CHECK_JSON || ck->format == WEFT_CHECK_SARIF;
+  FILE *items = collect ? open_memstream(&doc, &doclen) : NULL;
+  if (collect && !items) {
+    errorf("check: out of memory");
+    return EXIT_FAIL;
+  }
+  bool first = true;
   for (int i = 0; i < nfiles; i++) {
-    int r = check_one(files[i], json, co, &items, &errors, &warnings, &omitted, cost ? &costs : NULL);
+    int r = check_one(files[i], ck->format, co, items, &first, &errors, &warnings, &omitted,
+                      ck->cost ? &costs : NULL);
     if (r > rc) rc = r;
   }
-  if (json) {
+  if (items) fclose(items);
+  if (ck->format == WEFT_CHECK_JSON) {
     fputs("{\"diagnostics\":[", stdout);
-    if (items.len) fwrite(items.data, 1, items.len, stdout);
+    if (doclen) fwrite(doc, 1, doclen, stdout);
     printf("],\"errors\":%" PRIu32 ",\"warnings\":%" PRIu32 ",\"omitted\":%" PRIu32, errors, warnings, omitted);
     if (costs.len) {
       putchar(',');
       term_write(stdout, costs.data, costs.len, TERM_JSON);
     }
     fputs("}\n", stdout);
+  } else if (ck->format == WEFT_CHECK_SARIF) {
+    fputs("{\"$schema\":\"https://json.schemastore.org/sarif-2.1.0.json\",\"version\":\"2.1.0\","
+          "\"runs\":[{\"tool\":{\"driver\":{\"name\":\"weft\",\"version\":",
+          stdout);
+    printf("\"%s\",\"rules\":[", PACKAGE_VERSION);
+    diag_render_sarif_rules(stdout);
+    fputs("]}},\"columnKind\":\"unicodeCodePoints\",\"results\":[", stdout);
+    if (doclen) fwrite(doc, 1, doclen, stdout);
+    fputs("]}]}\n", stdout);
   }
-  buf_free(&items);
+  free(doc);
   buf_free(&costs);
+  /* --deny-warnings: a warning fails the check as an error would */
+  if (rc == EXIT_OK && ck->deny_warnings && warnings) rc = EXIT_FAIL;
+  return rc;
+}
+
+/* ---- weft graph ------------------------------------------------------------ */
+
+int weft_tool_graph(const char *file, bool mermaid, const weft_compile_opts *co) {
+  if (co->untrusted ? untrusted_source(file) != EXIT_OK : !check_readable(file)) return EXIT_USAGE;
+  /* diagnostics as weft check prints them; the graph only of a program that checks */
+  uint32_t errors = 0, warnings = 0, omitted = 0;
+  bool first = true;
+  int rc = check_one(file, WEFT_CHECK_TEXT, co, NULL, &first, &errors, &warnings, &omitted, NULL);
+  if (rc != EXIT_OK) return rc;
+  CompileOptions opt = compile_options(true, co);
+  Buf out;
+  buf_init(&out);
+  if (!graph_file(file, &opt, mermaid, &out)) {
+    buf_free(&out);
+    errorf("graph: '%s' does not check", file);
+    return EXIT_FAIL;
+  }
+  fwrite(out.data ? out.data : "", 1, out.len, stdout);
+  buf_free(&out);
+  return EXIT_OK;
+}
+
+/* ---- weft fmt ------------------------------------------------------------- */
+
+typedef struct Lines { const char **p; size_t *n; size_t count; } Lines;
+
+static Lines split_lines(const char *s, size_t n) {
+  Lines l = { NULL, NULL, 0 };
+  size_t cap = 0;
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j < n && s[j] != '\n') j++;
+    if (l.count == cap) {
+      cap = cap ? cap * 2 : 64;
+      l.p = xrealloc(l.p, cap * sizeof *l.p);
+      l.n = xrealloc(l.n, cap * sizeof *l.n);
+    }
+    l.p[l.count] = s + i;
+    l.n[l.count++] = j - i + (j < n); /* with its newline */
+    i = j + 1;
+  }
+  return l;
+}
+
+static bool line_eq(const Lines *a, size_t i, const Lines *b, size_t j) {
+  return a->n[i] == b->n[j] && !memcmp(a->p[i], b->p[j], a->n[i]);
+}
+
+/* One line of a hunk: ' ', '-' or '+', the line (a missing final newline
+ * noted as diff does). */
+static void hunk_line(Buf *out, char tag, const char *p, size_t n) {
+  buf_putc(out, tag);
+  buf_put(out, p, n);
+  if (!n || p[n - 1] != '\n') buf_puts(out, "\n\\ No newline at end of file\n");
+}
+
+/* The unified diff (3 lines of context) turning text a into text b, by
+ * Myers' O((N+M)D) algorithm. The trace it keeps is D arrays; past
+ * DIFF_MAX_D edits the whole file is one hunk, which is still a correct
+ * diff, only a coarse one. */
+#define DIFF_MAX_D 2000
+static void unified_diff(Buf *out, const char *name, const char *a, size_t an, const char *b, size_t bn) {
+  Lines A = split_lines(a, an), B = split_lines(b, bn);
+  size_t N = A.count, M = B.count, MAX = N + M;
+  /* ops: 0 keep, 1 delete from A, 2 insert from B, in order */
+  unsigned char *ops = xmalloc(MAX + 1);
+  size_t nops = 0;
+  /* strip the common head and tail first: formatting changes few lines */
+  size_t head = 0;
+  while (head < N && head < M && line_eq(&A, head, &B, head)) head++;
+  size_t tail = 0;
+  while (tail < N - head && tail < M - head && line_eq(&A, N - 1 - tail, &B, M - 1 - tail)) tail++;
+  size_t n = N - head - tail, m = M - head - tail, lim = n + m;
+  for (size_t k = 0; k < head; k++) ops[nops++] = 0;
+  ptrdiff_t off = (ptrdiff_t)lim + 1;
+  size_t width = 2 * lim + 3;
+  ptrdiff_t *v = xcalloc(width, sizeof *v);
+  ptrdiff_t **trace = NULL;
+  size_t ntrace = 0, dfound = 0;
+  bool found = lim == 0, coarse = false;
+  for (size_t d = 0; !found && d <= lim; d++) {
+    if (d > DIFF_MAX_D) { coarse = true; break; }
+    trace = xrealloc(trace, (ntrace + 1) * sizeof *trace);
+    trace[ntrace] = xmalloc(width * sizeof **trace);
+    memcpy(trace[ntrace++], v, width * sizeof *v);
+    for (ptrdiff_t k = -(ptrdiff_t)d; k <= (ptrdiff_t)d; k += 2) {
+      ptrdiff_t x = (k == -(ptrdiff_t)d || (k != (ptrdiff_t)d && v[off + k - 1] < v[off + k + 1]))
+                        ? v[off + k + 1] : v[off + k - 1] + 1;
+      ptrdiff_t y = x - k;
+      while (x < (ptrdiff_t)n && y < (ptrdiff_t)m && line_eq(&A, head + (size_t)x, &B, head + (size_t)y)) x++, y++;
+      v[off + k] = x;
+      if (x >= (ptrdiff_t)n && y >= (ptrdiff_t)m) { found = true; dfound = d; break; }
+    }
+  }
+  if (coarse || !found) {
+    for (size_t k = 0; k < n; k++) ops[nops++] = 1;
+    for (size_t k = 0; k < m; k++) ops[nops++] = 2;
+  } else if (lim) {
+    /* walk the trace back from (n, m) to (0, 0), then reverse */
+    unsigned char *rev = xmalloc(lim + 1);
+    size_t nrev = 0;
+    ptrdiff_t x = (ptrdiff_t)n, y = (ptrdiff_t)m;
+    for (size_t d = dfound + 1; d-- > 0;) {
+      ptrdiff_t *vd = trace[d];
+      ptrdiff_t k = x - y;
+      if (d == 0) {
+        while (x > 0 && y > 0) { rev[nrev++] = 0; x--; y--; }
+        break;
+      }
+      ptrdiff_t pk = (k == -(ptrdiff_t)d || (k != (ptrdiff_t)d && vd[off + k - 1] < vd[off + k + 1])) ? k + 1 : k - 1;
+      ptrdiff_t px = vd[off + pk], py = px - pk;
+      while (x > px && y > py) { rev[nrev++] = 0; x--; y--; }
+      if (pk == k + 1) { rev[nrev++] = 2; y--; } else { rev[nrev++] = 1; x--; }
+    }
+    while (nrev) ops[nops++] = rev[--nrev];
+    free(rev);
+  }
+  for (size_t k = 0; k < tail; k++) ops[nops++] = 0;
+  for (size_t t = 0; t < ntrace; t++) free(trace[t]);
+  free(trace);
+  free(v);
+  /* hunks: changes with up to 3 lines of context, merged when close */
+  buf_printf(out, "--- %s\n+++ %s (formatted)\n", name, name);
+  size_t i = 0, ai = 0, bi = 0, prev_end = 0;
+  while (i < nops) {
+    if (ops[i] == 0) { i++; ai++; bi++; continue; }
+    size_t ctx = i - prev_end < 3 ? i - prev_end : 3;
+    size_t hs = i - ctx, has = ai - ctx, hbs = bi - ctx;
+    /* the hunk ends 3 lines into the first run of more than 6 unchanged
+     * lines, or 3 lines past the last change */
+    size_t e = i, run = 0;
+    while (e < nops) {
+      if (ops[e] == 0) {
+        if (++run > 6) break;
+      } else {
+        run = 0;
+      }
+      e++;
+    }
+    size_t end = e < nops ? e - 3 : nops - (run > 3 ? run - 3 : 0);
+    size_t ac = 0, bc = 0;
+    for (size_t k = hs; k < end; k++) {
+      if (ops[k] != 2) ac++;
+      if (ops[k] != 1) bc++;
+    }
+    buf_printf(out, "@@ -%zu,%zu +%zu,%zu @@\n", ac ? has + 1 : has, ac, bc ? hbs + 1 : hbs, bc);
+    size_t x = has, y = hbs;
+    for (size_t k = hs; k < end; k++) {
+      if (ops[k] == 0) { hunk_line(out, ' ', A.p[x], A.n[x]); x++; y++; }
+      else if (ops[k] == 1) { hunk_line(out, '-', A.p[x], A.n[x]); x++; }
+      else { hunk_line(out, '+', B.p[y], B.n[y]); y++; }
+    }
+    i = prev_end = end;
+    ai = x;
+    bi = y;
+  }
+  free(ops);
+  free(A.p);
+  free(A.n);
+  free(B.p);
+  free(B.n);
+}
+
+/* Formats one file; 0 formatted (or already), 1 not formatted (check) or
+ * does not parse, 2 unreadable. */
+static int fmt_one(const char *path, bool write, bool check) {
+  size_t len = 0;
+  char *text = read_file_max(path, SRC_MAX_BYTES, &len);
+  if (!text) {
+    errorf("fmt: cannot read '%s': %s", strcmp(path, "-") ? path : "standard input",
+           errno == EFBIG ? "larger than 16 MiB" : strerror(errno));
+    return EXIT_USAGE;
+  }
+  /* a file that does not parse is left as it is, with its diagnostics */
+  SourceSet ss;
+  DiagList dl;
+  Arena arena;
+  src_init(&ss);
+  diag_init(&dl);
+  arena_init(&arena);
+  const char *shown = strcmp(path, "-") ? path : "<stdin>";
+  uint32_t sid = src_add(&ss, shown, text, len);
+  Ast ast;
+  parse_source(&arena, &ss, sid, &dl, &ast);
+  int rc = EXIT_OK;
+  if (dl.errors) {
+    diag_sort(&dl);
+    diag_render_text(stderr, &dl, &ss, use_color(0));
+    rc = EXIT_FAIL;
+  }
+  arena_free(&arena);
+  diag_free(&dl);
+  src_free(&ss);
+  if (rc != EXIT_OK) {
+    if (!strcmp(path, "-") && !check) fwrite(text, 1, len, stdout); /* a filter loses nothing */
+    free(text);
+    return rc;
+  }
+  Buf out;
+  buf_init(&out);
+  fmt_source(text, len, &out);
+  bool same = out.len == len && (!len || !memcmp(out.data, text, len));
+  if (check) {
+    if (!same) {
+      Buf d;
+      buf_init(&d);
+      unified_diff(&d, shown, text, len, out.data ? out.data : "", out.len);
+      term_write(stdout, d.data, d.len, TERM_TEXT);
+      buf_free(&d);
+      rc = EXIT_FAIL;
+    }
+  } else if (write && strcmp(path, "-")) {
+    if (!same) {
+      /* write beside, then rename: a crash leaves the old file or the new one */
+      char *tmp = xasprintf("%s.fmt-%ld", path, (long)getpid());
+      FILE *f = fopen(tmp, "wb");
+      struct stat st;
+      bool ok = f && fwrite(out.data ? out.data : "", 1, out.len, f) == out.len;
+      if (f && fclose(f) != 0) ok = false;
+      if (ok && stat(path, &st) == 0) chmod(tmp, st.st_mode & 07777);
+      if (!ok || rename(tmp, path) != 0) {
+        errorf("fmt: cannot write '%s': %s", path, strerror(errno));
+        unlink(tmp);
+        rc = EXIT_FAIL;
+      }
+      free(tmp);
+    }
+  } else {
+    fwrite(out.data ? out.data : "", 1, out.len, stdout);
+  }
+  buf_free(&out);
+  free(text);
+  return rc;
+}
+
+int weft_tool_fmt(const char *const *files, int nfiles, bool write, bool check) {
+  int rc = EXIT_OK;
+  for (int i = 0; i < nfiles; i++) {
+    int r = fmt_one(files[i], write, check);
+    if (r > rc) rc = r;
+  }
   return rc;
 }
 

@@ -20,5 +20,8 @@ cost none.weft "main: at most 0 model calls, at most 0 output tokens"
 # a recursive helper that cannot ask costs nothing
 cost pure_rec.weft "main: at most 1 model call, at most 4096 output tokens"
 cost overflow.weft "main: more than 9.2e18 model calls, more than 9.2e18 output tokens"
-# a budget block: a constant calls limit caps the body (the smaller constant wins), plus its else
-cost budget.weft "main: at most 7 model calls, at most 70 + 10*len(files) output tokens"
+# a budget block: a constant calls limit caps the body (the smaller constant wins) and its
+# output tokens (that many calls of the largest max_tokens), plus its else
+cost budget.weft "main: at most 7 model calls, at most 70 output tokens"
+# a halving loop keeps its list's bound (each round fans out over at most len(s) pairs)
+cost halving.weft "main: at most 10*len(docs) model calls, at most 100*len(docs) output tokens"
