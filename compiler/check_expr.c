@@ -1007,6 +1007,49 @@ static bool pattern(Checker *c, Node *p, Type *st, Coverage *cv, bool *redundant
              ck_type_str(c, lit->type ? lit->type : err()), ck_type_str(c, st));
     return false;
   }
+  case N_PAT_OR: {
+    /* Alternatives are literals (or none): a name would be bound by some
+     * alternatives and not others, and `_` would make the rest pointless.
+     * Each alternative adds to the coverage; one that earlier arms or
+     * alternatives already cover is reported on its own, unless they all
+     * are: then the caller reports the arm. */
+    bool ok = true;
+    uint32_t n = p->u.list.items.n, nred = 0;
+    bool *red = arena_alloc(c->a, (n ? n : 1) * sizeof *red);
+    for (uint32_t i = 0; i < n; i++) {
+      red[i] = false;
+      Node *alt = p->u.list.items.items[i];
+      if (!alt) {
+        ok = false;
+        continue;
+      }
+      if (alt->kind != N_PAT_LIT) {
+        diag_add(c->dl, D_E0403, alt->span,
+                 alt->kind == N_PAT_BIND ? "a name binds the whole value: give it an arm of its own; the members of a literal union are strings (\"pending\" | \"running\")"
+                                         : "use `_` as an arm of its own",
+                 "an alternative of an or-pattern must be a literal or `none`, not %s",
+                 alt->kind == N_PAT_BIND ? "a binding" : "`_`");
+        ok = false;
+        continue;
+      }
+      bool r = covered(cv, st);
+      if (!pattern(c, alt, st, cv, &r)) ok = false;
+      else if (r) {
+        red[i] = true;
+        nred++;
+      }
+    }
+    if (!ok) return false;
+    if (*redundant || nred == n) {
+      *redundant = true;
+      return true;
+    }
+    for (uint32_t i = 0; i < n; i++)
+      if (red[i])
+        diag_add(c->dl, D_W0002, p->u.list.items.items[i]->span, "remove this alternative",
+                 "this alternative can never match: earlier patterns cover every value it could");
+    return true;
+  }
   default:
     return false;
   }

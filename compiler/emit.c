@@ -899,10 +899,24 @@ static void emit_if(Emitter *e, Node *n, bool want) {
   }
 }
 
+/* Pushes whether the hidden local hs equals the literal of pattern pat. */
+static void emit_lit_test(Emitter *e, Node *pat, uint32_t hs) {
+  Node *lit = pat->u.pat.lit;
+  op1(e, pat, OP_GET_LOCAL, hs);
+  if (!lit || lit->kind == N_NONE) {
+    op0(e, pat, OP_IS_NONE);
+  } else {
+    emit_value(e, lit);
+    op0(e, pat, OP_EQ);
+  }
+}
+
 /* Rule: the subject goes into a hidden local; each arm tests it and jumps
  * to the next arm on failure; an unconditional arm ends the chain. If no
  * arm is unconditional, falling past the last one fails (the checker
- * proves exhaustiveness, this keeps the bytecode closed). */
+ * proves exhaustiveness, this keeps the bytecode closed). An or-pattern
+ * tests its alternatives in order: each but the last jumps to the body
+ * when it holds, the last jumps to the next arm when it does not. */
 static void emit_match(Emitter *e, Node *n, bool want) {
   Node *subject = n->u.match_.subject;
   emit_value(e, subject);
@@ -921,16 +935,26 @@ static void emit_match(Emitter *e, Node *n, bool want) {
     mark(e, arm);
     switch (pat ? pat->kind : N_ERROR) {
     case N_PAT_WILD: closed = true; break;
-    case N_PAT_LIT: {
-      Node *lit = pat->u.pat.lit;
-      op1(e, pat, OP_GET_LOCAL, hs);
-      if (!lit || lit->kind == N_NONE) {
-        op0(e, pat, OP_IS_NONE);
-      } else {
-        emit_value(e, lit);
-        op0(e, pat, OP_EQ);
-      }
+    case N_PAT_LIT:
+      emit_lit_test(e, pat, hs);
       next = jump_fwd(e, pat, OP_JUMP_IF_FALSE);
+      break;
+    case N_PAT_OR: {
+      NodeList *alts = &pat->u.list.items;
+      uint32_t *hits = xrealloc(NULL, (alts->n ? alts->n : 1) * sizeof(uint32_t));
+      uint32_t nhits = 0;
+      for (uint32_t k = 0; k < alts->n; k++) {
+        Node *alt = alts->items[k];
+        if (!alt || alt->kind != N_PAT_LIT) {
+          internal_error(e, pat, "or-pattern alternative that is not a literal");
+          continue;
+        }
+        emit_lit_test(e, alt, hs);
+        if (k + 1 < alts->n) hits[nhits++] = jump_fwd(e, alt, OP_JUMP_IF_TRUE);
+        else next = jump_fwd(e, alt, OP_JUMP_IF_FALSE);
+      }
+      for (uint32_t k = 0; k < nhits; k++) patch(e, hits[k], here(e));
+      free(hits);
       break;
     }
     case N_PAT_BIND:

@@ -134,7 +134,8 @@ void ast_each_child(Node *n, ChildFn f, void *ud) {
   case N_RECORD:
   case N_MAP:
   case N_TYPE_RECORD:
-  case N_TYPE_UNION: each_list(&n->u.list.items, f, ud); break;
+  case N_TYPE_UNION:
+  case N_PAT_OR: each_list(&n->u.list.items, f, ud); break;
   case N_UNARY: C(n->u.unary.operand); break;
   case N_BINARY: C(n->u.binary.lhs); C(n->u.binary.rhs); break;
   case N_CALL:
@@ -230,7 +231,7 @@ static const char *const kind_names[N__COUNT] = {
   [N_BLOCK] = "block", [N_LAMBDA] = "lambda", [N_ASK] = "ask", [N_LOOP] = "loop",
   [N_FANOUT] = "fanout", [N_BARRIER] = "barrier", [N_BUDGET] = "budget", [N_VERIFY] = "verify",
   [N_TOURNAMENT] = "tournament", [N_ROLE_INDEX] = "role-index", [N_PAT_WILD] = "pat-wild",
-  [N_PAT_LIT] = "pat", [N_PAT_BIND] = "bind", [N_TYPE_NAME] = "type-name",
+  [N_PAT_LIT] = "pat", [N_PAT_BIND] = "bind", [N_PAT_OR] = "pat-or", [N_TYPE_NAME] = "type-name",
   [N_TYPE_RECORD] = "type-record", [N_TYPE_UNION] = "type-union",
   [N_TYPE_OPTIONAL] = "type-optional", [N_TYPE_FN] = "type-fn", [N_ERROR] = "error",
 };
@@ -514,7 +515,8 @@ static void dump_node(FILE *out, const Node *n, int indent) {
   case N_RECORD:
   case N_MAP:
   case N_TYPE_RECORD:
-  case N_TYPE_UNION: dump_list(out, &n->u.list.items, in); break;
+  case N_TYPE_UNION:
+  case N_PAT_OR: dump_list(out, &n->u.list.items, in); break;
   default: break;
   }
   fputc(')', out);

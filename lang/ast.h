@@ -99,6 +99,7 @@ typedef enum NodeKind {
   N_PAT_WILD,    /* _ */
   N_PAT_LIT,     /* pat.lit: N_INT/N_FLOAT/N_BOOL/N_STRING/N_NONE */
   N_PAT_BIND,    /* pat.name binds the value (present value of an optional) */
+  N_PAT_OR,      /* list.items: alternatives (`"a" | "b"`), each an N_PAT_* */
 
   /* type expressions */
   N_TYPE_NAME,   /* tname.id [tname.args]: int, list[T], map[T], Finding, T */
@@ -137,7 +138,7 @@ struct Node {
      * function itself; never set by the parser */
     struct { const char *id; bool lowered; } name;
     struct { NodeList parts; } interp;
-    struct { NodeList items; } list;                         /* N_LIST, N_RECORD, N_MAP, N_TYPE_RECORD, N_TYPE_UNION */
+    struct { NodeList items; } list;                         /* N_LIST, N_RECORD, N_MAP, N_TYPE_RECORD, N_TYPE_UNION, N_PAT_OR */
     struct { Op op; Node *operand; } unary;
     struct { Op op; Node *lhs, *rhs; } binary;
     struct { Node *callee; NodeList args; NodeList type_args; } call;

@@ -144,7 +144,7 @@ static NodeList one(ParseCtx *pc, Node *n) {
 %type <node> loop loop_max loop_else fanout fanout_limit barrier word_arg budget
 %type <node> verify tournament tourn_format tourn_ret
 %type <list> tparams tparam_list params param_list args expr_list fields entries
-%type <list> arms interp type_args type_list tfields stmt_chain barrier_mods
+%type <list> arms alts interp type_args type_list tfields stmt_chain barrier_mods
 %type <list> verify_mods role_list
 %type <flag> sep seps opt_seps cmp_op
 %type <body> block_body
@@ -624,6 +624,16 @@ arm
   : pattern "=>" expr
       { $$ = NEW(N_MATCH_ARM, @$); $$->u.arm.pattern = $1; $$->u.arm.body = $3;
         $$ = DONE($$); }
+  | alts "=>" expr
+      { Node *p = NEW(N_PAT_OR, @1); p->u.list.items = $1;
+        $$ = NEW(N_MATCH_ARM, @$); $$->u.arm.pattern = DONE(p); $$->u.arm.body = $3;
+        $$ = DONE($$); }
+  ;
+
+/* alts -> pattern '|' pattern { '|' pattern }: an or-pattern */
+alts
+  : pattern "|" pattern             { $$ = one(pc, $1); ps_push(pc, &$$, $3); }
+  | alts "|" pattern                { $$ = $1; ps_push(pc, &$$, $3); }
   ;
 
 /* pattern -> '_' | name | literal | '-' number */

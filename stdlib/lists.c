@@ -377,3 +377,192 @@ NativeStatus std_sum_float(VM *vm, Fiber *f, const Value *args, int argc, Value 
   *out = v_float(s);
   return NATIVE_OK;
 }
+
+/* ---- extremes ---------------------------------------------------------- */
+
+/* max/min of a list of numbers or durations: none for an empty list; on a
+ * tie the first element wins; a NaN anywhere makes the result NaN, as the
+ * two-argument max/min do, so max(xs) is max(max(x0, x1), x2)... */
+static NativeStatus list_extreme(VM *vm, Fiber *f, const Value *args, bool is_max, ValueTag want,
+                                 Value *out) {
+  const char *fn = is_max ? "max" : "min";
+  ObjList *xs;
+  if (!std_arg_list(vm, f, args, 0, fn, &xs)) return NATIVE_ERROR;
+  if (!std_charge(vm, f, xs->n, 0)) return NATIVE_ERROR;
+  if (!xs->n) {
+    *out = v_none();
+    return NATIVE_OK;
+  }
+  const char *what = want == V_INT ? "an int" : want == V_FLOAT ? "a float" : "a duration";
+  if (want == V_FLOAT) {
+    double best = 0;
+    for (uint32_t i = 0; i < xs->n; i++) {
+      Value x = xs->items[i];
+      double d;
+      if (x.tag == V_FLOAT) d = x.as.f;
+      else if (x.tag == V_INT) d = (double)x.as.i; /* a json-typed list may hold ints */
+      else return vm_raise(vm, f, "%s: element %u is a %s, not %s", fn, i, v_type_name(x), what);
+      if (isnan(d)) {
+        best = NAN;
+        break;
+      }
+      if (i == 0 || (is_max ? d > best : d < best)) best = d;
+    }
+    *out = v_float(best);
+    return NATIVE_OK;
+  }
+  int64_t best = 0;
+  for (uint32_t i = 0; i < xs->n; i++) {
+    Value x = xs->items[i];
+    if (x.tag != want) return vm_raise(vm, f, "%s: element %u is a %s, not %s", fn, i, v_type_name(x), what);
+    if (i == 0 || (is_max ? x.as.i > best : x.as.i < best)) best = x.as.i;
+  }
+  *out = want == V_DURATION ? v_duration(best) : v_int(best);
+  return NATIVE_OK;
+}
+
+NativeStatus std_max_list_int(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {
+  (void)argc;
+  return list_extreme(vm, f, args, true, V_INT, out);
+}
+NativeStatus std_max_list_float(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {
+  (void)argc;
+  return list_extreme(vm, f, args, true, V_FLOAT, out);
+}
+NativeStatus std_max_list_duration(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {
+  (void)argc;
+  return list_extreme(vm, f, args, true, V_DURATION, out);
+}
+NativeStatus std_min_list_int(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {
+  (void)argc;
+  return list_extreme(vm, f, args, false, V_INT, out);
+}
+NativeStatus std_min_list_float(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {
+  (void)argc;
+  return list_extreme(vm, f, args, false, V_FLOAT, out);
+}
+NativeStatus std_min_list_duration(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {
+  (void)argc;
+  return list_extreme(vm, f, args, false, V_DURATION, out);
+}
+
+/* max_by_keys/min_by_keys(xs, keys): the element whose key is largest
+ * (smallest), keys compared as sort compares them (vm_compare, charged per
+ * node); the first on a tie; none for an empty list. */
+static NativeStatus extreme_by_keys(VM *vm, Fiber *f, const Value *args, bool is_max, Value *out) {
+  const char *fn = is_max ? "max_by_keys" : "min_by_keys";
+  ObjList *xs, *keys;
+  if (!std_arg_list(vm, f, args, 0, fn, &xs) || !std_arg_list(vm, f, args, 1, fn, &keys))
+    return NATIVE_ERROR;
+  if (xs->n != keys->n)
+    return vm_raise(vm, f, "%s: %u elements but %u keys", fn, xs->n, keys->n);
+  if (!std_charge(vm, f, xs->n, 0)) return NATIVE_ERROR;
+  if (!xs->n) {
+    *out = v_none();
+    return NATIVE_OK;
+  }
+  uint32_t best = 0;
+  for (uint32_t i = 1; i < xs->n; i++) {
+    int c;
+    if (!vm_compare(vm, f, keys->items[i], keys->items[best], &c)) return NATIVE_ERROR;
+    if (is_max ? c > 0 : c < 0) best = i;
+  }
+  *out = v_retain(xs->items[best]);
+  return NATIVE_OK;
+}
+
+NativeStatus std_max_by_keys(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {
+  (void)argc;
+  return extreme_by_keys(vm, f, args, true, out);
+}
+NativeStatus std_min_by_keys(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {
+  (void)argc;
+  return extreme_by_keys(vm, f, args, false, out);
+}
+
+/* ---- grouping ---------------------------------------------------------- */
+
+/* A map from each distinct key to its number of occurrences, keys in order
+ * of first occurrence. The map is built in place (it is unique), so the
+ * work is one hash lookup per key. Memory is checked as the map grows,
+ * for the arrays that growth reallocates and the index, so it is
+ * proportional to the distinct keys, not to the list. When `index` is not
+ * NULL it receives, for each key, the position of its entry in the map. */
+static NativeStatus count_keys(VM *vm, Fiber *f, const char *fn, ObjList *keys, uint32_t *index,
+                               Value *out) {
+  uint32_t n = keys->n;
+  uint64_t bytes = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    if (!v_is(keys->items[i], OBJ_STRING))
+      return vm_raise(vm, f, "%s: key %u is a %s, not a string", fn, i, v_type_name(keys->items[i]));
+    bytes += AS_STRING(keys->items[i])->len;
+  }
+  if (!std_charge(vm, f, n, bytes)) return NATIVE_ERROR;
+  /* per entry at a growth: old and new key and value arrays side by side,
+   * and an index of up to four slots */
+  const uint64_t entry = 2 * (sizeof(ObjString *) + sizeof(Value)) + 4 * sizeof(uint32_t);
+  Value map = v_map(&vm->heap, 0);
+  for (uint32_t i = 0; i < n; i++) {
+    ObjString *k = AS_STRING(keys->items[i]);
+    ObjMap *m = AS_MAP(map);
+    Value *v = map_get(m, k);
+    if (v) {
+      *v = v_int(v->as.i + 1);
+      if (index) index[i] = (uint32_t)(v - m->vals);
+      continue;
+    }
+    if (m->n == m->cap && !vm_check_alloc(vm, f, (2 * (size_t)m->n + 8) * entry)) {
+      v_release(&vm->heap, map);
+      return NATIVE_ERROR;
+    }
+    map = map_set_take(&vm->heap, map, k, v_int(1)); /* appended: the last entry */
+    if (index) index[i] = AS_MAP(map)->n - 1;
+  }
+  *out = map;
+  return NATIVE_OK;
+}
+
+NativeStatus std_tally(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {
+  (void)argc;
+  ObjList *keys;
+  if (!std_arg_list(vm, f, args, 0, "tally", &keys)) return NATIVE_ERROR;
+  return count_keys(vm, f, "tally", keys, NULL, out);
+}
+
+/* group_by_keys(xs, keys): each distinct key with the elements of xs that
+ * have it, in order; the groups in order of first occurrence. Counting
+ * first lets every group list be allocated at its final size. */
+NativeStatus std_group_by_keys(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {
+  (void)argc;
+  ObjList *xs, *keys;
+  if (!std_arg_list(vm, f, args, 0, "group_by_keys", &xs) ||
+      !std_arg_list(vm, f, args, 1, "group_by_keys", &keys))
+    return NATIVE_ERROR;
+  if (xs->n != keys->n)
+    return vm_raise(vm, f, "group_by_keys: %u elements but %u keys", xs->n, keys->n);
+  uint32_t n = xs->n;
+  size_t ibytes = (size_t)n * sizeof(uint32_t);
+  if (!std_check_list(vm, f, 0, ibytes)) return NATIVE_ERROR;
+  uint32_t *index = n ? heap_alloc(&vm->heap, ibytes) : NULL;
+  Value map;
+  if (count_keys(vm, f, "group_by_keys", keys, index, &map) != NATIVE_OK) {
+    if (n) heap_free(&vm->heap, index, ibytes);
+    return NATIVE_ERROR;
+  }
+  /* the group lists: one value per element and a header per group */
+  if (!std_charge(vm, f, n, 0) ||
+      !std_check_list(vm, f, n, (uint64_t)AS_MAP(map)->n * sizeof(ObjList))) {
+    if (n) heap_free(&vm->heap, index, ibytes);
+    v_release(&vm->heap, map);
+    return NATIVE_ERROR;
+  }
+  ObjMap *m = AS_MAP(map);
+  for (uint32_t g = 0; g < m->n; g++) m->vals[g] = v_list(&vm->heap, (uint32_t)m->vals[g].as.i);
+  for (uint32_t i = 0; i < n; i++) {
+    ObjList *l = AS_LIST(m->vals[index[i]]);
+    l->items[l->n++] = v_retain(xs->items[i]);
+  }
+  if (n) heap_free(&vm->heap, index, ibytes);
+  *out = map;
+  return NATIVE_OK;
+}

@@ -6,6 +6,8 @@
  * inputs (pow overflow) are errors too, since NaN and infinity have no
  * JSON form and would only fail later, far from the cause. */
 #include <math.h>
+#include <stdio.h>
+#include <string.h>
 #include "std_internal.h"
 
 NativeStatus std_to_float(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {
@@ -160,5 +162,68 @@ NativeStatus std_pow(VM *vm, Fiber *f, const Value *args, int argc, Value *out) 
   if (!isfinite(r) && isfinite(x) && isfinite(y))
     return vm_raise(vm, f, "pow: %g ** %g is not a finite number", x, y);
   *out = v_float(r);
+  return NATIVE_OK;
+}
+
+/* format_float(x, digits): x with exactly `digits` digits after the point
+ * (at most FORMAT_MAX_DIGITS; more are capped), rounded half away from
+ * zero as round() is. The rounding is done on the exact decimal expansion
+ * of the double (every double has one, at most 1074 fractional digits), so
+ * it does not depend on the C library's rounding of ties: 2.5 gives "3",
+ * and 2.675, stored as 2.67499999..., gives "2.67". A result whose digits
+ * are all zero has no sign ("-0.00" would say nothing a reader can use).
+ * NaN and infinity have no decimal form: an error, as in to_json. */
+#define FORMAT_MAX_DIGITS 20
+#define EXACT_DIGITS 1074
+
+NativeStatus std_format_float(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {
+  (void)argc;
+  double x;
+  int64_t digits;
+  if (!std_arg_float(vm, f, args, 0, "format_float", &x) ||
+      !std_arg_int(vm, f, args, 1, "format_float", &digits))
+    return NATIVE_ERROR;
+  if (isnan(x)) return vm_raise(vm, f, "format_float: NaN has no decimal form");
+  if (isinf(x)) return vm_raise(vm, f, "format_float: infinity has no decimal form");
+  if (digits < 0) return vm_raise(vm, f, "format_float: negative digits %lld", (long long)digits);
+  if (digits > FORMAT_MAX_DIGITS) digits = FORMAT_MAX_DIGITS;
+  /* 309 integer digits, point, fraction, NUL */
+  char exact[309 + 1 + EXACT_DIGITS + 1];
+  /* sign, carry digit, 309 integer digits, point, fraction */
+  char res[1 + 1 + 309 + 1 + FORMAT_MAX_DIGITS];
+  if (!std_charge(vm, f, 1, sizeof exact)) return NATIVE_ERROR;
+  int len = snprintf(exact, sizeof exact, "%.*f", EXACT_DIGITS, fabs(x));
+  const char *point = len > 0 && (size_t)len < sizeof exact ? strchr(exact, '.') : NULL;
+  if (!point) return vm_raise(vm, f, "format_float: cannot format %g", x);
+  size_t keep = (size_t)(point - exact) + (digits ? 1 + (size_t)digits : 0);
+  /* the kept digits after a 0 for a carry; rounded up when the rest is at
+   * least half a unit of the last kept digit (half away from zero) */
+  char *num = res + 1;
+  num[0] = '0';
+  memcpy(num + 1, exact, keep);
+  size_t nlen = 1 + keep;
+  if (point[1 + digits] >= '5') {
+    for (size_t i = nlen; i-- > 0;) {
+      if (num[i] == '.') continue;
+      if (num[i] != '9') {
+        num[i]++;
+        break;
+      }
+      num[i] = '0';
+    }
+  }
+  if (num[0] == '0') { /* no carry */
+    num++;
+    nlen--;
+  }
+  bool zero = true;
+  for (size_t i = 0; i < nlen; i++)
+    if (num[i] != '0' && num[i] != '.') zero = false;
+  if (signbit(x) && !zero) {
+    *--num = '-';
+    nlen++;
+  }
+  if (!vm_check_alloc(vm, f, nlen + sizeof(ObjString))) return NATIVE_ERROR;
+  *out = v_string(&vm->heap, num, nlen);
   return NATIVE_OK;
 }

@@ -28,8 +28,11 @@ parse_float:a float
 to_float:a number
 to_int:a number
 abs:a number
-min:a number
-max:a number
+min:a number (of two, or of a list: one of its elements)
+max:a number (of two, or of a list: one of its elements)
+max_by_keys:a borrowed element (comparison work is charged as fuel)
+min_by_keys:a borrowed element (comparison work is charged as fuel)
+format_float:a string of at most 331 bytes (digits are capped at 20)
 clamp:a number
 floor:a number
 ceil:a number
@@ -98,6 +101,11 @@ program() {
   print(len(sort(xs)))' ;;
   sort_by_keys) body='let xs = range(2000000)
   print(len(sort_by(xs, fn(x) => 0 - x)))' ;;
+  tally) body='let xs = map(range(600000), fn(i) => "k{i}")
+  print(len(tally(xs)))' ;;
+  group_by_keys) body='let xs = range(1500000)
+  let ks = map(xs, fn(x) => "k")
+  print(len(group_by_keys(xs, ks)))' ;;
   reverse) body='let xs = range(1000000)
   var keep: list[list[int]] = []
   for i in range(100) { keep = keep + [reverse(xs)] }
