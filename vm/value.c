@@ -102,6 +102,7 @@ Value v_map(Heap *h, uint32_t cap) {
   m->vals = cap ? heap_alloc(h, (size_t)cap * sizeof(Value)) : NULL;
   m->index = NULL;
   m->index_cap = 0;
+  m->dup = 0;
   return v_obj(&m->h);
 }
 

@@ -89,6 +89,9 @@ typedef struct ObjMap {
   Value *vals;
   uint32_t *index;        /* open-addressing table of entry index + 1 (0 = empty) */
   uint32_t index_cap;     /* power of two, 0 when n is small and lookups scan */
+  uint32_t dup;           /* from JSON text: index + 1 of the first entry whose
+                             key the text gave twice (the last value kept);
+                             0 = none. Typed conversion refuses such a map. */
 } ObjMap;
 
 /* A record's field names in declaration order; shared by every record of
