@@ -34,6 +34,7 @@ static void heap_count(Heap *h, size_t size) {
 }
 
 void *heap_alloc(Heap *h, size_t size) {
+  alloc_meter_charge(size);
   void *p = malloc(size ? size : 1);
   if (!p) weft_oom(size);
   heap_count(h, size);
@@ -41,6 +42,7 @@ void *heap_alloc(Heap *h, size_t size) {
 }
 
 void *heap_realloc(Heap *h, void *p, size_t old_size, size_t new_size) {
+  alloc_meter_charge(new_size);
   void *q = realloc(p, new_size ? new_size : 1);
   if (!q) weft_oom(new_size);
   h->used -= old_size;
