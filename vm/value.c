@@ -33,6 +33,16 @@ static void heap_count(Heap *h, size_t size) {
   if (h->fail_after && h->nallocs == h->fail_after) h->over_limit = true;
 }
 
+void heap_charge(Heap *h, size_t n) {
+  h->used += n;
+  if (h->used > h->peak) h->peak = h->used;
+  if (h->limit && h->used > h->limit) h->over_limit = true;
+}
+
+void heap_uncharge(Heap *h, size_t n) {
+  h->used -= n < h->used ? n : h->used;
+}
+
 void *heap_alloc(Heap *h, size_t size) {
   alloc_meter_charge(size);
   void *p = malloc(size ? size : 1);
