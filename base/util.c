@@ -9,10 +9,22 @@
 
 /* ---- the memory meter ------------------------------------------------------ */
 
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WEFT_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(WEFT_ASAN)
+#define WEFT_ASAN 1
+#endif
+
+/* Bytes the allocator has handed out and not got back (0: unknown). A
+ * sanitizer's allocator replaces glibc's and keeps its own figure. */
+#if defined(WEFT_ASAN)
+#include <sanitizer/allocator_interface.h>
+static size_t heap_in_use(void) { return __sanitizer_get_current_allocated_bytes(); }
+#elif defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
 #include <malloc.h>
-/* Bytes the allocator has handed out and not got back (0: unknown, as
- * under a sanitizer, whose allocator does not keep glibc's figures). */
 static size_t heap_in_use(void) {
   struct mallinfo2 mi = mallinfo2();
   return mi.uordblks + mi.hblkhd;
