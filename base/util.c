@@ -21,7 +21,8 @@
 /* Bytes the allocator has handed out and not got back (0: unknown). A
  * sanitizer's allocator replaces glibc's and keeps its own figure. */
 #if defined(WEFT_ASAN)
-#include <sanitizer/allocator_interface.h>
+/* the sanitizer runtime's (sanitizer/allocator_interface.h, not always installed) */
+size_t __sanitizer_get_current_allocated_bytes(void);
 static size_t heap_in_use(void) { return __sanitizer_get_current_allocated_bytes(); }
 #elif defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
 #include <malloc.h>
