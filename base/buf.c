@@ -25,6 +25,7 @@ static void buf_reserve(Buf *b, size_t n) {
   if (b->len + n + 1 <= b->cap) return;
   size_t ncap = b->cap ? b->cap : 64;
   while (ncap < b->len + n + 1) ncap *= 2;
+  alloc_meter_charge(ncap);
   char *d = realloc(b->data, ncap);
   if (!d) weft_oom(ncap);
   b->data = d;

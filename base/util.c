@@ -7,24 +7,92 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- the memory meter ------------------------------------------------------ */
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WEFT_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(WEFT_ASAN)
+#define WEFT_ASAN 1
+#endif
+
+/* Bytes the allocator has handed out and not got back (0: unknown). A
+ * sanitizer's allocator replaces glibc's and keeps its own figure. */
+#if defined(WEFT_ASAN)
+/* the sanitizer runtime's (sanitizer/allocator_interface.h, not always installed) */
+size_t __sanitizer_get_current_allocated_bytes(void);
+static size_t heap_in_use(void) { return __sanitizer_get_current_allocated_bytes(); }
+#elif defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+#include <malloc.h>
+static size_t heap_in_use(void) {
+  struct mallinfo2 mi = mallinfo2();
+  return mi.uordblks + mi.hblkhd;
+}
+#else
+static size_t heap_in_use(void) { return 0; }
+#endif
+
+/* Resynchronise with the allocator at most once per this many bytes
+ * charged: mallinfo2 walks the free lists, too slow for every call. */
+#define METER_SYNC_BYTES ((size_t)1 << 20)
+
+static _Thread_local AllocMeter *meter;
+
+void alloc_meter_install(AllocMeter *m) {
+  m->used = m->peak = m->since = 0;
+  m->over = false;
+  m->base = heap_in_use();
+  m->gross = m->base == 0;
+  meter = m;
+}
+
+void alloc_meter_remove(AllocMeter *m) {
+  if (meter == m) meter = NULL;
+}
+
+static size_t sat_add(size_t a, size_t b) { return b > SIZE_MAX - a ? SIZE_MAX : a + b; }
+
+void alloc_meter_charge(size_t n) {
+  AllocMeter *m = meter;
+  if (!m) return;
+  m->since = sat_add(m->since, n);
+  if (!m->gross && (m->since >= METER_SYNC_BYTES || sat_add(m->used, m->since) > m->limit)) {
+    size_t now = heap_in_use();
+    m->used = now > m->base ? now - m->base : 0;
+    m->since = n;   /* this allocation is not in the allocator's figure yet */
+  }
+  size_t want = sat_add(m->used, m->since);
+  if (want > m->peak) m->peak = want;
+  if (want > m->limit) {
+    m->over = true;
+    meter = NULL;   /* the stage's error path allocates freely */
+    longjmp(*m->escape, 1);
+  }
+}
+
 _Noreturn void weft_oom(size_t n) {
   fprintf(stderr, "weft: out of memory (allocating %zu bytes)\n", n);
   abort();
 }
 
 void *xmalloc(size_t n) {
+  alloc_meter_charge(n);
   void *p = malloc(n ? n : 1);
   if (!p) weft_oom(n);
   return p;
 }
 
 void *xcalloc(size_t n, size_t elem) {
+  alloc_meter_charge(elem && n > SIZE_MAX / elem ? SIZE_MAX : n * elem);
   void *p = calloc(n ? n : 1, elem ? elem : 1);
   if (!p) weft_oom(n * elem);
   return p;
 }
 
 void *xrealloc(void *p, size_t n) {
+  alloc_meter_charge(n);   /* the new size: the old block's bytes come back at the next sync */
   void *q = realloc(p, n ? n : 1);
   if (!q) weft_oom(n);
   return q;

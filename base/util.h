@@ -24,6 +24,35 @@
  * layer calls this. */
 _Noreturn void weft_oom(size_t n);
 
+/* A memory meter a stage installs around work a program drives (the
+ * compiler, docs/security.md "Memory of the compiler and of calls in
+ * flight"): while one is installed on this thread, every allocation of
+ * this layer (and of Buf and the value heap) is charged to it before it
+ * happens. The count is the bytes in use: requested bytes, resynchronised
+ * with the allocator's own figure (glibc's mallinfo2) every MiB, so memory
+ * given back with free() is not counted twice. An allocation that would
+ * take the count past limit sets over and longjmps to *escape: the stage
+ * stops there and reports it (what was in flight is left to the process's
+ * exit or the stage's own cleanup). The meter is uninstalled first, so
+ * the stage's error path allocates freely. */
+#include <setjmp.h>
+#include <stdbool.h>
+typedef struct AllocMeter {
+  size_t limit;      /* bytes; must be > 0 */
+  size_t used;       /* bytes counted in use (at the last charge) */
+  size_t peak;
+  bool over;         /* an allocation was refused */
+  jmp_buf *escape;
+  /* internal */
+  size_t base, since;
+  bool gross;        /* no allocator figure: requested bytes only, frees not seen */
+} AllocMeter;
+void alloc_meter_install(AllocMeter *m);   /* starts counting from zero */
+void alloc_meter_remove(AllocMeter *m);    /* stops, when m is the one installed */
+/* Charges n bytes to the installed meter, if any (for allocators outside
+ * this file: Buf, the value heap). */
+void alloc_meter_charge(size_t n);
+
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t elem);
 void *xrealloc(void *p, size_t n);

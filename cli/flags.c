@@ -439,7 +439,8 @@ const Flag FLAGS[] = {
      "instructions and builtin work (default 1000000000;\n"
      "--untrusted: 100000000)"},
     {"--max-memory", NULL, "SIZE", false, CMD_RUNLIKE, REUSE_YES, SEC_LIMITS, set_max_memory,
-     "heap bytes; suffixes K, M, G (default 1G;\n"
+     "heap bytes, also of compiling the program and of\n"
+     "calls in flight; suffixes K, M, G (default 1G;\n"
      "--untrusted: 256M)"},
     {"--max-call-depth", NULL, "N", false, CMD_RUNLIKE, REUSE_YES, SEC_LIMITS, set_max_call_depth,
      "nested calls per fiber (default 10000;\n"

@@ -151,6 +151,9 @@ typedef struct CompileOptions {
    * files together (E0104 / E0204 past it, before parsing); 0: only the
    * per-file and per-program caps of LOAD_MAX_*. */
   size_t max_source_bytes;
+  /* The most memory the compile may hold (--max-memory), every stage's
+   * allocations counted before they happen (E0105 past it); 0: no limit. */
+  size_t max_memory;
   /* With limit_models, a role may name only a model models[0..nmodels)
    * allows (model_allowed, vm/module.h): any other is E0621. */
   bool limit_models;

@@ -60,6 +60,7 @@ typedef struct weft_compile_opts {
   bool untrusted, limit_models;
   const char *const *models;
   uint32_t nmodels;
+  uint64_t max_memory;   /* the compiler's memory limit (--max-memory); 0: none */
 } weft_compile_opts;
 
 /* How weft check reports: text on stderr, or on stdout one JSON document,

@@ -158,6 +158,10 @@ typedef struct Call {
   struct Budget *budget;      /* the asking fiber's budget chain (one reference; NULL: none) */
   /* durable runs (vm/journal.h), only when the VM has an EffectLog: */
   char *request;              /* the request as JSON: role, model, prompt, schema */
+  /* what the call holds outside the value heap, charged to it so that
+   * --max-memory counts calls in flight (call_meter) */
+  size_t msgs_bytes, schema_len, request_len, body_len;
+  size_t charged;
   uint64_t req_hash;          /* fingerprint of everything that shapes the reply */
   int64_t started_at;         /* unix ms */
   const EffectRec *rec;       /* CS_SERVED: the record that answers this call */
@@ -260,7 +264,10 @@ static double now_unix(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static void call_meter(Call *c);
+
 static void msg_push(Call *c, const char *role, char *text) {
+  c->msgs_bytes += strlen(text) + 1;
   if (c->nmsgs == c->msgs_cap) {
     uint32_t ncap = c->msgs_cap ? c->msgs_cap * 2 : 4;
     ChatMsg *m = xrealloc(c->msgs, (size_t)ncap * sizeof *m);
@@ -270,6 +277,29 @@ static void msg_push(Call *c, const char *role, char *text) {
   c->msgs[c->nmsgs].role = role;
   c->msgs[c->nmsgs].text = text;
   c->nmsgs++;
+  call_meter(c);
+}
+
+/* The bytes c holds outside the value heap: its turns, schema, journal
+ * request, the current attempt's body and reply buffer. */
+static size_t call_footprint(const Call *c) {
+  size_t n = sizeof *c + (size_t)c->msgs_cap * sizeof *c->msgs + c->msgs_bytes + c->schema_len + c->request_len +
+             c->body_len + c->resp.cap;
+  if (c->sse_ready) n += c->st.reply.text.cap + c->st.error.cap;
+  return n;
+}
+
+/* Brings the heap's count of c's buffers up to date (charged when a request
+ * is built or a reply grows, given back when the call ends): past
+ * --max-memory the heap's over_limit makes the next allocating instruction
+ * fail with the memory limit error, as for the program's own values. */
+static void call_meter(Call *c) {
+  if (!c->e || !c->e->vm) return;
+  Heap *h = &c->e->vm->heap;
+  size_t now = call_footprint(c);
+  if (now > c->charged) heap_charge(h, now - c->charged);
+  else heap_uncharge(h, c->charged - now);
+  c->charged = now;
 }
 
 /* Replaces invalid UTF-8 in s[0..n) by U+FFFD while copying into out: a
@@ -674,6 +704,7 @@ static void transfer_release(Engine *e, Call *c) {
   c->hdrs_shared = false;
   free(c->body);
   c->body = NULL;
+  c->body_len = 0;
   free(c->h_retry_after);
   free(c->h_retry_after_ms);
   free(c->h_should_retry);
@@ -693,12 +724,15 @@ static void transfer_release(Engine *e, Call *c) {
   c->too_big = false;
   c->errbuf[0] = '\0';
   c->mock_chosen = false;
+  call_meter(c);
 }
 
 static void call_free(Engine *e, Call *c) {
   if (c->f && c->f->call == c) c->f->call = NULL; /* engine_free with fibers still parked */
   if (e->loop) loop_timer_stop(e->loop, &c->retry_at);
   transfer_release(e, c);
+  if (e->vm) heap_uncharge(&e->vm->heap, c->charged);   /* everything the call held */
+  c->charged = 0;
   free(c->spec);
   if (c->key) {
     memset(c->key, 0, strlen(c->key));
@@ -834,7 +868,9 @@ static void call_request(Call *c) {
   h = fnv1a64(h, prompt, strlen(prompt) + 1);
   h = fnv1a64(h, c->schema ? c->schema : "", c->schema ? strlen(c->schema) : 0);
   c->request = buf_detach(&b);
+  c->request_len = strlen(c->request) + 1;
   c->req_hash = h;
+  call_meter(c);
 }
 
 /* Writes c's outcome to the journal (and the --record set): ok with the
@@ -1362,7 +1398,9 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud) {
     }
   }
   if (c->mode == BODY_BUFFER) {
+    size_t cap = c->resp.cap;
     buf_put(&c->resp, p, len);
+    if (c->resp.cap != cap) call_meter(c);
     return len;
   }
   if (c->st.done || c->st.failed) return c->st.failed ? 0 : len; /* rest of the stream is ignored */
@@ -1569,6 +1607,8 @@ static bool start_network(Engine *e, Call *c, Buf *err) {
     buf_puts(err, "cannot build the request body (invalid schema)");
     return false;
   }
+  c->body_len = strlen(c->body) + 1;
+  call_meter(c);
   c->hdrs = c->retries == 0 ? first_headers(e, c) : NULL;
   c->hdrs_shared = c->hdrs != NULL;
   if (!c->hdrs) c->hdrs = header_list(c);
@@ -2107,6 +2147,14 @@ bool engine_ask(Engine *e, const EffectRequest *rq) {
     free(spec);
     return false;
   }
+  /* the call copies the prompt (its first turn) and, in a durable run,
+   * quotes it in the journal's request: refuse before allocating when the
+   * heap has no room for that (the rest is charged as it is built) */
+  size_t plen = AS_STRING(prompt)->len;
+  if (!vm_check_alloc(vm, f, sizeof(Call) + (e->log ? 2 * plen : plen))) {
+    free(spec);
+    return false;
+  }
   Call *c = xcalloc(1, sizeof *c);
   c->e = e;
   loop_timer_init(&c->retry_at, on_call_due, c);
@@ -2143,6 +2191,8 @@ bool engine_ask(Engine *e, const EffectRequest *rq) {
       call_free(e, c);
       return false;
     }
+    c->schema_len = strlen(c->schema) + 1;
+    call_meter(c);
     c->schema_name = schema_name_for(m, td);
   }
   ObjString *ps = AS_STRING(prompt);

@@ -74,6 +74,8 @@ static CompileOptions compile_options(bool check_only, const weft_compile_opts *
   opt.nimport_paths = co->nimport_paths;
   opt.untrusted = co->untrusted;
   opt.max_source_bytes = co->untrusted ? WEFT_UNTRUSTED_MAX_SOURCE_BYTES : 0;
+  opt.max_memory = co->max_memory ? (size_t)co->max_memory
+                   : co->untrusted ? (size_t)WEFT_UNTRUSTED_MAX_MEMORY : 0;
   opt.limit_models = co->limit_models;
   opt.models = co->models;
   opt.nmodels = co->nmodels;

@@ -3,21 +3,24 @@
  *
  * Both walk the descriptor table, which is acyclic, but a table may still
  * be deep (a hostile module) or share sub-descriptors so that expanding it
- * grows exponentially (record A has two fields of type B, B two of C, ...).
- * So every walk is bounded three ways: recursion depth (SCHEMA_MAX_DEPTH),
- * number of schema nodes or values produced, and bytes of schema text.
- * Going over a bound never crashes: schema_check reports it, schema_json
- * degrades the rest of the schema to {}, and the mock value shrinks
- * (empty lists and maps, absent optionals; a record past the budget is
- * none, which then fails validation: only a pathological type gets there). */
+ * as a tree grows exponentially (record A has two fields of type B, B two
+ * of C, ...). The schema does not expand shared parts: it writes every
+ * descriptor reached along more than one edge once, under "$defs", and
+ * refers to it by "$ref", so it is linear in the table. The mock value is
+ * a tree (it becomes JSON text), so it stops at a budget of values and
+ * then shrinks: empty lists and maps, absent optionals, and none for a
+ * required record, which fails validation (only a type with no short
+ * valid value gets there). Recursion depth is bounded (SCHEMA_MAX_DEPTH,
+ * more than the checker's 64, so only a hostile module reaches it): the
+ * schema reports it through schema_check, the mock value shrinks. */
 #include "schema.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include "../base/util.h"
 #include "../vm/json.h"
 
 #define SCHEMA_MAX_DEPTH 100          /* deeper than any type a program can write */
-#define SCHEMA_MAX_NODES 20000        /* schema objects in one schema */
-#define SCHEMA_MAX_BYTES (4u << 20)   /* schema text */
 #define MOCK_MAX_VALUES 2000          /* values in one mock reply */
 
 /* Durations as dur_format writes them (v_convert reads the same forms). */
@@ -32,22 +35,25 @@ static const ObjString *cstr(const Module *m, uint32_t k) {
 
 /* ---- JSON Schema --------------------------------------------------------- */
 
+/* A descriptor reached along more than one edge of the walk is written once
+ * under "$defs" and referred to with "$ref" everywhere, so the schema is
+ * linear in the descriptor table however much the type shares. Scalars stay
+ * inline (they are one small object each), as does everything used once. */
 typedef struct SchemaW {
   const Module *m;
   SchemaDialect d;
   Buf b;
-  uint32_t nodes;
+  uint32_t *uses;        /* per descriptor: edges that reach it (pre-pass) */
+  char **names;          /* per descriptor: its $defs key once it has one */
+  uint32_t *queue;       /* defs named but not yet written, in order */
+  uint32_t nqueue, qhead;
+  char **taken;          /* open-addressed set of the keys in use */
+  uint32_t ntaken_cap;
   const char *problem;   /* first reason the type cannot be asked for (static) */
 } SchemaW;
 
 static void problem(SchemaW *w, const char *why) {
   if (!w->problem) w->problem = why;
-}
-
-/* Over the node or byte budget: loops over fields and members stop too,
- * so a hostile record with a million fields costs one pass at most. */
-static bool over_budget(const SchemaW *w) {
-  return w->nodes > SCHEMA_MAX_NODES || w->b.len > SCHEMA_MAX_BYTES;
 }
 
 static void put_jstr(SchemaW *w, const ObjString *s) {
@@ -63,7 +69,113 @@ static void key(SchemaW *w, bool *first, const char *k) {
   buf_puts(&w->b, "\":");
 }
 
-static void put_schema(SchemaW *w, uint32_t td, const ObjString *desc, int depth);
+static const TypeDesc *desc_at(const SchemaW *w, uint32_t td) {
+  return td < w->m->ntypes ? &w->m->types[td] : NULL;
+}
+
+/* In the plain dialect an optional field is written as its present value's
+ * schema (and left out of `required`), so the edge goes past the optional. */
+static uint32_t field_target(const SchemaW *w, const TypeField *f) {
+  const TypeDesc *ft = desc_at(w, f->type);
+  if (w->d == SCHEMA_PLAIN && ft && ft->kind == TD_OPTIONAL) return ft->elem;
+  return f->type;
+}
+
+static bool is_scalar(const TypeDesc *t) {
+  switch ((TypeDescKind)t->kind) {
+  case TD_LIST: case TD_MAP: case TD_OPTIONAL: case TD_ENUM: case TD_RECORD: return false;
+  default: return true;
+  }
+}
+
+/* Counts the edges into every descriptor reachable from td, visiting each
+ * once; the depth bound keeps a hostile module's 5,000-deep chain off the C
+ * stack (a checked program's types are at most 64 deep). */
+static void count_uses(SchemaW *w, uint32_t td, int depth) {
+  const TypeDesc *t = desc_at(w, td);
+  if (!t) {
+    problem(w, "malformed type descriptor");
+    return;
+  }
+  if (w->uses[td]++ > 0) return;
+  if (depth > SCHEMA_MAX_DEPTH) {
+    problem(w, "the type is too deeply nested for a JSON Schema");
+    return;
+  }
+  switch ((TypeDescKind)t->kind) {
+  case TD_LIST: case TD_MAP: case TD_OPTIONAL: count_uses(w, t->elem, depth + 1); break;
+  case TD_RECORD:
+    for (uint32_t i = 0; i < t->n && !w->problem; i++) count_uses(w, field_target(w, &t->fields[i]), depth + 1);
+    break;
+  default: break;
+  }
+}
+
+/* A $defs key: the type's name where it has one ([A-Za-z0-9_.-] kept, the
+ * rest '_', at most 48 bytes), else "T"; a key already taken gets "_N"
+ * (the descriptor index) after it, so keys are unique and deterministic.
+ * The set owns nothing: names[] does. */
+static bool taken_add(SchemaW *w, char *k) {
+  uint32_t mask = w->ntaken_cap - 1;
+  for (uint32_t i = (uint32_t)fnv1a64(FNV64_INIT, k, strlen(k)) & mask;; i = (i + 1) & mask) {
+    if (!w->taken[i]) {
+      w->taken[i] = k;
+      return true;
+    }
+    if (strcmp(w->taken[i], k) == 0) return false;
+  }
+}
+
+static const char *def_name(SchemaW *w, uint32_t td) {
+  if (w->names[td]) return w->names[td];
+  const TypeDesc *t = &w->m->types[td];
+  const ObjString *name = t->name == NO_INDEX ? NULL : cstr(w->m, t->name);
+  Buf k;
+  buf_init(&k);
+  if (name && name->len) {
+    for (uint32_t i = 0; i < name->len && i < 48; i++) {
+      char c = name->data[i];
+      bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                c == '-' || c == '.';
+      buf_putc(&k, ok ? c : '_');
+    }
+  } else {
+    buf_putc(&k, 'T');
+  }
+  char *base = buf_detach(&k), *s = xstrdup(base);
+  /* a name another def has: add the descriptor index (and a counter,
+   * should a written name already look like that) */
+  for (uint32_t n = 0; !taken_add(w, s); n++) {
+    free(s);
+    s = n ? xasprintf("%s_%u_%u", base, td, n) : xasprintf("%s_%u", base, td);
+  }
+  free(base);
+  w->names[td] = s;
+  w->queue[w->nqueue++] = td;
+  return s;
+}
+
+static bool is_def(const SchemaW *w, uint32_t td) {
+  const TypeDesc *t = desc_at(w, td);
+  return t && w->uses[td] > 1 && !is_scalar(t);
+}
+
+static void put_schema(SchemaW *w, uint32_t td, const ObjString *desc, int depth, bool inline_def);
+
+/* A reference to a def; a field's doc beside it goes through a one-branch
+ * anyOf, since strict mode takes no other keyword next to "$ref". */
+static void put_ref(SchemaW *w, uint32_t td, const ObjString *desc) {
+  const char *name = def_name(w, td);
+  if (desc) {
+    buf_puts(&w->b, "{\"description\":");
+    put_jstr(w, desc);
+    buf_puts(&w->b, ",\"anyOf\":[");
+  }
+  buf_puts(&w->b, "{\"$ref\":\"#/$defs/");
+  buf_puts(&w->b, name);
+  buf_puts(&w->b, "\"}");
+  if (desc) buf_puts(&w->b, "]}");
+}
 
 /* The schema of a record field: its doc describes it. In the plain
  * dialect an optional field is simply not required (schema of the present
@@ -71,11 +183,7 @@ static void put_schema(SchemaW *w, uint32_t td, const ObjString *desc, int depth
  * one may be null. */
 static void put_field(SchemaW *w, const TypeField *f, int depth) {
   const ObjString *doc = f->doc == NO_INDEX ? NULL : cstr(w->m, f->doc);
-  const TypeDesc *ft = f->type < w->m->ntypes ? &w->m->types[f->type] : NULL;
-  if (w->d == SCHEMA_PLAIN && ft && ft->kind == TD_OPTIONAL)
-    put_schema(w, ft->elem, doc, depth + 1);
-  else
-    put_schema(w, f->type, doc, depth + 1);
+  put_schema(w, field_target(w, f), doc, depth + 1, false);
 }
 
 static bool field_required(const SchemaW *w, const TypeField *f) {
@@ -88,7 +196,7 @@ static void put_record(SchemaW *w, const TypeDesc *t, bool *first, int depth) {
   buf_puts(&w->b, "\"object\"");
   key(w, first, "properties");
   buf_putc(&w->b, '{');
-  for (uint32_t i = 0; i < t->n && !over_budget(w); i++) {
+  for (uint32_t i = 0; i < t->n; i++) {
     const ObjString *name = cstr(w->m, t->fields[i].name);
     if (i) buf_putc(&w->b, ',');
     if (name) put_jstr(w, name);
@@ -100,7 +208,7 @@ static void put_record(SchemaW *w, const TypeDesc *t, bool *first, int depth) {
   key(w, first, "required");
   buf_putc(&w->b, '[');
   bool any = false;
-  for (uint32_t i = 0; i < t->n && !over_budget(w); i++) {
+  for (uint32_t i = 0; i < t->n; i++) {
     const ObjString *name = cstr(w->m, t->fields[i].name);
     if (!name || !field_required(w, &t->fields[i])) continue;
     if (any) buf_putc(&w->b, ',');
@@ -112,16 +220,21 @@ static void put_record(SchemaW *w, const TypeDesc *t, bool *first, int depth) {
   buf_puts(&w->b, "false");
 }
 
-/* One schema object for descriptor td; desc (a field's doc) takes the
- * place of the descriptor's own doc when given. */
-static void put_schema(SchemaW *w, uint32_t td, const ObjString *desc, int depth) {
+/* One schema object for descriptor td (a $ref when it is a def, unless
+ * this is the def's own body); desc (a field's doc) takes the place of the
+ * descriptor's own doc when given. */
+static void put_schema(SchemaW *w, uint32_t td, const ObjString *desc, int depth, bool inline_def) {
   if (td >= w->m->ntypes) {
     problem(w, "malformed type descriptor");
     buf_puts(&w->b, "{}");
     return;
   }
-  if (depth > SCHEMA_MAX_DEPTH || ++w->nodes > SCHEMA_MAX_NODES || over_budget(w)) {
-    problem(w, "the type is too large or too deeply nested for a JSON Schema");
+  if (!inline_def && is_def(w, td)) {
+    put_ref(w, td, desc);
+    return;
+  }
+  if (depth > SCHEMA_MAX_DEPTH) {
+    problem(w, "the type is too deeply nested for a JSON Schema");
     buf_puts(&w->b, "{}");
     return;
   }
@@ -161,7 +274,7 @@ static void put_schema(SchemaW *w, uint32_t td, const ObjString *desc, int depth
     key(w, &first, "type");
     buf_puts(&w->b, "\"array\"");
     key(w, &first, "items");
-    put_schema(w, t->elem, NULL, depth + 1);
+    put_schema(w, t->elem, NULL, depth + 1, false);
     break;
   case TD_MAP:
     if (w->d == SCHEMA_OPENAI_STRICT)
@@ -169,12 +282,12 @@ static void put_schema(SchemaW *w, uint32_t td, const ObjString *desc, int depth
     key(w, &first, "type");
     buf_puts(&w->b, "\"object\"");
     key(w, &first, "additionalProperties");
-    put_schema(w, t->elem, NULL, depth + 1);
+    put_schema(w, t->elem, NULL, depth + 1, false);
     break;
   case TD_OPTIONAL:
     key(w, &first, "anyOf");
     buf_putc(&w->b, '[');
-    put_schema(w, t->elem, NULL, depth + 1);
+    put_schema(w, t->elem, NULL, depth + 1, false);
     buf_puts(&w->b, ",{\"type\":\"null\"}]");
     break;
   case TD_ENUM:
@@ -183,7 +296,7 @@ static void put_schema(SchemaW *w, uint32_t td, const ObjString *desc, int depth
     buf_puts(&w->b, "\"string\"");
     key(w, &first, "enum");
     buf_putc(&w->b, '[');
-    for (uint32_t i = 0; i < t->n && !over_budget(w); i++) {
+    for (uint32_t i = 0; i < t->n; i++) {
       const ObjString *s = cstr(w->m, t->members[i]);
       if (i) buf_putc(&w->b, ',');
       if (s) put_jstr(w, s);
@@ -207,28 +320,68 @@ static bool needs_wrap(const Module *m, uint32_t td) {
   return td >= m->ntypes || m->types[td].kind != TD_RECORD;
 }
 
+/* The whole schema: the top object, then "$defs" (every def in the order
+ * first referred to; writing one may name more) inside it, where both
+ * providers look for definitions. */
 static void walk_top(SchemaW *w, uint32_t td, bool *wrapped) {
   bool wrap = needs_wrap(w->m, td);
   if (wrapped) *wrapped = wrap;
-  if (!wrap) {
-    put_schema(w, td, NULL, 0);
-    return;
+  if (td < w->m->ntypes) {
+    w->uses = xcalloc(w->m->ntypes, sizeof *w->uses);
+    count_uses(w, td, wrap ? 1 : 0);
+    if (w->problem) {   /* too deep or malformed: no schema is written */
+      buf_puts(&w->b, "{}");
+      return;
+    }
+    uint32_t ndefs = 0;
+    for (uint32_t i = 0; i < w->m->ntypes; i++) ndefs += is_def(w, i);
+    w->names = xcalloc(w->m->ntypes, sizeof *w->names);
+    w->queue = xcalloc(ndefs + 1, sizeof *w->queue);
+    w->ntaken_cap = 16;
+    while (w->ntaken_cap < 2 * ndefs + 2) w->ntaken_cap *= 2;
+    w->taken = xcalloc(w->ntaken_cap, sizeof *w->taken);
   }
-  buf_puts(&w->b, "{\"type\":\"object\",\"properties\":{\"value\":");
-  put_schema(w, td, NULL, 1);
-  buf_puts(&w->b, "},\"required\":[\"value\"],\"additionalProperties\":false}");
+  if (!wrap) {
+    put_schema(w, td, NULL, 0, false);
+  } else {
+    buf_puts(&w->b, "{\"type\":\"object\",\"properties\":{\"value\":");
+    put_schema(w, td, NULL, 1, false);
+    buf_puts(&w->b, "},\"required\":[\"value\"],\"additionalProperties\":false}");
+  }
+  if (w->nqueue == 0) return;
+  w->b.len--;   /* reopen the top object (it ends in '}') for "$defs" */
+  buf_puts(&w->b, ",\"$defs\":{");
+  for (w->qhead = 0; w->qhead < w->nqueue; w->qhead++) {
+    uint32_t d = w->queue[w->qhead];
+    if (w->qhead) buf_putc(&w->b, ',');
+    buf_json_string(&w->b, w->names[d], strlen(w->names[d]));
+    buf_putc(&w->b, ':');
+    put_schema(w, d, NULL, 0, true);
+  }
+  buf_puts(&w->b, "}}");
+}
+
+static void schema_free(SchemaW *w) {
+  if (w->names)
+    for (uint32_t i = 0; i < w->m->ntypes; i++) free(w->names[i]);
+  free(w->names);
+  free(w->uses);
+  free(w->queue);
+  free(w->taken);
 }
 
 char *schema_json(const Module *m, uint32_t td, SchemaDialect d, bool *wrapped) {
-  SchemaW w = {m, d, {NULL, 0, 0}, 0, NULL};
+  SchemaW w = {.m = m, .d = d};
   walk_top(&w, td, wrapped);
+  schema_free(&w);
   if (!w.b.data) buf_puts(&w.b, "{}");
   return w.b.data; /* the Buf's malloc'd, NUL-terminated text */
 }
 
 const char *schema_check(const Module *m, uint32_t td, SchemaDialect d) {
-  SchemaW w = {m, d, {NULL, 0, 0}, 0, NULL};
+  SchemaW w = {.m = m, .d = d};
   walk_top(&w, td, NULL);
+  schema_free(&w);
   buf_free(&w.b);
   return w.problem;
 }
@@ -294,7 +447,7 @@ static Value mock_record(MockW *w, const TypeDesc *t, uint64_t seed, int depth) 
     /* a descriptor built outside module_add_type/module_load: a map is
      * just as acceptable to v_convert */
     Value map = v_map(w->h, t->n < 64 ? t->n : 64);
-    for (uint32_t i = 0; i < t->n && w->values <= MOCK_MAX_VALUES; i++) {
+    for (uint32_t i = 0; i < t->n; i++) {
       const ObjString *name = cstr(w->m, t->fields[i].name);
       if (!name) continue;
       Value x = mock(w, t->fields[i].type, sub_seed(seed, i), name, depth + 1);
@@ -305,7 +458,9 @@ static Value mock_record(MockW *w, const TypeDesc *t, uint64_t seed, int depth) 
     return map;
   }
   Value rec = v_record(w->h, shape);
-  for (uint32_t i = 0; i < t->n && i < shape->n && w->values <= MOCK_MAX_VALUES; i++) {
+  /* every field, also past the budget: there each costs one small value
+   * (none, [], {}), and only the records open when it ran out are filled */
+  for (uint32_t i = 0; i < t->n && i < shape->n; i++) {
     const ObjString *name = cstr(w->m, t->fields[i].name);
     AS_RECORD(rec)->vals[i] = mock(w, t->fields[i].type, sub_seed(seed, i), name, depth + 1);
   }
@@ -339,14 +494,14 @@ static Value mock(MockW *w, uint32_t td, uint64_t seed, const ObjString *field, 
   case TD_LIST: {
     uint32_t n = spent ? 0 : 1 + (uint32_t)(r % 3);
     Value list = v_list(w->h, n);
-    for (uint32_t i = 0; i < n; i++)
+    for (uint32_t i = 0; i < n && w->values < MOCK_MAX_VALUES; i++)   /* shorter when spent */
       list = list_push_take(w->h, list, mock(w, t->elem, sub_seed(seed, i), field, depth + 1));
     return list;
   }
   case TD_MAP: {
     uint32_t n = spent ? 0 : 1 + (uint32_t)(r % 2);
     Value map = v_map(w->h, n);
-    for (uint32_t i = 0; i < n; i++) {
+    for (uint32_t i = 0; i < n && w->values < MOCK_MAX_VALUES; i++) {
       ObjString *k = AS_STRING(v_cstring(w->h, words[(r + i) % NWORDS]));
       map = map_set_take(w->h, map, k, mock(w, t->elem, sub_seed(seed, i), NULL, depth + 1));
       v_release(w->h, v_obj(&k->h));
@@ -354,8 +509,10 @@ static Value mock(MockW *w, uint32_t td, uint64_t seed, const ObjString *field, 
     return map;
   }
   case TD_RECORD:
-    /* past the budget no valid value is affordable (an exponentially
-     * shared type); none makes the reply fail validation, cleanly */
+    /* past the budget no valid value is affordable: a type whose required
+     * records double at every level has no JSON text shorter than its
+     * tree (2^N leaves). none makes the reply fail validation, cleanly;
+     * optionals and lists (none, empty) keep other types valid */
     return spent ? v_none() : mock_record(w, t, seed, depth);
   case TD__COUNT: break;
   }

@@ -2,8 +2,7 @@
  * structured output, and deterministic values for the offline mock.
  *
  * Both walk a module's type descriptor table (vm/module.h), which is
- * acyclic by construction, so neither can loop; depth is bounded by the
- * table itself. */
+ * acyclic by construction, so neither can loop; depth is bounded too. */
 #ifndef WEFT_SCHEMA_H
 #define WEFT_SCHEMA_H
 
@@ -33,7 +32,10 @@ typedef enum SchemaDialect {
  * A non-object top level (e.g. list[Finding]) is wrapped as
  * {"type":"object","properties":{"value":S},"required":["value"],...}
  * because both providers require an object at the top: *wrapped is set and
- * the reply's "value" field is the answer. Returns a malloc'd string. */
+ * the reply's "value" field is the answer. A list, map, optional, union or
+ * record reached along more than one edge of the type is written once under
+ * "$defs" in the top object and referred to as {"$ref":"#/$defs/NAME"}, so
+ * the schema is linear in the descriptor table. Returns a malloc'd string. */
 char *schema_json(const Module *m, uint32_t td, SchemaDialect d, bool *wrapped);
 
 /* Whether td can be asked for in dialect d (no functions; for OpenAI

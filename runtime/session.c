@@ -478,7 +478,8 @@ static void untrusted_defaults(RunOpts *o) {
  * --provider. */
 static weft_compile_opts run_compile_opts(const RunOpts *o) {
   weft_compile_opts co = {.color = o->color, .import_paths = o->import_paths,
-                          .nimport_paths = o->nimport_paths, .untrusted = o->untrusted};
+                          .nimport_paths = o->nimport_paths, .untrusted = o->untrusted,
+                          .max_memory = o->max_memory};
   return co;
 }
 

@@ -353,7 +353,14 @@ static bool read_object(JsonParse *p, int depth, Value *out) {
       v_release(p->h, map);
       return false;
     }
-    map = map_set_take(p->h, map, AS_STRING(key), x);
+    /* a repeated key keeps its last value (RFC 8259 leaves it open; the
+     * common reading); the map remembers the first repeat so that typed
+     * conversion can refuse it (a reply that says two things) */
+    ObjString *ks = AS_STRING(key);
+    Value *had = AS_MAP(map)->dup ? NULL : map_get_cstr(AS_MAP(map), ks->data, ks->len);
+    uint32_t at = had ? (uint32_t)(had - AS_MAP(map)->vals) : 0;
+    map = map_set_take(p->h, map, ks, x);
+    if (had) AS_MAP(map)->dup = at + 1;
     v_release(p->h, key);
     skip_ws(p);
     if (p->pos < p->len && p->text[p->pos] == ',') { p->pos++; continue; }
@@ -708,7 +715,27 @@ static bool conv_list(Conv *c, const TypeDesc *d, Value v, int depth, Value *out
 }
 
 /* map[T] from a map, or from a record (a json value may hold one). */
+/* A map parsed from JSON text that gave a key twice: "$.a.name: duplicate
+ * key" (record) or "$.a[\"name\"]: duplicate key" (map). Only typed
+ * conversion refuses it; a `json` value keeps the last value. */
+static bool dup_key(Conv *c, Value v, bool as_field) {
+  if (!v_is(v, OBJ_MAP)) return false;
+  const ObjMap *m = AS_MAP(v);
+  if (!m->dup || m->dup > m->n || !m->keys[m->dup - 1]) return false;
+  const ObjString *k = m->keys[m->dup - 1];
+  if (as_field) {
+    buf_putc(&c->path, '.');
+    buf_put(&c->path, k->data, k->len);
+  } else {
+    buf_putc(&c->path, '[');
+    buf_json_string(&c->path, k->data, k->len);
+    buf_putc(&c->path, ']');
+  }
+  return !conv_fail(c, "%s", "duplicate key");
+}
+
 static bool conv_map(Conv *c, const TypeDesc *d, Value v, int depth, Value *out) {
+  if (dup_key(c, v, false)) return false;
   bool is_map = v_is(v, OBJ_MAP);
   uint32_t n = is_map ? AS_MAP(v)->n : AS_RECORD(v)->shape->n;
   Value res = v_map(c->h, n);
@@ -746,6 +773,7 @@ static Value *field_of(Value v, const ObjString *fname) {
  * type does not have (a scan of the fields per entry would be quadratic in
  * the record's width, which a module or a reply chooses). */
 static bool conv_record(Conv *c, const TypeDesc *d, Value v, int depth, Value *out) {
+  if (dup_key(c, v, true)) return false;
   bool is_map = v_is(v, OBJ_MAP);
   uint32_t n = is_map ? AS_MAP(v)->n : AS_RECORD(v)->shape->n;
   const Value *vals = is_map ? AS_MAP(v)->vals : AS_RECORD(v)->vals;

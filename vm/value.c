@@ -33,7 +33,18 @@ static void heap_count(Heap *h, size_t size) {
   if (h->fail_after && h->nallocs == h->fail_after) h->over_limit = true;
 }
 
+void heap_charge(Heap *h, size_t n) {
+  h->used += n;
+  if (h->used > h->peak) h->peak = h->used;
+  if (h->limit && h->used > h->limit) h->over_limit = true;
+}
+
+void heap_uncharge(Heap *h, size_t n) {
+  h->used -= n < h->used ? n : h->used;
+}
+
 void *heap_alloc(Heap *h, size_t size) {
+  alloc_meter_charge(size);
   void *p = malloc(size ? size : 1);
   if (!p) weft_oom(size);
   heap_count(h, size);
@@ -41,6 +52,7 @@ void *heap_alloc(Heap *h, size_t size) {
 }
 
 void *heap_realloc(Heap *h, void *p, size_t old_size, size_t new_size) {
+  alloc_meter_charge(new_size);
   void *q = realloc(p, new_size ? new_size : 1);
   if (!q) weft_oom(new_size);
   h->used -= old_size;
@@ -102,6 +114,7 @@ Value v_map(Heap *h, uint32_t cap) {
   m->vals = cap ? heap_alloc(h, (size_t)cap * sizeof(Value)) : NULL;
   m->index = NULL;
   m->index_cap = 0;
+  m->dup = 0;
   return v_obj(&m->h);
 }
 

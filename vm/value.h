@@ -89,6 +89,9 @@ typedef struct ObjMap {
   Value *vals;
   uint32_t *index;        /* open-addressing table of entry index + 1 (0 = empty) */
   uint32_t index_cap;     /* power of two, 0 when n is small and lookups scan */
+  uint32_t dup;           /* from JSON text: index + 1 of the first entry whose
+                             key the text gave twice (the last value kept);
+                             0 = none. Typed conversion refuses such a map. */
 } ObjMap;
 
 /* A record's field names in declaration order; shared by every record of
@@ -135,6 +138,11 @@ void *heap_alloc(Heap *h, size_t size);
 void *heap_realloc(Heap *h, void *p, size_t old_size, size_t new_size);
 void heap_free(Heap *h, void *p, size_t size);
 bool heap_would_exceed(const Heap *h, size_t more);
+/* Counts n bytes held elsewhere on the heap's behalf (the buffers of model
+ * calls in flight), as if allocated here: over_limit is set past the limit.
+ * heap_uncharge gives them back. */
+void heap_charge(Heap *h, size_t n);
+void heap_uncharge(Heap *h, size_t n);
 
 /* ---- constructors (return new references) --------------------------- */
 static inline Value v_none(void) { Value v; v.tag = V_NONE; v.as.i = 0; return v; }

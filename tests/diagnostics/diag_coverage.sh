@@ -2,7 +2,7 @@
 # by an `// expect error[CODE]` line in a .weft test, or here, for the codes
 # whose trigger is too large to commit as a file (E0104: a source over
 # 16 MiB; E0504: a program beyond a bytecode encoding limit) or needs a
-# flag (E0621: weft check --untrusted). E0505, the internal compiler
+# flag (E0621: weft check --untrusted; E0105: weft run --max-memory). E0505, the internal compiler
 # error, must have no trigger at all.
 . "$TESTDIR/../lib/common.sh"
 root=$(cd "$TESTDIR/../.." && pwd)
@@ -25,9 +25,16 @@ run "$WEFT" check --untrusted --json "$tmp/models.weft"
 expect_rc 1 "a model not allowed"
 contains "$out" '"code":"E0621"' || fail "E0621 not reported by weft check --untrusted: $out"
 
+# E0105: a program whose compilation needs more than --max-memory
+# (tests/security/compile_memory.sh measures it).
+awk 'BEGIN { for (i = 0; i < 20000; i++) printf "fn f%d(x: int) -> int { x + %d }\n", i, i; printf "fn main() -> int { f1(1) }\n" }' > "$tmp/many.weft"
+run "$WEFT" run --quiet "$tmp/many.weft" --max-memory 8M
+expect_rc 1 "a compile past --max-memory"
+contains "$err" "error[E0105]" || fail "E0105 not reported by weft run --max-memory: $err"
+
 # Every other code has a test file that expects it.
 for code in $(sed -n 's/^DIAG(\([EWN][0-9]*\),.*/\1/p' "$root/lang/diagcodes.def"); do
-  case $code in E0104|E0504|E0505|E0621) continue ;; esac
+  case $code in E0104|E0105|E0504|E0505|E0621) continue ;; esac
   grep -rqs "expect \(error\|warning\|note\)\[$code\]" "$root/tests" ||
     fail "no test expects $code"
 done
