@@ -101,7 +101,7 @@ typedef enum NodeKind {
   N_PAT_BIND,    /* pat.name binds the value (present value of an optional) */
 
   /* type expressions */
-  N_TYPE_NAME,   /* tname.id [tname.args]: int, list[T], map[T], Finding, T */
+  N_TYPE_NAME,   /* [tname.module.] tname.id [tname.args]: int, list[T], Finding, lib.T */
   N_TYPE_RECORD, /* list.items: N_PARAM (name, type, doc) */
   N_TYPE_UNION,  /* list.items: N_STRING literals:  "a" | "b" */
   N_TYPE_OPTIONAL, /* topt.inner ? */
@@ -210,7 +210,8 @@ struct Node {
      * bytes, so a NUL inside shows); alias may be NULL */
     struct { const char *path; size_t path_len; const char *alias; } import;
     /* N_TYPE_NAME */
-    struct { const char *id; NodeList args; } tname;
+    /* module: the import alias of `alias.Type` (NULL for a local name) */
+    struct { const char *id; NodeList args; const char *module; } tname;
     struct { Node *inner; } topt;
     struct { NodeList params; /* type nodes */ Node *ret; } tfn;
   } u;

@@ -220,6 +220,7 @@ static int emit(ParseCtx *pc, int kind, Loc *loc, int role) {
   lx->tok_role = role;
   lx->tok_level = role == 1 ? lx->depth - 1 : lx->depth;
   lx->last = kind;
+  lx->last_tok = lx->tok;
   return kind;
 }
 
@@ -429,12 +430,15 @@ static int number(ParseCtx *pc, WPSTYPE *val, Loc *loc, int kind) {
 
   /* `10%` is a percentage unless an operand follows (then `%` is the
    * remainder operator): `10%)` and `10% ,` are percentages, `10%3` and
-   * `10 % x` are not. */
+   * `10 % x` are not. Right after the word `tolerate` it is always a
+   * percentage, so that another barrier modifier may follow it
+   * (`tolerate 20% timeout 1s`): a remainder there would make no sense. */
   bool percent = false;
   if (*e == '%' && kind != NUM_HEX) {
     const unsigned char *q = e + 1;
     while (*q == ' ' || *q == '\t') q++;
-    percent = !(is_id_char(*q) || *q == '(' || *q == '"' || *q == '[');
+    percent = !(is_id_char(*q) || *q == '(' || *q == '"' || *q == '[') ||
+              (lx->last == T_IDENT && word_at(lx->last_tok, "tolerate"));
   }
 
   /* digits without '_' for strtod; ints are converted digit by digit */

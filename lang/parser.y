@@ -676,6 +676,9 @@ type_post
 type_atom
   : IDENT                               { $$ = ps_type_name(pc, $1, EMPTY, @$); }
   | IDENT "[" type_list comma_opt "]"   { $$ = ps_type_name(pc, $1, $3, @$); }
+  | IDENT "." IDENT                     { $$ = ps_type_qualified(pc, $1, $3, EMPTY, @$); }
+  | IDENT "." IDENT "[" type_list comma_opt "]"
+      { $$ = ps_type_qualified(pc, $1, $3, $5, @$); }
   | ROLE                                { $$ = ps_type_name(pc, "role", EMPTY, @$); }
   | LBRACE_REC tfields trail "}"        { $$ = ps_list(pc, N_TYPE_RECORD, $2, @$); }
   | LBRACE_REC error "}"                { $$ = ps_error(pc, @$); }
@@ -755,6 +758,28 @@ static bool is_keyword(yysymbol_kind_t s) {
   return s >= YYSYMBOL_FN && s <= YYSYMBOL_BUDGET;
 }
 
+/* The text of a token (NUL-free: stops at the end of the word). */
+static const char *tok_text(ParseCtx *pc, const Loc *l) {
+  return pc->src->text + l->start;
+}
+
+/* The first word of the line that holds offset `at`. */
+static const char *line_word(ParseCtx *pc, uint32_t at) {
+  const char *t = pc->src->text;
+  uint32_t b = at;
+  while (b > 0 && t[b - 1] != '\n') b--;
+  while (t[b] == ' ' || t[b] == '\t') b++;
+  return t + b;
+}
+
+/* Whether the text at p starts with the word w (not a longer name). */
+static bool word_is(const char *p, const char *w) {
+  size_t k = strlen(w);
+  if (strncmp(p, w, k) != 0) return false;
+  char c = p[k];
+  return !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_');
+}
+
 /* "unexpected X, expected A, B or C" with a help line for the common
  * mistakes. Called by Bison only when it reports (not while recovering). */
 static int yyreport_syntax_error(const yypcontext_t *yyctx, ParseCtx *pc) {
@@ -775,11 +800,24 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, ParseCtx *pc) {
 
   yysymbol_kind_t exp[YYNTOKENS];
   int n = yypcontext_expected_tokens(yyctx, exp, YYNTOKENS);
-  bool expects_ident = false, expects_expr = false;
+  bool expects_ident = false, expects_expr = false, expects_item = false;
+  bool expects_comma = false, expects_colon = false, expects_lbrace = false;
+  bool expects_rbrace = false, expects_sep = false, in_string = false;
   for (int i = 0; i < n; i++) {
     expects_ident |= exp[i] == YYSYMBOL_IDENT;
     expects_expr |= exp[i] == YYSYMBOL_INT;
+    expects_item |= exp[i] == YYSYMBOL_IMPORT;
+    expects_comma |= exp[i] == YYSYMBOL_COMMA;
+    expects_colon |= exp[i] == YYSYMBOL_COLON;
+    expects_lbrace |= exp[i] == YYSYMBOL_LBRACE;
+    expects_rbrace |= exp[i] == YYSYMBOL_RBRACE;
+    expects_sep |= exp[i] == YYSYMBOL_SEMI;
+    in_string |= exp[i] == YYSYMBOL_STR_TAIL || exp[i] == YYSYMBOL_STR_MID;
   }
+  /* a '{' that starts a record or a map where a block's '{' was expected:
+   * both print as '{', so the message says what the brace was read as */
+  bool brace_kind_mismatch =
+      expects_lbrace && (la == YYSYMBOL_LBRACE_REC || la == YYSYMBOL_LBRACE_MAP);
 
   /* expected names, without repeats (several tokens share a name) */
   enum { MAXEXP = 4 };
@@ -802,8 +840,18 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, ParseCtx *pc) {
     snprintf(what, sizeof what, "%s", sym_text(la, lbuf, sizeof lbuf));
 
   char msg[400];
-  size_t m = (size_t)snprintf(msg, sizeof msg, "unexpected %s", what);
-  if (expects_ident && expects_expr) /* too many to list */
+  size_t m;
+  if (brace_kind_mismatch)
+    m = (size_t)snprintf(msg, sizeof msg,
+                         "unexpected %s: a block is expected here, but '{ %s' starts a %s",
+                         la == YYSYMBOL_LBRACE_REC ? "record literal" : "map literal",
+                         la == YYSYMBOL_LBRACE_REC ? "name:" : "\"key\":",
+                         la == YYSYMBOL_LBRACE_REC ? "record" : "map");
+  else
+    m = (size_t)snprintf(msg, sizeof msg, "unexpected %s", what);
+  if (brace_kind_mismatch)
+    ;
+  else if (expects_ident && expects_expr) /* too many to list */
     m += (size_t)snprintf(msg + m, sizeof msg - m, ", expected an expression");
   else if (n > 0 && nn <= MAXEXP) {
     m += (size_t)snprintf(msg + m, sizeof msg - m, ", expected ");
@@ -812,8 +860,31 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, ParseCtx *pc) {
                             i == 0 ? "" : i == nn - 1 ? " or " : ", ", names[i]);
   }
 
+  char hbuf[300];
   const char *help = NULL;
-  if (la == YYSYMBOL_ASSIGN && !expects_ident)
+  const char *lead = line_word(pc, loc->start);
+  if (in_string && (la == YYSYMBOL_COLON || la == YYSYMBOL_COMMA || la == YYSYMBOL_STRING ||
+                    la == YYSYMBOL_STR_HEAD))
+    help = "'{' in a string starts an interpolation; write a literal brace as '{{' or '}}', "
+           "e.g. \"Reply as {{\\\"a\\\": 1}}\"";
+  else if (word_is(lead, "while") || word_is(lead, "do") ||
+           (pc->prev_tok == T_LOOP && la == YYSYMBOL_IDENT && word_is(tok_text(pc, loc), "while")) ||
+           (pc->prev_tok == T_IDENT && word_is(tok_text(pc, &pc->prev_loc), "while")))
+    help = "Weft has no 'while' or 'do' loop: go over a list with 'for x in xs { ... }', or "
+           "repeat with 'loop s = init max N { ... } until done(s)'";
+  else if (la == YYSYMBOL_IDENT && (word_is(tok_text(pc, loc), "elif") ||
+                                    word_is(tok_text(pc, loc), "elsif") ||
+                                    word_is(tok_text(pc, loc), "elseif")))
+    help = "write 'else if', on the same line as the closing '}': '} else if cond {'";
+  else if (brace_kind_mismatch && la == YYSYMBOL_LBRACE_REC)
+    help = "a block cannot begin with 'name:'; to make a branch or body whose value is a "
+           "record, wrap the record in parentheses: 'if ok { ({ a: 1 }) } else { ({ a: 2 }) }'";
+  else if (brace_kind_mismatch)
+    help = "a block cannot begin with '\"key\":'; to make a branch or body whose value is a "
+           "map, wrap the map in parentheses: '{ ({ \"k\": 1 }) }'";
+  else if (la == YYSYMBOL_ASSIGN && expects_colon && !expects_expr)
+    help = "record fields and role settings are written 'name: value', with ':' not '='";
+  else if (la == YYSYMBOL_ASSIGN && !expects_ident)
     help = "use '==' to compare values; '=' only gives a variable a new value";
   else if (is_cmp(la) && (pc->prev_tok != T_NEWLINE))
     help = "comparisons do not chain: write 'a < b and b < c'";
@@ -822,12 +893,51 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, ParseCtx *pc) {
            "with the operator";
   else if (is_keyword(la) && expects_ident)
     help = "this is a keyword and cannot be used as a name";
+  else if (expects_item && la != YYSYMBOL_YYEOF)
+    help = "only items stand at the top level of a file: import, type, role and fn; "
+           "statements belong in a function body (a program starts at 'fn main()')";
   else if (la == YYSYMBOL_LBRACE_REC)
     help = "'{ name: ...' starts a record literal; to make a block that yields a "
            "record, wrap it in another pair of braces";
   else if (la == YYSYMBOL_LBRACE_MAP)
     help = "'{ \"key\": ...' starts a map literal; to make a block that yields a map, "
            "wrap it in another pair of braces";
+  else if (la == YYSYMBOL_SEMI && expects_comma)
+    help = "separate fields, arguments and list elements with ',', not ';'";
+  else if (la == YYSYMBOL_COMMA && expects_sep)
+    help = "statements in a block are separated by line breaks or ';', not ','; a record "
+           "is written '{ name: value, ... }'";
+  else if (expects_comma && (la == YYSYMBOL_IDENT || la == YYSYMBOL_STRING ||
+                             la == YYSYMBOL_INT || la == YYSYMBOL_STR_HEAD))
+    help = "a ',' is missing before this: separate record fields, arguments and list "
+           "elements with ','";
+  else if (la == YYSYMBOL_YYEOF)
+    help = "the file ends in the middle of a construct: finish it, or check for a "
+           "missing closing bracket or quote";
+  else if (la == YYSYMBOL_RBRACE && expects_expr)
+    help = "something is missing before the '}': an operator, ':' or '=' needs a value "
+           "after it";
+  else if (expects_ident && expects_expr)
+    help = "write an expression here: a literal, a name, a call or a parenthesized "
+           "expression";
+  else if (expects_rbrace && (la == YYSYMBOL_ELSE || la == YYSYMBOL_UNTIL))
+    help = "this word must follow a closing '}' on the same line";
+  else if (nn > 0 && nn <= MAXEXP) {
+    size_t k = (size_t)snprintf(hbuf, sizeof hbuf, "write ");
+    for (int i = 0; i < nn && k < sizeof hbuf; i++)
+      k += (size_t)snprintf(hbuf + k, sizeof hbuf - k, "%s%s",
+                            i == 0 ? "" : i == nn - 1 ? " or " : ", ",
+                            strcmp(names[i], "identifier") == 0    ? "a name"
+                            : strcmp(names[i], "end of line") == 0 ? "a line break"
+                            : strcmp(names[i], "integer") == 0     ? "a number"
+                                                                   : names[i]);
+    if (k < sizeof hbuf)
+      snprintf(hbuf + k, sizeof hbuf - k, " here, or remove the %s if it does not belong",
+               what);
+    help = hbuf;
+  } else
+    help = "this token cannot continue what comes before it: check the previous token "
+           "and the brackets around it (docs/language.md lists the grammar)";
   diag_add(pc->diags, D_E0101, ps_span(pc, *loc), help, "%s", msg);
   return 0;
 }
@@ -840,5 +950,6 @@ void wperror(Loc *loc, ParseCtx *pc, const char *msg) {
     pc->deep_reported = true;
     return;
   }
-  diag_add(pc->diags, D_E0101, ps_span(pc, *loc), NULL, "%s", msg);
+  diag_add(pc->diags, D_E0101, ps_span(pc, *loc),
+           "check the code just before this point for a missing or extra token", "%s", msg);
 }
