@@ -754,6 +754,19 @@ static bool is_cmp(yysymbol_kind_t s) {
          s == YYSYMBOL_GT || s == YYSYMBOL_GE;
 }
 
+/* Tokens that can only begin a new operand (a missing ',' before them). */
+static bool operand_start(yysymbol_kind_t s) {
+  switch (s) {
+  case YYSYMBOL_IDENT: case YYSYMBOL_INT: case YYSYMBOL_FLOAT: case YYSYMBOL_DURATION:
+  case YYSYMBOL_STRING: case YYSYMBOL_STR_HEAD: case YYSYMBOL_TRUE: case YYSYMBOL_FALSE:
+  case YYSYMBOL_NONE: case YYSYMBOL_LBRACKET: case YYSYMBOL_LBRACE_REC:
+  case YYSYMBOL_LBRACE_MAP:
+    return true;
+  default:
+    return false;
+  }
+}
+
 static bool is_keyword(yysymbol_kind_t s) {
   return s >= YYSYMBOL_FN && s <= YYSYMBOL_BUDGET;
 }
@@ -803,7 +816,10 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, ParseCtx *pc) {
   bool expects_ident = false, expects_expr = false, expects_item = false;
   bool expects_comma = false, expects_colon = false, expects_lbrace = false;
   bool expects_rbrace = false, expects_sep = false, in_string = false;
+  bool expects_closer = false;
   for (int i = 0; i < n; i++) {
+    expects_closer |= exp[i] == YYSYMBOL_RBRACE || exp[i] == YYSYMBOL_RBRACKET ||
+                      exp[i] == YYSYMBOL_RPAREN;
     expects_ident |= exp[i] == YYSYMBOL_IDENT;
     expects_expr |= exp[i] == YYSYMBOL_INT;
     expects_item |= exp[i] == YYSYMBOL_IMPORT;
@@ -849,8 +865,12 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, ParseCtx *pc) {
                          la == YYSYMBOL_LBRACE_REC ? "record" : "map");
   else
     m = (size_t)snprintf(msg, sizeof msg, "unexpected %s", what);
+  bool same = false; /* never "unexpected X, expected X" */
+  for (int i = 0; i < nn; i++) same |= strcmp(names[i], what) == 0;
   if (brace_kind_mismatch)
     ;
+  else if (same)
+    m += (size_t)snprintf(msg + m, sizeof msg - m, " here");
   else if (expects_ident && expects_expr) /* too many to list */
     m += (size_t)snprintf(msg + m, sizeof msg - m, ", expected an expression");
   else if (n > 0 && nn <= MAXEXP) {
@@ -902,13 +922,12 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, ParseCtx *pc) {
   else if (la == YYSYMBOL_LBRACE_MAP)
     help = "'{ \"key\": ...' starts a map literal; to make a block that yields a map, "
            "wrap it in another pair of braces";
-  else if (la == YYSYMBOL_SEMI && expects_comma)
+  else if (la == YYSYMBOL_SEMI && (expects_comma || (expects_closer && !expects_sep)))
     help = "separate fields, arguments and list elements with ',', not ';'";
   else if (la == YYSYMBOL_COMMA && expects_sep)
     help = "statements in a block are separated by line breaks or ';', not ','; a record "
            "is written '{ name: value, ... }'";
-  else if (expects_comma && (la == YYSYMBOL_IDENT || la == YYSYMBOL_STRING ||
-                             la == YYSYMBOL_INT || la == YYSYMBOL_STR_HEAD))
+  else if ((expects_comma || (expects_closer && !expects_sep)) && operand_start(la))
     help = "a ',' is missing before this: separate record fields, arguments and list "
            "elements with ','";
   else if (la == YYSYMBOL_YYEOF)
