@@ -523,6 +523,7 @@ static Type *named_type(Checker *c, Node *tn, Symbol *s);
 static Symbol *qualified_type(Checker *c, Node *tn) {
   const char *alias = tn->u.tname.module, *id = tn->u.tname.id;
   Symbol *ms = c->file ? tab_get(&c->file->items, alias) : NULL;
+  if (!ms && ck_broken_name(c, alias)) return NULL;
   if (!ms || ms->kind != SYM_MODULE) {
     char *help = arena_alloc(c->a, strlen(alias) + 80);
     sprintf(help, "import the module under that name: `import \"path\" as %s`", alias);
@@ -584,6 +585,7 @@ static Type *type_name_syntax(Checker *c, Node *tn) {
     return prim;
   }
   Symbol *s = ck_lookup(c, id, tn->span);
+  if (!s && ck_broken_name(c, id)) return type_prim(TY_ERROR);
   if (!s) {
     const char *cands[64];
     uint32_t n = 0;
@@ -1268,6 +1270,10 @@ static void check_main(Checker *c, FnSym *f) {
              "main returns %s, which JSON cannot express", ck_type_str(c, r));
 }
 
+bool ck_broken_name(const Checker *c, const char *name) {
+  return c->file && tab_get(&c->file->broken, name) != NULL;
+}
+
 static void warn_unused_imports(Checker *c, FileScope *fs) {
   for (uint32_t i = 0; i < fs->nimports; i++) {
     ImportEntry *ie = &fs->imports[i];
@@ -1300,6 +1306,10 @@ static void check_file(Checker *c, ProgramFile *pf, FileScope *prelude) {
   c->scope = NULL;
   c->fn = NULL;
   declare_items(c, fs);
+  for (uint32_t i = 0; i < pf->ast.item_names.n; i++) {
+    const char *name = pf->ast.item_names.items[i]->u.name.id;
+    if (!tab_get(&fs->items, name)) tab_put(c->a, &fs->broken, name, pf->ast.item_names.items[i]);
+  }
   if (load_is_prelude(c->p, pf)) mark_internal(fs);
   bind_imports(c, fs);
   NodeList *items = &pf->ast.items;

@@ -130,6 +130,7 @@ static bool note_capture(Checker *c, Symbol *s, Span at) {
 }
 
 static void unknown_name(Checker *c, const char *name, Span at) {
+  if (ck_broken_name(c, name)) return; /* its item's syntax error says it all */
   const char *cands[128];
   uint32_t n = 0;
   for (Scope *s = c->scope; s && n < 128; s = s->parent)

@@ -244,6 +244,11 @@ void ast_dump(FILE *out, const Node *n, int indent);
 typedef struct Ast {
   NodeList items;
   uint32_t file;
+  /* N_NAME of every name written after `fn`, `type`, `role` or `as` at the
+   * top level, parsed into an item or not: a name here that no item
+   * declares belongs to an item with a syntax error, and uses of it are
+   * not reported as unknown (they would only repeat that error). */
+  NodeList item_names;
 } Ast;
 
 /* ---- front end entry point ----------------------------------------- */

@@ -81,6 +81,8 @@ typedef struct ParseCtx {
   uint32_t last_err_line; /* line of the last syntax error (one per line) */
   int prev_tok, cur_tok;  /* the two most recent tokens handed to Bison */
   Loc prev_loc, cur_loc;  /* and where they stand */
+  uint32_t cur_level;     /* nesting depth of cur_tok */
+  NodeList item_names;    /* Ast.item_names */
 } ParseCtx;
 
 void lex_init(ParseCtx *pc);

@@ -459,10 +459,17 @@ int wplex(WPSTYPE *val, Loc *loc, ParseCtx *pc) {
       } else if (lx->tok_role < 0 || t == T_NEWLINE || t == T_SEMI || t == T_COMMA)
         pc->skipping = false;
     }
+    uint32_t level = pc->lx.tok_level;
+    if (t == T_IDENT && level == 0 && pc->cur_level == 0 &&
+        (pc->cur_tok == T_FN || pc->cur_tok == T_TYPE || pc->cur_tok == T_ROLE ||
+         pc->cur_tok == T_AS) &&
+        pc->item_names.n < 65536)
+      ps_push(pc, &pc->item_names, ps_name(pc, val->str, *loc));
     pc->prev_tok = pc->cur_tok;
     pc->cur_tok = t;
     pc->prev_loc = pc->cur_loc;
     pc->cur_loc = *loc;
+    pc->cur_level = level;
     return t;
   }
 }
@@ -492,6 +499,7 @@ int parse_source(Arena *arena, SourceSet *ss, uint32_t file, struct DiagList *di
   wpparse(&pc);
   lex_free(&pc);
   out->items = pc.items;
+  out->item_names = pc.item_names;
   return (int)(diags->errors - before);
 }
 

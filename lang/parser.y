@@ -194,6 +194,10 @@ item
         $$->u.fn.params = $5; $$->u.fn.ret = $7; $$->u.fn.body = $8; $$ = DONE($$); }
   | FN IDENT tparams "(" error ")" ret_opt block
       { $$ = ps_error(pc, @$); }
+  /* a parameter list the lexer closed at the next item (lexer.re,
+   * item_keyword): no body follows */
+  | FN IDENT tparams "(" error ")" ret_opt NEWLINE
+      { $$ = ps_error(pc, @$); }
   | TYPE IDENT tparams "=" type
       { $$ = NEW(N_TYPEDEF, @$); $$->doc = ps_doc(@1); $$->u.typedef_.name = $2;
         $$->u.typedef_.name_span = ps_span(pc, @2); $$->u.typedef_.type_params = $3;
