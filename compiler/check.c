@@ -1334,7 +1334,8 @@ static void check_file(Checker *c, ProgramFile *pf, FileScope *prelude) {
       if (!has_syntax_error(c, it->span)) ck_fn_body(c, f);
     }
   }
-  warn_unused_imports(c, fs);
+  /* an import may be used only in the part that did not parse */
+  if (!has_syntax_error(c, (Span){pf->file, 0, UINT32_MAX})) warn_unused_imports(c, fs);
 }
 
 bool check_program(Program *p) {
