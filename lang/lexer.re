@@ -984,7 +984,11 @@ int lex_next(ParseCtx *pc, WPSTYPE *val, Loc *loc) {
           last->span.end = here.end;
           continue;
         }
-        diag_add(pc->diags, D_E0001, here, NULL,
+        diag_add(pc->diags, D_E0001, here,
+                 *lx->tok == '\\' && top_kind(lx) == DL_INTERP
+                     ? "'{' in a string starts an interpolation, where escapes do not apply; "
+                       "write a literal brace as '{{' and '}}' (or '\\{' and '\\}')"
+                     : NULL,
                  "invalid character '%s'", show_byte(*lx->tok, cb, sizeof cb));
         continue;
       }
