@@ -18,8 +18,9 @@
  *   add_expr  + -
  *   mul_expr  * / %
  *   unary     - (prefix), ask (`ask r p -> T`: the prompt p is a postfix
- *             expression, so `ask r "a" + "b"` is `(ask r "a") + "b"`; the
- *             optional `-> T` takes the longest type)
+ *             expression, so `ask r "a" + "b"` would be `(ask r "a") + "b"`,
+ *             which ps_binary refuses (E0622); the optional `-> T` takes
+ *             the longest type)
  *   postfix   call f(a), field r.f, index xs[i], generic call f[T](a),
  *             `r with { a: 1 }`
  *   primary   literals, names, ( e ), [list], {record}, {"map": v}, {:},
@@ -31,7 +32,10 @@
  * the closing '}' lets parsing resume. The lexer helps: it inserts a
  * missing ')' or ']' before a '}' that closes an enclosing brace (E0102),
  * and after an error the token feed (parse.c) drops whole bracketed groups,
- * so that a '}' inside the bad part cannot close the wrong block. Only one
+ * so that a '}' inside the bad part cannot close the wrong block. A line
+ * that starts with `fn name`, `type name`, `role name` or `import "` always
+ * starts an item: the lexer closes what is still open before it (E0102),
+ * so one missing '}' costs one item. Only one
  * syntax error is reported per line. The grammar has no conflicts
  * (%expect 0) other than the dangling `else` after an `until` condition,
  * resolved by precedence (see IF_NO_ELSE). */
@@ -493,7 +497,8 @@ unary
 
 /* ask -> 'ask' role postfix [ '->' type ]
  * The prompt is a postfix expression (a string, a name, a call, a field,
- * anything in parentheses): a binary operator after it ends the ask. */
+ * anything in parentheses): a binary operator after it ends the ask, and
+ * ps_binary refuses that (E0622) unless the ask is in parentheses. */
 ask
   : ASK ask_role postfix            { $$ = ps_ask(pc, $2, $3, NULL, @$); }
   | ASK ask_role postfix "->" type  { $$ = ps_ask(pc, $2, $3, $5, @$); }
@@ -659,7 +664,9 @@ interp
 
 /* ---- types ---------------------------------------------------------- */
 
-/* type -> type_post | union ['?'] | 'fn' '(' types ')' [ '->' type ] */
+/* type -> type_post | union ['?'] | 'fn' '(' types ')' [ '->' type ]
+ * type_atom -> [ IDENT '.' ] IDENT [ '[' types ']' ] | 'role' | record | '(' type ')'
+ * (`alias.Type` names a type of a module imported as `alias`) */
 type
   : type_post
   | union
