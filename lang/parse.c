@@ -86,8 +86,18 @@ static void ask_operand(ParseCtx *pc, Node *a, Node *b) {
   if (!a || a->kind != N_ASK || a->u.ask.type || !a->u.ask.prompt) return;
   const char *t = pc->src->text;
   uint32_t p = a->span.end, end = b->span.start;
-  while (p < end && (t[p] == ' ' || t[p] == '\t' || t[p] == '\n' || t[p] == '\r')) p++;
-  if (p >= end || t[p] == ')' || t[p] == '/') return; /* parenthesised (or a comment) */
+  for (;;) { /* blanks and comments up to the operator */
+    while (p < end && (t[p] == ' ' || t[p] == '\t' || t[p] == '\n' || t[p] == '\r')) p++;
+    if (p + 1 < end && t[p] == '/' && t[p + 1] == '/')
+      while (p < end && t[p] != '\n') p++;
+    else if (p + 1 < end && t[p] == '/' && t[p + 1] == '*') {
+      p += 2;
+      while (p + 1 < end && !(t[p] == '*' && t[p + 1] == '/')) p++;
+      p += 2;
+    } else
+      break;
+  }
+  if (p >= end || t[p] == ')') return; /* the ask is in parentheses */
   uint32_t q = p;
   if ((t[q] >= 'a' && t[q] <= 'z')) while (q < end && t[q] >= 'a' && t[q] <= 'z') q++;
   else q += (q + 1 < end && t[q + 1] == '=') ? 2 : 1;
