@@ -516,9 +516,54 @@ static Type *instance_of(Checker *c, TypeSym *ts, Type **args) {
   return inst;
 }
 
+static Type *named_type(Checker *c, Node *tn, Symbol *s);
+
+/* `alias.Type`: a type of the module imported as `alias` (E0203 when there
+ * is no such import, or the module declares no such type). */
+static Symbol *qualified_type(Checker *c, Node *tn) {
+  const char *alias = tn->u.tname.module, *id = tn->u.tname.id;
+  Symbol *ms = c->file ? tab_get(&c->file->items, alias) : NULL;
+  if (!ms && ck_broken_name(c, alias)) return NULL;
+  if (!ms || ms->kind != SYM_MODULE) {
+    char *help = arena_alloc(c->a, strlen(alias) + 80);
+    sprintf(help, "import the module under that name: `import \"path\" as %s`", alias);
+    diag_add(c->dl, D_E0203, tn->span, help, "unknown type `%s.%s`: no module is imported as `%s`",
+             alias, id, alias);
+    return NULL;
+  }
+  ms->used = true;
+  Symbol *s = ck_module_member(c, ms->module, id);
+  if (!s || s->kind != SYM_TYPE) {
+    FileScope *mod = ms->module;
+    const char *cands[64];
+    uint32_t n = 0;
+    for (uint32_t i = 0; mod && i < mod->items.cap && n < 64; i++) {
+      Symbol *m = mod->items.vals[i];
+      if (mod->items.keys[i] && m->kind == SYM_TYPE && ck_may_name(c, m))
+        cands[n++] = mod->items.keys[i];
+    }
+    const char *near = ck_closest(id, cands, n);
+    char *help = NULL;
+    if (near) {
+      help = arena_alloc(c->a, strlen(alias) + strlen(near) + 32);
+      sprintf(help, "did you mean `%s.%s`?", alias, near);
+    }
+    diag_add(c->dl, D_E0203, tn->span, help,
+             s ? "`%s.%s` is not a type" : "unknown type `%s.%s`: the module declares no type `%s`",
+             alias, id, id);
+    return NULL;
+  }
+  return s;
+}
+
 static Type *type_name_syntax(Checker *c, Node *tn) {
   const char *id = tn->u.tname.id;
   NodeList *args = &tn->u.tname.args;
+  if (tn->u.tname.module) {
+    Symbol *s = qualified_type(c, tn);
+    if (!s) return type_prim(TY_ERROR);
+    return named_type(c, tn, s);
+  }
   bool is_list = strcmp(id, "list") == 0, is_map = strcmp(id, "map") == 0;
   if (is_workflow_type_name(id)) return workflow_type_syntax(c, tn);
   Type *prim = builtin_type(id);
@@ -540,6 +585,7 @@ static Type *type_name_syntax(Checker *c, Node *tn) {
     return prim;
   }
   Symbol *s = ck_lookup(c, id, tn->span);
+  if (!s && ck_broken_name(c, id)) return type_prim(TY_ERROR);
   if (!s) {
     const char *cands[64];
     uint32_t n = 0;
@@ -565,6 +611,13 @@ static Type *type_name_syntax(Checker *c, Node *tn) {
     diag_add(c->dl, D_E0203, tn->span, NULL, "`%s` is not a type", id);
     return type_prim(TY_ERROR);
   }
+  return named_type(c, tn, s);
+}
+
+/* A declared type (local, imported or qualified) with its arguments. */
+static Type *named_type(Checker *c, Node *tn, Symbol *s) {
+  const char *id = tn->u.tname.id;
+  NodeList *args = &tn->u.tname.args;
   s->used = true;
   TypeSym *ts = (TypeSym *)s;
   Type *t = resolve_typesym(c, ts, tn);
@@ -798,9 +851,16 @@ static void declare_items(Checker *c, FileScope *fs) {
       it->sym = &f->sym;
       declare_item(c, fs, it->u.fn.name, &f->sym, it);
     } else if (it->kind == N_TYPEDEF) {
-      if (is_builtin_type_name(it->u.typedef_.name)) {
-        diag_add(c->dl, D_E0202, it->u.typedef_.name_span, "choose another name",
-                 "`%s` is a built-in type", it->u.typedef_.name);
+      /* A user type that shares a built-in type's name (a primitive, or a
+       * type of the prelude such as `verdict`) would meet the built-in one
+       * in the same program and give "expected verdict, got verdict". */
+      const char *tn = it->u.typedef_.name;
+      Symbol *pre = fs->prelude ? tab_get(&fs->prelude->items, tn) : NULL;
+      if (is_builtin_type_name(tn) || (pre && pre->kind == SYM_TYPE && ck_may_name(c, pre))) {
+        diag_add(c->dl, D_E0211, it->u.typedef_.name_span,
+                 "choose another name: wherever it is written, the name means the built-in "
+                 "type",
+                 "`%s` is the name of a built-in type", tn);
         continue;
       }
       TypeSym *t = arena_alloc(c->a, sizeof *t);
@@ -1210,6 +1270,10 @@ static void check_main(Checker *c, FnSym *f) {
              "main returns %s, which JSON cannot express", ck_type_str(c, r));
 }
 
+bool ck_broken_name(const Checker *c, const char *name) {
+  return c->file && tab_get(&c->file->broken, name) != NULL;
+}
+
 static void warn_unused_imports(Checker *c, FileScope *fs) {
   for (uint32_t i = 0; i < fs->nimports; i++) {
     ImportEntry *ie = &fs->imports[i];
@@ -1242,6 +1306,10 @@ static void check_file(Checker *c, ProgramFile *pf, FileScope *prelude) {
   c->scope = NULL;
   c->fn = NULL;
   declare_items(c, fs);
+  for (uint32_t i = 0; i < pf->ast.item_names.n; i++) {
+    const char *name = pf->ast.item_names.items[i]->u.name.id;
+    if (!tab_get(&fs->items, name)) tab_put(c->a, &fs->broken, name, pf->ast.item_names.items[i]);
+  }
   if (load_is_prelude(c->p, pf)) mark_internal(fs);
   bind_imports(c, fs);
   NodeList *items = &pf->ast.items;
@@ -1266,7 +1334,8 @@ static void check_file(Checker *c, ProgramFile *pf, FileScope *prelude) {
       if (!has_syntax_error(c, it->span)) ck_fn_body(c, f);
     }
   }
-  warn_unused_imports(c, fs);
+  /* an import may be used only in the part that did not parse */
+  if (!has_syntax_error(c, (Span){pf->file, 0, UINT32_MAX})) warn_unused_imports(c, fs);
 }
 
 bool check_program(Program *p) {

@@ -593,6 +593,16 @@ static Node *type_syntax_to_expr(Checker *c, Node *tn, int depth) {
     return NULL;
   Node *name = ast_new(c->a, N_NAME, tn->span);
   name->u.name.id = tn->u.tname.id;
+  if (tn->u.tname.module) { /* `xs[cfg.k](x)`: the index was a field */
+    if (tn->u.tname.args.n) return NULL;
+    Node *obj = ast_new(c->a, N_NAME, tn->span);
+    obj->u.name.id = tn->u.tname.module;
+    Node *f = ast_new(c->a, N_FIELD, tn->span);
+    f->u.field.object = obj;
+    f->u.field.name = tn->u.tname.id;
+    f->u.field.name_span = tn->span;
+    return f;
+  }
   if (!tn->u.tname.args.n) return name;
   Node *inner = type_syntax_to_expr(c, tn->u.tname.args.items[0], depth + 1);
   if (!inner) return NULL;

@@ -133,6 +133,7 @@ static bool note_capture(Checker *c, Symbol *s, Span at) {
 }
 
 static void unknown_name(Checker *c, const char *name, Span at) {
+  if (ck_broken_name(c, name)) return; /* its item's syntax error says it all */
   const char *cands[128];
   uint32_t n = 0;
   for (Scope *s = c->scope; s && n < 128; s = s->parent)
@@ -1111,12 +1112,15 @@ static void body_against(Checker *c, Node *body, Type *ret) {
   Type *t = ck_expr(c, body, ret);
   if (t->kind == TY_VOID) {
     Span at = value_span(body);
+    const char *help = "end every path with a value of the result type (an `if` needs an `else`)";
     if (body->kind == N_BLOCK && body->u.block.stmts.n) {
       Node *last = body->u.block.stmts.items[body->u.block.stmts.n - 1];
       if (last) at = last->span;
+      if (last && last->kind == N_EXPR_STMT && !body->u.block.has_value)
+        help = "the ';' after the last expression throws its value away: remove it (a line "
+               "break is enough to end a statement)";
     }
-    diag_add(c->dl, D_E0316, at,
-             "end every path with a value of the result type (an `if` needs an `else`)",
+    diag_add(c->dl, D_E0316, at, help,
              "this function is declared -> %s but may end without a value", ck_type_str(c, ret));
     return;
   }

@@ -76,6 +76,9 @@ typedef struct FileScope {
   SymTab imported;             /* name -> ImportedName* (explicit imports) */
   struct FileScope *prelude;   /* NULL for the prelude itself */
   ImportEntry *imports; uint32_t nimports;
+  /* names of items that did not parse (Ast.item_names that no item
+   * declares): uses of them are not reported again as unknown */
+  SymTab broken;
 } FileScope;
 
 /* A block scope of locals (and type parameters of a generic function). */
@@ -157,6 +160,8 @@ void ck_scope_push(Checker *c, Scope *s);
 void ck_scope_pop(Checker *c);
 Symbol *ck_module_member(Checker *c, FileScope *fs, const char *name);
 const char *ck_closest(const char *name, const char **cands, uint32_t n);
+/* Whether `name` is that of an item of the current file that did not parse. */
+bool ck_broken_name(const Checker *c, const char *name);
 bool ck_is_error(const Type *t);
 Type *ck_failure(Checker *c);                          /* { branch, kind, message } */
 Type *ck_joined(Checker *c, Type *elem);               /* { ok: list[T], failed: list[failure] } */

@@ -20,7 +20,13 @@ static Module *compile_stages(Program *p, const char *path, const CompileOptions
   Module *m = NULL;
   /* Lowering runs for `weft check` too: a program that checks but exceeds a
    * bytecode limit (E0504) must fail in CI, not at run time. */
-  if (load_program(p, path, co) && check_program(p) && dl->errors == errors_before) {
+  /* After syntax errors alone the items that parsed are still checked, so
+   * that one broken function does not hide the type errors of the others
+   * (check.c leaves out the bodies that hold a syntax error); nothing is
+   * emitted. */
+  bool loaded = load_program(p, path, co);
+  if (!loaded && p->syntax_errors_only) check_program(p);
+  if (loaded && check_program(p) && dl->errors == errors_before) {
     if (co->check_only) cost_concurrency_notes(p, co->concurrency_note);
     m = emit_program(p, heap);
     if (m) {

@@ -183,6 +183,9 @@ typedef struct Program {
   Symbol *main;               /* SYM_FN main of the entry file, or NULL */
   const NativeTable *natives; /* CompileOptions.natives (load_program sets it) */
   const CompileOptions *opt;  /* the options it was loaded with (load_program sets it; may be NULL) */
+  /* load_program failed with lexical and syntax errors only (E00xx, E01xx):
+   * every file is loaded, so the items that parsed can still be checked */
+  bool syntax_errors_only;
 } Program;
 
 /* load.c: reads and parses `path` and, transitively, its imports (relative

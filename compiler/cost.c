@@ -55,6 +55,7 @@ typedef struct Cost {
   const char *why; /* arena string */
   Poly calls, toks;
   int64_t tok1;    /* the most output tokens one of these calls can produce */
+  const char *fix; /* how to bound it (a static string), printed as help */
 } Cost;
 
 typedef struct Bind { Symbol *sym; Val v; } Bind;
@@ -238,7 +239,7 @@ static void poly_print(Cx *cx, Buf *b, Poly a) {
 
 /* ---- costs and values ------------------------------------------------- */
 
-static Cost cost_zero(void) { return (Cost){ false, NULL, poly_zero(), poly_zero(), 0 }; }
+static Cost cost_zero(void) { return (Cost){ false, NULL, poly_zero(), poly_zero(), 0, NULL }; }
 
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
@@ -248,19 +249,19 @@ static Cost cost_add(Cx *cx, Cost a, Cost b) {
   if (a.unb) return a;
   if (b.unb) return b;
   return (Cost){ false, NULL, poly_add(cx, a.calls, b.calls), poly_add(cx, a.toks, b.toks),
-                 max64(a.tok1, b.tok1) };
+                 max64(a.tok1, b.tok1), NULL };
 }
 
 static Cost cost_times(Cx *cx, Cost a, Poly f) {
   if (a.unb || cost_is_zero(a)) return a;
-  return (Cost){ false, NULL, poly_mul(cx, a.calls, f), poly_mul(cx, a.toks, f), a.tok1 };
+  return (Cost){ false, NULL, poly_mul(cx, a.calls, f), poly_mul(cx, a.toks, f), a.tok1, NULL };
 }
 
 static Cost cost_max(Cx *cx, Cost a, Cost b) {
   if (a.unb) return a;
   if (b.unb) return b;
   return (Cost){ false, NULL, poly_max(cx, a.calls, b.calls), poly_max(cx, a.toks, b.toks),
-                 max64(a.tok1, b.tok1) };
+                 max64(a.tok1, b.tok1), NULL };
 }
 
 static Val val_unknown(void) { return (Val){ V_UNKNOWN, { NULL, 0, false }, NULL, false }; }
@@ -286,7 +287,7 @@ static bool in_std(Cx *cx, const Node *n) {
 
 /* An unbounded cost; `what` describes the construct, the location is
  * added — the call site in the user's code when `n` is in the stdlib. */
-static Cost unbounded(Cx *cx, const Node *n, const char *what) {
+static Cost unbounded(Cx *cx, const Node *n, const char *what, const char *fix) {
   Buf b;
   buf_init(&b);
   if (in_std(cx, n) && cx->std_site)
@@ -297,17 +298,18 @@ static Cost unbounded(Cx *cx, const Node *n, const char *what) {
   Cost c = cost_zero();
   c.unb = true;
   c.why = arena_strndup(&cx->a, b.data ? b.data : "", b.len);
+  c.fix = fix;
   buf_free(&b);
   return c;
 }
 
 /* unbounded() with the description made of two parts */
-static Cost unbounded2(Cx *cx, const Node *n, const char *a, const char *b) {
+static Cost unbounded2(Cx *cx, const Node *n, const char *a, const char *b, const char *fix) {
   Buf w;
   buf_init(&w);
   buf_puts(&w, a);
   buf_puts(&w, b);
-  Cost c = unbounded(cx, n, w.data ? w.data : "");
+  Cost c = unbounded(cx, n, w.data ? w.data : "", fix);
   buf_free(&w);
   return c;
 }
@@ -477,8 +479,13 @@ static Cost ask_cost(Cx *cx, Node *n) {
 static Cost repeat(Cx *cx, Cost body, Val count, Node *at, const char *what) {
   if (body.unb || cost_is_zero(body)) return body;
   if (count.k == V_BOUND) return cost_times(cx, body, count.p);
-  if (count.model) return unbounded2(cx, at, what, " over a model-produced list has no cap");
-  return unbounded2(cx, at, what, " over a list whose length is not known statically");
+  if (count.model)
+    return unbounded2(cx, at, what, " over a model-produced list has no cap",
+                      "cap the list before going over it, e.g. `take(xs, 10)`, or ask for a "
+                      "fixed number of items (a record with one field per item)");
+  return unbounded2(cx, at, what, " over a list whose length is not known statically",
+                    "go over a list whose length is known: a parameter of main, a literal, "
+                    "`range(N)` with a constant N, or one capped with `take(xs, N)`");
 }
 
 static bool is_name(const char *a, const char *b) { return a && strcmp(a, b) == 0; }
@@ -495,14 +502,20 @@ static Cost call_value(Cx *cx, Val fnv, Val *args, uint32_t nargs, Node *site, V
     cx->nenv = mark;
     return c;
   }
-  if (fnv.k != V_FN) return unbounded(cx, site, "a call of a function value not known statically");
+  if (fnv.k != V_FN)
+    return unbounded(cx, site, "a call of a function value not known statically",
+                     "call the function by its name, or pass the lambda directly where it is "
+                     "called");
   FnInfo *fi = fn_info(cx, fn);
   bool fn_args = false;
   for (uint32_t i = 0; i < nargs; i++)
     if (args[i].k == V_LAMBDA || args[i].k == V_FN) fn_args = true;
   if (fi && !fi->asks && !fn_args) return cost_zero();
   for (uint32_t i = 0; i < cx->nstack; i++)
-    if (cx->stack[i] == fn) return unbounded2(cx, site, "recursive function ", fn->u.fn.name);
+    if (cx->stack[i] == fn)
+      return unbounded2(cx, site, "recursive function ", fn->u.fn.name,
+                        "replace the recursion by a bounded loop: `loop s = init max N { ... } "
+                        "until done(s)`, or a `for` over a list of known length");
   if (cx->nstack == cx->stack_cap) {
     cx->stack_cap = cx->stack_cap ? cx->stack_cap * 2 : 16;
     cx->stack = xrealloc(cx->stack, cx->stack_cap * sizeof *cx->stack);
@@ -598,7 +611,8 @@ static Cost ex_tournament(Cx *cx, Node *n) {
   const TournamentFormat *f = t.format;
   Poly len = items.p;
   if (f->rounds && rounds.k != V_BOUND)
-    return unbounded(cx, n, "tournament with a number of swiss rounds not known statically");
+    return unbounded(cx, n, "tournament with a number of swiss rounds not known statically",
+                     "write the rounds as a constant (`swiss 3`) or an int parameter of main");
   Poly games = poly_zero();
   if (f->n2) games = poly_add(cx, games, poly_mul(cx, poly_const(cx, f->n2), poly_mul(cx, len, len)));
   if (f->n1) games = poly_add(cx, games, poly_mul(cx, poly_const(cx, f->n1), len));
@@ -675,9 +689,11 @@ static Cost ex(Cx *cx, Node *n, Val *outp) {
   if (++cx->work > MAX_WORK) {
     if (!cx->gave_up) {
       cx->gave_up = true;
-      return unbounded(cx, n, "the program is too large to analyse (stopped)");
+      return unbounded(cx, n, "the program is too large to analyse (stopped)",
+                       "split the work into smaller functions with fewer nested calls");
     }
-    return unbounded(cx, n, "analysis stopped");
+    return unbounded(cx, n, "analysis stopped",
+                     "split the work into smaller functions with fewer nested calls");
   }
   switch (n->kind) {
   case N_INT:
@@ -801,7 +817,9 @@ static Cost ex(Cx *cx, Node *n, Val *outp) {
     cx->nenv = mark;
     if (!body.unb && !cost_is_zero(body) && maxv.k != V_BOUND)
       return unbounded(cx, n, maxv.model ? "loop bound computed from a model reply"
-                                         : "loop bound that is not a constant or an input of main");
+                                         : "loop bound that is not a constant or an input of main",
+                       "give `max` a constant or an int parameter of main: `loop s = init "
+                       "max 5 { ... } until done(s)`");
     return cost_add(cx, cost_add(cx, c, repeat(cx, body, maxv, n, "loop")), els);
   }
   case N_FANOUT: {
@@ -834,7 +852,9 @@ static Cost ex(Cx *cx, Node *n, Val *outp) {
   case N_TOURNAMENT: return ex_tournament(cx, n);
   case N_BUDGET: return ex_budget(cx, n);
   default:
-    return unbounded2(cx, n, ast_kind_name(n->kind), ", which the cost analysis does not handle yet");
+    return unbounded2(cx, n, ast_kind_name(n->kind), ", which the cost analysis does not handle yet",
+                      "move the model calls out of this construct, or check the run's cost "
+                      "with a `budget { calls: N } { ... }` block");
   }
 }
 
@@ -854,6 +874,10 @@ static void json_bound(Cx *cx, Buf *b, const char *key, Cost c, Poly p) {
   if (c.unb) {
     buf_puts(b, "null,\"bounded\":false,\"reason\":");
     buf_json_string(b, c.why, strlen(c.why));
+    if (c.fix) {
+      buf_puts(b, ",\"fix\":");
+      buf_json_string(b, c.fix, strlen(c.fix));
+    }
   } else {
     Buf f;
     buf_init(&f);
@@ -906,6 +930,7 @@ bool cost_program(Program *p, bool json, Buf *out) {
     buf_puts(out, "}\n");
   } else if (c.unb) {
     buf_printf(out, "main: unbounded model calls: %s\n", c.why);
+    if (c.fix) buf_printf(out, "help: %s\n", c.fix);
   } else {
     buf_puts(out, c.calls.over ? "main: " : "main: at most ");
     poly_print(&cx, out, c.calls);

@@ -763,7 +763,8 @@ static char *main_key(const char *path) {
 }
 
 bool load_program(Program *p, const char *path, const CompileOptions *opt) {
-  uint32_t errors_before = p->diags->errors;
+  uint32_t errors_before = p->diags->errors, mark = p->diags->n, omitted_before = p->diags->omitted;
+  p->syntax_errors_only = false;
   Loader L;
   memset(&L, 0, sizeof L);
   L.p = p;
@@ -839,5 +840,10 @@ bool load_program(Program *p, const char *path, const CompileOptions *opt) {
   free(L.entries);
   free(L.stack);
   free(L.via);
-  return p->diags->errors == errors_before;
+  bool ok = p->diags->errors == errors_before;
+  p->syntax_errors_only = !ok && p->diags->omitted == omitted_before;
+  for (uint32_t i = mark; !ok && i < p->diags->n; i++)
+    if (p->diags->items[i].severity == SEV_ERROR && p->diags->items[i].code > D_E0104)
+      p->syntax_errors_only = false;
+  return ok;
 }

@@ -502,7 +502,8 @@ static void dump_node(FILE *out, const Node *n, int indent) {
   case N_PAT_LIT: dump_child(out, n->u.pat.lit, in); break;
   case N_PAT_BIND: fprintf(out, " %s", n->u.pat.name); break;
   case N_TYPE_NAME:
-    fprintf(out, " %s", n->u.tname.id);
+    if (n->u.tname.module) fprintf(out, " %s.%s", n->u.tname.module, n->u.tname.id);
+    else fprintf(out, " %s", n->u.tname.id);
     dump_list(out, &n->u.tname.args, in);
     break;
   case N_TYPE_OPTIONAL: dump_child(out, n->u.topt.inner, in); break;

@@ -102,7 +102,7 @@ typedef enum NodeKind {
   N_PAT_OR,      /* list.items: alternatives (`"a" | "b"`), each an N_PAT_* */
 
   /* type expressions */
-  N_TYPE_NAME,   /* tname.id [tname.args]: int, list[T], map[T], Finding, T */
+  N_TYPE_NAME,   /* [tname.module.] tname.id [tname.args]: int, list[T], Finding, lib.T */
   N_TYPE_RECORD, /* list.items: N_PARAM (name, type, doc) */
   N_TYPE_UNION,  /* list.items: N_STRING literals:  "a" | "b" */
   N_TYPE_OPTIONAL, /* topt.inner ? */
@@ -211,7 +211,8 @@ struct Node {
      * bytes, so a NUL inside shows); alias may be NULL */
     struct { const char *path; size_t path_len; const char *alias; } import;
     /* N_TYPE_NAME */
-    struct { const char *id; NodeList args; } tname;
+    /* module: the import alias of `alias.Type` (NULL for a local name) */
+    struct { const char *id; NodeList args; const char *module; } tname;
     struct { Node *inner; } topt;
     struct { NodeList params; /* type nodes */ Node *ret; } tfn;
   } u;
@@ -244,6 +245,11 @@ void ast_dump(FILE *out, const Node *n, int indent);
 typedef struct Ast {
   NodeList items;
   uint32_t file;
+  /* N_NAME of every name written after `fn`, `type`, `role` or `as` at the
+   * top level, parsed into an item or not: a name here that no item
+   * declares belongs to an item with a syntax error, and uses of it are
+   * not reported as unknown (they would only repeat that error). */
+  NodeList item_names;
 } Ast;
 
 /* ---- front end entry point ----------------------------------------- */

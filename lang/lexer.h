@@ -49,6 +49,7 @@ typedef struct Lexer {
   Delim *stack;
   uint32_t depth, cap;
   int last;          /* kind of the last token returned (newline rule) */
+  const unsigned char *last_tok; /* where that token starts */
   bool done;         /* END returned (end of text, or cut off) */
   /* what the last token did to the nesting, for error recovery */
   uint32_t tok_level; /* nesting depth that contains the token */
@@ -79,6 +80,9 @@ typedef struct ParseCtx {
   uint32_t skip_level;
   uint32_t last_err_line; /* line of the last syntax error (one per line) */
   int prev_tok, cur_tok;  /* the two most recent tokens handed to Bison */
+  Loc prev_loc, cur_loc;  /* and where they stand */
+  uint32_t cur_level;     /* nesting depth of cur_tok */
+  NodeList item_names;    /* Ast.item_names */
 } ParseCtx;
 
 void lex_init(ParseCtx *pc);
@@ -104,6 +108,8 @@ Node *ps_block(ParseCtx *pc, NodeList stmts, int trailing_semi, Loc l);
 Node *ps_string(ParseCtx *pc, Node *piece);
 Node *ps_interp(ParseCtx *pc, NodeList parts, Node *tail, Loc l);
 Node *ps_type_name(ParseCtx *pc, const char *id, NodeList args, Loc l);
+/* `alias.Type[args]`: a type of the module imported as `alias` */
+Node *ps_type_qualified(ParseCtx *pc, const char *alias, const char *id, NodeList args, Loc l);
 Node *ps_pattern(ParseCtx *pc, Node *lit, Loc l);
 Node *ps_negate_lit(ParseCtx *pc, Node *lit, Loc l);
 Node *ps_ask(ParseCtx *pc, Node *role, Node *prompt, Node *type, Loc l);

@@ -220,6 +220,7 @@ static int emit(ParseCtx *pc, int kind, Loc *loc, int role) {
   lx->tok_role = role;
   lx->tok_level = role == 1 ? lx->depth - 1 : lx->depth;
   lx->last = kind;
+  lx->last_tok = lx->tok;
   return kind;
 }
 
@@ -429,12 +430,15 @@ static int number(ParseCtx *pc, WPSTYPE *val, Loc *loc, int kind) {
 
   /* `10%` is a percentage unless an operand follows (then `%` is the
    * remainder operator): `10%)` and `10% ,` are percentages, `10%3` and
-   * `10 % x` are not. */
+   * `10 % x` are not. Right after the word `tolerate` it is always a
+   * percentage, so that another barrier modifier may follow it
+   * (`tolerate 20% timeout 1s`): a remainder there would make no sense. */
   bool percent = false;
   if (*e == '%' && kind != NUM_HEX) {
     const unsigned char *q = e + 1;
     while (*q == ' ' || *q == '\t') q++;
-    percent = !(is_id_char(*q) || *q == '(' || *q == '"' || *q == '[');
+    percent = !(is_id_char(*q) || *q == '(' || *q == '"' || *q == '[') ||
+              (lx->last == T_IDENT && word_at(lx->last_tok, "tolerate"));
   }
 
   /* digits without '_' for strtod; ints are converted digit by digit */
@@ -760,6 +764,44 @@ static int close_brace(ParseCtx *pc, WPSTYPE *val, Loc *loc) {
   return emit(pc, T_RBRACE, loc, 0);
 }
 
+/* `fn name`, `type name`, `role name` or `import "` at the very start of a
+ * line can only begin an item. If a bracket is still open there, the item
+ * before lost its closing bracket: report the innermost one (E0102, once
+ * per run) and insert closers until the top level is reached, so that one
+ * missing '}' costs the item it is in, not every item after it. */
+static int item_keyword(ParseCtx *pc, Loc *loc, int kind) {
+  Lexer *lx = &pc->lx;
+  if (lx->depth == 0 && lx->inserting) {
+    /* after the inserted closers, a line end: its `sep` ends the parser's
+     * error recovery, so the item is parsed, not dropped with the bad one */
+    lx->cur = lx->tok;
+    return emit(pc, T_NEWLINE, loc, 0);
+  }
+  if (lx->depth == 0 || (lx->tok != lx->base && lx->tok[-1] != '\n'))
+    return emit(pc, kind, loc, 0);
+  const unsigned char *p = lx->cur;
+  if (*p != ' ' && *p != '\t') return emit(pc, kind, loc, 0);
+  while (*p == ' ' || *p == '\t') p++;
+  bool item = kind == T_IMPORT ? *p == '"' : (is_id_char(*p) && !(*p >= '0' && *p <= '9'));
+  for (uint32_t i = 0; item && i < lx->depth; i++) item = lx->stack[i].kind != DL_INTERP;
+  if (!item) return emit(pc, kind, loc, 0);
+  Delim d = lx->stack[--lx->depth];
+  static const char closers[] = {')', ']', '}'};
+  if (!lx->inserting) {
+    const unsigned char *o = lx->base + d.open;
+    char help[80];
+    snprintf(help, sizeof help, "add the matching '%c' before the next item", closers[d.kind]);
+    diag_add(pc->diags, D_E0102, span_at(pc, o, o + 1), help, "unclosed '%c' before the next item",
+             *o);
+  }
+  lx->cur = lx->tok;
+  int r = emit(pc, d.kind == DL_PAREN ? T_RPAREN : d.kind == DL_BRACKET ? T_RBRACKET : T_RBRACE,
+               loc, -1);
+  loc->end = loc->start; /* zero-width */
+  lx->inserting = true;
+  return r;
+}
+
 /* End of text: explain what is still open (innermost only). */
 static int at_eof(ParseCtx *pc, Loc *loc) {
   Lexer *lx = &pc->lx;
@@ -814,12 +856,12 @@ int lex_next(ParseCtx *pc, WPSTYPE *val, Loc *loc) {
       "//" { line_comment(pc); continue; }
       "/*" { block_comment(pc); continue; }
 
-      "fn"       { return emit(pc, T_FN, loc, 0); }
+      "fn"       { return item_keyword(pc, loc, T_FN); }
       "let"      { return emit(pc, T_LET, loc, 0); }
       "var"      { return emit(pc, T_VAR, loc, 0); }
-      "type"     { return emit(pc, T_TYPE, loc, 0); }
-      "role"     { return emit(pc, T_ROLE, loc, 0); }
-      "import"   { return emit(pc, T_IMPORT, loc, 0); }
+      "type"     { return item_keyword(pc, loc, T_TYPE); }
+      "role"     { return item_keyword(pc, loc, T_ROLE); }
+      "import"   { return item_keyword(pc, loc, T_IMPORT); }
       "as"       { return emit(pc, T_AS, loc, 0); }
       "if"       { return emit(pc, T_IF, loc, 0); }
       "else"     { return emit(pc, T_ELSE, loc, 0); }
@@ -942,7 +984,11 @@ int lex_next(ParseCtx *pc, WPSTYPE *val, Loc *loc) {
           last->span.end = here.end;
           continue;
         }
-        diag_add(pc->diags, D_E0001, here, NULL,
+        diag_add(pc->diags, D_E0001, here,
+                 *lx->tok == '\\' && top_kind(lx) == DL_INTERP
+                     ? "'{' in a string starts an interpolation, where escapes do not apply; "
+                       "write a literal brace as '{{' and '}}' (or '\\{' and '\\}')"
+                     : NULL,
                  "invalid character '%s'", show_byte(*lx->tok, cb, sizeof cb));
         continue;
       }

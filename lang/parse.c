@@ -1,7 +1,10 @@
 /* parse.c — the front end's entry point (parse_source), the token feed
  * with error-recovery skipping, and the node constructors the grammar
  * actions call: depth capping, generic calls, blocks, string dedenting. */
+#include <stdlib.h>
 #include <string.h>
+
+#include "../base/util.h"
 
 #include "lexer.h"
 
@@ -61,7 +64,76 @@ Node *ps_unary(ParseCtx *pc, Op op, Node *e, Loc l) {
   return ps_done(pc, n);
 }
 
+/* Source text of a node for a help line, or NULL when it is too long to
+ * quote (or holds a line break: help lines are one line). */
+static const char *quote_span(ParseCtx *pc, Span s) {
+  if (s.end <= s.start || s.end - s.start > 60) return NULL;
+  const char *t = pc->src->text + s.start;
+  for (uint32_t i = 0; i < s.end - s.start; i++)
+    if (t[i] == '\n' || t[i] == '\r') return NULL;
+  return arena_strndup(pc->arena, t, s.end - s.start);
+}
+
+/* `ask r "Summarize:\n" + doc` reads as `(ask r "Summarize:\n") + doc`:
+ * it sends the first string alone and joins `doc` to the reply, which is
+ * never what the writer meant, and with `-> T` after it the line does not
+ * parse at all. So a binary operator right after an ask's prompt (an
+ * ask without `-> T` that ends the left operand, not in parentheses) is
+ * refused, E0622, with both intended forms spelled out. */
+static void ask_operand(ParseCtx *pc, Node *a, Node *b) {
+  while (a && (a->kind == N_BINARY || a->kind == N_UNARY))
+    a = a->kind == N_BINARY ? a->u.binary.rhs : a->u.unary.operand;
+  if (!a || a->kind != N_ASK || a->u.ask.type || !a->u.ask.prompt) return;
+  const char *t = pc->src->text;
+  uint32_t p = a->span.end, end = b->span.start;
+  for (;;) { /* blanks and comments up to the operator */
+    while (p < end && (t[p] == ' ' || t[p] == '\t' || t[p] == '\n' || t[p] == '\r')) p++;
+    if (p + 1 < end && t[p] == '/' && t[p + 1] == '/')
+      while (p < end && t[p] != '\n') p++;
+    else if (p + 1 < end && t[p] == '/' && t[p + 1] == '*') {
+      p += 2;
+      while (p + 1 < end && !(t[p] == '*' && t[p + 1] == '/')) p++;
+      p += 2;
+    } else
+      break;
+  }
+  if (p >= end || t[p] == ')') return; /* the ask is in parentheses */
+  uint32_t q = p;
+  if ((t[q] >= 'a' && t[q] <= 'z')) while (q < end && t[q] >= 'a' && t[q] <= 'z') q++;
+  else q += (q + 1 < end && t[q + 1] == '=') ? 2 : 1;
+  Span at = {pc->file, p, q};
+  const char *role = quote_span(pc, a->u.ask.role->span);
+  const char *prompt = quote_span(pc, a->u.ask.prompt->span);
+  const char *rhs = quote_span(pc, b->span);
+  char *help, *tail = NULL;
+  if (role && prompt && rhs) {
+    size_t pl = strlen(prompt);
+    bool plain = pl >= 2 && prompt[0] == '"' && prompt[1] != '"' && prompt[pl - 1] == '"' &&
+                 t[p] == '+';
+    if (plain)
+      tail = xasprintf(", or interpolate: `ask %s %.*s{%s}\"`", role,
+                           (int)(pl - 1), prompt, rhs);
+    help = xasprintf("to send the joined text, parenthesise the prompt: `ask %s (%s %.*s "
+                         "%s)`%s; to combine the reply, parenthesise the ask: `(ask %s %s) "
+                         "%.*s %s`",
+                         role, prompt, (int)(q - p), t + p, rhs, tail ? tail : "", role, prompt,
+                         (int)(q - p), t + p, rhs);
+  } else
+    help = xasprintf("%s", "to send the joined text, parenthesise the prompt: `ask r (\"Summarize:\\n\" + "
+           "doc)`, or interpolate: `ask r \"Summarize:\\n{doc}\"`; to combine the reply, "
+           "parenthesise the ask: `(ask r \"...\") + x`");
+  diag_add(pc->diags, D_E0622, at, help,
+           "operator '%.*s' after an ask's prompt: the prompt ends before it, so it would "
+           "apply to the reply", (int)(q - p), t + p);
+  free(help);
+  free(tail);
+  uint32_t line, col;
+  src_line_col(pc->src, p, &line, &col);
+  pc->last_err_line = line; /* a `-> T` after it is part of the same mistake */
+}
+
 Node *ps_binary(ParseCtx *pc, Op op, Node *a, Node *b, Loc l) {
+  ask_operand(pc, a, b);
   Node *n = ps_new(pc, N_BINARY, l);
   n->u.binary.op = op;
   n->u.binary.lhs = a;
@@ -77,6 +149,14 @@ Node *ps_list(ParseCtx *pc, NodeKind k, NodeList items, Loc l) {
 
 Node *ps_type_name(ParseCtx *pc, const char *id, NodeList args, Loc l) {
   Node *n = ps_new(pc, N_TYPE_NAME, l);
+  n->u.tname.id = id;
+  n->u.tname.args = args;
+  return ps_done(pc, n);
+}
+
+Node *ps_type_qualified(ParseCtx *pc, const char *alias, const char *id, NodeList args, Loc l) {
+  Node *n = ps_new(pc, N_TYPE_NAME, l);
+  n->u.tname.module = alias;
   n->u.tname.id = id;
   n->u.tname.args = args;
   return ps_done(pc, n);
@@ -222,6 +302,8 @@ Node *ps_barrier(ParseCtx *pc, Node *tasks, NodeList mods, Loc l) {
 static Node *expr_to_type(ParseCtx *pc, Node *e) {
   Loc l = {e->span.start, e->span.end, NULL};
   if (e->kind == N_NAME) return ps_type_name(pc, e->u.name.id, (NodeList){0}, l);
+  if (e->kind == N_FIELD && e->u.field.object->kind == N_NAME)
+    return ps_type_qualified(pc, e->u.field.object->u.name.id, e->u.field.name, (NodeList){0}, l);
   if (e->kind == N_INDEX && e->u.index.object->kind == N_NAME) {
     Node *arg = expr_to_type(pc, e->u.index.index);
     if (!arg) return NULL;
@@ -387,8 +469,17 @@ int wplex(WPSTYPE *val, Loc *loc, ParseCtx *pc) {
       } else if (lx->tok_role < 0 || t == T_NEWLINE || t == T_SEMI || t == T_COMMA)
         pc->skipping = false;
     }
+    uint32_t level = pc->lx.tok_level;
+    if (t == T_IDENT && level == 0 && pc->cur_level == 0 &&
+        (pc->cur_tok == T_FN || pc->cur_tok == T_TYPE || pc->cur_tok == T_ROLE ||
+         pc->cur_tok == T_AS) &&
+        pc->item_names.n < 65536)
+      ps_push(pc, &pc->item_names, ps_name(pc, val->str, *loc));
     pc->prev_tok = pc->cur_tok;
     pc->cur_tok = t;
+    pc->prev_loc = pc->cur_loc;
+    pc->cur_loc = *loc;
+    pc->cur_level = level;
     return t;
   }
 }
@@ -418,6 +509,7 @@ int parse_source(Arena *arena, SourceSet *ss, uint32_t file, struct DiagList *di
   wpparse(&pc);
   lex_free(&pc);
   out->items = pc.items;
+  out->item_names = pc.item_names;
   return (int)(diags->errors - before);
 }
 

@@ -18,8 +18,9 @@
  *   add_expr  + -
  *   mul_expr  * / %
  *   unary     - (prefix), ask (`ask r p -> T`: the prompt p is a postfix
- *             expression, so `ask r "a" + "b"` is `(ask r "a") + "b"`; the
- *             optional `-> T` takes the longest type)
+ *             expression, so `ask r "a" + "b"` would be `(ask r "a") + "b"`,
+ *             which ps_binary refuses (E0622); the optional `-> T` takes
+ *             the longest type)
  *   postfix   call f(a), field r.f, index xs[i], generic call f[T](a),
  *             `r with { a: 1 }`
  *   primary   literals, names, ( e ), [list], {record}, {"map": v}, {:},
@@ -31,7 +32,10 @@
  * the closing '}' lets parsing resume. The lexer helps: it inserts a
  * missing ')' or ']' before a '}' that closes an enclosing brace (E0102),
  * and after an error the token feed (parse.c) drops whole bracketed groups,
- * so that a '}' inside the bad part cannot close the wrong block. Only one
+ * so that a '}' inside the bad part cannot close the wrong block. A line
+ * that starts with `fn name`, `type name`, `role name` or `import "` always
+ * starts an item: the lexer closes what is still open before it (E0102),
+ * so one missing '}' costs one item. Only one
  * syntax error is reported per line. The grammar has no conflicts
  * (%expect 0) other than the dangling `else` after an `until` condition,
  * resolved by precedence (see IF_NO_ELSE). */
@@ -193,6 +197,10 @@ item
         $$->u.fn.name_span = ps_span(pc, @2); $$->u.fn.type_params = $3;
         $$->u.fn.params = $5; $$->u.fn.ret = $7; $$->u.fn.body = $8; $$ = DONE($$); }
   | FN IDENT tparams "(" error ")" ret_opt block
+      { $$ = ps_error(pc, @$); }
+  /* a parameter list the lexer closed at the next item (lexer.re,
+   * item_keyword): no body follows */
+  | FN IDENT tparams "(" error ")" ret_opt NEWLINE
       { $$ = ps_error(pc, @$); }
   | TYPE IDENT tparams "=" type
       { $$ = NEW(N_TYPEDEF, @$); $$->doc = ps_doc(@1); $$->u.typedef_.name = $2;
@@ -489,7 +497,8 @@ unary
 
 /* ask -> 'ask' role postfix [ '->' type ]
  * The prompt is a postfix expression (a string, a name, a call, a field,
- * anything in parentheses): a binary operator after it ends the ask. */
+ * anything in parentheses): a binary operator after it ends the ask, and
+ * ps_binary refuses that (E0622) unless the ask is in parentheses. */
 ask
   : ASK ask_role postfix            { $$ = ps_ask(pc, $2, $3, NULL, @$); }
   | ASK ask_role postfix "->" type  { $$ = ps_ask(pc, $2, $3, $5, @$); }
@@ -665,7 +674,9 @@ interp
 
 /* ---- types ---------------------------------------------------------- */
 
-/* type -> type_post | union ['?'] | 'fn' '(' types ')' [ '->' type ] */
+/* type -> type_post | union ['?'] | 'fn' '(' types ')' [ '->' type ]
+ * type_atom -> [ IDENT '.' ] IDENT [ '[' types ']' ] | 'role' | record | '(' type ')'
+ * (`alias.Type` names a type of a module imported as `alias`) */
 type
   : type_post
   | union
@@ -686,6 +697,9 @@ type_post
 type_atom
   : IDENT                               { $$ = ps_type_name(pc, $1, EMPTY, @$); }
   | IDENT "[" type_list comma_opt "]"   { $$ = ps_type_name(pc, $1, $3, @$); }
+  | IDENT "." IDENT                     { $$ = ps_type_qualified(pc, $1, $3, EMPTY, @$); }
+  | IDENT "." IDENT "[" type_list comma_opt "]"
+      { $$ = ps_type_qualified(pc, $1, $3, $5, @$); }
   | ROLE                                { $$ = ps_type_name(pc, "role", EMPTY, @$); }
   | LBRACE_REC tfields trail "}"        { $$ = ps_list(pc, N_TYPE_RECORD, $2, @$); }
   | LBRACE_REC error "}"                { $$ = ps_error(pc, @$); }
@@ -761,8 +775,43 @@ static bool is_cmp(yysymbol_kind_t s) {
          s == YYSYMBOL_GT || s == YYSYMBOL_GE;
 }
 
+/* Tokens that can only begin a new operand (a missing ',' before them). */
+static bool operand_start(yysymbol_kind_t s) {
+  switch (s) {
+  case YYSYMBOL_IDENT: case YYSYMBOL_INT: case YYSYMBOL_FLOAT: case YYSYMBOL_DURATION:
+  case YYSYMBOL_STRING: case YYSYMBOL_STR_HEAD: case YYSYMBOL_TRUE: case YYSYMBOL_FALSE:
+  case YYSYMBOL_NONE: case YYSYMBOL_LBRACKET: case YYSYMBOL_LBRACE_REC:
+  case YYSYMBOL_LBRACE_MAP:
+    return true;
+  default:
+    return false;
+  }
+}
+
 static bool is_keyword(yysymbol_kind_t s) {
   return s >= YYSYMBOL_FN && s <= YYSYMBOL_BUDGET;
+}
+
+/* The text of a token (NUL-free: stops at the end of the word). */
+static const char *tok_text(ParseCtx *pc, const Loc *l) {
+  return pc->src->text + l->start;
+}
+
+/* The first word of the line that holds offset `at`. */
+static const char *line_word(ParseCtx *pc, uint32_t at) {
+  const char *t = pc->src->text;
+  uint32_t b = at;
+  while (b > 0 && t[b - 1] != '\n') b--;
+  while (t[b] == ' ' || t[b] == '\t') b++;
+  return t + b;
+}
+
+/* Whether the text at p starts with the word w (not a longer name). */
+static bool word_is(const char *p, const char *w) {
+  size_t k = strlen(w);
+  if (strncmp(p, w, k) != 0) return false;
+  char c = p[k];
+  return !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_');
 }
 
 /* "unexpected X, expected A, B or C" with a help line for the common
@@ -785,11 +834,27 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, ParseCtx *pc) {
 
   yysymbol_kind_t exp[YYNTOKENS];
   int n = yypcontext_expected_tokens(yyctx, exp, YYNTOKENS);
-  bool expects_ident = false, expects_expr = false;
+  bool expects_ident = false, expects_expr = false, expects_item = false;
+  bool expects_comma = false, expects_colon = false, expects_lbrace = false;
+  bool expects_rbrace = false, expects_sep = false, in_string = false;
+  bool expects_closer = false;
   for (int i = 0; i < n; i++) {
+    expects_closer |= exp[i] == YYSYMBOL_RBRACE || exp[i] == YYSYMBOL_RBRACKET ||
+                      exp[i] == YYSYMBOL_RPAREN;
     expects_ident |= exp[i] == YYSYMBOL_IDENT;
     expects_expr |= exp[i] == YYSYMBOL_INT;
+    expects_item |= exp[i] == YYSYMBOL_IMPORT;
+    expects_comma |= exp[i] == YYSYMBOL_COMMA;
+    expects_colon |= exp[i] == YYSYMBOL_COLON;
+    expects_lbrace |= exp[i] == YYSYMBOL_LBRACE;
+    expects_rbrace |= exp[i] == YYSYMBOL_RBRACE;
+    expects_sep |= exp[i] == YYSYMBOL_SEMI;
+    in_string |= exp[i] == YYSYMBOL_STR_TAIL || exp[i] == YYSYMBOL_STR_MID;
   }
+  /* a '{' that starts a record or a map where a block's '{' was expected:
+   * both print as '{', so the message says what the brace was read as */
+  bool brace_kind_mismatch =
+      expects_lbrace && (la == YYSYMBOL_LBRACE_REC || la == YYSYMBOL_LBRACE_MAP);
 
   /* expected names, without repeats (several tokens share a name) */
   enum { MAXEXP = 4 };
@@ -812,8 +877,22 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, ParseCtx *pc) {
     snprintf(what, sizeof what, "%s", sym_text(la, lbuf, sizeof lbuf));
 
   char msg[400];
-  size_t m = (size_t)snprintf(msg, sizeof msg, "unexpected %s", what);
-  if (expects_ident && expects_expr) /* too many to list */
+  size_t m;
+  if (brace_kind_mismatch)
+    m = (size_t)snprintf(msg, sizeof msg,
+                         "unexpected %s: a block is expected here, but '{ %s' starts a %s",
+                         la == YYSYMBOL_LBRACE_REC ? "record literal" : "map literal",
+                         la == YYSYMBOL_LBRACE_REC ? "name:" : "\"key\":",
+                         la == YYSYMBOL_LBRACE_REC ? "record" : "map");
+  else
+    m = (size_t)snprintf(msg, sizeof msg, "unexpected %s", what);
+  bool same = false; /* never "unexpected X, expected X" */
+  for (int i = 0; i < nn; i++) same |= strcmp(names[i], what) == 0;
+  if (brace_kind_mismatch)
+    ;
+  else if (same)
+    m += (size_t)snprintf(msg + m, sizeof msg - m, " here");
+  else if (expects_ident && expects_expr) /* too many to list */
     m += (size_t)snprintf(msg + m, sizeof msg - m, ", expected an expression");
   else if (n > 0 && nn <= MAXEXP) {
     m += (size_t)snprintf(msg + m, sizeof msg - m, ", expected ");
@@ -822,8 +901,31 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, ParseCtx *pc) {
                             i == 0 ? "" : i == nn - 1 ? " or " : ", ", names[i]);
   }
 
+  char hbuf[300];
   const char *help = NULL;
-  if (la == YYSYMBOL_ASSIGN && !expects_ident)
+  const char *lead = line_word(pc, loc->start);
+  if (in_string && (la == YYSYMBOL_COLON || la == YYSYMBOL_COMMA || la == YYSYMBOL_STRING ||
+                    la == YYSYMBOL_STR_HEAD))
+    help = "'{' in a string starts an interpolation; write a literal brace as '{{' or '}}', "
+           "e.g. \"Reply as {{\\\"a\\\": 1}}\"";
+  else if (word_is(lead, "while") || word_is(lead, "do") ||
+           (pc->prev_tok == T_LOOP && la == YYSYMBOL_IDENT && word_is(tok_text(pc, loc), "while")) ||
+           (pc->prev_tok == T_IDENT && word_is(tok_text(pc, &pc->prev_loc), "while")))
+    help = "Weft has no 'while' or 'do' loop: go over a list with 'for x in xs { ... }', or "
+           "repeat with 'loop s = init max N { ... } until done(s)'";
+  else if (la == YYSYMBOL_IDENT && (word_is(tok_text(pc, loc), "elif") ||
+                                    word_is(tok_text(pc, loc), "elsif") ||
+                                    word_is(tok_text(pc, loc), "elseif")))
+    help = "write 'else if', on the same line as the closing '}': '} else if cond {'";
+  else if (brace_kind_mismatch && la == YYSYMBOL_LBRACE_REC)
+    help = "a block cannot begin with 'name:'; to make a branch or body whose value is a "
+           "record, wrap the record in parentheses: 'if ok { ({ a: 1 }) } else { ({ a: 2 }) }'";
+  else if (brace_kind_mismatch)
+    help = "a block cannot begin with '\"key\":'; to make a branch or body whose value is a "
+           "map, wrap the map in parentheses: '{ ({ \"k\": 1 }) }'";
+  else if (la == YYSYMBOL_ASSIGN && expects_colon && !expects_expr)
+    help = "record fields and role settings are written 'name: value', with ':' not '='";
+  else if (la == YYSYMBOL_ASSIGN && !expects_ident)
     help = "use '==' to compare values; '=' only gives a variable a new value";
   else if (is_cmp(la) && (pc->prev_tok != T_NEWLINE))
     help = "comparisons do not chain: write 'a < b and b < c'";
@@ -832,12 +934,50 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, ParseCtx *pc) {
            "with the operator";
   else if (is_keyword(la) && expects_ident)
     help = "this is a keyword and cannot be used as a name";
+  else if (expects_item && la != YYSYMBOL_YYEOF)
+    help = "only items stand at the top level of a file: import, type, role and fn; "
+           "statements belong in a function body (a program starts at 'fn main()')";
   else if (la == YYSYMBOL_LBRACE_REC)
     help = "'{ name: ...' starts a record literal; to make a block that yields a "
            "record, wrap it in another pair of braces";
   else if (la == YYSYMBOL_LBRACE_MAP)
     help = "'{ \"key\": ...' starts a map literal; to make a block that yields a map, "
            "wrap it in another pair of braces";
+  else if (la == YYSYMBOL_SEMI && (expects_comma || (expects_closer && !expects_sep)))
+    help = "separate fields, arguments and list elements with ',', not ';'";
+  else if (la == YYSYMBOL_COMMA && expects_sep)
+    help = "statements in a block are separated by line breaks or ';', not ','; a record "
+           "is written '{ name: value, ... }'";
+  else if ((expects_comma || (expects_closer && !expects_sep)) && operand_start(la))
+    help = "a ',' is missing before this: separate record fields, arguments and list "
+           "elements with ','";
+  else if (la == YYSYMBOL_YYEOF)
+    help = "the file ends in the middle of a construct: finish it, or check for a "
+           "missing closing bracket or quote";
+  else if (la == YYSYMBOL_RBRACE && expects_expr)
+    help = "something is missing before the '}': an operator, ':' or '=' needs a value "
+           "after it";
+  else if (expects_ident && expects_expr)
+    help = "write an expression here: a literal, a name, a call or a parenthesized "
+           "expression";
+  else if (expects_rbrace && (la == YYSYMBOL_ELSE || la == YYSYMBOL_UNTIL))
+    help = "this word must follow a closing '}' on the same line";
+  else if (nn > 0 && nn <= MAXEXP) {
+    size_t k = (size_t)snprintf(hbuf, sizeof hbuf, "write ");
+    for (int i = 0; i < nn && k < sizeof hbuf; i++)
+      k += (size_t)snprintf(hbuf + k, sizeof hbuf - k, "%s%s",
+                            i == 0 ? "" : i == nn - 1 ? " or " : ", ",
+                            strcmp(names[i], "identifier") == 0    ? "a name"
+                            : strcmp(names[i], "end of line") == 0 ? "a line break"
+                            : strcmp(names[i], "integer") == 0     ? "a number"
+                                                                   : names[i]);
+    if (k < sizeof hbuf)
+      snprintf(hbuf + k, sizeof hbuf - k, " here, or remove the %s if it does not belong",
+               what);
+    help = hbuf;
+  } else
+    help = "this token cannot continue what comes before it: check the previous token "
+           "and the brackets around it (docs/language.md lists the grammar)";
   diag_add(pc->diags, D_E0101, ps_span(pc, *loc), help, "%s", msg);
   return 0;
 }
@@ -850,5 +990,6 @@ void wperror(Loc *loc, ParseCtx *pc, const char *msg) {
     pc->deep_reported = true;
     return;
   }
-  diag_add(pc->diags, D_E0101, ps_span(pc, *loc), NULL, "%s", msg);
+  diag_add(pc->diags, D_E0101, ps_span(pc, *loc),
+           "check the code just before this point for a missing or extra token", "%s", msg);
 }

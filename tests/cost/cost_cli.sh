@@ -9,7 +9,7 @@ expect_rc 0 "json"
 
 run "$WEFT" check --json --cost model_list.weft
 expect_rc 0 "json unbounded"
-expect_out '"calls":{"formula":null,"bounded":false,"reason":"fan-out over a model-produced list has no cap at model_list.weft:6"}'
+expect_out '"calls":{"formula":null,"bounded":false,"reason":"fan-out over a model-produced list has no cap at model_list.weft:6","fix":"cap the list before going over it'
 
 run "$WEFT" check --cost --json overflow.weft
 expect_out '"calls":{"formula":"more than 9.2e18","bounded":false,"reason":"more than 9.2e18"}'
