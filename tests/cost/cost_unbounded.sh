@@ -21,7 +21,7 @@ unb model_list.weft "fan-out over a model-produced list has no cap at model_list
 unb for_model.weft "for loop over a model-produced list has no cap in \`map\` called at for_model.weft:6" 'take(xs, 10)'
 unb loop_model.weft "loop bound computed from a model reply at loop_model.weft:6" 'give `max` a constant'
 # a loop state that grows loses its bound: the fan-out over it is unbounded
-unb growing.weft "fan-out over a list whose length is not known statically at growing.weft:7" 'take(xs, 10)'
+unb growing.weft "fan-out over a list whose length is not known statically at growing.weft:7" 'take(xs, N)'
 unb recursive.weft "recursive function refine at recursive.weft:5" 'loop s = init max N'
 # the fix it suggests does bound the fan-out
 printf 'role w { model: "mock/w" }\nfn main(topic: string) -> list[string] {\n  let ideas = take(ask w "ideas on {topic}" -> list[string], 10)\n  let t = fanout i in ideas { ask w "expand {i}" }\n  barrier t\n}\n' >"$tmp/capped.weft"
