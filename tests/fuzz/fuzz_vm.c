@@ -6,8 +6,9 @@
  *
  * Limits inside the harness, as SQLite's fuzzers do: 10^6 instructions,
  * 64 MB of VM memory, call depth 256, 64 fibers, and a budget of 16 model
- * calls and 2 s of wall time, so no input runs long. main's parameters
- * get the mock's value of their type, so programs with inputs run too.
+ * calls and 250 ms of wall time (a sleep ends there), so no input runs
+ * long. main's parameters get the mock's value of their type, so programs
+ * with inputs run too.
  * The result of a run that succeeds must have a JSON form that parses.
  * Build with tests/fuzz/run.sh, or with fuzz_main.c as the smoke run of
  * `make check`. */
@@ -73,7 +74,7 @@ static void run_module(Module *m) {
   if (!vm) return;
   vm->out = devnull;
   vm->err = devnull;
-  vm_set_budget(vm, BUDGET_CALLS | BUDGET_TIME, 16, 0, 0, 2000);
+  vm_set_budget(vm, BUDGET_CALLS | BUDGET_TIME, 16, 0, 0, 250);
   Value *args = calloc(m->nparams ? m->nparams : 1, sizeof *args);
   for (uint32_t i = 0; i < m->nparams; i++) args[i] = schema_mock_value(&vm->heap, m, m->params[i].type, i);
   Engine *engine = NULL;

@@ -13,7 +13,9 @@
 # HARNESS: front check vm loader sse json reply cassette.
 # FUZZ_BUILD (default ${TMPDIR:-/tmp}/weft-fuzz-build) holds the build, the
 # binaries, the working corpora and crash artifacts. The fuzzer runs under
-# nice -n 19 with one worker: the machine is shared.
+# nice -n 19 as one process (libFuzzer's -jobs=1 would fork one worker
+# logging to fuzz-0.log: the same load, less to see); pass -jobs=N
+# -workers=N after SECONDS for more.
 set -e
 src=$(cd "$(dirname "$0")/../.." && pwd)
 fz=$src/tests/fuzz
@@ -76,7 +78,9 @@ case ${1:-} in
     h=$2; build_harness "$h"
     mkdir -p "$fz/corpus_$h" "$b/corpus/$h"
     tmp=$b/merge.$h; rm -rf "$tmp"; mkdir -p "$tmp"
-    "$b/fuzz_$h" -merge=1 $FLAGS "$tmp" "$fz/corpus_$h" "$b/corpus/$h"
+    # edges only (-use_counters=0): one input per newly covered edge, not
+    # per hit-count bucket, keeps the committed corpus to a few hundred files
+    nice -n 19 "$b/fuzz_$h" -merge=1 -use_counters=0 $FLAGS "$tmp" "$fz/corpus_$h" "$b/corpus/$h"
     rm -f "$fz/corpus_$h"/*; cp "$tmp"/* "$fz/corpus_$h"/
     rm -rf "$tmp"
     echo "corpus_$h: $(ls "$fz/corpus_$h" | wc -l) files, $(du -sk "$fz/corpus_$h" | cut -f1) KB"
@@ -94,5 +98,5 @@ d=$(dict "$h"); dflag=; [ -n "$d" ] && [ -f "$d" ] && dflag=-dict=$d
 existing=
 for s in $(seeds "$h"); do [ -d "$s" ] && existing="$existing $s"; done
 cd "$b"
-exec nice -n 19 "$b/fuzz_$h" -workers=1 -jobs=1 -max_total_time="$secs" $FLAGS $dflag \
+exec nice -n 19 "$b/fuzz_$h" -max_total_time="$secs" $FLAGS $dflag \
   -artifact_prefix="$b/artifacts/$h/" "$@" "$b/corpus/$h" "$fz/corpus_$h" $existing
