@@ -6,7 +6,7 @@
  *     accepts (compile_file reports E0505 otherwise: a compiler bug);
  *   - that module must survive a write/load round trip.
  * A compiled program whose main takes no inputs is also run under tight
- * limits (instructions, memory, call depth), so the VM sees every program
+ * limits (10^6 instructions, 64 MB, call depth 256), so the VM sees every program
  * the front end lets through. Build with libFuzzer:
  *   clang -fsanitize=fuzzer,address,undefined ... tests/fuzz/fuzz_front.c libweft.a
  * or with fuzz_main.c as the smoke run of `make check`. */
@@ -40,9 +40,9 @@ static int write_input(const uint8_t *data, size_t size) {
 static void run_module(Module *m) {
   if (m->main_fn == NO_INDEX || m->nparams != 0) return;
   Limits l = {0};
-  l.max_instructions = 200000;
+  l.max_instructions = 1000000;
   l.max_memory = 64u << 20;
-  l.max_call_depth = 200;
+  l.max_call_depth = 256;
   l.max_fibers = 64;
   limits_default(&l);
   VM *vm = vm_new(m, &l);
