@@ -943,22 +943,28 @@ static void fail_budget_list(Engine *e, CallList *l, const char *why) {
   }
 }
 
-/* After a budget was exhausted: every call under it that is queued, in
- * flight (its transfer aborted and charged its reservation: the provider
- * may have done the work), mocked or backing off fails with kind
- * "budget". Runs only between completions, never while a list is walked. */
+/* After a budget was exhausted: every call under it not admitted yet
+ * (queued, backing off before a retry, or about to be answered from a
+ * record) fails with kind "budget": an exhausted budget admits nothing
+ * more. Calls admitted before go on: their worst case is reserved, so they
+ * cannot overrun. Only a time limit that ran out also stops the calls in
+ * flight under it (transfers aborted and charged their reservations: the
+ * provider may have done the work). Runs only between completions, never
+ * while a list is walked. */
 static void budget_sweep(Engine *e) {
   if (e->budgets_seen == e->vm->budgets_exhausted) return;
   e->budgets_seen = e->vm->budgets_exhausted;
   e->queue_waiting = 0;
   CallList doomed = {NULL, NULL, 0};
-  CallList *lists[6] = {&e->queue, &e->active, &e->mock, &e->backoff, &e->due, &e->served};
+  CallList *lists[6] = {&e->queue, &e->backoff, &e->due, &e->served, &e->active, &e->mock};
   for (int i = 0; i < 6; i++) {
+    bool admitted = lists[i] == &e->active || lists[i] == &e->mock;
     for (Call *c = lists[i]->head, *next; c; c = next) {
       next = c->next;
       if (!budget_spent(c->budget)) continue;
+      if (admitted && !budget_time_spent(e->vm, c->budget)) continue;
       list_remove(lists[i], c);
-      if (lists[i] == &e->active || lists[i] == &e->mock) e->in_flight--;
+      if (admitted) e->in_flight--;
       call_settle(e, c, SETTLE_RESERVATION, NULL);
       transfer_release(e, c);
       list_push(&doomed, c);

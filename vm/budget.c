@@ -32,11 +32,18 @@
  * A request that does not fit even with nothing else outstanding is
  * refused and exhausts that budget; one that fits only once calls in flight
  * settle WAITs in the engine's queue (it is not refused: their actual
- * usage is usually below what they reserved). An exhausted budget refuses
- * every later request with kind "budget"; the engine fails the calls still
- * queued or in flight under it (vm->budgets_exhausted tells it to look),
- * and a budget block's body is cancelled at the next settle exactly like a
- * cancelled fan-out branch. */
+ * usage is usually below what they reserved). An exhausted budget admits
+ * nothing more: every later request is refused with kind "budget", and the
+ * engine fails the calls under it still queued or backing off (never
+ * admitted). Calls already admitted finish: their worst case was reserved,
+ * so they cannot overrun. The refusals fail their fibers like any branch
+ * failure, so a tolerant barrier keeps what completed, and a block takes
+ * its else only when a budget failure escapes its body (vm/tasks.c).
+ *
+ * Time is the exception: when a time limit runs out (b->timed) the work
+ * under it is stopped, not only refused: the engine aborts the calls in
+ * flight under it and vm_budget_time_stop fails the fibers that compute or
+ * sleep, each with kind "budget". */
 
 /* Counts saturate: a hostile reply's usage or a huge reservation can end a
  * budget, never wrap it around. */
@@ -117,17 +124,29 @@ static void budget_exhaust(VM *vm, Budget *b, char *why) {
 
 /* Exhausts b if a limit is used up; returns its state. */
 bool budget_check(VM *vm, Budget *b) {
-  if (b->exhausted) return true;
+  if (b->exhausted && (b->timed || !(b->bits & BUDGET_TIME))) return true;
   char *why = NULL;
   int64_t elapsed = (int64_t)(vm_now_ms(vm) - b->start_ms);
+  if (b->exhausted) {
+    /* exhausted by another limit, its calls in flight still finishing:
+     * the deadline stops them all the same */
+    if (elapsed >= b->time_ms) {
+      b->timed = true;
+      vm->budgets_exhausted++;
+      if (b->owner) tasks_mark_dirty(vm, b->owner);
+    }
+    return true;
+  }
   if ((b->bits & BUDGET_CALLS) && b->calls_used >= b->calls_max)
     why = xasprintf("budget exhausted: calls %" PRId64 "/%" PRId64, b->calls_used, b->calls_max);
   else if ((b->bits & BUDGET_TOKENS) && b->tokens_used >= b->tokens_max)
     why = xasprintf("budget exhausted: tokens %" PRId64 "/%" PRId64, b->tokens_used, b->tokens_max);
   else if ((b->bits & BUDGET_USD) && b->usd_used >= b->usd_max)
     why = xasprintf("budget exhausted: usd $%.4f/$%.4f", b->usd_used, b->usd_max);
-  else if ((b->bits & BUDGET_TIME) && elapsed >= b->time_ms)
+  else if ((b->bits & BUDGET_TIME) && elapsed >= b->time_ms) {
     why = xasprintf("budget exhausted: time %" PRId64 "ms/%" PRId64 "ms", elapsed, b->time_ms);
+    b->timed = true;
+  }
   if (why) budget_exhaust(vm, b, why);
   return b->exhausted;
 }
@@ -221,6 +240,14 @@ bool budget_limits_usd(const Budget *b) {
 const char *budget_spent(const Budget *b) {
   for (const Budget *p = b; p; p = p->parent)
     if (p->exhausted) return p->why;
+  return NULL;
+}
+
+const char *budget_time_spent(VM *vm, Budget *b) {
+  for (Budget *p = b; p; p = p->parent) {
+    if (!p->exhausted && (p->bits & BUDGET_TIME)) budget_check(vm, p);
+    if (p->exhausted && p->timed) return p->why;
+  }
   return NULL;
 }
 
