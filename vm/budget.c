@@ -279,3 +279,31 @@ void vm_set_budget(VM *vm, uint32_t bits, int64_t calls, int64_t tokens, double 
   budget_release(vm, vm->budget);
   vm->budget = budget_new(vm, NULL, bits, calls, tokens, usd, time_ms, "run");
 }
+
+bool vm_budget_figures(VM *vm, Fiber *f, bool left, BudgetFigures *out) {
+  memset(out, 0, sizeof *out);
+  Budget *b = f ? f->budget : vm->budget;
+  if (!b) return false;
+  int64_t elapsed = (int64_t)(vm_now_ms(vm) - b->start_ms);
+  out->has_calls = b->bits & BUDGET_CALLS;
+  out->has_tokens = b->bits & BUDGET_TOKENS;
+  out->has_usd = b->bits & BUDGET_USD;
+  out->has_time = b->bits & BUDGET_TIME;
+  if (!left) {
+    out->calls = b->calls_used;
+    out->tokens = b->tokens_used;
+    out->usd = b->usd_used;
+    out->time_ms = elapsed < 0 ? 0 : elapsed;
+    return true;
+  }
+  if (budget_check(vm, b)) return true; /* nothing more is admitted: all 0 */
+  int64_t c = b->calls_max - b->calls_used;
+  int64_t t = add_sat(b->tokens_max, -add_sat(b->tokens_used, b->tokens_reserved));
+  double u = b->usd_max - b->usd_used - b->usd_reserved;
+  int64_t ms = b->time_ms - elapsed;
+  out->calls = c > 0 ? c : 0;
+  out->tokens = t > 0 ? t : 0;
+  out->usd = u > 0 ? u : 0;
+  out->time_ms = ms > 0 ? ms : 0;
+  return true;
+}

@@ -489,6 +489,34 @@ static int64_t sleep_effect(VM *vm, Fiber *f, int64_t ms) {
   return ms;
 }
 
+bool vm_clock_read(VM *vm, Fiber *f, int64_t *unix_ms) {
+  const Effects *fx = vm->effects;
+  Buf a;
+  buf_init(&a);
+  fiber_effect_address(f, "clock", &a); /* the counter moves with or without a host */
+  buf_putc(&a, '\0');
+  bool ok = true;
+  if (fx && fx->clock) {
+    EffectRequest rq;
+    memset(&rq, 0, sizeof rq);
+    rq.kind = EFFECT_CLOCK;
+    rq.addr = a.data;
+    rq.fiber = f;
+    char *err = NULL;
+    ok = fx->clock(fx->host, &rq, unix_ms, &err);
+    if (!ok) {
+      vm_raise(vm, f, "%s", err ? err : "the clock could not be read");
+      free(err);
+    }
+  } else {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    *unix_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  }
+  buf_free(&a);
+  return ok;
+}
+
 void vm_fatal(VM *vm, const char *msg) {
   if (!vm->fatal) vm->fatal = xstrdup(msg);
 }
