@@ -150,6 +150,7 @@ NativeStatus std_sleep(VM *vm, Fiber *f, const Value *args, int argc, Value *out
   if (!std_arg_duration(vm, f, args, 0, "sleep", &ms)) return NATIVE_ERROR;
   if (ms < 0) return vm_raise(vm, f, "sleep: negative duration");
   if (!std_charge(vm, f, 1, 0)) return NATIVE_ERROR;
+  if (!vm_budget_time_left(vm, f)) return NATIVE_ERROR;
   vm_park_timer(vm, f, ms, v_none());
   return NATIVE_PARK;
 }

@@ -307,3 +307,10 @@ bool vm_budget_figures(VM *vm, Fiber *f, bool left, BudgetFigures *out) {
   out->time_ms = ms > 0 ? ms : 0;
   return true;
 }
+
+bool vm_budget_time_left(VM *vm, Fiber *f) {
+  const char *spent = budget_time_spent(vm, f->budget);
+  if (!spent) return true;
+  vm_raise_kind(vm, f, "budget", "%s", spent);
+  return false;
+}

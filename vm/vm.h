@@ -208,6 +208,10 @@ typedef struct BudgetFigures {
   double usd;
 } BudgetFigures;
 bool vm_budget_figures(VM *vm, Fiber *f, bool left, BudgetFigures *out);
+/* False, having raised kind "budget" on f, when the time limit of a budget
+ * over f has run out: after its deadline nothing waits under it (a sleep
+ * fails at once). */
+bool vm_budget_time_left(VM *vm, Fiber *f);
 /* Reads the wall clock (unix ms) as an effect at f's next address
  * (PATH/clock#N): the host journals it and answers it from the journal on
  * resume and replay (Effects.clock); without a host, the system clock.
