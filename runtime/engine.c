@@ -1936,6 +1936,15 @@ static bool ask_from_records(Engine *e, Call *c) {
   }
   if (log->mode != SERVE_STRICT) return true;
   const char *src = log->serve_name ? log->serve_name : "the journal";
+  char *why = NULL;
+  if (!rec && budget_admit(e->vm, c->budget, 0, 0, false, &why) == BUDGET_REFUSED) {
+    /* the recorded run had this ask refused too: its refusals are not
+     * records but decisions, made again here the same way */
+    vm_raise_kind(e->vm, c->f, "budget", "%s", why);
+    free(why);
+    return false;
+  }
+  free(why);
   if (!rec)
     vm_raise(e->vm, c->f, "replay: %s has no record of ask %s at %s (the recorded run never made this call)",
              src, c->role->name, c->addr);
