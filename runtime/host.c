@@ -154,7 +154,7 @@ static bool fx_clock(void *hp, const EffectRequest *rq, int64_t *unix_ms, char *
     char *end = NULL;
     errno = 0;
     long long v = strtoll(p, &end, 10);
-    if (!*p || *end || errno || v < 0) {
+    if (*p < '0' || *p > '9' || *end || errno || v < 0) { /* digits only: no sign, no space */
       *err = xasprintf("%s: the record of this clock reading in %s is not a time", rq->addr,
                        log->serve_name ? log->serve_name : "the journal");
       return false;

@@ -71,4 +71,14 @@ run "$WEFT" replay 1 --journal "$J"
 expect_rc 1 "replay of a damaged clock record"
 expect_no_crash "replay of a damaged clock record"
 expect_err "main/clock#1: the record of this clock reading in run 1 is not a time"
+for bad in " 12" "+12" "-5" "99999999999999999999999" ""; do
+  "$PY" -c 'import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE effects SET response = ? WHERE run = 1 AND kind = ?", (sys.argv[2], "clock"))
+db.commit()' "$J" "$bad"
+  run "$WEFT" replay 1 --journal "$J"
+  expect_rc 1 "replay of the clock record '$bad'"
+  expect_no_crash "replay of the clock record '$bad'"
+  expect_err "is not a time"
+done
 exit 0
