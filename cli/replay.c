@@ -7,8 +7,9 @@
 void help_replay(FILE *out) {
   fputs("usage: weft replay RUN [--journal PATH] [--check] [--program FILE] [RUN FLAGS]\n"
         "\n"
-        "Runs a recorded run again fully offline: every model call and sleep is\n"
-        "answered from the journal, failures included, and nothing is written. The\n"
+        "Runs a recorded run again fully offline: every model call, sleep and clock\n"
+        "reading is answered from the journal, failures included, and nothing is\n"
+        "written. The\n"
         "program is the run's program file as it is now (so a workflow can be\n"
         "edited and checked against the recorded replies), or --program FILE; when\n"
         "the file is gone, the module recorded in the journal. A call the journal\n"

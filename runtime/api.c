@@ -915,6 +915,11 @@ static void fx_sleep_end(void *hp, Fiber *f) {
   h->inner->sleep_end(h->inner->host, f);
 }
 
+static bool fx_clock(void *hp, const EffectRequest *rq, int64_t *unix_ms, char **err) {
+  HostFx *h = hp;
+  return h->inner->clock(h->inner->host, rq, unix_ms, err);
+}
+
 static void fx_trace(void *hp, const char *line, size_t n) {
   HostFx *h = hp;
   h->inner->trace(h->inner->host, line, n);
@@ -936,6 +941,7 @@ static HostFx *hostfx_new(weft_session *s, VM *vm) {
   if (h->inner && h->inner->sleep_begin) h->fx.sleep_begin = fx_sleep_begin;
   if (h->inner && h->inner->sleep_end) h->fx.sleep_end = fx_sleep_end;
   if (h->inner && h->inner->trace) h->fx.trace = fx_trace;
+  if (h->inner && h->inner->clock) h->fx.clock = fx_clock;
   vm_set_effects(vm, &h->fx);
   return h;
 }

@@ -986,22 +986,28 @@ static void fail_budget_list(Engine *e, CallList *l, const char *why) {
   }
 }
 
-/* After a budget was exhausted: every call under it that is queued, in
- * flight (its transfer aborted and charged its reservation: the provider
- * may have done the work), mocked or backing off fails with kind
- * "budget". Runs only between completions, never while a list is walked. */
+/* After a budget was exhausted: every call under it not admitted yet
+ * (queued, backing off before a retry, or about to be answered from a
+ * record) fails with kind "budget": an exhausted budget admits nothing
+ * more. Calls admitted before go on: their worst case is reserved, so they
+ * cannot overrun. Only a time limit that ran out also stops the calls in
+ * flight under it (transfers aborted and charged their reservations: the
+ * provider may have done the work). Runs only between completions, never
+ * while a list is walked. */
 static void budget_sweep(Engine *e) {
   if (e->budgets_seen == e->vm->budgets_exhausted) return;
   e->budgets_seen = e->vm->budgets_exhausted;
   e->queue_waiting = 0;
   CallList doomed = {NULL, NULL, 0};
-  CallList *lists[7] = {&e->queue, &e->active, &e->mock, &e->mock_wait, &e->backoff, &e->due, &e->served};
+  CallList *lists[7] = {&e->queue, &e->backoff, &e->due, &e->served, &e->active, &e->mock, &e->mock_wait};
   for (int i = 0; i < 7; i++) {
+    bool admitted = lists[i] == &e->active || lists[i] == &e->mock || lists[i] == &e->mock_wait;
     for (Call *c = lists[i]->head, *next; c; c = next) {
       next = c->next;
       if (!budget_spent(c->budget)) continue;
+      if (admitted && !budget_time_spent(e->vm, c->budget)) continue;
       list_remove(lists[i], c);
-      if (lists[i] == &e->active || lists[i] == &e->mock || lists[i] == &e->mock_wait) e->in_flight--;
+      if (admitted) e->in_flight--;
       call_settle(e, c, SETTLE_RESERVATION, NULL);
       transfer_release(e, c);
       list_push(&doomed, c);
@@ -2083,6 +2089,15 @@ static bool ask_from_records(Engine *e, Call *c) {
   }
   if (log->mode != SERVE_STRICT) return true;
   const char *src = log->serve_name ? log->serve_name : "the journal";
+  char *why = NULL;
+  if (!rec && budget_admit(e->vm, c->budget, 0, 0, false, &why) == BUDGET_REFUSED) {
+    /* the recorded run had this ask refused too: its refusals are not
+     * records but decisions, made again here the same way */
+    vm_raise_kind(e->vm, c->f, "budget", "%s", why);
+    free(why);
+    return false;
+  }
+  free(why);
   if (!rec)
     vm_raise(e->vm, c->f, "replay: %s has no record of ask %s at %s (the recorded run never made this call)",
              src, c->role->name, c->addr);

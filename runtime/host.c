@@ -136,6 +136,59 @@ static void fx_sleep_end(void *hp, Fiber *f) {
   effect_rec_free(&r);
 }
 
+/* ---- the clock ------------------------------------------------------------- */
+
+/* A reading of the clock is an effect: answered from the records when a
+ * resumed or replayed run has one at its address, else read now; either
+ * way traced and journaled, so the run stays deterministic. A record that
+ * is not a reading (a hostile or damaged journal) is an error, never a
+ * made-up time. */
+static bool fx_clock(void *hp, const EffectRequest *rq, int64_t *unix_ms, char **err) {
+  Host *h = hp;
+  VM *vm = h->vm;
+  EffectLog *log = h->log;
+  const EffectRec *rec = log ? records_get(log->serve, rq->addr) : NULL;
+  bool served = rec && rec->ok && strcmp(rec->kind, "clock") == 0;
+  if (served) {
+    const char *p = rec->response ? rec->response : "";
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(p, &end, 10);
+    if (*p < '0' || *p > '9' || *end || errno || v < 0) { /* digits only: no sign, no space */
+      *err = xasprintf("%s: the record of this clock reading in %s is not a time", rq->addr,
+                       log->serve_name ? log->serve_name : "the journal");
+      return false;
+    }
+    *unix_ms = v;
+    log->served++;
+  } else {
+    *unix_ms = unix_now_ms();
+  }
+  if (trace_begin(vm->trace, "clock", rq->addr)) {
+    trace_int(vm->trace, "unix_ms", *unix_ms);
+    if (served) trace_cstr(vm->trace, "from", "journal");
+    trace_end(vm->trace);
+  }
+  if (!log || (served && log->serve_journaled && !log->collect)) return true;
+  EffectRec r;
+  memset(&r, 0, sizeof r);
+  r.addr = str_dup(rq->addr);
+  r.kind = str_dup("clock");
+  r.request = str_dup("{}");
+  r.req_hash = fnv1a64(0xcbf29ce484222325ULL, r.request, strlen(r.request));
+  r.ok = true;
+  r.response = xasprintf("%" PRId64, *unix_ms);
+  r.attempts = 1;
+  r.started_at = r.ended_at = unix_now_ms();
+  if (log->journal && !(served && log->serve_journaled)) {
+    journal_effect_put(log->journal, log->run, &r);
+    log->dirty = true;
+  }
+  if (log->collect) records_put(log->collect, &r);
+  effect_rec_free(&r);
+  return true;
+}
+
 void effects_commit(VM *vm, EffectLog *log) {
   /* only effects make a commit: events ride along with the next one (or
    * the end of the run), so a poll that only started fibers pays no fsync */
@@ -176,6 +229,7 @@ static void refresh(Host *h) {
   h->fx.sleep_begin = traced || h->log ? fx_sleep_begin : NULL;
   h->fx.sleep_end = traced || h->log ? fx_sleep_end : NULL;
   h->fx.trace = traced ? fx_trace : NULL;
+  h->fx.clock = traced || h->log ? fx_clock : NULL;
   vm_set_effects(h->vm, &h->fx);
 }
 

@@ -150,8 +150,62 @@ NativeStatus std_sleep(VM *vm, Fiber *f, const Value *args, int argc, Value *out
   if (!std_arg_duration(vm, f, args, 0, "sleep", &ms)) return NATIVE_ERROR;
   if (ms < 0) return vm_raise(vm, f, "sleep: negative duration");
   if (!std_charge(vm, f, 1, 0)) return NATIVE_ERROR;
+  if (!vm_budget_time_left(vm, f)) return NATIVE_ERROR;
   vm_park_timer(vm, f, ms, v_none());
   return NATIVE_PARK;
+}
+
+/* ---- budgets and the clock ---------------------------------------------- */
+
+/* { calls, tokens, usd, time }: a figure for each limit the budget sets. */
+static NativeStatus budget_record(VM *vm, Fiber *f, bool left, Value *out) {
+  BudgetFigures b;
+  vm_budget_figures(vm, f, left, &b);
+  if (!std_charge(vm, f, 4, 0) || !vm_check_alloc(vm, f, sizeof(ObjRecord) + 4 * sizeof(Value)))
+    return NATIVE_ERROR;
+  static const char *const names[] = {"calls", "tokens", "usd", "time", NULL};
+  ObjShape *shape = std_shape(&vm->heap, names);
+  Value r = v_record(&vm->heap, shape);
+  v_release(&vm->heap, v_obj(&shape->h));
+  Value *v = AS_RECORD(r)->vals;
+  v[0] = b.has_calls ? v_int(b.calls) : v_none();
+  v[1] = b.has_tokens ? v_int(b.tokens) : v_none();
+  v[2] = b.has_usd ? v_float(b.usd) : v_none();
+  v[3] = b.has_time ? v_duration(b.time_ms) : v_none();
+  *out = r;
+  return NATIVE_OK;
+}
+
+NativeStatus std_budget_used(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {
+  (void)args;
+  (void)argc;
+  return budget_record(vm, f, false, out);
+}
+
+NativeStatus std_budget_left(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {
+  (void)args;
+  (void)argc;
+  return budget_record(vm, f, true, out);
+}
+
+NativeStatus std_now(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {
+  (void)args;
+  (void)argc;
+  int64_t ms;
+  if (!std_charge(vm, f, 1, 0) || !vm_clock_read(vm, f, &ms)) return NATIVE_ERROR;
+  *out = v_int(ms);
+  return NATIVE_OK;
+}
+
+NativeStatus std_since(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {
+  (void)argc;
+  int64_t t0, ms;
+  if (!std_arg_int(vm, f, args, 0, "since", &t0)) return NATIVE_ERROR;
+  if (!std_charge(vm, f, 1, 0) || !vm_clock_read(vm, f, &ms)) return NATIVE_ERROR;
+  /* saturating: a hostile t0 cannot wrap the difference around */
+  int64_t d = (t0 < 0 && ms > INT64_MAX + t0) ? INT64_MAX : (t0 > 0 && ms < INT64_MIN + t0) ? INT64_MIN : ms - t0;
+  *out = v_duration(d);
+  return NATIVE_OK;
 }
 
 /* ---- verify and tournament ---------------------------------------------

@@ -32,11 +32,18 @@
  * A request that does not fit even with nothing else outstanding is
  * refused and exhausts that budget; one that fits only once calls in flight
  * settle WAITs in the engine's queue (it is not refused: their actual
- * usage is usually below what they reserved). An exhausted budget refuses
- * every later request with kind "budget"; the engine fails the calls still
- * queued or in flight under it (vm->budgets_exhausted tells it to look),
- * and a budget block's body is cancelled at the next settle exactly like a
- * cancelled fan-out branch. */
+ * usage is usually below what they reserved). An exhausted budget admits
+ * nothing more: every later request is refused with kind "budget", and the
+ * engine fails the calls under it still queued or backing off (never
+ * admitted). Calls already admitted finish: their worst case was reserved,
+ * so they cannot overrun. The refusals fail their fibers like any branch
+ * failure, so a tolerant barrier keeps what completed, and a block takes
+ * its else only when a budget failure escapes its body (vm/tasks.c).
+ *
+ * Time is the exception: when a time limit runs out (b->timed) the work
+ * under it is stopped, not only refused: the engine aborts the calls in
+ * flight under it and vm_budget_time_stop fails the fibers that compute or
+ * sleep, each with kind "budget". */
 
 /* Counts saturate: a hostile reply's usage or a huge reservation can end a
  * budget, never wrap it around. */
@@ -117,17 +124,29 @@ static void budget_exhaust(VM *vm, Budget *b, char *why) {
 
 /* Exhausts b if a limit is used up; returns its state. */
 bool budget_check(VM *vm, Budget *b) {
-  if (b->exhausted) return true;
+  if (b->exhausted && (b->timed || !(b->bits & BUDGET_TIME))) return true;
   char *why = NULL;
   int64_t elapsed = (int64_t)(vm_now_ms(vm) - b->start_ms);
+  if (b->exhausted) {
+    /* exhausted by another limit, its calls in flight still finishing:
+     * the deadline stops them all the same */
+    if (elapsed >= b->time_ms) {
+      b->timed = true;
+      vm->budgets_exhausted++;
+      if (b->owner) tasks_mark_dirty(vm, b->owner);
+    }
+    return true;
+  }
   if ((b->bits & BUDGET_CALLS) && b->calls_used >= b->calls_max)
     why = xasprintf("budget exhausted: calls %" PRId64 "/%" PRId64, b->calls_used, b->calls_max);
   else if ((b->bits & BUDGET_TOKENS) && b->tokens_used >= b->tokens_max)
     why = xasprintf("budget exhausted: tokens %" PRId64 "/%" PRId64, b->tokens_used, b->tokens_max);
   else if ((b->bits & BUDGET_USD) && b->usd_used >= b->usd_max)
     why = xasprintf("budget exhausted: usd $%.4f/$%.4f", b->usd_used, b->usd_max);
-  else if ((b->bits & BUDGET_TIME) && elapsed >= b->time_ms)
+  else if ((b->bits & BUDGET_TIME) && elapsed >= b->time_ms) {
     why = xasprintf("budget exhausted: time %" PRId64 "ms/%" PRId64 "ms", elapsed, b->time_ms);
+    b->timed = true;
+  }
   if (why) budget_exhaust(vm, b, why);
   return b->exhausted;
 }
@@ -224,6 +243,14 @@ const char *budget_spent(const Budget *b) {
   return NULL;
 }
 
+const char *budget_time_spent(VM *vm, Budget *b) {
+  for (Budget *p = b; p; p = p->parent) {
+    if (!p->exhausted && (p->bits & BUDGET_TIME)) budget_check(vm, p);
+    if (p->exhausted && p->timed) return p->why;
+  }
+  return NULL;
+}
+
 void budget_mark_refused(Budget *b) {
   for (Budget *p = b; p; p = p->parent)
     if (p->exhausted) {
@@ -251,4 +278,39 @@ void budget_time_up(VM *vm, Budget *b) {
 void vm_set_budget(VM *vm, uint32_t bits, int64_t calls, int64_t tokens, double usd, int64_t time_ms) {
   budget_release(vm, vm->budget);
   vm->budget = budget_new(vm, NULL, bits, calls, tokens, usd, time_ms, "run");
+}
+
+bool vm_budget_figures(VM *vm, Fiber *f, bool left, BudgetFigures *out) {
+  memset(out, 0, sizeof *out);
+  Budget *b = f ? f->budget : vm->budget;
+  if (!b) return false;
+  int64_t elapsed = (int64_t)(vm_now_ms(vm) - b->start_ms);
+  out->has_calls = b->bits & BUDGET_CALLS;
+  out->has_tokens = b->bits & BUDGET_TOKENS;
+  out->has_usd = b->bits & BUDGET_USD;
+  out->has_time = b->bits & BUDGET_TIME;
+  if (!left) {
+    out->calls = b->calls_used;
+    out->tokens = b->tokens_used;
+    out->usd = b->usd_used;
+    out->time_ms = elapsed < 0 ? 0 : elapsed;
+    return true;
+  }
+  if (budget_check(vm, b)) return true; /* nothing more is admitted: all 0 */
+  int64_t c = b->calls_max - b->calls_used;
+  int64_t t = add_sat(b->tokens_max, -add_sat(b->tokens_used, b->tokens_reserved));
+  double u = b->usd_max - b->usd_used - b->usd_reserved;
+  int64_t ms = b->time_ms - elapsed;
+  out->calls = c > 0 ? c : 0;
+  out->tokens = t > 0 ? t : 0;
+  out->usd = u > 0 ? u : 0;
+  out->time_ms = ms > 0 ? ms : 0;
+  return true;
+}
+
+bool vm_budget_time_left(VM *vm, Fiber *f) {
+  const char *spent = budget_time_spent(vm, f->budget);
+  if (!spent) return true;
+  vm_raise_kind(vm, f, "budget", "%s", spent);
+  return false;
 }

@@ -36,7 +36,9 @@
  * Sleeps are VM timers, but they are effects too: with sleep_begin set the
  * host is told of each before it parks (to trace it, journal it, or answer
  * it from a journal on resume: it returns the milliseconds to actually
- * wait) and sleep_end when the timer fired. The trace sink receives every
+ * wait) and sleep_end when the timer fired. A reading of the clock
+ * (now(), since()) is an effect the same way: clock answers it at once,
+ * from a journal or the system clock, and journals it. The trace sink receives every
  * trace event the VM builds (one JSON object per call, no newline). */
 #ifndef WEFT_EFFECTS_H
 #define WEFT_EFFECTS_H
@@ -51,6 +53,7 @@ struct Fiber;
 typedef enum EffectKind {
   EFFECT_ASK,    /* a model call (ASK a b): the reply text or a value of a type */
   EFFECT_SLEEP,  /* a timer (sleep_begin); never submitted */
+  EFFECT_CLOCK,  /* a reading of the wall clock (clock); never submitted */
   /* Room for what comes next, in this order so the numbers stay stable:
    * EFFECT_STEP (one model step of a tool-calling loop), EFFECT_TOOL (a
    * host tool call), then host capabilities (files, processes, HTTP). */
@@ -99,6 +102,11 @@ typedef struct Effects {
    * when sleep_begin set f->sleep_ms >= 0 (to be told; the host resets it).
    * Fiber.sleep_ms / sleep_at are the host's to keep. */
   void (*sleep_end)(void *host, struct Fiber *f);
+  /* A reading of the wall clock at rq->addr: sets *unix_ms from the
+   * journal (resume, replay) or the system clock, and journals it. False:
+   * *err (malloc'd) says why (a record that is not a reading). NULL: the
+   * system clock, nothing journaled. */
+  bool (*clock)(void *host, const EffectRequest *rq, int64_t *unix_ms, char **err);
   /* One trace event, a JSON object of n bytes (no newline). NULL: no trace:
    * the VM builds no events at all. */
   void (*trace)(void *host, const char *line, size_t n);

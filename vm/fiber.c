@@ -365,6 +365,32 @@ void vm_fail_parked(VM *vm, Fiber *f, const char *kind, const char *msg) {
   if (f->task) tasks_branch_finished(vm, f); /* frees f */
 }
 
+static bool fiber_under(const Fiber *f, const Budget *b) {
+  for (const Budget *p = f->budget; p; p = p->parent)
+    if (p == b) return true;
+  return false;
+}
+
+void vm_budget_time_stop(VM *vm, Budget *b) {
+  /* backwards: failing a branch frees only that fiber (its tasks settle
+   * later), and a freed fiber's slot takes the last one, already seen */
+  for (uint32_t i = vm->nfibers; i-- > 0;) {
+    if (i >= vm->nfibers) continue;
+    Fiber *f = vm->fibers[i];
+    if (!f->task || !fiber_under(f, b)) continue;
+    bool sleeping = f->state == FIBER_PARKED && !f->join && f->timer_index < vm->ntimers &&
+                    vm->timers[f->timer_index] == f;
+    if (f->state == FIBER_READY) {
+      runq_remove(vm, f);
+      f->state = FIBER_PARKED;
+    } else if (!sleeping) {
+      continue; /* asking (the engine stops the call), or waiting on a barrier */
+    }
+    f->sleep_ms = -1; /* a sleep cut short is not journaled as ended */
+    vm_fail_parked(vm, f, "budget", b->why ? b->why : "budget exhausted: time");
+  }
+}
+
 bool vm_charge(VM *vm, Fiber *f, uint64_t units) {
   uint64_t max = vm->limits.max_instructions;
   if (units > max || vm->fuel > max - units) {
@@ -461,6 +487,34 @@ static int64_t sleep_effect(VM *vm, Fiber *f, int64_t ms) {
   ms = fx->sleep_begin(fx->host, &rq);
   buf_free(&a);
   return ms;
+}
+
+bool vm_clock_read(VM *vm, Fiber *f, int64_t *unix_ms) {
+  const Effects *fx = vm->effects;
+  Buf a;
+  buf_init(&a);
+  fiber_effect_address(f, "clock", &a); /* the counter moves with or without a host */
+  buf_putc(&a, '\0');
+  bool ok = true;
+  if (fx && fx->clock) {
+    EffectRequest rq;
+    memset(&rq, 0, sizeof rq);
+    rq.kind = EFFECT_CLOCK;
+    rq.addr = a.data;
+    rq.fiber = f;
+    char *err = NULL;
+    ok = fx->clock(fx->host, &rq, unix_ms, &err);
+    if (!ok) {
+      vm_raise(vm, f, "%s", err ? err : "the clock could not be read");
+      free(err);
+    }
+  } else {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    *unix_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  }
+  buf_free(&a);
+  return ok;
 }
 
 void vm_fatal(VM *vm, const char *msg) {

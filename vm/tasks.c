@@ -81,6 +81,7 @@ struct ObjTasks {
   Budget *budget;      /* the budget branches start under (one reference; NULL: none) */
   Budget *own;         /* mode 2 (a budget block): the block's budget (one reference) */
   bool in_else;        /* mode 2: the branch slot runs the else function */
+  bool time_stopped;   /* mode 2: the body's work was stopped at the time limit */
   uint32_t asked;      /* calls its branches may have in flight at once by the limits
                           written: its limit times those around it (tasks_asked) */
   bool host_noted;     /* the host reported on it (tasks_note_once) */
@@ -762,10 +763,15 @@ void tasks_release_obj(Heap *h, Obj *o) {
  *
  * A block is a one-branch tasks object (mode 2): the body runs in its own
  * fiber under the block's budget, the enclosing fiber waits like a barrier
- * waiter. Exhaustion of the block's own budget cancels the body (its fiber
- * freed: nested fan-outs and calls in flight go with it) and starts the
- * else function in the same branch slot under the enclosing budget, or
- * fails the waiter with kind "budget". Any other failure (including an
+ * waiter. Exhaustion of the block's budget does not cancel the body: the
+ * engine refuses what asks next, with kind "budget", and the body goes on
+ * with what completed (a tolerant barrier keeps it). When its time runs
+ * out, what computes, sleeps or waits on a model under it fails with kind
+ * "budget" too (vm_budget_time_stop and the engine's sweep). The body's
+ * outcome decides: a value is the block's value; a "budget" failure that
+ * escapes it while the block's own budget is exhausted starts the else
+ * function in the same branch slot under the enclosing budget, or fails
+ * the waiter with kind "budget". Any other failure (including an
  * enclosing budget's exhaustion) passes through unchanged. */
 
 NativeStatus tasks_budget(VM *vm, Fiber *f, uint32_t bits, const Value *args, Value *out) {
@@ -881,16 +887,15 @@ static void settle_budget(VM *vm, ObjTasks *t) {
       t->timed_out = false;
       budget_check(vm, t->own);
     }
-    if (!t->in_else && t->own->exhausted && (b->state == BR_RUNNING || b->state == BR_PENDING)) {
+    if (!t->in_else && t->own->timed && !t->time_stopped) {
+      t->time_stopped = true;
       t->own->refused = true;
-      if (b->state == BR_RUNNING) {
-        char *why = xasprintf("%s", t->own->why);
-        drop_fiber(vm, t, b, why);
-        free(why);
-      } else {
+      if (b->state == BR_PENDING) { /* a zero time limit: the body never starts */
         t->next = 1;
+        branch_fail(t, 0, "budget", xasprintf("%s", t->own->why));
+      } else {
+        vm_budget_time_stop(vm, t->own); /* may fail the body itself */
       }
-      branch_fail(t, 0, "budget", xasprintf("%s", t->own->why));
     }
     if (b->state == BR_PENDING) {
       start_pending(vm, t);
@@ -907,6 +912,7 @@ static void settle_budget(VM *vm, ObjTasks *t) {
       buf_free(&msg);
       return;
     }
+    /* the block's own budget ran out and its failure escaped the body */
     bool mine = !t->in_else && t->own->exhausted && b->kind && strcmp(b->kind, "budget") == 0;
     if (mine && t->items.tag != V_NONE) {
       buf_free(&msg);

@@ -196,6 +196,27 @@ void vm_clock_restart(VM *vm);
  * bits are BUDGET_* (vm/opcodes.h) saying which limits are given. Call
  * before vm_run_main. */
 void vm_set_budget(VM *vm, uint32_t bits, int64_t calls, int64_t tokens, double usd, int64_t time_ms);
+/* What the innermost budget over f (a `budget` block's, else the global
+ * one) has used or has left (budget_used / budget_left): a figure is given
+ * (has_*) only for a limit that budget sets. Left is what may still be
+ * admitted: the limit less what is used and what calls in flight have
+ * reserved, never below 0; every figure left is 0 once it is exhausted.
+ * False: no budget applies. */
+typedef struct BudgetFigures {
+  bool has_calls, has_tokens, has_usd, has_time;
+  int64_t calls, tokens, time_ms;
+  double usd;
+} BudgetFigures;
+bool vm_budget_figures(VM *vm, Fiber *f, bool left, BudgetFigures *out);
+/* False, having raised kind "budget" on f, when the time limit of a budget
+ * over f has run out: after its deadline nothing waits under it (a sleep
+ * fails at once). */
+bool vm_budget_time_left(VM *vm, Fiber *f);
+/* Reads the wall clock (unix ms) as an effect at f's next address
+ * (PATH/clock#N): the host journals it and answers it from the journal on
+ * resume and replay (Effects.clock); without a host, the system clock.
+ * False: raised on f (a journal record that is not a clock reading). */
+bool vm_clock_read(VM *vm, Fiber *f, int64_t *unix_ms);
 /* Links module m into the running VM and starts its main on a new fiber:
  * a sub-workflow generated while the program runs. m is verified like any
  * module (module_verify: the verifier, not its origin, is the boundary),

@@ -92,6 +92,7 @@ struct Budget {
   uint64_t start_ms;
   bool exhausted;
   bool refused;            /* stopped work: refused or cancelled a call */
+  bool timed;              /* exhausted by its time limit: what runs under it is stopped */
   char *why;               /* "budget exhausted: calls 3/3" once exhausted */
   char *addr;              /* "run" or the block's address */
   ObjTasks *owner;         /* a block's tasks (no reference); NULL: global */
@@ -115,7 +116,7 @@ typedef enum BudgetFit { BUDGET_FITS, BUDGET_WAIT, BUDGET_REFUSED } BudgetFit;
 BudgetFit budget_admit(VM *vm, Budget *b, int64_t tokens, double usd, bool commit, char **why);
 /* An admitted request ended: its reservation (res_*) is released and
  * tokens/usd charged on the chain; a budget reaching a limit is exhausted
- * (its block's work is cancelled at the next settle). */
+ * (nothing more is admitted under it; what is in flight finishes). */
 void budget_settle(VM *vm, Budget *b, int64_t res_tokens, double res_usd, int64_t tokens, double usd);
 /* Charges calls, tokens and dollars without a reservation (a call answered
  * from a journal: what the recorded run was charged). */
@@ -127,6 +128,13 @@ bool budget_limits_usd(const Budget *b);
 bool budget_check(VM *vm, Budget *b);
 /* The message of the first exhausted budget in b's chain, or NULL. */
 const char *budget_spent(const Budget *b);
+/* The message of a budget of b's chain whose time is up (each budget with
+ * a time limit is checked against the clock now), or NULL. */
+const char *budget_time_spent(VM *vm, Budget *b);
+/* b's time limit ran out: every branch fiber under b that computes or
+ * sleeps fails with kind "budget" (calls in flight are the engine's:
+ * budget_sweep). Fibers waiting on a barrier wait on. (vm/fiber.c) */
+void vm_budget_time_stop(VM *vm, Budget *b);
 /* The engine cancelled a call under b's exhausted chain: that budget
  * stopped work. */
 void budget_mark_refused(Budget *b);

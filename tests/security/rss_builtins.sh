@@ -41,6 +41,10 @@ sqrt:a number
 pow:a number
 fail:raises; its message is the program's own string
 sleep:parks the fiber
+budget_used:a record of four fixed-size fields
+budget_left:a record of four fixed-size fields
+now:an int
+since:a duration
 tournament_seed:an int
 trace_loop:a bool
 trace_event:internal (programs cannot name it); writes a trace line, builds no value
