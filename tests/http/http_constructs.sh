@@ -6,7 +6,7 @@
 #    connections of the asks in flight (server in_flight back to 0) and
 #    the asks the cancelled branches would have made later are never sent;
 #    `first K` cancels the slower asks the same way;
-#  - a barrier timeout with a slow model (`slow-500`, `timeout 100ms`)
+#  - a barrier timeout with a slow model (`slow-5000`, `timeout 1s`)
 #    returns at the deadline, not when the model answers.
 . "$TESTDIR/../lib/server.sh"
 
@@ -111,31 +111,32 @@ wait_idle "first 2"
 
 # ---- barrier timeout with a slow model -------------------------------------
 cat >"$tmp/timeout.weft" <<'EOF_W'
-role slow { model: "openai/slow-500" }
+role slow { model: "openai/slow-5000" }
 role quick { model: "openai/quick" }
 
 fn main() -> int {
   let t = fanout i in range(4) {
     if i == 0 { ask quick "quick {i}" } else { ask slow "slow {i}" }
   }
-  let j = barrier t tolerate 3 timeout 100ms
+  let j = barrier t tolerate 3 timeout 1s
   for f in j.failed { print("{f.branch} {f.kind}") }
   len(j.ok)
 }
 EOF_W
 reset_stats
 run "$WEFT" run "$tmp/timeout.weft" --trace "$tmp/timeout.jsonl"
-expect_rc 0 "timeout 100ms"
+expect_rc 0 "timeout 1s"
 [ "$out" = "1 timeout
 2 timeout
 3 timeout
-1" ] || fail "timeout 100ms: got $out"
+1" ] || fail "timeout 1s: got $out"
 # The barrier's own clock (the trace), not the wall clock of a loaded
-# machine: decided at the deadline, long before the slow model's 500 ms.
+# machine: decided at the deadline, long before the slow model's 5 s (the
+# quick ask has a whole second to answer, even on a loaded machine).
 d=$("$PY" -c 'import json,sys
 print([e for e in map(json.loads, open(sys.argv[1])) if e["ev"] == "barrier"][0]["duration_ms"])' "$tmp/timeout.jsonl") ||
-  fail "timeout 100ms: no barrier event in the trace"
-[ "$d" -ge 100 ] && [ "$d" -lt 400 ] || fail "timeout 100ms: the barrier was decided after $d ms"
+  fail "timeout 1s: no barrier event in the trace"
+[ "$d" -ge 1000 ] && [ "$d" -lt 4000 ] || fail "timeout 1s: the barrier was decided after $d ms"
 wait_idle "timeout"
 
 # The same under a plain barrier: the run fails at the deadline.
