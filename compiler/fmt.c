@@ -200,12 +200,20 @@ static bool tok_is(const F *f, const Tok *t, const char *text) {
   return t->len == l && !memcmp(f->s + t->start, text, l);
 }
 
+/* A word right after '.' or right before ':' names a record field, even a
+ * keyword (`reply.type`, `{ or: 1 }`): it spaces and ends lines as a name. */
+static bool is_field_word(const F *f, const Tok *t) {
+  uint32_t i = (uint32_t)(t - f->t.v);
+  return (i > 0 && f->t.v[i - 1].kind == TK_OP && tok_is(f, &f->t.v[i - 1], ".")) ||
+         (i + 1 < f->t.n && f->t.v[i + 1].kind == TK_OP && tok_is(f, &f->t.v[i + 1], ":"));
+}
+
 static bool is_keyword(const F *f, const Tok *t) {
   static const char *const kw[] = { "fn", "let", "var", "type", "role", "import", "as", "if", "else",
                                     "match", "for", "in", "break", "continue", "return", "true",
                                     "false", "none", "and", "or", "not", "with", "ask", "fanout",
                                     "barrier", "verify", "tournament", "loop", "until", "budget" };
-  if (t->kind != TK_WORD) return false;
+  if (t->kind != TK_WORD || is_field_word(f, t)) return false;
   for (size_t i = 0; i < sizeof kw / sizeof kw[0]; i++)
     if (tok_is(f, t, kw[i])) return true;
   return false;
@@ -213,7 +221,8 @@ static bool is_keyword(const F *f, const Tok *t) {
 
 /* Binary operators, spaced on both sides. */
 static bool is_binop(const F *f, const Tok *t) {
-  if (t->kind == TK_WORD) return tok_is(f, t, "and") || tok_is(f, t, "or");
+  if (t->kind == TK_WORD)
+    return (tok_is(f, t, "and") || tok_is(f, t, "or")) && !is_field_word(f, t);
   if (t->kind != TK_OP) return false;
   static const char *const ops[] = { "=>", "->", "==", "!=", "<=", ">=", "=", "+", "-", "*", "/",
                                      "%", "<", ">", "|" };

@@ -802,6 +802,20 @@ static int item_keyword(ParseCtx *pc, Loc *loc, int kind) {
   return r;
 }
 
+/* A keyword right after '.' names a field (`reply.type`, `r.role`): it is
+ * read as an identifier, so it is accepted there and ends a line like any
+ * name does. Elsewhere keywords stay keywords. */
+static int keyword(ParseCtx *pc, WPSTYPE *val, Loc *loc, int kind) {
+  Lexer *lx = &pc->lx;
+  if (lx->last == T_DOT) {
+    val->str = arena_strndup(pc->arena, (const char *)lx->tok, (size_t)(lx->cur - lx->tok));
+    return emit(pc, T_IDENT, loc, 0);
+  }
+  if (kind == T_FN || kind == T_TYPE || kind == T_ROLE || kind == T_IMPORT)
+    return item_keyword(pc, loc, kind);
+  return emit(pc, kind, loc, 0);
+}
+
 /* End of text: explain what is still open (innermost only). */
 static int at_eof(ParseCtx *pc, Loc *loc) {
   Lexer *lx = &pc->lx;
@@ -856,36 +870,36 @@ int lex_next(ParseCtx *pc, WPSTYPE *val, Loc *loc) {
       "//" { line_comment(pc); continue; }
       "/*" { block_comment(pc); continue; }
 
-      "fn"       { return item_keyword(pc, loc, T_FN); }
-      "let"      { return emit(pc, T_LET, loc, 0); }
-      "var"      { return emit(pc, T_VAR, loc, 0); }
-      "type"     { return item_keyword(pc, loc, T_TYPE); }
-      "role"     { return item_keyword(pc, loc, T_ROLE); }
-      "import"   { return item_keyword(pc, loc, T_IMPORT); }
-      "as"       { return emit(pc, T_AS, loc, 0); }
-      "if"       { return emit(pc, T_IF, loc, 0); }
-      "else"     { return emit(pc, T_ELSE, loc, 0); }
-      "match"    { return emit(pc, T_MATCH, loc, 0); }
-      "for"      { return emit(pc, T_FOR, loc, 0); }
-      "in"       { return emit(pc, T_IN, loc, 0); }
-      "break"    { return emit(pc, T_BREAK, loc, 0); }
-      "continue" { return emit(pc, T_CONTINUE, loc, 0); }
-      "return"   { return emit(pc, T_RETURN, loc, 0); }
-      "true"     { return emit(pc, T_TRUE, loc, 0); }
-      "false"    { return emit(pc, T_FALSE, loc, 0); }
-      "none"     { return emit(pc, T_NONE, loc, 0); }
-      "and"      { return emit(pc, T_AND, loc, 0); }
-      "or"       { return emit(pc, T_OR, loc, 0); }
-      "not"      { return emit(pc, T_NOT, loc, 0); }
-      "with"     { return emit(pc, T_WITH, loc, 0); }
-      "ask"      { return emit(pc, T_ASK, loc, 0); }
-      "fanout"   { return emit(pc, T_FANOUT, loc, 0); }
-      "barrier"  { return emit(pc, T_BARRIER, loc, 0); }
-      "verify"   { return emit(pc, T_VERIFY, loc, 0); }
-      "tournament" { return emit(pc, T_TOURNAMENT, loc, 0); }
-      "loop"     { return emit(pc, T_LOOP, loc, 0); }
-      "until"    { return emit(pc, T_UNTIL, loc, 0); }
-      "budget"   { return emit(pc, T_BUDGET, loc, 0); }
+      "fn"       { return keyword(pc, val, loc, T_FN); }
+      "let"      { return keyword(pc, val, loc, T_LET); }
+      "var"      { return keyword(pc, val, loc, T_VAR); }
+      "type"     { return keyword(pc, val, loc, T_TYPE); }
+      "role"     { return keyword(pc, val, loc, T_ROLE); }
+      "import"   { return keyword(pc, val, loc, T_IMPORT); }
+      "as"       { return keyword(pc, val, loc, T_AS); }
+      "if"       { return keyword(pc, val, loc, T_IF); }
+      "else"     { return keyword(pc, val, loc, T_ELSE); }
+      "match"    { return keyword(pc, val, loc, T_MATCH); }
+      "for"      { return keyword(pc, val, loc, T_FOR); }
+      "in"       { return keyword(pc, val, loc, T_IN); }
+      "break"    { return keyword(pc, val, loc, T_BREAK); }
+      "continue" { return keyword(pc, val, loc, T_CONTINUE); }
+      "return"   { return keyword(pc, val, loc, T_RETURN); }
+      "true"     { return keyword(pc, val, loc, T_TRUE); }
+      "false"    { return keyword(pc, val, loc, T_FALSE); }
+      "none"     { return keyword(pc, val, loc, T_NONE); }
+      "and"      { return keyword(pc, val, loc, T_AND); }
+      "or"       { return keyword(pc, val, loc, T_OR); }
+      "not"      { return keyword(pc, val, loc, T_NOT); }
+      "with"     { return keyword(pc, val, loc, T_WITH); }
+      "ask"      { return keyword(pc, val, loc, T_ASK); }
+      "fanout"   { return keyword(pc, val, loc, T_FANOUT); }
+      "barrier"  { return keyword(pc, val, loc, T_BARRIER); }
+      "verify"   { return keyword(pc, val, loc, T_VERIFY); }
+      "tournament" { return keyword(pc, val, loc, T_TOURNAMENT); }
+      "loop"     { return keyword(pc, val, loc, T_LOOP); }
+      "until"    { return keyword(pc, val, loc, T_UNTIL); }
+      "budget"   { return keyword(pc, val, loc, T_BUDGET); }
 
       id {
         val->str = arena_strndup(pc->arena, (const char *)lx->tok, (size_t)(lx->cur - lx->tok));

@@ -152,6 +152,7 @@ static NodeList one(ParseCtx *pc, Node *n) {
 %type <list> verify_mods role_list
 %type <flag> sep seps opt_seps cmp_op
 %type <body> block_body
+%type <str> field_name
 
 %%
 
@@ -602,13 +603,52 @@ trail
   | NEWLINE
   ;
 
+/* field_name -> IDENT | keyword: a record field may be named by any word,
+ * keywords included, as JSON keys such as "role" or "type" are common in
+ * model replies. Only field positions use it; names of variables, functions
+ * and types stay identifiers. (`p.role` needs no rule: the lexer reads a
+ * keyword right after '.' as an identifier.) */
+field_name
+  : IDENT
+  | FN         { $$ = "fn"; }
+  | LET        { $$ = "let"; }
+  | VAR        { $$ = "var"; }
+  | TYPE       { $$ = "type"; }
+  | ROLE       { $$ = "role"; }
+  | IMPORT     { $$ = "import"; }
+  | AS         { $$ = "as"; }
+  | IF         { $$ = "if"; }
+  | ELSE       { $$ = "else"; }
+  | MATCH      { $$ = "match"; }
+  | FOR        { $$ = "for"; }
+  | IN         { $$ = "in"; }
+  | BREAK      { $$ = "break"; }
+  | CONTINUE   { $$ = "continue"; }
+  | RETURN     { $$ = "return"; }
+  | TRUE       { $$ = "true"; }
+  | FALSE      { $$ = "false"; }
+  | NONE       { $$ = "none"; }
+  | AND        { $$ = "and"; }
+  | OR         { $$ = "or"; }
+  | NOT        { $$ = "not"; }
+  | WITH       { $$ = "with"; }
+  | ASK        { $$ = "ask"; }
+  | FANOUT     { $$ = "fanout"; }
+  | BARRIER    { $$ = "barrier"; }
+  | VERIFY     { $$ = "verify"; }
+  | TOURNAMENT { $$ = "tournament"; }
+  | LOOP       { $$ = "loop"; }
+  | UNTIL      { $$ = "until"; }
+  | BUDGET     { $$ = "budget"; }
+  ;
+
 fields
   : field                           { $$ = one(pc, $1); }
   | fields item_sep field           { $$ = $1; ps_push_member(pc, &$$, $3, "fields in one record"); }
   ;
 
 field
-  : IDENT ":" expr
+  : field_name ":" expr
       { $$ = NEW(N_FIELD_INIT, @$); $$->doc = ps_doc(@1); $$->u.init.name = $1;
         $$->u.init.value = $3; $$ = DONE($$); }
   ;
@@ -731,7 +771,7 @@ tfields
   ;
 
 tfield
-  : IDENT ":" type
+  : field_name ":" type
       { $$ = NEW(N_PARAM, @$); $$->doc = ps_doc(@1); $$->u.param.name = $1;
         $$->u.param.type = $3; $$ = DONE($$); }
   ;
@@ -837,8 +877,13 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, ParseCtx *pc) {
   bool expects_ident = false, expects_expr = false, expects_item = false;
   bool expects_comma = false, expects_colon = false, expects_lbrace = false;
   bool expects_rbrace = false, expects_sep = false, in_string = false;
-  bool expects_closer = false;
+  bool expects_closer = false, expects_role = false, expects_rec = false, expects_string = false;
+  bool expects_break = false;
   for (int i = 0; i < n; i++) {
+    expects_role |= exp[i] == YYSYMBOL_ROLE;
+    expects_rec |= exp[i] == YYSYMBOL_LBRACE_REC;
+    expects_string |= exp[i] == YYSYMBOL_STRING;
+    expects_break |= exp[i] == YYSYMBOL_BREAK;
     expects_closer |= exp[i] == YYSYMBOL_RBRACE || exp[i] == YYSYMBOL_RBRACKET ||
                       exp[i] == YYSYMBOL_RPAREN;
     expects_ident |= exp[i] == YYSYMBOL_IDENT;
@@ -851,6 +896,16 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, ParseCtx *pc) {
     expects_sep |= exp[i] == YYSYMBOL_SEMI;
     in_string |= exp[i] == YYSYMBOL_STR_TAIL || exp[i] == YYSYMBOL_STR_MID;
   }
+  /* a field name: an identifier or any keyword (`break` begins a statement
+   * and `import` an item, never both at once elsewhere) */
+  bool expects_field = expects_ident && expects_break && expects_item;
+  if (expects_field) expects_item = false;
+  /* a type: `role`, a record type and a literal union may begin here, an
+   * expression may not; or the next member of a literal union */
+  bool expects_type = !expects_expr && expects_string &&
+                      ((expects_role && expects_rec) || pc->prev_tok == T_PIPE);
+  bool literal = la == YYSYMBOL_INT || la == YYSYMBOL_FLOAT || la == YYSYMBOL_TRUE ||
+                 la == YYSYMBOL_FALSE;
   /* a '{' that starts a record or a map where a block's '{' was expected:
    * both print as '{', so the message says what the brace was read as */
   bool brace_kind_mismatch =
@@ -890,6 +945,8 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, ParseCtx *pc) {
   for (int i = 0; i < nn; i++) same |= strcmp(names[i], what) == 0;
   if (brace_kind_mismatch)
     ;
+  else if (expects_field)
+    m += (size_t)snprintf(msg + m, sizeof msg - m, ", expected a field name");
   else if (same)
     m += (size_t)snprintf(msg + m, sizeof msg - m, " here");
   else if (expects_ident && expects_expr) /* too many to list */
@@ -923,6 +980,22 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, ParseCtx *pc) {
   else if (brace_kind_mismatch)
     help = "a block cannot begin with '\"key\":'; to make a branch or body whose value is a "
            "map, wrap the map in parentheses: '{ ({ \"k\": 1 }) }'";
+  else if (expects_field && la == YYSYMBOL_STRING)
+    help = "field names are written without quotes, keywords included: 'role: ...'";
+  else if (expects_field)
+    help = "a record field is written 'name: value'; any word may name a field, keywords "
+           "included";
+  else if (expects_type && la == YYSYMBOL_LBRACE_MAP)
+    help = "a record type's field names are written without quotes, keywords included: "
+           "'{ role: string }'";
+  else if (expects_type && literal)
+    help = la == YYSYMBOL_INT
+               ? "literal unions hold strings: use int (and check the range in code), or "
+                 "\"1\" | \"2\" | \"3\""
+           : la == YYSYMBOL_FLOAT
+               ? "literal unions hold strings: use float (and check the range in code), or "
+                 "\"0.5\" | \"1.5\""
+               : "literal unions hold strings: use bool, or \"yes\" | \"no\"";
   else if (la == YYSYMBOL_ASSIGN && expects_colon && !expects_expr)
     help = "record fields and role settings are written 'name: value', with ':' not '='";
   else if (la == YYSYMBOL_ASSIGN && !expects_ident)

@@ -111,4 +111,10 @@ run "$WEFT" fmt --check d
 [ "$rc" = 1 ] || fail "--check of a directory: exit $rc"
 case $out in *"--- d/a.weft"*) ;; *) fail "--check of a directory: $out" ;; esac
 case $out in *"d/b.weft"*) fail "--check of a directory shows a formatted file: $out" ;; esac
+# a keyword naming a field spaces and ends lines as a name: no unary minus
+# after `e.in`, no continued line after `e.or`
+printf 'type E = { in: int, or: int }\nfn main() {\n  let e: E = {in:1,or:2}\n  let x = e.in-1\n  let y = e.or\n  print(x + y)\n}\n' >kw.weft
+printf 'type E = { in: int, or: int }\nfn main() {\n  let e: E = { in: 1, or: 2 }\n  let x = e.in - 1\n  let y = e.or\n  print(x + y)\n}\n' >kw.expected
+"$WEFT" fmt kw.weft >kw.out || fail "fmt of keyword field names failed"
+cmp -s kw.out kw.expected || fail "keyword field names formatted as keywords: $(cat kw.out)"
 exit 0
