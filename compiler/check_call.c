@@ -445,6 +445,20 @@ static Type *fn_value_type(Checker *c, const Sig *sig, Type *ret) {
   return t;
 }
 
+/* Whether overload s takes arguments of types args[0..n) (n <= its
+ * parameter count): each unifies with its parameter, variables left open
+ * stand for anything, and then each argument is assignable. */
+bool ck_native_fits(Checker *c, const Sig *s, Type *const *args, uint32_t n) {
+  Type **b = arena_alloc(c->a, (s->ntvars ? s->ntvars : 1) * sizeof *b);
+  for (uint32_t i = 0; i < n; i++)
+    if (!unify(c, s->params[i], args[i], s, b)) return false;
+  for (uint32_t v = 0; v < s->ntvars; v++)
+    if (!b[v]) b[v] = type_prim(TY_NEVER);
+  for (uint32_t i = 0; i < n; i++)
+    if (!type_assignable(args[i], ck_subst(c, s->params[i], s, b))) return false;
+  return true;
+}
+
 /* Overloads of a native: filter by arity, then by the first argument. */
 static Type *native_call(Checker *c, Node *n, NativeSym *ns, Type *want, CallInfo *ci) {
   NodeList *args = &n->u.call.args;
@@ -470,12 +484,7 @@ static Type *native_call(Checker *c, Node *n, NativeSym *ns, Type *want, CallInf
     pre = ck_expr(c, args->items[0], NULL);
     bool found = ck_is_error(pre);
     for (uint32_t k = 0; k < nc && !found; k++) {
-      Sig *s = &c->native_sigs[cands[k]];
-      Type **b = arena_alloc(c->a, (s->ntvars ? s->ntvars : 1) * sizeof *b);
-      if (!unify(c, s->params[0], pre, s, b)) continue;
-      for (uint32_t v = 0; v < s->ntvars; v++)
-        if (!b[v]) b[v] = type_prim(TY_NEVER);
-      if (type_assignable(pre, ck_subst(c, s->params[0], s, b))) {
+      if (ck_native_fits(c, &c->native_sigs[cands[k]], &pre, 1)) {
         pick = cands[k];
         found = true;
       }

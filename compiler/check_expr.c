@@ -206,14 +206,145 @@ static Type *symbol_value(Checker *c, Symbol *s, const char *name, Span at) {
   return err();
 }
 
+/* ---- builtins as values ------------------------------------------------------
+ * A builtin named as a value is rewritten, in place, into the lambda
+ * `fn(__a0, …) => NAME(__a0, …)`, so the emitter and the cost analysis see
+ * an ordinary lambda and the call inside picks the overload as any call
+ * does. That needs one overload: the only one, or the only one the
+ * expected function type accepts. A generic overload takes its parameter
+ * types from the expected type; its result is inferred from the call. */
+
+/* The builtin's text for messages: its parameters as a typed lambda. */
+static char *builtin_lambda_text(Checker *c, const char *name, const Sig *s) {
+  Buf b;
+  buf_init(&b);
+  buf_puts(&b, "fn(");
+  for (uint32_t i = 0; i < s->nparams; i++) {
+    buf_printf(&b, "%s%c: ", i ? ", " : "", (char)('x' + i % 3));
+    type_print(&b, s->params[i]);
+  }
+  buf_printf(&b, ") => %s(", name);
+  for (uint32_t i = 0; i < s->nparams; i++) buf_printf(&b, "%s%c", i ? ", " : "", (char)('x' + i % 3));
+  buf_puts(&b, ")");
+  char *r = arena_strndup(c->a, b.data ? b.data : "", b.len);
+  buf_free(&b);
+  return r;
+}
+
+static void builtin_refused(Checker *c, Node *n, const Sig *first, const char *why) {
+  const char *name = n->u.name.id;
+  char *help = NULL;
+  if (first) {
+    const char *lam = builtin_lambda_text(c, name, first);
+    size_t len = strlen(lam) + 96;
+    help = arena_alloc(c->a, len);
+    snprintf(help, len, "wrap it in a lambda with typed parameters: %s%s", lam,
+             first->ntvars ? ", naming the types you mean" : "");
+  }
+  diag_add(c->dl, D_E0210, n->span, help, "builtin `%s` cannot be used as a value here: %s",
+           name, why);
+}
+
+/* Makes n (an N_NAME naming a builtin) the lambda calling it with nparams
+ * parameters. */
+static void builtin_to_lambda(Checker *c, Node *n, uint32_t nparams) {
+  Span at = n->span;
+  Node *callee = ast_new(c->a, N_NAME, at);
+  callee->u.name.id = n->u.name.id;
+  Node *call = ast_new(c->a, N_CALL, at);
+  call->u.call.callee = callee;
+  memset(&n->u, 0, sizeof n->u);
+  n->kind = N_LAMBDA;
+  n->sym = NULL;
+  for (uint32_t i = 0; i < nparams; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "__a%u", i);
+    Node *pn = ast_new(c->a, N_PARAM, at);
+    pn->u.param.name = arena_strndup(c->a, id, strlen(id));
+    nl_push(c->a, &n->u.lambda.params, pn);
+    Node *arg = ast_new(c->a, N_NAME, at);
+    arg->u.name.id = pn->u.param.name;
+    nl_push(c->a, &call->u.call.args, arg);
+  }
+  ast_set_depth(call);
+  n->u.lambda.body = call;
+  n->u.lambda.arrow = true;
+  ast_set_depth(n);
+}
+
+static Type *builtin_value(Checker *c, Node *n, NativeSym *ns, Type *want) {
+  Type *w = ck_strip(want);
+  if (w && w->kind != TY_FN) w = NULL;
+  bool known = w != NULL; /* every parameter type of w is known */
+  for (uint32_t i = 0; w && i < w->nparams; i++) {
+    if (ck_is_error(w->params[i])) return err();
+    if (has_hole(w->params[i])) known = false;
+  }
+  const Sig *pick = NULL, *first = NULL, *only = NULL;
+  uint32_t npick = 0, nvalid = 0;
+  for (uint32_t i = ns->first; i < ns->first + ns->count; i++) {
+    const Sig *s = &c->native_sigs[i];
+    if (!s->ret) continue;
+    nvalid++;
+    only = s;
+    if (!first) first = s;
+    if (w && s->nparams != w->nparams) continue;
+    if (known && !ck_native_fits(c, s, w->params, w->nparams)) continue;
+    pick = s;
+    npick++;
+  }
+  if (!nvalid || strcmp(ns->sym.name, "from_json") == 0) {
+    builtin_refused(c, n, NULL, "it has no function type");
+    return err();
+  }
+  if (!npick && w) {
+    /* no overload has the expected shape: say so as a mismatch */
+    if (nvalid == 1) {
+      Type *t = type_new(c->a, TY_FN);
+      t->params = only->params;
+      t->nparams = only->nparams;
+      t->ret = only->ret;
+      ck_mismatch(c, n->span, t, want);
+    } else {
+      diag_add(c->dl, D_E0301, n->span, NULL,
+               "type mismatch: expected %s, but no version of builtin `%s` has that type",
+               ck_type_str(c, want), ns->sym.name);
+    }
+    return err();
+  }
+  if (npick > 1) {
+    builtin_refused(c, n, first, "it has several versions and nothing says which");
+    return err();
+  }
+  Type *lt = type_new(c->a, TY_FN);
+  lt->nparams = pick->nparams;
+  if (!pick->ntvars) {
+    lt->params = pick->params;
+    lt->ret = pick->ret;
+  } else if (known) {
+    Type *h = type_new(c->a, TY_VAR); /* a hole: the lambda infers its result */
+    h->var_id = UINT32_MAX;
+    h->name = "?";
+    lt->params = w->params;
+    lt->ret = h;
+  } else {
+    builtin_refused(c, n, pick, "the types of its parameters cannot be inferred");
+    return err();
+  }
+  builtin_to_lambda(c, n, pick->nparams);
+  return ck_lambda(c, n, lt);
+}
+
 static Type *tasks_use(Checker *c, Node *n, Symbol *s, Type *t);
 
-static Type *name_expr(Checker *c, Node *n) {
+/* want: the expected type as given, holes included (see builtin_value). */
+static Type *name_expr(Checker *c, Node *n, Type *want) {
   Symbol *s = ck_lookup(c, n->u.name.id, n->span);
   if (!s) {
     unknown_name(c, n->u.name.id, n->span);
     return err();
   }
+  if (s->kind == SYM_NATIVE) return builtin_value(c, n, (NativeSym *)s, want);
   n->sym = s;
   Type *t = symbol_value(c, s, n->u.name.id, n->span);
   if (t->kind == TY_TASKS) return tasks_use(c, n, s, t);
@@ -1830,7 +1961,7 @@ static Type *expr_inner(Checker *c, Node *n, Type *want) {
                  "type mismatch: this expression has no value to interpolate");
     }
     return type_prim(TY_STRING);
-  case N_NAME: return name_expr(c, n);
+  case N_NAME: return name_expr(c, n, want);
   case N_LIST: return list_expr(c, n, want);
   case N_MAP: return map_expr(c, n, want);
   case N_RECORD: return record_expr(c, n, want);
@@ -1862,7 +1993,8 @@ static Type *expr_inner(Checker *c, Node *n, Type *want) {
 
 Type *ck_expr(Checker *c, Node *n, Type *want) {
   if (!n) return err();
-  if (want && n->kind != N_LAMBDA && has_hole(want)) want = NULL;
+  /* a name may be a builtin that becomes a lambda: it keeps the holes */
+  if (want && n->kind != N_LAMBDA && n->kind != N_NAME && has_hole(want)) want = NULL;
   Type *t = expr_inner(c, n, want);
   if (!t) t = err();
   switch (n->kind) {

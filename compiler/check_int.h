@@ -184,5 +184,7 @@ void ck_tasks_scope_end(Checker *c, Symbol *sym);
 Type *ck_call(Checker *c, Node *n, Type *want);
 Type *ck_subst(Checker *c, Type *t, const Sig *sig, Type **binds);
 Sig *ck_parse_native_sig(Checker *c, const char *text);
+/* Whether native overload s accepts arguments of types args[0..n). */
+bool ck_native_fits(Checker *c, const Sig *s, Type *const *args, uint32_t n);
 
 #endif

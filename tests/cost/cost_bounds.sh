@@ -17,6 +17,8 @@ cost nested.weft "main: at most 3 + len(files) + len(files)*len(rules) model cal
 # verify with 3 roles; bracket 2(n-1), round_robin over 4 = 12, swiss 3 = 3n
 cost sugar.weft "main: at most 14 + 5*len(names) model calls, at most 4406 + 5*len(names) output tokens"
 cost none.weft "main: at most 0 model calls, at most 0 output tokens"
+# builtins passed as values (map(xs, trim)) are lambdas that call them: they cost nothing
+cost builtin_values.weft "main: at most len(files) model calls, at most 100*len(files) output tokens"
 # a recursive helper that cannot ask costs nothing
 cost pure_rec.weft "main: at most 1 model call, at most 4096 output tokens"
 cost overflow.weft "main: more than 9.2e18 model calls, more than 9.2e18 output tokens"
