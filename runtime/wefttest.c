@@ -412,7 +412,10 @@ static void judge(const Test *t, const weft_run_outcome *oc, Buf *why) {
   const cJSON *ex = t->expect;
   const cJSON *want_err = cJSON_GetObjectItemCaseSensitive(ex, "error");
   if (!oc->ran) {
-    buf_puts(why, "the run did not start (the messages below say why)\n");
+    if (t->cassette && access(t->cassette, F_OK) != 0)
+      buf_printf(why, "the cassette %s does not exist (`weft test --update` records it)\n", t->cassette);
+    else
+      buf_puts(why, "the run did not start (the messages below say why)\n");
     return;
   }
   if (!oc->ok && !want_err) {
@@ -757,6 +760,8 @@ int weft_tool_test(const char *const *files, int nfiles, const weft_test_opts *o
     double t0 = now_secs();
     run_test(t, o->update, &oc, &messages);
     res[i].secs = now_secs() - t0;
+    /* a snapshot rewritten is the expectation from now on */
+    if (o->update) update_result(&s, t, &oc);
     Buf why;
     buf_init(&why);
     judge(t, &oc, &why);
@@ -764,7 +769,6 @@ int weft_tool_test(const char *const *files, int nfiles, const weft_test_opts *o
       buf_puts(&why, "messages:\n");
       buf_puts(&why, messages);
     }
-    if (o->update) update_result(&s, t, &oc);
     res[i].pass = why.len == 0;
     buf_putc(&why, '\0');
     res[i].why = buf_detach(&why);
