@@ -247,6 +247,7 @@ static void test_free(Test *t) {
 }
 
 /* One test object of file (document d) into t; false after a message. */
+/* index: the test's place in its file's list; 0 for a file of one test. */
 static bool read_test(Buf *err, const char *file, size_t d, cJSON *obj, const char *where, size_t index,
                       Test *t) {
   memset(t, 0, sizeof *t);
@@ -266,7 +267,7 @@ static bool read_test(Buf *err, const char *file, size_t d, cJSON *obj, const ch
   if (name) t->name = xstrdup(name->valuestring);
   else {
     const char *base = strrchr(prog->valuestring, '/');
-    t->name = index ? xasprintf("%s #%zu", base ? base + 1 : prog->valuestring, index + 1)
+    t->name = index ? xasprintf("%s #%zu", base ? base + 1 : prog->valuestring, index)
                     : xstrdup(base ? base + 1 : prog->valuestring);
   }
   const cJSON *in = cJSON_GetObjectItemCaseSensitive(obj, "input");
@@ -350,7 +351,7 @@ static bool read_file_tests(Suite *s, const char *file, Buf *err) {
     char where[32];
     snprintf(where, sizeof where, "$[%zu]", i);
     Test *t = suite_add(s);
-    if (!read_test(err, file, d, it, where, i, t)) return false;
+    if (!read_test(err, file, d, it, where, i + 1, t)) return false;
   }
   return true;
 }
