@@ -278,6 +278,10 @@ static bool read_test(Buf *err, const char *file, size_t d, cJSON *obj, const ch
   if (mock && !(t->mock = resolve(err, file, where, "mock", mock, NULL))) return false;
   if (cas && !(t->cassette = resolve(err, file, where, "cassette", cas, NULL))) return false;
   const cJSON *prov = cJSON_GetObjectItemCaseSensitive(obj, "provider");
+  if (prov && !cas)
+    /* only a cassette's calls are addressed to a provider (when --update
+     * records it): every other test is answered by the mock */
+    return bad(err, file, where, "\"provider\" is for a test with a \"cassette\" (the others always run on the mock provider)");
   if (prov) {
     if (!cJSON_IsString(prov) || !weft_tool_known_provider(prov->valuestring, strlen(prov->valuestring)))
       return bad(err, file, where, "\"provider\" must name a provider (anthropic, openai, mock)");
@@ -537,7 +541,7 @@ static int run_test(const Test *t, bool update, weft_run_outcome *oc, char **mes
   ro.outcome = oc;
   /* offline unless --update re-records a cassette: the mock answers
    * whatever has no cassette */
-  ro.provider = t->provider ? t->provider : t->cassette ? NULL : "mock";
+  ro.provider = t->cassette ? t->provider : "mock";
   if (t->mock) {
     ro.mock_script = t->mock;
     ro.mock_strict = true;

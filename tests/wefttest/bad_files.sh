@@ -36,7 +36,10 @@ refused "{$base, \"expect\": {\"max_cost_usd\": \"free\"}}" '"max_cost_usd" must
 refused "{$base, \"expect\": {\"roles\": [1]}}" '"roles" must be a list of role names'
 refused "{$base, \"expect\": {\"models\": {}}}" '"models" must be a list'
 refused "{$base, \"expect\": {\"result\": 1, \"error\": {}}}" '"error" and a result cannot both be expected'
-refused "{$base, \"provider\": \"nowhere\", \"expect\": {}}" '"provider" must name a provider'
+refused "{\"program\": \"review.weft\", \"cassette\": \"c.json\", \"provider\": \"nowhere\", \"expect\": {}}" '"provider" must name a provider'
+# a test without a cassette never leaves the mock provider
+refused "{$base, \"provider\": \"anthropic\", \"expect\": {}}" '"provider" is for a test with a "cassette"'
+refused "{\"program\": \"review.weft\", \"provider\": \"openai\", \"expect\": {}}" '"provider" is for a test with a "cassette"'
 refused "{$base, \"name\": \"two\\nlines\", \"expect\": {}}" '"name" must be a one-line string'
 refused "{\"program\": \"review.weft\", \"args\": [], \"expect\": {}}" '"args" must be an object'
 refused "[]" "holds no test"
