@@ -523,9 +523,56 @@ static void judge(const Test *t, const weft_run_outcome *oc, Buf *why) {
 
 /* ---- running one test ------------------------------------------------------------ */
 
-/* Runs t with stderr sent to a temporary file, whose text (the run's own
- * messages: diagnostics, bad inputs) comes back in *messages. */
-static int run_test(const Test *t, bool update, weft_run_outcome *oc, char **messages) {
+/* A stream of this process sent to a temporary file while a test runs. */
+typedef struct Capture {
+  FILE *stream, *file;
+  int saved;               /* the stream's own descriptor, duplicated; -1: not captured */
+} Capture;
+
+static void capture_start(Capture *c, FILE *stream) {
+  c->stream = stream;
+  c->saved = -1;
+  fflush(stream);
+  c->file = tmpfile();
+  if (!c->file) return;
+  c->saved = dup(fileno(stream));
+  if (c->saved >= 0 && dup2(fileno(c->file), fileno(stream)) < 0) {
+    close(c->saved);
+    c->saved = -1;
+  }
+}
+
+/* Restores the stream; what was written to it, capped (NULL: nothing). */
+static char *capture_end(Capture *c) {
+  fflush(c->stream);
+  if (c->saved >= 0) {
+    dup2(c->saved, fileno(c->stream));
+    close(c->saved);
+  }
+  if (!c->file) return NULL;
+  Buf m;
+  buf_init(&m);
+  rewind(c->file);
+  char chunk[4096];
+  size_t got;
+  while (m.len <= TEST_MESSAGES_MAX && (got = fread(chunk, 1, sizeof chunk, c->file)) > 0) buf_put(&m, chunk, got);
+  fclose(c->file);
+  if (m.len > TEST_MESSAGES_MAX) {
+    m.len = TEST_MESSAGES_MAX;
+    buf_puts(&m, "\n...\n");
+  }
+  if (!m.len) {
+    buf_free(&m);
+    return NULL;
+  }
+  return buf_detach(&m);
+}
+
+/* Runs t with stdout and stderr sent to temporary files: what the
+ * program printed comes back in *output, the run's own messages
+ * (diagnostics, bad inputs) in *messages, and neither mixes with the
+ * report. */
+static int run_test(const Test *t, bool update, weft_run_outcome *oc, char **output, char **messages) {
   weft_run_opts ro;
   memset(&ro, 0, sizeof ro);
   ro.file = t->program;
@@ -539,8 +586,8 @@ static int run_test(const Test *t, bool update, weft_run_outcome *oc, char **mes
   ro.color = WEFT_WHEN_NEVER;
   ro.progress = WEFT_WHEN_NEVER;
   ro.outcome = oc;
-  /* offline unless --update re-records a cassette: the mock answers
-   * whatever has no cassette */
+  /* only a cassette's calls go to a provider (and then to the network
+   * only when --update records it); the mock answers every other test */
   ro.provider = t->cassette ? t->provider : "mock";
   if (t->mock) {
     ro.mock_script = t->mock;
@@ -550,35 +597,12 @@ static int run_test(const Test *t, bool update, weft_run_outcome *oc, char **mes
     if (update) ro.record_path = t->cassette;
     else ro.replay_path = t->cassette;
   }
-  *messages = NULL;
-  fflush(stderr);
-  FILE *cap = tmpfile();
-  int saved = cap ? dup(STDERR_FILENO) : -1;
-  if (saved >= 0 && dup2(fileno(cap), STDERR_FILENO) < 0) {
-    close(saved);
-    saved = -1;
-  }
+  Capture out, err;
+  capture_start(&out, stdout);
+  capture_start(&err, stderr);
   int rc = weft_tool_run(&ro);
-  fflush(stderr);
-  if (saved >= 0) {
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-  }
-  if (cap) {
-    Buf m;
-    buf_init(&m);
-    rewind(cap);
-    char chunk[4096];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof chunk, cap)) > 0 && m.len < TEST_MESSAGES_MAX) buf_put(&m, chunk, got);
-    if (m.len > TEST_MESSAGES_MAX) {
-      m.len = TEST_MESSAGES_MAX;
-      buf_puts(&m, "\n...\n");
-    }
-    fclose(cap);
-    *messages = m.len ? buf_detach(&m) : NULL;
-    buf_free(&m);
-  }
+  *messages = capture_end(&err);
+  *output = capture_end(&out);
   return rc;
 }
 
@@ -761,24 +785,31 @@ int weft_tool_test(const char *const *files, int nfiles, const weft_test_opts *o
     Test *t = &s.t[i];
     weft_run_outcome oc;
     memset(&oc, 0, sizeof oc);
-    char *messages = NULL;
+    char *messages = NULL, *output = NULL;
     double t0 = now_secs();
-    run_test(t, o->update, &oc, &messages);
+    run_test(t, o->update, &oc, &output, &messages);
     res[i].secs = now_secs() - t0;
     /* a snapshot rewritten is the expectation from now on */
     if (o->update) update_result(&s, t, &oc);
     Buf why;
     buf_init(&why);
     judge(t, &oc, &why);
+    if (why.len && output) {
+      buf_puts(&why, "output:\n");
+      buf_puts(&why, output);
+      if (why.data[why.len - 1] != '\n') buf_putc(&why, '\n');
+    }
     if (why.len && messages) {
       buf_puts(&why, "messages:\n");
       buf_puts(&why, messages);
+      if (why.data[why.len - 1] != '\n') buf_putc(&why, '\n');
     }
     res[i].pass = why.len == 0;
     buf_putc(&why, '\0');
     res[i].why = buf_detach(&why);
     if (!res[i].pass) failed++;
     free(messages);
+    free(output);
     weft_run_outcome_free(&oc);
     /* each line as its test ends, so a slow suite shows progress */
     Buf line;
