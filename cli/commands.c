@@ -17,6 +17,7 @@ const Command COMMANDS[] = {
     {"runs", "list the journaled runs", cmd_runs, help_runs},
     {"show", "show a run's fibers and effects", cmd_show, help_show},
     {"trace", "print a run's events, or write its timeline page (--html)", cmd_trace, help_trace},
+    {"test", "run the *.test.json regression tests of workflows, offline", cmd_test, help_test},
     {"help", "show help for a command", cmd_help, help_help},
 };
 const unsigned NCOMMANDS = sizeof COMMANDS / sizeof COMMANDS[0];

@@ -29,6 +29,7 @@ int cmd_replay(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_test(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 
 void help_check(FILE *out);
@@ -42,6 +43,7 @@ void help_replay(FILE *out);
 void help_runs(FILE *out);
 void help_show(FILE *out);
 void help_trace(FILE *out);
+void help_test(FILE *out);
 void help_help(FILE *out);
 /* The files FILE|DIR arguments stand for (paths.c): a directory is every
  * .weft file beneath it, sorted, hidden entries and symbolic links to
@@ -49,6 +51,8 @@ void help_help(FILE *out);
  * message. */
 typedef struct WeftFiles { char **v; size_t n, cap; } WeftFiles;
 int expand_paths(const char *const *pos, int npos, const char *cmd, WeftFiles *out);
+/* The same for the files whose names end in suffix (".test.json"). */
+int expand_paths_suffix(const char *const *pos, int npos, const char *cmd, const char *suffix, WeftFiles *out);
 void files_free(WeftFiles *f);
 
 /* The flag sections run, resume and replay share (limits, model calls,

@@ -197,6 +197,17 @@ SETTER(set_format) {
   weft_tool_error("%s must be text, json, sarif or github, not '%s'", f->name, v);
   return false;
 }
+SETTER(set_test_format) {
+  static const char *const names[] = { "text", "tap", "junit" };
+  for (int i = 0; i < 3; i++)
+    if (strcmp(v, names[i]) == 0) {
+      o->test_format = i;
+      return true;
+    }
+  weft_tool_error("%s must be text, tap or junit, not '%s'", f->name, v);
+  return false;
+}
+SETTER(set_update) { (void)f; (void)v; o->update = true; return true; }
 SETTER(set_color) { (void)v; return parse_when(f->name, v, &R->color); }
 SETTER(set_progress) { return parse_when(f->name, v, &R->progress); }
 /* --allow-import DIR (also spelled --import-path) must name a directory.
@@ -543,6 +554,15 @@ const Flag FLAGS[] = {
      "{\"run\": {...}, \"tree\": {...}} (docs/cli.md)"},
     {"--html", NULL, "OUT.html", false, CMD_TRACE, REUSE_NO, SEC_MAIN, set_html,
      "write the timeline page (- writes it to stdout)"},
+    /* test */
+    {"--format", NULL, "FORMAT", true, CMD_TEST, REUSE_NO, SEC_MAIN, set_test_format,
+     "text (default: a line per test, then the failures and\n"
+     "a summary), tap (TAP version 13) or junit (JUnit XML)"},
+    {"--update", NULL, NULL, false, CMD_TEST, REUSE_NO, SEC_MAIN, set_update,
+     "re-record each cassette against the real providers and\n"
+     "rewrite each expected \"result\" with the actual one"},
+    {"--quiet", NULL, NULL, false, CMD_TEST, REUSE_NO, SEC_MAIN, set_quiet,
+     "text format: only the failed tests and the summary"},
 };
 const unsigned NFLAGS = sizeof FLAGS / sizeof FLAGS[0];
 
@@ -550,7 +570,7 @@ const unsigned NFLAGS = sizeof FLAGS / sizeof FLAGS[0];
 
 const char *cmd_name(Cmd cmd) {
   static const char *const names[] = {"check", "run", "build", "disasm", "resume",
-                                      "replay", "runs", "show", "trace", "graph", "fmt"};
+                                      "replay", "runs", "show", "trace", "graph", "fmt", "test"};
   for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
     if (cmd == (Cmd)(1u << i)) return names[i];
   return "weft";

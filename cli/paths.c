@@ -24,15 +24,15 @@ static int by_name(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static bool is_weft(const char *name) {
-  size_t n = strlen(name);
-  return n > 5 && strcmp(name + n - 5, ".weft") == 0;
+static bool has_suffix(const char *name, const char *suffix) {
+  size_t n = strlen(name), k = strlen(suffix);
+  return n > k && strcmp(name + n - k, suffix) == 0;
 }
 
-/* Every .weft file beneath dir, depth first, names sorted at each level.
+/* Every file named *suffix beneath dir, depth first, names sorted at each level.
  * lstat: a symbolic link to a directory is not followed (no cycles); one
  * to a file is checked like the file. Depth is capped, as paths are. */
-static bool walk(const char *dir, WeftFiles *out, int depth) {
+static bool walk(const char *dir, const char *suffix, WeftFiles *out, int depth) {
   if (depth > 64) {
     weft_tool_error("'%s': directories nested too deep", dir);
     return false;
@@ -58,9 +58,9 @@ static bool walk(const char *dir, WeftFiles *out, int depth) {
   for (size_t i = 0; i < here.n; i++) {
     struct stat st;
     if (ok && lstat(here.v[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-      ok = walk(here.v[i], out, depth + 1);
+      ok = walk(here.v[i], suffix, out, depth + 1);
       free(here.v[i]);
-    } else if (ok && is_weft(here.v[i])) {
+    } else if (ok && has_suffix(here.v[i], suffix)) {
       files_add(out, here.v[i]);
     } else {
       free(here.v[i]);
@@ -72,10 +72,14 @@ static bool walk(const char *dir, WeftFiles *out, int depth) {
 
 
 int expand_paths(const char *const *pos, int npos, const char *cmd, WeftFiles *out) {
+  return expand_paths_suffix(pos, npos, cmd, ".weft", out);
+}
+
+int expand_paths_suffix(const char *const *pos, int npos, const char *cmd, const char *suffix, WeftFiles *out) {
   for (int i = 0; i < npos; i++) {
     struct stat st;
     if (strcmp(pos[i], "-") != 0 && stat(pos[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-      if (!walk(pos[i], out, 0)) return WEFT_EXIT_USAGE;
+      if (!walk(pos[i], suffix, out, 0)) return WEFT_EXIT_USAGE;
     } else {
       char *p = strdup(pos[i]);
       if (!p) {

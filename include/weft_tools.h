@@ -96,6 +96,23 @@ enum { WEFT_BUDGET_CALLS = 1, WEFT_BUDGET_TOKENS = 2, WEFT_BUDGET_USD = 4, WEFT_
 
 typedef struct weft_pair { const char *name, *text; } weft_pair;
 
+/* What one run of main came to, for a caller that judges it rather than
+ * printing it (`weft test`): with weft_run_opts.outcome set, the result is
+ * not printed, nor the error and its trace, nor the summary; everything
+ * else (diagnostics, messages about inputs) still goes to stderr. Strings
+ * malloc'd, freed by weft_run_outcome_free. */
+typedef struct weft_run_outcome {
+  bool ran;                 /* main started (the program loaded, its inputs were valid) */
+  bool ok;                  /* and returned */
+  char *result;             /* ok: main's result as compact JSON; NULL: main returns nothing */
+  char *error, *error_kind; /* failed: the message and its kind ("error", "budget", "timeout", ...) */
+  char *error_trace;        /* failed: the stack trace, "  at fn (file:line:col)" lines */
+  char *failed_at;          /* the effect address of the last ask that failed ("main/ask#3"); NULL: none */
+  char *stats;              /* the run's stats as `weft run --json` gives them */
+  char *roles, *models;     /* calls by role and by "provider/model", JSON objects: {"reviewer":2} */
+} weft_run_outcome;
+void weft_run_outcome_free(weft_run_outcome *oc);
+
 /* Everything a run is told by its command line (all strings borrowed from
  * the caller, who owns the arrays). Zero means "the default" for limits,
  * max_concurrency and timeout_ms; -1 for retries and repairs. recorded are
@@ -126,6 +143,8 @@ typedef struct weft_run_opts {
   const char *trace_path, *journal_path, *record_path, *replay_path, *program;
   char **recorded; uint32_t nrecorded;
   bool had_prices, had_mock;    /* resume/replay: the run was started with these files */
+  bool mock_strict;             /* an ask no --mock-script entry fits fails instead of being generated */
+  weft_run_outcome *outcome;    /* non-NULL: filled instead of printing the result (above) */
 } weft_run_opts;
 
 /* weft run: compiles or loads o->file, runs main, prints its result. */
@@ -145,6 +164,19 @@ void weft_tool_rerun_damaged(const weft_rerun *r, const char *flag, const char *
 /* Runs it under o (the recorded flags, then the command line's). */
 int weft_tool_rerun_start(weft_rerun *r, weft_run_opts *o);
 void weft_tool_rerun_free(weft_rerun *r);
+
+/* ---- weft test ---------------------------------------------------------------- */
+
+typedef enum weft_test_format { WEFT_TEST_TEXT, WEFT_TEST_TAP, WEFT_TEST_JUNIT } weft_test_format;
+typedef struct weft_test_opts {
+  weft_test_format format;
+  bool update;      /* re-record cassettes, rewrite expected results (docs/testing.md) */
+  bool quiet;       /* text: the failures and the summary only */
+} weft_test_opts;
+/* weft test: runs the tests of the *.test.json files given (docs/testing.md,
+ * "Testing workflows with weft test"); the report on stdout. 0 all pass,
+ * 1 a test failed, 2 a test file is unreadable or malformed (then nothing runs). */
+int weft_tool_test(const char *const *files, int nfiles, const weft_test_opts *o);
 
 /* ---- read views of runs (the journal, read-only) ---------------------------- */
 

@@ -208,6 +208,11 @@ struct Engine {
    * allows (note_capped): how many, and the one that asked the most */
   uint32_t capped, capped_asked;
   char *capped_at;
+  /* calls by role and by model (engine_calls_by_json), and where the last
+   * failed ask was (engine_last_failed) */
+  struct Tally { char *name; uint64_t n; } *by[2];
+  uint32_t nby[2];
+  char *last_failed;
 };
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -652,6 +657,7 @@ Engine *engine_new(VM *vm, const EngineConfig *cfg, char **err) {
       engine_free(e);
       return NULL;
     }
+    mock_script_set_strict(e->script, e->cfg.mock_strict);
   }
   if (e->cfg.prices_file && !load_prices(e, e->cfg.prices_file, err)) {
     engine_free(e);
@@ -787,11 +793,39 @@ void engine_free(Engine *e) {
   for (uint32_t i = 0; i < e->nunpriced; i++) free(e->unpriced[i]);
   free(e->unpriced);
   free(e->capped_at);
+  for (int k = 0; k < 2; k++) {
+    for (uint32_t i = 0; i < e->nby[k]; i++) free(e->by[k][i].name);
+    free(e->by[k]);
+  }
+  free(e->last_failed);
   host_engine_gone(e->host);
   free(e);
 }
 
 const RunStats *engine_stats(const Engine *e) { return &e->stats; }
+
+static void tally(Engine *e, int by, const char *name) {
+  for (uint32_t i = 0; i < e->nby[by]; i++)
+    if (strcmp(e->by[by][i].name, name) == 0) {
+      e->by[by][i].n++;
+      return;
+    }
+  e->by[by] = xrealloc(e->by[by], ((size_t)e->nby[by] + 1) * sizeof *e->by[by]);
+  e->by[by][e->nby[by]].name = xstrdup(name);
+  e->by[by][e->nby[by]++].n = 1;
+}
+
+void engine_calls_by_json(const Engine *e, int by, Buf *out) {
+  buf_putc(out, '{');
+  for (uint32_t i = 0; e && i < e->nby[by]; i++) {
+    if (i) buf_putc(out, ',');
+    buf_json_string(out, e->by[by][i].name, strlen(e->by[by][i].name));
+    buf_printf(out, ":%" PRIu64, e->by[by][i].n);
+  }
+  buf_putc(out, '}');
+}
+
+const char *engine_last_failed(const Engine *e) { return e ? e->last_failed : NULL; }
 
 bool engine_busy(const Engine *e) {
   return e->queue.n || e->active.n || e->mock.n || e->mock_wait.n || e->backoff.n || e->due.n || e->served.n;
@@ -920,7 +954,11 @@ static void call_done(Engine *e, Call *c) {
   /* every path settles before it ends a call; should one not, the budget
    * keeps the charge rather than a reservation nothing will release */
   call_settle(e, c, SETTLE_RESERVATION, NULL);
-  if (call_counts(c)) e->stats.calls++;
+  if (call_counts(c)) {
+    e->stats.calls++;
+    tally(e, 0, c->role->name);
+    tally(e, 1, c->spec);
+  }
   e->vm->asks_ended++;
   e->last_ms = vm_now_ms(e->vm);
   call_free(e, c);
@@ -954,6 +992,10 @@ static void call_succeed(Engine *e, Call *c, Value v) {
 static void call_fail_kind(Engine *e, Call *c, const char *kind, Buf *m) {
   if (c->key) redact_secret(m, c->key);
   if (call_counts(c)) e->stats.failed++;
+  if (c->addr) {
+    free(e->last_failed);
+    e->last_failed = xstrdup(c->addr);
+  }
   /* a budget's refusal is the run's own decision, made again on resume */
   if (strcmp(kind, "budget") != 0) call_record(e, c, false, NULL, 0, buf_cstr(m), kind);
   trace_ask(e, c, "failed", NULL, buf_cstr(m));
@@ -1773,6 +1815,17 @@ static void run_mock(Engine *e, Call *c) {
   if (!c->mock_chosen && !mock_choose(e, c)) return;
   c->mock_chosen = false;
   MockAnswer a = c->mock;
+  if (a.fail == MOCK_UNSCRIPTED) {
+    /* not the provider's failure but the test's: never retried */
+    call_settle(e, c, SETTLE_NOTHING, NULL);
+    Buf m;
+    buf_init(&m);
+    msg_head(&m, c);
+    buf_printf(&m, "no --mock-script entry fits this ask at %s (role %s, prompt %s)", c->addr ? c->addr : "?",
+               c->role->name, buf_cstr(&c->resp));
+    call_fail(e, c, &m);
+    return;
+  }
   if (a.fail == MOCK_HTTP) {
     call_settle(e, c, SETTLE_NOTHING, NULL); /* an error status is not billed */
     Buf body; /* the error message a provider would send: the failure and where it came from */

@@ -64,6 +64,7 @@ typedef struct EngineConfig {
   bool no_stream;               /* --no-stream: plain JSON responses */
   size_t max_reply_bytes;       /* 0 = 16 MiB */
   const char *mock_script;      /* --mock-script FILE */
+  bool mock_strict;             /* the script is strict (mock_script_set_strict) */
   const char *prices_file;      /* --prices FILE: overrides the built-in price table */
   /* --models (and --untrusted): with limit_models, every role's model after
    * --provider must be allowed (model_allowed, vm/module.h), unless --model
@@ -130,6 +131,13 @@ void engine_pump(Engine *e);
 void engine_cancel(Engine *e, Fiber *f);
 
 const RunStats *engine_stats(const Engine *e);
+/* How many calls (as RunStats.calls counts them) each role made (by=0),
+ * or each model ("provider/model", by=1), as a JSON object in the order
+ * they were first asked: {"reviewer":2,"writer":1}. e may be NULL. */
+void engine_calls_by_json(const Engine *e, int by, Buf *out);
+/* The effect address ("main/ask#3") of the last ask that failed, or NULL
+ * when none did (borrowed). */
+const char *engine_last_failed(const Engine *e);
 /* One-line human summary for stderr: calls, tokens, cost, time. */
 void engine_summary(const Engine *e, FILE *out);
 /* {"calls":..,"failed":..,"attempts":..,"retries":..,"repairs":..,
@@ -152,6 +160,10 @@ typedef struct MockScript MockScript;
 /* NULL + *err (malloc'd) when the file cannot be read or is malformed. */
 MockScript *mock_script_load(const char *path, char **err);
 void mock_script_free(MockScript *s);
+/* A strict script answers only what its entries fit: any other attempt
+ * fails (MOCK_UNSCRIPTED) instead of getting a generated reply, so a test
+ * notices an ask its script did not foresee (`weft test`). */
+void mock_script_set_strict(MockScript *s, bool strict);
 /* What one mock attempt does besides its text: a reply, or a failure as
  * a provider reports one, and when it arrives. */
 typedef enum MockFail {
@@ -159,6 +171,7 @@ typedef enum MockFail {
   MOCK_HTTP,        /* an error status; the text is its error message */
   MOCK_TIMEOUT,     /* the attempt's time ran out */
   MOCK_CONNECTION,  /* the connection failed before the request was sent */
+  MOCK_UNSCRIPTED,  /* a strict script has no entry for the attempt */
 } MockFail;
 typedef struct MockAnswer {
   MockFail fail;

@@ -35,7 +35,10 @@ typedef struct MockEntry {
 struct MockScript {
   MockEntry *entries;
   uint32_t n;
+  bool strict;
 };
+
+void mock_script_set_strict(MockScript *s, bool strict) { s->strict = strict; }
 
 /* The failures a script can name, each as the provider reports it: an
  * HTTP status, which the engine classifies for retries exactly as a real
@@ -350,6 +353,16 @@ void mock_reply(MockScript *s, Heap *h, const Module *m, const char *role,
     } else {
       buf_put(out, en->reply, en->reply_len);
     }
+    return;
+  }
+  if (s && s->strict) {
+    /* the start of the prompt, quoted, for the message naming the ask */
+    ans->fail = MOCK_UNSCRIPTED;
+    Buf q;
+    buf_init(&q);
+    one_line(&q, prompt, 60);
+    buf_json_string(out, q.data ? q.data : "", q.len);
+    buf_free(&q);
     return;
   }
   uint64_t seed = fnv1a64(FNV64_INIT, role, strlen(role) + 1);  /* with the NUL separator */

@@ -445,7 +445,7 @@ static void hunk_line(Buf *out, char tag, const char *p, size_t n) {
  * DIFF_MAX_D edits the whole file is one hunk, which is still a correct
  * diff, only a coarse one. */
 #define DIFF_MAX_D 2000
-static void unified_diff(Buf *out, const char *name, const char *a, size_t an, const char *b, size_t bn) {
+void unified_diff(Buf *out, const char *from, const char *to, const char *a, size_t an, const char *b, size_t bn) {
   Lines A = split_lines(a, an), B = split_lines(b, bn);
   size_t N = A.count, M = B.count, MAX = N + M;
   /* ops: 0 keep, 1 delete from A, 2 insert from B, in order */
@@ -506,7 +506,7 @@ static void unified_diff(Buf *out, const char *name, const char *a, size_t an, c
   free(trace);
   free(v);
   /* hunks: changes with up to 3 lines of context, merged when close */
-  buf_printf(out, "--- %s\n+++ %s (formatted)\n", name, name);
+  buf_printf(out, "--- %s\n+++ %s\n", from, to);
   size_t i = 0, ai = 0, bi = 0, prev_end = 0;
   while (i < nops) {
     if (ops[i] == 0) { i++; ai++; bi++; continue; }
@@ -590,7 +590,9 @@ static int fmt_one(const char *path, bool write, bool check) {
     if (!same) {
       Buf d;
       buf_init(&d);
-      unified_diff(&d, shown, text, len, out.data ? out.data : "", out.len);
+      char *to = xasprintf("%s (formatted)", shown);
+      unified_diff(&d, shown, to, text, len, out.data ? out.data : "", out.len);
+      free(to);
       term_write(stdout, d.data, d.len, TERM_TEXT);
       buf_free(&d);
       rc = EXIT_FAIL;

@@ -519,7 +519,7 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
     EngineConfig ecfg = {.force_provider = o->provider, .overrides = mo, .noverrides = o->nmodels,
                          .max_concurrency = o->max_concurrency, .timeout_ms = o->timeout_ms,
                          .retries = o->retries, .repairs = o->repairs, .no_stream = o->no_stream,
-                         .mock_script = o->mock_script, .prices_file = o->prices_file,
+                         .mock_script = o->mock_script, .mock_strict = o->mock_strict, .prices_file = o->prices_file,
                          .limit_models = o->limit_models,
                          .allow_models = (const char *const *)o->allow_models,
                          .nallow_models = o->nallow_models};
@@ -584,13 +584,16 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
     buf_init(&out);
     buf_init(&res);
     char *why = NULL;
+    weft_run_outcome *oc = o->outcome;
+    const char *kind = ok ? NULL : vm->main_error_kind ? vm->main_error_kind : "error";
     if (ok && m->main_result != NO_INDEX && !v_to_json(&res, result, &why)) {
-      term_printf(stderr, "error: the result of main has no JSON form: %s\n", why);
-      free(why);
+      if (!oc) term_printf(stderr, "error: the result of main has no JSON form: %s\n", why);
       ok = false;
+      kind = "error";
       free(err);
-      err = xstrdup("the result of main has no JSON form");
-    } else if (!ok) {
+      err = xasprintf("the result of main has no JSON form: %s", why ? why : "");
+      free(why);
+    } else if (!ok && !oc) {
       /* a fail() message or a provider's error may quote a reply */
       term_printf(stderr, "error: %s\n", err ? err : "the program failed");
       if (trace && trace[0]) {
@@ -601,7 +604,24 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
     buf_putc(&res, '\0');
     res.len--;
     if (!ok) rc = EXIT_FAIL;
-    if (o->json) {
+    if (oc) {
+      /* the caller judges the run: it is told everything, and nothing is printed */
+      Buf sb;
+      buf_init(&sb);
+      oc->ran = true;
+      oc->ok = ok;
+      oc->result = ok && res.len ? xstrdup(res.data) : NULL;
+      oc->error = ok ? NULL : xstrdup(err ? err : "the program failed");
+      oc->error_kind = ok ? NULL : xstrdup(kind);
+      oc->error_trace = ok || !trace ? NULL : xstrdup(trace);
+      oc->failed_at = engine_last_failed(engine) ? xstrdup(engine_last_failed(engine)) : NULL;
+      engine_stats_json(engine, &sb);
+      oc->stats = buf_detach(&sb);
+      engine_calls_by_json(engine, 0, &sb);
+      oc->roles = buf_detach(&sb);
+      engine_calls_by_json(engine, 1, &sb);
+      oc->models = buf_detach(&sb);
+    } else if (o->json) {
       buf_puts(&out, "{\"result\":");
       buf_puts(&out, ok && res.len ? res.data : "null");
       if (!ok) {
@@ -623,7 +643,7 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
       else term_write(stdout, out.data, out.len, TERM_JSON);
       fputc('\n', stdout);
     }
-    if (engine && !o->quiet && engine_stats(engine)->calls) {
+    if (engine && !o->quiet && !oc && engine_stats(engine)->calls) {
       fflush(stdout);
       engine_summary(engine, stderr);
     }
@@ -676,6 +696,19 @@ done:
   return rc;
 }
 
+
+void weft_run_outcome_free(weft_run_outcome *oc) {
+  if (!oc) return;
+  free(oc->result);
+  free(oc->error);
+  free(oc->error_kind);
+  free(oc->error_trace);
+  free(oc->failed_at);
+  free(oc->stats);
+  free(oc->roles);
+  free(oc->models);
+  memset(oc, 0, sizeof *oc);
+}
 
 /* Whether two names are one file (the second may not exist yet). */
 static bool same_file(const char *a, const char *b) {

@@ -44,6 +44,11 @@ typedef struct Loaded {
 int load_module(const char *path, const weft_compile_opts *co, Loaded *lp);
 void loaded_free(Loaded *lp);
 
+/* Appends the unified diff (3 lines of context, Myers' algorithm) that
+ * turns text a into text b, under the headers "--- from" and "+++ to"
+ * (weft fmt --check, weft test). */
+void unified_diff(Buf *out, const char *from, const char *to, const char *a, size_t an, const char *b, size_t bn);
+
 /* The journal a command uses: --journal PATH, else $WEFT_JOURNAL, else
  * JOURNAL_DEFAULT_PATH. */
 #define journal_path_or_default weft_tool_journal_path

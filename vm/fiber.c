@@ -742,6 +742,7 @@ bool vm_run_main(VM *vm, const Value *args, uint32_t nargs, Value *result, char 
   }
   /* a global budget that stopped work fails the run even when the work it
    * stopped was tolerated (a barrier's tolerate, a fallback) */
+  vm->main_error_kind = "error";
   if (vm->fatal) { /* the journal failed: nothing after it counts */
     *err = xstrdup(vm->fatal);
     *trace = xstrdup("");
@@ -750,6 +751,7 @@ bool vm_run_main(VM *vm, const Value *args, uint32_t nargs, Value *result, char 
   }
   const char *spent = budget_run_failure(vm);
   if (spent && f->state != FIBER_FAILED) { /* done, or stopped at --budget-time */
+    vm->main_error_kind = "budget";
     *err = xstrdup(spent);
     *trace = xstrdup("");
     vm_fiber_free(vm, f);
@@ -761,6 +763,7 @@ bool vm_run_main(VM *vm, const Value *args, uint32_t nargs, Value *result, char 
     ok = true;
   } else if (f->state == FIBER_FAILED) {
     *err = f->error ? f->error : xstrdup("workflow failed");
+    if (f->error_kind) vm->main_error_kind = f->error_kind;
     *trace = f->error_trace ? f->error_trace : xstrdup("");
     f->error = NULL;
     f->error_trace = NULL;

@@ -133,6 +133,7 @@ typedef struct VM {
   uint64_t asks_started, asks_ended; /* model calls made / finished or cancelled (progress) */
   struct Budget *budget;      /* the global budget (--budget-*; one reference) the root fiber runs under; NULL: none */
   uint64_t budgets_exhausted; /* budgets exhausted so far: the engine sweeps their calls when it changes */
+  const char *main_error_kind; /* after vm_run_main failed: the kind of its error ("error", "budget", "timeout", ...; static) */
   char *fatal;                /* set once the run cannot go on (the host cannot write its journal): the scheduler stops and the run fails with it */
 } VM;
 
