@@ -1390,6 +1390,14 @@ static bool pattern(Checker *c, Node *p, Type *st, Coverage *cv, bool *redundant
         ok = false;
         continue;
       }
+      if (alt->kind == N_PAT_VARIANT ||
+          (alt->kind == N_PAT_BIND && (ck_variant(c, alt->u.pat.name) ||
+                                       (in->kind == TY_TAGGED && record_field(in, alt->u.pat.name))))) {
+        diag_add(c->dl, D_E0403, alt->span, "give each variant an arm of its own (or use `_`)",
+                 "an alternative of an or-pattern must be a literal or `none`, not a variant");
+        ok = false;
+        continue;
+      }
       if (alt->kind != N_PAT_LIT) {
         diag_add(c->dl, D_E0403, alt->span,
                  alt->kind == N_PAT_BIND ? "a name binds the whole value: give it an arm of its own; the members of a literal union are strings (\"pending\" | \"running\")"
