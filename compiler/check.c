@@ -662,6 +662,12 @@ static Type *tagged_syntax(Checker *c, Node *tn) {
       failed = true;
       continue;
     }
+    if (!(name[0] >= 'A' && name[0] <= 'Z')) {
+      /* `Name { field: … }` is told from a block by the capital */
+      diag_add(c->dl, D_E0324, v->span, "start it with a capital letter (A-Z)",
+               "variant name `%s` must be capitalised", name);
+      failed = true;
+    }
     Node *rn = v->u.param.type;
     NodeList *fl = rn ? &rn->u.list.items : NULL;
     for (uint32_t k = 0; fl && k < fl->n; k++) {

@@ -134,6 +134,10 @@ static NodeList one(ParseCtx *pc, Node *n) {
 %token ASSIGN "=" ARROW "->" FATARROW "=>"
 %token PLUS "+" MINUS "-" STAR "*" SLASH "/" PCT "%"
 %token EQ "==" NE "!=" LT "<" LE "<=" GT ">" GE ">="
+/* `{ name:` right after a capitalised name: a variant's record (lexer.re,
+ * brace_kind), so `if ok { a: 1 }` stays a block error while
+ * `Search { query: "x" }` builds a variant */
+%token LBRACE_VARIANT "{ of a variant"
 
 /* The one ambiguity, resolved by precedence: an `until` condition that ends
  * in an `if` without else, followed by `else` (`... until if c { d } else
@@ -217,6 +221,10 @@ item
       { $$ = NEW(N_ROLE, @$); $$->doc = ps_doc(@1); $$->u.role.name = $2;
         $$->u.role.name_span = ps_span(pc, @2); $$->u.role.settings = $4; $$ = DONE($$); }
   | ROLE IDENT LBRACE_REC error "}"  { $$ = ps_error(pc, @$); }
+  | ROLE IDENT LBRACE_VARIANT fields trail "}"
+      { $$ = NEW(N_ROLE, @$); $$->doc = ps_doc(@1); $$->u.role.name = $2;
+        $$->u.role.name_span = ps_span(pc, @2); $$->u.role.settings = $4; $$ = DONE($$); }
+  | ROLE IDENT LBRACE_VARIANT error "}"  { $$ = ps_error(pc, @$); }
   | ROLE IDENT "{" "}"
       { $$ = NEW(N_ROLE, @$); $$->doc = ps_doc(@1); $$->u.role.name = $2;
         $$->u.role.name_span = ps_span(pc, @2); $$ = DONE($$); }
@@ -230,13 +238,13 @@ variants
   ;
 
 variant
-  : IDENT LBRACE_REC tfields trail "}"
+  : IDENT LBRACE_VARIANT tfields trail "}"
       { $$ = NEW(N_PARAM, @$); $$->doc = ps_doc(@1); $$->u.param.name = $1;
         $$->u.param.type = ps_list(pc, N_TYPE_RECORD, $3, @2); $$ = DONE($$); }
   | IDENT "{" "}"
       { $$ = NEW(N_PARAM, @$); $$->doc = ps_doc(@1); $$->u.param.name = $1;
         $$->u.param.type = ps_list(pc, N_TYPE_RECORD, EMPTY, @2); $$ = DONE($$); }
-  | IDENT LBRACE_REC error "}"      { $$ = ps_error(pc, @$); }
+  | IDENT LBRACE_VARIANT error "}"  { $$ = ps_error(pc, @$); }
   ;
 
 /* tparams -> [ '[' IDENT { ',' IDENT } [','] ']' ] */
@@ -588,8 +596,8 @@ primary
   | "[" error "]"       { $$ = ps_error(pc, @$); }
   | LBRACE_REC fields trail "}"     { $$ = ps_list(pc, N_RECORD, $2, @$); }
   | LBRACE_REC error "}"            { $$ = ps_error(pc, @$); }
-  | IDENT LBRACE_REC fields trail "}" { $$ = ps_variant(pc, N_VARIANT, $1, @1, $3, @$); }
-  | IDENT LBRACE_REC error "}"      { $$ = ps_error(pc, @$); }
+  | IDENT LBRACE_VARIANT fields trail "}" { $$ = ps_variant(pc, N_VARIANT, $1, @1, $3, @$); }
+  | IDENT LBRACE_VARIANT error "}"  { $$ = ps_error(pc, @$); }
   | LBRACE_MAP entries trail "}"    { $$ = ps_list(pc, N_MAP, $2, @$); }
   | LBRACE_MAP error "}"            { $$ = ps_error(pc, @$); }
   | LBRACE_MAP ":" "}"              { $$ = ps_list(pc, N_MAP, EMPTY, @$); }
@@ -724,7 +732,7 @@ pattern
   | "-" FLOAT           { $$ = ps_pattern(pc, ps_negate_lit(pc, $2, @$), @$); }
   | IDENT "{" "}"       { $$ = ps_variant(pc, N_PAT_VARIANT, $1, @1, EMPTY, @$); }
   | IDENT "{" pfields trail "}"       { $$ = ps_variant(pc, N_PAT_VARIANT, $1, @1, $3, @$); }
-  | IDENT LBRACE_REC pfields trail "}" { $$ = ps_variant(pc, N_PAT_VARIANT, $1, @1, $3, @$); }
+  | IDENT LBRACE_VARIANT pfields trail "}" { $$ = ps_variant(pc, N_PAT_VARIANT, $1, @1, $3, @$); }
   ;
 
 /* pfield -> IDENT | field_name ':' IDENT: a field of a variant pattern,
@@ -828,6 +836,7 @@ tfield
 static const char *sym_text(yysymbol_kind_t s, char *buf, size_t size) {
   switch (s) {
   case YYSYMBOL_LBRACE_REC:
+  case YYSYMBOL_LBRACE_VARIANT:
   case YYSYMBOL_LBRACE_MAP: return "'{'";
   case YYSYMBOL_STR_HEAD: return "string";
   case YYSYMBOL_STR_MID: return "'}'";
