@@ -1360,7 +1360,7 @@ static NodeList *variants_of(Symbol *s) {
   return t && t->kind == N_TYPE_TAGGED ? &t->u.list.items : NULL;
 }
 
-static void add_variants(Checker *c, FileScope *fs, Symbol *s, bool own) {
+static void add_variants(Checker *c, FileScope *fs, Symbol *s, bool own, ImportEntry *via) {
   NodeList *vl = variants_of(s);
   for (uint32_t i = 0; vl && i < vl->n; i++) {
     Node *v = vl->items[i];
@@ -1380,6 +1380,7 @@ static void add_variants(Checker *c, FileScope *fs, Symbol *s, bool own) {
     r->ts = (TypeSym *)s;
     r->index = i;
     r->decl = v;
+    r->via = via;
     tab_put(c->a, &fs->variants, v->u.param.name, r);
   }
 }
@@ -1388,19 +1389,25 @@ static void add_variants(Checker *c, FileScope *fs, Symbol *s, bool own) {
 static void collect_variants(Checker *c, FileScope *fs) {
   if (fs->prelude)
     for (uint32_t i = 0; i < fs->prelude->items.cap; i++)
-      if (fs->prelude->items.keys[i]) add_variants(c, fs, fs->prelude->items.vals[i], false);
+      if (fs->prelude->items.keys[i]) add_variants(c, fs, fs->prelude->items.vals[i], false, NULL);
   for (uint32_t i = 0; i < fs->imported.cap; i++)
-    if (fs->imported.keys[i]) add_variants(c, fs, ((ImportedName *)fs->imported.vals[i])->sym, false);
+    if (fs->imported.keys[i]) {
+      ImportedName *in = fs->imported.vals[i];
+      add_variants(c, fs, in->sym, false, in->via);
+    }
   NodeList *items = &fs->pf->ast.items;
   for (uint32_t i = 0; i < items->n; i++) {
     Node *it = items->items[i];
     if (it && it->kind == N_TYPEDEF && it->sym && tab_get(&fs->items, it->sym->name) == it->sym)
-      add_variants(c, fs, it->sym, true);
+      add_variants(c, fs, it->sym, true, NULL);
   }
 }
 
+/* A variant used by name: the import it came by is used too. */
 VariantRef *ck_variant(Checker *c, const char *name) {
-  return c->file ? tab_get(&c->file->variants, name) : NULL;
+  VariantRef *r = c->file ? tab_get(&c->file->variants, name) : NULL;
+  if (r && r->via) r->via->used = true;
+  return r;
 }
 
 Type *ck_typesym_type(Checker *c, TypeSym *ts) {

@@ -90,6 +90,7 @@ typedef struct VariantRef {
   struct TypeSym *ts;
   uint32_t index;
   Node *decl;                  /* the N_PARAM of the variant */
+  struct ImportEntry *via;     /* the unqualified import it came by (NULL: own, prelude) */
 } VariantRef;
 
 /* A block scope of locals (and type parameters of a generic function). */
