@@ -118,7 +118,7 @@ static int type_depth(const Type *t, int limit, int depth, TypeMemo *memo) {
   case TY_LIST: case TY_MAP: case TY_OPTIONAL: case TY_TASKS:
     d = type_depth(t->elem, limit - 1, depth + 1, memo);
     break;
-  case TY_RECORD:
+  case TY_RECORD: case TY_TAGGED:
     for (uint32_t i = 0; i < t->nfields; i++) {
       int fd = type_depth(t->fields[i].type, limit - 1, depth + 1, memo);
       if (fd > d) d = fd;
@@ -640,6 +640,60 @@ static Type *named_type(Checker *c, Node *tn, Symbol *s) {
   return inst;
 }
 
+/* `Search { query: string } | Giveup {}`: each variant becomes a record
+ * whose first field `type` holds its tag (a one-member literal union), so
+ * a value of the union is that record as it is, and renders as
+ * {"type":"Search","query":"x"} with no conversion. */
+static Type *tagged_syntax(Checker *c, Node *tn) {
+  NodeList *vl = &tn->u.list.items;
+  Type *t = type_new(c->a, TY_TAGGED);
+  t->fields = arena_alloc(c->a, (vl->n ? vl->n : 1) * sizeof *t->fields);
+  bool failed = false;
+  for (uint32_t i = 0; i < vl->n; i++) {
+    Node *v = vl->items[i];
+    if (!v || v->kind != N_PARAM) { failed = true; continue; }
+    const char *name = v->u.param.name;
+    bool dup = false;
+    for (uint32_t k = 0; k < t->nfields; k++)
+      if (strcmp(t->fields[k].name, name) == 0) dup = true;
+    if (dup) {
+      diag_add(c->dl, D_E0320, v->span, "give each variant of a union its own name",
+               "variant `%s` is declared twice", name);
+      failed = true;
+      continue;
+    }
+    if (!(name[0] >= 'A' && name[0] <= 'Z')) {
+      /* `Name { field: … }` is told from a block by the capital */
+      diag_add(c->dl, D_E0324, v->span, "start it with a capital letter (A-Z)",
+               "variant name `%s` must be capitalised", name);
+      failed = true;
+    }
+    Node *rn = v->u.param.type;
+    NodeList *fl = rn ? &rn->u.list.items : NULL;
+    for (uint32_t k = 0; fl && k < fl->n; k++) {
+      Node *f = fl->items[k];
+      if (f && f->kind == N_PARAM && strcmp(f->u.param.name, "type") == 0) {
+        diag_add(c->dl, D_E0321, f->span,
+                 "`type` is the tag field, which holds the variant's name: rename this field",
+                 "variant `%s` may not have a field named `type`", name);
+        failed = true;
+      }
+    }
+    Type *r = ck_type_of_syntax(c, rn);
+    if (ck_is_error(r)) { failed = true; continue; }
+    Type *vr = type_new(c->a, TY_RECORD);
+    vr->fields = arena_alloc(c->a, (r->nfields + 1) * sizeof *vr->fields);
+    const char *one[1] = {name};
+    vr->fields[0] = (TyField){"type", ck_union(c, one, 1), NULL};
+    memcpy(vr->fields + 1, r->fields, r->nfields * sizeof *r->fields);
+    vr->nfields = r->nfields + 1;
+    vr->name = name;
+    vr->doc = v->doc;
+    t->fields[t->nfields++] = (TyField){name, vr, v->doc};
+  }
+  return failed ? type_prim(TY_ERROR) : t;
+}
+
 /* Turns a type expression into a Type, reporting unknown names (E0203),
  * wrong argument counts (E0314), duplicate record fields (E0310). */
 Type *ck_type_of_syntax(Checker *c, Node *tn) {
@@ -677,6 +731,9 @@ Type *ck_type_of_syntax(Checker *c, Node *tn) {
     t = ck_union(c, lits, n);
     break;
   }
+  case N_TYPE_TAGGED:
+    t = tagged_syntax(c, tn);
+    break;
   case N_TYPE_OPTIONAL:
     t = ck_optional(c, ck_type_of_syntax(c, tn->u.topt.inner));
     break;
@@ -1296,6 +1353,68 @@ static bool has_syntax_error(Checker *c, Span span) {
   return false;
 }
 
+/* The variants a tagged-union type item declares (NULL list otherwise). */
+static NodeList *variants_of(Symbol *s) {
+  if (!s || s->kind != SYM_TYPE || !s->decl || s->decl->kind != N_TYPEDEF) return NULL;
+  Node *t = s->decl->u.typedef_.type;
+  return t && t->kind == N_TYPE_TAGGED ? &t->u.list.items : NULL;
+}
+
+static void add_variants(Checker *c, FileScope *fs, Symbol *s, bool own, ImportEntry *via) {
+  NodeList *vl = variants_of(s);
+  for (uint32_t i = 0; vl && i < vl->n; i++) {
+    Node *v = vl->items[i];
+    if (!v || v->kind != N_PARAM) continue;
+    VariantRef *prev = tab_get(&fs->variants, v->u.param.name);
+    if (prev) {
+      /* A variant name stands for its union where it is built: two
+       * unions may not share one (the same union twice is E0320 too, from
+       * tagged_syntax). */
+      if (own && prev->ts != (TypeSym *)s)
+        diag_add(c->dl, D_E0320, v->span,
+                 "variant names build values (`Name { … }`), so each names one union: rename one",
+                 "variant `%s` is already a variant of type `%s`", v->u.param.name, prev->ts->sym.name);
+      continue;
+    }
+    VariantRef *r = arena_alloc(c->a, sizeof *r);
+    r->ts = (TypeSym *)s;
+    r->index = i;
+    r->decl = v;
+    r->via = via;
+    tab_put(c->a, &fs->variants, v->u.param.name, r);
+  }
+}
+
+/* Own unions last, so a clash is reported at the file's own declaration. */
+static void collect_variants(Checker *c, FileScope *fs) {
+  if (fs->prelude)
+    for (uint32_t i = 0; i < fs->prelude->items.cap; i++)
+      if (fs->prelude->items.keys[i]) add_variants(c, fs, fs->prelude->items.vals[i], false, NULL);
+  for (uint32_t i = 0; i < fs->imported.cap; i++)
+    if (fs->imported.keys[i]) {
+      ImportedName *in = fs->imported.vals[i];
+      add_variants(c, fs, in->sym, false, in->via);
+    }
+  NodeList *items = &fs->pf->ast.items;
+  for (uint32_t i = 0; i < items->n; i++) {
+    Node *it = items->items[i];
+    if (it && it->kind == N_TYPEDEF && it->sym && tab_get(&fs->items, it->sym->name) == it->sym)
+      add_variants(c, fs, it->sym, true, NULL);
+  }
+}
+
+/* A variant used by name: the import it came by is used too. */
+VariantRef *ck_variant(Checker *c, const char *name) {
+  VariantRef *r = c->file ? tab_get(&c->file->variants, name) : NULL;
+  if (r && r->via) r->via->used = true;
+  return r;
+}
+
+Type *ck_typesym_type(Checker *c, TypeSym *ts) {
+  ts->sym.used = true;
+  return resolve_typesym(c, ts, NULL);
+}
+
 static void check_file(Checker *c, ProgramFile *pf, FileScope *prelude) {
   FileScope *fs = arena_alloc(c->a, sizeof *fs);
   fs->pf = pf;
@@ -1312,6 +1431,7 @@ static void check_file(Checker *c, ProgramFile *pf, FileScope *prelude) {
   }
   if (load_is_prelude(c->p, pf)) mark_internal(fs);
   bind_imports(c, fs);
+  collect_variants(c, fs);
   NodeList *items = &pf->ast.items;
   for (uint32_t i = 0; i < items->n; i++) {
     Node *it = items->items[i];

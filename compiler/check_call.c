@@ -200,7 +200,7 @@ static Type *subst_at(Subst *s, Type *t, int depth) {
     return s->binds && s->binds[k] ? s->binds[k] : hole(c);
   }
   if (t->kind != TY_LIST && t->kind != TY_MAP && t->kind != TY_OPTIONAL && t->kind != TY_RECORD &&
-      t->kind != TY_FN)
+      t->kind != TY_FN && t->kind != TY_TAGGED)
     return t;
   void *known;
   if (tmemo_get(&s->done, t, NULL, depth, &known)) return known;
@@ -211,7 +211,7 @@ static Type *subst_at(Subst *s, Type *t, int depth) {
     if (e != t->elem) r = t->kind == TY_OPTIONAL ? ck_optional(c, e) : ck_list(c, t->kind, e);
     break;
   }
-  case TY_RECORD:
+  case TY_RECORD: case TY_TAGGED: /* a tagged union's variants are records */
     for (uint32_t i = 0; i < t->nfields; i++) {
       Type *ft = subst_at(s, t->fields[i].type, depth + 1);
       if (ft == t->fields[i].type) continue;
@@ -270,7 +270,7 @@ static void bind_errors(Type *pat, const Sig *sig, Type **binds, int depth, Type
   case TY_LIST: case TY_MAP: case TY_OPTIONAL:
     if (!tmemo_seen(seen, pat, NULL, depth)) bind_errors(pat->elem, sig, binds, depth + 1, seen);
     return;
-  case TY_RECORD:
+  case TY_RECORD: case TY_TAGGED:
     if (tmemo_seen(seen, pat, NULL, depth)) return;
     for (uint32_t i = 0; i < pat->nfields; i++) bind_errors(pat->fields[i].type, sig, binds, depth + 1, seen);
     return;
@@ -314,7 +314,7 @@ static bool unify_at(Checker *c, Type *pat, Type *actual, const Sig *sig, Type *
     return true;
   }
   switch (pat->kind) {
-  case TY_OPTIONAL: case TY_LIST: case TY_MAP: case TY_RECORD: case TY_FN:
+  case TY_OPTIONAL: case TY_LIST: case TY_MAP: case TY_RECORD: case TY_FN: case TY_TAGGED:
     if (tmemo_seen(seen, pat, actual, depth)) return true;
     break;
   default:
@@ -327,8 +327,8 @@ static bool unify_at(Checker *c, Type *pat, Type *actual, const Sig *sig, Type *
   case TY_LIST: case TY_MAP:
     if (actual->kind != pat->kind) return true;
     return unify_at(c, pat->elem, actual->elem, sig, binds, depth + 1, seen);
-  case TY_RECORD:
-    if (actual->kind != TY_RECORD) return true;
+  case TY_RECORD: case TY_TAGGED: /* records by field, tagged unions by variant */
+    if (actual->kind != pat->kind) return true;
     for (uint32_t i = 0; i < pat->nfields; i++)
       for (uint32_t k = 0; k < actual->nfields; k++)
         if (strcmp(pat->fields[i].name, actual->fields[k].name) == 0 &&
@@ -349,6 +349,10 @@ static bool unify(Checker *c, Type *pat, Type *actual, const Sig *sig, Type **bi
   bool ok = unify_at(c, pat, actual, sig, binds, 0, &seen);
   tmemo_free(&seen);
   return ok;
+}
+
+bool ck_unify(Checker *c, Type *pat, Type *actual, const Sig *sig, Type **binds) {
+  return unify(c, pat, actual, sig, binds);
 }
 
 /* ---- calls ------------------------------------------------------------------ */

@@ -338,9 +338,13 @@ static Type *builtin_value(Checker *c, Node *n, NativeSym *ns, Type *want) {
 static Type *tasks_use(Checker *c, Node *n, Symbol *s, Type *t);
 
 /* want: the expected type as given, holes included (see builtin_value). */
+static Type *variant_expr(Checker *c, Node *n, Type *want);
+static bool name_is_variant(Checker *c, Node *n, Type *want);
+
 static Type *name_expr(Checker *c, Node *n, Type *want) {
   Symbol *s = ck_lookup(c, n->u.name.id, n->span);
   if (!s) {
+    if (name_is_variant(c, n, want)) return variant_expr(c, n, want);
     unknown_name(c, n->u.name.id, n->span);
     return err();
   }
@@ -688,6 +692,140 @@ static Type *record_expr(Checker *c, Node *n, Type *want) {
   return failed ? err() : r;
 }
 
+/* ---- tagged unions ----------------------------------------------------------- */
+static bool is_var(const Type *t) { return t->kind == TY_VAR; }
+
+/* The variant names of union u, for messages: `A, B, C`. */
+static char *variant_list(Checker *c, const Type *u) {
+  Buf b;
+  buf_init(&b);
+  for (uint32_t i = 0; i < u->nfields; i++) buf_printf(&b, "%s%s", i ? ", " : "", u->fields[i].name);
+  char *s = arena_strndup(c->a, b.data ? b.data : "", b.len);
+  buf_free(&b);
+  return s;
+}
+
+/* Rule: `Name { field: e, … }` (or a bare `Name`) builds variant Name of
+ * the union that declares it, or of the expected union when that has a
+ * variant so named. The fields are checked like a record literal's
+ * against the variant's record; `type` is not written (the tag is the
+ * name). A generic union takes its type arguments from the expected type,
+ * or else from the fields (E0312 when some stay unknown). The node's
+ * `extra` is the variant's record, which the emitter builds. */
+static Type *variant_expr(Checker *c, Node *n, Type *want) {
+  const char *name = n->u.variant.name;
+  NodeList *inits = &n->u.variant.fields;
+  Type *w = ck_strip(want);
+  Type *u = w && w->kind == TY_TAGGED && record_field(w, name) ? w : NULL;
+  VariantRef *vr = u ? NULL : ck_variant(c, name);
+  Type *g = u ? u : vr ? ck_typesym_type(c, vr->ts) : NULL;
+  if (!g || ck_is_error(g) || g->kind != TY_TAGGED || !record_field(g, name)) {
+    if (!g && !ck_broken_name(c, name))
+      diag_add(c->dl, D_E0322, n->u.variant.name_span,
+               "declare it in a union: `type T = %s { … } | …`",
+               "unknown variant `%s`", name);
+    for (uint32_t i = 0; i < inits->n; i++)
+      if (inits->items[i] && inits->items[i]->kind == N_FIELD_INIT) ck_expr(c, inits->items[i]->u.init.value, NULL);
+    return err();
+  }
+  Type *rec = record_field(g, name)->type;
+  bool generic = !u && vr->ts->ntparams > 0;
+  Sig sig;
+  memset(&sig, 0, sizeof sig);
+  Type **binds = NULL, **got = arena_alloc(c->a, (inits->n ? inits->n : 1) * sizeof *got);
+  if (generic) {
+    sig.tvars = vr->ts->tparams;
+    sig.ntvars = vr->ts->ntparams;
+    binds = arena_alloc(c->a, sig.ntvars * sizeof *binds);
+  }
+  bool failed = false;
+  for (uint32_t i = 0; i < inits->n; i++) {
+    Node *f = inits->items[i];
+    got[i] = NULL;
+    if (!f || f->kind != N_FIELD_INIT) continue;
+    if (dup_init(c, inits, i)) { failed = true; continue; }
+    const TyField *tf = strcmp(f->u.init.name, "type") == 0 ? NULL : record_field(rec, f->u.init.name);
+    if (!tf) {
+      ck_expr(c, f->u.init.value, NULL);
+      if (strcmp(f->u.init.name, "type") == 0)
+        diag_add(c->dl, D_E0321, f->span, "the variant's name is its tag: remove this field",
+                 "the tag field `type` of variant `%s` is not written", name);
+      else
+        unknown_field(c, f->span, rec, f->u.init.name, "unknown field");
+      failed = true;
+      continue;
+    }
+    if (generic && type_any(tf->type, is_var, CHECK_MAX_TYPE_DEPTH)) {
+      got[i] = ck_expr(c, f->u.init.value, NULL);
+      if (ck_is_error(got[i])) { failed = true; got[i] = NULL; continue; }
+      if (!ck_unify(c, tf->type, got[i], &sig, binds)) {
+        ck_mismatch(c, f->u.init.value->span, got[i], tf->type);
+        failed = true;
+        got[i] = NULL;
+      }
+    } else {
+      ck_expect(c, f->u.init.value, tf->type);
+    }
+  }
+  Buf missing;
+  buf_init(&missing);
+  uint32_t nmissing = 0;
+  for (uint32_t k = 1; k < rec->nfields; k++) {
+    bool given = false;
+    for (uint32_t i = 0; i < inits->n; i++) {
+      Node *f = inits->items[i];
+      if (f && f->kind == N_FIELD_INIT && strcmp(f->u.init.name, rec->fields[k].name) == 0) given = true;
+    }
+    if (given || rec->fields[k].type->kind == TY_OPTIONAL) continue;
+    buf_printf(&missing, "%s`%s`", nmissing ? ", " : "", rec->fields[k].name);
+    nmissing++;
+  }
+  if (nmissing) {
+    diag_add(c->dl, D_E0306, n->span, "every field that is not optional (T?) must be given",
+             "missing field%s %s in variant `%s`", nmissing > 1 ? "s" : "", missing.data, name);
+    failed = true;
+  }
+  buf_free(&missing);
+  if (failed) return err();
+  if (generic) {
+    for (uint32_t k = 0; k < sig.ntvars; k++)
+      if (!binds[k]) {
+        diag_add(c->dl, D_E0312, n->span, "give the union's type where the value goes: `let r: T[int] = …`",
+                 "cannot infer type parameter `%s` of `%s` from variant `%s`", sig.tvars[k]->name,
+                 vr->ts->sym.name, name);
+        return err();
+      }
+    g = ck_subst(c, g, &sig, binds);
+    rec = record_field(g, name)->type;
+    for (uint32_t i = 0; i < inits->n; i++) {
+      if (!got[i]) continue;
+      Node *f = inits->items[i];
+      const TyField *tf = record_field(rec, f->u.init.name);
+      if (tf && !type_assignable(got[i], tf->type)) {
+        ck_mismatch(c, f->u.init.value->span, got[i], tf->type);
+        return err();
+      }
+    }
+  }
+  n->extra = rec;
+  return g;
+}
+
+/* A bare name that no binding or function has, when a variant has it:
+ * `Giveup` is `Giveup {}` (the node becomes an N_VARIANT). */
+static bool name_is_variant(Checker *c, Node *n, Type *want) {
+  const char *id = n->u.name.id;
+  if (n->u.name.lowered) return false;
+  Type *w = ck_strip(want);
+  if (!ck_variant(c, id) && !(w && w->kind == TY_TAGGED && record_field(w, id))) return false;
+  Span sp = n->span;
+  n->kind = N_VARIANT;
+  memset(&n->u, 0, sizeof n->u);
+  n->u.variant.name = id;
+  n->u.variant.name_span = sp;
+  return true;
+}
+
 static Type *with_expr(Checker *c, Node *n, Type *want) {
   Type *t = ck_expr(c, n->u.with.object, want);
   NodeList *inits = &n->u.with.fields;
@@ -863,7 +1001,20 @@ static Type *field_expr(Checker *c, Node *n) {
     unknown_field(c, n->u.field.name_span, t, fname, "no field");
     return err();
   }
-  if (t->kind == TY_OPTIONAL && (t->elem->kind == TY_RECORD || t->elem->kind == TY_JSON)) {
+  if (t->kind == TY_TAGGED) {
+    /* the tag is common to every variant; other fields depend on it */
+    if (strcmp(fname, "type") == 0) {
+      const char **tags = arena_alloc(c->a, (t->nfields ? t->nfields : 1) * sizeof *tags);
+      for (uint32_t i = 0; i < t->nfields; i++) tags[i] = t->fields[i].name;
+      return ck_union(c, tags, t->nfields);
+    }
+    diag_add(c->dl, D_E0323, n->u.field.name_span,
+             "match on the value to reach a variant's fields: `match x { Name { field } => … }`",
+             "%s is a tagged union: field `%s` depends on the variant", ck_type_str(c, t), fname);
+    return err();
+  }
+  if (t->kind == TY_OPTIONAL && (t->elem->kind == TY_RECORD || t->elem->kind == TY_JSON ||
+                                 t->elem->kind == TY_TAGGED)) {
     ck_mismatch(c, obj->span, t, t->elem);
     return err();
   }
@@ -1022,6 +1173,11 @@ static bool covered(const Coverage *cv, const Type *st) {
       if (!lit_seen(cv, in->lits[i])) return false;
     return true;
   }
+  if (in->kind == TY_TAGGED) { /* variants seen are kept with the literals */
+    for (uint32_t i = 0; i < in->nfields; i++)
+      if (!lit_seen(cv, in->fields[i].name)) return false;
+    return true;
+  }
   return false;
 }
 
@@ -1042,6 +1198,9 @@ static void report_missing(Checker *c, Node *n, const Coverage *cv, const Type *
           if (k++) buf_puts(&b, ", ");
           buf_json_string(&b, in->lits[i], strlen(in->lits[i]));
         }
+    } else if (in->kind == TY_TAGGED) {
+      for (uint32_t i = 0; i < in->nfields; i++)
+        if (!lit_seen(cv, in->fields[i].name)) buf_printf(&b, "%s%s", k++ ? ", " : "", in->fields[i].name);
     }
   }
   Buf help;
@@ -1059,6 +1218,66 @@ static void report_missing(Checker *c, Node *n, const Coverage *cv, const Type *
   buf_free(&help);
 }
 
+/* Declares the names a variant pattern binds, typed t (each field's type
+ * when t is the variant's record, else t). */
+static void bind_variant_fields(Checker *c, Node *p, const Type *rec, Type *t) {
+  NodeList *fl = &p->u.variant.fields;
+  for (uint32_t k = 0; k < fl->n; k++) {
+    Node *f = fl->items[k];
+    Node *b = f ? f->u.init.value : NULL;
+    if (!b || b->kind != N_PAT_BIND) continue;
+    const TyField *tf = rec ? record_field(rec, f->u.init.name) : NULL;
+    ck_new_local(c, b, b->u.pat.name, tf ? tf->type : t, false);
+    b->sym->used = true; /* like a binding arm, a field may be bound and not used */
+  }
+}
+
+/* `Search { query, limit: n }`: the subject must be a tagged union with
+ * that variant, each field one of the variant's. The variant counts toward
+ * exhaustiveness like a literal of a literal union. */
+static bool variant_pattern(Checker *c, Node *p, Type *in, Coverage *cv, bool *redundant) {
+  const char *name = p->u.variant.name;
+  if (in->kind != TY_TAGGED) {
+    diag_add(c->dl, D_E0402, p->span, NULL, "a variant pattern needs a tagged union, got %s",
+             ck_type_str(c, in));
+    bind_variant_fields(c, p, NULL, err());
+    return false;
+  }
+  const TyField *vf = record_field(in, name);
+  if (!vf) {
+    const char *list = variant_list(c, in);
+    char *help = arena_alloc(c->a, strlen(list) + 32);
+    sprintf(help, "its variants are %s", list);
+    diag_add(c->dl, D_E0402, p->u.variant.name_span, help, "`%s` is not a variant of %s", name,
+             ck_type_str(c, in));
+    bind_variant_fields(c, p, NULL, err());
+    return false;
+  }
+  bool ok = true;
+  NodeList *fl = &p->u.variant.fields;
+  for (uint32_t k = 0; k < fl->n; k++) {
+    Node *f = fl->items[k];
+    if (!f) { ok = false; continue; }
+    for (uint32_t j = 0; j < k; j++)
+      if (fl->items[j] && strcmp(fl->items[j]->u.init.name, f->u.init.name) == 0) {
+        diag_add(c->dl, D_E0310, f->span, NULL, "field `%s` is matched twice", f->u.init.name);
+        ok = false;
+      }
+    if (!record_field(vf->type, f->u.init.name)) {
+      unknown_field(c, f->span, vf->type, f->u.init.name, "no field");
+      ok = false;
+    }
+  }
+  bind_variant_fields(c, p, vf->type, err());
+  if (!ok) return false;
+  if (lit_seen(cv, name) || cv->present || cv->all) *redundant = true;
+  const char **l = arena_alloc(c->a, (cv->nlits + 1) * sizeof *l);
+  if (cv->nlits) memcpy(l, cv->lits, cv->nlits * sizeof *l);
+  l[cv->nlits++] = name;
+  cv->lits = l;
+  return true;
+}
+
 /* Checks one pattern against the subject type; returns false (after a
  * diagnostic) when it cannot match. */
 static bool pattern(Checker *c, Node *p, Type *st, Coverage *cv, bool *redundant) {
@@ -1070,6 +1289,22 @@ static bool pattern(Checker *c, Node *p, Type *st, Coverage *cv, bool *redundant
     cv->all = true;
     return true;
   case N_PAT_BIND: {
+    const char *bn = p->u.pat.name;
+    if (in->kind == TY_TAGGED && record_field(in, bn)) {
+      /* a variant's bare name matches that variant */
+      Span sp = p->span;
+      p->kind = N_PAT_VARIANT;
+      memset(&p->u, 0, sizeof p->u);
+      p->u.variant.name = bn;
+      p->u.variant.name_span = sp;
+      return variant_pattern(c, p, in, cv, redundant);
+    }
+    VariantRef *vr = ck_variant(c, bn);
+    if (vr) {
+      diag_add(c->dl, D_E0402, p->span, "a variant's name in a pattern matches that variant; bind another name",
+               "`%s` is a variant of `%s`, not of %s", bn, vr->ts->sym.name, ck_type_str(c, st));
+      return false;
+    }
     Type *bt = opt ? in : st;
     if (bt->kind == TY_NONE) bt = st;
     ck_new_local(c, p, p->u.pat.name, bt, false);
@@ -1155,6 +1390,14 @@ static bool pattern(Checker *c, Node *p, Type *st, Coverage *cv, bool *redundant
         ok = false;
         continue;
       }
+      if (alt->kind == N_PAT_VARIANT ||
+          (alt->kind == N_PAT_BIND && (ck_variant(c, alt->u.pat.name) ||
+                                       (in->kind == TY_TAGGED && record_field(in, alt->u.pat.name))))) {
+        diag_add(c->dl, D_E0403, alt->span, "give each variant an arm of its own (or use `_`)",
+                 "an alternative of an or-pattern must be a literal or `none`, not a variant");
+        ok = false;
+        continue;
+      }
       if (alt->kind != N_PAT_LIT) {
         diag_add(c->dl, D_E0403, alt->span,
                  alt->kind == N_PAT_BIND ? "a name binds the whole value: give it an arm of its own; the members of a literal union are strings (\"pending\" | \"running\")"
@@ -1182,6 +1425,8 @@ static bool pattern(Checker *c, Node *p, Type *st, Coverage *cv, bool *redundant
                  "this alternative can never match: earlier patterns cover every value it could");
     return true;
   }
+  case N_PAT_VARIANT:
+    return variant_pattern(c, p, in, cv, redundant);
   default:
     return false;
   }
@@ -1209,6 +1454,8 @@ static Type *match_expr(Checker *c, Node *n, Type *want) {
     } else if (p && p->kind == N_PAT_BIND) {
       ck_new_local(c, p, p->u.pat.name, err(), false);
       p->sym->used = true;
+    } else if (p && p->kind == N_PAT_VARIANT) {
+      bind_variant_fields(c, p, NULL, err());
     }
     c->cond_depth++;
     Type *t = ck_expr(c, arm->u.arm.body, branch_want(arm->u.arm.body, want, acc));
@@ -1965,6 +2212,7 @@ static Type *expr_inner(Checker *c, Node *n, Type *want) {
   case N_LIST: return list_expr(c, n, want);
   case N_MAP: return map_expr(c, n, want);
   case N_RECORD: return record_expr(c, n, want);
+  case N_VARIANT: return variant_expr(c, n, want);
   case N_WITH: return with_expr(c, n, want);
   case N_UNARY: return unary_expr(c, n, want);
   case N_BINARY: return binary_expr(c, n, want);

@@ -79,7 +79,19 @@ typedef struct FileScope {
   /* names of items that did not parse (Ast.item_names that no item
    * declares): uses of them are not reported again as unknown */
   SymTab broken;
+  /* the variants of the tagged unions in scope (own, unqualified imports,
+   * prelude): name -> VariantRef*, for `Search { … }` and a bare `Giveup` */
+  SymTab variants;
 } FileScope;
+
+/* Where a variant name leads: the union's type symbol and the variant's
+ * position in it (its declaration order). */
+typedef struct VariantRef {
+  struct TypeSym *ts;
+  uint32_t index;
+  Node *decl;                  /* the N_PARAM of the variant */
+  struct ImportEntry *via;     /* the unqualified import it came by (NULL: own, prelude) */
+} VariantRef;
 
 /* A block scope of locals (and type parameters of a generic function). */
 typedef struct Scope {
@@ -163,6 +175,8 @@ const char *ck_closest(const char *name, const char **cands, uint32_t n);
 /* Whether `name` is that of an item of the current file that did not parse. */
 bool ck_broken_name(const Checker *c, const char *name);
 bool ck_is_error(const Type *t);
+VariantRef *ck_variant(Checker *c, const char *name);   /* NULL: no such variant in scope */
+Type *ck_typesym_type(Checker *c, struct TypeSym *ts);  /* resolves it on first use */
 Type *ck_failure(Checker *c);                          /* { branch, kind, message } */
 Type *ck_joined(Checker *c, Type *elem);               /* { ok: list[T], failed: list[failure] } */
 bool ck_mentions_tasks(const Type *t);
@@ -183,6 +197,9 @@ void ck_tasks_scope_end(Checker *c, Symbol *sym);
 /* ---- check_call.c ----------------------------------------------------- */
 Type *ck_call(Checker *c, Node *n, Type *want);
 Type *ck_subst(Checker *c, Type *t, const Sig *sig, Type **binds);
+/* Binds sig's variables in pat from actual; false when a bound one has no
+ * common type with the new evidence. */
+bool ck_unify(Checker *c, Type *pat, Type *actual, const Sig *sig, Type **binds);
 Sig *ck_parse_native_sig(Checker *c, const char *text);
 /* Whether native overload s accepts arguments of types args[0..n). */
 bool ck_native_fits(Checker *c, const Sig *s, Type *const *args, uint32_t n);

@@ -70,6 +70,9 @@ typedef enum TypeKind {
   TY_ROLE,
   TY_TASKS,     /* running fan-out branches: elem = one branch's result; for a
                    record fan-out (`sections`) elem = the record of results */
+  TY_TAGGED,    /* tagged union: fields = the variants, each named by its tag and
+                   typed by its record, whose first field is `type`, the tag as a
+                   one-member literal union (the value is that record) */
   TY__COUNT
 } TypeKind;
 
@@ -79,7 +82,7 @@ typedef struct TyField { const char *name; Type *type; const char *doc; } TyFiel
 struct Type {
   TypeKind kind;
   Type *elem;                       /* list, map, optional */
-  TyField *fields; uint32_t nfields;/* record */
+  TyField *fields; uint32_t nfields;/* record; tagged: the variants */
   const char **lits; uint32_t nlits;/* union: unique, in written order */
   Type **params; uint32_t nparams;  /* fn */
   Type *ret;                        /* fn */

@@ -381,6 +381,7 @@ static void scan(Cx *cx, FnInfo *f, Node *n) {
   case N_FIELD: scan(cx, f, n->u.field.object); break;
   case N_INDEX: scan(cx, f, n->u.index.object); scan(cx, f, n->u.index.index); break;
   case N_WITH: scan(cx, f, n->u.with.object); scan_list(cx, f, &n->u.with.fields); break;
+  case N_VARIANT: scan_list(cx, f, &n->u.variant.fields); break;
   case N_IF: scan(cx, f, n->u.if_.cond); scan(cx, f, n->u.if_.then_); scan(cx, f, n->u.if_.else_); break;
   case N_MATCH: scan(cx, f, n->u.match_.subject); scan_list(cx, f, &n->u.match_.arms); break;
   case N_BLOCK: scan_list(cx, f, &n->u.block.stmts); break;
@@ -751,6 +752,7 @@ static Cost ex(Cx *cx, Node *n, Val *outp) {
     return c;
   }
   case N_WITH: return cost_add(cx, ex(cx, n->u.with.object, NULL), ex_list(cx, &n->u.with.fields));
+  case N_VARIANT: return ex_list(cx, &n->u.variant.fields);
   case N_IF: {
     Val a = val_unknown(), b = val_unknown();
     Cost c = ex(cx, n->u.if_.cond, NULL);

@@ -365,9 +365,7 @@ static uint32_t shape_const(Emitter *e, const char *const *names, uint32_t n) {
 /* Record literal: fields in the order of the record type (node->type),
  * omitted optional fields as none. Fields are evaluated in source order;
  * when that differs from the type's order they go through hidden locals. */
-static void emit_record(Emitter *e, Node *n) {
-  NodeList *items = &n->u.list.items;
-  const Type *t = n->type;
+static void emit_record_of(Emitter *e, Node *n, NodeList *items, const Type *t) {
   if (t && t->kind == TY_OPTIONAL) t = t->elem;
   if (!t || t->kind != TY_RECORD) {
     /* No record type to follow: the literal's own fields, as written. */
@@ -424,6 +422,40 @@ static void emit_record(Emitter *e, Node *n) {
   free(by_field);
   free(tmp);
   free(field_of);
+}
+
+static void emit_record(Emitter *e, Node *n) { emit_record_of(e, n, &n->u.list.items, n->type); }
+
+/* A variant built: its record (node `extra`, from the checker), whose
+ * tag field no initializer gives, so it is filled first. */
+static void emit_variant(Emitter *e, Node *n) {
+  const Type *vr = n->extra;
+  if (!vr || vr->kind != TY_RECORD || vr->nfields == 0 || vr->fields[0].type->kind != TY_UNION) {
+    internal_error(e, n, "variant without its record type");
+    op0(e, n, OP_NONE);
+    return;
+  }
+  /* the tag field is always given: a string literal of the tag */
+  NodeList items = n->u.variant.fields;
+  Node tag;
+  memset(&tag, 0, sizeof tag);
+  tag.kind = N_STRING;
+  tag.span = n->span;
+  tag.type = vr->fields[0].type;
+  tag.u.lit.str = vr->fields[0].type->lits[0];
+  tag.u.lit.len = strlen(tag.u.lit.str);
+  Node init;
+  memset(&init, 0, sizeof init);
+  init.kind = N_FIELD_INIT;
+  init.span = n->span;
+  init.u.init.name = "type";
+  init.u.init.value = &tag;
+  Node **all = xrealloc(NULL, (items.n + 1) * sizeof *all);
+  all[0] = &init;
+  for (uint32_t i = 0; i < items.n; i++) all[i + 1] = items.items[i];
+  NodeList l = {all, items.n + 1, items.n + 1};
+  emit_record_of(e, n, &l, vr);
+  free(all);
 }
 
 /* Calls, by what the checker resolved (CallInfo). */
@@ -805,6 +837,7 @@ static void emit_value_node(Emitter *e, Node *n) {
     op1(e, n, OP_MAP, n->u.list.items.n);
     return;
   case N_RECORD: emit_record(e, n); return;
+  case N_VARIANT: emit_variant(e, n); return;
   case N_WITH:
     emit_value(e, n->u.with.object);
     for (uint32_t i = 0; i < n->u.with.fields.n; i++) {
@@ -931,7 +964,7 @@ static void emit_match(Emitter *e, Node *n, bool want) {
   for (uint32_t i = 0; i < arms->n && !closed; i++) {
     Node *arm = arms->items[i];
     Node *pat = arm->u.arm.pattern;
-    uint32_t next = NO_PATCH;
+    uint32_t next = NO_PATCH, next_none = NO_PATCH;
     mark(e, arm);
     switch (pat ? pat->kind : N_ERROR) {
     case N_PAT_WILD: closed = true; break;
@@ -968,6 +1001,28 @@ static void emit_match(Emitter *e, Node *n, bool want) {
       op1(e, pat, OP_GET_LOCAL, hs);
       op1(e, pat, OP_SET_LOCAL, declare(e, pat));
       break;
+    case N_PAT_VARIANT: {
+      /* the tag field, then the fields bound */
+      if (optional) {
+        op1(e, pat, OP_GET_LOCAL, hs);
+        op0(e, pat, OP_IS_NONE);
+        next_none = jump_fwd(e, pat, OP_JUMP_IF_TRUE);
+      }
+      op1(e, pat, OP_GET_LOCAL, hs);
+      op1(e, pat, OP_GET_FIELD, string_const(e, "type"));
+      emit_string(e, pat, pat->u.variant.name, strlen(pat->u.variant.name));
+      op0(e, pat, OP_EQ);
+      next = jump_fwd(e, pat, OP_JUMP_IF_FALSE);
+      NodeList *fl = &pat->u.variant.fields;
+      for (uint32_t k = 0; k < fl->n; k++) {
+        Node *b = fl->items[k]->u.init.value;
+        if (!b || b->kind != N_PAT_BIND) continue;
+        op1(e, b, OP_GET_LOCAL, hs);
+        op1(e, b, OP_GET_FIELD, string_const(e, fl->items[k]->u.init.name));
+        op1(e, b, OP_SET_LOCAL, declare(e, b));
+      }
+      break;
+    }
     default:
       internal_error(e, arm, "match arm without a pattern");
       closed = true;
@@ -977,6 +1032,7 @@ static void emit_match(Emitter *e, Node *n, bool want) {
     if (!closed) ends[nends++] = jump_fwd(e, arm, OP_JUMP);
     e->fn->depth = d;
     if (next != NO_PATCH) patch(e, next, here(e));
+    if (next_none != NO_PATCH) patch(e, next_none, here(e));
   }
   if (!closed) {
     emit_string(e, n, "no match arm fits the value", 27);
@@ -1295,6 +1351,17 @@ static uint32_t type_desc(Emitter *e, const Node *at, const Type *t) {
       fields[i].doc = t->fields[i].doc ? module_add_string(m, t->fields[i].doc, strlen(t->fields[i].doc)) : NO_INDEX;
     }
     d.fields = fields;
+    break;
+  case TY_TAGGED:
+    d.kind = TD_TAGGED;
+    if (t->nfields > MODULE_MAX_MEMBERS) {
+      limit_error(e, at, "number of variants of a union", MODULE_MAX_MEMBERS);
+      break;
+    }
+    d.n = t->nfields;
+    members = xrealloc(NULL, (t->nfields ? t->nfields : 1) * sizeof(uint32_t));
+    for (uint32_t i = 0; i < t->nfields; i++) members[i] = type_desc(e, at, t->fields[i].type);
+    d.members = members;
     break;
   default: d.kind = TD_JSON; break; /* json, generic type variables, roles */
   }

@@ -115,6 +115,7 @@ bool tmemo_seen(TypeMemo *m, const void *a, const void *b, int depth) {
 static bool compound(const Type *t) {
   switch (t->kind) {
   case TY_LIST: case TY_MAP: case TY_OPTIONAL: case TY_TASKS: case TY_RECORD: case TY_FN:
+  case TY_TAGGED:
     return true;
   default:
     return false;
@@ -187,6 +188,15 @@ static bool equal_node(const Type *a, const Type *b, int depth, TypeMemo *memo) 
       if (!f || !equal_at(a->fields[i].type, f->type, depth + 1, memo)) return false;
     }
     return true;
+  case TY_TAGGED:
+    /* nominal by tags: the same variants (in any order), each with an
+     * equal record */
+    if (a->nfields != b->nfields) return false;
+    for (uint32_t i = 0; i < a->nfields; i++) {
+      const TyField *f = find_field(b, a->fields[i].name, i);
+      if (!f || !equal_at(a->fields[i].type, f->type, depth + 1, memo)) return false;
+    }
+    return true;
   case TY_UNION:
     /* Members are unique, so equal counts and a ⊆ b mean equal sets. */
     return a->nlits == b->nlits && lits_subset(a, b);
@@ -235,7 +245,7 @@ static bool jsonable_node(const Type *t, int depth, TypeMemo *memo) {
     return true;
   case TY_LIST: case TY_MAP: case TY_OPTIONAL:
     return jsonable_at(t->elem, depth + 1, memo);
-  case TY_RECORD:
+  case TY_RECORD: case TY_TAGGED:
     for (uint32_t i = 0; i < t->nfields; i++)
       if (!jsonable_at(t->fields[i].type, depth + 1, memo)) return false;
     return true;
@@ -283,7 +293,8 @@ static bool assignable_node(const Type *from, const Type *to, int depth, TypeMem
     return assignable_at(from->elem, to->elem, depth + 1, memo);
   case TY_TASKS:
     return from->sections == to->sections && assignable_at(from->elem, to->elem, depth + 1, memo);
-  case TY_RECORD:
+  case TY_RECORD: case TY_TAGGED:
+    /* a tagged union: the same tags, each variant's record assignable */
     if (from->nfields != to->nfields) return false;
     for (uint32_t i = 0; i < to->nfields; i++) {
       const TyField *f = find_field(from, to->fields[i].name, i);
@@ -328,7 +339,8 @@ bool type_assignable(const Type *from, const Type *to) {
 }
 
 static bool needs_parens(const Type *t) {
-  return !t->name && (t->kind == TY_FN || (t->kind == TY_UNION && t->nlits > 1));
+  return !t->name && (t->kind == TY_FN || (t->kind == TY_UNION && t->nlits > 1) ||
+                       (t->kind == TY_TAGGED && t->nfields > 1));
 }
 
 /* ---- searching ------------------------------------------------------------ */
@@ -340,7 +352,7 @@ static bool any_at(const Type *t, bool (*is)(const Type *), int depth, int limit
    * match found ends the walk */
   if (!compound(t) || tmemo_seen(seen, t, NULL, depth)) return false;
   switch (t->kind) {
-  case TY_RECORD:
+  case TY_RECORD: case TY_TAGGED:
     for (uint32_t i = 0; i < t->nfields; i++)
       if (any_at(t->fields[i].type, is, depth + 1, limit, seen)) return true;
     return false;
@@ -406,6 +418,23 @@ static void print_at(BufCapped *p, const Type *t, int depth, bool use_name) {
       print_at(p, t->fields[i].type, depth + 1, true);
     }
     buf_capped_puts(p, " }");
+    break;
+  case TY_TAGGED:
+    /* Tag { fields } | …, the tag field left out */
+    for (uint32_t i = 0; i < t->nfields && !p->cut; i++) {
+      const Type *r = t->fields[i].type;
+      if (i) buf_capped_puts(p, " | ");
+      buf_capped_puts(p, t->fields[i].name);
+      if (!r || r->nfields <= 1) { buf_capped_puts(p, " {}"); continue; }
+      buf_capped_puts(p, " { ");
+      for (uint32_t k = 1; k < r->nfields && !p->cut; k++) {
+        if (k > 1) buf_capped_puts(p, ", ");
+        buf_capped_puts(p, r->fields[k].name);
+        buf_capped_puts(p, ": ");
+        print_at(p, r->fields[k].type, depth + 1, true);
+      }
+      buf_capped_puts(p, " }");
+    }
     break;
   case TY_UNION:
     for (uint32_t i = 0; i < t->nlits && !p->cut; i++) {

@@ -135,7 +135,10 @@ void ast_each_child(Node *n, ChildFn f, void *ud) {
   case N_MAP:
   case N_TYPE_RECORD:
   case N_TYPE_UNION:
+  case N_TYPE_TAGGED:
   case N_PAT_OR: each_list(&n->u.list.items, f, ud); break;
+  case N_VARIANT:
+  case N_PAT_VARIANT: each_list(&n->u.variant.fields, f, ud); break;
   case N_UNARY: C(n->u.unary.operand); break;
   case N_BINARY: C(n->u.binary.lhs); C(n->u.binary.rhs); break;
   case N_CALL:
@@ -233,7 +236,8 @@ static const char *const kind_names[N__COUNT] = {
   [N_TOURNAMENT] = "tournament", [N_ROLE_INDEX] = "role-index", [N_PAT_WILD] = "pat-wild",
   [N_PAT_LIT] = "pat", [N_PAT_BIND] = "bind", [N_PAT_OR] = "pat-or", [N_TYPE_NAME] = "type-name",
   [N_TYPE_RECORD] = "type-record", [N_TYPE_UNION] = "type-union",
-  [N_TYPE_OPTIONAL] = "type-optional", [N_TYPE_FN] = "type-fn", [N_ERROR] = "error",
+  [N_TYPE_OPTIONAL] = "type-optional", [N_TYPE_FN] = "type-fn", [N_TYPE_TAGGED] = "type-tagged",
+  [N_VARIANT] = "variant", [N_PAT_VARIANT] = "pat-variant", [N_ERROR] = "error",
 };
 
 const char *ast_kind_name(NodeKind kind) {
@@ -517,7 +521,13 @@ static void dump_node(FILE *out, const Node *n, int indent) {
   case N_MAP:
   case N_TYPE_RECORD:
   case N_TYPE_UNION:
+  case N_TYPE_TAGGED:
   case N_PAT_OR: dump_list(out, &n->u.list.items, in); break;
+  case N_VARIANT:
+  case N_PAT_VARIANT:
+    fprintf(out, " %s", n->u.variant.name);
+    dump_list(out, &n->u.variant.fields, in);
+    break;
   default: break;
   }
   fputc(')', out);

@@ -107,6 +107,13 @@ typedef enum NodeKind {
   N_TYPE_UNION,  /* list.items: N_STRING literals:  "a" | "b" */
   N_TYPE_OPTIONAL, /* topt.inner ? */
   N_TYPE_FN,     /* fn(tfn.params) -> tfn.ret */
+  N_TYPE_TAGGED, /* list.items: N_PARAM (param.name = variant, param.type = N_TYPE_RECORD):
+                    Search { query: string } | Giveup {}  (only in a `type` item) */
+
+  /* tagged unions (kept together so the kinds above keep their values) */
+  N_VARIANT,     /* variant.name { variant.fields: N_FIELD_INIT }: a variant built */
+  N_PAT_VARIANT, /* variant.name { variant.fields }: each an N_FIELD_INIT whose value
+                    is the N_PAT_BIND or N_PAT_WILD the field goes to */
 
   N_ERROR,       /* placeholder after a syntax error; the checker skips it */
   N__COUNT
@@ -145,6 +152,7 @@ struct Node {
     struct { Node *object; const char *name; Span name_span; } field;
     struct { Node *object, *index; } index;
     struct { Node *object; NodeList fields; } with;
+    struct { const char *name; Span name_span; NodeList fields; } variant; /* N_VARIANT, N_PAT_VARIANT */
     struct { Node *cond, *then_, *else_; } if_;
     struct { Node *subject; NodeList arms; } match_;
     struct { NodeList stmts; bool has_value; } block;

@@ -111,6 +111,8 @@ Node *ps_type_name(ParseCtx *pc, const char *id, NodeList args, Loc l);
 /* `alias.Type[args]`: a type of the module imported as `alias` */
 Node *ps_type_qualified(ParseCtx *pc, const char *alias, const char *id, NodeList args, Loc l);
 Node *ps_pattern(ParseCtx *pc, Node *lit, Loc l);
+Node *ps_bind_pattern(ParseCtx *pc, const char *name, Loc l);   /* `_` or a name */
+Node *ps_variant(ParseCtx *pc, NodeKind kind, const char *name, Loc name_at, NodeList fields, Loc l);
 Node *ps_negate_lit(ParseCtx *pc, Node *lit, Loc l);
 Node *ps_ask(ParseCtx *pc, Node *role, Node *prompt, Node *type, Loc l);
 Node *ps_loop(ParseCtx *pc, const char *name, Loc name_loc, Node *type, Node *init, Node *bound,

@@ -705,6 +705,15 @@ static int brace_kind(const unsigned char *p) {
   return T_LBRACE;
 }
 
+/* A record brace right after a capitalised name opens a variant's fields
+ * (`Search { query: "x" }`); after any other name it stays a record brace,
+ * which is an error where a block was expected (`if ok { a: 1 }`). */
+static int variant_brace(const Lexer *lx, int kind) {
+  if (kind != T_LBRACE_REC || lx->last != T_IDENT || !lx->last_tok) return kind;
+  unsigned char c = (unsigned char)lx->last_tok[0];
+  return c >= 'A' && c <= 'Z' ? T_LBRACE_VARIANT : kind;
+}
+
 static int open_delim(ParseCtx *pc, Loc *loc, DelimKind k, int tok) {
   Lexer *lx = &pc->lx;
   if (!push(pc, k, false, lx->tok)) return stop(pc, loc);
@@ -946,7 +955,7 @@ int lex_next(ParseCtx *pc, WPSTYPE *val, Loc *loc) {
 
       "(" { return open_delim(pc, loc, DL_PAREN, T_LPAREN); }
       "[" { return open_delim(pc, loc, DL_BRACKET, T_LBRACKET); }
-      "{" { return open_delim(pc, loc, DL_BRACE, brace_kind(lx->cur)); }
+      "{" { return open_delim(pc, loc, DL_BRACE, variant_brace(lx, brace_kind(lx->cur))); }
       ")" { return close_paren(pc, loc, DL_PAREN, T_RPAREN); }
       "]" { return close_paren(pc, loc, DL_BRACKET, T_RBRACKET); }
       "}" { return close_brace(pc, val, loc); }

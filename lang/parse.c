@@ -168,6 +168,22 @@ Node *ps_pattern(ParseCtx *pc, Node *lit, Loc l) {
   return ps_done(pc, n);
 }
 
+Node *ps_bind_pattern(ParseCtx *pc, const char *name, Loc l) {
+  if (strcmp(name, "_") == 0) return ps_done(pc, ps_new(pc, N_PAT_WILD, l));
+  Node *n = ps_new(pc, N_PAT_BIND, l);
+  n->u.pat.name = name;
+  return ps_done(pc, n);
+}
+
+/* `Search { query: "x" }` built, or `Search { query }` matched. */
+Node *ps_variant(ParseCtx *pc, NodeKind kind, const char *name, Loc name_at, NodeList fields, Loc l) {
+  Node *n = ps_new(pc, kind, l);
+  n->u.variant.name = name;
+  n->u.variant.name_span = ps_span(pc, name_at);
+  n->u.variant.fields = fields;
+  return ps_done(pc, n);
+}
+
 /* `- 3` in a pattern: one literal with the sign folded in. */
 Node *ps_negate_lit(ParseCtx *pc, Node *lit, Loc l) {
   lit->span = ps_span(pc, l);

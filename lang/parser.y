@@ -134,6 +134,10 @@ static NodeList one(ParseCtx *pc, Node *n) {
 %token ASSIGN "=" ARROW "->" FATARROW "=>"
 %token PLUS "+" MINUS "-" STAR "*" SLASH "/" PCT "%"
 %token EQ "==" NE "!=" LT "<" LE "<=" GT ">" GE ">="
+/* `{ name:` right after a capitalised name: a variant's record (lexer.re,
+ * brace_kind), so `if ok { a: 1 }` stays a block error while
+ * `Search { query: "x" }` builds a variant */
+%token LBRACE_VARIANT "{ of a variant"
 
 /* The one ambiguity, resolved by precedence: an `until` condition that ends
  * in an `if` without else, followed by `else` (`... until if c { d } else
@@ -149,7 +153,8 @@ static NodeList one(ParseCtx *pc, Node *n) {
 %type <node> verify tournament tourn_format tourn_ret
 %type <list> tparams tparam_list params param_list args expr_list fields entries
 %type <list> arms alts interp type_args type_list tfields stmt_chain barrier_mods
-%type <list> verify_mods role_list
+%type <list> verify_mods role_list variants pfields
+%type <node> variant pfield
 %type <flag> sep seps opt_seps cmp_op
 %type <body> block_body
 %type <str> field_name
@@ -207,13 +212,39 @@ item
       { $$ = NEW(N_TYPEDEF, @$); $$->doc = ps_doc(@1); $$->u.typedef_.name = $2;
         $$->u.typedef_.name_span = ps_span(pc, @2); $$->u.typedef_.type_params = $3;
         $$->u.typedef_.type = $5; $$ = DONE($$); }
+  | TYPE IDENT tparams "=" variants
+      { Node *t = ps_list(pc, N_TYPE_TAGGED, $5, @5);
+        $$ = NEW(N_TYPEDEF, @$); $$->doc = ps_doc(@1); $$->u.typedef_.name = $2;
+        $$->u.typedef_.name_span = ps_span(pc, @2); $$->u.typedef_.type_params = $3;
+        $$->u.typedef_.type = t; $$ = DONE($$); }
   | ROLE IDENT LBRACE_REC fields trail "}"
       { $$ = NEW(N_ROLE, @$); $$->doc = ps_doc(@1); $$->u.role.name = $2;
         $$->u.role.name_span = ps_span(pc, @2); $$->u.role.settings = $4; $$ = DONE($$); }
   | ROLE IDENT LBRACE_REC error "}"  { $$ = ps_error(pc, @$); }
+  | ROLE IDENT LBRACE_VARIANT fields trail "}"
+      { $$ = NEW(N_ROLE, @$); $$->doc = ps_doc(@1); $$->u.role.name = $2;
+        $$->u.role.name_span = ps_span(pc, @2); $$->u.role.settings = $4; $$ = DONE($$); }
+  | ROLE IDENT LBRACE_VARIANT error "}"  { $$ = ps_error(pc, @$); }
   | ROLE IDENT "{" "}"
       { $$ = NEW(N_ROLE, @$); $$->doc = ps_doc(@1); $$->u.role.name = $2;
         $$->u.role.name_span = ps_span(pc, @2); $$ = DONE($$); }
+  ;
+
+/* variants -> variant { '|' variant }: a tagged union (only in a `type` item)
+ * variant -> IDENT record_type | IDENT '{' '}' */
+variants
+  : variant                         { $$ = one(pc, $1); }
+  | variants "|" variant            { $$ = $1; ps_push_member(pc, &$$, $3, "variants in one union"); }
+  ;
+
+variant
+  : IDENT LBRACE_VARIANT tfields trail "}"
+      { $$ = NEW(N_PARAM, @$); $$->doc = ps_doc(@1); $$->u.param.name = $1;
+        $$->u.param.type = ps_list(pc, N_TYPE_RECORD, $3, @2); $$ = DONE($$); }
+  | IDENT "{" "}"
+      { $$ = NEW(N_PARAM, @$); $$->doc = ps_doc(@1); $$->u.param.name = $1;
+        $$->u.param.type = ps_list(pc, N_TYPE_RECORD, EMPTY, @2); $$ = DONE($$); }
+  | IDENT LBRACE_VARIANT error "}"  { $$ = ps_error(pc, @$); }
   ;
 
 /* tparams -> [ '[' IDENT { ',' IDENT } [','] ']' ] */
@@ -565,6 +596,8 @@ primary
   | "[" error "]"       { $$ = ps_error(pc, @$); }
   | LBRACE_REC fields trail "}"     { $$ = ps_list(pc, N_RECORD, $2, @$); }
   | LBRACE_REC error "}"            { $$ = ps_error(pc, @$); }
+  | IDENT LBRACE_VARIANT fields trail "}" { $$ = ps_variant(pc, N_VARIANT, $1, @1, $3, @$); }
+  | IDENT LBRACE_VARIANT error "}"  { $$ = ps_error(pc, @$); }
   | LBRACE_MAP entries trail "}"    { $$ = ps_list(pc, N_MAP, $2, @$); }
   | LBRACE_MAP error "}"            { $$ = ps_error(pc, @$); }
   | LBRACE_MAP ":" "}"              { $$ = ps_list(pc, N_MAP, EMPTY, @$); }
@@ -687,9 +720,7 @@ alts
 
 /* pattern -> '_' | name | literal | '-' number */
 pattern
-  : IDENT
-      { if (strcmp($1, "_") == 0) $$ = NEW(N_PAT_WILD, @$);
-        else { $$ = NEW(N_PAT_BIND, @$); $$->u.pat.name = $1; } }
+  : IDENT               { $$ = ps_bind_pattern(pc, $1, @1); }
   | INT                 { $$ = ps_pattern(pc, $1, @$); }
   | FLOAT               { $$ = ps_pattern(pc, $1, @$); }
   | DURATION            { $$ = ps_pattern(pc, $1, @$); }
@@ -699,6 +730,25 @@ pattern
   | NONE                { $$ = ps_pattern(pc, NEW(N_NONE, @$), @$); }
   | "-" INT             { $$ = ps_pattern(pc, ps_negate_lit(pc, $2, @$), @$); }
   | "-" FLOAT           { $$ = ps_pattern(pc, ps_negate_lit(pc, $2, @$), @$); }
+  | IDENT "{" "}"       { $$ = ps_variant(pc, N_PAT_VARIANT, $1, @1, EMPTY, @$); }
+  | IDENT "{" pfields trail "}"       { $$ = ps_variant(pc, N_PAT_VARIANT, $1, @1, $3, @$); }
+  | IDENT LBRACE_VARIANT pfields trail "}" { $$ = ps_variant(pc, N_PAT_VARIANT, $1, @1, $3, @$); }
+  ;
+
+/* pfield -> IDENT | field_name ':' IDENT: a field of a variant pattern,
+ * bound to a name of its own or to `_` */
+pfields
+  : pfield                          { $$ = one(pc, $1); }
+  | pfields item_sep pfield         { $$ = $1; ps_push_member(pc, &$$, $3, "fields in one record"); }
+  ;
+
+pfield
+  : IDENT
+      { $$ = NEW(N_FIELD_INIT, @$); $$->u.init.name = $1;
+        $$->u.init.value = ps_bind_pattern(pc, $1, @1); $$ = DONE($$); }
+  | field_name ":" IDENT
+      { $$ = NEW(N_FIELD_INIT, @$); $$->u.init.name = $1;
+        $$->u.init.value = ps_bind_pattern(pc, $3, @3); $$ = DONE($$); }
   ;
 
 /* string -> STRING | STR_HEAD expr { STR_MID expr } STR_TAIL */
@@ -786,6 +836,7 @@ tfield
 static const char *sym_text(yysymbol_kind_t s, char *buf, size_t size) {
   switch (s) {
   case YYSYMBOL_LBRACE_REC:
+  case YYSYMBOL_LBRACE_VARIANT:
   case YYSYMBOL_LBRACE_MAP: return "'{'";
   case YYSYMBOL_STR_HEAD: return "string";
   case YYSYMBOL_STR_MID: return "'}'";

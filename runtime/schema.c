@@ -83,7 +83,7 @@ static uint32_t field_target(const SchemaW *w, const TypeField *f) {
 
 static bool is_scalar(const TypeDesc *t) {
   switch ((TypeDescKind)t->kind) {
-  case TD_LIST: case TD_MAP: case TD_OPTIONAL: case TD_ENUM: case TD_RECORD: return false;
+  case TD_LIST: case TD_MAP: case TD_OPTIONAL: case TD_ENUM: case TD_RECORD: case TD_TAGGED: return false;
   default: return true;
   }
 }
@@ -106,6 +106,9 @@ static void count_uses(SchemaW *w, uint32_t td, int depth) {
   case TD_LIST: case TD_MAP: case TD_OPTIONAL: count_uses(w, t->elem, depth + 1); break;
   case TD_RECORD:
     for (uint32_t i = 0; i < t->n && !w->problem; i++) count_uses(w, field_target(w, &t->fields[i]), depth + 1);
+    break;
+  case TD_TAGGED:
+    for (uint32_t i = 0; i < t->n && !w->problem; i++) count_uses(w, t->members[i], depth + 1);
     break;
   default: break;
   }
@@ -306,6 +309,18 @@ static void put_schema(SchemaW *w, uint32_t td, const ObjString *desc, int depth
     break;
   case TD_RECORD:
     put_record(w, t, &first, depth);
+    break;
+  case TD_TAGGED:
+    /* one object per variant, told apart by its `type`, a one-value enum
+     * (no "discriminator": neither provider takes it) */
+    if (t->n == 0) problem(w, "an empty union has no values");
+    key(w, &first, "anyOf");
+    buf_putc(&w->b, '[');
+    for (uint32_t i = 0; i < t->n; i++) {
+      if (i) buf_putc(&w->b, ',');
+      put_schema(w, t->members[i], NULL, depth + 1, false);
+    }
+    buf_putc(&w->b, ']');
     break;
   case TD__COUNT:
     problem(w, "malformed type descriptor");
@@ -514,6 +529,14 @@ static Value mock(MockW *w, uint32_t td, uint64_t seed, const ObjString *field, 
      * tree (2^N leaves). none makes the reply fail validation, cleanly;
      * optionals and lists (none, empty) keep other types valid */
     return spent ? v_none() : mock_record(w, t, seed, depth);
+  case TD_TAGGED: {
+    /* a variant picked by the seed, then its record (its tag is a
+     * one-member enum, so the record carries the right one) */
+    if (t->n == 0 || spent) return v_none();
+    uint32_t v = t->members[r % t->n];
+    if (v >= w->m->ntypes || w->m->types[v].kind != TD_RECORD) return v_none();
+    return mock_record(w, &w->m->types[v], sub_seed(seed, r % t->n), depth + 1);
+  }
   case TD__COUNT: break;
   }
   return v_none();

@@ -90,7 +90,7 @@ static const char *td_kind_name(uint8_t k) {
     [TD_JSON] = "json", [TD_INT] = "int", [TD_FLOAT] = "float", [TD_BOOL] = "bool",
     [TD_STRING] = "string", [TD_DURATION] = "duration", [TD_NONE] = "none", [TD_FUNC] = "fn",
     [TD_LIST] = "list", [TD_MAP] = "map", [TD_OPTIONAL] = "optional", [TD_ENUM] = "enum",
-    [TD_RECORD] = "record",
+    [TD_RECORD] = "record", [TD_TAGGED] = "tagged",
   };
   return k < TD__COUNT ? names[k] : "?";
 }
@@ -116,6 +116,11 @@ static void put_type(FILE *out, const Module *m, uint32_t i) {
       if (j) fputs(" | ", out);
       put_const_string(out, m, t->members[j]);
     }
+    fputc(')', out);
+    break;
+  case TD_TAGGED:
+    fputs(" (", out);
+    for (uint32_t j = 0; j < t->n; j++) fprintf(out, "%s#%u", j ? " | " : "", t->members[j]);
     fputc(')', out);
     break;
   case TD_RECORD:

@@ -490,9 +490,32 @@ static void print_desc(BufCapped *p, const Module *m, uint32_t td, int depth) {
     buf_capped_puts(p, " }");
     return;
   }
+  case TD_TAGGED: {
+    const ObjString *name = d->name == NO_INDEX ? NULL : const_str(m, d->name);
+    if (name) { buf_capped_put(p, name->data, name->len); return; }
+    for (uint32_t i = 0; i < d->n && !p->cut; i++) {
+      const ObjString *tag = module_variant_tag(m, d->members[i]);
+      if (i) buf_capped_puts(p, " | ");
+      if (tag) buf_capped_put(p, tag->data, tag->len);
+      else buf_capped_puts(p, "?");
+      buf_capped_puts(p, " {…}");
+    }
+    return;
+  }
   case TD__COUNT: break;
   }
   buf_capped_puts(p, "?");
+}
+
+/* The tags of union d as `"A" | "B"`, for messages. */
+static void put_tags(Buf *b, const Module *m, const TypeDesc *d) {
+  BufCapped p = buf_capped(b, TYPE_PRINT_MAX);
+  for (uint32_t i = 0; i < d->n && !p.cut; i++) {
+    const ObjString *tag = module_variant_tag(m, d->members[i]);
+    if (i) buf_capped_puts(&p, " | ");
+    if (tag) buf_json_string(p.b, tag->data, tag->len);
+    buf_capped_check(&p);
+  }
 }
 
 void type_desc_print(Buf *b, const Module *m, uint32_t td) {
@@ -841,6 +864,35 @@ static bool conv_record(Conv *c, const TypeDesc *d, Value v, int depth, Value *o
 
 static bool conv_value(Conv *c, uint32_t td, Value v, int depth, Value *out);
 
+/* A tagged union from a map or record: its "type" names the variant, and
+ * the whole object is then converted as that variant's record (which
+ * checks the tag field again, and refuses fields the variant lacks). */
+static bool conv_tagged(Conv *c, uint32_t td, const TypeDesc *d, Value v, int depth, Value *out) {
+  if (!v_is(v, OBJ_MAP) && !v_is(v, OBJ_RECORD)) return mismatch(c, td, v);
+  if (d->n == 0) return mismatch(c, td, v);
+  const ObjString *key = const_str(c->m, c->m->types[d->members[0]].fields[0].name);
+  const Value *tag = key ? field_of(v, key) : NULL;
+  if (tag && v_is(*tag, OBJ_STRING))
+    for (uint32_t i = 0; i < d->n; i++) {
+      const ObjString *t = module_variant_tag(c->m, d->members[i]);
+      if (t && str_eq(t, AS_STRING(*tag))) return conv(c, d->members[i], v, depth + 1, out);
+    }
+  put_path(c);
+  if (!tag) {
+    buf_puts(c->err, ": missing field \"type\" (the variant: ");
+    put_tags(c->err, c->m, d);
+    buf_puts(c->err, ")");
+  } else {
+    buf_puts(c->err, ".type: expected a variant of ");
+    type_desc_print(c->err, c->m, td);
+    buf_puts(c->err, " (");
+    put_tags(c->err, c->m, d);
+    buf_puts(c->err, "), got ");
+    preview(c->err, *tag);
+  }
+  return false;
+}
+
 static bool conv(Conv *c, uint32_t td, Value v, int depth, Value *out) {
   bool shared = v.tag == V_OBJ && v.as.o->rc > 1 &&
                 (v.as.o->kind == OBJ_LIST || v.as.o->kind == OBJ_MAP || v.as.o->kind == OBJ_RECORD);
@@ -916,6 +968,8 @@ static bool conv_value(Conv *c, uint32_t td, Value v, int depth, Value *out) {
   case TD_RECORD:
     if (!v_is(v, OBJ_MAP) && !v_is(v, OBJ_RECORD)) return mismatch(c, td, v);
     return conv_record(c, d, v, depth, out);
+  case TD_TAGGED:
+    return conv_tagged(c, td, d, v, depth, out);
   case TD__COUNT: break;
   }
   return conv_fail(c, "%s", "malformed type descriptor");

@@ -269,7 +269,7 @@ static bool td_equal(const TypeDesc *a, const TypeDesc *b) {
   if (a->kind != b->kind || a->doc != b->doc || a->name != b->name) return false;
   switch (a->kind) {
   case TD_LIST: case TD_MAP: case TD_OPTIONAL: return a->elem == b->elem;
-  case TD_ENUM:
+  case TD_ENUM: case TD_TAGGED:
     return a->n == b->n && (a->n == 0 || memcmp(a->members, b->members, a->n * sizeof(uint32_t)) == 0);
   case TD_RECORD:
     if (a->n != b->n) return false;
@@ -305,7 +305,7 @@ static uint64_t td_hash(const TypeDesc *d) {
   uint64_t h = fnv1a64(FNV64_INIT, head, sizeof head);
   switch (d->kind) {
   case TD_LIST: case TD_MAP: case TD_OPTIONAL: return fnv1a64(h, &d->elem, sizeof d->elem);
-  case TD_ENUM: return d->n ? fnv1a64(h, d->members, d->n * sizeof(uint32_t)) : h;
+  case TD_ENUM: case TD_TAGGED: return d->n ? fnv1a64(h, d->members, d->n * sizeof(uint32_t)) : h;
   case TD_RECORD:
     for (uint32_t i = 0; i < d->n; i++) {
       uint32_t f[3] = {d->fields[i].name, d->fields[i].type, d->fields[i].doc};
@@ -314,6 +314,21 @@ static uint64_t td_hash(const TypeDesc *d) {
     return h;
   default: return h;
   }
+}
+
+const ObjString *module_variant_tag(const Module *m, uint32_t rec) {
+  if (rec >= m->ntypes) return NULL;
+  const TypeDesc *r = &m->types[rec];
+  if (r->kind != TD_RECORD || r->n == 0 || !r->fields) return NULL;
+  uint32_t name = r->fields[0].name, et = r->fields[0].type;
+  if (name >= m->nconsts || m->const_kinds[name] != K_STRING || et >= rec) return NULL;
+  const ObjString *fn = AS_STRING(m->consts[name]);
+  if (fn->len != 4 || memcmp(fn->data, "type", 4) != 0) return NULL;
+  const TypeDesc *e = &m->types[et];
+  if (e->kind != TD_ENUM || e->n != 1 || !e->members) return NULL;
+  uint32_t k = e->members[0];
+  if (k >= m->nconsts || m->const_kinds[k] != K_STRING) return NULL;
+  return AS_STRING(m->consts[k]);
 }
 
 static uint64_t td_hash_of(const Module *m, uint32_t i) { return td_hash(&m->types[i]); }
@@ -330,7 +345,7 @@ uint32_t module_add_type(Module *m, const TypeDesc *td) {
   d->fields = NULL;
   d->shape = NULL;
   if (td->kind != TD_LIST && td->kind != TD_MAP && td->kind != TD_OPTIONAL) d->elem = NO_INDEX;
-  if (td->kind == TD_ENUM) {
+  if (td->kind == TD_ENUM || td->kind == TD_TAGGED) {
     d->members = xrealloc(NULL, (size_t)td->n * sizeof(uint32_t));
     if (td->n) memcpy(d->members, td->members, td->n * sizeof(uint32_t));
   } else if (td->kind == TD_RECORD) {
@@ -452,6 +467,10 @@ bool module_link(Module *dst, const Module *src, uint32_t *main, char **err) {
       members = xcalloc(from->n ? from->n : 1, sizeof *members);
       for (uint32_t j = 0; j < from->n; j++) members[j] = cmap[from->members[j]];
       td.members = members;
+    } else if (from->kind == TD_TAGGED) {
+      members = xcalloc(from->n ? from->n : 1, sizeof *members);
+      for (uint32_t j = 0; j < from->n; j++) members[j] = tmap[from->members[j]];
+      td.members = members;
     } else if (from->kind == TD_RECORD) {
       fields = xcalloc(from->n ? from->n : 1, sizeof *fields);
       for (uint32_t j = 0; j < from->n; j++) {
@@ -561,7 +580,7 @@ static void write_type(Writer *w, const TypeDesc *t) {
   w_u8(w, t->kind);
   switch (t->kind) {
   case TD_LIST: case TD_MAP: case TD_OPTIONAL: w_u32(w, t->elem); break;
-  case TD_ENUM:
+  case TD_ENUM: case TD_TAGGED:
     w_u32(w, t->n);
     for (uint32_t j = 0; j < t->n; j++) w_u32(w, t->members[j]);
     break;
@@ -799,7 +818,7 @@ static bool load_type(Reader *r, Module *m) {
   m->ntypes++; /* from here on module_free owns the arrays */
   switch (t->kind) {
   case TD_LIST: case TD_MAP: case TD_OPTIONAL: t->elem = rd_u32(r, "type descriptor"); break;
-  case TD_ENUM:
+  case TD_ENUM: case TD_TAGGED:
     t->n = rd_count(r, 4, "enum descriptor");
     if (r->err) return false;
     t->members = xrealloc(NULL, (size_t)t->n * sizeof(uint32_t));

@@ -34,6 +34,8 @@
  *   TD_JSON TD_INT TD_FLOAT TD_BOOL TD_STRING TD_DURATION TD_NONE TD_FUNC: nothing
  *   TD_LIST TD_MAP TD_OPTIONAL: u32 element type index
  *   TD_ENUM:   u32 n, n x u32 string const (the literal members)
+ *   TD_TAGGED: u32 n, n x u32 type index of a TD_RECORD (the variants; each
+ *              record's first field is `type`, a one-member TD_ENUM: the tag)
  *   TD_RECORD: u32 n, n x { u32 name const, u32 type index, u32 doc const
  *              (UINT32_MAX: none) }
  *   every kind ends with u32 doc const (UINT32_MAX: none) and u32 name
@@ -73,6 +75,7 @@ typedef enum ConstKind { K_INT, K_FLOAT, K_DURATION, K_STRING, K_SHAPE, K_BOOL }
 typedef enum TypeDescKind {
   TD_JSON, TD_INT, TD_FLOAT, TD_BOOL, TD_STRING, TD_DURATION, TD_NONE, TD_FUNC,
   TD_LIST, TD_MAP, TD_OPTIONAL, TD_ENUM, TD_RECORD,
+  TD_TAGGED,
   TD__COUNT
 } TypeDescKind;
 
@@ -86,7 +89,7 @@ typedef struct TypeDesc {
   uint8_t kind;
   uint32_t elem;       /* TD_LIST, TD_MAP, TD_OPTIONAL */
   uint32_t n;          /* TD_ENUM members / TD_RECORD fields */
-  uint32_t *members;   /* TD_ENUM: string consts */
+  uint32_t *members;   /* TD_ENUM: string consts; TD_TAGGED: record type indices */
   TypeField *fields;   /* TD_RECORD */
   uint32_t doc;        /* string const or NO_INDEX */
   uint32_t name;       /* string const or NO_INDEX */
@@ -162,6 +165,10 @@ void module_free(Module *m);
 uint32_t module_add_const(Module *m, ConstKind kind, Value v); /* takes the reference; dedups ints/strings */
 uint32_t module_add_string(Module *m, const char *s, size_t len);
 uint32_t module_add_native(Module *m, const char *name);       /* dedup by name */
+/* The tag of variant record `rec` of a tagged union: its first field is
+ * `type`, a one-member enum; NULL when descriptor rec is not such a record
+ * (a borrowed string constant otherwise). Valid on a verified module. */
+const ObjString *module_variant_tag(const Module *m, uint32_t rec);
 uint32_t module_add_type(Module *m, const TypeDesc *td);       /* copies; dedups identical descriptors */
 uint32_t module_add_file(Module *m, const char *path);
 uint32_t module_add_role(Module *m, const RoleDesc *r);         /* copies strings */

@@ -290,6 +290,24 @@ static char *verify_types(const Module *m) {
       for (uint32_t j = 0; j < t->n; j++)
         if (!is_string_const(m, t->members[j])) return msg("type descriptor %u: enum member %u is not a string constant", i, j);
       break;
+    case TD_TAGGED: {
+      /* each variant an earlier record whose first field is the tag: what
+       * reads a value of the union relies on it */
+      if (t->n > MODULE_MAX_MEMBERS)
+        return msg("type descriptor %u: %u variants (at most %u)", i, t->n, MODULE_MAX_MEMBERS);
+      if (t->n && !t->members) return msg("type descriptor %u: variants missing", i);
+      ObjString **tags = xcalloc(t->n ? t->n : 1, sizeof(ObjString *));
+      char *bad = NULL;
+      for (uint32_t j = 0; j < t->n && !bad; j++) {
+        if (t->members[j] >= i) bad = msg("type descriptor %u: variant %u is not an earlier descriptor", i, j);
+        else if (!(tags[j] = (ObjString *)module_variant_tag(m, t->members[j])))
+          bad = msg("type descriptor %u: variant %u is not a record tagged by its `type` field", i, j);
+      }
+      if (!bad && has_duplicate_names(tags, t->n)) bad = msg("type descriptor %u: duplicate variant", i);
+      free(tags);
+      if (bad) return bad;
+      break;
+    }
     case TD_RECORD: {
       if (t->n > MODULE_MAX_MEMBERS)
         return msg("type descriptor %u: %u record fields (at most %u)", i, t->n, MODULE_MAX_MEMBERS);

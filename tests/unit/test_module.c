@@ -384,6 +384,27 @@ static void mut_type_kind(Module *m, const Sample *s) {
 static void mut_type_dup(Module *m, const Sample *s) {
   m->types[3].fields[1].name = s->k_name_a;
 }
+/* A tagged union's variants must be earlier records whose first field is
+ * the `type` tag (a one-member enum): what reads a reply relies on it. */
+static void make_tagged(Module *m, uint32_t variant) {
+  TypeDesc *t = &m->types[4];
+  t->kind = TD_TAGGED;
+  t->n = 1;
+  t->members = malloc(sizeof(uint32_t));
+  t->members[0] = variant;
+}
+static void mut_tagged_untagged(Module *m, const Sample *s) {
+  (void)s;
+  make_tagged(m, 3); /* a record whose first field is not `type` */
+}
+static void mut_tagged_enum(Module *m, const Sample *s) {
+  (void)s;
+  make_tagged(m, 2); /* not a record */
+}
+static void mut_tagged_forward(Module *m, const Sample *s) {
+  (void)s;
+  make_tagged(m, 5);
+}
 static void mut_main_arity(Module *m, const Sample *s) {
   (void)s;
   m->funcs[0].arity = 0;
@@ -927,6 +948,9 @@ int main(void) {
   expect_verify_error(&h, mut_type_forward, "not an earlier descriptor", "descriptor referring forward");
   expect_verify_error(&h, mut_type_kind, "unknown kind", "descriptor kind out of range");
   expect_verify_error(&h, mut_type_dup, "duplicate record field", "duplicate record field");
+  expect_verify_error(&h, mut_tagged_untagged, "not a record tagged by its `type` field", "variant without its tag");
+  expect_verify_error(&h, mut_tagged_enum, "not a record tagged", "variant that is not a record");
+  expect_verify_error(&h, mut_tagged_forward, "not an earlier descriptor", "variant referring forward");
   expect_verify_error(&h, mut_main_arity, "main: function has 0 parameters", "main arity mismatch");
   expect_verify_error(&h, mut_param_default, "not a value constant", "shape as a default");
   expect_verify_error(&h, mut_lines, "outside the code", "line table out of range");
