@@ -8,7 +8,9 @@
  * enclosing expression TY_ERROR without a further diagnostic. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include "../base/util.h"
 #include "check_int.h"
 
 static Type *err(void) { return type_prim(TY_ERROR); }
@@ -39,6 +41,8 @@ static Span value_span(Node *n) { return value_node(n)->span; }
 static bool is_num(const Type *t) { return t->kind == TY_INT || t->kind == TY_FLOAT; }
 static bool is_stringish(const Type *t) { return t->kind == TY_STRING || t->kind == TY_UNION; }
 
+static const char *help_fmt(Checker *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Reports `got` not fitting `want` with the most specific code: an optional
  * used as its value (E0315), int/float mixing (E0311), or E0301. */
 void ck_mismatch(Checker *c, Span at, Type *got, Type *want) {
@@ -46,6 +50,18 @@ void ck_mismatch(Checker *c, Span at, Type *got, Type *want) {
   if (got->kind == TY_OPTIONAL && type_assignable(got->elem, want)) {
     diag_add(c->dl, D_E0315, at, "match on it: match x { none => ..., v => ... }",
              "expected %s, got %s, which may be none", ck_type_str(c, want), ck_type_str(c, got));
+    return;
+  }
+  Type *w = ck_strip(want);
+  if (w->range && type_assignable(ck_strip(got), ck_unconstrained(c, w))) {
+    Buf b;
+    buf_init(&b);
+    type_range_print(&b, w->range);
+    diag_add(c->dl, D_E0334, at,
+             help_fmt(c, "a value computed in the program is not known to be inside the range; check it "
+                          "with from_json[%s](x), which fails outside it", ck_type_str(c, w)),
+             "expected %s, got %s, which may be outside %s", ck_type_str(c, want), ck_type_str(c, got), b.data);
+    buf_free(&b);
     return;
   }
   if (is_num(got) && is_num(want)) {
@@ -751,7 +767,9 @@ static Type *unary_expr(Checker *c, Node *n, Type *want) {
     if (t->kind != TY_BOOL) return op_error(c, n, t, NULL);
     return t;
   }
-  Type *t = ck_expr(c, n->u.unary.operand, want);
+  /* the operand of -5 is 5, which a range of the whole need not hold */
+  Type *w = ck_strip(want);
+  Type *t = ck_expr(c, n->u.unary.operand, w && w->range ? ck_unconstrained(c, w) : want);
   if (ck_is_error(t)) return err();
   if (t->kind == TY_INT || t->kind == TY_FLOAT || t->kind == TY_DURATION) return t;
   if (t->kind == TY_OPTIONAL) {
@@ -1991,12 +2009,78 @@ static Type *expr_inner(Checker *c, Node *n, Type *want) {
   }
 }
 
+/* The measure a constraint bounds, of a constant written in the source: a
+ * number (its sign folded in), a string literal's code points, a list
+ * literal's items. false for anything else. */
+static bool const_measure(const Node *n, TypeKind kind, double *v, int64_t *i) {
+  bool neg = false;
+  if (n->kind == N_UNARY && n->u.unary.op == AOP_NEG && n->u.unary.operand) {
+    neg = true;
+    n = n->u.unary.operand;
+  }
+  if (n->kind == N_INT && (kind == TY_INT || kind == TY_FLOAT)) {
+    *i = neg ? -n->u.lit.i : n->u.lit.i;
+    *v = (double)*i;
+    return true;
+  }
+  if (n->kind == N_FLOAT && kind == TY_FLOAT) {
+    *v = neg ? -n->u.lit.f : n->u.lit.f;
+    *i = 0;
+    return true;
+  }
+  if (neg) return false;
+  if (n->kind == N_STRING && kind == TY_STRING) {
+    *i = (int64_t)utf8_count(n->u.lit.str ? n->u.lit.str : "", n->u.lit.len);
+  } else if (n->kind == N_LIST && kind == TY_LIST) {
+    *i = n->u.list.items.n;
+  } else {
+    return false;
+  }
+  *v = (double)*i;
+  return true;
+}
+
+/* Rule: a constant written where a constrained type is expected is
+ * checked here, at compile time (E0333), and then has that type; any
+ * other value of the base type must be checked where it enters (E0334,
+ * from ck_mismatch). */
+static Type *refine_const(Checker *c, Node *n, Type *t, Type *want) {
+  Type *w = ck_strip(want);
+  if (!w || !w->range || ck_is_error(t) || t->kind != w->kind) return t;
+  double v;
+  int64_t i;
+  if (!const_measure(n, w->kind, &v, &i)) return t;
+  if (w->kind == TY_LIST && !type_assignable(t, ck_unconstrained(c, w))) return t;
+  bool in = w->range->is_float ? type_range_holds(w->range, v) : type_range_holds_int(w->range, i);
+  if (in) return w;
+  Buf b;
+  buf_init(&b);
+  type_range_print(&b, w->range);
+  const char *what = w->kind == TY_STRING ? "a string of %lld characters" : w->kind == TY_LIST ? "a list of %lld items" : NULL;
+  char *got = what ? xasprintf(what, (long long)i) : NULL;
+  Buf num;
+  buf_init(&num);
+  if (!got && n->kind != N_FLOAT && !(n->kind == N_UNARY && n->u.unary.operand->kind == N_FLOAT))
+    buf_printf(&num, "%lld", (long long)i);
+  else if (!got)
+    buf_float(&num, v);
+  diag_add(c->dl, D_E0333, value_span(n), "change the value, or widen the range",
+           "%s is outside %s: expected %s", got ? got : num.data, b.data, ck_type_str(c, want));
+  free(got);
+  buf_free(&num);
+  buf_free(&b);
+  return err();
+}
+
 Type *ck_expr(Checker *c, Node *n, Type *want) {
   if (!n) return err();
   /* a name may be a builtin that becomes a lambda: it keeps the holes */
   if (want && n->kind != N_LAMBDA && n->kind != N_NAME && has_hole(want)) want = NULL;
   Type *t = expr_inner(c, n, want);
   if (!t) t = err();
+  /* arithmetic leaves a range behind: s + 1 of a Score may be 11 */
+  if (n->kind == N_BINARY || n->kind == N_UNARY) t = ck_unconstrained(c, t);
+  t = refine_const(c, n, t, want);
   switch (n->kind) {
   case N_LIST: case N_MAP: case N_RECORD: case N_LAMBDA: case N_CALL:
     if (!ck_is_error(t) && ck_too_deep(t)) {

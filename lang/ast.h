@@ -107,6 +107,8 @@ typedef enum NodeKind {
   N_TYPE_UNION,  /* list.items: N_STRING literals:  "a" | "b" */
   N_TYPE_OPTIONAL, /* topt.inner ? */
   N_TYPE_FN,     /* fn(tfn.params) -> tfn.ret */
+  N_TYPE_RANGE,  /* trange.base (trange.lo..trange.hi): int(1..10); a bound is an
+                    N_INT or N_FLOAT (a written minus folded in), or NULL when open */
 
   N_ERROR,       /* placeholder after a syntax error; the checker skips it */
   N__COUNT
@@ -215,6 +217,7 @@ struct Node {
     struct { const char *id; NodeList args; const char *module; } tname;
     struct { Node *inner; } topt;
     struct { NodeList params; /* type nodes */ Node *ret; } tfn;
+    struct { Node *base; Node *lo; Node *hi; } trange;
   } u;
 };
 
