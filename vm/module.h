@@ -33,6 +33,9 @@
  * Type descriptor: u8 kind, then per kind:
  *   TD_JSON TD_INT TD_FLOAT TD_BOOL TD_STRING TD_DURATION TD_NONE TD_FUNC: nothing
  *   TD_LIST TD_MAP TD_OPTIONAL: u32 element type index
+ *   TD_RANGE:  u32 base type index (int, float, string or list), u32 lower
+ *              and u32 upper bound const (K_INT, or K_FLOAT for a float
+ *              base; UINT32_MAX: open)
  *   TD_ENUM:   u32 n, n x u32 string const (the literal members)
  *   TD_RECORD: u32 n, n x { u32 name const, u32 type index, u32 doc const
  *              (UINT32_MAX: none) }
@@ -73,6 +76,7 @@ typedef enum ConstKind { K_INT, K_FLOAT, K_DURATION, K_STRING, K_SHAPE, K_BOOL }
 typedef enum TypeDescKind {
   TD_JSON, TD_INT, TD_FLOAT, TD_BOOL, TD_STRING, TD_DURATION, TD_NONE, TD_FUNC,
   TD_LIST, TD_MAP, TD_OPTIONAL, TD_ENUM, TD_RECORD,
+  TD_RANGE,    /* a constrained int, float, string or list (elem) */
   TD__COUNT
 } TypeDescKind;
 
@@ -84,7 +88,11 @@ typedef struct TypeField {
 
 typedef struct TypeDesc {
   uint8_t kind;
-  uint32_t elem;       /* TD_LIST, TD_MAP, TD_OPTIONAL */
+  uint32_t elem;       /* TD_LIST, TD_MAP, TD_OPTIONAL, TD_RANGE (the base) */
+  /* TD_RANGE: inclusive bounds, K_INT (K_FLOAT for a float base) consts or
+   * NO_INDEX when open: the value of an int or float, the code points of a
+   * string, the items of a list */
+  uint32_t lo, hi;
   uint32_t n;          /* TD_ENUM members / TD_RECORD fields */
   uint32_t *members;   /* TD_ENUM: string consts */
   TypeField *fields;   /* TD_RECORD */
