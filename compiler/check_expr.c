@@ -804,7 +804,8 @@ static Type *binary_expr(Checker *c, Node *n, Type *want) {
   }
   if (op == AOP_EQ || op == AOP_NE) {
     Type *a = ck_expr(c, ln, NULL);
-    Type *b = ck_expr(c, rn, ck_is_error(a) ? NULL : a);
+    /* `s == 11` of a Score is legal (and false): the range is no hint */
+    Type *b = ck_expr(c, rn, ck_is_error(a) ? NULL : ck_unconstrained(c, a));
     if (ck_is_error(a) || ck_is_error(b)) return err();
     if (is_num(a) && is_num(b) && a->kind != b->kind) return op_error(c, n, a, b);
     if (a->kind == TY_VOID || b->kind == TY_VOID || !ck_join(c, a, b))
@@ -818,9 +819,9 @@ static Type *binary_expr(Checker *c, Node *n, Type *want) {
     return type_prim(TY_BOOL);
   }
   Type *hint = NULL;
-  if (op == AOP_ADD && want && (ck_strip(want)->kind == TY_LIST)) hint = ck_strip(want);
+  if (op == AOP_ADD && want && (ck_strip(want)->kind == TY_LIST)) hint = ck_unconstrained(c, ck_strip(want));
   Type *a = ck_expr(c, ln, hint);
-  Type *b = ck_expr(c, rn, ck_is_error(a) || a->kind == TY_UNION ? NULL : a);
+  Type *b = ck_expr(c, rn, ck_is_error(a) || a->kind == TY_UNION ? NULL : ck_unconstrained(c, a));
   if (ck_is_error(a) || ck_is_error(b)) return err();
   switch (op) {
   case AOP_LT: case AOP_LE: case AOP_GT: case AOP_GE:
