@@ -163,7 +163,42 @@ static void test_mock_extremes(void) {
   compiled_free(&c);
 }
 
+/* A hostile module's range descriptors: the verifier refuses a base with no
+ * measure, a base that is not earlier, and a bound that is not a number of
+ * the base's kind, so nothing that reads a range meets one. */
+static void test_verify(void) {
+  static const struct { const char *what; int base_kind; bool later; int bound; bool ok; } cases[] = {
+    {"an int range with int bounds", TD_INT, false, K_INT, true},
+    {"a float range with float bounds", TD_FLOAT, false, K_FLOAT, true},
+    {"a range of a bool", TD_BOOL, false, K_INT, false},
+    {"a range of a record", TD_JSON, false, K_INT, false},
+    {"a range of a later descriptor", TD_INT, true, K_INT, false},
+    {"a string bound", TD_INT, false, K_STRING, false},
+    {"a float bound on an int", TD_INT, false, K_FLOAT, false},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    Heap h;
+    heap_init(&h, 0);
+    Module *m = module_new(&h);
+    TypeDesc base = {.kind = (uint8_t)cases[i].base_kind, .elem = NO_INDEX, .doc = NO_INDEX, .name = NO_INDEX};
+    uint32_t b = module_add_type(m, &base);
+    uint32_t k = cases[i].bound == K_INT     ? module_add_const(m, K_INT, v_int(3))
+                 : cases[i].bound == K_FLOAT ? module_add_const(m, K_FLOAT, v_float(0.5))
+                                             : module_add_string(m, "3", 1);
+    TypeDesc r = {.kind = TD_RANGE, .elem = cases[i].later ? b + 1 : b, .lo = k, .hi = NO_INDEX,
+                  .doc = NO_INDEX, .name = NO_INDEX};
+    module_add_type(m, &r);
+    char *err = NULL;
+    bool ok_ = module_verify(m, &err);
+    ok(ok_ == cases[i].ok, "verify: %s is %s (%s)", cases[i].what, cases[i].ok ? "accepted" : "refused",
+       err ? err : "no error");
+    free(err);
+    module_free(m);
+  }
+}
+
 int main(void) {
+  test_verify();
   Compiled c;
   memset(&c, 0, sizeof c);
   bool built = compile(&c, PROGRAM);
