@@ -8,7 +8,6 @@
  * enclosing expression TY_ERROR without a further diagnostic. */
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include "../base/util.h"
 #include "check_int.h"
@@ -44,7 +43,8 @@ static bool is_stringish(const Type *t) { return t->kind == TY_STRING || t->kind
 static const char *help_fmt(Checker *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Reports `got` not fitting `want` with the most specific code: an optional
- * used as its value (E0315), int/float mixing (E0311), or E0301. */
+ * used as its value (E0315), a value not known to be inside want's range
+ * (E0334), int/float mixing (E0311), or E0301. */
 void ck_mismatch(Checker *c, Span at, Type *got, Type *want) {
   if (ck_is_error(got) || ck_is_error(want)) return;
   if (got->kind == TY_OPTIONAL && type_assignable(got->elem, want)) {
@@ -2057,18 +2057,16 @@ static Type *refine_const(Checker *c, Node *n, Type *t, Type *want) {
   Buf b;
   buf_init(&b);
   type_range_print(&b, w->range);
-  const char *what = w->kind == TY_STRING ? "a string of %lld characters" : w->kind == TY_LIST ? "a list of %lld items" : NULL;
-  char *got = what ? xasprintf(what, (long long)i) : NULL;
-  Buf num;
-  buf_init(&num);
-  if (!got && n->kind != N_FLOAT && !(n->kind == N_UNARY && n->u.unary.operand->kind == N_FLOAT))
-    buf_printf(&num, "%lld", (long long)i);
-  else if (!got)
-    buf_float(&num, v);
+  Buf got;   /* the constant, or its length */
+  buf_init(&got);
+  if (w->kind == TY_STRING) buf_printf(&got, "a string of %lld characters", (long long)i);
+  else if (w->kind == TY_LIST) buf_printf(&got, "a list of %lld items", (long long)i);
+  else if (w->range->is_float && !(n->kind == N_INT || (n->kind == N_UNARY && n->u.unary.operand->kind == N_INT)))
+    buf_float(&got, v);
+  else buf_printf(&got, "%lld", (long long)i);
   diag_add(c->dl, D_E0333, value_span(n), "change the value, or widen the range",
-           "%s is outside %s: expected %s", got ? got : num.data, b.data, ck_type_str(c, want));
-  free(got);
-  buf_free(&num);
+           "%s is outside %s: expected %s", got.data, b.data, ck_type_str(c, want));
+  buf_free(&got);
   buf_free(&b);
   return err();
 }
