@@ -163,3 +163,13 @@ void buf_json_string(Buf *b, const char *s, size_t n) {
   buf_putc(b, '"');
 }
 
+
+void buf_float(Buf *b, double v) {
+  size_t start = b->len;
+  buf_printf(b, "%.15g", v);
+  if (strtod(b->data + start, NULL) != v) {
+    b->len = start;
+    buf_printf(b, "%.17g", v);
+  }
+  if (!strpbrk(b->data + start, ".eEni")) buf_puts(b, ".0");
+}

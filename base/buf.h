@@ -22,6 +22,10 @@ void buf_json_string(Buf *b, const char *s, size_t n);   /* quoted, escaped, inv
 /* The number of bytes buf_json_string puts for s (quotes included), so a
  * caller can check a limit before building the text. */
 size_t buf_json_string_len(const char *s, size_t n);
+/* A float as a literal that reads back as the same double and looks like
+ * a float ("1.0", "0.25", "1e+300"): range bounds in messages, schemas
+ * and formatted source. */
+void buf_float(Buf *b, double v);
 /* Hands the text over as a malloc'd string the caller frees ("" when
  * nothing was put) and leaves b empty. */
 char *buf_detach(Buf *b);

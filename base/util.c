@@ -187,6 +187,12 @@ size_t utf8_prefix(const char *s, size_t len, size_t max) {
   return n;
 }
 
+size_t utf8_count(const char *s, size_t len) {
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++) n += ((unsigned char)s[i] & 0xC0) != 0x80;
+  return n;
+}
+
 uint64_t fnv1a64(uint64_t h, const void *data, size_t len) {
   const uint8_t *p = data;
   for (size_t i = 0; i < len; i++) {

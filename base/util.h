@@ -78,6 +78,10 @@ size_t utf8_seq_len(const void *s, size_t avail);
  * bytes), for cutting text at a size cap. */
 size_t utf8_prefix(const char *s, size_t len, size_t max);
 
+/* Code points in s[0..len) as `len` counts them: bytes that do not
+ * continue a sequence (a string's length constraint, `string(1..200)`). */
+size_t utf8_count(const char *s, size_t len);
+
 /* The most bytes one diagnostic or runtime error message holds: longer
  * ones are cut there and end in "…" (docs/errors.md), so no message, and
  * no --json document of them, grows with what it quotes. */

@@ -58,6 +58,14 @@ bool ck_is_error(const Type *t) { return !t || t->kind == TY_ERROR; }
 
 Type *ck_strip(Type *t) { return t && t->kind == TY_OPTIONAL ? t->elem : t; }
 
+/* What a constrained value becomes once it is computed with: the base type
+ * (`s + 1` of a Score is an int, which may be 11). */
+Type *ck_unconstrained(Checker *c, Type *t) {
+  if (!t || !t->range) return t;
+  if (t->kind != TY_LIST) return type_prim(t->kind);
+  return ck_list(c, TY_LIST, t->elem);
+}
+
 static int cmp_lit(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
@@ -174,6 +182,8 @@ static Type *join_node(Join *jn, Type *a, Type *b, int depth) {
     return j ? ck_optional(c, j) : NULL;
   }
   if (a->kind != b->kind) return NULL;
+  /* two ranges neither of which holds the other: the base type */
+  if ((a->range || b->range) && a->kind != TY_LIST) return type_prim(a->kind);
   if (a->kind == TY_LIST || a->kind == TY_MAP) {
     Type *j = join_at(jn, a->elem, b->elem, depth + 1);
     return j ? ck_list(c, a->kind, j) : NULL;
@@ -696,6 +706,77 @@ static Type *tagged_syntax(Checker *c, Node *tn) {
 
 /* Turns a type expression into a Type, reporting unknown names (E0203),
  * wrong argument counts (E0314), duplicate record fields (E0310). */
+/* One bound of a range: an integer for int, string and list (a length,
+ * so not negative); an integer or float for float. */
+static bool range_bound(Checker *c, Node *b, const Type *base, bool is_float, int64_t *i, double *f) {
+  bool len = base->kind == TY_STRING || base->kind == TY_LIST;
+  if (b->kind == N_FLOAT && !is_float) {
+    diag_add(c->dl, D_E0332, b->span, len ? "a length is a whole number of items" : "write int bounds, or use float",
+             "%s bound on %s", "float", len ? (base->kind == TY_STRING ? "a string length" : "a list length") : "int");
+    return false;
+  }
+  if (b->kind == N_FLOAT) {
+    *f = b->u.lit.f;
+    return true;
+  }
+  *i = b->u.lit.i;
+  *f = (double)b->u.lit.i;
+  if (len && *i < 0) {
+    diag_add(c->dl, D_E0332, b->span, "a length bound is 0 or more", "negative length bound %lld",
+             (long long)*i);
+    return false;
+  }
+  return true;
+}
+
+/* Rule: `base(lo..hi)` constrains an int or float's value, a string's
+ * code points or a list's items; at least one bound; lo <= hi. The type
+ * is a copy of the base with the range (docs/language.md, "Constrained
+ * types"). */
+static Type *range_type(Checker *c, Node *tn) {
+  Type *base = ck_type_of_syntax(c, tn->u.trange.base);
+  if (ck_is_error(base)) return type_prim(TY_ERROR);
+  if ((base->kind != TY_INT && base->kind != TY_FLOAT && base->kind != TY_STRING && base->kind != TY_LIST) ||
+      base->range) {
+    diag_add(c->dl, D_E0331, tn->span,
+             base->range ? "write one range, on the base type" : "ranges constrain int, float, string and list types",
+             "%s cannot take a range constraint%s", ck_type_str(c, base), base->range ? " again" : "");
+    return type_prim(TY_ERROR);
+  }
+  Node *lo = tn->u.trange.lo, *hi = tn->u.trange.hi;
+  if (!lo && !hi) {
+    diag_add(c->dl, D_E0330, tn->span, "give a bound: (1..), (..10) or (1..10)",
+             "a range without bounds constrains nothing");
+    return type_prim(TY_ERROR);
+  }
+  TyRange *r = arena_alloc(c->a, sizeof *r);
+  memset(r, 0, sizeof *r);
+  r->is_float = base->kind == TY_FLOAT;
+  bool ok = true;
+  if (lo) {
+    r->has_lo = true;
+    ok &= range_bound(c, lo, base, r->is_float, &r->lo, &r->flo);
+  }
+  if (hi) {
+    r->has_hi = true;
+    ok &= range_bound(c, hi, base, r->is_float, &r->hi, &r->fhi);
+  }
+  if (!ok) return type_prim(TY_ERROR);
+  if (lo && hi && (r->is_float ? r->flo > r->fhi : r->lo > r->hi)) {
+    Buf b;
+    buf_init(&b);
+    type_range_print(&b, r);
+    diag_add(c->dl, D_E0330, tn->span, "write the smaller bound first",
+             "empty range %s: the lower bound is greater than the upper", b.data);
+    buf_free(&b);
+    return type_prim(TY_ERROR);
+  }
+  Type *t = type_new(c->a, base->kind);
+  t->elem = base->elem;
+  t->range = r;
+  return t;
+}
+
 Type *ck_type_of_syntax(Checker *c, Node *tn) {
   if (!tn) return type_prim(TY_ERROR);
   Type *t = type_prim(TY_ERROR);
@@ -736,6 +817,9 @@ Type *ck_type_of_syntax(Checker *c, Node *tn) {
     break;
   case N_TYPE_OPTIONAL:
     t = ck_optional(c, ck_type_of_syntax(c, tn->u.topt.inner));
+    break;
+  case N_TYPE_RANGE:
+    t = range_type(c, tn);
     break;
   case N_TYPE_FN: {
     NodeList *pl = &tn->u.tfn.params;

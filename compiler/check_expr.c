@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include "../base/util.h"
 #include "check_int.h"
 
 static Type *err(void) { return type_prim(TY_ERROR); }
@@ -39,13 +40,28 @@ static Span value_span(Node *n) { return value_node(n)->span; }
 static bool is_num(const Type *t) { return t->kind == TY_INT || t->kind == TY_FLOAT; }
 static bool is_stringish(const Type *t) { return t->kind == TY_STRING || t->kind == TY_UNION; }
 
+static const char *help_fmt(Checker *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Reports `got` not fitting `want` with the most specific code: an optional
- * used as its value (E0315), int/float mixing (E0311), or E0301. */
+ * used as its value (E0315), a value not known to be inside want's range
+ * (E0334), int/float mixing (E0311), or E0301. */
 void ck_mismatch(Checker *c, Span at, Type *got, Type *want) {
   if (ck_is_error(got) || ck_is_error(want)) return;
   if (got->kind == TY_OPTIONAL && type_assignable(got->elem, want)) {
     diag_add(c->dl, D_E0315, at, "match on it: match x { none => ..., v => ... }",
              "expected %s, got %s, which may be none", ck_type_str(c, want), ck_type_str(c, got));
+    return;
+  }
+  Type *w = ck_strip(want);
+  if (w->range && type_assignable(ck_strip(got), ck_unconstrained(c, w))) {
+    Buf b;
+    buf_init(&b);
+    type_range_print(&b, w->range);
+    diag_add(c->dl, D_E0334, at,
+             help_fmt(c, "a value computed in the program is not known to be inside the range; check it "
+                          "with from_json[%s](x), which fails outside it", ck_type_str(c, w)),
+             "expected %s, got %s, which may be outside %s", ck_type_str(c, want), ck_type_str(c, got), b.data);
+    buf_free(&b);
     return;
   }
   if (is_num(got) && is_num(want)) {
@@ -889,7 +905,9 @@ static Type *unary_expr(Checker *c, Node *n, Type *want) {
     if (t->kind != TY_BOOL) return op_error(c, n, t, NULL);
     return t;
   }
-  Type *t = ck_expr(c, n->u.unary.operand, want);
+  /* the operand of -5 is 5, which a range of the whole need not hold */
+  Type *w = ck_strip(want);
+  Type *t = ck_expr(c, n->u.unary.operand, w && w->range ? ck_unconstrained(c, w) : want);
   if (ck_is_error(t)) return err();
   if (t->kind == TY_INT || t->kind == TY_FLOAT || t->kind == TY_DURATION) return t;
   if (t->kind == TY_OPTIONAL) {
@@ -924,7 +942,8 @@ static Type *binary_expr(Checker *c, Node *n, Type *want) {
   }
   if (op == AOP_EQ || op == AOP_NE) {
     Type *a = ck_expr(c, ln, NULL);
-    Type *b = ck_expr(c, rn, ck_is_error(a) ? NULL : a);
+    /* `s == 11` of a Score is legal (and false): the range is no hint */
+    Type *b = ck_expr(c, rn, ck_is_error(a) ? NULL : ck_unconstrained(c, a));
     if (ck_is_error(a) || ck_is_error(b)) return err();
     if (is_num(a) && is_num(b) && a->kind != b->kind) return op_error(c, n, a, b);
     if (a->kind == TY_VOID || b->kind == TY_VOID || !ck_join(c, a, b))
@@ -938,9 +957,9 @@ static Type *binary_expr(Checker *c, Node *n, Type *want) {
     return type_prim(TY_BOOL);
   }
   Type *hint = NULL;
-  if (op == AOP_ADD && want && (ck_strip(want)->kind == TY_LIST)) hint = ck_strip(want);
+  if (op == AOP_ADD && want && (ck_strip(want)->kind == TY_LIST)) hint = ck_unconstrained(c, ck_strip(want));
   Type *a = ck_expr(c, ln, hint);
-  Type *b = ck_expr(c, rn, ck_is_error(a) || a->kind == TY_UNION ? NULL : a);
+  Type *b = ck_expr(c, rn, ck_is_error(a) || a->kind == TY_UNION ? NULL : ck_unconstrained(c, a));
   if (ck_is_error(a) || ck_is_error(b)) return err();
   switch (op) {
   case AOP_LT: case AOP_LE: case AOP_GT: case AOP_GE:
@@ -2239,12 +2258,76 @@ static Type *expr_inner(Checker *c, Node *n, Type *want) {
   }
 }
 
+/* The measure a constraint bounds, of a constant written in the source: a
+ * number (its sign folded in), a string literal's code points, a list
+ * literal's items. false for anything else. */
+static bool const_measure(const Node *n, TypeKind kind, double *v, int64_t *i) {
+  bool neg = false;
+  if (n->kind == N_UNARY && n->u.unary.op == AOP_NEG && n->u.unary.operand) {
+    neg = true;
+    n = n->u.unary.operand;
+  }
+  if (n->kind == N_INT && (kind == TY_INT || kind == TY_FLOAT)) {
+    *i = neg ? -n->u.lit.i : n->u.lit.i;
+    *v = (double)*i;
+    return true;
+  }
+  if (n->kind == N_FLOAT && kind == TY_FLOAT) {
+    *v = neg ? -n->u.lit.f : n->u.lit.f;
+    *i = 0;
+    return true;
+  }
+  if (neg) return false;
+  if (n->kind == N_STRING && kind == TY_STRING) {
+    *i = (int64_t)utf8_count(n->u.lit.str ? n->u.lit.str : "", n->u.lit.len);
+  } else if (n->kind == N_LIST && kind == TY_LIST) {
+    *i = n->u.list.items.n;
+  } else {
+    return false;
+  }
+  *v = (double)*i;
+  return true;
+}
+
+/* Rule: a constant written where a constrained type is expected is
+ * checked here, at compile time (E0333), and then has that type; any
+ * other value of the base type must be checked where it enters (E0334,
+ * from ck_mismatch). */
+static Type *refine_const(Checker *c, Node *n, Type *t, Type *want) {
+  Type *w = ck_strip(want);
+  if (!w || !w->range || ck_is_error(t) || t->kind != w->kind) return t;
+  double v;
+  int64_t i;
+  if (!const_measure(n, w->kind, &v, &i)) return t;
+  if (w->kind == TY_LIST && !type_assignable(t, ck_unconstrained(c, w))) return t;
+  bool in = w->range->is_float ? type_range_holds(w->range, v) : type_range_holds_int(w->range, i);
+  if (in) return w;
+  Buf b;
+  buf_init(&b);
+  type_range_print(&b, w->range);
+  Buf got;   /* the constant, or its length */
+  buf_init(&got);
+  if (w->kind == TY_STRING) buf_printf(&got, "a string of %lld characters", (long long)i);
+  else if (w->kind == TY_LIST) buf_printf(&got, "a list of %lld items", (long long)i);
+  else if (w->range->is_float && !(n->kind == N_INT || (n->kind == N_UNARY && n->u.unary.operand->kind == N_INT)))
+    buf_float(&got, v);
+  else buf_printf(&got, "%lld", (long long)i);
+  diag_add(c->dl, D_E0333, value_span(n), "change the value, or widen the range",
+           "%s is outside %s: expected %s", got.data, b.data, ck_type_str(c, want));
+  buf_free(&got);
+  buf_free(&b);
+  return err();
+}
+
 Type *ck_expr(Checker *c, Node *n, Type *want) {
   if (!n) return err();
   /* a name may be a builtin that becomes a lambda: it keeps the holes */
   if (want && n->kind != N_LAMBDA && n->kind != N_NAME && has_hole(want)) want = NULL;
   Type *t = expr_inner(c, n, want);
   if (!t) t = err();
+  /* arithmetic leaves a range behind: s + 1 of a Score may be 11 */
+  if (n->kind == N_BINARY || n->kind == N_UNARY) t = ck_unconstrained(c, t);
+  t = refine_const(c, n, t, want);
   switch (n->kind) {
   case N_LIST: case N_MAP: case N_RECORD: case N_LAMBDA: case N_CALL:
     if (!ck_is_error(t) && ck_too_deep(t)) {

@@ -181,6 +181,7 @@ Type *ck_failure(Checker *c);                          /* { branch, kind, messag
 Type *ck_joined(Checker *c, Type *elem);               /* { ok: list[T], failed: list[failure] } */
 bool ck_mentions_tasks(const Type *t);
 Type *ck_strip(Type *t);                               /* T? -> T */
+Type *ck_unconstrained(Checker *c, Type *t);           /* int(1..10) -> int; others as they are */
 
 /* ---- check_expr.c ----------------------------------------------------- */
 Type *ck_expr(Checker *c, Node *n, Type *want);

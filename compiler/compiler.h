@@ -78,6 +78,15 @@ typedef enum TypeKind {
 
 typedef struct Type Type;
 typedef struct TyField { const char *name; Type *type; const char *doc; } TyField;
+/* Inclusive bounds of a constrained type (`int(1..10)`, `list[T](..5)`):
+ * the value of an int or float, the code points of a string, the items of
+ * a list. A missing bound is open. Float bounds are in flo/fhi, the others
+ * in lo/hi. */
+typedef struct TyRange {
+  bool has_lo, has_hi, is_float;
+  int64_t lo, hi;
+  double flo, fhi;
+} TyRange;
 
 struct Type {
   TypeKind kind;
@@ -90,6 +99,7 @@ struct Type {
   const char *name;                 /* the alias name, for messages and schemas (may be NULL) */
   const char *doc;                  /* `///` of the named type */
   bool sections;                    /* tasks: from a record fan-out `fanout { a: …, b: … }` */
+  const TyRange *range;             /* int, float, string, list: its constraint (NULL: none) */
 };
 
 /* ---- symbols --------------------------------------------------------- */
@@ -286,6 +296,11 @@ bool type_any(const Type *t, bool (*is)(const Type *), int limit);
 /* Renders a type as the user writes it ("list[{ a: int }]", "\"a\" | \"b\"",
  * or its alias name), into b; at most TYPE_PRINT_MAX bytes, then "…". */
 void type_print(Buf *b, const Type *t);
+/* Range constraints: whether value v (an int; or a float, a length) is
+ * inside r (NULL: no constraint), and r written as in source: "(1..10)". */
+bool type_range_holds(const TyRange *r, double v);
+bool type_range_holds_int(const TyRange *r, int64_t v);
+void type_range_print(Buf *b, const TyRange *r);
 
 /* Embedded stdlib: the text of std/NAME (e.g. "patterns"), or NULL. */
 const char *stdlib_source(const char *name, size_t *len);

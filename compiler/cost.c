@@ -682,7 +682,24 @@ static Cost ex_budget(Cx *cx, Node *n) {
   return cost_add(cx, cost_add(cx, c, body), els);
 }
 
+static Cost ex_node(Cx *cx, Node *n, Val *outp);
+
+/* Rule: a value whose type has an upper range bound (a list's items, an
+ * int's value) is bounded by it, wherever it came from: `fanout t in ask r
+ * "…" -> list[T](..5)` runs 5 branches at most, since a longer reply
+ * fails validation (docs/language.md, "Constrained types"). */
 static Cost ex(Cx *cx, Node *n, Val *outp) {
+  Val dummy;
+  Val *out = outp ? outp : &dummy;
+  Cost c = ex_node(cx, n, out);
+  const Type *t = n ? n->type : NULL;
+  if (t && t->range && t->range->has_hi && !t->range->is_float && (t->kind == TY_LIST || t->kind == TY_INT) &&
+      out->k != V_BOUND)
+    *out = val_bound(poly_const(cx, t->range->hi > 0 ? t->range->hi : 0));
+  return c;
+}
+
+static Cost ex_node(Cx *cx, Node *n, Val *outp) {
   Val dummy;
   Val *out = outp ? outp : &dummy;
   *out = val_unknown();
@@ -909,7 +926,9 @@ bool cost_program(Program *p, bool json, Buf *out) {
     Node *pn = fn->u.fn.params.items[i];
     Type *t = pn->sym ? pn->sym->type : NULL;
     Val v = val_unknown();
-    if (t && t->kind == TY_LIST) {
+    if (t && t->range && t->range->has_hi && !t->range->is_float && (t->kind == TY_LIST || t->kind == TY_INT)) {
+      v = val_bound(poly_const(&cx, t->range->hi > 0 ? t->range->hi : 0));
+    } else if (t && t->kind == TY_LIST) {
       Buf b;
       buf_init(&b);
       buf_printf(&b, "len(%s)", pn->u.param.name);

@@ -1305,10 +1305,43 @@ static void emit_main(Emitter *e) {
  * unions become enums of their literals; names and docs are kept. Each
  * Type is lowered once (e->types): the descriptors share as the types do.
  * A union or record wider than a descriptor may be is E0504 at `at`. */
+static uint32_t type_desc(Emitter *e, const Node *at, const Type *t);
+
+/* A constrained type: a TD_RANGE (with t's name and doc) around the
+ * unnamed descriptor of its base. */
+static uint32_t range_desc(Emitter *e, const Node *at, const Type *t) {
+  Module *m = e->m;
+  const TyRange *r = t->range;
+  TypeDesc d;
+  memset(&d, 0, sizeof d);
+  d.doc = d.name = d.lo = d.hi = NO_INDEX;
+  d.elem = NO_INDEX;
+  if (t->kind == TY_LIST) {
+    d.kind = TD_LIST;
+    d.elem = type_desc(e, at, t->elem);
+  } else {
+    d.kind = t->kind == TY_INT ? TD_INT : t->kind == TY_FLOAT ? TD_FLOAT : TD_STRING;
+  }
+  uint32_t base = module_add_type(m, &d);
+  memset(&d, 0, sizeof d);
+  d.kind = TD_RANGE;
+  d.elem = base;
+  d.lo = !r->has_lo ? NO_INDEX : r->is_float ? module_add_const(m, K_FLOAT, v_float(r->flo)) : module_add_const(m, K_INT, v_int(r->lo));
+  d.hi = !r->has_hi ? NO_INDEX : r->is_float ? module_add_const(m, K_FLOAT, v_float(r->fhi)) : module_add_const(m, K_INT, v_int(r->hi));
+  d.doc = t->doc ? module_add_string(m, t->doc, strlen(t->doc)) : NO_INDEX;
+  d.name = t->name ? module_add_string(m, t->name, strlen(t->name)) : NO_INDEX;
+  return module_add_type(m, &d);
+}
+
 static uint32_t type_desc(Emitter *e, const Node *at, const Type *t) {
   Module *m = e->m;
   void *known;
   if (t && tmemo_get(&e->types, t, NULL, 0, &known)) return (uint32_t)(uintptr_t)known;
+  if (t && t->range) {
+    uint32_t idx = range_desc(e, at, t);
+    tmemo_put(&e->types, t, NULL, 0, (void *)(uintptr_t)idx);
+    return idx;
+  }
   TypeDesc d;
   memset(&d, 0, sizeof d);
   d.elem = NO_INDEX;

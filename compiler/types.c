@@ -170,6 +170,64 @@ static bool lits_subset(const Type *a, const Type *b) {
   return all;
 }
 
+/* ---- range constraints --------------------------------------------------- */
+
+static bool range_equal(const TyRange *a, const TyRange *b) {
+  if (!a || !b) return a == b;
+  if (a->has_lo != b->has_lo || a->has_hi != b->has_hi || a->is_float != b->is_float) return false;
+  if (a->is_float)
+    return (!a->has_lo || a->flo == b->flo) && (!a->has_hi || a->fhi == b->fhi);
+  return (!a->has_lo || a->lo == b->lo) && (!a->has_hi || a->hi == b->hi);
+}
+
+/* Whether every value `from` allows is one `to` allows (NULL: no bounds). */
+static bool range_within(const TyRange *from, const TyRange *to) {
+  if (!to) return true;
+  if (!from) return false;
+  if (to->has_lo) {
+    if (!from->has_lo) return false;
+    if (to->is_float ? from->flo < to->flo : from->lo < to->lo) return false;
+  }
+  if (to->has_hi) {
+    if (!from->has_hi) return false;
+    if (to->is_float ? from->fhi > to->fhi : from->hi > to->hi) return false;
+  }
+  return true;
+}
+
+bool type_range_holds(const TyRange *r, double v) {
+  if (!r) return true;
+  if (r->is_float) return (!r->has_lo || v >= r->flo) && (!r->has_hi || v <= r->fhi);
+  return (!r->has_lo || v >= (double)r->lo) && (!r->has_hi || v <= (double)r->hi);
+}
+
+bool type_range_holds_int(const TyRange *r, int64_t v) {
+  if (!r) return true;
+  if (r->is_float) return type_range_holds(r, (double)v);
+  return (!r->has_lo || v >= r->lo) && (!r->has_hi || v <= r->hi);
+}
+
+/* Every member of a literal union fits string range r. */
+static bool lits_fit(const Type *u, const TyRange *r) {
+  for (uint32_t i = 0; i < u->nlits; i++)
+    if (!type_range_holds_int(r, (int64_t)utf8_count(u->lits[i], strlen(u->lits[i])))) return false;
+  return true;
+}
+
+void type_range_print(Buf *b, const TyRange *r) {
+  buf_putc(b, '(');
+  if (r->has_lo) {
+    if (r->is_float) buf_float(b, r->flo);
+    else buf_printf(b, "%lld", (long long)r->lo);
+  }
+  buf_puts(b, "..");
+  if (r->has_hi) {
+    if (r->is_float) buf_float(b, r->fhi);
+    else buf_printf(b, "%lld", (long long)r->hi);
+  }
+  buf_putc(b, ')');
+}
+
 /* Structural equality; records compare as sets of fields. The memo keeps
  * each pair's answer, so two types that share parts compare in time
  * linear in their nodes. */
@@ -215,7 +273,7 @@ static bool equal_node(const Type *a, const Type *b, int depth, TypeMemo *memo) 
 static bool equal_at(const Type *a, const Type *b, int depth, TypeMemo *memo) {
   if (a == b) return true;
   if (!a || !b || depth > TYPE_WALK_LIMIT) return false;
-  if (a->kind != b->kind) return false;
+  if (a->kind != b->kind || !range_equal(a->range, b->range)) return false;
   if (!compound(a)) return equal_node(a, b, depth, memo);
   void *known;
   if (tmemo_get(memo, a, b, depth, &known)) return known != NULL;
@@ -284,10 +342,12 @@ static bool assignable_node(const Type *from, const Type *to, int depth, TypeMem
     return assignable_at(from, to->elem, depth + 1, memo);
   }
   if (from->kind == TY_UNION) {
-    if (to->kind == TY_STRING) return true;
+    if (to->kind == TY_STRING) return !to->range || lits_fit(from, to->range);
     return to->kind == TY_UNION && lits_subset(from, to);
   }
   if (from->kind != to->kind) return false;
+  /* a constrained type takes only values known to be inside its range */
+  if (!range_within(from->range, to->range)) return false;
   switch (from->kind) {
   case TY_LIST: case TY_MAP:
     return assignable_at(from->elem, to->elem, depth + 1, memo);
@@ -459,6 +519,10 @@ static void print_at(BufCapped *p, const Type *t, int depth, bool use_name) {
   default:
     buf_capped_puts(p, "?");
     break;
+  }
+  if (t->range && !p->cut) {
+    type_range_print(p->b, t->range);
+    buf_capped_check(p);
   }
 }
 

@@ -203,6 +203,7 @@ void ast_each_child(Node *n, ChildFn f, void *ud) {
   case N_TYPE_NAME: each_list(&n->u.tname.args, f, ud); break;
   case N_TYPE_OPTIONAL: C(n->u.topt.inner); break;
   case N_TYPE_FN: each_list(&n->u.tfn.params, f, ud); C(n->u.tfn.ret); break;
+  case N_TYPE_RANGE: C(n->u.trange.base); C(n->u.trange.lo); C(n->u.trange.hi); break;
   default: break; /* leaves */
   }
 #undef C
@@ -237,7 +238,7 @@ static const char *const kind_names[N__COUNT] = {
   [N_PAT_LIT] = "pat", [N_PAT_BIND] = "bind", [N_PAT_OR] = "pat-or", [N_TYPE_NAME] = "type-name",
   [N_TYPE_RECORD] = "type-record", [N_TYPE_UNION] = "type-union",
   [N_TYPE_OPTIONAL] = "type-optional", [N_TYPE_FN] = "type-fn", [N_TYPE_TAGGED] = "type-tagged",
-  [N_VARIANT] = "variant", [N_PAT_VARIANT] = "pat-variant", [N_ERROR] = "error",
+  [N_VARIANT] = "variant", [N_PAT_VARIANT] = "pat-variant", [N_TYPE_RANGE] = "type-range", [N_ERROR] = "error",
 };
 
 const char *ast_kind_name(NodeKind kind) {
@@ -514,6 +515,11 @@ static void dump_node(FILE *out, const Node *n, int indent) {
   case N_TYPE_FN:
     dump_list(out, &n->u.tfn.params, in);
     dump_wrap(out, "returns", n->u.tfn.ret, in);
+    break;
+  case N_TYPE_RANGE:
+    dump_child(out, n->u.trange.base, in);
+    dump_wrap(out, "from", n->u.trange.lo, in);
+    dump_wrap(out, "to", n->u.trange.hi, in);
     break;
   case N_INTERP: dump_list(out, &n->u.interp.parts, in); break;
   case N_LIST:

@@ -114,6 +114,8 @@ typedef enum NodeKind {
   N_VARIANT,     /* variant.name { variant.fields: N_FIELD_INIT }: a variant built */
   N_PAT_VARIANT, /* variant.name { variant.fields }: each an N_FIELD_INIT whose value
                     is the N_PAT_BIND or N_PAT_WILD the field goes to */
+  N_TYPE_RANGE,  /* trange.base (trange.lo..trange.hi): int(1..10); a bound is an
+                    N_INT or N_FLOAT (a written minus folded in), or NULL when open */
 
   N_ERROR,       /* placeholder after a syntax error; the checker skips it */
   N__COUNT
@@ -223,6 +225,7 @@ struct Node {
     struct { const char *id; NodeList args; const char *module; } tname;
     struct { Node *inner; } topt;
     struct { NodeList params; /* type nodes */ Node *ret; } tfn;
+    struct { Node *base; Node *lo; Node *hi; } trange;
   } u;
 };
 

@@ -110,6 +110,8 @@ Node *ps_interp(ParseCtx *pc, NodeList parts, Node *tail, Loc l);
 Node *ps_type_name(ParseCtx *pc, const char *id, NodeList args, Loc l);
 /* `alias.Type[args]`: a type of the module imported as `alias` */
 Node *ps_type_qualified(ParseCtx *pc, const char *alias, const char *id, NodeList args, Loc l);
+/* base(lo..hi): a constrained type; lo and hi are literals or NULL (open) */
+Node *ps_type_range(ParseCtx *pc, Node *base, Node *lo, Node *hi, Loc l);
 Node *ps_pattern(ParseCtx *pc, Node *lit, Loc l);
 Node *ps_bind_pattern(ParseCtx *pc, const char *name, Loc l);   /* `_` or a name */
 Node *ps_variant(ParseCtx *pc, NodeKind kind, const char *name, Loc name_at, NodeList fields, Loc l);

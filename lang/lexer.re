@@ -977,6 +977,7 @@ int lex_next(ParseCtx *pc, WPSTYPE *val, Loc *loc) {
       ","  { return emit(pc, T_COMMA, loc, 0); }
       ":"  { return emit(pc, T_COLON, loc, 0); }
       ";"  { return emit(pc, T_SEMI, loc, 0); }
+      ".." { return emit(pc, T_DOTDOT, loc, 0); }
       "."  { return emit(pc, T_DOT, loc, 0); }
       "?"  { return emit(pc, T_QUESTION, loc, 0); }
       "|"  { return emit(pc, T_PIPE, loc, 0); }

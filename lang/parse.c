@@ -162,6 +162,14 @@ Node *ps_type_qualified(ParseCtx *pc, const char *alias, const char *id, NodeLis
   return ps_done(pc, n);
 }
 
+Node *ps_type_range(ParseCtx *pc, Node *base, Node *lo, Node *hi, Loc l) {
+  Node *n = ps_new(pc, N_TYPE_RANGE, l);
+  n->u.trange.base = base;
+  n->u.trange.lo = lo;
+  n->u.trange.hi = hi;
+  return ps_done(pc, n);
+}
+
 Node *ps_pattern(ParseCtx *pc, Node *lit, Loc l) {
   Node *n = ps_new(pc, N_PAT_LIT, l);
   n->u.pat.lit = lit;

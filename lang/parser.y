@@ -138,6 +138,7 @@ static NodeList one(ParseCtx *pc, Node *n) {
  * brace_kind), so `if ok { a: 1 }` stays a block error while
  * `Search { query: "x" }` builds a variant */
 %token LBRACE_VARIANT "{ of a variant"
+%token DOTDOT ".."
 
 /* The one ambiguity, resolved by precedence: an `until` condition that ends
  * in an `if` without else, followed by `else` (`... until if c { d } else
@@ -158,6 +159,7 @@ static NodeList one(ParseCtx *pc, Node *n) {
 %type <flag> sep seps opt_seps cmp_op
 %type <body> block_body
 %type <str> field_name
+%type <node> type_range range_bound
 
 %%
 
@@ -782,6 +784,24 @@ type_post
   : type_atom
   | type_post "?"
       { $$ = NEW(N_TYPE_OPTIONAL, @$); $$->u.topt.inner = $1; $$ = DONE($$); }
+  | type_range
+  ;
+
+/* type_range -> type_atom '(' [bound] '..' [bound] ')'   (int(1..10), list[T](..5))
+ * range_bound -> ['-'] (INT | FLOAT)
+ * The checker decides which bases and bounds make sense (E0330-E0333). */
+type_range
+  : type_atom "(" range_bound DOTDOT range_bound ")"   { $$ = ps_type_range(pc, $1, $3, $5, @$); }
+  | type_atom "(" range_bound DOTDOT ")"               { $$ = ps_type_range(pc, $1, $3, NULL, @$); }
+  | type_atom "(" DOTDOT range_bound ")"               { $$ = ps_type_range(pc, $1, NULL, $4, @$); }
+  | type_atom "(" DOTDOT ")"                           { $$ = ps_type_range(pc, $1, NULL, NULL, @$); }
+  ;
+
+range_bound
+  : INT
+  | FLOAT
+  | "-" INT                         { $$ = ps_negate_lit(pc, $2, @$); }
+  | "-" FLOAT                       { $$ = ps_negate_lit(pc, $2, @$); }
   ;
 
 type_atom

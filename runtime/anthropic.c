@@ -213,6 +213,7 @@ static void anthropic_error_message(int status, const char *body, size_t len, Bu
 
 const Provider provider_anthropic = {
   .name = "anthropic",
+  .schema_no_bounds = true,
   .key_env = "ANTHROPIC_API_KEY",
   .base_env = "ANTHROPIC_BASE_URL",
   .default_base = "https://api.anthropic.com",

@@ -787,7 +787,9 @@ static bool fx_submit(void *hp, const EffectRequest *rq) {
   if (td != ASK_TEXT) {
     /* the dialect the engine would send the role's provider */
     const Provider *p = provider_for(e.spec, NULL);
-    SchemaDialect d = p && p->plain_schema ? SCHEMA_PLAIN : SCHEMA_OPENAI_STRICT;
+    SchemaDialect d = p && p->plain_schema       ? SCHEMA_PLAIN
+                      : p && p->schema_no_bounds ? SCHEMA_ANTHROPIC
+                                                 : SCHEMA_OPENAI_STRICT;
     const char *why = schema_check(m, td, d);
     if (!why) schema = schema_json(m, td, d, &e.wrapped);
     if (!schema) {

@@ -2242,7 +2242,9 @@ bool engine_ask(Engine *e, const EffectRequest *rq) {
      * additionalProperties false on every object, every property required
      * (optionals as a union with null), no free-form objects. Only the
      * offline mock takes the plain dialect, which can also express maps. */
-    SchemaDialect d = p->plain_schema ? SCHEMA_PLAIN : SCHEMA_OPENAI_STRICT;
+    SchemaDialect d = p->plain_schema       ? SCHEMA_PLAIN
+                      : p->schema_no_bounds ? SCHEMA_ANTHROPIC
+                                            : SCHEMA_OPENAI_STRICT;
     const char *why = schema_check(m, td, d);
     if (why) {
       buf_printf(&b, "ask %s (%s): cannot ask for ", r->name, spec);

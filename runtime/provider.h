@@ -115,6 +115,10 @@ typedef struct Provider {
    * express maps) rather than the strict one both vendors' constrained
    * decoding wants (schema.h). */
   bool plain_schema;
+  /* Its strict schemas refuse numeric, length and item-count bounds
+   * (minimum, maxItems, ...): a constrained type's bounds go into the
+   * description instead (SCHEMA_ANTHROPIC). */
+  bool schema_no_bounds;
   /* A suffix users write at the end of a base URL that `path` already
    * holds ("/v1": the OpenAI SDK's base URL ends in it); dropped. */
   const char *base_suffix;

@@ -104,6 +104,14 @@ static void count_uses(SchemaW *w, uint32_t td, int depth) {
   }
   switch ((TypeDescKind)t->kind) {
   case TD_LIST: case TD_MAP: case TD_OPTIONAL: count_uses(w, t->elem, depth + 1); break;
+  case TD_RANGE: {
+    /* the base is written inside the range's own schema, never on its
+     * own: only what the base holds (a list's items) is counted */
+    const TypeDesc *b = desc_at(w, t->elem);
+    if (!b || b->kind == TD_RANGE) problem(w, "malformed type descriptor");
+    else if (b->kind == TD_LIST) count_uses(w, b->elem, depth + 1);
+    break;
+  }
   case TD_RECORD:
     for (uint32_t i = 0; i < t->n && !w->problem; i++) count_uses(w, field_target(w, &t->fields[i]), depth + 1);
     break;
@@ -165,6 +173,51 @@ static bool is_def(const SchemaW *w, uint32_t td) {
 
 static void put_schema(SchemaW *w, uint32_t td, const ObjString *desc, int depth, bool inline_def);
 
+/* Whether dialect d can state range r's bounds as schema keywords: plain
+ * JSON Schema all of them; OpenAI strict mode minimum/maximum and
+ * minItems/maxItems but not a string's length; Anthropic none
+ * (docs/providers.md, "Constrained types"). What it cannot state goes
+ * into the description instead; the reply is checked locally either way. */
+static bool bounds_native(SchemaDialect d, uint8_t base) {
+  switch (d) {
+  case SCHEMA_PLAIN: return true;
+  case SCHEMA_OPENAI_STRICT: return base != TD_STRING;
+  default: return false;
+  }
+}
+
+/* The description of a constrained type whose bounds the dialect cannot
+ * state: the doc, if any, then the bounds in words ("an integer from 1 to
+ * 10"). */
+static void put_range_description(SchemaW *w, const TypeDesc *rng, uint8_t base, const ObjString *doc) {
+  Buf t;
+  buf_init(&t);
+  if (doc) {
+    buf_put(&t, doc->data, doc->len);
+    buf_puts(&t, " (");
+  }
+  buf_puts(&t, base == TD_INT ? "an integer " : base == TD_FLOAT ? "a number " : base == TD_STRING ? "a string " : "a list ");
+  range_words(&t, w->m, rng);
+  if (doc) buf_putc(&t, ')');
+  buf_json_string(&w->b, t.data, t.len);
+  buf_free(&t);
+}
+
+/* The keywords that state range rng's bounds on base kind `base`. */
+static void put_range_keywords(SchemaW *w, const TypeDesc *rng, uint8_t base, bool *first) {
+  const char *lo = base == TD_STRING ? "minLength" : base == TD_LIST ? "minItems" : "minimum";
+  const char *hi = base == TD_STRING ? "maxLength" : base == TD_LIST ? "maxItems" : "maximum";
+  uint32_t bounds[2] = {rng->lo, rng->hi};
+  for (int j = 0; j < 2; j++) {
+    uint32_t k = bounds[j];
+    if (k == NO_INDEX || k >= w->m->nconsts) continue;
+    Value v = w->m->consts[k];
+    key(w, first, j == 0 ? lo : hi);
+    if (v.tag == V_INT) buf_printf(&w->b, "%lld", (long long)v.as.i);
+    else buf_float(&w->b, v.as.f);
+  }
+}
+
 /* A reference to a def; a field's doc beside it goes through a one-branch
  * anyOf, since strict mode takes no other keyword next to "$ref". */
 static void put_ref(SchemaW *w, uint32_t td, const ObjString *desc) {
@@ -190,7 +243,7 @@ static void put_field(SchemaW *w, const TypeField *f, int depth) {
 }
 
 static bool field_required(const SchemaW *w, const TypeField *f) {
-  if (w->d == SCHEMA_OPENAI_STRICT) return true;
+  if (w->d != SCHEMA_PLAIN) return true;
   return !(f->type < w->m->ntypes && w->m->types[f->type].kind == TD_OPTIONAL);
 }
 
@@ -243,9 +296,25 @@ static void put_schema(SchemaW *w, uint32_t td, const ObjString *desc, int depth
   }
   const TypeDesc *t = &w->m->types[td];
   if (!desc && t->doc != NO_INDEX) desc = cstr(w->m, t->doc);
+  /* a range is its base's schema with the bounds added */
+  const TypeDesc *rng = NULL;
+  if (t->kind == TD_RANGE) {
+    rng = t;
+    t = desc_at(w, rng->elem);
+    if (!t || t->kind == TD_RANGE) {
+      problem(w, "malformed type descriptor");
+      buf_puts(&w->b, "{}");
+      return;
+    }
+    if (!desc && t->doc != NO_INDEX) desc = cstr(w->m, t->doc);
+  }
+  bool native = rng && bounds_native(w->d, t->kind);
   bool first = true;
   buf_putc(&w->b, '{');
-  if (desc) {
+  if (rng && !native) {
+    key(w, &first, "description");
+    put_range_description(w, rng, t->kind, desc);
+  } else if (desc) {
     key(w, &first, "description");
     put_jstr(w, desc);
   } else if (t->kind == TD_DURATION) {
@@ -267,7 +336,7 @@ static void put_schema(SchemaW *w, uint32_t td, const ObjString *desc, int depth
   case TD_JSON:
     /* any JSON value: {} says nothing, which is what plain JSON Schema
      * means by "anything"; strict mode has no such schema */
-    if (w->d == SCHEMA_OPENAI_STRICT)
+    if (w->d != SCHEMA_PLAIN)
       problem(w, "OpenAI strict mode cannot express free-form json (ask for a record instead)");
     break;
   case TD_FUNC:
@@ -280,7 +349,7 @@ static void put_schema(SchemaW *w, uint32_t td, const ObjString *desc, int depth
     put_schema(w, t->elem, NULL, depth + 1, false);
     break;
   case TD_MAP:
-    if (w->d == SCHEMA_OPENAI_STRICT)
+    if (w->d != SCHEMA_PLAIN)
       problem(w, "OpenAI strict mode cannot express maps (ask for a list of records instead)");
     key(w, &first, "type");
     buf_puts(&w->b, "\"object\"");
@@ -322,10 +391,11 @@ static void put_schema(SchemaW *w, uint32_t td, const ObjString *desc, int depth
     }
     buf_putc(&w->b, ']');
     break;
-  case TD__COUNT:
+  case TD_RANGE: case TD__COUNT:
     problem(w, "malformed type descriptor");
     break;
   }
+  if (native) put_range_keywords(w, rng, t->kind, &first);
   buf_putc(&w->b, '}');
 }
 
@@ -482,6 +552,94 @@ static Value mock_record(MockW *w, const TypeDesc *t, uint64_t seed, int depth) 
   return rec;
 }
 
+/* Bound k of a range as an int (lengths, int values); dflt when open. */
+static int64_t bound_i(const Module *m, uint32_t k, int64_t dflt) {
+  if (k == NO_INDEX || k >= m->nconsts) return dflt;
+  Value v = m->consts[k];
+  return v.tag == V_INT ? v.as.i : dflt;
+}
+
+static double bound_f(const Module *m, uint32_t k, double dflt) {
+  if (k == NO_INDEX || k >= m->nconsts) return dflt;
+  Value v = m->consts[k];
+  return v.tag == V_INT ? (double)v.as.i : v.tag == V_FLOAT ? v.as.f : dflt;
+}
+
+/* Longest string or list a mock value is made to hold to meet a lower
+ * bound: a larger minimum gets a value that is too short, and fails
+ * validation cleanly, as a type with no short valid value does. */
+#define MOCK_MAX_LENGTH 4096
+
+/* A value inside range d: an int or float spread over the range (near 0..100
+ * when a side is open), a string padded or cut to its length, a list of
+ * 1-3 items moved into its length. */
+static Value mock_range(MockW *w, const TypeDesc *d, uint64_t seed, const ObjString *field, int depth) {
+  const Module *m = w->m;
+  const TypeDesc *b = d->elem < m->ntypes ? &m->types[d->elem] : NULL;
+  uint64_t r = mix(seed);
+  if (!b) return v_none();
+  switch ((TypeDescKind)b->kind) {
+  case TD_INT: {
+    bool lo_set = d->lo != NO_INDEX, hi_set = d->hi != NO_INDEX;
+    int64_t lo = bound_i(m, d->lo, INT64_MIN), hi = bound_i(m, d->hi, INT64_MAX);
+    if (lo_set && hi_set) {
+      uint64_t span = (uint64_t)hi - (uint64_t)lo;
+      return v_int((int64_t)((uint64_t)lo + (span == UINT64_MAX ? r : r % (span + 1))));
+    }
+    if (lo_set) return v_int(lo > INT64_MAX - 100 ? lo : lo + (int64_t)(r % 100));
+    return v_int(hi < INT64_MIN + 100 ? hi : hi - (int64_t)(r % 100));
+  }
+  case TD_FLOAT: {
+    bool lo_set = d->lo != NO_INDEX, hi_set = d->hi != NO_INDEX;
+    double lo = bound_f(m, d->lo, 0), hi = bound_f(m, d->hi, 0);
+    double x;
+    if (lo_set && hi_set) x = lo + (hi - lo) * (double)(r % 1001) / 1000.0;
+    else if (lo_set) x = lo + (double)(r % 1000) / 100.0;
+    else x = hi - (double)(r % 1000) / 100.0;
+    /* rounding must not step outside */
+    if (lo_set && x < lo) x = lo;
+    if (hi_set && x > hi) x = hi;
+    return v_float(x);
+  }
+  case TD_STRING: {
+    int64_t lo = bound_i(m, d->lo, 0), hi = bound_i(m, d->hi, INT64_MAX);
+    Value s = mock_string(w, r, field);
+    ObjString *os = AS_STRING(s);
+    if ((int64_t)os->len >= lo && (int64_t)os->len <= hi) return s;
+    /* mock words are ASCII: bytes are code points */
+    Buf t;
+    buf_init(&t);
+    buf_put(&t, os->data, os->len);
+    v_release(w->h, s);
+    for (uint64_t i = 1; (int64_t)t.len < lo && t.len < MOCK_MAX_LENGTH; i++) {
+      buf_putc(&t, ' ');
+      buf_puts(&t, words[mix(seed + i) % NWORDS]);
+    }
+    if ((int64_t)t.len > hi) t.len = (size_t)hi;
+    while (t.len > 0 && t.data[t.len - 1] == ' ') t.len--;   /* no trailing blank */
+    if ((int64_t)t.len < lo) {   /* cut at a blank below the minimum: fill */
+      while ((int64_t)t.len < lo && t.len < MOCK_MAX_LENGTH) buf_putc(&t, 'x');
+    }
+    s = v_string(w->h, t.data ? t.data : "", t.len);
+    buf_free(&t);
+    return s;
+  }
+  case TD_LIST: {
+    int64_t lo = bound_i(m, d->lo, 0), hi = bound_i(m, d->hi, INT64_MAX);
+    int64_t n = 1 + (int64_t)(r % 3);
+    if (n > hi) n = hi;
+    if (n < lo) n = lo > MOCK_MAX_LENGTH ? 0 : lo;
+    Value list = v_list(w->h, (uint32_t)n);
+    /* past the value budget the list stays short, and fails validation */
+    for (int64_t i = 0; i < n && w->values < MOCK_MAX_VALUES; i++)
+      list = list_push_take(w->h, list, mock(w, b->elem, sub_seed(seed, (uint64_t)i), field, depth + 1));
+    return list;
+  }
+  default:
+    return v_none();
+  }
+}
+
 static Value mock(MockW *w, uint32_t td, uint64_t seed, const ObjString *field, int depth) {
   if (td >= w->m->ntypes || depth > SCHEMA_MAX_DEPTH) return v_none();
   const TypeDesc *t = &w->m->types[td];
@@ -537,6 +695,8 @@ static Value mock(MockW *w, uint32_t td, uint64_t seed, const ObjString *field, 
     if (v >= w->m->ntypes || w->m->types[v].kind != TD_RECORD) return v_none();
     return mock_record(w, &w->m->types[v], sub_seed(seed, r % t->n), depth + 1);
   }
+  case TD_RANGE:
+    return mock_range(w, t, seed, field, depth);
   case TD__COUNT: break;
   }
   return v_none();

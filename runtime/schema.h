@@ -20,6 +20,10 @@ typedef enum SchemaDialect {
                            output accepts too): every property listed in
                            `required`; an optional field's schema becomes
                            {"anyOf":[S, {"type":"null"}]} (or "type":[T,"null"]) */
+  SCHEMA_ANTHROPIC,     /* the strict shape as Anthropic accepts it: like
+                           SCHEMA_OPENAI_STRICT, but no numeric, length or
+                           item-count bounds; a constrained type's bounds
+                           are written into its description */
 } SchemaDialect;
 
 /* JSON Schema text for descriptor td, compact. Records -> "object" with

@@ -90,7 +90,7 @@ static const char *td_kind_name(uint8_t k) {
     [TD_JSON] = "json", [TD_INT] = "int", [TD_FLOAT] = "float", [TD_BOOL] = "bool",
     [TD_STRING] = "string", [TD_DURATION] = "duration", [TD_NONE] = "none", [TD_FUNC] = "fn",
     [TD_LIST] = "list", [TD_MAP] = "map", [TD_OPTIONAL] = "optional", [TD_ENUM] = "enum",
-    [TD_RECORD] = "record", [TD_TAGGED] = "tagged",
+    [TD_RECORD] = "record", [TD_TAGGED] = "tagged", [TD_RANGE] = "range",
   };
   return k < TD__COUNT ? names[k] : "?";
 }
@@ -110,6 +110,13 @@ static void put_type(FILE *out, const Module *m, uint32_t i) {
   }
   switch (t->kind) {
   case TD_LIST: case TD_MAP: case TD_OPTIONAL: fprintf(out, "[#%u]", t->elem); break;
+  case TD_RANGE:
+    fprintf(out, "[#%u] (", t->elem);
+    if (t->lo != NO_INDEX) put_const(out, m, t->lo);
+    fputs("..", out);
+    if (t->hi != NO_INDEX) put_const(out, m, t->hi);
+    fputc(')', out);
+    break;
   case TD_ENUM:
     fputs(" (", out);
     for (uint32_t j = 0; j < t->n; j++) {

@@ -437,6 +437,15 @@ static const ObjString *const_str(const Module *m, uint32_t idx) {
   return AS_STRING(m->consts[idx]);
 }
 
+/* A range bound as written: 10, -3, 0.5. */
+static void put_bound(Buf *b, const Module *m, uint32_t k) {
+  if (k >= m->nconsts) { buf_puts(b, "?"); return; }
+  Value v = m->consts[k];
+  if (v.tag == V_INT) buf_printf(b, "%lld", (long long)v.as.i);
+  else if (v.tag == V_FLOAT) buf_float(b, v.as.f);
+  else buf_puts(b, "?");
+}
+
 /* Printing follows every path of the descriptor DAG (its output is a
  * tree), so it stops at TYPE_PRINT_MAX bytes with "…": a module whose
  * records share members without names would otherwise print 2^N nodes. */
@@ -502,6 +511,18 @@ static void print_desc(BufCapped *p, const Module *m, uint32_t td, int depth) {
     }
     return;
   }
+  case TD_RANGE: {
+    const ObjString *name = d->name == NO_INDEX ? NULL : const_str(m, d->name);
+    if (name) { buf_capped_put(p, name->data, name->len); return; }
+    print_desc(p, m, d->elem, depth + 1);
+    if (p->cut) return;
+    buf_capped_puts(p, "(");
+    if (d->lo != NO_INDEX) put_bound(p->b, m, d->lo);
+    buf_capped_puts(p, "..");
+    if (d->hi != NO_INDEX) put_bound(p->b, m, d->hi);
+    buf_capped_puts(p, ")");
+    return;
+  }
   case TD__COUNT: break;
   }
   buf_capped_puts(p, "?");
@@ -516,6 +537,60 @@ static void put_tags(Buf *b, const Module *m, const TypeDesc *d) {
     if (tag) buf_json_string(p.b, tag->data, tag->len);
     buf_capped_check(&p);
   }
+}
+
+/* Whether range descriptor d measures a length (string, list) rather than
+ * a value (int, float). */
+static bool range_of_length(const Module *m, const TypeDesc *d) {
+  uint8_t b = d->elem < m->ntypes ? m->types[d->elem].kind : TD_JSON;
+  return b == TD_STRING || b == TD_LIST;
+}
+
+void range_words(Buf *b, const Module *m, const TypeDesc *d) {
+  bool lo = d->lo != NO_INDEX, hi = d->hi != NO_INDEX;
+  bool len = range_of_length(m, d);
+  if (lo && hi) {
+    buf_puts(b, len ? "of " : "from ");
+    put_bound(b, m, d->lo);
+    buf_puts(b, " to ");
+    put_bound(b, m, d->hi);
+  } else if (lo || hi) {
+    buf_puts(b, lo ? "of at least " : "of at most ");
+    put_bound(b, m, lo ? d->lo : d->hi);
+  }
+  if (len) {
+    bool is_string = d->elem < m->ntypes && m->types[d->elem].kind == TD_STRING;
+    buf_puts(b, is_string ? " characters" : " items");
+  }
+}
+
+/* The measure of v that range d bounds: its value, or its length in code
+ * points or items. v has d's base type already. */
+static double range_measure(const Value v) {
+  if (v.tag == V_INT) return (double)v.as.i;
+  if (v.tag == V_FLOAT) return v.as.f;
+  if (v_is(v, OBJ_STRING)) return (double)utf8_count(AS_STRING(v)->data, AS_STRING(v)->len);
+  if (v_is(v, OBJ_LIST)) return (double)AS_LIST(v)->n;
+  return 0;
+}
+
+/* Whether v is inside range d: ints compare as integers (a double does not
+ * hold every int64), floats and lengths as doubles. */
+static bool range_holds(const Module *m, const TypeDesc *d, Value v) {
+  uint32_t bounds[2] = {d->lo, d->hi};
+  for (int j = 0; j < 2; j++) {
+    uint32_t k = bounds[j];
+    if (k == NO_INDEX || k >= m->nconsts) continue;
+    Value bv = m->consts[k];
+    bool below;
+    if (v.tag == V_INT && bv.tag == V_INT) below = j == 0 ? v.as.i < bv.as.i : v.as.i > bv.as.i;
+    else {
+      double x = range_measure(v), y = bv.tag == V_INT ? (double)bv.as.i : bv.as.f;
+      below = j == 0 ? !(x >= y) : !(x <= y);
+    }
+    if (below) return false;
+  }
+  return true;
 }
 
 void type_desc_print(Buf *b, const Module *m, uint32_t td) {
@@ -970,6 +1045,23 @@ static bool conv_value(Conv *c, uint32_t td, Value v, int depth, Value *out) {
     return conv_record(c, d, v, depth, out);
   case TD_TAGGED:
     return conv_tagged(c, td, d, v, depth, out);
+  case TD_RANGE: {
+    /* the base first (a list's items are converted, a float may come as an
+     * int), then the bound on what came out */
+    if (!conv(c, d->elem, v, depth + 1, out)) return false;
+    if (range_holds(c->m, d, *out)) return true;
+    put_path(c);
+    buf_puts(c->err, ": expected ");
+    type_desc_print(c->err, c->m, d->elem);
+    buf_putc(c->err, ' ');
+    range_words(c->err, c->m, d);
+    buf_puts(c->err, ", got ");
+    if (range_of_length(c->m, d)) buf_printf(c->err, "%.0f", range_measure(*out));
+    else preview(c->err, *out);
+    v_release(c->h, *out);
+    *out = v_none();
+    return false;
+  }
   case TD__COUNT: break;
   }
   return conv_fail(c, "%s", "malformed type descriptor");

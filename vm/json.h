@@ -30,6 +30,10 @@ bool v_convert(Heap *h, const Module *m, uint32_t td, Value v, Value *out, char 
 
 /* Renders descriptor td as Weft type syntax (for messages): a named
  * record as its name, and at most TYPE_PRINT_MAX bytes, then "…". */
+/* The bounds of range descriptor d (TD_RANGE) in words: "from 1 to 10",
+ * "of at least 0", "of 1 to 200 characters", "of at most 5 items"; for
+ * messages and for schema descriptions. */
+void range_words(Buf *b, const Module *m, const TypeDesc *d);
 void type_desc_print(Buf *b, const Module *m, uint32_t td);
 
 #endif

@@ -269,6 +269,7 @@ static bool td_equal(const TypeDesc *a, const TypeDesc *b) {
   if (a->kind != b->kind || a->doc != b->doc || a->name != b->name) return false;
   switch (a->kind) {
   case TD_LIST: case TD_MAP: case TD_OPTIONAL: return a->elem == b->elem;
+  case TD_RANGE: return a->elem == b->elem && a->lo == b->lo && a->hi == b->hi;
   case TD_ENUM: case TD_TAGGED:
     return a->n == b->n && (a->n == 0 || memcmp(a->members, b->members, a->n * sizeof(uint32_t)) == 0);
   case TD_RECORD:
@@ -305,6 +306,10 @@ static uint64_t td_hash(const TypeDesc *d) {
   uint64_t h = fnv1a64(FNV64_INIT, head, sizeof head);
   switch (d->kind) {
   case TD_LIST: case TD_MAP: case TD_OPTIONAL: return fnv1a64(h, &d->elem, sizeof d->elem);
+  case TD_RANGE: {
+    uint32_t r[3] = {d->elem, d->lo, d->hi};
+    return fnv1a64(h, r, sizeof r);
+  }
   case TD_ENUM: case TD_TAGGED: return d->n ? fnv1a64(h, d->members, d->n * sizeof(uint32_t)) : h;
   case TD_RECORD:
     for (uint32_t i = 0; i < d->n; i++) {
@@ -344,7 +349,8 @@ uint32_t module_add_type(Module *m, const TypeDesc *td) {
   d->members = NULL;
   d->fields = NULL;
   d->shape = NULL;
-  if (td->kind != TD_LIST && td->kind != TD_MAP && td->kind != TD_OPTIONAL) d->elem = NO_INDEX;
+  if (td->kind != TD_LIST && td->kind != TD_MAP && td->kind != TD_OPTIONAL && td->kind != TD_RANGE) d->elem = NO_INDEX;
+  if (td->kind != TD_RANGE) d->lo = d->hi = NO_INDEX;
   if (td->kind == TD_ENUM || td->kind == TD_TAGGED) {
     d->members = xrealloc(NULL, (size_t)td->n * sizeof(uint32_t));
     if (td->n) memcpy(d->members, td->members, td->n * sizeof(uint32_t));
@@ -460,7 +466,12 @@ bool module_link(Module *dst, const Module *src, uint32_t *main, char **err) {
     td.shape = NULL;
     td.doc = map_const(cmap, from->doc);
     td.name = map_const(cmap, from->name);
-    if (from->kind == TD_LIST || from->kind == TD_MAP || from->kind == TD_OPTIONAL) td.elem = tmap[from->elem];
+    if (from->kind == TD_LIST || from->kind == TD_MAP || from->kind == TD_OPTIONAL || from->kind == TD_RANGE)
+      td.elem = tmap[from->elem];
+    if (from->kind == TD_RANGE) {
+      td.lo = map_const(cmap, from->lo);
+      td.hi = map_const(cmap, from->hi);
+    }
     uint32_t *members = NULL;
     TypeField *fields = NULL;
     if (from->kind == TD_ENUM) {
@@ -580,6 +591,11 @@ static void write_type(Writer *w, const TypeDesc *t) {
   w_u8(w, t->kind);
   switch (t->kind) {
   case TD_LIST: case TD_MAP: case TD_OPTIONAL: w_u32(w, t->elem); break;
+  case TD_RANGE:
+    w_u32(w, t->elem);
+    w_u32(w, t->lo);
+    w_u32(w, t->hi);
+    break;
   case TD_ENUM: case TD_TAGGED:
     w_u32(w, t->n);
     for (uint32_t j = 0; j < t->n; j++) w_u32(w, t->members[j]);
@@ -808,7 +824,7 @@ static bool load_type(Reader *r, Module *m) {
   uint32_t i = m->ntypes;
   TypeDesc *t = &m->types[i];
   memset(t, 0, sizeof *t);
-  t->elem = NO_INDEX;
+  t->elem = t->lo = t->hi = NO_INDEX;
   t->kind = (uint8_t)rd_u8(r, "type descriptor");
   if (r->err) return false;
   if (t->kind >= TD__COUNT) {
@@ -818,6 +834,11 @@ static bool load_type(Reader *r, Module *m) {
   m->ntypes++; /* from here on module_free owns the arrays */
   switch (t->kind) {
   case TD_LIST: case TD_MAP: case TD_OPTIONAL: t->elem = rd_u32(r, "type descriptor"); break;
+  case TD_RANGE:
+    t->elem = rd_u32(r, "range descriptor");
+    t->lo = rd_u32(r, "range descriptor");
+    t->hi = rd_u32(r, "range descriptor");
+    break;
   case TD_ENUM: case TD_TAGGED:
     t->n = rd_count(r, 4, "enum descriptor");
     if (r->err) return false;

@@ -33,6 +33,9 @@
  * Type descriptor: u8 kind, then per kind:
  *   TD_JSON TD_INT TD_FLOAT TD_BOOL TD_STRING TD_DURATION TD_NONE TD_FUNC: nothing
  *   TD_LIST TD_MAP TD_OPTIONAL: u32 element type index
+ *   TD_RANGE:  u32 base type index (int, float, string or list), u32 lower
+ *              and u32 upper bound const (K_INT, or K_FLOAT for a float
+ *              base; UINT32_MAX: open)
  *   TD_ENUM:   u32 n, n x u32 string const (the literal members)
  *   TD_TAGGED: u32 n, n x u32 type index of a TD_RECORD (the variants; each
  *              record's first field is `type`, a one-member TD_ENUM: the tag)
@@ -76,6 +79,7 @@ typedef enum TypeDescKind {
   TD_JSON, TD_INT, TD_FLOAT, TD_BOOL, TD_STRING, TD_DURATION, TD_NONE, TD_FUNC,
   TD_LIST, TD_MAP, TD_OPTIONAL, TD_ENUM, TD_RECORD,
   TD_TAGGED,
+  TD_RANGE,    /* a constrained int, float, string or list (elem) */
   TD__COUNT
 } TypeDescKind;
 
@@ -87,7 +91,11 @@ typedef struct TypeField {
 
 typedef struct TypeDesc {
   uint8_t kind;
-  uint32_t elem;       /* TD_LIST, TD_MAP, TD_OPTIONAL */
+  uint32_t elem;       /* TD_LIST, TD_MAP, TD_OPTIONAL, TD_RANGE (the base) */
+  /* TD_RANGE: inclusive bounds, K_INT (K_FLOAT for a float base) consts or
+   * NO_INDEX when open: the value of an int or float, the code points of a
+   * string, the items of a list */
+  uint32_t lo, hi;
   uint32_t n;          /* TD_ENUM members / TD_RECORD fields */
   uint32_t *members;   /* TD_ENUM: string consts; TD_TAGGED: record type indices */
   TypeField *fields;   /* TD_RECORD */

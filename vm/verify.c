@@ -283,6 +283,22 @@ static char *verify_types(const Module *m) {
     case TD_LIST: case TD_MAP: case TD_OPTIONAL:
       if (t->elem >= i) return msg("type descriptor %u: element type %u is not an earlier descriptor", i, t->elem);
       break;
+    case TD_RANGE: {
+      /* what reads a range relies on this: a base that has a measure, and
+       * bounds that are numbers of the base's kind */
+      if (t->elem >= i) return msg("type descriptor %u: base type %u is not an earlier descriptor", i, t->elem);
+      uint8_t b = m->types[t->elem].kind;
+      if (b != TD_INT && b != TD_FLOAT && b != TD_STRING && b != TD_LIST)
+        return msg("type descriptor %u: a range of a type that has no range", i);
+      uint32_t bounds[2] = {t->lo, t->hi};
+      for (int j = 0; j < 2; j++) {
+        uint32_t k = bounds[j];
+        if (k == NO_INDEX) continue;
+        if (k >= m->nconsts || (m->const_kinds[k] != K_INT && !(b == TD_FLOAT && m->const_kinds[k] == K_FLOAT)))
+          return msg("type descriptor %u: range bound is not a number constant of its base", i);
+      }
+      break;
+    }
     case TD_ENUM:
       if (t->n > MODULE_MAX_MEMBERS)
         return msg("type descriptor %u: %u enum members (at most %u)", i, t->n, MODULE_MAX_MEMBERS);

@@ -293,6 +293,53 @@ def requested_schema(path, req):
     return None
 
 
+# Keywords each API's structured output refuses (docs/providers.md,
+# "Constrained types"). Anthropic's strict schemas take no numeric, length
+# or item-count bound (minItems only 0 or 1); OpenAI strict mode takes
+# minimum/maximum/multipleOf and minItems/maxItems, but no string length.
+ANTHROPIC_REFUSED = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
+                     "minLength", "maxLength", "maxItems", "uniqueItems", "minProperties",
+                     "maxProperties")
+OPENAI_REFUSED = ("minLength", "maxLength", "uniqueItems", "minProperties", "maxProperties",
+                  "patternProperties", "unevaluatedProperties")
+
+
+def schema_rejection(path, req, schema):
+    """The message of the 400 the real API gives for a schema keyword it
+    refuses, or None. Walks every subschema ($defs included)."""
+    anthropic = path == ANTHROPIC_PATH
+    if anthropic:
+        holder = "output_config.format.schema" if isinstance(req.get("output_config"), dict) \
+            else "output_format.schema"
+    refused = ANTHROPIC_REFUSED if anthropic else OPENAI_REFUSED
+    stack, seen = [(schema, ())], 0
+    while stack and seen < 100000:
+        node, ctx = stack.pop()
+        seen += 1
+        if isinstance(node, list):
+            stack.extend((x, ctx) for x in node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        t = node.get("type")
+        t = t if isinstance(t, str) else "object" if "properties" in node else "unknown"
+        for k in refused:
+            if k in node:
+                if anthropic:
+                    return "%s: For '%s' type, property '%s' is not supported" % (holder, t, k)
+                return ("Invalid schema for response_format 'weft_reply': In context=%s, '%s' "
+                        "is not permitted." % (repr(ctx), k))
+        if anthropic and isinstance(node.get("minItems"), int) and node["minItems"] > 1:
+            return "%s: For 'array' type, property 'minItems' only supports the values 0 and 1" \
+                % holder
+        for k, v in node.items():
+            if k in ("properties", "$defs", "definitions") and isinstance(v, dict):
+                stack.extend((sub, ctx + (k, name)) for name, sub in v.items())
+            elif isinstance(v, (dict, list)) and k not in ("enum", "const", "required"):
+                stack.append((v, ctx + (k,)))
+    return None
+
+
 def resolve_ref(root, ref):
     if not isinstance(ref, str) or not ref.startswith("#/"):
         return {}
@@ -341,10 +388,14 @@ def value_for(schema, root, depth=0):
         return [value_for(schema.get("items", {}), root, depth + 1) for _ in range(n)]
     if t == "string":
         return "text"
-    if t == "integer":
-        return 1
-    if t == "number":
-        return 1.5
+    if t in ("integer", "number"):
+        x = 1 if t == "integer" else 1.5
+        lo, hi = schema.get("minimum"), schema.get("maximum")
+        if isinstance(lo, (int, float)) and not isinstance(lo, bool) and x < lo:
+            x = lo
+        if isinstance(hi, (int, float)) and not isinstance(hi, bool) and x > hi:
+            x = hi
+        return x
     if t == "boolean":
         return True
     return None
@@ -921,6 +972,11 @@ class Server:
             return keep
 
         schema = requested_schema(path, body)
+        refused = schema_rejection(path, body, schema) if schema is not None else None
+        if refused is not None:
+            await due()
+            await self.send(writer, 400, dumps(error_body(path, 400, refused)), keep=keep)
+            return keep
         reply = make_reply(plan, fault, prompt, schema)
         in_tokens = 12 + tokens_for(json.dumps(messages, ensure_ascii=False)) + \
             (tokens_for(json.dumps(schema)) if schema is not None else 0)
