@@ -396,7 +396,7 @@ int weft_tool_graph(const char *file, bool mermaid, const weft_compile_opts *co)
   CompileOptions opt = compile_options(true, co);
   Buf out;
   buf_init(&out);
-  if (!graph_file(file, &opt, mermaid, &out)) {
+  if (!graph_file(file, &opt, mermaid ? GRAPH_MERMAID : GRAPH_DOT, NULL, &out)) {
     buf_free(&out);
     errorf("graph: '%s' does not check", file);
     return EXIT_FAIL;
@@ -404,6 +404,44 @@ int weft_tool_graph(const char *file, bool mermaid, const weft_compile_opts *co)
   fwrite(out.data ? out.data : "", 1, out.len, stdout);
   buf_free(&out);
   return EXIT_OK;
+}
+
+/* The program's graph for the page, recomputed from the file the run
+ * names, only while that file is still the source the run compiled (its
+ * sources hash to the run's module hash); NULL otherwise, with *note
+ * saying why. The journal is hostile: the path may name anything, so it
+ * is opened only as resume would open it (recorded_program_unfit), and
+ * the compile runs under the untrusted source and memory caps. */
+char *run_graph(const char *path, const char *module_hash, const char **note) {
+  *note = NULL;
+  if (!path || strcmp(path, RUN_PROGRAM_NONE) == 0) {
+    *note = "no graph: the run was not started from a program file";
+    return NULL;
+  }
+  bool gone = false;
+  char *unfit = recorded_program_unfit(path, &gone);
+  if (unfit) {
+    free(unfit);
+    *note = gone ? "no graph: the run's program file is gone" : "no graph: the run's program file may not be opened";
+    return NULL;
+  }
+  CompileOptions opt = {.check_only = true, .natives = std_native_table(),
+                        .max_source_bytes = WEFT_UNTRUSTED_MAX_SOURCE_BYTES,
+                        .max_memory = (size_t)WEFT_UNTRUSTED_MAX_MEMORY};
+  Buf g;
+  buf_init(&g);
+  uint64_t h = 0;
+  char hash[17];
+  if (!graph_file(path, &opt, GRAPH_JSON, &h, &g)) {
+    *note = "no graph: the run's program file cannot be read or no longer checks";
+  } else if (hash_hex(h, hash), !module_hash || strcmp(hash, module_hash) != 0) {
+    *note = "no graph: the run's program file has changed since the run";
+  } else {
+    buf_putc(&g, '\0');
+    return g.data;
+  }
+  buf_free(&g);
+  return NULL;
 }
 
 /* ---- weft fmt ------------------------------------------------------------- */

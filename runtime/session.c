@@ -788,7 +788,7 @@ static bool ends_with_text(const char *s, const char *tail) {
  * file's lines could be echoed as diagnostics), and be a regular file,
  * opened without following a link and without blocking on a FIFO. The
  * compiler then reads it by the same name. *gone: it does not exist. */
-static char *recorded_program_unfit(const char *path, bool *gone) {
+char *recorded_program_unfit(const char *path, bool *gone) {
   int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   int err = errno;
   struct stat st;

@@ -172,9 +172,31 @@ void trace_end(Trace *t) {
   t->sink(t->ud, t->line.data, t->line.len);
 }
 
-void trace_fiber_start(VM *vm, const Fiber *f) {
+void trace_fiber_start(VM *vm, const Fiber *f, const Value *input) {
   Trace *t = vm->trace;
   if (!trace_begin(t, "fiber_start", fiber_address(f))) return;
+  if (input) {
+    /* bounded before rendering: a branch's element may be a huge value */
+    Buf b;
+    buf_init(&b);
+    char *why = NULL;
+    if (v_render_size(*input, 4 * TRACE_INPUT_MAX) > 4 * TRACE_INPUT_MAX) {
+      if (v_is(*input, OBJ_STRING)) buf_put(&b, AS_STRING(*input)->data, 4 * TRACE_INPUT_MAX);
+      else buf_puts(&b, v_type_name(*input));
+    } else if (!v_to_display(&b, *input, &why)) {
+      buf_puts(&b, why ? why : "?");
+    }
+    free(why);
+    size_t n = b.len;
+    if (n > TRACE_INPUT_MAX) {
+      n = TRACE_INPUT_MAX;
+      while (n && ((unsigned char)b.data[n] & 0xC0) == 0x80) n--;
+      b.len = n;
+      buf_puts(&b, "\xe2\x80\xa6"); /* … */
+    }
+    trace_str(t, "input", b.data ? b.data : "", b.len);
+    buf_free(&b);
+  }
   trace_end(t);
 }
 
