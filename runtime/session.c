@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -237,7 +238,9 @@ out:
 /* ---- weft run ------------------------------------------------------------ */
 
 /* The live progress line: redrawn in place (\r, clear to end of line) by
- * the scheduler at most every 100 ms; cleared before the summary. */
+ * the scheduler at most every 100 ms, cut to the terminal's width (asked
+ * at each redraw: the window may be resized); cleared before the
+ * summary. */
 typedef struct ProgressLine {
   Engine *engine;
   bool drawn;
@@ -260,6 +263,9 @@ static void progress_draw(VM *vm, void *ud) {
     p.cost_usd = s->cost_usd;
   }
   p.elapsed_ms = vm_now_ms(vm);
+  vm_progress(vm, &p);
+  struct winsize ws;
+  if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) p.width = ws.ws_col;
   pl->line.len = 0;
   progress_format(&pl->line, &p);
   fputs("\r\033[K", stderr); /* the only raw escape: the line is redrawn */
