@@ -206,6 +206,11 @@ Module *emit_program(Program *p, Heap *heap);
  * NULL; diagnostics are in dl either way. */
 Module *compile_file(const char *path, SourceSet *ss, DiagList *dl,
                      const CompileOptions *opt, Heap *heap);
+/* compile_file, then, when a module came out, then(p, ud) on the checked
+ * program before it is freed: a tool that wants the diagnostics and the
+ * program's structure (weft graph) compiles once. */
+Module *compile_file_then(const char *path, SourceSet *ss, DiagList *dl, const CompileOptions *opt, Heap *heap,
+                          void (*then)(Program *p, void *ud), void *ud);
 
 /* cost.c: static upper bounds on main's model calls and output tokens
  * (`weft check --cost`), written to out as one text line or, with json, one
