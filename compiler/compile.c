@@ -60,6 +60,11 @@ static bool compile_metered(Program *p, const char *path, const CompileOptions *
 
 Module *compile_file(const char *path, SourceSet *ss, DiagList *dl,
                      const CompileOptions *opt, Heap *heap) {
+  return compile_file_then(path, ss, dl, opt, heap, NULL, NULL);
+}
+
+Module *compile_file_then(const char *path, SourceSet *ss, DiagList *dl, const CompileOptions *opt, Heap *heap,
+                          void (*then)(Program *p, void *ud), void *ud) {
   CompileOptions defaults = {.check_only = false, .stdlib_dir = NULL};
   if (!opt) opt = &defaults;
   Program p;
@@ -73,6 +78,7 @@ Module *compile_file(const char *path, SourceSet *ss, DiagList *dl,
     diag_add(dl, D_E0105, (Span){at, 0, 0}, "give a larger --max-memory, or split the program",
              "compiling this program needs more than %zu bytes of memory (--max-memory)", opt->max_memory);
   }
+  if (m && then) then(&p, ud);
   program_free(&p);
   return m;
 }

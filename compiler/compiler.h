@@ -219,6 +219,11 @@ Module *emit_program(Program *p, Heap *heap);
  * NULL; diagnostics are in dl either way. */
 Module *compile_file(const char *path, SourceSet *ss, DiagList *dl,
                      const CompileOptions *opt, Heap *heap);
+/* compile_file, then, when a module came out, then(p, ud) on the checked
+ * program before it is freed: a tool that wants the diagnostics and the
+ * program's structure (weft graph) compiles once. */
+Module *compile_file_then(const char *path, SourceSet *ss, DiagList *dl, const CompileOptions *opt, Heap *heap,
+                          void (*then)(Program *p, void *ud), void *ud);
 
 /* cost.c: static upper bounds on main's model calls and output tokens
  * (`weft check --cost`), written to out as one text line or, with json, one
@@ -233,8 +238,12 @@ bool cost_file(const char *path, const CompileOptions *opt, bool json, Buf *out)
  * of functions holding them, as Graphviz DOT or (mermaid) a Mermaid
  * flowchart. graph_file loads and checks `path` itself (diagnostics
  * dropped, as for cost_file); false when it has errors. */
-bool graph_program(Program *p, bool mermaid, Buf *out);
-bool graph_file(const char *path, const CompileOptions *opt, bool mermaid, Buf *out);
+typedef enum { GRAPH_DOT, GRAPH_MERMAID, GRAPH_JSON /* nodes with source lines, for the trace page */ } GraphFormat;
+bool graph_program(Program *p, GraphFormat format, Buf *out);
+/* source_hash (may be NULL): set to the hash a module of it would carry
+ * (Module.source_hash), so a caller can tell the file is still the one
+ * a run compiled. */
+bool graph_file(const char *path, const CompileOptions *opt, GraphFormat format, uint64_t *source_hash, Buf *out);
 /* fmt.c: src[0..n) in the canonical layout (`weft fmt`), appended to out.
  * Only whitespace between tokens changes; the caller parses src first and
  * leaves a file that does not parse alone. */

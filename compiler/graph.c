@@ -25,8 +25,10 @@
 
 typedef struct GNode {
   char *label;     /* raw text, escaped when written */
+  char *role;      /* an ask's role as written (NULL: none): the trace page matches calls by it */
   const char *shape;
   uint32_t cluster; /* index of its function */
+  uint32_t line;    /* its source line: fan-out addresses carry it (`fanout#N@LINE`) */
 } GNode;
 
 typedef struct GEdge {
@@ -52,6 +54,7 @@ typedef struct G {
   uint32_t parent;  /* the enclosing construct (UINT32_MAX: none) */
   const char *via;  /* the edge label from the parent to the first child */
   uint32_t last;    /* the previous construct at this level (UINT32_MAX: none) */
+  bool json;        /* GRAPH_JSON: nodes keep their line and role */
 } G;
 
 #define NONE UINT32_MAX
@@ -116,14 +119,28 @@ static void put_src(G *g, Buf *b, const Node *n) {
   if (cut) buf_puts(b, "…");
 }
 
-static uint32_t add_node(G *g, Buf *label, const char *shape) {
+static uint32_t add_node(G *g, const Node *at, Buf *label, const char *shape) {
   if (g->nn == g->ncap) {
     g->ncap = g->ncap ? g->ncap * 2 : 32;
     g->nodes = xrealloc(g->nodes, g->ncap * sizeof *g->nodes);
   }
   GNode *n = &g->nodes[g->nn];
   n->label = buf_detach(label);
+  n->role = NULL;
   n->shape = shape;
+  n->line = 0;
+  Source *s = g->json ? src_get(g->p->sources, at->span.file) : NULL;
+  if (s) {
+    uint32_t col = 0;
+    src_line_col(s, at->span.start, &n->line, &col);
+  }
+  if (g->json && at->kind == N_ASK && at->u.ask.role) {
+    Buf r;
+    buf_init(&r);
+    put_src(g, &r, at->u.ask.role);
+    buf_putc(&r, '\0');
+    n->role = r.data;
+  }
   n->cluster = g->cur;
   if (g->fns[g->cur].entry == NONE) g->fns[g->cur].entry = g->nn;
   return g->nn++;
@@ -139,8 +156,8 @@ static void add_edge(G *g, uint32_t from, uint32_t to, uint32_t to_cluster, cons
 
 /* A construct at the current level: linked after the previous one, or
  * from the enclosing construct when it is the first inside it. */
-static uint32_t place(G *g, Buf *label, const char *shape) {
-  uint32_t id = add_node(g, label, shape);
+static uint32_t place(G *g, const Node *at, Buf *label, const char *shape) {
+  uint32_t id = add_node(g, at, label, shape);
   if (g->last != NONE) add_edge(g, g->last, id, NONE, NULL);
   else if (g->parent != NONE) add_edge(g, g->parent, id, NONE, g->via);
   g->last = id;
@@ -195,7 +212,7 @@ static void walk(G *g, Node *n) {
       buf_puts(&b, " -> ");
       put_src(g, &b, n->u.ask.type);
     }
-    place(g, &b, "box");
+    place(g, n, &b, "box");
     return;
   }
   case N_FANOUT: {
@@ -207,7 +224,7 @@ static void walk(G *g, Node *n) {
         buf_puts(&b, " limit ");
         put_src(g, &b, n->u.fanout.limit);
       }
-      uint32_t id = place(g, &b, "parallelogram");
+      uint32_t id = place(g, n, &b, "parallelogram");
       walk_inside(g, id, "each", branch_body(n->u.fanout.branch));
     } else {
       buf_puts(&b, "fanout {");
@@ -216,7 +233,7 @@ static void walk(G *g, Node *n) {
         buf_printf(&b, "%s%s", i ? ", " : " ", f && f->u.init.name ? f->u.init.name : "?");
       }
       buf_puts(&b, " }");
-      uint32_t id = place(g, &b, "parallelogram");
+      uint32_t id = place(g, n, &b, "parallelogram");
       for (uint32_t i = 0; i < n->u.fanout.fields.n; i++) {
         Node *f = n->u.fanout.fields.items[i];
         if (f) walk_inside(g, id, f->u.init.name, branch_body(f->u.init.value));
@@ -232,7 +249,7 @@ static void walk(G *g, Node *n) {
     if (n->u.barrier.timeout) { buf_puts(&b, " timeout "); put_src(g, &b, n->u.barrier.timeout); }
     if (!n->u.barrier.tolerate && !n->u.barrier.first && !n->u.barrier.timeout)
       buf_puts(&b, " (all must succeed)");
-    place(g, &b, "invtrapezium");
+    place(g, n, &b, "invtrapezium");
     return;
   }
   case N_LOOP: {
@@ -241,7 +258,7 @@ static void walk(G *g, Node *n) {
     put_src(g, &b, n->u.loop.max);
     buf_puts(&b, " until ");
     put_src(g, &b, n->u.loop.until);
-    uint32_t id = place(g, &b, "hexagon");
+    uint32_t id = place(g, n, &b, "hexagon");
     walk_inside(g, id, "body", n->u.loop.body);
     if (n->u.loop.else_) walk_inside(g, id, "else", n->u.loop.else_);
     return;
@@ -254,7 +271,7 @@ static void walk(G *g, Node *n) {
       role_label(g, &b, n->u.verify.roles.items[i]);
     }
     if (n->u.verify.quorum) { buf_puts(&b, " quorum "); put_src(g, &b, n->u.verify.quorum); }
-    place(g, &b, "diamond");
+    place(g, n, &b, "diamond");
     return;
   }
   case N_TOURNAMENT: {
@@ -264,13 +281,13 @@ static void walk(G *g, Node *n) {
     buf_puts(&b, " on ");
     put_src(g, &b, n->u.tourn.criterion);
     if (n->u.tourn.format) { buf_puts(&b, " "); put_src(g, &b, n->u.tourn.format); }
-    place(g, &b, "octagon");
+    place(g, n, &b, "octagon");
     return;
   }
   case N_BUDGET: {
     buf_puts(&b, "budget");
     limits_label(g, &b, &n->u.budget.limits);
-    uint32_t id = place(g, &b, "folder");
+    uint32_t id = place(g, n, &b, "folder");
     walk_inside(g, id, "body", branch_body(n->u.budget.body));
     if (n->u.budget.else_) walk_inside(g, id, "else", branch_body(n->u.budget.else_));
     return;
@@ -281,7 +298,7 @@ static void walk(G *g, Node *n) {
     int32_t k = fn ? fn_index(g, fn) : -1;
     if (k >= 0 && g->fns[k].holds) {
       buf_printf(&b, "call %s", fn->u.fn.name);
-      uint32_t id = place(g, &b, "cds");
+      uint32_t id = place(g, n, &b, "cds");
       add_edge(g, id, NONE, (uint32_t)k, NULL);
     }
     return;
@@ -430,10 +447,54 @@ static void write_mermaid(G *g, Buf *out) {
   }
 }
 
-bool graph_program(Program *p, bool mermaid, Buf *out) {
+/* {"fns": [NAME...], "nodes": [{"id","fn","label","shape","line","role"}...],
+ * "edges": [{"from","to","label"} | {"from","fn"} (a call: to that
+ * function's entry)]}: what the trace page lays out itself. Labels are
+ * raw source text as JSON strings: the page puts them in as text. */
+static void write_json(G *g, Buf *out) {
+  buf_puts(out, "{\"fns\":[");
+  for (uint32_t f = 0; f < g->nf; f++) {
+    if (f) buf_putc(out, ',');
+    const char *name = g->fns[f].fn->u.fn.name ? g->fns[f].fn->u.fn.name : "?";
+    buf_json_string(out, name, strlen(name));
+  }
+  buf_puts(out, "],\"nodes\":[");
+  for (uint32_t i = 0; i < g->nn; i++) {
+    GNode *n = &g->nodes[i];
+    buf_printf(out, "%s{\"id\":%u,\"fn\":%u,\"line\":%u,\"shape\":\"%s\",\"label\":", i ? "," : "", i,
+               n->cluster, n->line, n->shape);
+    buf_json_string(out, n->label, strlen(n->label));
+    if (n->role) {
+      buf_puts(out, ",\"role\":");
+      buf_json_string(out, n->role, strlen(n->role));
+    }
+    buf_putc(out, '}');
+  }
+  buf_puts(out, "],\"edges\":[");
+  bool first = true;
+  for (uint32_t i = 0; i < g->ne; i++) {
+    GEdge *e = &g->edges[i];
+    if (e->to == NONE && g->fns[e->to_cluster].entry == NONE) continue;
+    buf_printf(out, "%s{\"from\":%u", first ? "" : ",", e->from);
+    first = false;
+    if (e->to == NONE) buf_printf(out, ",\"to\":%u,\"call\":true}", g->fns[e->to_cluster].entry);
+    else {
+      buf_printf(out, ",\"to\":%u", e->to);
+      if (e->label) {
+        buf_puts(out, ",\"label\":");
+        buf_json_string(out, e->label, strlen(e->label));
+      }
+      buf_putc(out, '}');
+    }
+  }
+  buf_puts(out, "]}");
+}
+
+bool graph_program(Program *p, GraphFormat format, Buf *out) {
   G g;
   memset(&g, 0, sizeof g);
   g.p = p;
+  g.json = format == GRAPH_JSON;
   /* the functions of the program's own files (not the standard library) */
   uint32_t cap = 0;
   for (uint32_t i = 0; i < p->nfiles; i++) {
@@ -477,9 +538,13 @@ bool graph_program(Program *p, bool mermaid, Buf *out) {
     g.via = NULL;
     walk(&g, g.fns[f].fn->u.fn.body);
   }
-  if (mermaid) write_mermaid(&g, out);
+  if (format == GRAPH_MERMAID) write_mermaid(&g, out);
+  else if (format == GRAPH_JSON) write_json(&g, out);
   else write_dot(&g, out);
-  for (uint32_t i = 0; i < g.nn; i++) free(g.nodes[i].label);
+  for (uint32_t i = 0; i < g.nn; i++) {
+    free(g.nodes[i].label);
+    free(g.nodes[i].role);
+  }
   for (uint32_t f = 0; f < g.nf; f++) free(g.fns[f].callers);
   free(g.nodes);
   free(g.edges);
@@ -488,7 +553,7 @@ bool graph_program(Program *p, bool mermaid, Buf *out) {
   return true;
 }
 
-bool graph_file(const char *path, const CompileOptions *opt, bool mermaid, Buf *out) {
+bool graph_file(const char *path, const CompileOptions *opt, GraphFormat format, uint64_t *source_hash, Buf *out) {
   SourceSet ss;
   DiagList dl;
   src_init(&ss);
@@ -496,7 +561,15 @@ bool graph_file(const char *path, const CompileOptions *opt, bool mermaid, Buf *
   Program p;
   program_init(&p, &ss, &dl);
   bool ok = load_program(&p, path, opt) && check_program(&p) && dl.errors == 0;
-  if (ok) ok = graph_program(&p, mermaid, out);
+  if (ok && source_hash) { /* as the module's (emit.c): every file, in program order */
+    uint64_t h = FNV64_INIT;
+    for (uint32_t i = 0; i < p.nfiles; i++) {
+      Source *src = src_get(&ss, p.files[i].file);
+      if (src) h = fnv1a64(h, src->text, src->len);
+    }
+    *source_hash = h;
+  }
+  if (ok) ok = graph_program(&p, format, out);
   program_free(&p);
   diag_free(&dl);
   src_free(&ss);

@@ -9,6 +9,7 @@
 /* ---- arena ------------------------------------------------------------ */
 
 #define ARENA_BLOCK (64u * 1024u)
+#define ARENA_BLOCK_MAX (4u * 1024u * 1024u)
 #define ARENA_ALIGN 16u
 
 struct ArenaBlock {
@@ -59,7 +60,14 @@ void *arena_alloc(Arena *a, size_t size) {
   }
   ArenaBlock *b = a->head;
   if (!b || b->cap - b->used < size) {
-    b = block_new(ARENA_BLOCK);
+    /* blocks grow with what the arena holds (up to ARENA_BLOCK_MAX), so a
+     * big program takes a few dozen blocks, not thousands: each block is
+     * one malloc and one free, and freeing many small ones one by one
+     * makes the allocator give memory back to the system piecemeal (a
+     * system call and a TLB flush each) */
+    size_t cap = ARENA_BLOCK;
+    while (cap < ARENA_BLOCK_MAX && cap < a->total / 2) cap *= 2;
+    b = block_new(cap);
     b->next = a->head;
     a->head = b;
   }

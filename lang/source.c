@@ -107,28 +107,33 @@ Source *src_get(const SourceSet *ss, uint32_t file) {
 }
 
 static void build_lines(Source *s) {
+  /* memchr, not a loop over bytes: this runs on every program checked */
+  const char *t = s->text, *end = s->text + s->len, *p;
   uint32_t n = 1;
-  for (size_t i = 0; i < s->len; i++)
-    if (s->text[i] == '\n') n++;
+  for (p = t; p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++) n++;
   s->line_starts = xrealloc(NULL, n * sizeof *s->line_starts);
   s->line_starts[0] = 0;
   uint32_t k = 1;
-  for (size_t i = 0; i < s->len; i++)
-    if (s->text[i] == '\n') s->line_starts[k++] = (uint32_t)(i + 1);
+  for (p = t; p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++) s->line_starts[k++] = (uint32_t)(p + 1 - t);
   s->nlines = n;
 }
 
-/* Index of the line holding offset (binary search over line starts). */
+/* Index of the line holding offset: the last lookup's line or the next
+ * (the emitter and the checker ask in source order), else a binary search
+ * over line starts. */
 static uint32_t line_index(Source *s, uint32_t offset) {
   if (!s->line_starts) build_lines(s);
   if (offset > s->len) offset = (uint32_t)s->len;
+  uint32_t k = s->last_line < s->nlines ? s->last_line : 0;
+  for (uint32_t i = k; i < k + 2 && i < s->nlines; i++)
+    if (s->line_starts[i] <= offset && (i + 1 == s->nlines || offset < s->line_starts[i + 1])) return s->last_line = i;
   uint32_t lo = 0, hi = s->nlines;
   while (hi - lo > 1) {
     uint32_t mid = lo + (hi - lo) / 2;
     if (s->line_starts[mid] <= offset) lo = mid;
     else hi = mid;
   }
-  return lo;
+  return s->last_line = lo;
 }
 
 void src_line_col(Source *s, uint32_t offset, uint32_t *line, uint32_t *col) {

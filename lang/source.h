@@ -22,6 +22,7 @@ typedef struct Source {
   size_t len;     /* bytes, without the NUL */
   uint32_t *line_starts; /* lazily built by src_line_col */
   uint32_t nlines;
+  uint32_t last_line;    /* the line the last lookup found: lookups mostly walk forward */
 } Source;
 
 /* All files of one compilation; ids are stable indices. */

@@ -39,7 +39,7 @@ static const char PAGE_STYLE[] =
     "#legend{margin:8px 0}#legend span{margin-right:14px}\n"
     "#legend i{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:middle}\n"
     ".row{display:flex;align-items:center;height:18px;border-bottom:1px solid #f0f0f0;padding-right:40px}\n"
-    ".lab{flex:0 0 300px;overflow:hidden;white-space:nowrap;text-overflow:ellipsis;"
+    ".lab{flex:0 0 340px;overflow:hidden;white-space:nowrap;text-overflow:ellipsis;"
     "font:12px ui-monospace,monospace;box-sizing:border-box}\n"
     ".lab.failed,.lab.cancelled{color:var(--failed)}\n"
     ".track{position:relative;flex:1;height:100%}\n"
@@ -57,13 +57,25 @@ static const char PAGE_STYLE[] =
     "#tip pre{white-space:pre-wrap;word-break:break-word;margin:2px 0 6px;background:#f5f5f5;"
     "padding:4px;max-height:220px;overflow:hidden}\n"
     "#tip .k{color:#666}\n"
+    "#main{display:flex;align-items:flex-start;gap:12px}\n"
+    "#graph{flex:0 0 auto;max-width:38%;max-height:92vh;overflow:auto;position:sticky;top:8px;"
+    "border:1px solid #ddd;padding:4px}\n"
+    "#graph .note{color:#777;max-width:260px}\n"
+    "#timeline{flex:1;min-width:0}\n"
+    ".gnode rect{fill:#fff;stroke:#888}.gnode.parallelogram rect{fill:#eef4fb}.gnode.box rect{fill:#f3faf4}\n"
+    ".gnode text{font:11px ui-monospace,monospace;fill:#222}.gfn{font:bold 11px system-ui,sans-serif;fill:#555}\n"
+    ".gnode.hl rect{stroke:#e08a00;stroke-width:3;fill:#fff3d6}\n"
+    ".gedge{stroke:#999;fill:none}.gedge.call{stroke-dasharray:4 3}.glab{font:10px system-ui,sans-serif;fill:#777}\n"
+    ".lab .in{color:#222}.lab .rm{color:#2b5d8c;margin-left:6px}.lab .ad{color:#999;margin-left:6px;font-size:10px}\n"
+    ".row.hl{background:#fff3d6}\n"
     "</style></head>\n<body>\n"
     "<h1 id=\"title\"></h1><div id=\"summary\"></div><div id=\"error\"></div>\n"
     "<div id=\"legend\"><span><i class=\"ok\"></i>ok</span><span><i class=\"failed\"></i>failed</span>"
     "<span><i class=\"served\"></i>answered from the journal</span>"
     "<span><i class=\"other\"></i>cancelled</span><span>(faded: sleep)</span></div>\n"
+    "<div id=\"main\"><div id=\"graph\"><svg id=\"graph-svg\" width=\"0\" height=\"0\"></svg></div><div id=\"timeline\">\n"
     "<div class=\"row axis\"><div class=\"lab\"></div><div class=\"track\" id=\"axis\"></div></div>\n"
-    "<div id=\"rows\"></div>\n<div id=\"tip\" hidden></div>\n"
+    "<div id=\"rows\"></div></div></div>\n<div id=\"tip\" hidden></div>\n"
     "<script type=\"application/json\" id=\"weft-data\">";
 
 /* (the data) */
@@ -140,9 +152,22 @@ static const char PAGE_SCRIPT[] =
     "  var segs = r.path.split('/'), depth = 0;\n"
     "  segs.forEach(function (s) { if (s.charAt(s.length - 1) === ']') depth++; });\n"
     "  var st = r.fiber && r.fiber.status ? r.fiber.status : '';\n"
-    "  var line = el('div', 'row'), lab = el('div', 'lab ' + st, segs[segs.length - 1] + ' ' + st);\n"
+    "  var seg = segs[segs.length - 1], b0 = seg.lastIndexOf('['), line = el('div', 'row'), lab = el('div', 'lab ' + st);\n"
+    "  var name = r.fiber && r.fiber.input != null ? (b0 >= 0 ? seg.slice(b0) + ' ' : '') + r.fiber.input : seg;\n"
+    "  lab.appendChild(el('span', 'in', name + (st ? ' ' + st : '')));\n"
+    "  var rm = [];\n"
+    "  r.effs.forEach(function (i) {\n"
+    "    var e = effs[i];\n"
+    "    if (e.kind !== 'ask') return;\n"
+    "    var t = (e.role != null ? e.role : '?') + ' \\u00b7 ' + (e.model != null ? e.model : '?');\n"
+    "    if (rm.indexOf(t) < 0) rm.push(t);\n"
+    "  });\n"
+    "  if (rm.length) lab.appendChild(el('span', 'rm', rm.slice(0, 2).join(', ') + (rm.length > 2 ? ' +' + (rm.length - 2) : '')));\n"
+    "  if (name !== seg) lab.appendChild(el('span', 'ad', seg));\n"
     "  lab.style.paddingLeft = (4 + depth * 14) + 'px';\n"
-    "  lab.title = r.path + (r.fiber && r.fiber.error != null ? ': ' + r.fiber.error : '');\n"
+    "  lab.title = r.path + (r.fiber && r.fiber.input != null ? '\\ninput: ' + r.fiber.input : '') +\n"
+    "    (rm.length ? '\\n' + rm.join('\\n') : '') + (r.fiber && r.fiber.error != null ? '\\nerror: ' + r.fiber.error : '');\n"
+    "  line.setAttribute('data-path', r.path);\n"
     "  var track = el('div', 'track');\n"
     "  r.effs.forEach(function (i) {\n"
     "    var e = effs[i], s = Math.max(e.start || t0, t0), end = Math.max(e.end || s, s);\n"
@@ -207,9 +232,110 @@ static const char PAGE_TOOLTIP[] =
     "});\n"
     "rowsEl.addEventListener('mousemove', function (ev) { if (!tip.hidden) place(ev); });\n"
     "rowsEl.addEventListener('mouseleave', function () { tip.hidden = true; });\n"
-    "document.body.dataset.bars = String(bars);\n"
-    "})();\n"
-    "</script>\n</body></html>\n";
+    "document.body.dataset.bars = String(bars);\n";
+
+/* The program's graph (data.graph, graph.c's JSON) as an inline SVG laid
+ * out in layers (a node's layer: one below its deepest predecessor), one
+ * band per function; and the link from a bar to the nodes it ran at.
+ * Labels go in as SVG text nodes only. */
+static const char PAGE_GRAPH[] =
+    "var G = data.graph, gbox = document.getElementById('graph'), gnodes = [];\n"
+    "var svg = document.getElementById('graph-svg'), SVG = svg.namespaceURI; /* the HTML parser's SVG namespace */\n"
+    "function sv(tag, attrs, text) {\n"
+    "  var e = document.createElementNS(SVG, tag);\n"
+    "  for (var k in attrs) e.setAttribute(k, String(attrs[k]));\n"
+    "  if (text != null) e.textContent = String(text);\n"
+    "  return e;\n"
+    "}\n"
+    "function cut(s, n) { s = String(s); return s.length > n ? s.slice(0, n - 1) + '\\u2026' : s; }\n"
+    "if (!G) {\n"
+    "  gbox.removeChild(svg);\n"
+    "  gbox.appendChild(el('p', 'note', data.graph_note || 'no graph'));\n"
+    "} else {\n"
+    "  var W = 190, H = 26, GX = 14, GY = 22, layer = [], col = [], edges = G.edges.slice();\n"
+    "  G.nodes.forEach(function () { layer.push(0); });\n"
+    "  edges.sort(function (a, b) { return a.to - b.to; });\n"
+    "  edges.forEach(function (e) {\n"
+    "    if (!e.call && e.from < e.to && e.to < layer.length) layer[e.to] = Math.max(layer[e.to], layer[e.from] + 1);\n"
+    "  });\n"
+    "  var y0 = 4, width = 0, pos = [], fns = [];\n"
+    "  G.fns.forEach(function (name, f) {\n"
+    "    var rows = [];\n"
+    "    G.nodes.forEach(function (n, i) {\n"
+    "      if (n.fn !== f) return;\n"
+    "      (rows[layer[i]] = rows[layer[i]] || []).push(i);\n"
+    "    });\n"
+    "    if (!rows.length) return;\n"
+    "    fns.push({name: name, y: y0});\n"
+    "    y0 += 16;\n"
+    "    var base = Infinity;\n"
+    "    rows.forEach(function (r, l) { if (r && l < base) base = l; });\n"
+    "    rows.forEach(function (r, l) {\n"
+    "      if (!r) return;\n"
+    "      r.forEach(function (i, k) {\n"
+    "        pos[i] = {x: 4 + k * (W + GX), y: y0 + (l - base) * (H + GY)};\n"
+    "        width = Math.max(width, pos[i].x + W + 4);\n"
+    "      });\n"
+    "    });\n"
+    "    y0 += (rows.length - base) * (H + GY) + 6;\n"
+    "  });\n"
+    "  svg.setAttribute('width', String(Math.max(width, 200)));\n"
+    "  svg.setAttribute('height', String(y0 + 4));\n"
+    "  fns.forEach(function (f) { svg.appendChild(sv('text', {'class': 'gfn', x: 4, y: f.y + 11}, 'fn ' + f.name)); });\n"
+    "  G.edges.forEach(function (e) {\n"
+    "    var a = pos[e.from], b = pos[e.to];\n"
+    "    if (!a || !b) return;\n"
+    "    var x1 = a.x + W / 2, y1 = a.y + H, x2 = b.x + W / 2, y2 = b.y;\n"
+    "    if (e.call && y2 <= y1) { x1 = a.x + W; y1 = a.y + H / 2; x2 = b.x + W; y2 = b.y + H / 2; }\n"
+    "    svg.appendChild(sv('path', {'class': 'gedge' + (e.call ? ' call' : ''),\n"
+    "      d: 'M' + x1 + ',' + y1 + ' L' + x2 + ',' + y2}));\n"
+    "    if (e.label != null) svg.appendChild(sv('text', {'class': 'glab', x: (x1 + x2) / 2 + 3, y: (y1 + y2) / 2}, cut(e.label, 16)));\n"
+    "  });\n"
+    "  G.nodes.forEach(function (n, i) {\n"
+    "    var p = pos[i];\n"
+    "    if (!p) return;\n"
+    "    var g = sv('g', {'class': 'gnode ' + String(n.shape).replace(/[^a-z]/g, ''), 'data-node': i, 'data-line': n.line,\n"
+    "      transform: 'translate(' + p.x + ',' + p.y + ')'});\n"
+    "    g.appendChild(sv('title', {}, n.label + ' (line ' + n.line + ')'));\n"
+    "    g.appendChild(sv('rect', {width: W, height: H, rx: n.shape === 'box' ? 2 : 9}));\n"
+    "    g.appendChild(sv('text', {x: 6, y: 17}, cut(n.label, 27)));\n"
+    "    svg.appendChild(g);\n"
+    "    gnodes[i] = g;\n"
+    "  });\n"
+    "}\n"
+    "/* The graph nodes an effect ran at: the fan-out its lane is a branch of\n"
+    " * (by the line in its address) and, for a call, the asks of its role. */\n"
+    "function nodesOf(e) {\n"
+    "  var m, line = -1, re = /fanout#[0-9]+@([0-9]+)\\[/g, out = [];\n"
+    "  while ((m = re.exec(e.addr))) line = Number(m[1]);\n"
+    "  if (!G) return out;\n"
+    "  G.nodes.forEach(function (n, i) {\n"
+    "    if (n.shape === 'parallelogram' && n.line === line) out.push(i);\n"
+    "    else if (e.kind === 'ask' && n.role != null && n.role === e.role) out.push(i);\n"
+    "  });\n"
+    "  return out;\n"
+    "}\n"
+    "var lit = [];\n"
+    "function light(list) {\n"
+    "  lit.forEach(function (g) { g.classList.remove('hl'); });\n"
+    "  lit = [];\n"
+    "  list.forEach(function (i) { if (gnodes[i]) { gnodes[i].classList.add('hl'); lit.push(gnodes[i]); } });\n"
+    "}\n"
+    "rowsEl.addEventListener('mouseover', function (ev) {\n"
+    "  var b = ev.target.closest ? ev.target.closest('.bar') : null;\n"
+    "  if (b) light(nodesOf(effs[Number(b.getAttribute('data-i'))]));\n"
+    "});\n"
+    "rowsEl.addEventListener('click', function (ev) {\n"
+    "  var b = ev.target.closest ? ev.target.closest('.bar') : null;\n"
+    "  if (!b) return;\n"
+    "  var l = nodesOf(effs[Number(b.getAttribute('data-i'))]);\n"
+    "  light(l);\n"
+    "  if (l.length && gnodes[l[0]].scrollIntoView) gnodes[l[0]].scrollIntoView({block: 'nearest'});\n"
+    "});\n"
+    "document.body.dataset.graphNodes = String(gnodes.filter(Boolean).length);\n"
+    "})();\n";
+
+static const char PAGE_END[] = "</script>\n</body></html>\n";
 
 /* A JSON string of s cut to TEXT_MAX bytes (at a character boundary, with
  * a note of the full size); null for NULL. */
@@ -259,11 +385,14 @@ static void fiber_data(Buf *b, const FiberFact *ff) {
   buf_printf(b, ",\"start\":%" PRId64 ",\"end\":%" PRId64, ff->started_at, ff->ended_at);
   put_text(b, "status", ff->status);
   put_text(b, "error", ff->error);
+  put_text(b, "input", ff->input);
   buf_putc(b, '}');
 }
 
-/* {"run": {...}, "effects": [...], "fibers": [...]}: what the script reads. */
-static void page_data(Buf *b, const RunRec *r, const EffectRec *effs, size_t neffs, const RunFacts *f) {
+/* {"run": {...}, "effects": [...], "fibers": [...], "graph": ..., "graph_note": ...}:
+ * what the script reads. */
+static void page_data(Buf *b, const RunRec *r, const EffectRec *effs, size_t neffs, const RunFacts *f,
+                      const char *graph, const char *graph_note) {
   buf_puts(b, "{\"run\":");
   run_json(b, r, r->ended_at ? r->ended_at - r->started_at : -1);
   buf_puts(b, ",\"effects\":[");
@@ -276,16 +405,19 @@ static void page_data(Buf *b, const RunRec *r, const EffectRec *effs, size_t nef
     if (i) buf_putc(b, ',');
     fiber_data(b, &f->fibers[i]);
   }
-  buf_puts(b, "]}");
+  buf_puts(b, "],\"graph\":");
+  buf_puts(b, graph ? graph : "null");
+  put_text(b, "graph_note", graph_note);
+  buf_putc(b, '}');
 }
 
 void html_timeline(Buf *out, const RunRec *r, const EffectRec *effs, size_t neffs,
-                   char **events, const int64_t *at, size_t nevents) {
+                   char **events, const int64_t *at, size_t nevents, const char *graph, const char *graph_note) {
   RunFacts f;
   run_facts_build(&f, events, at, nevents);
   Buf data;
   buf_init(&data);
-  page_data(&data, r, effs, neffs, &f);
+  page_data(&data, r, effs, neffs, &f, graph, graph_note);
   run_facts_free(&f);
   char nonce[17];
   hash_hex(fnv1a64(0xcbf29ce484222325ULL, data.data, data.len), nonce);
@@ -303,5 +435,7 @@ void html_timeline(Buf *out, const RunRec *r, const EffectRec *effs, size_t neff
   buf_puts(out, nonce);
   buf_puts(out, PAGE_SCRIPT);
   buf_puts(out, PAGE_TOOLTIP);
+  buf_puts(out, PAGE_GRAPH);
+  buf_puts(out, PAGE_END);
   buf_free(&data);
 }

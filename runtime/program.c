@@ -275,8 +275,11 @@ void loaded_free(Loaded *lp) {
 /* Checks one file. JSON and SARIF output is collected (several files make
  * one document); text and GitHub annotations are written as they come.
  * The error and warning counts accumulate. */
+/* then (may be NULL): called on the checked program when it compiled
+ * (compile_file_then), so a tool reports and uses one compile. */
 static int check_one(const char *path, weft_check_format format, const weft_compile_opts *co, FILE *items,
-                     bool *first, uint32_t *errors, uint32_t *warnings, uint32_t *omitted, Buf *cost) {
+                     bool *first, uint32_t *errors, uint32_t *warnings, uint32_t *omitted, Buf *cost,
+                     void (*then)(Program *p, void *ud), void *ud) {
   if (co->untrusted ? untrusted_source(path) != EXIT_OK : !check_readable(path)) return EXIT_USAGE;
   bool json = format == WEFT_CHECK_JSON;
   Heap heap;
@@ -286,7 +289,7 @@ static int check_one(const char *path, weft_check_format format, const weft_comp
   src_init(&ss);
   diag_init(&dl);
   CompileOptions opt = compile_options(true, co);
-  Module *m = compile_file(path, &ss, &dl, &opt, &heap);
+  Module *m = compile_file_then(path, &ss, &dl, &opt, &heap, then, ud);
   if (m) module_free(m);
   diag_sort(&dl);
   *errors += dl.errors;
@@ -354,7 +357,7 @@ int weft_tool_check(const char *const *files, int nfiles, const weft_check_opts 
   bool first = true;
   for (int i = 0; i < nfiles; i++) {
     int r = check_one(files[i], ck->format, co, items, &first, &errors, &warnings, &omitted,
-                      ck->cost ? &costs : NULL);
+                      ck->cost ? &costs : NULL, NULL, NULL);
     if (r > rc) rc = r;
   }
   if (items) fclose(items);
@@ -386,17 +389,28 @@ int weft_tool_check(const char *const *files, int nfiles, const weft_check_opts 
 
 /* ---- weft graph ------------------------------------------------------------ */
 
+typedef struct GraphJob { GraphFormat format; Buf *out; bool ok; } GraphJob;
+
+static void graph_then(Program *p, void *ud) {
+  GraphJob *g = ud;
+  g->ok = graph_program(p, g->format, g->out);
+}
+
 int weft_tool_graph(const char *file, bool mermaid, const weft_compile_opts *co) {
   if (co->untrusted ? untrusted_source(file) != EXIT_OK : !check_readable(file)) return EXIT_USAGE;
-  /* diagnostics as weft check prints them; the graph only of a program that checks */
+  /* diagnostics as weft check prints them; the graph only of a program
+   * that checks, drawn from that same compile */
   uint32_t errors = 0, warnings = 0, omitted = 0;
   bool first = true;
-  int rc = check_one(file, WEFT_CHECK_TEXT, co, NULL, &first, &errors, &warnings, &omitted, NULL);
-  if (rc != EXIT_OK) return rc;
-  CompileOptions opt = compile_options(true, co);
   Buf out;
   buf_init(&out);
-  if (!graph_file(file, &opt, mermaid, &out)) {
+  GraphJob job = {mermaid ? GRAPH_MERMAID : GRAPH_DOT, &out, false};
+  int rc = check_one(file, WEFT_CHECK_TEXT, co, NULL, &first, &errors, &warnings, &omitted, NULL, graph_then, &job);
+  if (rc != EXIT_OK) {
+    buf_free(&out);
+    return rc;
+  }
+  if (!job.ok) {
     buf_free(&out);
     errorf("graph: '%s' does not check", file);
     return EXIT_FAIL;
@@ -404,6 +418,44 @@ int weft_tool_graph(const char *file, bool mermaid, const weft_compile_opts *co)
   fwrite(out.data ? out.data : "", 1, out.len, stdout);
   buf_free(&out);
   return EXIT_OK;
+}
+
+/* The program's graph for the page, recomputed from the file the run
+ * names, only while that file is still the source the run compiled (its
+ * sources hash to the run's module hash); NULL otherwise, with *note
+ * saying why. The journal is hostile: the path may name anything, so it
+ * is opened only as resume would open it (recorded_program_unfit), and
+ * the compile runs under the untrusted source and memory caps. */
+char *run_graph(const char *path, const char *module_hash, const char **note) {
+  *note = NULL;
+  if (!path || strcmp(path, RUN_PROGRAM_NONE) == 0) {
+    *note = "no graph: the run was not started from a program file";
+    return NULL;
+  }
+  bool gone = false;
+  char *unfit = recorded_program_unfit(path, &gone);
+  if (unfit) {
+    free(unfit);
+    *note = gone ? "no graph: the run's program file is gone" : "no graph: the run's program file may not be opened";
+    return NULL;
+  }
+  CompileOptions opt = {.check_only = true, .natives = std_native_table(),
+                        .max_source_bytes = WEFT_UNTRUSTED_MAX_SOURCE_BYTES,
+                        .max_memory = (size_t)WEFT_UNTRUSTED_MAX_MEMORY};
+  Buf g;
+  buf_init(&g);
+  uint64_t h = 0;
+  char hash[17];
+  if (!graph_file(path, &opt, GRAPH_JSON, &h, &g)) {
+    *note = "no graph: the run's program file cannot be read or no longer checks";
+  } else if (hash_hex(h, hash), !module_hash || strcmp(hash, module_hash) != 0) {
+    *note = "no graph: the run's program file has changed since the run";
+  } else {
+    buf_putc(&g, '\0');
+    return g.data;
+  }
+  buf_free(&g);
+  return NULL;
 }
 
 /* ---- weft fmt ------------------------------------------------------------- */

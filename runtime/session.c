@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -237,7 +238,9 @@ out:
 /* ---- weft run ------------------------------------------------------------ */
 
 /* The live progress line: redrawn in place (\r, clear to end of line) by
- * the scheduler at most every 100 ms; cleared before the summary. */
+ * the scheduler at most every 100 ms, cut to the terminal's width (asked
+ * at each redraw: the window may be resized); cleared before the
+ * summary. */
 typedef struct ProgressLine {
   Engine *engine;
   bool drawn;
@@ -260,6 +263,9 @@ static void progress_draw(VM *vm, void *ud) {
     p.cost_usd = s->cost_usd;
   }
   p.elapsed_ms = vm_now_ms(vm);
+  vm_progress(vm, &p);
+  struct winsize ws;
+  if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) p.width = ws.ws_col;
   pl->line.len = 0;
   progress_format(&pl->line, &p);
   fputs("\r\033[K", stderr); /* the only raw escape: the line is redrawn */
@@ -821,7 +827,7 @@ static bool ends_with_text(const char *s, const char *tail) {
  * file's lines could be echoed as diagnostics), and be a regular file,
  * opened without following a link and without blocking on a FIFO. The
  * compiler then reads it by the same name. *gone: it does not exist. */
-static char *recorded_program_unfit(const char *path, bool *gone) {
+char *recorded_program_unfit(const char *path, bool *gone) {
   int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   int err = errno;
   struct stat st;

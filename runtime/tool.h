@@ -95,6 +95,7 @@ typedef struct FiberFact {
   char *path;                    /* "main", "main/fanout#1@6[0]" */
   int64_t started_at, ended_at;  /* unix ms of its last fiber_start / fiber_end; 0: none */
   char *status, *error;          /* its last fiber_end, unless it started again after it; else NULL */
+  char *input;                   /* its last fiber_start's `input` (a branch's element); NULL: none */
 } FiberFact;
 typedef struct RunFacts {
   FiberFact *fibers; size_t nfibers;  /* sorted by path */
@@ -121,8 +122,18 @@ void run_json(Buf *b, const RunRec *r, int64_t duration_ms);
 /* Appends to out a self-contained HTML page (no external resources) with
  * a timeline of run r: one bar per effect (class "bar", attribute
  * data-addr), coloured by status, with prompt and reply on hover, and the
- * fibers as rows. events/at are the run's trace events and their times. */
+ * fibers as rows. events/at are the run's trace events and their times.
+ * graph: the program's graph as graph_file's GRAPH_JSON, drawn beside
+ * the timeline (NULL: none, and graph_note says why). */
+/* session.c: why the program path a run recorded may not be opened (the
+ * journal may be planted: not canonical, not a regular .weft/.weftc
+ * file...; malloc'd), or NULL when it may. *gone: it does not exist. */
+char *recorded_program_unfit(const char *path, bool *gone);
+/* program.c: the graph (graph_file's GRAPH_JSON, malloc'd) of the program
+ * file a run names, only while its sources still hash to the run's module
+ * hash; NULL otherwise, with *note saying why (the page shows it). */
+char *run_graph(const char *path, const char *module_hash, const char **note);
 void html_timeline(Buf *out, const RunRec *r, const EffectRec *effs, size_t neffs,
-                   char **events, const int64_t *at, size_t nevents);
+                   char **events, const int64_t *at, size_t nevents, const char *graph, const char *graph_note);
 
 #endif

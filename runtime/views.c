@@ -33,6 +33,7 @@ typedef struct Ev {
   int64_t at;
   bool end, served;   /* fiber_end; an effect answered from the journal */
   char *status, *error;
+  char *input;        /* fiber_start: a branch's element, as traced */
 } Ev;
 
 static int ev_cmp(const void *a, const void *b) {
@@ -54,7 +55,7 @@ static void fold_fibers(RunFacts *f, Ev *fv, size_t n) {
   qsort(fv, n, sizeof *fv, ev_cmp);
   f->fibers = xcalloc(n ? n : 1, sizeof *f->fibers);
   for (size_t i = 0; i < n;) {
-    const Ev *start = NULL;
+    Ev *start = NULL;
     Ev *end = NULL;
     size_t k = i;
     for (; k < n && strcmp(fv[k].addr, fv[i].addr) == 0; k++) {
@@ -63,7 +64,11 @@ static void fold_fibers(RunFacts *f, Ev *fv, size_t n) {
     }
     FiberFact *ff = &f->fibers[f->nfibers++];
     ff->path = xstrdup(fv[i].addr);
-    if (start) ff->started_at = start->at;
+    if (start) {
+      ff->started_at = start->at;
+      ff->input = start->input;
+      start->input = NULL;
+    }
     if (end && (!start || end->seq > start->seq)) {
       ff->ended_at = end->at;
       ff->status = end->status;
@@ -74,6 +79,7 @@ static void fold_fibers(RunFacts *f, Ev *fv, size_t n) {
       free(fv[i].addr);
       free(fv[i].status);
       free(fv[i].error);
+      free(fv[i].input);
     }
   }
 }
@@ -103,6 +109,8 @@ void run_facts_build(RunFacts *f, char **events, const int64_t *at, size_t n) {
       if (e->end) {
         e->status = json_str(o, "status");
         e->error = json_str(o, "error");
+      } else {
+        e->input = json_str(o, "input");
       }
     } else if (kind && addr && (strcmp(kind, "ask") == 0 || strcmp(kind, "sleep") == 0)) {
       const char *from = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "from"));
@@ -121,6 +129,7 @@ void run_facts_free(RunFacts *f) {
     free(f->fibers[i].path);
     free(f->fibers[i].status);
     free(f->fibers[i].error);
+    free(f->fibers[i].input);
   }
   for (size_t i = 0; i < f->nserved; i++) free(f->served[i]);
   free(f->fibers);
@@ -809,7 +818,10 @@ static bool write_html(Journal *j, const RunRec *r, char **evs, const int64_t *a
   if (!load_effects(j, r->id, &es, &n)) return false;
   Buf page;
   buf_init(&page);
-  html_timeline(&page, r, es, n, evs, at, nev);
+  const char *note = NULL;
+  char *graph = run_graph(r->program_path, r->module_hash, &note);
+  html_timeline(&page, r, es, n, evs, at, nev, graph, note);
+  free(graph);
   effect_recs_free(es, n);
   bool to_stdout = strcmp(path, "-") == 0;
   FILE *fp = to_stdout ? stdout : fopen(path, "w");

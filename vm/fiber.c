@@ -711,7 +711,7 @@ Fiber *vm_link_module(VM *vm, const Module *m, const char *addr_prefix, const Va
     memcpy(f->path, addr_prefix, n);
   }
   f->budget = budget_retain(vm->budget);
-  trace_fiber_start(vm, f);
+  trace_fiber_start(vm, f, NULL);
   return f;
 }
 
@@ -733,7 +733,7 @@ bool vm_run_main(VM *vm, const Value *args, uint32_t nargs, Value *result, char 
     return false;
   }
   f->budget = budget_retain(vm->budget);
-  trace_fiber_start(vm, f);
+  trace_fiber_start(vm, f, NULL);
   vm_run(vm);
   bool ok = false;
   if (vm->trace) {

@@ -85,7 +85,26 @@ struct ObjTasks {
   uint32_t asked;      /* calls its branches may have in flight at once by the limits
                           written: its limit times those around it (tasks_asked) */
   bool host_noted;     /* the host reported on it (tasks_note_once) */
+  uint32_t line;       /* its source line (progress) */
+  uint64_t born_ms;    /* VM ms when it was made: the progress line's rate */
+  ObjTasks *live_prev, *live_next; /* vm->tasks_live */
 };
+
+/* vm->tasks_live: what the progress line reads (vm_progress). */
+static void live_link(VM *vm, ObjTasks *t, uint32_t line) {
+  t->line = line;
+  t->born_ms = vm_now_ms(vm);
+  t->live_next = vm->tasks_live;
+  if (vm->tasks_live) vm->tasks_live->live_prev = t;
+  vm->tasks_live = t;
+}
+
+static void live_unlink(VM *vm, ObjTasks *t) {
+  if (t->live_prev) t->live_prev->live_next = t->live_next;
+  else if (vm->tasks_live == t) vm->tasks_live = t->live_next;
+  if (t->live_next) t->live_next->live_prev = t->live_prev;
+  t->live_prev = t->live_next = NULL;
+}
 
 static void settle_budget(VM *vm, ObjTasks *t);
 
@@ -174,7 +193,7 @@ static bool start_pending(VM *vm, ObjTasks *t) {
                            ? AS_RECORD(t->items)->shape->names[i]->data : NULL;
     fiber_set_branch_path(vm, bf, t->prefix, i, name);
     vm->branches_started++;
-    trace_fiber_start(vm, bf);
+    trace_fiber_start(vm, bf, args);
     t->br[i].fiber = bf;
     t->br[i].state = BR_RUNNING;
     t->running++;
@@ -262,6 +281,7 @@ NativeStatus tasks_fanout(VM *vm, Fiber *f, uint32_t mode, const Value *args, Va
   inherit_asked(t, f, limit);
   t->budget = budget_retain(f->budget);
   t->first_bad = NO_INDEX;
+  live_link(vm, t, line);
   t->br = n ? heap_alloc(&vm->heap, (size_t)n * sizeof(Branch)) : NULL;
   for (uint32_t i = 0; i < n; i++) {
     Branch *b = &t->br[i];
@@ -741,6 +761,7 @@ static void tasks_destroy(VM *vm, ObjTasks *t) {
   v_release(h, t->items);
   v_release(h, t->fn);
   if (t->br) heap_free(h, t->br, (size_t)t->n * sizeof(Branch));
+  live_unlink(vm, t);
   heap_free(h, t, sizeof *t);
 }
 
@@ -835,6 +856,7 @@ NativeStatus tasks_budget(VM *vm, Fiber *f, uint32_t bits, const Value *args, Va
   t->fn = v_retain(fn);
   t->n = 1;
   t->mode = 2;
+  live_link(vm, t, line);
   inherit_asked(t, f, 0);
   t->first_bad = NO_INDEX;
   t->br = heap_alloc(&vm->heap, sizeof(Branch));
@@ -924,4 +946,45 @@ static void settle_budget(VM *vm, ObjTasks *t) {
     buf_free(&msg);
     return;
   }
+}
+
+/* ---- progress ------------------------------------------------------------ */
+
+static void progress_budget(VM *vm, const Budget *b, ProgressBudget *o) {
+  o->has = b->bits & (BUDGET_CALLS | BUDGET_TOKENS | BUDGET_USD | BUDGET_TIME);
+  o->calls = b->calls_used;
+  o->calls_max = b->calls_max;
+  o->tokens = b->tokens_used;
+  o->tokens_max = b->tokens_max;
+  o->usd = b->usd_used;
+  o->usd_max = b->usd_max;
+  o->time_ms = (int64_t)(vm_now_ms(vm) - b->start_ms);
+  o->time_max_ms = b->time_ms;
+}
+
+void vm_progress(VM *vm, Progress *p) {
+  if (vm->budget) progress_budget(vm, vm->budget, &p->run_budget);
+  ObjTasks *oldest = NULL, *block = NULL;
+  uint32_t running = 0, seen = 0;
+  /* newest first: the last match is the oldest; a run holds few live
+   * fan-outs at once, but a hostile one may hold many: look at 10,000 */
+  for (ObjTasks *t = vm->tasks_live; t && seen < 10000; t = t->live_next, seen++) {
+    if (t->decided || t->nfinished >= t->n) continue;
+    if (t->mode == 2) {
+      if (t->own && !t->in_else) block = t;
+      continue;
+    }
+    running++;
+    oldest = t;
+  }
+  if (block) progress_budget(vm, block->own, &p->block_budget);
+  if (!oldest) return;
+  p->fanout_total = oldest->n;
+  p->fanout_done = oldest->nfinished;
+  p->fanout_failed = oldest->nbad;
+  p->fanout_line = oldest->line;
+  p->fanouts_more = running - 1;
+  uint64_t took = vm_now_ms(vm) - oldest->born_ms;
+  p->fanout_left_ms = oldest->nfinished ? (int64_t)((double)took / oldest->nfinished * (oldest->n - oldest->nfinished))
+                                        : -1;
 }

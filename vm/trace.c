@@ -12,6 +12,7 @@
 #include "trace.h"
 #include "vm_impl.h"
 #include "../base/util.h"
+#include "opcodes.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -172,9 +173,31 @@ void trace_end(Trace *t) {
   t->sink(t->ud, t->line.data, t->line.len);
 }
 
-void trace_fiber_start(VM *vm, const Fiber *f) {
+void trace_fiber_start(VM *vm, const Fiber *f, const Value *input) {
   Trace *t = vm->trace;
   if (!trace_begin(t, "fiber_start", fiber_address(f))) return;
+  if (input) {
+    /* bounded before rendering: a branch's element may be a huge value */
+    Buf b;
+    buf_init(&b);
+    char *why = NULL;
+    if (v_render_size(*input, 4 * TRACE_INPUT_MAX) > 4 * TRACE_INPUT_MAX) {
+      if (v_is(*input, OBJ_STRING)) buf_put(&b, AS_STRING(*input)->data, 4 * TRACE_INPUT_MAX);
+      else buf_puts(&b, v_type_name(*input));
+    } else if (!v_to_display(&b, *input, &why)) {
+      buf_puts(&b, why ? why : "?");
+    }
+    free(why);
+    size_t n = b.len;
+    if (n > TRACE_INPUT_MAX) {
+      n = TRACE_INPUT_MAX;
+      while (n && ((unsigned char)b.data[n] & 0xC0) == 0x80) n--;
+      b.len = n;
+      buf_puts(&b, "\xe2\x80\xa6"); /* … */
+    }
+    trace_str(t, "input", b.data ? b.data : "", b.len);
+    buf_free(&b);
+  }
   trace_end(t);
 }
 
@@ -197,27 +220,127 @@ static void put_thousands(Buf *b, uint64_t v) {
   }
 }
 
-void progress_format(Buf *out, const Progress *p) {
+/* A budget's limits and use: "calls 12/50, $0.3100/$1.0000, time 40s/2m". */
+static void put_budget(Buf *b, const char *name, const ProgressBudget *g) {
+  const char *sep = "";
+  buf_puts(b, name);
+  if (g->has & BUDGET_CALLS) {
+    buf_printf(b, " calls %" PRId64 "/%" PRId64, g->calls, g->calls_max);
+    sep = ",";
+  }
+  if (g->has & BUDGET_TOKENS) {
+    buf_printf(b, "%s tokens ", sep);
+    put_thousands(b, g->tokens > 0 ? (uint64_t)g->tokens : 0);
+    buf_putc(b, '/');
+    put_thousands(b, g->tokens_max > 0 ? (uint64_t)g->tokens_max : 0);
+    sep = ",";
+  }
+  if (g->has & BUDGET_USD) {
+    buf_printf(b, "%s $%.2f/$%.2f", sep, g->usd, g->usd_max);
+    sep = ",";
+  }
+  if (g->has & BUDGET_TIME) {
+    buf_printf(b, "%s time ", sep);
+    dur_format(b, g->time_ms / 1000 * 1000);
+    buf_putc(b, '/');
+    dur_format(b, g->time_max_ms);
+  }
+}
+
+/* Columns of s[0..n): code points (the line is ASCII but for the
+ * program-free text it quotes, which is none today). */
+static size_t columns(const char *s, size_t n) {
+  size_t c = 0;
+  for (size_t i = 0; i < n; i++) c += ((unsigned char)s[i] & 0xC0) != 0x80;
+  return c;
+}
+
+enum { PART_FANOUT, PART_RUN_BUDGET, PART_ELAPSED, PART_BLOCK_BUDGET, PART_CALLS, PART_BRANCHES, PART_TOKENS,
+       PART_COST, NPARTS };
+
+/* The parts in the order they show; the enum's order is the order they
+ * are kept in when the line is too wide (the last goes first). */
+static const uint8_t SHOWN[NPARTS] = {PART_FANOUT, PART_RUN_BUDGET, PART_BLOCK_BUDGET, PART_BRANCHES, PART_CALLS,
+                                      PART_TOKENS, PART_COST, PART_ELAPSED};
+
+static void put_part(Buf *b, const Progress *p, int part, uint32_t bar) {
+  switch (part) {
+  case PART_FANOUT: {
+    uint64_t done = p->fanout_done, total = p->fanout_total;
+    uint32_t fill = (uint32_t)(done * bar / total);
+    buf_printf(b, "fanout@%" PRIu32 " %" PRIu64 "/%" PRIu64 " [", p->fanout_line, done, total);
+    for (uint32_t i = 0; i < bar; i++) buf_putc(b, i < fill ? '#' : '-');
+    buf_printf(b, "] %" PRIu64 "%%", done * 100 / total);
+    if (p->fanout_failed) buf_printf(b, ", %" PRIu64 " failed", p->fanout_failed);
+    if (p->fanout_left_ms >= 0) {
+      buf_puts(b, ", ~");
+      dur_format(b, (p->fanout_left_ms + 999) / 1000 * 1000);
+      buf_puts(b, " left");
+    }
+    if (p->fanouts_more) buf_printf(b, " (+%" PRIu32 " more)", p->fanouts_more);
+    return;
+  }
+  case PART_RUN_BUDGET: put_budget(b, "budget", &p->run_budget); return;
+  case PART_BLOCK_BUDGET: put_budget(b, "block", &p->block_budget); return;
+  case PART_BRANCHES:
+    buf_printf(b, "branches %" PRIu64 " done, %" PRIu64 " running, %" PRIu64 " failed", p->branches_done,
+               p->branches_running, p->branches_failed);
+    return;
+  case PART_CALLS:
+    buf_printf(b, "calls %" PRIu64 " in flight, %" PRIu64 " done", p->calls_in_flight, p->calls_done);
+    return;
+  case PART_TOKENS:
+    put_thousands(b, p->tokens);
+    buf_puts(b, " tokens");
+    return;
+  case PART_COST: buf_printf(b, "$%.4f", p->cost_usd); return;
+  default: buf_printf(b, "%.1fs", (double)p->elapsed_ms / 1000.0); return;
+  }
+}
+
+static void progress_with(Buf *out, const Progress *p, const bool *on, uint32_t bar) {
   bool any = false;
-  if (p->branches_done || p->branches_running || p->branches_failed) {
-    buf_printf(out, "branches %" PRIu64 " done, %" PRIu64 " running, %" PRIu64 " failed",
-               p->branches_done, p->branches_running, p->branches_failed);
-    any = true;
-  }
-  if (p->calls_in_flight || p->calls_done) {
-    buf_printf(out, "%scalls %" PRIu64 " in flight, %" PRIu64 " done", any ? " | " : "",
-               p->calls_in_flight, p->calls_done);
-    any = true;
-  }
-  if (p->tokens) {
+  for (int i = 0; i < NPARTS; i++) {
+    if (!on[SHOWN[i]]) continue;
     if (any) buf_puts(out, " | ");
-    put_thousands(out, p->tokens);
-    buf_puts(out, " tokens");
+    put_part(out, p, SHOWN[i], bar);
     any = true;
   }
-  if (p->cost_usd > 0) {
-    buf_printf(out, "%s$%.4f", any ? " | " : "", p->cost_usd);
-    any = true;
+}
+
+void progress_format(Buf *out, const Progress *p) {
+  bool on[NPARTS] = {false};
+  on[PART_FANOUT] = p->fanout_total > 0;
+  on[PART_RUN_BUDGET] = p->run_budget.has != 0;
+  on[PART_BLOCK_BUDGET] = p->block_budget.has != 0;
+  on[PART_BRANCHES] = p->branches_done || p->branches_running || p->branches_failed;
+  on[PART_CALLS] = p->calls_in_flight || p->calls_done;
+  on[PART_TOKENS] = p->tokens > 0;
+  /* a dollar budget already shows the cost */
+  on[PART_COST] = p->cost_usd > 0 && !(p->run_budget.has & BUDGET_USD);
+  on[PART_ELAPSED] = true;
+  size_t from = out->len, max = p->width > 1 ? p->width - 1 : SIZE_MAX; /* the last column would wrap */
+  uint32_t bar = 20;
+  for (int drop = NPARTS - 1;; drop--) {
+    out->len = from;
+    progress_with(out, p, on, bar);
+    if (columns(out->data + from, out->len - from) <= max) return;
+    if (bar > 10) { /* a shorter bar before anything goes */
+      bar = 10;
+      drop++;
+      continue;
+    }
+    while (drop > 0 && !on[drop]) drop--;
+    if (drop <= 0) break;
+    on[drop] = false;
   }
-  buf_printf(out, "%s%.1fs", any ? " | " : "", (double)p->elapsed_ms / 1000.0);
+  /* still too wide (a very narrow terminal): cut, marking the cut */
+  size_t keep = from, cols = 0;
+  while (keep < out->len && cols + 1 < max) {
+    keep++;
+    while (keep < out->len && ((unsigned char)out->data[keep] & 0xC0) == 0x80) keep++;
+    cols++;
+  }
+  out->len = keep;
+  if (max > 0 && max != SIZE_MAX) buf_puts(out, "\xe2\x80\xa6");
 }

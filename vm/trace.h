@@ -75,11 +75,21 @@ void trace_field(Trace *t, const char *key, size_t klen, Value v);
 void trace_end(Trace *t);
 
 /* fiber_start / fiber_end events of f (NULL-safe on vm->trace). status:
- * "ok", "failed", "cancelled"; error may be NULL. */
-void trace_fiber_start(struct VM *vm, const struct Fiber *f);
+ * "ok", "failed", "cancelled"; error may be NULL. input: a list fan-out
+ * branch's element (NULL: none), written as `input`, its display text cut
+ * at TRACE_INPUT_MAX bytes: enough to name a lane of the trace page. */
+#define TRACE_INPUT_MAX 120
+void trace_fiber_start(struct VM *vm, const struct Fiber *f, const Value *input);
 void trace_fiber_end(struct VM *vm, const struct Fiber *f, const char *status, const char *error);
 
 /* ---- progress ----------------------------------------------------------- */
+
+/* A budget's limits (has: BUDGET_* bits, opcodes.h) and what it used. */
+typedef struct ProgressBudget {
+  uint32_t has;
+  int64_t calls, calls_max, tokens, tokens_max, time_ms, time_max_ms;
+  double usd, usd_max;
+} ProgressBudget;
 
 typedef struct Progress {
   uint64_t branches_done, branches_running, branches_failed;
@@ -87,10 +97,24 @@ typedef struct Progress {
   uint64_t tokens;
   double cost_usd;
   uint64_t elapsed_ms;
+  /* the oldest fan-out still running (fanout_total 0: none), how many
+   * others run, and its time left at its rate so far (-1: no rate yet) */
+  uint64_t fanout_total, fanout_done, fanout_failed;
+  uint32_t fanout_line, fanouts_more;
+  int64_t fanout_left_ms;
+  ProgressBudget run_budget;   /* --budget-* (has 0: none) */
+  ProgressBudget block_budget; /* the oldest budget block running (has 0: none) */
+  uint32_t width;              /* the terminal's columns; 0: no limit */
 } Progress;
 
-/* One line, no newline: "branches 12 done, 3 running, 1 failed | calls 3
- * in flight, 40 done | 12,345 tokens | $0.0123 | 4.2s". */
+/* Fills p's fan-out and budget parts from vm's live fan-outs and budgets
+ * (vm/tasks.c): bounded work, the oldest live fan-outs first. */
+void vm_progress(struct VM *vm, Progress *p);
+
+/* One line, no newline, at most p->width - 1 columns (parts dropped from
+ * the least useful, then cut):
+ * "fanout@3 384/1000 [#####.....] 38% ~12s left | calls 12/50, $0.31/$1.00,
+ * time 40s/2m | 64 running, 2 failed | 3 in flight, 40 calls | 12,345 tokens | 4.2s". */
 void progress_format(Buf *out, const Progress *p);
 
 #endif

@@ -131,6 +131,7 @@ typedef struct VM {
   void *progress_ud;
   uint64_t progress_every_ms, progress_at;
   uint64_t asks_started, asks_ended; /* model calls made / finished or cancelled (progress) */
+  ObjTasks *tasks_live;       /* every fan-out and budget block not yet freed, newest first (progress) */
   struct Budget *budget;      /* the global budget (--budget-*; one reference) the root fiber runs under; NULL: none */
   uint64_t budgets_exhausted; /* budgets exhausted so far: the engine sweeps their calls when it changes */
   const char *main_error_kind; /* after vm_run_main failed: the kind of its error ("error", "budget", "timeout", ...; static) */
