@@ -152,7 +152,7 @@ struct Node {
     struct { Node *pattern; Node *body; } arm;
     /* N_ASK: role is an N_NAME, or an N_FIELD `module.role`; type is a type
      * expression or NULL (a text reply) */
-    struct { Node *role; Node *prompt; Node *type; } ask;
+    struct { Node *role; Node *prompt; Node *type; Node *with; /* N_RECORD of settings, or NULL */ } ask;
     /* N_LOOP: the state `name` (optional `type`), its `init`, the bound
      * `max` (NULL when missing: the checker reports it), `body` (a block
      * giving the new state), `until` and the optional `else_` */

@@ -112,7 +112,7 @@ Node *ps_type_name(ParseCtx *pc, const char *id, NodeList args, Loc l);
 Node *ps_type_qualified(ParseCtx *pc, const char *alias, const char *id, NodeList args, Loc l);
 Node *ps_pattern(ParseCtx *pc, Node *lit, Loc l);
 Node *ps_negate_lit(ParseCtx *pc, Node *lit, Loc l);
-Node *ps_ask(ParseCtx *pc, Node *role, Node *prompt, Node *type, Loc l);
+Node *ps_ask(ParseCtx *pc, Node *role, Node *with, Node *prompt, Node *type, Loc l);
 Node *ps_loop(ParseCtx *pc, const char *name, Loc name_loc, Node *type, Node *init, Node *bound,
               Node *body, Node *until, Node *els, Loc l);
 Node *ps_fanout(ParseCtx *pc, const char *var, Loc var_loc, Node *iter, Node *limit, Node *body,

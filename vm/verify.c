@@ -139,6 +139,13 @@ static char *check_operands(const Module *m, const FuncProto *f, const uint8_t *
     if (a.a >= m->nroles) return fn_err(f, pc, "ASK %u: no such role", a.a);
     if (a.b != ASK_TEXT && a.b >= m->ntypes) return fn_err(f, pc, "ASK: no such type descriptor %u", a.b);
     break;
+  case OP_ROLE:
+    if (a.a >= m->nroles) return fn_err(f, pc, "ROLE %u: no such role", a.a);
+    break;
+  case OP_ASK_ROLE:
+    if (a.a != ASK_TEXT && a.a >= m->ntypes) return fn_err(f, pc, "ASK_ROLE: no such type descriptor %u", a.a);
+    if (a.b > 1) return fn_err(f, pc, "ASK_ROLE: settings flag %u is not 0 or 1", a.b);
+    break;
   default: break;
   }
   return NULL;
