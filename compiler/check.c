@@ -462,6 +462,9 @@ static bool is_tasks(const Type *t) { return t->kind == TY_TASKS; }
 /* Whether a tasks[T] hides anywhere in t (E0615 for signatures). */
 bool ck_mentions_tasks(const Type *t) { return type_any(t, is_tasks, CHECK_MAX_TYPE_DEPTH * 4); }
 
+static bool is_role(const Type *t) { return t->kind == TY_ROLE; }
+bool ck_mentions_role(const Type *t) { return type_any(t, is_role, CHECK_MAX_TYPE_DEPTH * 4); }
+
 /* tasks[T], joined[T], failure written in a type. */
 static Type *workflow_type_syntax(Checker *c, Node *tn) {
   const char *id = tn->u.tname.id;

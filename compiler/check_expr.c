@@ -527,9 +527,16 @@ static Type *ask_expr(Checker *c, Node *n) {
  * from the same reference reports a bad one); sets rn->sym on success. */
 static Symbol *quiet_role(Checker *c, Node *rn) { return static_role(c, rn); }
 
+/* A verifier, for verify_prompt's independence check: a role item, or a
+ * role value (a parameter, a local); the ask built from the same reference
+ * reports anything else. */
 static Type *role_index_expr(Checker *c, Node *n) {
-  quiet_role(c, n->u.role_index.role);
-  return type_prim(TY_INT);
+  Node *rn = n->u.role_index.role;
+  if (rn && !quiet_role(c, rn) && rn->kind == N_NAME) {
+    Symbol *s = ck_lookup(c, rn->u.name.id, rn->span);
+    if (s && s->kind == SYM_LOCAL && s->type && s->type->kind == TY_ROLE) ck_expr(c, rn, NULL);
+  }
+  return type_prim(TY_ROLE);
 }
 
 /* The role that produced e, when it can be seen: `ask R …` itself, or a

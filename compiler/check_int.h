@@ -166,6 +166,7 @@ bool ck_is_error(const Type *t);
 Type *ck_failure(Checker *c);                          /* { branch, kind, message } */
 Type *ck_joined(Checker *c, Type *elem);               /* { ok: list[T], failed: list[failure] } */
 bool ck_mentions_tasks(const Type *t);
+bool ck_mentions_role(const Type *t);   /* a role anywhere inside: never JSON */
 Type *ck_strip(Type *t);                               /* T? -> T */
 
 /* ---- check_expr.c ----------------------------------------------------- */

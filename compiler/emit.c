@@ -894,16 +894,9 @@ static void emit_value_node(Emitter *e, Node *n) {
   /* verify and tournament run the expression desugaring lowered them to */
   case N_VERIFY: emit_value(e, n->u.verify.lowered); return;
   case N_TOURNAMENT: emit_value(e, n->u.tourn.lowered); return;
-  case N_ROLE_INDEX: {
-    Symbol *rs = n->u.role_index.role ? n->u.role_index.role->sym : NULL;
-    if (!rs || rs->kind != SYM_ROLE || rs->index < 0) {
-      internal_error(e, n, "role without an index");
-      op0(e, n, OP_NONE);
-      return;
-    }
-    emit_const(e, n, K_INT, v_int(rs->index));
+  case N_ROLE_INDEX: /* a verifier: the role item or role value it names */
+    emit_value(e, n->u.role_index.role);
     return;
-  }
   default:
     internal_error(e, n, "cannot lower a %s node", ast_kind_name(n->kind));
     op0(e, n, OP_NONE);
