@@ -416,6 +416,7 @@ static void ask_setting(Checker *c, Node *f, AskWithKind kind, const char *name,
   bool ok = kind == AW_NUM   ? t->kind == TY_INT || t->kind == TY_FLOAT
             : kind == AW_INT ? t->kind == TY_INT
                              : t->kind == TY_LIST && t->elem && (t->elem->kind == TY_STRING || t->elem->kind == TY_UNION);
+  if (!ok && kind == AW_STOP) return; /* ck_expect reported the mismatch (E0301) */
   if (!ok) {
     diag_add(c->dl, D_E0604, v->span, NULL, "ask setting `%s` must be %s, got %s", name,
              kind == AW_NUM ? "a number" : kind == AW_INT ? "an int" : "a list of strings", ck_type_str(c, t));
