@@ -379,7 +379,7 @@ static void relocate(uint8_t *code, uint32_t len, const uint32_t *cmap, const ui
                      const uint32_t *nmap, uint32_t fbase, uint32_t rbase) {
   for (uint32_t pc = 0; pc < len; pc += op_info[code[pc]].size) {
     /* operand a is a u16 right after the opcode, b (ASK) the next u16;
-     * only the opcodes below have them */
+     * only the opcodes below have indexes to move */
     uint8_t *a = code + pc + 1, *b = code + pc + 3;
     switch ((Opcode)code[pc]) {
     case OP_CONST: case OP_RECORD: case OP_GET_FIELD: case OP_WITH: put_u16(a, cmap[op_read_u16(a)]); break;
@@ -392,6 +392,10 @@ static void relocate(uint8_t *code, uint32_t len, const uint32_t *cmap, const ui
       if (y != ASK_TEXT) put_u16(b, tmap[y]);
       break;
     }
+    case OP_ROLE: put_u16(a, op_read_u16(a) + rbase); break;
+    case OP_ASK_ROLE: /* a is the reply descriptor; b (a byte) is a flag */
+      if (op_read_u16(a) != ASK_TEXT) put_u16(a, tmap[op_read_u16(a)]);
+      break;
     default: break;
     }
   }
