@@ -2092,6 +2092,9 @@ static void call_with(Call *c, const AskWith *w) {
     buf_printf(&b, "%s\"max_tokens\":%lld", b.len > 1 ? "," : "", (long long)w->max_tokens);
   }
   if (w->nstop) {
+    for (uint32_t i = 0; i < c->nstop; i++) free(c->stop[i]); /* the role's give way */
+    free(c->stop);
+    c->nstop = 0;
     c->stop = xcalloc(w->nstop, sizeof *c->stop);
     buf_puts(&b, b.len > 1 ? ",\"stop\":[" : "\"stop\":[");
     for (uint32_t i = 0; i < w->nstop; i++) {
@@ -2269,6 +2272,10 @@ bool engine_ask(Engine *e, const EffectRequest *rq) {
   c->max_tokens = r->max_tokens > 0 ? r->max_tokens : DEFAULT_MAX_TOKENS;
   c->temperature = r->temperature;
   c->top_p = r->top_p;
+  if (r->nstop) {
+    c->stop = xcalloc(r->nstop, sizeof *c->stop);
+    for (uint32_t i = 0; i < r->nstop; i++) c->stop[c->nstop++] = xstrdup(r->stop[i]);
+  }
   if (rq->u.ask.with) call_with(c, rq->u.ask.with);
   c->timeout_ms = capped(r->timeout_ms > 0 ? r->timeout_ms : -1, e->cfg.timeout_ms > 0 ? e->cfg.timeout_ms : -1,
                          DEFAULT_TIMEOUT_MS);

@@ -148,6 +148,10 @@ static void put_role(FILE *out, const RoleDesc *r, uint32_t i) {
   if (r->timeout_ms >= 0) fprintf(out, " timeout %" PRId64 "ms", r->timeout_ms);
   if (r->retries >= 0) fprintf(out, " retries %d", (int)r->retries);
   if (r->repairs >= 0) fprintf(out, " repairs %d", (int)r->repairs);
+  for (uint32_t k = 0; k < r->nstop; k++) {
+    fputs(k ? ", " : " stop ", out);
+    put_string(out, r->stop[k], strlen(r->stop[k]));
+  }
   fputc('\n', out);
 }
 

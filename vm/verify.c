@@ -11,6 +11,7 @@
  * Opcode facts (sizes, formats, stack effects) come from op_info; only the
  * meaning of an operand (local, constant, function) is opcode-specific. */
 #include "module.h"
+#include "effects.h"
 #include "../base/util.h"
 
 #include <math.h>
@@ -361,6 +362,10 @@ static char *verify_roles(const Module *m) {
     if (r->timeout_ms < -1 || r->timeout_ms == 0) return msg("role '%.200s': timeout out of range", r->name);
     if (r->retries < -1 || r->retries > 100) return msg("role '%.200s': retries out of range", r->name);
     if (r->repairs < -1 || r->repairs > 100) return msg("role '%.200s': repairs out of range", r->name);
+    if (r->nstop > ASK_STOP_MAX) return msg("role '%.200s': too many stop sequences", r->name);
+    for (uint32_t k = 0; k < r->nstop; k++)
+      if (!r->stop[k] || !r->stop[k][0] || strlen(r->stop[k]) > ASK_STOP_LEN_MAX)
+        return msg("role '%.200s': stop sequence %u is empty or too long", r->name, k);
   }
   return NULL;
 }

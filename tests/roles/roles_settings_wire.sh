@@ -1,6 +1,7 @@
 # Per-call sampling settings reach both providers' wire formats: an ask's
 # `with { temperature, top_p, max_tokens, stop }` overrides its role's for
-# that call only (stop_sequences for Anthropic, stop for OpenAI), whether
+# that call only (stop_sequences for Anthropic, stop for OpenAI; a role's
+# own stop too), whether
 # the role is a role item or a role value, and the next ask sends the
 # role's own settings again.
 . "$TESTDIR/../lib/server.sh"
@@ -8,7 +9,7 @@ mkdir "$tmp/work" && cd "$tmp/work" || exit 1
 
 for p in anthropic openai; do
   cat >"$tmp/w.weft" <<WEFT
-role cold { model: "$p/ok", temperature: 0.1, max_tokens: 300 }
+role cold { model: "$p/ok", temperature: 0.1, max_tokens: 300, stop: ["STOP"] }
 role warm { model: "$p/ok" }
 fn main(t: float = 0.7) -> string {
   let rs = [warm, cold]
@@ -33,8 +34,8 @@ assert len(seen) == 3, seen
 a, b, c = seen
 assert a["temperature"] == 0.7 and a["top_p"] == 0.5 and a[mt] == 40, a
 assert a[stop] == ["END", "##"] and other not in a, a
-# the role's own settings again, nothing of the call before
-assert b["temperature"] == 0.1 and b[mt] == 300 and "top_p" not in b and stop not in b, b
+# the role's own settings again (its stop too), nothing of the call before
+assert b["temperature"] == 0.1 and b[mt] == 300 and "top_p" not in b and b[stop] == ["STOP"], b
 # a role value (warm) with only stop: warm's defaults otherwise
 assert c[stop] == ["X"] and "temperature" not in c and c[mt] == 4096, c
 PYEOF
