@@ -2115,12 +2115,17 @@ static const char *request_change(const char *recorded, const Call *c) {
   const cJSON *model = cJSON_GetObjectItemCaseSensitive(doc, "model");
   const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(doc, "prompt");
   const cJSON *schema = cJSON_GetObjectItemCaseSensitive(doc, "schema");
+  const cJSON *with = cJSON_GetObjectItemCaseSensitive(doc, "with");
+  cJSON *our_with = c->with ? cJSON_Parse(c->with) : NULL;
   char *sch = schema ? cJSON_PrintUnformatted(schema) : NULL;
   cJSON *ours = c->schema ? cJSON_Parse(c->schema) : NULL;
   if (!doc) what = "the request (the record is unreadable)";
   else if (!cJSON_IsString(model) || strcmp(model->valuestring, c->spec) != 0) what = "the model";
   else if (!cJSON_IsString(prompt) || strcmp(prompt->valuestring, c->msgs[0].text) != 0) what = "the prompt";
   else if (!schema != !c->schema || (schema && ours && !cJSON_Compare(schema, ours, true))) what = "the reply type";
+  else if (!with != !c->with || (with && our_with && !cJSON_Compare(with, our_with, true)))
+    what = "the ask's own settings (with { ... })";
+  cJSON_Delete(our_with);
   free(sch);
   cJSON_Delete(ours);
   cJSON_Delete(doc);
