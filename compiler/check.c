@@ -472,6 +472,9 @@ static bool is_tasks(const Type *t) { return t->kind == TY_TASKS; }
 /* Whether a tasks[T] hides anywhere in t (E0615 for signatures). */
 bool ck_mentions_tasks(const Type *t) { return type_any(t, is_tasks, CHECK_MAX_TYPE_DEPTH * 4); }
 
+static bool is_role(const Type *t) { return t->kind == TY_ROLE; }
+bool ck_mentions_role(const Type *t) { return type_any(t, is_role, CHECK_MAX_TYPE_DEPTH * 4); }
+
 /* tasks[T], joined[T], failure written in a type. */
 static Type *workflow_type_syntax(Checker *c, Node *tn) {
   const char *id = tn->u.tname.id;
@@ -1169,6 +1172,7 @@ static const RoleSetting role_settings[] = {
   {"timeout", RS_DURATION, 1, INT64_MAX, "longer than 0ms"},
   {"retries", RS_INT, 0, 100, "between 0 and 100"},
   {"repairs", RS_INT, 0, 100, "between 0 and 100"},
+  {"stop", RS_STRING, 0, 0, NULL}, /* a list of strings: check_role_stop */
 };
 #define NROLE_SETTINGS (sizeof role_settings / sizeof role_settings[0])
 
@@ -1340,6 +1344,42 @@ static void check_setting(Checker *c, const RoleSetting *rs, Node *s, RoleDesc *
   else if (strcmp(name, "repairs") == 0) rd->repairs = (int32_t)num.i;
 }
 
+/* stop: a list literal of plain strings, at most ASK_STOP_MAX of 1 to
+ * ASK_STOP_LEN_MAX bytes without NUL (E0602 for anything computed, E0604). */
+static void check_role_stop(Checker *c, Node *s, RoleDesc *rd) {
+  Node *v = s->u.init.value;
+  Type *t = ck_expr(c, v, NULL);
+  if (!v || ck_is_error(t)) return;
+  if (v->kind != N_LIST) {
+    diag_add(c->dl, D_E0604, v->span, "write a list of strings: stop: [\"END\"]",
+             "role setting `stop` must be a list of strings, got %s", ck_type_str(c, t));
+    return;
+  }
+  NodeList *xs = &v->u.list.items;
+  if (xs->n > ASK_STOP_MAX) {
+    diag_add(c->dl, D_E0604, v->span, NULL, "role setting `stop` has %u sequences, at most %d are allowed",
+             xs->n, ASK_STOP_MAX);
+    return;
+  }
+  char **out = arena_alloc(c->a, (xs->n ? xs->n : 1) * sizeof *out);
+  for (uint32_t i = 0; i < xs->n; i++) {
+    Node *x = xs->items[i];
+    if (!x || x->kind != N_STRING) {
+      diag_add(c->dl, D_E0602, x ? x->span : v->span, "write the text without {…}: settings are fixed text",
+               "role setting `stop` must be a list of constant strings");
+      return;
+    }
+    if (x->u.lit.len == 0 || x->u.lit.len > ASK_STOP_LEN_MAX || memchr(x->u.lit.str, '\0', x->u.lit.len)) {
+      diag_add(c->dl, D_E0604, x->span, NULL, "a stop sequence must be 1 to %d bytes without NUL, got %zu bytes",
+               ASK_STOP_LEN_MAX, x->u.lit.len);
+      return;
+    }
+    out[i] = arena_strndup(c->a, x->u.lit.str, x->u.lit.len);
+  }
+  rd->stop = out;
+  rd->nstop = xs->n;
+}
+
 static void check_role(Checker *c, Node *r) {
   NodeList *sl = &r->u.role.settings;
   RoleDesc *rd = arena_alloc(c->a, sizeof *rd);
@@ -1371,13 +1411,14 @@ static void check_role(Checker *c, Node *r) {
       char *help = arena_alloc(c->a, 160);
       if (near) snprintf(help, 160, "did you mean `%s`?", near);
       else snprintf(help, 160, "the settings are model, system, temperature, top_p, max_tokens, "
-                               "timeout, retries and repairs");
+                               "stop, timeout, retries and repairs");
       diag_add(c->dl, D_E0603, s->span, help, "unknown role setting `%.60s`", name);
       ck_expr(c, s->u.init.value, NULL);
       continue;
     }
     if (rs->kind == RS_STRING && strcmp(name, "model") == 0) has_model = true;
-    check_setting(c, rs, s, rd);
+    if (strcmp(name, "stop") == 0) check_role_stop(c, s, rd);
+    else check_setting(c, rs, s, rd);
   }
   if (!has_model)
     diag_add(c->dl, D_E0601, r->u.role.name_span,

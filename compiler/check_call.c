@@ -44,6 +44,7 @@ static Type *sp_primary(SigParser *p) {
   static const struct { const char *word; TypeKind kind; } words[] = {
     {"int", TY_INT}, {"float", TY_FLOAT}, {"bool", TY_BOOL}, {"string", TY_STRING},
     {"duration", TY_DURATION}, {"json", TY_JSON}, {"void", TY_VOID}, {"never", TY_NEVER},
+    {"role", TY_ROLE},
   };
   if (sp_eat(p, "list[") || sp_eat(p, "map[")) {
     bool is_list = p->s[-2] == 't';
@@ -663,7 +664,14 @@ Type *ck_call(Checker *c, Node *n, Type *want) {
   if (s == &c->from_json->sym) return from_json_call(c, n, want, ci);
   if (s && s->kind == SYM_NATIVE) {
     if (strcmp(s->name, "from_json") == 0) return from_json_call(c, n, want, ci);
-    return native_call(c, n, (NativeSym *)s, want, ci);
+    Type *r = native_call(c, n, (NativeSym *)s, want, ci);
+    /* to_json renders data: a role (a model and its settings) has no JSON
+     * form, so it stays out as it does of replies and inputs */
+    Node *a0 = args->n == 1 ? args->items[0] : NULL;
+    if (strcmp(s->name, "to_json") == 0 && a0 && a0->type && !ck_is_error(a0->type) && ck_mentions_role(a0->type))
+      diag_add(c->dl, D_E0502, a0->span, "convert the role to its name first: str(r)",
+               "a value of type %s cannot be expressed as JSON: it holds a role", ck_type_str(c, a0->type));
+    return r;
   }
   if (s && s->kind == SYM_FN) {
     FnSym *f = (FnSym *)s;

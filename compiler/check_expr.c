@@ -11,6 +11,7 @@
 #include <string.h>
 #include "../base/util.h"
 #include "check_int.h"
+#include "../vm/effects.h"
 
 static Type *err(void) { return type_prim(TY_ERROR); }
 
@@ -192,16 +193,11 @@ static Type *symbol_value(Checker *c, Symbol *s, const char *name, Span at) {
     return s->type ? s->type : err();
   }
   case SYM_ROLE:
-    /* Roles are static: only `ask` names them (passing roles around as
-     * values needs a runtime role value, which does not exist yet). */
+    /* a role item named as a value: a `role` (ROLE at run time). Every
+     * role value comes from such a name, so the roles a program can
+     * reach are its role items: --cost and the model checks rely on it. */
     s->used = true;
-    {
-      size_t len = strlen(name) + 48;
-      char *help = arena_alloc(c->a, len);
-      snprintf(help, len, "use it in a model call: ask %s \"...\"", name);
-      diag_add(c->dl, D_E0210, at, help, "role `%s` can only be used by `ask`, not as a value", name);
-    }
-    return err();
+    return type_prim(TY_ROLE);
   case SYM_NATIVE: {
     size_t len = strlen(name) * 2 + 48;
     char *help = arena_alloc(c->a, len);
@@ -373,58 +369,157 @@ static Type *name_expr(Checker *c, Node *n, Type *want) {
 
 /* ---- ask ------------------------------------------------------------------ */
 
-/* Rule: `ask R P [-> T]`. R names a declared role, possibly of a module
- * imported with an alias (E0608; a parameter of type `role` has no role
- * behind it at compile time), P is a string
+/* The role item a role reference names statically (`r`, `lib.r`), without
+ * diagnostics; sets rn->sym (and the module name's) on success. */
+static Symbol *static_role(Checker *c, Node *rn) {
+  Symbol *s = NULL, *ms = NULL;
+  if (rn && rn->kind == N_NAME) {
+    s = ck_lookup(c, rn->u.name.id, rn->span);
+  } else if (rn && rn->kind == N_FIELD && rn->u.field.object->kind == N_NAME) {
+    Node *obj = rn->u.field.object;
+    ms = ck_lookup(c, obj->u.name.id, obj->span);
+    s = ms && ms->kind == SYM_MODULE ? ck_module_member(c, ms->module, rn->u.field.name) : NULL;
+  }
+  if (!s || s->kind != SYM_ROLE) return NULL;
+  if (ms) {
+    ms->used = true;
+    rn->u.field.object->sym = ms;
+    rn->u.field.object->type = type_prim(TY_VOID);
+  }
+  s->used = true;
+  rn->sym = s;
+  rn->type = type_prim(TY_ROLE);
+  return s;
+}
+
+/* The per-call settings an ask accepts: the sampling settings. The rest of
+ * a role (model, system prompt, time, retries, repairs) is fixed by the
+ * role item, where the checker and the operator's allowlist see it. */
+typedef enum { AW_NUM, AW_INT, AW_STOP } AskWithKind;
+static const struct {
+  const char *name;
+  AskWithKind kind;
+  double min, max;
+  const char *range;
+} ask_settings[] = {
+    {"temperature", AW_NUM, 0, 2, "between 0 and 2"},
+    {"top_p", AW_NUM, 0, 1, "between 0 and 1"},
+    {"max_tokens", AW_INT, 1, 0, "at least 1"},
+    {"stop", AW_STOP, 0, 0, NULL},
+};
+#define NASK_SETTINGS (sizeof ask_settings / sizeof ask_settings[0])
+
+/* A numeric literal, or a negated one: its value. */
+static bool lit_number(const Node *v, double *x, bool *is_int) {
+  bool neg = false;
+  if (v->kind == N_UNARY && v->u.unary.op == AOP_NEG && v->u.unary.operand) {
+    neg = true;
+    v = v->u.unary.operand;
+  }
+  if (v->kind == N_INT) *x = (double)v->u.lit.i, *is_int = true;
+  else if (v->kind == N_FLOAT) *x = v->u.lit.f, *is_int = false;
+  else return false;
+  if (neg) *x = -*x;
+  return true;
+}
+
+/* One per-call setting: an expression of the setting's type (E0604), a
+ * literal within its range (E0604; other values are checked at run time,
+ * the same ranges). */
+static void ask_setting(Checker *c, Node *f, AskWithKind kind, const char *name, const char *range,
+                        double min, double max) {
+  Node *v = f->u.init.value;
+  if (!v) return;
+  Type *want = kind == AW_STOP ? ck_list(c, TY_LIST, type_prim(TY_STRING)) : NULL;
+  Type *t = ck_expect(c, v, want);
+  if (ck_is_error(t)) return;
+  bool ok = kind == AW_NUM   ? t->kind == TY_INT || t->kind == TY_FLOAT
+            : kind == AW_INT ? t->kind == TY_INT
+                             : t->kind == TY_LIST && t->elem && (t->elem->kind == TY_STRING || t->elem->kind == TY_UNION);
+  if (!ok && kind == AW_STOP) return; /* ck_expect reported the mismatch (E0301) */
+  if (!ok) {
+    diag_add(c->dl, D_E0604, v->span, NULL, "ask setting `%s` must be %s, got %s", name,
+             kind == AW_NUM ? "a number" : kind == AW_INT ? "an int" : "a list of strings", ck_type_str(c, t));
+    return;
+  }
+  double x;
+  bool is_int;
+  if (kind != AW_STOP && lit_number(v, &x, &is_int)) {
+    bool in = kind == AW_INT ? x >= min : x >= min && x <= max;
+    if (!in) {
+      char got[40];
+      if (is_int) snprintf(got, sizeof got, "%.0f", x);
+      else snprintf(got, sizeof got, "%g", x);
+      diag_add(c->dl, D_E0604, v->span, NULL, "ask setting `%s` must be %s, got %s", name, range, got);
+    }
+    return;
+  }
+  if (kind == AW_STOP && v->kind == N_LIST) {
+    NodeList *xs = &v->u.list.items;
+    if (xs->n > ASK_STOP_MAX)
+      diag_add(c->dl, D_E0604, v->span, NULL, "ask setting `stop` has %u sequences, at most %d are allowed",
+               xs->n, ASK_STOP_MAX);
+    for (uint32_t i = 0; i < xs->n; i++) {
+      Node *x1 = xs->items[i];
+      if (x1 && x1->kind == N_STRING &&
+          (x1->u.lit.len == 0 || x1->u.lit.len > ASK_STOP_LEN_MAX || memchr(x1->u.lit.str, '\0', x1->u.lit.len)))
+        diag_add(c->dl, D_E0604, x1->span, NULL,
+                 "a stop sequence must be 1 to %d bytes without NUL, got %zu bytes", ASK_STOP_LEN_MAX,
+                 x1->u.lit.len);
+    }
+  }
+}
+
+/* Rule: `ask R [with { S }] P [-> T]`. R is a role: a role item's name
+ * (`r`, `lib.r`) or any expression of type `role` (E0608 otherwise). S
+ * holds only the sampling settings temperature, top_p, max_tokens and stop
+ * (E0630 for the others, E0607 twice), each an expression of its type,
+ * literals checked against their ranges here (E0604). P is a string
  * (E0609), T can travel as JSON (E0502). The type is T, or string without
  * `-> T`; with a literal union T, a `match` on the ask is checked for
  * exhaustiveness like any other. */
 static Type *ask_expr(Checker *c, Node *n) {
   Node *rn = n->u.ask.role;
-  if (rn && rn->kind == N_FIELD) {
-    /* lib.role: a role of a module imported with an alias */
-    Node *obj = rn->u.field.object;
-    Symbol *ms = ck_lookup(c, obj->u.name.id, obj->span);
-    Symbol *s = ms && ms->kind == SYM_MODULE ? ck_module_member(c, ms->module, rn->u.field.name) : NULL;
-    if (!ms) {
-      unknown_name(c, obj->u.name.id, obj->span);
-    } else if (ms->kind != SYM_MODULE) {
-      diag_add(c->dl, D_E0608, rn->span, "ask needs a role declared with `role name { model: \"...\" }`",
-               "`%s` is not a module, so `%s.%s` is not a role", obj->u.name.id, obj->u.name.id,
-               rn->u.field.name);
-    } else if (!s) {
-      ms->used = true;
-      diag_add(c->dl, D_E0206, rn->u.field.name_span, NULL, "module `%s` has no item `%s`", ms->name,
-               rn->u.field.name);
-    } else if (s->kind != SYM_ROLE) {
-      ms->used = true;
-      diag_add(c->dl, D_E0608, rn->span, "ask needs a role declared with `role name { model: \"...\" }`",
-               "`%s.%s` is not a role", obj->u.name.id, rn->u.field.name);
-    } else {
-      ms->used = true;
-      s->used = true;
-      obj->sym = ms;
-      obj->type = type_prim(TY_VOID);
-      rn->sym = s;
-      rn->type = type_prim(TY_ROLE);
-    }
-  } else if (rn && rn->kind == N_NAME) {
-    Symbol *s = ck_lookup(c, rn->u.name.id, rn->span);
-    if (!s) {
-      unknown_name(c, rn->u.name.id, rn->span);
-    } else if (s->kind != SYM_ROLE) {
-      if (s->kind == SYM_LOCAL) s->used = true;
-      bool role_value = s->kind == SYM_LOCAL && s->type && s->type->kind == TY_ROLE;
+  if (rn && !static_role(c, rn)) {
+    Type *rt = ck_expr(c, rn, NULL);
+    if (!ck_is_error(rt) && rt->kind != TY_ROLE)
       diag_add(c->dl, D_E0608, rn->span,
-               "ask needs a role declared with `role name { model: \"...\" }`",
-               role_value ? "`%s` is a role parameter; ask needs a role declared with `role` "
-                            "(roles cannot be passed as values yet)"
-                          : "`%s` is not a role",
-               rn->u.name.id);
-    } else {
-      s->used = true;
-      rn->sym = s;
-      rn->type = type_prim(TY_ROLE);
+               "ask needs a role: a role item's name, or a value of type `role`",
+               "ask needs a role, got %s", ck_type_str(c, rt));
+  }
+  if (n->u.ask.with && n->u.ask.with->kind == N_RECORD) {
+    NodeList *fs = &n->u.ask.with->u.list.items;
+    for (uint32_t i = 0; i < fs->n; i++) {
+      Node *f = fs->items[i];
+      if (!f || f->kind != N_FIELD_INIT) continue;
+      const char *name = f->u.init.name;
+      bool twice = false;
+      for (uint32_t k = 0; k < i && !twice; k++) {
+        Node *o = fs->items[k];
+        twice = o && o->kind == N_FIELD_INIT && strcmp(o->u.init.name, name) == 0;
+      }
+      size_t j = 0;
+      while (j < NASK_SETTINGS && strcmp(ask_settings[j].name, name) != 0) j++;
+      if (twice) {
+        diag_add(c->dl, D_E0607, f->span, "remove one of them", "setting `%s` is given twice", name);
+        ck_expr(c, f->u.init.value, NULL);
+      } else if (j == NASK_SETTINGS) {
+        bool role_only = strcmp(name, "model") == 0 || strcmp(name, "system") == 0 ||
+                         strcmp(name, "timeout") == 0 || strcmp(name, "retries") == 0 ||
+                         strcmp(name, "repairs") == 0;
+        diag_add(c->dl, D_E0630, f->span,
+                 role_only ? "declare a role with it: `role name { ... }`, and ask that role"
+                           : "an ask takes temperature, top_p, max_tokens and stop",
+                 role_only ? "`%.40s` is fixed by the role, not set per call: the checker and the "
+                             "operator's model rules see a role's model, prompt and limits only "
+                             "where the role is declared"
+                           : "an ask has no setting `%.40s`",
+                 name);
+        ck_expr(c, f->u.init.value, NULL);
+      } else {
+        ask_setting(c, f, ask_settings[j].kind, name, ask_settings[j].range, ask_settings[j].min,
+                    ask_settings[j].max);
+      }
     }
   }
   Node *p = n->u.ask.prompt;
@@ -451,24 +546,18 @@ static Type *ask_expr(Checker *c, Node *n) {
 /* ---- verify and tournament ------------------------------------------------ */
 /* The role a reference names, resolved without diagnostics (the ask built
  * from the same reference reports a bad one); sets rn->sym on success. */
-static Symbol *quiet_role(Checker *c, Node *rn) {
-  Symbol *s = NULL;
-  if (rn && rn->kind == N_NAME) {
-    s = ck_lookup(c, rn->u.name.id, rn->span);
-  } else if (rn && rn->kind == N_FIELD && rn->u.field.object->kind == N_NAME) {
-    Node *obj = rn->u.field.object;
-    Symbol *ms = ck_lookup(c, obj->u.name.id, obj->span);
-    s = ms && ms->kind == SYM_MODULE ? ck_module_member(c, ms->module, rn->u.field.name) : NULL;
-  }
-  if (!s || s->kind != SYM_ROLE) return NULL;
-  rn->sym = s;
-  rn->type = type_prim(TY_ROLE);
-  return s;
-}
+static Symbol *quiet_role(Checker *c, Node *rn) { return static_role(c, rn); }
 
+/* A verifier, for verify_prompt's independence check: a role item, or a
+ * role value (a parameter, a local); the ask built from the same reference
+ * reports anything else. */
 static Type *role_index_expr(Checker *c, Node *n) {
-  quiet_role(c, n->u.role_index.role);
-  return type_prim(TY_INT);
+  Node *rn = n->u.role_index.role;
+  if (rn && !quiet_role(c, rn) && rn->kind == N_NAME) {
+    Symbol *s = ck_lookup(c, rn->u.name.id, rn->span);
+    if (s && s->kind == SYM_LOCAL && s->type && s->type->kind == TY_ROLE) ck_expr(c, rn, NULL);
+  }
+  return type_prim(TY_ROLE);
 }
 
 /* The role that produced e, when it can be seen: `ask R …` itself, or a

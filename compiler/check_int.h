@@ -180,6 +180,7 @@ Type *ck_typesym_type(Checker *c, struct TypeSym *ts);  /* resolves it on first 
 Type *ck_failure(Checker *c);                          /* { branch, kind, message } */
 Type *ck_joined(Checker *c, Type *elem);               /* { ok: list[T], failed: list[failure] } */
 bool ck_mentions_tasks(const Type *t);
+bool ck_mentions_role(const Type *t);   /* a role anywhere inside: never JSON */
 Type *ck_strip(Type *t);                               /* T? -> T */
 Type *ck_unconstrained(Checker *c, Type *t);           /* int(1..10) -> int; others as they are */
 

@@ -38,9 +38,10 @@
  *     absent) are zero-parameter branch lambdas annotated like any lambda;
  *   - every N_ROLE has `sym` = its SYM_ROLE and `extra` = a RoleDesc of
  *     its validated settings (strings in the arena; unset ones NaN / -1);
- *     the role of every N_ASK (`ask.role`, an N_NAME or an N_FIELD
- *     `lib.role`) has `sym` = that
- *     SYM_ROLE, and the N_ASK's `type` is the reply type (string for text).
+ *     the role of an N_ASK that names a role item (`ask.role`, an N_NAME
+ *     or an N_FIELD `lib.role`) has `sym` = that SYM_ROLE; any other role
+ *     is an expression of type `role` (a value, asked with ASK_ROLE); the
+ *     N_ASK's `type` is the reply type (string for text).
  * Symbols and types live in the checker's arena, freed with the Program. */
 #ifndef WEFT_COMPILER_H
 #define WEFT_COMPILER_H

@@ -386,7 +386,7 @@ static void scan(Cx *cx, FnInfo *f, Node *n) {
   case N_MATCH: scan(cx, f, n->u.match_.subject); scan_list(cx, f, &n->u.match_.arms); break;
   case N_BLOCK: scan_list(cx, f, &n->u.block.stmts); break;
   case N_LAMBDA: scan(cx, f, n->u.lambda.body); break;
-  case N_ASK: scan(cx, f, n->u.ask.prompt); break;
+  case N_ASK: scan(cx, f, n->u.ask.role); scan(cx, f, n->u.ask.with); scan(cx, f, n->u.ask.prompt); break;
   case N_LOOP:
     scan(cx, f, n->u.loop.init); scan(cx, f, n->u.loop.max); scan(cx, f, n->u.loop.body);
     scan(cx, f, n->u.loop.until); scan(cx, f, n->u.loop.else_);
@@ -462,11 +462,47 @@ static const RoleDesc *role_of(Node *ask) {
   return r->sym->decl->extra;
 }
 
+/* The constant max_tokens an ask gives itself (`with { max_tokens: 200 }`),
+ * or -1: it bounds the output whatever the role says. */
+static int64_t ask_max_tokens(const Node *n) {
+  const Node *w = n->u.ask.with;
+  if (!w || w->kind != N_RECORD) return -1;
+  for (uint32_t i = 0; i < w->u.list.items.n; i++) {
+    const Node *f = w->u.list.items.items[i];
+    if (f && f->kind == N_FIELD_INIT && strcmp(f->u.init.name, "max_tokens") == 0 && f->u.init.value &&
+        f->u.init.value->kind == N_INT && f->u.init.value->u.lit.i >= 1)
+      return f->u.init.value->u.lit.i;
+  }
+  return -1;
+}
+
+/* An ask whose role is a value may reach any role item (role values come
+ * only from role items): the bound takes the most repairs and the most
+ * output tokens among all of them. */
+static void worst_role(Cx *cx, int64_t *repairs, int64_t *maxtok) {
+  *repairs = 0;
+  *maxtok = 1;
+  for (uint32_t fi = 0; fi < cx->p->nfiles; fi++) {
+    NodeList *items = &cx->p->files[fi].ast.items;
+    for (uint32_t i = 0; i < items->n; i++) {
+      const Node *it = items->items[i];
+      const RoleDesc *rd = it && it->kind == N_ROLE ? it->extra : NULL;
+      if (!rd) continue;
+      int64_t r = rd->repairs >= 0 ? rd->repairs : 2, t = rd->max_tokens >= 1 ? rd->max_tokens : 4096;
+      if (r > *repairs) *repairs = r;
+      if (t > *maxtok) *maxtok = t;
+    }
+  }
+}
+
 /* One ask: 1 call for text, 1 + repairs for a typed reply. */
 static Cost ask_cost(Cx *cx, Node *n) {
   const RoleDesc *rd = role_of(n);
   int64_t repairs = rd && rd->repairs >= 0 ? rd->repairs : 2;
   int64_t maxtok = rd && rd->max_tokens >= 1 ? rd->max_tokens : 4096;
+  if (!rd) worst_role(cx, &repairs, &maxtok);
+  int64_t own = ask_max_tokens(n);
+  if (own >= 1) maxtok = own;
   int64_t calls = n->u.ask.type ? 1 + repairs : 1;
   Cost c = cost_zero();
   c.calls = poly_const(cx, calls);
@@ -809,7 +845,8 @@ static Cost ex_node(Cx *cx, Node *n, Val *outp) {
     *out = (Val){ V_LAMBDA, { NULL, 0, false }, n, false };
     return cost_zero();
   case N_ASK: {
-    Cost c = ex(cx, n->u.ask.prompt, NULL);
+    Cost c = cost_add(cx, ex(cx, n->u.ask.role, NULL), ex(cx, n->u.ask.prompt, NULL));
+    if (n->u.ask.with) c = cost_add(cx, c, ex(cx, n->u.ask.with, NULL));
     *out = val_model();
     return cost_add(cx, c, ask_cost(cx, n));
   }

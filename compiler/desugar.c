@@ -194,9 +194,9 @@ static Node *mk_barrier_fanout(Ds *d, NodeList fields, Span s) {
 
 /* ---- verify ------------------------------------------------------------
  * verify CLAIM by R [with {…}]            =>
- *   verdict_one(ask R (verify_prompt(CLAIM, [<index of R>], EV, FI, DOUBTS)) -> verdict, "R")
+ *   verdict_one(ask R (verify_prompt(CLAIM, [R], EV, FI, DOUBTS)) -> verdict, "R")
  * verify CLAIM by [R1, …, Rn] quorum K     =>
- *   { let __verify_prompt = verify_prompt(CLAIM, [<R1>, …], EV, FI, DOUBTS)
+ *   { let __verify_prompt = verify_prompt(CLAIM, [R1, …], EV, FI, DOUBTS)
  *     let __verify_votes = barrier fanout { v0: ask R1 __verify_prompt -> verdict, … }
  *     verdict_quorum([__verify_votes.v0, …], ["R1", …], K) }
  * verify_prompt refuses (at run time) a claim whose provenance is one of

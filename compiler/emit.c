@@ -324,6 +324,10 @@ static void emit_sym_value(Emitter *e, Node *at, Symbol *s) {
     if (s->index < 0) internal_error(e, at, "function `%s` has no index", s->name);
     op1(e, at, OP_FUNC, s->index < 0 ? 0 : (uint32_t)s->index);
     return;
+  case SYM_ROLE:
+    if (s->index < 0) internal_error(e, at, "role `%s` has no index", s->name);
+    op1(e, at, OP_ROLE, s->index < 0 ? 0 : (uint32_t)s->index);
+    return;
   default:
     internal_error(e, at, "`%s` is not a value in bytecode", s->name ? s->name : "?");
     op0(e, at, OP_NONE);
@@ -625,14 +629,41 @@ static bool emit_negated_literal(Emitter *e, Node *n) {
 
 /* Rule: ask R P -> T = P; ASK role(R) desc(T)   (ASK_TEXT without -> T).
  * The descriptor index must stay below ASK_TEXT, which means "text". */
+/* One per-call setting of `ask r with { … }`, or none when not given. */
+static void emit_ask_setting(Emitter *e, Node *n, const char *name) {
+  NodeList *fs = &n->u.ask.with->u.list.items;
+  for (uint32_t i = 0; i < fs->n; i++) {
+    Node *f = fs->items[i];
+    if (f && f->kind == N_FIELD_INIT && strcmp(f->u.init.name, name) == 0 && f->u.init.value) {
+      emit_value(e, f->u.init.value);
+      return;
+    }
+  }
+  op0(e, n, OP_NONE);
+}
+
+/* Rule: ask R P -> T, R a role item      =>  P; ASK <R> <T>
+ *       ask R [with { S }] P -> T        =>  R; [t; p; m; s;] P; ASK_ROLE <T> <S given>
+ * A role item without settings needs no value; anything else evaluates
+ * the role (ROLE for an item), then the four settings in a fixed order
+ * (none for those not given), then the prompt. */
 static void emit_ask(Emitter *e, Node *n) {
   Node *rn = n->u.ask.role;
   Symbol *rs = rn ? rn->sym : NULL;
-  emit_value(e, n->u.ask.prompt);
-  if (!rs || rs->kind != SYM_ROLE || rs->index < 0) {
+  bool item = rs && rs->kind == SYM_ROLE;
+  bool with = n->u.ask.with && n->u.ask.with->kind == N_RECORD;
+  if (item && rs->index < 0) {
     internal_error(e, n, "ask of a role without an index");
     return;
   }
+  if (!item || with) {
+    emit_value(e, rn);
+    if (with) {
+      static const char *const order[ASK_SETTINGS] = {"temperature", "top_p", "max_tokens", "stop"};
+      for (uint32_t i = 0; i < ASK_SETTINGS; i++) emit_ask_setting(e, n, order[i]);
+    }
+  }
+  emit_value(e, n->u.ask.prompt);
   uint32_t td = ASK_TEXT;
   if (n->u.ask.type) {
     td = type_desc(e, n, n->type);
@@ -642,7 +673,8 @@ static void emit_ask(Emitter *e, Node *n) {
     }
   }
   mark(e, n);
-  encode(e, n, OP_ASK, (uint32_t)rs->index, td, 0);
+  if (item && !with) encode(e, n, OP_ASK, (uint32_t)rs->index, td, 0);
+  else encode(e, n, OP_ASK_ROLE, td, with ? 1 : 0, 0);
 }
 
 /* Rule: loop s = init max N { body } until c [else x] =
@@ -895,16 +927,9 @@ static void emit_value_node(Emitter *e, Node *n) {
   /* verify and tournament run the expression desugaring lowered them to */
   case N_VERIFY: emit_value(e, n->u.verify.lowered); return;
   case N_TOURNAMENT: emit_value(e, n->u.tourn.lowered); return;
-  case N_ROLE_INDEX: {
-    Symbol *rs = n->u.role_index.role ? n->u.role_index.role->sym : NULL;
-    if (!rs || rs->kind != SYM_ROLE || rs->index < 0) {
-      internal_error(e, n, "role without an index");
-      op0(e, n, OP_NONE);
-      return;
-    }
-    emit_const(e, n, K_INT, v_int(rs->index));
+  case N_ROLE_INDEX: /* a verifier: the role item or role value it names */
+    emit_value(e, n->u.role_index.role);
     return;
-  }
   default:
     internal_error(e, n, "cannot lower a %s node", ast_kind_name(n->kind));
     op0(e, n, OP_NONE);

@@ -207,7 +207,11 @@ static void walk(G *g, Node *n) {
   case N_ASK: {
     walk(g, n->u.ask.prompt);
     buf_puts(&b, "ask ");
-    role_label(g, &b, n->u.ask.role);
+    role_label(g, &b, n->u.ask.role); /* a role value: its expression, `rs[0]` */
+    if (n->u.ask.with) {
+      buf_putc(&b, ' ');
+      put_src(g, &b, n->u.ask.with); /* from `with` to its `}` */
+    }
     if (n->u.ask.type) {
       buf_puts(&b, " -> ");
       put_src(g, &b, n->u.ask.type);

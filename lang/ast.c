@@ -165,7 +165,7 @@ void ast_each_child(Node *n, ChildFn f, void *ud) {
     C(n->u.lambda.ret);
     C(n->u.lambda.body);
     break;
-  case N_ASK: C(n->u.ask.role); C(n->u.ask.prompt); C(n->u.ask.type); break;
+  case N_ASK: C(n->u.ask.role); C(n->u.ask.with); C(n->u.ask.prompt); C(n->u.ask.type); break;
   case N_LOOP:
     C(n->u.loop.type);
     C(n->u.loop.init);
@@ -467,6 +467,7 @@ static void dump_node(FILE *out, const Node *n, int indent) {
     break;
   case N_ASK:
     dump_child(out, n->u.ask.role, in);
+    dump_wrap(out, "with", n->u.ask.with, in);
     dump_child(out, n->u.ask.prompt, in);
     dump_wrap(out, "returns", n->u.ask.type, in);
     break;

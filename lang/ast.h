@@ -92,7 +92,7 @@ typedef enum NodeKind {
   N_BARRIER,     /* barrier tasks [tolerate N|P%] [first K] [timeout D] */
   N_VERIFY,      /* verify claim by R | [R1, R2] [quorum K] [with { ... }]; runs `lowered` */
   N_TOURNAMENT,  /* tournament xs by judge on crit [format] [-> ranking]; runs `lowered` */
-  N_ROLE_INDEX,  /* the role table index of role_index.role, an int (built by desugaring) */
+  N_ROLE_INDEX,  /* a verifier, role_index.role, as a role value (built by desugaring) */
   N_BUDGET,      /* budget { calls: N, ... } { body } [else { e }] */
 
   /* patterns (in N_MATCH_ARM) */
@@ -160,9 +160,11 @@ struct Node {
     struct { NodeList stmts; bool has_value; } block;
     struct { NodeList params; Node *ret; Node *body; bool arrow; bool branch; } lambda; /* arrow: `=> expr` form; branch: a fan-out branch */
     struct { Node *pattern; Node *body; } arm;
-    /* N_ASK: role is an N_NAME, or an N_FIELD `module.role`; type is a type
-     * expression or NULL (a text reply) */
-    struct { Node *role; Node *prompt; Node *type; } ask;
+    /* N_ASK: role is any role-typed postfix expression (a role item's
+     * N_NAME or `module.role` N_FIELD is asked by index); with is the
+     * N_RECORD of per-call settings or NULL; type is a type expression or
+     * NULL (a text reply) */
+    struct { Node *role; Node *prompt; Node *type; Node *with; /* N_RECORD of settings, or NULL */ } ask;
     /* N_LOOP: the state `name` (optional `type`), its `init`, the bound
      * `max` (NULL when missing: the checker reports it), `body` (a block
      * giving the new state), `until` and the optional `else_` */

@@ -200,10 +200,11 @@ Node *ps_negate_lit(ParseCtx *pc, Node *lit, Loc l) {
   return lit;
 }
 
-/* ask role prompt [-> type] */
-Node *ps_ask(ParseCtx *pc, Node *role, Node *prompt, Node *type, Loc l) {
+/* ask role [with { settings }] prompt [-> type] */
+Node *ps_ask(ParseCtx *pc, Node *role, Node *with, Node *prompt, Node *type, Loc l) {
   Node *n = ps_new(pc, N_ASK, l);
   n->u.ask.role = role;
+  n->u.ask.with = with;
   n->u.ask.prompt = prompt;
   n->u.ask.type = type;
   return ps_done(pc, n);

@@ -146,10 +146,19 @@ static NodeList one(ParseCtx *pc, Node *n) {
 %precedence IF_NO_ELSE
 %precedence ELSE
 
+/* The role of an `ask` is a postfix expression, and so is the prompt that
+ * follows it: after the role, `(` and `with` end it (`ask r ("a" + b)`
+ * keeps its prompt; `ask r with { … }` gives settings), while `[`
+ * continues it (`ask rs[0] "…"`: a list is never a prompt). These only
+ * decide the ask_target rule's own conflicts. */
+%precedence "(" WITH
+%precedence ASK_TARGET
+%precedence "["
+
 %type <node> item param stmt expr lambda or_expr and_expr not_expr cmp_expr
 %type <node> add_expr mul_expr unary postfix primary if_expr string field
 %type <node> entry arm pattern type type_post type_atom tfield union ret_opt
-%type <node> type_ann default_opt block ask ask_role
+%type <node> type_ann default_opt block ask ask_role ask_target ask_with
 %type <node> loop loop_max loop_else fanout fanout_limit barrier word_arg budget
 %type <node> verify tournament tourn_format tourn_ret
 %type <list> tparams tparam_list params param_list args expr_list fields entries
@@ -534,8 +543,20 @@ unary
  * anything in parentheses): a binary operator after it ends the ask, and
  * ps_binary refuses that (E0622) unless the ask is in parentheses. */
 ask
-  : ASK ask_role postfix            { $$ = ps_ask(pc, $2, $3, NULL, @$); }
-  | ASK ask_role postfix "->" type  { $$ = ps_ask(pc, $2, $3, $5, @$); }
+  : ASK ask_target ask_with postfix            { $$ = ps_ask(pc, $2, $3, $4, NULL, @$); }
+  | ASK ask_target ask_with postfix "->" type  { $$ = ps_ask(pc, $2, $3, $4, $6, @$); }
+  ;
+
+/* ask_target -> postfix   (any role-typed expression: r, lib.r, c.r, rs[i], (e)) */
+ask_target
+  : postfix %prec ASK_TARGET
+  ;
+
+/* ask_with -> [ 'with' '{' fields '}' ]   (per-call sampling settings) */
+ask_with
+  : %empty                          { $$ = NULL; }
+  | WITH LBRACE_REC fields trail "}" { $$ = ps_list(pc, N_RECORD, $3, @$); }
+  | WITH LBRACE_REC error "}"       { $$ = ps_error(pc, @$); }
   ;
 
 /* ask_role -> IDENT | IDENT '.' IDENT   (a role of an imported module) */

@@ -44,6 +44,14 @@ static char *anthropic_build_body(const ProviderRequest *req) {
   buf_putc(&b, ']');
   if (isfinite(req->temperature)) { buf_puts(&b, ",\"temperature\":"); provider_put_number(&b, req->temperature); }
   if (isfinite(req->top_p)) { buf_puts(&b, ",\"top_p\":"); provider_put_number(&b, req->top_p); }
+  if (req->nstop) {
+    buf_puts(&b, ",\"stop_sequences\":[");
+    for (uint32_t i = 0; i < req->nstop; i++) {
+      if (i) buf_putc(&b, ',');
+      buf_json_string(&b, req->stop[i], strlen(req->stop[i]));
+    }
+    buf_putc(&b, ']');
+  }
   if (req->stream) buf_puts(&b, ",\"stream\":true");
   if (schema) {
     /* The GA form; the answer comes back as an ordinary text block. */

@@ -582,7 +582,8 @@ static char *effective_spec(const weft_session *s, const RoleDesc *r) {
 }
 
 /* The request the host gets: what a provider would be sent. */
-static char *fx_request(const FxEffect *e, const char *schema) {
+/* w: the ask's own settings (NULL: none), which replace the role's. */
+static char *fx_request(const FxEffect *e, const char *schema, const AskWith *w) {
   const RoleDesc *r = e->role;
   Buf b;
   buf_init(&b);
@@ -596,9 +597,19 @@ static char *fx_request(const FxEffect *e, const char *schema) {
     buf_puts(&b, ",\"system\":");
     buf_json_string(&b, r->system, strlen(r->system));
   }
-  if (r->temperature == r->temperature) buf_printf(&b, ",\"temperature\":%.17g", r->temperature);
-  if (r->top_p == r->top_p) buf_printf(&b, ",\"top_p\":%.17g", r->top_p);
-  if (r->max_tokens > 0) buf_printf(&b, ",\"max_tokens\":%" PRId64, r->max_tokens);
+  double temp = w && w->temperature == w->temperature ? w->temperature : r->temperature;
+  double top_p = w && w->top_p == w->top_p ? w->top_p : r->top_p;
+  int64_t max_tokens = w && w->max_tokens > 0 ? w->max_tokens : r->max_tokens;
+  if (temp == temp) buf_printf(&b, ",\"temperature\":%.17g", temp);
+  if (top_p == top_p) buf_printf(&b, ",\"top_p\":%.17g", top_p);
+  if (max_tokens > 0) buf_printf(&b, ",\"max_tokens\":%" PRId64, max_tokens);
+  const char *const *stop = w && w->nstop ? w->stop : (const char *const *)r->stop;
+  uint32_t nstop = w && w->nstop ? w->nstop : r->nstop;
+  for (uint32_t i = 0; i < nstop; i++) {
+    buf_puts(&b, i ? "," : ",\"stop\":[");
+    buf_json_string(&b, stop[i], strlen(stop[i]));
+    if (i + 1 == nstop) buf_putc(&b, ']');
+  }
   if (schema) {
     buf_puts(&b, ",\"schema\":");
     buf_puts(&b, schema);
@@ -828,7 +839,7 @@ static bool fx_submit(void *hp, const EffectRequest *rq) {
   e.started_ms = vm_now_ms(vm);
   e.deadline_ms = e.started_ms + (uint64_t)capped_ms(e.role->timeout_ms, h->s->ecfg.timeout_ms,
                                                      FX_DEFAULT_TIMEOUT_MS);
-  char *request = fx_request(&e, schema);
+  char *request = fx_request(&e, schema, rq->u.ask.with);
   free(schema);
   if (h->n == h->cap) {
     h->cap = h->cap ? h->cap * 2 : 16;

@@ -126,6 +126,13 @@ typedef struct Call {
   int32_t max_retries, max_repairs;
   uint32_t retries, repairs, attempts;
   int64_t timeout_ms, max_tokens;
+  /* the sampling settings sent: the role's, overridden by the ask's own
+   * (`ask r with { … }`); `with` holds those given per call, as JSON, for
+   * the journal's request and the trace (NULL: none) */
+  double temperature, top_p;
+  char **stop;
+  uint32_t nstop;
+  char *with;
   /* the admitted attempt's reservation on its budgets (vm/tasks.c
    * "budgets"): estimated input plus max_tokens output, and their price */
   bool reserved;              /* admitted and not yet settled */
@@ -750,6 +757,9 @@ static void call_free(Engine *e, Call *c) {
   free(c->schema_name);
   free(c->addr);
   free(c->request);
+  for (uint32_t i = 0; i < c->nstop; i++) free(c->stop[i]);
+  free(c->stop);
+  free(c->with);
   budget_release(e->vm, c->budget);
   for (uint32_t i = 0; i < c->nmsgs; i++) free((char *)c->msgs[i].text);
   free(c->msgs);
@@ -861,6 +871,7 @@ static void trace_ask(Engine *e, const Call *c, const char *status, const Value 
   if (c->nmsgs) trace_cstr(t, "prompt", c->msgs[0].text);
   if (v) trace_value(t, "reply", *v);
   if (error) trace_cstr(t, "error", error);
+  if (c->with) trace_cstr(t, "with", c->with);
   trace_int(t, "input_tokens", (int64_t)c->usage.input_tokens);
   trace_int(t, "output_tokens", (int64_t)c->usage.output_tokens);
   trace_int(t, "latency_ms", (int64_t)(vm_now_ms(e->vm) - c->started_ms));
@@ -892,13 +903,18 @@ static void call_request(Call *c) {
     buf_puts(&b, ",\"schema\":");
     buf_puts(&b, c->schema);
   }
+  if (c->with) {
+    buf_puts(&b, ",\"with\":");
+    buf_puts(&b, c->with);
+  }
   buf_putc(&b, '}');
   uint64_t h = 0xcbf29ce484222325ULL;
   h = fnv1a64(h, c->spec, strlen(c->spec) + 1);
   h = fnv1a64(h, r->system ? r->system : "", r->system ? strlen(r->system) + 1 : 1);
-  h = fnv1a64(h, &r->temperature, sizeof r->temperature);
-  h = fnv1a64(h, &r->top_p, sizeof r->top_p);
+  h = fnv1a64(h, &c->temperature, sizeof c->temperature);
+  h = fnv1a64(h, &c->top_p, sizeof c->top_p);
   h = fnv1a64(h, &c->max_tokens, sizeof c->max_tokens);
+  for (uint32_t i = 0; i < c->nstop; i++) h = fnv1a64(h, c->stop[i], strlen(c->stop[i]) + 1);
   h = fnv1a64(h, prompt, strlen(prompt) + 1);
   h = fnv1a64(h, c->schema ? c->schema : "", c->schema ? strlen(c->schema) : 0);
   c->request = buf_detach(&b);
@@ -1643,9 +1659,11 @@ static bool start_network(Engine *e, Call *c, Buf *err) {
   req.system = c->role->system;
   req.msgs = c->msgs;
   req.nmsgs = c->nmsgs;
-  req.temperature = c->role->temperature;
-  req.top_p = c->role->top_p;
+  req.temperature = c->temperature;
+  req.top_p = c->top_p;
   req.max_tokens = c->max_tokens;
+  req.stop = (const char *const *)c->stop;
+  req.nstop = c->nstop;
   req.schema = c->schema;
   req.schema_name = c->schema_name;
   req.stream = c->stream;
@@ -2106,6 +2124,43 @@ static int64_t capped(int64_t role, int64_t flag, int64_t def) {
   return role >= 0 && role < ceiling ? role : ceiling;
 }
 
+/* The ask's own settings over the role's (the VM checked their ranges),
+ * and their JSON for the journal's request and the trace. */
+static void call_with(Call *c, const AskWith *w) {
+  Buf b;
+  buf_init(&b);
+  buf_putc(&b, '{');
+  if (isfinite(w->temperature)) {
+    c->temperature = w->temperature;
+    buf_puts(&b, "\"temperature\":");
+    provider_put_number(&b, w->temperature);
+  }
+  if (isfinite(w->top_p)) {
+    c->top_p = w->top_p;
+    buf_puts(&b, b.len > 1 ? ",\"top_p\":" : "\"top_p\":");
+    provider_put_number(&b, w->top_p);
+  }
+  if (w->max_tokens > 0) {
+    c->max_tokens = w->max_tokens;
+    buf_printf(&b, "%s\"max_tokens\":%lld", b.len > 1 ? "," : "", (long long)w->max_tokens);
+  }
+  if (w->nstop) {
+    for (uint32_t i = 0; i < c->nstop; i++) free(c->stop[i]); /* the role's give way */
+    free(c->stop);
+    c->nstop = 0;
+    c->stop = xcalloc(w->nstop, sizeof *c->stop);
+    buf_puts(&b, b.len > 1 ? ",\"stop\":[" : "\"stop\":[");
+    for (uint32_t i = 0; i < w->nstop; i++) {
+      c->stop[c->nstop++] = xstrdup(w->stop[i]);
+      if (i) buf_putc(&b, ',');
+      buf_json_string(&b, w->stop[i], strlen(w->stop[i]));
+    }
+    buf_putc(&b, ']');
+  }
+  buf_putc(&b, '}');
+  c->with = buf_detach(&b);
+}
+
 /* Which part of a request differs from the recorded one, for the message. */
 static const char *request_change(const char *recorded, const Call *c) {
   cJSON *doc = cJSON_Parse(recorded ? recorded : "");
@@ -2113,12 +2168,17 @@ static const char *request_change(const char *recorded, const Call *c) {
   const cJSON *model = cJSON_GetObjectItemCaseSensitive(doc, "model");
   const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(doc, "prompt");
   const cJSON *schema = cJSON_GetObjectItemCaseSensitive(doc, "schema");
+  const cJSON *with = cJSON_GetObjectItemCaseSensitive(doc, "with");
+  cJSON *our_with = c->with ? cJSON_Parse(c->with) : NULL;
   char *sch = schema ? cJSON_PrintUnformatted(schema) : NULL;
   cJSON *ours = c->schema ? cJSON_Parse(c->schema) : NULL;
   if (!doc) what = "the request (the record is unreadable)";
   else if (!cJSON_IsString(model) || strcmp(model->valuestring, c->spec) != 0) what = "the model";
   else if (!cJSON_IsString(prompt) || strcmp(prompt->valuestring, c->msgs[0].text) != 0) what = "the prompt";
   else if (!schema != !c->schema || (schema && ours && !cJSON_Compare(schema, ours, true))) what = "the reply type";
+  else if (!with != !c->with || (with && our_with && !cJSON_Compare(with, our_with, true)))
+    what = "the ask's own settings (with { ... })";
+  cJSON_Delete(our_with);
   free(sch);
   cJSON_Delete(ours);
   cJSON_Delete(doc);
@@ -2270,6 +2330,13 @@ bool engine_ask(Engine *e, const EffectRequest *rq) {
   c->max_retries = (int32_t)capped(r->retries, e->cfg.retries, DEFAULT_RETRIES);
   c->max_repairs = (int32_t)capped(r->repairs, e->cfg.repairs, DEFAULT_REPAIRS);
   c->max_tokens = r->max_tokens > 0 ? r->max_tokens : DEFAULT_MAX_TOKENS;
+  c->temperature = r->temperature;
+  c->top_p = r->top_p;
+  if (r->nstop) {
+    c->stop = xcalloc(r->nstop, sizeof *c->stop);
+    for (uint32_t i = 0; i < r->nstop; i++) c->stop[c->nstop++] = xstrdup(r->stop[i]);
+  }
+  if (rq->u.ask.with) call_with(c, rq->u.ask.with);
   c->timeout_ms = capped(r->timeout_ms > 0 ? r->timeout_ms : -1, e->cfg.timeout_ms > 0 ? e->cfg.timeout_ms : -1,
                          DEFAULT_TIMEOUT_MS);
   c->stream = !e->cfg.no_stream;

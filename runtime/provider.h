@@ -29,6 +29,8 @@ typedef struct ProviderRequest {
   double temperature;       /* NaN: unset */
   double top_p;             /* NaN: unset */
   int64_t max_tokens;       /* always set by the engine */
+  const char *const *stop;  /* stop sequences (nstop of them), none when 0 */
+  uint32_t nstop;
   const char *schema;       /* JSON Schema text, or NULL for a text reply */
   const char *schema_name;  /* e.g. "Finding" or "reply" */
   bool stream;

@@ -240,11 +240,10 @@ NativeStatus std_verify_prompt(VM *vm, Fiber *f, const Value *args, int argc, Va
   if (claim.tag == V_OBJ && claim.as.o->kind <= OBJ_RECORD && claim.as.o->prov) {
     for (uint32_t i = 0; i < roles->n; i++) {
       Value r = roles->items[i];
-      if (r.tag == V_INT && r.as.i >= 0 && r.as.i + 1 == (int64_t)claim.as.o->prov &&
-          vm->mod && (uint64_t)r.as.i < vm->mod->nroles)
+      if (v_is(r, OBJ_ROLE) && AS_ROLE(r)->index + 1 == (uint32_t)claim.as.o->prov)
         return vm_raise(vm, f,
                         "verify: the claim was produced by role %s itself; use an independent verifier",
-                        vm->mod->roles[r.as.i].name);
+                        AS_ROLE(r)->name);
     }
   }
   Buf b;

@@ -160,6 +160,10 @@ static void put_role(FILE *out, const RoleDesc *r, uint32_t i) {
   if (r->timeout_ms >= 0) fprintf(out, " timeout %" PRId64 "ms", r->timeout_ms);
   if (r->retries >= 0) fprintf(out, " retries %d", (int)r->retries);
   if (r->repairs >= 0) fprintf(out, " repairs %d", (int)r->repairs);
+  for (uint32_t k = 0; k < r->nstop; k++) {
+    fputs(k ? ", " : " stop ", out);
+    put_string(out, r->stop[k], strlen(r->stop[k]));
+  }
   fputc('\n', out);
 }
 
@@ -225,18 +229,26 @@ static void put_comment(FILE *out, const Module *m, Opcode op, OpArgs a) {
     fputs("  ; ", out);
     put_type(out, m, a.a);
     break;
-  case OP_ASK:
+  case OP_ASK: case OP_ASK_ROLE: {
     /* "; role reviewer -> list[Finding]": the reply type in Weft syntax */
-    fprintf(out, "  ; role %s -> ", a.a < m->nroles && m->roles[a.a].name ? m->roles[a.a].name : "?");
-    if (a.b == ASK_TEXT) {
+    uint32_t td = op == OP_ASK ? a.b : a.a;
+    if (op == OP_ASK)
+      fprintf(out, "  ; role %s -> ", a.a < m->nroles && m->roles[a.a].name ? m->roles[a.a].name : "?");
+    else
+      fprintf(out, "  ; role value%s -> ", a.b ? " with settings" : "");
+    if (td == ASK_TEXT) {
       fputs("text", out);
     } else {
       Buf b;
       buf_init(&b);
-      type_desc_print(&b, m, a.b);
+      type_desc_print(&b, m, td);
       if (b.data) fwrite(b.data, 1, b.len, out);
       buf_free(&b);
     }
+    break;
+  }
+  case OP_ROLE:
+    fprintf(out, "  ; %s", a.a < m->nroles && m->roles[a.a].name ? m->roles[a.a].name : "?");
     break;
   default: break;
   }

@@ -60,6 +60,19 @@ typedef enum EffectKind {
   EFFECT__HOST = 16  /* first number a host may use for its own kinds */
 } EffectKind;
 
+/* Per-call sampling settings (`ask r with { … } p`), already checked by the
+ * VM against the same ranges the checker applies to constants. They
+ * override the role's for that one call. */
+#define ASK_STOP_MAX 16        /* stop sequences in one call or role */
+#define ASK_STOP_LEN_MAX 256   /* bytes in one stop sequence */
+typedef struct AskWith {
+  double temperature;      /* NaN: the role's */
+  double top_p;            /* NaN: the role's */
+  int64_t max_tokens;      /* -1: the role's */
+  const char *stop[ASK_STOP_MAX]; /* borrowed for the call; nstop 0: the role's */
+  uint32_t nstop;
+} AskWith;
+
 typedef struct EffectRequest {
   EffectKind kind;
   const char *addr;        /* the effect's address; borrowed for the call */
@@ -69,6 +82,7 @@ typedef struct EffectRequest {
       uint32_t role;       /* Module.roles index */
       Value prompt;        /* a string, borrowed for the call */
       uint32_t td;         /* reply descriptor, ASK_TEXT (vm/opcodes.h) for text */
+      const AskWith *with; /* per-call settings, NULL: the role's alone */
     } ask;
     struct {
       int64_t ms;          /* asked for (may be negative: wakes at once) */

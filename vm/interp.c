@@ -55,7 +55,7 @@ static const char *arith_sym(Opcode op) {
  * to the host. The prompt (on top of f's stack) is popped first and held
  * for the call, so a host that answers at once (vm_wake inside submit)
  * pushes the reply where the prompt was. False: f has failed. */
-static bool submit_ask(VM *vm, Fiber *f, uint32_t role, uint32_t td) {
+static bool submit_ask(VM *vm, Fiber *f, uint32_t role, uint32_t td, const AskWith *with) {
   const Effects *fx = vm->effects;
   Value prompt = f->stack[--f->sp];
   Buf a;
@@ -70,12 +70,77 @@ static bool submit_ask(VM *vm, Fiber *f, uint32_t role, uint32_t td) {
   rq.u.ask.role = role;
   rq.u.ask.prompt = prompt;
   rq.u.ask.td = td;
+  rq.u.ask.with = with;
   f->state = FIBER_PARKED;
   bool ok = fx->submit(fx->host, &rq);
   if (!ok && f->state != FIBER_FAILED) vm_raise(vm, f, "ask: the host refused the call");
   buf_free(&a);
   v_release(&vm->heap, prompt);
   return ok;
+}
+
+/* The per-call settings of ASK_ROLE (temperature, top_p, max_tokens, stop
+ * at s[0..3], none when not given) into w, checked against the ranges the
+ * checker applies to constants (check.c, role_settings): a value computed
+ * at run time gets the same rules. NULL, or the error message (static). */
+static const char *ask_with(const Value *s, AskWith *w, char *why, size_t cap) {
+  w->temperature = w->top_p = NAN;
+  w->max_tokens = -1;
+  w->nstop = 0;
+  static const char *const names[2] = {"temperature", "top_p"};
+  static const double hi[2] = {2, 1};
+  for (int i = 0; i < 2; i++) {
+    Value v = s[i];
+    if (v.tag == V_NONE) continue;
+    double x = v.tag == V_INT ? (double)v.as.i : v.tag == V_FLOAT ? v.as.f : NAN;
+    if (v.tag != V_INT && v.tag != V_FLOAT) {
+      snprintf(why, cap, "ask: setting `%s` must be a number, got %s", names[i], v_type_name(v));
+      return why;
+    }
+    if (!(x >= 0 && x <= hi[i])) {
+      snprintf(why, cap, "ask: setting `%s` must be between 0 and %g, got %g", names[i], hi[i], x);
+      return why;
+    }
+    if (i == 0) w->temperature = x;
+    else w->top_p = x;
+  }
+  if (s[2].tag != V_NONE) {
+    if (s[2].tag != V_INT) {
+      snprintf(why, cap, "ask: setting `max_tokens` must be an int, got %s", v_type_name(s[2]));
+      return why;
+    }
+    if (s[2].as.i < 1) {
+      snprintf(why, cap, "ask: setting `max_tokens` must be at least 1, got %lld", (long long)s[2].as.i);
+      return why;
+    }
+    w->max_tokens = s[2].as.i;
+  }
+  if (s[3].tag != V_NONE) {
+    if (!v_is(s[3], OBJ_LIST)) {
+      snprintf(why, cap, "ask: setting `stop` must be a list of strings, got %s", v_type_name(s[3]));
+      return why;
+    }
+    ObjList *l = AS_LIST(s[3]);
+    if (l->n > ASK_STOP_MAX) {
+      snprintf(why, cap, "ask: setting `stop` has %u sequences, at most %d are allowed", l->n, ASK_STOP_MAX);
+      return why;
+    }
+    for (uint32_t i = 0; i < l->n; i++) {
+      if (!v_is(l->items[i], OBJ_STRING)) {
+        snprintf(why, cap, "ask: setting `stop` must be a list of strings, item %u is %s", i,
+                 v_type_name(l->items[i]));
+        return why;
+      }
+      ObjString *t = AS_STRING(l->items[i]);
+      if (t->len == 0 || t->len > ASK_STOP_LEN_MAX || memchr(t->data, '\0', t->len)) {
+        snprintf(why, cap, "ask: stop sequence %u must be 1 to %d bytes without NUL, got %zu bytes", i,
+                 ASK_STOP_LEN_MAX, t->len);
+        return why;
+      }
+      w->stop[w->nstop++] = t->data;
+    }
+  }
+  return NULL;
 }
 
 /* Concatenates two strings, consuming the reference to a: appends in
@@ -967,7 +1032,54 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     if (UNLIKELY(!v_is(sp[-1], OBJ_STRING))) RT_ERROR("ask: the prompt must be a string, got %s", v_type_name(sp[-1]));
     SAVE_STATE();
     FLUSH_FUEL();
-    if (!submit_ask(vm, f, a, b)) {
+    if (!submit_ask(vm, f, a, b, NULL)) {
+      budget = granted = 0;
+      goto failed;
+    }
+    return;
+  }
+
+  /* ROLE a: -> r ; role a as a value (ObjRole: its index and name). */
+  CASE(ROLE) {
+    uint32_t a = U16(ip);
+    ip += 2;
+    if (UNLIKELY(a >= mod->nroles)) RT_ERROR("role %u out of range", a);
+    PUSH(v_role(heap, a, mod->roles[a].name ? mod->roles[a].name : "?"));
+    CHECK_MEM();
+    NEXT;
+  }
+
+  /* ASK_ROLE a b: r [t p m s] prompt -> reply ; ASK by a role value, the
+   * reply typed by descriptor a (ASK_TEXT: text). With b = 1 the four
+   * per-call settings sit between the role and the prompt (none when not
+   * given); they are checked here, as the checker checks constants, and
+   * override the role's for this call only. The role, the settings and
+   * the prompt are all taken off the stack before the host sees the call,
+   * so a reply given at once lands where the role was. */
+  CASE(ASK_ROLE) {
+    uint32_t a = U16(ip), b = U8(ip + 2);
+    ip += 3;
+    uint32_t extra = 1 + (b ? ASK_SETTINGS : 0);
+    Value *base = sp - 1 - extra;
+    if (UNLIKELY(!vm->effects || !vm->effects->submit)) RT_ERROR("model calls need an engine (internal)");
+    if (UNLIKELY(!v_is(sp[-1], OBJ_STRING))) RT_ERROR("ask: the prompt must be a string, got %s", v_type_name(sp[-1]));
+    if (UNLIKELY(!v_is(base[0], OBJ_ROLE) || AS_ROLE(base[0])->index >= mod->nroles))
+      RT_ERROR("ask needs a role, got %s", v_type_name(base[0]));
+    AskWith w;
+    char why[160];
+    if (b && ask_with(base + 1, &w, why, sizeof why)) RT_ERROR("%s", why);
+    uint32_t role = AS_ROLE(base[0])->index;
+    /* the prompt moves down to where the role was; the role and the
+     * settings stay alive (held here) until the host has copied them */
+    Value held[1 + ASK_SETTINGS];
+    for (uint32_t i = 0; i < extra; i++) held[i] = base[i];
+    base[0] = sp[-1];
+    sp = base + 1;
+    SAVE_STATE();
+    FLUSH_FUEL();
+    bool ok = submit_ask(vm, f, role, a, b ? &w : NULL);
+    for (uint32_t i = 0; i < extra; i++) v_release(heap, held[i]);
+    if (!ok) {
       budget = granted = 0;
       goto failed;
     }

@@ -7,6 +7,7 @@
  * before anything is read or allocated, and the result must then pass
  * module_verify (verify.c) before anyone may run it. */
 #include "module.h"
+#include "effects.h"
 #include "opcodes.h"
 #include "vm.h"
 #include "../base/util.h"
@@ -95,6 +96,8 @@ void module_free(Module *m) {
     free(m->roles[i].name);
     free(m->roles[i].model);
     free(m->roles[i].system);
+    for (uint32_t k = 0; k < m->roles[i].nstop; k++) free(m->roles[i].stop[k]);
+    free(m->roles[i].stop);
   }
   free(m->roles);
   for (uint32_t i = 0; i < m->nretired; i++) free(m->retired[i]);
@@ -383,6 +386,8 @@ uint32_t module_add_role(Module *m, const RoleDesc *r) {
   d->name = xstrndup(r->name ? r->name : "", r->name ? strlen(r->name) : 0);
   d->model = xstrndup(r->model ? r->model : "", r->model ? strlen(r->model) : 0);
   d->system = r->system ? xstrndup(r->system, strlen(r->system)) : NULL;
+  d->stop = r->nstop ? xcalloc(r->nstop, sizeof *d->stop) : NULL;
+  for (uint32_t k = 0; k < r->nstop; k++) d->stop[k] = xstrdup(r->stop[k]);
   return m->nroles++;
 }
 
@@ -400,7 +405,7 @@ static void relocate(uint8_t *code, uint32_t len, const uint32_t *cmap, const ui
                      const uint32_t *nmap, uint32_t fbase, uint32_t rbase) {
   for (uint32_t pc = 0; pc < len; pc += op_info[code[pc]].size) {
     /* operand a is a u16 right after the opcode, b (ASK) the next u16;
-     * only the opcodes below have them */
+     * only the opcodes below have indexes to move */
     uint8_t *a = code + pc + 1, *b = code + pc + 3;
     switch ((Opcode)code[pc]) {
     case OP_CONST: case OP_RECORD: case OP_GET_FIELD: case OP_WITH: put_u16(a, cmap[op_read_u16(a)]); break;
@@ -413,6 +418,10 @@ static void relocate(uint8_t *code, uint32_t len, const uint32_t *cmap, const ui
       if (y != ASK_TEXT) put_u16(b, tmap[y]);
       break;
     }
+    case OP_ROLE: put_u16(a, op_read_u16(a) + rbase); break;
+    case OP_ASK_ROLE: /* a is the reply descriptor; b (a byte) is a flag */
+      if (op_read_u16(a) != ASK_TEXT) put_u16(a, tmap[op_read_u16(a)]);
+      break;
     default: break;
     }
   }
@@ -641,8 +650,14 @@ static void w_f64(Writer *w, double d) {
 static void write_role(Writer *w, const RoleDesc *r) {
   w_cstr(w, r->name);
   w_cstr(w, r->model);
-  w_u8(w, r->system ? 1 : 0);
+  /* bit 0: a system prompt follows; bit 1: stop sequences follow (a
+   * module without them is byte for byte what it was before stop existed) */
+  w_u8(w, (r->system ? 1 : 0) | (r->nstop ? 2 : 0));
   if (r->system) w_cstr(w, r->system);
+  if (r->nstop) {
+    w_u8(w, r->nstop);
+    for (uint32_t k = 0; k < r->nstop; k++) w_cstr(w, r->stop[k]);
+  }
   w_f64(w, r->temperature);
   w_f64(w, r->top_p);
   w_u64(w, (uint64_t)r->max_tokens);
@@ -901,14 +916,28 @@ static bool load_role(Reader *r, Module *m) {
   m->nroles++; /* from here on module_free owns the strings */
   d->model = rd_name(r, "role model");
   if (!d->model) return false;
-  uint32_t has_system = rd_u8(r, "role");
-  if (!r->err && has_system > 1) {
-    r->err = xasprintf("malformed module: role %u: has_system is %u", m->nroles - 1, has_system);
+  uint32_t has = rd_u8(r, "role");
+  if (!r->err && has > 3) {
+    r->err = xasprintf("malformed module: role %u: has_system is %u", m->nroles - 1, has);
     return false;
   }
-  if (has_system) {
+  if (has & 1) {
     d->system = rd_name(r, "role system prompt");
     if (!d->system) return false;
+  }
+  if (has & 2) {
+    uint32_t n = rd_u8(r, "role stop count");
+    if (!r->err && (n == 0 || n > ASK_STOP_MAX)) {
+      r->err = xasprintf("malformed module: role %u: %u stop sequences", m->nroles - 1, n);
+      return false;
+    }
+    if (r->err) return false;
+    d->stop = xcalloc(n, sizeof *d->stop);
+    for (uint32_t k = 0; k < n; k++) {
+      d->stop[k] = rd_name(r, "role stop sequence");
+      if (!d->stop[k]) return false;
+      d->nstop++;
+    }
   }
   uint64_t bits = rd_u64(r, "role");
   memcpy(&d->temperature, &bits, sizeof bits);

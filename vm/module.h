@@ -139,6 +139,8 @@ typedef struct RoleDesc {
   int64_t timeout_ms;   /* -1: unset: total time for one attempt */
   int32_t retries;      /* -1: unset (2): transport retries per ask */
   int32_t repairs;      /* -1: unset (2): re-asks after a reply that does not fit the type */
+  char **stop;          /* stop sequences (nstop, at most ASK_STOP_MAX), NULL: none */
+  uint32_t nstop;
 } RoleDesc;
 
 /* Whether a role may call model spec ("provider/model") under the allowlist

@@ -54,6 +54,7 @@ int op_stack_pops(Opcode op, OpArgs args) {
   case OP_LIST: return (int)args.a;
   case OP_MAP: return 2 * (int)args.a;
   case OP_CONCAT: return (int)args.a;
+  case OP_ASK_ROLE: return 2 + (args.b ? ASK_SETTINGS : 0);
   case OP_RECORD: return -1;
   default: return 0;
   }

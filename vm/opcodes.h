@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #define ASK_TEXT 0xFFFF /* ASK operand b: the reply is plain text */
+#define ASK_SETTINGS 4  /* ASK_ROLE with b=1: how many per-call settings precede the prompt */
 
 /* BARRIER operand a. Absent operands are pushed as none. */
 #define BARRIER_TOLERATE   1  /* tol is an int: at most tol branches may fail -> joined */
@@ -94,7 +95,9 @@
   OP(ASK,          "hh",  1, 1)  /* prompt -> r   : model call by role a; reply typed by descriptor b (0xFFFF: text) */ \
   OP(FANOUT,       "b",   3, 1)  /* xs f n -> t   : start branches (a=0: f(x) per element of list xs; a=1: xs is a record of 0-arg functions, f none); n: int limit or none */ \
   OP(BARRIER,      "b",   4, 1)  /* t tol k d -> r: join tasks t; a: BARRIER_* bits saying which of tol, k (first), d (timeout) are given */ \
-  OP(BUDGET,       "b",   6, 1)  /* f e c t u d -> r: run f() under a new budget (a: BUDGET_* bits); e: else function or none */
+  OP(BUDGET,       "b",   6, 1)  /* f e c t u d -> r: run f() under a new budget (a: BUDGET_* bits); e: else function or none */ \
+  OP(ROLE,         "h",   0, 1)  /* -> r          : role a (Module.roles) as a value */ \
+  OP(ASK_ROLE,     "hb", -1, 1)  /* r [t p m s] prompt -> reply : model call by role value r, reply typed by descriptor a (0xFFFF: text); b=1: per-call temperature, top_p, max_tokens, stop (each none when not given) */
 
 typedef enum Opcode {
 #define OP_ENUM(name, fmt, pop, push) OP_##name,

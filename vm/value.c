@@ -150,6 +150,18 @@ Value v_func(Heap *h, uint32_t fn, uint32_t ncap) {
   return v_obj(&f->h);
 }
 
+Value v_role(Heap *h, uint32_t index, const char *name) {
+  size_t len = strlen(name);
+  ObjRole *r = heap_alloc(h, sizeof(ObjRole) + len + 1);
+  r->h.rc = 1;
+  r->h.kind = OBJ_ROLE;
+  r->h.prov = 0;
+  r->index = index;
+  r->len = (uint32_t)len;
+  memcpy(r->name, name, len + 1);
+  return v_obj(&r->h);
+}
+
 /* ---- releasing ------------------------------------------------------- */
 
 /* The work list of objects whose count reached zero: a small inline array
@@ -247,6 +259,9 @@ void v_release_obj(Heap *h, Obj *o) {
     }
     case OBJ_TASKS:
       tasks_release_obj(h, x);
+      break;
+    case OBJ_ROLE:
+      heap_free(h, x, sizeof(ObjRole) + ((ObjRole *)x)->len + 1);
       break;
     }
   }
@@ -543,6 +558,7 @@ static int equal_at(Value a, Value b, int depth, EqWalk *w) {
   }
   case OBJ_SHAPE: return EQ_NO;
   case OBJ_TASKS: return EQ_NO; /* identity: x == y was handled above */
+  case OBJ_ROLE: return ((ObjRole *)x)->index == ((ObjRole *)y)->index ? EQ_YES : EQ_NO;
   case OBJ_FUNC: {
     ObjFunc *l = (ObjFunc *)x, *m = (ObjFunc *)y;
     if (l->fn != m->fn || l->ncap != m->ncap) return EQ_NO;
@@ -582,8 +598,9 @@ static int order_rank(Value v) {
   case OBJ_FUNC: return 8;
   case OBJ_SHAPE: return 9;
   case OBJ_TASKS: return 10;
+  case OBJ_ROLE: return 11;
   }
-  return 10;
+  return 11;
 }
 
 static int cmp3(int64_t a, int64_t b) { return (a > b) - (a < b); }
@@ -693,6 +710,7 @@ const char *v_type_name(Value v) {
   case OBJ_SHAPE: return "shape";
   case OBJ_FUNC: return "function";
   case OBJ_TASKS: return "tasks";
+  case OBJ_ROLE: return "role";
   }
   return "?";
 }
@@ -817,6 +835,12 @@ static bool render(Buf *b, Value v, int depth, bool raw_top, const char **err) {
     return true;
   case OBJ_TASKS:
     buf_puts(b, raw_top ? "<tasks>" : "\"<tasks>\"");
+    return true;
+  case OBJ_ROLE:
+    /* display: the role's name; nested, a JSON string of it (as a
+     * duration is), so `[a, b]` shows ["a","b"] */
+    if (raw_top) buf_put(b, AS_ROLE(v)->name, AS_ROLE(v)->len);
+    else buf_json_string(b, AS_ROLE(v)->name, AS_ROLE(v)->len);
     return true;
   }
   return true;

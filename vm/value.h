@@ -48,7 +48,8 @@ typedef enum ValueTag {
 
 typedef enum ObjKind {
   OBJ_STRING, OBJ_LIST, OBJ_MAP, OBJ_RECORD, OBJ_SHAPE, OBJ_FUNC,
-  OBJ_TASKS   /* running fan-out branches (vm/tasks.c); equal only to itself */
+  OBJ_TASKS,  /* running fan-out branches (vm/tasks.c); equal only to itself */
+  OBJ_ROLE    /* a role item as a value (ROLE): its Module.roles index and name */
 } ObjKind;
 
 typedef struct Obj {
@@ -118,6 +119,17 @@ typedef struct ObjFunc {
   Value caps[];
 } ObjFunc;
 
+/* A role as a value. The name is copied in so that display needs no
+ * module; equality is by index (two roles of one name from different
+ * modules stay different). Never JSON: the checker keeps roles out of
+ * replies, inputs and to_json. */
+typedef struct ObjRole {
+  Obj h;
+  uint32_t index;         /* in Module.roles */
+  uint32_t len;
+  char name[];            /* NUL-terminated */
+} ObjRole;
+
 /* A fan-out's branches and their results (FANOUT/BARRIER). Private to
  * vm/tasks.c: it owns fibers, so it is not "immutable once built"; only
  * the VM that made it touches its insides. Rendered as "<tasks>". */
@@ -160,6 +172,7 @@ Value v_map(Heap *h, uint32_t cap);                      /* empty map */
 ObjShape *shape_new(Heap *h, uint32_t n);                /* names to be filled (owned refs) */
 Value v_record(Heap *h, ObjShape *shape);                /* vals all none; fill before sharing */
 Value v_func(Heap *h, uint32_t fn, uint32_t ncap);       /* caps all none; fill before sharing */
+Value v_role(Heap *h, uint32_t index, const char *name); /* copies name */
 
 /* ---- reference counting --------------------------------------------- */
 static inline Value v_retain(Value v) { if (v.tag == V_OBJ) v.as.o->rc++; return v; }
@@ -180,6 +193,7 @@ static inline bool v_is(Value v, ObjKind k) { return v.tag == V_OBJ && v.as.o->k
 #define AS_RECORD(v) ((ObjRecord *)(v).as.o)
 #define AS_SHAPE(v)  ((ObjShape *)(v).as.o)
 #define AS_FUNC(v)   ((ObjFunc *)(v).as.o)
+#define AS_ROLE(v)   ((ObjRole *)(v).as.o)
 
 uint32_t str_hash(ObjString *s);
 bool str_eq(const ObjString *a, const ObjString *b);

@@ -11,6 +11,7 @@
  * Opcode facts (sizes, formats, stack effects) come from op_info; only the
  * meaning of an operand (local, constant, function) is opcode-specific. */
 #include "module.h"
+#include "effects.h"
 #include "../base/util.h"
 
 #include <math.h>
@@ -138,6 +139,13 @@ static char *check_operands(const Module *m, const FuncProto *f, const uint8_t *
   case OP_ASK:
     if (a.a >= m->nroles) return fn_err(f, pc, "ASK %u: no such role", a.a);
     if (a.b != ASK_TEXT && a.b >= m->ntypes) return fn_err(f, pc, "ASK: no such type descriptor %u", a.b);
+    break;
+  case OP_ROLE:
+    if (a.a >= m->nroles) return fn_err(f, pc, "ROLE %u: no such role", a.a);
+    break;
+  case OP_ASK_ROLE:
+    if (a.a != ASK_TEXT && a.a >= m->ntypes) return fn_err(f, pc, "ASK_ROLE: no such type descriptor %u", a.a);
+    if (a.b > 1) return fn_err(f, pc, "ASK_ROLE: settings flag %u is not 0 or 1", a.b);
     break;
   default: break;
   }
@@ -388,6 +396,10 @@ static char *verify_roles(const Module *m) {
     if (r->timeout_ms < -1 || r->timeout_ms == 0) return msg("role '%.200s': timeout out of range", r->name);
     if (r->retries < -1 || r->retries > 100) return msg("role '%.200s': retries out of range", r->name);
     if (r->repairs < -1 || r->repairs > 100) return msg("role '%.200s': repairs out of range", r->name);
+    if (r->nstop > ASK_STOP_MAX) return msg("role '%.200s': too many stop sequences", r->name);
+    for (uint32_t k = 0; k < r->nstop; k++)
+      if (!r->stop[k] || !r->stop[k][0] || strlen(r->stop[k]) > ASK_STOP_LEN_MAX)
+        return msg("role '%.200s': stop sequence %u is empty or too long", r->name, k);
   }
   return NULL;
 }

@@ -21,7 +21,7 @@ Endpoints
                                 "completed_by_prompt","repairs_by_prompt",
                                 "retry_counts_by_prompt","repairs","retries","span_ms",
                                 "arrival_spread_ms","first_arrival_unix_ms","body_bytes",
-                                "max_body_bytes"}
+                                "max_body_bytes","sampling"}
   GET  /_stats/NAME            one field of the above, e.g. /_stats/requests -> 3
   POST /_reset                 zeroes the statistics
 A missing key gets 401 with the provider's error body. The server never
@@ -103,7 +103,9 @@ the responses (any status) whose last byte was handed to the connection: a
 request whose client hung up first (a killed process), or that was reset,
 stalled or truncated, is an attempt but not a completed response.
 body_bytes lists the size in bytes of each model request body since the reset
-(the first 1000), max_body_bytes the largest.
+(the first 1000), max_body_bytes the largest. sampling lists, for the first
+100 requests, the path and the sampling fields their body carried
+(temperature, top_p, max_tokens, max_completion_tokens, stop, stop_sequences).
 first_arrival_unix_ms is the wall-clock time (Unix ms, time.time()) at which the
 first model request since the reset arrived, or null: a client on the same
 machine can compare it with its own clock.
@@ -164,6 +166,7 @@ class Stats:
         self.first_arrival_unix_ms = None  # t_first on the wall clock
         self.body_bytes = []       # request body sizes, the first 1000
         self.max_body_bytes = 0
+        self.sampling = []         # sampling fields of the first 100 bodies
 
     def to_json(self):
         return {
@@ -189,6 +192,7 @@ class Stats:
             "first_arrival_unix_ms": self.first_arrival_unix_ms,
             "body_bytes": self.body_bytes,
             "max_body_bytes": self.max_body_bytes,
+            "sampling": self.sampling,
         }
 
 
@@ -855,6 +859,18 @@ class Server:
         if len(st.body_bytes) < 1000:
             st.body_bytes.append(len(req["body"]))
         st.max_body_bytes = max(st.max_body_bytes, len(req["body"]))
+        if len(st.sampling) < 100:
+            try:
+                sent = json.loads(req["body"])
+            except ValueError:
+                sent = None
+            seen = {"path": path}
+            if isinstance(sent, dict):
+                for k in ("temperature", "top_p", "max_tokens", "max_completion_tokens", "stop",
+                          "stop_sequences"):
+                    if k in sent:
+                        seen[k] = sent[k]
+            st.sampling.append(seen)
         st.t_last_arrival = time.monotonic()
         if st.t_first is None:
             st.t_first = st.t_last_arrival

@@ -646,10 +646,17 @@ static void test_role_strings(Heap *h) {
   long mo = find_bytes(buf, len, "claude-sonnet-4-5");
   if (mo > 0) {
     memcpy(c, buf, len);
-    c[mo + 17] = 2;
+    c[mo + 17] = 4; /* bit 0: a system prompt, bit 1: stop sequences; no others */
     fix_checksum(c, len);
     err = load_err(h, c, len);
-    ok(err && strstr(err, "has_system is 2"), "has_system must be 0 or 1 (%s)", err);
+    ok(err && strstr(err, "has_system is 4"), "the role flags byte has bits 0 and 1 only (%s)", err);
+    free(err);
+    /* bit 1 claims stop sequences that are not there: refused, no crash */
+    memcpy(c, buf, len);
+    c[mo + 17] = 3;
+    fix_checksum(c, len);
+    err = load_err(h, c, len);
+    ok(err && strstr(err, "malformed module"), "a role's stop list that is not there is refused (%s)", err);
     free(err);
   }
   free(c);
