@@ -94,6 +94,7 @@ typedef enum NodeKind {
   N_TOURNAMENT,  /* tournament xs by judge on crit [format] [-> ranking]; runs `lowered` */
   N_ROLE_INDEX,  /* the role table index of role_index.role, an int (built by desugaring) */
   N_BUDGET,      /* budget { calls: N, ... } { body } [else { e }] */
+  N_TRY,         /* try unary.operand: its value, or its failure, as a result[T] */
 
   /* patterns (in N_MATCH_ARM) */
   N_PAT_WILD,    /* _ */

@@ -126,6 +126,7 @@ static NodeList one(ParseCtx *pc, Node *n) {
  * BUDGET is reserved, so using it is a syntax error */
 %token ASK "ask" FANOUT "fanout" BARRIER "barrier" LOOP "loop" UNTIL "until"
 %token VERIFY "verify" TOURNAMENT "tournament" BUDGET "budget"
+%token TRY "try"
 
 %token LPAREN "(" RPAREN ")" LBRACKET "[" RBRACKET "]"
 %token LBRACE "{" RBRACE "}"
@@ -525,6 +526,8 @@ unary
   : "-" unary                       { $$ = ps_unary(pc, AOP_NEG, $2, @$); }
   | postfix
   | ask
+  | TRY unary
+      { $$ = NEW(N_TRY, @$); $$->u.unary.operand = $2; $$ = DONE($$); }
   ;
 
 /* ask -> 'ask' role postfix [ '->' type ]
@@ -673,6 +676,7 @@ field_name
   | LOOP       { $$ = "loop"; }
   | UNTIL      { $$ = "until"; }
   | BUDGET     { $$ = "budget"; }
+  | TRY        { $$ = "try"; }
   ;
 
 fields
@@ -880,7 +884,7 @@ static bool operand_start(yysymbol_kind_t s) {
 }
 
 static bool is_keyword(yysymbol_kind_t s) {
-  return s >= YYSYMBOL_FN && s <= YYSYMBOL_BUDGET;
+  return s >= YYSYMBOL_FN && s <= YYSYMBOL_TRY;
 }
 
 /* The text of a token (NUL-free: stops at the end of the word). */

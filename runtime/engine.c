@@ -1001,7 +1001,7 @@ static void call_fail_kind(Engine *e, Call *c, const char *kind, Buf *m) {
   trace_ask(e, c, "failed", NULL, buf_cstr(m));
   if (c->f) {
     c->f->call = NULL;
-    vm_fail_parked(e->vm, c->f, kind, buf_cstr(m)); /* may free the fiber */
+    vm_fail_parked_at(e->vm, c->f, kind, buf_cstr(m), c->addr); /* may free the fiber, or resume it in a try */
     c->f = NULL;
   }
   buf_free(m);

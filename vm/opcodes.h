@@ -94,7 +94,9 @@
   OP(ASK,          "hh",  1, 1)  /* prompt -> r   : model call by role a; reply typed by descriptor b (0xFFFF: text) */ \
   OP(FANOUT,       "b",   3, 1)  /* xs f n -> t   : start branches (a=0: f(x) per element of list xs; a=1: xs is a record of 0-arg functions, f none); n: int limit or none */ \
   OP(BARRIER,      "b",   4, 1)  /* t tol k d -> r: join tasks t; a: BARRIER_* bits saying which of tol, k (first), d (timeout) are given */ \
-  OP(BUDGET,       "b",   6, 1)  /* f e c t u d -> r: run f() under a new budget (a: BUDGET_* bits); e: else function or none */
+  OP(BUDGET,       "b",   6, 1)  /* f e c t u d -> r: run f() under a new budget (a: BUDGET_* bits); e: else function or none */ \
+  OP(TRY,          "j",   0, 0)  /* ->            : until TRY_END, a caught error resumes at ip += off with its failure value pushed */ \
+  OP(TRY_END,      "",    0, 0)  /* ->            : drop the innermost TRY */
 
 typedef enum Opcode {
 #define OP_ENUM(name, fmt, pop, push) OP_##name,
