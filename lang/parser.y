@@ -150,7 +150,7 @@ static NodeList one(ParseCtx *pc, Node *n) {
 %type <node> add_expr mul_expr unary postfix primary if_expr string field
 %type <node> entry arm pattern type type_post type_atom tfield union ret_opt
 %type <node> type_ann default_opt block ask ask_role
-%type <node> loop loop_max loop_else fanout fanout_limit barrier word_arg budget
+%type <node> loop loop_max loop_else fanout fanout_limit barrier word_arg budget try_construct
 %type <node> verify tournament tourn_format tourn_ret
 %type <list> tparams tparam_list params param_list args expr_list fields entries
 %type <list> arms alts interp type_args type_list tfields stmt_chain barrier_mods
@@ -349,6 +349,16 @@ expr
   | barrier
   | verify
   | tournament
+  | try_construct
+  ;
+
+/* `try` before a construct that stands only where an expression may
+ * (its trailing words would otherwise end a unary operand) */
+try_construct
+  : TRY loop                        { $$ = ps_try(pc, $2, @$); }
+  | TRY barrier                     { $$ = ps_try(pc, $2, @$); }
+  | TRY verify                      { $$ = ps_try(pc, $2, @$); }
+  | TRY tournament                  { $$ = ps_try(pc, $2, @$); }
   ;
 
 /* verify -> 'verify' or_expr 'by' ( role | '[' role { ',' role } ']' )
@@ -526,8 +536,7 @@ unary
   : "-" unary                       { $$ = ps_unary(pc, AOP_NEG, $2, @$); }
   | postfix
   | ask
-  | TRY unary
-      { $$ = NEW(N_TRY, @$); $$->u.unary.operand = $2; $$ = DONE($$); }
+  | TRY unary                       { $$ = ps_try(pc, $2, @$); }
   ;
 
 /* ask -> 'ask' role postfix [ '->' type ]
