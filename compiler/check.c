@@ -437,15 +437,18 @@ static Type *record_of(Checker *c, const TyField *fields, uint32_t n, const char
   return t;
 }
 
-/* `failure`: why one branch of a tolerant barrier failed. */
+/* `failure`: why a branch of a tolerant barrier, or the operand of a
+ * `try`, failed. */
 Type *ck_failure(Checker *c) {
   if (!c->failure) {
     TyField f[] = {
       {"branch", type_prim(TY_INT), "index of the branch (its element's position)"},
       {"kind", type_prim(TY_STRING), "what went wrong: \"error\", \"timeout\", ..."},
       {"message", type_prim(TY_STRING), "the workflow error's message"},
+      {"address", type_prim(TY_STRING),
+       "where it failed: the effect's address (\"main/ask#2\") or the source location (\"file:line:col\")"},
     };
-    c->failure = record_of(c, f, 3, "failure");
+    c->failure = record_of(c, f, 4, "failure");
   }
   return c->failure;
 }
@@ -530,6 +533,20 @@ static Type *instance_of(Checker *c, TypeSym *ts, Type **args) {
 }
 
 static Type *named_type(Checker *c, Node *tn, Symbol *s);
+
+/* `result[T]`, the prelude's union a `try` gives (NULL if the prelude
+ * lacks it: a program checked without the standard library). */
+Type *ck_result(Checker *c, Type *t) {
+  FileScope *pre = c->file ? (c->file->prelude ? c->file->prelude : c->file) : NULL;
+  Symbol *s = pre ? tab_get(&pre->items, "result") : NULL;
+  if (!s || s->kind != SYM_TYPE) return NULL;
+  TypeSym *ts = (TypeSym *)s;
+  Type *g = ck_typesym_type(c, ts);
+  if (!g || ck_is_error(g) || ts->ntparams != 1) return NULL;
+  Type *inst = instance_of(c, ts, &t);
+  return ck_is_error(inst) ? NULL : inst;
+}
+
 
 /* `alias.Type`: a type of the module imported as `alias` (E0203 when there
  * is no such import, or the module declares no such type). */
@@ -1510,11 +1527,10 @@ static void add_variants(Checker *c, FileScope *fs, Symbol *s, bool own, ImportE
   }
 }
 
-/* Own unions last, so a clash is reported at the file's own declaration. */
+/* Own unions after imported ones, so a clash is reported at the file's
+ * own declaration; the prelude's last, so a program's own `Ok` shadows
+ * the prelude's (a `try` result is still matched by its type). */
 static void collect_variants(Checker *c, FileScope *fs) {
-  if (fs->prelude)
-    for (uint32_t i = 0; i < fs->prelude->items.cap; i++)
-      if (fs->prelude->items.keys[i]) add_variants(c, fs, fs->prelude->items.vals[i], false, NULL);
   for (uint32_t i = 0; i < fs->imported.cap; i++)
     if (fs->imported.keys[i]) {
       ImportedName *in = fs->imported.vals[i];
@@ -1526,6 +1542,9 @@ static void collect_variants(Checker *c, FileScope *fs) {
     if (it && it->kind == N_TYPEDEF && it->sym && tab_get(&fs->items, it->sym->name) == it->sym)
       add_variants(c, fs, it->sym, true, NULL);
   }
+  if (fs->prelude)
+    for (uint32_t i = 0; i < fs->prelude->items.cap; i++)
+      if (fs->prelude->items.keys[i]) add_variants(c, fs, fs->prelude->items.vals[i], false, NULL);
 }
 
 /* A variant used by name: the import it came by is used too. */

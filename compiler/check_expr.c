@@ -2044,6 +2044,35 @@ static Type *budget_expr(Checker *c, Node *n, Type *want) {
   return acc;
 }
 
+/* Rule: `try E` is E's value as `Ok { value }` or the workflow error that
+ * ended E as `Failed { error: failure }`, a `result[T]` of the prelude
+ * (T is none when E has no value). Which failures are caught is the
+ * VM's to decide (vm/fiber.c, fiber_catch). A tasks value cannot be
+ * wrapped: it would escape its barrier. */
+static Type *try_expr(Checker *c, Node *n, Type *want) {
+  Type *w = ck_strip(want);
+  Type *inner = NULL;
+  if (w && w->kind == TY_TAGGED) {
+    const TyField *ok = record_field(w, "Ok");
+    const TyField *v = ok && ok->type->kind == TY_RECORD ? record_field(ok->type, "value") : NULL;
+    if (v) inner = v->type;
+  }
+  Type *t = ck_expr(c, n->u.unary.operand, inner);
+  if (ck_is_error(t)) return err();
+  if (t->kind == TY_VOID) t = type_prim(TY_NONE);
+  if (ck_mentions_tasks(t)) {
+    diag_add(c->dl, D_E0301, value_span(n->u.unary.operand), "join it first: try barrier t",
+             "type mismatch: `try` cannot wrap %s", ck_type_str(c, t));
+    return err();
+  }
+  Type *r = ck_result(c, t);
+  if (!r) {
+    diag_add(c->dl, D_E0301, n->span, NULL, "`try` needs the prelude's type `result`");
+    return err();
+  }
+  return r;
+}
+
 /* Rule: `barrier T [tolerate N | tolerate P%] [first K] [timeout D]`
  * joins a fan-out: T is a fanout or a tasks name; N and K are ints, P a
  * percent literal, D a duration. The value is list[T] (the record of
@@ -2336,6 +2365,7 @@ static Type *expr_inner(Checker *c, Node *n, Type *want) {
   case N_FANOUT: return fanout_expr(c, n);
   case N_BARRIER: return barrier_expr(c, n);
   case N_BUDGET: return budget_expr(c, n, want);
+  case N_TRY: return try_expr(c, n, want);
   case N_VERIFY: return verify_expr(c, n);
   case N_TOURNAMENT: return tournament_expr(c, n);
   case N_ROLE_INDEX: return role_index_expr(c, n);

@@ -177,8 +177,9 @@ bool ck_broken_name(const Checker *c, const char *name);
 bool ck_is_error(const Type *t);
 VariantRef *ck_variant(Checker *c, const char *name);   /* NULL: no such variant in scope */
 Type *ck_typesym_type(Checker *c, struct TypeSym *ts);  /* resolves it on first use */
-Type *ck_failure(Checker *c);                          /* { branch, kind, message } */
+Type *ck_failure(Checker *c);                          /* { branch, kind, message, address } */
 Type *ck_joined(Checker *c, Type *elem);               /* { ok: list[T], failed: list[failure] } */
+Type *ck_result(Checker *c, Type *t);                  /* result[T] of the prelude, or NULL */
 bool ck_mentions_tasks(const Type *t);
 bool ck_mentions_role(const Type *t);   /* a role anywhere inside: never JSON */
 Type *ck_strip(Type *t);                               /* T? -> T */

@@ -375,7 +375,7 @@ static void scan(Cx *cx, FnInfo *f, Node *n) {
   case N_FOR: scan(cx, f, n->u.for_.iter); scan(cx, f, n->u.for_.body); break;
   case N_INTERP: scan_list(cx, f, &n->u.interp.parts); break;
   case N_LIST: case N_RECORD: case N_MAP: scan_list(cx, f, &n->u.list.items); break;
-  case N_UNARY: scan(cx, f, n->u.unary.operand); break;
+  case N_UNARY: case N_TRY: scan(cx, f, n->u.unary.operand); break;
   case N_BINARY: scan(cx, f, n->u.binary.lhs); scan(cx, f, n->u.binary.rhs); break;
   case N_CALL: scan(cx, f, n->u.call.callee); scan_list(cx, f, &n->u.call.args); break;
   case N_FIELD: scan(cx, f, n->u.field.object); break;
@@ -768,7 +768,7 @@ static Cost ex_node(Cx *cx, Node *n, Val *outp) {
   case N_RECORD: case N_MAP: return ex_list(cx, &n->u.list.items);
   case N_FIELD_INIT: case N_MAP_ENTRY:
     return cost_add(cx, ex(cx, n->u.init.key, NULL), ex(cx, n->u.init.value, out));
-  case N_UNARY: {
+  case N_UNARY: case N_TRY: {
     Val v;
     Cost c = ex(cx, n->u.unary.operand, &v);
     out->model = v.model;

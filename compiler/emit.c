@@ -37,6 +37,7 @@ typedef struct Loop {
   uint32_t head;               /* `continue` target: the ITER */
   uint32_t *breaks;            /* JUMPs to patch to the loop exit */
   uint32_t nbreaks, cap;
+  int32_t tries;               /* `try`s in progress at the loop head */
 } Loop;
 
 /* The function being emitted. */
@@ -52,6 +53,7 @@ typedef struct FnEmit {
   LineEntry *lines;
   uint32_t nlines, lines_cap;
   Loop *loop;
+  int32_t tries;               /* `try`s in progress (TRY emitted, TRY_END not yet) */
 } FnEmit;
 
 typedef struct Emitter {
@@ -460,6 +462,27 @@ static void emit_variant(Emitter *e, Node *n) {
   NodeList l = {all, items.n + 1, items.n + 1};
   emit_record_of(e, n, &l, vr);
   free(all);
+}
+
+/* Rule (the TRY contract): try E =
+ *   TRY -> caught; CONST "Ok"; E; TRY_END; RECORD {type, value}; JUMP end;
+ *   caught: (the VM pushed Failed { error }) end:
+ * Both paths leave one value: the result[T] variant. */
+static void emit_try(Emitter *e, Node *n) {
+  FnEmit *f = e->fn;
+  int32_t d = f->depth;
+  uint32_t h = jump_fwd(e, n, OP_TRY);
+  f->tries++;
+  emit_string(e, n, "Ok", 2);
+  emit_value(e, n->u.unary.operand);
+  f->tries--;
+  op0(e, n, OP_TRY_END);
+  static const char *const names[] = {"type", "value"};
+  op1(e, n, OP_RECORD, shape_const(e, names, 2));
+  uint32_t end = jump_fwd(e, n, OP_JUMP);
+  patch(e, h, here(e));
+  f->depth = d + 1;
+  patch(e, end, here(e));
 }
 
 /* Calls, by what the checker resolved (CallInfo). */
@@ -924,6 +947,7 @@ static void emit_value_node(Emitter *e, Node *n) {
   case N_FANOUT: emit_fanout(e, n); return;
   case N_BARRIER: emit_barrier(e, n); return;
   case N_BUDGET: emit_budget(e, n); return;
+  case N_TRY: emit_try(e, n); return;
   /* verify and tournament run the expression desugaring lowered them to */
   case N_VERIFY: emit_value(e, n->u.verify.lowered); return;
   case N_TOURNAMENT: emit_value(e, n->u.tourn.lowered); return;
@@ -1119,7 +1143,7 @@ static void emit_for(Emitter *e, Node *s) {
   op1(e, s, OP_SET_LOCAL, list);
   emit_const(e, s, K_INT, v_int(0));
   op1(e, s, OP_SET_LOCAL, index);
-  Loop lp = { f->loop, f->depth, here(e), NULL, 0, 0 };
+  Loop lp = { f->loop, f->depth, here(e), NULL, 0, 0, f->tries };
   uint32_t iter = encode(e, s, OP_ITER, list, index, 0);
   op1(e, s, OP_SET_LOCAL, declare(e, s));
   f->loop = &lp;
@@ -1141,6 +1165,7 @@ static void emit_loop_exit(Emitter *e, Node *s, bool is_break) {
   }
   int32_t d = f->depth;
   for (int32_t k = d; k > lp->depth; k--) op0(e, s, OP_POP);
+  for (int32_t k = f->tries; k > lp->tries; k--) op0(e, s, OP_TRY_END); /* leaving a try */
   if (is_break) {
     lp->breaks = grow_array(lp->breaks, &lp->cap, lp->nbreaks + 1, sizeof(uint32_t), 4);
     lp->breaks[lp->nbreaks++] = jump_fwd(e, s, OP_JUMP);

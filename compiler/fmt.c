@@ -212,7 +212,7 @@ static bool is_keyword(const F *f, const Tok *t) {
   static const char *const kw[] = { "fn", "let", "var", "type", "role", "import", "as", "if", "else",
                                     "match", "for", "in", "break", "continue", "return", "true",
                                     "false", "none", "and", "or", "not", "with", "ask", "fanout",
-                                    "barrier", "verify", "tournament", "loop", "until", "budget" };
+                                    "barrier", "verify", "tournament", "loop", "until", "budget", "try" };
   if (t->kind != TK_WORD || is_field_word(f, t)) return false;
   for (size_t i = 0; i < sizeof kw / sizeof kw[0]; i++)
     if (tok_is(f, t, kw[i])) return true;

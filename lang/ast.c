@@ -164,7 +164,8 @@ void ast_each_child(Node *n, ChildFn f, void *ud) {
   case N_PAT_OR: each_list(&n->u.list.items, f, ud); break;
   case N_VARIANT:
   case N_PAT_VARIANT: each_list(&n->u.variant.fields, f, ud); break;
-  case N_UNARY: C(n->u.unary.operand); break;
+  case N_UNARY:
+  case N_TRY: C(n->u.unary.operand); break;
   case N_BINARY: C(n->u.binary.lhs); C(n->u.binary.rhs); break;
   case N_CALL:
     C(n->u.call.callee);
@@ -258,7 +259,7 @@ static const char *const kind_names[N__COUNT] = {
   [N_UNARY] = "unary", [N_BINARY] = "binary", [N_CALL] = "call", [N_FIELD] = "get",
   [N_INDEX] = "index", [N_WITH] = "with", [N_IF] = "if", [N_MATCH] = "match",
   [N_BLOCK] = "block", [N_LAMBDA] = "lambda", [N_ASK] = "ask", [N_LOOP] = "loop",
-  [N_FANOUT] = "fanout", [N_BARRIER] = "barrier", [N_BUDGET] = "budget", [N_VERIFY] = "verify",
+  [N_FANOUT] = "fanout", [N_BARRIER] = "barrier", [N_BUDGET] = "budget", [N_TRY] = "try", [N_VERIFY] = "verify",
   [N_TOURNAMENT] = "tournament", [N_ROLE_INDEX] = "role-index", [N_PAT_WILD] = "pat-wild",
   [N_PAT_LIT] = "pat", [N_PAT_BIND] = "bind", [N_PAT_OR] = "pat-or", [N_TYPE_NAME] = "type-name",
   [N_TYPE_RECORD] = "type-record", [N_TYPE_UNION] = "type-union",
@@ -436,6 +437,7 @@ static void dump_node(FILE *out, const Node *n, int indent) {
     dump_str(out, n->u.lit.str ? n->u.lit.str : "", n->u.lit.len);
     break;
   case N_NAME: fprintf(out, " %s", n->u.name.id); break;
+  case N_TRY: dump_child(out, n->u.unary.operand, in); break;
   case N_UNARY:
     fprintf(out, " %s", ast_op_text(n->u.unary.op));
     dump_child(out, n->u.unary.operand, in);

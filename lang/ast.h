@@ -94,6 +94,7 @@ typedef enum NodeKind {
   N_TOURNAMENT,  /* tournament xs by judge on crit [format] [-> ranking]; runs `lowered` */
   N_ROLE_INDEX,  /* a verifier, role_index.role, as a role value (built by desugaring) */
   N_BUDGET,      /* budget { calls: N, ... } { body } [else { e }] */
+  N_TRY,         /* try unary.operand: its value, or its failure, as a result[T] */
 
   /* patterns (in N_MATCH_ARM) */
   N_PAT_WILD,    /* _ */

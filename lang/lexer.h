@@ -99,6 +99,7 @@ Node *ps_done(ParseCtx *pc, Node *n); /* depth check: n or N_ERROR */
 Node *ps_error(ParseCtx *pc, Loc l);
 Node *ps_name(ParseCtx *pc, const char *id, Loc l);
 Node *ps_unary(ParseCtx *pc, Op op, Node *e, Loc l);
+Node *ps_try(ParseCtx *pc, Node *e, Loc l);
 Node *ps_binary(ParseCtx *pc, Op op, Node *a, Node *b, Loc l);
 Node *ps_call(ParseCtx *pc, Node *callee, NodeList args, Loc l);
 Node *ps_generic_call(ParseCtx *pc, Node *callee, Node *first, NodeList rest,

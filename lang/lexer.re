@@ -909,6 +909,7 @@ int lex_next(ParseCtx *pc, WPSTYPE *val, Loc *loc) {
       "loop"     { return keyword(pc, val, loc, T_LOOP); }
       "until"    { return keyword(pc, val, loc, T_UNTIL); }
       "budget"   { return keyword(pc, val, loc, T_BUDGET); }
+      "try"      { return keyword(pc, val, loc, T_TRY); }
 
       id {
         val->str = arena_strndup(pc->arena, (const char *)lx->tok, (size_t)(lx->cur - lx->tok));

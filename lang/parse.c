@@ -64,6 +64,12 @@ Node *ps_unary(ParseCtx *pc, Op op, Node *e, Loc l) {
   return ps_done(pc, n);
 }
 
+Node *ps_try(ParseCtx *pc, Node *e, Loc l) {
+  Node *n = ps_new(pc, N_TRY, l);
+  n->u.unary.operand = e;
+  return ps_done(pc, n);
+}
+
 /* Source text of a node for a help line, or NULL when it is too long to
  * quote (or holds a line break: help lines are one line). */
 static const char *quote_span(ParseCtx *pc, Span s) {

@@ -126,6 +126,7 @@ static NodeList one(ParseCtx *pc, Node *n) {
  * BUDGET is reserved, so using it is a syntax error */
 %token ASK "ask" FANOUT "fanout" BARRIER "barrier" LOOP "loop" UNTIL "until"
 %token VERIFY "verify" TOURNAMENT "tournament" BUDGET "budget"
+%token TRY "try"
 
 %token LPAREN "(" RPAREN ")" LBRACKET "[" RBRACKET "]"
 %token LBRACE "{" RBRACE "}"
@@ -159,7 +160,7 @@ static NodeList one(ParseCtx *pc, Node *n) {
 %type <node> add_expr mul_expr unary postfix primary if_expr string field
 %type <node> entry arm pattern type type_post type_atom tfield union ret_opt
 %type <node> type_ann default_opt block ask ask_role ask_target ask_with
-%type <node> loop loop_max loop_else fanout fanout_limit barrier word_arg budget
+%type <node> loop loop_max loop_else fanout fanout_limit barrier word_arg budget try_construct
 %type <node> verify tournament tourn_format tourn_ret
 %type <list> tparams tparam_list params param_list args expr_list fields entries
 %type <list> arms alts interp type_args type_list tfields stmt_chain barrier_mods
@@ -359,6 +360,16 @@ expr
   | barrier
   | verify
   | tournament
+  | try_construct
+  ;
+
+/* `try` before a construct that stands only where an expression may
+ * (its trailing words would otherwise end a unary operand) */
+try_construct
+  : TRY loop                        { $$ = ps_try(pc, $2, @$); }
+  | TRY barrier                     { $$ = ps_try(pc, $2, @$); }
+  | TRY verify                      { $$ = ps_try(pc, $2, @$); }
+  | TRY tournament                  { $$ = ps_try(pc, $2, @$); }
   ;
 
 /* verify -> 'verify' or_expr 'by' ( role | '[' role { ',' role } ']' )
@@ -536,6 +547,7 @@ unary
   : "-" unary                       { $$ = ps_unary(pc, AOP_NEG, $2, @$); }
   | postfix
   | ask
+  | TRY unary                       { $$ = ps_try(pc, $2, @$); }
   ;
 
 /* ask -> 'ask' role postfix [ '->' type ]
@@ -696,6 +708,7 @@ field_name
   | LOOP       { $$ = "loop"; }
   | UNTIL      { $$ = "until"; }
   | BUDGET     { $$ = "budget"; }
+  | TRY        { $$ = "try"; }
   ;
 
 fields
@@ -921,7 +934,7 @@ static bool operand_start(yysymbol_kind_t s) {
 }
 
 static bool is_keyword(yysymbol_kind_t s) {
-  return s >= YYSYMBOL_FN && s <= YYSYMBOL_BUDGET;
+  return s >= YYSYMBOL_FN && s <= YYSYMBOL_TRY;
 }
 
 /* The text of a token (NUL-free: stops at the end of the word). */

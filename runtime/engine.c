@@ -1017,7 +1017,7 @@ static void call_fail_kind(Engine *e, Call *c, const char *kind, Buf *m) {
   trace_ask(e, c, "failed", NULL, buf_cstr(m));
   if (c->f) {
     c->f->call = NULL;
-    vm_fail_parked(e->vm, c->f, kind, buf_cstr(m)); /* may free the fiber */
+    vm_fail_parked_at(e->vm, c->f, kind, buf_cstr(m), c->addr); /* may free the fiber, or resume it in a try */
     c->f = NULL;
   }
   buf_free(m);
@@ -2187,7 +2187,8 @@ static const char *request_change(const char *recorded, const Call *c) {
 
 /* With an EffectLog: fills c's request and looks for a record that
  * answers it (c->rec). Resume takes successful records with the same
- * fingerprint and sends the rest; replay needs a record for every ask.
+ * fingerprint (and failed ones under a `try`) and sends the rest; replay
+ * needs a record for every ask.
  * false after vm_raise when replay has none. */
 static bool ask_from_records(Engine *e, Call *c) {
   EffectLog *log = e->log;
@@ -2196,7 +2197,10 @@ static bool ask_from_records(Engine *e, Call *c) {
   if (!log->serve) return true;
   const EffectRec *rec = records_get(log->serve, c->addr);
   bool same = rec && strcmp(rec->kind, "ask") == 0 && rec->req_hash == c->req_hash;
-  if (same && (rec->ok || log->mode == SERVE_STRICT)) {
+  /* a failure a `try` of the asking fiber caught is history the run went
+   * on from: it is answered again, so the resumed run takes the same path */
+  bool caught = c->f && c->f->ntries > 0;
+  if (same && (rec->ok || log->mode == SERVE_STRICT || caught)) {
     c->rec = rec;
     return true;
   }

@@ -193,6 +193,7 @@ static void fiber_unwind(VM *vm, Fiber *f) {
   for (uint32_t i = 0; i < f->sp; i++) v_release(&vm->heap, f->stack[i]);
   f->sp = 0;
   f->nframes = 0;
+  f->ntries = 0;
 }
 
 static bool fiber_live(const Fiber *f) {
@@ -260,6 +261,8 @@ void vm_fiber_free(VM *vm, Fiber *f) {
   v_release(&vm->heap, f->resume_value);
   free(f->error);
   free(f->error_trace);
+  free(f->error_addr);
+  heap_free(&vm->heap, f->tries, (size_t)f->tries_cap * sizeof *f->tries);
   if (f->path) heap_free(&vm->heap, f->path, strlen(f->path) + 1);
   budget_release(vm, f->budget);
   heap_free(&vm->heap, f->stack, (size_t)f->stack_cap * sizeof(Value));
@@ -327,13 +330,27 @@ static char *build_trace(VM *vm, Fiber *f) {
  * bytes: it may quote a program's string or a model's reply), trace and
  * kind. The stack is left for the scheduler to unwind (a native's
  * arguments are still in use while it raises). */
+/* "file:line:col" of f's innermost frame, where an error was raised. */
+static char *error_location(VM *vm, Fiber *f) {
+  if (!f->nframes) return xstrdup("");
+  const Frame *fr = &f->frames[f->nframes - 1];
+  const Module *m = vm->mod;
+  const FuncProto *p = &m->funcs[fr->fn];
+  const char *file = p->file < m->nfiles && m->files[p->file] ? m->files[p->file] : "?";
+  uint32_t line, col;
+  func_line_at(p, fr->ip ? fr->ip - 1 : 0, &line, &col);
+  return line ? xasprintf("%s:%u:%u", file, line, col) : xstrdup(file);
+}
+
 static NativeStatus raise_va(VM *vm, Fiber *f, const char *kind, const char *fmt, va_list ap) {
   if (f->state == FIBER_FAILED) return NATIVE_ERROR; /* the first error wins */
   char *msg = xvasprintf_cap(WEFT_MESSAGE_MAX, fmt, ap);
   free(f->error);
   free(f->error_trace);
+  free(f->error_addr);
   f->error = msg;
   f->error_trace = build_trace(vm, f);
+  f->error_addr = error_location(vm, f);
   f->error_kind = kind;
   f->state = FIBER_FAILED;
   return NATIVE_ERROR;
@@ -355,11 +372,53 @@ NativeStatus vm_raise(VM *vm, Fiber *f, const char *fmt, ...) {
   return st;
 }
 
+bool vm_failure_catchable(const VM *vm, const Fiber *f, const char *kind) {
+  if (!kind || strcmp(kind, "error") == 0 || strcmp(kind, "timeout") == 0) return true;
+  if (strcmp(kind, "budget") == 0) return !budget_spent(f->budget) && !budget_run_failure(vm);
+  return false; /* "limit", "cancelled" */
+}
+
+/* A failed fiber inside a `try` whose error it may catch: unwinds to the
+ * innermost try (releasing what the frames and temporaries above it held,
+ * as fiber_unwind does for the whole stack; a fan-out's tasks released
+ * there cancel its branches) and readies the fiber at the try's handler
+ * with `Failed { error }` pushed. Returns false, leaving f as it is,
+ * otherwise. */
+static bool fiber_catch(VM *vm, Fiber *f) {
+  if (f->state != FIBER_FAILED || !f->ntries || !vm_failure_catchable(vm, f, f->error_kind)) return false;
+  TryFrame t = f->tries[--f->ntries];
+  if (t.nframes == 0 || t.nframes > f->nframes || t.sp > f->sp || t.sp >= f->stack_cap) return false;
+  for (uint32_t i = t.sp; i < f->sp; i++) v_release(&vm->heap, f->stack[i]);
+  f->sp = t.sp;
+  f->nframes = t.nframes;
+  f->frames[t.nframes - 1].ip = t.ip;
+  Value err = vm_failure_value(vm, -1, f->error_kind, f->error, f->error_addr);
+  f->stack[f->sp++] = vm_failed_variant(vm, err);
+  free(f->error);
+  free(f->error_trace);
+  free(f->error_addr);
+  f->error = f->error_trace = f->error_addr = NULL;
+  f->error_kind = NULL;
+  if (vm->heap.limit && vm->heap.used <= vm->heap.limit) vm->heap.over_limit = false;
+  f->state = FIBER_READY;
+  runq_push(vm, f);
+  return true;
+}
+
 void vm_fail_parked(VM *vm, Fiber *f, const char *kind, const char *msg) {
+  vm_fail_parked_at(vm, f, kind, msg, NULL);
+}
+
+void vm_fail_parked_at(VM *vm, Fiber *f, const char *kind, const char *msg, const char *addr) {
   if (f->state != FIBER_PARKED) return;
   if (f->timer_index < vm->ntimers && vm->timers[f->timer_index] == f) timer_remove_at(vm, f->timer_index);
   f->state = FIBER_RUNNING; /* raise_va keeps the first error of a FAILED fiber only */
   vm_raise_kind(vm, f, kind, "%s", msg);
+  if (addr) {
+    free(f->error_addr);
+    f->error_addr = xstrdup(addr);
+  }
+  if (fiber_catch(vm, f)) return;
   fiber_unwind(vm, f);
   vm->live_fibers--;
   if (f->task) tasks_branch_finished(vm, f); /* frees f */
@@ -603,6 +662,7 @@ static bool run_slice(VM *vm, Fiber *f) {
     runq_push(vm, f);
     return false;
   case FIBER_FAILED:
+    if (fiber_catch(vm, f)) return false;
     fiber_unwind(vm, f);
     vm->live_fibers--;
     if (vm->heap.limit && vm->heap.used <= vm->heap.limit) vm->heap.over_limit = false;

@@ -784,11 +784,40 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     NEXT;
   }
 
+  /* TRY off: a `try` begins. Until the matching TRY_END, an error the
+   * fiber may catch (fiber_catch) unwinds to this frame and stack depth
+   * and resumes at ip + off with the failure value pushed. */
+  CASE(TRY) {
+    int32_t off = I32(ip);
+    ip += 4;
+    if (UNLIKELY(f->ntries == f->tries_cap)) {
+      uint32_t ncap = f->tries_cap ? f->tries_cap * 2 : 4;
+      f->tries = heap_realloc(heap, f->tries, (size_t)f->tries_cap * sizeof *f->tries, (size_t)ncap * sizeof *f->tries);
+      f->tries_cap = ncap;
+    }
+    TryFrame *t = &f->tries[f->ntries++];
+    t->nframes = f->nframes;
+    t->sp = (uint32_t)(sp - stack);
+    t->ip = (uint32_t)(ip - code) + (uint32_t)off;
+    CHECK_MEM();
+    NEXT;
+  }
+
+  /* TRY_END: the innermost `try` is over (its operand finished, or a
+   * break or continue leaves it). */
+  CASE(TRY_END) {
+    if (UNLIKELY(f->ntries == 0 || f->tries[f->ntries - 1].nframes != f->nframes)) RT_ERROR("TRY_END without a TRY");
+    f->ntries--;
+    NEXT;
+  }
+
   /* RETURN: r -> ; pops the frame (releasing the callee slot, locals and
    * temporaries) and pushes r in the callee's slot. Returning from the
    * fiber's first frame finishes the fiber with r as its result. */
   CASE(RETURN) {
     Value *rp = --sp;
+    /* a `return` inside a `try` ends it */
+    while (f->ntries && f->tries[f->ntries - 1].nframes >= f->nframes) f->ntries--;
     Value *bottom = slots - 1;
     while (sp > bottom) {
       --sp;

@@ -97,7 +97,9 @@
   OP(BARRIER,      "b",   4, 1)  /* t tol k d -> r: join tasks t; a: BARRIER_* bits saying which of tol, k (first), d (timeout) are given */ \
   OP(BUDGET,       "b",   6, 1)  /* f e c t u d -> r: run f() under a new budget (a: BUDGET_* bits); e: else function or none */ \
   OP(ROLE,         "h",   0, 1)  /* -> r          : role a (Module.roles) as a value */ \
-  OP(ASK_ROLE,     "hb", -1, 1)  /* r [t p m s] prompt -> reply : model call by role value r, reply typed by descriptor a (0xFFFF: text); b=1: per-call temperature, top_p, max_tokens, stop (each none when not given) */
+  OP(ASK_ROLE,     "hb", -1, 1)  /* r [t p m s] prompt -> reply : model call by role value r, reply typed by descriptor a (0xFFFF: text); b=1: per-call temperature, top_p, max_tokens, stop (each none when not given) */ \
+  OP(TRY,          "j",   0, 0)  /* ->            : until TRY_END, a caught error resumes at ip += off with its failure value pushed */ \
+  OP(TRY_END,      "",    0, 0)  /* ->            : drop the innermost TRY */
 
 typedef enum Opcode {
 #define OP_ENUM(name, fmt, pop, push) OP_##name,

@@ -48,6 +48,7 @@ typedef struct Branch {
   Value result;        /* BR_DONE: the result until the barrier moves it out */
   Fiber *fiber;        /* BR_RUNNING: the branch's fiber (owned) */
   char *message;       /* BR_FAILED / BR_CANCELLED: malloc'd, or NULL */
+  char *addr;          /* BR_FAILED: where (Fiber.error_addr, moved), or NULL */
   const char *kind;    /* "error", "timeout", "cancelled", "limit" (static) */
   uint32_t finished;   /* 1-based finish order; 0 while unfinished */
   uint8_t state;       /* BranchState */
@@ -288,6 +289,7 @@ NativeStatus tasks_fanout(VM *vm, Fiber *f, uint32_t mode, const Value *args, Va
     b->result = v_none();
     b->fiber = NULL;
     b->message = NULL;
+    b->addr = NULL;
     b->kind = NULL;
     b->finished = 0;
     b->state = BR_PENDING;
@@ -347,31 +349,50 @@ static uint32_t success_cut(ObjTasks *t) {
   return last;
 }
 
-/* { ok: [results of the successful branches], failed: [{branch, kind,
- * message}, ...] }, both in input order (with `first K`, ok holds the
- * first K to succeed). */
+Value vm_failure_value(VM *vm, int64_t branch, const char *kind, const char *message, const char *addr) {
+  Heap *h = &vm->heap;
+  static const char *const fnames[] = {"branch", "kind", "message", "address"};
+  ObjShape *fs = make_shape(h, fnames, 4);
+  Value r = v_record(h, fs);
+  v_release(h, v_obj(&fs->h));
+  AS_RECORD(r)->vals[0] = v_int(branch);
+  AS_RECORD(r)->vals[1] = v_cstring(h, kind ? kind : "error");
+  AS_RECORD(r)->vals[2] = v_cstring(h, message ? message : "");
+  AS_RECORD(r)->vals[3] = v_cstring(h, addr ? addr : "");
+  return r;
+}
+
+Value vm_failed_variant(VM *vm, Value error) {
+  static const char *const names[] = {"type", "error"};
+  ObjShape *sh = make_shape(&vm->heap, names, 2);
+  Value r = v_record(&vm->heap, sh);
+  v_release(&vm->heap, v_obj(&sh->h));
+  AS_RECORD(r)->vals[0] = v_cstring(&vm->heap, "Failed");
+  AS_RECORD(r)->vals[1] = error;
+  return r;
+}
+
+/* { ok: [results of the successful branches], failed: [failure, ...] },
+ * both in input order (with `first K`, ok holds the first K to succeed). */
 static Value joined_result(VM *vm, ObjTasks *t) {
   Heap *h = &vm->heap;
   static const char *const jn[] = {"ok", "failed"};
-  static const char *const fnames[] = {"branch", "kind", "message"};
   uint32_t cut = success_cut(t);
   Value ok = v_list(h, t->nok);
   Value bad = v_list(h, t->nbad);
-  ObjShape *fs = make_shape(h, fnames, 3);
   for (uint32_t i = 0; i < t->n; i++) {
     Branch *b = &t->br[i];
     if (b->state == BR_DONE && b->finished <= cut) {
       AS_LIST(ok)->items[AS_LIST(ok)->n++] = b->result;
       b->result = v_none();
     } else if (b->state == BR_FAILED && AS_LIST(bad)->n < AS_LIST(bad)->cap) {
-      Value r = v_record(h, fs);
-      AS_RECORD(r)->vals[0] = v_int(i);
-      AS_RECORD(r)->vals[1] = v_cstring(h, b->kind ? b->kind : "error");
-      AS_RECORD(r)->vals[2] = v_cstring(h, b->message ? b->message : "");
+      /* a branch stopped from outside (timeout) failed at its own address */
+      char *at = b->addr ? NULL : t->prefix ? xasprintf("%s[%u]", t->prefix, i) : NULL;
+      Value r = vm_failure_value(vm, i, b->kind, b->message, b->addr ? b->addr : at);
+      free(at);
       AS_LIST(bad)->items[AS_LIST(bad)->n++] = r;
     }
   }
-  v_release(h, v_obj(&fs->h));
   ObjShape *js = make_shape(h, jn, 2);
   Value r = v_record(h, js);
   v_release(h, v_obj(&js->h));
@@ -703,6 +724,9 @@ void tasks_branch_finished(VM *vm, Fiber *f) {
       char *msg = f->error ? f->error : xasprintf("branch %u failed", i);
       f->error = NULL;
       branch_fail(t, i, f->error_kind ? f->error_kind : "error", msg);
+      free(b->addr);
+      b->addr = f->error_addr;
+      f->error_addr = NULL;
     }
     mark_dirty(vm, t);
   }
@@ -753,6 +777,7 @@ static void tasks_destroy(VM *vm, ObjTasks *t) {
     drop_fiber(vm, t, b, NULL);
     v_release(h, b->result);
     free(b->message);
+    free(b->addr);
   }
   free(t->prefix);
   free(t->barrier_addr);
@@ -887,6 +912,8 @@ static void budget_to_else(VM *vm, ObjTasks *t) {
   Branch *b = &t->br[0];
   free(b->message);
   b->message = NULL;
+  free(b->addr);
+  b->addr = NULL;
   b->kind = NULL;
   b->finished = 0;
   b->state = BR_PENDING;

@@ -200,6 +200,14 @@ static char *check_depth(const Module *m, const FuncProto *f, uint32_t ninstr) {
     switch (op) {
     case OP_RETURN: case OP_FAIL: break;
     case OP_JUMP: err = flow(&w, pc, target, nd); break;
+    case OP_TRY: /* the handler starts with the failure value pushed */
+      if (nd + 1 > f->max_stack) {
+        err = fn_err(f, pc, "stack depth %d exceeds max_stack %u", nd + 1, f->max_stack);
+        break;
+      }
+      err = flow(&w, pc, next, nd);
+      if (!err) err = flow(&w, pc, target, nd + 1);
+      break;
     case OP_JUMP_IF_FALSE: case OP_JUMP_IF_TRUE:
       err = flow(&w, pc, next, nd);
       if (!err) err = flow(&w, pc, target, nd);

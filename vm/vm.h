@@ -32,6 +32,13 @@ typedef struct Limits {
 void limits_default(Limits *l);  /* fills zero fields with defaults */
 
 /* ---- fibers ---------------------------------------------------------- */
+/* A `try` in progress: a catchable error unwinds the fiber to frame
+ * nframes - 1, stack depth sp, and resumes it at byte offset ip there
+ * with the failure value pushed (vm/fiber.c, fiber_catch). */
+typedef struct TryFrame {
+  uint32_t nframes, sp, ip;
+} TryFrame;
+
 typedef struct Frame {
   uint32_t fn;        /* Module.funcs index */
   uint32_t ip;        /* byte offset of the next instruction */
@@ -52,6 +59,8 @@ typedef struct Fiber {
   char *error;           /* FIBER_FAILED: message (owned) */
   char *error_trace;     /* FIBER_FAILED: "  at fn (file:line:col)\n" lines (owned) */
   const char *error_kind;/* "error", "limit", "timeout", ... (static string) */
+  char *error_addr;      /* FIBER_FAILED: the failed effect's address, else "file:line:col" (owned) */
+  TryFrame *tries; uint32_t ntries, tries_cap; /* the `try`s in progress, innermost last */
   uint64_t wake_at;      /* parked on a timer: monotonic ms */
   uint64_t timer_seq;    /* tie-break so equal deadlines wake in park order */
   Value resume_value;    /* pushed when the fiber resumes */

@@ -25,8 +25,31 @@ NativeStatus vm_raise_kind(VM *vm, Fiber *f, const char *kind, const char *fmt, 
 /* Fails a fiber parked on an effect from outside the interpreter (the
  * effect engine, when a model call fails): records the message with a
  * trace pointing at the parking instruction, unwinds the stack and
- * retires the fiber. No-op unless f is parked. */
+ * retires the fiber, or resumes it at its innermost `try` when the error
+ * may be caught there (see the failure kinds below). No-op unless f is
+ * parked. */
 void vm_fail_parked(VM *vm, Fiber *f, const char *kind, const char *msg);
+/* The same for a failed effect whose address (vm/trace.h) the failure
+ * records; addr may be NULL (the source location is recorded). */
+void vm_fail_parked_at(VM *vm, Fiber *f, const char *kind, const char *msg, const char *addr);
+
+/* Failure kinds (Fiber.error_kind, a branch's kind, failure.kind):
+ *   "error"     a workflow error: a failed or refused ask, a runtime error,
+ *               a failed barrier
+ *   "timeout"   a barrier's timeout, or a host that did not answer in time
+ *   "budget"    a budget ran out
+ *   "limit"     a VM limit: instructions, memory, call depth, fibers
+ *   "cancelled" a branch stopped because its barrier was decided
+ * A `try` catches "error" and "timeout", and "budget" when no budget over
+ * the catching fiber is exhausted (an inner block's budget ran out, not
+ * the run's or an enclosing block's). "limit" and cancellation always end
+ * the work they stop. */
+bool vm_failure_catchable(const VM *vm, const Fiber *f, const char *kind);
+/* The `failure` record { branch, kind, message, address } (new reference;
+ * NULL strings read as ""). */
+Value vm_failure_value(VM *vm, int64_t branch, const char *kind, const char *message, const char *addr);
+/* `Failed { error }` of the prelude's result[T] (takes error). */
+Value vm_failed_variant(VM *vm, Value error);
 
 /* Grows f's value stack to at least `need` slots (geometrically). */
 void fiber_grow_stack(VM *vm, Fiber *f, size_t need);

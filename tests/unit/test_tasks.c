@@ -406,8 +406,8 @@ static void test_tolerate(TM *t) {
   Fiber *f = run_main(vm, t->mains[BARRIER_TOLERATE], LIST(vm, 1005, 1010, 20, 30), fnv(vm, t->branch), NONE,
                       v_int(2), NONE, NONE);
   check_json(f,
-             "{\"ok\":[40,60],\"failed\":[{\"branch\":0,\"kind\":\"error\",\"message\":\"boom 1005\"},"
-             "{\"branch\":1,\"kind\":\"error\",\"message\":\"boom 1010\"}]}",
+             "{\"ok\":[40,60],\"failed\":[{\"branch\":0,\"kind\":\"error\",\"message\":\"boom 1005\",\"address\":\"t.weft:7:3\"},"
+             "{\"branch\":1,\"kind\":\"error\",\"message\":\"boom 1010\",\"address\":\"t.weft:7:3\"}]}",
              "tolerate 2 with 2 failures: the joined record");
   vm_fiber_free(vm, f);
 
@@ -475,7 +475,7 @@ static void test_first(TM *t) {
   reset_state();
   f = run_main(vm, t->mains[BARRIER_FIRST | BARRIER_TOLERATE], LIST(vm, 1005, 10, 40, 20, 50), fnv(vm, t->branch),
                NONE, v_int(1), v_int(2), NONE);
-  check_json(f, "{\"ok\":[20,40],\"failed\":[{\"branch\":0,\"kind\":\"error\",\"message\":\"boom 1005\"}]}",
+  check_json(f, "{\"ok\":[20,40],\"failed\":[{\"branch\":0,\"kind\":\"error\",\"message\":\"boom 1005\",\"address\":\"t.weft:7:3\"}]}",
              "first 2 + tolerate 1: the joined record of the first two successes");
   vm_fiber_free(vm, f);
   f = run_main(vm, t->mains[BARRIER_FIRST | BARRIER_TOLERATE], LIST(vm, 1005, 1006, 40, 20, 50), fnv(vm, t->branch),
@@ -508,8 +508,8 @@ static void test_timeout(TM *t) {
   f = run_main(vm, t->mains[BARRIER_TIMEOUT | BARRIER_TOLERATE], LIST(vm, 10, 400, 1020), fnv(vm, t->branch), NONE,
                v_int(2), NONE, v_duration(50));
   check_json(f,
-             "{\"ok\":[20],\"failed\":[{\"branch\":1,\"kind\":\"timeout\",\"message\":\"timed out after 50ms\"},"
-             "{\"branch\":2,\"kind\":\"error\",\"message\":\"boom 1020\"}]}",
+             "{\"ok\":[20],\"failed\":[{\"branch\":1,\"kind\":\"timeout\",\"message\":\"timed out after 50ms\",\"address\":\"main/fanout#1@7[1]\"},"
+             "{\"branch\":2,\"kind\":\"error\",\"message\":\"boom 1020\",\"address\":\"t.weft:7:3\"}]}",
              "timeout + tolerate: the timed-out branch is a failure of kind timeout");
   vm_fiber_free(vm, f);
 
@@ -568,7 +568,7 @@ static void test_record_ok(TM *t) {
   AS_RECORD(rec)->vals[1] = fnv(vm, t->fail_fast);
   Fiber *f = run_main(vm, t->mains_rec[BARRIER_TOLERATE], rec, NONE, NONE, v_int(1), NONE, NONE);
   check_json(f,
-             "{\"ok\":[[400,400,400]],\"failed\":[{\"branch\":1,\"kind\":\"error\",\"message\":\"boom 1005\"}]}",
+             "{\"ok\":[[400,400,400]],\"failed\":[{\"branch\":1,\"kind\":\"error\",\"message\":\"boom 1005\",\"address\":\"t.weft:7:3\"}]}",
              "record fan-out with tolerate: ok in field order, failures by index");
   vm_fiber_free(vm, f);
 
