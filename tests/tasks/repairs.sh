@@ -18,10 +18,12 @@ repaired 06_invoice_check.weft 06_invoice.json 4 --repairs 4   # qty 0, price < 
 repaired 09_first_three_vote.weft 09_vote.json 1        # "maybe" is not an Answer
 repaired 13_agent_steps.weft 13_agent.json 2            # a Lookup variant; an Answer with a query
 
-# with repairs off, each broken reply fails its ask with the reason
+# with repairs off, each broken reply fails its ask with the reason; task 6
+# catches the failure with `try` and returns it as its error
 run "$WEFT" run --quiet --mock-script "$DATA/06_invoice.json" --repairs 0 "$TESTDIR/06_invoice_check.weft"
-[ "$rc" != 0 ] || fail "06 without repairs: succeeded"
-contains "$err" "qty: expected int from 1 to 1000, got 0" || fail "06 without repairs: $err"
+expect_rc 0 "06 without repairs"
+contains "$out" '"invoice":null,"error":"error: ask extractor: reply does not match Invoice after 1 attempt: $.lines[0].qty: expected int from 1 to 1000, got 0"' ||
+  fail "06 without repairs: $out"
 run "$WEFT" run --quiet --mock-script "$DATA/13_agent.json" --repairs 0 "$TESTDIR/13_agent_steps.weft"
 [ "$rc" != 0 ] || fail "13 without repairs: succeeded"
 contains "$err" "expected a variant of Step" || fail "13 without repairs: $err"
