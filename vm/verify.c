@@ -312,6 +312,19 @@ static char *verify_types(const Module *m) {
         if (k == NO_INDEX) continue;
         if (k >= m->nconsts || (m->const_kinds[k] != K_INT && !(b == TD_FLOAT && m->const_kinds[k] == K_FLOAT)))
           return msg("type descriptor %u: range bound is not a number constant of its base", i);
+        /* the checker's rules, which a loaded module cannot be trusted to
+         * have followed: a length is never negative, a float bound is finite */
+        Value v = m->consts[k];
+        if (v.tag == V_FLOAT && !isfinite(v.as.f))
+          return msg("type descriptor %u: range bound is not a finite number", i);
+        if ((b == TD_STRING || b == TD_LIST) && v.tag == V_INT && v.as.i < 0)
+          return msg("type descriptor %u: a length bound is negative", i);
+      }
+      if (t->lo != NO_INDEX && t->hi != NO_INDEX) {
+        Value lo = m->consts[t->lo], hi = m->consts[t->hi];
+        double l = lo.tag == V_INT ? (double)lo.as.i : lo.as.f, h = hi.tag == V_INT ? (double)hi.as.i : hi.as.f;
+        bool empty = lo.tag == V_INT && hi.tag == V_INT ? lo.as.i > hi.as.i : l > h;
+        if (empty) return msg("type descriptor %u: an empty range (lower bound above upper)", i);
       }
       break;
     }

@@ -3,6 +3,7 @@
  *
  * A program is compiled from source, so the descriptors are what the
  * emitter really writes; main's result type is the one asked for. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,8 +198,53 @@ static void test_verify(void) {
   }
 }
 
+/* A hostile module's bounds: what the checker refuses in source (a negative
+ * length, an empty range, a bound that is not a finite number) is refused
+ * on load too, since the mock, the schema and validation trust them (a
+ * string range of at most -1 characters made the mock index before its
+ * buffer; a list range of -5 to -1 items asked for 2^32 of them). */
+static void test_verify_bounds(void) {
+  static const struct { const char *what; int base_kind; bool lo_set, hi_set; double lo, hi; bool ok; } cases[] = {
+    {"a string of at most -1 characters", TD_STRING, false, true, 0, -1, false},
+    {"a list of -5 to -1 items", TD_LIST, true, true, -5, -1, false},
+    {"an int range of 10 to 1", TD_INT, true, true, 10, 1, false},
+    {"a float range from NaN", TD_FLOAT, true, false, NAN, 0, false},
+    {"a float range up to infinity", TD_FLOAT, false, true, 0, INFINITY, false},
+    {"a float range of 2.5 to 0.5", TD_FLOAT, true, true, 2.5, 0.5, false},
+    {"a string of 0 to 5 characters", TD_STRING, true, true, 0, 5, true},
+    {"an int range of -5 to -1", TD_INT, true, true, -5, -1, true},
+    {"a float range of -1.5 to 2.0", TD_FLOAT, true, true, -1.5, 2.0, true},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    Heap h;
+    heap_init(&h, 0);
+    Module *m = module_new(&h);
+    TypeDesc item = {.kind = TD_INT, .elem = NO_INDEX, .doc = NO_INDEX, .name = NO_INDEX};
+    uint32_t it = module_add_type(m, &item);
+    TypeDesc base = {.kind = (uint8_t)cases[i].base_kind, .elem = cases[i].base_kind == TD_LIST ? it : NO_INDEX,
+                     .doc = NO_INDEX, .name = NO_INDEX};
+    uint32_t b = module_add_type(m, &base);
+    bool fl = cases[i].base_kind == TD_FLOAT;
+    uint32_t lo = !cases[i].lo_set ? NO_INDEX
+                  : fl           ? module_add_const(m, K_FLOAT, v_float(cases[i].lo))
+                                 : module_add_const(m, K_INT, v_int((int64_t)cases[i].lo));
+    uint32_t hi = !cases[i].hi_set ? NO_INDEX
+                  : fl           ? module_add_const(m, K_FLOAT, v_float(cases[i].hi))
+                                 : module_add_const(m, K_INT, v_int((int64_t)cases[i].hi));
+    TypeDesc r = {.kind = TD_RANGE, .elem = b, .lo = lo, .hi = hi, .doc = NO_INDEX, .name = NO_INDEX};
+    module_add_type(m, &r);
+    char *err = NULL;
+    bool ok_ = module_verify(m, &err);
+    ok(ok_ == cases[i].ok, "verify: %s is %s (%s)", cases[i].what, cases[i].ok ? "accepted" : "refused",
+       err ? err : "no error");
+    free(err);
+    module_free(m);
+  }
+}
+
 int main(void) {
   test_verify();
+  test_verify_bounds();
   Compiled c;
   memset(&c, 0, sizeof c);
   bool built = compile(&c, PROGRAM);
