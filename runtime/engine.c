@@ -286,8 +286,7 @@ static void msg_push(Call *c, const char *role, char *text) {
     c->msgs = m;
     c->msgs_cap = ncap;
   }
-  c->msgs[c->nmsgs].role = role;
-  c->msgs[c->nmsgs].text = text;
+  c->msgs[c->nmsgs] = (ChatMsg){.role = role, .text = text};
   c->nmsgs++;
   call_meter(c);
 }

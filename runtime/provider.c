@@ -18,6 +18,14 @@ const Provider provider_mock = {
 
 void reply_free(ProviderReply *r) {
   buf_free(&r->text);
+  for (uint32_t i = 0; i < r->ncalls; i++) {
+    free(r->calls[i].id);
+    free(r->calls[i].name);
+    free(r->calls[i].input);
+  }
+  free(r->calls);
+  r->calls = NULL;
+  r->ncalls = 0;
   free(r->stop_reason);
   free(r->refusal_text);
   free(r->request_id);

@@ -16,10 +16,34 @@
 #include <stdint.h>
 #include "../vm/value.h"
 
-/* One turn of the conversation sent to the model. */
+/* A tool call the model made: its id (the provider's, echoed back with
+ * the result), the tool's name and its arguments as JSON object text. */
+typedef struct ToolCall {
+  char *id;
+  char *name;
+  char *input;
+} ToolCall;
+
+/* A tool offered to the model: its name, its `///` description and the
+ * JSON Schema of its parameters (an object schema, as text). */
+typedef struct ToolDef {
+  const char *name;
+  const char *description;
+  const char *schema;
+} ToolDef;
+
+/* One turn of the conversation sent to the model. A tool-calling loop adds
+ * the assistant turns that made calls (text may be NULL, calls set) and one
+ * "tool" turn per result (tool_id names the call; is_error when the call
+ * failed or was refused, the text then says why). Anthropic groups
+ * consecutive results into one user turn of tool_result blocks; OpenAI
+ * sends one `role: "tool"` message each. */
 typedef struct ChatMsg {
-  const char *role;     /* "user" or "assistant" */
-  const char *text;
+  const char *role;     /* "user", "assistant" or "tool" */
+  const char *text;     /* NULL: none (an assistant turn of calls only) */
+  const ToolCall *calls; uint32_t ncalls;  /* assistant: the calls it made */
+  const char *tool_id;  /* "tool": the id of the call answered */
+  bool is_error;        /* "tool": the result is an error message */
 } ChatMsg;
 
 typedef struct ProviderRequest {
@@ -33,6 +57,8 @@ typedef struct ProviderRequest {
   uint32_t nstop;
   const char *schema;       /* JSON Schema text, or NULL for a text reply */
   const char *schema_name;  /* e.g. "Finding" or "reply" */
+  const ToolDef *tools;     /* offered tools (ntools of them), none when 0 */
+  uint32_t ntools;
   bool stream;
   /* The base URL the user set (the provider's base_env), NULL when unset.
    * A provider may shape its body by it: openai.c sends the deprecated
@@ -49,6 +75,8 @@ typedef struct Usage {
 /* A successful reply (2xx and a complete body or stream). */
 typedef struct ProviderReply {
   Buf text;                 /* the reply text (the JSON for structured output) */
+  ToolCall *calls;          /* tool calls the reply makes (malloc'd, ncalls), in order */
+  uint32_t ncalls;
   Usage usage;
   char *stop_reason;        /* "end_turn", "stop", "max_tokens", "length", "refusal", ... (malloc'd) */
   bool refusal;             /* the model refused (Anthropic stop_reason refusal,

@@ -15,8 +15,8 @@
 /* ---- request bodies and headers --------------------------------------- */
 
 static const ChatMsg two_msgs[] = {
-  { "user", "Weather in Paris?" },
-  { "assistant", "Checking." },
+  { .role = "user", .text = "Weather in Paris?" },
+  { .role = "assistant", .text = "Checking." },
 };
 
 static ProviderRequest base_request(void) {
@@ -92,7 +92,7 @@ static void test_anthropic_body(void) {
   ok(provider_openai.build_body(&r) == NULL, "openai body: invalid schema -> NULL");
 
   /* Invalid UTF-8 in a prompt would make the API reject the body. */
-  static const ChatMsg bad[] = { { "user", "a\xff" "b\"q\n" } };
+  static const ChatMsg bad[] = { { .role = "user", .text = "a\xff" "b\"q\n" } };
   r = base_request();
   r.msgs = bad;
   r.nmsgs = 1;
