@@ -4,6 +4,7 @@
  * Nothing here touches the network. Prints TAP-style `ok N - desc` lines
  * and exits non-zero if any check failed. */
 #include "../../runtime/provider.h"
+#include "../../base/util.h"
 #include "tap.h"
 
 #include <cjson/cJSON.h>
@@ -1450,7 +1451,70 @@ static void test_tools_hash(void) {
   ok(provider_tools_hash(1, &r) != h0, "tools hash: a missing text differs from another");
 }
 
-int main(void) {
+/* For tests/http/http_tools_wire.sh, which checks these encoders and
+ * parsers against the test server's bytes:
+ *   test_providers --body PROVIDER [stream]  prints the body of the tool
+ *       request of the golden tests (its last turn answered)
+ *   test_providers --parse PROVIDER FILE     parses a captured reply (SSE
+ *       when it starts with "event:", "data:" or ":") and prints its text
+ *       and calls, or "error: ..." */
+static int tool_main(int argc, char **argv) {
+  const Provider *p = strcmp(argv[2], "openai") == 0 ? &provider_openai : &provider_anthropic;
+  if (strcmp(argv[1], "--body") == 0) {
+    ToolDef tools[2];
+    ProviderRequest r = tool_request(tools);
+    r.stream = argc > 3 && strcmp(argv[3], "stream") == 0;
+    char *body = p->build_body(&r);
+    if (!body) return 1;
+    puts(body);
+    free(body);
+    return 0;
+  }
+  if (argc < 4) return 2;
+  FILE *f = fopen(argv[3], "rb");
+  if (!f) return 2;
+  Buf in;
+  buf_init(&in);
+  char chunk[65536];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) buf_put(&in, chunk, n);
+  fclose(f);
+  const char *s = in.data ? in.data : "";
+  ProviderReply *rep;
+  StreamRun run;
+  ProviderReply plain;
+  char *err = NULL;
+  bool good;
+  if (strncmp(s, "event:", 6) == 0 || strncmp(s, "data:", 5) == 0 || s[0] == ':') {
+    run_init(&run, p);
+    run_feed(&run, s, in.len, NULL, 0);
+    rep = &run.st.reply;
+    good = run.st.done && !run.st.failed;
+    if (!good) err = xstrdup(run.st.error.len ? run.st.error.data : "stream not complete");
+  } else {
+    memset(&plain, 0, sizeof plain);
+    buf_init(&plain.text);
+    rep = &plain;
+    good = p->parse_reply(s, in.len, &plain, &err);
+  }
+  if (good) {
+    printf("text: %s\nstop: %s\n", rep->text.data ? rep->text.data : "", rep->stop_reason ? rep->stop_reason : "-");
+    for (uint32_t i = 0; i < rep->ncalls; i++)
+      printf("call: %s|%s|%s|%s\n", rep->calls[i].id, rep->calls[i].name,
+             rep->calls[i].input ? rep->calls[i].input : "-", rep->calls[i].raw ? rep->calls[i].raw : "-");
+  } else {
+    printf("error: %s\n", err ? err : "?");
+  }
+  free(err);
+  if (rep == &plain) reply_free(&plain);
+  else run_free(&run);
+  buf_free(&in);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc >= 3 && (strcmp(argv[1], "--body") == 0 || strcmp(argv[1], "--parse") == 0))
+    return tool_main(argc, argv);
   test_anthropic_body();
   test_openai_body();
   test_headers();
