@@ -40,6 +40,8 @@ statelessly, so tests need no set-up calls):
          | "usage-" N                  the reply reports N input tokens
          | "crlf"                      SSE lines end in \\r\\n
          | "split"                     SSE bytes are written in 5-byte pieces
+         | "tools-" N | "tools"        the first N steps (1) answer with tool calls
+         | "tooltext"                  a tool-call reply starts with a text block
          | anything else               ignored (a normal model name: ok reply)
 
   A fault applies to attempts 0..N-1 and then the request succeeds; without
@@ -88,6 +90,19 @@ statelessly, so tests need no set-up calls):
   llamacpp    400 llama.cpp body {"error":{"code":400,"message","type"}}
   llamacpp503 503 llama.cpp {"error":{"code":503,...,"type":"unavailable_error"}}
   html502     502 with an HTML page (a proxy in the way)
+  toolbadjson T the first tool call's arguments are cut JSON
+  toolarray T the first tool call's arguments are a JSON array
+  toolnoid  T the first tool call has no id
+  toolunknown T the first tool call names no_such_tool
+  toolhuge  T the first tool call's arguments are 2 MB
+  (T: applies when tools are offered, counted by the steps already made:
+  assistant turns with tool calls, which are not repairs.)
+
+Tools (tests/lib/README.md, "Tools"): tool definitions and tool turns are
+checked as the real APIs check them, with their 400 bodies; "tools-N"
+answers the first N steps with one call per offered tool (arguments from
+its schema), streamed as input_json_delta / delta.tool_calls fragments; the
+answer after tool results is "echo: PROMPT | tool results: R1; R2".
 
 Replies. Without a schema, the text is "echo: " + the first 60 characters of
 the first user message. With a schema (Anthropic output_config.format.schema
