@@ -276,6 +276,7 @@ static void take_arguments(ToolCall *c, const cJSON *args) {
 static bool take_call_deltas(StreamState *st, const cJSON *calls) {
   ProviderReply *r = &st->reply;
   const cJSON *d;
+  if (!cJSON_IsArray(calls)) return true;
   cJSON_ArrayForEach(d, calls) {
     const cJSON *idx = cJSON_GetObjectItemCaseSensitive(d, "index");
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(d, "id");
@@ -343,8 +344,8 @@ static bool openai_parse_reply(const char *body, size_t len, ProviderReply *out,
   }
   const cJSON *msg = cJSON_GetObjectItemCaseSensitive(choice, "message");
   take_content(&out->text, cJSON_GetObjectItemCaseSensitive(msg, "content"));
-  const cJSON *call;
-  cJSON_ArrayForEach(call, cJSON_GetObjectItemCaseSensitive(msg, "tool_calls")) {
+  const cJSON *call, *calls = cJSON_GetObjectItemCaseSensitive(msg, "tool_calls");
+  if (cJSON_IsArray(calls)) cJSON_ArrayForEach(call, calls) {
     const cJSON *fn = cJSON_GetObjectItemCaseSensitive(call, "function");
     ToolCall *c = provider_call_add(out, cJSON_GetObjectItemCaseSensitive(call, "id"),
                                     cJSON_GetObjectItemCaseSensitive(fn, "name"), &m);
