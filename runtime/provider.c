@@ -450,10 +450,13 @@ void provider_put_number(Buf *b, double v) {
 
 /* ---- tool calls --------------------------------------------------------- */
 
+/* Length first, so that no two sequences of strings hash the same bytes;
+ * NULL has a length no string has (a turn without text is not one with
+ * empty text). */
 static uint64_t hash_str(uint64_t h, const char *s) {
-  /* NULL and "" differ: a turn without text is not one with empty text */
-  if (!s) return fnv1a64(h, "\xff", 1);
-  return fnv1a64(h, s, strlen(s) + 1);
+  uint64_t n = s ? (uint64_t)strlen(s) : UINT64_MAX;
+  h = fnv1a64(h, &n, sizeof n);
+  return s ? fnv1a64(h, s, (size_t)n) : h;
 }
 
 uint64_t provider_tools_hash(uint64_t h, const ProviderRequest *req) {
