@@ -1,8 +1,8 @@
 /* openai.c — OpenAI Chat Completions and the servers that imitate it
  * (Ollama, llama.cpp, vLLM; PROVIDERS.md §B): request body and headers,
  * the JSON reply, the `data:`-only chunk stream ending in [DONE], and the
- * many shapes of error body those servers send. Only text content is
- * used; tool calls, reasoning fields and unknown fields are skipped. */
+ * many shapes of error body those servers send, tool definitions, calls
+ * and results included. Reasoning fields and unknown fields are skipped. */
 #include "provider.h"
 #include "../base/util.h"
 
@@ -21,13 +21,90 @@ static void put_msg(Buf *b, bool first, const char *role, const char *text) {
   buf_putc(b, '}');
 }
 
+/* Compact JSON of a schema text; NULL when it is not JSON. */
+static char *compact_json(const char *text) {
+  cJSON *j = cJSON_Parse(text);
+  if (!j) return NULL;
+  char *out = cJSON_PrintUnformatted(j);
+  cJSON_Delete(j);
+  return out;
+}
+
+static void put_str(Buf *b, const char *s) {
+  buf_json_string(b, s ? s : "", s ? strlen(s) : 0);
+}
+
+/* An assistant turn that made calls: content null (or its text) and
+ * tool_calls, whose arguments are a JSON *string* holding the object. */
+static void put_assistant_calls(Buf *b, bool first, const ChatMsg *m) {
+  buf_puts(b, first ? "{\"role\":\"assistant\",\"content\":" : ",{\"role\":\"assistant\",\"content\":");
+  if (m->text && *m->text) put_str(b, m->text);
+  else buf_puts(b, "null");
+  buf_puts(b, ",\"tool_calls\":[");
+  for (uint32_t k = 0; k < m->ncalls; k++) {
+    const ToolCall *c = &m->calls[k];
+    buf_puts(b, k ? ",{\"id\":" : "{\"id\":");
+    put_str(b, c->id);
+    buf_puts(b, ",\"type\":\"function\",\"function\":{\"name\":");
+    put_str(b, c->name);
+    char *args = provider_call_args(c);
+    buf_puts(b, ",\"arguments\":");
+    buf_json_string(b, args, strlen(args));
+    free(args);
+    buf_puts(b, "}}");
+  }
+  buf_puts(b, "]}");
+}
+
+/* A tool result: {"role":"tool","tool_call_id":ID,"content":TEXT}. The
+ * format has no error flag, so an error says so in its first word. */
+static void put_tool_result(Buf *b, bool first, const ChatMsg *m) {
+  buf_puts(b, first ? "{\"role\":\"tool\",\"tool_call_id\":" : ",{\"role\":\"tool\",\"tool_call_id\":");
+  put_str(b, m->tool_id);
+  buf_puts(b, ",\"content\":");
+  if (m->is_error) {
+    Buf t;
+    buf_init(&t);
+    buf_puts(&t, "Error: ");
+    if (m->text) buf_puts(&t, m->text);
+    buf_json_string(b, t.data, t.len);
+    buf_free(&t);
+  } else {
+    put_str(b, m->text);
+  }
+  buf_putc(b, '}');
+}
+
+/* tools: [{"type":"function","function":{name, description, parameters}}].
+ * Neither tool_choice (auto is the default) nor strict (the loop checks
+ * every call against the parameter types itself) is sent. false when a
+ * schema is not JSON. */
+static bool put_tools(Buf *b, const ProviderRequest *req) {
+  if (!req->ntools) return true;
+  buf_puts(b, ",\"tools\":[");
+  for (uint32_t i = 0; i < req->ntools; i++) {
+    const ToolDef *t = &req->tools[i];
+    char *schema = t->schema ? compact_json(t->schema) : xstrdup("{\"type\":\"object\",\"properties\":{}}");
+    if (!schema) return false;
+    buf_puts(b, i ? ",{\"type\":\"function\",\"function\":{\"name\":" : "{\"type\":\"function\",\"function\":{\"name\":");
+    put_str(b, t->name);
+    if (t->description && *t->description) {
+      buf_puts(b, ",\"description\":");
+      put_str(b, t->description);
+    }
+    buf_puts(b, ",\"parameters\":");
+    buf_puts(b, schema);
+    free(schema);
+    buf_puts(b, "}}");
+  }
+  buf_putc(b, ']');
+  return true;
+}
+
 static char *openai_build_body(const ProviderRequest *req) {
   char *schema = NULL;
   if (req->schema) {
-    cJSON *j = cJSON_Parse(req->schema);
-    if (!j) return NULL;
-    schema = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
+    schema = compact_json(req->schema);
     if (!schema) return NULL;
   }
   Buf b;
@@ -37,9 +114,13 @@ static char *openai_build_body(const ProviderRequest *req) {
   buf_puts(&b, ",\"messages\":[");
   bool first = true;
   if (req->system) { put_msg(&b, true, "system", req->system); first = false; }
-  for (uint32_t i = 0; i < req->nmsgs; i++, first = false)
-    put_msg(&b, first, req->msgs[i].role ? req->msgs[i].role : "user",
-            req->msgs[i].text ? req->msgs[i].text : "");
+  for (uint32_t i = 0; i < req->nmsgs; i++, first = false) {
+    const ChatMsg *m = &req->msgs[i];
+    const char *role = m->role ? m->role : "user";
+    if (strcmp(role, "tool") == 0) put_tool_result(&b, first, m);
+    else if (strcmp(role, "assistant") == 0 && m->ncalls) put_assistant_calls(&b, first, m);
+    else put_msg(&b, first, role, m->text ? m->text : "");
+  }
   buf_putc(&b, ']');
   /* max_tokens is deprecated upstream (o-series reject it) but is all
    * OpenAI-compatible servers such as Ollama understand: a base URL set to
@@ -58,6 +139,12 @@ static char *openai_build_body(const ProviderRequest *req) {
     buf_putc(&b, ']');
   }
   if (req->stream) buf_puts(&b, ",\"stream\":true,\"stream_options\":{\"include_usage\":true}");
+  if (!put_tools(&b, req)) {
+    free(schema);
+    buf_free(&b);
+    return NULL;
+  }
+  /* With tools too: response_format shapes the final answer only. */
   if (schema) {
     const char *name = req->schema_name && *req->schema_name ? req->schema_name : "reply";
     buf_puts(&b, ",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":");
@@ -65,7 +152,7 @@ static char *openai_build_body(const ProviderRequest *req) {
     buf_puts(&b, ",\"strict\":true,\"schema\":");
     buf_puts(&b, schema);
     buf_puts(&b, "}}");
-    cJSON_free(schema);
+    free(schema);
   }
   buf_putc(&b, '}');
   return b.data;
@@ -170,6 +257,75 @@ static bool truthy(const cJSON *v) {
   return true;
 }
 
+/* arguments is a JSON string holding the object; some compatible
+ * servers send the object itself, which is taken as it is. */
+static void take_arguments(ToolCall *c, const cJSON *args) {
+  if (cJSON_IsString(args)) {
+    provider_call_input(c, args->valuestring, strlen(args->valuestring));
+    return;
+  }
+  char *in = args ? cJSON_PrintUnformatted(args) : NULL;
+  provider_call_input(c, in ? in : "", in ? strlen(in) : 0);
+  free(in);
+}
+
+/* The tool_calls of one stream delta: each entry's index says which call
+ * it continues; the first carries id and name, the rest argument
+ * fragments. An entry without an index (some compatible servers) starts a
+ * call when its id is new, else continues the latest. */
+static bool take_call_deltas(StreamState *st, const cJSON *calls) {
+  ProviderReply *r = &st->reply;
+  const cJSON *d;
+  if (!cJSON_IsArray(calls)) return true;
+  cJSON_ArrayForEach(d, calls) {
+    const cJSON *idx = cJSON_GetObjectItemCaseSensitive(d, "index");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(d, "id");
+    const cJSON *fn = cJSON_GetObjectItemCaseSensitive(d, "function");
+    Buf m;
+    buf_init(&m);
+    int64_t k = -1;
+    if (cJSON_IsNumber(idx) && idx->valuedouble >= 0 && idx->valuedouble < 1e9) {
+      k = provider_stream_call(r, (int64_t)idx->valuedouble, true, &m);
+    } else if (cJSON_IsString(id) && *id->valuestring) {
+      for (uint32_t i = 0; i < r->ncalls && k < 0; i++)
+        if (r->calls[i].id && strcmp(r->calls[i].id, id->valuestring) == 0) k = i;
+      /* keys of calls without an index stay clear of real indices */
+      if (k < 0) k = provider_stream_call(r, -1 - (int64_t)r->ncalls, true, &m);
+    } else if (r->ncalls) {
+      k = r->ncalls - 1;
+    } else {
+      k = provider_stream_call(r, -1, true, &m);
+    }
+    if (k < 0) {
+      st->failed = true;
+      buf_puts(&st->error, m.len ? m.data : "bad tool call delta");
+      buf_free(&m);
+      return false;
+    }
+    ToolCall *c = &r->calls[k];
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(fn, "name");
+    if (!c->id && cJSON_IsString(id) && *id->valuestring) provider_set_str(&c->id, id);
+    if (!c->name && cJSON_IsString(name) && *name->valuestring) provider_set_str(&c->name, name);
+    const cJSON *args = cJSON_GetObjectItemCaseSensitive(fn, "arguments");
+    bool fits = true;
+    if (cJSON_IsString(args)) {
+      fits = provider_stream_args(r, (uint32_t)k, args->valuestring, strlen(args->valuestring), &m);
+    } else if (cJSON_IsObject(args)) {   /* a whole object at once */
+      char *in = cJSON_PrintUnformatted(args);
+      if (in) fits = provider_stream_args(r, (uint32_t)k, in, strlen(in), &m);
+      free(in);
+    }
+    if (!fits) {
+      st->failed = true;
+      buf_puts(&st->error, m.data);
+      buf_free(&m);
+      return false;
+    }
+    buf_free(&m);
+  }
+  return true;
+}
+
 static bool openai_parse_reply(const char *body, size_t len, ProviderReply *out, char **err) {
   cJSON *j = provider_json_parse(body, len);
   Buf m;
@@ -188,6 +344,18 @@ static bool openai_parse_reply(const char *body, size_t len, ProviderReply *out,
   }
   const cJSON *msg = cJSON_GetObjectItemCaseSensitive(choice, "message");
   take_content(&out->text, cJSON_GetObjectItemCaseSensitive(msg, "content"));
+  const cJSON *call, *calls = cJSON_GetObjectItemCaseSensitive(msg, "tool_calls");
+  if (cJSON_IsArray(calls)) cJSON_ArrayForEach(call, calls) {
+    const cJSON *fn = cJSON_GetObjectItemCaseSensitive(call, "function");
+    ToolCall *c = provider_call_add(out, cJSON_GetObjectItemCaseSensitive(call, "id"),
+                                    cJSON_GetObjectItemCaseSensitive(fn, "name"), &m);
+    if (!c) break;
+    take_arguments(c, cJSON_GetObjectItemCaseSensitive(fn, "arguments"));
+  }
+  if (m.len || !provider_calls_finish(out, &m)) {
+    cJSON_Delete(j);
+    return buf_fail(&m, err);
+  }
   take_refusal(out, cJSON_GetObjectItemCaseSensitive(msg, "refusal"), false);
   take_finish(out, cJSON_GetObjectItemCaseSensitive(choice, "finish_reason"));
   take_usage(cJSON_GetObjectItemCaseSensitive(j, "usage"), out);
@@ -199,6 +367,15 @@ static bool openai_parse_reply(const char *body, size_t len, ProviderReply *out,
 static bool openai_stream_event(StreamState *st, const char *event, const char *data, size_t len) {
   (void)event;   /* chat completions send data: only */
   if (len >= 6 && memcmp(data, "[DONE]", 6) == 0) {
+    Buf m;
+    buf_init(&m);
+    if (!provider_calls_finish(&st->reply, &m)) {
+      st->failed = true;
+      buf_puts(&st->error, m.data);
+      buf_free(&m);
+      return false;
+    }
+    buf_free(&m);
     st->done = true;
     return false;
   }
@@ -223,6 +400,10 @@ static bool openai_stream_event(StreamState *st, const char *event, const char *
     const cJSON *delta = cJSON_GetObjectItemCaseSensitive(choice, "delta");
     const cJSON *content = cJSON_GetObjectItemCaseSensitive(delta, "content");
     if (cJSON_IsString(content)) buf_puts(&r->text, content->valuestring);
+    if (!take_call_deltas(st, cJSON_GetObjectItemCaseSensitive(delta, "tool_calls"))) {
+      cJSON_Delete(j);
+      return false;
+    }
     take_refusal(r, cJSON_GetObjectItemCaseSensitive(delta, "refusal"), true);
     take_finish(r, cJSON_GetObjectItemCaseSensitive(choice, "finish_reason"));
   }

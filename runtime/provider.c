@@ -16,12 +16,32 @@ const Provider provider_mock = {
   .plain_schema = true,
 };
 
+/* One streamed call's arguments while they arrive. */
+typedef struct ToolAccum {
+  int64_t key;      /* the stream's number for the call (its index) */
+  Buf args;         /* the fragments so far */
+  char *start;      /* arguments to use when no fragment arrives, or NULL */
+} ToolAccum;
+
+static void accum_free(ProviderReply *r) {
+  if (r->accum)
+    for (uint32_t i = 0; i < r->ncalls; i++) {
+      buf_free(&r->accum[i].args);
+      free(r->accum[i].start);
+    }
+  free(r->accum);
+  r->accum = NULL;
+  r->accum_bytes = 0;
+}
+
 void reply_free(ProviderReply *r) {
   buf_free(&r->text);
+  accum_free(r);
   for (uint32_t i = 0; i < r->ncalls; i++) {
     free(r->calls[i].id);
     free(r->calls[i].name);
     free(r->calls[i].input);
+    free(r->calls[i].raw);
   }
   free(r->calls);
   r->calls = NULL;
@@ -426,4 +446,158 @@ void provider_put_number(Buf *b, double v) {
   }
   buf_put(b, t.data, t.len);
   buf_free(&t);
+}
+
+/* ---- tool calls --------------------------------------------------------- */
+
+/* Length first, so that no two sequences of strings hash the same bytes;
+ * NULL has a length no string has (a turn without text is not one with
+ * empty text). */
+static uint64_t hash_str(uint64_t h, const char *s) {
+  uint64_t n = s ? (uint64_t)strlen(s) : UINT64_MAX;
+  h = fnv1a64(h, &n, sizeof n);
+  return s ? fnv1a64(h, s, (size_t)n) : h;
+}
+
+uint64_t provider_tools_hash(uint64_t h, const ProviderRequest *req) {
+  h = fnv1a64(h, &req->ntools, sizeof req->ntools);
+  for (uint32_t i = 0; i < req->ntools; i++) {
+    h = hash_str(h, req->tools[i].name);
+    h = hash_str(h, req->tools[i].description);
+    h = hash_str(h, req->tools[i].schema);
+  }
+  h = fnv1a64(h, &req->nmsgs, sizeof req->nmsgs);
+  for (uint32_t i = 0; i < req->nmsgs; i++) {
+    const ChatMsg *m = &req->msgs[i];
+    h = hash_str(h, m->role);
+    h = hash_str(h, m->text);
+    h = fnv1a64(h, &m->ncalls, sizeof m->ncalls);
+    for (uint32_t k = 0; k < m->ncalls; k++) {
+      h = hash_str(h, m->calls[k].id);
+      h = hash_str(h, m->calls[k].name);
+      h = hash_str(h, m->calls[k].input);
+      h = hash_str(h, m->calls[k].raw);
+    }
+    h = hash_str(h, m->tool_id);
+    uint8_t e = m->is_error;
+    h = fnv1a64(h, &e, 1);
+  }
+  return h;
+}
+
+char *provider_call_args(const ToolCall *c) {
+  cJSON *j = c->input ? provider_json_parse(c->input, strlen(c->input)) : NULL;
+  char *out = cJSON_IsObject(j) ? cJSON_PrintUnformatted(j) : NULL;
+  cJSON_Delete(j);
+  if (!out) return xstrdup("{}");
+  /* cJSON allocates with malloc (the default hooks): free() is right */
+  return out;
+}
+
+/* Grows calls (and accum, when streaming) by one zeroed entry. */
+static ToolCall *call_push(ProviderReply *r, Buf *err) {
+  if (r->ncalls >= PROVIDER_TOOL_CALLS_MAX) {
+    buf_printf(err, "the reply makes more than %d tool calls", PROVIDER_TOOL_CALLS_MAX);
+    return NULL;
+  }
+  r->calls = xrealloc(r->calls, (size_t)(r->ncalls + 1) * sizeof *r->calls);
+  memset(&r->calls[r->ncalls], 0, sizeof *r->calls);
+  return &r->calls[r->ncalls++];
+}
+
+ToolCall *provider_call_add(ProviderReply *r, const cJSON *id, const cJSON *name, Buf *err) {
+  if (r->accum) {   /* not mixed with streaming: the arrays must stay parallel */
+    buf_puts(err, "internal: a streamed reply's calls are added by provider_stream_call");
+    return NULL;
+  }
+  ToolCall *c = call_push(r, err);
+  if (!c) return NULL;
+  provider_set_str(&c->id, id);
+  provider_set_str(&c->name, name);
+  return c;
+}
+
+static bool blank(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!(s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) return false;
+  return true;
+}
+
+void provider_call_input(ToolCall *c, const char *text, size_t n) {
+  free(c->input);
+  free(c->raw);
+  c->input = c->raw = NULL;
+  if (blank(text, n)) {   /* Anthropic: "An empty result means {}" */
+    c->input = xstrdup("{}");
+    return;
+  }
+  cJSON *j = provider_json_parse(text, n);
+  if (cJSON_IsObject(j)) c->input = cJSON_PrintUnformatted(j);
+  cJSON_Delete(j);
+  if (!c->input) c->raw = xstrndup(text, n);
+}
+
+int64_t provider_stream_call(ProviderReply *r, int64_t key, bool create, Buf *err) {
+  if (r->accum)
+    for (uint32_t i = 0; i < r->ncalls; i++)
+      if (r->accum[i].key == key) return i;
+  if (!create) return -1;
+  if (r->ncalls && !r->accum) {
+    buf_puts(err, "internal: a reply's calls are either streamed or not");
+    return -1;
+  }
+  if (!call_push(r, err)) return -1;
+  r->accum = xrealloc(r->accum, (size_t)r->ncalls * sizeof *r->accum);
+  ToolAccum *a = &r->accum[r->ncalls - 1];
+  a->key = key;
+  buf_init(&a->args);
+  a->start = NULL;
+  return r->ncalls - 1;
+}
+
+static bool input_too_big(Buf *err) {
+  buf_printf(err, "the reply's tool call arguments are larger than %zu bytes", PROVIDER_TOOL_INPUT_MAX);
+  return false;
+}
+
+bool provider_stream_args(ProviderReply *r, uint32_t i, const char *s, size_t n, Buf *err) {
+  if (!r->accum || i >= r->ncalls) return true;
+  if (n > PROVIDER_TOOL_INPUT_MAX - r->accum_bytes) return input_too_big(err);
+  r->accum_bytes += n;
+  buf_put(&r->accum[i].args, s, n);
+  return true;
+}
+
+void provider_stream_start_input(ProviderReply *r, uint32_t i, const cJSON *input) {
+  if (!r->accum || i >= r->ncalls || !cJSON_IsObject(input) || !input->child) return;
+  free(r->accum[i].start);
+  r->accum[i].start = cJSON_PrintUnformatted(input);
+}
+
+bool provider_calls_finish(ProviderReply *r, Buf *err) {
+  if (r->accum) {
+    for (uint32_t i = 0; i < r->ncalls; i++) {
+      const ToolAccum *a = &r->accum[i];
+      if (a->args.len || !a->start) provider_call_input(&r->calls[i], a->args.data ? a->args.data : "", a->args.len);
+      else provider_call_input(&r->calls[i], a->start, strlen(a->start));
+    }
+    accum_free(r);
+  }
+  size_t total = 0;
+  for (uint32_t i = 0; i < r->ncalls; i++) {
+    const ToolCall *c = &r->calls[i];
+    const char *what = !c->id || !*c->id ? "has no id"
+                     : !c->name || !*c->name ? "has no name"
+                     : strlen(c->id) > PROVIDER_TOOL_NAME_MAX ? "has an id longer than"
+                     : strlen(c->name) > PROVIDER_TOOL_NAME_MAX ? "has a name longer than" : NULL;
+    if (what) {
+      buf_printf(err, "tool call %u of the reply %s", i + 1, what);
+      if (what[strlen(what) - 1] == 'n') buf_printf(err, " %d bytes", PROVIDER_TOOL_NAME_MAX);
+      return false;
+    }
+    const char *in = c->input ? c->input : c->raw ? c->raw : "";
+    total += strlen(in);
+    if (total > PROVIDER_TOOL_INPUT_MAX) return input_too_big(err);
+  }
+  return true;
 }

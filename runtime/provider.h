@@ -17,12 +17,29 @@
 #include "../vm/value.h"
 
 /* A tool call the model made: its id (the provider's, echoed back with
- * the result), the tool's name and its arguments as JSON object text. */
+ * the result), the tool's name and its arguments as JSON object text.
+ *
+ * How a bad call looks (both wire formats; docs/providers.md, "Tools"):
+ * id and name are never NULL nor empty (a reply with such a call is not a
+ * valid reply: parse_reply fails, a stream fails). `input` is NULL when the
+ * model's arguments were not a JSON object (invalid JSON, an array, a bare
+ * string, ...): `raw` then holds them as sent, and the loop answers the call
+ * with an error result (is_error) instead of running it. Otherwise input is
+ * compact JSON object text ("{}" for no arguments) and raw is NULL. Sent
+ * back in an assistant turn, a call without input carries `{}`. */
 typedef struct ToolCall {
   char *id;
   char *name;
   char *input;
+  char *raw;
 } ToolCall;
+/* Bounds on what one reply may ask for: more calls, or more bytes of
+ * arguments (all calls together, streamed or not), make the reply invalid
+ * (a clean error, never unbounded memory). An id or a name longer than
+ * PROVIDER_TOOL_NAME_MAX bytes is invalid too. */
+#define PROVIDER_TOOL_CALLS_MAX 128
+#define PROVIDER_TOOL_INPUT_MAX ((size_t)512 << 10)
+#define PROVIDER_TOOL_NAME_MAX 256
 
 /* A tool offered to the model: its name, its `///` description and the
  * JSON Schema of its parameters (an object schema, as text). */
@@ -89,6 +106,10 @@ typedef struct ProviderReply {
    * were seen and none was bad (reply_usage_ok), else the reservation. */
   uint8_t usage_seen;
   bool usage_bad;
+  /* Streaming only: the arguments of each call while they arrive, one per
+   * call (provider.c); NULL again once the stream is complete. */
+  struct ToolAccum *accum;
+  size_t accum_bytes;       /* their sum, against PROVIDER_TOOL_INPUT_MAX */
 } ProviderReply;
 #define USAGE_SEEN_INPUT 1
 #define USAGE_SEEN_OUTPUT 2
@@ -253,5 +274,36 @@ void provider_put_clean(Buf *b, const char *s, size_t n, size_t max);
 void provider_error_fallback(int status, const char *body, size_t len, Buf *msg);
 /* Appends a JSON number (shortest text that reads back as v). */
 void provider_put_number(Buf *b, double v);
+
+/* ---- tool calls (both wire formats; docs/providers.md, "Tools") ------ */
+/* Hashes into h everything a request says about tools and turns: every
+ * offered tool (name, description, schema) and every message (role, text,
+ * calls, tool id, error flag). The request fingerprint of a step must
+ * cover it: two conversations that differ anywhere are different requests. */
+uint64_t provider_tools_hash(uint64_t h, const ProviderRequest *req);
+/* The arguments text of a call to send back: input when it is a JSON
+ * object (re-serialised compactly, so the body is valid JSON whatever the
+ * caller holds), else "{}". malloc'd. */
+char *provider_call_args(const ToolCall *c);
+/* Appends a call with copies of id and name (JSON strings; anything else
+ * leaves them NULL, which provider_calls_finish refuses). NULL + message
+ * in err past PROVIDER_TOOL_CALLS_MAX. */
+ToolCall *provider_call_add(ProviderReply *r, const struct cJSON *id, const struct cJSON *name, Buf *err);
+/* Sets c's input from arguments text (see ToolCall): empty or blank text
+ * is "{}", a JSON object is kept compact, anything else goes to raw. */
+void provider_call_input(ToolCall *c, const char *text, size_t n);
+/* Streaming: the index of the call the stream numbers `key`, added when
+ * `create` (false + err past the bound), -1 when absent. */
+int64_t provider_stream_call(ProviderReply *r, int64_t key, bool create, Buf *err);
+/* Streaming: appends an argument fragment to call i; false + err once all
+ * arguments of the reply pass PROVIDER_TOOL_INPUT_MAX. */
+bool provider_stream_args(ProviderReply *r, uint32_t i, const char *s, size_t n, Buf *err);
+/* Streaming: arguments of call i to use when no fragment arrives
+ * (Anthropic's content_block_start input). */
+void provider_stream_start_input(ProviderReply *r, uint32_t i, const struct cJSON *input);
+/* Ends the reply's calls: streamed arguments become inputs, then every
+ * call must have an id and a name within bounds, and all inputs together
+ * fit PROVIDER_TOOL_INPUT_MAX. false + err otherwise. */
+bool provider_calls_finish(ProviderReply *r, Buf *err);
 
 #endif

@@ -40,6 +40,8 @@ statelessly, so tests need no set-up calls):
          | "usage-" N                  the reply reports N input tokens
          | "crlf"                      SSE lines end in \\r\\n
          | "split"                     SSE bytes are written in 5-byte pieces
+         | "tools-" N | "tools"        the first N steps (1) answer with tool calls
+         | "tooltext"                  a tool-call reply starts with a text block
          | anything else               ignored (a normal model name: ok reply)
 
   A fault applies to attempts 0..N-1 and then the request succeeds; without
@@ -88,6 +90,19 @@ statelessly, so tests need no set-up calls):
   llamacpp    400 llama.cpp body {"error":{"code":400,"message","type"}}
   llamacpp503 503 llama.cpp {"error":{"code":503,...,"type":"unavailable_error"}}
   html502     502 with an HTML page (a proxy in the way)
+  toolbadjson T the first tool call's arguments are cut JSON
+  toolarray T the first tool call's arguments are a JSON array
+  toolnoid  T the first tool call has no id
+  toolunknown T the first tool call names no_such_tool
+  toolhuge  T the first tool call's arguments are 2 MB
+  (T: applies when tools are offered, counted by the steps already made:
+  assistant turns with tool calls, which are not repairs.)
+
+Tools (tests/lib/README.md, "Tools"): tool definitions and tool turns are
+checked as the real APIs check them, with their 400 bodies; "tools-N"
+answers the first N steps with one call per offered tool (arguments from
+its schema), streamed as input_json_delta / delta.tool_calls fragments; the
+answer after tool results is "echo: PROMPT | tool results: R1; R2".
 
 Replies. Without a schema, the text is "echo: " + the first 60 characters of
 the first user message. With a schema (Anthropic output_config.format.schema
@@ -132,7 +147,10 @@ MAX_BODY = 64 * 1024 * 1024
 # Content faults are judged by the repair index, the others by the retry count.
 CONTENT_FAULTS = {"badschema", "notjson", "refusal", "empty", "badutf8", "maxtokens",
                   "nousage", "negusage", "hugeusage"}
-KNOWN_FAULTS = CONTENT_FAULTS | {
+# Tool-call faults: the reply is a tool call with a defect. They count the
+# steps (assistant turns that made calls) already in `messages`.
+TOOL_FAULTS = {"toolbadjson", "toolarray", "toolnoid", "toolunknown", "toolhuge"}
+KNOWN_FAULTS = CONTENT_FAULTS | TOOL_FAULTS | {
     "429", "429ms", "429date", "429long", "503", "529", "500", "500noretry",
     "400retry", "400", "401", "echokey", "404", "reset", "stall", "malformed",
     "truncate", "midstream", "vllm", "vllm401", "llamacpp", "llamacpp503", "html502",
@@ -209,6 +227,8 @@ class Plan:
         self.usage_in = None  # input tokens to report instead of the estimate
         self.crlf = False
         self.split = False
+        self.tool_steps = 0   # steps that answer with tool calls ("tools-N")
+        self.tool_text = False  # a text block before the calls ("tooltext")
 
 
 def parse_model(model):
@@ -237,6 +257,10 @@ def parse_model(model):
                     plan.huge = int(size[:-2]) * 1000 * 1000
                 elif size.endswith("kb"):
                     plan.huge = int(size[:-2]) * 1000
+            elif toks[0] == "tools" and len(toks) <= 2:
+                plan.tool_steps = int(toks[1]) if len(toks) == 2 else 1
+            elif part == "tooltext":
+                plan.tool_text = True
             elif part == "crlf":
                 plan.crlf = True
             elif part == "split":
@@ -246,10 +270,11 @@ def parse_model(model):
     return plan
 
 
-def active_fault(plan, retry_count, repair_index):
+def active_fault(plan, retry_count, repair_index, step=0):
     """The first fault that applies to this attempt, or None."""
     for kind, n in plan.faults:
-        counter = repair_index if kind in CONTENT_FAULTS else retry_count
+        counter = step if kind in TOOL_FAULTS else \
+            repair_index if kind in CONTENT_FAULTS else retry_count
         if n is None or counter < n:
             return kind
     return None
@@ -276,9 +301,209 @@ def first_user_text(messages):
     return ""
 
 
+def makes_calls(m):
+    """An assistant message that made tool calls (either format)."""
+    if m.get("tool_calls"):
+        return True
+    c = m.get("content")
+    return isinstance(c, list) and any(isinstance(b, dict) and b.get("type") == "tool_use"
+                                       for b in c)
+
+
 def assistant_turns(messages):
-    return sum(1 for m in messages if isinstance(m, dict) and m.get("role") == "assistant") \
-        if isinstance(messages, list) else 0
+    """Assistant turns without tool calls: the repairs so far."""
+    return sum(1 for m in messages if isinstance(m, dict) and m.get("role") == "assistant"
+               and not makes_calls(m)) if isinstance(messages, list) else 0
+
+
+def tool_steps_done(messages):
+    """Assistant turns that made tool calls: the steps of a tool loop so far."""
+    return sum(1 for m in messages if isinstance(m, dict) and m.get("role") == "assistant"
+               and makes_calls(m)) if isinstance(messages, list) else 0
+
+
+def tool_results(path, messages):
+    """The texts of the tool results in the last turn (either format)."""
+    out = []
+    if not isinstance(messages, list):
+        return out
+    if path == ANTHROPIC_PATH:
+        last = messages[-1] if messages else None
+        c = last.get("content") if isinstance(last, dict) and last.get("role") == "user" else None
+        for b in c if isinstance(c, list) else []:
+            if isinstance(b, dict) and b.get("type") == "tool_result":
+                out.append(("error: " if b.get("is_error") else "") + text_of(b.get("content")))
+        return out
+    for m in reversed(messages):
+        if not (isinstance(m, dict) and m.get("role") == "tool"):
+            break
+        out.insert(0, text_of(m.get("content")))
+    return out
+
+
+def offered_tools(path, req):
+    """[(name, parameters schema)] of the request's tools."""
+    out = []
+    for t in req.get("tools") if isinstance(req.get("tools"), list) else []:
+        if not isinstance(t, dict):
+            continue
+        if path == ANTHROPIC_PATH:
+            out.append((t.get("name"), t.get("input_schema")))
+        elif isinstance(t.get("function"), dict):
+            out.append((t["function"].get("name"), t["function"].get("parameters")))
+    return out
+
+
+# ---- what the real APIs reject about tools (their 400 messages) -------------
+
+TOOL_NAME_RE = __import__("re").compile(r"^[a-zA-Z0-9_-]{1,64}$")
+OPENAI_NAME_RE = __import__("re").compile(r"^[a-zA-Z0-9_-]+$")
+
+
+def anthropic_tool_rejection(req):
+    """The message of the 400 Anthropic gives for the request's tools and
+    tool turns, or None."""
+    tools = req.get("tools")
+    if tools is not None:
+        if not isinstance(tools, list):
+            return "tools: Input should be a valid list"
+        names = set()
+        for i, t in enumerate(tools):
+            if not isinstance(t, dict):
+                return "tools.%d: Input should be a valid dictionary" % i
+            name = t.get("name")
+            if not isinstance(name, str) or not TOOL_NAME_RE.match(name):
+                return "tools.%d.custom.name: String should match pattern '^[a-zA-Z0-9_-]{1,64}$'" % i
+            if "input_schema" not in t:
+                return "tools.%d.custom.input_schema: Field required" % i
+            sch = t["input_schema"]
+            if not isinstance(sch, dict) or sch.get("type") != "object":
+                return "tools.%d.custom.input_schema.type: Input should be 'object'" % i
+            if name in names:
+                return "tools: Tool names must be unique."
+            names.add(name)
+    messages = req.get("messages")
+    if not isinstance(messages, list):
+        return None
+    prev_ids = []
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict):
+            continue
+        c = m.get("content")
+        blocks = c if isinstance(c, list) else []
+        for k, b in enumerate(blocks):
+            if isinstance(b, dict) and b.get("type") == "text" and b.get("text") == "":
+                return "messages: text content blocks must be non-empty"
+        if m.get("role") == "user":
+            seen = []
+            for k, b in enumerate(blocks):
+                if isinstance(b, dict) and b.get("type") == "tool_result":
+                    tid = b.get("tool_use_id")
+                    if tid not in prev_ids:
+                        return ("messages.%d.content.%d: unexpected `tool_use_id` found in "
+                                "`tool_result` blocks: %s. Each `tool_result` block must have a "
+                                "corresponding `tool_use` block in the previous message."
+                                % (i, k, tid))
+                    seen.append(tid)
+            missing = [x for x in prev_ids if x not in seen]
+            if missing:
+                return ("messages.%d: `tool_use` ids were found without `tool_result` blocks "
+                        "immediately after: %s. Each `tool_use` block must have a corresponding "
+                        "`tool_result` block in the next message." % (i - 1, ", ".join(missing)))
+            prev_ids = []
+        elif m.get("role") == "assistant":
+            if prev_ids:
+                return ("messages.%d: `tool_use` ids were found without `tool_result` blocks "
+                        "immediately after: %s. Each `tool_use` block must have a corresponding "
+                        "`tool_result` block in the next message." % (i - 1, ", ".join(prev_ids)))
+            prev_ids = []
+            for k, b in enumerate(blocks):
+                if isinstance(b, dict) and b.get("type") == "tool_use":
+                    if not isinstance(b.get("input"), dict):
+                        return "messages.%d.content.%d.tool_use.input: Input should be a valid " \
+                            "dictionary" % (i, k)
+                    if not isinstance(b.get("id"), str) or not b["id"]:
+                        return "messages.%d.content.%d.tool_use.id: Field required" % (i, k)
+                    prev_ids.append(b["id"])
+    if prev_ids:
+        return ("messages.%d: `tool_use` ids were found without `tool_result` blocks immediately "
+                "after: %s. Each `tool_use` block must have a corresponding `tool_result` block "
+                "in the next message." % (len(messages) - 1, ", ".join(prev_ids)))
+    return None
+
+
+def openai_tool_rejection(req):
+    """(message, param, code) of the 400 OpenAI gives for the request's
+    tools and tool turns, or None."""
+    tools = req.get("tools")
+    if tools is not None:
+        if not isinstance(tools, list):
+            return ("Invalid type for 'tools': expected an array, but got %s instead."
+                    % type(tools).__name__, "tools", "invalid_type")
+        for i, t in enumerate(tools):
+            fn = t.get("function") if isinstance(t, dict) else None
+            if not isinstance(t, dict) or t.get("type") != "function" or not isinstance(fn, dict):
+                return ("Missing required parameter: 'tools[%d].function'." % i,
+                        "tools[%d].function" % i, "missing_required_parameter")
+            name = fn.get("name")
+            if not isinstance(name, str) or not OPENAI_NAME_RE.match(name):
+                return ("Invalid 'tools[%d].function.name': string does not match pattern. Expected "
+                        "a string that matches the pattern '^[a-zA-Z0-9_-]+$'." % i,
+                        "tools[%d].function.name" % i, "invalid_value")
+            if len(name) > 64:
+                return ("Invalid 'tools[%d].function.name': string too long. Expected a string with "
+                        "maximum length 64, but got a string with length %d instead."
+                        % (i, len(name)), "tools[%d].function.name" % i, "string_above_max_length")
+            if "parameters" in fn and not isinstance(fn["parameters"], dict):
+                return ("Invalid type for 'tools[%d].function.parameters': expected an object, but "
+                        "got %s instead." % (i, type(fn["parameters"]).__name__),
+                        "tools[%d].function.parameters" % i, "invalid_type")
+    messages = req.get("messages")
+    if not isinstance(messages, list):
+        return None
+    pending, open_ids, owner = [], [], None
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict):
+            continue
+        role = m.get("role")
+        if role == "tool":
+            tid = m.get("tool_call_id")
+            if not isinstance(tid, str):
+                return ("Missing parameter 'tool_call_id': messages with role 'tool' must have a "
+                        "'tool_call_id'.", "messages.[%d].tool_call_id" % i,
+                        "missing_required_parameter")
+            if tid not in open_ids:
+                return ("Invalid parameter: messages with role 'tool' must be a response to a "
+                        "preceeding message with 'tool_calls'.", "messages.[%d].role" % i, None)
+            if tid in pending:
+                pending.remove(tid)
+            continue
+        if pending:
+            return ("An assistant message with 'tool_calls' must be followed by tool messages "
+                    "responding to each 'tool_call_id'. The following tool_call_ids did not have "
+                    "response messages: %s" % ", ".join(pending), "messages.[%d].role" % owner,
+                    None)
+        open_ids = []
+        calls = m.get("tool_calls") if role == "assistant" else None
+        if calls:
+            for k, c in enumerate(calls if isinstance(calls, list) else []):
+                fn = c.get("function") if isinstance(c, dict) else None
+                where = "messages[%d].tool_calls[%d]" % (i, k)
+                if not isinstance(fn, dict) or not isinstance(c.get("id"), str):
+                    return ("Missing required parameter: '%s.id'." % where, where + ".id",
+                            "missing_required_parameter")
+                if not isinstance(fn.get("arguments"), str):
+                    return ("Invalid type for '%s.function.arguments': expected a string, but got "
+                            "%s instead." % (where, "an object" if isinstance(fn.get("arguments"), dict)
+                                             else type(fn.get("arguments")).__name__),
+                            where + ".function.arguments", "invalid_type")
+                open_ids.append(c["id"])
+            pending, owner = list(open_ids), i
+    if pending:
+        return ("An assistant message with 'tool_calls' must be followed by tool messages "
+                "responding to each 'tool_call_id'. The following tool_call_ids did not have "
+                "response messages: %s" % ", ".join(pending), "messages.[%d].role" % owner, None)
+    return None
 
 
 def requested_schema(path, req):
@@ -453,18 +678,48 @@ def masked_key(key):
 class Reply:
     """The content of a successful (or content-faulty) reply."""
 
-    def __init__(self, text, stop, refusal=None, raw_text=None):
+    def __init__(self, text, stop, refusal=None, raw_text=None, calls=None):
         self.text = text          # str
-        self.stop = stop          # "end_turn", "refusal", "max_tokens", ...
+        self.stop = stop          # "end_turn", "refusal", "max_tokens", "tool_use", ...
         self.refusal = refusal    # OpenAI refusal text
         self.raw_text = raw_text  # bytes to splice in verbatim (invalid UTF-8), or None
+        # Tool calls: dicts with id (None: left out), name, args (the
+        # arguments as JSON text, possibly invalid on purpose).
+        self.calls = calls or []
 
 
 BAD_UTF8_MARK = "@@BADUTF8@@"
 BAD_UTF8_BYTES = b"bad \xff\xfe utf8 \xc3( \xe2\x82 end"
 
 
-def make_reply(plan, fault, prompt, schema):
+def tool_call_reply(plan, fault, tools):
+    """A reply that calls each offered tool once, arguments generated from
+    its schema (value_for), or, under a tool fault, a call with that defect."""
+    tools = [(n, sch) for n, sch in tools if isinstance(n, str)] or [("f", {})]
+    calls = []
+    for name, sch in tools:
+        root = sch if isinstance(sch, dict) else {}
+        args = value_for(root, root)
+        calls.append({"id": os.urandom(12).hex(), "name": name,
+                      "args": json.dumps(args if isinstance(args, dict) else {},
+                                         ensure_ascii=False, separators=(",", ":"))})
+    first = calls[0]
+    if fault == "toolbadjson":
+        first["args"] = '{"path": '
+    elif fault == "toolarray":
+        first["args"] = "[1, 2]"
+    elif fault == "toolnoid":
+        first["id"] = None
+    elif fault == "toolunknown":
+        first["name"] = "no_such_tool"
+    elif fault == "toolhuge":
+        first["args"] = json.dumps({"data": "x" * 2000000})
+    return Reply("Let me check." if plan.tool_text else "", "tool_use", calls=calls)
+
+
+def make_reply(plan, fault, prompt, schema, tools=(), step=0, results=()):
+    if tools and (fault in TOOL_FAULTS or step < plan.tool_steps):
+        return tool_call_reply(plan, fault, tools)
     if fault == "refusal":
         return Reply("I can't help with that.", "refusal",
                      refusal="I'm sorry, I can't help with that request.")
@@ -484,6 +739,8 @@ def make_reply(plan, fault, prompt, schema):
         text = json.dumps(value, ensure_ascii=False)
     else:
         text = "echo: " + prompt[:60]
+        if results:  # what the tools said reached the model
+            text += " | tool results: " + "; ".join(r[:100] for r in results)
     if fault == "maxtokens":
         return Reply(text[:max(1, len(text) // 2)], "max_tokens")
     return Reply(text, "end_turn")
@@ -498,11 +755,31 @@ def dumps(obj, reply=None):
 
 
 def openai_finish(stop):
-    return {"end_turn": "stop", "max_tokens": "length", "refusal": "stop"}.get(stop, "stop")
+    return {"end_turn": "stop", "max_tokens": "length", "refusal": "stop",
+            "tool_use": "tool_calls"}.get(stop, "stop")
+
+
+def anthropic_call_id(call):
+    return "toolu_" + call["id"] if call["id"] is not None else None
+
+
+def anthropic_input(call):
+    """tool_use.input: the arguments object; arguments that are not one
+    (a tool fault) go as what they are, or as a string when not JSON."""
+    try:
+        return json.loads(call["args"])
+    except ValueError:
+        return call["args"]
 
 
 def anthropic_message(model, reply, in_tokens):
     content = [] if reply.text == "" else [{"type": "text", "text": reply.text}]
+    for c in reply.calls:
+        block = {"type": "tool_use", "id": anthropic_call_id(c), "name": c["name"],
+                 "input": anthropic_input(c)}
+        if block["id"] is None:
+            del block["id"]
+        content.append(block)
     return {"id": "msg_" + os.urandom(12).hex(), "type": "message", "role": "assistant",
             "model": model, "content": content, "stop_reason": reply.stop,
             "stop_sequence": None,
@@ -513,10 +790,23 @@ def anthropic_message(model, reply, in_tokens):
                       "service_tier": "standard"}}
 
 
+def openai_call(call, index=None):
+    c = {"id": "call_" + call["id"] if call["id"] is not None else None, "type": "function",
+         "function": {"name": call["name"], "arguments": call["args"]}}
+    if c["id"] is None:
+        del c["id"]
+    if index is not None:
+        c = dict(index=index, **c)
+    return c
+
+
 def openai_completion(model, reply, in_tokens):
-    out = tokens_for(reply.text)
+    out = tokens_for(reply.text) + sum(tokens_for(c["args"]) for c in reply.calls)
     msg = {"role": "assistant", "content": None if reply.refusal else reply.text,
            "refusal": reply.refusal, "annotations": []}
+    if reply.calls:
+        msg["content"] = reply.text or None
+        msg["tool_calls"] = [openai_call(c) for c in reply.calls]
     return {"id": "chatcmpl-" + os.urandom(12).hex(), "object": "chat.completion",
             "created": int(time.time()), "model": model, "system_fingerprint": "fp_weft_test",
             "service_tier": "default",
@@ -599,6 +889,21 @@ def anthropic_events(model, reply, in_tokens, fault):
         return ev
     elif fault == "truncate":
         return ev
+    # Each call: a tool_use block whose input arrives as input_json_delta
+    # fragments, the first one empty as the real API often sends.
+    for n, c in enumerate(reply.calls):
+        index = n + (1 if chunks else 0)
+        block = {"type": "tool_use", "id": anthropic_call_id(c), "name": c["name"], "input": {}}
+        if block["id"] is None:
+            del block["id"]
+        ev.append(("content_block_start", {"type": "content_block_start", "index": index,
+                                           "content_block": block}))
+        size = 65536 if len(c["args"]) > 100000 else 7
+        for frag in [""] + pieces(c["args"], size):
+            ev.append(("content_block_delta", {"type": "content_block_delta", "index": index,
+                                               "delta": {"type": "input_json_delta",
+                                                         "partial_json": frag}}))
+        ev.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
     ev.append(("message_delta", {"type": "message_delta",
                                  "delta": {"stop_reason": reply.stop, "stop_sequence": None},
                                  "usage": {"output_tokens": tokens_for(reply.text)}}))
@@ -640,9 +945,19 @@ def openai_events(model, reply, in_tokens, fault, include_usage):
         return ev
     if fault == "truncate":
         return ev
+    # Each call: a first delta with index, id, type and name (arguments
+    # ""), then argument fragments carrying only the index.
+    for n, c in enumerate(reply.calls):
+        first = openai_call(c, n)
+        first["function"]["arguments"] = ""
+        ev.append(chunk({"tool_calls": [first]}))
+        size = 65536 if len(c["args"]) > 100000 else 7
+        for frag in pieces(c["args"], size):
+            ev.append(chunk({"tool_calls": [{"index": n, "function": {"arguments": frag}}]}))
     ev.append(chunk({}, openai_finish(reply.stop)))
     if include_usage:
-        out = tokens_for(reply.text or reply.refusal or "")
+        out = tokens_for(reply.text or reply.refusal or "") + \
+            sum(tokens_for(c["args"]) for c in reply.calls)
         ev.append(chunk(None, choices=False,
                         usage={"prompt_tokens": in_tokens, "completion_tokens": out,
                                "total_tokens": in_tokens + out}))
@@ -870,6 +1185,12 @@ class Server:
                           "stop_sequences"):
                     if k in sent:
                         seen[k] = sent[k]
+                tools = offered_tools(path, sent)
+                if tools:
+                    seen["tools"] = [n for n, _ in tools]
+                msgs = sent.get("messages")
+                if isinstance(msgs, list) and tool_steps_done(msgs):
+                    seen["steps"] = tool_steps_done(msgs)
             st.sampling.append(seen)
         st.t_last_arrival = time.monotonic()
         if st.t_first is None:
@@ -917,11 +1238,12 @@ class Server:
         prompt = first_user_text(messages)[:300]
         req["prompt"] = prompt
         repair_index = assistant_turns(messages)
+        step = tool_steps_done(messages)
         st.attempts_by_prompt[prompt] = st.attempts_by_prompt.get(prompt, 0) + 1
         if repair_index:
             st.repairs += 1
             st.repairs_by_prompt[prompt] = st.repairs_by_prompt.get(prompt, 0) + 1
-        fallback_key = (model, prompt, repair_index)
+        fallback_key = (model, prompt, repair_index, step)
         fallback = st.by_model_prompt.get(fallback_key, 0)
         st.by_model_prompt[fallback_key] = fallback + 1
         try:
@@ -948,7 +1270,7 @@ class Server:
             return keep
 
         plan = parse_model(model)
-        fault = active_fault(plan, retry_count, repair_index)
+        fault = active_fault(plan, retry_count, repair_index, step)
         delay = plan.slow_ms
         if plan.jitter:
             lo, hi = plan.jitter
@@ -993,7 +1315,21 @@ class Server:
             await due()
             await self.send(writer, 400, dumps(error_body(path, 400, refused)), keep=keep)
             return keep
-        reply = make_reply(plan, fault, prompt, schema)
+        if path == ANTHROPIC_PATH:
+            refused = anthropic_tool_rejection(body)
+            ebody = error_body(path, 400, refused) if refused else None
+        else:
+            refused = openai_tool_rejection(body)
+            ebody = None
+            if refused:
+                ebody = error_body(path, 400, refused[0])
+                ebody["error"]["param"], ebody["error"]["code"] = refused[1], refused[2]
+        if ebody is not None:
+            await due()
+            await self.send(writer, 400, dumps(ebody), keep=keep)
+            return keep
+        reply = make_reply(plan, fault, prompt, schema, offered_tools(path, body), step,
+                           tool_results(path, messages))
         in_tokens = 12 + tokens_for(json.dumps(messages, ensure_ascii=False)) + \
             (tokens_for(json.dumps(schema)) if schema is not None else 0)
         if plan.usage_in is not None:

@@ -4,6 +4,7 @@
  * Nothing here touches the network. Prints TAP-style `ok N - desc` lines
  * and exits non-zero if any check failed. */
 #include "../../runtime/provider.h"
+#include "../../base/util.h"
 #include "tap.h"
 
 #include <cjson/cJSON.h>
@@ -994,7 +995,526 @@ static void test_usage_reports(void) {
      "provider_tokens_estimate: bytes / 4, rounded up");
 }
 
-int main(void) {
+/* ---- tools ------------------------------------------------------------ */
+
+static const char *WEATHER_SCHEMA =
+  "{\"type\": \"object\", \"properties\": {\"location\": {\"type\": \"string\"}}, \"required\": [\"location\"]}";
+
+static const ToolCall turn_calls[] = {
+  { .id = "toolu_01A", .name = "get_weather", .input = "{\"location\":\"Paris\"}" },
+  { .id = "toolu_01B", .name = "get_weather", .input = NULL, .raw = "{\"location\": \"Ro" },
+};
+
+static const ChatMsg tool_msgs[] = {
+  { .role = "user", .text = "Weather in Paris and Rome?" },
+  { .role = "assistant", .text = "Checking.", .calls = turn_calls, .ncalls = 2 },
+  { .role = "tool", .text = "18C sunny", .tool_id = "toolu_01A" },
+  { .role = "tool", .text = "arguments are not a JSON object", .tool_id = "toolu_01B", .is_error = true },
+  { .role = "user", .text = "Answer briefly." },
+  { .role = "assistant", .calls = turn_calls, .ncalls = 1 },
+  { .role = "tool", .text = "18C sunny", .tool_id = "toolu_01A" },
+};
+
+static const ToolDef weather_tools[] = {
+  { .name = "get_weather", .description = "Current weather", .schema = NULL /* set below */ },
+  { .name = "now" },
+};
+
+static ProviderRequest tool_request(ToolDef *tools) {
+  ProviderRequest r = base_request();
+  memcpy(tools, weather_tools, sizeof weather_tools);
+  tools[0].schema = WEATHER_SCHEMA;
+  r.msgs = tool_msgs;
+  r.nmsgs = sizeof tool_msgs / sizeof tool_msgs[0];
+  r.tools = tools;
+  r.ntools = 2;
+  return r;
+}
+
+static void test_tool_bodies(void) {
+  ToolDef tools[2];
+  ProviderRequest r = tool_request(tools);
+  char *body = provider_anthropic.build_body(&r);
+  is_str(body,
+         "{\"model\":\"m-1\",\"max_tokens\":1024,\"system\":\"Be terse.\",\"messages\":["
+         "{\"role\":\"user\",\"content\":\"Weather in Paris and Rome?\"},"
+         "{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":\"Checking.\"},"
+         "{\"type\":\"tool_use\",\"id\":\"toolu_01A\",\"name\":\"get_weather\",\"input\":{\"location\":\"Paris\"}},"
+         "{\"type\":\"tool_use\",\"id\":\"toolu_01B\",\"name\":\"get_weather\",\"input\":{}}]},"
+         "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"toolu_01A\",\"content\":\"18C sunny\"},"
+         "{\"type\":\"tool_result\",\"tool_use_id\":\"toolu_01B\",\"content\":\"arguments are not a JSON object\",\"is_error\":true},"
+         "{\"type\":\"text\",\"text\":\"Answer briefly.\"}]},"
+         "{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"toolu_01A\",\"name\":\"get_weather\",\"input\":{\"location\":\"Paris\"}}]},"
+         "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"toolu_01A\",\"content\":\"18C sunny\"}]}],"
+         "\"temperature\":0.2,"
+         "\"tools\":[{\"name\":\"get_weather\",\"description\":\"Current weather\",\"input_schema\":"
+         "{\"type\":\"object\",\"properties\":{\"location\":{\"type\":\"string\"}},\"required\":[\"location\"]}},"
+         "{\"name\":\"now\",\"input_schema\":{\"type\":\"object\",\"properties\":{}}}]}",
+         "anthropic golden body: tools, tool_use blocks (text first, bad input as {}), grouped tool_results, is_error");
+  free(body);
+
+  body = provider_openai.build_body(&r);
+  is_str(body,
+         "{\"model\":\"m-1\",\"messages\":[{\"role\":\"system\",\"content\":\"Be terse.\"},"
+         "{\"role\":\"user\",\"content\":\"Weather in Paris and Rome?\"},"
+         "{\"role\":\"assistant\",\"content\":\"Checking.\",\"tool_calls\":["
+         "{\"id\":\"toolu_01A\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"location\\\":\\\"Paris\\\"}\"}},"
+         "{\"id\":\"toolu_01B\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"{}\"}}]},"
+         "{\"role\":\"tool\",\"tool_call_id\":\"toolu_01A\",\"content\":\"18C sunny\"},"
+         "{\"role\":\"tool\",\"tool_call_id\":\"toolu_01B\",\"content\":\"Error: arguments are not a JSON object\"},"
+         "{\"role\":\"user\",\"content\":\"Answer briefly.\"},"
+         "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":["
+         "{\"id\":\"toolu_01A\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"location\\\":\\\"Paris\\\"}\"}}]},"
+         "{\"role\":\"tool\",\"tool_call_id\":\"toolu_01A\",\"content\":\"18C sunny\"}],"
+         "\"max_completion_tokens\":1024,\"temperature\":0.2,"
+         "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"description\":\"Current weather\",\"parameters\":"
+         "{\"type\":\"object\",\"properties\":{\"location\":{\"type\":\"string\"}},\"required\":[\"location\"]}}},"
+         "{\"type\":\"function\",\"function\":{\"name\":\"now\",\"parameters\":{\"type\":\"object\",\"properties\":{}}}}]}",
+         "openai golden body: tools, content null + tool_calls with string arguments, role tool messages, Error: prefix");
+  free(body);
+
+  /* Structured output and tools at once: both are sent. */
+  r.schema = SCHEMA;
+  body = provider_anthropic.build_body(&r);
+  cJSON *j = body ? cJSON_Parse(body) : NULL;
+  ok(j && jget(j, "tools") && jget(jget(j, "output_config"), "format"), "anthropic: tools and output_config together");
+  cJSON_Delete(j);
+  free(body);
+  body = provider_openai.build_body(&r);
+  j = body ? cJSON_Parse(body) : NULL;
+  ok(j && jget(j, "tools") && jget(j, "response_format"), "openai: tools and response_format together");
+  cJSON_Delete(j);
+  free(body);
+  r.schema = NULL;
+
+  /* A caller's input that is not a JSON object is sent as {} (the body
+   * stays valid JSON), hostile strings stay escaped. */
+  ToolCall odd[] = { { .id = "a\"b\n", .name = "n\x01", .input = "[1,2]" },
+                     { .id = "c", .name = "d", .input = "{\"k\": 1, }" } };
+  ChatMsg m2[] = { { .role = "user", .text = "q" }, { .role = "assistant", .calls = odd, .ncalls = 2 },
+                   { .role = "tool", .tool_id = "a\"b\n", .text = NULL } };
+  r.msgs = m2;
+  r.nmsgs = 3;
+  for (int pi = 0; pi < 2; pi++) {
+    const Provider *p = pi ? &provider_openai : &provider_anthropic;
+    body = p->build_body(&r);
+    j = body ? cJSON_Parse(body) : NULL;
+    ok(j != NULL, "%s: odd call inputs and ids still give a JSON body", p->name);
+    ok(body && strstr(body, pi ? "\"arguments\":\"{}\"" : "\"input\":{}") && !strstr(body, "[1,2]"),
+       "%s: a non-object input is sent as {}", p->name);
+    cJSON_Delete(j);
+    free(body);
+  }
+  /* A tool schema that is not JSON: no body, as for a reply schema. */
+  r.msgs = tool_msgs;
+  r.nmsgs = 1;
+  tools[1].schema = "{not json";
+  body = provider_anthropic.build_body(&r);
+  ok(body == NULL, "anthropic: a tool schema that is not JSON gives no body");
+  free(body);
+  body = provider_openai.build_body(&r);
+  ok(body == NULL, "openai: a tool schema that is not JSON gives no body");
+  free(body);
+}
+
+/* "id|name|input|raw;" for each call ("-" for NULL). */
+static char *calls_str(const ProviderReply *r) {
+  Buf b;
+  buf_init(&b);
+  buf_puts(&b, "");
+  for (uint32_t i = 0; i < r->ncalls; i++) {
+    const ToolCall *c = &r->calls[i];
+    buf_printf(&b, "%s|%s|%s|%s;", c->id ? c->id : "-", c->name ? c->name : "-", c->input ? c->input : "-",
+               c->raw ? c->raw : "-");
+  }
+  return b.data;
+}
+
+static void is_calls(const ProviderReply *r, const char *want, const char *desc) {
+  char *got = calls_str(r);
+  is_str(got, want, "%s", desc);
+  free(got);
+}
+
+/* parse_reply of body: true/false, the calls, the error text. */
+static bool parse_calls(const Provider *p, const char *body, char **calls, char **err) {
+  ProviderReply r;
+  memset(&r, 0, sizeof r);
+  buf_init(&r.text);
+  *err = NULL;
+  bool okk = p->parse_reply(body, strlen(body), &r, err);
+  *calls = calls_str(&r);
+  reply_free(&r);
+  return okk;
+}
+
+static void test_tool_replies(void) {
+  ProviderReply r;
+  char *err = NULL;
+  const char *a =
+    "{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":["
+    "{\"type\":\"thinking\",\"thinking\":\"hmm\",\"signature\":\"x\"},"
+    "{\"type\":\"text\",\"text\":\"Checking.\"},"
+    "{\"type\":\"tool_use\",\"id\":\"toolu_01A\",\"name\":\"get_weather\",\"input\":{\"location\": \"Paris\"}},"
+    "{\"type\":\"server_tool_use\",\"id\":\"srvtoolu_1\",\"name\":\"web_search\",\"input\":{\"query\":\"q\"}},"
+    "{\"type\":\"future_block\",\"id\":\"z\"},"
+    "{\"type\":\"tool_use\",\"id\":\"toolu_01B\",\"name\":\"get_time\",\"input\":{}},"
+    "{\"type\":\"tool_use\",\"id\":\"toolu_01C\",\"name\":\"odd\",\"input\":\"not an object\"}],"
+    "\"stop_reason\":\"tool_use\",\"usage\":{\"input_tokens\":5,\"output_tokens\":7}}";
+  memset(&r, 0, sizeof r);
+  buf_init(&r.text);
+  ok(provider_anthropic.parse_reply(a, strlen(a), &r, &err), "anthropic reply with text and three tool_use blocks parses");
+  is_str(r.text.data, "Checking.", "anthropic tool reply: text kept");
+  is_str(r.stop_reason, "tool_use", "anthropic tool reply: stop_reason tool_use");
+  is_calls(&r, "toolu_01A|get_weather|{\"location\":\"Paris\"}|-;toolu_01B|get_time|{}|-;"
+               "toolu_01C|odd|-|\"not an object\";",
+           "anthropic tool reply: calls in order, unknown blocks skipped, a non-object input kept raw");
+  reply_free(&r);
+
+  const char *o =
+    "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,\"finish_reason\":\"tool_calls\","
+    "\"message\":{\"role\":\"assistant\",\"content\":\"Let me look.\",\"tool_calls\":["
+    "{\"id\":\"call_a\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"location\\\": \\\"Paris\\\"}\"}},"
+    "{\"id\":\"call_b\",\"type\":\"function\",\"function\":{\"name\":\"now\",\"arguments\":\"\"}},"
+    "{\"id\":\"call_c\",\"type\":\"function\",\"function\":{\"name\":\"bad\",\"arguments\":\"{\\\"a\\\": \"}},"
+    "{\"id\":\"call_d\",\"type\":\"function\",\"function\":{\"name\":\"arr\",\"arguments\":\"[1,2]\"}},"
+    "{\"id\":\"call_e\",\"type\":\"function\",\"function\":{\"name\":\"obj\",\"arguments\":{\"x\":1}}}]}}],"
+    "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4}}";
+  memset(&r, 0, sizeof r);
+  buf_init(&r.text);
+  ok(provider_openai.parse_reply(o, strlen(o), &r, &err), "openai reply with content and five tool_calls parses");
+  is_str(r.text.data, "Let me look.", "openai tool reply: content kept");
+  is_str(r.stop_reason, "tool_calls", "openai tool reply: finish_reason tool_calls");
+  is_calls(&r, "call_a|get_weather|{\"location\":\"Paris\"}|-;call_b|now|{}|-;call_c|bad|-|{\"a\": ;"
+               "call_d|arr|-|[1,2];call_e|obj|{\"x\":1}|-;",
+           "openai tool reply: string arguments parsed and re-serialised, empty is {}, invalid and non-object kept raw");
+  reply_free(&r);
+
+  /* Hostile replies: the reply is refused with a clear message. */
+  static const struct { const Provider *p; const char *body, *msg, *desc; } bad[] = {
+    { &provider_anthropic,
+      "{\"content\":[{\"type\":\"tool_use\",\"name\":\"get_weather\",\"input\":{}}],\"stop_reason\":\"tool_use\"}",
+      "tool call 1 of the reply has no id", "anthropic: tool_use without an id" },
+    { &provider_anthropic,
+      "{\"content\":[{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"\",\"input\":{}}]}",
+      "tool call 1 of the reply has no name", "anthropic: tool_use with an empty name" },
+    { &provider_anthropic,
+      "{\"content\":[{\"type\":\"tool_use\",\"id\":7,\"name\":\"n\",\"input\":{}}]}",
+      "tool call 1 of the reply has no id", "anthropic: tool_use id not a string" },
+    { &provider_openai,
+      "{\"choices\":[{\"index\":0,\"message\":{\"tool_calls\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}}]}",
+      "tool call 1 of the reply has no id", "openai: tool call without an id" },
+    { &provider_openai,
+      "{\"choices\":[{\"index\":0,\"message\":{\"tool_calls\":[{\"id\":\"c1\",\"function\":{\"arguments\":\"{}\"}}]}}]}",
+      "tool call 1 of the reply has no name", "openai: tool call without a name" },
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char *calls;
+    ok(!parse_calls(bad[i].p, bad[i].body, &calls, &err), "%s: refused", bad[i].desc);
+    is_str(err, bad[i].msg, "%s: message", bad[i].desc);
+    free(calls);
+    free(err);
+  }
+
+  /* A megabyte of arguments, in one call or spread over many; too many
+   * calls; an id longer than the bound. */
+  Buf big;
+  buf_init(&big);
+  buf_puts(&big, "{\"choices\":[{\"index\":0,\"message\":{\"tool_calls\":[{\"id\":\"c\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"x\\\":\\\"");
+  for (int i = 0; i < (1 << 20); i++) buf_putc(&big, 'a');
+  buf_puts(&big, "\\\"}\"}}]}}]}");
+  char *calls;
+  ok(!parse_calls(&provider_openai, big.data, &calls, &err), "openai: 1 MB of arguments refused");
+  is_str(err, "the reply's tool call arguments are larger than 524288 bytes", "openai: 1 MB of arguments: message");
+  free(calls);
+  free(err);
+  buf_free(&big);
+
+  buf_init(&big);
+  buf_puts(&big, "{\"content\":[");
+  for (int i = 0; i < 100; i++)
+    buf_printf(&big, "%s{\"type\":\"tool_use\",\"id\":\"t%d\",\"name\":\"f\",\"input\":{\"x\":\"%06000d\"}}", i ? "," : "", i, 0);
+  buf_puts(&big, "]}");
+  ok(!parse_calls(&provider_anthropic, big.data, &calls, &err), "anthropic: 100 calls of 6 KB each (600 KB) refused");
+  is_str(err, "the reply's tool call arguments are larger than 524288 bytes", "anthropic: arguments summed over calls");
+  free(calls);
+  free(err);
+  buf_free(&big);
+
+  buf_init(&big);
+  buf_puts(&big, "{\"content\":[");
+  for (int i = 0; i < PROVIDER_TOOL_CALLS_MAX + 1; i++)
+    buf_printf(&big, "%s{\"type\":\"tool_use\",\"id\":\"t%d\",\"name\":\"f\",\"input\":{}}", i ? "," : "", i);
+  buf_puts(&big, "]}");
+  ok(!parse_calls(&provider_anthropic, big.data, &calls, &err), "anthropic: 129 calls refused");
+  is_str(err, "the reply makes more than 128 tool calls", "anthropic: too many calls: message");
+  free(calls);
+  free(err);
+  buf_free(&big);
+
+  buf_init(&big);
+  buf_puts(&big, "{\"content\":[{\"type\":\"tool_use\",\"id\":\"");
+  for (int i = 0; i < 300; i++) buf_putc(&big, 'i');
+  buf_puts(&big, "\",\"name\":\"f\",\"input\":{}}]}");
+  ok(!parse_calls(&provider_anthropic, big.data, &calls, &err), "anthropic: a 300-byte id refused");
+  is_str(err, "tool call 1 of the reply has an id longer than 256 bytes", "anthropic: long id: message");
+  free(calls);
+  free(err);
+  buf_free(&big);
+}
+
+/* A stream that makes calls, fed whole, a byte at a time and split in two
+ * at every position: same text and calls each time. */
+static void tool_stream_suite(const Provider *p, const char *s, const char *text, const char *calls) {
+  size_t n = strlen(s);
+  int bad = 0;
+  for (size_t cut = 0; cut <= n + 1; cut++) {
+    StreamRun r;
+    run_init(&r, p);
+    if (cut == n + 1) {   /* every byte alone */
+      size_t *cuts = malloc(n * sizeof *cuts);
+      for (size_t i = 0; i + 1 < n; i++) cuts[i] = i + 1;
+      run_feed(&r, s, n, cuts, n - 1);
+      free(cuts);
+    } else {
+      run_feed(&r, s, n, &cut, 1);
+    }
+    char *got = calls_str(&r.st.reply);
+    const char *t = r.st.reply.text.data ? r.st.reply.text.data : "";
+    bool good = r.st.done && !r.st.failed && strcmp(got, calls) == 0 && strcmp(t, text) == 0 && !r.st.reply.accum;
+    if (!good && !bad) diag("  split at %zu: done %d failed %d (%s) calls %s", cut, r.st.done, r.st.failed,
+                            r.st.error.data ? r.st.error.data : "", got);
+    bad += !good;
+    free(got);
+    run_free(&r);
+  }
+  ok(bad == 0, "%s tool-call stream: same calls whole, split at each of %zu positions and byte by byte", p->name, n + 1);
+}
+
+#define AEV(name, json) "event: " name "\ndata: " json "\n\n"
+#define ODATA(json) "data: " json "\n\n"
+
+static void test_tool_streams(void) {
+  /* Two tool_use blocks after a text block, fragments split mid-token, the
+   * second's first fragment empty, a server tool's fragments skipped. */
+  const char *as =
+    AEV("message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}")
+    AEV("content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}")
+    AEV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"On it.\"}}")
+    AEV("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}")
+    AEV("content_block_start", "{\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"get_weather\",\"input\":{}}}")
+    AEV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"loc\"}}")
+    AEV("content_block_start", "{\"type\":\"content_block_start\",\"index\":2,\"content_block\":{\"type\":\"server_tool_use\",\"id\":\"srv_1\",\"name\":\"web_search\",\"input\":{}}}")
+    AEV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"query\\\":1}\"}}")
+    AEV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"ation\\\": \\\"Par\\u00eds\\\"}\"}}")
+    AEV("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":1}")
+    AEV("content_block_start", "{\"type\":\"content_block_start\",\"index\":3,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_2\",\"name\":\"now\",\"input\":{}}}")
+    AEV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":3,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"\"}}")
+    AEV("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":3}")
+    AEV("content_block_start", "{\"type\":\"content_block_start\",\"index\":4,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_3\",\"name\":\"bad\",\"input\":{}}}")
+    AEV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":4,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"a\\\": tru\"}}")
+    AEV("message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},\"usage\":{\"output_tokens\":9}}")
+    AEV("message_stop", "{\"type\":\"message_stop\"}");
+  tool_stream_suite(&provider_anthropic, as, "On it.",
+                    "toolu_1|get_weather|{\"location\":\"Par\xC3\xADs\"}|-;toolu_2|now|{}|-;toolu_3|bad|-|{\"a\": tru;");
+
+  /* OpenAI: two calls by index, the second's fragments interleaved with the
+   * first's; id and name in the first delta only. */
+  const char *os =
+    ODATA("{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"index\":0,\"id\":\"call_a\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"\"}}]},\"finish_reason\":null}]}")
+    ODATA("{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"location\\\":\"}}]},\"finish_reason\":null}]}")
+    ODATA("{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":\"call_b\",\"type\":\"function\",\"function\":{\"name\":\"now\",\"arguments\":\"{}\"}}]},\"finish_reason\":null}]}")
+    ODATA("{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"\\\"Paris\\\"}\"}}]},\"finish_reason\":null}]}")
+    ODATA("{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}")
+    ODATA("{\"id\":\"c1\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":2}}")
+    "data: [DONE]\n\n";
+  tool_stream_suite(&provider_openai, os, "", "call_a|get_weather|{\"location\":\"Paris\"}|-;call_b|now|{}|-;");
+
+  /* Text then a call in one chunk; a compatible server's delta without an
+   * index (a new id starts a call, none continues the latest). */
+  const char *os2 =
+    ODATA("{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Sure. \"}}]}")
+    ODATA("{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"id\":\"x1\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\"\"}}]}}]}")
+    ODATA("{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"function\":{\"arguments\":\":1}\"}}]}}]}")
+    ODATA("{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"id\":\"x2\",\"function\":{\"name\":\"g\",\"arguments\":{\"b\":2}}}]}}]}")
+    "data: [DONE]\n\n";
+  tool_stream_suite(&provider_openai, os2, "Sure. ", "x1|f|{\"a\":1}|-;x2|g|{\"b\":2}|-;");
+
+  /* Hostile streams. */
+  StreamRun r;
+  stream_one(&provider_openai,
+             ODATA("{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}}]}")
+             "data: [DONE]\n\n", &r);
+  ok(r.st.failed && !r.st.done, "openai stream: a call that never gets an id fails the stream");
+  is_str(r.st.error.data, "tool call 1 of the reply has no id", "openai stream: missing id: message");
+  run_free(&r);
+  stream_one(&provider_anthropic,
+             AEV("content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"name\":\"f\",\"input\":{}}}")
+             AEV("message_stop", "{\"type\":\"message_stop\"}"), &r);
+  ok(r.st.failed && !r.st.done, "anthropic stream: a tool_use without an id fails the stream");
+  run_free(&r);
+  stream_one(&provider_anthropic,
+             AEV("content_block_start", "{\"type\":\"content_block_start\",\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"f\",\"input\":{}}}"),
+             &r);
+  ok(r.st.failed && r.st.error.data && strcmp(r.st.error.data, "tool_use block without an index") == 0,
+     "anthropic stream: a tool_use block without an index fails the stream");
+  run_free(&r);
+
+  /* Megabyte-scale arguments in small fragments: refused once past the
+   * bound, and nothing is read after. */
+  for (int pi = 0; pi < 2; pi++) {
+    const Provider *p = pi ? &provider_openai : &provider_anthropic;
+    Buf s;
+    buf_init(&s);
+    if (pi) {
+      buf_puts(&s, ODATA("{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"x\\\":\\\"\"}}]}}]}"));
+      for (int i = 0; i < 1100; i++) {
+        buf_puts(&s, "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"");
+        for (int k = 0; k < 1000; k++) buf_putc(&s, 'a');
+        buf_puts(&s, "\"}}]}}]}\n\n");
+      }
+      buf_puts(&s, "data: [DONE]\n\n");
+    } else {
+      buf_puts(&s, AEV("content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"f\",\"input\":{}}}"));
+      for (int i = 0; i < 1100; i++) {
+        buf_puts(&s, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"");
+        for (int k = 0; k < 1000; k++) buf_putc(&s, 'a');
+        buf_puts(&s, "\"}}\n\n");
+      }
+      buf_puts(&s, AEV("message_stop", "{\"type\":\"message_stop\"}"));
+    }
+    run_init(&r, p);
+    run_feed(&r, s.data, s.len, NULL, 0);
+    ok(r.st.failed && !r.st.done && r.after_stop == 0 && r.st.reply.accum_bytes <= PROVIDER_TOOL_INPUT_MAX,
+       "%s stream: 1.1 MB of argument fragments refused at the bound, nothing read after", p->name);
+    is_str(r.st.error.data, "the reply's tool call arguments are larger than 524288 bytes",
+           "%s stream: arguments too large: message", p->name);
+    run_free(&r);
+    buf_free(&s);
+  }
+
+  /* Too many calls in a stream. */
+  Buf s;
+  buf_init(&s);
+  for (int i = 0; i <= PROVIDER_TOOL_CALLS_MAX; i++)
+    buf_printf(&s, "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":%d,\"id\":\"c%d\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}}]}\n\n", i, i);
+  buf_puts(&s, "data: [DONE]\n\n");
+  run_init(&r, &provider_openai);
+  run_feed(&r, s.data, s.len, NULL, 0);
+  ok(r.st.failed && r.st.error.data && strcmp(r.st.error.data, "the reply makes more than 128 tool calls") == 0,
+     "openai stream: 129 calls refused");
+  run_free(&r);
+  buf_free(&s);
+
+  /* A failed stream's accumulators are freed by reply_free (ASan checks). */
+  stream_one(&provider_anthropic,
+             AEV("content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"f\",\"input\":{\"start\":1}}}")
+             AEV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"a\"}}"), &r);
+  ok(!r.st.done && r.st.reply.accum != NULL, "anthropic stream cut mid-call: still pending");
+  run_free(&r);
+  /* No fragment at all: content_block_start's input is the input. */
+  stream_one(&provider_anthropic,
+             AEV("content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"f\",\"input\":{\"start\":1}}}")
+             AEV("message_stop", "{\"type\":\"message_stop\"}"), &r);
+  is_calls(&r.st.reply, "t|f|{\"start\":1}|-;", "anthropic stream: a tool_use without fragments keeps its start input");
+  run_free(&r);
+}
+
+static void test_tools_hash(void) {
+  ToolDef tools[2];
+  ProviderRequest r = tool_request(tools);
+  uint64_t h0 = provider_tools_hash(1, &r);
+  ok(h0 == provider_tools_hash(1, &r), "tools hash: stable");
+  tools[0].description = "Current weather!";
+  ok(provider_tools_hash(1, &r) != h0, "tools hash: covers a tool's description");
+  tools[0].description = weather_tools[0].description;
+  r.ntools = 1;
+  ok(provider_tools_hash(1, &r) != h0, "tools hash: covers the tools offered");
+  r.ntools = 2;
+  ChatMsg m[sizeof tool_msgs / sizeof tool_msgs[0]];
+  memcpy(m, tool_msgs, sizeof m);
+  r.msgs = m;
+  ok(provider_tools_hash(1, &r) == h0, "tools hash: same turns, same hash");
+  m[3].is_error = false;
+  ok(provider_tools_hash(1, &r) != h0, "tools hash: covers a result's error flag");
+  m[3].is_error = true;
+  ToolCall c[2];
+  memcpy(c, turn_calls, sizeof c);
+  m[1].calls = c;
+  c[0].input = "{\"location\":\"Pari\"}";
+  ok(provider_tools_hash(1, &r) != h0, "tools hash: covers a call's input");
+  c[0].input = turn_calls[0].input;
+  m[2].tool_id = "toolu_01B";
+  ok(provider_tools_hash(1, &r) != h0, "tools hash: covers a result's call id");
+  m[2].tool_id = tool_msgs[2].tool_id;
+  m[4].text = NULL;
+  ok(provider_tools_hash(1, &r) != h0, "tools hash: a missing text differs from another");
+}
+
+/* For tests/http/http_tools_wire.sh, which checks these encoders and
+ * parsers against the test server's bytes:
+ *   test_providers --body PROVIDER [stream]  prints the body of the tool
+ *       request of the golden tests (its last turn answered)
+ *   test_providers --parse PROVIDER FILE     parses a captured reply (SSE
+ *       when it starts with "event:", "data:" or ":") and prints its text
+ *       and calls, or "error: ..." */
+static int tool_main(int argc, char **argv) {
+  const Provider *p = strcmp(argv[2], "openai") == 0 ? &provider_openai : &provider_anthropic;
+  if (strcmp(argv[1], "--body") == 0) {
+    ToolDef tools[2];
+    ProviderRequest r = tool_request(tools);
+    r.stream = argc > 3 && strcmp(argv[3], "stream") == 0;
+    char *body = p->build_body(&r);
+    if (!body) return 1;
+    puts(body);
+    free(body);
+    return 0;
+  }
+  if (argc < 4) return 2;
+  FILE *f = fopen(argv[3], "rb");
+  if (!f) return 2;
+  Buf in;
+  buf_init(&in);
+  char chunk[65536];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) buf_put(&in, chunk, n);
+  fclose(f);
+  const char *s = in.data ? in.data : "";
+  ProviderReply *rep;
+  StreamRun run;
+  ProviderReply plain;
+  char *err = NULL;
+  bool good;
+  if (strncmp(s, "event:", 6) == 0 || strncmp(s, "data:", 5) == 0 || s[0] == ':') {
+    run_init(&run, p);
+    run_feed(&run, s, in.len, NULL, 0);
+    rep = &run.st.reply;
+    good = run.st.done && !run.st.failed;
+    if (!good) err = xstrdup(run.st.error.len ? run.st.error.data : "stream not complete");
+  } else {
+    memset(&plain, 0, sizeof plain);
+    buf_init(&plain.text);
+    rep = &plain;
+    good = p->parse_reply(s, in.len, &plain, &err);
+  }
+  if (good) {
+    printf("text: %s\nstop: %s\n", rep->text.data ? rep->text.data : "", rep->stop_reason ? rep->stop_reason : "-");
+    for (uint32_t i = 0; i < rep->ncalls; i++)
+      printf("call: %s|%s|%s|%s\n", rep->calls[i].id, rep->calls[i].name,
+             rep->calls[i].input ? rep->calls[i].input : "-", rep->calls[i].raw ? rep->calls[i].raw : "-");
+  } else {
+    printf("error: %s\n", err ? err : "?");
+  }
+  free(err);
+  if (rep == &plain) reply_free(&plain);
+  else run_free(&run);
+  buf_free(&in);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc >= 3 && (strcmp(argv[1], "--body") == 0 || strcmp(argv[1], "--parse") == 0))
+    return tool_main(argc, argv);
   test_anthropic_body();
   test_openai_body();
   test_headers();
@@ -1008,5 +1528,9 @@ int main(void) {
   test_retry();
   test_redact();
   test_usage_reports();
+  test_tool_bodies();
+  test_tool_replies();
+  test_tool_streams();
+  test_tools_hash();
   return tap_done();
 }
