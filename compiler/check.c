@@ -1398,6 +1398,12 @@ static void check_role_tools(Checker *c, Node *s, RoleDesc *rd) {
     x->sym = sym;
     FnSym *f = (FnSym *)sym;
     Node *d = sym->decl;
+    if (d && d->span.file != s->span.file) {
+      diag_add(c->dl, D_E0640, x->span, "declare the role in the file that declares its tools",
+               "tool `%s` is declared in another file: a role's tools are functions of its own file", sym->name);
+      bad = true;
+      continue;
+    }
     for (uint32_t k = 0; k < n; k++)
       if (strcmp(out[k].name, sym->name) == 0) {
         diag_add(c->dl, D_E0607, x->span, "remove one of them", "tool `%s` is listed twice", sym->name);

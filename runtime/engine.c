@@ -899,6 +899,7 @@ static void trace_ask(Engine *e, const Call *c, const char *status, const Value 
   trace_cstr(t, "role", c->role ? c->role->name : "?");
   trace_cstr(t, "model", c->spec);
   if (c->nmsgs) trace_cstr(t, "prompt", c->msgs[0].text);
+  if (c->step) trace_cstr(t, "turns", c->turns);
   if (v) trace_value(t, "reply", *v);
   if (error) trace_cstr(t, "error", error);
   if (c->with) trace_cstr(t, "with", c->with);
