@@ -2102,12 +2102,21 @@ static void admit(Engine *e) {
  * script delays waits in mock_wait on the call's timer, holding its slot
  * as a request in flight would; one that takes longer than the call's
  * timeout arrives as a timeout when that runs out. false: wait. */
+/* Which step of its loop c is (1 for the first), 0 for an ask: one more
+ * than the assistant turns the conversation holds. */
+static uint32_t step_number(const Call *c) {
+  if (!c->step) return 0;
+  uint32_t n = 1;
+  for (uint32_t i = 0; i < c->base_msgs; i++) n += c->msgs[i].role[0] == 'a';
+  return n;
+}
+
 static bool mock_choose(Engine *e, Call *c) {
   buf_init(&c->resp);
   /* the prompt is the last user turn; a repair quotes the error there, and
    * scripts match on what the program asked, so use the first turn */
   mock_reply(e->script, &e->vm->heap, e->vm->mod, c->role->name, c->msgs[0].text, c->td,
-             c->schema ? c->schema : "", c->wrapped, c->step, &c->resp, &c->mock);
+             c->schema ? c->schema : "", c->wrapped, step_number(c), &c->resp, &c->mock);
   c->mock_chosen = true;
   int64_t wait = c->mock.delay_ms;
   if (c->timeout_ms > 0 && wait > c->timeout_ms) {
@@ -2143,7 +2152,7 @@ static void mock_step_calls(Engine *e, Call *c, const MockAnswer *a, ProviderRep
       const cJSON *nm = cJSON_GetObjectItemCaseSensitive(cl, "name");
       const cJSON *in = cJSON_GetObjectItemCaseSensitive(cl, "input");
       ToolCall *tc = &r->calls[r->ncalls++];
-      tc->id = xasprintf("call_%u_%u", c->base_msgs, r->ncalls);
+      tc->id = xasprintf("call_%u_%u", step_number(c), r->ncalls);
       tc->name = xstrdup(cJSON_IsString(nm) ? nm->valuestring : "");
       tc->input = in ? cJSON_PrintUnformatted(in) : xstrdup("{}");
       if (!tc->input) tc->input = xstrdup("{}");
@@ -2151,7 +2160,7 @@ static void mock_step_calls(Engine *e, Call *c, const MockAnswer *a, ProviderRep
     cJSON_Delete(doc);
     return;
   }
-  if (a->scripted || a->fail != MOCK_REPLY || c->base_msgs != 1) return;
+  if (a->scripted || a->fail != MOCK_REPLY || step_number(c) != 1) return;
   const Module *m = e->vm->mod;
   r->calls = xcalloc(c->role->ntools, sizeof *r->calls);
   for (uint32_t i = 0; i < c->role->ntools; i++) {

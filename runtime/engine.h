@@ -189,10 +189,10 @@ typedef struct MockAnswer {
  * deterministic sentence. schema is the schema text ("" for text asks).
  * s may be NULL. Typed replies are validated by the engine exactly like a
  * real model's; failures are classified like a real provider's. */
-/* step: the call is a step of a tool-calling loop, which entries with
- * "tool_calls" answer (other calls skip them). */
+/* step: the call is step N (from 1) of a tool-calling loop, 0: an ask;
+ * only steps take entries with "tool_calls" or "step" (step N only). */
 void mock_reply(MockScript *s, Heap *h, const Module *m, const char *role,
-                const char *prompt, uint32_t td, const char *schema, bool wrapped, bool step,
+                const char *prompt, uint32_t td, const char *schema, bool wrapped, uint32_t step,
                 Buf *out, MockAnswer *ans);
 
 #endif

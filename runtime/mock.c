@@ -28,6 +28,7 @@ typedef struct MockEntry {
   char *text;       /* the reply text for a text ask */
   size_t text_len;
   char *calls;      /* "tool_calls": a step's calls, JSON [{name, input}] */
+  int64_t step;     /* "step": only the N-th step of a tool-calling loop; 0: any call */
   int64_t times;    /* -1: unlimited */
   int64_t used;
   MockAnswer ans;   /* a failure instead of the reply, and when it arrives */
@@ -60,7 +61,7 @@ static const struct {
 /* The fields an entry may have: anything else is a mistake in the script
  * (a misspelt "times" would otherwise answer forever). */
 static const char *const entry_fields[] = {"role", "match", "times", "reply", "value",
-                                           "fail", "delay", "retry_after", "tool_calls"};
+                                           "fail", "delay", "retry_after", "tool_calls", "step"};
 
 #define MOCK_DELAY_MAX ((int64_t)3600 * 1000)
 
@@ -147,7 +148,7 @@ static bool load_entry(ObjMap *em, const char *path, uint32_t i, MockEntry *en, 
     buf_printf(m, "--mock-script: %s: $.replies[%u]: unknown field ", path, i);
     size_t len = em->keys[k]->len > 40 ? 40 : em->keys[k]->len;
     buf_json_string(m, em->keys[k]->data, len);
-    buf_puts(m, " (fields: role, match, times, reply, value, fail, delay, retry_after, tool_calls)");
+    buf_puts(m, " (fields: role, match, times, reply, value, fail, delay, retry_after, tool_calls, step)");
     return false;
   }
   if (!opt_string(em, "role", &en->role)) {
@@ -165,6 +166,14 @@ static bool load_entry(ObjMap *em, const char *path, uint32_t i, MockEntry *en, 
       return false;
     }
     en->times = t->as.i;
+  }
+  Value *st = map_get_cstr(em, "step", 4);
+  if (st && st->tag != V_NONE) {
+    if (st->tag != V_INT || st->as.i < 1 || st->as.i > 1000) {
+      entry_error(m, path, i, "step", "must be a whole number from 1 to 1000");
+      return false;
+    }
+    en->step = st->as.i;
   }
   Value *r = map_get_cstr(em, "reply", 5), *val = map_get_cstr(em, "value", 5);
   Value *fail = map_get_cstr(em, "fail", 4), *calls = map_get_cstr(em, "tool_calls", 10);
@@ -351,13 +360,14 @@ static bool needs_wrap(Heap *h, const char *text, size_t len) {
 }
 
 void mock_reply(MockScript *s, Heap *h, const Module *m, const char *role,
-                const char *prompt, uint32_t td, const char *schema, bool wrapped, bool step,
+                const char *prompt, uint32_t td, const char *schema, bool wrapped, uint32_t step,
                 Buf *out, MockAnswer *ans) {
   memset(ans, 0, sizeof *ans);
   ans->retry_after_ms = -1;
   for (uint32_t i = 0; s && i < s->n; i++) {
     MockEntry *en = &s->entries[i];
-    if (en->calls && !step) continue;
+    if ((en->calls || en->step) && !step) continue;
+    if (en->step && en->step != (int64_t)step) continue;
     if (en->role && strcmp(en->role, role) != 0) continue;
     if (en->match && !strstr(prompt, en->match)) continue;
     if (en->times >= 0 && en->used >= en->times) continue;
