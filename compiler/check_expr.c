@@ -503,8 +503,11 @@ bool ck_role_has_tools(const Symbol *s) {
  * against T by the engine; T is left in `extra` for the emitter. */
 static Type *ask_expr_plain(Checker *c, Node *n);
 static Type *ask_expr(Checker *c, Node *n) {
-  if (n->u.ask.lowered) return ck_expr(c, n->u.ask.lowered, NULL);
   Node *rn = n->u.ask.role;
+  if (n->u.ask.lowered) {
+    static_role(c, rn); /* the ask as written names its role (graph, cost) */
+    return ck_expr(c, n->u.ask.lowered, NULL);
+  }
   Symbol *rs = rn ? static_role(c, rn) : NULL;
   if (n->u.ask.turns) {
     Type *t = ask_expr_plain(c, n);
