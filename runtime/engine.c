@@ -1180,6 +1180,10 @@ static bool validate(Engine *e, Call *c, const char *text, size_t len, Value *ou
  * otherwise `args` holds each parameter's JSON in declaration order. */
 
 #define TOOL_INPUT_MAX ((size_t)1 << 20)
+/* Calls one step may make: the loop runs them as one fan-out, so a reply
+ * of thousands of calls must not become thousands of fibers' work. The
+ * calls past it are each answered with an error. */
+#define TOOL_CALLS_MAX 64u
 
 static const RoleTool *role_tool(const RoleDesc *r, const char *name) {
   for (uint32_t i = 0; i < r->ntools; i++)
@@ -1278,7 +1282,8 @@ static void step_answer(Engine *e, Call *c, const char *text, size_t len, const 
     buf_init(&args);
     buf_init(&err);
     buf_init(&id);
-    step_call_args(e, c, tc, &args, &err);
+    if (i < TOOL_CALLS_MAX) step_call_args(e, c, tc, &args, &err);
+    else buf_printf(&err, "one step may make at most %u tool calls; call again in the next step", TOOL_CALLS_MAX);
     /* an id the provider did not give: one the loop can echo back */
     if (tc->id && tc->id[0]) utf8_clean(&id, tc->id, strlen(tc->id));
     else buf_printf(&id, "call_%u", i + 1);
