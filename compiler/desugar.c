@@ -465,7 +465,11 @@ static void respan(Node *n, void *ud) {
     if (n->u.call.callee && n->u.call.callee->kind == N_NAME) {
       const char *id = n->u.call.callee->u.name.id;
       if (strcmp(id, "__agent_step") == 0) r->step = n;
-      if (strcmp(id, "agent_steps_failed") == 0) n->u.call.callee->u.name.lowered = true;
+      /* the loop's own callees are the builtins, whatever the program
+       * names its functions; the tools are called as the program's */
+      static const char *const builtins[] = {"agent_steps_failed", "to_json", "json_parse", "len", "fail"};
+      for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
+        if (strcmp(id, builtins[i]) == 0) n->u.call.callee->u.name.lowered = true;
     }
     break;
   case N_TYPE_NAME:
