@@ -1190,6 +1190,8 @@ static const RoleSetting role_settings[] = {
   {"retries", RS_INT, 0, 100, "between 0 and 100"},
   {"repairs", RS_INT, 0, 100, "between 0 and 100"},
   {"stop", RS_STRING, 0, 0, NULL}, /* a list of strings: check_role_stop */
+  {"tools", RS_STRING, 0, 0, NULL}, /* a list of function names: check_role_tools */
+  {"max_steps", RS_INT, 1, ROLE_MAX_STEPS, "between 1 and 100"},
 };
 #define NROLE_SETTINGS (sizeof role_settings / sizeof role_settings[0])
 
@@ -1359,6 +1361,91 @@ static void check_setting(Checker *c, const RoleSetting *rs, Node *s, RoleDesc *
   else if (strcmp(name, "timeout") == 0) rd->timeout_ms = num.i;
   else if (strcmp(name, "retries") == 0) rd->retries = (int32_t)num.i;
   else if (strcmp(name, "repairs") == 0) rd->repairs = (int32_t)num.i;
+  else if (strcmp(name, "max_steps") == 0) rd->max_steps = (uint32_t)num.i;
+}
+
+/* Rule: every name in `tools: [f, g]` is a top-level function (E0640),
+ * not generic, described by a `///` comment (E0641: the description is
+ * what the model reads to choose it), whose parameters and result have a
+ * JSON form (E0642: the model writes the arguments as JSON and reads the
+ * result as text), listed once (E0607), at most ROLE_TOOLS_MAX of them.
+ * Each name node's type becomes the record of the parameters, which the
+ * emitter turns into the tool's schema descriptor. */
+static void check_role_tools(Checker *c, Node *s, RoleDesc *rd) {
+  Node *v = s->u.init.value;
+  if (!v) return;
+  if (v->kind != N_LIST || v->u.list.items.n == 0 || v->u.list.items.n > ROLE_TOOLS_MAX) {
+    diag_add(c->dl, D_E0604, v->span, "write a list of functions: tools: [read_file, run_tests]",
+             "role setting `tools` must be a list of 1 to %d function names", ROLE_TOOLS_MAX);
+    return;
+  }
+  NodeList *xs = &v->u.list.items;
+  RoleTool *out = arena_alloc(c->a, xs->n * sizeof *out);
+  uint32_t n = 0;
+  bool bad = false;
+  for (uint32_t i = 0; i < xs->n; i++) {
+    Node *x = xs->items[i];
+    Symbol *sym = x && x->kind == N_NAME ? ck_lookup(c, x->u.name.id, x->span) : NULL;
+    if (!sym || sym->kind != SYM_FN) {
+      diag_add(c->dl, D_E0640, x ? x->span : v->span,
+               "a tool is a top-level function of this program: fn name(params) -> T, with a /// description",
+               "`%.60s` is not a function, so it cannot be a tool",
+               x && x->kind == N_NAME ? x->u.name.id : "this");
+      bad = true;
+      continue;
+    }
+    sym->used = true;
+    x->sym = sym;
+    FnSym *f = (FnSym *)sym;
+    Node *d = sym->decl;
+    if (d && d->span.file != s->span.file) {
+      diag_add(c->dl, D_E0640, x->span, "declare the role in the file that declares its tools",
+               "tool `%s` is declared in another file: a role's tools are functions of its own file", sym->name);
+      bad = true;
+      continue;
+    }
+    for (uint32_t k = 0; k < n; k++)
+      if (strcmp(out[k].name, sym->name) == 0) {
+        diag_add(c->dl, D_E0607, x->span, "remove one of them", "tool `%s` is listed twice", sym->name);
+        bad = true;
+      }
+    if (!d || !d->doc || !d->doc[0]) {
+      diag_add(c->dl, D_E0641, x->span, "add a /// comment above the function saying what it does",
+               "tool `%s` has no description", sym->name);
+      bad = true;
+    }
+    if (d && d->u.fn.type_params.n) {
+      diag_add(c->dl, D_E0642, x->span, "give its parameters concrete types: the model writes them as JSON",
+               "tool `%s` is generic", sym->name);
+      bad = true;
+      continue;
+    }
+    Type *rec = type_new(c->a, TY_RECORD);
+    rec->nfields = f->sig.nparams;
+    rec->fields = arena_alloc(c->a, (f->sig.nparams ? f->sig.nparams : 1) * sizeof *rec->fields);
+    for (uint32_t k = 0; k < f->sig.nparams; k++) {
+      Node *pn = d->u.fn.params.items[k];
+      Type *pt = f->sig.params[k];
+      rec->fields[k] = (TyField){pn->u.param.name, pt, pn->doc};
+      if (!ck_is_error(pt) && !type_is_jsonable(pt)) {
+        diag_add(c->dl, D_E0642, x->span, "a model writes a tool's arguments as JSON: use data types",
+                 "parameter `%s` of tool `%s` has type %s, which JSON cannot express", pn->u.param.name,
+                 sym->name, ck_type_str(c, pt));
+        bad = true;
+      }
+    }
+    Type *r = f->sig.ret;
+    if (r && !ck_is_error(r) && r->kind != TY_VOID && !type_is_jsonable(r)) {
+      diag_add(c->dl, D_E0642, x->span, "a tool's result goes back to the model as JSON: return data",
+               "tool `%s` returns %s, which JSON cannot express", sym->name, ck_type_str(c, r));
+      bad = true;
+    }
+    x->type = rec;
+    out[n++] = (RoleTool){(char *)sym->name, d && d->doc ? (char *)d->doc : (char *)"", 0};
+  }
+  if (bad) return;
+  rd->tools = out;
+  rd->ntools = n;
 }
 
 /* stop: a list literal of plain strings, at most ASK_STOP_MAX of 1 to
@@ -1428,15 +1515,31 @@ static void check_role(Checker *c, Node *r) {
       char *help = arena_alloc(c->a, 160);
       if (near) snprintf(help, 160, "did you mean `%s`?", near);
       else snprintf(help, 160, "the settings are model, system, temperature, top_p, max_tokens, "
-                               "stop, timeout, retries and repairs");
+                               "stop, timeout, retries, repairs, tools and max_steps");
       diag_add(c->dl, D_E0603, s->span, help, "unknown role setting `%.60s`", name);
       ck_expr(c, s->u.init.value, NULL);
       continue;
     }
     if (rs->kind == RS_STRING && strcmp(name, "model") == 0) has_model = true;
     if (strcmp(name, "stop") == 0) check_role_stop(c, s, rd);
+    else if (strcmp(name, "tools") == 0) check_role_tools(c, s, rd);
     else check_setting(c, rs, s, rd);
   }
+  /* max_steps bounds the loop an ask of the role runs: it needs tools,
+   * and tools get ROLE_DEFAULT_STEPS when it is left out */
+  bool has_tools = false;
+  for (uint32_t i = 0; i < sl->n; i++) {
+    Node *s = sl->items[i];
+    has_tools |= s && s->kind == N_FIELD_INIT && strcmp(s->u.init.name, "tools") == 0;
+  }
+  for (uint32_t i = 0; i < sl->n && !has_tools; i++) {
+    Node *s = sl->items[i];
+    if (s && s->kind == N_FIELD_INIT && strcmp(s->u.init.name, "max_steps") == 0)
+      diag_add(c->dl, D_E0604, s->span, "list the tools the loop may call: tools: [read_file]",
+               "role setting `max_steps` needs `tools`");
+  }
+  if (!rd->ntools) rd->max_steps = 0;
+  else if (!rd->max_steps) rd->max_steps = ROLE_DEFAULT_STEPS;
   if (!has_model)
     diag_add(c->dl, D_E0601, r->u.role.name_span,
              "add a model setting: model: \"anthropic/claude-sonnet-4-5\"",

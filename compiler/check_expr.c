@@ -197,6 +197,12 @@ static Type *symbol_value(Checker *c, Symbol *s, const char *name, Span at) {
      * role value comes from such a name, so the roles a program can
      * reach are its role items: --cost and the model checks rely on it. */
     s->used = true;
+    if (ck_role_has_tools(s)) {
+      diag_add(c->dl, D_E0643, at, "ask the role by its name: ask fixer \"...\"",
+               "role `%s` has tools, so it cannot be used as a value: the loop an ask of it runs "
+               "is built where the role is named", name);
+      return err();
+    }
     return type_prim(TY_ROLE);
   case SYM_NATIVE: {
     size_t len = strlen(name) * 2 + 48;
@@ -478,7 +484,49 @@ static void ask_setting(Checker *c, Node *f, AskWithKind kind, const char *name,
  * (E0609), T can travel as JSON (E0502). The type is T, or string without
  * `-> T`; with a literal union T, a `match` on the ask is checked for
  * exhaustiveness like any other. */
+/* Whether role item s lists tools (read from its declaration: the role
+ * may be checked after the asks of it). */
+bool ck_role_has_tools(const Symbol *s) {
+  const Node *d = s && s->kind == SYM_ROLE ? s->decl : NULL;
+  if (!d || d->kind != N_ROLE) return false;
+  for (uint32_t i = 0; i < d->u.role.settings.n; i++) {
+    const Node *st = d->u.role.settings.items[i];
+    if (st && st->kind == N_FIELD_INIT && strcmp(st->u.init.name, "tools") == 0) return true;
+  }
+  return false;
+}
+
+/* Rule: an ask of a role with tools is the loop desugaring built (its
+ * type is the loop's); one it could not build (the role named through a
+ * module, or with per-call settings) is E0643. A step of that loop is
+ * an ask whose value is the reply's JSON text, the final answer checked
+ * against T by the engine; T is left in `extra` for the emitter. */
+static Type *ask_expr_plain(Checker *c, Node *n);
 static Type *ask_expr(Checker *c, Node *n) {
+  Node *rn = n->u.ask.role;
+  if (n->u.ask.lowered) {
+    static_role(c, rn); /* the ask as written names its role (graph, cost) */
+    return ck_expr(c, n->u.ask.lowered, NULL);
+  }
+  Symbol *rs = rn ? static_role(c, rn) : NULL;
+  if (n->u.ask.turns) {
+    Type *t = ask_expr_plain(c, n);
+    n->extra = n->u.ask.type ? t : NULL;
+    ck_expect(c, n->u.ask.turns, type_prim(TY_STRING));
+    return type_prim(TY_STRING);
+  }
+  if (rs && ck_role_has_tools(rs)) {
+    diag_add(c->dl, D_E0643, rn->span,
+             n->u.ask.with ? "give the role itself the settings: a loop's steps share them"
+                           : "ask it by its own name in the file that declares it",
+             "role `%s` has tools: this ask cannot run its tool-calling loop", rs->name);
+    ask_expr_plain(c, n);
+    return err();
+  }
+  return ask_expr_plain(c, n);
+}
+
+static Type *ask_expr_plain(Checker *c, Node *n) {
   Node *rn = n->u.ask.role;
   if (rn && !static_role(c, rn)) {
     Type *rt = ck_expr(c, rn, NULL);

@@ -174,6 +174,7 @@ Symbol *ck_module_member(Checker *c, FileScope *fs, const char *name);
 const char *ck_closest(const char *name, const char **cands, uint32_t n);
 /* Whether `name` is that of an item of the current file that did not parse. */
 bool ck_broken_name(const Checker *c, const char *name);
+bool ck_role_has_tools(const Symbol *s);                /* check_expr.c */
 bool ck_is_error(const Type *t);
 VariantRef *ck_variant(Checker *c, const char *name);   /* NULL: no such variant in scope */
 Type *ck_typesym_type(Checker *c, struct TypeSym *ts);  /* resolves it on first use */

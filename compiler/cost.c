@@ -353,7 +353,10 @@ static void note_fanout(Cx *cx, Node *n);
 static void scan(Cx *cx, FnInfo *f, Node *n) {
   if (!n) return;
   switch (n->kind) {
-  case N_ASK: f->asks = true; break;
+  case N_ASK:
+    f->asks = true;
+    scan(cx, f, n->u.ask.lowered); /* a tool-calling loop calls its tools */
+    break;
   case N_NAME: case N_FIELD:
     if (n->sym && n->sym->kind == SYM_FN && n->sym->decl) fn_add_callee(f, n->sym->decl);
     break;
@@ -845,7 +848,10 @@ static Cost ex_node(Cx *cx, Node *n, Val *outp) {
     *out = (Val){ V_LAMBDA, { NULL, 0, false }, n, false };
     return cost_zero();
   case N_ASK: {
+    /* a tool-calling loop: its steps (each an ask) within max_steps */
+    if (n->u.ask.lowered) return ex(cx, n->u.ask.lowered, out);
     Cost c = cost_add(cx, ex(cx, n->u.ask.role, NULL), ex(cx, n->u.ask.prompt, NULL));
+    if (n->u.ask.turns) c = cost_add(cx, c, ex(cx, n->u.ask.turns, NULL));
     if (n->u.ask.with) c = cost_add(cx, c, ex(cx, n->u.ask.with, NULL));
     *out = val_model();
     return cost_add(cx, c, ask_cost(cx, n));

@@ -11,6 +11,9 @@
  * lowering that nests past AST_MAX_DEPTH becomes N_ERROR with E0103, so
  * every later walk stays bounded. */
 #include "desugar.h"
+#include "../base/buf.h"
+#include "../lang/source.h"
+#include "../vm/module.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -47,6 +50,8 @@ const TournamentFormat *tournament_format(const Node *n) {
 typedef struct Ds {
   Arena *a;
   DiagList *dl;
+  SourceSet *ss; /* for the source of the tool-calling loops (lower_ask) */
+  Ast *ast;
   uint32_t file;
   bool deep_reported;
   bool changed; /* a lowering below the node being walked: its depth grew */
@@ -383,6 +388,188 @@ bool tournament_parts(const Node *n, TournamentParts *out) {
   return out->judge->kind == N_LAMBDA && out->items;
 }
 
+
+/* ---- ask of a role with tools: the tool-calling loop ----------------------
+ * ask R P [-> T], R a role item of this file with `tools: [f, g]` and
+ * `max_steps: N`  =>
+ *   { let __agent_prompt = P
+ *     let __agent_end = loop __agent_s = { turns: [], text: "", done: false } max N {
+ *       let __agent_step: Step = from_json(json_parse(STEP R __agent_prompt to_json(__agent_s.turns) [T]))
+ *       if len(__agent_step.calls) == 0 { __agent_s with { text: __agent_step.text, done: true } }
+ *       else { __agent_s with { turns: __agent_s.turns + [the assistant's turn]
+ *                               + barrier fanout __agent_call in __agent_step.calls { the call's turn } } }
+ *     } until __agent_s.done else agent_steps_failed("…")
+ *     from_json[T](json_parse(__agent_end.text)) }           (__agent_end.text for text)
+ * where a call's turn runs the tool under `try`: a match on its name calls
+ * the function with each argument converted by from_json at the
+ * parameter's type (the engine split the arguments, one JSON text per
+ * parameter, and refused unknown tools and malformed arguments in
+ * `error`), and its result is the tool turn's text (a string as it is,
+ * anything else as JSON; a failure as the error's message, is_error).
+ * So the calls of one turn are an ordinary fan-out, a bad call is a
+ * failure the model reads and repairs, and steps and tools get addresses,
+ * journal records and budgets like any other effect. STEP is an N_ASK with
+ * `turns` (emitted as the STEP instruction); T's final answer is checked
+ * and repaired by the engine, as an ask's reply is.
+ *
+ * The loop is written as Weft source and parsed (so it reads as code a
+ * user could write), then every node of it takes the ask's span. */
+
+#define CALL_TYPE "{ id: string, name: string, input: string, args: list[string], error: string }"
+#define STEP_TYPE "{ text: string, calls: list[" CALL_TYPE "] }"
+#define TURN_TYPE "{ role: string, text: string, calls: list[" CALL_TYPE "], tool_id: string, is_error: bool }"
+
+static const Node *role_item(const Ds *d, const char *name) {
+  for (uint32_t i = 0; i < d->ast->items.n; i++) {
+    const Node *it = d->ast->items.items[i];
+    if (it && it->kind == N_ROLE && strcmp(it->u.role.name, name) == 0) return it;
+  }
+  return NULL;
+}
+
+static const Node *fn_item(const Ds *d, const char *name) {
+  for (uint32_t i = 0; i < d->ast->items.n; i++) {
+    const Node *it = d->ast->items.items[i];
+    if (it && it->kind == N_FN && strcmp(it->u.fn.name, name) == 0) return it;
+  }
+  return NULL;
+}
+
+static const Node *role_setting(const Node *role, const char *name) {
+  for (uint32_t i = 0; i < role->u.role.settings.n; i++) {
+    const Node *s = role->u.role.settings.items[i];
+    if (s && s->kind == N_FIELD_INIT && strcmp(s->u.init.name, name) == 0) return s->u.init.value;
+  }
+  return NULL;
+}
+
+typedef struct Respan {
+  Span at;
+  Node *prompt_let, *step, *type_slot;
+} Respan;
+
+/* Every generated node spans the ask; the placeholders are found on the
+ * way: the prompt's `let`, the step call and the `__AgentT` type. */
+static void respan(Node *n, void *ud) {
+  Respan *r = ud;
+  n->span = r->at;
+  switch (n->kind) {
+  case N_LET: case N_VAR:
+    n->u.decl.name_span = r->at;
+    if (strcmp(n->u.decl.name, "__agent_prompt") == 0) r->prompt_let = n;
+    break;
+  case N_LOOP: n->u.loop.name_span = r->at; break;
+  case N_FOR: n->u.for_.var_span = r->at; break;
+  case N_ASSIGN: n->u.assign.name_span = r->at; break;
+  case N_CALL:
+    if (n->u.call.callee && n->u.call.callee->kind == N_NAME) {
+      const char *id = n->u.call.callee->u.name.id;
+      if (strcmp(id, "__agent_step") == 0) r->step = n;
+      /* the loop's own callees are the builtins, whatever the program
+       * names its functions; the tools are called as the program's */
+      static const char *const builtins[] = {"agent_steps_failed", "to_json", "json_parse", "len", "fail"};
+      for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
+        if (strcmp(id, builtins[i]) == 0) n->u.call.callee->u.name.lowered = true;
+    }
+    break;
+  case N_TYPE_NAME:
+    if (strcmp(n->u.tname.id, "__AgentT") == 0) r->type_slot = n;
+    break;
+  default: break;
+  }
+  ast_each_child(n, respan, ud);
+}
+
+static void lower_ask(Ds *d, Node *n) {
+  Node *rn = n->u.ask.role;
+  if (!rn || rn->kind != N_NAME || !d->ss) return;
+  const Node *role = role_item(d, rn->u.name.id);
+  const Node *tools = role ? role_setting(role, "tools") : NULL;
+  if (!tools) return;
+  if (tools->kind != N_LIST || n->u.ask.with) return; /* the checker reports both */
+  const Node *ms = role_setting(role, "max_steps");
+  int64_t max_steps = ms && ms->kind == N_INT && ms->u.lit.i >= 1 && ms->u.lit.i <= ROLE_MAX_STEPS
+                          ? ms->u.lit.i : ROLE_DEFAULT_STEPS;
+  Buf b;
+  buf_init(&b);
+  buf_puts(&b, "fn __agent() {\n{\n  let __agent_prompt = 0\n"
+               "  let __agent_start: list[" TURN_TYPE "] = []\n"
+               "  let __agent_nocalls: list[" CALL_TYPE "] = []\n");
+  buf_printf(&b, "  let __agent_end = loop __agent_s = { turns: __agent_start, text: \"\", done: false } max %lld {\n",
+             (long long)max_steps);
+  buf_printf(&b, "    let __agent_step: " STEP_TYPE " = from_json(json_parse(__agent_step(%s, __agent_prompt, "
+                 "to_json(__agent_s.turns))))\n", rn->u.name.id);
+  buf_puts(&b, "    if len(__agent_step.calls) == 0 {\n"
+               "      __agent_s with { text: __agent_step.text, done: true }\n"
+               "    } else {\n"
+               "      let __agent_said: " TURN_TYPE " = { role: \"assistant\", text: __agent_step.text, "
+               "calls: __agent_step.calls, tool_id: \"\", is_error: false }\n"
+               "      let __agent_results = barrier fanout __agent_call in __agent_step.calls {\n"
+               "        let __agent_r = try {\n"
+               "          if __agent_call.error != \"\" { fail(__agent_call.error) }\n"
+               "          let __agent_a = __agent_call.args\n"
+               "          match __agent_call.name {\n");
+  for (uint32_t i = 0; i < tools->u.list.items.n; i++) {
+    const Node *x = tools->u.list.items.items[i];
+    const Node *fn = x && x->kind == N_NAME ? fn_item(d, x->u.name.id) : NULL;
+    if (!fn) continue; /* the checker reports it */
+    buf_printf(&b, "            \"%s\" => ", fn->u.fn.name);
+    const Node *ret = fn->u.fn.ret;
+    bool is_text = ret && ret->kind == N_TYPE_NAME && strcmp(ret->u.tname.id, "string") == 0 && !ret->u.tname.module;
+    bool is_void = !ret;
+    buf_puts(&b, is_void ? "{ " : is_text ? "" : "to_json(");
+    buf_printf(&b, "%s(", fn->u.fn.name);
+    for (uint32_t k = 0; k < fn->u.fn.params.n; k++)
+      buf_printf(&b, "%sfrom_json(json_parse(__agent_a[%u]))", k ? ", " : "", k);
+    buf_puts(&b, is_void ? "); \"done\" },\n" : is_text ? "),\n" : ")),\n");
+  }
+  buf_puts(&b, "            _ => fail(\"no such tool\"),\n"
+               "          }\n"
+               "        }\n"
+               "        let __agent_out = match __agent_r {\n"
+               "          Ok { value } => { text: value, bad: false },\n"
+               "          Failed { error } => { text: error.message, bad: true },\n"
+               "        }\n"
+               "        let __agent_turn: " TURN_TYPE " = { role: \"tool\", text: __agent_out.text, calls: __agent_nocalls, "
+               "tool_id: __agent_call.id, is_error: __agent_out.bad }\n"
+               "        __agent_turn\n"
+               "      }\n"
+               "      __agent_s with { turns: __agent_s.turns + [__agent_said] + __agent_results }\n"
+               "    }\n");
+  buf_printf(&b, "  } until __agent_s.done else agent_steps_failed(\"ask %s: no answer within max_steps (%lld steps)\")\n",
+             rn->u.name.id, (long long)max_steps);
+  buf_puts(&b, n->u.ask.type ? "  let __agent_answer: __AgentT = from_json(json_parse(__agent_end.text))\n  __agent_answer\n"
+                             : "  __agent_end.text\n");
+  buf_puts(&b, "}\n}\n");
+  char path[96];
+  snprintf(path, sizeof path, "<tool loop of %.60s>", rn->u.name.id);
+  uint32_t file = src_add(d->ss, path, b.data, b.len);
+  buf_free(&b);
+  Ast gen;
+  uint32_t before = d->dl->errors;
+  parse_source(d->a, d->ss, file, d->dl, &gen);
+  if (d->dl->errors != before || gen.items.n != 1 || !gen.items.items[0] || gen.items.items[0]->kind != N_FN) return;
+  Node *body = gen.items.items[0]->u.fn.body;
+  Node *block = body && body->kind == N_BLOCK && body->u.block.stmts.n == 1 ? body->u.block.stmts.items[0] : NULL;
+  if (block && block->kind == N_EXPR_STMT) block = block->u.stmt.expr;
+  if (!block) return;
+  Respan r = {n->span, NULL, NULL, NULL};
+  respan(block, &r);
+  if (!r.prompt_let || !r.step || r.step->u.call.args.n != 3 || (n->u.ask.type && !r.type_slot)) return;
+  /* the placeholders become the ask's own parts */
+  r.prompt_let->u.decl.value = n->u.ask.prompt;
+  if (r.type_slot) *r.type_slot = *n->u.ask.type;
+  Node *step = r.step;
+  Node *role_ref = step->u.call.args.items[0], *prompt = step->u.call.args.items[1], *turns = step->u.call.args.items[2];
+  memset(&step->u, 0, sizeof step->u);
+  step->kind = N_ASK;
+  step->u.ask.role = role_ref;
+  step->u.ask.prompt = prompt;
+  step->u.ask.turns = turns;
+  step->u.ask.type = n->u.ask.type;
+  n->u.ask.lowered = done(d, block);
+}
+
 /* ---- the walk ------------------------------------------------------------
  * Children first, so a verify inside a claim is lowered before the claim
  * is placed in its parent's lowering. A node above a lowering has its
@@ -398,6 +585,9 @@ static void walk(Node *n, void *ud) {
   } else if (n->kind == N_TOURNAMENT && !n->u.tourn.lowered) {
     lower_tournament(d, n);
     d->changed = true;
+  } else if (n->kind == N_ASK && !n->u.ask.lowered && !n->u.ask.turns) {
+    lower_ask(d, n);
+    d->changed = d->changed || n->u.ask.lowered != NULL;
   }
   if (d->changed && done(d, n)->kind == N_ERROR && n->kind != N_ERROR) {
     n->kind = N_ERROR; /* in place: the parent's slot keeps pointing here */
@@ -406,8 +596,8 @@ static void walk(Node *n, void *ud) {
   d->changed = d->changed || outer;
 }
 
-void desugar_file(Arena *a, DiagList *dl, Ast *ast) {
-  Ds d = {a, dl, ast->file, false, false};
+void desugar_file(Arena *a, DiagList *dl, SourceSet *ss, Ast *ast) {
+  Ds d = {a, dl, ss, ast, ast->file, false, false};
   for (uint32_t i = 0; i < dl->n; i++)
     if (dl->items[i].code == D_E0103 && dl->items[i].span.file == ast->file) d.deep_reported = true;
   for (uint32_t i = 0; i < ast->items.n; i++)

@@ -44,6 +44,9 @@ bool tournament_parts(const Node *n, TournamentParts *out);
  * E0608, E0617, E0619) to dl, and E0103 if a lowering nests too deeply.
  * Runs right after parsing, so a file's diagnostics are complete when the
  * loader decides whether it parsed. */
-void desugar_file(Arena *a, DiagList *dl, Ast *ast);
+struct SourceSet;
+/* ss receives the source of each tool-calling loop it builds (NULL: none
+ * is built). */
+void desugar_file(Arena *a, DiagList *dl, struct SourceSet *ss, Ast *ast);
 
 #endif

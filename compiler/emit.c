@@ -672,6 +672,30 @@ static void emit_ask_setting(Emitter *e, Node *n, const char *name) {
  * (none for those not given), then the prompt. */
 static void emit_ask(Emitter *e, Node *n) {
   Node *rn = n->u.ask.role;
+  if (n->u.ask.lowered) {
+    emit_value(e, n->u.ask.lowered);
+    return;
+  }
+  if (n->u.ask.turns) { /* Rule: a step = P; TURNS; STEP <R> <T> */
+    Symbol *srs = rn ? rn->sym : NULL;
+    if (!srs || srs->kind != SYM_ROLE || srs->index < 0) {
+      internal_error(e, n, "step of a role without an index");
+      return;
+    }
+    emit_value(e, n->u.ask.prompt);
+    emit_value(e, n->u.ask.turns);
+    uint32_t std_ = ASK_TEXT;
+    if (n->extra) {
+      std_ = type_desc(e, n, n->extra);
+      if (std_ >= ASK_TEXT) {
+        limit_error(e, n, "number of type descriptors", ASK_TEXT - 1);
+        std_ = 0;
+      }
+    }
+    mark(e, n);
+    encode(e, n, OP_STEP, (uint32_t)srs->index, std_, 0);
+    return;
+  }
   Symbol *rs = rn ? rn->sym : NULL;
   bool item = rs && rs->kind == SYM_ROLE;
   bool with = n->u.ask.with && n->u.ask.with->kind == N_RECORD;
@@ -1503,7 +1527,16 @@ static Module *emit_pass(Program *p, Heap *heap, const bool *keep) {
         internal_error(&e, it, "role without checked settings");
         continue;
       }
-      it->sym->index = (int32_t)module_add_role(e.m, it->extra);
+      RoleDesc *rd = it->extra;
+      /* a tool's schema: the descriptor of its parameters' record, which
+       * the checker left as the type of the tool's name in the list */
+      for (uint32_t s = 0, t = 0; s < it->u.role.settings.n && rd->ntools; s++) {
+        Node *st = it->u.role.settings.items[s];
+        if (!st || st->kind != N_FIELD_INIT || strcmp(st->u.init.name, "tools") != 0 || !st->u.init.value) continue;
+        NodeList *xs = &st->u.init.value->u.list.items;
+        for (uint32_t x = 0; x < xs->n && t < rd->ntools; x++) rd->tools[t++].params = type_desc(&e, xs->items[x], xs->items[x]->type);
+      }
+      it->sym->index = (int32_t)module_add_role(e.m, rd);
     }
   }
 

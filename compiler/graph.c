@@ -188,6 +188,9 @@ static void role_label(G *g, Buf *b, Node *role) {
   const Symbol *s = role ? role->sym : NULL;
   const RoleDesc *rd = s && s->kind == SYM_ROLE && s->decl ? s->decl->extra : NULL;
   if (rd && rd->model) buf_printf(b, " (%s)", rd->model);
+  /* a role with tools: the loop an ask of it runs, and what it may call */
+  for (uint32_t i = 0; rd && i < rd->ntools; i++) buf_printf(b, "%s%s", i ? ", " : " tools: ", rd->tools[i].name);
+  if (rd && rd->ntools) buf_printf(b, "; at most %u steps", rd->max_steps);
 }
 
 static void limits_label(G *g, Buf *b, NodeList *limits) {

@@ -549,7 +549,7 @@ static uint32_t parse_loaded(Loader *L, const char *key, uint32_t id, int32_t ro
   uint32_t mark = p->diags->n, omitted = p->diags->omitted;
   parse_source(&p->arena, p->sources, id, p->diags, &ast);
   ast.file = id;
-  desugar_file(&p->arena, p->diags, &ast);
+  desugar_file(&p->arena, p->diags, p->sources, &ast);
   if (rel && id != p->main_file) summarize_unparsed(L, mark, omitted, id, import);
   load_imports(L, &ast, is_std, depth + 1);
   L->nstack--;

@@ -165,7 +165,13 @@ struct Node {
      * N_NAME or `module.role` N_FIELD is asked by index); with is the
      * N_RECORD of per-call settings or NULL; type is a type expression or
      * NULL (a text reply) */
-    struct { Node *role; Node *prompt; Node *type; Node *with; /* N_RECORD of settings, or NULL */ } ask;
+    struct { Node *role; Node *prompt; Node *type; Node *with; /* N_RECORD of settings, or NULL */
+             /* An ask of a role with tools is a loop: desugaring sets
+              * `lowered` (which the compiler runs instead); inside it,
+              * each model step is an N_ASK with `turns` (the JSON text of
+              * the conversation after the prompt), whose value is the
+              * step's reply as JSON text (compiler/desugar.c). */
+             Node *turns; Node *lowered; } ask;
     /* N_LOOP: the state `name` (optional `type`), its `init`, the bound
      * `max` (NULL when missing: the checker reports it), `body` (a block
      * giving the new state), `until` and the optional `else_` */

@@ -173,6 +173,15 @@ typedef struct Call {
   int64_t started_at;         /* unix ms */
   const EffectRec *rec;       /* CS_SERVED: the record that answers this call */
   bool served;                /* answered from a record: not journaled again */
+  /* a step of a tool-calling loop (EFFECT_STEP): the role's tools (names
+   * and descriptions borrowed from the module, schemas owned), the
+   * conversation as the program sent it, and how many turns are the
+   * prompt and that conversation (a repair of the final answer keeps them) */
+  bool step;
+  ToolDef *tools;
+  uint32_t ntools;
+  char *turns;
+  uint32_t base_msgs;
 } Call;
 
 typedef struct CallList {
@@ -277,6 +286,14 @@ static double now_unix(void) {
 }
 
 static void call_meter(Call *c);
+
+/* What one turn sends: its text and the calls it made (their estimate). */
+static size_t msg_bytes(const ChatMsg *m) {
+  size_t n = m->text ? strlen(m->text) : 0;
+  for (uint32_t k = 0; k < m->ncalls; k++)
+    n += strlen(m->calls[k].name) + strlen(m->calls[k].input) + strlen(m->calls[k].id);
+  return n;
+}
 
 static void msg_push(Call *c, const char *role, char *text) {
   c->msgs_bytes += strlen(text) + 1;
@@ -515,7 +532,8 @@ static void call_reservation(Engine *e, Call *c) {
   if (c->res_known) return;
   c->res_known = true;
   size_t bytes = c->role->system ? strlen(c->role->system) : 0;
-  for (uint32_t i = 0; i < c->nmsgs; i++) bytes += strlen(c->msgs[i].text);
+  for (uint32_t i = 0; i < c->nmsgs; i++) bytes += msg_bytes(&c->msgs[i]);
+  for (uint32_t i = 0; i < c->ntools; i++) bytes += strlen(c->tools[i].schema) + strlen(c->tools[i].description);
   if (c->schema) bytes += strlen(c->schema);
   c->res_in = provider_tokens_estimate(bytes);
   c->res_tokens = tok_add(c->res_in, c->max_tokens);
@@ -760,8 +778,21 @@ static void call_free(Engine *e, Call *c) {
   free(c->stop);
   free(c->with);
   budget_release(e->vm, c->budget);
-  for (uint32_t i = 0; i < c->nmsgs; i++) free((char *)c->msgs[i].text);
+  for (uint32_t i = 0; i < c->nmsgs; i++) {
+    free((char *)c->msgs[i].text);
+    ToolCall *tc = (ToolCall *)c->msgs[i].calls;
+    for (uint32_t k = 0; k < c->msgs[i].ncalls; k++) {
+      free(tc[k].id);
+      free(tc[k].name);
+      free(tc[k].input);
+    }
+    free(tc);
+    free((char *)c->msgs[i].tool_id);
+  }
   free(c->msgs);
+  for (uint32_t i = 0; i < c->ntools; i++) free((char *)c->tools[i].schema);
+  free(c->tools);
+  free(c->turns);
   free(c);
 }
 
@@ -864,10 +895,11 @@ static void msg_head(Buf *b, const Call *c) {
  * success, error the (already redacted) message on failure. */
 static void trace_ask(Engine *e, const Call *c, const char *status, const Value *v, const char *error) {
   Trace *t = e->vm->trace;
-  if (!trace_begin(t, "ask", c->addr)) return;
+  if (!trace_begin(t, c->step ? "step" : "ask", c->addr)) return;
   trace_cstr(t, "role", c->role ? c->role->name : "?");
   trace_cstr(t, "model", c->spec);
   if (c->nmsgs) trace_cstr(t, "prompt", c->msgs[0].text);
+  if (c->step) trace_cstr(t, "turns", c->turns);
   if (v) trace_value(t, "reply", *v);
   if (error) trace_cstr(t, "error", error);
   if (c->with) trace_cstr(t, "with", c->with);
@@ -906,8 +938,26 @@ static void call_request(Call *c) {
     buf_puts(&b, ",\"with\":");
     buf_puts(&b, c->with);
   }
+  if (c->step) {
+    buf_puts(&b, ",\"turns\":");
+    buf_puts(&b, c->turns);
+    buf_puts(&b, ",\"tools\":[");
+    for (uint32_t i = 0; i < c->ntools; i++) {
+      buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
+      buf_json_string(&b, c->tools[i].name, strlen(c->tools[i].name));
+      buf_puts(&b, ",\"description\":");
+      buf_json_string(&b, c->tools[i].description, strlen(c->tools[i].description));
+      buf_puts(&b, ",\"schema\":");
+      buf_puts(&b, c->tools[i].schema);
+      buf_putc(&b, '}');
+    }
+    buf_putc(&b, ']');
+  }
   buf_putc(&b, '}');
   uint64_t h = 0xcbf29ce484222325ULL;
+  /* a step's fingerprint covers every turn and every tool: the request
+   * JSON holds them all, so it is hashed whole */
+  if (c->step) h = fnv1a64(h, b.data, b.len);
   h = fnv1a64(h, c->spec, strlen(c->spec) + 1);
   h = fnv1a64(h, r->system ? r->system : "", r->system ? strlen(r->system) + 1 : 1);
   h = fnv1a64(h, &c->temperature, sizeof c->temperature);
@@ -932,7 +982,7 @@ static void call_record(Engine *e, Call *c, bool ok, const char *text, size_t le
   EffectRec r;
   memset(&r, 0, sizeof r);
   r.addr = c->addr;
-  r.kind = (char *)"ask";
+  r.kind = (char *)(c->step ? "step" : "ask");
   r.request = c->request;
   r.req_hash = c->req_hash;
   r.ok = ok;
@@ -1115,6 +1165,231 @@ static bool validate(Engine *e, Call *c, const char *text, size_t len, Value *ou
   return ok;
 }
 
+
+/* ---- steps of a tool-calling loop ----------------------------------------
+ * A step is an ask whose conversation continues (the turns the loop sent)
+ * and which offers the role's tools. Its answer goes back to the program
+ * as JSON text, {"text": T, "calls": [{id, name, input, args, error}]}:
+ * the loop (compiler/desugar.c) runs the calls and sends their results
+ * in the next step, or, with no calls, takes text as its answer (already
+ * checked against the ask's type here, with repairs, as an ask's reply).
+ * Each call is checked here, where the tools' types are known: a call of
+ * a tool the role does not list, arguments that are not a JSON object,
+ * too long, missing, unknown or of the wrong type get `error` set (the
+ * loop answers the model with it, and the model may repair the call);
+ * otherwise `args` holds each parameter's JSON in declaration order. */
+
+#define TOOL_INPUT_MAX ((size_t)1 << 20)
+/* Calls one step may make: the loop runs them as one fan-out, so a reply
+ * of thousands of calls must not become thousands of fibers' work. The
+ * calls past it are each answered with an error. */
+#define TOOL_CALLS_MAX 64u
+
+static const RoleTool *role_tool(const RoleDesc *r, const char *name) {
+  for (uint32_t i = 0; i < r->ntools; i++)
+    if (strcmp(r->tools[i].name, name) == 0) return &r->tools[i];
+  return NULL;
+}
+
+/* Checks one call's arguments against its tool; args (a JSON array text)
+ * or err (a message for the model) is filled. */
+static void step_call_args(Engine *e, Call *c, const ToolCall *tc, Buf *args, Buf *err) {
+  const Module *m = e->vm->mod;
+  Heap *h = &e->vm->heap;
+  const RoleTool *t = tc->name ? role_tool(c->role, tc->name) : NULL;
+  if (!t) {
+    buf_puts(err, "there is no tool ");
+    const char *nm = tc->name ? tc->name : "";
+    provider_put_clean(err, nm, strlen(nm), 80);
+    buf_puts(err, "; the tools are ");
+    for (uint32_t i = 0; i < c->role->ntools; i++) buf_printf(err, "%s%s", i ? ", " : "", c->role->tools[i].name);
+    return;
+  }
+  const char *in = tc->input && tc->input[0] ? tc->input : "{}";
+  size_t n = strlen(in);
+  if (n > TOOL_INPUT_MAX) {
+    buf_printf(err, "the arguments of %s are %zu bytes, more than the %zu a tool call may have", t->name, n,
+               TOOL_INPUT_MAX);
+    return;
+  }
+  Value doc;
+  char *perr = NULL;
+  if (!v_from_json(h, in, n, &doc, &perr)) {
+    buf_printf(err, "the arguments of %s are not JSON: %s", t->name, perr ? perr : "?");
+    free(perr);
+    return;
+  }
+  const TypeDesc *rec = &m->types[t->params];
+  if (!v_is(doc, OBJ_MAP)) {
+    buf_printf(err, "the arguments of %s must be a JSON object", t->name);
+    v_release(h, doc);
+    return;
+  }
+  ObjMap *obj = AS_MAP(doc);
+  for (uint32_t k = 0; k < obj->n; k++) {
+    bool known = false;
+    for (uint32_t i = 0; i < rec->n && !known; i++) {
+      const ObjString *fn = AS_STRING(m->consts[rec->fields[i].name]);
+      known = fn->len == obj->keys[k]->len && memcmp(fn->data, obj->keys[k]->data, fn->len) == 0;
+    }
+    if (!known) {
+      buf_printf(err, "%s has no parameter ", t->name);
+      provider_put_clean(err, obj->keys[k]->data, obj->keys[k]->len, 80);
+      v_release(h, doc);
+      return;
+    }
+  }
+  buf_putc(args, '[');
+  for (uint32_t i = 0; i < rec->n; i++) {
+    const ObjString *fn = AS_STRING(m->consts[rec->fields[i].name]);
+    uint32_t ft = rec->fields[i].type;
+    Value *v = map_get_cstr(obj, fn->data, fn->len);
+    Value none = v_none(), conv;
+    char *why = NULL;
+    if (!v_convert(h, m, ft, v ? *v : none, &conv, &why)) {
+      if (!v) buf_printf(err, "%s needs the argument %s", t->name, fn->data);
+      else buf_printf(err, "argument %s of %s: %s", fn->data, t->name, why ? why : "does not fit its type");
+      free(why);
+      v_release(h, doc);
+      return;
+    }
+    free(why);
+    if (i) buf_putc(args, ',');
+    Buf one;
+    buf_init(&one);
+    if (!v_to_json(&one, conv, NULL)) buf_puts(&one, "null");
+    buf_json_string(args, one.data ? one.data : "", one.len);
+    buf_free(&one);
+    v_release(h, conv);
+  }
+  buf_putc(args, ']');
+  v_release(h, doc);
+}
+
+/* The step's answer as the program reads it (see above). */
+static void step_answer(Engine *e, Call *c, const char *text, size_t len, const ToolCall *calls, uint32_t n,
+                        Buf *out) {
+  Buf clean;
+  buf_init(&clean);
+  utf8_clean(&clean, text, len);
+  buf_puts(out, "{\"text\":");
+  buf_json_string(out, clean.data ? clean.data : "", clean.len);
+  buf_free(&clean);
+  buf_puts(out, ",\"calls\":[");
+  for (uint32_t i = 0; i < n; i++) {
+    const ToolCall *tc = &calls[i];
+    Buf args, err, id;
+    buf_init(&args);
+    buf_init(&err);
+    buf_init(&id);
+    if (i < TOOL_CALLS_MAX) step_call_args(e, c, tc, &args, &err);
+    else buf_printf(&err, "one step may make at most %u tool calls; call again in the next step", TOOL_CALLS_MAX);
+    /* an id the provider did not give: one the loop can echo back */
+    if (tc->id && tc->id[0]) utf8_clean(&id, tc->id, strlen(tc->id));
+    else buf_printf(&id, "call_%u", i + 1);
+    const char *nm = tc->name ? tc->name : "";
+    const char *in = tc->input && tc->input[0] ? tc->input : "{}";
+    Buf cn, ci;
+    buf_init(&cn);
+    buf_init(&ci);
+    utf8_clean(&cn, nm, strlen(nm));
+    utf8_clean(&ci, in, strlen(in));
+    buf_puts(out, i ? ",{\"id\":" : "{\"id\":");
+    buf_json_string(out, id.data ? id.data : "", id.len);
+    buf_puts(out, ",\"name\":");
+    buf_json_string(out, cn.data ? cn.data : "", cn.len);
+    buf_puts(out, ",\"input\":");
+    buf_json_string(out, ci.data ? ci.data : "", ci.len);
+    buf_puts(out, ",\"args\":");
+    buf_puts(out, err.len ? "[]" : args.data);
+    buf_puts(out, ",\"error\":");
+    buf_json_string(out, err.data ? err.data : "", err.len);
+    buf_putc(out, '}');
+    buf_free(&cn);
+    buf_free(&ci);
+    buf_free(&args);
+    buf_free(&err);
+    buf_free(&id);
+  }
+  buf_puts(out, "]}");
+}
+
+/* The conversation the loop sent (a JSON array of turns {role, text,
+ * calls, tool_id, is_error}, written by the lowering) after the prompt.
+ * False with *why on anything else. */
+static bool step_turns(Call *c, const char *json, size_t len, const char **why) {
+  cJSON *doc = provider_json_parse(json, len);
+  bool ok = cJSON_IsArray(doc);
+  *why = "the conversation is not a list of turns";
+  const cJSON *t;
+  cJSON *list = ok ? doc : NULL;
+  cJSON_ArrayForEach(t, list) {
+    const cJSON *role = cJSON_GetObjectItemCaseSensitive(t, "role");
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(t, "text");
+    const cJSON *calls = cJSON_GetObjectItemCaseSensitive(t, "calls");
+    const cJSON *tid = cJSON_GetObjectItemCaseSensitive(t, "tool_id");
+    const cJSON *err = cJSON_GetObjectItemCaseSensitive(t, "is_error");
+    if (!cJSON_IsString(role) || !cJSON_IsString(text)) { ok = false; break; }
+    const char *r = strcmp(role->valuestring, "assistant") == 0 ? "assistant"
+                    : strcmp(role->valuestring, "tool") == 0    ? "tool"
+                    : strcmp(role->valuestring, "user") == 0    ? "user"
+                                                                : NULL;
+    if (!r) { ok = false; break; }
+    bool assistant = r[0] == 'a';
+    msg_push(c, r, xstrdup(assistant && !text->valuestring[0] && cJSON_GetArraySize(calls) ? "" : text->valuestring));
+    ChatMsg *m = &c->msgs[c->nmsgs - 1];
+    if (assistant && !text->valuestring[0]) {
+      free((char *)m->text);
+      m->text = NULL;
+    }
+    if (r[0] == 't') {
+      m->tool_id = xstrdup(cJSON_IsString(tid) ? tid->valuestring : "");
+      m->is_error = cJSON_IsTrue(err);
+    }
+    int nc = cJSON_IsArray(calls) ? cJSON_GetArraySize(calls) : 0;
+    if (!assistant || nc <= 0) continue;
+    ToolCall *tc = xcalloc((size_t)nc, sizeof *tc);
+    uint32_t k = 0;
+    const cJSON *cl;
+    cJSON_ArrayForEach(cl, calls) {
+      const cJSON *id = cJSON_GetObjectItemCaseSensitive(cl, "id");
+      const cJSON *nm = cJSON_GetObjectItemCaseSensitive(cl, "name");
+      const cJSON *in = cJSON_GetObjectItemCaseSensitive(cl, "input");
+      tc[k].id = xstrdup(cJSON_IsString(id) ? id->valuestring : "");
+      tc[k].name = xstrdup(cJSON_IsString(nm) ? nm->valuestring : "");
+      tc[k].input = xstrdup(cJSON_IsString(in) ? in->valuestring : "{}");
+      c->msgs_bytes += strlen(tc[k].id) + strlen(tc[k].name) + strlen(tc[k].input) + 3;
+      k++;
+    }
+    m->calls = tc;
+    m->ncalls = k;
+  }
+  cJSON_Delete(doc);
+  call_meter(c);
+  return ok;
+}
+
+/* The tools a step offers: each with the JSON Schema of its parameters in
+ * the provider's dialect. False with a message in b when one has none. */
+static bool step_tools(Call *c, const Module *m, SchemaDialect d, Buf *b) {
+  const RoleDesc *r = c->role;
+  c->tools = xcalloc(r->ntools, sizeof *c->tools);
+  for (uint32_t i = 0; i < r->ntools; i++) {
+    const RoleTool *t = &r->tools[i];
+    const char *why = schema_check(m, t->params, d);
+    bool wrapped = false;
+    char *sch = why ? NULL : schema_json(m, t->params, d, &wrapped);
+    if (!sch) {
+      buf_printf(b, "ask %s (%s): tool %s has no JSON schema: %s", r->name, c->spec, t->name, why ? why : "?");
+      return false;
+    }
+    c->tools[c->ntools++] = (ToolDef){t->name, t->doc, sch};
+    c->schema_len += strlen(sch) + 1;
+  }
+  call_meter(c);
+  return true;
+}
+
 /* Queues c again (front of the queue) for a retry or a repair. */
 static void requeue_front(Engine *e, Call *c) {
   transfer_release(e, c);
@@ -1154,10 +1429,30 @@ static void handle_reply(Engine *e, Call *c, ProviderReply *r) {
   }
   const char *text = r->text.data ? r->text.data : "";
   size_t len = r->text.len;
+  if (c->step && (c->served || r->ncalls)) {
+    /* a record holds the step's answer as the program received it; a
+     * reply with tool calls is the next turn, whatever its text */
+    Buf out;
+    buf_init(&out);
+    if (c->served) buf_put(&out, text, len);
+    else step_answer(e, c, text, len, r->calls, r->ncalls, &out);
+    Value v = v_string(&e->vm->heap, out.data ? out.data : "", out.len);
+    call_record(e, c, true, out.data ? out.data : "", out.len, NULL, NULL);
+    buf_free(&out);
+    call_succeed(e, c, v);
+    return;
+  }
   if (c->td == ASK_TEXT) {
     Buf clean;
     buf_init(&clean);
     utf8_clean(&clean, text, len);
+    if (c->step) { /* the loop's answer, as a step's JSON */
+      Buf out;
+      buf_init(&out);
+      step_answer(e, c, clean.data ? clean.data : "", clean.len, NULL, 0, &out);
+      buf_free(&clean);
+      clean = out;
+    }
     Value v = v_string(&e->vm->heap, clean.data ? clean.data : "", clean.len);
     call_record(e, c, true, clean.data ? clean.data : "", clean.len, NULL, NULL);
     buf_free(&clean);
@@ -1169,6 +1464,20 @@ static void handle_reply(Engine *e, Call *c, ProviderReply *r) {
   buf_init(&verr);
   if (validate(e, c, text, len, &v, &verr)) {
     buf_free(&verr);
+    if (c->step) { /* the typed answer, as JSON the program converts again */
+      Buf js, out;
+      buf_init(&js);
+      buf_init(&out);
+      if (!v_to_json(&js, v, NULL)) buf_puts(&js, "null");
+      v_release(&e->vm->heap, v);
+      step_answer(e, c, js.data ? js.data : "", js.len, NULL, 0, &out);
+      buf_free(&js);
+      v = v_string(&e->vm->heap, out.data ? out.data : "", out.len);
+      call_record(e, c, true, out.data ? out.data : "", out.len, NULL, NULL);
+      buf_free(&out);
+      call_succeed(e, c, v);
+      return;
+    }
     call_record(e, c, true, text, len, NULL, NULL);
     call_succeed(e, c, v);
     return;
@@ -1188,7 +1497,7 @@ static void handle_reply(Engine *e, Call *c, ProviderReply *r) {
     /* The conversation stays the prompt, the LAST bad reply and its
      * error, each quote cut: earlier attempts add nothing the model needs,
      * and a request body must not grow with every repair. */
-    while (c->nmsgs > 1) free((char *)c->msgs[--c->nmsgs].text);
+    while (c->nmsgs > (c->step ? c->base_msgs : 1)) free((char *)c->msgs[--c->nmsgs].text);
     c->res_known = false; /* new turns: a new reservation */
     Buf clean;
     buf_init(&clean);
@@ -1665,6 +1974,8 @@ static bool start_network(Engine *e, Call *c, Buf *err) {
   req.nstop = c->nstop;
   req.schema = c->schema;
   req.schema_name = c->schema_name;
+  req.tools = c->tools;
+  req.ntools = c->ntools;
   req.stream = c->stream;
   req.base = c->base;
   c->body = c->prov->build_body(&req);
@@ -1796,12 +2107,21 @@ static void admit(Engine *e) {
  * script delays waits in mock_wait on the call's timer, holding its slot
  * as a request in flight would; one that takes longer than the call's
  * timeout arrives as a timeout when that runs out. false: wait. */
+/* Which step of its loop c is (1 for the first), 0 for an ask: one more
+ * than the assistant turns the conversation holds. */
+static uint32_t step_number(const Call *c) {
+  if (!c->step) return 0;
+  uint32_t n = 1;
+  for (uint32_t i = 0; i < c->base_msgs; i++) n += c->msgs[i].role[0] == 'a';
+  return n;
+}
+
 static bool mock_choose(Engine *e, Call *c) {
   buf_init(&c->resp);
   /* the prompt is the last user turn; a repair quotes the error there, and
    * scripts match on what the program asked, so use the first turn */
   mock_reply(e->script, &e->vm->heap, e->vm->mod, c->role->name, c->msgs[0].text, c->td,
-             c->schema ? c->schema : "", c->wrapped, &c->resp, &c->mock);
+             c->schema ? c->schema : "", c->wrapped, step_number(c), &c->resp, &c->mock);
   c->mock_chosen = true;
   int64_t wait = c->mock.delay_ms;
   if (c->timeout_ms > 0 && wait > c->timeout_ms) {
@@ -1821,6 +2141,47 @@ static bool mock_choose(Engine *e, Call *c) {
   e->in_flight++;
   loop_timer_set(e->loop, &c->retry_at, wait);
   return false;
+}
+
+/* The tool calls of a mock step: the script's (`tool_calls`), else, on
+ * the first step of a loop the script did not answer, one call of each
+ * tool with arguments generated for its parameters (then the next step
+ * answers). Ids are call_<turn>_<n>, so they are unique in the loop. */
+static void mock_step_calls(Engine *e, Call *c, const MockAnswer *a, ProviderReply *r) {
+  if (a->calls) {
+    cJSON *doc = cJSON_Parse(a->calls);
+    int n = cJSON_GetArraySize(doc);
+    r->calls = xcalloc(n > 0 ? (size_t)n : 1, sizeof *r->calls);
+    const cJSON *cl;
+    cJSON_ArrayForEach(cl, doc) {
+      const cJSON *nm = cJSON_GetObjectItemCaseSensitive(cl, "name");
+      const cJSON *in = cJSON_GetObjectItemCaseSensitive(cl, "input");
+      ToolCall *tc = &r->calls[r->ncalls++];
+      tc->id = xasprintf("call_%u_%u", step_number(c), r->ncalls);
+      tc->name = xstrdup(cJSON_IsString(nm) ? nm->valuestring : "");
+      tc->input = in ? cJSON_PrintUnformatted(in) : xstrdup("{}");
+      if (!tc->input) tc->input = xstrdup("{}");
+    }
+    cJSON_Delete(doc);
+    return;
+  }
+  if (a->scripted || a->fail != MOCK_REPLY || step_number(c) != 1) return;
+  const Module *m = e->vm->mod;
+  r->calls = xcalloc(c->role->ntools, sizeof *r->calls);
+  for (uint32_t i = 0; i < c->role->ntools; i++) {
+    const RoleTool *t = &c->role->tools[i];
+    uint64_t seed = fnv1a64(FNV64_INIT, c->msgs[0].text, strlen(c->msgs[0].text));
+    seed = fnv1a64(seed, t->name, strlen(t->name));
+    Value v = schema_mock_value(&e->vm->heap, m, t->params, seed);
+    Buf j;
+    buf_init(&j);
+    if (!v_to_json(&j, v, NULL)) buf_puts(&j, "{}");
+    v_release(&e->vm->heap, v);
+    ToolCall *tc = &r->calls[r->ncalls++];
+    tc->id = xasprintf("call_1_%u", i + 1);
+    tc->name = xstrdup(t->name);
+    tc->input = buf_detach(&j);
+  }
 }
 
 /* Answers one mock attempt (c off its list, its slot released) through
@@ -1871,8 +2232,10 @@ static void run_mock(Engine *e, Call *c) {
   memset(&r, 0, sizeof r);
   r.text = c->resp; /* the reply takes the text */
   buf_init(&c->resp);
+  if (c->step) mock_step_calls(e, c, &a, &r);
   size_t sent = c->role->system ? strlen(c->role->system) : 0;
-  for (uint32_t i = 0; i < c->nmsgs; i++) sent += strlen(c->msgs[i].text);
+  for (uint32_t i = 0; i < c->nmsgs; i++) sent += msg_bytes(&c->msgs[i]);
+  for (uint32_t i = 0; i < c->ntools; i++) sent += strlen(c->tools[i].schema) + strlen(c->tools[i].description);
   r.usage.input_tokens = provider_tokens_estimate(sent);
   r.usage.output_tokens = provider_tokens_estimate(r.text.len);
   r.usage_seen = USAGE_SEEN_INPUT | USAGE_SEEN_OUTPUT;
@@ -2195,7 +2558,8 @@ static bool ask_from_records(Engine *e, Call *c) {
   c->started_at = unix_now_ms();
   if (!log->serve) return true;
   const EffectRec *rec = records_get(log->serve, c->addr);
-  bool same = rec && strcmp(rec->kind, "ask") == 0 && rec->req_hash == c->req_hash;
+  const char *kind = c->step ? "step" : "ask";
+  bool same = rec && strcmp(rec->kind, kind) == 0 && rec->req_hash == c->req_hash;
   /* a failure a `try` of the asking fiber caught is history the run went
    * on from: it is answered again, so the resumed run takes the same path */
   bool caught = c->f && c->f->ntries > 0;
@@ -2217,8 +2581,9 @@ static bool ask_from_records(Engine *e, Call *c) {
   if (!rec)
     vm_raise(e->vm, c->f, "replay: %s has no record of ask %s at %s (the recorded run never made this call)",
              src, c->role->name, c->addr);
-  else if (strcmp(rec->kind, "ask") != 0)
-    vm_raise(e->vm, c->f, "replay: %s recorded a %s at %s, not an ask", src, rec->kind, c->addr);
+  else if (strcmp(rec->kind, kind) != 0)
+    vm_raise(e->vm, c->f, "replay: %s recorded a %s at %s, not a%s %s", src, rec->kind, c->addr,
+             c->step ? "" : "n", kind);
   else
     vm_raise(e->vm, c->f, "replay: ask %s at %s differs from the call %s recorded: %s changed", c->role->name,
              c->addr, src, request_change(rec->request, c));
@@ -2252,6 +2617,7 @@ static void note_capped(Engine *e, Fiber *f) {
 
 bool engine_ask(Engine *e, const EffectRequest *rq) {
   Fiber *f = rq->fiber;
+  bool step = rq->kind == EFFECT_STEP;
   uint32_t role = rq->u.ask.role, td = rq->u.ask.td;
   Value prompt = rq->u.ask.prompt;
   VM *vm = e->vm;
@@ -2269,6 +2635,10 @@ bool engine_ask(Engine *e, const EffectRequest *rq) {
     return false;
   }
   const RoleDesc *r = &m->roles[role];
+  if (step && (!r->ntools || !v_is(rq->u.ask.turns, OBJ_STRING))) {
+    vm_raise(vm, f, "step: role %s has no tools, or the conversation is not text", r->name);
+    return false;
+  }
   char *spec = effective_spec(e, r);
   const char *model = NULL;
   const Provider *p = provider_for(spec, &model);
@@ -2330,6 +2700,25 @@ bool engine_ask(Engine *e, const EffectRequest *rq) {
   }
   ObjString *ps = AS_STRING(prompt);
   msg_push(c, "user", xstrndup(ps->data, strnlen(ps->data, ps->len)));
+  if (step) {
+    c->step = true;
+    ObjString *ts = AS_STRING(rq->u.ask.turns);
+    c->turns = xstrndup(ts->data, ts->len);
+    const char *why = NULL;
+    SchemaDialect d = p->plain_schema ? SCHEMA_PLAIN : p->schema_no_bounds ? SCHEMA_ANTHROPIC : SCHEMA_OPENAI_STRICT;
+    if (!step_turns(c, ts->data, ts->len, &why)) {
+      vm_raise(vm, f, "step of %s: %s", r->name, why);
+      call_free(e, c);
+      return false;
+    }
+    c->base_msgs = c->nmsgs;
+    if (!step_tools(c, m, d, &b)) {
+      vm_raise(vm, f, "%s", buf_cstr(&b));
+      buf_free(&b);
+      call_free(e, c);
+      return false;
+    }
+  }
   c->max_retries = (int32_t)capped(r->retries, e->cfg.retries, DEFAULT_RETRIES);
   c->max_repairs = (int32_t)capped(r->repairs, e->cfg.repairs, DEFAULT_REPAIRS);
   c->max_tokens = r->max_tokens > 0 ? r->max_tokens : DEFAULT_MAX_TOKENS;

@@ -179,6 +179,9 @@ typedef struct MockAnswer {
   const char *name;        /* the failure's name in the script (static); NULL: a reply */
   int64_t delay_ms;        /* after how long it arrives (0: at once) */
   int64_t retry_after_ms;  /* MOCK_HTTP: the retry-after the provider sends; -1: none */
+  const char *calls;       /* a step's scripted tool calls, a JSON array of {name, input}
+                              (the script's; NULL: none) */
+  bool scripted;           /* a script entry answered (not a generated reply) */
 } MockAnswer;
 /* The answer of one mock attempt: the first matching script entry
  * (counting its `times`), else a value generated for td (a JSON text,
@@ -186,8 +189,10 @@ typedef struct MockAnswer {
  * deterministic sentence. schema is the schema text ("" for text asks).
  * s may be NULL. Typed replies are validated by the engine exactly like a
  * real model's; failures are classified like a real provider's. */
+/* step: the call is step N (from 1) of a tool-calling loop, 0: an ask;
+ * only steps take entries with "tool_calls" or "step" (step N only). */
 void mock_reply(MockScript *s, Heap *h, const Module *m, const char *role,
-                const char *prompt, uint32_t td, const char *schema, bool wrapped,
+                const char *prompt, uint32_t td, const char *schema, bool wrapped, uint32_t step,
                 Buf *out, MockAnswer *ans);
 
 #endif

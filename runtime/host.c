@@ -36,7 +36,7 @@ static char *str_dup(const char *s) { return xstrdup(s); }
 static bool fx_submit(void *hp, const EffectRequest *rq) {
   Host *h = hp;
   switch (rq->kind) {
-  case EFFECT_ASK:
+  case EFFECT_ASK: case EFFECT_STEP:
     if (!h->engine) {
       vm_raise(h->vm, rq->fiber, "model calls need an engine (internal)");
       return false;

@@ -364,7 +364,7 @@ Records *cassette_read(const char *path, char **err) {
       r.response = json_str(e, "response");
       r.error = json_str(e, "error");
       r.error_kind = json_str(e, "error_kind");
-      good = r.request && (r.ok ? (r.response != NULL || strcmp(r.kind, "ask") != 0) : r.error != NULL);
+      good = r.request && (r.ok ? (r.response != NULL || (strcmp(r.kind, "ask") != 0 && strcmp(r.kind, "step") != 0)) : r.error != NULL);
     }
     if (!good) {
       char idx[32];

@@ -62,7 +62,7 @@ static const char SQL_MAX_SEQ[] = "SELECT coalesce(max(seq), 0) FROM events WHER
 #define SQL_RUNS                                                                              \
   "SELECT r.id, r.program, r.program_path, CASE WHEN ?1 THEN r.module END, r.module_hash,"   \
   " r.inputs, r.options, r.status, r.started_at, r.ended_at, r.result, r.error, r.resumes,"  \
-  " coalesce(sum(e.kind = 'ask'), 0), coalesce(sum(e.kind = 'ask' AND e.ok = 0), 0),"        \
+  " coalesce(sum(e.kind IN ('ask', 'step')), 0), coalesce(sum(e.kind IN ('ask', 'step') AND e.ok = 0), 0),"        \
   " coalesce(sum(e.input_tokens), 0), coalesce(sum(e.output_tokens), 0), total(e.cost_usd)"  \
   " FROM runs r LEFT JOIN effects e ON e.run = r.id"
 

@@ -27,6 +27,8 @@ typedef struct MockEntry {
   size_t reply_len;
   char *text;       /* the reply text for a text ask */
   size_t text_len;
+  char *calls;      /* "tool_calls": a step's calls, JSON [{name, input}] */
+  int64_t step;     /* "step": only the N-th step of a tool-calling loop; 0: any call */
   int64_t times;    /* -1: unlimited */
   int64_t used;
   MockAnswer ans;   /* a failure instead of the reply, and when it arrives */
@@ -59,7 +61,7 @@ static const struct {
 /* The fields an entry may have: anything else is a mistake in the script
  * (a misspelt "times" would otherwise answer forever). */
 static const char *const entry_fields[] = {"role", "match", "times", "reply", "value",
-                                           "fail", "delay", "retry_after"};
+                                           "fail", "delay", "retry_after", "tool_calls", "step"};
 
 #define MOCK_DELAY_MAX ((int64_t)3600 * 1000)
 
@@ -70,6 +72,7 @@ void mock_script_free(MockScript *s) {
     free(s->entries[i].match);
     free(s->entries[i].reply);
     free(s->entries[i].text);
+    free(s->entries[i].calls);
   }
   free(s->entries);
   free(s);
@@ -145,7 +148,7 @@ static bool load_entry(ObjMap *em, const char *path, uint32_t i, MockEntry *en, 
     buf_printf(m, "--mock-script: %s: $.replies[%u]: unknown field ", path, i);
     size_t len = em->keys[k]->len > 40 ? 40 : em->keys[k]->len;
     buf_json_string(m, em->keys[k]->data, len);
-    buf_puts(m, " (fields: role, match, times, reply, value, fail, delay, retry_after)");
+    buf_puts(m, " (fields: role, match, times, reply, value, fail, delay, retry_after, tool_calls, step)");
     return false;
   }
   if (!opt_string(em, "role", &en->role)) {
@@ -164,11 +167,37 @@ static bool load_entry(ObjMap *em, const char *path, uint32_t i, MockEntry *en, 
     }
     en->times = t->as.i;
   }
+  Value *st = map_get_cstr(em, "step", 4);
+  if (st && st->tag != V_NONE) {
+    if (st->tag != V_INT || st->as.i < 1 || st->as.i > 1000) {
+      entry_error(m, path, i, "step", "must be a whole number from 1 to 1000");
+      return false;
+    }
+    en->step = st->as.i;
+  }
   Value *r = map_get_cstr(em, "reply", 5), *val = map_get_cstr(em, "value", 5);
-  Value *fail = map_get_cstr(em, "fail", 4);
-  if ((r != NULL) + (val != NULL) + (fail != NULL) != 1) {
-    entry_error(m, path, i, NULL, "needs exactly one of \"reply\", \"value\" or \"fail\"");
+  Value *fail = map_get_cstr(em, "fail", 4), *calls = map_get_cstr(em, "tool_calls", 10);
+  if ((r != NULL) + (val != NULL) + (fail != NULL) + (calls != NULL) != 1) {
+    entry_error(m, path, i, NULL, "needs exactly one of \"reply\", \"value\", \"fail\" or \"tool_calls\"");
     return false;
+  }
+  if (calls) {
+    /* [{"name": "read_file", "input": {...}}, ...]: what the model calls;
+     * the input may be any JSON (a wrong one tests the loop's repairs) */
+    bool ok = v_is(*calls, OBJ_LIST) && AS_LIST(*calls)->n > 0;
+    for (uint32_t k = 0; ok && k < AS_LIST(*calls)->n; k++) {
+      Value c = AS_LIST(*calls)->items[k];
+      Value *nm = v_is(c, OBJ_MAP) ? map_get_cstr(AS_MAP(c), "name", 4) : NULL;
+      ok = nm && v_is(*nm, OBJ_STRING);
+    }
+    if (!ok) {
+      entry_error(m, path, i, "tool_calls", "must be a non-empty list of {\"name\": string, \"input\": ...}");
+      return false;
+    }
+    Buf j;
+    buf_init(&j);
+    if (!v_to_json(&j, *calls, NULL)) buf_puts(&j, "[]");
+    en->calls = buf_detach(&j);
   }
   en->ans.retry_after_ms = -1;
   if (!opt_delay(em, "delay", &en->ans.delay_ms)) {
@@ -209,7 +238,7 @@ static bool load_entry(ObjMap *em, const char *path, uint32_t i, MockEntry *en, 
       return false;
     }
   }
-  if (fail) return true;
+  if (fail || calls) return true;
   Value v = r ? *r : *val;
   bool str = v_is(v, OBJ_STRING);
   Buf j;
@@ -331,18 +360,24 @@ static bool needs_wrap(Heap *h, const char *text, size_t len) {
 }
 
 void mock_reply(MockScript *s, Heap *h, const Module *m, const char *role,
-                const char *prompt, uint32_t td, const char *schema, bool wrapped,
+                const char *prompt, uint32_t td, const char *schema, bool wrapped, uint32_t step,
                 Buf *out, MockAnswer *ans) {
   memset(ans, 0, sizeof *ans);
   ans->retry_after_ms = -1;
   for (uint32_t i = 0; s && i < s->n; i++) {
     MockEntry *en = &s->entries[i];
+    if ((en->calls || en->step) && !step) continue;
+    if (en->step && en->step != (int64_t)step) continue;
     if (en->role && strcmp(en->role, role) != 0) continue;
     if (en->match && !strstr(prompt, en->match)) continue;
     if (en->times >= 0 && en->used >= en->times) continue;
     en->used++;
     *ans = en->ans;
-    if (ans->fail != MOCK_REPLY) {
+    ans->scripted = true;
+    ans->calls = en->calls;
+    if (en->calls) {
+      /* the text beside the calls */
+    } else if (ans->fail != MOCK_REPLY) {
       buf_printf(out, "--mock-script $.replies[%u]", i); /* where the failure came from */
     } else if (td == ASK_TEXT) {
       buf_put(out, en->text, en->text_len);

@@ -112,7 +112,7 @@ void run_facts_build(RunFacts *f, char **events, const int64_t *at, size_t n) {
       } else {
         e->input = json_str(o, "input");
       }
-    } else if (kind && addr && (strcmp(kind, "ask") == 0 || strcmp(kind, "sleep") == 0)) {
+    } else if (kind && addr && (strcmp(kind, "ask") == 0 || strcmp(kind, "step") == 0 || strcmp(kind, "sleep") == 0)) {
       const char *from = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "from"));
       ev[ne++] = (Ev){.addr = xstrdup(addr), .seq = i, .served = from && strcmp(from, "journal") == 0};
     }
@@ -617,7 +617,7 @@ static void effect_line(Buf *b, const EffectRec *e, const RunFacts *f) {
   if (q.role) buf_printf(b, "  %s", q.role);
   if (q.model) buf_printf(b, "  %s", q.model);
   buf_printf(b, "  %s", effect_status(e));
-  if (strcmp(e->kind, "ask") == 0) {
+  if (strcmp(e->kind, "ask") == 0 || strcmp(e->kind, "step") == 0) {
     buf_puts(b, "  ");
     put_thousands(b, e->input_tokens);
     buf_puts(b, " in / ");

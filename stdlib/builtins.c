@@ -8,6 +8,7 @@
 #include "std_internal.h"
 #include "../base/term.h"
 #include "../vm/trace.h"
+#include "../vm/vm_impl.h"
 
 const Native std_natives[] = {
 #define NATIVE(name, key, sig, fn, arity, doc) { name, key, sig, fn, arity, doc, false },
@@ -131,6 +132,18 @@ NativeStatus std_print(VM *vm, Fiber *f, const Value *args, int argc, Value *out
 NativeStatus std_log(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {
   (void)argc;
   return write_line(vm, f, vm->err, false, args[0], out);
+}
+
+/* The end of a tool-calling loop whose model never gave its answer within
+ * the role's max_steps (the lowering of an ask with tools, desugar.c): a
+ * failure of its own kind, so a barrier or a try can tell it apart. */
+NativeStatus std_agent_steps_failed(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {
+  (void)argc;
+  (void)out;
+  ObjString *msg;
+  if (!std_arg_string(vm, f, args, 0, "agent_steps_failed", &msg)) return NATIVE_ERROR;
+  int n = msg->len > (size_t)INT32_MAX ? INT32_MAX : (int)msg->len;
+  return vm_raise_kind(vm, f, "steps", "%.*s", n, msg->data);
 }
 
 NativeStatus std_fail(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {

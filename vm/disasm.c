@@ -164,6 +164,8 @@ static void put_role(FILE *out, const RoleDesc *r, uint32_t i) {
     fputs(k ? ", " : " stop ", out);
     put_string(out, r->stop[k], strlen(r->stop[k]));
   }
+  for (uint32_t k = 0; k < r->ntools; k++) fprintf(out, "%s%s", k ? ", " : " tools ", r->tools[k].name);
+  if (r->ntools) fprintf(out, " max_steps %u", r->max_steps);
   fputc('\n', out);
 }
 
@@ -229,10 +231,10 @@ static void put_comment(FILE *out, const Module *m, Opcode op, OpArgs a) {
     fputs("  ; ", out);
     put_type(out, m, a.a);
     break;
-  case OP_ASK: case OP_ASK_ROLE: {
+  case OP_ASK: case OP_ASK_ROLE: case OP_STEP: {
     /* "; role reviewer -> list[Finding]": the reply type in Weft syntax */
-    uint32_t td = op == OP_ASK ? a.b : a.a;
-    if (op == OP_ASK)
+    uint32_t td = op != OP_ASK_ROLE ? a.b : a.a;
+    if (op != OP_ASK_ROLE)
       fprintf(out, "  ; role %s -> ", a.a < m->nroles && m->roles[a.a].name ? m->roles[a.a].name : "?");
     else
       fprintf(out, "  ; role value%s -> ", a.b ? " with settings" : "");

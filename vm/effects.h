@@ -54,9 +54,13 @@ typedef enum EffectKind {
   EFFECT_ASK,    /* a model call (ASK a b): the reply text or a value of a type */
   EFFECT_SLEEP,  /* a timer (sleep_begin); never submitted */
   EFFECT_CLOCK,  /* a reading of the wall clock (clock); never submitted */
+  /* One model step of a tool-calling loop (STEP): u.ask with `turns` set,
+   * the JSON text of the conversation after the prompt; the reply is the
+   * JSON text {"text", "calls"} (docs/runtime.md, "Tool-calling loops"). */
+  EFFECT_STEP,
   /* Room for what comes next, in this order so the numbers stay stable:
-   * EFFECT_STEP (one model step of a tool-calling loop), EFFECT_TOOL (a
-   * host tool call), then host capabilities (files, processes, HTTP). */
+   * EFFECT_TOOL (a host tool call), then host capabilities (files,
+   * processes, HTTP). */
   EFFECT__HOST = 16  /* first number a host may use for its own kinds */
 } EffectKind;
 
@@ -83,6 +87,7 @@ typedef struct EffectRequest {
       Value prompt;        /* a string, borrowed for the call */
       uint32_t td;         /* reply descriptor, ASK_TEXT (vm/opcodes.h) for text */
       const AskWith *with; /* per-call settings, NULL: the role's alone */
+      Value turns;         /* EFFECT_STEP: a string, borrowed for the call */
     } ask;
     struct {
       int64_t ms;          /* asked for (may be negative: wakes at once) */

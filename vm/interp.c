@@ -51,20 +51,29 @@ static const char *arith_sym(Opcode op) {
   }
 }
 
+/* submit_ask's `with` for a STEP: the conversation sits above the prompt */
+static const AskWith step_marker;
+#define ASK_STEP (&step_marker)
+
 /* ASK: parks f like a native returning NATIVE_PARK and hands the effect
  * to the host. The prompt (on top of f's stack) is popped first and held
  * for the call, so a host that answers at once (vm_wake inside submit)
  * pushes the reply where the prompt was. False: f has failed. */
 static bool submit_ask(VM *vm, Fiber *f, uint32_t role, uint32_t td, const AskWith *with) {
   const Effects *fx = vm->effects;
+  /* a step holds the conversation on top, the prompt under it */
+  Value turns = with == ASK_STEP ? f->stack[--f->sp] : (Value){0};
+  bool step = with == ASK_STEP;
+  if (step) with = NULL;
   Value prompt = f->stack[--f->sp];
   Buf a;
   buf_init(&a);
-  fiber_effect_address(f, "ask", &a);
+  fiber_effect_address(f, step ? "step" : "ask", &a);
   buf_putc(&a, '\0');
   EffectRequest rq;
   memset(&rq, 0, sizeof rq);
-  rq.kind = EFFECT_ASK;
+  rq.kind = step ? EFFECT_STEP : EFFECT_ASK;
+  rq.u.ask.turns = turns;
   rq.addr = a.data;
   rq.fiber = f;
   rq.u.ask.role = role;
@@ -76,6 +85,7 @@ static bool submit_ask(VM *vm, Fiber *f, uint32_t role, uint32_t td, const AskWi
   if (!ok && f->state != FIBER_FAILED) vm_raise(vm, f, "ask: the host refused the call");
   buf_free(&a);
   v_release(&vm->heap, prompt);
+  if (step) v_release(&vm->heap, turns);
   return ok;
 }
 
@@ -1062,6 +1072,28 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     SAVE_STATE();
     FLUSH_FUEL();
     if (!submit_ask(vm, f, a, b, NULL)) {
+      budget = granted = 0;
+      goto failed;
+    }
+    return;
+  }
+
+  /* STEP a b: prompt turns -> reply ; one model step of role a's
+   * tool-calling loop (the lowering of an ask of a role with tools,
+   * compiler/desugar.c): the conversation so far and the role's tools go
+   * to the model, the reply (tool calls, or the final answer checked
+   * against descriptor b) comes back as JSON text. The host takes over as
+   * for ASK. */
+  CASE(STEP) {
+    uint32_t a = U16(ip), b = U16(ip + 2);
+    ip += 4;
+    if (UNLIKELY(!vm->effects || !vm->effects->submit)) RT_ERROR("model calls need an engine (internal)");
+    if (UNLIKELY(!v_is(sp[-1], OBJ_STRING) || !v_is(sp[-2], OBJ_STRING)))
+      RT_ERROR("step: the prompt and the conversation must be strings, got %s and %s", v_type_name(sp[-2]),
+               v_type_name(sp[-1]));
+    SAVE_STATE();
+    FLUSH_FUEL();
+    if (!submit_ask(vm, f, a, b, ASK_STEP)) {
       budget = granted = 0;
       goto failed;
     }

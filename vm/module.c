@@ -98,6 +98,11 @@ void module_free(Module *m) {
     free(m->roles[i].system);
     for (uint32_t k = 0; k < m->roles[i].nstop; k++) free(m->roles[i].stop[k]);
     free(m->roles[i].stop);
+    for (uint32_t k = 0; k < m->roles[i].ntools; k++) {
+      free(m->roles[i].tools[k].name);
+      free(m->roles[i].tools[k].doc);
+    }
+    free(m->roles[i].tools);
   }
   free(m->roles);
   for (uint32_t i = 0; i < m->nretired; i++) free(m->retired[i]);
@@ -388,6 +393,12 @@ uint32_t module_add_role(Module *m, const RoleDesc *r) {
   d->system = r->system ? xstrndup(r->system, strlen(r->system)) : NULL;
   d->stop = r->nstop ? xcalloc(r->nstop, sizeof *d->stop) : NULL;
   for (uint32_t k = 0; k < r->nstop; k++) d->stop[k] = xstrdup(r->stop[k]);
+  d->tools = r->ntools ? xcalloc(r->ntools, sizeof *d->tools) : NULL;
+  for (uint32_t k = 0; k < r->ntools; k++) {
+    d->tools[k].name = xstrdup(r->tools[k].name ? r->tools[k].name : "");
+    d->tools[k].doc = xstrdup(r->tools[k].doc ? r->tools[k].doc : "");
+    d->tools[k].params = r->tools[k].params;
+  }
   return m->nroles++;
 }
 
@@ -412,7 +423,7 @@ static void relocate(uint8_t *code, uint32_t len, const uint32_t *cmap, const ui
     case OP_FUNC: case OP_CLOSURE: put_u16(a, op_read_u16(a) + fbase); break;
     case OP_CALL_NATIVE: put_u16(a, nmap[op_read_u16(a)]); break;
     case OP_FROM_JSON: put_u16(a, tmap[op_read_u16(a)]); break;
-    case OP_ASK: {
+    case OP_ASK: case OP_STEP: {
       uint32_t y = op_read_u16(b);
       put_u16(a, op_read_u16(a) + rbase);
       if (y != ASK_TEXT) put_u16(b, tmap[y]);
@@ -515,7 +526,11 @@ bool module_link(Module *dst, const Module *src, uint32_t *main, char **err) {
     dst->retired[dst->nretired++] = dst->roles;
     dst->roles = copy;
   }
-  for (uint32_t i = 0; i < src->nroles; i++) module_add_role(dst, &src->roles[i]);
+  for (uint32_t i = 0; i < src->nroles; i++) {
+    RoleDesc *d = &dst->roles[module_add_role(dst, &src->roles[i])];
+    for (uint32_t k = 0; k < d->ntools; k++)
+      d->tools[k].params = d->tools[k].params < src->ntypes ? tmap[d->tools[k].params] : d->tools[k].params;
+  }
   uint32_t fbase = dst->nfuncs;
   for (uint32_t i = 0; i < src->nfuncs; i++) {
     const FuncProto *from = &src->funcs[i];
@@ -652,7 +667,7 @@ static void write_role(Writer *w, const RoleDesc *r) {
   w_cstr(w, r->model);
   /* bit 0: a system prompt follows; bit 1: stop sequences follow (a
    * module without them is byte for byte what it was before stop existed) */
-  w_u8(w, (r->system ? 1 : 0) | (r->nstop ? 2 : 0));
+  w_u8(w, (r->system ? 1 : 0) | (r->nstop ? 2 : 0) | (r->ntools ? 4 : 0));
   if (r->system) w_cstr(w, r->system);
   if (r->nstop) {
     w_u8(w, r->nstop);
@@ -664,6 +679,15 @@ static void write_role(Writer *w, const RoleDesc *r) {
   w_u64(w, (uint64_t)r->timeout_ms);
   w_u32(w, (uint32_t)r->retries);
   w_u32(w, (uint32_t)r->repairs);
+  if (r->ntools) {
+    w_u32(w, r->max_steps);
+    w_u8(w, (uint8_t)r->ntools);
+    for (uint32_t k = 0; k < r->ntools; k++) {
+      w_cstr(w, r->tools[k].name);
+      w_cstr(w, r->tools[k].doc);
+      w_u32(w, r->tools[k].params);
+    }
+  }
 }
 
 uint8_t *module_write(const Module *m, size_t *len) {
@@ -917,7 +941,7 @@ static bool load_role(Reader *r, Module *m) {
   d->model = rd_name(r, "role model");
   if (!d->model) return false;
   uint32_t has = rd_u8(r, "role");
-  if (!r->err && has > 3) {
+  if (!r->err && has > 7) {
     r->err = xasprintf("malformed module: role %u: has_system is %u", m->nroles - 1, has);
     return false;
   }
@@ -947,6 +971,25 @@ static bool load_role(Reader *r, Module *m) {
   d->timeout_ms = (int64_t)rd_u64(r, "role");
   d->retries = (int32_t)rd_u32(r, "role");
   d->repairs = (int32_t)rd_u32(r, "role");
+  if ((has & 4) && !r->err) {
+    d->max_steps = rd_u32(r, "role max_steps");
+    uint32_t n = rd_u8(r, "role tool count");
+    if (!r->err && (n == 0 || n > ROLE_TOOLS_MAX)) {
+      r->err = xasprintf("malformed module: role %u: %u tools", m->nroles - 1, n);
+      return false;
+    }
+    if (r->err) return false;
+    d->tools = xcalloc(n, sizeof *d->tools);
+    for (uint32_t k = 0; k < n; k++) {
+      RoleTool *t = &d->tools[k];
+      t->name = rd_name(r, "role tool name");
+      if (!t->name) return false;
+      d->ntools++;
+      t->doc = rd_name(r, "role tool description");
+      if (!t->doc) return false;
+      t->params = rd_u32(r, "role tool parameters");
+    }
+  }
   return !r->err;
 }
 

@@ -24,6 +24,9 @@
  *   roles     u32 n, n x { string name, string model, u8 has_system,
  *             [string system], f64 temperature, f64 top_p, i64 max_tokens,
  *             i64 timeout_ms, i32 retries, i32 repairs }  (NaN / -1 = unset)
+ *             has_system bit 1: u8 n + n stop strings follow the system
+ *             prompt; bit 2: after repairs, u32 max_steps, u8 ntools,
+ *             ntools x { string name, string doc, u32 params type }
  *   main      u32 main function index (UINT32_MAX: none), u32 result type
  *             (UINT32_MAX: void), u32 nparams, nparams x { string name,
  *             u32 type, u32 default const index (UINT32_MAX: required;
@@ -141,7 +144,23 @@ typedef struct RoleDesc {
   int32_t repairs;      /* -1: unset (2): re-asks after a reply that does not fit the type */
   char **stop;          /* stop sequences (nstop, at most ASK_STOP_MAX), NULL: none */
   uint32_t nstop;
+  /* The tools an ask of the role offers the model (`tools: [f, g]`): each
+   * a top-level function, by its name, its `///` description and the
+   * TD_RECORD of its parameters (their JSON Schema). With tools, an ask
+   * of the role is a bounded loop of at most max_steps model steps
+   * (docs/runtime.md, "Tool-calling loops"); max_steps is 0 without. */
+  struct RoleTool *tools;
+  uint32_t ntools;
+  uint32_t max_steps;
 } RoleDesc;
+typedef struct RoleTool {
+  char *name;
+  char *doc;            /* never NULL: a tool must be described */
+  uint32_t params;      /* TD_RECORD descriptor of its parameters */
+} RoleTool;
+#define ROLE_TOOLS_MAX 64     /* tools one role may list */
+#define ROLE_MAX_STEPS 100    /* the largest `max_steps` */
+#define ROLE_DEFAULT_STEPS 10 /* `max_steps` when a role with tools leaves it out */
 
 /* Whether a role may call model spec ("provider/model") under the allowlist
  * allow[0..n): each entry a "provider/model" named in full, or a provider

@@ -99,7 +99,8 @@
   OP(ROLE,         "h",   0, 1)  /* -> r          : role a (Module.roles) as a value */ \
   OP(ASK_ROLE,     "hb", -1, 1)  /* r [t p m s] prompt -> reply : model call by role value r, reply typed by descriptor a (0xFFFF: text); b=1: per-call temperature, top_p, max_tokens, stop (each none when not given) */ \
   OP(TRY,          "j",   0, 0)  /* ->            : until TRY_END, a caught error resumes at ip += off with its failure value pushed */ \
-  OP(TRY_END,      "",    0, 0)  /* ->            : drop the innermost TRY */
+  OP(TRY_END,      "",    0, 0)  /* ->            : drop the innermost TRY */ \
+  OP(STEP,         "hh",  2, 1)  /* prompt turns -> reply : one model step of role a's tool-calling loop (turns: JSON text of the conversation after the prompt); the reply is JSON text {text, calls}; a final answer is checked against descriptor b (0xFFFF: text) */
 
 typedef enum Opcode {
 #define OP_ENUM(name, fmt, pop, push) OP_##name,

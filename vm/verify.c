@@ -143,6 +143,11 @@ static char *check_operands(const Module *m, const FuncProto *f, const uint8_t *
   case OP_ROLE:
     if (a.a >= m->nroles) return fn_err(f, pc, "ROLE %u: no such role", a.a);
     break;
+  case OP_STEP:
+    if (a.a >= m->nroles) return fn_err(f, pc, "STEP %u: no such role", a.a);
+    if (!m->roles[a.a].ntools) return fn_err(f, pc, "STEP %u: role has no tools", a.a);
+    if (a.b != ASK_TEXT && a.b >= m->ntypes) return fn_err(f, pc, "STEP: no such type descriptor %u", a.b);
+    break;
   case OP_ASK_ROLE:
     if (a.a != ASK_TEXT && a.a >= m->ntypes) return fn_err(f, pc, "ASK_ROLE: no such type descriptor %u", a.a);
     if (a.b > 1) return fn_err(f, pc, "ASK_ROLE: settings flag %u is not 0 or 1", a.b);
@@ -421,6 +426,17 @@ static char *verify_roles(const Module *m) {
     for (uint32_t k = 0; k < r->nstop; k++)
       if (!r->stop[k] || !r->stop[k][0] || strlen(r->stop[k]) > ASK_STOP_LEN_MAX)
         return msg("role '%.200s': stop sequence %u is empty or too long", r->name, k);
+    if (r->ntools > ROLE_TOOLS_MAX) return msg("role '%.200s': too many tools", r->name);
+    if (r->ntools ? r->max_steps < 1 || r->max_steps > ROLE_MAX_STEPS : r->max_steps != 0)
+      return msg("role '%.200s': max_steps out of range", r->name);
+    for (uint32_t k = 0; k < r->ntools; k++) {
+      const RoleTool *t = &r->tools[k];
+      if (!t->name || !t->name[0] || !t->doc) return msg("role '%.200s': tool %u has no name", r->name, k);
+      if (t->params >= m->ntypes || m->types[t->params].kind != TD_RECORD)
+        return msg("role '%.200s': tool '%.200s': parameters are not a record type", r->name, t->name);
+      for (uint32_t j = 0; j < k; j++)
+        if (strcmp(r->tools[j].name, t->name) == 0) return msg("role '%.200s': tool '%.200s' listed twice", r->name, t->name);
+    }
   }
   return NULL;
 }

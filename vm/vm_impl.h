@@ -40,7 +40,9 @@ void vm_fail_parked_at(VM *vm, Fiber *f, const char *kind, const char *msg, cons
  *   "budget"    a budget ran out
  *   "limit"     a VM limit: instructions, memory, call depth, fibers
  *   "cancelled" a branch stopped because its barrier was decided
- * A `try` catches "error" and "timeout", and "budget" when no budget over
+ *   "steps"     a tool-calling loop reached its role's max_steps without
+ *               the model's answer
+ * A `try` catches "error", "timeout" and "steps", and "budget" when no budget over
  * the catching fiber is exhausted (an inner block's budget ran out, not
  * the run's or an enclosing block's). "limit" and cancellation always end
  * the work they stop. */

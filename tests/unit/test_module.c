@@ -646,10 +646,10 @@ static void test_role_strings(Heap *h) {
   long mo = find_bytes(buf, len, "claude-sonnet-4-5");
   if (mo > 0) {
     memcpy(c, buf, len);
-    c[mo + 17] = 4; /* bit 0: a system prompt, bit 1: stop sequences; no others */
+    c[mo + 17] = 8; /* bit 0: a system prompt, bit 1: stop sequences, bit 2: tools; no others */
     fix_checksum(c, len);
     err = load_err(h, c, len);
-    ok(err && strstr(err, "has_system is 4"), "the role flags byte has bits 0 and 1 only (%s)", err);
+    ok(err && strstr(err, "has_system is 8"), "the role flags byte has bits 0 to 2 only (%s)", err);
     free(err);
     /* bit 1 claims stop sequences that are not there: refused, no crash */
     memcpy(c, buf, len);
