@@ -291,7 +291,7 @@ static void call_meter(Call *c);
 static size_t msg_bytes(const ChatMsg *m) {
   size_t n = m->text ? strlen(m->text) : 0;
   for (uint32_t k = 0; k < m->ncalls; k++)
-    n += strlen(m->calls[k].name) + strlen(m->calls[k].input) + strlen(m->calls[k].id);
+    n += strlen(m->calls[k].name) + (m->calls[k].input ? strlen(m->calls[k].input) : 2) + strlen(m->calls[k].id);
   return n;
 }
 
@@ -313,7 +313,7 @@ static void msg_push(Call *c, const char *role, char *text) {
 static size_t call_footprint(const Call *c) {
   size_t n = sizeof *c + (size_t)c->msgs_cap * sizeof *c->msgs + c->msgs_bytes + c->schema_len + c->request_len +
              c->body_len + c->resp.cap;
-  if (c->sse_ready) n += c->st.reply.text.cap + c->st.error.cap;
+  if (c->sse_ready) n += c->st.reply.text.cap + c->st.error.cap + c->st.reply.accum_bytes;
   return n;
 }
 
@@ -1203,6 +1203,12 @@ static void step_call_args(Engine *e, Call *c, const ToolCall *tc, Buf *args, Bu
     provider_put_clean(err, nm, strlen(nm), 80);
     buf_puts(err, "; the tools are ");
     for (uint32_t i = 0; i < c->role->ntools; i++) buf_printf(err, "%s%s", i ? ", " : "", c->role->tools[i].name);
+    return;
+  }
+  if (!tc->input && tc->raw) {
+    /* the provider's arguments were not a JSON object (runtime/provider.h) */
+    buf_printf(err, "the arguments of %s must be a JSON object, not ", t->name);
+    provider_put_clean(err, tc->raw, strlen(tc->raw), 80);
     return;
   }
   const char *in = tc->input && tc->input[0] ? tc->input : "{}";
