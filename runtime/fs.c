@@ -101,8 +101,10 @@ static int cmp_str(const void *a, const void *b) {
 }
 
 /* The names in the directory open at fd (which it takes), sorted, without
- * . and ..; false + *err past max names. */
-static bool read_names(int fd, const char *path, char ***out, size_t *n, size_t max, char **err) {
+ * . and .. (and without symbolic links when no_links: glob gives only
+ * what could be opened); false + *err past max names. */
+static bool read_names(int fd, const char *path, char ***out, size_t *n, size_t max, bool no_links,
+                       char **err) {
   DIR *d = fdopendir(fd);
   if (!d) {
     *err = xasprintf("listing %s: %s", path, strerror(errno));
@@ -114,6 +116,13 @@ static bool read_names(int fd, const char *path, char ***out, size_t *n, size_t 
   struct dirent *de;
   while ((de = readdir(d))) {
     if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+    if (no_links) {
+      struct stat st;
+      if (de->d_type == DT_LNK) continue;
+      if (de->d_type == DT_UNKNOWN &&
+          (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISLNK(st.st_mode)))
+        continue;
+    }
     if (cnt == max) {
       *err = xasprintf("listing %s: more than %zu entries", path, max);
       for (size_t i = 0; i < cnt; i++) free(names[i]);
@@ -150,7 +159,7 @@ void fs_list_start(CapCall *c, const cJSON *args) {
   }
   char **names;
   size_t n;
-  if (!read_names(fd, path, &names, &n, FS_MAX_ENTRIES, &err)) {
+  if (!read_names(fd, path, &names, &n, FS_MAX_ENTRIES, false, &err)) {
     fail_owned(c, err);
     return;
   }
@@ -249,7 +258,7 @@ static void glob_walk(Glob *G, const char *dir, size_t i) {
   }
   char **names;
   size_t n;
-  if (!read_names(fd, dir, &names, &n, FS_MAX_ENTRIES, &err)) {
+  if (!read_names(fd, dir, &names, &n, FS_MAX_ENTRIES, true, &err)) {
     G->err = err;
     return;
   }
