@@ -182,6 +182,7 @@ static bool need_name(const char *flag, const char *v, const char *what) {
 
 SETTER(set_json) { (void)f; (void)v; R->json = true; o->format = WEFT_CHECK_JSON; return true; }
 SETTER(set_cost) { (void)f; (void)v; o->cost = true; return true; }
+SETTER(set_caps) { (void)f; (void)v; o->caps = true; return true; }
 SETTER(set_fmt_check) { (void)f; (void)v; o->fmt_check = true; return true; }
 SETTER(set_fmt_write) { (void)f; (void)v; o->fmt_write = true; return true; }
 SETTER(set_mermaid) { (void)f; (void)v; o->mermaid = true; return true; }
@@ -400,6 +401,11 @@ const Flag FLAGS[] = {
      "last three on stdout"},
     {"--deny-warnings", NULL, NULL, false, CMD_CHECK, REUSE_NO, SEC_MAIN, set_deny_warnings,
      "exit 1 when there are warnings, as for errors"},
+    {"--caps", NULL, NULL, false, CMD_CHECK, REUSE_NO, SEC_MAIN, set_caps,
+     "print what each FILE can touch: the capability\n"
+     "modules it imports and, function by function, the\n"
+     "paths, programs and hosts it names, with the flag that\n"
+     "grants each; with --json the document gets \"caps\""},
     {"--cost", NULL, NULL, false, CMD_CHECK, REUSE_NO, SEC_MAIN, set_cost,
      "print a static upper bound on main's model calls and\n"
      "output tokens (one FILE; see docs/cli.md); with --json\n"

@@ -42,6 +42,7 @@ typedef struct Opts {
   const char **pos; int npos;   /* positional arguments (files, a run id) */
   const char *out, *html;       /* build -o, trace --html */
   bool cost;                    /* check --cost */
+  bool caps;                    /* check --caps */
   int format;                   /* check --format (weft_check_format); --json is json */
   bool mermaid;                 /* graph --mermaid */
   bool fmt_write, fmt_check;    /* fmt -w, fmt --check */

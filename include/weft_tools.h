@@ -70,6 +70,7 @@ typedef struct weft_check_opts {
   weft_check_format format;
   bool cost;           /* also the static bound of the (one) file */
   bool deny_warnings;  /* exit 1 when there are warnings */
+  bool caps;           /* also what each file can touch: its capability modules and calls */
 } weft_check_opts;
 
 /* weft check FILE...: diagnostics as ck->format says. */

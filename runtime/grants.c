@@ -680,3 +680,27 @@ void grants_json(const Grants *g, Buf *out) {
   }
   buf_puts(out, "]}");
 }
+
+char *grants_url_host(const char *url) {
+  const char *p;
+  if (strncasecmp(url, "http://", 7) == 0) p = url + 7;
+  else if (strncasecmp(url, "https://", 8) == 0) p = url + 8;
+  else return NULL;
+  size_t n = strcspn(p, "/?#");
+  const char *at = memchr(p, '@', n); /* user:pass@ is not part of the host */
+  if (at) {
+    n -= (size_t)(at + 1 - p);
+    p = at + 1;
+  }
+  if (n == 0) return NULL;
+  char *hp = xstrndup(p, n);
+  char *host = NULL;
+  int port = 0;
+  bool ok = parse_hostport(hp, &host, &port);
+  free(hp);
+  if (!ok) return NULL;
+  char *out = port ? xasprintf(strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port)
+                   : xasprintf(strchr(host, ':') ? "[%s]" : "%s", host);
+  free(host);
+  return out;
+}

@@ -95,6 +95,11 @@ bool grants_program(const Grants *g, const char *name, char **abs_path, char **e
  * *err naming the flag. */
 bool grants_host(const Grants *g, const char *host, int port, char **err);
 
+/* The HOST or HOST:PORT of an http or https URL, as --allow-net names it
+ * ("example.com", "localhost:8080", "[::1]:8080"), malloc'd; NULL when url
+ * is not an http(s) URL with a host. */
+char *grants_url_host(const char *url);
+
 /* The grants as JSON, for messages and `weft check --caps`:
  * {"read":[..],"write":[..],"run":[{"name":..,"path":..}],"net":[..]}. */
 void grants_json(const Grants *g, Buf *out);

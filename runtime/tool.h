@@ -36,7 +36,16 @@ typedef struct Loaded {
   SourceSet ss;
   DiagList dl;
   Module *mod;
+  struct CapScan *caps; /* the capabilities the source names (compiler.h); NULL for a .weftc */
 } Loaded;
+/* The capabilities of scan as `weft check --caps` prints them (text), or
+ * as one JSON object {"file","modules","functions":[{"name","calls"}]}. */
+struct CapScan;
+struct CapUse;
+void caps_render(const struct CapScan *scan, const char *file, bool json, Buf *out);
+/* The flag that grants use u ("--allow-read=data/a.txt"), or NULL for a
+ * computed argument (malloc'd). */
+char *caps_use_flag(const struct CapUse *u);
 /* Compiles (or loads, when the file starts with the module magic) path,
  * under co (import roots, --untrusted: which refuses a module). Diagnostics
  * go to stderr. Returns EXIT_OK with lp->mod set, or the exit code to end

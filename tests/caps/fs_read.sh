@@ -22,13 +22,24 @@ expect_rc 0 "a granted read"
 run "$WEFT" run --journal "$J" --quiet --allow-read="$tmp/data/a.txt" r.weft
 expect_rc 0 "a read granted by the file's own path"
 
+# a constant path not granted: refused before the run starts, listing it
 run "$WEFT" run --journal "$J" --quiet r.weft
+expect_rc 2 "an ungranted constant read"
+expect_err "r.weft:3:3: fs.read in main: \"data/a.txt\" needs --allow-read=data/a.txt"
+# a computed one: refused when the call happens
+cat >"$tmp/rp.weft" <<'EOF_W'
+import "std/fs" as fs
+fn main(p: string) -> string {
+  fs.read(p)
+}
+EOF_W
+run "$WEFT" run --journal "$J" --quiet rp.weft --arg p=data/a.txt
 expect_rc 1 "an ungranted read"
 expect_err "reading $tmp/data/a.txt needs --allow-read=$tmp/data/a.txt (or a directory above it)"
 
 # a grant of a sibling directory does not cover it
 mkdir -p "$tmp/other"
-run "$WEFT" run --journal "$J" --quiet --allow-read=other r.weft
+run "$WEFT" run --journal "$J" --quiet --allow-read=other rp.weft --arg p=data/a.txt
 expect_rc 1 "a read under another grant"
 expect_err "needs --allow-read="
 
