@@ -121,7 +121,10 @@ const char *run_state(const RunRec *r);
 /* "ok", "failed", or "cancelled" (a failed effect of kind cancelled). */
 const char *effect_status(const EffectRec *e);
 /* The fields of an effect's request JSON (malloc'd; NULL when absent). */
-typedef struct RequestInfo { char *role, *model, *prompt; int64_t ms; } RequestInfo;
+/* What an effect's request says: an ask's role, model and prompt, a
+ * sleep's ms, a capability call's op ("fs.read") and target (its first
+ * string argument: the path, pattern, program or URL). */
+typedef struct RequestInfo { char *role, *model, *prompt, *op, *target; int64_t ms; } RequestInfo;
 void request_info(const char *request, RequestInfo *out);
 void request_info_free(RequestInfo *q);
 /* A run as a JSON object: every RunRec field but the module, its state

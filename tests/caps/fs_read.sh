@@ -74,4 +74,13 @@ expect_rc 0 "the resume"
 grep -q '"ev":"cap_start".*"main/fs.read#1".*"from":"journal"' "$tmp/t.jsonl" ||
   grep -q '"main/fs.read#1".*"ev":"cap_start".*"from":"journal"' "$tmp/t.jsonl" ||
   fail "no cap_start from the journal in the trace: $(cat "$tmp/t.jsonl")"
+# weft show lists each call with what it touched, and what the resume
+# answered from the journal
+run "$WEFT" show "$id" --journal "$J"
+expect_rc 0 "weft show"
+expect_out "fs.read#1  data/a.txt  ok"
+expect_out "fs.read#2  data/b.txt  ok"
+contains "$out" "(from journal)" || fail "show does not say what the journal answered: $out"
+run "$WEFT" show "$id" --journal "$J" --json
+expect_out '"op":"fs.read","target":"data/a.txt"'
 exit 0
