@@ -376,7 +376,9 @@ bool caps_submit(Caps *cs, const EffectRequest *rq) {
     }
     trace_start(cs, c, rq->u.cap.args);
     complete(c);
-  } else if (same && rec->ok) {
+  } else if (same && (rec->ok || rq->fiber->ntries > 0)) {
+    /* a failure a `try` of the calling fiber caught is history the run
+     * went on from, as for an ask: answered with it, not run again */
     serve(cs, c, rec);
     trace_start(cs, c, rq->u.cap.args);
     complete(c);

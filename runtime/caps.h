@@ -7,10 +7,12 @@
  * start and cancel) and does what every operation shares:
  *   - the journal: a finished call is recorded at the effect's address
  *     (kind "cap", request {"op", "args"}, the result JSON as response);
- *     a resumed run answers a call that has a record from it and does not
- *     run it again; a call that was in flight at the crash has no record
- *     and runs again (docs/durable.md). A replay answers every call from
- *     its records, failures too, and runs none.
+ *     a resumed run answers a call that succeeded (or failed inside a
+ *     `try` of its fiber) from its record at the same address with the
+ *     same request, and does not run it again; a call that was in flight
+ *     at the crash has no record and runs again, as does one that failed
+ *     uncaught (docs/durable.md). A replay answers every call from its
+ *     records, failures too, and runs none.
  *   - the trace: cap_start when a call starts (or is answered from the
  *     journal), cap_end when it completes, with its outcome.
  *   - cancellation: a fiber cancelled while parked (a failed fan-out, a
