@@ -5,7 +5,7 @@
 
 
 void help_check(FILE *out) {
-  fputs("usage: weft check [--format=FORMAT] [--json] [--deny-warnings] [--cost]\n"
+  fputs("usage: weft check [--format=FORMAT] [--json] [--deny-warnings] [--cost] [--caps]\n"
         "                  [--color=auto|always|never] [--untrusted]\n"
         "                  [--models P/M,...] [--allow-import DIR]... FILE|DIR...\n"
         "\n"
@@ -55,7 +55,7 @@ int cmd_check(int argc, char **argv) {
                           .nimport_paths = o.run.nimport_paths, .untrusted = o.run.untrusted,
                           .limit_models = o.run.limit_models || o.run.untrusted,
                           .models = o.run.allow_models, .nmodels = o.run.nallow_models};
-  weft_check_opts ck = {.format = o.format, .cost = o.cost, .deny_warnings = o.deny_warnings};
+  weft_check_opts ck = {.format = o.format, .cost = o.cost, .deny_warnings = o.deny_warnings, .caps = o.caps};
   rc = weft_tool_check((const char *const *)files.v, (int)files.n, &ck, &co);
 done:
   files_free(&files);

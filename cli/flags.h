@@ -42,6 +42,7 @@ typedef struct Opts {
   const char **pos; int npos;   /* positional arguments (files, a run id) */
   const char *out, *html;       /* build -o, trace --html */
   bool cost;                    /* check --cost */
+  bool caps;                    /* check --caps */
   int format;                   /* check --format (weft_check_format); --json is json */
   bool mermaid;                 /* graph --mermaid */
   bool fmt_write, fmt_check;    /* fmt -w, fmt --check */
@@ -51,6 +52,7 @@ typedef struct Opts {
   bool help;                    /* --help / -h was given: print the help, exit 0 */
   const char *spelling;         /* the flag being set, as typed ("--import-path"), for messages */
   uint32_t cap_args, cap_models, cap_recorded, cap_imports, cap_allow;
+  uint32_t cap_grant[4];        /* --allow-read, -write, -run, -net */
 } Opts;
 
 struct Flag;

@@ -249,6 +249,25 @@ bool graph_file(const char *path, const CompileOptions *opt, GraphFormat format,
  * Only whitespace between tokens changes; the caller parses src first and
  * leaves a file that does not parse alone. */
 bool fmt_source(const char *src, size_t n, Buf *out);
+/* capscan.c: the host capabilities a checked program names (`weft check
+ * --caps`, and `weft run` refusing to start without their grants): the
+ * capability modules it loads (std/fs, std/proc, std/http) and each call
+ * of their functions written in its own files, in source order. */
+typedef struct CapUse {
+  char *fn;        /* the top-level function the call is written in ("main") */
+  char *op;        /* "fs.read" */
+  char grant;      /* 'r' read, 'w' write, 'x' run, 'n' net (value is a URL) */
+  char *value;     /* the path, program or URL when a constant string; NULL: computed */
+  char *file;      /* where the call is */
+  uint32_t line, col;
+} CapUse;
+typedef struct CapScan {
+  char **modules; uint32_t nmodules;
+  CapUse *uses; uint32_t n, cap;
+} CapScan;
+void capscan_program(const Program *p, CapScan *out);
+void capscan_free(CapScan *cs);
+
 /* cost.c: note N0001 on every `fanout … limit N` of a checked program's
  * own files whose literal N is above cap and whose branches may ask. */
 void cost_concurrency_notes(Program *p, uint32_t cap);

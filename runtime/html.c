@@ -206,6 +206,7 @@ static const char PAGE_TOOLTIP[] =
     "  field('status', e.status + (e.served ? ' (answered from the journal)' : ''));\n"
     "  if (e.role != null) field('role', e.role);\n"
     "  if (e.model != null) field('model', e.model);\n"
+    "  if (e.op != null) field('call', e.op);\n"
     "  if (e.kind === 'ask' || e.kind === 'step') {\n"
     "    field('tokens', num(e.input_tokens) + ' in / ' + num(e.output_tokens) + ' out');\n"
     "    field('cost', '$' + Number(e.cost_usd).toFixed(4));\n"
@@ -213,8 +214,8 @@ static const char PAGE_TOOLTIP[] =
     "  if (e.ms != null) field('sleep', dur(e.ms));\n"
     "  field('duration', dur(Math.max(e.end - e.start, 0)));\n"
     "  if (e.attempts > 1) field('attempts', e.attempts);\n"
-    "  text('prompt', e.prompt);\n"
-    "  text('reply', e.reply);\n"
+    "  text(e.kind === 'cap' ? 'of' : 'prompt', e.prompt);\n"
+    "  text(e.kind === 'cap' ? 'result' : 'reply', e.reply);\n"
     "  text('error', e.error);\n"
     "}\n"
     "function place(ev) {\n"
@@ -368,7 +369,10 @@ static void effect_data(Buf *b, const EffectRec *e, const RunFacts *f) {
   buf_printf(b, ",\"status\":\"%s\",\"served\":%s", effect_status(e), run_facts_served(f, e->addr) ? "true" : "false");
   put_text(b, "role", q.role);
   put_text(b, "model", q.model);
-  put_text(b, "prompt", q.prompt);
+  /* a capability call is shown as an ask is: what it asked for (its
+   * path, program or URL) and what came back */
+  put_text(b, "prompt", q.prompt ? q.prompt : q.target);
+  put_text(b, "op", q.op);
   put_text(b, "reply", e->response);
   put_text(b, "error", e->error);
   if (q.ms >= 0) buf_printf(b, ",\"ms\":%" PRId64, q.ms);

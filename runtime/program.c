@@ -212,7 +212,15 @@ static int untrusted_source(const char *path) {
  * Diagnostics are printed to stderr. Returns EXIT_OK with lp->mod set, or
  * the exit code to end with. lp must be released with loaded_free either
  * way. */
+/* The capabilities a program names, kept for `weft run`'s static check. */
+static void scan_then(Program *p, void *ud) {
+  Loaded *lp = ud;
+  lp->caps = xcalloc(1, sizeof *lp->caps);
+  capscan_program(p, lp->caps);
+}
+
 int load_module(const char *path, const weft_compile_opts *co, Loaded *lp) {
+  lp->caps = NULL;
   heap_init(&lp->heap, 0);
   src_init(&lp->ss);
   diag_init(&lp->dl);
@@ -247,7 +255,7 @@ int load_module(const char *path, const weft_compile_opts *co, Loaded *lp) {
   }
 
   CompileOptions opt = compile_options(false, co);
-  lp->mod = compile_file(path, &lp->ss, &lp->dl, &opt, &lp->heap);
+  lp->mod = compile_file_then(path, &lp->ss, &lp->dl, &opt, &lp->heap, scan_then, lp);
   if (lp->dl.n) {
     diag_sort(&lp->dl);
     diag_render_text(stderr, &lp->dl, &lp->ss, use_color(co->color));
@@ -264,10 +272,118 @@ int load_module(const char *path, const weft_compile_opts *co, Loaded *lp) {
 }
 
 void loaded_free(Loaded *lp) {
+  if (lp->caps) capscan_free(lp->caps);
+  free(lp->caps);
+  lp->caps = NULL;
   if (lp->mod) module_free(lp->mod);
   lp->mod = NULL;
   diag_free(&lp->dl);
   src_free(&lp->ss);
+}
+
+/* ---- capabilities a program names (check --caps, run) ---------------------- */
+
+static const char *grant_word(char g) {
+  return g == 'w' ? "write" : g == 'x' ? "run" : g == 'n' ? "net" : "read";
+}
+
+char *caps_use_flag(const CapUse *u) {
+  if (!u->value) return NULL;
+  if (u->grant == 'n') {
+    char *h = grants_url_host(u->value);
+    if (!h) return NULL;
+    char *f = xasprintf("--allow-net=%s", h);
+    free(h);
+    return f;
+  }
+  if (u->grant == 'x') return xasprintf("--allow-run=%s", u->value);
+  const char *flag = u->grant == 'w' ? "--allow-write" : "--allow-read";
+  if (strcmp(u->op, "fs.glob") == 0) {
+    /* the directory the pattern starts from: its components before the
+     * first with a wildcard */
+    const char *p = u->value, *cut = p;
+    for (const char *c = p;;) {
+      const char *e = strchr(c, '/');
+      size_t n = e ? (size_t)(e - c) : strlen(c);
+      if (memchr(c, '*', n) || memchr(c, '?', n) || memchr(c, '[', n)) break;
+      cut = c + n;
+      if (!e) break;
+      c = e + 1;
+    }
+    if (cut == p) return xasprintf("%s=%s", flag, p[0] == '/' ? "/" : ".");
+    return xasprintf("%s=%.*s", flag, (int)(cut - p), p);
+  }
+  return xasprintf("%s=%s", flag, u->value);
+}
+
+void caps_render(const CapScan *scan, const char *file, bool json, Buf *out) {
+  if (json) {
+    buf_puts(out, "{\"file\":");
+    buf_json_string(out, file, strlen(file));
+    buf_puts(out, ",\"modules\":[");
+    for (uint32_t i = 0; i < scan->nmodules; i++) {
+      if (i) buf_putc(out, ',');
+      buf_json_string(out, scan->modules[i], strlen(scan->modules[i]));
+    }
+    buf_puts(out, "],\"functions\":[");
+    for (uint32_t i = 0; i < scan->n; i++) {
+      const CapUse *u = &scan->uses[i];
+      bool first = i == 0 || strcmp(scan->uses[i - 1].fn, u->fn) != 0;
+      if (first) {
+        if (i) buf_puts(out, "]},");
+        buf_puts(out, "{\"name\":");
+        buf_json_string(out, u->fn, strlen(u->fn));
+        buf_puts(out, ",\"calls\":[");
+      } else {
+        buf_putc(out, ',');
+      }
+      buf_puts(out, "{\"op\":");
+      buf_json_string(out, u->op, strlen(u->op));
+      buf_printf(out, ",\"grant\":\"%s\",\"value\":", grant_word(u->grant));
+      if (u->value) buf_json_string(out, u->value, strlen(u->value));
+      else buf_puts(out, "null");
+      char *flag = caps_use_flag(u);
+      buf_puts(out, ",\"flag\":");
+      if (flag) buf_json_string(out, flag, strlen(flag));
+      else buf_puts(out, "null");
+      free(flag);
+      buf_printf(out, ",\"line\":%" PRIu32 ",\"col\":%" PRIu32 "}", u->line, u->col);
+    }
+    if (scan->n) buf_puts(out, "]}");
+    buf_puts(out, "]}");
+    return;
+  }
+  buf_printf(out, "%s: ", file);
+  if (!scan->nmodules) {
+    buf_puts(out, "no capability modules: it touches no file, process or host\n");
+    return;
+  }
+  buf_puts(out, "imports");
+  for (uint32_t i = 0; i < scan->nmodules; i++) buf_printf(out, "%s %s", i ? "," : "", scan->modules[i]);
+  buf_putc(out, '\n');
+  for (uint32_t i = 0; i < scan->n; i++) {
+    const CapUse *u = &scan->uses[i];
+    if (i == 0 || strcmp(scan->uses[i - 1].fn, u->fn) != 0) buf_printf(out, "  fn %s\n", u->fn);
+    buf_printf(out, "    %s:%" PRIu32 ": %s ", u->file ? u->file : file, u->line, u->op);
+    if (u->value) buf_json_string(out, u->value, strlen(u->value));
+    else buf_puts(out, "(computed: checked when called)");
+    char *flag = caps_use_flag(u);
+    if (flag) buf_printf(out, "  needs %s", flag);
+    free(flag);
+    buf_putc(out, '\n');
+  }
+  if (!scan->n) buf_puts(out, "  (no calls of their functions)\n");
+}
+
+typedef struct CapsJob { const char *file; bool json; Buf *out; } CapsJob;
+
+static void caps_then(Program *p, void *ud) {
+  CapsJob *j = ud;
+  CapScan scan;
+  capscan_program(p, &scan);
+  if (j->json && j->out->len) buf_putc(j->out, ',');
+  caps_render(&scan, j->file, j->json, j->out);
+  capscan_free(&scan);
 }
 
 /* ---- weft check ---------------------------------------------------------- */
@@ -344,8 +460,9 @@ static int check_one(const char *path, weft_check_format format, const weft_comp
 int weft_tool_check(const char *const *files, int nfiles, const weft_check_opts *ck, const weft_compile_opts *co) {
   int rc = EXIT_OK;
   uint32_t errors = 0, warnings = 0, omitted = 0;
-  Buf costs;
+  Buf costs, caps;
   buf_init(&costs);
+  buf_init(&caps);
   char *doc = NULL;
   size_t doclen = 0;
   bool collect = ck->format == WEFT_CHECK_JSON || ck->format == WEFT_CHECK_SARIF;
@@ -356,8 +473,14 @@ int weft_tool_check(const char *const *files, int nfiles, const weft_check_opts 
   }
   bool first = true;
   for (int i = 0; i < nfiles; i++) {
+    CapsJob job = {files[i], ck->format == WEFT_CHECK_JSON, &caps};
     int r = check_one(files[i], ck->format, co, items, &first, &errors, &warnings, &omitted,
-                      ck->cost ? &costs : NULL, NULL, NULL);
+                      ck->cost ? &costs : NULL, ck->caps ? caps_then : NULL, &job);
+    if (ck->caps && !job.json && caps.len) { /* text: after the file's diagnostics */
+      fflush(stderr);
+      term_write(stdout, caps.data, caps.len, TERM_TEXT);
+      caps.len = 0;
+    }
     if (r > rc) rc = r;
   }
   if (items) fclose(items);
@@ -368,6 +491,11 @@ int weft_tool_check(const char *const *files, int nfiles, const weft_check_opts 
     if (costs.len) {
       putchar(',');
       term_write(stdout, costs.data, costs.len, TERM_JSON);
+    }
+    if (ck->caps) {
+      fputs(",\"caps\":[", stdout);
+      term_write(stdout, caps.data, caps.len, TERM_JSON);
+      putchar(']');
     }
     fputs("}\n", stdout);
   } else if (ck->format == WEFT_CHECK_SARIF) {
@@ -382,6 +510,7 @@ int weft_tool_check(const char *const *files, int nfiles, const weft_check_opts 
   }
   free(doc);
   buf_free(&costs);
+  buf_free(&caps);
   /* --deny-warnings: a warning fails the check as an error would */
   if (rc == EXIT_OK && ck->deny_warnings && warnings) rc = EXIT_FAIL;
   return rc;

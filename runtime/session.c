@@ -32,6 +32,7 @@
 #include "../vm/opcodes.h"
 #include "engine.h"
 #include "host.h"
+#include "grants.h"
 #include "journal.h"
 #include "../base/term.h"
 #include "../base/util.h"
@@ -354,6 +355,7 @@ typedef struct RunCtx {
   const char *recorded_result;  /* replay --check: the result to compare with */
   const char *recorded_status;
   const char *journal_flag;     /* a new run: open the journal (--journal or "") once its inputs are valid */
+  const CapScan *needs;         /* the capabilities the source names (static check); NULL: none known */
 } RunCtx;
 
 /* ---- the journal of a run (tool.h: the API shares it) ----------------------- */
@@ -489,6 +491,62 @@ static weft_compile_opts run_compile_opts(const RunOpts *o) {
   return co;
 }
 
+/* The run's grants from its flags (--allow-*, --grants), each resolved
+ * now, once; the journal is refused inside them unless named exactly.
+ * NULL + *rc after a message when one cannot be resolved. */
+static Grants *run_grants(const RunOpts *o, const char *journal, int *rc) {
+  Grants *g = grants_new();
+  static const GrantKind kinds[4] = {GRANT_READ, GRANT_WRITE, GRANT_RUN, GRANT_NET};
+  const char **lists[4] = {o->allow_read, o->allow_write, o->allow_run, o->allow_net};
+  uint32_t ns[4] = {o->nallow_read, o->nallow_write, o->nallow_run, o->nallow_net};
+  char *err = NULL;
+  bool ok = true;
+  for (int k = 0; k < 4 && ok; k++)
+    for (uint32_t i = 0; i < ns[k] && ok; i++) ok = grants_add(g, kinds[k], lists[k][i], &err);
+  if (ok && o->grants_file) ok = grants_add_file(g, o->grants_file, &err);
+  if (!ok) {
+    errorf("%s", err ? err : "the grants cannot be resolved");
+    free(err);
+    grants_free(g);
+    *rc = EXIT_USAGE;
+    return NULL;
+  }
+  if (journal) grants_deny(g, journal);
+  return g;
+}
+
+/* The static check: every path, program and host the program names as a
+ * constant (capscan.c) must be granted before it starts; otherwise it is
+ * refused with all of them listed, each with the flag that grants it. A
+ * computed one is checked when the call happens. */
+static bool needs_granted(const CapScan *scan, const Grants *g, const char *file) {
+  if (!scan) return true;
+  Buf m;
+  buf_init(&m);
+  uint32_t missing = 0;
+  for (uint32_t i = 0; i < scan->n; i++) {
+    const CapUse *u = &scan->uses[i];
+    char *flag = caps_use_flag(u);
+    if (!flag) continue;
+    const char *what = strchr(flag, '=') + 1;
+    GrantKind kind = u->grant == 'w' ? GRANT_WRITE : u->grant == 'x' ? GRANT_RUN : u->grant == 'n' ? GRANT_NET : GRANT_READ;
+    if (!grants_covers(g, kind, what)) {
+      missing++;
+      buf_printf(&m, "\n  %s:%" PRIu32 ":%" PRIu32 ": %s in %s: ", u->file ? u->file : file, u->line, u->col, u->op, u->fn);
+      buf_json_string(&m, u->value, strlen(u->value));
+      buf_printf(&m, " needs %s", flag);
+    }
+    free(flag);
+  }
+  if (missing) {
+    buf_putc(&m, '\0');
+    errorf("%s needs %" PRIu32 " grant%s it was not given (a resume needs them again too):%s", file, missing,
+           missing == 1 ? "" : "s", m.data);
+  }
+  buf_free(&m);
+  return missing == 0;
+}
+
 /* Runs main of m under o and cx: inputs, VM, engine, trace, journal,
  * output. Returns the exit code. */
 static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
@@ -507,6 +565,7 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
   Engine *engine = NULL;
   ModelOverride *mo = NULL;
   Host *host = NULL;
+  Grants *grants = NULL;
   EffectLog log;
   memset(&log, 0, sizeof log);
   ProgressLine pl;
@@ -547,6 +606,16 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
       goto done;
     }
   }
+  /* grants before the journal: a run refused for what it needs leaves no
+   * record behind */
+  grants = run_grants(o, cx->journal ? cx->journal->path
+                         : cx->journal_flag ? journal_path_or_default(cx->journal_flag) : NULL, &rc);
+  if (!grants) goto done;
+  if (cx->kind != RUN_REPLAY && !needs_granted(cx->needs, grants, file)) {
+    rc = EXIT_USAGE;
+    goto done;
+  }
+  host_set_grants(host, grants);
   if (cx->journal_flag && !cx->journal) {
     cx->journal = open_journal(cx->journal_flag, JOURNAL_WRITE);
     if (!cx->journal) {
@@ -689,6 +758,7 @@ done:
   free(mo);
   vm_free(vm); /* the trace still sees the fibers freed with the VM */
   bool trace_ok = host_free(host);
+  grants_free(grants);
   buf_free(&pl.line);
   records_free(log.collect);
   if (!trace_ok && o->trace_path) {
@@ -776,6 +846,7 @@ int weft_tool_run(weft_run_opts *op) {
     cx.serve_name = name.data; /* freed below */
   }
   if (!o.no_journal) cx.journal_flag = o.journal_path ? o.journal_path : "";
+  cx.needs = ld.caps;
   if (rc == EXIT_OK) {
     run_rec_init(&run, m, o.file, recorded_json(&o));
     rc = execute(&o, m, o.file, &cx);
@@ -809,6 +880,14 @@ static bool files_named_again(const RunOpts *o, int64_t id, RunKind kind) {
   const char *flag = o->had_prices && !o->prices_file                           ? "--prices"
                      : kind == RUN_RESUME && o->had_mock && !o->mock_script ? "--mock-script"
                                                                                    : NULL;
+  /* grants are never taken from a journal, which may be planted (a
+   * checked-in .weft/journal.db): the run records only that it had some */
+  if (!flag && kind == RUN_RESUME && o->had_grants && !o->grants_file && !o->nallow_read &&
+      !o->nallow_write && !o->nallow_run && !o->nallow_net) {
+    errorf("resume: run %" PRId64 " was started with grants (--allow-read, --allow-write, --allow-run, "
+           "--allow-net or --grants); give them again: a resume never takes a grant from the journal", id);
+    return false;
+  }
   if (!flag) return true;
   errorf("%s: run %" PRId64 " was started with %s; name the file again (%s FILE): a %s never reads "
          "a file named in the journal", cmd, id, flag, flag, cmd);
@@ -1072,6 +1151,7 @@ int weft_tool_rerun_start(weft_rerun *x, weft_run_opts *op) {
     cx.recorded_result = run->status[0] == 'o' ? run->result : run->error;
     cx.recorded_status = run->status;
   }
+  cx.needs = x->ld.caps;
   rc = execute(&o, x->ld.mod, run->program, &cx);
 out:
   free(err);

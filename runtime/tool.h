@@ -36,7 +36,16 @@ typedef struct Loaded {
   SourceSet ss;
   DiagList dl;
   Module *mod;
+  struct CapScan *caps; /* the capabilities the source names (compiler.h); NULL for a .weftc */
 } Loaded;
+/* The capabilities of scan as `weft check --caps` prints them (text), or
+ * as one JSON object {"file","modules","functions":[{"name","calls"}]}. */
+struct CapScan;
+struct CapUse;
+void caps_render(const struct CapScan *scan, const char *file, bool json, Buf *out);
+/* The flag that grants use u ("--allow-read=data/a.txt"), or NULL for a
+ * computed argument (malloc'd). */
+char *caps_use_flag(const struct CapUse *u);
 /* Compiles (or loads, when the file starts with the module magic) path,
  * under co (import roots, --untrusted: which refuses a module). Diagnostics
  * go to stderr. Returns EXIT_OK with lp->mod set, or the exit code to end
@@ -112,7 +121,10 @@ const char *run_state(const RunRec *r);
 /* "ok", "failed", or "cancelled" (a failed effect of kind cancelled). */
 const char *effect_status(const EffectRec *e);
 /* The fields of an effect's request JSON (malloc'd; NULL when absent). */
-typedef struct RequestInfo { char *role, *model, *prompt; int64_t ms; } RequestInfo;
+/* What an effect's request says: an ask's role, model and prompt, a
+ * sleep's ms, a capability call's op ("fs.read") and target (its first
+ * string argument: the path, pattern, program or URL). */
+typedef struct RequestInfo { char *role, *model, *prompt, *op, *target; int64_t ms; } RequestInfo;
 void request_info(const char *request, RequestInfo *out);
 void request_info_free(RequestInfo *q);
 /* A run as a JSON object: every RunRec field but the module, its state

@@ -112,7 +112,8 @@ void run_facts_build(RunFacts *f, char **events, const int64_t *at, size_t n) {
       } else {
         e->input = json_str(o, "input");
       }
-    } else if (kind && addr && (strcmp(kind, "ask") == 0 || strcmp(kind, "step") == 0 || strcmp(kind, "sleep") == 0)) {
+    } else if (kind && addr && (strcmp(kind, "ask") == 0 || strcmp(kind, "step") == 0 || strcmp(kind, "sleep") == 0 ||
+                                strcmp(kind, "cap_start") == 0)) {
       const char *from = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "from"));
       ev[ne++] = (Ev){.addr = xstrdup(addr), .seq = i, .served = from && strcmp(from, "journal") == 0};
     }
@@ -170,6 +171,10 @@ void request_info(const char *request, RequestInfo *out) {
   out->prompt = json_str(o, "prompt");
   const cJSON *ms = cJSON_GetObjectItemCaseSensitive(o, "ms");
   out->ms = cJSON_IsNumber(ms) ? (int64_t)ms->valuedouble : -1;
+  out->op = json_str(o, "op");
+  const cJSON *args = cJSON_GetObjectItemCaseSensitive(o, "args");
+  for (const cJSON *a = cJSON_IsObject(args) ? args->child : NULL; a && !out->target; a = a->next)
+    if (cJSON_IsString(a)) out->target = xstrdup(a->valuestring);
   cJSON_Delete(o);
 }
 
@@ -177,6 +182,8 @@ void request_info_free(RequestInfo *q) {
   free(q->role);
   free(q->model);
   free(q->prompt);
+  free(q->op);
+  free(q->target);
   memset(q, 0, sizeof *q);
 }
 
@@ -616,6 +623,10 @@ static void effect_line(Buf *b, const EffectRec *e, const RunFacts *f) {
   }
   if (q.role) buf_printf(b, "  %s", q.role);
   if (q.model) buf_printf(b, "  %s", q.model);
+  if (q.op && q.target) { /* a capability call: what it touched */
+    buf_puts(b, "  ");
+    put_one_line(b, q.target, 120);
+  }
   buf_printf(b, "  %s", effect_status(e));
   if (strcmp(e->kind, "ask") == 0 || strcmp(e->kind, "step") == 0) {
     buf_puts(b, "  ");
@@ -710,6 +721,10 @@ static void effect_json(Buf *b, const EffectRec *e, const RunFacts *f) {
   put_key_str(b, "role", q.role);
   put_key_str(b, "model", q.model);
   put_key_str(b, "prompt", q.prompt);
+  if (q.op) { /* a capability call: its operation and what it touched */
+    put_key_str(b, "op", q.op);
+    put_key_str(b, "target", q.target);
+  }
   if (q.ms >= 0) buf_printf(b, ",\"ms\":%" PRId64, q.ms);
   put_key_str(b, "response", e->response);
   put_key_str(b, "error", e->error);

@@ -58,9 +58,8 @@ typedef enum EffectKind {
    * the JSON text of the conversation after the prompt; the reply is the
    * JSON text {"text", "calls"} (docs/runtime.md, "Tool-calling loops"). */
   EFFECT_STEP,
-  /* Room for what comes next, in this order so the numbers stay stable:
-   * EFFECT_TOOL (a host tool call), then host capabilities (files,
-   * processes, HTTP). */
+  EFFECT_TOOL,   /* reserved: one host tool call */
+  EFFECT_CAP,    /* a host capability call (files, processes, HTTP): cap below */
   EFFECT__HOST = 16  /* first number a host may use for its own kinds */
 } EffectKind;
 
@@ -92,6 +91,15 @@ typedef struct EffectRequest {
     struct {
       int64_t ms;          /* asked for (may be negative: wakes at once) */
     } sleep;
+    /* A capability call of the embedded standard modules (std/fs, ...):
+     * the operation's name ("fs.read") and its arguments, a record the
+     * module built. The host answers with the result as a json value
+     * (the module converts it to its typed result with from_json), or
+     * fails the fiber. The grant check is the host's: the VM has none. */
+    struct {
+      const char *op;      /* borrowed for the call */
+      Value args;          /* borrowed for the call */
+    } cap;
   } u;
 } EffectRequest;
 
