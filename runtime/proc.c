@@ -55,6 +55,19 @@ extern char **environ;
 #define SYS_close_range 436
 #endif
 
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+struct wcap_header {
+  uint32_t version;
+  int pid;
+};
+struct wcap_data {
+  uint32_t effective, permitted, inheritable;
+};
+#define WCAP_VERSION_3 0x20080522
+
 struct wclone_args {
   uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls,
       set_tid, set_tid_size, cgroup;
@@ -338,7 +351,7 @@ static void __attribute__((noreturn)) child_run(const ChildPlan *c) {
   }
   /* weft's death kills the child; weft may have died before the prctl,
    * which the life pipe tells: its only writer left is weft's copy. */
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) child_fail(c->report_fd, ST_SETUP, errno);
+  if (prctl(PR_SET_PDEATHSIG, (unsigned long)SIGKILL) < 0) child_fail(c->report_fd, ST_SETUP, errno);
   close(sb->life_w);
   struct pollfd pf = {.fd = sb->life_r, .events = POLLIN};
   if (poll(&pf, 1, 0) > 0 && (pf.revents & (POLLHUP | POLLERR))) _exit(127);
@@ -359,7 +372,16 @@ static void __attribute__((noreturn)) child_run(const ChildPlan *c) {
   }
   (void)setsid();
   if (c->spec->cwd && chdir(c->spec->cwd) < 0) child_fail(c->report_fd, ST_CWD, errno);
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) child_fail(c->report_fd, ST_SETUP, errno);
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1UL, 0UL, 0UL, 0UL) < 0) child_fail(c->report_fd, ST_SETUP, errno);
+  /* A child of weft run as root (or root of its own user namespace) keeps
+   * its uid but no capability: it cannot load modules, bring up an
+   * interface, or override file permissions. */
+  (void)prctl(PR_CAP_AMBIENT, (unsigned long)PR_CAP_AMBIENT_CLEAR_ALL, 0UL, 0UL, 0UL);
+  for (int cap = 0; cap < 64; cap++) (void)prctl(PR_CAPBSET_DROP, (unsigned long)cap, 0UL, 0UL, 0UL);
+  struct wcap_header ch = {WCAP_VERSION_3, 0};
+  struct wcap_data cd[2];
+  memset(cd, 0, sizeof cd);
+  if (syscall(SYS_capset, &ch, cd) < 0) child_fail(c->report_fd, ST_SETUP, errno);
   if (sb->landlock_fd >= 0 && syscall(SYS_landlock_restrict_self, sb->landlock_fd, 0) < 0)
     child_fail(c->report_fd, ST_LANDLOCK, errno);
   execve(c->spec->path, (char *const *)c->spec->argv, (char *const *)c->spec->env);

@@ -305,6 +305,15 @@ int main(void) {
   ProcSandbox *open_sb = proc_sandbox_new(&plain, &err);
   ok(open_sb && proc_sandbox_have(open_sb) == 0, "an unconfined sandbox");
   test_basics(open_sb, "plain");
+  {
+    Got g;
+    const char *caps[] = {"/bin/grep", "-E", "^Cap(Eff|Prm|Bnd)", "/proc/self/status", NULL};
+    ok(run(open_sb, caps, NULL, 0, 0, NULL, &g, &err), "grep of the capabilities runs");
+    is_str(g.r.out, "CapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000000\n",
+           "a child keeps no capability, even of root");
+    free(g.r.out);
+    free(g.r.err);
+  }
   test_caps(open_sb, "plain");
   snprintf(marker, sizeof marker, "weft_marker_%d_a", getpid());
   test_timeout(open_sb, "plain timeout", marker);
