@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -226,6 +227,39 @@ static void test_cancel(ProcSandbox *sb, const char *tag, const char *marker) {
   wait_no_strays(marker, tag);
 }
 
+/* weft killed with SIGKILL while its child and grandchild run: the
+ * child's PDEATHSIG ends the namespace's init, and the kernel the rest. */
+static void test_kill9(const char *marker) {
+  int sync[2];
+  if (pipe(sync) < 0) return;
+  pid_t helper = fork();
+  if (helper == 0) {
+    close(sync[0]);
+    char *e = NULL;
+    Loop *l = loop_new(&e);
+    ProcSandboxOpts o = {0};
+    ProcSandbox *sb = proc_sandbox_new(&o, &e);
+    char script[200];
+    snprintf(script, sizeof script, "(sleep 60; echo %s) >/dev/null 2>&1 & sleep 60; echo %s",
+             marker, marker);
+    const char *argv[] = {"/bin/sh", "-c", script, NULL};
+    ProcSpec s = {.path = argv[0], .argv = argv, .env = (const char *const *)ENV};
+    Got g;
+    if (!l || !sb || !proc_start(l, sb, &s, on_done, &g, &e)) _exit(1);
+    for (int i = 0; i < 20; i++) loop_wait(l, 10);
+    if (write(sync[1], "x", 1) != 1) _exit(1);
+    for (;;) loop_wait(l, 1000);
+  }
+  close(sync[1]);
+  char c;
+  ok(read(sync[0], &c, 1) == 1, "kill -9: the helper started its child");
+  close(sync[0]);
+  ok(strays(marker) >= 2, "kill -9: child and grandchild run");
+  kill(helper, SIGKILL);
+  waitpid(helper, NULL, 0);
+  wait_no_strays(marker, "kill -9 of the parent");
+}
+
 static void test_landlock(void) {
   char dir[] = "/tmp/weft_proc_XXXXXX", ro[] = "/tmp/weft_proc_XXXXXX";
   if (!mkdtemp(dir) || !mkdtemp(ro)) {
@@ -340,6 +374,9 @@ int main(void) {
   snprintf(marker, sizeof marker, "weft_marker_%d_f", getpid());
   test_cancel(sb, "confined cancel", marker);
   test_net(sb);
+  snprintf(marker, sizeof marker, "weft_marker_%d_g", getpid());
+  if (have & PROC_HAVE_PIDNS) test_kill9(marker);
+  else skip("no PID namespace", "kill -9");
   proc_sandbox_free(sb);
   test_landlock();
 
