@@ -6,7 +6,7 @@
  * timeout. Its stdout and stderr are captured up to a cap each (beyond it
  * the text is cut and the result says so; the rest is read and dropped so
  * the child never blocks on a full pipe). Nothing blocks the loop: the pipes
- * and the child's pidfd (clone3 CLONE_PIDFD) are watched on it, and no
+ * and the child's pidfd (CLONE_PIDFD) are watched on it, and no
  * SIGCHLD handler is installed, so an embedding host keeps its own.
  *
  * Confinement is a ProcSandbox, built once per run from the grants:
