@@ -47,6 +47,7 @@ struct Grants {
   ProgGrant *progs; uint32_t nprogs, cap_progs;
   NetGrant *nets; uint32_t nnets, cap_nets;
   char **deny; uint32_t ndeny, cap_deny;
+  bool untrusted;
 };
 
 static void *grow(void *p, uint32_t *cap, uint32_t n, size_t elem) {
@@ -89,6 +90,9 @@ void grants_free(Grants *g) {
   free(g->deny);
   free(g);
 }
+
+void grants_set_untrusted(Grants *g, bool on) { g->untrusted = on; }
+bool grants_untrusted(const Grants *g) { return g && g->untrusted; }
 
 bool grants_empty(const Grants *g) { return !g || (!g->npaths && !g->nprogs && !g->nnets); }
 

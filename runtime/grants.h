@@ -65,6 +65,10 @@ bool grants_add_file(Grants *g, const char *path, char **err);
  * exactly (the journal and its companions: PATH, PATH-wal, PATH-shm,
  * PATH-lock). Made absolute lexically; need not exist yet. */
 void grants_deny(Grants *g, const char *path);
+/* The run is --untrusted: a granted program runs only fully confined
+ * (docs/security.md, "Child processes"). */
+void grants_set_untrusted(Grants *g, bool on);
+bool grants_untrusted(const Grants *g);
 /* No grant at all. */
 bool grants_empty(const Grants *g);
 

@@ -511,6 +511,7 @@ static Grants *run_grants(const RunOpts *o, Journal *journal, int *rc) {
     return NULL;
   }
   if (journal) grants_deny(g, journal->path);
+  grants_set_untrusted(g, o->untrusted);
   return g;
 }
 
