@@ -242,14 +242,16 @@ ProcSandbox *proc_sandbox_new(const ProcSandboxOpts *o, char **err) {
   snprintf(s->uid_map, sizeof s->uid_map, "%u %u 1", (unsigned)geteuid(), (unsigned)geteuid());
   snprintf(s->gid_map, sizeof s->gid_map, "%u %u 1", (unsigned)getegid(), (unsigned)getegid());
   if (o->unconfined) return s;
-  uint64_t want = CLONE_NEWPID | (o->net ? 0 : CLONE_NEWNET);
-  uint64_t got = ns_probe(s, want);
-  if (!got && !o->net) got = ns_probe(s, CLONE_NEWPID);  /* a PID namespace alone */
+  uint64_t want = (o->lack & PROC_HAVE_PIDNS ? 0 : CLONE_NEWPID) |
+                  (o->net || (o->lack & PROC_HAVE_NETNS) ? 0 : CLONE_NEWNET);
+  uint64_t got = want ? ns_probe(s, want) : 0;
+  if (!got && (want & CLONE_NEWNET) && (want & CLONE_NEWPID))
+    got = ns_probe(s, CLONE_NEWPID);  /* a PID namespace alone */
   s->ns_flags = got;
   if (got & CLONE_NEWPID) s->have |= PROC_HAVE_PIDNS;
   if (got & CLONE_NEWUSER) s->have |= PROC_HAVE_USERNS;
   if (got & CLONE_NEWNET) s->have |= PROC_HAVE_NETNS;
-  s->landlock_fd = ll_build(o, &s->have);
+  s->landlock_fd = o->lack & PROC_HAVE_LANDLOCK ? -1 : ll_build(o, &s->have);
   if (s->landlock_fd >= 0) s->have |= PROC_HAVE_LANDLOCK;
   Buf b;
   buf_init(&b);
@@ -260,7 +262,7 @@ ProcSandbox *proc_sandbox_new(const ProcSandboxOpts *o, char **err) {
     buf_puts(&b, ", a network namespace (children can reach the network)");
   if (!(s->have & PROC_HAVE_LANDLOCK))
     buf_puts(&b, ", Landlock (children can read and write outside the file grants)");
-  if (b.len) s->notice = xasprintf("child processes run without%s", b.data + 1);
+  if (b.len) s->notice = xasprintf("child processes run without:%s", b.data + 1);
   buf_free(&b);
   return s;
 }

@@ -56,6 +56,7 @@ typedef struct ProcSandboxOpts {
   size_t nrules;
   bool net;       /* the run grants network access: no network namespace */
   bool unconfined;/* no namespaces and no Landlock at all (tests of the fallback) */
+  unsigned lack;  /* PROC_HAVE_* bits to act as if the kernel lacked (tests of the notice) */
 } ProcSandboxOpts;
 
 typedef struct ProcSandbox ProcSandbox;

@@ -386,6 +386,24 @@ int main(void) {
   proc_sandbox_free(sb);
   test_landlock();
 
+  /* what the kernel lacks is named, once, in the notice */
+  ProcSandboxOpts lacking = {.lack = PROC_HAVE_PIDNS | PROC_HAVE_NETNS | PROC_HAVE_LANDLOCK};
+  ProcSandbox *weak = proc_sandbox_new(&lacking, &err);
+  const char *notice = weak ? proc_sandbox_notice(weak) : NULL;
+  has_substr(notice, "child processes run without: a PID namespace", "notice: the PID namespace");
+  has_substr(notice, "Landlock", "notice: Landlock");
+  if (!(proc_sandbox_have(weak) & PROC_HAVE_LANDLOCK_NET))
+    has_substr(notice, "network namespace", "notice: the network");
+  snprintf(marker, sizeof marker, "weft_marker_%d_h", getpid());
+  test_grandchild_exit(weak, "weak exit", marker);
+  proc_sandbox_free(weak);
+  ProcSandboxOpts netted = {.net = true};
+  ProcSandbox *net_sb = proc_sandbox_new(&netted, &err);
+  ok(net_sb && !(proc_sandbox_have(net_sb) & PROC_HAVE_NETNS), "with network granted: no netns");
+  ok(net_sb && (proc_sandbox_have(net_sb) & PROC_HAVE_PIDNS) ? proc_sandbox_notice(net_sb) == NULL : true,
+     "with network granted: nothing missing to tell");
+  proc_sandbox_free(net_sb);
+
   is_int(loop_watched(L), 0, "every descriptor unwatched");
   proc_env_free(ENV);
   loop_free(L);
