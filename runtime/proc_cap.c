@@ -280,7 +280,7 @@ void proc_run_start(CapCall *c, const cJSON *args) {
     run->noticed = true;
     fprintf(stderr, "notice: %s\n", notice);
   }
-  char **env = proc_env(NULL);
+  char **env = proc_env(grants_env(g));
   ProcSpec spec = {.path = path, .argv = argv, .env = (const char *const *)env, .stdin_data = in,
                    .stdin_len = in ? strlen(in) : 0, .cwd = cwd, .timeout_ms = timeout};
   Proc *p = proc_start(loop, run->sb, &spec, on_proc_done, c, &err);
