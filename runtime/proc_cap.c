@@ -208,8 +208,9 @@ void proc_run_start(CapCall *c, const cJSON *args) {
     fail_owned(c, err ? err : xasprintf("running %s needs --allow-run=%s", program, program));
     return;
   }
+  char *abs = NULL;   /* cwd as the grants compare it, and as the child is given it */
   if (cwd) {
-    char *abs = grants_abs_path(cwd, strlen(cwd), &err);
+    abs = grants_abs_path(cwd, strlen(cwd), &err);
     if (!abs) {
       free(path);
       fail_owned(c, xasprintf("proc.run: cwd: %s", err));
@@ -224,9 +225,10 @@ void proc_run_start(CapCall *c, const cJSON *args) {
       free(path);
       return;
     }
-    free(abs);
   }
+  /* from here on path and abs are freed at the end */
   if (in && strlen(in) > PROC_MAX_STDIN) {
+    free(abs);
     free(path);
     fail_owned(c, xasprintf("proc.run: stdin is larger than %u MiB", PROC_MAX_STDIN >> 20));
     return;
@@ -234,6 +236,7 @@ void proc_run_start(CapCall *c, const cJSON *args) {
   /* the argument vector: argv[0] is the name as the program gave it */
   uint32_t nargs = (uint32_t)cJSON_GetArraySize(argv_j);
   if (nargs > PROC_MAX_ARGS) {
+    free(abs);
     free(path);
     fail_owned(c, xasprintf("proc.run: more than %u arguments", PROC_MAX_ARGS));
     return;
@@ -246,6 +249,7 @@ void proc_run_start(CapCall *c, const cJSON *args) {
   cJSON_ArrayForEach(a, argv_j) {
     if (!cJSON_IsString(a)) {
       free(argv);
+      free(abs);
       free(path);
       caps_fail(c, "error", "proc.run: args must be a list of strings");
       return;
@@ -255,6 +259,7 @@ void proc_run_start(CapCall *c, const cJSON *args) {
   }
   if (bytes > PROC_MAX_ARG_BYTES) {
     free(argv);
+    free(abs);
     free(path);
     fail_owned(c, xasprintf("proc.run: the arguments are larger than %u KiB", PROC_MAX_ARG_BYTES >> 10));
     return;
@@ -263,6 +268,7 @@ void proc_run_start(CapCall *c, const cJSON *args) {
   ProcRun *run = loop ? run_for(g, &err) : NULL;
   if (!run) {
     free(argv);
+    free(abs);
     free(path);
     fail_owned(c, xasprintf("running %s: %s", program, err ? err : "no event loop"));
     free(err);
@@ -271,6 +277,7 @@ void proc_run_start(CapCall *c, const cJSON *args) {
   const char *notice = proc_sandbox_notice(run->sb);
   if (notice && grants_untrusted(g)) {
     free(argv);
+    free(abs);
     free(path);
     fail_owned(c, xasprintf("running %s: refused under --untrusted: %s", program, notice));
     return;
@@ -282,11 +289,12 @@ void proc_run_start(CapCall *c, const cJSON *args) {
   }
   char **env = proc_env(grants_env(g));
   ProcSpec spec = {.path = path, .argv = argv, .env = (const char *const *)env, .stdin_data = in,
-                   .stdin_len = in ? strlen(in) : 0, .cwd = cwd, .timeout_ms = timeout};
+                   .stdin_len = in ? strlen(in) : 0, .cwd = abs, .timeout_ms = timeout};
   Proc *p = proc_start(loop, run->sb, &spec, on_proc_done, c, &err);
   pthread_mutex_unlock(&run->spawn);
   proc_env_free(env);
   free(argv);
+  free(abs);
   free(path);
   if (!p) {
     fail_owned(c, err);
