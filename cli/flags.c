@@ -242,6 +242,7 @@ SETTER(set_allow_read) { return add_grant(o, f, v, 0, &R->allow_read, &R->nallow
 SETTER(set_allow_write) { return add_grant(o, f, v, 1, &R->allow_write, &R->nallow_write); }
 SETTER(set_allow_run) { return add_grant(o, f, v, 2, &R->allow_run, &R->nallow_run); }
 SETTER(set_allow_net) { return add_grant(o, f, v, 3, &R->allow_net, &R->nallow_net); }
+SETTER(set_allow_env) { return add_grant(o, f, v, 4, &R->allow_env, &R->nallow_env); }
 SETTER(set_grants_file) { (void)f; R->grants_file = v; return true; }
 /* --models P/M,P/M,...: each a provider weft knows and a model named in
  * full, or "*" for all of that provider's models. A later --models
@@ -475,6 +476,9 @@ const Flag FLAGS[] = {
     {"--allow-net", NULL, "HOST[:PORT]", true, CMD_RUNLIKE, REUSE_NAME, SEC_TRUST, set_allow_net,
      "let std/http reach HOST (any port, or only PORT;\n"
      "repeatable)"},
+    {"--allow-env", NULL, "NAME", true, CMD_RUNLIKE, REUSE_NAME, SEC_TRUST, set_allow_env,
+     "pass NAME from weft's environment on to the programs\n"
+     "std/proc runs (besides PATH, HOME, LANG, TERM; repeatable)"},
     {"--grants", NULL, "FILE", true, CMD_RUNLIKE, REUSE_NAME, SEC_TRUST, set_grants_file,
      "grants from a JSON file {\"read\": [PATH..], \"write\":\n"
      "[..], \"run\": [..], \"net\": [..]}, as the flags give\n"
@@ -637,6 +641,7 @@ void opts_free(Opts *o) {
   free(o->run.allow_read);
   free(o->run.allow_write);
   free(o->run.allow_run);
+  free(o->run.allow_env);
   free(o->run.allow_net);
   for (uint32_t i = 0; i < o->run.nrecorded; i++) free(o->run.recorded[i]);
   free(o->run.recorded);
@@ -726,7 +731,7 @@ int flags_apply_recorded(Opts *o, weft_rerun *r) {
       /* the name only (older journals hold the path, which is ignored) */
       if (f->set == set_prices) o->run.had_prices = true;
       else if (f->set == set_grants_file || f->set == set_allow_read || f->set == set_allow_write ||
-               f->set == set_allow_run || f->set == set_allow_net)
+               f->set == set_allow_run || f->set == set_allow_net || f->set == set_allow_env)
         o->run.had_grants = true;
       else o->run.had_mock = true;
       continue;

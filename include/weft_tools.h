@@ -153,6 +153,7 @@ typedef struct weft_run_opts {
   const char **allow_write; uint32_t nallow_write;
   const char **allow_run; uint32_t nallow_run;
   const char **allow_net; uint32_t nallow_net;
+  const char **allow_env; uint32_t nallow_env;   /* --allow-env=NAME: passed on to child processes */
   const char *grants_file;
   bool had_grants;              /* resume/replay: the run was started with grants (--allow-*, --grants) */
 } weft_run_opts;

@@ -4,6 +4,7 @@
  * files (fs.c, and the process and HTTP engines) and are listed below. */
 #include "caps.h"
 #include "fs.h"
+#include "proc_cap.h"
 #include "host.h"
 #include "../base/util.h"
 #include "../vm/json.h"
@@ -24,6 +25,7 @@ static const CapOp cap_ops[] = {
   {"fs.glob", GRANT_READ, fs_glob_start, NULL},
   {"fs.exists", GRANT_READ, fs_exists_start, NULL},
   {"fs.write", GRANT_WRITE, fs_write_start, NULL},
+  {"proc.run", GRANT_RUN, proc_run_start, proc_run_cancel},
 };
 
 const CapOp *caps_table(uint32_t *n) {

@@ -47,6 +47,8 @@ struct Grants {
   ProgGrant *progs; uint32_t nprogs, cap_progs;
   NetGrant *nets; uint32_t nnets, cap_nets;
   char **deny; uint32_t ndeny, cap_deny;
+  char **env; uint32_t nenv, cap_env;   /* NULL-terminated */
+  bool untrusted;
 };
 
 static void *grow(void *p, uint32_t *cap, uint32_t n, size_t elem) {
@@ -83,12 +85,36 @@ void grants_free(Grants *g) {
   }
   for (uint32_t i = 0; i < g->nnets; i++) free(g->nets[i].host);
   for (uint32_t i = 0; i < g->ndeny; i++) free(g->deny[i]);
+  for (uint32_t i = 0; i < g->nenv; i++) free(g->env[i]);
+  free(g->env);
   free(g->paths);
   free(g->progs);
   free(g->nets);
   free(g->deny);
   free(g);
 }
+
+bool grants_add_env(Grants *g, const char *name, char **err) {
+  bool ok = (name[0] >= 'A' && name[0] <= 'Z') || (name[0] >= 'a' && name[0] <= 'z') || name[0] == '_';
+  for (const char *c = name; ok && *c; c++)
+    ok = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_';
+  if (!ok) {
+    *err = xasprintf("--allow-env=%s: not a variable name", name);
+    return false;
+  }
+  g->env = grow(g->env, &g->cap_env, g->nenv + 1, sizeof *g->env);
+  g->env[g->nenv++] = xstrdup(name);
+  g->env[g->nenv] = NULL;
+  return true;
+}
+
+const char *const *grants_env(const Grants *g) {
+  static const char *const none[] = {NULL};
+  return g && g->nenv ? (const char *const *)g->env : none;
+}
+
+void grants_set_untrusted(Grants *g, bool on) { g->untrusted = on; }
+bool grants_untrusted(const Grants *g) { return g && g->untrusted; }
 
 bool grants_empty(const Grants *g) { return !g || (!g->npaths && !g->nprogs && !g->nnets); }
 
@@ -411,9 +437,20 @@ bool grants_add_file(Grants *g, const char *path, char **err) {
     int k = -1;
     for (int i = 0; i < 4; i++)
       if (it->string && strcmp(it->string, keys[i].key) == 0) k = i;
+    if (it->string && strcmp(it->string, "env") == 0 && cJSON_IsArray(it)) {
+      for (const cJSON *s = it->child; s && ok; s = s->next) {
+        char *why = NULL;
+        if (!cJSON_IsString(s)) why = xasprintf("\"env\" holds something that is not a string");
+        else if (grants_add_env(g, s->valuestring, &why)) continue;
+        *err = xasprintf("--grants: '%s': %s", path, why);
+        free(why);
+        ok = false;
+      }
+      continue;
+    }
     if (k < 0 || !cJSON_IsArray(it)) {
-      *err = xasprintf("--grants: '%s': \"%s\" is not one of read, write, run, net with a list of "
-                       "strings", path, it->string ? it->string : "");
+      *err = xasprintf("--grants: '%s': \"%s\" is not one of read, write, run, net, env with a list "
+                       "of strings", path, it->string ? it->string : "");
       ok = false;
       break;
     }

@@ -65,6 +65,16 @@ bool grants_add_file(Grants *g, const char *path, char **err);
  * exactly (the journal and its companions: PATH, PATH-wal, PATH-shm,
  * PATH-lock). Made absolute lexically; need not exist yet. */
 void grants_deny(Grants *g, const char *path);
+/* --allow-env=NAME: a child process (std/proc) also gets NAME from
+ * weft's environment, besides PATH, HOME, LANG and TERM. False + *err for
+ * a name that is not one ([A-Za-z_][A-Za-z0-9_]*). */
+bool grants_add_env(Grants *g, const char *name, char **err);
+/* The names added, NULL-terminated (never NULL). */
+const char *const *grants_env(const Grants *g);
+/* The run is --untrusted: a granted program runs only fully confined
+ * (docs/security.md, "Child processes"). */
+void grants_set_untrusted(Grants *g, bool on);
+bool grants_untrusted(const Grants *g);
 /* No grant at all. */
 bool grants_empty(const Grants *g);
 

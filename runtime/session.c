@@ -503,6 +503,7 @@ static Grants *run_grants(const RunOpts *o, const char *journal, int *rc) {
   bool ok = true;
   for (int k = 0; k < 4 && ok; k++)
     for (uint32_t i = 0; i < ns[k] && ok; i++) ok = grants_add(g, kinds[k], lists[k][i], &err);
+  for (uint32_t i = 0; i < o->nallow_env && ok; i++) ok = grants_add_env(g, o->allow_env[i], &err);
   if (ok && o->grants_file) ok = grants_add_file(g, o->grants_file, &err);
   if (!ok) {
     errorf("%s", err ? err : "the grants cannot be resolved");
@@ -512,6 +513,7 @@ static Grants *run_grants(const RunOpts *o, const char *journal, int *rc) {
     return NULL;
   }
   if (journal) grants_deny(g, journal);
+  grants_set_untrusted(g, o->untrusted);
   return g;
 }
 
@@ -883,7 +885,7 @@ static bool files_named_again(const RunOpts *o, int64_t id, RunKind kind) {
   /* grants are never taken from a journal, which may be planted (a
    * checked-in .weft/journal.db): the run records only that it had some */
   if (!flag && kind == RUN_RESUME && o->had_grants && !o->grants_file && !o->nallow_read &&
-      !o->nallow_write && !o->nallow_run && !o->nallow_net) {
+      !o->nallow_write && !o->nallow_run && !o->nallow_net && !o->nallow_env) {
     errorf("resume: run %" PRId64 " was started with grants (--allow-read, --allow-write, --allow-run, "
            "--allow-net or --grants); give them again: a resume never takes a grant from the journal", id);
     return false;
