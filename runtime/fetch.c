@@ -78,6 +78,9 @@ struct FetchClient {
   struct curl_slist *resolve;
   OpList active, finished;
   bool collecting;
+  bool dead;                  /* freed by a callback inside collect: free at its end */
+  int *fds;                   /* the sockets watched on the loop, unwatched at free */
+  uint32_t nfds, fds_cap;
 };
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -207,6 +210,7 @@ static void collect(FetchClient *fc);
 
 static void on_ready(void *ud, int fd, unsigned events) {
   FetchClient *fc = ud;
+  if (fc->dead) return;
   int mask = (events & LOOP_IN ? CURL_CSELECT_IN : 0) | (events & LOOP_OUT ? CURL_CSELECT_OUT : 0) |
              (events & LOOP_ERR ? CURL_CSELECT_ERR : 0);
   int running = 0;
@@ -225,12 +229,23 @@ static int on_socket(CURL *easy, curl_socket_t s, int what, void *ud, void *sock
   (void)easy;
   (void)sockp;
   FetchClient *fc = ud;
+  uint32_t i = 0;
+  while (i < fc->nfds && fc->fds[i] != (int)s) i++;
   if (what == CURL_POLL_REMOVE) {
     loop_unwatch(fc->loop, (int)s);
+    if (i < fc->nfds) fc->fds[i] = fc->fds[--fc->nfds];
     return 0;
   }
   unsigned ev = (what & CURL_POLL_IN ? LOOP_IN : 0u) | (what & CURL_POLL_OUT ? LOOP_OUT : 0u);
-  return loop_watch(fc->loop, (int)s, ev, on_ready, fc) ? 0 : -1;
+  if (!loop_watch(fc->loop, (int)s, ev, on_ready, fc)) return -1;
+  if (i == fc->nfds) {
+    if (fc->nfds == fc->fds_cap) {
+      fc->fds_cap = fc->fds_cap ? fc->fds_cap * 2 : 4;
+      fc->fds = xrealloc(fc->fds, fc->fds_cap * sizeof *fc->fds);
+    }
+    fc->fds[fc->nfds++] = (int)s;
+  }
+  return 0;
 }
 
 static int on_timer(CURLM *multi, long timeout_ms, void *ud) {
@@ -319,15 +334,27 @@ void fetch_cancel(FetchOp *op) {
   op_free(op);
 }
 
-void fetch_client_free(FetchClient *fc) {
-  if (!fc) return;
-  while (fc->active.head) fetch_cancel(fc->active.head);
-  while (fc->finished.head) fetch_cancel(fc->finished.head);
+static void client_release(FetchClient *fc) {
   if (fc->multi) curl_multi_cleanup(fc->multi);
+  /* sockets libcurl still had (its connection cache) leave the loop
+   * before their numbers can be reused by another owner */
+  for (uint32_t i = 0; i < fc->nfds; i++) loop_unwatch(fc->loop, fc->fds[i]);
+  free(fc->fds);
   if (fc->resolve) curl_slist_free_all(fc->resolve);
   if (fc->loop) loop_timer_stop(fc->loop, &fc->timer);
   if (fc->global) curl_global_cleanup();
   free(fc);
+}
+
+void fetch_client_free(FetchClient *fc) {
+  if (!fc) return;
+  while (fc->active.head) fetch_cancel(fc->active.head);
+  while (fc->finished.head) fetch_cancel(fc->finished.head);
+  if (fc->collecting) { /* a done callback: collect frees it when it ends */
+    fc->dead = true;
+    return;
+  }
+  client_release(fc);
 }
 
 uint32_t fetch_active(const FetchClient *fc) { return fc->active.n + fc->finished.n; }
@@ -742,8 +769,10 @@ static void collect(FetchClient *fc) {
     list_remove(&fc->finished, op);
     op->finished = false;
     finish(op);
+    if (fc->dead) break;
   }
   fc->collecting = false;
+  if (fc->dead) client_release(fc);
 }
 
 void fetch_collect(FetchClient *fc) {

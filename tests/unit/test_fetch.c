@@ -64,6 +64,24 @@ static void on_done(void *ud, cJSON *res, FetchFailure *f) {
 static Loop *loop;
 static FetchClient *fc;
 
+/* A client of one request, freed by its own callback (how the capability
+ * uses it). */
+typedef struct Own {
+  FetchClient *c;
+  bool done;
+  int status;
+} Own;
+
+static void on_done_free(void *ud, cJSON *res, FetchFailure *f) {
+  Own *o = ud;
+  o->done = true;
+  const cJSON *s = res ? cJSON_GetObjectItemCaseSensitive(res, "status") : NULL;
+  o->status = cJSON_IsNumber(s) ? s->valueint : -1;
+  cJSON_Delete(res);
+  if (f) free(f->message);
+  fetch_client_free(o->c);
+}
+
 static void got_free(Got *g) {
   cJSON_Delete(g->res);
   free(g->msg);
@@ -335,6 +353,16 @@ int main(void) {
   for (int i = 0; i < 10; i++) loop_wait(loop, 10);
   ok(!cg.done, "a cancelled request never calls back");
   is_int((long)fetch_active(fc), 0, "and is gone");
+  free(u);
+
+  /* a client freed from its own callback */
+  u = url("127.0.0.1", "/text");
+  Own own = {fetch_client_new(loop, &cfg), false, 0};
+  FetchRequest orq = {.url = u};
+  ok(fetch_start(own.c, &orq, on_done_free, &own, &f) != NULL, "a one-request client starts");
+  for (int i = 0; i < 500 && !own.done; i++) loop_wait(loop, 10);
+  is_int(own.status, 200, "and frees itself in its callback");
+  is_int((long)loop_watched(loop), 0, "leaving no socket on the loop");
   free(u);
 
   /* addresses by class */
