@@ -226,6 +226,22 @@ SETTER(set_import_path) {
   return true;
 }
 SETTER(set_untrusted) { (void)f; (void)v; R->untrusted = true; return true; }
+/* --allow-read/-write/-run/-net: kept as typed; the run resolves each
+ * once, at its start (runtime/grants.c), and refuses what it cannot. */
+static bool add_grant(Opts *o, const Flag *f, char *v, int k, const char ***list, uint32_t *n) {
+  if (!v[0]) {
+    weft_tool_error("%s needs a value", f->name);
+    return false;
+  }
+  *list = grow(*list, &o->cap_grant[k], *n, sizeof **list);
+  (*list)[(*n)++] = v;
+  return true;
+}
+SETTER(set_allow_read) { return add_grant(o, f, v, 0, &R->allow_read, &R->nallow_read); }
+SETTER(set_allow_write) { return add_grant(o, f, v, 1, &R->allow_write, &R->nallow_write); }
+SETTER(set_allow_run) { return add_grant(o, f, v, 2, &R->allow_run, &R->nallow_run); }
+SETTER(set_allow_net) { return add_grant(o, f, v, 3, &R->allow_net, &R->nallow_net); }
+SETTER(set_grants_file) { (void)f; R->grants_file = v; return true; }
 /* --models P/M,P/M,...: each a provider weft knows and a model named in
  * full, or "*" for all of that provider's models. A later --models
  * replaces an earlier one (so a resume's own list wins over the recorded
@@ -439,6 +455,24 @@ const Flag FLAGS[] = {
     {"--allow-import", "--import-path", "DIR", false, CMD_RUNLIKE, REUSE_NO, SEC_TRUST, set_import_path,
      "also let imports resolve beneath DIR (repeatable;\n"
      "see weft check); never recorded in the journal"},
+    {"--allow-read", NULL, "PATH", true, CMD_RUNLIKE, REUSE_NAME, SEC_TRUST, set_allow_read,
+     "let std/fs read PATH (a file, or everything beneath a\n"
+     "directory; repeatable). Nothing is granted unless\n"
+     "given; .env*, .ssh and the journal need naming exactly.\n"
+     "A resume takes no grant from the journal: give them again"},
+    {"--allow-write", NULL, "PATH", true, CMD_RUNLIKE, REUSE_NAME, SEC_TRUST, set_allow_write,
+     "let std/fs write PATH (a file, or beneath a directory;\n"
+     "repeatable)"},
+    {"--allow-run", NULL, "PROGRAM", true, CMD_RUNLIKE, REUSE_NAME, SEC_TRUST, set_allow_run,
+     "let std/proc run PROGRAM (a name found on PATH, or a\n"
+     "path; fixed to its absolute path at start; repeatable)"},
+    {"--allow-net", NULL, "HOST[:PORT]", true, CMD_RUNLIKE, REUSE_NAME, SEC_TRUST, set_allow_net,
+     "let std/http reach HOST (any port, or only PORT;\n"
+     "repeatable)"},
+    {"--grants", NULL, "FILE", true, CMD_RUNLIKE, REUSE_NAME, SEC_TRUST, set_grants_file,
+     "grants from a JSON file {\"read\": [PATH..], \"write\":\n"
+     "[..], \"run\": [..], \"net\": [..]}, as the flags give\n"
+     "them; only ever read when named here"},
     {"--models", NULL, "P/M,...", false, CMD_RUNLIKE, REUSE_YES, SEC_TRUST, set_models,
      "roles may call only these models: provider/model,\n"
      "or provider/* for all of one provider's; mock models\n"
@@ -594,6 +628,10 @@ void opts_free(Opts *o) {
   free(o->run.models);
   free(o->run.import_paths);
   free(o->run.allow_models);
+  free(o->run.allow_read);
+  free(o->run.allow_write);
+  free(o->run.allow_run);
+  free(o->run.allow_net);
   for (uint32_t i = 0; i < o->run.nrecorded; i++) free(o->run.recorded[i]);
   free(o->run.recorded);
 }
@@ -681,6 +719,9 @@ int flags_apply_recorded(Opts *o, weft_rerun *r) {
     if (f && f->reuse == REUSE_NAME) {
       /* the name only (older journals hold the path, which is ignored) */
       if (f->set == set_prices) o->run.had_prices = true;
+      else if (f->set == set_grants_file || f->set == set_allow_read || f->set == set_allow_write ||
+               f->set == set_allow_run || f->set == set_allow_net)
+        o->run.had_grants = true;
       else o->run.had_mock = true;
       continue;
     }

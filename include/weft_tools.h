@@ -145,6 +145,15 @@ typedef struct weft_run_opts {
   bool had_prices, had_mock;    /* resume/replay: the run was started with these files */
   bool mock_strict;             /* an ask no --mock-script entry fits fails instead of being generated */
   weft_run_outcome *outcome;    /* non-NULL: filled instead of printing the result (above) */
+  /* Grants of host capabilities (docs/capabilities.md): nothing unless given.
+   * --allow-read=PATH, --allow-write=PATH, --allow-run=PROGRAM,
+   * --allow-net=HOST[:PORT] (each repeatable), --grants=FILE. */
+  const char **allow_read; uint32_t nallow_read;
+  const char **allow_write; uint32_t nallow_write;
+  const char **allow_run; uint32_t nallow_run;
+  const char **allow_net; uint32_t nallow_net;
+  const char *grants_file;
+  bool had_grants;              /* resume/replay: the run was started with grants (--allow-*, --grants) */
 } weft_run_opts;
 
 /* weft run: compiles or loads o->file, runs main, prints its result. */

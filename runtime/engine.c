@@ -187,6 +187,7 @@ struct Engine {
   size_t max_reply;
   CURLM *multi;               /* created on the first network call */
   Loop *loop;                 /* with it: the event loop its sockets and timers are on */
+  bool loop_borrowed;         /* the host's loop (shared with capability calls): not freed here */
   LoopTimer curl_timer;       /* libcurl's one timeout (CURLMOPT_TIMERFUNCTION) */
   CURL **idle;                /* easy handles of finished transfers, for the next ones */
   uint32_t nidle, idle_cap;
@@ -795,7 +796,8 @@ void engine_free(Engine *e) {
     e->multi = NULL;
     curl_global_cleanup();
   }
-  loop_free(e->loop);
+  if (e->loop_borrowed) loop_timer_stop(e->loop, &e->curl_timer);
+  else loop_free(e->loop);
   mock_script_free(e->script);
   for (uint32_t i = 0; i < e->nprices; i++) free(e->prices[i].prefix);
   free(e->prices);
@@ -1528,7 +1530,10 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *ud) {
 static bool ensure_loop(Engine *e, Buf *err) {
   if (e->loop) return true;
   char *lerr = NULL;
-  e->loop = loop_new(&lerr);
+  /* the host's loop when there is a host: processes and transfers of
+   * capability calls wait in the same epoll as the model calls */
+  e->loop = e->host ? host_loop(e->host, &lerr) : loop_new(&lerr);
+  e->loop_borrowed = e->loop && e->host;
   if (!e->loop) {
     buf_puts(err, lerr);
     free(lerr);

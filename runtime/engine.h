@@ -151,6 +151,11 @@ void engine_stats_json(const Engine *e, Buf *out);
 struct Host;
 void engine_set_host(Engine *e, struct Host *h);
 void host_engine_gone(struct Host *h);  /* engine_free detaches */
+/* The host's event loop, made on first use (NULL + *err when the kernel
+ * refuses one): the engine's sockets and timers go on it, with the
+ * capability calls' (caps.h), and it outlives the engine. */
+struct Loop;
+struct Loop *host_loop(struct Host *h, char **err);
 
 /* ---- internal: the mock provider (runtime/mock.c), used only by engine.c --- */
 

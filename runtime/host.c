@@ -1,10 +1,13 @@
 /* host.c — the VM's effects table for a run (host.h): model calls to the
- * engine; sleeps, trace events and commits to the journal and the trace
- * file. What the table offers follows what is attached (refresh): without
+ * engine, capability calls to caps (caps.h); sleeps, trace events and
+ * commits to the journal and the trace file. The host owns the run's event
+ * loop, which the engine and the capability calls share. What the table offers follows what is attached (refresh): without
  * a journal or a trace, sleeps are plain timers and the VM builds no trace
  * events, so such a run pays nothing for them. The trace goes to a file
  * (--trace), the journal's events, and an embedding host's sink (weft.h). */
 #include "host.h"
+#include "caps.h"
+#include "loop.h"
 #include "../base/util.h"
 #include "../vm/trace.h"
 #include "../vm/vm_impl.h"
@@ -19,6 +22,9 @@ struct Host {
   Effects fx;                 /* installed on vm */
   VM *vm;
   Engine *engine;             /* model calls; NULL: none */
+  Caps *caps;                 /* capability calls; NULL until the first one */
+  const Grants *grants;       /* what they may touch (borrowed); NULL: nothing */
+  Loop *loop;                 /* the run's event loop, made on first use; NULL: none yet */
   EffectLog *log;             /* journal and records; NULL: none */
   FILE *trace_fp;             /* --trace FILE; NULL: none */
   bool trace_failed;          /* a write to it failed (host_free reports it) */
@@ -31,7 +37,18 @@ struct Host {
 
 static char *str_dup(const char *s) { return xstrdup(s); }
 
-/* ---- model calls ------------------------------------------------------------ */
+/* ---- model calls and capability calls ------------------------------------------------ */
+
+static Loop *caps_loop_of(void *hp, char **err) { return host_loop(hp, err); }
+
+/* Made by the first capability call: a run that makes none pays nothing. */
+static Caps *host_caps(Host *h) {
+  if (!h->caps) {
+    h->caps = caps_new(h->vm, h->grants, caps_loop_of, h);
+    if (h->log) caps_set_log(h->caps, h->log);
+  }
+  return h->caps;
+}
 
 static bool fx_submit(void *hp, const EffectRequest *rq) {
   Host *h = hp;
@@ -42,6 +59,8 @@ static bool fx_submit(void *hp, const EffectRequest *rq) {
       return false;
     }
     return engine_ask(h->engine, rq);
+  case EFFECT_CAP:
+    return caps_submit(host_caps(h), rq);
   default:
     vm_raise(h->vm, rq->fiber, "effect kind %d is not supported by this host", (int)rq->kind);
     return false;
@@ -50,27 +69,62 @@ static bool fx_submit(void *hp, const EffectRequest *rq) {
 
 static void fx_cancel(void *hp, Fiber *f) {
   Host *h = hp;
+  if (h->caps) caps_cancel(h->caps, f);
   if (h->engine) engine_cancel(h->engine, f);
 }
 
 static bool fx_busy(const void *hp) {
   const Host *h = hp;
-  return h->engine && engine_busy(h->engine);
+  return (h->engine && engine_busy(h->engine)) || caps_busy(h->caps);
 }
 
 static int64_t fx_next_deadline(const void *hp) {
   const Host *h = hp;
-  return h->engine ? engine_next_deadline(h->engine) : -1;
+  if (caps_ready(h->caps)) return 0;
+  int64_t t = h->engine ? engine_next_deadline(h->engine) : -1;
+  if (caps_running(h->caps) && h->loop) {
+    int64_t l = loop_next_timer(h->loop);
+    if (l >= 0 && (t < 0 || l < t)) t = l;
+  }
+  return t;
 }
 
+/* One loop holds the engine's sockets and timers and the capability
+ * calls' descriptors (the engine borrows the host's: host_loop). While a
+ * capability call runs the wait is on that loop here, the engine's own
+ * work done before and after without blocking; otherwise the engine waits
+ * as it always did. Completed calls are delivered after either. */
 static void fx_wait(void *hp, int64_t timeout_ms) {
   Host *h = hp;
-  if (h->engine) engine_poll(h->engine, timeout_ms);
+  if (caps_ready(h->caps)) timeout_ms = 0;
+  if (h->loop && caps_running(h->caps)) {
+    if (h->engine) {
+      engine_poll(h->engine, 0);
+      if (engine_next_deadline(h->engine) == 0) timeout_ms = 0;
+    }
+    loop_wait(h->loop, timeout_ms);
+    if (h->engine) engine_poll(h->engine, 0);
+  } else if (h->engine) {
+    engine_poll(h->engine, timeout_ms);
+  }
+  caps_deliver(h->caps);
 }
 
 static void fx_pump(void *hp) {
   Host *h = hp;
   if (h->engine) engine_pump(h->engine);
+  if (caps_running(h->caps) && h->loop) loop_wait(h->loop, 0);
+  caps_deliver(h->caps);
+}
+
+Loop *host_loop(Host *h, char **err) {
+  if (!h->loop) h->loop = loop_new(err);
+  return h->loop;
+}
+
+void host_set_grants(Host *h, const Grants *g) {
+  h->grants = g;
+  if (h->caps) caps_set_grants(h->caps, g);
 }
 
 /* ---- sleeps --------------------------------------------------------------- */
@@ -257,6 +311,8 @@ bool host_free(Host *h) {
   if (!h) return true;
   if (h->engine) engine_set_host(h->engine, NULL);
   bool ok = !h->trace_failed;
+  caps_free(h->caps); /* after vm_free: every call was withdrawn (fx_cancel) */
+  loop_free(h->loop);
   if (h->trace_fp && fclose(h->trace_fp) != 0) ok = false;
   buf_free(&h->trace_line);
   free(h);
@@ -266,6 +322,7 @@ bool host_free(Host *h) {
 void host_set_log(Host *h, EffectLog *log) {
   h->log = log;
   if (h->engine) engine_set_log(h->engine, log);
+  if (h->caps) caps_set_log(h->caps, log);
   refresh(h);
 }
 

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "engine.h"
+#include "grants.h"
 #include "journal.h"
 #include "../vm/vm.h"
 
@@ -35,6 +36,9 @@ bool host_free(Host *h);
 /* The journal and records this run's effects are written to and answered
  * from (borrowed; NULL: none). Set before the run starts. */
 void host_set_log(Host *h, EffectLog *log);
+/* What capability calls (std/fs, std/proc, std/http) may touch (borrowed,
+ * outliving the host; NULL: nothing, every call is refused). */
+void host_set_grants(Host *h, const Grants *g);
 /* --trace FILE: every trace event as one line of path, written and flushed
  * as it happens (the file is truncated now). False + *err (malloc'd). */
 bool host_trace_file(Host *h, const char *path, char **err);

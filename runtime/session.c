@@ -32,6 +32,7 @@
 #include "../vm/opcodes.h"
 #include "engine.h"
 #include "host.h"
+#include "grants.h"
 #include "journal.h"
 #include "../base/term.h"
 #include "../base/util.h"
@@ -489,6 +490,30 @@ static weft_compile_opts run_compile_opts(const RunOpts *o) {
   return co;
 }
 
+/* The run's grants from its flags (--allow-*, --grants), each resolved
+ * now, once; the journal is refused inside them unless named exactly.
+ * NULL + *rc after a message when one cannot be resolved. */
+static Grants *run_grants(const RunOpts *o, Journal *journal, int *rc) {
+  Grants *g = grants_new();
+  static const GrantKind kinds[4] = {GRANT_READ, GRANT_WRITE, GRANT_RUN, GRANT_NET};
+  const char **lists[4] = {o->allow_read, o->allow_write, o->allow_run, o->allow_net};
+  uint32_t ns[4] = {o->nallow_read, o->nallow_write, o->nallow_run, o->nallow_net};
+  char *err = NULL;
+  bool ok = true;
+  for (int k = 0; k < 4 && ok; k++)
+    for (uint32_t i = 0; i < ns[k] && ok; i++) ok = grants_add(g, kinds[k], lists[k][i], &err);
+  if (ok && o->grants_file) ok = grants_add_file(g, o->grants_file, &err);
+  if (!ok) {
+    errorf("%s", err ? err : "the grants cannot be resolved");
+    free(err);
+    grants_free(g);
+    *rc = EXIT_USAGE;
+    return NULL;
+  }
+  if (journal) grants_deny(g, journal->path);
+  return g;
+}
+
 /* Runs main of m under o and cx: inputs, VM, engine, trace, journal,
  * output. Returns the exit code. */
 static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
@@ -507,6 +532,7 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
   Engine *engine = NULL;
   ModelOverride *mo = NULL;
   Host *host = NULL;
+  Grants *grants = NULL;
   EffectLog log;
   memset(&log, 0, sizeof log);
   ProgressLine pl;
@@ -566,6 +592,9 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
     if (!o->quiet) errorf("run %" PRId64 " (journal %s)", r->id, cx->journal->path);
   }
   if (cx->journal) host_trace_journal(host, cx->journal, cx->run->id);
+  grants = run_grants(o, cx->journal, &rc);
+  if (!grants) goto done;
+  host_set_grants(host, grants);
   vm->raw_out = o->raw_output;
   vm_clock_restart(vm);
   run_log_init(&log, cx->kind, cx->journal, cx->run, cx->serve, cx->serve_name);
@@ -689,6 +718,7 @@ done:
   free(mo);
   vm_free(vm); /* the trace still sees the fibers freed with the VM */
   bool trace_ok = host_free(host);
+  grants_free(grants);
   buf_free(&pl.line);
   records_free(log.collect);
   if (!trace_ok && o->trace_path) {
@@ -809,6 +839,14 @@ static bool files_named_again(const RunOpts *o, int64_t id, RunKind kind) {
   const char *flag = o->had_prices && !o->prices_file                           ? "--prices"
                      : kind == RUN_RESUME && o->had_mock && !o->mock_script ? "--mock-script"
                                                                                    : NULL;
+  /* grants are never taken from a journal, which may be planted (a
+   * checked-in .weft/journal.db): the run records only that it had some */
+  if (!flag && kind == RUN_RESUME && o->had_grants && !o->grants_file && !o->nallow_read &&
+      !o->nallow_write && !o->nallow_run && !o->nallow_net) {
+    errorf("resume: run %" PRId64 " was started with grants (--allow-read, --allow-write, --allow-run, "
+           "--allow-net or --grants); give them again: a resume never takes a grant from the journal", id);
+    return false;
+  }
   if (!flag) return true;
   errorf("%s: run %" PRId64 " was started with %s; name the file again (%s FILE): a %s never reads "
          "a file named in the journal", cmd, id, flag, flag, cmd);

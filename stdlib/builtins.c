@@ -155,6 +155,47 @@ NativeStatus std_sleep(VM *vm, Fiber *f, const Value *args, int argc, Value *out
   return NATIVE_PARK;
 }
 
+/* A capability call (std/fs, std/proc, std/http) is an effect like an
+ * ask: it parks the fiber and hands the operation and its argument record
+ * to the host at the fiber's next address ("main/fs.read#1"). Whether it
+ * is allowed is the host's decision alone (its grants): a VM without a
+ * host refuses every call. */
+NativeStatus std_cap_call(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {
+  (void)argc;
+  (void)out;
+  ObjString *op;
+  if (!std_arg_string(vm, f, args, 0, "cap_call", &op)) return NATIVE_ERROR;
+  if (op->len == 0 || op->len > 64 || memchr(op->data, '\0', op->len))
+    return vm_raise(vm, f, "cap_call: not an operation name");
+  if (!std_charge(vm, f, 1, 0)) return NATIVE_ERROR;
+  if (!vm_budget_time_left(vm, f)) return NATIVE_ERROR;
+  const Effects *fx = vm->effects;
+  if (!fx || !fx->submit)
+    return vm_raise(vm, f, "%.*s: this host runs no capability calls", (int)op->len, op->data);
+  char name[65];
+  memcpy(name, op->data, op->len);
+  name[op->len] = '\0';
+  Buf a;
+  buf_init(&a);
+  fiber_effect_address(f, name, &a);
+  buf_putc(&a, '\0');
+  EffectRequest rq;
+  memset(&rq, 0, sizeof rq);
+  rq.kind = EFFECT_CAP;
+  rq.addr = a.data;
+  rq.fiber = f;
+  rq.u.cap.op = name;
+  rq.u.cap.args = args[1];
+  f->state = FIBER_PARKED;
+  bool ok = fx->submit(fx->host, &rq);
+  buf_free(&a);
+  if (!ok) {
+    if (f->state != FIBER_FAILED) vm_raise(vm, f, "%s: the host refused the call", name);
+    return NATIVE_ERROR;
+  }
+  return NATIVE_PARK;
+}
+
 /* ---- budgets and the clock ---------------------------------------------- */
 
 /* { calls, tokens, usd, time }: a figure for each limit the budget sets. */

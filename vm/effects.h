@@ -54,9 +54,9 @@ typedef enum EffectKind {
   EFFECT_ASK,    /* a model call (ASK a b): the reply text or a value of a type */
   EFFECT_SLEEP,  /* a timer (sleep_begin); never submitted */
   EFFECT_CLOCK,  /* a reading of the wall clock (clock); never submitted */
-  /* Room for what comes next, in this order so the numbers stay stable:
-   * EFFECT_STEP (one model step of a tool-calling loop), EFFECT_TOOL (a
-   * host tool call), then host capabilities (files, processes, HTTP). */
+  EFFECT_STEP,   /* reserved: one model step of a tool-calling loop */
+  EFFECT_TOOL,   /* reserved: one tool call of a tool-calling loop */
+  EFFECT_CAP,    /* a host capability call (files, processes, HTTP): cap below */
   EFFECT__HOST = 16  /* first number a host may use for its own kinds */
 } EffectKind;
 
@@ -87,6 +87,15 @@ typedef struct EffectRequest {
     struct {
       int64_t ms;          /* asked for (may be negative: wakes at once) */
     } sleep;
+    /* A capability call of the embedded standard modules (std/fs, ...):
+     * the operation's name ("fs.read") and its arguments, a record the
+     * module built. The host answers with the result as a json value
+     * (the module converts it to its typed result with from_json), or
+     * fails the fiber. The grant check is the host's: the VM has none. */
+    struct {
+      const char *op;      /* borrowed for the call */
+      Value args;          /* borrowed for the call */
+    } cap;
   } u;
 } EffectRequest;
 

@@ -1,0 +1,484 @@
+/* caps.c — capability calls as effects: the table of operations and what
+ * every operation shares (journal, resume, trace, cancellation, budgets,
+ * delivery). caps.h states the rules; the operations live in their own
+ * files (fs.c, and the process and HTTP engines) and are listed below. */
+#include "caps.h"
+#include "fs.h"
+#include "host.h"
+#include "../base/util.h"
+#include "../vm/json.h"
+#include "../vm/trace.h"
+#include "../vm/vm_impl.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the table ------------------------------------------------------------------ */
+
+/* One row per operation; the name is what the std module passes to
+ * cap_call, and the address kind of its effects ("main/fs.read#1"). */
+static const CapOp cap_ops[] = {
+  {"fs.read", GRANT_READ, fs_read_start, NULL},
+  {"fs.list", GRANT_READ, fs_list_start, NULL},
+  {"fs.glob", GRANT_READ, fs_glob_start, NULL},
+  {"fs.exists", GRANT_READ, fs_exists_start, NULL},
+  {"fs.write", GRANT_WRITE, fs_write_start, NULL},
+};
+
+const CapOp *caps_table(uint32_t *n) {
+  *n = (uint32_t)(sizeof cap_ops / sizeof cap_ops[0]);
+  return cap_ops;
+}
+
+const CapOp *caps_find(const char *name) {
+  for (size_t i = 0; i < sizeof cap_ops / sizeof cap_ops[0]; i++)
+    if (strcmp(cap_ops[i].name, name) == 0) return &cap_ops[i];
+  return NULL;
+}
+
+/* ---- calls ---------------------------------------------------------------------- */
+
+typedef enum CapState { CAP_RUNNING, CAP_DONE, CAP_FAILED } CapState;
+
+struct CapCall {
+  Caps *cs;
+  const CapOp *op;
+  Fiber *f;
+  Budget *budget;         /* f's innermost budget (one reference): its time limit stops the call */
+  char *addr;
+  char *request;          /* {"op":..,"args":..}: the journal's request */
+  CapState state;
+  bool served;            /* answered from the records */
+  bool starting;          /* inside op->start */
+  char *response;         /* CAP_DONE: the result JSON */
+  char *fail_kind, *fail_msg;  /* CAP_FAILED */
+  void *data;             /* the handler's */
+  int64_t started_at;     /* unix ms */
+  uint64_t started_ms;    /* the VM's clock */
+  CapCall *prev, *next;   /* in running or done */
+};
+
+typedef struct CapList { CapCall *head, *tail; uint32_t n; } CapList;
+
+struct Caps {
+  VM *vm;
+  const Grants *grants;
+  CapsLoopFn loop_fn;
+  void *loop_ud;
+  Loop *loop;
+  EffectLog *log;
+  CapList running, done;
+  uint64_t budgets_seen;
+  /* fiber -> call, open addressing: a fan-out that fails cancels every
+   * branch, and a walk of the calls per branch would be quadratic */
+  Fiber **keys;
+  CapCall **vals;
+  uint32_t cap, used;     /* used counts tombstones too */
+};
+
+static Fiber *const TOMB = (Fiber *)(uintptr_t)1;
+
+static void list_push(CapList *l, CapCall *c) {
+  c->prev = l->tail;
+  c->next = NULL;
+  if (l->tail) l->tail->next = c;
+  else l->head = c;
+  l->tail = c;
+  l->n++;
+}
+
+static void list_remove(CapList *l, CapCall *c) {
+  if (c->prev) c->prev->next = c->next;
+  else l->head = c->next;
+  if (c->next) c->next->prev = c->prev;
+  else l->tail = c->prev;
+  c->prev = c->next = NULL;
+  l->n--;
+}
+
+static uint32_t slot_of(const Fiber *f, uint32_t cap) {
+  uint64_t h = (uint64_t)(uintptr_t)f * 0x9e3779b97f4a7c15ULL;
+  return (uint32_t)(h >> 32) & (cap - 1);
+}
+
+static void map_put(Caps *cs, Fiber *f, CapCall *c);
+
+static void map_grow(Caps *cs) {
+  Fiber **ok = cs->keys;
+  CapCall **ov = cs->vals;
+  uint32_t ocap = cs->cap;
+  uint32_t live = 0;
+  for (uint32_t i = 0; i < ocap; i++)
+    if (ok[i] && ok[i] != TOMB) live++;
+  cs->cap = 16;
+  while (cs->cap < live * 4 + 16) cs->cap *= 2;
+  cs->keys = xcalloc(cs->cap, sizeof *cs->keys);
+  cs->vals = xcalloc(cs->cap, sizeof *cs->vals);
+  cs->used = 0;
+  for (uint32_t i = 0; i < ocap; i++)
+    if (ok[i] && ok[i] != TOMB) map_put(cs, ok[i], ov[i]);
+  free(ok);
+  free(ov);
+}
+
+static void map_put(Caps *cs, Fiber *f, CapCall *c) {
+  if ((cs->used + 1) * 2 > cs->cap) map_grow(cs);
+  uint32_t i = slot_of(f, cs->cap);
+  while (cs->keys[i] && cs->keys[i] != TOMB) i = (i + 1) & (cs->cap - 1);
+  if (!cs->keys[i]) cs->used++;
+  cs->keys[i] = f;
+  cs->vals[i] = c;
+}
+
+static int64_t map_find(const Caps *cs, const Fiber *f) {
+  if (!cs->cap) return -1;
+  uint32_t i = slot_of(f, cs->cap);
+  while (cs->keys[i]) {
+    if (cs->keys[i] == f) return i;
+    i = (i + 1) & (cs->cap - 1);
+  }
+  return -1;
+}
+
+static void map_del(Caps *cs, const Fiber *f) {
+  int64_t i = map_find(cs, f);
+  if (i >= 0) {
+    cs->keys[i] = TOMB;
+    cs->vals[i] = NULL;
+  }
+}
+
+static void call_free(Caps *cs, CapCall *c) {
+  if (c->budget) budget_release(cs->vm, c->budget);
+  free(c->addr);
+  free(c->request);
+  free(c->response);
+  free(c->fail_kind);
+  free(c->fail_msg);
+  free(c);
+}
+
+/* ---- the object ----------------------------------------------------------------- */
+
+Caps *caps_new(VM *vm, const Grants *g, CapsLoopFn loop_fn, void *loop_ud) {
+  Caps *cs = xcalloc(1, sizeof *cs);
+  cs->vm = vm;
+  cs->grants = g;
+  cs->loop_fn = loop_fn;
+  cs->loop_ud = loop_ud;
+  cs->budgets_seen = vm->budgets_exhausted;
+  return cs;
+}
+
+static void stop_call(Caps *cs, CapCall *c) {
+  if (c->state == CAP_RUNNING && c->op->cancel) c->op->cancel(c);
+  map_del(cs, c->f);
+}
+
+void caps_free(Caps *cs) {
+  if (!cs) return;
+  /* the VM may be gone: its budgets are not touched */
+  while (cs->running.head) {
+    CapCall *c = cs->running.head;
+    list_remove(&cs->running, c);
+    stop_call(cs, c);
+    c->budget = NULL;
+    call_free(cs, c);
+  }
+  while (cs->done.head) {
+    CapCall *c = cs->done.head;
+    list_remove(&cs->done, c);
+    c->budget = NULL;
+    call_free(cs, c);
+  }
+  free(cs->keys);
+  free(cs->vals);
+  free(cs);
+}
+
+void caps_set_log(Caps *cs, EffectLog *log) { cs->log = log; }
+void caps_set_grants(Caps *cs, const Grants *g) { cs->grants = g; }
+
+bool caps_busy(const Caps *cs) { return cs && (cs->running.n || cs->done.n); }
+bool caps_ready(const Caps *cs) { return cs && cs->done.n; }
+bool caps_running(const Caps *cs) { return cs && cs->running.n; }
+
+/* ---- for handlers --------------------------------------------------------------- */
+
+const Grants *caps_grants(const CapCall *c) { return c->cs->grants; }
+const char *caps_addr(const CapCall *c) { return c->addr; }
+const CapOp *caps_op(const CapCall *c) { return c->op; }
+void *caps_data(const CapCall *c) { return c->data; }
+void caps_set_data(CapCall *c, void *data) { c->data = data; }
+
+Loop *caps_loop(CapCall *c, char **err) {
+  Caps *cs = c->cs;
+  if (!cs->loop && cs->loop_fn) cs->loop = cs->loop_fn(cs->loop_ud, err);
+  else if (!cs->loop) *err = xasprintf("this host has no event loop");
+  return cs->loop;
+}
+
+static void complete(CapCall *c) {
+  Caps *cs = c->cs;
+  list_remove(&cs->running, c);
+  list_push(&cs->done, c);
+}
+
+void caps_done(CapCall *c, cJSON *result) {
+  if (c->state != CAP_RUNNING) {
+    cJSON_Delete(result);
+    return;
+  }
+  char *text = result ? cJSON_PrintUnformatted(result) : NULL;
+  cJSON_Delete(result);
+  if (!text) {
+    caps_fail(c, "error", "the result could not be written as JSON");
+    return;
+  }
+  c->response = xstrdup(text); /* the journal's strings are freed with free() */
+  cJSON_free(text);
+  c->state = CAP_DONE;
+  complete(c);
+}
+
+void caps_fail(CapCall *c, const char *kind, const char *message) {
+  if (c->state != CAP_RUNNING) return;
+  c->fail_kind = xstrdup(kind ? kind : "error");
+  c->fail_msg = xstrdup(message ? message : "the call failed");
+  c->state = CAP_FAILED;
+  complete(c);
+}
+
+/* ---- submit --------------------------------------------------------------------- */
+
+/* Whether any string in v holds a NUL byte: cJSON's strings end at the
+ * first one, so a path "a\0/../../x" would reach a handler cut short.
+ * Every capability argument is refused with one rather than each handler
+ * checking its own. */
+static bool has_nul(Value v, int depth) {
+  if (depth > VALUE_MAX_DEPTH) return false;
+  if (v_is(v, OBJ_STRING)) return memchr(AS_STRING(v)->data, '\0', AS_STRING(v)->len) != NULL;
+  if (v_is(v, OBJ_LIST)) {
+    ObjList *l = AS_LIST(v);
+    for (uint32_t i = 0; i < l->n; i++)
+      if (has_nul(l->items[i], depth + 1)) return true;
+  } else if (v_is(v, OBJ_RECORD)) {
+    ObjRecord *r = AS_RECORD(v);
+    for (uint32_t i = 0; i < r->shape->n; i++)
+      if (has_nul(r->vals[i], depth + 1)) return true;
+  } else if (v_is(v, OBJ_MAP)) {
+    ObjMap *m = AS_MAP(v);
+    for (uint32_t i = 0; i < m->n; i++)
+      if (memchr(m->keys[i]->data, '\0', m->keys[i]->len) || has_nul(m->vals[i], depth + 1)) return true;
+  }
+  return false;
+}
+
+static void trace_start(Caps *cs, const CapCall *c, Value args) {
+  Trace *t = cs->vm->trace;
+  if (!trace_begin(t, "cap_start", c->addr)) return;
+  trace_cstr(t, "op", c->op->name);
+  trace_value(t, "args", args);
+  if (c->served) trace_cstr(t, "from", "journal");
+  trace_end(t);
+}
+
+static void trace_finish(Caps *cs, const CapCall *c) {
+  Trace *t = cs->vm->trace;
+  if (!trace_begin(t, "cap_end", c->addr)) return;
+  trace_cstr(t, "op", c->op->name);
+  trace_cstr(t, "status", c->state == CAP_DONE ? "ok" : "failed");
+  if (c->state == CAP_DONE) trace_int(t, "bytes", (int64_t)strlen(c->response));
+  else {
+    trace_cstr(t, "kind", c->fail_kind);
+    trace_cstr(t, "error", c->fail_msg);
+  }
+  trace_int(t, "latency_ms", (int64_t)(vm_now_ms(cs->vm) - c->started_ms));
+  if (c->served) trace_cstr(t, "from", "journal");
+  trace_end(t);
+}
+
+/* Answers c from rec (resume: a finished call; replay: any call). */
+static void serve(Caps *cs, CapCall *c, const EffectRec *rec) {
+  c->served = true;
+  if (rec->ok) {
+    c->response = xstrdup(rec->response ? rec->response : "null");
+    c->state = CAP_DONE;
+  } else {
+    c->fail_kind = xstrdup(rec->error_kind ? rec->error_kind : "error");
+    c->fail_msg = xstrdup(rec->error ? rec->error : "the call failed");
+    c->state = CAP_FAILED;
+  }
+  cs->log->served++;
+  if (cs->log->collect) {
+    EffectRec copy = effect_rec_dup(rec);
+    records_put(cs->log->collect, &copy);
+  }
+}
+
+bool caps_submit(Caps *cs, const EffectRequest *rq) {
+  VM *vm = cs->vm;
+  const CapOp *op = caps_find(rq->u.cap.op);
+  if (!op) {
+    vm_raise(vm, rq->fiber, "no capability operation named %s", rq->u.cap.op);
+    return false;
+  }
+  if (has_nul(rq->u.cap.args, 0)) {
+    vm_raise(vm, rq->fiber, "%s: an argument holds a NUL byte", op->name);
+    return false;
+  }
+  Buf b;
+  buf_init(&b);
+  char *why = NULL;
+  buf_puts(&b, "{\"op\":");
+  buf_json_string(&b, op->name, strlen(op->name));
+  buf_puts(&b, ",\"args\":");
+  size_t at = b.len;
+  if (!v_to_json(&b, rq->u.cap.args, &why)) {
+    vm_raise(vm, rq->fiber, "%s: the arguments have no JSON form: %s", op->name, why ? why : "");
+    free(why);
+    buf_free(&b);
+    return false;
+  }
+  cJSON *args = cJSON_ParseWithLength(b.data + at, b.len - at);
+  buf_putc(&b, '}');
+  buf_putc(&b, '\0');
+  if (!args) {
+    vm_raise(vm, rq->fiber, "%s: the arguments could not be read back", op->name);
+    buf_free(&b);
+    return false;
+  }
+  CapCall *c = xcalloc(1, sizeof *c);
+  c->cs = cs;
+  c->op = op;
+  c->f = rq->fiber;
+  c->budget = rq->fiber->budget ? budget_retain(rq->fiber->budget) : NULL;
+  c->addr = xstrdup(rq->addr);
+  c->request = b.data;
+  c->started_at = unix_now_ms();
+  c->started_ms = vm_now_ms(vm);
+  c->state = CAP_RUNNING;
+  list_push(&cs->running, c);
+  map_put(cs, c->f, c);
+
+  EffectLog *log = cs->log;
+  const EffectRec *rec = log && log->serve ? records_get(log->serve, c->addr) : NULL;
+  bool same = rec && strcmp(rec->kind, "cap") == 0 && rec->request && strcmp(rec->request, c->request) == 0;
+  if (log && log->serve && log->mode == SERVE_STRICT) {
+    if (!same) {
+      c->fail_kind = xstrdup("error");
+      c->fail_msg = xasprintf("%s: %s holds no record of this %s call", c->addr,
+                              log->serve_name ? log->serve_name : "the replay", op->name);
+      c->state = CAP_FAILED;
+    } else {
+      serve(cs, c, rec);
+    }
+    trace_start(cs, c, rq->u.cap.args);
+    complete(c);
+  } else if (same && rec->ok) {
+    serve(cs, c, rec);
+    trace_start(cs, c, rq->u.cap.args);
+    complete(c);
+  } else {
+    trace_start(cs, c, rq->u.cap.args);
+    c->starting = true;
+    op->start(c, args);
+    c->starting = false;
+    if (c->state == CAP_RUNNING && !op->cancel) /* a handler that must finish in start did not */
+      caps_fail(c, "error", "the operation did not complete (internal)");
+  }
+  cJSON_Delete(args);
+  return true;
+}
+
+void caps_cancel(Caps *cs, Fiber *f) {
+  if (!cs) return;
+  int64_t i = map_find(cs, f);
+  if (i < 0) return;
+  CapCall *c = cs->vals[i];
+  list_remove(c->state == CAP_RUNNING ? &cs->running : &cs->done, c);
+  stop_call(cs, c);
+  call_free(cs, c);
+}
+
+/* ---- delivery ------------------------------------------------------------------- */
+
+/* A `time` budget over a running call ran out: the call is stopped (a
+ * process killed) and its fiber fails with the budget's message. */
+static void budget_sweep(Caps *cs) {
+  VM *vm = cs->vm;
+  if (cs->budgets_seen == vm->budgets_exhausted) return;
+  cs->budgets_seen = vm->budgets_exhausted;
+  for (CapCall *c = cs->running.head, *next; c; c = next) {
+    next = c->next;
+    const char *why = c->budget ? budget_time_spent(vm, c->budget) : NULL;
+    if (!why) continue;
+    if (c->op->cancel) c->op->cancel(c);
+    c->fail_kind = xstrdup("budget");
+    c->fail_msg = xasprintf("%s: %s", c->op->name, why);
+    c->state = CAP_FAILED;
+    c->served = false;
+    budget_mark_refused(c->budget);
+    complete(c);
+  }
+}
+
+static void journal_call(Caps *cs, CapCall *c) {
+  EffectLog *log = cs->log;
+  if (!log || c->served) return; /* already in the records (serve copied it to --record's) */
+  EffectRec r;
+  memset(&r, 0, sizeof r);
+  r.addr = xstrdup(c->addr);
+  r.kind = xstrdup("cap");
+  r.request = xstrdup(c->request);
+  r.req_hash = fnv1a64(0xcbf29ce484222325ULL, r.request, strlen(r.request));
+  r.ok = c->state == CAP_DONE;
+  if (r.ok) r.response = xstrdup(c->response);
+  else {
+    r.error = xstrdup(c->fail_msg);
+    r.error_kind = xstrdup(c->fail_kind);
+  }
+  r.attempts = 1;
+  r.started_at = c->started_at;
+  r.ended_at = unix_now_ms();
+  if (log->journal) {
+    journal_effect_put(log->journal, log->run, &r);
+    log->dirty = true;
+  }
+  if (log->collect) records_put(log->collect, &r);
+  effect_rec_free(&r);
+}
+
+void caps_deliver(Caps *cs) {
+  if (!cs) return;
+  VM *vm = cs->vm;
+  budget_sweep(cs);
+  if (!cs->done.n) return;
+  /* what completes together is journaled and committed together, before
+   * any of its fibers runs */
+  for (CapCall *c = cs->done.head; c; c = c->next) journal_call(cs, c);
+  if (cs->log) effects_commit(vm, cs->log);
+  while (cs->done.head) {
+    CapCall *c = cs->done.head;
+    list_remove(&cs->done, c);
+    map_del(cs, c->f);
+    trace_finish(cs, c);
+    Fiber *f = c->f;
+    if (c->state == CAP_DONE) {
+      Value v;
+      char *err = NULL;
+      if (v_from_json(&vm->heap, c->response, strlen(c->response), &v, &err)) {
+        vm_wake(vm, f, v);
+      } else {
+        char *m = xasprintf("%s: the result is not JSON: %s", c->op->name, err ? err : "");
+        vm_fail_parked_at(vm, f, "error", m, c->addr);
+        free(m);
+      }
+      free(err);
+    } else {
+      vm_fail_parked_at(vm, f, c->fail_kind, c->fail_msg, c->addr);
+    }
+    call_free(cs, c);
+  }
+}
