@@ -4,6 +4,7 @@
  * files (fs.c, and the process and HTTP engines) and are listed below. */
 #include "caps.h"
 #include "fs.h"
+#include "fetch.h"
 #include "host.h"
 #include "../base/util.h"
 #include "../vm/json.h"
@@ -24,6 +25,7 @@ static const CapOp cap_ops[] = {
   {"fs.glob", GRANT_READ, fs_glob_start, NULL},
   {"fs.exists", GRANT_READ, fs_exists_start, NULL},
   {"fs.write", GRANT_WRITE, fs_write_start, NULL},
+  {"http.request", GRANT_NET, http_request_start, http_request_cancel},
 };
 
 const CapOp *caps_table(uint32_t *n) {

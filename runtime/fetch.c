@@ -14,7 +14,10 @@
 #include "../base/buf.h"
 
 #include "fetch.h"
+#include "caps.h"
+#include "grants.h"
 #include "provider.h"
+#include "../vm/json.h"
 
 #define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
@@ -777,4 +780,139 @@ static void collect(FetchClient *fc) {
 
 void fetch_collect(FetchClient *fc) {
   if (fc->multi) collect(fc);
+}
+
+/* ---- the capability: http.request (caps.c's table) ---------------------------- */
+
+/* One call: a client of its own, freed when the call completes or is
+ * cancelled (connections are not shared between calls). */
+typedef struct HttpCall {
+  CapCall *c;
+  const Grants *g;
+  FetchClient *fc;
+  char **resolve;             /* WEFT_RESOLVE, split */
+} HttpCall;
+
+static bool http_gate_host(void *ud, const char *host, int port, char **err) {
+  HttpCall *h = ud;
+  return grants_host(h->g, host, port, err);
+}
+
+static const char *http_gate_cred(void *ud, const char *scheme, const char *host, int port) {
+  HttpCall *h = ud;
+  return grants_credential(h->g, scheme, host, port);
+}
+
+static void http_call_free(HttpCall *h) {
+  fetch_client_free(h->fc);
+  for (char **r = h->resolve; r && *r; r++) free(*r);
+  free(h->resolve);
+  free(h);
+}
+
+static void http_done(void *ud, cJSON *result, FetchFailure *f) {
+  HttpCall *h = ud;
+  CapCall *c = h->c;
+  caps_set_data(c, NULL);
+  http_call_free(h);
+  if (result) {
+    caps_done(c, result);
+  } else {
+    caps_fail(c, f->kind, f->message);
+    free(f->message);
+  }
+}
+
+/* WEFT_RESOLVE="HOST:PORT:ADDRESS[,...]": names answered without DNS, as
+ * /etc/hosts would (the operator's environment; the answers are checked
+ * like any other). NULL when unset. */
+static char **resolve_from_env(void) {
+  const char *env = getenv("WEFT_RESOLVE");
+  if (!env || !*env) return NULL;
+  size_t n = 1;
+  for (const char *p = env; *p; p++) n += *p == ',';
+  char **out = xcalloc(n + 1, sizeof *out);
+  size_t k = 0;
+  for (const char *p = env; *p;) {
+    const char *e = strchr(p, ',');
+    size_t len = e ? (size_t)(e - p) : strlen(p);
+    if (len) out[k++] = xstrndup(p, len);
+    p += len + (e ? 1 : 0);
+  }
+  return out;
+}
+
+static const char *arg_string(const cJSON *args, const char *name) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(args, name);
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+void http_request_start(CapCall *c, const cJSON *args) {
+  const char *method = arg_string(args, "method"), *url = arg_string(args, "url");
+  const char *body = arg_string(args, "body"), *timeout = arg_string(args, "timeout");
+  const cJSON *hs = cJSON_GetObjectItemCaseSensitive(args, "headers");
+  const cJSON *mb = cJSON_GetObjectItemCaseSensitive(args, "max_bytes");
+  if (!url) {
+    caps_fail(c, "error", "http.request: no url");
+    return;
+  }
+  int64_t timeout_ms = 0;
+  if (timeout && (!duration_parse(timeout, strlen(timeout), &timeout_ms) || timeout_ms <= 0)) {
+    caps_fail(c, "error", "http.request: the timeout must be a positive duration");
+    return;
+  }
+  size_t max_body = 0;
+  if (cJSON_IsNumber(mb)) {
+    if (mb->valuedouble < 1) {
+      caps_fail(c, "error", "http.request: max_bytes must be at least 1");
+      return;
+    }
+    max_body = mb->valuedouble >= (double)FETCH_DEFAULT_MAX_BODY ? FETCH_DEFAULT_MAX_BODY : (size_t)mb->valuedouble;
+  }
+  uint32_t nh = 0;
+  FetchHeader *h = NULL;
+  if (cJSON_IsObject(hs)) {
+    int n = cJSON_GetArraySize(hs);
+    if (n > 100) {
+      caps_fail(c, "error", "http.request: more than 100 headers");
+      return;
+    }
+    h = xcalloc((size_t)n + 1, sizeof *h);
+    for (const cJSON *e = hs->child; e; e = e->next)
+      if (cJSON_IsString(e)) h[nh++] = (FetchHeader){e->string, e->valuestring};
+  }
+  char *err = NULL;
+  Loop *loop = caps_loop(c, &err);
+  if (!loop) {
+    caps_fail(c, "error", err ? err : "no event loop");
+    free(err);
+    free(h);
+    return;
+  }
+  HttpCall *hc = xcalloc(1, sizeof *hc);
+  hc->c = c;
+  hc->g = caps_grants(c);
+  hc->resolve = resolve_from_env();
+  FetchConfig cfg = {.gate = {http_gate_host, http_gate_cred, hc},
+                     .resolve = (const char *const *)hc->resolve,
+                     .secrets = grants_secrets(hc->g)};
+  hc->fc = fetch_client_new(loop, &cfg);
+  FetchRequest rq = {.method = method, .url = url, .headers = h, .nheaders = nh, .body = body,
+                     .body_len = body ? strlen(body) : 0, .max_body = max_body, .timeout_ms = timeout_ms};
+  FetchFailure f;
+  caps_set_data(c, hc);
+  FetchOp *op = fetch_start(hc->fc, &rq, http_done, hc, &f);
+  free(h);
+  if (!op) {
+    caps_set_data(c, NULL);
+    http_call_free(hc);
+    caps_fail(c, f.kind, f.message);
+    free(f.message);
+  }
+}
+
+void http_request_cancel(CapCall *c) {
+  HttpCall *hc = caps_data(c);
+  caps_set_data(c, NULL);
+  if (hc) http_call_free(hc);
 }

@@ -129,4 +129,13 @@ void fetch_collect(FetchClient *fc);
 struct sockaddr;
 const char *fetch_address_class(const struct sockaddr *sa);
 
+/* ---- the capability (caps.c's table row "http.request") ----------------------
+ * Arguments: std/http's Request record as JSON: {"method", "url", "headers"
+ * (an object or null), "body" (or null), "timeout" (a duration's text or
+ * null), "max_bytes" (or null)}. The gate is the run's grants: grants_host
+ * for each hop, grants_credential for its origin; one client per call. */
+struct CapCall;
+void http_request_start(struct CapCall *c, const cJSON *args);
+void http_request_cancel(struct CapCall *c);
+
 #endif

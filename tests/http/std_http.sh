@@ -4,10 +4,8 @@
 # the trace; a resumed run answers a finished request from the journal
 # (the page changed in between, the resumed run sees what the journal has,
 # and the server sees no second request).
-mkdir -p "${TMPDIR:-/tmp}/weft-web.$$"
-WEB_ROOT="${TMPDIR:-/tmp}/weft-web.$$"
+WEB_ROOT=tmp
 . "$TESTDIR/../lib/web.sh"
-trap 'rm -rf "$WEB_ROOT"; stop_web' EXIT
 
 cat >"$tmp/basic.weft" <<'EOF_W'
 import "std/http" as http
@@ -15,10 +13,10 @@ fn main(base: string) {
   let a = http.get("{base}/text?say=hello")
   print("{a.status} {a.body} {a.headers["x-test"]} {a.headers["content-type"]} {a.url}")
   let b = http.post("{base}/echo", "the body", {"Content-Type": "text/plain", "X-Mine": "yes"})
-  let e = from_json[{ method: string, body: string, headers: map[string] }](json_parse(b.body))
+  let e = from_json[{ method: string, path: string, body: string, headers: map[string] }](json_parse(b.body))
   print("{e.method} {e.body} {e.headers["x-mine"]} {e.headers["content-type"]}")
   let c = http.request({ method: "PUT", url: "{base}/echo", body: "put body" })
-  print("{from_json[{ method: string }](json_parse(c.body)).method}")
+  print("{from_json[{ method: string, path: string, body: string, headers: map[string] }](json_parse(c.body)).method}")
   let d = http.request({ method: "HEAD", url: "{base}/text" })
   print("{d.status} [{d.body}]")
   let f = http.get("{base}/nothing")
@@ -62,7 +60,7 @@ run "$WEFT" run "$tmp/resume.weft" --journal "$tmp/j.db" --allow-net=127.0.0.1:$
 expect_out "page: first version"
 echo "second version" >"$WEB_ROOT/page.txt"
 id=$("$WEFT" runs --journal "$tmp/j.db" --json | "$WPY" -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')
-run "$WEFT" resume "$id" --journal "$tmp/j.db" --mock-script "$tmp/ok.json"
+run "$WEFT" resume "$id" --journal "$tmp/j.db" --mock-script "$tmp/ok.json" --allow-net=127.0.0.1:$WPORT
 expect_rc 0 "resume"
 expect_out "page: first version"
 expect_out "summary: short"

@@ -4,7 +4,8 @@
 #     . "$TESTDIR/../lib/web.sh"
 #
 # gives the helpers of common.sh, a web server on 127.0.0.1:$WPORT serving
-# $WEB_ROOT (default: the script's data/) under /files/, $WBASE
+# $WEB_ROOT (default: the script's data/; WEB_ROOT=tmp: $tmp/www, which
+# the script may fill and change) under /files/, $WBASE
 # (http://127.0.0.1:$WPORT), and
 #   weblog                the requests the server saw, as JSON (/_log)
 # The server is stopped (by its pid) when the script exits; a Python
@@ -16,6 +17,10 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:exitcode=
 command -v python3 >/dev/null 2>&1 || fail "python3 is missing (./bootstrap --tests installs it)"
 command -v curl >/dev/null 2>&1 || fail "curl is missing (./bootstrap --tests installs it)"
 WPY=$(python3 -c 'import sys; print(sys.executable)') || fail "python3 does not run"
+if [ "${WEB_ROOT:-}" = tmp ]; then
+  WEB_ROOT="$tmp/www"
+  mkdir -p "$WEB_ROOT"
+fi
 "$WPY" "$TESTDIR/../lib/web_server.py" --port-file "$tmp/wport" --root "${WEB_ROOT:-$DATA}" \
   2>"$tmp/web.log" &
 web_pid=$!

@@ -19,12 +19,17 @@ fn main(url: string) {
 }
 EOF_W
 
-# the credential goes to its own origin
-run "$WEFT" run "$tmp/get.weft" --journal "$tmp/j.db" --trace "$tmp/t1.jsonl" --grants="$tmp/grants.json" \
-  --arg "url=$WBASE/echo"
+# the credential goes to its own origin (the echo shows it: not journaled)
+run "$WEFT" run "$tmp/get.weft" --no-journal --grants="$tmp/grants.json" --arg "url=$WBASE/echo"
 expect_no_crash "echo"
 expect_out "200 $WBASE/echo"
 expect_out '"authorization": "Bearer tok-SECRET'
+# journaled and traced, a page that does not echo it
+run "$WEFT" run "$tmp/get.weft" --journal "$tmp/j.db" --trace "$tmp/t1.jsonl" --grants="$tmp/grants.json" \
+  --arg "url=$WBASE/text?say=plain"
+expect_out "200 $WBASE/text?say=plain plain"
+contains "$(weblog)" '"path": "/text", "host": "127.0.0.1:'"$WPORT"'", "method": "GET", "authorization": true' ||
+  fail "the credential was not sent to its origin: $(weblog)"
 
 # ... and not to another host after a redirect (same server, other name)
 run "$WEFT" run "$tmp/get.weft" --journal "$tmp/j.db" --trace "$tmp/t2.jsonl" --grants="$tmp/grants.json" \

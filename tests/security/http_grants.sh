@@ -14,7 +14,12 @@ fn main(url: string) {
   }
 }
 EOF_W
-get() { run "$WEFT" run "$tmp/get.weft" --no-journal --arg "url=$1" "${@:2}"; expect_no_crash "get $1"; }
+get() {
+  u=$1
+  shift
+  run "$WEFT" run "$tmp/get.weft" --no-journal --arg "url=$u" "$@"
+  expect_no_crash "get $u"
+}
 
 # ---- no grant: refused, naming the flag; nothing reaches the server ------------
 get "$WBASE/text?say=secret"
