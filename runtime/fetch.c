@@ -533,6 +533,7 @@ static bool hop_start(FetchOp *op, FetchFailure *fail) {
   curl_easy_setopt(h, CURLOPT_PRIVATE, op);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, op->errbuf);
   if (fc->resolve) curl_easy_setopt(h, CURLOPT_RESOLVE, fc->resolve);
+  if (fc->cfg.ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, fc->cfg.ca_file);
   if (strcmp(op->method, "HEAD") == 0) {
     curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
   } else if (strcmp(op->method, "GET") != 0) {

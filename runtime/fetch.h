@@ -83,6 +83,9 @@ typedef struct FetchConfig {
   /* secrets to scrub from every error text (the gate's credentials):
    * NULL-terminated; may be NULL. Borrowed. */
   const char *const *secrets;
+  /* a PEM file of the certificate authorities to trust instead of the
+   * system's (a test's own); NULL: the system's. Borrowed. */
+  const char *ca_file;
 } FetchConfig;
 
 /* How a request ended, when it did not end with a response. */

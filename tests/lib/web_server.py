@@ -4,7 +4,8 @@
 Serves the behaviours an outbound HTTP client must survive: redirects,
 huge bodies, stalls, and a log of what each request carried (so a test can
 tell whether a credential reached a host). Python 3 standard library only;
-binds 127.0.0.1 and writes its port to --port-file once listening.
+binds 127.0.0.1 and writes its port to --port-file once listening;
+with --tls-cert it speaks https.
 
   GET  /files/NAME          the file NAME under --root (404 if absent)
   GET  /text?say=T          T as text/plain
@@ -131,9 +132,15 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--root", default=".")
+    ap.add_argument("--tls-cert", help="serve https with this certificate (PEM, key included)")
     a = ap.parse_args()
     ROOT = a.root
     srv = Server(("127.0.0.1", a.port), Handler)
+    if a.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.tls_cert)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     tmp = a.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write(str(srv.server_address[1]))

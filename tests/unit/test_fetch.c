@@ -125,7 +125,7 @@ static int status_of(const Got *g) {
 
 static char *url(const char *host, const char *path) { return xasprintf("http://%s:%d%s", host, port, path); }
 
-static pid_t start_server(void) {
+static pid_t start_server_with(const char *cert, int *port_out) {
   char pf[] = "/tmp/weft_fetch_portXXXXXX";
   int fd = mkstemp(pf);
   if (fd < 0) return -1;
@@ -134,10 +134,15 @@ static pid_t start_server(void) {
   fflush(stdout);
   pid_t pid = fork();
   if (pid == 0) {
-    execlp("python3", "python3", WEFT_SRCDIR "/tests/lib/web_server.py", "--port-file", pf, "--root",
-           WEFT_SRCDIR "/tests/lib", (char *)NULL);
+    if (cert)
+      execlp("python3", "python3", WEFT_SRCDIR "/tests/lib/web_server.py", "--port-file", pf, "--root",
+             WEFT_SRCDIR "/tests/lib", "--tls-cert", cert, (char *)NULL);
+    else
+      execlp("python3", "python3", WEFT_SRCDIR "/tests/lib/web_server.py", "--port-file", pf, "--root",
+             WEFT_SRCDIR "/tests/lib", (char *)NULL);
     _exit(127);
   }
+  int port = 0;
   for (int i = 0; i < 400; i++) {
     FILE *f = fopen(pf, "r");
     if (f) {
@@ -149,8 +154,11 @@ static pid_t start_server(void) {
     nanosleep(&ts, NULL);
   }
   unlink(pf);
+  *port_out = port;
   return pid;
 }
+
+static pid_t start_server(void) { return start_server_with(NULL, &port); }
 
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
@@ -354,6 +362,62 @@ int main(void) {
   ok(!cg.done, "a cancelled request never calls back");
   is_int((long)fetch_active(fc), 0, "and is gone");
   free(u);
+
+  /* https: a redirect to plain http is refused; https to https is followed */
+  char dir[] = "/tmp/weft_fetch_tlsXXXXXX";
+  if (mkdtemp(dir)) {
+    char *cert = xasprintf("%s/cert.pem", dir);
+    char *cmd = xasprintf("openssl req -x509 -newkey rsa:2048 -nodes -keyout %s/key.pem -out %s/crt.pem -days 2 "
+                          "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1 && "
+                          "cat %s/key.pem %s/crt.pem > %s", dir, dir, dir, dir, cert);
+    int tport = 0;
+    pid_t tls = -1;
+    if (system(cmd) == 0) tls = start_server_with(cert, &tport);
+    if (tls > 0 && tport) {
+      char *crt = xasprintf("%s/crt.pem", dir);
+      FetchConfig tcfg = cfg;
+      tcfg.ca_file = crt;
+      FetchClient *plain = fc;
+      fc = fetch_client_new(loop, &tcfg);
+      char tg[64];
+      snprintf(tg, sizeof tg, "127.0.0.1:%d", tport);
+      snprintf(granted[ngranted++], sizeof granted[0], "%s", tg);
+      u = xasprintf("https://127.0.0.1:%d/text?say=secure", tport);
+      run(NULL, u, NULL, 0, 0, 0, &g);
+      is_str(body_of(&g), "secure", "https: a GET");
+      got_free(&g);
+      free(u);
+      u = xasprintf("https://127.0.0.1:%d/redirect?to=http://127.0.0.1:%d/text", tport, port);
+      run(NULL, u, NULL, 0, 0, 0, &g);
+      has_substr(g.msg, "redirected from https to plain http", "a redirect from https to http is refused");
+      got_free(&g);
+      free(u);
+      u = xasprintf("https://127.0.0.1:%d/redirect?to=/chain/0", tport);
+      run(NULL, u, NULL, 0, 0, 0, &g);
+      is_str(body_of(&g), "end of chain\n", "a redirect from https to https is followed");
+      got_free(&g);
+      free(u);
+      /* a credential bound to the http origin does not go over https, and back */
+      snprintf(cred_for, sizeof cred_for, "http://127.0.0.1:%d", tport);
+      u = xasprintf("https://127.0.0.1:%d/echo", tport);
+      run(NULL, u, NULL, 0, 0, 0, &g);
+      ok(body_of(&g) && !strstr(body_of(&g), "SECRET"), "a credential bound to http:// is not sent over https");
+      got_free(&g);
+      free(u);
+      fetch_client_free(fc);
+      fc = plain;
+      free(crt);
+      kill(tls, SIGTERM);
+      waitpid(tls, NULL, 0);
+    } else {
+      skip("openssl cannot make a certificate here", "https redirects");
+    }
+    char *rm = xasprintf("rm -rf %s", dir);
+    if (system(rm) != 0) diag("cannot remove %s", dir);
+    free(rm);
+    free(cmd);
+    free(cert);
+  }
 
   /* a client freed from its own callback */
   u = url("127.0.0.1", "/text");
