@@ -85,6 +85,22 @@ run env -u HTTP_TEST_AUTH "$WEFT" run "$tmp/get.weft" --no-journal --grants="$tm
 expect_rc 2 "a credential without its variable"
 expect_err "HTTP_TEST_AUTH"
 
+# malformed credential entries refuse the run, naming what is wrong
+for bad in '{"origin": "ftp://127.0.0.1", "header": "authorization", "env": "HTTP_TEST_AUTH"}' \
+           '{"origin": "http://127.0.0.1/path", "header": "authorization", "env": "HTTP_TEST_AUTH"}' \
+           '{"origin": "http://u@127.0.0.1", "header": "authorization", "env": "HTTP_TEST_AUTH"}' \
+           '{"origin": "http://127.0.0.1", "header": "bad header", "env": "HTTP_TEST_AUTH"}' \
+           '{"origin": "http://127.0.0.1", "header": "authorization"}'; do
+  printf '{"net": [%s]}' "$bad" >"$tmp/bad.json"
+  run "$WEFT" run "$tmp/get.weft" --no-journal --grants="$tmp/bad.json" --arg "url=$WBASE/echo"
+  expect_rc 2 "a malformed credential entry: $bad"
+  expect_err "--grants"
+  contains "$err" "tok-SECRET" && fail "the refusal shows the credential: $err"
+done
+HTTP_TEST_AUTH="$(printf 'Bearer a\r\nX-Injected: 1')" run "$WEFT" run "$tmp/get.weft" --no-journal \
+  --grants="$tmp/grants.json" --arg "url=$WBASE/echo"
+expect_rc 2 "a credential value with a line break"
+
 # nowhere on disk: trace, journal, weft show, the HTML timeline
 for f in "$tmp/t1.jsonl" "$tmp/t2.jsonl" "$tmp/j.db" "$tmp/j.db-wal"; do
   [ -f "$f" ] || continue
