@@ -213,7 +213,6 @@ static void collect(FetchClient *fc);
 
 static void on_ready(void *ud, int fd, unsigned events) {
   FetchClient *fc = ud;
-  if (fc->dead) return;
   int mask = (events & LOOP_IN ? CURL_CSELECT_IN : 0) | (events & LOOP_OUT ? CURL_CSELECT_OUT : 0) |
              (events & LOOP_ERR ? CURL_CSELECT_ERR : 0);
   int running = 0;
@@ -685,7 +684,6 @@ static void follow(FetchOp *op, long status, const char *location) {
 }
 
 static void finish(FetchOp *op) {
-  FetchClient *fc = op->fc;
   CURLcode res = op->res;
   char sz[32];
   if (op->too_big || res == CURLE_FILESIZE_EXCEEDED) {
@@ -742,7 +740,6 @@ static void finish(FetchOp *op) {
   curl_url_get(op->url, CURLUPART_URL, &u, 0);
   cJSON_AddStringToObject(r, "url", u ? u : "");
   curl_free(u);
-  (void)fc;
   FetchDone done = op->done;
   void *ud = op->ud;
   op_free(op);
