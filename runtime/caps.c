@@ -5,6 +5,7 @@
 #include "caps.h"
 #include "fs.h"
 #include "proc_cap.h"
+#include "fetch.h"
 #include "host.h"
 #include "../base/util.h"
 #include "../vm/json.h"
@@ -26,6 +27,7 @@ static const CapOp cap_ops[] = {
   {"fs.exists", GRANT_READ, fs_exists_start, NULL},
   {"fs.write", GRANT_WRITE, fs_write_start, NULL},
   {"proc.run", GRANT_RUN, proc_run_start, proc_run_cancel},
+  {"http.request", GRANT_NET, http_request_start, http_request_cancel},
 };
 
 const CapOp *caps_table(uint32_t *n) {
@@ -453,6 +455,16 @@ static void journal_call(Caps *cs, CapCall *c) {
   if (log->collect) records_put(log->collect, &r);
   effect_rec_free(&r);
 }
+/* The fiber keeps its failure kind as a static string (vm/vm.h): the
+ * call's copy is freed with the call, so the kind is mapped back onto the
+ * one list of kinds (vm/vm_impl.h). */
+static const char *static_kind(const char *k) {
+  static const char *const kinds[] = {"error", "timeout", "budget", "limit", "cancelled"};
+  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+    if (k && strcmp(k, kinds[i]) == 0) return kinds[i];
+  return "error";
+}
+
 
 void caps_deliver(Caps *cs) {
   if (!cs) return;
@@ -481,7 +493,7 @@ void caps_deliver(Caps *cs) {
       }
       free(err);
     } else {
-      vm_fail_parked_at(vm, f, c->fail_kind, c->fail_msg, c->addr);
+      vm_fail_parked_at(vm, f, static_kind(c->fail_kind), c->fail_msg, c->addr);
     }
     call_free(cs, c);
   }

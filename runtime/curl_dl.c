@@ -51,6 +51,11 @@ bool curl_dl_load(char **err) {
   SYM(multi_strerror, "curl_multi_strerror")
   SYM(slist_append, "curl_slist_append")
   SYM(slist_free_all, "curl_slist_free_all")
+  SYM(url, "curl_url")
+  SYM(url_cleanup, "curl_url_cleanup")
+  SYM(url_set, "curl_url_set")
+  SYM(url_get, "curl_url_get")
+  SYM(free, "curl_free")
 #undef SYM
   loaded = true; /* the library stays mapped for the life of the process */
   return true;

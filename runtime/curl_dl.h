@@ -32,6 +32,12 @@ typedef struct CurlApi {
   const char *(*multi_strerror)(CURLMcode code);
   struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
   void (*slist_free_all)(struct curl_slist *l);
+  /* the URL API: std/http parses with libcurl's own parser (fetch.c) */
+  CURLU *(*url)(void);
+  void (*url_cleanup)(CURLU *u);
+  CURLUcode (*url_set)(CURLU *u, CURLUPart what, const char *part, unsigned int flags);
+  CURLUcode (*url_get)(const CURLU *u, CURLUPart what, char **part, unsigned int flags);
+  void (*free)(void *p);
 } CurlApi;
 
 /* The loaded table. Process-wide by nature (it describes a shared library
@@ -62,5 +68,10 @@ bool curl_dl_load(char **err);
 #define curl_multi_strerror (*curl_api.multi_strerror)
 #define curl_slist_append (*curl_api.slist_append)
 #define curl_slist_free_all (*curl_api.slist_free_all)
+#define curl_url (*curl_api.url)
+#define curl_url_cleanup (*curl_api.url_cleanup)
+#define curl_url_set (*curl_api.url_set)
+#define curl_url_get (*curl_api.url_get)
+#define curl_free (*curl_api.free)
 
 #endif

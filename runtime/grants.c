@@ -42,6 +42,14 @@ typedef struct NetGrant {
   int port;        /* 0: any */
 } NetGrant;
 
+/* A header the operator bound to one origin (std/http's credentials). */
+typedef struct NetCred {
+  char scheme[8];  /* "http" or "https" */
+  char *host;      /* lower case; an IPv6 address in brackets */
+  int port;
+  char *line;      /* "name: value", the header as sent */
+} NetCred;
+
 struct Grants {
   PathGrant *paths; uint32_t npaths, cap_paths;
   ProgGrant *progs; uint32_t nprogs, cap_progs;
@@ -49,6 +57,8 @@ struct Grants {
   char **deny; uint32_t ndeny, cap_deny;
   char **env; uint32_t nenv, cap_env;   /* NULL-terminated */
   bool untrusted;
+  NetCred *creds; uint32_t ncreds, cap_creds;
+  char **secrets; uint32_t cap_secrets;   /* the credentials' values, NULL-terminated */
 };
 
 static void *grow(void *p, uint32_t *cap, uint32_t n, size_t elem) {
@@ -87,6 +97,13 @@ void grants_free(Grants *g) {
   for (uint32_t i = 0; i < g->ndeny; i++) free(g->deny[i]);
   for (uint32_t i = 0; i < g->nenv; i++) free(g->env[i]);
   free(g->env);
+  for (uint32_t i = 0; i < g->ncreds; i++) {
+    free(g->creds[i].host);
+    free(g->creds[i].line);
+    free(g->secrets[i]);
+  }
+  free(g->creds);
+  free(g->secrets);
   free(g->paths);
   free(g->progs);
   free(g->nets);
@@ -403,6 +420,88 @@ bool grants_add(Grants *g, GrantKind kind, const char *text, char **err) {
   return false;
 }
 
+/* {"origin": "https://api.example.com[:PORT]", "header": "authorization",
+ * "env": "VAR"} in the grants file's "net": grants the origin's host and
+ * port, and binds the header, its value read from VAR now, to exactly that
+ * scheme, host and port (docs/capabilities.md, "std/http"). */
+static bool add_credential(Grants *g, const cJSON *o, char **err) {
+  const cJSON *jo = cJSON_GetObjectItemCaseSensitive(o, "origin");
+  const cJSON *jh = cJSON_GetObjectItemCaseSensitive(o, "header");
+  const cJSON *je = cJSON_GetObjectItemCaseSensitive(o, "env");
+  int nkeys = cJSON_GetArraySize(o);
+  if (!cJSON_IsString(jo) || !cJSON_IsString(jh) || !cJSON_IsString(je) || nkeys != 3) {
+    *err = xstrdup("a \"net\" object needs exactly \"origin\", \"header\" and \"env\" (strings)");
+    return false;
+  }
+  const char *origin = jo->valuestring, *rest;
+  char scheme[8];
+  if (strncmp(origin, "https://", 8) == 0) {
+    strcpy(scheme, "https");
+    rest = origin + 8;
+  } else if (strncmp(origin, "http://", 7) == 0) {
+    strcpy(scheme, "http");
+    rest = origin + 7;
+  } else {
+    *err = xasprintf_cap(512, "the origin '%s' is not http://HOST[:PORT] or https://HOST[:PORT]", origin);
+    return false;
+  }
+  char *host = NULL;
+  int port = 0;
+  if (strchr(rest, '/') || strchr(rest, '@') || !parse_hostport(rest, &host, &port)) {
+    *err = xasprintf_cap(512, "the origin '%s' is not http://HOST[:PORT] or https://HOST[:PORT] (no path, no user)",
+                         origin);
+    return false;
+  }
+  if (!port) port = strcmp(scheme, "https") == 0 ? 443 : 80;
+  const char *name = jh->valuestring;
+  bool token = *name != 0;
+  for (const char *c = name; *c && token; c++)
+    token = *c > 0x20 && *c < 0x7f && !strchr("\"(),/:;<=>?@[\\]{}", *c);
+  if (!token) {
+    free(host);
+    *err = xasprintf_cap(512, "the header name '%s' is not an HTTP token", name);
+    return false;
+  }
+  const char *value = getenv(je->valuestring);
+  if (!value || !*value || strpbrk(value, "\r\n")) {
+    free(host);
+    *err = xasprintf_cap(512, "the credential for %s needs the environment variable %s (set, one line)", origin,
+                         je->valuestring);
+    return false;
+  }
+  /* the host is granted with its port, like --allow-net=HOST:PORT */
+  bool v6 = strchr(host, ':') != NULL;
+  g->nets = grow(g->nets, &g->cap_nets, g->nnets, sizeof *g->nets);
+  g->nets[g->nnets].host = xstrdup(host);
+  g->nets[g->nnets++].port = port;
+  g->creds = grow(g->creds, &g->cap_creds, g->ncreds, sizeof *g->creds);
+  NetCred *c = &g->creds[g->ncreds];
+  strcpy(c->scheme, scheme);
+  c->host = v6 ? xasprintf("[%s]", host) : xstrdup(host);
+  free(host);
+  c->port = port;
+  c->line = xasprintf("%s: %s", name, value);
+  if (g->ncreds + 2 > g->cap_secrets) {
+    g->cap_secrets = g->cap_secrets ? g->cap_secrets * 2 : 4;
+    g->secrets = xrealloc(g->secrets, (size_t)g->cap_secrets * sizeof *g->secrets);
+  }
+  g->secrets[g->ncreds++] = xstrdup(value);
+  g->secrets[g->ncreds] = NULL;
+  return true;
+}
+
+const char *grants_credential(const Grants *g, const char *scheme, const char *host, int port) {
+  for (uint32_t i = 0; g && i < g->ncreds; i++) {
+    const NetCred *c = &g->creds[i];
+    if (c->port == port && strcmp(c->scheme, scheme) == 0 && strcasecmp(c->host, host) == 0) return c->line;
+  }
+  return NULL;
+}
+
+const char *const *grants_secrets(const Grants *g) {
+  return g && g->ncreds ? (const char *const *)g->secrets : NULL;
+}
+
 bool grants_add_file(Grants *g, const char *path, char **err) {
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   struct stat st;
@@ -455,6 +554,15 @@ bool grants_add_file(Grants *g, const char *path, char **err) {
       break;
     }
     for (const cJSON *s = it->child; s && ok; s = s->next) {
+      if (keys[k].kind == GRANT_NET && cJSON_IsObject(s)) {
+        char *why = NULL;
+        if (!add_credential(g, s, &why)) {
+          *err = xasprintf("--grants: '%s': %s", path, why);
+          free(why);
+          ok = false;
+        }
+        continue;
+      }
       if (!cJSON_IsString(s)) {
         *err = xasprintf("--grants: '%s': \"%s\" holds something that is not a string", path, keys[k].key);
         ok = false;

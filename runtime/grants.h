@@ -109,6 +109,16 @@ bool grants_host(const Grants *g, const char *host, int port, char **err);
  * ("example.com", "localhost:8080", "[::1]:8080"), malloc'd; NULL when url
  * is not an http(s) URL with a host. */
 char *grants_url_host(const char *url);
+/* std/http's credentials: the header line ("authorization: Bearer ...")
+ * the grants file bound to exactly this scheme ("http", "https"), host
+ * (lower case; IPv6 in brackets) and port, or NULL. An object in the
+ * file's "net" list, {"origin": "https://HOST[:PORT]", "header": NAME,
+ * "env": VAR}, binds it (the value read from VAR when the grants are
+ * added) and grants HOST:PORT. */
+const char *grants_credential(const Grants *g, const char *scheme, const char *host, int port);
+/* Every credential value, NULL-terminated (NULL: none): error messages
+ * are scrubbed of them. */
+const char *const *grants_secrets(const Grants *g);
 
 /* The grants as JSON, for messages and `weft check --caps`:
  * {"read":[..],"write":[..],"run":[{"name":..,"path":..}],"net":[..]}. */

@@ -742,7 +742,7 @@ static bool mismatch(Conv *c, uint32_t td, Value v) {
 
 /* "30s", "250ms", "1m30s", "1.5s", "2h" (the forms dur_format writes, and a
  * leading '-') -> milliseconds. False on anything else or on overflow. */
-static bool parse_duration(const char *s, size_t len, int64_t *out) {
+bool duration_parse(const char *s, size_t len, int64_t *out) {
   size_t i = 0;
   bool neg = false;
   if (i < len && s[i] == '-') { neg = true; i++; }
@@ -1009,7 +1009,7 @@ static bool conv_value(Conv *c, uint32_t td, Value v, int depth, Value *out) {
   case TD_DURATION: {
     int64_t ms;
     if (v.tag == V_DURATION) { *out = v; return true; }
-    if (v_is(v, OBJ_STRING) && parse_duration(AS_STRING(v)->data, AS_STRING(v)->len, &ms)) {
+    if (v_is(v, OBJ_STRING) && duration_parse(AS_STRING(v)->data, AS_STRING(v)->len, &ms)) {
       *out = v_duration(ms);
       return true;
     }

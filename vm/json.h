@@ -33,6 +33,9 @@ bool v_convert(Heap *h, const Module *m, uint32_t td, Value v, Value *out, char 
 /* The bounds of range descriptor d (TD_RANGE) in words: "from 1 to 10",
  * "of at least 0", "of 1 to 200 characters", "of at most 5 items"; for
  * messages and for schema descriptions. */
+/* A duration's text as to_json writes it ("1m30s", "250ms", "-2s") -> ms;
+ * false when it is not one or overflows. */
+bool duration_parse(const char *s, size_t len, int64_t *out);
 void range_words(Buf *b, const Module *m, const TypeDesc *d);
 void type_desc_print(Buf *b, const Module *m, uint32_t td);
 
