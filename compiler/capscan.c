@@ -104,9 +104,44 @@ void capscan_free(CapScan *cs) {
     free(cs->uses[i].file);
   }
   free(cs->uses);
+  for (uint32_t i = 0; i < cs->nroles; i++) {
+    for (uint32_t k = 0; k < cs->roles[i].ntools; k++) free(cs->roles[i].tools[k]);
+    free(cs->roles[i].tools);
+    free(cs->roles[i].name);
+  }
+  free(cs->roles);
   for (uint32_t i = 0; i < cs->nmodules; i++) free(cs->modules[i]);
   free(cs->modules);
   memset(cs, 0, sizeof *cs);
+}
+
+/* The roles of the program's own files that list tools, with their names
+ * as written (the checker has refused anything but functions). */
+static void scan_roles(const Program *p, CapScan *out) {
+  for (uint32_t i = 0; i < p->nfiles; i++) {
+    const ProgramFile *f = &p->files[i];
+    if (f->is_std) continue;
+    for (uint32_t k = 0; k < f->ast.items.n; k++) {
+      const Node *it = f->ast.items.items[k];
+      if (it->kind != N_ROLE) continue;
+      for (uint32_t j = 0; j < it->u.role.settings.n; j++) {
+        const Node *st = it->u.role.settings.items[j];
+        if (!st || st->kind != N_FIELD_INIT || strcmp(st->u.init.name, "tools") != 0) continue;
+        const Node *v = st->u.init.value;
+        if (!v || v->kind != N_LIST) continue;
+        out->roles = xrealloc(out->roles, (out->nroles + 1) * sizeof *out->roles);
+        CapRole *r = &out->roles[out->nroles++];
+        r->name = xstrdup(it->u.role.name);
+        r->tools = xcalloc(v->u.list.items.n ? v->u.list.items.n : 1, sizeof *r->tools);
+        r->ntools = 0;
+        for (uint32_t t = 0; t < v->u.list.items.n; t++) {
+          const Node *x = v->u.list.items.items[t];
+          if (x && x->kind == N_NAME) r->tools[r->ntools++] = xstrdup(x->u.name.id);
+        }
+        break;
+      }
+    }
+  }
 }
 
 void capscan_program(const Program *p, CapScan *out) {
@@ -148,4 +183,5 @@ void capscan_program(const Program *p, CapScan *out) {
   }
   free(s.decls);
   free(s.rows);
+  scan_roles(p, out);
 }

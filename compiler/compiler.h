@@ -261,9 +261,16 @@ typedef struct CapUse {
   char *file;      /* where the call is */
   uint32_t line, col;
 } CapUse;
+/* A role with tools: what a model asking through it can make the program
+ * do is what those functions do (their uses above, by CapUse.fn). */
+typedef struct CapRole {
+  char *name;
+  char **tools; uint32_t ntools;
+} CapRole;
 typedef struct CapScan {
   char **modules; uint32_t nmodules;
   CapUse *uses; uint32_t n, cap;
+  CapRole *roles; uint32_t nroles;
 } CapScan;
 void capscan_program(const Program *p, CapScan *out);
 void capscan_free(CapScan *cs);

@@ -350,6 +350,18 @@ void caps_render(const CapScan *scan, const char *file, bool json, Buf *out) {
       buf_printf(out, ",\"line\":%" PRIu32 ",\"col\":%" PRIu32 "}", u->line, u->col);
     }
     if (scan->n) buf_puts(out, "]}");
+    buf_puts(out, "],\"roles\":[");
+    for (uint32_t i = 0; i < scan->nroles; i++) {
+      const CapRole *r = &scan->roles[i];
+      buf_puts(out, i ? ",{\"name\":" : "{\"name\":");
+      buf_json_string(out, r->name, strlen(r->name));
+      buf_puts(out, ",\"tools\":[");
+      for (uint32_t k = 0; k < r->ntools; k++) {
+        if (k) buf_putc(out, ',');
+        buf_json_string(out, r->tools[k], strlen(r->tools[k]));
+      }
+      buf_puts(out, "]}");
+    }
     buf_puts(out, "]}");
     return;
   }
@@ -373,6 +385,19 @@ void caps_render(const CapScan *scan, const char *file, bool json, Buf *out) {
     buf_putc(out, '\n');
   }
   if (!scan->n) buf_puts(out, "  (no calls of their functions)\n");
+  /* a model asking through a role with tools can do what those tools do */
+  for (uint32_t i = 0; i < scan->nroles; i++) {
+    const CapRole *r = &scan->roles[i];
+    buf_printf(out, "  role %s: its model can call", r->name);
+    for (uint32_t k = 0; k < r->ntools; k++) buf_printf(out, "%s %s", k ? "," : "", r->tools[k]);
+    uint32_t touching = 0;
+    for (uint32_t k = 0; k < r->ntools; k++)
+      for (uint32_t u = 0; u < scan->n; u++)
+        if (strcmp(scan->uses[u].fn, r->tools[k]) == 0) touching++;
+    if (!touching) buf_puts(out, " (none of them calls a capability function itself)\n");
+    else buf_printf(out, " (%" PRIu32 " capability call%s among them, listed under their fn above)\n", touching,
+                    touching == 1 ? "" : "s");
+  }
 }
 
 typedef struct CapsJob { const char *file; bool json; Buf *out; } CapsJob;

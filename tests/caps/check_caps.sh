@@ -65,3 +65,40 @@ run "$WEFT" run --untrusted --journal "$J" p.weft
 expect_rc 2 "an untrusted run without its grants"
 expect_err "needs 3 grants"
 exit 0
+
+# a role with tools: what its model can make the program do is what those
+# tools do, so --caps names the role, its tools and how many capability
+# calls they make (text), and the roles with their tools (--json)
+cat >t.weft <<'EOF_W'
+import "std/fs" as fs
+/// The text of a file.
+fn read_file(path: string) -> string {
+  fs.read(path)
+}
+/// Today's greeting.
+fn greet(name: string) -> string {
+  "hello {name}"
+}
+role fixer {
+  model: "mock/m",
+  tools: [read_file, greet],
+  max_steps: 3,
+}
+role plain {
+  model: "mock/m",
+}
+fn main() -> string {
+  ask fixer "Fix it"
+}
+EOF_W
+run "$WEFT" check --caps t.weft
+expect_rc 0 "check --caps with tools"
+expect_out "  role fixer: its model can call read_file, greet (1 capability call among them, listed under their fn above)"
+contains "$out" "role plain" && fail "a role without tools is listed: $out"
+run "$WEFT" check --caps --json t.weft
+expect_rc 0 "check --caps --json with tools"
+printf '%s' "$out" | python3 -c '
+import json, sys
+c = json.load(sys.stdin)["caps"][0]
+assert c["roles"] == [{"name": "fixer", "tools": ["read_file", "greet"]}], c["roles"]
+' || fail "roles in --caps --json: $out"

@@ -56,7 +56,9 @@ cat >two.weft <<'EOF_W'
 import "std/proc" as proc
 fn main() -> string {
   let a = proc.run("./count.sh", ["work"])
-  let b = proc.run("sh", ["-c", "echo second"])
+  // a computed name: checked when called, so the first run starts, runs
+  // count.sh and fails here
+  let b = proc.run(join(["s", "h"], ""), ["-c", "echo second"])
   "{trim(a.stdout)} {trim(b.stdout)}"
 
 }

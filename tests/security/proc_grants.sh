@@ -31,20 +31,30 @@ cat > "$tmp/ungranted.weft" <<'W'
 import "std/proc" as proc
 fn main() { print(proc.run("echo", ["hi"]).stdout) }
 W
+# (a constant name: refused before the run starts, exit 2)
 run "$WEFT" run "$tmp/ungranted.weft"
-expect_rc 1 "no grant"
+expect_rc 2 "no grant"
 expect_err "needs --allow-run=echo"
 # another program granted is no grant for this one
 run "$WEFT" run --allow-run=cat "$tmp/ungranted.weft"
-expect_rc 1 "another grant"
+expect_rc 2 "another grant"
 expect_err "needs --allow-run=echo"
+# a computed name is checked when the call is made: the call fails
+cat > "$tmp/computed.weft" <<'W'
+import "std/proc" as proc
+fn main() { print(proc.run(join(["ec", "ho"], ""), ["hi"]).stdout) }
+W
+run "$WEFT" run --allow-run=cat "$tmp/computed.weft"
+expect_rc 1 "a computed name not granted"
+expect_err "needs --allow-run=echo"
+contains "$out" hi && fail "echo ran without its grant"
 # an absolute path is no way around the grant by name
 cat > "$tmp/abs.weft" <<'W'
 import "std/proc" as proc
 fn main() { print(proc.run("/bin/sh", ["-c", "echo escaped"]).stdout) }
 W
 run "$WEFT" run --allow-run=echo "$tmp/abs.weft"
-expect_rc 1 "an absolute path not granted"
+expect_rc 2 "an absolute path not granted"
 expect_err "needs --allow-run=/bin/sh"
 contains "$out" escaped && fail "the shell ran"
 

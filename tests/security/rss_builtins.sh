@@ -49,6 +49,7 @@ tournament_seed:an int
 trace_loop:a bool
 trace_event:internal (programs cannot name it); writes a trace line, builds no value
 cap_call:internal (programs cannot name it); parks the fiber; the host builds its result, bounded by each operation's cap (std/fs: 16 MiB)
+agent_steps_failed:internal (programs cannot name it); raises the step-limit failure with its message, builds no value
 "
 
 # RSS is measured with GNU time; a sanitizer build's shadow memory is not
