@@ -231,7 +231,7 @@ static const PathGrant *find_grant(const Grants *g, GrantKind kind, const char *
 /* Names denied inside a broad grant: `.env`, `.env.local`, ... and `.ssh`
  * below the grant's root, and the paths of grants_deny. NULL: none; else
  * what the refusal says it is. */
-static const char *sensitive(const Grants *g, const char *p, const char *rest) {
+static const char *sensitive(const Grants *g, const PathGrant *pg, const char *p, const char *rest) {
   for (const char *c = rest; *c;) {
     const char *e = strchr(c, '/');
     size_t n = e ? (size_t)(e - c) : strlen(c);
@@ -240,9 +240,29 @@ static const char *sensitive(const Grants *g, const char *p, const char *rest) {
     if (!e) break;
     c = e + 1;
   }
-  for (uint32_t i = 0; i < g->ndeny; i++)
-    if (beneath(g->deny[i], p)) return "the run's journal";
-  return NULL;
+  /* the journal by any spelling: as written, and as the real path beneath
+   * the grant's root (a grant matches its pre-link form too, so
+   * /home/u/p may be /data/home/u/p, where the journal was named) */
+  char *real = strcmp(pg->path, "/") == 0 ? xasprintf("/%s", rest) : xasprintf("%s/%s", pg->path, rest);
+  const char *why = NULL;
+  for (uint32_t i = 0; i < g->ndeny && !why; i++)
+    if (beneath(g->deny[i], p) || beneath(g->deny[i], real)) why = "the run's journal";
+  free(real);
+  return why;
+}
+
+bool grants_children_reach_journal(const Grants *g, const char **journal) {
+  for (uint32_t i = 0; g && i < g->ndeny; i++)
+    for (uint32_t k = 0; k < g->npaths; k++) {
+      const PathGrant *pg = &g->paths[k];
+      if (pg->kind != GRANT_WRITE) continue;
+      const char *r = grant_rest(pg, g->deny[i]);
+      if (r && *r) {           /* beneath a directory granted, not named exactly */
+        *journal = g->deny[i];
+        return true;
+      }
+    }
+  return false;
 }
 
 /* ---- adding grants -------------------------------------------------------------- */
@@ -619,7 +639,7 @@ static const PathGrant *covering(const Grants *g, GrantKind kind, const char *p,
   }
   /* named exactly: a grant of this very file (or directory) */
   bool exact = **rest == '\0';
-  const char *why = exact ? NULL : sensitive(g, p, *rest);
+  const char *why = exact ? NULL : sensitive(g, pg, p, *rest);
   if (why) {
     *err = xasprintf("%s %s is refused: it is %s, which a grant of a directory above it does not "
                      "cover; name it exactly with %s=%s", verb(kind), p, why, grant_flag(kind), p);

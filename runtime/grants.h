@@ -94,6 +94,11 @@ char *grants_abs_path(const char *path, size_t len, char **err);
 /* Whether a grant of kind covers path, without opening anything (the
  * static check of `weft run` before the program starts). */
 bool grants_covers(const Grants *g, GrantKind kind, const char *path);
+/* True when a write grant of a directory holds the run's journal (or one
+ * of its -wal, -shm files): std/fs refuses the journal inside such a
+ * grant, but a child process confined by Landlock gets whole trees, so it
+ * could rewrite it. *journal: the path. */
+bool grants_children_reach_journal(const Grants *g, const char **journal);
 
 /* PROGRAM as the program names it ("git", or an absolute path): true and
  * *abs_path (malloc'd) the absolute path fixed when the grant was added,

@@ -208,6 +208,16 @@ void proc_run_start(CapCall *c, const cJSON *args) {
     fail_owned(c, err ? err : xasprintf("running %s needs --allow-run=%s", program, program));
     return;
   }
+  const char *journal = NULL;
+  if (grants_children_reach_journal(g, &journal)) {
+    /* the child's file confinement is whole trees: it could rewrite the
+     * journal std/fs refuses, and a resume would trust what it wrote */
+    fail_owned(c, xasprintf("running %s is refused: a write grant of a directory holds the run's journal %s, "
+                            "which a child could rewrite; grant a narrower directory, or keep the journal "
+                            "elsewhere (--journal PATH)", program, journal));
+    free(path);
+    return;
+  }
   char *abs = NULL;   /* cwd as the grants compare it, and as the child is given it */
   if (cwd) {
     abs = grants_abs_path(cwd, strlen(cwd), &err);
