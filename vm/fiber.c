@@ -632,8 +632,23 @@ void vm_set_effects(VM *vm, const Effects *fx) {
   }
 }
 
+Label vm_label_origin(VM *vm, const char *what) {
+  for (uint32_t i = 0; i < vm->nlabels; i++)
+    if (strcmp(vm->label_what[i], what) == 0) return (Label)(i + 1);
+  if (vm->nlabels + 1 >= LABEL_MANY) return LABEL_MANY;
+  vm->label_what[vm->nlabels++] = xstrdup(what);
+  return (Label)vm->nlabels;
+}
+
+const char *vm_label_what(const VM *vm, Label l) {
+  if (l == LABEL_NONE) return "";
+  if (l == LABEL_MANY || l > vm->nlabels) return "several untrusted sources";
+  return vm->label_what[l - 1];
+}
+
 void vm_free(VM *vm) {
   if (!vm) return;
+  for (uint32_t i = 0; i < vm->nlabels; i++) free(vm->label_what[i]);
   tasks_clear_dirty(vm);
   while (vm->nfibers) vm_fiber_free(vm, vm->fibers[vm->nfibers - 1]);
   tasks_clear_dirty(vm);

@@ -78,6 +78,7 @@ ObjString *str_alloc(Heap *h, size_t len) {
   s->h.rc = 1;
   s->h.kind = OBJ_STRING;
   s->h.prov = 0;
+  s->h.label = 0;
   s->hash = 0;
   s->len = len;
   s->data[len] = '\0';
@@ -97,6 +98,7 @@ Value v_list(Heap *h, uint32_t cap) {
   l->h.rc = 1;
   l->h.kind = OBJ_LIST;
   l->h.prov = 0;
+  l->h.label = 0;
   l->n = 0;
   l->cap = cap;
   l->items = cap ? heap_alloc(h, (size_t)cap * sizeof(Value)) : NULL;
@@ -108,6 +110,7 @@ Value v_map(Heap *h, uint32_t cap) {
   m->h.rc = 1;
   m->h.kind = OBJ_MAP;
   m->h.prov = 0;
+  m->h.label = 0;
   m->n = 0;
   m->cap = cap;
   m->keys = cap ? heap_alloc(h, (size_t)cap * sizeof(ObjString *)) : NULL;
@@ -123,6 +126,7 @@ ObjShape *shape_new(Heap *h, uint32_t n) {
   s->h.rc = 1;
   s->h.kind = OBJ_SHAPE;
   s->h.prov = 0;
+  s->h.label = 0;
   s->n = n;
   for (uint32_t i = 0; i < n; i++) s->names[i] = NULL;
   return s;
@@ -133,6 +137,7 @@ Value v_record(Heap *h, ObjShape *shape) {
   r->h.rc = 1;
   r->h.kind = OBJ_RECORD;
   r->h.prov = 0;
+  r->h.label = 0;
   shape->h.rc++;
   r->shape = shape;
   for (uint32_t i = 0; i < shape->n; i++) r->vals[i] = v_none();
@@ -144,6 +149,7 @@ Value v_func(Heap *h, uint32_t fn, uint32_t ncap) {
   f->h.rc = 1;
   f->h.kind = OBJ_FUNC;
   f->h.prov = 0;
+  f->h.label = 0;
   f->fn = fn;
   f->ncap = ncap;
   for (uint32_t i = 0; i < ncap; i++) f->caps[i] = v_none();
@@ -156,6 +162,7 @@ Value v_role(Heap *h, uint32_t index, const char *name) {
   r->h.rc = 1;
   r->h.kind = OBJ_ROLE;
   r->h.prov = 0;
+  r->h.label = 0;
   r->index = index;
   r->len = (uint32_t)len;
   memcpy(r->name, name, len + 1);
@@ -908,3 +915,64 @@ uint64_t v_render_size(Value v, uint64_t cap) {
 
 bool v_to_json(Buf *b, Value v, char **err) { return render_top(b, v, false, err); }
 bool v_to_display(Buf *b, Value v, char **err) { return render_top(b, v, true, err); }
+
+/* ---- labels ---------------------------------------------------------- */
+
+Value v_with_label(Heap *h, Value v, Label l) {
+  if (!l || v.tag != V_OBJ || v.as.o->label) return v;
+  Obj *o = v.as.o;
+  if (o->kind > OBJ_RECORD) return v; /* functions, roles, tasks: no label */
+  if (o->rc > 1) {
+    Value c;
+    switch ((ObjKind)o->kind) {
+    case OBJ_STRING: c = v_string(h, AS_STRING(v)->data, AS_STRING(v)->len); break;
+    case OBJ_LIST: c = list_copy(h, AS_LIST(v), 0); break;
+    case OBJ_MAP: c = map_copy(h, AS_MAP(v)); break;
+    default: {
+      ObjRecord *r = AS_RECORD(v);
+      c = v_record(h, r->shape);
+      for (uint32_t i = 0; i < r->shape->n; i++) AS_RECORD(c)->vals[i] = v_retain(r->vals[i]);
+      break;
+    }
+    }
+    c.as.o->prov = o->prov;
+    v_release(h, v);
+    v = c;
+  }
+  v.as.o->label = l;
+  return v;
+}
+
+void v_label_deep(Value v, Label l) {
+  Obj *inline_stack[64];
+  Obj **stack = inline_stack;
+  size_t n = 0, cap = 64;
+  if (v.tag != V_OBJ) return;
+  stack[n++] = v.as.o;
+  while (n) {
+    Obj *o = stack[--n];
+    if (o->kind > OBJ_RECORD || o->label == l) continue;
+    o->label = l;
+    uint32_t k = 0;
+    Value *vals = NULL;
+    if (o->kind == OBJ_LIST) { k = ((ObjList *)o)->n; vals = ((ObjList *)o)->items; }
+    else if (o->kind == OBJ_MAP) { k = ((ObjMap *)o)->n; vals = ((ObjMap *)o)->vals; }
+    else if (o->kind == OBJ_RECORD) { k = ((ObjRecord *)o)->shape->n; vals = ((ObjRecord *)o)->vals; }
+    uint32_t extra = o->kind == OBJ_MAP ? k : 0;
+    if (n + k + extra > cap) {
+      size_t ncap = cap;
+      while (n + k + extra > ncap) ncap *= 2;
+      if (stack == inline_stack) {
+        stack = xmalloc(ncap * sizeof *stack);
+        memcpy(stack, inline_stack, n * sizeof *stack);
+      } else {
+        stack = xrealloc(stack, ncap * sizeof *stack);
+      }
+      cap = ncap;
+    }
+    for (uint32_t i = 0; i < k; i++)
+      if (vals[i].tag == V_OBJ) stack[n++] = vals[i].as.o;
+    for (uint32_t i = 0; i < extra; i++) stack[n++] = &((ObjMap *)o)->keys[i]->h;
+  }
+  if (stack != inline_stack) free(stack);
+}

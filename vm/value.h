@@ -55,13 +55,18 @@ typedef enum ObjKind {
 typedef struct Obj {
   uint32_t rc;
   uint8_t kind;
+  /* Label (docs/security.md, "Untrusted content"): 0 = clean, else the
+   * VM's origin index (vm_label_origin) of untrusted content this object
+   * was built from. An object's label is the join of the labels of what it
+   * was built from, its elements included, so a sink reads one byte. */
+  uint8_t label;
   /* Provenance: 0 = none, else the index + 1 of the role whose ask
    * produced this very object (set by the effect engine on a fresh reply;
    * values built from it later start at 0). `verify` reads it to refuse a
    * verifier that would check its own output. Fits the padding after kind. */
   uint16_t prov;
 } Obj;
-_Static_assert(sizeof(Obj) == 8, "Obj stays 8 bytes: prov lives in padding");
+_Static_assert(sizeof(Obj) == 8, "Obj stays 8 bytes: label and prov live in padding");
 
 typedef struct Value {
   uint8_t tag;
@@ -184,6 +189,24 @@ void tasks_release_obj(Heap *h, Obj *o);
 static inline void v_release(Heap *h, Value v) {
   if (v.tag == V_OBJ && --v.as.o->rc == 0) v_release_obj(h, v.as.o);
 }
+
+/* ---- labels (untrusted content) --------------------------------------- */
+typedef uint8_t Label;
+#define LABEL_NONE ((Label)0)
+#define LABEL_MANY ((Label)255)  /* the origin table is full: "several untrusted sources" */
+static inline Label v_label(Value v) { return v.tag == V_OBJ ? v.as.o->label : LABEL_NONE; }
+/* Labels form a two-point lattice (clean < untrusted); which origin a joined
+ * label names is only for messages, so the first one is kept. */
+static inline Label label_join(Label a, Label b) { return a ? a : b; }
+/* Consumes v; returns v with its label joined with l: the object itself when
+ * v is unique (rc 1), else a shallow copy (strings, lists, maps, records;
+ * functions, roles and tasks are returned unchanged), so labelling never
+ * reaches another holder of a shared object. Inline values have no label. */
+Value v_with_label(Heap *h, Value v, Label l);
+/* Sets label l on every string, list, map and record reachable from v
+ * (iterative), for a fresh value that came from an untrusted source and that
+ * nobody else holds. */
+void v_label_deep(Value v, Label l);
 
 /* ---- access ---------------------------------------------------------- */
 static inline bool v_is(Value v, ObjKind k) { return v.tag == V_OBJ && v.as.o->kind == k; }

@@ -145,6 +145,8 @@ typedef struct VM {
   uint64_t budgets_exhausted; /* budgets exhausted so far: the engine sweeps their calls when it changes */
   const char *main_error_kind; /* after vm_run_main failed: the kind of its error ("error", "budget", "timeout", ...; static) */
   char *fatal;                /* set once the run cannot go on (the host cannot write its journal): the scheduler stops and the run fails with it */
+  char *label_what[LABEL_MANY]; /* origins of untrusted content by Label - 1 (vm_label_origin; owned) */
+  uint32_t nlabels;
 } VM;
 
 VM *vm_new(Module *mod, const Limits *limits);
@@ -167,6 +169,13 @@ uint32_t vm_run(VM *vm);
 bool vm_run_main(VM *vm, const Value *args, uint32_t nargs, Value *result,
                  char **err, char **trace);
 void vm_fiber_free(VM *vm, Fiber *f);
+
+/* The label for untrusted content from `what` (a short description naming
+ * the source and its site, e.g. "the body of http.get at main/http.get#2"):
+ * equal descriptions share one label; past 254 of them every new one is
+ * LABEL_MANY. vm_label_what describes a label ("" for LABEL_NONE). */
+Label vm_label_origin(VM *vm, const char *what);
+const char *vm_label_what(const VM *vm, Label l);
 
 /* Raises a workflow error on f (message printf-formatted); natives return
  * its result: `return vm_raise(vm, f, "index %lld out of range", i);` */
