@@ -919,7 +919,8 @@ bool v_to_display(Buf *b, Value v, char **err) { return render_top(b, v, true, e
 /* ---- labels ---------------------------------------------------------- */
 
 Value v_with_label(Heap *h, Value v, Label l) {
-  if (!l || v.tag != V_OBJ || v.as.o->label) return v;
+  if (!l || v_label(v)) return v;
+  if (v.tag != V_OBJ) { v.label = l; return v; }
   Obj *o = v.as.o;
   if (o->kind > OBJ_RECORD) return v; /* functions, roles, tasks: no label */
   if (o->rc > 1) {
@@ -947,7 +948,7 @@ void v_label_deep(Value v, Label l) {
   Obj *inline_stack[64];
   Obj **stack = inline_stack;
   size_t n = 0, cap = 64;
-  if (v.tag != V_OBJ) return;
+  if (v.tag != V_OBJ) return; /* an inline value is a copy: its caller sets it */
   stack[n++] = v.as.o;
   while (n) {
     Obj *o = stack[--n];
@@ -970,8 +971,10 @@ void v_label_deep(Value v, Label l) {
       }
       cap = ncap;
     }
-    for (uint32_t i = 0; i < k; i++)
+    for (uint32_t i = 0; i < k; i++) {
       if (vals[i].tag == V_OBJ) stack[n++] = vals[i].as.o;
+      else vals[i].label = l;
+    }
     for (uint32_t i = 0; i < extra; i++) stack[n++] = &((ObjMap *)o)->keys[i]->h;
   }
   if (stack != inline_stack) free(stack);

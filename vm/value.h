@@ -70,8 +70,13 @@ _Static_assert(sizeof(Obj) == 8, "Obj stays 8 bytes: label and prov live in padd
 
 typedef struct Value {
   uint8_t tag;
+  /* An inline value's label (numbers, bools, durations can carry untrusted
+   * content too: a length, a code point); a heap value's label is its
+   * Obj's, and this byte stays 0. Lives in padding. */
+  uint8_t label;
   union { bool b; int64_t i; double f; Obj *o; } as;
 } Value;
+_Static_assert(sizeof(Value) == 16, "Value stays 16 bytes: label lives in padding");
 
 /* Length-prefixed UTF-8, also NUL-terminated for convenience. */
 typedef struct ObjString {
@@ -162,12 +167,12 @@ void heap_charge(Heap *h, size_t n);
 void heap_uncharge(Heap *h, size_t n);
 
 /* ---- constructors (return new references) --------------------------- */
-static inline Value v_none(void) { Value v; v.tag = V_NONE; v.as.i = 0; return v; }
-static inline Value v_bool(bool b) { Value v; v.tag = V_BOOL; v.as.i = 0; v.as.b = b; return v; }
-static inline Value v_int(int64_t i) { Value v; v.tag = V_INT; v.as.i = i; return v; }
-static inline Value v_float(double f) { Value v; v.tag = V_FLOAT; v.as.f = f; return v; }
-static inline Value v_duration(int64_t ms) { Value v; v.tag = V_DURATION; v.as.i = ms; return v; }
-static inline Value v_obj(Obj *o) { Value v; v.tag = V_OBJ; v.as.o = o; return v; }
+static inline Value v_none(void) { Value v; v.tag = V_NONE; v.label = 0; v.as.i = 0; return v; }
+static inline Value v_bool(bool b) { Value v; v.tag = V_BOOL; v.label = 0; v.as.i = 0; v.as.b = b; return v; }
+static inline Value v_int(int64_t i) { Value v; v.tag = V_INT; v.label = 0; v.as.i = i; return v; }
+static inline Value v_float(double f) { Value v; v.tag = V_FLOAT; v.label = 0; v.as.f = f; return v; }
+static inline Value v_duration(int64_t ms) { Value v; v.tag = V_DURATION; v.label = 0; v.as.i = ms; return v; }
+static inline Value v_obj(Obj *o) { Value v; v.tag = V_OBJ; v.label = 0; v.as.o = o; return v; }
 
 Value v_string(Heap *h, const char *s, size_t len);      /* copies s */
 Value v_cstring(Heap *h, const char *s);
@@ -191,19 +196,21 @@ static inline void v_release(Heap *h, Value v) {
 }
 
 /* ---- labels (untrusted content) --------------------------------------- */
-typedef uint8_t Label;
+typedef uint8_t Label;  /* Value.label and Obj.label */
 #define LABEL_NONE ((Label)0)
 #define LABEL_MANY ((Label)255)  /* the origin table is full: "several untrusted sources" */
-static inline Label v_label(Value v) { return v.tag == V_OBJ ? v.as.o->label : LABEL_NONE; }
+static inline Label v_label(Value v) { return v.tag == V_OBJ ? v.as.o->label : v.label; }
 /* Labels form a two-point lattice (clean < untrusted); which origin a joined
  * label names is only for messages, so the first one is kept. */
 static inline Label label_join(Label a, Label b) { return a ? a : b; }
 /* Consumes v; returns v with its label joined with l: the object itself when
  * v is unique (rc 1), else a shallow copy (strings, lists, maps, records;
  * functions, roles and tasks are returned unchanged), so labelling never
- * reaches another holder of a shared object. Inline values have no label. */
+ * reaches another holder of a shared object. An inline value's own byte is
+ * set. */
 Value v_with_label(Heap *h, Value v, Label l);
-/* Sets label l on every string, list, map and record reachable from v
+/* Sets label l on every string, list, map and record reachable from v, and
+ * on the inline values they hold
  * (iterative), for a fresh value that came from an untrusted source and that
  * nobody else holds. */
 void v_label_deep(Value v, Label l);
