@@ -387,7 +387,7 @@ static int child_run(void *arg) {
   /* Every other descriptor of weft's is closed at execve. */
   (void)syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
   (void)setsid();
-  if (c->spec->cwd && chdir(c->spec->cwd) < 0) child_fail(c, ST_CWD, errno);
+  if (c->spec->cwd_fd && fchdir(*c->spec->cwd_fd) < 0) child_fail(c, ST_CWD, errno);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1UL, 0UL, 0UL, 0UL) < 0) child_fail(c, ST_SETUP, errno);
   /* A child of weft run as root (or root of its own user namespace) keeps
    * its uid but no capability: it cannot load modules, bring up an

@@ -85,7 +85,9 @@ typedef struct ProcSpec {
   const char *const *env;        /* NULL-terminated "NAME=value" (proc_env) */
   const char *stdin_data;        /* may be NULL */
   size_t stdin_len;
-  const char *cwd;               /* NULL: weft's own */
+  const int *cwd_fd;             /* a directory opened beneath its grant (grants_open), which
+                                  * the child fchdirs to: never a path it would resolve
+                                  * again; NULL: weft's own */
   int64_t timeout_ms;            /* <= 0: none */
   size_t out_cap, err_cap;       /* 0: PROC_OUT_CAP_DEFAULT */
 } ProcSpec;
