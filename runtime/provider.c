@@ -356,6 +356,23 @@ static long u_escape(const char *s, size_t left) {
   return v;
 }
 
+/* cJSON_ParseWithLength that takes only a whole text: one value and white
+ * space after it. cJSON stops at the end of the first value, so without
+ * this `{"a":1} {"b":2}` parsed as {"a":1} and the rest was dropped
+ * unseen. */
+static cJSON *parse_whole(const char *s, size_t n) {
+  const char *end = NULL;
+  cJSON *j = cJSON_ParseWithLengthOpts(s, n, &end, false);
+  if (!j) return NULL;
+  size_t at = end ? (size_t)(end - s) : n;
+  while (at < n && (s[at] == ' ' || s[at] == '\t' || s[at] == '\r' || s[at] == '\n')) at++;
+  if (at < n) {
+    cJSON_Delete(j);
+    return NULL;
+  }
+  return j;
+}
+
 cJSON *provider_json_parse(const char *s, size_t n) {
   if (!s) return NULL;
   /* Fast path: nothing to rewrite (the usual case, also for 10 MB). */
@@ -366,7 +383,7 @@ cJSON *provider_json_parse(const char *s, size_t n) {
     if (u == 0 || (u >= 0xD800 && u <= 0xDFFF)) rewrite = true;
     i++;   /* skip the escaped character, so "\\\\u0000" is not an escape */
   }
-  if (!rewrite) return cJSON_ParseWithLength(s, n);
+  if (!rewrite) return parse_whole(s, n);
   Buf t;
   buf_init(&t);
   for (size_t i = 0; i < n;) {
@@ -382,7 +399,7 @@ cJSON *provider_json_parse(const char *s, size_t n) {
     buf_put(&t, s + i, 2);   /* any other escape pair, verbatim */
     i += 2;
   }
-  cJSON *j = cJSON_ParseWithLength(t.data ? t.data : "", t.len);
+  cJSON *j = parse_whole(t.data ? t.data : "", t.len);
   buf_free(&t);
   return j;
 }

@@ -249,7 +249,8 @@ struct cJSON;
  * the escape \u0000 and raw NUL bytes become U+FFFD (cJSON strings are
  * C strings, so a NUL would silently cut the reply), and lone UTF-16
  * surrogate escapes become \ufffd (cJSON rejects the whole document
- * otherwise). Raw invalid UTF-8 is kept as bytes. NULL if not JSON. */
+ * otherwise). Raw invalid UTF-8 is kept as bytes. NULL if not JSON, or if
+ * anything but white space follows the value. */
 struct cJSON *provider_json_parse(const char *s, size_t n);
 /* Token count of a JSON number, or -1 when it is absent, not a number,
  * negative or above USAGE_MAX_TOKENS (a fraction is cut). */
