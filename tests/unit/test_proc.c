@@ -226,9 +226,29 @@ static void test_cancel(ProcSandbox *sb, const char *tag, const char *marker) {
   if (!p) return;
   for (int i = 0; i < 20; i++) loop_wait(L, 10);
   ok(strays(marker) > 0, "%s: the grandchild is running", tag);
+  int pid = proc_pid(p);
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
   proc_cancel(p);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  long ms = (long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+  ok(ms < 200, "%s: cancel returns without waiting for the teardown (%ld ms)", tag, ms);
   ok(!g.done, "%s: cancel does not call back", tag);
   wait_no_strays(marker, tag);
+  /* the cancelled child is reaped by a later spawn: no zombie is left */
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d", pid);
+  const char *t[] = {"/bin/true", NULL};
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; i++) {
+    Got g2;
+    if (run(sb, t, NULL, 0, 0, NULL, &g2, &err)) got_free(&g2);
+    free(err);
+    err = NULL;
+    gone = access(path, F_OK) != 0;
+    if (!gone) loop_wait(L, 20);
+  }
+  ok(gone, "%s: the cancelled child is reaped", tag);
 }
 
 /* weft killed with SIGKILL while its child and grandchild run: the
