@@ -356,6 +356,38 @@ static long u_escape(const char *s, size_t left) {
   return v;
 }
 
+char *provider_compact_json(const char *text) {
+  cJSON *j = cJSON_Parse(text);
+  if (!j) return NULL;
+  char *out = cJSON_PrintUnformatted(j);
+  cJSON_Delete(j);
+  return out;
+}
+
+bool provider_put_tools(Buf *b, const ProviderRequest *req, const char *open, const char *schema_key,
+                        const char *close) {
+  if (!req->ntools) return true;
+  buf_puts(b, ",\"tools\":[");
+  for (uint32_t i = 0; i < req->ntools; i++) {
+    const ToolDef *t = &req->tools[i];
+    char *schema = t->schema ? provider_compact_json(t->schema) : xstrdup("{\"type\":\"object\",\"properties\":{}}");
+    if (!schema) return false;
+    if (i) buf_putc(b, ',');
+    buf_puts(b, open);
+    buf_json_string(b, t->name ? t->name : "", t->name ? strlen(t->name) : 0);
+    if (t->description && *t->description) {
+      buf_puts(b, ",\"description\":");
+      buf_json_string(b, t->description, strlen(t->description));
+    }
+    buf_printf(b, ",\"%s\":", schema_key);
+    buf_puts(b, schema);
+    free(schema);
+    buf_puts(b, close);
+  }
+  buf_putc(b, ']');
+  return true;
+}
+
 /* cJSON_ParseWithLength that takes only a whole text: one value and white
  * space after it. cJSON stops at the end of the first value, so without
  * this `{"a":1} {"b":2}` parsed as {"a":1} and the rest was dropped
