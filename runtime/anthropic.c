@@ -19,14 +19,6 @@ static void put_key_str(Buf *b, const char *key, const char *s) {
   buf_json_string(b, s, strlen(s));
 }
 
-/* Compact JSON of a schema text; NULL when it is not JSON. */
-static char *compact_json(const char *text) {
-  cJSON *j = cJSON_Parse(text);
-  if (!j) return NULL;
-  char *out = cJSON_PrintUnformatted(j);
-  cJSON_Delete(j);
-  return out;
-}
 
 /* An assistant turn that made calls: a text block when it has text (the
  * API refuses an empty one), then one tool_use block per call with its
@@ -104,33 +96,10 @@ static void put_messages(Buf *b, const ProviderRequest *req) {
   buf_putc(b, ']');
 }
 
-/* tools: name, description (when there is one) and input_schema. Neither
- * tool_choice (the default, auto, is wanted) nor strict (the loop checks
- * every call against the parameter types itself) is sent. false when a
- * schema is not JSON. */
-static bool put_tools(Buf *b, const ProviderRequest *req) {
-  if (!req->ntools) return true;
-  buf_puts(b, ",\"tools\":[");
-  for (uint32_t i = 0; i < req->ntools; i++) {
-    const ToolDef *t = &req->tools[i];
-    char *schema = t->schema ? compact_json(t->schema) : xstrdup("{\"type\":\"object\",\"properties\":{}}");
-    if (!schema) return false;
-    buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
-    buf_json_string(b, t->name ? t->name : "", t->name ? strlen(t->name) : 0);
-    if (t->description && *t->description) put_key_str(b, "description", t->description);
-    buf_puts(b, ",\"input_schema\":");
-    buf_puts(b, schema);
-    free(schema);
-    buf_putc(b, '}');
-  }
-  buf_putc(b, ']');
-  return true;
-}
-
 static char *anthropic_build_body(const ProviderRequest *req) {
   char *schema = NULL;
   if (req->schema) {
-    schema = compact_json(req->schema);
+    schema = provider_compact_json(req->schema);
     if (!schema) return NULL;
   }
   Buf b;
@@ -151,7 +120,10 @@ static char *anthropic_build_body(const ProviderRequest *req) {
     buf_putc(&b, ']');
   }
   if (req->stream) buf_puts(&b, ",\"stream\":true");
-  if (!put_tools(&b, req)) {
+  /* tools: name, description (when there is one) and input_schema. Neither
+   * tool_choice (the default, auto, is wanted) nor strict (the loop checks
+   * every call against the parameter types itself) is sent. */
+  if (!provider_put_tools(&b, req, "{\"name\":", "input_schema", "}")) {
     free(schema);
     buf_free(&b);
     return NULL;

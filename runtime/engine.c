@@ -2170,8 +2170,15 @@ static void mock_step_calls(Engine *e, Call *c, const MockAnswer *a, ProviderRep
       ToolCall *tc = &r->calls[r->ncalls++];
       tc->id = xasprintf("call_%u_%u", step_number(c), r->ncalls);
       tc->name = xstrdup(cJSON_IsString(nm) ? nm->valuestring : "");
-      tc->input = in ? cJSON_PrintUnformatted(in) : xstrdup("{}");
-      if (!tc->input) tc->input = xstrdup("{}");
+      /* a string is the arguments' text as a model sends it (OpenAI's
+       * `arguments`), taken the way a reply's is; any other value is the
+       * arguments themselves */
+      if (cJSON_IsString(in)) {
+        provider_call_input(tc, in->valuestring, strlen(in->valuestring));
+      } else {
+        tc->input = in ? cJSON_PrintUnformatted(in) : xstrdup("{}");
+        if (!tc->input) tc->input = xstrdup("{}");
+      }
     }
     cJSON_Delete(doc);
     return;

@@ -112,15 +112,51 @@ static void list_remove(OpList *l, FetchOp *o) {
   l->n--;
 }
 
-/* Fills fail with kind and a message scrubbed of the gate's secrets. */
-static void set_fail(const FetchClient *fc, FetchFailure *fail, const char *kind, char *msg) {
+/* b scrubbed of the gate's secrets. */
+static void scrub(const FetchClient *fc, Buf *b) {
+  for (const char *const *s = fc->cfg.secrets; s && *s; s++) redact_secret(b, *s);
+}
+
+/* s scrubbed (malloc'd). */
+static char *scrubbed(const FetchClient *fc, const char *s) {
   Buf b;
   buf_init(&b);
-  buf_puts(&b, msg);
-  free(msg);
-  for (const char *const *s = fc->cfg.secrets; s && *s; s++) redact_secret(&b, *s);
+  buf_puts(&b, s);
+  scrub(fc, &b);
+  return buf_detach(&b);
+}
+
+/* Fills fail with kind and a message scrubbed of the gate's secrets. */
+static void set_fail(const FetchClient *fc, FetchFailure *fail, const char *kind, char *msg) {
   fail->kind = kind;
-  fail->message = buf_detach(&b);
+  fail->message = scrubbed(fc, msg);
+  free(msg);
+}
+
+/* A response's headers (taken) as the program may see them: a server can
+ * echo the credential it was sent, in a value or even a name, so both are
+ * scrubbed like a message; names that scrub alike are joined as repeats. */
+static cJSON *scrub_headers(const FetchClient *fc, cJSON *h) {
+  if (!h) return cJSON_CreateObject();
+  if (!fc->cfg.secrets) return h;
+  cJSON *out = cJSON_CreateObject();
+  const cJSON *it;
+  cJSON_ArrayForEach(it, h) {
+    char *k = scrubbed(fc, it->string ? it->string : "");
+    char *v = scrubbed(fc, cJSON_IsString(it) ? it->valuestring : "");
+    cJSON *old = cJSON_GetObjectItemCaseSensitive(out, k);
+    if (old && cJSON_IsString(old)) {
+      char *joined = xasprintf("%s, %s", old->valuestring, v);
+      cJSON_ReplaceItemInObjectCaseSensitive(out, k, cJSON_CreateString(joined));
+      free(joined);
+    } else {
+      cJSON_AddItemToObject(out, k, cJSON_CreateString(v));
+    }
+    free(k);
+    free(v);
+  }
+  cJSON_Delete(h);
+  return out;
 }
 
 static void fmt_size(char *out, size_t n, size_t v) {
@@ -723,7 +759,9 @@ static void finish(FetchOp *op) {
   }
   cJSON *r = cJSON_CreateObject();
   cJSON_AddNumberToObject(r, "status", (double)status);
-  cJSON_AddItemToObject(r, "headers", op->headers ? op->headers : cJSON_CreateObject());
+  /* the response becomes a value of the program's: whatever of the
+   * credential it echoes is scrubbed first, as in a message */
+  cJSON_AddItemToObject(r, "headers", scrub_headers(op->fc, op->headers));
   op->headers = NULL;
   Buf clean;
   buf_init(&clean);
@@ -733,13 +771,16 @@ static void finish(FetchOp *op) {
     if (len) buf_put(&clean, s + i, len);
     else buf_put(&clean, "\xEF\xBF\xBD", 3);
   }
+  scrub(op->fc, &clean);
   buf_putc(&clean, 0);
   cJSON_AddStringToObject(r, "body", clean.data);
   buf_free(&clean);
   char *u = NULL;
   curl_url_get(op->url, CURLUPART_URL, &u, 0);
-  cJSON_AddStringToObject(r, "url", u ? u : "");
+  char *su = scrubbed(op->fc, u ? u : "");
   curl_free(u);
+  cJSON_AddStringToObject(r, "url", su);
+  free(su);
   FetchDone done = op->done;
   void *ud = op->ud;
   op_free(op);

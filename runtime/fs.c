@@ -274,6 +274,9 @@ static void glob_walk(Glob *G, const char *dir, size_t i) {
   for (size_t k = 0; k < n && !G->err; k++) {
     const char *name = names[k];
     if (name[0] == '.') continue; /* hidden names match only a pattern that names them */
+    /* a name that is not UTF-8 cannot be a string of the program's, nor
+     * can any path through it: skipped, as fs.list skips it */
+    if (!is_text(name, strlen(name))) continue;
     bool root = strcmp(dir, "/") == 0;
     char *p = xasprintf("%s%s%s", dir, root ? "" : "/", name);
     if (star2) {

@@ -712,7 +712,7 @@ int grants_open(const Grants *g, const char *path, size_t len, GrantKind kind, G
   memset(&how, 0, sizeof how);
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
   int fd;
-  if (kind == GRANT_WRITE) {
+  if (kind == GRANT_WRITE && open != GRANT_OPEN_DIR) {
     /* what is there already must be a regular file before it is opened for
      * writing (a FIFO or device is never opened); the open below checks
      * again what it got */

@@ -85,7 +85,8 @@ bool grants_empty(const Grants *g);
  *   reading /x/y needs --allow-read=/x/y (or a directory above it)
  * A path with a NUL byte (len counts bytes) is refused. errno tells the
  * cause: EACCES no grant covers it, ENOENT it does not exist, ELOOP a
- * symbolic link, EINVAL not what open asks for or not a path. */
+ * symbolic link, EINVAL not what open asks for or not a path. A directory
+ * (GRANT_OPEN_DIR) is opened for reading under either kind of grant. */
 int grants_open(const Grants *g, const char *path, size_t len, GrantKind kind, GrantOpen open,
                 char **err);
 /* The canonical absolute form of path as grants_open compares it, or NULL

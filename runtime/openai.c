@@ -21,14 +21,6 @@ static void put_msg(Buf *b, bool first, const char *role, const char *text) {
   buf_putc(b, '}');
 }
 
-/* Compact JSON of a schema text; NULL when it is not JSON. */
-static char *compact_json(const char *text) {
-  cJSON *j = cJSON_Parse(text);
-  if (!j) return NULL;
-  char *out = cJSON_PrintUnformatted(j);
-  cJSON_Delete(j);
-  return out;
-}
 
 static void put_str(Buf *b, const char *s) {
   buf_json_string(b, s ? s : "", s ? strlen(s) : 0);
@@ -75,36 +67,10 @@ static void put_tool_result(Buf *b, bool first, const ChatMsg *m) {
   buf_putc(b, '}');
 }
 
-/* tools: [{"type":"function","function":{name, description, parameters}}].
- * Neither tool_choice (auto is the default) nor strict (the loop checks
- * every call against the parameter types itself) is sent. false when a
- * schema is not JSON. */
-static bool put_tools(Buf *b, const ProviderRequest *req) {
-  if (!req->ntools) return true;
-  buf_puts(b, ",\"tools\":[");
-  for (uint32_t i = 0; i < req->ntools; i++) {
-    const ToolDef *t = &req->tools[i];
-    char *schema = t->schema ? compact_json(t->schema) : xstrdup("{\"type\":\"object\",\"properties\":{}}");
-    if (!schema) return false;
-    buf_puts(b, i ? ",{\"type\":\"function\",\"function\":{\"name\":" : "{\"type\":\"function\",\"function\":{\"name\":");
-    put_str(b, t->name);
-    if (t->description && *t->description) {
-      buf_puts(b, ",\"description\":");
-      put_str(b, t->description);
-    }
-    buf_puts(b, ",\"parameters\":");
-    buf_puts(b, schema);
-    free(schema);
-    buf_puts(b, "}}");
-  }
-  buf_putc(b, ']');
-  return true;
-}
-
 static char *openai_build_body(const ProviderRequest *req) {
   char *schema = NULL;
   if (req->schema) {
-    schema = compact_json(req->schema);
+    schema = provider_compact_json(req->schema);
     if (!schema) return NULL;
   }
   Buf b;
@@ -139,7 +105,10 @@ static char *openai_build_body(const ProviderRequest *req) {
     buf_putc(&b, ']');
   }
   if (req->stream) buf_puts(&b, ",\"stream\":true,\"stream_options\":{\"include_usage\":true}");
-  if (!put_tools(&b, req)) {
+  /* tools: [{"type":"function","function":{name, description, parameters}}].
+   * Neither tool_choice (auto is the default) nor strict (the loop checks
+   * every call against the parameter types itself) is sent. */
+  if (!provider_put_tools(&b, req, "{\"type\":\"function\",\"function\":{\"name\":", "parameters", "}}")) {
     free(schema);
     buf_free(&b);
     return NULL;

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -107,7 +108,33 @@ struct ProcSandbox {
   char uid_map[64], gid_map[64];
   char *notice;
   char *stack;             /* the children's stack until they exec (one spawn at a time) */
+  /* Children cancelled and killed but not yet gone: a namespace's init is
+   * reaped only once the kernel has torn down every member, which the
+   * loop must not wait for. Reaped when the kernel is done (checked at
+   * each spawn and exit), at the latest when the sandbox is freed. */
+  pthread_mutex_t reap_lock;
+  int *reap_fds;           /* pidfds */
+  size_t nreap, cap_reap;
 };
+
+/* Reaps the cancelled children that have ended (all of them, waiting, when
+ * block). */
+static void reap_cancelled(ProcSandbox *s, bool block) {
+  pthread_mutex_lock(&s->reap_lock);
+  size_t keep = 0;
+  for (size_t i = 0; i < s->nreap; i++) {
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    int r;
+    while ((r = waitid(P_PIDFD, (id_t)s->reap_fds[i], &si, WEXITED | (block ? 0 : WNOHANG))) < 0 &&
+           errno == EINTR) {
+    }
+    if (r == 0 && si.si_pid == 0) s->reap_fds[keep++] = s->reap_fds[i];  /* not yet */
+    else close(s->reap_fds[i]);
+  }
+  s->nreap = keep;
+  pthread_mutex_unlock(&s->reap_lock);
+}
 
 static long ll_create(const struct wll_ruleset_attr *a, size_t size, uint32_t flags) {
   return syscall(SYS_landlock_create_ruleset, a, size, flags);
@@ -230,6 +257,7 @@ ProcSandbox *proc_sandbox_new(const ProcSandboxOpts *o, char **err) {
   s->stack = xmalloc(CHILD_STACK);
   s->landlock_fd = -1;
   s->life_r = s->life_w = -1;
+  pthread_mutex_init(&s->reap_lock, NULL);
   s->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
   int life[2];
   if (s->null_fd < 0 || pipe2(life, O_CLOEXEC) < 0) {
@@ -269,6 +297,9 @@ ProcSandbox *proc_sandbox_new(const ProcSandboxOpts *o, char **err) {
 
 void proc_sandbox_free(ProcSandbox *s) {
   if (!s) return;
+  reap_cancelled(s, true);
+  free(s->reap_fds);
+  pthread_mutex_destroy(&s->reap_lock);
   if (s->landlock_fd >= 0) close(s->landlock_fd);
   if (s->null_fd >= 0) close(s->null_fd);
   if (s->life_r >= 0) close(s->life_r);
@@ -387,7 +418,7 @@ static int child_run(void *arg) {
   /* Every other descriptor of weft's is closed at execve. */
   (void)syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
   (void)setsid();
-  if (c->spec->cwd && chdir(c->spec->cwd) < 0) child_fail(c, ST_CWD, errno);
+  if (c->spec->cwd_fd && fchdir(*c->spec->cwd_fd) < 0) child_fail(c, ST_CWD, errno);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1UL, 0UL, 0UL, 0UL) < 0) child_fail(c, ST_SETUP, errno);
   /* A child of weft run as root (or root of its own user namespace) keeps
    * its uid but no capability: it cannot load modules, bring up an
@@ -414,10 +445,12 @@ static int64_t ms_since(const struct timespec *t0) {
 }
 
 /* Kills the child and, without a PID namespace, its process group. In a
- * namespace the init's death takes every other member with it. */
+ * namespace the init's death takes every other member with it. Once the
+ * child is reaped its number may belong to another process: its group was
+ * killed before the reaping (on_exit_fd), and nothing is sent after. */
 static void kill_tree(Proc *p) {
-  if (p->exited && p->pidns) return;
-  if (!p->exited) (void)syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
+  if (p->exited) return;
+  (void)syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
   if (!p->pidns) (void)kill(-p->pid, SIGKILL);
 }
 
@@ -548,19 +581,26 @@ static void on_exit_fd(void *ud, int fd, unsigned ev) {
   (void)ev;
   siginfo_t si;
   memset(&si, 0, sizeof si);
-  if (waitid(P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) < 0) {
+  /* Looked at without reaping first: while the child is a zombie its
+   * number (its process group's, since setsid) cannot be given to another
+   * process, so the group kill below reaches only the child's own. */
+  if (waitid(P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
     if (errno == EINTR) return;
     si.si_code = CLD_KILLED;   /* cannot happen for our own child; report it as killed */
     si.si_status = SIGKILL;
   } else if (si.si_pid == 0) {
     return;                    /* not yet */
   }
+  if (!p->pidns) (void)kill(-p->pid, SIGKILL);
+  siginfo_t reaped;
+  while (waitid(P_PIDFD, (id_t)fd, &reaped, WEXITED | WNOHANG) < 0 && errno == EINTR) {
+  }
   p->exited = true;
   p->status = si;
   loop_unwatch(p->loop, p->pidfd);
   close(p->pidfd);
   p->pidfd = -1;
-  if (!p->pidns) (void)kill(-p->pid, SIGKILL);
+  reap_cancelled(p->sb, false);
   close_in(p);
   loop_timer_stop(p->loop, &p->timer);
   loop_timer_init(&p->timer, on_drain_deadline, p);
@@ -589,6 +629,7 @@ Proc *proc_start(Loop *loop, ProcSandbox *sb, const ProcSpec *spec, ProcDoneFn d
     *err = xasprintf("running %s: cannot make pipes: %s", spec->path, strerror(errno));
     goto fail;
   }
+  reap_cancelled(sb, false);
   ChildPlan plan = {spec, sb, have_in ? in[0] : sb->null_fd, out[1], er[1], -1, 0};
   int pidfd = -1;
   struct timespec t0;
@@ -664,11 +705,18 @@ void proc_cancel(Proc *p) {
   if (!p) return;
   kill_tree(p);
   if (!p->exited) {
-    /* SIGKILL was sent: the wait is for the kernel to tear the process
-     * (and its namespace) down, never for the program. */
-    siginfo_t si;
-    while (waitid(P_PIDFD, (id_t)p->pidfd, &si, WEXITED) < 0 && errno == EINTR) {
-    }
+    /* SIGKILL was sent, the group's too: what is left is the kernel's
+     * teardown of the process (and of its namespace, which waits for every
+     * member), which the loop does not wait for; the sandbox reaps it. */
+    loop_unwatch(p->loop, p->pidfd);
+    ProcSandbox *sb = p->sb;
+    pthread_mutex_lock(&sb->reap_lock);
+    if (sb->nreap == sb->cap_reap)
+      sb->reap_fds = xrealloc(sb->reap_fds, (sb->cap_reap = sb->cap_reap ? sb->cap_reap * 2 : 4) * sizeof *sb->reap_fds);
+    sb->reap_fds[sb->nreap++] = p->pidfd;
+    pthread_mutex_unlock(&sb->reap_lock);
+    p->pidfd = -1;
+    reap_cancelled(sb, false);
   }
   proc_free(p);
 }

@@ -85,7 +85,9 @@ typedef struct ProcSpec {
   const char *const *env;        /* NULL-terminated "NAME=value" (proc_env) */
   const char *stdin_data;        /* may be NULL */
   size_t stdin_len;
-  const char *cwd;               /* NULL: weft's own */
+  const int *cwd_fd;             /* a directory opened beneath its grant (grants_open), which
+                                  * the child fchdirs to: never a path it would resolve
+                                  * again; NULL: weft's own */
   int64_t timeout_ms;            /* <= 0: none */
   size_t out_cap, err_cap;       /* 0: PROC_OUT_CAP_DEFAULT */
 } ProcSpec;
@@ -110,8 +112,10 @@ typedef void (*ProcDoneFn)(void *ud, ProcResult *r);
  * callback is then never called. */
 Proc *proc_start(Loop *loop, ProcSandbox *sb, const ProcSpec *spec,
                  ProcDoneFn done, void *ud, char **err);
-/* Kills the child and every descendant, reaps it and frees p; the
- * callback is not called. */
+/* Kills the child and every descendant and frees p, without waiting: the
+ * kernel's teardown of the child (and of its PID namespace) is reaped by
+ * the sandbox at a later spawn or exit, or when it is freed. The callback
+ * is not called. */
 void proc_cancel(Proc *p);
 /* The child's pid as weft sees it (tests). */
 int proc_pid(const Proc *p);

@@ -16,10 +16,12 @@
 #include "../base/buf.h"
 #include "../base/util.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PROC_MAX_ARGS 4096u
 #define PROC_MAX_ARG_BYTES (1u << 20)       /* the argument vector, all told */
@@ -218,27 +220,37 @@ void proc_run_start(CapCall *c, const cJSON *args) {
     free(path);
     return;
   }
-  char *abs = NULL;   /* cwd as the grants compare it, and as the child is given it */
+  /* The working directory is opened as std/fs opens a path — beneath the
+   * grant, no link followed — and the child changes into the descriptor:
+   * a name checked as text and resolved again by chdir would follow a link
+   * planted inside the grant out of it. */
+  int cwd_fd = -1;
   if (cwd) {
-    abs = grants_abs_path(cwd, strlen(cwd), &err);
-    if (!abs) {
+    size_t n = strlen(cwd);
+    cwd_fd = grants_open(g, cwd, n, GRANT_READ, GRANT_OPEN_DIR, &err);
+    if (cwd_fd < 0 && errno == EACCES) {
+      char *werr = NULL;
+      cwd_fd = grants_open(g, cwd, n, GRANT_WRITE, GRANT_OPEN_DIR, &werr);
+      if (cwd_fd < 0 && errno == EACCES) {
+        /* neither grant covers it: the read grant's refusal says what to add */
+        free(werr);
+        werr = NULL;
+        errno = EACCES;
+      } else {
+        free(err);
+        err = werr;
+      }
+    }
+    if (cwd_fd < 0) {
       free(path);
-      fail_owned(c, xasprintf("proc.run: cwd: %s", err));
+      fail_owned(c, xasprintf("running %s: cwd: %s", program, err));
       free(err);
       return;
     }
-    bool ok = grants_covers(g, GRANT_READ, abs) || grants_covers(g, GRANT_WRITE, abs);
-    if (!ok) {
-      fail_owned(c, xasprintf("running %s in %s needs --allow-read=%s (or a directory above it)",
-                              program, abs, abs));
-      free(abs);
-      free(path);
-      return;
-    }
   }
-  /* from here on path and abs are freed at the end */
+  /* from here on path and cwd_fd are released at the end */
   if (in && strlen(in) > PROC_MAX_STDIN) {
-    free(abs);
+    if (cwd_fd >= 0) close(cwd_fd);
     free(path);
     fail_owned(c, xasprintf("proc.run: stdin is larger than %u MiB", PROC_MAX_STDIN >> 20));
     return;
@@ -246,7 +258,7 @@ void proc_run_start(CapCall *c, const cJSON *args) {
   /* the argument vector: argv[0] is the name as the program gave it */
   uint32_t nargs = (uint32_t)cJSON_GetArraySize(argv_j);
   if (nargs > PROC_MAX_ARGS) {
-    free(abs);
+    if (cwd_fd >= 0) close(cwd_fd);
     free(path);
     fail_owned(c, xasprintf("proc.run: more than %u arguments", PROC_MAX_ARGS));
     return;
@@ -259,7 +271,7 @@ void proc_run_start(CapCall *c, const cJSON *args) {
   cJSON_ArrayForEach(a, argv_j) {
     if (!cJSON_IsString(a)) {
       free(argv);
-      free(abs);
+      if (cwd_fd >= 0) close(cwd_fd);
       free(path);
       caps_fail(c, "error", "proc.run: args must be a list of strings");
       return;
@@ -269,7 +281,7 @@ void proc_run_start(CapCall *c, const cJSON *args) {
   }
   if (bytes > PROC_MAX_ARG_BYTES) {
     free(argv);
-    free(abs);
+    if (cwd_fd >= 0) close(cwd_fd);
     free(path);
     fail_owned(c, xasprintf("proc.run: the arguments are larger than %u KiB", PROC_MAX_ARG_BYTES >> 10));
     return;
@@ -278,7 +290,7 @@ void proc_run_start(CapCall *c, const cJSON *args) {
   ProcRun *run = loop ? run_for(g, &err) : NULL;
   if (!run) {
     free(argv);
-    free(abs);
+    if (cwd_fd >= 0) close(cwd_fd);
     free(path);
     fail_owned(c, xasprintf("running %s: %s", program, err ? err : "no event loop"));
     free(err);
@@ -287,7 +299,7 @@ void proc_run_start(CapCall *c, const cJSON *args) {
   const char *notice = proc_sandbox_notice(run->sb);
   if (notice && grants_untrusted(g)) {
     free(argv);
-    free(abs);
+    if (cwd_fd >= 0) close(cwd_fd);
     free(path);
     fail_owned(c, xasprintf("running %s: refused under --untrusted: %s", program, notice));
     return;
@@ -299,12 +311,12 @@ void proc_run_start(CapCall *c, const cJSON *args) {
   }
   char **env = proc_env(grants_env(g));
   ProcSpec spec = {.path = path, .argv = argv, .env = (const char *const *)env, .stdin_data = in,
-                   .stdin_len = in ? strlen(in) : 0, .cwd = abs, .timeout_ms = timeout};
+                   .stdin_len = in ? strlen(in) : 0, .cwd_fd = cwd_fd >= 0 ? &cwd_fd : NULL, .timeout_ms = timeout};
   Proc *p = proc_start(loop, run->sb, &spec, on_proc_done, c, &err);
   pthread_mutex_unlock(&run->spawn);
   proc_env_free(env);
   free(argv);
-  free(abs);
+  if (cwd_fd >= 0) close(cwd_fd);
   free(path);
   if (!p) {
     fail_owned(c, err);

@@ -356,6 +356,55 @@ static long u_escape(const char *s, size_t left) {
   return v;
 }
 
+char *provider_compact_json(const char *text) {
+  cJSON *j = cJSON_Parse(text);
+  if (!j) return NULL;
+  char *out = cJSON_PrintUnformatted(j);
+  cJSON_Delete(j);
+  return out;
+}
+
+bool provider_put_tools(Buf *b, const ProviderRequest *req, const char *open, const char *schema_key,
+                        const char *close) {
+  if (!req->ntools) return true;
+  buf_puts(b, ",\"tools\":[");
+  for (uint32_t i = 0; i < req->ntools; i++) {
+    const ToolDef *t = &req->tools[i];
+    char *schema = t->schema ? provider_compact_json(t->schema) : xstrdup("{\"type\":\"object\",\"properties\":{}}");
+    if (!schema) return false;
+    if (i) buf_putc(b, ',');
+    buf_puts(b, open);
+    buf_json_string(b, t->name ? t->name : "", t->name ? strlen(t->name) : 0);
+    if (t->description && *t->description) {
+      buf_puts(b, ",\"description\":");
+      buf_json_string(b, t->description, strlen(t->description));
+    }
+    buf_printf(b, ",\"%s\":", schema_key);
+    buf_puts(b, schema);
+    free(schema);
+    buf_puts(b, close);
+  }
+  buf_putc(b, ']');
+  return true;
+}
+
+/* cJSON_ParseWithLength that takes only a whole text: one value and white
+ * space after it. cJSON stops at the end of the first value, so without
+ * this `{"a":1} {"b":2}` parsed as {"a":1} and the rest was dropped
+ * unseen. */
+static cJSON *parse_whole(const char *s, size_t n) {
+  const char *end = NULL;
+  cJSON *j = cJSON_ParseWithLengthOpts(s, n, &end, false);
+  if (!j) return NULL;
+  size_t at = end ? (size_t)(end - s) : n;
+  while (at < n && (s[at] == ' ' || s[at] == '\t' || s[at] == '\r' || s[at] == '\n')) at++;
+  if (at < n) {
+    cJSON_Delete(j);
+    return NULL;
+  }
+  return j;
+}
+
 cJSON *provider_json_parse(const char *s, size_t n) {
   if (!s) return NULL;
   /* Fast path: nothing to rewrite (the usual case, also for 10 MB). */
@@ -366,7 +415,7 @@ cJSON *provider_json_parse(const char *s, size_t n) {
     if (u == 0 || (u >= 0xD800 && u <= 0xDFFF)) rewrite = true;
     i++;   /* skip the escaped character, so "\\\\u0000" is not an escape */
   }
-  if (!rewrite) return cJSON_ParseWithLength(s, n);
+  if (!rewrite) return parse_whole(s, n);
   Buf t;
   buf_init(&t);
   for (size_t i = 0; i < n;) {
@@ -382,7 +431,7 @@ cJSON *provider_json_parse(const char *s, size_t n) {
     buf_put(&t, s + i, 2);   /* any other escape pair, verbatim */
     i += 2;
   }
-  cJSON *j = cJSON_ParseWithLength(t.data ? t.data : "", t.len);
+  cJSON *j = parse_whole(t.data ? t.data : "", t.len);
   buf_free(&t);
   return j;
 }

@@ -249,8 +249,16 @@ struct cJSON;
  * the escape \u0000 and raw NUL bytes become U+FFFD (cJSON strings are
  * C strings, so a NUL would silently cut the reply), and lone UTF-16
  * surrogate escapes become \ufffd (cJSON rejects the whole document
- * otherwise). Raw invalid UTF-8 is kept as bytes. NULL if not JSON. */
+ * otherwise). Raw invalid UTF-8 is kept as bytes. NULL if not JSON, or if
+ * anything but white space follows the value. */
 struct cJSON *provider_json_parse(const char *s, size_t n);
+/* Compact JSON of a schema text (malloc'd); NULL when it is not JSON. */
+char *provider_compact_json(const char *text);
+/* Appends ,"tools":[...] for req's tools (nothing without any), each as
+ * open NAME [,"description":D] ,"schema_key":SCHEMA close: the two wire
+ * formats differ only in those. False when a tool's schema is not JSON. */
+bool provider_put_tools(Buf *b, const ProviderRequest *req, const char *open, const char *schema_key,
+                        const char *close);
 /* Token count of a JSON number, or -1 when it is absent, not a number,
  * negative or above USAGE_MAX_TOKENS (a fraction is cut). */
 int64_t provider_json_tokens(const struct cJSON *item);

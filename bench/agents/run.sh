@@ -12,28 +12,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 weft=${1:-$here/../../weft}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 runs=${RUNS:-5}
-cat >"$tmp/agents.weft" <<'EOF_W'
-/// Looks a word up.
-fn lookup(word: string) -> string {
-  "the meaning of {word}"
-}
-
-role agent { model: "mock/agent", tools: [lookup], max_steps: 5 }
-
-fn main() -> int {
-  let rs = barrier fanout i in range(200) limit 32 { ask agent "task {i}" }
-  len(rs)
-}
-EOF_W
-cat >"$tmp/asks.weft" <<'EOF_W'
-role agent { model: "mock/agent" }
-
-fn main() -> int {
-  let rs = barrier fanout i in range(1000) limit 32 { ask agent "task {i}" }
-  len(rs)
-}
-EOF_W
-printf 'fn main() -> int { 1 }\n' >"$tmp/empty.weft"
+. "$here/programs.sh"
+programs "$tmp" mock/agent mock/agent
 cat >"$tmp/script.json" <<'EOF_J'
 {"replies": [
   {"role": "agent", "step": 1, "tool_calls": [{"name": "lookup", "input": {"word": "alpha"}}]},

@@ -15,28 +15,8 @@ python3 "$here/../../tests/lib/llm_server.py" --port 0 --port-file "$tmp/port" 2
 srv=$!
 trap 'kill $srv 2>/dev/null; rm -rf "$tmp"' EXIT
 for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
-cat >"$tmp/agents.weft" <<'EOF_W'
-/// Looks a word up.
-fn lookup(word: string) -> string {
-  "the meaning of {word}"
-}
-
-role agent { model: "anthropic/tools-4", tools: [lookup], max_steps: 5 }
-
-fn main() -> int {
-  let rs = barrier fanout i in range(200) limit 32 { ask agent "task {i}" }
-  len(rs)
-}
-EOF_W
-cat >"$tmp/asks.weft" <<'EOF_W'
-role agent { model: "anthropic/plain" }
-
-fn main() -> int {
-  let rs = barrier fanout i in range(1000) limit 32 { ask agent "task {i}" }
-  len(rs)
-}
-EOF_W
-printf 'fn main() -> int { 1 }\n' >"$tmp/empty.weft"
+. "$here/programs.sh"
+programs "$tmp" anthropic/tools-4 anthropic/plain
 WEFT="$weft" DIR="$tmp" RUNS="${RUNS:-7}" python3 - <<'EOF_P'
 import os
 d, weft, runs = os.environ["DIR"], os.environ["WEFT"], int(os.environ["RUNS"])

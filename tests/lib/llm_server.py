@@ -92,6 +92,7 @@ statelessly, so tests need no set-up calls):
   html502     502 with an HTML page (a proxy in the way)
   toolbadjson T the first tool call's arguments are cut JSON
   toolarray T the first tool call's arguments are a JSON array
+  tooltrailing T the first tool call's arguments are an object and then more bytes
   toolnoid  T the first tool call has no id
   toolunknown T the first tool call names no_such_tool
   toolhuge  T the first tool call's arguments are 2 MB
@@ -149,7 +150,7 @@ CONTENT_FAULTS = {"badschema", "notjson", "refusal", "empty", "badutf8", "maxtok
                   "nousage", "negusage", "hugeusage"}
 # Tool-call faults: the reply is a tool call with a defect. They count the
 # steps (assistant turns that made calls) already in `messages`.
-TOOL_FAULTS = {"toolbadjson", "toolarray", "toolnoid", "toolunknown", "toolhuge"}
+TOOL_FAULTS = {"toolbadjson", "toolarray", "tooltrailing", "toolnoid", "toolunknown", "toolhuge"}
 KNOWN_FAULTS = CONTENT_FAULTS | TOOL_FAULTS | {
     "429", "429ms", "429date", "429long", "503", "529", "500", "500noretry",
     "400retry", "400", "401", "echokey", "404", "reset", "stall", "malformed",
@@ -708,6 +709,8 @@ def tool_call_reply(plan, fault, tools):
         first["args"] = '{"path": '
     elif fault == "toolarray":
         first["args"] = "[1, 2]"
+    elif fault == "tooltrailing":
+        first["args"] = first["args"] + ' {"path": "/etc/passwd"}'
     elif fault == "toolnoid":
         first["id"] = None
     elif fault == "toolunknown":

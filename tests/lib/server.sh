@@ -17,43 +17,12 @@
 . "$TESTDIR/../lib/common.sh"
 
 HTTP_DATA="$TESTDIR/../http/data"
-# In a sanitizer build a report must not pass for the ordinary exit 1 that
-# most of these tests expect.
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=86"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:exitcode=87"
+. "$TESTDIR/../lib/pyserver.sh"
 SERVER="$TESTDIR/../lib/llm_server.py"
-command -v python3 >/dev/null 2>&1 || fail "python3 is missing (./bootstrap --tests installs it)"
-command -v curl >/dev/null 2>&1 || fail "curl is missing (./bootstrap --tests installs it)"
-# The interpreter itself, not a wrapper script (pyenv shims cost ~0.1 s a call).
-PY=$(python3 -c 'import sys; print(sys.executable)') || fail "python3 does not run"
-
-"$PY" "$SERVER" --port 0 --port-file "$tmp/port" 2>"$tmp/server.log" &
-srv_pid=$!
-# On exit: stop the server, and fail the test if the server itself broke
-# (a Python traceback in its log), whatever the test concluded.
-stop_server() {
-  srv_rc=$?
-  kill "$srv_pid" 2>/dev/null
-  wait "$srv_pid" 2>/dev/null
-  if grep -q "Traceback" "$tmp/server.log" 2>/dev/null; then
-    echo "FAIL: the test server failed:" >&2
-    cat "$tmp/server.log" >&2
-    srv_rc=1
-  fi
-  rm -rf "$tmp"
-  exit "$srv_rc"
-}
-trap 'stop_server' EXIT
-trap 'stop_server; exit 1' INT TERM
-
-i=0
-while [ ! -s "$tmp/port" ]; do
-  i=$((i + 1))
-  [ "$i" -le 200 ] || fail "the test server did not start within 10 s: $(cat "$tmp/server.log")"
-  kill -0 "$srv_pid" 2>/dev/null || fail "the test server died: $(cat "$tmp/server.log")"
-  sleep 0.05
-done
-PORT=$(cat "$tmp/port")
+pyserver_start server "$SERVER" --port 0
+srv_pid=$pyserver_pid
+stop_server() { pyserver_stop; }
+PORT=$pyserver_port
 BASE="http://127.0.0.1:$PORT"
 export ANTHROPIC_BASE_URL="$BASE" OPENAI_BASE_URL="$BASE"
 export ANTHROPIC_API_KEY=sk-ant-test-SECRET123456789

@@ -10,6 +10,9 @@ with --tls-cert it speaks https.
   GET  /files/NAME          the file NAME under --root (404 if absent)
   GET  /text?say=T          T as text/plain
   ANY  /echo                {"method", "path", "headers", "body"} as JSON
+       [?status=N]          ... with status N
+       [?as=header]         each request header back as X-Echo-NAME (and
+                            X-Echo-Tail: the authorization's last 4 bytes)
   GET  /redirect?to=URL[&code=302]   a redirect to URL
   GET  /chain/N             redirects to /chain/N-1, /chain/0 answers 200
   GET  /big?bytes=N         N bytes of "a", streamed
@@ -71,7 +74,12 @@ class Handler(BaseHTTPRequestHandler):
             doc = {"method": self.command, "path": self.path,
                    "headers": {k.lower(): v for k, v in self.headers.items()},
                    "body": body.decode("utf-8", "replace")}
-            return self.send(200, json.dumps(doc), "application/json")
+            extra = []
+            if q.get("as") == ["header"]:
+                extra = [("X-Echo-" + k, v) for k, v in self.headers.items()]
+                extra.append(("X-Echo-Tail", self.headers.get("Authorization", "")[-4:]))
+                doc = {}
+            return self.send(int(q.get("status", ["200"])[0]), json.dumps(doc), "application/json", extra)
         if url.path == "/redirect":
             code = int(q.get("code", ["302"])[0])
             return self.send(code, "moved\n", extra=[("Location", q["to"][0])])
