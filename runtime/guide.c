@@ -79,7 +79,7 @@ static void put_compact(Buf *b, const char *s, size_t n) {
 
 /* The longest doc the guide shows: it goes into a model's context, so a
  * longer one is cut at the last clause that fits. */
-#define DOC_MAX 100
+#define DOC_MAX 72
 
 /* The first sentence of a doc comment, on one line, at most DOC_MAX bytes. */
 static void put_doc(Buf *b, const char *doc) {
@@ -95,10 +95,16 @@ static void put_doc(Buf *b, const char *doc) {
     bool code = false;
     for (size_t i = 0; i + 1 < DOC_MAX; i++) {
       if (doc[i] == '`') code = !code;
-      else if (doc[i] == '(' || doc[i] == '[') depth++;
-      else if ((doc[i] == ')' || doc[i] == ']') && depth > 0) depth--;
+      else if (doc[i] == '(' || doc[i] == '[' || doc[i] == '{') depth++;
+      else if ((doc[i] == ')' || doc[i] == ']' || doc[i] == '}') && depth > 0) depth--;
       else if (!depth && !code && (doc[i] == ';' || doc[i] == ':' || doc[i] == ',') && doc[i + 1] == ' ') cut = i;
     }
+    if (cut <= 20) /* no clause fits: the last whole word that does */
+      for (size_t i = 0, d = 0; i < DOC_MAX; i++) {
+        if (doc[i] == '(' || doc[i] == '[' || doc[i] == '{') d++;
+        else if ((doc[i] == ')' || doc[i] == ']' || doc[i] == '}') && d > 0) d--;
+        else if (doc[i] == ' ' && !d) cut = i;
+      }
     if (cut > 20) n = cut;
   }
   buf_puts(b, " — ");
