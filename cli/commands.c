@@ -18,6 +18,7 @@ const Command COMMANDS[] = {
     {"show", "show a run's fibers and effects", cmd_show, help_show},
     {"trace", "print a run's events, or write its timeline page (--html)", cmd_trace, help_trace},
     {"test", "run the *.test.json regression tests of workflows, offline", cmd_test, help_test},
+    {"guide", "print the language reference written for models", cmd_guide, help_guide},
     {"help", "show help for a command", cmd_help, help_help},
 };
 const unsigned NCOMMANDS = sizeof COMMANDS / sizeof COMMANDS[0];

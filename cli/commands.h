@@ -30,6 +30,7 @@ int cmd_runs(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_test(int argc, char **argv);
+int cmd_guide(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 
 void help_check(FILE *out);
@@ -44,6 +45,7 @@ void help_runs(FILE *out);
 void help_show(FILE *out);
 void help_trace(FILE *out);
 void help_test(FILE *out);
+void help_guide(FILE *out);
 void help_help(FILE *out);
 /* The files FILE|DIR arguments stand for (paths.c): a directory is every
  * .weft file beneath it, sorted, hidden entries and symbolic links to

@@ -384,6 +384,8 @@ SETTER(set_force) { (void)f; (void)v; R->force = true; return true; }
 SETTER(set_check) { (void)f; (void)v; R->check = true; return true; }
 SETTER(set_program) { (void)f; R->program = v; return true; }
 SETTER(set_html) { (void)f; o->html = v; return true; }
+SETTER(set_section) { (void)f; o->section = v; return true; }
+SETTER(set_list) { (void)f; (void)v; o->list = true; return true; }
 
 /* ---- the table ------------------------------------------------------------------------
  * A flag may have several rows when its help differs between commands
@@ -607,6 +609,13 @@ const Flag FLAGS[] = {
      "rewrite each expected \"result\" with the actual one"},
     {"--quiet", NULL, NULL, false, CMD_TEST, REUSE_NO, SEC_MAIN, set_quiet,
      "text format: only the failed tests and the summary"},
+    /* guide */
+    {"--section", NULL, "NAME", false, CMD_GUIDE, REUSE_NO, SEC_MAIN, set_section,
+     "print only the section NAME (--list shows the names)"},
+    {"--list", NULL, NULL, false, CMD_GUIDE, REUSE_NO, SEC_MAIN, set_list,
+     "print the section names and titles"},
+    {"--json", NULL, NULL, false, CMD_GUIDE, REUSE_NO, SEC_MAIN, set_json,
+     "{\"sections\": [{\"name\", \"title\", \"text\"}]} (with --list: no text)"},
 };
 const unsigned NFLAGS = sizeof FLAGS / sizeof FLAGS[0];
 
@@ -614,7 +623,7 @@ const unsigned NFLAGS = sizeof FLAGS / sizeof FLAGS[0];
 
 const char *cmd_name(Cmd cmd) {
   static const char *const names[] = {"check", "run", "build", "disasm", "resume",
-                                      "replay", "runs", "show", "trace", "graph", "fmt", "test"};
+                                      "replay", "runs", "show", "trace", "graph", "fmt", "test", "guide"};
   for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
     if (cmd == (Cmd)(1u << i)) return names[i];
   return "weft";

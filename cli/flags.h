@@ -19,7 +19,7 @@ typedef enum Cmd {
   CMD_CHECK = 1 << 0, CMD_RUN = 1 << 1, CMD_BUILD = 1 << 2, CMD_DISASM = 1 << 3,
   CMD_RESUME = 1 << 4, CMD_REPLAY = 1 << 5, CMD_RUNS = 1 << 6, CMD_SHOW = 1 << 7,
   CMD_TRACE = 1 << 8, CMD_GRAPH = 1 << 9, CMD_FMT = 1 << 10,
-  CMD_TEST = 1 << 11
+  CMD_TEST = 1 << 11, CMD_GUIDE = 1 << 12
 } Cmd;
 #define CMD_RUNLIKE (CMD_RUN | CMD_RESUME | CMD_REPLAY)
 
@@ -49,6 +49,8 @@ typedef struct Opts {
   bool deny_warnings;           /* check --deny-warnings */
   int test_format;              /* test --format (weft_test_format) */
   bool update;                  /* test --update */
+  const char *section;          /* guide --section */
+  bool list;                    /* guide --list */
   bool help;                    /* --help / -h was given: print the help, exit 0 */
   const char *spelling;         /* the flag being set, as typed ("--import-path"), for messages */
   uint32_t cap_args, cap_models, cap_recorded, cap_imports, cap_allow;

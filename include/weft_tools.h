@@ -199,4 +199,16 @@ int weft_tool_show(const char *journal, const char *run, bool json);
  * timeline page written to html ("-": stdout). */
 int weft_tool_trace(const char *journal, const char *run, const char *html);
 
+/* ---- weft guide ---------------------------------------------------------------- */
+
+/* weft guide: the reference written for models (docs/cli.md, "weft
+ * guide"). section: print only the section of that name (NULL: all; an
+ * unknown name is WEFT_EXIT_USAGE); list: the section names and titles;
+ * json: {"sections":[{"name","title","text"}]} (no text with list). */
+typedef struct weft_guide_opts {
+  const char *section;
+  bool list, json;
+} weft_guide_opts;
+int weft_tool_guide(const weft_guide_opts *o);
+
 #endif

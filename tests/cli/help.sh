@@ -25,7 +25,7 @@ expect_rc 0 "run --help"
 # (That the help lists exactly the flags a command takes is checked against
 # the flag table itself: tests/unit/test_cli_flags.c.)
 DOCS="$TESTDIR/../../docs"
-for c in check run build disasm resume replay runs show trace; do
+for c in check run build disasm resume replay runs show trace guide; do
   run "$WEFT" "$c" --help
   expect_rc 0 "$c --help"
   expect_out "usage: weft $c"

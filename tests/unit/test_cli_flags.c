@@ -20,7 +20,7 @@
 #define check(cond, desc) ok((cond), "%s", (desc))
 
 static const Cmd ALL[] = {CMD_CHECK, CMD_RUN, CMD_BUILD, CMD_DISASM, CMD_RESUME,
-                          CMD_REPLAY, CMD_RUNS, CMD_SHOW, CMD_TRACE};
+                          CMD_REPLAY, CMD_RUNS, CMD_SHOW, CMD_TRACE, CMD_GUIDE};
 
 /* Calls fn for every spelling on the flag lines of help: a line
  * "  -o, --output OUT.weftc  ..." gives "-o" and "--output". */
