@@ -424,10 +424,15 @@ void vm_fail_parked(VM *vm, Fiber *f, const char *kind, const char *msg) {
 }
 
 void vm_fail_parked_at(VM *vm, Fiber *f, const char *kind, const char *msg, const char *addr) {
+  vm_fail_parked_label(vm, f, kind, msg, addr, LABEL_NONE);
+}
+
+void vm_fail_parked_label(VM *vm, Fiber *f, const char *kind, const char *msg, const char *addr, Label l) {
   if (f->state != FIBER_PARKED) return;
   if (f->timer_index < vm->ntimers && vm->timers[f->timer_index] == f) timer_remove_at(vm, f->timer_index);
   f->state = FIBER_RUNNING; /* raise_va keeps the first error of a FAILED fiber only */
   vm_raise_kind(vm, f, kind, "%s", msg);
+  vm_raise_label(f, l);
   if (addr) {
     free(f->error_addr);
     f->error_addr = xstrdup(addr);
@@ -694,6 +699,21 @@ Value vm_label_fresh(VM *vm, Value v, Label l) {
   }
   if (stack != inline_stack) free(stack);
   return v;
+}
+
+Value vm_native_labels(VM *vm, const Native *nat, const Value *args, uint32_t argc, Label lab, Value out) {
+  switch ((NativeLabels)nat->labels) {
+  case NL_JOIN: return v_with_label(&vm->heap, out, lab);
+  case NL_FRESH: return vm_label_fresh(vm, out, lab);
+  case NL_ELEMENT: {
+    Label el = LABEL_NONE;
+    for (uint32_t i = 0; i < argc && i < 8; i++)
+      if (nat->label_args & (1u << i)) el = label_join(el, v_label(args[i]));
+    return v_with_label(&vm->heap, out, el);
+  }
+  case NL_NONE: break;
+  }
+  return out;
 }
 
 const char *vm_label_what(const VM *vm, Label l) {

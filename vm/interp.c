@@ -813,20 +813,7 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
       budget = granted = 0;
       return;
     }
-    if (UNLIKELY(lab) && st == NATIVE_OK) {
-      switch ((NativeLabels)nat->labels) {
-      case NL_JOIN: out = v_with_label(heap, out, lab); break;
-      case NL_FRESH: out = vm_label_fresh(vm, out, lab); break;
-      case NL_ELEMENT: {
-        Label el = LABEL_NONE;
-        for (uint32_t i = 0; i < argc; i++)
-          if (nat->label_args & (1u << i)) el = label_join(el, v_label(args[i]));
-        out = v_with_label(heap, out, el);
-        break;
-      }
-      case NL_NONE: break;
-      }
-    }
+    if (UNLIKELY(lab) && st == NATIVE_OK) out = vm_native_labels(vm, nat, args, argc, lab, out);
     for (uint32_t i = 0; i < argc; i++) RELEASE(args[i]);
     sp = args;
     if (st == NATIVE_PARK) {
@@ -1108,6 +1095,7 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     char *why = NULL;
     if (!v_convert(heap, mod, a, sp[-1], &out, &why)) {
       vm_raise(vm, f, "%s", why && *why ? why : "conversion failed");
+      vm_raise_label(f, v_label(sp[-1])); /* the message quotes the input */
       free(why);
       goto failed;
     }

@@ -202,6 +202,10 @@ void vm_raise_label(Fiber *f, Label l);
  * count 1: built just now, nobody else sees it) with l joined in; shared
  * parts keep their own labels. A native's fresh result (NL_FRESH). */
 Value vm_label_fresh(VM *vm, Value v, Label l);
+/* The result of native nat (out, consumed) called with args whose labels
+ * join to lab (not LABEL_NONE), labelled by the native's policy: what the
+ * native-call path does after every call. */
+Value vm_native_labels(VM *vm, const Native *nat, const Value *args, uint32_t argc, Label lab, Value out);
 
 /* Raises a workflow error on f (message printf-formatted); natives return
  * its result: `return vm_raise(vm, f, "index %lld out of range", i);` */
