@@ -274,6 +274,59 @@ static void test_element(void) {
   v_release(&vm->heap, args[1]);
 }
 
+/* trust copies only what is labelled, never changes its argument, and a
+ * copy past the memory limit is the memory error, not an allocation. */
+static void test_trust(void) {
+  const Native *tr = std_native_by_key("trust");
+  Label l = vm_label_origin(vm, "the test's untrusted input");
+  Value args[2] = {J("[\"a\",[1,2],{\"k\":\"v\"}]"), v_cstring(&vm->heap, "checked")};
+  Value out;
+  reset_fiber();
+  ok(tr->fn(vm, &fib, args, 2, &out) == NATIVE_OK && out.as.o == args[0].as.o, "trust of a clean value: the value itself");
+  v_release(&vm->heap, out);
+  Value inner = AS_LIST(args[0])->items[1];
+  args[0] = deep(args[0], l);
+  AS_LIST(args[0])->items[1] = deep(AS_LIST(args[0])->items[1], 0);
+  AS_LIST(inner)->h.label = 0;
+  for (uint32_t i = 0; i < AS_LIST(inner)->n; i++) AS_LIST(inner)->items[i].label = 0;
+  ok(tr->fn(vm, &fib, args, 2, &out) == NATIVE_OK && !any_label(out), "trust of a labelled value: nothing labelled in the copy");
+  ok(all_labelled(AS_LIST(args[0])->items[0]) && v_label(args[0]) == l, "and the argument is still labelled");
+  ok(AS_LIST(out)->items[1].as.o == inner.as.o, "a clean part is shared, not copied");
+  v_release(&vm->heap, out);
+  v_release(&vm->heap, args[0]);
+  v_release(&vm->heap, args[1]);
+
+  Heap mh;
+  heap_init(&mh, 0);
+  Module *m = module_new(&mh);
+  Limits lim = {0};
+  lim.max_memory = 2u << 20;
+  VM *small = vm_new(m, &lim);
+  Fiber f2;
+  memset(&f2, 0, sizeof f2);
+  f2.state = FIBER_RUNNING;
+  Value big = v_list(&small->heap, 0);
+  char piece[1001];
+  memset(piece, 'x', 1000);
+  piece[1000] = '\0';
+  for (int i = 0; i < 1200; i++) big = list_push_take(&small->heap, big, v_cstring(&small->heap, piece));
+  Label sl = vm_label_origin(small, "a big page");
+  v_label_deep(big, sl);
+  Value a2[2] = {big, v_cstring(&small->heap, "why")};
+  NativeStatus st = tr->fn(small, &f2, a2, 2, &out);
+  ok(st == NATIVE_ERROR && f2.error && strstr(f2.error, "memory limit"), "trust of a labelled value past --max-memory: the memory error");
+  if (st == NATIVE_OK) v_release(&small->heap, out);
+  small->heap.over_limit = false;
+  v_release(&small->heap, a2[0]);
+  v_release(&small->heap, a2[1]);
+  free(f2.error);
+  free(f2.error_trace);
+  free(f2.error_addr);
+  ok(small->heap.used == 0, "and nothing is left behind");
+  vm_free(small);
+  module_free(m);
+}
+
 /* ---- JSON round trip ---------------------------------------------------- */
 
 static uint64_t rng = 88172645463325252ULL;
@@ -515,6 +568,7 @@ int main(void) {
   test_table();
   test_property();
   test_element();
+  test_trust();
   test_json_round_trip();
   test_programs();
 
