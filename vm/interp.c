@@ -659,10 +659,12 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
   CASE(EQ) {
     Value *a = sp - 2, *b = sp - 1;
     bool r;
-    Label l = label_join(v_label(*a), v_label(*b));
+    Label l;
     if (LIKELY(a->tag == V_INT && b->tag == V_INT)) {
       r = a->as.i == b->as.i;
+      l = label_join(a->label, b->label);
     } else {
+      l = label_join(v_label(*a), v_label(*b));
       EQUAL_SLOW(r);
       RELEASE(*a);
       RELEASE(*b);
@@ -675,10 +677,12 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
   CASE(NE) {
     Value *a = sp - 2, *b = sp - 1;
     bool r;
-    Label l = label_join(v_label(*a), v_label(*b));
+    Label l;
     if (LIKELY(a->tag == V_INT && b->tag == V_INT)) {
       r = a->as.i != b->as.i;
+      l = label_join(a->label, b->label);
     } else {
+      l = label_join(v_label(*a), v_label(*b));
       EQUAL_SLOW(r);
       r = !r;
       RELEASE(*a);
@@ -695,11 +699,13 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
 #define COMPARE_OP(OPER, SYM) { \
     Value *a = sp - 2, *b = sp - 1; \
     bool r; \
-    Label l = label_join(v_label(*a), v_label(*b)); \
+    Label l; \
     if (LIKELY(a->tag == V_INT && b->tag == V_INT)) { \
       r = a->as.i OPER b->as.i; \
+      l = label_join(a->label, b->label); \
     } else { \
       int c; \
+      l = label_join(v_label(*a), v_label(*b)); \
       SAVE_STATE(); \
       if (!compare_slow(vm, f, a, SYM, &c)) goto failed; \
       r = c != 2 && c OPER 0; \
