@@ -660,7 +660,6 @@ Label vm_label_origin(VM *vm, const char *what) {
 }
 
 Value vm_label_fresh(VM *vm, Value v, Label l) {
-  (void)vm;
   if (!l) return v;
   if (v.tag != V_OBJ) { v.label = label_join(v.label, l); return v; }
   if (v.as.o->rc != 1) return v_with_label(&vm->heap, v, l);

@@ -1011,8 +1011,10 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
   /* IS_NONE: x -> x == none. */
   CASE(IS_NONE) {
     Value v = sp[-1];
+    Label l = v_label(v);
     RELEASE(v);
     sp[-1] = v_bool(v.tag == V_NONE);
+    sp[-1].label = l;
     NEXT;
   }
 

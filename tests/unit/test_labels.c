@@ -488,6 +488,7 @@ static void test_programs(void) {
   expect("a comparison", "fn main(x: string) -> bool { len(x) > 2 }", "\"page\"", 2, 0);
   expect("int arithmetic", "fn main(x: int) -> int { (x * 3 - 1) / 2 % 7 }", "5", 2, 0);
   expect("float arithmetic and unary minus", "fn main(x: float) -> float { -(x * 2.0) }", "1.5", 2, 0);
+  expect("a none test", "fn main(x: string) -> bool { get({\"a\": 1}, x) == none }", "\"p\"", 2, 0);
   expect("equality of strings", "fn main(x: string) -> bool { x == \"a\" }", "\"a\"", 2, 0);
   expect("a list literal", "fn main(x: string) -> list[string] { [\"a\", x] }", "\"p\"", 2, 0);
   expect("an element keeps its own label", "fn main(x: string) -> string { [\"a\", x][0] }", "\"p\"", 0, 0);
