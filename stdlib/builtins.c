@@ -10,9 +10,11 @@
 #include "../vm/trace.h"
 #include "../vm/vm_impl.h"
 
+#include "labels.def"
+
 const Native std_natives[] = {
-#define NATIVE(name, key, sig, fn, arity, doc) { name, key, sig, fn, arity, doc, false },
-#define NATIVE_INTERNAL(name, key, sig, fn, arity, doc) { name, key, sig, fn, arity, doc, true },
+#define NATIVE(name, key, sig, fn, arity, doc) { name, key, sig, fn, arity, doc, false, LABELS_##fn },
+#define NATIVE_INTERNAL(name, key, sig, fn, arity, doc) { name, key, sig, fn, arity, doc, true, LABELS_##fn },
 #include "natives.def"
 #undef NATIVE
 #undef NATIVE_INTERNAL
@@ -425,6 +427,121 @@ static const char *shown(const ObjString *s, char buf[48]) {
  * event's fields, any other value is written under "fields". The checks
  * come before the test of --trace, so a module is refused alike whether
  * or not the run is traced. */
+/* ---- trust: declassification ------------------------------------------- */
+
+/* A copy of v without labels. By the invariant an unlabelled object holds
+ * nothing labelled, so it is shared, not copied; each labelled node copied
+ * costs a unit of fuel and its bytes on the heap (a value that shares one
+ * labelled part many times costs its unfolded size). */
+static bool unlabelled_copy(VM *vm, Fiber *f, Value v, int depth, Value *out) {
+  if (!v_label(v) || (v.tag == V_OBJ && v.as.o->kind > OBJ_RECORD)) {
+    *out = v_retain(v);
+    if (v.tag != V_OBJ) out->label = LABEL_NONE;
+    return true;
+  }
+  if (v.tag != V_OBJ) {
+    *out = v;
+    out->label = LABEL_NONE;
+    return true;
+  }
+  if (depth >= VALUE_MAX_DEPTH) {
+    vm_raise(vm, f, "trust: value nested deeper than %d levels", VALUE_MAX_DEPTH);
+    return false;
+  }
+  Heap *h = &vm->heap;
+  switch ((ObjKind)v.as.o->kind) {
+  case OBJ_STRING: {
+    ObjString *s = AS_STRING(v);
+    if (!std_charge(vm, f, 1, s->len) || !vm_check_alloc(vm, f, sizeof(ObjString) + s->len)) return false;
+    *out = v_string(h, s->data, s->len);
+    return true;
+  }
+  case OBJ_LIST: {
+    ObjList *l = AS_LIST(v);
+    if (!std_charge(vm, f, 1 + l->n, 0) || !std_check_list(vm, f, l->n, 0)) return false;
+    Value c = v_list(h, l->n);
+    for (uint32_t i = 0; i < l->n; i++) {
+      if (!unlabelled_copy(vm, f, l->items[i], depth + 1, &AS_LIST(c)->items[i])) {
+        v_release(h, c);
+        return false;
+      }
+      AS_LIST(c)->n = i + 1;
+    }
+    *out = c;
+    return true;
+  }
+  case OBJ_MAP: {
+    ObjMap *m = AS_MAP(v);
+    if (!std_charge(vm, f, 1 + 2 * (uint64_t)m->n, 0) || !std_check_list(vm, f, 2 * (uint64_t)m->n, 0)) return false;
+    Value c = v_map(h, m->n);
+    for (uint32_t i = 0; i < m->n; i++) {
+      Value k, x;
+      if (!unlabelled_copy(vm, f, v_obj(&m->keys[i]->h), depth + 1, &k)) {
+        v_release(h, c);
+        return false;
+      }
+      if (!unlabelled_copy(vm, f, m->vals[i], depth + 1, &x)) {
+        v_release(h, k);
+        v_release(h, c);
+        return false;
+      }
+      c = map_set_take(h, c, AS_STRING(k), x);
+      v_release(h, k);
+    }
+    AS_MAP(c)->dup = m->dup;
+    *out = c;
+    return true;
+  }
+  case OBJ_RECORD: {
+    ObjRecord *r = AS_RECORD(v);
+    if (!std_charge(vm, f, 1 + r->shape->n, 0) || !std_check_list(vm, f, r->shape->n, 0)) return false;
+    Value c = v_record(h, r->shape);
+    for (uint32_t i = 0; i < r->shape->n; i++) {
+      if (!unlabelled_copy(vm, f, r->vals[i], depth + 1, &AS_RECORD(c)->vals[i])) {
+        v_release(h, c);
+        return false;
+      }
+    }
+    *out = c;
+    return true;
+  }
+  default:
+    *out = v_retain(v);
+    return true;
+  }
+}
+
+/* trust(x, reason): declassification, the one way free text stops being
+ * untrusted content. A copy, never the argument changed (others may hold
+ * it); recorded in the trace and handed to the host to journal. When the
+ * host does not allow it (--untrusted without --allow-trust) x comes back
+ * as it is, and the trace says so. */
+NativeStatus std_trust(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {
+  (void)argc;
+  ObjString *reason;
+  if (!std_arg_string(vm, f, args, 1, "trust", &reason)) return NATIVE_ERROR;
+  Label l = v_label(args[0]);
+  const char *origin = vm_label_what(vm, l);
+  bool honoured = vm->trust_allowed;
+  if (honoured) {
+    if (!unlabelled_copy(vm, f, args[0], 0, out)) return NATIVE_ERROR;
+  } else {
+    *out = v_retain(args[0]);
+  }
+  Trace *t = vm->trace;
+  if (trace_begin(t, "trust", fiber_address(f))) {
+    trace_str(t, "reason", reason->data, reason->len);
+    trace_cstr(t, "origin", origin);
+    if (!honoured) trace_cstr(t, "status", "not honoured: pass --allow-trust");
+    trace_end(t);
+  }
+  if (honoured && vm->effects && vm->effects->trusted) {
+    /* %.*s-style safety: the reason may hold a NUL; the host gets the text up to it */
+    vm->effects->trusted(vm->effects->host, f, reason->data, origin);
+  }
+  return NATIVE_OK;
+}
+
 NativeStatus std_trace_event(VM *vm, Fiber *f, const Value *args, int argc, Value *out) {
   (void)argc;
   *out = v_none();

@@ -352,8 +352,13 @@ static NativeStatus raise_va(VM *vm, Fiber *f, const char *kind, const char *fmt
   f->error_trace = build_trace(vm, f);
   f->error_addr = error_location(vm, f);
   f->error_kind = kind;
+  f->error_label = LABEL_NONE;
   f->state = FIBER_FAILED;
   return NATIVE_ERROR;
+}
+
+void vm_raise_label(Fiber *f, Label l) {
+  if (f->state == FIBER_FAILED) f->error_label = label_join(f->error_label, l);
 }
 
 NativeStatus vm_raise_kind(VM *vm, Fiber *f, const char *kind, const char *fmt, ...) {
@@ -394,7 +399,15 @@ static bool fiber_catch(VM *vm, Fiber *f) {
   f->nframes = t.nframes;
   f->frames[t.nframes - 1].ip = t.ip;
   Value err = vm_failure_value(vm, -1, f->error_kind, f->error, f->error_addr);
-  f->stack[f->sp++] = vm_failed_variant(vm, err);
+  if (f->error_label) {
+    /* the message quotes untrusted data: the failure is built from it */
+    ObjRecord *er = AS_RECORD(err);
+    er->vals[2] = v_with_label(&vm->heap, er->vals[2], f->error_label);
+    err = v_with_label(&vm->heap, err, f->error_label);
+  }
+  Value failed = vm_failed_variant(vm, err);
+  f->stack[f->sp++] = v_with_label(&vm->heap, failed, f->error_label);
+  f->error_label = LABEL_NONE;
   free(f->error);
   free(f->error_trace);
   free(f->error_addr);
@@ -411,10 +424,15 @@ void vm_fail_parked(VM *vm, Fiber *f, const char *kind, const char *msg) {
 }
 
 void vm_fail_parked_at(VM *vm, Fiber *f, const char *kind, const char *msg, const char *addr) {
+  vm_fail_parked_label(vm, f, kind, msg, addr, LABEL_NONE);
+}
+
+void vm_fail_parked_label(VM *vm, Fiber *f, const char *kind, const char *msg, const char *addr, Label l) {
   if (f->state != FIBER_PARKED) return;
   if (f->timer_index < vm->ntimers && vm->timers[f->timer_index] == f) timer_remove_at(vm, f->timer_index);
   f->state = FIBER_RUNNING; /* raise_va keeps the first error of a FAILED fiber only */
   vm_raise_kind(vm, f, kind, "%s", msg);
+  vm_raise_label(f, l);
   if (addr) {
     free(f->error_addr);
     f->error_addr = xstrdup(addr);
@@ -619,6 +637,7 @@ VM *vm_new(Module *mod, const Limits *limits) {
   vm->err = stderr;
   buf_init(&vm->scratch);
   vm->fn_cache = xcalloc(mod->nfuncs ? mod->nfuncs : 1, sizeof *vm->fn_cache);
+  vm->trust_allowed = true;
   return vm;
 }
 
@@ -638,6 +657,62 @@ Label vm_label_origin(VM *vm, const char *what) {
   if (vm->nlabels + 1 >= LABEL_MANY) return LABEL_MANY;
   vm->label_what[vm->nlabels++] = xstrdup(what);
   return (Label)vm->nlabels;
+}
+
+Value vm_label_fresh(VM *vm, Value v, Label l) {
+  if (!l) return v;
+  if (v.tag != V_OBJ) { v.label = label_join(v.label, l); return v; }
+  if (v.as.o->rc != 1) return v_with_label(&vm->heap, v, l);
+  /* iterative, like v_label_deep; only parts held by their parent alone */
+  Obj *inline_stack[64];
+  Obj **stack = inline_stack;
+  size_t n = 0, cap = 64;
+  stack[n++] = v.as.o;
+  while (n) {
+    Obj *o = stack[--n];
+    if (o->kind > OBJ_RECORD) continue;
+    o->label = label_join(o->label, l);
+    uint32_t k = 0;
+    Value *vals = NULL;
+    if (o->kind == OBJ_LIST) { k = ((ObjList *)o)->n; vals = ((ObjList *)o)->items; }
+    else if (o->kind == OBJ_MAP) { k = ((ObjMap *)o)->n; vals = ((ObjMap *)o)->vals; }
+    else if (o->kind == OBJ_RECORD) { k = ((ObjRecord *)o)->shape->n; vals = ((ObjRecord *)o)->vals; }
+    uint32_t extra = o->kind == OBJ_MAP ? k : 0;
+    if (n + k + extra > cap) {
+      size_t ncap = cap;
+      while (n + k + extra > ncap) ncap *= 2;
+      if (stack == inline_stack) {
+        stack = xmalloc(ncap * sizeof *stack);
+        memcpy(stack, inline_stack, n * sizeof *stack);
+      } else {
+        stack = xrealloc(stack, ncap * sizeof *stack);
+      }
+      cap = ncap;
+    }
+    for (uint32_t i = 0; i < k; i++) {
+      if (vals[i].tag != V_OBJ) vals[i].label = label_join(vals[i].label, l);
+      else if (vals[i].as.o->rc == 1) stack[n++] = vals[i].as.o;
+    }
+    for (uint32_t i = 0; i < extra; i++)
+      if (((ObjMap *)o)->keys[i]->h.rc == 1) stack[n++] = &((ObjMap *)o)->keys[i]->h;
+  }
+  if (stack != inline_stack) free(stack);
+  return v;
+}
+
+Value vm_native_labels(VM *vm, const Native *nat, const Value *args, uint32_t argc, Label lab, Value out) {
+  switch ((NativeLabels)nat->labels) {
+  case NL_JOIN: return v_with_label(&vm->heap, out, lab);
+  case NL_FRESH: return vm_label_fresh(vm, out, lab);
+  case NL_ELEMENT: {
+    Label el = LABEL_NONE;
+    for (uint32_t i = 0; i < argc && i < 8; i++)
+      if (nat->label_args & (1u << i)) el = label_join(el, v_label(args[i]));
+    return v_with_label(&vm->heap, out, el);
+  }
+  case NL_NONE: break;
+  }
+  return out;
 }
 
 const char *vm_label_what(const VM *vm, Label l) {

@@ -177,9 +177,19 @@ static Value str_join_take(Heap *h, Value a, Value b) {
  * (overflow, zero divisors), floats, durations, string and list joins.
  * Works on the two operands at s[0], s[1]; on success s[0] holds the result
  * (both operands released). On failure raises and leaves the stack as is. */
+static bool arith_typed(VM *vm, Fiber *f, Opcode op, Value *s);
 static bool arith_slow(VM *vm, Fiber *f, Opcode op, Value *s) {
+  if (!arith_typed(vm, f, op, s)) {
+    vm_raise_label(f, label_join(v_label(s[0]), v_label(s[1])));
+    return false;
+  }
+  return true;
+}
+
+static bool arith_typed(VM *vm, Fiber *f, Opcode op, Value *s) {
   Value a = s[0], b = s[1];
   Heap *h = &vm->heap;
+  Label l = label_join(v_label(a), v_label(b));
   int64_t r;
   if (a.tag == V_INT && b.tag == V_INT) {
     int64_t x = a.as.i, y = b.as.i;
@@ -203,6 +213,7 @@ static bool arith_slow(VM *vm, Fiber *f, Opcode op, Value *s) {
       return false;
     }
     s[0] = v_int(r);
+    s[0].label = l;
     return true;
   }
   if (a.tag == V_FLOAT && b.tag == V_FLOAT) {
@@ -216,6 +227,7 @@ static bool arith_slow(VM *vm, Fiber *f, Opcode op, Value *s) {
     default: goto bad;
     }
     s[0] = v_float(z);
+    s[0].label = l;
     return true;
   }
   if (a.tag == V_DURATION && b.tag == V_DURATION && (op == OP_ADD || op == OP_SUB)) {
@@ -226,6 +238,7 @@ static bool arith_slow(VM *vm, Fiber *f, Opcode op, Value *s) {
       return false;
     }
     s[0] = v_duration(r);
+    s[0].label = l;
     return true;
   }
   if (op == OP_MUL && ((a.tag == V_DURATION && b.tag == V_INT) || (a.tag == V_INT && b.tag == V_DURATION))) {
@@ -234,11 +247,13 @@ static bool arith_slow(VM *vm, Fiber *f, Opcode op, Value *s) {
       return false;
     }
     s[0] = v_duration(r);
+    s[0].label = l;
     return true;
   }
   if (op == OP_DIV && a.tag == V_DURATION && b.tag == V_INT) {
     if (b.as.i == 0) goto divzero;
     s[0] = v_duration(b.as.i == -1 && a.as.i == INT64_MIN ? INT64_MAX : a.as.i / b.as.i);
+    s[0].label = l;
     return true;
   }
   if (op == OP_ADD && v_is(a, OBJ_STRING) && v_is(b, OBJ_STRING)) {
@@ -247,7 +262,7 @@ static bool arith_slow(VM *vm, Fiber *f, Opcode op, Value *s) {
       vm_raise_kind(vm, f, "limit", "memory limit (%zu bytes) exceeded", vm->limits.max_memory);
       return false;
     }
-    s[0] = str_join_take(h, a, b);
+    s[0] = v_with_label(h, str_join_take(h, a, b), l); /* unique: labelled in place */
     v_release(h, b);
     return true;
   }
@@ -261,6 +276,7 @@ static bool arith_slow(VM *vm, Fiber *f, Opcode op, Value *s) {
     if (x->h.rc == 1) {
       Value l = a;
       for (uint32_t i = 0; i < y->n; i++) l = list_push_take(h, l, v_retain(y->items[i]));
+      AS_LIST(l)->h.label = label_join(AS_LIST(l)->h.label, y->h.label);
       s[0] = l;
     } else {
       s[0] = list_concat(h, a, b);
@@ -526,6 +542,7 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     int64_t r;
     if (LIKELY(a->tag == V_INT && b->tag == V_INT) && LIKELY(!__builtin_add_overflow(a->as.i, b->as.i, &r))) {
       a->as.i = r;
+      a->label = label_join(a->label, b->label);
       sp--;
       NEXT;
     }
@@ -544,6 +561,7 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     int64_t r;
     if (LIKELY(a->tag == V_INT && b->tag == V_INT) && LIKELY(!__builtin_sub_overflow(a->as.i, b->as.i, &r))) {
       a->as.i = r;
+      a->label = label_join(a->label, b->label);
       sp--;
       NEXT;
     }
@@ -559,6 +577,7 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     int64_t r;
     if (LIKELY(a->tag == V_INT && b->tag == V_INT) && LIKELY(!__builtin_mul_overflow(a->as.i, b->as.i, &r))) {
       a->as.i = r;
+      a->label = label_join(a->label, b->label);
       sp--;
       NEXT;
     }
@@ -574,6 +593,7 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     Value *a = sp - 2, *b = sp - 1;
     if (LIKELY(a->tag == V_INT && b->tag == V_INT && b->as.i > 0)) {
       a->as.i /= b->as.i;
+      a->label = label_join(a->label, b->label);
       sp--;
       NEXT;
     }
@@ -589,6 +609,7 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     Value *a = sp - 2, *b = sp - 1;
     if (LIKELY(a->tag == V_INT && b->tag == V_INT && b->as.i > 0)) {
       a->as.i %= b->as.i;
+      a->label = label_join(a->label, b->label);
       sp--;
       NEXT;
     }
@@ -638,23 +659,30 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
   CASE(EQ) {
     Value *a = sp - 2, *b = sp - 1;
     bool r;
+    Label l;
     if (LIKELY(a->tag == V_INT && b->tag == V_INT)) {
       r = a->as.i == b->as.i;
+      l = label_join(a->label, b->label);
     } else {
+      l = label_join(v_label(*a), v_label(*b));
       EQUAL_SLOW(r);
       RELEASE(*a);
       RELEASE(*b);
     }
     sp--;
     sp[-1] = v_bool(r);
+    sp[-1].label = l;
     NEXT;
   }
   CASE(NE) {
     Value *a = sp - 2, *b = sp - 1;
     bool r;
+    Label l;
     if (LIKELY(a->tag == V_INT && b->tag == V_INT)) {
       r = a->as.i != b->as.i;
+      l = label_join(a->label, b->label);
     } else {
+      l = label_join(v_label(*a), v_label(*b));
       EQUAL_SLOW(r);
       r = !r;
       RELEASE(*a);
@@ -662,6 +690,7 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     }
     sp--;
     sp[-1] = v_bool(r);
+    sp[-1].label = l;
     NEXT;
   }
 
@@ -670,10 +699,13 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
 #define COMPARE_OP(OPER, SYM) { \
     Value *a = sp - 2, *b = sp - 1; \
     bool r; \
+    Label l; \
     if (LIKELY(a->tag == V_INT && b->tag == V_INT)) { \
       r = a->as.i OPER b->as.i; \
+      l = label_join(a->label, b->label); \
     } else { \
       int c; \
+      l = label_join(v_label(*a), v_label(*b)); \
       SAVE_STATE(); \
       if (!compare_slow(vm, f, a, SYM, &c)) goto failed; \
       r = c != 2 && c OPER 0; \
@@ -682,6 +714,7 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     } \
     sp--; \
     sp[-1] = v_bool(r); \
+    sp[-1].label = l; \
     NEXT; }
   CASE(LT) COMPARE_OP(<, "<")
   CASE(LE) COMPARE_OP(<=, "<=")
@@ -775,12 +808,18 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     SAVE_STATE();
     FLUSH_FUEL();
     NativeStatus st = nat->fn(vm, f, args, (int)argc, &out);
+    /* the labels of the arguments (docs/security.md, "Untrusted content:
+     * propagation"): one pass over them, the policy is the native's */
+    Label lab = LABEL_NONE;
+    for (uint32_t i = 0; i < argc; i++) lab = label_join(lab, v_label(args[i]));
     if (UNLIKELY(st == NATIVE_ERROR || f->state == FIBER_FAILED)) {
       if (st == NATIVE_OK) RELEASE(out);
       if (f->state != FIBER_FAILED) vm_raise(vm, f, "%s failed", nat->name);
+      vm_raise_label(f, lab); /* its message may quote them */
       budget = granted = 0;
       return;
     }
+    if (UNLIKELY(lab) && st == NATIVE_OK) out = vm_native_labels(vm, nat, args, argc, lab, out);
     for (uint32_t i = 0; i < argc; i++) RELEASE(args[i]);
     sp = args;
     if (st == NATIVE_PARK) {
@@ -853,6 +892,9 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     sp -= n;
     if (n) memcpy(AS_LIST(l)->items, sp, (size_t)n * sizeof(Value));
     AS_LIST(l)->n = n;
+    Label lab = LABEL_NONE;
+    for (uint32_t i = 0; i < n; i++) lab = label_join(lab, v_label(sp[i]));
+    AS_LIST(l)->h.label = lab;
     PUSH(l);
     CHECK_MEM();
     NEXT;
@@ -888,6 +930,9 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     Value r = v_record(heap, shape);
     sp -= shape->n;
     memcpy(AS_RECORD(r)->vals, sp, (size_t)shape->n * sizeof(Value));
+    Label lab = LABEL_NONE;
+    for (uint32_t i = 0; i < shape->n; i++) lab = label_join(lab, v_label(sp[i]));
+    AS_RECORD(r)->h.label = lab;
     PUSH(r);
     CHECK_MEM();
     NEXT;
@@ -933,6 +978,11 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     }
     RELEASE(rec->vals[idx]);
     rec->vals[idx] = sp[-1];
+    /* the join of what it is built from now (the replaced field may have
+     * been the labelled one) */
+    Label lab = LABEL_NONE;
+    for (uint32_t i = 0; i < rec->shape->n; i++) lab = label_join(lab, v_label(rec->vals[i]));
+    rec->h.label = lab;
     sp--;
     CHECK_MEM();
     NEXT;
@@ -944,19 +994,27 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
   CASE(INDEX) {
     Value out;
     SAVE_STATE();
-    if (!index_value(vm, f, sp[-2], sp[-1], &out)) goto failed;
+    if (!index_value(vm, f, sp[-2], sp[-1], &out)) {
+      vm_raise_label(f, v_label(sp[-1])); /* the message quotes the key */
+      goto failed;
+    }
+    /* the element keeps its own label; a labelled index or key chose it */
+    if (UNLIKELY(v_label(sp[-1]))) out = v_with_label(heap, out, v_label(sp[-1]));
     RELEASE(sp[-2]);
     RELEASE(sp[-1]);
     sp--;
     sp[-1] = out;
+    CHECK_MEM();
     NEXT;
   }
 
   /* IS_NONE: x -> x == none. */
   CASE(IS_NONE) {
     Value v = sp[-1];
+    Label l = v_label(v);
     RELEASE(v);
     sp[-1] = v_bool(v.tag == V_NONE);
+    sp[-1].label = l;
     NEXT;
   }
 
@@ -993,6 +1051,7 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     if (vm->fuel >= max_fuel) budget = granted = 0;
     else if (budget > max_fuel - vm->fuel) budget = granted = (uint32_t)(max_fuel - vm->fuel);
     Value s = v_string(heap, vm->scratch.data, vm->scratch.len);
+    AS_STRING(s)->h.label = v_label(v);
     /* a large text would stay behind in the scratch buffer, outside the heap */
     if (vm->scratch.cap > 65536) buf_free(&vm->scratch);
     RELEASE(v);
@@ -1024,6 +1083,7 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
       ObjString *p = AS_STRING(parts[i]);
       memcpy(s->data + at, p->data, p->len);
       at += p->len;
+      s->h.label = label_join(s->h.label, p->h.label);
       RELEASE(parts[i]);
     }
     sp = parts;
@@ -1043,6 +1103,7 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     char *why = NULL;
     if (!v_convert(heap, mod, a, sp[-1], &out, &why)) {
       vm_raise(vm, f, "%s", why && *why ? why : "conversion failed");
+      vm_raise_label(f, v_label(sp[-1])); /* the message quotes the input */
       free(why);
       goto failed;
     }
@@ -1055,10 +1116,16 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
   /* FAIL: msg -> ; raises a workflow error with message msg. */
   CASE(FAIL) {
     Value m = sp[-1];
-    if (v_is(m, OBJ_STRING)) RT_ERROR("%s", AS_STRING(m)->data);
-    vm->scratch.len = 0;
-    if (!v_to_display(&vm->scratch, m, NULL)) RT_ERROR("workflow error");
-    RT_ERROR("%s", vm->scratch.data);
+    SAVE_STATE();
+    if (v_is(m, OBJ_STRING)) {
+      vm_raise(vm, f, "%s", AS_STRING(m)->data);
+    } else {
+      vm->scratch.len = 0;
+      if (!v_to_display(&vm->scratch, m, NULL)) vm_raise(vm, f, "workflow error");
+      else vm_raise(vm, f, "%s", vm->scratch.data);
+    }
+    vm_raise_label(f, v_label(m));
+    goto failed;
   }
 
   /* ASK a b: a model call by role a with the prompt on top of the stack;

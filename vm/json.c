@@ -690,6 +690,8 @@ typedef struct Conv {
   Buf path;   /* ".field", "[3]", ["key"] segments below the root "$" (a
                * scalar's conversion allocates nothing) */
   ConvSeen *seen; uint32_t nseen, seen_cap;  /* open addressing */
+  Label inh;  /* the join of the labels of the containers above the value
+               * being converted: a free string or json part keeps it */
 } Conv;
 
 static ConvSeen *seen_slot(const Conv *c, const Obj *o, uint32_t td) {
@@ -785,7 +787,7 @@ bool duration_parse(const char *s, size_t len, int64_t *out) {
 /* Whether conversion returned the very same value (so a container whose
  * elements all came back unchanged can be reused instead of copied). */
 static bool same(Value a, Value b) {
-  if (a.tag != b.tag) return false;
+  if (a.tag != b.tag || a.label != b.label) return false;
   return a.tag == V_OBJ ? a.as.o == b.as.o : a.as.i == b.as.i;
 }
 
@@ -796,6 +798,7 @@ static bool conv_list(Conv *c, const TypeDesc *d, Value v, int depth, Value *out
   Value res = v_list(c->h, l->n);
   ObjList *r = AS_LIST(res);
   bool changed = false;
+  Label lab = LABEL_NONE;
   size_t mark = c->path.len;
   for (uint32_t i = 0; i < l->n; i++) {
     buf_printf(&c->path, "[%u]", i);
@@ -805,9 +808,12 @@ static bool conv_list(Conv *c, const TypeDesc *d, Value v, int depth, Value *out
     c->path.data[mark] = '\0';
     if (!ok) { v_release(c->h, res); return false; }
     changed |= !same(x, l->items[i]);
+    lab = label_join(lab, v_label(x));
     r->items[r->n++] = x;
   }
-  if (!changed) { v_release(c->h, res); res = v_retain(v); }
+  /* the list is the join of what it now holds (declassified elements) */
+  if (!changed && lab == l->h.label) { v_release(c->h, res); res = v_retain(v); }
+  else r->h.label = lab;
   *out = res;
   return true;
 }
@@ -839,6 +845,7 @@ static bool conv_map(Conv *c, const TypeDesc *d, Value v, int depth, Value *out)
   Value res = v_map(c->h, n);
   bool changed = !is_map;
   size_t mark = c->path.len;
+  Label lab = LABEL_NONE;
   for (uint32_t i = 0; i < n; i++) {
     ObjString *k = is_map ? AS_MAP(v)->keys[i] : AS_RECORD(v)->shape->names[i];
     Value item = is_map ? AS_MAP(v)->vals[i] : AS_RECORD(v)->vals[i];
@@ -852,9 +859,12 @@ static bool conv_map(Conv *c, const TypeDesc *d, Value v, int depth, Value *out)
     c->path.data[mark] = '\0';
     if (!ok) { v_release(c->h, res); return false; }
     changed |= !same(x, item);
+    /* a key is free text: it keeps its label and the containers' */
+    lab = label_join(lab, label_join(v_label(x), label_join(k->h.label, c->inh)));
     res = map_set_take(c->h, res, k, x);
   }
-  if (!changed) { v_release(c->h, res); res = v_retain(v); }
+  if (!changed && lab == v_label(v)) { v_release(c->h, res); res = v_retain(v); }
+  else AS_MAP(res)->h.label = lab;
   *out = res;
   return true;
 }
@@ -932,6 +942,7 @@ static bool conv_record(Conv *c, const TypeDesc *d, Value v, int depth, Value *o
     if (!ok) { v_release(c->h, res); return false; }
     v_release(c->h, AS_RECORD(res)->vals[j]);
     AS_RECORD(res)->vals[j] = x;
+    AS_RECORD(res)->h.label = label_join(AS_RECORD(res)->h.label, v_label(x));
   }
   *out = res;
   return true;
@@ -971,15 +982,22 @@ static bool conv_tagged(Conv *c, uint32_t td, const TypeDesc *d, Value v, int de
 static bool conv(Conv *c, uint32_t td, Value v, int depth, Value *out) {
   bool shared = v.tag == V_OBJ && v.as.o->rc > 1 &&
                 (v.as.o->kind == OBJ_LIST || v.as.o->kind == OBJ_MAP || v.as.o->kind == OBJ_RECORD);
+  Label outer = c->inh;
+  c->inh = label_join(outer, v_label(v));
+  /* one shared object converts differently below a labelled container */
+  uint32_t key = td | (c->inh ? 0x80000000u : 0);
   if (shared && c->seen_cap) {
-    ConvSeen *s = seen_slot(c, v.as.o, td);
+    ConvSeen *s = seen_slot(c, v.as.o, key);
     if (s->obj) {
       *out = v_retain(s->out);
+      c->inh = outer;
       return true;
     }
   }
-  if (!conv_value(c, td, v, depth, out)) return false;
-  if (shared) seen_put(c, v.as.o, td, *out);
+  bool ok = conv_value(c, td, v, depth, out);
+  c->inh = outer;
+  if (!ok) return false;
+  if (shared) seen_put(c, v.as.o, key, *out);
   return true;
 }
 
@@ -988,27 +1006,33 @@ static bool conv_value(Conv *c, uint32_t td, Value v, int depth, Value *out) {
   if (depth > VALUE_MAX_DEPTH) return conv_fail(c, "%s", "value nested too deeply");
   const TypeDesc *d = &c->m->types[td];
   switch ((TypeDescKind)d->kind) {
-  case TD_JSON: *out = v_retain(v); return true;
+  /* Declassification (docs/security.md, "Untrusted content: propagation"):
+   * a value of a closed type comes out unlabelled; free text (string,
+   * json, a map's keys) keeps its label and the containers'. */
+  case TD_JSON: *out = v_with_label(c->h, v_retain(v), c->inh); return true;
   case TD_INT:
     if (v.tag != V_INT) return mismatch(c, td, v);
     *out = v;
+    out->label = LABEL_NONE;
     return true;
   case TD_FLOAT:
     if (v.tag == V_INT) { *out = v_float((double)v.as.i); return true; }
     if (v.tag != V_FLOAT) return mismatch(c, td, v);
     *out = v;
+    out->label = LABEL_NONE;
     return true;
   case TD_BOOL:
     if (v.tag != V_BOOL) return mismatch(c, td, v);
     *out = v;
+    out->label = LABEL_NONE;
     return true;
   case TD_STRING:
     if (!v_is(v, OBJ_STRING)) return mismatch(c, td, v);
-    *out = v_retain(v);
+    *out = v_with_label(c->h, v_retain(v), c->inh);
     return true;
   case TD_DURATION: {
     int64_t ms;
-    if (v.tag == V_DURATION) { *out = v; return true; }
+    if (v.tag == V_DURATION) { *out = v; out->label = LABEL_NONE; return true; }
     if (v_is(v, OBJ_STRING) && duration_parse(AS_STRING(v)->data, AS_STRING(v)->len, &ms)) {
       *out = v_duration(ms);
       return true;
@@ -1017,20 +1041,24 @@ static bool conv_value(Conv *c, uint32_t td, Value v, int depth, Value *out) {
   }
   case TD_NONE:
     if (v.tag != V_NONE) return mismatch(c, td, v);
-    *out = v;
+    *out = v_none();
     return true;
   case TD_FUNC:
     if (!v_is(v, OBJ_FUNC)) return mismatch(c, td, v);
     *out = v_retain(v);
     return true;
   case TD_OPTIONAL:
-    if (v.tag == V_NONE) { *out = v; return true; }
+    if (v.tag == V_NONE) { *out = v_none(); return true; }
     return conv(c, d->elem, v, depth + 1, out);
   case TD_ENUM:
     if (v_is(v, OBJ_STRING)) {
       for (uint32_t i = 0; i < d->n; i++) {
         const ObjString *s = const_str(c->m, d->members[i]);
-        if (s && str_eq(s, AS_STRING(v))) { *out = v_retain(v); return true; }
+        if (s && str_eq(s, AS_STRING(v))) {
+          /* one of the literals: a clean copy when it came labelled */
+          *out = v_label(v) ? v_string(c->h, s->data, s->len) : v_retain(v);
+          return true;
+        }
       }
     }
     return mismatch(c, td, v);
@@ -1070,7 +1098,7 @@ static bool conv_value(Conv *c, uint32_t td, Value v, int depth, Value *out) {
 bool v_convert(Heap *h, const Module *m, uint32_t td, Value v, Value *out, char **err) {
   Buf msg;
   buf_init(&msg);
-  Conv c = {h, m, &msg, {NULL, 0, 0}, NULL, 0, 0};
+  Conv c = {h, m, &msg, {NULL, 0, 0}, NULL, 0, 0, LABEL_NONE};
   bool ok = conv(&c, td, v, 0, out);
   buf_free(&c.path);
   seen_free(&c);

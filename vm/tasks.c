@@ -52,6 +52,7 @@ typedef struct Branch {
   const char *kind;    /* "error", "timeout", "cancelled", "limit" (static) */
   uint32_t finished;   /* 1-based finish order; 0 while unfinished */
   uint8_t state;       /* BranchState */
+  Label label;         /* BR_FAILED: the label of message (raised from untrusted data) */
 } Branch;
 
 struct ObjTasks {
@@ -133,6 +134,7 @@ static void branch_fail(ObjTasks *t, uint32_t i, const char *kind, char *msg) {
   Branch *b = &t->br[i];
   b->state = BR_FAILED;
   b->kind = kind;
+  b->label = LABEL_NONE;
   free(b->message);
   b->message = msg;
   b->finished = ++t->nfinished;
@@ -308,6 +310,7 @@ static Value all_results(VM *vm, ObjTasks *t) {
     Value r = v_record(&vm->heap, AS_RECORD(t->items)->shape);
     for (uint32_t i = 0; i < t->n; i++) {
       AS_RECORD(r)->vals[i] = t->br[i].result;
+      AS_RECORD(r)->h.label = label_join(AS_RECORD(r)->h.label, v_label(t->br[i].result));
       t->br[i].result = v_none();
     }
     return r;
@@ -315,6 +318,7 @@ static Value all_results(VM *vm, ObjTasks *t) {
   Value l = v_list(&vm->heap, t->n);
   for (uint32_t i = 0; i < t->n; i++) {
     AS_LIST(l)->items[i] = t->br[i].result;
+    AS_LIST(l)->h.label = label_join(AS_LIST(l)->h.label, v_label(t->br[i].result));
     t->br[i].result = v_none();
   }
   AS_LIST(l)->n = t->n;
@@ -384,12 +388,18 @@ static Value joined_result(VM *vm, ObjTasks *t) {
     Branch *b = &t->br[i];
     if (b->state == BR_DONE && b->finished <= cut) {
       AS_LIST(ok)->items[AS_LIST(ok)->n++] = b->result;
+      AS_LIST(ok)->h.label = label_join(AS_LIST(ok)->h.label, v_label(b->result));
       b->result = v_none();
     } else if (b->state == BR_FAILED && AS_LIST(bad)->n < AS_LIST(bad)->cap) {
       /* a branch stopped from outside (timeout) failed at its own address */
       char *at = b->addr ? NULL : t->prefix ? xasprintf("%s[%u]", t->prefix, i) : NULL;
       Value r = vm_failure_value(vm, i, b->kind, b->message, b->addr ? b->addr : at);
       free(at);
+      if (b->label) {
+        AS_RECORD(r)->vals[2] = v_with_label(h, AS_RECORD(r)->vals[2], b->label);
+        AS_RECORD(r)->h.label = b->label;
+        AS_LIST(bad)->h.label = label_join(AS_LIST(bad)->h.label, b->label);
+      }
       AS_LIST(bad)->items[AS_LIST(bad)->n++] = r;
     }
   }
@@ -398,6 +408,7 @@ static Value joined_result(VM *vm, ObjTasks *t) {
   v_release(h, v_obj(&js->h));
   AS_RECORD(r)->vals[0] = ok;
   AS_RECORD(r)->vals[1] = bad;
+  AS_RECORD(r)->h.label = label_join(v_label(ok), v_label(bad));
   return r;
 }
 
@@ -411,6 +422,7 @@ static Value first_results(VM *vm, ObjTasks *t) {
     Branch *b = &t->br[i];
     if (b->state != BR_DONE || b->finished > last) continue;
     AS_LIST(l)->items[AS_LIST(l)->n++] = b->result;
+    AS_LIST(l)->h.label = label_join(AS_LIST(l)->h.label, v_label(b->result));
     b->result = v_none();
   }
   return l;
@@ -633,7 +645,9 @@ static void deliver(VM *vm, ObjTasks *t, int st, Value r, const char *kind, Buf 
   } else {
     buf_putc(msg, '\0');
     trace_barrier(vm, t, false, msg->data);
-    vm_fail_parked(vm, w, kind, msg->data); /* may free w (a branch itself) */
+    /* the message may quote the first failure's */
+    Label l = t->first_bad != NO_INDEX && t->first_bad < t->n ? t->br[t->first_bad].label : LABEL_NONE;
+    vm_fail_parked_label(vm, w, kind, msg->data, NULL, l); /* may free w (a branch itself) */
   }
   v_release(&vm->heap, v_obj(&t->h));
 }
@@ -724,6 +738,7 @@ void tasks_branch_finished(VM *vm, Fiber *f) {
       char *msg = f->error ? f->error : xasprintf("branch %u failed", i);
       f->error = NULL;
       branch_fail(t, i, f->error_kind ? f->error_kind : "error", msg);
+      b->label = f->error_label;
       free(b->addr);
       b->addr = f->error_addr;
       f->error_addr = NULL;

@@ -320,6 +320,7 @@ static Value list_copy(Heap *h, ObjList *l, uint32_t extra) {
   ObjList *cl = AS_LIST(c);
   for (uint32_t i = 0; i < l->n; i++) cl->items[i] = v_retain(l->items[i]);
   cl->n = l->n;
+  cl->h.label = l->h.label;
   return c;
 }
 
@@ -333,6 +334,7 @@ Value list_push_take(Heap *h, Value list, Value item) {
   }
   list_reserve(h, l, l->n + 1);
   l->items[l->n++] = item;
+  l->h.label = label_join(l->h.label, v_label(item));
   return list;
 }
 
@@ -341,6 +343,7 @@ Value list_concat(Heap *h, Value a, Value b) {
   Value c = list_copy(h, la, lb->n);
   ObjList *cl = AS_LIST(c);
   for (uint32_t i = 0; i < lb->n; i++) cl->items[cl->n++] = v_retain(lb->items[i]);
+  cl->h.label = label_join(la->h.label, lb->h.label);
   return c;
 }
 
@@ -422,6 +425,7 @@ static Value map_copy(Heap *h, ObjMap *m) {
     cm->vals[i] = v_retain(m->vals[i]);
   }
   cm->n = m->n;
+  cm->h.label = m->h.label;
   map_reindex(h, cm);
   return c;
 }
@@ -436,6 +440,8 @@ Value map_set_take(Heap *h, Value map, ObjString *key, Value val) {
   }
   uint32_t hash = str_hash(key);
   int64_t i = map_find(m, key->data, key->len, hash);
+  /* a replaced entry's label stays: the join is kept conservatively */
+  m->h.label = label_join(m->h.label, label_join(key->h.label, v_label(val)));
   if (i >= 0) {
     v_release(h, m->vals[i]);
     m->vals[i] = val;

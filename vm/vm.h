@@ -77,6 +77,7 @@ typedef struct Fiber {
   struct Budget *budget; /* innermost enclosing budget (one reference); NULL: none (vm/tasks.c) */
   int64_t sleep_ms;      /* parked in a sleep the host journals when it ends (Effects.sleep_end); -1: none */
   int64_t sleep_at;      /* that sleep's start (unix ms; the host's) */
+  Label error_label;     /* FIBER_FAILED: the label of the error's message (raised from untrusted data) */
 } Fiber;
 
 /* ---- natives --------------------------------------------------------- */
@@ -88,6 +89,20 @@ typedef enum NativeStatus { NATIVE_OK, NATIVE_ERROR, NATIVE_PARK } NativeStatus;
  * the fiber is resumed with becomes the call's result. */
 typedef NativeStatus (*NativeFn)(struct VM *vm, Fiber *f, const Value *args, int argc, Value *out);
 
+/* How the one native-call path (CALL_NATIVE) labels a native's result
+ * (docs/security.md, "Untrusted content: propagation"); stdlib/labels.def
+ * gives every standard native its policy. The zero value is the default. */
+typedef enum NativeLabels {
+  NL_JOIN = 0,  /* the result joins the labels of all arguments */
+  NL_FRESH,     /* NL_JOIN, on the result and on every part of it the native
+                   built (held only by the result: a split's strings, a
+                   parse's objects, range's ints) */
+  NL_ELEMENT,   /* the result is an element of an argument: its own label
+                   joined with the arguments in Native.label_args (bit i:
+                   argument i, e.g. a key) */
+  NL_NONE       /* never labelled here (label_why says why: returns nothing,
+                   raises, the host labels the answer, trust) */
+} NativeLabels;
 typedef struct Native {
   const char *name;   /* what programs write: "len" (overloads share it) */
   const char *key;    /* unique, stable, stored in modules: "len.list" */
@@ -97,6 +112,9 @@ typedef struct Native {
   const char *doc;    /* one line for docs/stdlib.md */
   bool internal;      /* only the standard library and the constructs' lowering
                          may name it (natives.def, NATIVE_INTERNAL) */
+  uint8_t labels;     /* NativeLabels */
+  uint8_t label_args; /* NL_ELEMENT: the arguments whose labels join the element's */
+  const char *label_why; /* a policy other than NL_JOIN: why (docs, tests) */
 } Native;
 
 /* The native functions a host offers programs (the standard library's:
@@ -145,6 +163,7 @@ typedef struct VM {
   uint64_t budgets_exhausted; /* budgets exhausted so far: the engine sweeps their calls when it changes */
   const char *main_error_kind; /* after vm_run_main failed: the kind of its error ("error", "budget", "timeout", ...; static) */
   char *fatal;                /* set once the run cannot go on (the host cannot write its journal): the scheduler stops and the run fails with it */
+  bool trust_allowed;         /* trust(x, why) declassifies (default true; the host clears it under --untrusted without --allow-trust) */
   char *label_what[LABEL_MANY]; /* origins of untrusted content by Label - 1 (vm_label_origin; owned) */
   uint32_t nlabels;
 } VM;
@@ -176,6 +195,17 @@ void vm_fiber_free(VM *vm, Fiber *f);
  * LABEL_MANY. vm_label_what describes a label ("" for LABEL_NONE). */
 Label vm_label_origin(VM *vm, const char *what);
 const char *vm_label_what(const VM *vm, Label l);
+/* Joins l into the label of f's pending error message (a failure raised
+ * from untrusted data: `try` sees a labelled `message`). */
+void vm_raise_label(Fiber *f, Label l);
+/* Labels v (consumed) and every part of it held by v alone (reference
+ * count 1: built just now, nobody else sees it) with l joined in; shared
+ * parts keep their own labels. A native's fresh result (NL_FRESH). */
+Value vm_label_fresh(VM *vm, Value v, Label l);
+/* The result of native nat (out, consumed) called with args whose labels
+ * join to lab (not LABEL_NONE), labelled by the native's policy: what the
+ * native-call path does after every call. */
+Value vm_native_labels(VM *vm, const Native *nat, const Value *args, uint32_t argc, Label lab, Value out);
 
 /* Raises a workflow error on f (message printf-formatted); natives return
  * its result: `return vm_raise(vm, f, "index %lld out of range", i);` */

@@ -32,6 +32,9 @@ void vm_fail_parked(VM *vm, Fiber *f, const char *kind, const char *msg);
 /* The same for a failed effect whose address (vm/trace.h) the failure
  * records; addr may be NULL (the source location is recorded). */
 void vm_fail_parked_at(VM *vm, Fiber *f, const char *kind, const char *msg, const char *addr);
+/* vm_fail_parked_at whose message quotes untrusted data labelled l (a
+ * failure value `try` sees then has a labelled message). */
+void vm_fail_parked_label(VM *vm, Fiber *f, const char *kind, const char *msg, const char *addr, Label l);
 
 /* Failure kinds (Fiber.error_kind, a branch's kind, failure.kind):
  *   "error"     a workflow error: a failed or refused ask, a runtime error,

@@ -41,6 +41,7 @@ sqrt:a number
 pow:a number
 fail:raises; its message is the program's own string
 sleep:parks the fiber
+trust:a clean value is returned as it is; a labelled one is copied node by node, each charged to fuel and checked against the memory limit first (tests/unit/test_labels.c); a program holds a labelled value only from a source
 budget_used:a record of four fixed-size fields
 budget_left:a record of four fixed-size fields
 now:an int

@@ -153,9 +153,9 @@ static NativeStatus nat_range(VM *vm, Fiber *f, const Value *args, int argc, Val
   return NATIVE_OK;
 }
 
-static const Native N_TICK = { "tick", "tick", "(int) -> void", nat_tick, 1, "", false};
-static const Native N_NAP = { "nap", "nap", "(int) -> void", nat_nap, 1, "", false};
-static const Native N_RANGE = { "range", "range", "(int) -> list[int]", nat_range, 1, "", false};
+static const Native N_TICK = { "tick", "tick", "(int) -> void", nat_tick, 1, "", false, NL_JOIN, 0, NULL};
+static const Native N_NAP = { "nap", "nap", "(int) -> void", nat_nap, 1, "", false, NL_JOIN, 0, NULL};
+static const Native N_RANGE = { "range", "range", "(int) -> list[int]", nat_range, 1, "", false, NL_JOIN, 0, NULL};
 
 /* ---- tests ----------------------------------------------------------- */
 

@@ -79,12 +79,12 @@ static NativeStatus nat_mklist(VM *vm, Fiber *f, const Value *args, int argc, Va
   return NATIVE_OK;
 }
 
-static const Native N_NAP = {"tnap", "tnap", "(int) -> void", nat_nap, 1, "", false};
-static const Native N_CHECK = {"tcheck", "tcheck", "(int) -> void", nat_check, 1, "", false};
-static const Native N_TICK = {"ttick", "ttick", "(int) -> void", nat_tick, 1, "", false};
-static const Native N_ENTER = {"tenter", "tenter", "() -> void", nat_enter, 0, "", false};
-static const Native N_LEAVE = {"tleave", "tleave", "() -> void", nat_leave, 0, "", false};
-static const Native N_MKLIST = {"tmklist", "tmklist", "(int) -> list[int]", nat_mklist, 1, "", false};
+static const Native N_NAP = {"tnap", "tnap", "(int) -> void", nat_nap, 1, "", false, NL_JOIN, 0, NULL};
+static const Native N_CHECK = {"tcheck", "tcheck", "(int) -> void", nat_check, 1, "", false, NL_JOIN, 0, NULL};
+static const Native N_TICK = {"ttick", "ttick", "(int) -> void", nat_tick, 1, "", false, NL_JOIN, 0, NULL};
+static const Native N_ENTER = {"tenter", "tenter", "() -> void", nat_enter, 0, "", false, NL_JOIN, 0, NULL};
+static const Native N_LEAVE = {"tleave", "tleave", "() -> void", nat_leave, 0, "", false, NL_JOIN, 0, NULL};
+static const Native N_MKLIST = {"tmklist", "tmklist", "(int) -> list[int]", nat_mklist, 1, "", false, NL_JOIN, 0, NULL};
 
 /* ---- a tiny assembler ------------------------------------------------------ */
 
