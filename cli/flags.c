@@ -243,6 +243,22 @@ SETTER(set_allow_write) { return add_grant(o, f, v, 1, &R->allow_write, &R->nall
 SETTER(set_allow_run) { return add_grant(o, f, v, 2, &R->allow_run, &R->nallow_run); }
 SETTER(set_allow_net) { return add_grant(o, f, v, 3, &R->allow_net, &R->nallow_net); }
 SETTER(set_allow_env) { return add_grant(o, f, v, 4, &R->allow_env, &R->nallow_env); }
+SETTER(set_allow_read_untrusted) {
+  return add_grant(o, f, v, 5, &R->allow_read_untrusted, &R->nallow_read_untrusted);
+}
+/* --untrusted-input=NAME: checked against main's parameters when the
+ * program is loaded (an unknown NAME is a usage error there). */
+SETTER(set_untrusted_input) {
+  bool ident = (v[0] >= 'a' && v[0] <= 'z') || (v[0] >= 'A' && v[0] <= 'Z') || v[0] == '_';
+  for (const char *c = v; *c && ident; c++)
+    ident = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_';
+  if (!ident) {
+    weft_tool_error("%s needs the name of a parameter of main, not '%s'", f->name, v);
+    return false;
+  }
+  return add_grant(o, f, v, 6, &R->untrusted_inputs, &R->nuntrusted_inputs);
+}
+SETTER(set_allow_trust) { (void)f; (void)v; R->allow_trust = true; return true; }
 SETTER(set_grants_file) { (void)f; R->grants_file = v; return true; }
 /* --models P/M,P/M,...: each a provider weft knows and a model named in
  * full, or "*" for all of that provider's models. A later --models
@@ -425,6 +441,10 @@ const Flag FLAGS[] = {
      "refused), imports from std/ and --allow-import only,\n"
      "at most 1 MiB of source, and a role whose model\n"
      "--models does not allow is an error (E0621)"},
+    {"--untrusted-input", NULL, "NAME", true, CMD_CHECK, REUSE_NO, SEC_MAIN, set_untrusted_input,
+     "main's parameter NAME is untrusted content (as `weft\n"
+     "run --untrusted-input` takes it): report the flows of\n"
+     "it into an acting argument (repeatable)"},
     {"--models", NULL, "P/M,...", false, CMD_CHECK, REUSE_NO, SEC_MAIN, set_models,
      "the models roles may name: provider/model, or\n"
      "provider/* for all of one provider's; mock models\n"
@@ -470,9 +490,21 @@ const Flag FLAGS[] = {
     {"--allow-write", NULL, "PATH", true, CMD_RUNLIKE, REUSE_NAME, SEC_TRUST, set_allow_write,
      "let std/fs write PATH (a file, or beneath a directory;\n"
      "repeatable)"},
-    {"--allow-run", NULL, "PROGRAM", true, CMD_RUNLIKE, REUSE_NAME, SEC_TRUST, set_allow_run,
+    {"--allow-read-untrusted", NULL, "PATH", true, CMD_RUNLIKE, REUSE_NAME, SEC_TRUST, set_allow_read_untrusted,
+     "as --allow-read, and what std/fs reads beneath PATH\n"
+     "is untrusted content: it may not fill an argument that\n"
+     "acts (a path written, a program run, a request sent)"},
+    {"--allow-run", NULL, "PROGRAM[:trusted]", true, CMD_RUNLIKE, REUSE_NAME, SEC_TRUST, set_allow_run,
      "let std/proc run PROGRAM (a name found on PATH, or a\n"
-     "path; fixed to its absolute path at start; repeatable)"},
+     "path; fixed to its absolute path at start; repeatable).\n"
+     "Its output is untrusted content unless :trusted"},
+    {"--untrusted-input", NULL, "NAME", true, CMD_RUNLIKE, REUSE_YES, SEC_TRUST, set_untrusted_input,
+     "main's parameter NAME is untrusted content (repeatable;\n"
+     "a closed type such as int or a literal union is not)"},
+    {"--allow-trust", NULL, NULL, false, CMD_RUNLIKE, REUSE_NO, SEC_TRUST, set_allow_trust,
+     "with --untrusted: let the program's trust(x, \"why\")\n"
+     "declassify untrusted content (without it, trust() is\n"
+     "recorded but not honoured)"},
     {"--allow-net", NULL, "HOST[:PORT]", true, CMD_RUNLIKE, REUSE_NAME, SEC_TRUST, set_allow_net,
      "let std/http reach HOST (any port, or only PORT;\n"
      "repeatable)"},
@@ -481,8 +513,9 @@ const Flag FLAGS[] = {
      "std/proc runs (besides PATH, HOME, LANG, TERM; repeatable)"},
     {"--grants", NULL, "FILE", true, CMD_RUNLIKE, REUSE_NAME, SEC_TRUST, set_grants_file,
      "grants from a JSON file {\"read\": [PATH..], \"write\":\n"
-     "[..], \"run\": [..], \"net\": [..]}, as the flags give\n"
-     "them; only ever read when named here"},
+     "[..], \"run\": [..], \"net\": [..], \"read_untrusted\":\n"
+     "[..]}, as the flags give them; only ever read when\n"
+     "named here"},
     {"--models", NULL, "P/M,...", false, CMD_RUNLIKE, REUSE_YES, SEC_TRUST, set_models,
      "roles may call only these models: provider/model,\n"
      "or provider/* for all of one provider's; mock models\n"
@@ -643,6 +676,8 @@ void opts_free(Opts *o) {
   free(o->run.allow_run);
   free(o->run.allow_env);
   free(o->run.allow_net);
+  free(o->run.allow_read_untrusted);
+  free(o->run.untrusted_inputs);
   for (uint32_t i = 0; i < o->run.nrecorded; i++) free(o->run.recorded[i]);
   free(o->run.recorded);
 }
@@ -731,7 +766,8 @@ int flags_apply_recorded(Opts *o, weft_rerun *r) {
       /* the name only (older journals hold the path, which is ignored) */
       if (f->set == set_prices) o->run.had_prices = true;
       else if (f->set == set_grants_file || f->set == set_allow_read || f->set == set_allow_write ||
-               f->set == set_allow_run || f->set == set_allow_net || f->set == set_allow_env)
+               f->set == set_allow_run || f->set == set_allow_net || f->set == set_allow_env ||
+               f->set == set_allow_read_untrusted)
         o->run.had_grants = true;
       else o->run.had_mock = true;
       continue;

@@ -52,7 +52,7 @@ typedef struct Opts {
   bool help;                    /* --help / -h was given: print the help, exit 0 */
   const char *spelling;         /* the flag being set, as typed ("--import-path"), for messages */
   uint32_t cap_args, cap_models, cap_recorded, cap_imports, cap_allow;
-  uint32_t cap_grant[5];        /* --allow-read, -write, -run, -net, -env */
+  uint32_t cap_grant[7];        /* --allow-read, -write, -run, -net, -env, -read-untrusted, --untrusted-input */
 } Opts;
 
 struct Flag;

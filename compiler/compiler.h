@@ -179,6 +179,11 @@ typedef struct CompileOptions {
    * (--max-concurrency); a literal fan-out limit above it gets note N0001.
    * 0: no such notes. */
   uint32_t concurrency_note;
+  /* --untrusted-input=NAME: main's parameters whose values are untrusted
+   * content (docs/security.md, "Untrusted content"), for the static
+   * analysis of sources and sinks; borrowed. */
+  const char *const *untrusted_inputs;
+  uint32_t nuntrusted_inputs;
 } CompileOptions;
 
 typedef struct ProgramFile {

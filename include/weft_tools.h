@@ -61,6 +61,10 @@ typedef struct weft_compile_opts {
   const char *const *models;
   uint32_t nmodels;
   uint64_t max_memory;   /* the compiler's memory limit (--max-memory); 0: none */
+  /* --untrusted-input=NAME (check): main's parameters whose values are
+   * untrusted content, for the static analysis of where it flows */
+  const char *const *untrusted_inputs;
+  uint32_t nuntrusted_inputs;
 } weft_compile_opts;
 
 /* How weft check reports: text on stderr, or on stdout one JSON document,
@@ -156,6 +160,14 @@ typedef struct weft_run_opts {
   const char **allow_env; uint32_t nallow_env;   /* --allow-env=NAME: passed on to child processes */
   const char *grants_file;
   bool had_grants;              /* resume/replay: the run was started with grants (--allow-*, --grants) */
+  /* Untrusted content (docs/security.md, "Untrusted content: sources, sinks
+   * and the journal"): --allow-read-untrusted=PATH (a read grant whose
+   * results are labelled), --untrusted-input=NAME (main's parameter NAME
+   * is labelled, deep), --allow-trust (trust() declassifies under
+   * --untrusted too). */
+  const char **allow_read_untrusted; uint32_t nallow_read_untrusted;
+  const char **untrusted_inputs; uint32_t nuntrusted_inputs;
+  bool allow_trust;
 } weft_run_opts;
 
 /* weft run: compiles or loads o->file, runs main, prints its result. */

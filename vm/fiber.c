@@ -373,7 +373,8 @@ NativeStatus vm_raise(VM *vm, Fiber *f, const char *fmt, ...) {
 }
 
 bool vm_failure_catchable(const VM *vm, const Fiber *f, const char *kind) {
-  if (!kind || strcmp(kind, "error") == 0 || strcmp(kind, "timeout") == 0 || strcmp(kind, "steps") == 0)
+  if (!kind || strcmp(kind, "error") == 0 || strcmp(kind, "timeout") == 0 || strcmp(kind, "steps") == 0 ||
+      strcmp(kind, "untrusted") == 0)
     return true;
   if (strcmp(kind, "budget") == 0) return !budget_spent(f->budget) && !budget_run_failure(vm);
   return false; /* "limit", "cancelled" */
@@ -610,6 +611,7 @@ void vm_wake(VM *vm, Fiber *f, Value value) {
 
 VM *vm_new(Module *mod, const Limits *limits) {
   VM *vm = xcalloc(1, sizeof *vm);
+  vm->trust_allowed = true;
   if (limits) vm->limits = *limits;
   limits_default(&vm->limits);
   heap_init(&vm->heap, vm->limits.max_memory);

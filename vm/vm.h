@@ -147,6 +147,7 @@ typedef struct VM {
   char *fatal;                /* set once the run cannot go on (the host cannot write its journal): the scheduler stops and the run fails with it */
   char *label_what[LABEL_MANY]; /* origins of untrusted content by Label - 1 (vm_label_origin; owned) */
   uint32_t nlabels;
+  bool trust_allowed;         /* trust() declassifies (default); the host clears it under --untrusted without --allow-trust */
 } VM;
 
 VM *vm_new(Module *mod, const Limits *limits);
