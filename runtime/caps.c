@@ -44,6 +44,8 @@ const CapOp *caps_find(const char *name) {
 
 /* ---- calls ---------------------------------------------------------------------- */
 
+#define CAP_UNTRUSTED_MAX 4  /* fields in a CapOp's untrusted list */
+
 typedef enum CapState { CAP_RUNNING, CAP_DONE, CAP_FAILED } CapState;
 
 struct CapCall {
@@ -58,9 +60,10 @@ struct CapCall {
   bool starting;          /* inside op->start */
   char *response;         /* CAP_DONE: the result JSON */
   char *fail_kind, *fail_msg;  /* CAP_FAILED */
-  /* the label of the result's untrusted fields: what the grants say now,
-   * joined with what a record that answered the call says (never less) */
-  Label label;
+  /* the labels of the result's untrusted fields (CapOp.untrusted, in
+   * order; [0] for the whole result): what the grants say now, joined
+   * with what a record that answered the call says (never less) */
+  Label label[CAP_UNTRUSTED_MAX];
   void *data;             /* the handler's */
   int64_t started_at;     /* unix ms */
   uint64_t started_ms;    /* the VM's clock */
@@ -319,7 +322,8 @@ static void serve(Caps *cs, CapCall *c, const EffectRec *rec) {
     c->state = CAP_FAILED;
   }
   /* a record may add a label, never remove one */
-  c->label = label_join(c->label, caps_record_label(cs->vm, rec->label));
+  Label jl = caps_record_label(cs->vm, rec->label);
+  for (int i = 0; i < CAP_UNTRUSTED_MAX; i++) c->label[i] = label_join(c->label[i], jl);
   cs->log->served++;
   if (cs->log->collect) {
     EffectRec copy = effect_rec_dup(rec);
@@ -435,13 +439,15 @@ static bool refuse_untrusted(Caps *cs, const CapOp *op, const EffectRequest *rq)
   return false;
 }
 
-/* What the grants say of the result's untrusted fields, as a label (an
- * origin naming op's fields and call site), or LABEL_NONE when they vouch
+/* What the grants say of the result's untrusted fields: a label per field
+ * (an origin naming the field, op and call site: "the body of
+ * http.request at main/http.request#1"), or none when the grants vouch
  * for them: a program granted PROGRAM:trusted, a file read outside every
- * --allow-read-untrusted grant. Without grants (a replay) the content is
- * untrusted. */
-static Label result_label(Caps *cs, const CapOp *op, const cJSON *args, const char *addr) {
-  if (!op->untrusted) return LABEL_NONE;
+ * --allow-read-untrusted grant. Without grants (a replay) a program's
+ * output and a response are untrusted; a file's label comes from the
+ * record. */
+static void result_labels(Caps *cs, const CapOp *op, const cJSON *args, const char *addr, Label *out) {
+  if (!op->untrusted) return;
   const Grants *g = cs->grants;
   if (strcmp(op->name, "proc.run") == 0 && g) {
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(args, "program");
@@ -450,12 +456,12 @@ static Label result_label(Caps *cs, const CapOp *op, const cJSON *args, const ch
                    grants_program_trusted(g, abs);
     free(abs);
     free(err);
-    if (trusted) return LABEL_NONE;
+    if (trusted) return;
   } else if (strncmp(op->name, "fs.", 3) == 0) {
-    if (!g) return LABEL_NONE;  /* a replay has no read grants and reads no file */
+    if (!g) return;
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(args, "path");
     if (!p) p = cJSON_GetObjectItemCaseSensitive(args, "pattern");
-    if (!cJSON_IsString(p)) return LABEL_NONE;
+    if (!cJSON_IsString(p)) return;
     /* a pattern: the directory before its first wildcard */
     char *path = xstrdup(p->valuestring);
     char *w = strpbrk(path, "*?[{");
@@ -467,24 +473,24 @@ static Label result_label(Caps *cs, const CapOp *op, const cJSON *args, const ch
     }
     bool untrusted = grants_read_untrusted(g, path);
     free(path);
-    if (!untrusted) return LABEL_NONE;
+    if (!untrusted) return;
   }
   char *site = caps_label_site(addr);
-  Buf what;
-  buf_init(&what);
-  if (!*op->untrusted) buf_printf(&what, "the result of %s at %s", op->name, site);
-  else {
-    buf_puts(&what, "the ");
-    for (const char *q = op->untrusted; *q; q++) {
-      if (*q == ' ') buf_puts(&what, " and ");
-      else buf_putc(&what, *q);
-    }
-    buf_printf(&what, " of %s at %s", op->name, site);
+  if (!*op->untrusted) {
+    char *what = xasprintf("the result of %s at %s", op->name, site);
+    out[0] = vm_label_origin(cs->vm, what);
+    free(what);
   }
-  Label l = vm_label_origin(cs->vm, what.data);
-  buf_free(&what);
+  int i = 0;
+  for (const char *p = op->untrusted; *p && i < CAP_UNTRUSTED_MAX; i++) {
+    const char *e = strchr(p, ' ');
+    int k = (int)(e ? (size_t)(e - p) : strlen(p));
+    char *what = xasprintf("the %.*s of %s at %s", k, p, op->name, site);
+    out[i] = vm_label_origin(cs->vm, what);
+    free(what);
+    p = e ? e + 1 : p + k;
+  }
   free(site);
-  return l;
 }
 
 Label caps_record_label(VM *vm, const char *text) {
@@ -493,34 +499,35 @@ Label caps_record_label(VM *vm, const char *text) {
   buf_init(&b);
   for (const unsigned char *p = (const unsigned char *)text; *p && b.len < 200; p++)
     buf_putc(&b, *p < 0x20 || *p == 0x7f ? '?' : (char)*p);
-  buf_putc(&b, '\0');
   Label l = vm_label_origin(vm, b.data);
   buf_free(&b);
   return l;
 }
 
-/* Labels a fresh result v with l: the untrusted fields of op (the whole
- * result for "" or an operation with none that a record said was
- * labelled), and the result itself (an object's label is the join of its
- * parts). */
-static void label_result(const CapOp *op, Value v, Label l) {
-  if (!l) return;
+/* Labels a fresh result v: each untrusted field of op with its label (the
+ * whole result for an operation whose result is all content, or one with
+ * none that a record said was labelled), and the result itself (an
+ * object's label is the join of its parts). */
+static void label_result(const CapOp *op, Value v, const Label *l) {
   if (!op->untrusted || !*op->untrusted || !v_is(v, OBJ_MAP)) {
-    v_label_deep(v, l);
+    Label all = LABEL_NONE;
+    for (int i = 0; i < CAP_UNTRUSTED_MAX; i++) all = label_join(all, l[i]);
+    if (all) v_label_deep(v, all);
     return;
   }
   ObjMap *m = AS_MAP(v);
-  for (const char *p = op->untrusted; *p;) {
+  int i = 0;
+  for (const char *p = op->untrusted; *p && i < CAP_UNTRUSTED_MAX; i++) {
     const char *e = strchr(p, ' ');
     size_t k = e ? (size_t)(e - p) : strlen(p);
     Value *x = map_get_cstr(m, p, k);
-    if (x) {
-      if (x->tag == V_OBJ) v_label_deep(*x, l);
-      else x->label = label_join(x->label, l);
+    if (x && l[i]) {
+      if (x->tag == V_OBJ) v_label_deep(*x, l[i]);
+      else x->label = label_join(x->label, l[i]);
+      m->h.label = label_join(m->h.label, l[i]);
     }
     p = e ? e + 1 : p + k;
   }
-  m->h.label = label_join(m->h.label, l);
 }
 
 bool caps_submit(Caps *cs, const EffectRequest *rq) {
@@ -566,7 +573,7 @@ bool caps_submit(Caps *cs, const EffectRequest *rq) {
   c->started_at = unix_now_ms();
   c->started_ms = vm_now_ms(vm);
   c->state = CAP_RUNNING;
-  c->label = result_label(cs, op, args, c->addr);
+  result_labels(cs, op, args, c->addr, c->label);
   list_push(&cs->running, c);
   map_put(cs, c->f, c);
 
@@ -649,7 +656,8 @@ static void journal_call(Caps *cs, CapCall *c) {
     r.error = xstrdup(c->fail_msg);
     r.error_kind = xstrdup(c->fail_kind);
   }
-  if (r.ok && c->label) r.label = xstrdup(vm_label_what(cs->vm, c->label));
+  for (int i = 0; r.ok && i < CAP_UNTRUSTED_MAX && !r.label; i++)
+    if (c->label[i]) r.label = xstrdup(vm_label_what(cs->vm, c->label[i]));
   r.attempts = 1;
   r.started_at = c->started_at;
   r.ended_at = unix_now_ms();
