@@ -351,7 +351,7 @@ static bool add_prog(Grants *g, const char *spec, char **err) {
   char *abs = NULL;
   static const char sfx[] = ":trusted";
   size_t sn = strlen(spec), tn = sizeof sfx - 1;
-  bool trusted = sn > tn && strcmp(spec + sn - tn, sfx) == 0;
+  bool trusted = sn >= tn && strcmp(spec + sn - tn, sfx) == 0;
   char *own = xstrndup(spec, trusted ? sn - tn : sn);
   const char *text = own;
   bool ok = false;
