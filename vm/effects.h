@@ -137,6 +137,9 @@ typedef struct Effects {
   /* One trace event, a JSON object of n bytes (no newline). NULL: no trace:
    * the VM builds no events at all. */
   void (*trace)(void *host, const char *line, size_t n);
+  /* trust(x, reason) on f declassified x, whose label named origin ("" for
+   * a value that was clean): the host journals it. NULL: not journaled. */
+  void (*trusted)(void *host, struct Fiber *f, const char *reason, const char *origin);
 } Effects;
 
 #endif

@@ -611,7 +611,6 @@ void vm_wake(VM *vm, Fiber *f, Value value) {
 
 VM *vm_new(Module *mod, const Limits *limits) {
   VM *vm = xcalloc(1, sizeof *vm);
-  vm->trust_allowed = true;
   if (limits) vm->limits = *limits;
   limits_default(&vm->limits);
   heap_init(&vm->heap, vm->limits.max_memory);
@@ -621,6 +620,7 @@ VM *vm_new(Module *mod, const Limits *limits) {
   vm->err = stderr;
   buf_init(&vm->scratch);
   vm->fn_cache = xcalloc(mod->nfuncs ? mod->nfuncs : 1, sizeof *vm->fn_cache);
+  vm->trust_allowed = true;
   return vm;
 }
 

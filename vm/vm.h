@@ -145,9 +145,9 @@ typedef struct VM {
   uint64_t budgets_exhausted; /* budgets exhausted so far: the engine sweeps their calls when it changes */
   const char *main_error_kind; /* after vm_run_main failed: the kind of its error ("error", "budget", "timeout", ...; static) */
   char *fatal;                /* set once the run cannot go on (the host cannot write its journal): the scheduler stops and the run fails with it */
+  bool trust_allowed;         /* trust(x, why) declassifies (default true; the host clears it under --untrusted without --allow-trust) */
   char *label_what[LABEL_MANY]; /* origins of untrusted content by Label - 1 (vm_label_origin; owned) */
   uint32_t nlabels;
-  bool trust_allowed;         /* trust() declassifies (default); the host clears it under --untrusted without --allow-trust */
 } VM;
 
 VM *vm_new(Module *mod, const Limits *limits);
