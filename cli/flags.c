@@ -227,6 +227,13 @@ SETTER(set_import_path) {
   return true;
 }
 SETTER(set_untrusted) { (void)f; (void)v; R->untrusted = true; return true; }
+SETTER(set_untrusted_input) {
+  if (!need_name(f->name, v, "the name of a parameter of main")) return false;
+  R->untrusted_inputs = grow(R->untrusted_inputs, &o->cap_untrusted_inputs, R->nuntrusted_inputs,
+                             sizeof *R->untrusted_inputs);
+  R->untrusted_inputs[R->nuntrusted_inputs++] = v;
+  return true;
+}
 /* --allow-read/-write/-run/-net: kept as typed; the run resolves each
  * once, at its start (runtime/grants.c), and refuses what it cannot. */
 static bool add_grant(Opts *o, const Flag *f, char *v, int k, const char ***list, uint32_t *n) {
@@ -244,19 +251,11 @@ SETTER(set_allow_run) { return add_grant(o, f, v, 2, &R->allow_run, &R->nallow_r
 SETTER(set_allow_net) { return add_grant(o, f, v, 3, &R->allow_net, &R->nallow_net); }
 SETTER(set_allow_env) { return add_grant(o, f, v, 4, &R->allow_env, &R->nallow_env); }
 SETTER(set_allow_read_untrusted) {
-  return add_grant(o, f, v, 5, &R->allow_read_untrusted, &R->nallow_read_untrusted);
-}
-/* --untrusted-input=NAME: checked against main's parameters when the
- * program is loaded (an unknown NAME is a usage error there). */
-SETTER(set_untrusted_input) {
-  bool ident = (v[0] >= 'a' && v[0] <= 'z') || (v[0] >= 'A' && v[0] <= 'Z') || v[0] == '_';
-  for (const char *c = v; *c && ident; c++)
-    ident = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_';
-  if (!ident) {
-    weft_tool_error("%s needs the name of a parameter of main, not '%s'", f->name, v);
-    return false;
-  }
-  return add_grant(o, f, v, 6, &R->untrusted_inputs, &R->nuntrusted_inputs);
+  if (!need_name(f->name, v, "a value")) return false;
+  R->allow_read_untrusted = grow(R->allow_read_untrusted, &o->cap_read_untrusted, R->nallow_read_untrusted,
+                                 sizeof *R->allow_read_untrusted);
+  R->allow_read_untrusted[R->nallow_read_untrusted++] = v;
+  return true;
 }
 SETTER(set_allow_trust) { (void)f; (void)v; R->allow_trust = true; return true; }
 SETTER(set_grants_file) { (void)f; R->grants_file = v; return true; }
@@ -442,9 +441,10 @@ const Flag FLAGS[] = {
      "at most 1 MiB of source, and a role whose model\n"
      "--models does not allow is an error (E0621)"},
     {"--untrusted-input", NULL, "NAME", true, CMD_CHECK, REUSE_NO, SEC_MAIN, set_untrusted_input,
-     "main's parameter NAME is untrusted content (as `weft\n"
-     "run --untrusted-input` takes it): report the flows of\n"
-     "it into an acting argument (repeatable)"},
+     "main's parameter NAME holds untrusted text (repeatable):\n"
+     "a flow of it into a parameter that acts (the path of\n"
+     "fs.write, what proc.run runs, an HTTP request) is an\n"
+     "error (E0650) unless a closed type or trust() is between"},
     {"--models", NULL, "P/M,...", false, CMD_CHECK, REUSE_NO, SEC_MAIN, set_models,
      "the models roles may name: provider/model, or\n"
      "provider/* for all of one provider's; mock models\n"
@@ -670,6 +670,7 @@ void opts_free(Opts *o) {
   free(o->run.args);
   free(o->run.models);
   free(o->run.import_paths);
+  free(o->run.untrusted_inputs);
   free(o->run.allow_models);
   free(o->run.allow_read);
   free(o->run.allow_write);
@@ -677,7 +678,6 @@ void opts_free(Opts *o) {
   free(o->run.allow_env);
   free(o->run.allow_net);
   free(o->run.allow_read_untrusted);
-  free(o->run.untrusted_inputs);
   for (uint32_t i = 0; i < o->run.nrecorded; i++) free(o->run.recorded[i]);
   free(o->run.recorded);
 }

@@ -49,10 +49,11 @@ typedef struct Opts {
   bool deny_warnings;           /* check --deny-warnings */
   int test_format;              /* test --format (weft_test_format) */
   bool update;                  /* test --update */
+  uint32_t cap_read_untrusted;  /* --allow-read-untrusted */
   bool help;                    /* --help / -h was given: print the help, exit 0 */
   const char *spelling;         /* the flag being set, as typed ("--import-path"), for messages */
-  uint32_t cap_args, cap_models, cap_recorded, cap_imports, cap_allow;
-  uint32_t cap_grant[7];        /* --allow-read, -write, -run, -net, -env, -read-untrusted, --untrusted-input */
+  uint32_t cap_args, cap_models, cap_recorded, cap_imports, cap_allow, cap_untrusted_inputs;
+  uint32_t cap_grant[5];        /* --allow-read, -write, -run, -net, -env */
 } Opts;
 
 struct Flag;

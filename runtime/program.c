@@ -77,10 +77,12 @@ static CompileOptions compile_options(bool check_only, const weft_compile_opts *
   opt.max_memory = co->max_memory ? (size_t)co->max_memory
                    : co->untrusted ? (size_t)WEFT_UNTRUSTED_MAX_MEMORY : 0;
   opt.limit_models = co->limit_models;
-  opt.untrusted_inputs = co->untrusted_inputs;
-  opt.nuntrusted_inputs = co->nuntrusted_inputs;
   opt.models = co->models;
   opt.nmodels = co->nmodels;
+  opt.untrusted_inputs = co->untrusted_inputs;
+  opt.nuntrusted_inputs = co->nuntrusted_inputs;
+  opt.trusted_programs = co->trusted_programs;
+  opt.ntrusted_programs = co->ntrusted_programs;
   return opt;
 }
 

@@ -40,7 +40,7 @@ expect_rc 2 "unknown input"
 expect_err "--untrusted-input=nope: main has no parameter nope (main takes: cfg, n)"
 run "$WEFT" run "$tmp/i.weft" --no-journal --arg "$in" --arg n=3 --untrusted-input=1x
 expect_rc 2 "malformed input"
-expect_err "--untrusted-input needs the name of a parameter of main, not '1x'"
+expect_err "--untrusted-input=1x: main has no parameter 1x"
 run "$WEFT" check --untrusted-input=cfg "$tmp/i.weft"
 expect_rc 0 "check"
 
