@@ -33,6 +33,17 @@ static char *dup_text(const char *s) {
   return memcpy(d, s, n);
 }
 
+static char *dup_text_n(const char *s, size_t n) {
+  char *d = malloc(n + 1);
+  if (!d) {
+    fputs("weft: out of memory\n", stderr);
+    exit(WEFT_EXIT_FAIL);
+  }
+  memcpy(d, s, n);
+  d[n] = '\0';
+  return d;
+}
+
 static bool parse_when(const char *flag, const char *s, weft_when *w) {
   if (strcmp(s, "auto") == 0) *w = WEFT_WHEN_AUTO;
   else if (strcmp(s, "always") == 0) *w = WEFT_WHEN_ALWAYS;
@@ -247,7 +258,16 @@ static bool add_grant(Opts *o, const Flag *f, char *v, int k, const char ***list
 }
 SETTER(set_allow_read) { return add_grant(o, f, v, 0, &R->allow_read, &R->nallow_read); }
 SETTER(set_allow_write) { return add_grant(o, f, v, 1, &R->allow_write, &R->nallow_write); }
-SETTER(set_allow_run) { return add_grant(o, f, v, 2, &R->allow_run, &R->nallow_run); }
+SETTER(set_allow_run) {
+  static const char sfx[] = ":trusted";
+  size_t n = strlen(v), k = sizeof sfx - 1;
+  if (n > k && strcmp(v + n - k, sfx) == 0) {
+    R->trusted_programs = grow(R->trusted_programs, &o->cap_trusted_progs, R->ntrusted_programs,
+                               sizeof *R->trusted_programs);
+    R->trusted_programs[R->ntrusted_programs++] = dup_text_n(v, n - k);
+  }
+  return add_grant(o, f, v, 2, &R->allow_run, &R->nallow_run);
+}
 SETTER(set_allow_net) { return add_grant(o, f, v, 3, &R->allow_net, &R->nallow_net); }
 SETTER(set_allow_env) { return add_grant(o, f, v, 4, &R->allow_env, &R->nallow_env); }
 SETTER(set_allow_read_untrusted) {
@@ -678,6 +698,8 @@ void opts_free(Opts *o) {
   free(o->run.allow_env);
   free(o->run.allow_net);
   free(o->run.allow_read_untrusted);
+  for (uint32_t i = 0; i < o->run.ntrusted_programs; i++) free(o->run.trusted_programs[i]);
+  free(o->run.trusted_programs);
   for (uint32_t i = 0; i < o->run.nrecorded; i++) free(o->run.recorded[i]);
   free(o->run.recorded);
 }

@@ -50,6 +50,7 @@ typedef struct Opts {
   int test_format;              /* test --format (weft_test_format) */
   bool update;                  /* test --update */
   uint32_t cap_read_untrusted;  /* --allow-read-untrusted */
+  uint32_t cap_trusted_progs;   /* --allow-run=PROG:trusted */
   bool help;                    /* --help / -h was given: print the help, exit 0 */
   const char *spelling;         /* the flag being set, as typed ("--import-path"), for messages */
   uint32_t cap_args, cap_models, cap_recorded, cap_imports, cap_allow, cap_untrusted_inputs;

@@ -169,6 +169,9 @@ typedef struct weft_run_opts {
    * --untrusted too). */
   const char **allow_read_untrusted; uint32_t nallow_read_untrusted;
   bool allow_trust;
+  /* the PROG of each --allow-run=PROG:trusted (owned copies), for the
+   * checker: their output is not untrusted */
+  char **trusted_programs; uint32_t ntrusted_programs;
 } weft_run_opts;
 
 /* weft run: compiles or loads o->file, runs main, prints its result. */

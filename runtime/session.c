@@ -491,6 +491,8 @@ static weft_compile_opts run_compile_opts(const RunOpts *o) {
                           /* the checker's half of untrusted content: the inputs the
                            * run takes as untrusted are untrusted for it too */
                           .untrusted_inputs = o->untrusted_inputs, .nuntrusted_inputs = o->nuntrusted_inputs};
+  co.trusted_programs = (const char *const *)o->trusted_programs;
+  co.ntrusted_programs = o->ntrusted_programs;
   return co;
 }
 

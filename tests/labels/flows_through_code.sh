@@ -96,9 +96,12 @@ fn main(base: string) {
   show("trusted", try w(trust(page.body, "the operator's own page")))
 }
 EOF_W
-run "$WEFT" run "$tmp/tr.weft" --no-journal $net --allow-write="$tmp/out" --arg "base=$WBASE"
+run "$WEFT" run "$tmp/tr.weft" --journal "$tmp/tr.db" $net --allow-write="$tmp/out" --arg "base=$WBASE"
 expect_out "trusted: written"
 rm -f "$tmp/out/pwned"
+# the decision is journaled beside the effects, with the origin it cleared
+rec=$(sqlite3 "$tmp/tr.db" "SELECT request FROM effects WHERE kind = 'trust'")
+[ "$rec" = "{\"reason\":\"the operator's own page\",\"origin\":\"$B\"}" ] || fail "the trust record: '$rec'"
 run "$WEFT" run "$tmp/tr.weft" --no-journal --untrusted $net --allow-write="$tmp/out" --arg "base=$WBASE"
 expect_out "trusted: untrusted: fs.write: path is untrusted text (from $B)$HINT (this run is --untrusted: trust() takes effect only with --allow-trust)"
 [ ! -e "$tmp/out/pwned" ] || fail "trust was honoured under --untrusted"
