@@ -497,8 +497,13 @@ Label caps_record_label(VM *vm, const char *text) {
   if (!text || !*text) return LABEL_NONE;
   Buf b;
   buf_init(&b);
-  for (const unsigned char *p = (const unsigned char *)text; *p && b.len < 200; p++)
-    buf_putc(&b, *p < 0x20 || *p == 0x7f ? '?' : (char)*p);
+  const unsigned char *p = (const unsigned char *)text;
+  for (; *p && b.len < 200; p++) buf_putc(&b, *p < 0x20 || *p == 0x7f ? '?' : (char)*p);
+  if (*p) { /* cut on a character boundary */
+    while (b.len && ((unsigned char)b.data[b.len - 1] & 0xC0) == 0x80) b.len--;
+    if (b.len && (unsigned char)b.data[b.len - 1] >= 0xC0) b.len--;
+    b.data[b.len] = '\0';
+  }
   Label l = vm_label_origin(vm, b.data);
   buf_free(&b);
   return l;

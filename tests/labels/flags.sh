@@ -60,6 +60,8 @@ fn show(what: string, r: result[bool]) {
 }
 fn main(dir: string) {
   show("file", try w(fs.read("{dir}/in/path.txt")))
+  show("list", try w(fs.list("{dir}/in")[0]))
+  show("glob", try w(fs.glob("{dir}/in/*.txt")[0]))
   show("printf", try w(proc.run("printf", ["%s", "{dir}/out/ok"]).stdout))
 }
 EOF_W
@@ -68,6 +70,8 @@ run "$WEFT" run "$tmp/g.weft" --no-journal --grants "$tmp/grants.json" --arg "di
 expect_rc 0 "grants file"
 expect_out "file: untrusted: fs.write: path is untrusted text (from the result of fs.read at main/fs.read#1)"
 expect_out "printf: written"
+expect_out "list: untrusted: fs.write: path is untrusted text (from the result of fs.list at main/fs.list#"
+expect_out "glob: untrusted: fs.write: path is untrusted text (from the result of fs.glob at main/fs.glob#"
 [ ! -e "$tmp/out/pwned" ] || fail "the file's path was written"
 [ -e "$tmp/out/ok" ] || fail "the trusted program's output was refused"
 printf '{"read_untrusted": [3]}' >"$tmp/bad.json"

@@ -91,6 +91,23 @@ both_refused "planted resume"
 run "$WEFT" replay 2 --journal "$J"
 expect_out "page: untrusted: fs.write: path is untrusted text (from $B)$HINT"
 
+# a planted label is only ever added, cut short and without control bytes
+start_and_kill 2s
+python3 - "$J" <<'EOF_P' || fail "cannot plant the label"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE effects SET label = ? WHERE run = 3 AND addr = 'main/fs.read#2'",
+           ("planted\x1b[31m\n" + "\u00e9" * 400,))
+db.commit()
+EOF_P
+run "$WEFT" resume 3 --journal "$J" $net --allow-write="$tmp/out" --allow-read="$tmp/in"
+expect_rc 0 "planted label"
+expect_out "file: untrusted: fs.write: path is untrusted text (from planted?[31m?"
+contains "$out" "$(printf '\033')" && fail "a control byte of a planted label reached the output"
+line=$(printf '%s\n' "$out" | grep '^file:')
+[ "${#line}" -lt 400 ] || fail "the planted label was not cut: ${#line} characters"
+[ ! -e "$tmp/out/pwned" ] || fail "planted label: a refused write happened"
+
 # cassettes: recorded with the labels, replayed under a plain read grant
 run "$WEFT" run "$tmp/j.weft" --no-journal --record "$tmp/c.json" $net --allow-write="$tmp/out" \
   --allow-read-untrusted="$tmp/in" $args --arg nap=0s
