@@ -33,6 +33,17 @@ static char *dup_text(const char *s) {
   return memcpy(d, s, n);
 }
 
+static char *dup_text_n(const char *s, size_t n) {
+  char *d = malloc(n + 1);
+  if (!d) {
+    fputs("weft: out of memory\n", stderr);
+    exit(WEFT_EXIT_FAIL);
+  }
+  memcpy(d, s, n);
+  d[n] = '\0';
+  return d;
+}
+
 static bool parse_when(const char *flag, const char *s, weft_when *w) {
   if (strcmp(s, "auto") == 0) *w = WEFT_WHEN_AUTO;
   else if (strcmp(s, "always") == 0) *w = WEFT_WHEN_ALWAYS;
@@ -227,6 +238,13 @@ SETTER(set_import_path) {
   return true;
 }
 SETTER(set_untrusted) { (void)f; (void)v; R->untrusted = true; return true; }
+SETTER(set_untrusted_input) {
+  if (!need_name(f->name, v, "the name of a parameter of main")) return false;
+  R->untrusted_inputs = grow(R->untrusted_inputs, &o->cap_untrusted_inputs, R->nuntrusted_inputs,
+                             sizeof *R->untrusted_inputs);
+  R->untrusted_inputs[R->nuntrusted_inputs++] = v;
+  return true;
+}
 /* --allow-read/-write/-run/-net: kept as typed; the run resolves each
  * once, at its start (runtime/grants.c), and refuses what it cannot. */
 static bool add_grant(Opts *o, const Flag *f, char *v, int k, const char ***list, uint32_t *n) {
@@ -240,9 +258,26 @@ static bool add_grant(Opts *o, const Flag *f, char *v, int k, const char ***list
 }
 SETTER(set_allow_read) { return add_grant(o, f, v, 0, &R->allow_read, &R->nallow_read); }
 SETTER(set_allow_write) { return add_grant(o, f, v, 1, &R->allow_write, &R->nallow_write); }
-SETTER(set_allow_run) { return add_grant(o, f, v, 2, &R->allow_run, &R->nallow_run); }
+SETTER(set_allow_run) {
+  static const char sfx[] = ":trusted";
+  size_t n = strlen(v), k = sizeof sfx - 1;
+  if (n > k && strcmp(v + n - k, sfx) == 0) {
+    R->trusted_programs = grow(R->trusted_programs, &o->cap_trusted_progs, R->ntrusted_programs,
+                               sizeof *R->trusted_programs);
+    R->trusted_programs[R->ntrusted_programs++] = dup_text_n(v, n - k);
+  }
+  return add_grant(o, f, v, 2, &R->allow_run, &R->nallow_run);
+}
 SETTER(set_allow_net) { return add_grant(o, f, v, 3, &R->allow_net, &R->nallow_net); }
 SETTER(set_allow_env) { return add_grant(o, f, v, 4, &R->allow_env, &R->nallow_env); }
+SETTER(set_allow_read_untrusted) {
+  if (!need_name(f->name, v, "a value")) return false;
+  R->allow_read_untrusted = grow(R->allow_read_untrusted, &o->cap_read_untrusted, R->nallow_read_untrusted,
+                                 sizeof *R->allow_read_untrusted);
+  R->allow_read_untrusted[R->nallow_read_untrusted++] = v;
+  return true;
+}
+SETTER(set_allow_trust) { (void)f; (void)v; R->allow_trust = true; return true; }
 SETTER(set_grants_file) { (void)f; R->grants_file = v; return true; }
 /* --models P/M,P/M,...: each a provider weft knows and a model named in
  * full, or "*" for all of that provider's models. A later --models
@@ -427,6 +462,11 @@ const Flag FLAGS[] = {
      "refused), imports from std/ and --allow-import only,\n"
      "at most 1 MiB of source, and a role whose model\n"
      "--models does not allow is an error (E0621)"},
+    {"--untrusted-input", NULL, "NAME", true, CMD_CHECK, REUSE_NO, SEC_MAIN, set_untrusted_input,
+     "main's parameter NAME holds untrusted text (repeatable):\n"
+     "a flow of it into a parameter that acts (the path of\n"
+     "fs.write, what proc.run runs, an HTTP request) is an\n"
+     "error (E0650) unless a closed type or trust() is between"},
     {"--models", NULL, "P/M,...", false, CMD_CHECK, REUSE_NO, SEC_MAIN, set_models,
      "the models roles may name: provider/model, or\n"
      "provider/* for all of one provider's; mock models\n"
@@ -472,9 +512,21 @@ const Flag FLAGS[] = {
     {"--allow-write", NULL, "PATH", true, CMD_RUNLIKE, REUSE_NAME, SEC_TRUST, set_allow_write,
      "let std/fs write PATH (a file, or beneath a directory;\n"
      "repeatable)"},
-    {"--allow-run", NULL, "PROGRAM", true, CMD_RUNLIKE, REUSE_NAME, SEC_TRUST, set_allow_run,
+    {"--allow-read-untrusted", NULL, "PATH", true, CMD_RUNLIKE, REUSE_NAME, SEC_TRUST, set_allow_read_untrusted,
+     "as --allow-read, and what std/fs reads beneath PATH\n"
+     "is untrusted content: it may not fill an argument that\n"
+     "acts (a path written, a program run, a request sent)"},
+    {"--allow-run", NULL, "PROGRAM[:trusted]", true, CMD_RUNLIKE, REUSE_NAME, SEC_TRUST, set_allow_run,
      "let std/proc run PROGRAM (a name found on PATH, or a\n"
-     "path; fixed to its absolute path at start; repeatable)"},
+     "path; fixed to its absolute path at start; repeatable).\n"
+     "Its output is untrusted content unless :trusted"},
+    {"--untrusted-input", NULL, "NAME", true, CMD_RUNLIKE, REUSE_YES, SEC_TRUST, set_untrusted_input,
+     "main's parameter NAME is untrusted content (repeatable;\n"
+     "a closed type such as int or a literal union is not)"},
+    {"--allow-trust", NULL, NULL, false, CMD_RUNLIKE, REUSE_NO, SEC_TRUST, set_allow_trust,
+     "with --untrusted: let the program's trust(x, \"why\")\n"
+     "declassify untrusted content (without it, trust() is\n"
+     "recorded but not honoured)"},
     {"--allow-net", NULL, "HOST[:PORT]", true, CMD_RUNLIKE, REUSE_NAME, SEC_TRUST, set_allow_net,
      "let std/http reach HOST (any port, or only PORT;\n"
      "repeatable)"},
@@ -483,8 +535,9 @@ const Flag FLAGS[] = {
      "std/proc runs (besides PATH, HOME, LANG, TERM; repeatable)"},
     {"--grants", NULL, "FILE", true, CMD_RUNLIKE, REUSE_NAME, SEC_TRUST, set_grants_file,
      "grants from a JSON file {\"read\": [PATH..], \"write\":\n"
-     "[..], \"run\": [..], \"net\": [..]}, as the flags give\n"
-     "them; only ever read when named here"},
+     "[..], \"run\": [..], \"net\": [..], \"read_untrusted\":\n"
+     "[..]}, as the flags give them; only ever read when\n"
+     "named here"},
     {"--models", NULL, "P/M,...", false, CMD_RUNLIKE, REUSE_YES, SEC_TRUST, set_models,
      "roles may call only these models: provider/model,\n"
      "or provider/* for all of one provider's; mock models\n"
@@ -646,12 +699,16 @@ void opts_free(Opts *o) {
   free(o->run.args);
   free(o->run.models);
   free(o->run.import_paths);
+  free(o->run.untrusted_inputs);
   free(o->run.allow_models);
   free(o->run.allow_read);
   free(o->run.allow_write);
   free(o->run.allow_run);
   free(o->run.allow_env);
   free(o->run.allow_net);
+  free(o->run.allow_read_untrusted);
+  for (uint32_t i = 0; i < o->run.ntrusted_programs; i++) free(o->run.trusted_programs[i]);
+  free(o->run.trusted_programs);
   for (uint32_t i = 0; i < o->run.nrecorded; i++) free(o->run.recorded[i]);
   free(o->run.recorded);
 }
@@ -740,7 +797,8 @@ int flags_apply_recorded(Opts *o, weft_rerun *r) {
       /* the name only (older journals hold the path, which is ignored) */
       if (f->set == set_prices) o->run.had_prices = true;
       else if (f->set == set_grants_file || f->set == set_allow_read || f->set == set_allow_write ||
-               f->set == set_allow_run || f->set == set_allow_net || f->set == set_allow_env)
+               f->set == set_allow_run || f->set == set_allow_net || f->set == set_allow_env ||
+               f->set == set_allow_read_untrusted)
         o->run.had_grants = true;
       else o->run.had_mock = true;
       continue;

@@ -179,6 +179,14 @@ typedef struct CompileOptions {
    * (--max-concurrency); a literal fan-out limit above it gets note N0001.
    * 0: no such notes. */
   uint32_t concurrency_note;
+  /* Untrusted content (docs/language.md, "Untrusted content"): the names
+   * of main's parameters whose values are untrusted (--untrusted-input),
+   * and the programs whose proc.run output is trusted (`--allow-run=
+   * PROG:trusted`, PROG as the program names it). */
+  const char *const *untrusted_inputs;
+  uint32_t nuntrusted_inputs;
+  const char *const *trusted_programs;
+  uint32_t ntrusted_programs;
 } CompileOptions;
 
 typedef struct ProgramFile {

@@ -21,13 +21,14 @@
 /* One row per operation; the name is what the std module passes to
  * cap_call, and the address kind of its effects ("main/fs.read#1"). */
 static const CapOp cap_ops[] = {
-  {"fs.read", GRANT_READ, fs_read_start, NULL},
-  {"fs.list", GRANT_READ, fs_list_start, NULL},
-  {"fs.glob", GRANT_READ, fs_glob_start, NULL},
-  {"fs.exists", GRANT_READ, fs_exists_start, NULL},
-  {"fs.write", GRANT_WRITE, fs_write_start, NULL},
-  {"proc.run", GRANT_RUN, proc_run_start, proc_run_cancel},
-  {"http.request", GRANT_NET, http_request_start, http_request_cancel},
+  {"fs.read", GRANT_READ, fs_read_start, NULL, NULL, ""},
+  {"fs.list", GRANT_READ, fs_list_start, NULL, NULL, ""},
+  {"fs.glob", GRANT_READ, fs_glob_start, NULL, NULL, ""},
+  {"fs.exists", GRANT_READ, fs_exists_start, NULL, NULL, NULL},
+  {"fs.write", GRANT_WRITE, fs_write_start, NULL, "path", NULL},
+  {"proc.run", GRANT_RUN, proc_run_start, proc_run_cancel, "program args stdin cwd env", "stdout stderr"},
+  {"http.request", GRANT_NET, http_request_start, http_request_cancel, "url method headers body",
+   "body headers"},
 };
 
 const CapOp *caps_table(uint32_t *n) {
@@ -43,6 +44,8 @@ const CapOp *caps_find(const char *name) {
 
 /* ---- calls ---------------------------------------------------------------------- */
 
+#define CAP_UNTRUSTED_MAX 4  /* fields in a CapOp's untrusted list */
+
 typedef enum CapState { CAP_RUNNING, CAP_DONE, CAP_FAILED } CapState;
 
 struct CapCall {
@@ -57,6 +60,10 @@ struct CapCall {
   bool starting;          /* inside op->start */
   char *response;         /* CAP_DONE: the result JSON */
   char *fail_kind, *fail_msg;  /* CAP_FAILED */
+  /* the labels of the result's untrusted fields (CapOp.untrusted, in
+   * order; [0] for the whole result): what the grants say now, joined
+   * with what a record that answered the call says (never less) */
+  Label label[CAP_UNTRUSTED_MAX];
   void *data;             /* the handler's */
   int64_t started_at;     /* unix ms */
   uint64_t started_ms;    /* the VM's clock */
@@ -314,10 +321,217 @@ static void serve(Caps *cs, CapCall *c, const EffectRec *rec) {
     c->fail_msg = xstrdup(rec->error ? rec->error : "the call failed");
     c->state = CAP_FAILED;
   }
+  /* a record may add a label, never remove one */
+  Label jl = caps_record_label(cs->vm, rec->label);
+  for (int i = 0; i < CAP_UNTRUSTED_MAX; i++) c->label[i] = label_join(c->label[i], jl);
   cs->log->served++;
   if (cs->log->collect) {
     EffectRec copy = effect_rec_dup(rec);
     records_put(cs->log->collect, &copy);
+  }
+}
+
+/* ---- untrusted content ---------------------------------------------------------- */
+
+char *caps_label_site(const char *addr) {
+  Buf b;
+  buf_init(&b);
+  for (const char *p = addr ? addr : ""; *p; p++) {
+    if (*p == '@') {
+      const char *e = strchr(p, ']');
+      if (e) {
+        p = e;
+        continue;
+      }
+    }
+    buf_putc(&b, *p);
+  }
+  return buf_detach(&b);
+}
+
+/* Whether field `name` (NUL-terminated) is one of the space-separated
+ * names of list. */
+static bool field_listed(const char *list, const char *name, size_t n) {
+  for (const char *p = list; p && *p;) {
+    const char *e = strchr(p, ' ');
+    size_t k = e ? (size_t)(e - p) : strlen(p);
+    if (k == n && memcmp(p, name, n) == 0) return true;
+    p = e ? e + 1 : p + k;
+  }
+  return false;
+}
+
+/* The first labelled value inside v, or v itself: its label, with where
+ * it is appended to `where` (which already names v). Inner values first:
+ * the message can then say which argument. */
+static Label find_label(Value v, int depth, bool args, Buf *where) {
+  if (depth > VALUE_MAX_DEPTH) return v_label(v);
+  size_t mark = where->len;
+  if (v_is(v, OBJ_LIST)) {
+    ObjList *l = AS_LIST(v);
+    for (uint32_t i = 0; i < l->n; i++) {
+      Buf inner;
+      buf_init(&inner);
+      Label x = find_label(l->items[i], depth + 1, false, &inner);
+      if (x) {
+        char *outer = xstrndup(where->data, mark);
+        where->len = 0;
+        buf_printf(where, "%s %u of %s", args && depth == 0 ? "argument" : "item", i + 1, outer);
+        free(outer);
+        buf_free(&inner);
+        return x;
+      }
+      buf_free(&inner);
+    }
+  } else if (v_is(v, OBJ_MAP) || v_is(v, OBJ_RECORD)) {
+    bool map = v_is(v, OBJ_MAP);
+    uint32_t n = map ? AS_MAP(v)->n : AS_RECORD(v)->shape->n;
+    for (uint32_t i = 0; i < n; i++) {
+      ObjString *k = map ? AS_MAP(v)->keys[i] : AS_RECORD(v)->shape->names[i];
+      Value x = map ? AS_MAP(v)->vals[i] : AS_RECORD(v)->vals[i];
+      Buf inner;
+      buf_init(&inner);
+      Label lk = map && k ? k->h.label : LABEL_NONE;
+      Label lx = lk ? lk : find_label(x, depth + 1, false, &inner);
+      buf_free(&inner);
+      if (!lx) continue;
+      char *outer = xstrndup(where->data, mark);
+      where->len = 0;
+      if (lk) buf_printf(where, "a key of %s", outer);
+      else {
+        buf_printf(where, "%s[", outer);
+        buf_json_string(where, k ? k->data : "", k ? k->len : 0);
+        buf_putc(where, ']');
+      }
+      free(outer);
+      return lx;
+    }
+  }
+  return v_label(v);
+}
+
+/* A labelled value in an acting field of the arguments: the refusal (a
+ * failure of kind "untrusted" on the fiber), before anything is started
+ * or answered from a record. */
+static bool refuse_untrusted(Caps *cs, const CapOp *op, const EffectRequest *rq) {
+  Value args = rq->u.cap.args;
+  if (!op->acting || !v_is(args, OBJ_RECORD)) return false;
+  ObjRecord *r = AS_RECORD(args);
+  for (uint32_t i = 0; i < r->shape->n; i++) {
+    ObjString *name = r->shape->names[i];
+    if (!name || !field_listed(op->acting, name->data, name->len)) continue;
+    Buf where;
+    buf_init(&where);
+    buf_put(&where, name->data, name->len);
+    Label l = find_label(r->vals[i], 0, strcmp(name->data, "args") == 0, &where);
+    if (l) {
+      VM *vm = cs->vm;
+      vm_raise_kind(vm, rq->fiber, "untrusted",
+                    "%s: %s is untrusted text (from %s); pass it through a closed type or trust(x, \"why\")%s",
+                    op->name, where.data, vm_label_what(vm, l),
+                    vm->trust_allowed ? ""
+                                      : " (this run is --untrusted: trust() takes effect only with --allow-trust)");
+      buf_free(&where);
+      return true;
+    }
+    buf_free(&where);
+  }
+  return false;
+}
+
+/* What the grants say of the result's untrusted fields: a label per field
+ * (an origin naming the field, op and call site: "the body of
+ * http.request at main/http.request#1"), or none when the grants vouch
+ * for them: a program granted PROGRAM:trusted, a file read outside every
+ * --allow-read-untrusted grant. Without grants (a replay) a program's
+ * output and a response are untrusted; a file's label comes from the
+ * record. */
+static void result_labels(Caps *cs, const CapOp *op, const cJSON *args, const char *addr, Label *out) {
+  if (!op->untrusted) return;
+  const Grants *g = cs->grants;
+  if (strcmp(op->name, "proc.run") == 0 && g) {
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(args, "program");
+    char *abs = NULL, *err = NULL;
+    bool trusted = cJSON_IsString(p) && grants_program(g, p->valuestring, &abs, &err) &&
+                   grants_program_trusted(g, abs);
+    free(abs);
+    free(err);
+    if (trusted) return;
+  } else if (strncmp(op->name, "fs.", 3) == 0) {
+    if (!g) return;
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(args, "path");
+    if (!p) p = cJSON_GetObjectItemCaseSensitive(args, "pattern");
+    if (!cJSON_IsString(p)) return;
+    /* a pattern: the directory before its first wildcard */
+    char *path = xstrdup(p->valuestring);
+    char *w = strpbrk(path, "*?[{");
+    if (w) {
+      *w = '\0';
+      char *slash = strrchr(path, '/');
+      if (slash) slash[slash == path ? 1 : 0] = '\0';
+      else strcpy(path, ".");
+    }
+    bool untrusted = grants_read_untrusted(g, path);
+    free(path);
+    if (!untrusted) return;
+  }
+  char *site = caps_label_site(addr);
+  if (!*op->untrusted) {
+    char *what = xasprintf("the result of %s at %s", op->name, site);
+    out[0] = vm_label_origin(cs->vm, what);
+    free(what);
+  }
+  int i = 0;
+  for (const char *p = op->untrusted; *p && i < CAP_UNTRUSTED_MAX; i++) {
+    const char *e = strchr(p, ' ');
+    int k = (int)(e ? (size_t)(e - p) : strlen(p));
+    char *what = xasprintf("the %.*s of %s at %s", k, p, op->name, site);
+    out[i] = vm_label_origin(cs->vm, what);
+    free(what);
+    p = e ? e + 1 : p + k;
+  }
+  free(site);
+}
+
+Label caps_record_label(VM *vm, const char *text) {
+  if (!text || !*text) return LABEL_NONE;
+  Buf b;
+  buf_init(&b);
+  const unsigned char *p = (const unsigned char *)text;
+  for (; *p && b.len < 200; p++) buf_putc(&b, *p < 0x20 || *p == 0x7f ? '?' : (char)*p);
+  if (*p) { /* cut on a character boundary */
+    while (b.len && ((unsigned char)b.data[b.len - 1] & 0xC0) == 0x80) b.len--;
+    if (b.len && (unsigned char)b.data[b.len - 1] >= 0xC0) b.len--;
+    b.data[b.len] = '\0';
+  }
+  Label l = vm_label_origin(vm, b.data);
+  buf_free(&b);
+  return l;
+}
+
+/* Labels a fresh result v: each untrusted field of op with its label (the
+ * whole result for an operation whose result is all content, or one with
+ * none that a record said was labelled), and the result itself (an
+ * object's label is the join of its parts). */
+static void label_result(const CapOp *op, Value v, const Label *l) {
+  if (!op->untrusted || !*op->untrusted || !v_is(v, OBJ_MAP)) {
+    Label all = LABEL_NONE;
+    for (int i = 0; i < CAP_UNTRUSTED_MAX; i++) all = label_join(all, l[i]);
+    if (all) v_label_deep(v, all);
+    return;
+  }
+  ObjMap *m = AS_MAP(v);
+  int i = 0;
+  for (const char *p = op->untrusted; *p && i < CAP_UNTRUSTED_MAX; i++) {
+    const char *e = strchr(p, ' ');
+    size_t k = e ? (size_t)(e - p) : strlen(p);
+    Value *x = map_get_cstr(m, p, k);
+    if (x && l[i]) {
+      if (x->tag == V_OBJ) v_label_deep(*x, l[i]);
+      else x->label = label_join(x->label, l[i]);
+      m->h.label = label_join(m->h.label, l[i]);
+    }
+    p = e ? e + 1 : p + k;
   }
 }
 
@@ -328,6 +542,7 @@ bool caps_submit(Caps *cs, const EffectRequest *rq) {
     vm_raise(vm, rq->fiber, "no capability operation named %s", rq->u.cap.op);
     return false;
   }
+  if (refuse_untrusted(cs, op, rq)) return false;
   if (has_nul(rq->u.cap.args, 0)) {
     vm_raise(vm, rq->fiber, "%s: an argument holds a NUL byte", op->name);
     return false;
@@ -363,6 +578,7 @@ bool caps_submit(Caps *cs, const EffectRequest *rq) {
   c->started_at = unix_now_ms();
   c->started_ms = vm_now_ms(vm);
   c->state = CAP_RUNNING;
+  result_labels(cs, op, args, c->addr, c->label);
   list_push(&cs->running, c);
   map_put(cs, c->f, c);
 
@@ -445,6 +661,8 @@ static void journal_call(Caps *cs, CapCall *c) {
     r.error = xstrdup(c->fail_msg);
     r.error_kind = xstrdup(c->fail_kind);
   }
+  for (int i = 0; r.ok && i < CAP_UNTRUSTED_MAX && !r.label; i++)
+    if (c->label[i]) r.label = xstrdup(vm_label_what(cs->vm, c->label[i]));
   r.attempts = 1;
   r.started_at = c->started_at;
   r.ended_at = unix_now_ms();
@@ -459,7 +677,7 @@ static void journal_call(Caps *cs, CapCall *c) {
  * call's copy is freed with the call, so the kind is mapped back onto the
  * one list of kinds (vm/vm_impl.h). */
 static const char *static_kind(const char *k) {
-  static const char *const kinds[] = {"error", "timeout", "budget", "limit", "cancelled"};
+  static const char *const kinds[] = {"error", "timeout", "budget", "limit", "cancelled", "untrusted"};
   for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
     if (k && strcmp(k, kinds[i]) == 0) return kinds[i];
   return "error";
@@ -485,6 +703,7 @@ void caps_deliver(Caps *cs) {
       Value v;
       char *err = NULL;
       if (v_from_json(&vm->heap, c->response, strlen(c->response), &v, &err)) {
+        label_result(c->op, v, c->label);
         vm_wake(vm, f, v);
       } else {
         char *m = xasprintf("%s: the result is not JSON: %s", c->op->name, err ? err : "");

@@ -53,6 +53,14 @@ typedef struct CapOp {
    * freed after it returns; never complete it from here. NULL: the
    * operation always completes inside start. */
   void (*cancel)(CapCall *c);
+  /* Untrusted content (docs/security.md, "Untrusted content: sources, sinks
+   * and the journal"), as space-separated field names. acting: the
+   * argument fields that decide what the operation does; a labelled value
+   * in one is refused before anything starts. untrusted: the result
+   * fields that carry content from outside ("" the whole result; NULL
+   * none), labelled unless the grants vouch for them (caps.c). */
+  const char *acting;
+  const char *untrusted;
 } CapOp;
 
 /* Where a handler finds the run's loop, and what its host provides. */
@@ -100,6 +108,15 @@ const CapOp *caps_op(const CapCall *c);
 /* The handler's own state for the call (NULL until set). */
 void *caps_data(const CapCall *c);
 void caps_set_data(CapCall *c, void *data);
+
+/* The site of an effect address for a label's origin: addr without its
+ * dynamic parts ("main/fanout#1@3[7]/http.request#1" ->
+ * "main/fanout#1/http.request#1"), so one call site is one origin. */
+char *caps_label_site(const char *addr);
+/* The label a journal record names (EffectRec.label), LABEL_NONE for
+ * none: its origin text cut short and stripped of control characters (the
+ * file may be hostile; the text ends up in messages). */
+Label caps_record_label(VM *vm, const char *text);
 
 /* The operations (name lookup, and the list for docs and check --caps). */
 const CapOp *caps_find(const char *name);

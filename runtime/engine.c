@@ -37,6 +37,7 @@
 #endif
 
 #include "engine.h"
+#include "caps.h"
 #include "host.h"
 #include "journal.h"
 #include "loop.h"
@@ -182,6 +183,9 @@ typedef struct Call {
   uint32_t ntools;
   char *turns;
   uint32_t base_msgs;
+  /* the reply's label: its request's context held untrusted content (the
+   * prompt or a turn of the loop), joined with a record's (never less) */
+  Label label;
 } Call;
 
 typedef struct CallList {
@@ -991,6 +995,7 @@ static void call_record(Engine *e, Call *c, bool ok, const char *text, size_t le
   r.response = ok ? xstrndup(text, len) : NULL;
   r.error = ok ? NULL : (char *)error;
   r.error_kind = ok ? NULL : (char *)kind;
+  r.label = ok && c->label ? (char *)vm_label_what(e->vm, c->label) : NULL;
   r.attempts = c->attempts;
   r.retries = c->retries;
   r.repairs = c->repairs;
@@ -1036,6 +1041,10 @@ static void call_done(Engine *e, Call *c) {
  * that is being finished. A call whose fiber was cancelled meanwhile
  * (c->f NULL) just ends. */
 static void call_succeed(Engine *e, Call *c, Value v) {
+  /* a reply's text carries its context's label; a typed reply was labelled
+   * before its conversion (validate), which keeps what a closed type does
+   * not clear */
+  if (c->label && v.tag == V_OBJ && v.as.o->kind == OBJ_STRING) v = v_with_label(&e->vm->heap, v, c->label);
   trace_ask(e, c, "ok", &v, NULL);
   /* provenance for `verify`: only a fresh heap reply (rc 1) is marked, so
    * a shared object can never carry another call's role */
@@ -1146,6 +1155,7 @@ static bool validate(Engine *e, Call *c, const char *text, size_t len, Value *ou
     free(perr);
     return false;
   }
+  if (c->label) v_label_deep(doc, c->label);
   Value inner = doc;
   if (c->wrapped) {
     Value *p = v_is(doc, OBJ_MAP) ? map_get_cstr(AS_MAP(doc), "value", 5) : NULL;
@@ -2269,6 +2279,7 @@ static void run_mock(Engine *e, Call *c) {
 static void serve_record(Engine *e, Call *c) {
   const EffectRec *rec = c->rec;
   c->rec = NULL;
+  c->label = label_join(c->label, caps_record_label(e->vm, rec->label));
   char *why = NULL;
   if (budget_admit(e->vm, c->budget, 0, 0, true, &why) != BUDGET_FITS) {
     Buf m;
@@ -2633,6 +2644,22 @@ static void note_capped(Engine *e, Fiber *f) {
   }
 }
 
+/* The label of a reply whose context held content labelled ctx: an origin
+ * naming the role, the call site and the first untrusted source (not the
+ * chain of replies that carried it, so a loop's steps share one origin). */
+static Label ask_label(VM *vm, const RoleDesc *r, const char *addr, Label ctx) {
+  if (!ctx) return LABEL_NONE;
+  static const char held[] = " whose context held ";
+  const char *root = vm_label_what(vm, ctx);
+  for (const char *q; (q = strstr(root, held)) != NULL;) root = q + sizeof held - 1;
+  char *site = caps_label_site(addr);
+  char *what = xasprintf("a reply of role %s at %s%s%s", r->name, site, held, root);
+  Label l = vm_label_origin(vm, what);
+  free(what);
+  free(site);
+  return l;
+}
+
 bool engine_ask(Engine *e, const EffectRequest *rq) {
   Fiber *f = rq->fiber;
   bool step = rq->kind == EFFECT_STEP;
@@ -2737,6 +2764,7 @@ bool engine_ask(Engine *e, const EffectRequest *rq) {
       return false;
     }
   }
+  c->label = ask_label(vm, r, c->addr, label_join(v_label(prompt), step ? v_label(rq->u.ask.turns) : LABEL_NONE));
   c->max_retries = (int32_t)capped(r->retries, e->cfg.retries, DEFAULT_RETRIES);
   c->max_repairs = (int32_t)capped(r->repairs, e->cfg.repairs, DEFAULT_REPAIRS);
   c->max_tokens = r->max_tokens > 0 ? r->max_tokens : DEFAULT_MAX_TOKENS;

@@ -30,11 +30,13 @@ typedef struct PathGrant {
   char *file;      /* a grant of one file: its name in dirfd; NULL: a directory */
   int dirfd;       /* O_PATH descriptor of the directory (or the file's directory) */
   GrantKind kind;  /* GRANT_READ or GRANT_WRITE */
+  bool untrusted;  /* --allow-read-untrusted: what is read through it is labelled */
 } PathGrant;
 
 typedef struct ProgGrant {
   char *name;      /* as given */
   char *path;      /* absolute, fixed when added */
+  bool trusted;    /* PROGRAM:trusted: its output is not labelled untrusted */
 } ProgGrant;
 
 typedef struct NetGrant {
@@ -335,6 +337,7 @@ static bool add_path(Grants *g, GrantKind kind, const char *text, char **err) {
   pg->file = file;
   pg->dirfd = fd;
   pg->kind = kind;
+  pg->untrusted = false;
   return true;
 }
 
@@ -343,11 +346,18 @@ static bool executable(const char *p) {
   return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
 }
 
-static bool add_prog(Grants *g, const char *text, char **err) {
+/* PROGRAM or PROGRAM:trusted (a program's own name never ends so). */
+static bool add_prog(Grants *g, const char *spec, char **err) {
   char *abs = NULL;
+  static const char sfx[] = ":trusted";
+  size_t sn = strlen(spec), tn = sizeof sfx - 1;
+  bool trusted = sn >= tn && strcmp(spec + sn - tn, sfx) == 0;
+  char *own = xstrndup(spec, trusted ? sn - tn : sn);
+  const char *text = own;
+  bool ok = false;
   if (!*text) {
     *err = xasprintf("--allow-run needs a program name or path");
-    return false;
+    goto out;
   }
   if (strchr(text, '/')) {
     abs = realpath(text, NULL);
@@ -373,12 +383,16 @@ static bool add_prog(Grants *g, const char *text, char **err) {
   if (!abs) {
     *err = xasprintf("--allow-run=%s: no executable program %s %s", text,
                      strchr(text, '/') ? "at" : "named", strchr(text, '/') ? text : "on PATH");
-    return false;
+    goto out;
   }
   g->progs = grow(g->progs, &g->cap_progs, g->nprogs, sizeof *g->progs);
   g->progs[g->nprogs].name = xstrdup(text);
+  g->progs[g->nprogs].trusted = trusted;
   g->progs[g->nprogs++].path = abs;
-  return true;
+  ok = true;
+out:
+  free(own);
+  return ok;
 }
 
 /* HOST, HOST:PORT, [V6] or [V6]:PORT. */
@@ -522,6 +536,32 @@ const char *const *grants_secrets(const Grants *g) {
   return g && g->ncreds ? (const char *const *)g->secrets : NULL;
 }
 
+bool grants_add_read_untrusted(Grants *g, const char *text, char **err) {
+  if (!add_path(g, GRANT_READ, text, err)) return false;
+  g->paths[g->npaths - 1].untrusted = true;
+  return true;
+}
+
+bool grants_read_untrusted(const Grants *g, const char *path) {
+  char *e = NULL;
+  char *p = g ? grants_abs_path(path, strlen(path), &e) : NULL;
+  free(e);
+  if (!p) return false;
+  bool hit = false;
+  /* any untrusted grant above the path, not only the deepest: a broad
+   * trusted grant does not vouch for what an untrusted one names */
+  for (uint32_t i = 0; i < g->npaths && !hit; i++)
+    hit = g->paths[i].kind == GRANT_READ && g->paths[i].untrusted && grant_rest(&g->paths[i], p);
+  free(p);
+  return hit;
+}
+
+bool grants_program_trusted(const Grants *g, const char *abs_path) {
+  for (uint32_t i = 0; g && i < g->nprogs; i++)
+    if (g->progs[i].trusted && strcmp(g->progs[i].path, abs_path) == 0) return true;
+  return false;
+}
+
 bool grants_add_file(Grants *g, const char *path, char **err) {
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   struct stat st;
@@ -556,6 +596,17 @@ bool grants_add_file(Grants *g, const char *path, char **err) {
     int k = -1;
     for (int i = 0; i < 4; i++)
       if (it->string && strcmp(it->string, keys[i].key) == 0) k = i;
+    if (it->string && strcmp(it->string, "read_untrusted") == 0 && cJSON_IsArray(it)) {
+      for (const cJSON *s = it->child; s && ok; s = s->next) {
+        char *why = NULL;
+        if (!cJSON_IsString(s)) why = xasprintf("\"read_untrusted\" holds something that is not a string");
+        else if (grants_add_read_untrusted(g, s->valuestring, &why)) continue;
+        *err = xasprintf("--grants: '%s': %s", path, why);
+        free(why);
+        ok = false;
+      }
+      continue;
+    }
     if (it->string && strcmp(it->string, "env") == 0 && cJSON_IsArray(it)) {
       for (const cJSON *s = it->child; s && ok; s = s->next) {
         char *why = NULL;
@@ -568,7 +619,7 @@ bool grants_add_file(Grants *g, const char *path, char **err) {
       continue;
     }
     if (k < 0 || !cJSON_IsArray(it)) {
-      *err = xasprintf("--grants: '%s': \"%s\" is not one of read, write, run, net, env with a list "
+      *err = xasprintf("--grants: '%s': \"%s\" is not one of read, read_untrusted, write, run, net, env with a list "
                        "of strings", path, it->string ? it->string : "");
       ok = false;
       break;

@@ -56,11 +56,21 @@ void grants_free(Grants *g);   /* closes the roots' descriptors; NULL-safe */
  * /sys or /dev, a program not found on PATH or not executable, a host
  * that is not one. */
 bool grants_add(Grants *g, GrantKind kind, const char *text, char **err);
-/* --grants=FILE: {"read": [PATH...], "write": [...], "run": [...],
+/* --grants=FILE: {"read": [PATH...], "read_untrusted": [...], "write":
+ * [...], "run": [PROGRAM or PROGRAM:trusted, ...],
  * "net": [...]} (each optional), added as the flags would be. The file is
  * read as named (at most 1 MiB); false + *err when it cannot be read or is
  * malformed. */
 bool grants_add_file(Grants *g, const char *path, char **err);
+/* --allow-read-untrusted=PATH: a read grant whose results (fs.read, list,
+ * glob) are untrusted content (docs/security.md, "Untrusted content:
+ * sources, sinks and the journal"). False + *err as grants_add. */
+bool grants_add_read_untrusted(Grants *g, const char *text, char **err);
+/* Whether an untrusted read grant covers path (lexically absolute). */
+bool grants_read_untrusted(const Grants *g, const char *path);
+/* Whether the program at abs_path (grants_program's) was granted as
+ * PROGRAM:trusted: its stdout and stderr are not labelled untrusted. */
+bool grants_program_trusted(const Grants *g, const char *abs_path);
 /* A path refused even inside a broad grant unless a grant names it
  * exactly (the journal and its companions: PATH, PATH-wal, PATH-shm,
  * PATH-lock). Made absolute lexically; need not exist yet. */

@@ -33,6 +33,7 @@ struct Host {
   HostTraceSink trace_sink;   /* the embedding host's sink; NULL: none */
   void *trace_ud;
   Buf trace_line;             /* the event as the sink gets it: a line, NUL-terminated */
+  uint32_t trusts;            /* trust() declassifications journaled so far (their addresses) */
 };
 
 static char *str_dup(const char *s) { return xstrdup(s); }
@@ -243,6 +244,41 @@ static bool fx_clock(void *hp, const EffectRequest *rq, int64_t *unix_ms, char *
   return true;
 }
 
+/* ---- trust ------------------------------------------------------------------ */
+
+/* trust(x, reason) cleared a label: the decision is journaled beside the
+ * effects (kind "trust", the reason and the origin it cleared), so `weft
+ * show` and an audit of the journal see who vouched for what. It answers
+ * nothing on a resume: the program decides again. */
+static void fx_trusted(void *hp, Fiber *f, const char *reason, const char *origin) {
+  Host *h = hp;
+  EffectLog *log = h->log;
+  if (!log || (!log->journal && !log->collect)) return;
+  EffectRec r;
+  memset(&r, 0, sizeof r);
+  r.addr = xasprintf("%s/trust#%" PRIu32, fiber_address(f), ++h->trusts);
+  r.kind = str_dup("trust");
+  Buf b;
+  buf_init(&b);
+  buf_puts(&b, "{\"reason\":");
+  buf_json_string(&b, reason ? reason : "", reason ? strlen(reason) : 0);
+  buf_puts(&b, ",\"origin\":");
+  buf_json_string(&b, origin ? origin : "", origin ? strlen(origin) : 0);
+  buf_putc(&b, '}');
+  r.request = buf_detach(&b);
+  r.req_hash = fnv1a64(0xcbf29ce484222325ULL, r.request, strlen(r.request));
+  r.ok = true;
+  r.label = origin && *origin ? str_dup(origin) : NULL;
+  r.attempts = 1;
+  r.started_at = r.ended_at = unix_now_ms();
+  if (log->journal) {
+    journal_effect_put(log->journal, log->run, &r);
+    log->dirty = true;
+  }
+  if (log->collect) records_put(log->collect, &r);
+  effect_rec_free(&r);
+}
+
 void effects_commit(VM *vm, EffectLog *log) {
   /* only effects make a commit: events ride along with the next one (or
    * the end of the run), so a poll that only started fibers pays no fsync */
@@ -284,6 +320,7 @@ static void refresh(Host *h) {
   h->fx.sleep_end = traced || h->log ? fx_sleep_end : NULL;
   h->fx.trace = traced ? fx_trace : NULL;
   h->fx.clock = traced || h->log ? fx_clock : NULL;
+  h->fx.trusted = h->log ? fx_trusted : NULL;
   vm_set_effects(h->vm, &h->fx);
 }
 

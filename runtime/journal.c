@@ -25,6 +25,7 @@ void effect_rec_free(EffectRec *r) {
   free(r->response);
   free(r->error);
   free(r->error_kind);
+  free(r->label);
   memset(r, 0, sizeof *r);
 }
 
@@ -38,6 +39,7 @@ EffectRec effect_rec_dup(const EffectRec *r) {
   c.response = dup_or_null(r->response);
   c.error = dup_or_null(r->error);
   c.error_kind = dup_or_null(r->error_kind);
+  c.label = dup_or_null(r->label);
   return c;
 }
 
@@ -238,6 +240,7 @@ bool cassette_write(const char *path, const Records *rs, const char *program, ch
     if (r->response) put_str_field(&b, "response", r->response);
     if (r->error) put_str_field(&b, "error", r->error);
     if (r->error_kind) put_str_field(&b, "error_kind", r->error_kind);
+    if (r->label) put_str_field(&b, "label", r->label);
     buf_printf(&b, ",\n   \"attempts\": %u, \"retries\": %u, \"repairs\": %u", r->attempts, r->retries,
                r->repairs);
     buf_printf(&b, ",\n   \"input_tokens\": %lld, \"output_tokens\": %lld, \"cost_usd\": %.9g}",
@@ -364,6 +367,7 @@ Records *cassette_read(const char *path, char **err) {
       r.response = json_str(e, "response");
       r.error = json_str(e, "error");
       r.error_kind = json_str(e, "error_kind");
+      r.label = json_str(e, "label");
       good = r.request && (r.ok ? (r.response != NULL || (strcmp(r.kind, "ask") != 0 && strcmp(r.kind, "step") != 0)) : r.error != NULL);
     }
     if (!good) {

@@ -56,6 +56,11 @@ typedef struct EffectRec {
   char *response;      /* ok ask: the reply text as the model sent it; else NULL */
   char *error;         /* !ok: the message; else NULL */
   char *error_kind;    /* !ok: "error", "timeout", ...; else NULL */
+  /* ok: the origin of the untrusted content the response carries (a
+   * label's description, docs/security.md "Untrusted content: sources,
+   * sinks and the journal"); NULL: none. A run answered from the record
+   * joins it with the label it computes itself: it can add, never remove. */
+  char *label;
   uint32_t attempts, retries, repairs;
   int64_t input_tokens, output_tokens;
   double cost_usd;

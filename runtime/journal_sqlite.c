@@ -45,7 +45,7 @@ static const char SCHEMA[] =
     " attempts INTEGER NOT NULL, retries INTEGER NOT NULL, repairs INTEGER NOT NULL,"
     " input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,"
     " cost_usd REAL NOT NULL, started_at INTEGER NOT NULL, ended_at INTEGER NOT NULL,"
-    " PRIMARY KEY(run, addr)) WITHOUT ROWID;"
+    " label TEXT, PRIMARY KEY(run, addr)) WITHOUT ROWID;"
     "CREATE TABLE events(run INTEGER NOT NULL REFERENCES runs(id), seq INTEGER NOT NULL,"
     " at INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY(run, seq)) WITHOUT ROWID;"
     "PRAGMA application_id = 1464157780;"
@@ -54,7 +54,7 @@ static const char SCHEMA[] =
 static const char SQL_EFFECT_PUT[] =
     "INSERT OR REPLACE INTO effects(run, addr, kind, request, req_hash, ok, response, error,"
     " error_kind, attempts, retries, repairs, input_tokens, output_tokens, cost_usd,"
-    " started_at, ended_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)";
+    " started_at, ended_at, label) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)";
 static const char SQL_EVENT_PUT[] = "INSERT INTO events(run, seq, at, body) VALUES(?1,?2,?3,?4)";
 static const char SQL_MAX_SEQ[] = "SELECT coalesce(max(seq), 0) FROM events WHERE run = ?1";
 
@@ -95,6 +95,7 @@ typedef struct SqlJournal {
   sqlite3_stmt *begin, *commit, *effect, *event, *max_seq;
   SeqNext *seqs;
   size_t nseqs, capseqs;
+  bool label_col;      /* effects has its label column (a journal made before it had none) */
 } SqlJournal;
 
 /* ---- messages ------------------------------------------------------------------- */
@@ -331,6 +332,31 @@ static char *set_wal(SqlJournal *s) {
   return rc == SQLITE_OK ? NULL : describe(s, rc, "write", true);
 }
 
+/* Whether effects has the label column; a writer adds it to a journal
+ * made before labels existed (an older weft ignores it). */
+static int label_column(SqlJournal *s) {
+  sqlite3_stmt *st = NULL;
+  int rc = prepare(s, "SELECT count(*) FROM pragma_table_info('effects') WHERE name = 'label'", false, &st);
+  if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    s->label_col = sqlite3_column_int64(st, 0) > 0;
+    rc = SQLITE_OK;
+  }
+  sqlite3_finalize(st);
+  if (rc == SQLITE_OK && !s->label_col && s->mode == JOURNAL_WRITE) {
+    rc = exec(s, "ALTER TABLE effects ADD COLUMN label TEXT");
+    if (rc != SQLITE_OK) { /* another writer may have added it meanwhile */
+      sqlite3_stmt *again = NULL;
+      if (prepare(s, "SELECT count(*) FROM pragma_table_info('effects') WHERE name = 'label'", false, &again) ==
+              SQLITE_OK &&
+          sqlite3_step(again) == SQLITE_ROW && sqlite3_column_int64(again, 0) > 0)
+        rc = SQLITE_OK;
+      sqlite3_finalize(again);
+    }
+    s->label_col = rc == SQLITE_OK;
+  }
+  return rc;
+}
+
 static char *open_db(SqlJournal *s) {
   int flags = s->mode == JOURNAL_WRITE ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
   int rc = sqlite3_open_v2(s->j.path, &s->db, flags, NULL);
@@ -342,9 +368,18 @@ static char *open_db(SqlJournal *s) {
   Header h;
   char *m = NULL;
   if ((rc = probe(s, &h)) != SQLITE_OK) return describe(s, rc, "read", true);
-  if ((m = check_header(s, &h)) != NULL || s->mode == JOURNAL_READ) return m;
-  if ((m = set_wal(s)) != NULL || h.tables > 0) return m;
-  if ((rc = create_schema(s)) != SQLITE_OK || (rc = probe(s, &h)) != SQLITE_OK)
+  if ((m = check_header(s, &h)) != NULL) return m;
+  if (s->mode == JOURNAL_READ) {
+    if (h.tables > 0 && (rc = label_column(s)) != SQLITE_OK) return describe(s, rc, "read", true);
+    return NULL;
+  }
+  if ((m = set_wal(s)) != NULL) return m;
+  if (h.tables > 0) {
+    if ((rc = label_column(s)) != SQLITE_OK) return describe(s, rc, "write", true);
+    return NULL;
+  }
+  if ((rc = create_schema(s)) != SQLITE_OK || (rc = probe(s, &h)) != SQLITE_OK ||
+      (rc = label_column(s)) != SQLITE_OK)
     return describe(s, rc, "write", true);
   return check_header(s, &h);
 }
@@ -496,6 +531,7 @@ static int write_effect(SqlJournal *s, int64_t run, const EffectRec *e) {
   sqlite3_bind_double(st, 15, e->cost_usd);
   sqlite3_bind_int64(st, 16, e->started_at);
   sqlite3_bind_int64(st, 17, e->ended_at);
+  bind_str(st, 18, e->label);
   return step_done(s, st);
 }
 
@@ -807,6 +843,7 @@ static void read_effect(sqlite3_stmt *st, EffectRec *e) {
   e->cost_usd = sqlite3_column_double(st, 13);
   e->started_at = col_sane(st, 14);
   e->ended_at = col_sane(st, 15);
+  e->label = col_str(st, 16);
 }
 
 static bool sql_effects_load(Journal *j, int64_t run, EffectRec **out, size_t *n, char **err) {
@@ -814,9 +851,14 @@ static bool sql_effects_load(Journal *j, int64_t run, EffectRec **out, size_t *n
   sqlite3_stmt *st = NULL;
   EffectRec *es = NULL;
   size_t k = 0, cap = 0;
-  int rc = prepare(s, "SELECT addr, kind, request, req_hash, ok, response, error, error_kind,"
-                      " attempts, retries, repairs, input_tokens, output_tokens, cost_usd,"
-                      " started_at, ended_at FROM effects WHERE run = ?1 ORDER BY started_at, addr",
+  int rc = prepare(s, s->label_col ? "SELECT addr, kind, request, req_hash, ok, response, error, error_kind,"
+                                     " attempts, retries, repairs, input_tokens, output_tokens, cost_usd,"
+                                     " started_at, ended_at, label FROM effects WHERE run = ?1"
+                                     " ORDER BY started_at, addr"
+                                   : "SELECT addr, kind, request, req_hash, ok, response, error, error_kind,"
+                                     " attempts, retries, repairs, input_tokens, output_tokens, cost_usd,"
+                                     " started_at, ended_at, NULL FROM effects WHERE run = ?1"
+                                     " ORDER BY started_at, addr",
                    false, &st);
   if (rc == SQLITE_OK) sqlite3_bind_int64(st, 1, run);
   while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {

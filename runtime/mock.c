@@ -29,6 +29,7 @@ typedef struct MockEntry {
   size_t text_len;
   char *calls;      /* "tool_calls": a step's calls, JSON [{name, input}] */
   int64_t step;     /* "step": only the N-th step of a tool-calling loop; 0: any call */
+  bool echo;        /* "echo": true: the reply is the prompt itself */
   int64_t times;    /* -1: unlimited */
   int64_t used;
   MockAnswer ans;   /* a failure instead of the reply, and when it arrives */
@@ -61,7 +62,7 @@ static const struct {
 /* The fields an entry may have: anything else is a mistake in the script
  * (a misspelt "times" would otherwise answer forever). */
 static const char *const entry_fields[] = {"role", "match", "times", "reply", "value",
-                                           "fail", "delay", "retry_after", "tool_calls", "step"};
+                                           "fail", "delay", "retry_after", "tool_calls", "step", "echo"};
 
 #define MOCK_DELAY_MAX ((int64_t)3600 * 1000)
 
@@ -148,7 +149,7 @@ static bool load_entry(ObjMap *em, const char *path, uint32_t i, MockEntry *en, 
     buf_printf(m, "--mock-script: %s: $.replies[%u]: unknown field ", path, i);
     size_t len = em->keys[k]->len > 40 ? 40 : em->keys[k]->len;
     buf_json_string(m, em->keys[k]->data, len);
-    buf_puts(m, " (fields: role, match, times, reply, value, fail, delay, retry_after, tool_calls, step)");
+    buf_puts(m, " (fields: role, match, times, reply, value, fail, delay, retry_after, tool_calls, step, echo)");
     return false;
   }
   if (!opt_string(em, "role", &en->role)) {
@@ -177,9 +178,18 @@ static bool load_entry(ObjMap *em, const char *path, uint32_t i, MockEntry *en, 
   }
   Value *r = map_get_cstr(em, "reply", 5), *val = map_get_cstr(em, "value", 5);
   Value *fail = map_get_cstr(em, "fail", 4), *calls = map_get_cstr(em, "tool_calls", 10);
-  if ((r != NULL) + (val != NULL) + (fail != NULL) + (calls != NULL) != 1) {
-    entry_error(m, path, i, NULL, "needs exactly one of \"reply\", \"value\", \"fail\" or \"tool_calls\"");
+  Value *echo = map_get_cstr(em, "echo", 4);
+  if ((r != NULL) + (val != NULL) + (fail != NULL) + (calls != NULL) + (echo != NULL) != 1) {
+    entry_error(m, path, i, NULL,
+                "needs exactly one of \"reply\", \"value\", \"fail\", \"tool_calls\" or \"echo\"");
     return false;
+  }
+  if (echo) {
+    if (echo->tag != V_BOOL || !echo->as.b) {
+      entry_error(m, path, i, "echo", "must be true");
+      return false;
+    }
+    en->echo = true;
   }
   if (calls) {
     /* [{"name": "read_file", "input": {...}}, ...]: what the model calls;
@@ -238,7 +248,7 @@ static bool load_entry(ObjMap *em, const char *path, uint32_t i, MockEntry *en, 
       return false;
     }
   }
-  if (fail || calls) return true;
+  if (fail || calls || echo) return true;
   Value v = r ? *r : *val;
   bool str = v_is(v, OBJ_STRING);
   Buf j;
@@ -379,6 +389,13 @@ void mock_reply(MockScript *s, Heap *h, const Module *m, const char *role,
       /* the text beside the calls */
     } else if (ans->fail != MOCK_REPLY) {
       buf_printf(out, "--mock-script $.replies[%u]", i); /* where the failure came from */
+    } else if (en->echo) { /* the prompt back: text, or a JSON string */
+      if (td == ASK_TEXT) buf_puts(out, prompt);
+      else {
+        if (wrapped) buf_puts(out, "{\"value\":");
+        buf_json_string(out, prompt, strlen(prompt));
+        if (wrapped) buf_putc(out, '}');
+      }
     } else if (td == ASK_TEXT) {
       buf_put(out, en->text, en->text_len);
     } else if (wrapped && needs_wrap(h, en->reply, en->reply_len)) {

@@ -79,6 +79,10 @@ static CompileOptions compile_options(bool check_only, const weft_compile_opts *
   opt.limit_models = co->limit_models;
   opt.models = co->models;
   opt.nmodels = co->nmodels;
+  opt.untrusted_inputs = co->untrusted_inputs;
+  opt.nuntrusted_inputs = co->nuntrusted_inputs;
+  opt.trusted_programs = co->trusted_programs;
+  opt.ntrusted_programs = co->ntrusted_programs;
   return opt;
 }
 

@@ -487,7 +487,12 @@ static void untrusted_defaults(RunOpts *o) {
 static weft_compile_opts run_compile_opts(const RunOpts *o) {
   weft_compile_opts co = {.color = o->color, .import_paths = o->import_paths,
                           .nimport_paths = o->nimport_paths, .untrusted = o->untrusted,
-                          .max_memory = o->max_memory};
+                          .max_memory = o->max_memory,
+                          /* the checker's half of untrusted content: the inputs the
+                           * run takes as untrusted are untrusted for it too */
+                          .untrusted_inputs = o->untrusted_inputs, .nuntrusted_inputs = o->nuntrusted_inputs};
+  co.trusted_programs = (const char *const *)o->trusted_programs;
+  co.ntrusted_programs = o->ntrusted_programs;
   return co;
 }
 
@@ -504,6 +509,8 @@ static Grants *run_grants(const RunOpts *o, const char *journal, int *rc) {
   for (int k = 0; k < 4 && ok; k++)
     for (uint32_t i = 0; i < ns[k] && ok; i++) ok = grants_add(g, kinds[k], lists[k][i], &err);
   for (uint32_t i = 0; i < o->nallow_env && ok; i++) ok = grants_add_env(g, o->allow_env[i], &err);
+  for (uint32_t i = 0; i < o->nallow_read_untrusted && ok; i++)
+    ok = grants_add_read_untrusted(g, o->allow_read_untrusted[i], &err);
   if (ok && o->grants_file) ok = grants_add_file(g, o->grants_file, &err);
   if (!ok) {
     errorf("%s", err ? err : "the grants cannot be resolved");
@@ -549,6 +556,52 @@ static bool needs_granted(const CapScan *scan, const Grants *g, const char *file
   return missing == 0;
 }
 
+/* A closed type (bool, int, float, duration, a literal union, and records,
+ * lists, maps, optionals and tagged unions of these): a value validated
+ * against it holds no free text, so it carries no label. */
+static bool closed_type(const Module *m, uint32_t td, int depth) {
+  if (td >= m->ntypes || depth > 64) return false;
+  const TypeDesc *d = &m->types[td];
+  switch ((TypeDescKind)d->kind) {
+  case TD_INT: case TD_FLOAT: case TD_BOOL: case TD_DURATION: case TD_NONE: case TD_ENUM: return true;
+  case TD_LIST: case TD_MAP: case TD_OPTIONAL: case TD_RANGE: return closed_type(m, d->elem, depth + 1);
+  case TD_RECORD:
+    for (uint32_t i = 0; i < d->n; i++)
+      if (!closed_type(m, d->fields[i].type, depth + 1)) return false;
+    return true;
+  case TD_TAGGED:
+    for (uint32_t i = 0; i < d->n; i++)
+      if (!closed_type(m, d->members[i], depth + 1)) return false;
+    return true;
+  default: return false;
+  }
+}
+
+/* --untrusted-input=NAME: main's argument NAME is untrusted content as a
+ * whole (docs/security.md, "Untrusted content: sources, sinks and the
+ * journal"); a resume or replay labels it again (the flag is recorded). */
+static int label_inputs(VM *vm, const Module *m, const RunOpts *o, Value *args) {
+  for (uint32_t k = 0; k < o->nuntrusted_inputs; k++) {
+    const char *name = o->untrusted_inputs[k];
+    int i = param_index(m, name, strlen(name));
+    if (i < 0) {
+      Buf b;
+      buf_init(&b);
+      param_names(&b, m);
+      errorf("--untrusted-input=%s: main has no parameter %s (%s)", name, name, b.data ? b.data : "");
+      buf_free(&b);
+      return EXIT_USAGE;
+    }
+    if (closed_type(m, m->params[i].type, 0)) continue; /* validated against it: nothing free is left */
+    char *what = xasprintf("main's input %s", name);
+    Label l = vm_label_origin(vm, what);
+    free(what);
+    if (args[i].tag == V_OBJ) v_label_deep(args[i], l);
+    else args[i].label = label_join(args[i].label, l);
+  }
+  return EXIT_OK;
+}
+
 /* Runs main of m under o and cx: inputs, VM, engine, trace, journal,
  * output. Returns the exit code. */
 static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
@@ -564,6 +617,8 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
     vm_set_budget(vm, o->budget_bits, o->budget_calls, o->budget_tokens, o->budget_usd, o->budget_time_ms);
   Value *args = xcalloc(m->nparams ? m->nparams : 1, sizeof *args);
   int rc = build_args(vm, m, cx->input_text ? NULL : o->input, cx->input_text, o->args, (int)o->nargs, args);
+  if (rc == EXIT_OK) rc = label_inputs(vm, m, o, args);
+  vm->trust_allowed = !o->untrusted || o->allow_trust;
   Engine *engine = NULL;
   ModelOverride *mo = NULL;
   Host *host = NULL;

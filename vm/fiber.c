@@ -378,7 +378,8 @@ NativeStatus vm_raise(VM *vm, Fiber *f, const char *fmt, ...) {
 }
 
 bool vm_failure_catchable(const VM *vm, const Fiber *f, const char *kind) {
-  if (!kind || strcmp(kind, "error") == 0 || strcmp(kind, "timeout") == 0 || strcmp(kind, "steps") == 0)
+  if (!kind || strcmp(kind, "error") == 0 || strcmp(kind, "timeout") == 0 || strcmp(kind, "steps") == 0 ||
+      strcmp(kind, "untrusted") == 0)
     return true;
   if (strcmp(kind, "budget") == 0) return !budget_spent(f->budget) && !budget_run_failure(vm);
   return false; /* "limit", "cancelled" */

@@ -45,7 +45,11 @@ void vm_fail_parked_label(VM *vm, Fiber *f, const char *kind, const char *msg, c
  *   "cancelled" a branch stopped because its barrier was decided
  *   "steps"     a tool-calling loop reached its role's max_steps without
  *               the model's answer
- * A `try` catches "error", "timeout" and "steps", and "budget" when no budget over
+ *   "untrusted" untrusted content filled an argument that acts (a path
+ *               written, a program run, a request sent): refused before
+ *               anything started (docs/security.md, "Untrusted content:
+ *               sources, sinks and the journal")
+ * A `try` catches "error", "timeout", "steps" and "untrusted", and "budget" when no budget over
  * the catching fiber is exhausted (an inner block's budget ran out, not
  * the run's or an enclosing block's). "limit" and cancellation always end
  * the work they stop. */

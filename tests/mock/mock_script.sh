@@ -30,7 +30,7 @@ refuse '{"replies": [{"reply": "x", "delay": "-5ms"}]}' '$.replies[0].delay: mus
 refuse '{"replies": [{"reply": "x", "retry_after": "1s"}]}' '$.replies[0].retry_after: is a provider'"'"'s answer to a failed request'
 refuse '{"replies": [{"fail": "timeout", "retry_after": "1s"}]}' '$.replies[0].retry_after: is a provider'
 refuse '{"replies": [{"fail": "auth", "retry_after": "later"}]}' '$.replies[0].retry_after: must be a duration'
-refuse '{"replies": [{"reply": "x", "fail": "auth"}]}' '$.replies[0]: needs exactly one of "reply", "value", "fail" or "tool_calls"'
+refuse '{"replies": [{"reply": "x", "fail": "auth"}]}' '$.replies[0]: needs exactly one of "reply", "value", "fail", "tool_calls" or "echo"'
 refuse '{"replies": [{"times": 1}]}' '$.replies[0]: needs exactly one of'
 refuse '{"replies": [{"reply": "x", "times": "2"}]}' '$.replies[0].times: must be a whole number'
 refuse '{"replies": [], "comment": "x"}' 'must hold {"replies": [...]} and nothing else'
