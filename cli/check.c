@@ -6,7 +6,7 @@
 
 void help_check(FILE *out) {
   fputs("usage: weft check [--format=FORMAT] [--json] [--deny-warnings] [--cost] [--caps]\n"
-        "                  [--color=auto|always|never] [--untrusted]\n"
+        "                  [--color=auto|always|never] [--untrusted] [--untrusted-input=NAME]...\n"
         "                  [--models P/M,...] [--allow-import DIR]... FILE|DIR...\n"
         "\n"
         "Checks each program (parse, names, types, static rules) without running\n"
@@ -54,7 +54,9 @@ int cmd_check(int argc, char **argv) {
   weft_compile_opts co = {.color = o.run.color, .import_paths = o.run.import_paths,
                           .nimport_paths = o.run.nimport_paths, .untrusted = o.run.untrusted,
                           .limit_models = o.run.limit_models || o.run.untrusted,
-                          .models = o.run.allow_models, .nmodels = o.run.nallow_models};
+                          .models = o.run.allow_models, .nmodels = o.run.nallow_models,
+                          .untrusted_inputs = o.run.untrusted_inputs,
+                          .nuntrusted_inputs = o.run.nuntrusted_inputs};
   weft_check_opts ck = {.format = o.format, .cost = o.cost, .deny_warnings = o.deny_warnings, .caps = o.caps};
   rc = weft_tool_check((const char *const *)files.v, (int)files.n, &ck, &co);
 done:

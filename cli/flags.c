@@ -227,6 +227,13 @@ SETTER(set_import_path) {
   return true;
 }
 SETTER(set_untrusted) { (void)f; (void)v; R->untrusted = true; return true; }
+SETTER(set_untrusted_input) {
+  if (!need_name(f->name, v, "the name of a parameter of main")) return false;
+  R->untrusted_inputs = grow(R->untrusted_inputs, &o->cap_untrusted_inputs, R->nuntrusted_inputs,
+                             sizeof *R->untrusted_inputs);
+  R->untrusted_inputs[R->nuntrusted_inputs++] = v;
+  return true;
+}
 /* --allow-read/-write/-run/-net: kept as typed; the run resolves each
  * once, at its start (runtime/grants.c), and refuses what it cannot. */
 static bool add_grant(Opts *o, const Flag *f, char *v, int k, const char ***list, uint32_t *n) {
@@ -425,6 +432,11 @@ const Flag FLAGS[] = {
      "refused), imports from std/ and --allow-import only,\n"
      "at most 1 MiB of source, and a role whose model\n"
      "--models does not allow is an error (E0621)"},
+    {"--untrusted-input", NULL, "NAME", true, CMD_CHECK, REUSE_NO, SEC_MAIN, set_untrusted_input,
+     "main's parameter NAME holds untrusted text (repeatable):\n"
+     "a flow of it into a parameter that acts (the path of\n"
+     "fs.write, what proc.run runs, an HTTP request) is an\n"
+     "error (E0650) unless a closed type or trust() is between"},
     {"--models", NULL, "P/M,...", false, CMD_CHECK, REUSE_NO, SEC_MAIN, set_models,
      "the models roles may name: provider/model, or\n"
      "provider/* for all of one provider's; mock models\n"
@@ -637,6 +649,7 @@ void opts_free(Opts *o) {
   free(o->run.args);
   free(o->run.models);
   free(o->run.import_paths);
+  free(o->run.untrusted_inputs);
   free(o->run.allow_models);
   free(o->run.allow_read);
   free(o->run.allow_write);

@@ -51,7 +51,7 @@ typedef struct Opts {
   bool update;                  /* test --update */
   bool help;                    /* --help / -h was given: print the help, exit 0 */
   const char *spelling;         /* the flag being set, as typed ("--import-path"), for messages */
-  uint32_t cap_args, cap_models, cap_recorded, cap_imports, cap_allow;
+  uint32_t cap_args, cap_models, cap_recorded, cap_imports, cap_allow, cap_untrusted_inputs;
   uint32_t cap_grant[5];        /* --allow-read, -write, -run, -net, -env */
 } Opts;
 

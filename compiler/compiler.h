@@ -179,6 +179,14 @@ typedef struct CompileOptions {
    * (--max-concurrency); a literal fan-out limit above it gets note N0001.
    * 0: no such notes. */
   uint32_t concurrency_note;
+  /* Untrusted content (docs/language.md, "Untrusted content"): the names
+   * of main's parameters whose values are untrusted (--untrusted-input),
+   * and the programs whose proc.run output is trusted (`--allow-run=
+   * PROG:trusted`, PROG as the program names it). */
+  const char *const *untrusted_inputs;
+  uint32_t nuntrusted_inputs;
+  const char *const *trusted_programs;
+  uint32_t ntrusted_programs;
 } CompileOptions;
 
 typedef struct ProgramFile {
@@ -212,6 +220,12 @@ void program_free(Program *p);
 
 /* check.c: names, types, static rules. Returns true when no errors. */
 bool check_program(Program *p);
+
+/* taint.c: refuses (E0650, with note N0002 at the source) the flows of
+ * untrusted text into a parameter that acts (the path of fs.write, what
+ * proc.run runs, an HTTP request) that a checked program shows. False
+ * when it reported one. */
+bool taint_program(Program *p);
 
 /* emit.c: lowers a checked program to a module (heap for its constants). */
 Module *emit_program(Program *p, Heap *heap);

@@ -61,6 +61,12 @@ typedef struct weft_compile_opts {
   const char *const *models;
   uint32_t nmodels;
   uint64_t max_memory;   /* the compiler's memory limit (--max-memory); 0: none */
+  /* Untrusted content: main's parameters named untrusted (--untrusted-input)
+   * and the programs whose output is trusted (--allow-run=PROG:trusted). */
+  const char *const *untrusted_inputs;
+  uint32_t nuntrusted_inputs;
+  const char *const *trusted_programs;
+  uint32_t ntrusted_programs;
 } weft_compile_opts;
 
 /* How weft check reports: text on stderr, or on stdout one JSON document,
@@ -126,6 +132,7 @@ typedef struct weft_run_opts {
   weft_pair *models; uint32_t nmodels;    /* --model ROLE=PROVIDER/MODEL */
   const char **import_paths; uint32_t nimport_paths;   /* --allow-import DIR */
   bool untrusted;               /* --untrusted */
+  const char **untrusted_inputs; uint32_t nuntrusted_inputs; /* --untrusted-input NAME */
   bool limit_models;            /* --models given (or untrusted): roles may call only these */
   const char **allow_models; uint32_t nallow_models;      /* --models P/M,... */
   uint64_t max_instructions, max_memory;
