@@ -64,6 +64,11 @@ typedef struct FnInfo {
   ToolFlow tool[TOOLFLOWS_MAX];
   uint32_t ntool;
   AV lam_in;                /* what the function's lambdas may be given */
+  /* the functions it calls (and the tools of the roles it asks), for the
+   * order of analysis; DFS state */
+  struct FnInfo **callees;
+  uint32_t ncallees, callees_cap, next;
+  uint8_t mark;
 } FnInfo;
 
 /* The capability functions (std/fs, std/proc, std/http): which arguments
@@ -397,7 +402,7 @@ static AV ev_call(Taints *T, Node *n) {
       const char *desc = arena_printf(T, "%s through the parameter `%s` of `%s` (at %s)", h->desc,
                                       pn ? pn->u.param.name : "?", fi->decl->u.fn.name, where(T, h->at, n->span));
       report(T, args->items[i], av[i].t, desc);
-      sink_param(T, av[i], args->items[i]->span, h->desc);
+      sink_param(T, av[i], h->at, h->desc);
     }
   }
   for (uint32_t k = 0; k < fi->ntool; k++) {
@@ -595,6 +600,81 @@ static void analyse_fn(Taints *T, FnInfo *fi) {
   T->cur = NULL;
 }
 
+/* ---- the order of analysis: callees first --------------------------------
+ * Summaries flow from callee to caller, so analysing callees first makes a
+ * program without recursion settle in one round whatever the order of its
+ * functions in the file; the rounds are left for recursion and for tool
+ * parameters, which flow the other way. */
+
+typedef struct EdgeWalk { Taints *T; FnInfo *from; } EdgeWalk;
+
+static void add_callee(FnInfo *from, FnInfo *to) {
+  if (!to || to->cap >= 0) return;
+  if (from->ncallees == from->callees_cap) {
+    from->callees_cap = from->callees_cap ? from->callees_cap * 2 : 4;
+    from->callees = xrealloc(from->callees, from->callees_cap * sizeof *from->callees);
+  }
+  from->callees[from->ncallees++] = to;
+}
+
+static void edges(Node *n, void *ud) {
+  EdgeWalk *w = ud;
+  if (!n) return;
+  if (n->kind == N_CALL && n->extra) {
+    const CallInfo *ci = n->extra;
+    if (ci->kind == CALL_FN) add_callee(w->from, fn_info(w->T, ci->fn_decl));
+  } else if (n->kind == N_ASK && tool_role(n)) {
+    const Node *role = tool_role(n);
+    for (uint32_t j = 0; j < role->u.role.settings.n; j++) {
+      const Node *st = role->u.role.settings.items[j];
+      if (!st || st->kind != N_FIELD_INIT || strcmp(st->u.init.name, "tools") != 0) continue;
+      const Node *v = st->u.init.value;
+      for (uint32_t k = 0; v && v->kind == N_LIST && k < v->u.list.items.n; k++) {
+        const Node *x = v->u.list.items.items[k];
+        if (x && x->sym && x->sym->kind == SYM_FN) add_callee(w->from, fn_info(w->T, x->sym->decl));
+      }
+    }
+  } else if (n->kind == N_VERIFY) {
+    edges(n->u.verify.lowered, ud);
+  } else if (n->kind == N_TOURNAMENT) {
+    edges(n->u.tourn.lowered, ud);
+  }
+  ast_each_child(n, edges, ud);
+}
+
+/* all[0..n) in postorder of the call graph (an explicit stack: a chain
+ * of calls as long as the program is not a C recursion). */
+static void order_callees_first(Taints *T, FnInfo **all, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) {
+    EdgeWalk w = {T, all[i]};
+    edges(all[i]->decl->u.fn.body, &w);
+  }
+  FnInfo **out = xcalloc(n ? n : 1, sizeof *out), **stack = xcalloc(n ? n : 1, sizeof *stack);
+  uint32_t nout = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    if (all[i]->mark) continue;
+    uint32_t sp = 0;
+    stack[sp++] = all[i];
+    all[i]->mark = 1;
+    while (sp) {
+      FnInfo *f = stack[sp - 1];
+      if (f->next < f->ncallees) {
+        FnInfo *c = f->callees[f->next++];
+        if (!c->mark) {
+          c->mark = 1;
+          stack[sp++] = c;
+        }
+      } else {
+        out[nout++] = f;
+        sp--;
+      }
+    }
+  }
+  memcpy(all, out, nout * sizeof *all);
+  free(out);
+  free(stack);
+}
+
 bool taint_program(Program *p) {
   uint32_t errors_before = p->diags->errors;
   Taints T = {.p = p, .a = &p->arena, .opt = p->opt};
@@ -623,6 +703,7 @@ bool taint_program(Program *p) {
       all[nall++] = fi;
     }
   }
+  order_callees_first(&T, all, nall);
   /* main's inputs named untrusted (--untrusted-input) */
   FnInfo *mi = p->main ? fn_info(&T, p->main->decl) : NULL;
   if (mi && p->opt)
@@ -646,6 +727,7 @@ bool taint_program(Program *p) {
   }
   T.report = true;
   for (uint32_t i = 0; i < nall; i++) analyse_fn(&T, all[i]);
+  for (uint32_t i = 0; i < nall; i++) free(all[i]->callees);
   free(all);
   tmemo_free(&T.fns);
   tmemo_free(&T.locals);
