@@ -37,6 +37,8 @@ typedef struct Taint {
   Span span;
   const char *what;
   const struct Taint *prev;
+  const char *clean_field;  /* a field of the source's record that is not untrusted (an HTTP
+                               response's url: the request's own, after redirects) */
 } Taint;
 
 typedef struct AV {
@@ -387,11 +389,12 @@ static AV ev_call(Taints *T, Node *n) {
     int src = cap_fns[fi->cap].source;
     if (src == SRC_PROC && na && trusted_program(T, args->items[0])) src = SRC_NONE;
     if (src == SRC_NONE) return clean();
-    return (AV){taint_new(T, n->span,
-                          arena_printf(T, "the %s of %s.%s", src == SRC_HTTP ? "response" : "output",
-                                       cap_fns[fi->cap].module, cap_fns[fi->cap].fn),
-                          NULL),
-                0};
+    Taint *t = taint_new(T, n->span,
+                         arena_printf(T, "the %s of %s.%s", src == SRC_HTTP ? "response" : "output",
+                                      cap_fns[fi->cap].module, cap_fns[fi->cap].fn),
+                         NULL);
+    if (src == SRC_HTTP) t->clean_field = "url";
+    return (AV){t, 0};
   }
   AV r = {fi->ret_t, 0};
   for (uint32_t i = 0; i < na && i < fi->np; i++) {
@@ -457,7 +460,11 @@ static AV ev_inner(Taints *T, Node *n) {
       FnInfo *fi = fn_info(T, n->sym->decl);
       return (AV){fi ? fi->ret_t : NULL, 0};
     }
-    return ev(T, n->u.field.object);
+    {
+      AV o = ev(T, n->u.field.object);
+      if (o.t && o.t->clean_field && strcmp(o.t->clean_field, n->u.field.name) == 0) o.t = NULL;
+      return o;
+    }
   case N_INDEX: return join(ev(T, n->u.index.object), ev(T, n->u.index.index));
   case N_WITH: return join(ev(T, n->u.with.object), ev_list(T, &n->u.with.fields));
   case N_IF: {
