@@ -487,7 +487,10 @@ static void untrusted_defaults(RunOpts *o) {
 static weft_compile_opts run_compile_opts(const RunOpts *o) {
   weft_compile_opts co = {.color = o->color, .import_paths = o->import_paths,
                           .nimport_paths = o->nimport_paths, .untrusted = o->untrusted,
-                          .max_memory = o->max_memory};
+                          .max_memory = o->max_memory,
+                          /* the checker's half of untrusted content: the inputs the
+                           * run takes as untrusted are untrusted for it too */
+                          .untrusted_inputs = o->untrusted_inputs, .nuntrusted_inputs = o->nuntrusted_inputs};
   return co;
 }
 
