@@ -26,7 +26,7 @@ static Module *compile_stages(Program *p, const char *path, const CompileOptions
    * emitted. */
   bool loaded = load_program(p, path, co);
   if (!loaded && p->syntax_errors_only) check_program(p);
-  if (loaded && check_program(p) && dl->errors == errors_before) {
+  if (loaded && check_program(p) && dl->errors == errors_before && taint_program(p)) {
     if (co->check_only) cost_concurrency_notes(p, co->concurrency_note);
     m = emit_program(p, heap);
     if (m) {

@@ -221,6 +221,12 @@ void program_free(Program *p);
 /* check.c: names, types, static rules. Returns true when no errors. */
 bool check_program(Program *p);
 
+/* taint.c: refuses (E0650, with note N0002 at the source) the flows of
+ * untrusted text into a parameter that acts (the path of fs.write, what
+ * proc.run runs, an HTTP request) that a checked program shows. False
+ * when it reported one. */
+bool taint_program(Program *p);
+
 /* emit.c: lowers a checked program to a module (heap for its constants). */
 Module *emit_program(Program *p, Heap *heap);
 

@@ -404,14 +404,41 @@ void caps_render(const CapScan *scan, const char *file, bool json, Buf *out) {
   }
 }
 
-typedef struct CapsJob { const char *file; bool json; Buf *out; } CapsJob;
+typedef struct CapsJob { const char *file; bool json; Buf *out; const weft_compile_opts *co; } CapsJob;
+
+/* Which of main's inputs the check took as untrusted (--untrusted-input):
+ * a text line, or the "untrusted_inputs" member of the file's object. */
+static void caps_untrusted(const CapsJob *j, size_t start) {
+  const weft_compile_opts *co = j->co;
+  if (j->json) {
+    if (j->out->len <= start || j->out->data[j->out->len - 1] != '}') return;
+    j->out->len--;
+    buf_puts(j->out, ",\"untrusted_inputs\":[");
+    for (uint32_t i = 0; co && i < co->nuntrusted_inputs; i++) {
+      if (i) buf_putc(j->out, ',');
+      buf_json_string(j->out, co->untrusted_inputs[i], strlen(co->untrusted_inputs[i]));
+    }
+    buf_puts(j->out, "]}");
+    return;
+  }
+  if (!co || !co->nuntrusted_inputs) {
+    buf_puts(j->out, "  untrusted inputs: none named (--untrusted-input); HTTP responses and program output are untrusted\n");
+    return;
+  }
+  buf_puts(j->out, "  untrusted inputs:");
+  for (uint32_t i = 0; i < co->nuntrusted_inputs; i++)
+    buf_printf(j->out, "%s %s", i ? "," : "", co->untrusted_inputs[i]);
+  buf_puts(j->out, " (--untrusted-input), besides HTTP responses and program output\n");
+}
 
 static void caps_then(Program *p, void *ud) {
   CapsJob *j = ud;
   CapScan scan;
   capscan_program(p, &scan);
   if (j->json && j->out->len) buf_putc(j->out, ',');
+  size_t start = j->out->len;
   caps_render(&scan, j->file, j->json, j->out);
+  caps_untrusted(j, start);
   capscan_free(&scan);
 }
 
@@ -502,7 +529,7 @@ int weft_tool_check(const char *const *files, int nfiles, const weft_check_opts 
   }
   bool first = true;
   for (int i = 0; i < nfiles; i++) {
-    CapsJob job = {files[i], ck->format == WEFT_CHECK_JSON, &caps};
+    CapsJob job = {files[i], ck->format == WEFT_CHECK_JSON, &caps, co};
     int r = check_one(files[i], ck->format, co, items, &first, &errors, &warnings, &omitted,
                       ck->cost ? &costs : NULL, ck->caps ? caps_then : NULL, &job);
     if (ck->caps && !job.json && caps.len) { /* text: after the file's diagnostics */
