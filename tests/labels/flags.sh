@@ -14,7 +14,7 @@ fn w(path: string) -> bool {
   true
 }
 fn main(cfg: { path: string }, n: int) {
-  let r = try w(cfg.path)
+  let r = try [w][0](cfg.path)
   match r {
     Ok { value: _ } => print("written {n}"),
     Failed { error } => print("{error.kind}: {error.message}"),
@@ -59,10 +59,10 @@ fn show(what: string, r: result[bool]) {
   }
 }
 fn main(dir: string) {
-  show("file", try w(fs.read("{dir}/in/path.txt")))
-  show("list", try w(fs.list("{dir}/in")[0]))
-  show("glob", try w(fs.glob("{dir}/in/*.txt")[0]))
-  show("printf", try w(proc.run("printf", ["%s", "{dir}/out/ok"]).stdout))
+  show("file", try [w][0](fs.read("{dir}/in/path.txt")))
+  show("list", try [w][0](fs.list("{dir}/in")[0]))
+  show("glob", try [w][0](fs.glob("{dir}/in/*.txt")[0]))
+  show("printf", try [w][0](proc.run("printf", ["%s", "{dir}/out/ok"]).stdout))
 }
 EOF_W
 printf '{"read_untrusted": ["%s"], "write": ["%s"], "run": ["printf:trusted"]}' "$tmp/in" "$tmp/out" >"$tmp/grants.json"

@@ -1,7 +1,7 @@
 # Untrusted content through the program's own code and through a model
 # (docs/security.md, "Untrusted content: sources, sinks and the
 # journal"): interpolation, a prompt built around a page, a tool-calling
-# loop whose context held a fetched page — each reaches a sink and is
+# loop whose context held an untrusted file — each reaches a sink and is
 # refused, and nothing is written. A literal union from a model is clean;
 # trust(x, "why") clears a label, except under --untrusted without
 # --allow-trust, where the refusal says so.
@@ -35,12 +35,12 @@ role c { model: "mock/c" }
 fn main(base: string, dir: string) {
   let page = http.get("{base}/files/path.txt")
   let rel = http.get("{base}/files/rel.txt")
-  show("interpolated", try w("{dir}/{rel.body}"))
-  show("concatenated", try w(page.body + ""))
+  show("interpolated", try [w][0]("{dir}/{rel.body}"))
+  show("concatenated", try [w][0](page.body + ""))
   let said = ask r "{page.body}"
-  show("prompt", try w(said))
+  show("prompt", try [w][0](said))
   let pick = ask c "Which of a or b? {page.body}" -> "a" | "b"
-  show("union", try w("{dir}/out/{pick}"))
+  show("union", try [w][0]("{dir}/out/{pick}"))
 }
 EOF_W
 cat >"$tmp/i.json" <<'EOF_J'
@@ -59,9 +59,12 @@ expect_out "union: written"
 # ---- a tool-calling loop -----------------------------------------------------------
 cat >"$tmp/t.weft" <<EOF_W
 $common
-/// Fetches a page.
+/// Reads a page the operator saved.
 fn fetch_page(url: string) -> string {
-  http.get(url).body
+  // a file under --allow-read-untrusted, which the checker cannot see (a
+  // role with a tool that fetches a page and one that writes is refused
+  // before the run, E0650): this is the run time's refusal
+  fs.read(url)
 }
 /// Saves a note at a path.
 fn save(path: string) -> string {
@@ -75,13 +78,15 @@ fn main(base: string) {
 EOF_W
 cat >"$tmp/t.json" <<EOF_J
 {"replies": [
-  {"role": "agent", "step": 1, "tool_calls": [{"name": "fetch_page", "input": {"url": "$WBASE/files/path.txt"}}]},
+  {"role": "agent", "step": 1, "tool_calls": [{"name": "fetch_page", "input": {"url": "$tmp/in/path.txt"}}]},
   {"role": "agent", "step": 2, "tool_calls": [{"name": "save", "input": {"path": "$tmp/out/pwned"}}]},
   {"role": "agent", "step": 3, "reply": "done"}
 ]}
 EOF_J
+mkdir -p "$tmp/in"
+printf '%s' "$tmp/out/pwned" >"$tmp/in/path.txt"
 run "$WEFT" run "$tmp/t.weft" --no-journal --trace "$tmp/t.jsonl" --mock-script "$tmp/t.json" $net \
-  --allow-write="$tmp/out" --arg "base=$WBASE"
+  --allow-read-untrusted="$tmp/in" --allow-write="$tmp/out" --arg "base=$WBASE"
 expect_rc 0 "tool loop"
 expect_out "done"
 [ ! -e "$tmp/out/pwned" ] || fail "the tool loop wrote what the page said"
@@ -93,7 +98,7 @@ cat >"$tmp/tr.weft" <<EOF_W
 $common
 fn main(base: string) {
   let page = http.get("{base}/files/path.txt")
-  show("trusted", try w(trust(page.body, "the operator's own page")))
+  show("trusted", try [w][0](trust(page.body, "the operator's own page")))
 }
 EOF_W
 run "$WEFT" run "$tmp/tr.weft" --journal "$tmp/tr.db" $net --allow-write="$tmp/out" --arg "base=$WBASE"

@@ -31,8 +31,8 @@ fn main(base: string, dir: string, nap: duration) {
   let f = fs.read("{dir}/in/path.txt")
   print("got")
   sleep(nap)
-  show("page", try w(page.body))
-  show("file", try w(f))
+  show("page", try [w][0](page.body))
+  show("file", try [w][0](f))
 }
 EOF_W
 J="$tmp/j.db"

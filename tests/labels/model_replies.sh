@@ -30,13 +30,13 @@ fn show(what: string, r: result[bool]) {
 fn main(base: string, dir: string) {
   let page = http.get("{base}/files/path.txt")
   let said = ask r page.body
-  show("text", try w(said))
+  show("text", try [w][0](said))
   let typed = ask r page.body -> string
-  show("typed", try w(typed))
+  show("typed", try [w][0](typed))
   let again = ask s said
-  show("again", try w(again))
+  show("again", try [w][0](again))
   let clean = ask r "{dir}/out/clean"
-  show("clean", try w(clean))
+  show("clean", try [w][0](clean))
 }
 EOF_W
 run "$WEFT" run "$tmp/m.weft" --journal "$tmp/j.db" --mock-script "$tmp/echo.json" \

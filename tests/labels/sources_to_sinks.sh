@@ -21,9 +21,16 @@ prog() { # NAME SOURCE-LET SINK-EXPR
 import "std/http" as http
 import "std/proc" as proc
 import "std/fs" as fs
+// the sink is reached through a function value in a list, which the
+// checker does not follow (E0650 would refuse the direct flow before the
+// run): these are the run time's refusals
+fn sink(s: string, base: string, dir: string) -> bool {
+  $3
+  true
+}
 fn main(base: string, dir: string, input: string) {
   $2
-  let r = try $3
+  let r = try [sink][0](str(s), base, dir)
   match r {
     Ok { value: _ } => print("done"),
     Failed { error } => print("{error.kind}: {error.message}"),
@@ -130,7 +137,7 @@ expect_out "done"
 rm -f "$tmp/out/pwned"
 # a refusal not caught fails the run with the kind
 prog bare "$body" 'fs.write(s, "x")'
-sed -i 's/let r = try fs.write(s, "x")/fs.write(s, "x")/; /match r/,/^  }/d' "$tmp/bare.weft"
+sed -i 's/let r = try \[sink\]\[0\](str(s), base, dir)/[sink][0](str(s), base, dir)/; /match r/,/^  }/d' "$tmp/bare.weft"
 go bare
 expect_rc 1 "bare"
 expect_err "fs.write: path is untrusted text (from $B)"
