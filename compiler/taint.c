@@ -262,43 +262,46 @@ static const Node *tool_role(const Node *ask) {
   return r->sym->decl;
 }
 
-/* The parameters of a role's tools that take free text get `t`. */
-static void taint_tools(Taints *T, const Node *role, const Taint *t) {
-  if (!t) return;
+/* The `tools: [...]` list of a role item, or NULL. */
+static const Node *role_tools(const Node *role) {
   for (uint32_t j = 0; j < role->u.role.settings.n; j++) {
     const Node *st = role->u.role.settings.items[j];
     if (!st || st->kind != N_FIELD_INIT || strcmp(st->u.init.name, "tools") != 0) continue;
     const Node *v = st->u.init.value;
-    if (!v || v->kind != N_LIST) continue;
-    for (uint32_t k = 0; k < v->u.list.items.n; k++) {
-      const Node *x = v->u.list.items.items[k];
-      FnInfo *fi = x && x->sym && x->sym->kind == SYM_FN ? fn_info(T, x->sym->decl) : NULL;
-      if (!fi) continue;
-      for (uint32_t i = 0; i < fi->np; i++) {
-        const Node *pn = fi->decl->u.fn.params.items[i];
-        if (fi->entry[i] || !pn || !pn->sym || is_closed(T, pn->sym->type)) continue;
-        fi->entry[i] = taint_new(T, pn->span,
-                                 arena_printf(T, "the parameter `%s` of the tool `%s`, which the model fills",
-                                              pn->u.param.name, fi->decl->u.fn.name),
-                                 t);
-        T->changed = true;
-      }
+    return v && v->kind == N_LIST ? v : NULL;
+  }
+  return NULL;
+}
+
+/* The summary of the k-th tool of a tools list, or NULL. */
+static FnInfo *tool_info(Taints *T, const Node *tools, uint32_t k) {
+  const Node *x = tools->u.list.items.items[k];
+  return x && x->sym && x->sym->kind == SYM_FN ? fn_info(T, x->sym->decl) : NULL;
+}
+
+/* The parameters of a role's tools that take free text get `t`. */
+static void taint_tools(Taints *T, const Node *role, const Taint *t) {
+  const Node *tools = t ? role_tools(role) : NULL;
+  for (uint32_t k = 0; tools && k < tools->u.list.items.n; k++) {
+    FnInfo *fi = tool_info(T, tools, k);
+    for (uint32_t i = 0; fi && i < fi->np; i++) {
+      const Node *pn = fi->decl->u.fn.params.items[i];
+      if (fi->entry[i] || !pn || !pn->sym || is_closed(T, pn->sym->type)) continue;
+      fi->entry[i] = taint_new(T, pn->span,
+                               arena_printf(T, "the parameter `%s` of the tool `%s`, which the model fills",
+                                            pn->u.param.name, fi->decl->u.fn.name),
+                               t);
+      T->changed = true;
     }
   }
 }
 
 /* What a role's tools return untrusted: the model reads it in the loop. */
 static const Taint *tools_ret(Taints *T, const Node *role) {
-  for (uint32_t j = 0; j < role->u.role.settings.n; j++) {
-    const Node *st = role->u.role.settings.items[j];
-    if (!st || st->kind != N_FIELD_INIT || strcmp(st->u.init.name, "tools") != 0) continue;
-    const Node *v = st->u.init.value;
-    if (!v || v->kind != N_LIST) continue;
-    for (uint32_t k = 0; k < v->u.list.items.n; k++) {
-      const Node *x = v->u.list.items.items[k];
-      FnInfo *fi = x && x->sym && x->sym->kind == SYM_FN ? fn_info(T, x->sym->decl) : NULL;
-      if (fi && fi->ret_t) return fi->ret_t;
-    }
+  const Node *tools = role_tools(role);
+  for (uint32_t k = 0; tools && k < tools->u.list.items.n; k++) {
+    FnInfo *fi = tool_info(T, tools, k);
+    if (fi && fi->ret_t) return fi->ret_t;
   }
   return NULL;
 }

@@ -664,40 +664,7 @@ Value vm_label_fresh(VM *vm, Value v, Label l) {
   if (!l) return v;
   if (v.tag != V_OBJ) { v.label = label_join(v.label, l); return v; }
   if (v.as.o->rc != 1) return v_with_label(&vm->heap, v, l);
-  /* iterative, like v_label_deep; only parts held by their parent alone */
-  Obj *inline_stack[64];
-  Obj **stack = inline_stack;
-  size_t n = 0, cap = 64;
-  stack[n++] = v.as.o;
-  while (n) {
-    Obj *o = stack[--n];
-    if (o->kind > OBJ_RECORD) continue;
-    o->label = label_join(o->label, l);
-    uint32_t k = 0;
-    Value *vals = NULL;
-    if (o->kind == OBJ_LIST) { k = ((ObjList *)o)->n; vals = ((ObjList *)o)->items; }
-    else if (o->kind == OBJ_MAP) { k = ((ObjMap *)o)->n; vals = ((ObjMap *)o)->vals; }
-    else if (o->kind == OBJ_RECORD) { k = ((ObjRecord *)o)->shape->n; vals = ((ObjRecord *)o)->vals; }
-    uint32_t extra = o->kind == OBJ_MAP ? k : 0;
-    if (n + k + extra > cap) {
-      size_t ncap = cap;
-      while (n + k + extra > ncap) ncap *= 2;
-      if (stack == inline_stack) {
-        stack = xmalloc(ncap * sizeof *stack);
-        memcpy(stack, inline_stack, n * sizeof *stack);
-      } else {
-        stack = xrealloc(stack, ncap * sizeof *stack);
-      }
-      cap = ncap;
-    }
-    for (uint32_t i = 0; i < k; i++) {
-      if (vals[i].tag != V_OBJ) vals[i].label = label_join(vals[i].label, l);
-      else if (vals[i].as.o->rc == 1) stack[n++] = vals[i].as.o;
-    }
-    for (uint32_t i = 0; i < extra; i++)
-      if (((ObjMap *)o)->keys[i]->h.rc == 1) stack[n++] = &((ObjMap *)o)->keys[i]->h;
-  }
-  if (stack != inline_stack) free(stack);
+  v_label_walk(v, l, false);
   return v;
 }
 

@@ -950,7 +950,7 @@ Value v_with_label(Heap *h, Value v, Label l) {
   return v;
 }
 
-void v_label_deep(Value v, Label l) {
+void v_label_walk(Value v, Label l, bool all) {
   Obj *inline_stack[64];
   Obj **stack = inline_stack;
   size_t n = 0, cap = 64;
@@ -958,8 +958,13 @@ void v_label_deep(Value v, Label l) {
   stack[n++] = v.as.o;
   while (n) {
     Obj *o = stack[--n];
-    if (o->kind > OBJ_RECORD || o->label == l) continue;
-    o->label = l;
+    if (o->kind > OBJ_RECORD) continue;
+    if (all) {
+      if (o->label == l) continue; /* met before: a shared part */
+      o->label = l;
+    } else {
+      o->label = label_join(o->label, l);
+    }
     uint32_t k = 0;
     Value *vals = NULL;
     if (o->kind == OBJ_LIST) { k = ((ObjList *)o)->n; vals = ((ObjList *)o)->items; }
@@ -978,10 +983,13 @@ void v_label_deep(Value v, Label l) {
       cap = ncap;
     }
     for (uint32_t i = 0; i < k; i++) {
-      if (vals[i].tag == V_OBJ) stack[n++] = vals[i].as.o;
-      else vals[i].label = l;
+      if (vals[i].tag != V_OBJ) vals[i].label = all ? l : label_join(vals[i].label, l);
+      else if (all || vals[i].as.o->rc == 1) stack[n++] = vals[i].as.o;
     }
-    for (uint32_t i = 0; i < extra; i++) stack[n++] = &((ObjMap *)o)->keys[i]->h;
+    for (uint32_t i = 0; i < extra; i++)
+      if (all || ((ObjMap *)o)->keys[i]->h.rc == 1) stack[n++] = &((ObjMap *)o)->keys[i]->h;
   }
   if (stack != inline_stack) free(stack);
 }
+
+void v_label_deep(Value v, Label l) { v_label_walk(v, l, true); }

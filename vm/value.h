@@ -214,6 +214,10 @@ Value v_with_label(Heap *h, Value v, Label l);
  * (iterative), for a fresh value that came from an untrusted source and that
  * nobody else holds. */
 void v_label_deep(Value v, Label l);
+/* The walk behind v_label_deep (all = true) and vm_label_fresh (all =
+ * false: joins l into only the parts held by their parent alone, so a part
+ * another value shares is never changed). */
+void v_label_walk(Value v, Label l, bool all);
 
 /* ---- access ---------------------------------------------------------- */
 static inline bool v_is(Value v, ObjKind k) { return v.tag == V_OBJ && v.as.o->kind == k; }
