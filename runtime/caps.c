@@ -712,7 +712,12 @@ void caps_deliver(Caps *cs) {
       }
       free(err);
     } else {
-      vm_fail_parked_at(vm, f, static_kind(c->fail_kind), c->fail_msg, c->addr);
+      /* a failure of an operation whose result is untrusted may quote what
+       * the other side sent (a redirect's target, a server's words): its
+       * message carries the result's label */
+      Label all = LABEL_NONE;
+      for (int i = 0; i < CAP_UNTRUSTED_MAX; i++) all = label_join(all, c->label[i]);
+      vm_fail_parked_label(vm, f, static_kind(c->fail_kind), c->fail_msg, c->addr, all);
     }
     call_free(cs, c);
   }

@@ -1077,7 +1077,9 @@ static void call_fail_kind(Engine *e, Call *c, const char *kind, Buf *m) {
   trace_ask(e, c, "failed", NULL, buf_cstr(m));
   if (c->f) {
     c->f->call = NULL;
-    vm_fail_parked_at(e->vm, c->f, kind, buf_cstr(m), c->addr); /* may free the fiber, or resume it in a try */
+    /* a reply that failed its checks may be quoted in the message: a model
+     * that read untrusted content labels it as it would its reply */
+    vm_fail_parked_label(e->vm, c->f, kind, buf_cstr(m), c->addr, c->label); /* may free the fiber, or resume it in a try */
     c->f = NULL;
   }
   buf_free(m);
