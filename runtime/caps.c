@@ -464,14 +464,15 @@ static void result_labels(Caps *cs, const CapOp *op, const cJSON *args, const ch
     if (!cJSON_IsString(p)) return;
     /* a pattern: the directory before its first wildcard */
     char *path = xstrdup(p->valuestring);
-    char *w = strpbrk(path, "*?[{");
+    bool walk = strcmp(op->name, "fs.glob") == 0;
+    char *w = walk ? strpbrk(path, "*?[{") : NULL;
     if (w) {
       *w = '\0';
       char *slash = strrchr(path, '/');
       if (slash) slash[slash == path ? 1 : 0] = '\0';
       else strcpy(path, ".");
     }
-    bool untrusted = grants_read_untrusted(g, path);
+    bool untrusted = grants_read_untrusted(g, path, walk);
     free(path);
     if (!untrusted) return;
   }

@@ -542,16 +542,20 @@ bool grants_add_read_untrusted(Grants *g, const char *text, char **err) {
   return true;
 }
 
-bool grants_read_untrusted(const Grants *g, const char *path) {
+bool grants_read_untrusted(const Grants *g, const char *path, bool below) {
   char *e = NULL;
   char *p = g ? grants_abs_path(path, strlen(path), &e) : NULL;
   free(e);
   if (!p) return false;
   bool hit = false;
   /* any untrusted grant above the path, not only the deepest: a broad
-   * trusted grant does not vouch for what an untrusted one names */
-  for (uint32_t i = 0; i < g->npaths && !hit; i++)
-    hit = g->paths[i].kind == GRANT_READ && g->paths[i].untrusted && grant_rest(&g->paths[i], p);
+   * trusted grant does not vouch for what an untrusted one names; for a
+   * walk (a glob), also any untrusted grant beneath where it starts */
+  for (uint32_t i = 0; i < g->npaths && !hit; i++) {
+    const PathGrant *pg = &g->paths[i];
+    if (pg->kind != GRANT_READ || !pg->untrusted) continue;
+    hit = grant_rest(pg, p) || (below && (beneath(p, pg->path) || (pg->lexical && beneath(p, pg->lexical))));
+  }
   free(p);
   return hit;
 }

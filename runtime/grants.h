@@ -66,8 +66,9 @@ bool grants_add_file(Grants *g, const char *path, char **err);
  * glob) are untrusted content (docs/security.md, "Untrusted content:
  * sources, sinks and the journal"). False + *err as grants_add. */
 bool grants_add_read_untrusted(Grants *g, const char *text, char **err);
-/* Whether an untrusted read grant covers path (lexically absolute). */
-bool grants_read_untrusted(const Grants *g, const char *path);
+/* Whether an untrusted read grant covers path (lexically absolute), or,
+ * with below, lies beneath it (a glob walks down from path). */
+bool grants_read_untrusted(const Grants *g, const char *path, bool below);
 /* Whether the program at abs_path (grants_program's) was granted as
  * PROGRAM:trusted: its stdout and stderr are not labelled untrusted. */
 bool grants_program_trusted(const Grants *g, const char *abs_path);
