@@ -37,8 +37,6 @@ typedef struct Taint {
   Span span;
   const char *what;
   const struct Taint *prev;
-  const char *clean_field;  /* a field of the source's record that is not untrusted (an HTTP
-                               response's url: the request's own, after redirects) */
 } Taint;
 
 typedef struct AV {
@@ -396,7 +394,6 @@ static AV ev_call(Taints *T, Node *n) {
                          arena_printf(T, "the %s of %s.%s", src == SRC_HTTP ? "response" : "output",
                                       cap_fns[fi->cap].module, cap_fns[fi->cap].fn),
                          NULL);
-    if (src == SRC_HTTP) t->clean_field = "url";
     return (AV){t, 0};
   }
   AV r = {fi->ret_t, 0};
@@ -465,7 +462,6 @@ static AV ev_inner(Taints *T, Node *n) {
     }
     {
       AV o = ev(T, n->u.field.object);
-      if (o.t && o.t->clean_field && strcmp(o.t->clean_field, n->u.field.name) == 0) o.t = NULL;
       return o;
     }
   case N_INDEX: return join(ev(T, n->u.index.object), ev(T, n->u.index.index));

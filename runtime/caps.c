@@ -28,7 +28,7 @@ static const CapOp cap_ops[] = {
   {"fs.write", GRANT_WRITE, fs_write_start, NULL, "path", NULL},
   {"proc.run", GRANT_RUN, proc_run_start, proc_run_cancel, "program args stdin cwd env", "stdout stderr"},
   {"http.request", GRANT_NET, http_request_start, http_request_cancel, "url method headers body",
-   "body headers"},
+   "body headers url"},
 };
 
 const CapOp *caps_table(uint32_t *n) {
@@ -415,7 +415,15 @@ static Label find_label(Value v, int depth, bool args, Buf *where) {
  * or answered from a record. */
 static bool refuse_untrusted(Caps *cs, const CapOp *op, const EffectRequest *rq) {
   Value args = rq->u.cap.args;
-  if (!op->acting || !v_is(args, OBJ_RECORD)) return false;
+  if (!op->acting) return false;
+  if (!v_is(args, OBJ_RECORD)) {
+    /* the std modules pass a record; anything else is judged whole */
+    Label l = v_label(args);
+    if (!l) return false;
+    vm_raise_kind(cs->vm, rq->fiber, "untrusted", "%s: its arguments are untrusted text (from %s)", op->name,
+                  vm_label_what(cs->vm, l));
+    return true;
+  }
   ObjRecord *r = AS_RECORD(args);
   for (uint32_t i = 0; i < r->shape->n; i++) {
     ObjString *name = r->shape->names[i];

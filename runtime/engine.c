@@ -1041,10 +1041,11 @@ static void call_done(Engine *e, Call *c) {
  * that is being finished. A call whose fiber was cancelled meanwhile
  * (c->f NULL) just ends. */
 static void call_succeed(Engine *e, Call *c, Value v) {
-  /* a reply's text carries its context's label; a typed reply was labelled
-   * before its conversion (validate), which keeps what a closed type does
-   * not clear */
-  if (c->label && c->td == ASK_TEXT && v.tag == V_OBJ && v.as.o->kind == OBJ_STRING) v = v_with_label(&e->vm->heap, v, c->label);
+  /* a reply's text carries its context's label (a step's too: its text is
+   * parsed again by the program, tool arguments and a typed answer alike);
+   * a typed reply was labelled before its conversion (validate), which
+   * keeps what a closed type does not clear */
+  if (c->label && (c->step || c->td == ASK_TEXT) && v.tag == V_OBJ && v.as.o->kind == OBJ_STRING) v = v_with_label(&e->vm->heap, v, c->label);
   trace_ask(e, c, "ok", &v, NULL);
   /* provenance for `verify`: only a fresh heap reply (rc 1) is marked, so
    * a shared object can never carry another call's role */

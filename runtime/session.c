@@ -564,7 +564,8 @@ static bool closed_type(const Module *m, uint32_t td, int depth) {
   const TypeDesc *d = &m->types[td];
   switch ((TypeDescKind)d->kind) {
   case TD_INT: case TD_FLOAT: case TD_BOOL: case TD_DURATION: case TD_NONE: case TD_ENUM: return true;
-  case TD_LIST: case TD_MAP: case TD_OPTIONAL: case TD_RANGE: return closed_type(m, d->elem, depth + 1);
+  case TD_LIST: case TD_OPTIONAL: case TD_RANGE: return closed_type(m, d->elem, depth + 1);
+  case TD_MAP: return false; /* its keys are free text, as v_convert keeps them */
   case TD_RECORD:
     for (uint32_t i = 0; i < d->n; i++)
       if (!closed_type(m, d->fields[i].type, depth + 1)) return false;
