@@ -60,6 +60,11 @@ typedef enum EffectKind {
   EFFECT_STEP,
   EFFECT_TOOL,   /* reserved: one host tool call */
   EFFECT_CAP,    /* a host capability call (files, processes, HTTP): cap below */
+  /* `generate fn(P) -> R by ROLE PROMPT` (GENERATE): a model writes a
+   * program whose main has that signature; the host compiles it (with
+   * repairs), links it into the running module (vm_link_function) and
+   * wakes the fiber with main as a function value. gen below. */
+  EFFECT_GENERATE,
   EFFECT__HOST = 16  /* first number a host may use for its own kinds */
 } EffectKind;
 
@@ -100,6 +105,16 @@ typedef struct EffectRequest {
       const char *op;      /* borrowed for the call */
       Value args;          /* borrowed for the call */
     } cap;
+    /* EFFECT_GENERATE: the planner role, the prompt, and the signature the
+     * generated main must have: a TD_RECORD descriptor of its parameters
+     * (field i is parameter i, by name and type) and its result's
+     * descriptor (NO_INDEX: main returns nothing). */
+    struct {
+      uint32_t role;       /* Module.roles index */
+      Value prompt;        /* a string, borrowed for the call */
+      uint32_t params;     /* TD_RECORD descriptor */
+      uint32_t result;     /* descriptor or NO_INDEX */
+    } gen;
   } u;
 } EffectRequest;
 

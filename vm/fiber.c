@@ -811,16 +811,23 @@ uint32_t vm_run(VM *vm) {
   return failed;
 }
 
-Fiber *vm_link_module(VM *vm, const Module *m, const char *addr_prefix, const Value *args,
-                      uint32_t nargs, char **err) {
-  if (!module_verify(m, err)) return NULL;
+bool vm_link_function(VM *vm, const Module *m, Value *fn, uint32_t *first, char **err) {
+  if (!module_verify(m, err)) return false;
   uint32_t before = vm->mod->nfuncs, main_fn;
-  if (!module_link(vm->mod, m, &main_fn, err)) return NULL;
+  if (!module_link(vm->mod, m, &main_fn, err)) return false;
   uint32_t now = vm->mod->nfuncs;
   ObjFunc **cache = xrealloc(vm->fn_cache, (size_t)(now ? now : 1) * sizeof *cache);
   memset(cache + before, 0, (size_t)(now - before) * sizeof *cache);
   vm->fn_cache = cache;
-  Value fn = v_func(&vm->heap, main_fn, 0);
+  if (first) *first = before;
+  *fn = v_func(&vm->heap, main_fn, 0);
+  return true;
+}
+
+Fiber *vm_link_module(VM *vm, const Module *m, const char *addr_prefix, const Value *args,
+                      uint32_t nargs, char **err) {
+  Value fn;
+  if (!vm_link_function(vm, m, &fn, NULL, err)) return NULL;
   Fiber *f = vm_spawn(vm, fn, args, (int)nargs, err);
   v_release(&vm->heap, fn);
   if (!f) return NULL;

@@ -283,6 +283,12 @@ bool vm_clock_read(VM *vm, Fiber *f, int64_t *unix_ms);
  * or the merged module would not fit the bytecode's operands. */
 Fiber *vm_link_module(VM *vm, const Module *m, const char *addr_prefix, const Value *args,
                       uint32_t nargs, char **err);
+/* Links module m into the running VM like vm_link_module, but starts
+ * nothing: *fn is main of m as a function value (a reference the caller
+ * owns), which the program calls like any function. The code of m is
+ * functions [*first, vm->mod->nfuncs) of the merged module afterwards.
+ * Same rules as vm_link_module: between slices only. False + *err. */
+bool vm_link_function(VM *vm, const Module *m, Value *fn, uint32_t *first, char **err);
 /* Stops the run: the scheduler runs nothing more and vm_run_main fails
  * with msg (copied; the first call wins). */
 void vm_fatal(VM *vm, const char *msg);
