@@ -215,6 +215,31 @@ int weft_tool_show(const char *journal, const char *run, bool json);
  * timeline page written to html ("-": stdout). */
 int weft_tool_trace(const char *journal, const char *run, const char *html);
 
+/* ---- weft do ------------------------------------------------------------------- */
+
+/* weft do "TASK": a planner model writes a program `fn main(task: string,
+ * input: json) -> string` for the task (docs/cli.md, "weft do"); it is
+ * compiled untrusted and repaired from its diagnostics, its plan shown,
+ * and, once approved, run under o (always --untrusted; o->input is the
+ * file whose JSON, or text, is main's `input`). */
+typedef struct weft_do_opts {
+  const char *task;
+  const char *planner;  /* "provider/model"; NULL: the default planner */
+  bool yes;             /* run without asking */
+  bool plan_only;       /* show the plan (stdout) and stop */
+} weft_do_opts;
+int weft_tool_do(weft_run_opts *o, const weft_do_opts *d);
+
+/* weft save RUN FILE.weft: the program a model wrote in run RUN (its
+ * first `generate`, or the one at `at`) written to FILE as a template;
+ * with test, also FILE.test.json and FILE.cassette.json, a `weft test`
+ * case of the run (a `weft do` run only). force: overwrite. */
+typedef struct weft_save_opts {
+  const char *at;
+  bool test, force;
+} weft_save_opts;
+int weft_tool_save(const char *journal, const char *run, const char *file, const weft_save_opts *o);
+
 /* ---- weft guide ---------------------------------------------------------------- */
 
 /* weft guide: the reference written for models (docs/cli.md, "weft
