@@ -216,6 +216,19 @@ Node *ps_ask(ParseCtx *pc, Node *role, Node *with, Node *prompt, Node *type, Loc
   return ps_done(pc, n);
 }
 
+Node *ps_generate(ParseCtx *pc, NodeList params, Node *ret, const char *by, Loc by_loc, Node *role,
+                  Node *prompt, Loc l) {
+  Node *n = ps_new(pc, N_GENERATE, l);
+  n->u.gen.params = params;
+  n->u.gen.ret = ret;
+  n->u.gen.role = role;
+  n->u.gen.prompt = prompt;
+  if (strcmp(by, "by") != 0)
+    diag_add(pc->diags, D_E0101, ps_span(pc, by_loc), "write `generate fn(PARAMS) -> T by ROLE PROMPT`",
+             "unexpected identifier '%.40s', expected 'by'", by);
+  return ps_done(pc, n);
+}
+
 /* Whether the contextual word of `arg` (a word_arg) is one of the
  * `|`-separated words in `list`; E0101 ("expected <expected>") if not. */
 static bool word_is(ParseCtx *pc, const Node *arg, const char *list, const char *expected,
