@@ -47,7 +47,7 @@ int cmd_do(int argc, char **argv) {
   } else if (o.npos != 1) {
     weft_tool_error("do: give the task as one argument (usage: weft do \"TASK\" [--input FILE] ...)");
     rc = WEFT_EXIT_USAGE;
-  } else if (o.todo.yes && o.todo.plan_only) {
+  } else if (o.run.yes && o.todo.plan_only) {
     weft_tool_error("do: --yes and --plan-only contradict each other; give one");
     rc = WEFT_EXIT_USAGE;
   } else {

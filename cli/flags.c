@@ -416,7 +416,7 @@ SETTER(set_replay) {
   return true;
 }
 SETTER(set_planner) { (void)f; o->todo.planner = v; return true; }
-SETTER(set_yes) { (void)f; (void)v; o->todo.yes = true; return true; }
+SETTER(set_yes) { (void)f; (void)v; R->yes = true; return true; }
 SETTER(set_plan_only) { (void)f; (void)v; o->todo.plan_only = true; return true; }
 SETTER(set_save_at) { (void)f; o->save.at = v; return true; }
 SETTER(set_save_test) { (void)f; (void)v; o->save.test = true; return true; }
@@ -506,8 +506,9 @@ const Flag FLAGS[] = {
     {"--planner", NULL, "P/MODEL", true, CMD_DO, REUSE_NO, SEC_INPUTS, set_planner,
      "the model that writes the program (default\n"
      "anthropic/claude-sonnet-4-5; mock/NAME offline)"},
-    {"--yes", NULL, NULL, false, CMD_DO, REUSE_NO, SEC_INPUTS, set_yes,
-     "run the program without asking"},
+    {"--yes", NULL, NULL, false, CMD_DO | CMD_RESUME | CMD_REPLAY, REUSE_YES, SEC_INPUTS, set_yes,
+     "run the program the planner wrote without asking\n"
+     "(a weft do run started with it resumes with it)"},
     {"--plan-only", NULL, NULL, false, CMD_DO, REUSE_NO, SEC_INPUTS, set_plan_only,
      "show the plan on stdout and stop: nothing runs"},
     /* run: untrusted programs */

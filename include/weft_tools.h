@@ -169,6 +169,7 @@ typedef struct weft_run_opts {
    * --untrusted too). */
   const char **allow_read_untrusted; uint32_t nallow_read_untrusted;
   bool allow_trust;
+  bool yes;                     /* weft do and its resume: run the planner's program without asking */
   /* the PROG of each --allow-run=PROG:trusted (owned copies), for the
    * checker: their output is not untrusted */
   char **trusted_programs; uint32_t ntrusted_programs;
@@ -225,7 +226,6 @@ int weft_tool_trace(const char *journal, const char *run, const char *html);
 typedef struct weft_do_opts {
   const char *task;
   const char *planner;  /* "provider/model"; NULL: the default planner */
-  bool yes;             /* run without asking */
   bool plan_only;       /* show the plan (stdout) and stop */
 } weft_do_opts;
 int weft_tool_do(weft_run_opts *o, const weft_do_opts *d);

@@ -1099,7 +1099,7 @@ static void call_succeed(Engine *e, Call *c, Value v) {
  * first, whatever produced the text. */
 static void call_fail_kind(Engine *e, Call *c, const char *kind, Buf *m) {
   if (c->key) redact_secret(m, c->key);
-  if (call_counts(c)) e->stats.failed++;
+  if (call_counts(c) && strcmp(kind, "cancelled") != 0) e->stats.failed++; /* a plan not approved did not fail */
   if (c->addr) {
     free(e->last_failed);
     e->last_failed = xstrdup(c->addr);
@@ -1532,7 +1532,6 @@ static void gen_reply(Engine *e, Call *c, const char *text, size_t len) {
     put_quote(&m, buf_cstr(&why), why.len, REPAIR_ERROR_MAX);
     goto fail;
   }
-  if (!c->served) call_record(e, c, true, src.data, src.len, NULL, NULL);
   if (!c->served && e->cfg.gen_approve) {
     char *no = NULL;
     if (!e->cfg.gen_approve(e->cfg.gen_approve_ud, c->addr, buf_cstr(&src), &no)) {
@@ -1545,6 +1544,9 @@ static void gen_reply(Engine *e, Call *c, const char *text, size_t len) {
       return;
     }
   }
+  /* journaled once approved: a resume after a crash while the person
+   * read the plan asks again rather than run what nobody approved */
+  if (!c->served) call_record(e, c, true, src.data, src.len, NULL, NULL);
   {
     Value fn;
     uint32_t first = 0;

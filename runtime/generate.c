@@ -20,6 +20,7 @@
 #include "../stdlib/builtins.h"
 #include "../vm/json.h"
 #include "guide.h"
+#include "schema.h"
 
 /* ---- types as the program must write them -------------------------------- */
 
@@ -581,8 +582,27 @@ void gen_mock_program(Buf *out, const GenSig *sig) {
       if (f) buf_printf(out, " {%.*s}", (int)f->len, f->data);
     }
     buf_puts(out, "\"\n");
-  } else {
-    buf_puts(out, "  fail(\"the offline mock writes no program for this signature\")\n");
+  } else if (sig->result != NO_INDEX) {
+    /* a value of the result's type, as the mock makes them for typed asks */
+    Heap h;
+    heap_init(&h, 0);
+    Value v = schema_mock_value(&h, sig->m, sig->result, fnv1a64(FNV64_INIT, "generate", 8));
+    Buf j;
+    buf_init(&j);
+    if (!v_to_json(&j, v, NULL)) buf_puts(&j, "null");
+    v_release(&h, v);
+    buf_puts(out, "  return from_json[");
+    put_type(out, sig->m, sig->result, false, 0);
+    buf_puts(out, "](json_parse(\"");
+    /* the JSON text as a Weft string: braces doubled (interpolation) */
+    for (size_t i = 0; i < j.len; i++) {
+      char ch = j.data[i];
+      if (ch == '"' || ch == '\\') buf_putc(out, '\\');
+      if (ch == '{' || ch == '}') buf_putc(out, ch);
+      buf_putc(out, ch);
+    }
+    buf_puts(out, "\"))\n");
+    buf_free(&j);
   }
   buf_puts(out, "}\n");
 }

@@ -1289,6 +1289,7 @@ int weft_tool_rerun_start(weft_rerun *x, weft_run_opts *op) {
   const char *planner = do_planner_of(run->program);
   const char **models = NULL;
   DoCtx d = {.resumed = true, .o = &o};
+  d.yes = o.yes;
   if (planner) {
     o.untrusted = true;
     o.program = NULL;
@@ -1605,7 +1606,7 @@ int weft_tool_do(weft_run_opts *op, const weft_do_opts *dopt) {
   cx.run = &run;
   cx.input_text = inputs;
   cx.budget_given = (op->budget_bits & WEFT_BUDGET_CALLS) != 0;
-  DoCtx d = {.yes = dopt->yes, .plan_only = dopt->plan_only, .o = &o};
+  DoCtx d = {.yes = op->yes, .plan_only = dopt->plan_only, .o = &o};
   cx.todo = &d;
   if (!o.no_journal) cx.journal_flag = o.journal_path ? o.journal_path : "";
   if (rc == EXIT_OK) {

@@ -1009,6 +1009,10 @@ int weft_tool_save(const char *journal, const char *run, const char *file, const
            r.program);
     goto out;
   }
+  if (!so->force && access(file, F_OK) == 0) {
+    errorf("save: %s exists; give --force to overwrite it", file);
+    goto out;
+  }
   rc = EXIT_FAIL;
   stem = xstrndup(file, flen - 5);
   if (so->test) {
