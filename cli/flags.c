@@ -506,7 +506,7 @@ const Flag FLAGS[] = {
     {"--planner", NULL, "P/MODEL", true, CMD_DO, REUSE_NO, SEC_INPUTS, set_planner,
      "the model that writes the program (default\n"
      "anthropic/claude-sonnet-4-5; mock/NAME offline)"},
-    {"--yes", NULL, NULL, false, CMD_DO | CMD_RESUME | CMD_REPLAY, REUSE_YES, SEC_INPUTS, set_yes,
+    {"--yes", NULL, NULL, false, CMD_DO, REUSE_NO, SEC_INPUTS, set_yes,
      "run the program the planner wrote without asking\n"
      "(a weft do run started with it resumes with it)"},
     {"--plan-only", NULL, NULL, false, CMD_DO, REUSE_NO, SEC_INPUTS, set_plan_only,

@@ -1091,7 +1091,9 @@ char *recorded_program_unfit(const char *path, bool *gone) {
  * program file the run recorded as it is now (source or .weftc), else the
  * journal's copy when the file is gone or may not be opened (*why, from
  * recorded_program_unfit, says which; malloc'd). */
-static const char *do_planner_of(const char *name);
+#define DO_PLANNER_MAX 256
+static const char *do_planner_of(const char *name, char *buf, size_t cap);
+static const char *do_planner_of_yes(const char *name, char *buf, size_t cap, bool *yes);
 static int do_load(const char *planner, const weft_compile_opts *co, Loaded *ld);
 
 static int run_module(const RunRec *r, const char *program, const weft_compile_opts *co, Loaded *ld,
@@ -1100,7 +1102,8 @@ static int run_module(const RunRec *r, const char *program, const weft_compile_o
   *why = NULL;
   if (program) return load_module(program, co, ld);
   /* weft do's driver is built again from its planner, never read from a file */
-  const char *planner = do_planner_of(r->program);
+  char pbuf[DO_PLANNER_MAX];
+  const char *planner = do_planner_of(r->program, pbuf, sizeof pbuf);
   if (planner) return do_load(planner, co, ld);
   bool gone = false;
   *why = recorded_program_unfit(r->program_path, &gone);
@@ -1286,10 +1289,11 @@ int weft_tool_rerun_start(weft_rerun *x, weft_run_opts *op) {
   int rc = EXIT_USAGE;
   Records *rs = NULL;
   /* a do run: untrusted whatever its flags say, its planner allowed */
-  const char *planner = do_planner_of(run->program);
+  char pbuf[DO_PLANNER_MAX];
+  bool yes = false;
+  const char *planner = do_planner_of_yes(run->program, pbuf, sizeof pbuf, &yes);
   const char **models = NULL;
-  DoCtx d = {.resumed = true, .o = &o};
-  d.yes = o.yes;
+  DoCtx d = {.resumed = true, .o = &o, .yes = yes};
   if (planner) {
     o.untrusted = true;
     o.program = NULL;
@@ -1384,11 +1388,28 @@ static char *do_driver(const char *planner) {
 }
 
 /* The planner a do run's recorded program name holds, or NULL when the
- * run is not one (borrowed from name). */
-static const char *do_planner_of(const char *name) {
+ * run is not one; *yes: it was started with --yes, which its resume keeps
+ * (the name is "weft do --planner=P/MODEL", then " --yes"). The planner
+ * is copied into buf. */
+#define DO_YES_SUFFIX " --yes"
+static const char *do_planner_of_yes(const char *name, char *buf, size_t cap, bool *yes) {
   size_t k = strlen(DO_PROGRAM_PREFIX);
-  if (!name || strncmp(name, DO_PROGRAM_PREFIX, k) != 0 || !planner_spec_ok(name + k)) return NULL;
-  return name + k;
+  *yes = false;
+  if (!name || strncmp(name, DO_PROGRAM_PREFIX, k) != 0) return NULL;
+  size_t n = strlen(name + k), ys = strlen(DO_YES_SUFFIX);
+  if (n > ys && strcmp(name + k + n - ys, DO_YES_SUFFIX) == 0) {
+    *yes = true;
+    n -= ys;
+  }
+  if (n >= cap) return NULL;
+  memcpy(buf, name + k, n);
+  buf[n] = '\0';
+  return planner_spec_ok(buf) ? buf : NULL;
+}
+
+static const char *do_planner_of(const char *name, char *buf, size_t cap) {
+  bool yes;
+  return do_planner_of_yes(name, buf, cap, &yes);
 }
 
 /* Compiles the driver of planner into ld (diagnostics to stderr). */
@@ -1597,7 +1618,7 @@ int weft_tool_do(weft_run_opts *op, const weft_do_opts *dopt) {
   co.nmodels = o.nallow_models;
   Loaded ld;
   rc = do_load(planner, &co, &ld);
-  char *name = xasprintf("%s%s", DO_PROGRAM_PREFIX, planner);
+  char *name = xasprintf("%s%s%s", DO_PROGRAM_PREFIX, planner, op->yes ? DO_YES_SUFFIX : "");
   RunRec run;
   memset(&run, 0, sizeof run);
   RunCtx cx;
