@@ -1564,6 +1564,9 @@ static void gen_reply(Engine *e, Call *c, const char *text, size_t len) {
     }
     e->gens = xrealloc(e->gens, (e->ngens + 1) * sizeof *e->gens);
     e->gens[e->ngens++] = (GenRange){first, vm->mod->nfuncs, c->gen_depth + 1};
+    /* a planner that read untrusted text wrote code that may not act,
+     * however it reaches a capability (docs/security.md) */
+    if (c->label) vm_restrict_functions(vm, first, vm->mod->nfuncs);
     c->gen_source = buf_detach(&src);
     buf_free(&why);
     buf_free(&m);

@@ -824,6 +824,20 @@ bool vm_link_function(VM *vm, const Module *m, Value *fn, uint32_t *first, char 
   return true;
 }
 
+void vm_restrict_functions(VM *vm, uint32_t first, uint32_t end) {
+  for (uint32_t i = first; i < end && i < vm->mod->nfuncs; i++) vm->mod->funcs[i].restricted = true;
+  vm->any_restricted = vm->any_restricted || first < end;
+}
+
+bool vm_fiber_restricted(const VM *vm, const Fiber *f) {
+  if (!f) return false;
+  if (f->restricted) return true;
+  if (!vm->any_restricted) return false;
+  for (uint32_t i = 0; i < f->nframes; i++)
+    if (f->frames[i].fn < vm->mod->nfuncs && vm->mod->funcs[f->frames[i].fn].restricted) return true;
+  return false;
+}
+
 Fiber *vm_link_module(VM *vm, const Module *m, const char *addr_prefix, const Value *args,
                       uint32_t nargs, char **err) {
   Value fn;

@@ -75,6 +75,35 @@ expect_err "the task holds untrusted text, so the program may not call fs.write"
 run "$WEFT" run lab.weft --arg msg=hello --mock-script lab.json --allow-write=. --repairs 0
 expect_rc 0 "a clean planner's write"
 [ -e out.txt ] || fail "the granted write did not happen"
+# however the code reaches the capability — a function value, a fan-out
+# branch — it does not act; the asking program itself still may
+cat >lab2.weft <<'EOF_W'
+import "std/fs" as fs
+
+role planner { model: "mock/planner" }
+
+fn main(msg: string) -> string {
+  let f = generate fn(x: string) -> string by planner "Handle this message: {msg}"
+  let r = try f(msg)
+  fs.write("after.txt", "the caller writes")
+  return match r {
+    Ok { value } => value,
+    Failed { error } => error.message,
+  }
+}
+EOF_W
+for body in 'let w = fs.write\n  w(\"out.txt\", x)\n  return \"written\"' \
+            'let ws = barrier fanout p in [\"out.txt\"] {\n    let w = fs.write\n    w(p, x)\n    p\n  }\n  return ws[0]'; do
+  cat >lab2.json <<EOF_J
+{"replies": [{"role": "planner", "reply": "\`\`\`weft\nimport \"std/fs\" as fs\n\nfn main(x: string) -> string {\n  $body\n}\n\`\`\`"}]}
+EOF_J
+  rm -f out.txt after.txt
+  run "$WEFT" run lab2.weft --arg msg=hello --untrusted-input=msg --mock-script lab2.json --allow-write=. --repairs 0
+  expect_rc 0 "a labelled planner's program reaching fs.write by a value ($body)"
+  expect_out "fs.write: called by a program a planner wrote from untrusted text"
+  [ -e out.txt ] && fail "the restricted program wrote ($body)"
+  [ -e after.txt ] || fail "the asking program could not write after the call"
+done
 cat >proc.json <<'EOF_J'
 {"replies": [{"role": "planner", "reply": "```weft\nimport \"std/proc\" as proc\n\nfn main(x: string) -> string {\n  return \"{x}\"\n}\n```"}]}
 EOF_J
