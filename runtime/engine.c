@@ -1059,6 +1059,11 @@ static void call_done(Engine *e, Call *c) {
   call_settle(e, c, SETTLE_RESERVATION, NULL);
   if (call_counts(c)) {
     e->stats.calls++;
+    if (c->gen) {
+      e->stats.gen_calls++;
+      e->stats.gen_tokens = tok_add(e->stats.gen_tokens, usage_total(&c->usage));
+      e->stats.gen_cost_usd += c->cost;
+    }
     tally(e, 0, c->role->name);
     tally(e, 1, c->spec);
   }
@@ -3046,6 +3051,11 @@ void engine_summary(const Engine *e, FILE *out) {
   buf_printf(&b, " out tokens, $%.4f", s->cost_usd);
   uint64_t ms = e && e->any_call && e->last_ms > e->first_ms ? e->last_ms - e->first_ms : 0;
   buf_printf(&b, ", %.1fs", (double)ms / 1000.0);
+  if (s->gen_calls) {
+    buf_printf(&b, "; planning: %" PRIu64 " call%s, ", s->gen_calls, s->gen_calls == 1 ? "" : "s");
+    put_thousands(&b, (uint64_t)s->gen_tokens);
+    buf_printf(&b, " tokens, $%.4f", s->gen_cost_usd);
+  }
   if (e && e->nunpriced) {
     buf_puts(&b, " (unpriced: ");
     for (uint32_t i = 0; i < e->nunpriced; i++) buf_printf(&b, "%s%s", i ? ", " : "", e->unpriced[i]);
@@ -3085,5 +3095,9 @@ void engine_stats_json(const Engine *e, Buf *out) {
     if (i) buf_putc(out, ',');
     buf_json_string(out, e->unpriced[i], strlen(e->unpriced[i]));
   }
-  buf_printf(out, "],\"served\":%" PRIu64 "}", s->served);
+  buf_printf(out, "],\"served\":%" PRIu64 ",\"planning\":{\"calls\":%" PRIu64 ",\"tokens\":%" PRId64
+             ",\"cost_usd\":", s->served, s->gen_calls, s->gen_tokens);
+  if (s->gen_cost_usd == 0) buf_putc(out, '0');
+  else buf_printf(out, "%.6f", s->gen_cost_usd);
+  buf_puts(out, "}}");
 }

@@ -101,6 +101,10 @@ typedef struct RunStats {
   Usage usage;
   double cost_usd;          /* charged, by the price table (usage too: engine.c call_settle);
                                unknown models cost 0 and are listed */
+  /* of these, the planners' calls (generate, weft do), shown apart */
+  uint64_t gen_calls;
+  int64_t gen_tokens;
+  double gen_cost_usd;
 } RunStats;
 
 typedef struct Engine Engine;

@@ -14,6 +14,7 @@ expect_err "── model calls ──"
 expect_err "at most 1 model call"
 expect_err "── what it may touch ──"
 expect_err "budget: 100 model calls"
+expect_err "; planning: 1 call, "
 contains "$out" "── the program" && fail "the plan reached stdout: $out"
 grep '"ev":"generate"' "$tmp/t.jsonl" | grep -q '"program":"// Written by role planner at main/generate#1' ||
   fail "no generate event with the program in the trace: $(grep generate "$tmp/t.jsonl")"

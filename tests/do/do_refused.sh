@@ -57,6 +57,27 @@ plan 'fn main(task: string, input: json) -> string {
 expect_rc 1 "a memory flood"
 expect_no_crash "a memory flood"
 expect_err "memory"
+# recursion without a bound on its asks has no static bound: refused
+plan 'role w { model: "mock/w" }
+fn again(s: string) -> string { again(ask w s) }
+fn main(task: string, input: json) -> string { again(task) }'
+refused "an unbounded program" "have no bound"
+# a loop of pure computation without end stops at the instruction limit
+plan 'fn spin(n: int) -> int { spin(n + 1) }
+fn main(task: string, input: json) -> string { "{spin(0)}" }' --max-call-depth 100000000
+expect_rc 1 "a program that never ends"
+expect_no_crash "a program that never ends"
+# untrusted input written into a path: the write is refused, nothing written
+printf '{"path": "evil.txt"}' >"$tmp/in.json"
+plan 'import "std/fs" as fs
+fn main(task: string, input: json) -> string {
+  let p = from_json[{ path: string }](input)
+  fs.write(p.path, "x")
+  "wrote"
+}' --input "$tmp/in.json" --untrusted-input=input --allow-write=.
+expect_rc 1 "untrusted input as a path"
+expect_err "untrusted"
+[ -e evil.txt ] && fail "the untrusted path was written"
 # a reply of megabytes is refused at the source cap, not compiled
 python3 -c 'import json; print(json.dumps({"replies": [{"role": "planner", "reply": "```weft\n" + "// x\n" * 100000 + "fn main(task: string, input: json) -> string { task }\n```"}]}))' >"$tmp/big.json"
 run "$WEFT" do "t" --planner mock/planner --mock-script "$tmp/big.json" --yes --repairs 0
