@@ -1571,7 +1571,7 @@ static void gen_reply(Engine *e, Call *c, const char *text, size_t len) {
     e->gens[e->ngens++] = (GenRange){first, vm->mod->nfuncs, c->gen_depth + 1};
     /* a planner that read untrusted text wrote code that may not act,
      * however it reaches a capability (docs/security.md) */
-    if (c->label) vm_restrict_functions(vm, first, vm->mod->nfuncs);
+    vm_mark_functions(vm, first, vm->mod->nfuncs, FN_GENERATED | (c->label ? FN_RESTRICTED : 0));
     c->gen_source = buf_detach(&src);
     buf_free(&why);
     buf_free(&m);
@@ -3095,9 +3095,13 @@ void engine_stats_json(const Engine *e, Buf *out) {
     if (i) buf_putc(out, ',');
     buf_json_string(out, e->unpriced[i], strlen(e->unpriced[i]));
   }
-  buf_printf(out, "],\"served\":%" PRIu64 ",\"planning\":{\"calls\":%" PRIu64 ",\"tokens\":%" PRId64
-             ",\"cost_usd\":", s->served, s->gen_calls, s->gen_tokens);
-  if (s->gen_cost_usd == 0) buf_putc(out, '0');
-  else buf_printf(out, "%.6f", s->gen_cost_usd);
-  buf_puts(out, "}}");
+  buf_printf(out, "],\"served\":%" PRIu64, s->served);
+  if (s->gen_calls) { /* only a run that planned has the field */
+    buf_printf(out, ",\"planning\":{\"calls\":%" PRIu64 ",\"tokens\":%" PRId64 ",\"cost_usd\":", s->gen_calls,
+               s->gen_tokens);
+    if (s->gen_cost_usd == 0) buf_putc(out, '0');
+    else buf_printf(out, "%.6f", s->gen_cost_usd);
+    buf_putc(out, '}');
+  }
+  buf_putc(out, '}');
 }

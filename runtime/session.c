@@ -704,6 +704,7 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
   int rc = build_args(vm, m, cx->input_text ? NULL : o->input, cx->input_text, o->args, (int)o->nargs, args);
   if (rc == EXIT_OK) rc = label_inputs(vm, m, o, args);
   vm->trust_allowed = !o->untrusted || o->allow_trust;
+  vm->trust_generated = o->allow_trust;
   Engine *engine = NULL;
   ModelOverride *mo = NULL;
   Host *host = NULL;

@@ -104,6 +104,16 @@ EOF_J
   [ -e out.txt ] && fail "the restricted program wrote ($body)"
   [ -e after.txt ] || fail "the asking program could not write after the call"
 done
+# trust() in code a planner wrote declassifies only with --allow-trust
+cat >trust.json <<'EOF_J'
+{"replies": [{"role": "planner", "reply": "```weft\nfn main(x: string) -> string {\n  return trust(x, \"the planner says so\")\n}\n```"}]}
+EOF_J
+run "$WEFT" run lab.weft --arg msg=hello --untrusted-input=msg --mock-script trust.json --trace "$tmp/tr.jsonl"
+expect_rc 0 "trust in generated code"
+grep '"ev":"trust"' "$tmp/tr.jsonl" | grep -q 'not honoured' || fail "trust in generated code was honoured: $(grep trust "$tmp/tr.jsonl")"
+run "$WEFT" run lab.weft --arg msg=hello --untrusted-input=msg --mock-script trust.json --allow-trust --trace "$tmp/tr2.jsonl"
+expect_rc 0 "trust in generated code with --allow-trust"
+grep '"ev":"trust"' "$tmp/tr2.jsonl" | grep -q 'not honoured' && fail "--allow-trust did not let generated code trust"
 cat >proc.json <<'EOF_J'
 {"replies": [{"role": "planner", "reply": "```weft\nimport \"std/proc\" as proc\n\nfn main(x: string) -> string {\n  return \"{x}\"\n}\n```"}]}
 EOF_J
