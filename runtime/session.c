@@ -372,6 +372,7 @@ typedef struct GenHost {
  * not (the exit code then). */
 typedef struct DoCtx {
   bool yes, plan_only, resumed;
+  bool budget_given;            /* --budget-calls bounds the program at run time (the plan says so) */
   const RunOpts *o;
   Journal **journal;
   int64_t *run_id;
@@ -1294,7 +1295,7 @@ int weft_tool_rerun_start(weft_rerun *x, weft_run_opts *op) {
   bool yes = false;
   const char *planner = do_planner_of_yes(run->program, pbuf, sizeof pbuf, &yes);
   const char **models = NULL;
-  DoCtx d = {.resumed = true, .o = &o, .yes = yes};
+  DoCtx d = {.resumed = true, .o = &o, .yes = yes, .budget_given = (op->budget_bits & WEFT_BUDGET_CALLS) != 0};
   if (planner) {
     o.untrusted = true;
     o.program = NULL;
@@ -1503,6 +1504,8 @@ static void do_plan(Buf *out, const DoCtx *d, const char *addr, const char *sour
   if (o->budget_bits & WEFT_BUDGET_USD) buf_printf(out, ", $%.2f", o->budget_usd);
   if (o->budget_bits & WEFT_BUDGET_TIME) buf_printf(out, ", %" PRId64 " s", o->budget_time_ms / 1000);
   buf_puts(out, " (the planner's calls count too); untrusted limits apply\n");
+  if (d->budget_given)
+    buf_puts(out, "the program's calls are bounded at run time by --budget-calls, not by a static bound\n");
   diag_free(&dl);
   src_free(&ss);
   buf_free(&pl.graph);
@@ -1628,7 +1631,8 @@ int weft_tool_do(weft_run_opts *op, const weft_do_opts *dopt) {
   cx.run = &run;
   cx.input_text = inputs;
   cx.budget_given = (op->budget_bits & WEFT_BUDGET_CALLS) != 0;
-  DoCtx d = {.yes = op->yes, .plan_only = dopt->plan_only, .o = &o};
+  DoCtx d = {.yes = op->yes, .plan_only = dopt->plan_only, .o = &o,
+             .budget_given = (op->budget_bits & WEFT_BUDGET_CALLS) != 0};
   cx.todo = &d;
   if (!o.no_journal) cx.journal_flag = o.journal_path ? o.journal_path : "";
   if (rc == EXIT_OK) {
