@@ -8,6 +8,7 @@
 const Command COMMANDS[] = {
     {"check", "check programs for errors without running them", cmd_check, help_check},
     {"run", "run a program (source or .weftc module)", cmd_run, help_run},
+    {"do", "have a model write a workflow for a task; check, show and run it", cmd_do, help_do},
     {"build", "compile a program to a .weftc module", cmd_build, help_build},
     {"disasm", "print the bytecode of a program or module", cmd_disasm, help_disasm},
     {"graph", "draw a workflow's structure (Graphviz DOT or Mermaid)", cmd_graph, help_graph},
@@ -16,6 +17,7 @@ const Command COMMANDS[] = {
     {"replay", "run a recorded run again offline (--check: compare results)", cmd_replay, help_replay},
     {"runs", "list the journaled runs", cmd_runs, help_runs},
     {"show", "show a run's fibers and effects", cmd_show, help_show},
+    {"save", "keep the program a model wrote in a run as a template (and a test)", cmd_save, help_save},
     {"trace", "print a run's events, or write its timeline page (--html)", cmd_trace, help_trace},
     {"test", "run the *.test.json regression tests of workflows, offline", cmd_test, help_test},
     {"guide", "print the language reference written for models", cmd_guide, help_guide},

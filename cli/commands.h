@@ -31,6 +31,8 @@ int cmd_show(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_test(int argc, char **argv);
 int cmd_guide(int argc, char **argv);
+int cmd_do(int argc, char **argv);
+int cmd_save(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 
 void help_check(FILE *out);
@@ -46,6 +48,8 @@ void help_show(FILE *out);
 void help_trace(FILE *out);
 void help_test(FILE *out);
 void help_guide(FILE *out);
+void help_do(FILE *out);
+void help_save(FILE *out);
 void help_help(FILE *out);
 /* The files FILE|DIR arguments stand for (paths.c): a directory is every
  * .weft file beneath it, sorted, hidden entries and symbolic links to

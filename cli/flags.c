@@ -415,6 +415,12 @@ SETTER(set_replay) {
   R->replay_path = v;
   return true;
 }
+SETTER(set_planner) { (void)f; o->todo.planner = v; return true; }
+SETTER(set_yes) { (void)f; (void)v; R->yes = true; return true; }
+SETTER(set_plan_only) { (void)f; (void)v; o->todo.plan_only = true; return true; }
+SETTER(set_save_at) { (void)f; o->save.at = v; return true; }
+SETTER(set_save_test) { (void)f; (void)v; o->save.test = true; return true; }
+SETTER(set_save_force) { (void)f; (void)v; o->save.force = true; return true; }
 SETTER(set_force) { (void)f; (void)v; R->force = true; return true; }
 SETTER(set_check) { (void)f; (void)v; R->check = true; return true; }
 SETTER(set_program) { (void)f; R->program = v; return true; }
@@ -492,6 +498,19 @@ const Flag FLAGS[] = {
      "JSON when it parses and fits the parameter's type,\n"
      "else as a plain string: --arg name=World,\n"
      "--arg n=3, --arg 'xs=[1,2]'"},
+    /* do: the task's input and the planner */
+    {"--input", NULL, "FILE", false, CMD_DO, REUSE_NO, SEC_INPUTS, set_input,
+     "main's `input`: the file's JSON, or its text as a\n"
+     "string when it is not JSON (- reads stdin); without\n"
+     "it, input is null"},
+    {"--planner", NULL, "P/MODEL", true, CMD_DO, REUSE_NO, SEC_INPUTS, set_planner,
+     "the model that writes the program (default\n"
+     "anthropic/claude-sonnet-4-5; mock/NAME offline)"},
+    {"--yes", NULL, NULL, false, CMD_DO, REUSE_NO, SEC_INPUTS, set_yes,
+     "run the program the planner wrote without asking\n"
+     "(a weft do run started with it resumes with it)"},
+    {"--plan-only", NULL, NULL, false, CMD_DO, REUSE_NO, SEC_INPUTS, set_plan_only,
+     "show the plan on stdout and stop: nothing runs"},
     /* run: untrusted programs */
     {"--untrusted", NULL, NULL, false, CMD_RUNLIKE, REUSE_YES, SEC_TRUST, set_untrusted,
      "FILE is a program nobody reviewed: source only (a\n"
@@ -619,16 +638,16 @@ const Flag FLAGS[] = {
      "print {\"result\": ..., \"run\": ID, \"stats\": {...}}\n"
      "instead of the bare result"},
     /* durable runs */
-    {"--journal", NULL, "PATH", false, CMD_RUN, REUSE_NO, SEC_DURABLE, set_journal,
+    {"--journal", NULL, "PATH", false, CMD_RUN | CMD_DO, REUSE_NO, SEC_DURABLE, set_journal,
      "the journal to record the run in (default:\n"
      "$WEFT_JOURNAL, else .weft/journal.db under the\n"
      "working directory)"},
     {"--journal", NULL, "PATH", false, CMD_RESUME | CMD_REPLAY, REUSE_NO, SEC_DURABLE, set_journal,
      "the journal (default: $WEFT_JOURNAL, else\n"
      ".weft/journal.db)"},
-    {"--no-journal", NULL, NULL, false, CMD_RUN, REUSE_NO, SEC_DURABLE, set_no_journal,
+    {"--no-journal", NULL, NULL, false, CMD_RUN | CMD_DO, REUSE_NO, SEC_DURABLE, set_no_journal,
      "do not record the run (it cannot be resumed)"},
-    {"--record", NULL, "FILE", false, CMD_RUN | CMD_RESUME, REUSE_NO, SEC_DURABLE, set_record,
+    {"--record", NULL, "FILE", false, CMD_RUN | CMD_RESUME | CMD_DO, REUSE_NO, SEC_DURABLE, set_record,
      "also write the run's effects to a cassette FILE"},
     {"--replay", NULL, "FILE", false, CMD_RUN, REUSE_NO, SEC_DURABLE, set_replay,
      "answer every model call from cassette FILE,\n"
@@ -643,6 +662,18 @@ const Flag FLAGS[] = {
      "and both results on stderr when they differ"},
     {"--program", NULL, "FILE", false, CMD_REPLAY, REUSE_NO, SEC_DURABLE, set_program,
      "replay this program instead of the recorded file"},
+    /* save */
+    {"--journal", NULL, "PATH", false, CMD_SAVE, REUSE_NO, SEC_MAIN, set_journal,
+     "the journal to read (default: $WEFT_JOURNAL, else\n"
+     ".weft/journal.db)"},
+    {"--at", NULL, "ADDRESS", false, CMD_SAVE, REUSE_NO, SEC_MAIN, set_save_at,
+     "the program generated at this address (default:\n"
+     "the run's first, main/generate#1 for weft do)"},
+    {"--test", NULL, NULL, false, CMD_SAVE, REUSE_NO, SEC_MAIN, set_save_test,
+     "also write FILE.test.json and FILE.cassette.json:\n"
+     "a weft test case of the run (weft do runs)"},
+    {"--force", NULL, NULL, false, CMD_SAVE, REUSE_NO, SEC_MAIN, set_save_force,
+     "overwrite files that exist"},
     /* reading the journal */
     {"--journal", NULL, "PATH", false, READING, REUSE_NO, SEC_MAIN, set_journal,
      "the journal to read (default: $WEFT_JOURNAL, else\n"

@@ -19,9 +19,9 @@ typedef enum Cmd {
   CMD_CHECK = 1 << 0, CMD_RUN = 1 << 1, CMD_BUILD = 1 << 2, CMD_DISASM = 1 << 3,
   CMD_RESUME = 1 << 4, CMD_REPLAY = 1 << 5, CMD_RUNS = 1 << 6, CMD_SHOW = 1 << 7,
   CMD_TRACE = 1 << 8, CMD_GRAPH = 1 << 9, CMD_FMT = 1 << 10,
-  CMD_TEST = 1 << 11, CMD_GUIDE = 1 << 12
+  CMD_TEST = 1 << 11, CMD_GUIDE = 1 << 12, CMD_DO = 1 << 13, CMD_SAVE = 1 << 14
 } Cmd;
-#define CMD_RUNLIKE (CMD_RUN | CMD_RESUME | CMD_REPLAY)
+#define CMD_RUNLIKE (CMD_RUN | CMD_RESUME | CMD_REPLAY | CMD_DO)
 
 /* What a run records of a flag, for a resume or replay to apply again. */
 typedef enum Reuse {
@@ -51,6 +51,8 @@ typedef struct Opts {
   bool update;                  /* test --update */
   const char *section;          /* guide --section */
   bool list;                    /* guide --list */
+  weft_do_opts todo;            /* do: --planner, --yes, --plan-only */
+  weft_save_opts save;          /* save: --at, --test, --force */
   uint32_t cap_read_untrusted;  /* --allow-read-untrusted */
   uint32_t cap_trusted_progs;   /* --allow-run=PROG:trusted */
   bool help;                    /* --help / -h was given: print the help, exit 0 */

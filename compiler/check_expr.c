@@ -591,6 +591,98 @@ static Type *ask_expr_plain(Checker *c, Node *n) {
   return t; /* known even when the role or the prompt is wrong */
 }
 
+/* ---- generate ------------------------------------------------------------- */
+/* Rule: generate fn(x1: T1, ...) [-> R] by ROLE P has type fn(T1, ...) -> R
+ * (R void when omitted). ROLE is a role item (`r`, `lib.r`), not a role
+ * value: the planner's model and limits must be seen where it is declared
+ * (E0660). P is a string (E0609). Parameters are named once (E0202), typed
+ * (E0307), without defaults (E0662); every parameter and the result travel
+ * as a module type descriptor, so each can be expressed as JSON: no
+ * functions, roles or tasks (E0661). The type is known even when the
+ * role or the prompt is wrong. */
+static Type *fn_type(Checker *c, Type **params, uint32_t n, Type *ret);
+static Type *generate_expr(Checker *c, Node *n) {
+  Node *rn = n->u.gen.role;
+  if (rn && !static_role(c, rn)) {
+    Type *rt = ck_expr(c, rn, NULL);
+    const char *help = "name a role item after `by` (`planner` or `lib.planner`): the "
+                       "planner's model and limits are read where the role is declared";
+    if (!ck_is_error(rt) && rt->kind == TY_ROLE)
+      diag_add(c->dl, D_E0660, rn->span, help,
+               "generate needs a role item; a role value is not supported here");
+    else if (!ck_is_error(rt))
+      diag_add(c->dl, D_E0660, rn->span, help, "generate needs a role item, got %s",
+               ck_type_str(c, rt));
+  }
+  Node *p = n->u.gen.prompt;
+  Type *pt = p ? ck_expr(c, p, NULL) : err();
+  if (!ck_is_error(pt) && !is_stringish(pt))
+    diag_add(c->dl, D_E0609, p->span,
+             "a prompt is text: interpolate the value, \"{x}\", or convert it with str(x)",
+             "the prompt must be a string, got %s", ck_type_str(c, pt));
+  NodeList *pl = &n->u.gen.params;
+  Type **params = arena_alloc(c->a, (pl->n ? pl->n : 1) * sizeof *params);
+  bool failed = false;
+  for (uint32_t i = 0; i < pl->n; i++) {
+    Node *pn = pl->items[i];
+    params[i] = err();
+    if (!pn || pn->kind != N_PARAM) { failed = true; continue; }
+    if (!pn->u.param.type) {
+      diag_add(c->dl, D_E0307, pn->span, "write its type: name: int",
+               "parameter `%s` of a generated function needs a type annotation",
+               pn->u.param.name);
+      failed = true;
+    } else {
+      Type *t = ck_type_of_syntax(c, pn->u.param.type);
+      if (ck_is_error(t)) failed = true;
+      else if (!type_is_jsonable(t)) {
+        diag_add(c->dl, D_E0661, pn->u.param.type->span,
+                 "a generated function is compiled apart from this program: pass it data "
+                 "(no functions, roles or running tasks)",
+                 "parameter `%s` has type %s, which a generated function's signature cannot "
+                 "carry", pn->u.param.name, ck_type_str(c, t));
+        failed = true;
+      } else
+        params[i] = t;
+    }
+    pn->type = params[i];
+    if (pn->u.param.def)
+      diag_add(c->dl, D_E0662, pn->u.param.def->span,
+               "drop the default: the caller passes every argument",
+               "parameter `%s` of a generated function cannot have a default", pn->u.param.name);
+    for (uint32_t k = 0; k < i; k++) {
+      Node *o = pl->items[k];
+      if (o && o->kind == N_PARAM && strcmp(o->u.param.name, pn->u.param.name) == 0)
+        diag_add(c->dl, D_E0202, pn->span, NULL, "parameter `%s` is declared twice",
+                 pn->u.param.name);
+    }
+  }
+  Type *ret = type_prim(TY_VOID);
+  if (n->u.gen.ret) {
+    ret = ck_type_of_syntax(c, n->u.gen.ret);
+    if (ck_is_error(ret)) failed = true;
+    else if (!type_is_jsonable(ret)) {
+      diag_add(c->dl, D_E0661, n->u.gen.ret->span,
+               "a generated function is compiled apart from this program: return data "
+               "(no functions, roles or running tasks)",
+               "a generated function cannot return %s", ck_type_str(c, ret));
+      failed = true;
+    }
+  }
+  if (failed) return err();
+  /* the emitter's TD_RECORD of the parameters: field i is parameter i */
+  Type *rec = type_new(c->a, TY_RECORD);
+  rec->fields = arena_alloc(c->a, (pl->n ? pl->n : 1) * sizeof *rec->fields);
+  rec->nfields = pl->n;
+  for (uint32_t i = 0; i < pl->n; i++) {
+    rec->fields[i].name = pl->items[i]->u.param.name;
+    rec->fields[i].type = params[i];
+    rec->fields[i].doc = NULL;
+  }
+  n->extra = rec;
+  return fn_type(c, params, pl->n, ret);
+}
+
 /* ---- verify and tournament ------------------------------------------------ */
 /* The role a reference names, resolved without diagnostics (the ask built
  * from the same reference reports a bad one); sets rn->sym on success. */
@@ -2409,6 +2501,7 @@ static Type *expr_inner(Checker *c, Node *n, Type *want) {
   case N_BLOCK: return stmt_block(c, n, want);
   case N_LAMBDA: return ck_lambda(c, n, want);
   case N_ASK: return ask_expr(c, n);
+  case N_GENERATE: return generate_expr(c, n);
   case N_LOOP: return loop_expr(c, n, want);
   case N_FANOUT: return fanout_expr(c, n);
   case N_BARRIER: return barrier_expr(c, n);

@@ -187,6 +187,12 @@ typedef struct CompileOptions {
   uint32_t nuntrusted_inputs;
   const char *const *trusted_programs;
   uint32_t ntrusted_programs;
+  /* The main file's text, when it is not a file: a program a model wrote
+   * while a run goes on (`generate`). The path then only names it in
+   * messages; with untrusted set it is no import root, so the text may
+   * import std/ alone. NULL: read the main file from the path. */
+  const char *main_text;
+  size_t main_len;
 } CompileOptions;
 
 typedef struct ProgramFile {

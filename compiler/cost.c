@@ -17,7 +17,9 @@
  * reply, for better messages.
  *
  * Rules (docs/cli.md): an ask is 1 call, or 1 + repairs for a typed ask
- * (transport retries are not calls of the program); a verify is its asks
+ * (transport retries are not calls of the program); a generate is 1 +
+ * its role's repairs (3 unless set), and a call of the function it gives
+ * is a call of a function value not known statically; a verify is its asks
  * (one per role); a tournament over n is 2(n-1) judge calls for a bracket,
  * n(n-1) round robin, N*n for swiss N; fan-out, for and loops multiply their
  * body; if/match take the maximum; a call costs its callee's body,
@@ -357,6 +359,7 @@ static void scan(Cx *cx, FnInfo *f, Node *n) {
     f->asks = true;
     scan(cx, f, n->u.ask.lowered); /* a tool-calling loop calls its tools */
     break;
+  case N_GENERATE: f->asks = true; break;
   case N_NAME: case N_FIELD:
     if (n->sym && n->sym->kind == SYM_FN && n->sym->decl) fn_add_callee(f, n->sym->decl);
     break;
@@ -390,6 +393,7 @@ static void scan(Cx *cx, FnInfo *f, Node *n) {
   case N_BLOCK: scan_list(cx, f, &n->u.block.stmts); break;
   case N_LAMBDA: scan(cx, f, n->u.lambda.body); break;
   case N_ASK: scan(cx, f, n->u.ask.role); scan(cx, f, n->u.ask.with); scan(cx, f, n->u.ask.prompt); break;
+  case N_GENERATE: scan(cx, f, n->u.gen.prompt); break;
   case N_LOOP:
     scan(cx, f, n->u.loop.init); scan(cx, f, n->u.loop.max); scan(cx, f, n->u.loop.body);
     scan(cx, f, n->u.loop.until); scan(cx, f, n->u.loop.else_);
@@ -514,6 +518,23 @@ static Cost ask_cost(Cx *cx, Node *n) {
   return c;
 }
 
+/* A generate: the planner's first answer and at most `repairs` more (the
+ * runtime's default for a generate is 3, more than an ask's 2: a program
+ * fails to compile more often than a reply fails its type). The calls of
+ * the function it gives are a separate matter: a call of that value is
+ * one the analysis cannot see into. */
+static Cost generate_cost(Cx *cx, Node *n) {
+  Node *r = n->u.gen.role;
+  const RoleDesc *rd = r && r->sym && r->sym->kind == SYM_ROLE && r->sym->decl ? r->sym->decl->extra : NULL;
+  int64_t repairs = rd && rd->repairs >= 0 ? rd->repairs : 3;
+  int64_t maxtok = rd && rd->max_tokens >= 1 ? rd->max_tokens : 4096;
+  Cost c = cost_zero();
+  c.calls = poly_const(cx, 1 + repairs);
+  c.toks = poly_mul(cx, c.calls, poly_const(cx, maxtok));
+  c.tok1 = maxtok;
+  return c;
+}
+
 /* `body` repeated `count` times; `count` unknown makes a nonzero body
  * unbounded with the reason `what`. */
 static Cost repeat(Cx *cx, Cost body, Val count, Node *at, const char *what) {
@@ -542,6 +563,9 @@ static Cost call_value(Cx *cx, Val fnv, Val *args, uint32_t nargs, Node *site, V
     cx->nenv = mark;
     return c;
   }
+  if (fnv.k != V_FN && fnv.model)
+    return unbounded(cx, site, "a call of a function a model wrote (generate)",
+                     "run it under a budget: `budget { calls: N } { f(x) }`");
   if (fnv.k != V_FN)
     return unbounded(cx, site, "a call of a function value not known statically",
                      "call the function by its name, or pass the lambda directly where it is "
@@ -856,6 +880,9 @@ static Cost ex_node(Cx *cx, Node *n, Val *outp) {
     *out = val_model();
     return cost_add(cx, c, ask_cost(cx, n));
   }
+  case N_GENERATE:
+    *out = val_model(); /* the function a model wrote */
+    return cost_add(cx, ex(cx, n->u.gen.prompt, NULL), generate_cost(cx, n));
   case N_LOOP: {
     /* The state keeps the initial value's bound when the body gives a
      * value within it (an induction: a halving loop over a list stays

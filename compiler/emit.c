@@ -143,14 +143,16 @@ static int pops_of(Emitter *e, Opcode op, OpArgs args) {
 
 /* Appends one instruction (operands laid out by its format string) and
  * applies its stack effect. Returns its offset. */
-static uint32_t encode(Emitter *e, const Node *at, Opcode op, uint32_t a, uint32_t b, int32_t off) {
+static uint32_t encode3(Emitter *e, const Node *at, Opcode op, uint32_t a, uint32_t b, uint32_t c3,
+                        int32_t off) {
   FnEmit *f = e->fn;
   const OpInfo *info = &op_info[op];
   uint32_t pc = f->len;
   int slot = 0;
   put_byte(f, (uint8_t)op);
   for (const char *c = info->format; *c; c++) {
-    uint32_t v = *c == 'j' ? (uint32_t)off : (slot++ == 0 ? a : b);
+    uint32_t v = *c == 'j' ? (uint32_t)off : slot == 0 ? a : slot == 1 ? b : c3;
+    if (*c != 'j') slot++;
     int nbytes = *c == 'b' ? 1 : *c == 'h' ? 2 : 4;
     uint32_t max = *c == 'b' ? EMIT_MAX_U8 : *c == 'h' ? EMIT_MAX_U16 : UINT32_MAX;
     if (v > max) {
@@ -159,7 +161,7 @@ static uint32_t encode(Emitter *e, const Node *at, Opcode op, uint32_t a, uint32
     }
     for (int i = 0; i < nbytes; i++) put_byte(f, (uint8_t)(v >> (8 * i)));
   }
-  OpArgs args = { a, b, off };
+  OpArgs args = { a, b, off, c3 };
   int pops = pops_of(e, op, args);
   f->depth -= pops;
   if (f->depth < 0) {
@@ -169,6 +171,10 @@ static uint32_t encode(Emitter *e, const Node *at, Opcode op, uint32_t a, uint32
   f->depth += info->push;
   if (f->depth > f->max_depth) f->max_depth = f->depth;
   return pc;
+}
+
+static uint32_t encode(Emitter *e, const Node *at, Opcode op, uint32_t a, uint32_t b, int32_t off) {
+  return encode3(e, at, op, a, b, 0, off);
 }
 
 static void op0(Emitter *e, const Node *at, Opcode op) { encode(e, at, op, 0, 0, 0); }
@@ -724,6 +730,29 @@ static void emit_ask(Emitter *e, Node *n) {
   else encode(e, n, OP_ASK_ROLE, td, with ? 1 : 0, 0);
 }
 
+/* Rule: generate fn(P) -> R by ROLE prompt  =>  prompt; GENERATE <ROLE> <{P}> <R>
+ * The parameters go as one TD_RECORD (the checker built it, n->extra),
+ * field i for parameter i; no result is GEN_NO_RESULT. Every descriptor
+ * index stays below GEN_NO_RESULT. */
+static void emit_generate(Emitter *e, Node *n) {
+  Node *rn = n->u.gen.role;
+  Symbol *rs = rn ? rn->sym : NULL;
+  if (!rs || rs->kind != SYM_ROLE || rs->index < 0 || !n->extra || !n->type || n->type->kind != TY_FN) {
+    internal_error(e, n, "generate by a role without an index");
+    return;
+  }
+  emit_value(e, n->u.gen.prompt);
+  uint32_t params = type_desc(e, n, n->extra);
+  uint32_t result = GEN_NO_RESULT;
+  if (n->u.gen.ret) result = type_desc(e, n->u.gen.ret, n->type->ret);
+  if (params >= GEN_NO_RESULT || (n->u.gen.ret && result >= GEN_NO_RESULT)) {
+    limit_error(e, n, "number of type descriptors", GEN_NO_RESULT - 1);
+    params = result = 0;
+  }
+  mark(e, n);
+  encode3(e, n, OP_GENERATE, (uint32_t)rs->index, params, result, 0);
+}
+
 /* Rule: loop s = init max N { body } until c [else x] =
  *   init; SET_LOCAL s; N; SET_LOCAL n
  *   GET_LOCAL n; CONST 0; LT; JUMP_IF_FALSE ok; <"… max " n>; FAIL
@@ -967,6 +996,7 @@ static void emit_value_node(Emitter *e, Node *n) {
   case N_CALL: emit_call(e, n); return;
   case N_LAMBDA: emit_lambda(e, n); return;
   case N_ASK: emit_ask(e, n); return;
+  case N_GENERATE: emit_generate(e, n); return;
   case N_LOOP: emit_loop(e, n); return;
   case N_FANOUT: emit_fanout(e, n); return;
   case N_BARRIER: emit_barrier(e, n); return;

@@ -134,10 +134,11 @@ static uint32_t add_node(G *g, const Node *at, Buf *label, const char *shape) {
     uint32_t col = 0;
     src_line_col(s, at->span.start, &n->line, &col);
   }
-  if (g->json && at->kind == N_ASK && at->u.ask.role) {
+  const Node *role = at->kind == N_ASK ? at->u.ask.role : at->kind == N_GENERATE ? at->u.gen.role : NULL;
+  if (g->json && role) {
     Buf r;
     buf_init(&r);
-    put_src(g, &r, at->u.ask.role);
+    put_src(g, &r, role);
     buf_putc(&r, '\0');
     n->role = r.data;
   }
@@ -218,6 +219,24 @@ static void walk(G *g, Node *n) {
     if (n->u.ask.type) {
       buf_puts(&b, " -> ");
       put_src(g, &b, n->u.ask.type);
+    }
+    place(g, n, &b, "box");
+    return;
+  }
+  case N_GENERATE: {
+    /* "generate by planner (model): fn(files: list[string]) -> T" */
+    walk(g, n->u.gen.prompt);
+    buf_puts(&b, "generate by ");
+    role_label(g, &b, n->u.gen.role);
+    buf_puts(&b, ": fn(");
+    for (uint32_t i = 0; i < n->u.gen.params.n; i++) {
+      if (i) buf_puts(&b, ", ");
+      put_src(g, &b, n->u.gen.params.items[i]);
+    }
+    buf_putc(&b, ')');
+    if (n->u.gen.ret) {
+      buf_puts(&b, " -> ");
+      put_src(g, &b, n->u.gen.ret);
     }
     place(g, n, &b, "box");
     return;
@@ -328,7 +347,7 @@ static void scan_child(Node *child, void *ud) {
   if (!child) return;
   switch (child->kind) {
   case N_ASK: case N_FANOUT: case N_BARRIER: case N_LOOP: case N_VERIFY: case N_TOURNAMENT:
-  case N_BUDGET:
+  case N_BUDGET: case N_GENERATE:
     s->found = true;
     break;
   case N_CALL: {

@@ -785,7 +785,18 @@ bool load_program(Program *p, const char *path, const CompileOptions *opt) {
    * reported against; the prelude is still loaded (and stored) first. Under
    * a cap on the program's source, the main file counts towards it. */
   int32_t main_id;
-  if (opt && opt->max_source_bytes) {
+  if (opt && opt->main_text) {
+    size_t max = opt->max_source_bytes ? opt->max_source_bytes : LOAD_MAX_TOTAL_BYTES;
+    if (opt->main_len > max) {
+      uint32_t sid = src_add(p->sources, path, "", 0);
+      p->main_file = sid;
+      diag_add(p->diags, D_E0104, (Span){sid, 0, 0}, "the cap covers the main file and its imports together",
+               "source too large (more than %zu KiB, the most this program may hold)", max >> 10);
+      return false;
+    }
+    main_id = (int32_t)src_add(p->sources, path, opt->main_text, opt->main_len);
+    L.bytes = opt->main_len;
+  } else if (opt && opt->max_source_bytes) {
     main_id = load_main_capped(p, path, opt->max_source_bytes, opt->untrusted);
     if (main_id < 0) return false;
     L.bytes = src_get(p->sources, (uint32_t)main_id)->len;
@@ -823,7 +834,7 @@ bool load_program(Program *p, const char *path, const CompileOptions *opt) {
 
   /* The main file's text is already in the SourceSet: register it under its
    * key and parse it exactly like an import. */
-  char *key = main_key(path);
+  char *key = opt && opt->main_text ? xasprintf("main:%s", path) : main_key(path);
   parse_loaded(&L, key, (uint32_t)main_id, 0, base_name(path), false, NULL, 0);
   free(key);
 

@@ -332,6 +332,17 @@ static AV ev_ask(Taints *T, Node *n) {
   return prompt;
 }
 
+/* A generate: the function it gives is taken as an ask's reply is, so a
+ * call of it (a call of a function value: its result joins the callee's
+ * and the arguments' labels) is untrusted when the prompt was. What the
+ * generated code may do with an untrusted prompt is the runtime's rule. */
+static AV ev_generate(Taints *T, Node *n) {
+  ev(T, n->u.gen.role);
+  AV prompt = ev(T, n->u.gen.prompt);
+  if (prompt.t) prompt.t = taint_new(T, n->span, "the function generated from it", prompt.t);
+  return prompt;
+}
+
 static bool trusted_program(Taints *T, const Node *arg) {
   if (!arg || arg->kind != N_STRING || !T->opt) return false;
   for (uint32_t i = 0; i < T->opt->ntrusted_programs; i++) {
@@ -509,6 +520,7 @@ static AV ev_inner(Taints *T, Node *n) {
   }
   case N_LAMBDA: return ev_lambda(T, n, T->cur ? T->cur->lam_in : clean());
   case N_ASK: return ev_ask(T, n);
+  case N_GENERATE: return ev_generate(T, n);
   case N_LOOP: {
     AV st = ev(T, n->u.loop.init);
     ev(T, n->u.loop.max);

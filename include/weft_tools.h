@@ -169,6 +169,7 @@ typedef struct weft_run_opts {
    * --untrusted too). */
   const char **allow_read_untrusted; uint32_t nallow_read_untrusted;
   bool allow_trust;
+  bool yes;                     /* weft do and its resume: run the planner's program without asking */
   /* the PROG of each --allow-run=PROG:trusted (owned copies), for the
    * checker: their output is not untrusted */
   char **trusted_programs; uint32_t ntrusted_programs;
@@ -214,6 +215,30 @@ int weft_tool_show(const char *journal, const char *run, bool json);
 /* weft trace RUN: its events as JSON lines, or (html non-NULL) the
  * timeline page written to html ("-": stdout). */
 int weft_tool_trace(const char *journal, const char *run, const char *html);
+
+/* ---- weft do ------------------------------------------------------------------- */
+
+/* weft do "TASK": a planner model writes a program `fn main(task: string,
+ * input: json) -> string` for the task (docs/cli.md, "weft do"); it is
+ * compiled untrusted and repaired from its diagnostics, its plan shown,
+ * and, once approved, run under o (always --untrusted; o->input is the
+ * file whose JSON, or text, is main's `input`). */
+typedef struct weft_do_opts {
+  const char *task;
+  const char *planner;  /* "provider/model"; NULL: the default planner */
+  bool plan_only;       /* show the plan (stdout) and stop */
+} weft_do_opts;
+int weft_tool_do(weft_run_opts *o, const weft_do_opts *d);
+
+/* weft save RUN FILE.weft: the program a model wrote in run RUN (its
+ * first `generate`, or the one at `at`) written to FILE as a template;
+ * with test, also FILE.test.json and FILE.cassette.json, a `weft test`
+ * case of the run (a `weft do` run only). force: overwrite. */
+typedef struct weft_save_opts {
+  const char *at;
+  bool test, force;
+} weft_save_opts;
+int weft_tool_save(const char *journal, const char *run, const char *file, const weft_save_opts *o);
 
 /* ---- weft guide ---------------------------------------------------------------- */
 

@@ -214,6 +214,12 @@ void ast_each_child(Node *n, ChildFn f, void *ud) {
     C(n->u.tourn.lowered);
     break;
   case N_ROLE_INDEX: C(n->u.role_index.role); break;
+  case N_GENERATE:
+    each_list(&n->u.gen.params, f, ud);
+    C(n->u.gen.ret);
+    C(n->u.gen.role);
+    C(n->u.gen.prompt);
+    break;
   case N_BUDGET:
     each_list(&n->u.budget.limits, f, ud);
     C(n->u.budget.body);
@@ -264,7 +270,8 @@ static const char *const kind_names[N__COUNT] = {
   [N_PAT_LIT] = "pat", [N_PAT_BIND] = "bind", [N_PAT_OR] = "pat-or", [N_TYPE_NAME] = "type-name",
   [N_TYPE_RECORD] = "type-record", [N_TYPE_UNION] = "type-union",
   [N_TYPE_OPTIONAL] = "type-optional", [N_TYPE_FN] = "type-fn", [N_TYPE_TAGGED] = "type-tagged",
-  [N_VARIANT] = "variant", [N_PAT_VARIANT] = "pat-variant", [N_TYPE_RANGE] = "type-range", [N_ERROR] = "error",
+  [N_VARIANT] = "variant", [N_PAT_VARIANT] = "pat-variant", [N_TYPE_RANGE] = "type-range",
+  [N_GENERATE] = "generate", [N_ERROR] = "error",
 };
 
 const char *ast_kind_name(NodeKind kind) {
@@ -521,6 +528,12 @@ static void dump_node(FILE *out, const Node *n, int indent) {
     dump_wrap(out, "lowered", n->u.tourn.lowered, in);
     break;
   case N_ROLE_INDEX: dump_child(out, n->u.role_index.role, in); break;
+  case N_GENERATE:
+    dump_list(out, &n->u.gen.params, in);
+    dump_wrap(out, "returns", n->u.gen.ret, in);
+    dump_wrap(out, "by", n->u.gen.role, in);
+    dump_child(out, n->u.gen.prompt, in);
+    break;
   case N_BUDGET:
     dump_list(out, &n->u.budget.limits, in);
     dump_child(out, n->u.budget.body, in);

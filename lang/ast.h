@@ -117,6 +117,8 @@ typedef enum NodeKind {
                     is the N_PAT_BIND or N_PAT_WILD the field goes to */
   N_TYPE_RANGE,  /* trange.base (trange.lo..trange.hi): int(1..10); a bound is an
                     N_INT or N_FLOAT (a written minus folded in), or NULL when open */
+  N_GENERATE,    /* generate fn(gen.params) [-> gen.ret] by gen.role gen.prompt:
+                    a model writes a function of that signature */
 
   N_ERROR,       /* placeholder after a syntax error; the checker skips it */
   N__COUNT
@@ -204,6 +206,12 @@ struct Node {
     struct { Node *items; Node *judge; Node *criterion; Node *format; Node *ret;
              Node *lowered; } tourn;
     struct { Node *role; } role_index;                        /* N_ROLE_INDEX */
+    /* N_GENERATE: params are N_PARAM as in a function declaration (the
+     * checker requires types and refuses defaults); ret is a type
+     * expression or NULL (the function returns nothing); role is the
+     * N_NAME or `module.role` N_FIELD after `by`; prompt a postfix
+     * expression, as an ask's */
+    struct { NodeList params; Node *ret; Node *role; Node *prompt; } gen;
     /* N_BUDGET: `limits` are N_FIELD_INIT (calls, tokens, usd, time); the
      * body and the else (NULL when absent) are zero-parameter branch
      * lambdas built by the parser: each runs in its own fiber */

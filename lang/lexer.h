@@ -118,6 +118,9 @@ Node *ps_bind_pattern(ParseCtx *pc, const char *name, Loc l);   /* `_` or a name
 Node *ps_variant(ParseCtx *pc, NodeKind kind, const char *name, Loc name_at, NodeList fields, Loc l);
 Node *ps_negate_lit(ParseCtx *pc, Node *lit, Loc l);
 Node *ps_ask(ParseCtx *pc, Node *role, Node *with, Node *prompt, Node *type, Loc l);
+/* generate fn(params) [-> ret] by role prompt; `by` is the word read there */
+Node *ps_generate(ParseCtx *pc, NodeList params, Node *ret, const char *by, Loc by_loc, Node *role,
+                  Node *prompt, Loc l);
 Node *ps_loop(ParseCtx *pc, const char *name, Loc name_loc, Node *type, Node *init, Node *bound,
               Node *body, Node *until, Node *els, Loc l);
 Node *ps_fanout(ParseCtx *pc, const char *var, Loc var_loc, Node *iter, Node *limit, Node *body,

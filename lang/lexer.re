@@ -825,6 +825,18 @@ static int keyword(ParseCtx *pc, WPSTYPE *val, Loc *loc, int kind) {
   return emit(pc, kind, loc, 0);
 }
 
+/* `generate` is a keyword only before blanks, `fn` and `(` (a lookahead
+ * of bounded length on one line): elsewhere it is a name, as existing
+ * programs use it (stdlib/patterns.weft has a parameter `generate`). */
+static bool generate_follows(const unsigned char *p, const unsigned char *lim) {
+  if (p == lim || (*p != ' ' && *p != '\t')) return false;
+  while (p != lim && (*p == ' ' || *p == '\t')) p++;
+  if (lim - p < 2 || p[0] != 'f' || p[1] != 'n') return false;
+  p += 2;
+  while (p != lim && (*p == ' ' || *p == '\t')) p++;
+  return p != lim && *p == '(';
+}
+
 /* End of text: explain what is still open (innermost only). */
 static int at_eof(ParseCtx *pc, Loc *loc) {
   Lexer *lx = &pc->lx;
@@ -910,6 +922,11 @@ int lex_next(ParseCtx *pc, WPSTYPE *val, Loc *loc) {
       "until"    { return keyword(pc, val, loc, T_UNTIL); }
       "budget"   { return keyword(pc, val, loc, T_BUDGET); }
       "try"      { return keyword(pc, val, loc, T_TRY); }
+      "generate" {
+        if (lx->last != T_DOT && generate_follows(lx->cur, lx->lim)) return emit(pc, T_GENERATE, loc, 0);
+        val->str = arena_strndup(pc->arena, (const char *)lx->tok, (size_t)(lx->cur - lx->tok));
+        return emit(pc, T_IDENT, loc, 0);
+      }
 
       id {
         val->str = arena_strndup(pc->arena, (const char *)lx->tok, (size_t)(lx->cur - lx->tok));

@@ -85,11 +85,14 @@ static const char *quote_span(ParseCtx *pc, Span s) {
  * never what the writer meant, and with `-> T` after it the line does not
  * parse at all. So a binary operator right after an ask's prompt (an
  * ask without `-> T` that ends the left operand, not in parentheses) is
- * refused, E0622, with both intended forms spelled out. */
+ * refused, E0622, with both intended forms spelled out. The same holds
+ * after a generate's prompt (its `-> R` comes before `by`), where the
+ * operator could only have been meant for the prompt. */
 static void ask_operand(ParseCtx *pc, Node *a, Node *b) {
   while (a && (a->kind == N_BINARY || a->kind == N_UNARY))
     a = a->kind == N_BINARY ? a->u.binary.rhs : a->u.unary.operand;
-  if (!a || a->kind != N_ASK || a->u.ask.type || !a->u.ask.prompt) return;
+  bool gen = a && a->kind == N_GENERATE && a->u.gen.prompt;
+  if (!gen && (!a || a->kind != N_ASK || a->u.ask.type || !a->u.ask.prompt)) return;
   const char *t = pc->src->text;
   uint32_t p = a->span.end, end = b->span.start;
   for (;;) { /* blanks and comments up to the operator */
@@ -108,6 +111,17 @@ static void ask_operand(ParseCtx *pc, Node *a, Node *b) {
   if ((t[q] >= 'a' && t[q] <= 'z')) while (q < end && t[q] >= 'a' && t[q] <= 'z') q++;
   else q += (q + 1 < end && t[q + 1] == '=') ? 2 : 1;
   Span at = {pc->file, p, q};
+  if (gen) { /* a function value takes no operator: the prompt was meant */
+    diag_add(pc->diags, D_E0622, at,
+             "to send the joined text, parenthesise the prompt: `generate fn(…) by r (\"Do \" + x)`, "
+             "or interpolate: `generate fn(…) by r \"Do {x}\"`",
+             "operator '%.*s' after a generate's prompt: the prompt ends before it, so it would "
+             "apply to the generated function", (int)(q - p), t + p);
+    uint32_t line, col;
+    src_line_col(pc->src, p, &line, &col);
+    pc->last_err_line = line;
+    return;
+  }
   const char *role = quote_span(pc, a->u.ask.role->span);
   const char *prompt = quote_span(pc, a->u.ask.prompt->span);
   const char *rhs = quote_span(pc, b->span);
@@ -213,6 +227,19 @@ Node *ps_ask(ParseCtx *pc, Node *role, Node *with, Node *prompt, Node *type, Loc
   n->u.ask.with = with;
   n->u.ask.prompt = prompt;
   n->u.ask.type = type;
+  return ps_done(pc, n);
+}
+
+Node *ps_generate(ParseCtx *pc, NodeList params, Node *ret, const char *by, Loc by_loc, Node *role,
+                  Node *prompt, Loc l) {
+  Node *n = ps_new(pc, N_GENERATE, l);
+  n->u.gen.params = params;
+  n->u.gen.ret = ret;
+  n->u.gen.role = role;
+  n->u.gen.prompt = prompt;
+  if (strcmp(by, "by") != 0)
+    diag_add(pc->diags, D_E0101, ps_span(pc, by_loc), "write `generate fn(PARAMS) -> T by ROLE PROMPT`",
+             "unexpected identifier '%.40s', expected 'by'", by);
   return ps_done(pc, n);
 }
 

@@ -127,6 +127,9 @@ static NodeList one(ParseCtx *pc, Node *n) {
 %token ASK "ask" FANOUT "fanout" BARRIER "barrier" LOOP "loop" UNTIL "until"
 %token VERIFY "verify" TOURNAMENT "tournament" BUDGET "budget"
 %token TRY "try"
+/* contextual: the lexer reads `generate` as this only right before `fn (`
+ * (lexer.re), so `generate` stays a name everywhere else */
+%token GENERATE "generate"
 
 %token LPAREN "(" RPAREN ")" LBRACKET "[" RBRACKET "]"
 %token LBRACE "{" RBRACE "}"
@@ -161,7 +164,7 @@ static NodeList one(ParseCtx *pc, Node *n) {
 %type <node> entry arm pattern type type_post type_atom tfield union ret_opt
 %type <node> type_ann default_opt block ask ask_role ask_target ask_with
 %type <node> loop loop_max loop_else fanout fanout_limit barrier word_arg budget try_construct
-%type <node> verify tournament tourn_format tourn_ret
+%type <node> verify tournament tourn_format tourn_ret generate
 %type <list> tparams tparam_list params param_list args expr_list fields entries
 %type <list> arms alts interp type_args type_list tfields stmt_chain barrier_mods
 %type <list> verify_mods role_list variants pfields
@@ -547,6 +550,7 @@ unary
   : "-" unary                       { $$ = ps_unary(pc, AOP_NEG, $2, @$); }
   | postfix
   | ask
+  | generate
   | TRY unary                       { $$ = ps_try(pc, $2, @$); }
   ;
 
@@ -557,6 +561,15 @@ unary
 ask
   : ASK ask_target ask_with postfix            { $$ = ps_ask(pc, $2, $3, $4, NULL, @$); }
   | ASK ask_target ask_with postfix "->" type  { $$ = ps_ask(pc, $2, $3, $4, $6, @$); }
+  ;
+
+/* generate -> 'generate' 'fn' '(' params ')' [ '->' type ] 'by' role postfix
+ * The parameters are written as a function declaration's (the checker
+ * requires their types and refuses defaults); the role and the prompt as
+ * a verify's role and an ask's prompt. */
+generate
+  : GENERATE FN "(" params ")" ret_opt IDENT ask_role postfix
+      { $$ = ps_generate(pc, $4, $6, $7, @7, $8, $9, @$); }
   ;
 
 /* ask_target -> postfix   (any role-typed expression: r, lib.r, c.r, rs[i], (e)) */
@@ -709,6 +722,7 @@ field_name
   | UNTIL      { $$ = "until"; }
   | BUDGET     { $$ = "budget"; }
   | TRY        { $$ = "try"; }
+  | GENERATE   { $$ = "generate"; }
   ;
 
 fields
@@ -934,7 +948,7 @@ static bool operand_start(yysymbol_kind_t s) {
 }
 
 static bool is_keyword(yysymbol_kind_t s) {
-  return s >= YYSYMBOL_FN && s <= YYSYMBOL_TRY;
+  return s >= YYSYMBOL_FN && s <= YYSYMBOL_GENERATE;
 }
 
 /* The text of a token (NUL-free: stops at the end of the word). */

@@ -416,6 +416,14 @@ static Label find_label(Value v, int depth, bool args, Buf *where) {
 static bool refuse_untrusted(Caps *cs, const CapOp *op, const EffectRequest *rq) {
   Value args = rq->u.cap.args;
   if (!op->acting) return false;
+  if (vm_fiber_restricted(cs->vm, rq->fiber)) {
+    /* code a planner wrote after reading untrusted text (and what it
+     * started): whatever its arguments, it does not act */
+    vm_raise_kind(cs->vm, rq->fiber, "untrusted",
+                  "%s: called by a program a planner wrote from untrusted text, which may not write files, run "
+                  "programs or use the network", op->name);
+    return true;
+  }
   if (!v_is(args, OBJ_RECORD)) {
     /* the std modules pass a record; anything else is judged whole */
     Label l = v_label(args);

@@ -45,6 +45,7 @@
 #include "../vm/vm_impl.h"
 #include "../vm/opcodes.h"
 #include "schema.h"
+#include "generate.h"
 #include "../vm/trace.h"
 
 #define CURL_DISABLE_TYPECHECK 1
@@ -186,7 +187,19 @@ typedef struct Call {
   /* the reply's label: its request's context held untrusted content (the
    * prompt or a turn of the loop), joined with a record's (never less) */
   Label label;
+  /* a planner's call (EFFECT_GENERATE): its reply is a program, compiled
+   * against the signature (main's parameters gen_params, its result
+   * gen_result) and linked (gen_reply); system is the prompt made for it
+   * (NULL: the role's own); gen_depth: how deep the asking code was
+   * generated (0: the program itself) */
+  bool gen;
+  uint32_t gen_params, gen_result, gen_depth;
+  char *system;
+  char *gen_source;           /* the program linked, for the trace */
 } Call;
+
+/* The functions of a linked program and how deep it was generated. */
+typedef struct GenRange { uint32_t first, end, depth; } GenRange;
 
 typedef struct CallList {
   Call *head, *tail;
@@ -234,9 +247,22 @@ struct Engine {
   struct Tally { char *name; uint64_t n; } *by[2];
   uint32_t nby[2];
   char *last_failed;
+  GenRange *gens;             /* the programs `generate` linked, in order */
+  uint32_t ngens;
 };
 
 /* ---- small helpers ------------------------------------------------------- */
+
+/* What a planner's program is compiled under (generate.h). */
+static GenRules gen_rules(const Engine *e, const Call *c) {
+  GenRules r = {.limit_models = e->cfg.limit_models, .models = e->cfg.allow_models,
+                .nmodels = e->cfg.nallow_models, .labelled = c->label != LABEL_NONE,
+                .max_calls = e->cfg.gen_max_calls, .caps_ok = e->cfg.gen_caps_ok, .caps_ud = e->cfg.gen_caps_ud};
+  return r;
+}
+
+/* The system prompt c sends. */
+static const char *call_system(const Call *c) { return c->system ? c->system : c->role->system; }
 
 static const char *buf_cstr(Buf *b) {
   buf_putc(b, '\0');
@@ -536,7 +562,7 @@ static void account(Engine *e, Call *c, const Usage *u, double cost) {
 static void call_reservation(Engine *e, Call *c) {
   if (c->res_known) return;
   c->res_known = true;
-  size_t bytes = c->role->system ? strlen(c->role->system) : 0;
+  size_t bytes = call_system(c) ? strlen(call_system(c)) : 0;
   for (uint32_t i = 0; i < c->nmsgs; i++) bytes += msg_bytes(&c->msgs[i]);
   for (uint32_t i = 0; i < c->ntools; i++) bytes += strlen(c->tools[i].schema) + strlen(c->tools[i].description);
   if (c->schema) bytes += strlen(c->schema);
@@ -798,6 +824,8 @@ static void call_free(Engine *e, Call *c) {
   for (uint32_t i = 0; i < c->ntools; i++) free((char *)c->tools[i].schema);
   free(c->tools);
   free(c->turns);
+  free(c->system);
+  free(c->gen_source);
   free(c);
 }
 
@@ -834,6 +862,7 @@ void engine_free(Engine *e) {
   if (e->loop_borrowed) loop_timer_stop(e->loop, &e->curl_timer);
   else loop_free(e->loop);
   mock_script_free(e->script);
+  free(e->gens);
   for (uint32_t i = 0; i < e->nprices; i++) free(e->prices[i].prefix);
   free(e->prices);
   for (uint32_t i = 0; i < e->nunpriced; i++) free(e->unpriced[i]);
@@ -901,12 +930,13 @@ static void msg_head(Buf *b, const Call *c) {
  * success, error the (already redacted) message on failure. */
 static void trace_ask(Engine *e, const Call *c, const char *status, const Value *v, const char *error) {
   Trace *t = e->vm->trace;
-  if (!trace_begin(t, c->step ? "step" : "ask", c->addr)) return;
+  if (!trace_begin(t, c->gen ? "generate" : c->step ? "step" : "ask", c->addr)) return;
   trace_cstr(t, "role", c->role ? c->role->name : "?");
   trace_cstr(t, "model", c->spec);
   if (c->nmsgs) trace_cstr(t, "prompt", c->msgs[0].text);
   if (c->step) trace_cstr(t, "turns", c->turns);
-  if (v) trace_value(t, "reply", *v);
+  if (c->gen_source) trace_cstr(t, "program", c->gen_source);
+  else if (v) trace_value(t, "reply", *v);
   if (error) trace_cstr(t, "error", error);
   if (c->with) trace_cstr(t, "with", c->with);
   trace_int(t, "input_tokens", (int64_t)c->usage.input_tokens);
@@ -965,7 +995,8 @@ static void call_request(Call *c) {
    * JSON holds them all, so it is hashed whole */
   if (c->step) h = fnv1a64(h, b.data, b.len);
   h = fnv1a64(h, c->spec, strlen(c->spec) + 1);
-  h = fnv1a64(h, r->system ? r->system : "", r->system ? strlen(r->system) + 1 : 1);
+  const char *sys = call_system(c);
+  h = fnv1a64(h, sys ? sys : "", sys ? strlen(sys) + 1 : 1);
   h = fnv1a64(h, &c->temperature, sizeof c->temperature);
   h = fnv1a64(h, &c->top_p, sizeof c->top_p);
   h = fnv1a64(h, &c->max_tokens, sizeof c->max_tokens);
@@ -988,7 +1019,7 @@ static void call_record(Engine *e, Call *c, bool ok, const char *text, size_t le
   EffectRec r;
   memset(&r, 0, sizeof r);
   r.addr = c->addr;
-  r.kind = (char *)(c->step ? "step" : "ask");
+  r.kind = (char *)(c->gen ? "generate" : c->step ? "step" : "ask");
   r.request = c->request;
   r.req_hash = c->req_hash;
   r.ok = ok;
@@ -1028,6 +1059,11 @@ static void call_done(Engine *e, Call *c) {
   call_settle(e, c, SETTLE_RESERVATION, NULL);
   if (call_counts(c)) {
     e->stats.calls++;
+    if (c->gen) {
+      e->stats.gen_calls++;
+      e->stats.gen_tokens = tok_add(e->stats.gen_tokens, usage_total(&c->usage));
+      e->stats.gen_cost_usd += c->cost;
+    }
     tally(e, 0, c->role->name);
     tally(e, 1, c->spec);
   }
@@ -1068,7 +1104,7 @@ static void call_succeed(Engine *e, Call *c, Value v) {
  * first, whatever produced the text. */
 static void call_fail_kind(Engine *e, Call *c, const char *kind, Buf *m) {
   if (c->key) redact_secret(m, c->key);
-  if (call_counts(c)) e->stats.failed++;
+  if (call_counts(c) && strcmp(kind, "cancelled") != 0) e->stats.failed++; /* a plan not approved did not fail */
   if (c->addr) {
     free(e->last_failed);
     e->last_failed = xstrdup(c->addr);
@@ -1431,6 +1467,124 @@ static void put_quote(Buf *out, const char *s, size_t n, size_t max) {
   buf_printf(out, "\n[... %zu more bytes not shown]", n - cut);
 }
 
+/* A planner's reply (c->gen): the program in it compiled against the
+ * signature (generate.h); a program that does not compile is repaired
+ * from its diagnostics like a reply that does not fit a type; one that
+ * does is put in the canonical layout, journaled as the call's reply,
+ * shown for approval (weft do) and linked: the fiber resumes with its
+ * main as a function value. A record answers with the program as it was
+ * journaled, compiled again (never asked again, never approved again). */
+static void gen_reply(Engine *e, Call *c, const char *text, size_t len) {
+  VM *vm = e->vm;
+  GenSig sig = {vm->mod, c->gen_params, c->gen_result};
+  GenRules rules = gen_rules(e, c);
+  Buf src, why, m;
+  buf_init(&src);
+  buf_init(&why);
+  buf_init(&m);
+  Heap heap;
+  heap_init(&heap, 0);
+  if (c->served) buf_put(&src, text, len);
+  else gen_extract(&src, text, len);
+  Module *mod = gen_compile(buf_cstr(&src), src.len, c->addr, &sig, &rules, &heap, &why);
+  if (mod && !c->served) {
+    /* what runs is what is journaled, and what `weft save` writes */
+    Buf norm, nwhy;
+    buf_init(&norm);
+    buf_init(&nwhy);
+    gen_normalize(&norm, buf_cstr(&src), src.len, c->role->name, c->addr, c->msgs[0].text);
+    Module *again = gen_compile(buf_cstr(&norm), norm.len, c->addr, &sig, &rules, &heap, &nwhy);
+    if (again) {
+      module_free(mod);
+      mod = again;
+      buf_free(&src);
+      src = norm;
+    } else {
+      buf_free(&norm);
+    }
+    buf_free(&nwhy);
+  }
+  if (!mod && c->served) {
+    buf_printf(&m, "generate by %s at %s: the program recorded in %s does not compile any more: ", c->role->name,
+               c->addr, e->log && e->log->serve_name ? e->log->serve_name : "the journal");
+    put_quote(&m, buf_cstr(&why), why.len, REPAIR_ERROR_MAX);
+    goto fail;
+  }
+  if (!mod && c->repairs < (uint32_t)c->max_repairs) {
+    c->repairs++;
+    e->stats.repairs++;
+    while (c->nmsgs > 1) free((char *)c->msgs[--c->nmsgs].text);
+    c->res_known = false;
+    Buf q;
+    buf_init(&q);
+    put_quote(&q, text, len, GEN_MAX_SOURCE);
+    msg_push(c, "assistant", buf_detach(&q));
+    Buf turn;
+    buf_init(&turn);
+    buf_puts(&turn, "The program does not compile. The compiler says:\n");
+    put_quote(&turn, buf_cstr(&why), why.len, REPAIR_ERROR_MAX);
+    buf_puts(&turn, "\nReply with the whole corrected program in one ```weft block.");
+    msg_push(c, "user", buf_detach(&turn));
+    buf_free(&src);
+    buf_free(&why);
+    buf_free(&m);
+    requeue_front(e, c);
+    return;
+  }
+  if (!mod) {
+    buf_printf(&m, "generate by %s: no program that compiles after %u attempt%s; the last: ", c->role->name,
+               c->repairs + 1, c->repairs ? "s" : "");
+    put_quote(&m, buf_cstr(&why), why.len, REPAIR_ERROR_MAX);
+    goto fail;
+  }
+  if (!c->served && e->cfg.gen_approve) {
+    char *no = NULL;
+    if (!e->cfg.gen_approve(e->cfg.gen_approve_ud, c->addr, buf_cstr(&src), &no)) {
+      module_free(mod);
+      buf_puts(&m, no ? no : "the program was not approved");
+      free(no);
+      buf_free(&src);
+      buf_free(&why);
+      call_fail_kind(e, c, "cancelled", &m);
+      return;
+    }
+  }
+  /* journaled once approved: a resume after a crash while the person
+   * read the plan asks again rather than run what nobody approved */
+  if (!c->served) call_record(e, c, true, src.data, src.len, NULL, NULL);
+  {
+    Value fn;
+    uint32_t first = 0;
+    char *err = NULL;
+    bool linked = vm_link_function(vm, mod, &fn, &first, &err);
+    module_free(mod);
+    if (!linked) {
+      buf_printf(&m, "generate by %s at %s: the program cannot be linked: %s", c->role->name, c->addr,
+                 err ? err : "?");
+      free(err);
+      buf_free(&src);
+      buf_free(&why);
+      call_fail(e, c, &m);
+      return;
+    }
+    e->gens = xrealloc(e->gens, (e->ngens + 1) * sizeof *e->gens);
+    e->gens[e->ngens++] = (GenRange){first, vm->mod->nfuncs, c->gen_depth + 1};
+    /* a planner that read untrusted text wrote code that may not act,
+     * however it reaches a capability (docs/security.md) */
+    vm_mark_functions(vm, first, vm->mod->nfuncs, FN_GENERATED | (c->label ? FN_RESTRICTED : 0));
+    c->gen_source = buf_detach(&src);
+    buf_free(&why);
+    buf_free(&m);
+    call_succeed(e, c, fn);
+    return;
+  }
+fail:
+  if (mod) module_free(mod);
+  buf_free(&src);
+  buf_free(&why);
+  call_fail(e, c, &m);
+}
+
 /* A complete reply (2xx, or a mock answer): resume, repair or fail. Its
  * attempt is charged first: the reported usage when the reply has a valid
  * report, else the attempt's whole reservation (a reply must not be free
@@ -1450,6 +1604,10 @@ static void handle_reply(Engine *e, Call *c, ProviderReply *r) {
   }
   const char *text = r->text.data ? r->text.data : "";
   size_t len = r->text.len;
+  if (c->gen) {
+    gen_reply(e, c, text, len);
+    return;
+  }
   if (c->step && (c->served || r->ncalls)) {
     /* a record holds the step's answer as the program received it; a
      * reply with tool calls is the next turn, whatever its text */
@@ -1988,7 +2146,7 @@ static bool start_network(Engine *e, Call *c, Buf *err) {
   ProviderRequest req;
   memset(&req, 0, sizeof req);
   req.model = c->model;
-  req.system = c->role->system;
+  req.system = call_system(c);
   req.msgs = c->msgs;
   req.nmsgs = c->nmsgs;
   req.temperature = c->temperature;
@@ -2261,10 +2419,18 @@ static void run_mock(Engine *e, Call *c) {
   }
   ProviderReply r;
   memset(&r, 0, sizeof r);
+  if (c->gen && !a.scripted) {
+    /* the offline planner writes a program that fits the signature */
+    GenSig sig = {e->vm->mod, c->gen_params, c->gen_result};
+    buf_free(&c->resp);
+    buf_puts(&c->resp, "```weft\n");
+    gen_mock_program(&c->resp, &sig);
+    buf_puts(&c->resp, "```\n");
+  }
   r.text = c->resp; /* the reply takes the text */
   buf_init(&c->resp);
   if (c->step) mock_step_calls(e, c, &a, &r);
-  size_t sent = c->role->system ? strlen(c->role->system) : 0;
+  size_t sent = call_system(c) ? strlen(call_system(c)) : 0;
   for (uint32_t i = 0; i < c->nmsgs; i++) sent += msg_bytes(&c->msgs[i]);
   for (uint32_t i = 0; i < c->ntools; i++) sent += strlen(c->tools[i].schema) + strlen(c->tools[i].description);
   r.usage.input_tokens = provider_tokens_estimate(sent);
@@ -2590,7 +2756,7 @@ static bool ask_from_records(Engine *e, Call *c) {
   c->started_at = unix_now_ms();
   if (!log->serve) return true;
   const EffectRec *rec = records_get(log->serve, c->addr);
-  const char *kind = c->step ? "step" : "ask";
+  const char *kind = c->gen ? "generate" : c->step ? "step" : "ask";
   bool same = rec && strcmp(rec->kind, kind) == 0 && rec->req_hash == c->req_hash;
   /* a failure a `try` of the asking fiber caught is history the run went
    * on from: it is answered again, so the resumed run takes the same path */
@@ -2665,14 +2831,31 @@ static Label ask_label(VM *vm, const RoleDesc *r, const char *addr, Label ctx) {
 
 bool engine_ask(Engine *e, const EffectRequest *rq) {
   Fiber *f = rq->fiber;
-  bool step = rq->kind == EFFECT_STEP;
-  uint32_t role = rq->u.ask.role, td = rq->u.ask.td;
-  Value prompt = rq->u.ask.prompt;
+  bool step = rq->kind == EFFECT_STEP, gen = rq->kind == EFFECT_GENERATE;
+  uint32_t role = gen ? rq->u.gen.role : rq->u.ask.role, td = gen ? ASK_TEXT : rq->u.ask.td;
+  Value prompt = gen ? rq->u.gen.prompt : rq->u.ask.prompt;
   VM *vm = e->vm;
   const Module *m = vm->mod;
   if (role >= m->nroles) {
     vm_raise(vm, f, "ask: role %u is not declared", role);
     return false;
+  }
+  uint32_t gen_depth = 0;
+  if (gen) {
+    if (rq->u.gen.params >= m->ntypes || m->types[rq->u.gen.params].kind != TD_RECORD ||
+        (rq->u.gen.result != NO_INDEX && rq->u.gen.result >= m->ntypes)) {
+      vm_raise(vm, f, "generate: the signature's descriptors are out of range");
+      return false;
+    }
+    /* code a planner wrote may generate in turn, to a bounded depth */
+    uint32_t fn = f->nframes ? f->frames[f->nframes - 1].fn : 0;
+    for (uint32_t i = 0; i < e->ngens; i++)
+      if (fn >= e->gens[i].first && fn < e->gens[i].end) gen_depth = e->gens[i].depth;
+    if (gen_depth >= GEN_MAX_DEPTH) {
+      vm_raise(vm, f, "generate at %s: this code was itself generated %u levels deep, the most allowed; "
+               "a generated program may not generate another here", rq->addr, gen_depth);
+      return false;
+    }
   }
   if (td != ASK_TEXT && td >= m->ntypes) {
     vm_raise(vm, f, "ask: type descriptor %u out of range", td);
@@ -2769,7 +2952,16 @@ bool engine_ask(Engine *e, const EffectRequest *rq) {
   }
   c->label = ask_label(vm, r, c->addr, label_join(v_label(prompt), step ? v_label(rq->u.ask.turns) : LABEL_NONE));
   c->max_retries = (int32_t)capped(r->retries, e->cfg.retries, DEFAULT_RETRIES);
-  c->max_repairs = (int32_t)capped(r->repairs, e->cfg.repairs, DEFAULT_REPAIRS);
+  c->max_repairs = (int32_t)capped(r->repairs, e->cfg.repairs, gen ? GEN_DEFAULT_REPAIRS : DEFAULT_REPAIRS);
+  if (gen) {
+    c->gen = true;
+    c->gen_params = rq->u.gen.params;
+    c->gen_result = rq->u.gen.result;
+    c->gen_depth = gen_depth;
+    GenSig sig = {m, c->gen_params, c->gen_result};
+    GenRules rules = gen_rules(e, c);
+    c->system = gen_system_prompt(&sig, &rules, e->cfg.gen_context, r->system);
+  }
   c->max_tokens = r->max_tokens > 0 ? r->max_tokens : DEFAULT_MAX_TOKENS;
   c->temperature = r->temperature;
   c->top_p = r->top_p;
@@ -2859,6 +3051,11 @@ void engine_summary(const Engine *e, FILE *out) {
   buf_printf(&b, " out tokens, $%.4f", s->cost_usd);
   uint64_t ms = e && e->any_call && e->last_ms > e->first_ms ? e->last_ms - e->first_ms : 0;
   buf_printf(&b, ", %.1fs", (double)ms / 1000.0);
+  if (s->gen_calls) {
+    buf_printf(&b, "; planning: %" PRIu64 " call%s, ", s->gen_calls, s->gen_calls == 1 ? "" : "s");
+    put_thousands(&b, (uint64_t)s->gen_tokens);
+    buf_printf(&b, " tokens, $%.4f", s->gen_cost_usd);
+  }
   if (e && e->nunpriced) {
     buf_puts(&b, " (unpriced: ");
     for (uint32_t i = 0; i < e->nunpriced; i++) buf_printf(&b, "%s%s", i ? ", " : "", e->unpriced[i]);
@@ -2898,5 +3095,13 @@ void engine_stats_json(const Engine *e, Buf *out) {
     if (i) buf_putc(out, ',');
     buf_json_string(out, e->unpriced[i], strlen(e->unpriced[i]));
   }
-  buf_printf(out, "],\"served\":%" PRIu64 "}", s->served);
+  buf_printf(out, "],\"served\":%" PRIu64, s->served);
+  if (s->gen_calls) { /* only a run that planned has the field */
+    buf_printf(out, ",\"planning\":{\"calls\":%" PRIu64 ",\"tokens\":%" PRId64 ",\"cost_usd\":", s->gen_calls,
+               s->gen_tokens);
+    if (s->gen_cost_usd == 0) buf_putc(out, '0');
+    else buf_printf(out, "%.6f", s->gen_cost_usd);
+    buf_putc(out, '}');
+  }
+  buf_putc(out, '}');
 }

@@ -37,6 +37,8 @@
 #include "provider.h"
 #include "../vm/vm.h"
 
+struct CapScan;
+
 /* Model calls in flight at once without --max-concurrency. */
 #define ENGINE_DEFAULT_CONCURRENCY 64u
 
@@ -75,6 +77,17 @@ typedef struct EngineConfig {
    * reads neither its key nor its base URL from the environment, so a
    * host's key goes only where the host said. Others read the environment. */
   const ProviderKey *keys; uint32_t nkeys;
+  /* `generate` (runtime/generate.h): what the planner is told of the run
+   * (its models, grants and budget; NULL: nothing), and, for `weft do`,
+   * the person who sees each new program before it is linked: approve
+   * returns false with *why (malloc'd) to stop the run there. A program
+   * answered from the journal was approved when it was made. */
+  const char *gen_context;
+  int64_t gen_max_calls;        /* GenRules.max_calls */
+  bool (*gen_caps_ok)(void *ud, const struct CapScan *scan, Buf *why);
+  void *gen_caps_ud;
+  bool (*gen_approve)(void *ud, const char *addr, const char *source, char **why);
+  void *gen_approve_ud;
 } EngineConfig;
 
 typedef struct RunStats {
@@ -88,6 +101,10 @@ typedef struct RunStats {
   Usage usage;
   double cost_usd;          /* charged, by the price table (usage too: engine.c call_settle);
                                unknown models cost 0 and are listed */
+  /* of these, the planners' calls (generate, weft do), shown apart */
+  uint64_t gen_calls;
+  int64_t gen_tokens;
+  double gen_cost_usd;
 } RunStats;
 
 typedef struct Engine Engine;

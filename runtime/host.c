@@ -54,7 +54,7 @@ static Caps *host_caps(Host *h) {
 static bool fx_submit(void *hp, const EffectRequest *rq) {
   Host *h = hp;
   switch (rq->kind) {
-  case EFFECT_ASK: case EFFECT_STEP:
+  case EFFECT_ASK: case EFFECT_STEP: case EFFECT_GENERATE:
     if (!h->engine) {
       vm_raise(h->vm, rq->fiber, "model calls need an engine (internal)");
       return false;

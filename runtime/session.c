@@ -31,6 +31,7 @@
 #include "../vm/json.h"
 #include "../vm/opcodes.h"
 #include "engine.h"
+#include "generate.h"
 #include "host.h"
 #include "grants.h"
 #include "journal.h"
@@ -356,7 +357,27 @@ typedef struct RunCtx {
   const char *recorded_status;
   const char *journal_flag;     /* a new run: open the journal (--journal or "") once its inputs are valid */
   const CapScan *needs;         /* the capabilities the source names (static check); NULL: none known */
+  bool budget_given;            /* the operator gave --budget-calls (not a default) */
+  struct DoCtx *todo;           /* weft do (and its resume): the plan shown and approved; NULL: a plain run */
 } RunCtx;
+
+/* What `generate` is told and checked against in a run (the engine's
+ * gen_* hooks): the run's grants once they are resolved. */
+typedef struct GenHost {
+  const Grants *grants;
+  const char *file;
+} GenHost;
+
+/* weft do: how the plan is approved, and how the run stopped when it was
+ * not (the exit code then). */
+typedef struct DoCtx {
+  bool yes, plan_only, resumed;
+  bool budget_given;            /* --budget-calls bounds the program at run time (the plan says so) */
+  const RunOpts *o;
+  Journal **journal;
+  int64_t *run_id;
+  int stopped;                  /* 0 ran; else the exit code: nothing ran after the plan */
+} DoCtx;
 
 /* ---- the journal of a run (tool.h: the API shares it) ----------------------- */
 
@@ -528,10 +549,25 @@ static Grants *run_grants(const RunOpts *o, const char *journal, int *rc) {
  * constant (capscan.c) must be granted before it starts; otherwise it is
  * refused with all of them listed, each with the flag that grants it. A
  * computed one is checked when the call happens. */
+static uint32_t needs_missing(const CapScan *scan, const Grants *g, const char *file, Buf *m);
+
 static bool needs_granted(const CapScan *scan, const Grants *g, const char *file) {
   if (!scan) return true;
   Buf m;
   buf_init(&m);
+  uint32_t missing = needs_missing(scan, g, file, &m);
+  if (missing) {
+    buf_putc(&m, '\0');
+    errorf("%s needs %" PRIu32 " grant%s it was not given (a resume needs them again too):%s", file, missing,
+           missing == 1 ? "" : "s", m.data);
+  }
+  buf_free(&m);
+  return missing == 0;
+}
+
+/* Each constant path, program and host scan names that g does not cover,
+ * one line each in m, with the flag that grants it; how many. */
+static uint32_t needs_missing(const CapScan *scan, const Grants *g, const char *file, Buf *m) {
   uint32_t missing = 0;
   for (uint32_t i = 0; i < scan->n; i++) {
     const CapUse *u = &scan->uses[i];
@@ -541,20 +577,69 @@ static bool needs_granted(const CapScan *scan, const Grants *g, const char *file
     GrantKind kind = u->grant == 'w' ? GRANT_WRITE : u->grant == 'x' ? GRANT_RUN : u->grant == 'n' ? GRANT_NET : GRANT_READ;
     if (!grants_covers(g, kind, what)) {
       missing++;
-      buf_printf(&m, "\n  %s:%" PRIu32 ":%" PRIu32 ": %s in %s: ", u->file ? u->file : file, u->line, u->col, u->op, u->fn);
-      buf_json_string(&m, u->value, strlen(u->value));
-      buf_printf(&m, " needs %s", flag);
+      buf_printf(m, "\n  %s:%" PRIu32 ":%" PRIu32 ": %s in %s: ", u->file ? u->file : file, u->line, u->col, u->op, u->fn);
+      buf_json_string(m, u->value, strlen(u->value));
+      buf_printf(m, " needs %s", flag);
     }
     free(flag);
   }
-  if (missing) {
-    buf_putc(&m, '\0');
-    errorf("%s needs %" PRIu32 " grant%s it was not given (a resume needs them again too):%s", file, missing,
-           missing == 1 ? "" : "s", m.data);
-  }
+  return missing;
+}
+
+/* The grants' side of a generated program's check (GenRules.caps_ok). */
+static bool gen_caps_ok(void *ud, const CapScan *scan, Buf *why) {
+  const GenHost *gh = ud;
+  if (!gh->grants) return true;
+  Buf m;
+  buf_init(&m);
+  uint32_t missing = needs_missing(scan, gh->grants, "the program", &m);
+  if (missing)
+    buf_printf(why, "the program needs %" PRIu32 " capabilit%s the run was not granted (use only what the run "
+               "grants):%.*s", missing, missing == 1 ? "y" : "ies", (int)m.len, m.data);
   buf_free(&m);
   return missing == 0;
 }
+
+/* What the planner is told of the run: the capabilities granted, the
+ * budget and the limits (generate.h). */
+static char *gen_context(const RunOpts *o) {
+  Buf b;
+  buf_init(&b);
+  buf_puts(&b, "This run grants the program:\n");
+  static const char *const what[5] = {"read files under", "write files under", "run the programs", "reach the hosts",
+                                      "pass to programs the environment variables"};
+  const char **lists[5] = {o->allow_read, o->allow_write, o->allow_run, o->allow_net, o->allow_env};
+  uint32_t ns[5] = {o->nallow_read, o->nallow_write, o->nallow_run, o->nallow_net, o->nallow_env};
+  bool any = false;
+  for (int k = 0; k < 5; k++) {
+    if (!ns[k]) continue;
+    any = true;
+    buf_printf(&b, "- %s:", what[k]);
+    for (uint32_t i = 0; i < ns[k] && i < 64; i++) buf_printf(&b, " %s", lists[k][i]);
+    buf_putc(&b, '\n');
+  }
+  if (o->nallow_read_untrusted) {
+    any = true;
+    buf_puts(&b, "- read, as untrusted content, files under:");
+    for (uint32_t i = 0; i < o->nallow_read_untrusted && i < 64; i++) buf_printf(&b, " %s", o->allow_read_untrusted[i]);
+    buf_putc(&b, '\n');
+  }
+  if (o->grants_file) {
+    any = true;
+    buf_puts(&b, "- what a grants file of the operator lists\n");
+  }
+  if (!any) buf_puts(&b, "- nothing: no files, programs or network (do not import std/fs, std/proc or std/http)\n");
+  buf_puts(&b, "Budget of the whole run (the planner's calls count too):");
+  if (o->budget_bits & WEFT_BUDGET_CALLS) buf_printf(&b, " %" PRId64 " model calls;", o->budget_calls);
+  if (o->budget_bits & WEFT_BUDGET_TOKENS) buf_printf(&b, " %" PRId64 " tokens;", o->budget_tokens);
+  if (o->budget_bits & WEFT_BUDGET_USD) buf_printf(&b, " $%.2f;", o->budget_usd);
+  if (o->budget_bits & WEFT_BUDGET_TIME) buf_printf(&b, " %" PRId64 " s;", o->budget_time_ms / 1000);
+  if (!o->budget_bits) buf_puts(&b, " none given");
+  buf_putc(&b, '\n');
+  return buf_detach(&b);
+}
+
+static bool do_approve(void *ud, const char *addr, const char *source, char **why);
 
 /* A closed type (bool, int, float, duration, a literal union, and records,
  * lists, maps, optionals and tagged unions of these): a value validated
@@ -620,6 +705,7 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
   int rc = build_args(vm, m, cx->input_text ? NULL : o->input, cx->input_text, o->args, (int)o->nargs, args);
   if (rc == EXIT_OK) rc = label_inputs(vm, m, o, args);
   vm->trust_allowed = !o->untrusted || o->allow_trust;
+  vm->trust_generated = o->allow_trust;
   Engine *engine = NULL;
   ModelOverride *mo = NULL;
   Host *host = NULL;
@@ -629,6 +715,8 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
   ProgressLine pl;
   memset(&pl, 0, sizeof pl);
   buf_init(&pl.line);
+  char *gen_ctx = NULL;
+  GenHost gh = {.grants = NULL, .file = file};
   if (rc != EXIT_OK) goto done;
   /* Only programs that declare roles can ask: the rest start as fast as
    * they did before model calls existed. */
@@ -646,6 +734,16 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
                          .limit_models = o->limit_models,
                          .allow_models = (const char *const *)o->allow_models,
                          .nallow_models = o->nallow_models};
+    ecfg.gen_context = gen_ctx = gen_context(o);
+    /* a generated program's calls are bounded by the operator's budget at
+     * run time, or else statically by the default one of an untrusted run */
+    ecfg.gen_max_calls = cx->budget_given ? 0 : WEFT_UNTRUSTED_BUDGET_CALLS;
+    ecfg.gen_caps_ok = gen_caps_ok;
+    ecfg.gen_caps_ud = &gh;
+    if (cx->todo) {
+      ecfg.gen_approve = do_approve;
+      ecfg.gen_approve_ud = cx->todo;
+    }
     engine = engine_new(vm, &ecfg, &eerr);
     if (!engine) {
       errorf("%s", eerr ? eerr : "cannot start the model-call engine");
@@ -674,6 +772,7 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
     goto done;
   }
   host_set_grants(host, grants);
+  gh.grants = grants;
   if (cx->journal_flag && !cx->journal) {
     cx->journal = open_journal(cx->journal_flag, JOURNAL_WRITE);
     if (!cx->journal) {
@@ -726,6 +825,8 @@ static int execute(RunOpts *o, Module *m, const char *file, RunCtx *cx) {
       free(err);
       err = xasprintf("the result of main has no JSON form: %s", why ? why : "");
       free(why);
+    } else if (!ok && !oc && cx->todo && cx->todo->stopped) {
+      /* weft do stopped after the plan, and said why */
     } else if (!ok && !oc) {
       /* a fail() message or a provider's error may quote a reply */
       term_printf(stderr, "error: %s\n", err ? err : "the program failed");
@@ -813,6 +914,7 @@ done:
   for (uint32_t i = 0; i < m->nparams; i++) v_release(&vm->heap, args[i]);
   free(args);
   engine_free(engine);
+  free(gen_ctx);
   free(mo);
   vm_free(vm); /* the trace still sees the fibers freed with the VM */
   bool trace_ok = host_free(host);
@@ -905,6 +1007,7 @@ int weft_tool_run(weft_run_opts *op) {
   }
   if (!o.no_journal) cx.journal_flag = o.journal_path ? o.journal_path : "";
   cx.needs = ld.caps;
+  cx.budget_given = (op->budget_bits & WEFT_BUDGET_CALLS) != 0;
   if (rc == EXIT_OK) {
     run_rec_init(&run, m, o.file, recorded_json(&o));
     rc = execute(&o, m, o.file, &cx);
@@ -990,11 +1093,20 @@ char *recorded_program_unfit(const char *path, bool *gone) {
  * program file the run recorded as it is now (source or .weftc), else the
  * journal's copy when the file is gone or may not be opened (*why, from
  * recorded_program_unfit, says which; malloc'd). */
+#define DO_PLANNER_MAX 256
+static const char *do_planner_of(const char *name, char *buf, size_t cap);
+static const char *do_planner_of_yes(const char *name, char *buf, size_t cap, bool *yes);
+static int do_load(const char *planner, const weft_compile_opts *co, Loaded *ld);
+
 static int run_module(const RunRec *r, const char *program, const weft_compile_opts *co, Loaded *ld,
                       bool *from_journal, char **why) {
   *from_journal = false;
   *why = NULL;
   if (program) return load_module(program, co, ld);
+  /* weft do's driver is built again from its planner, never read from a file */
+  char pbuf[DO_PLANNER_MAX];
+  const char *planner = do_planner_of(r->program, pbuf, sizeof pbuf);
+  if (planner) return do_load(planner, co, ld);
   bool gone = false;
   *why = recorded_program_unfit(r->program_path, &gone);
   if (!*why) {
@@ -1167,6 +1279,8 @@ static int rerun_module(weft_rerun *x, const RunOpts *o) {
   return EXIT_OK;
 }
 
+static const char **models_with(const RunOpts *o, const char *planner, uint32_t *n);
+
 /* The recorded flags are applied (by the caller's flag table) and the
  * command line's own parsed over them: now run. */
 int weft_tool_rerun_start(weft_rerun *x, weft_run_opts *op) {
@@ -1176,7 +1290,23 @@ int weft_tool_rerun_start(weft_rerun *x, weft_run_opts *op) {
   char *err = NULL;
   int rc = EXIT_USAGE;
   Records *rs = NULL;
+  /* a do run: untrusted whatever its flags say, its planner allowed */
+  char pbuf[DO_PLANNER_MAX];
+  bool yes = false;
+  const char *planner = do_planner_of_yes(run->program, pbuf, sizeof pbuf, &yes);
+  const char **models = NULL;
+  DoCtx d = {.resumed = true, .o = &o, .yes = yes, .budget_given = (op->budget_bits & WEFT_BUDGET_CALLS) != 0};
+  if (planner) {
+    o.untrusted = true;
+    o.program = NULL;
+  }
   untrusted_defaults(&o);
+  if (planner) {
+    uint32_t n = 0;
+    models = models_with(&o, planner, &n);
+    o.allow_models = models;
+    o.nallow_models = n;
+  }
   if (!files_named_again(&o, id, x->kind)) goto out;
   rc = rerun_module(x, &o);
   if (rc != EXIT_OK) goto out;
@@ -1210,10 +1340,311 @@ int weft_tool_rerun_start(weft_rerun *x, weft_run_opts *op) {
     cx.recorded_status = run->status;
   }
   cx.needs = x->ld.caps;
+  cx.budget_given = (op->budget_bits & WEFT_BUDGET_CALLS) != 0;
+  if (planner) cx.todo = &d;
   rc = execute(&o, x->ld.mod, run->program, &cx);
+  if (d.stopped) rc = d.stopped < 0 ? EXIT_OK : d.stopped;
 out:
+  free(models);
   free(err);
   records_free(rs);
   return rc;
 }
 
+
+/* ---- weft do --------------------------------------------------------------------
+ * The task becomes a run of a small program weft writes itself, the
+ * driver: a planner role and one `generate` of the fixed signature, whose
+ * function it calls with the task and the input. Everything a run has —
+ * the journal, budgets, grants, resume, replay, the trace — is therefore
+ * the same for a planned workflow: the program the planner wrote is the
+ * generate's record, so a resume links it again and never plans again.
+ * The driver is named by its planner ("weft do --planner=P/M"), which is
+ * what a resume builds it from. */
+
+#define DO_DEFAULT_PLANNER "anthropic/claude-sonnet-4-5"
+#define DO_PROGRAM_PREFIX "weft do --planner="
+
+/* A planner's model as the driver may name it: provider/model in the
+ * characters model names use (the text goes into the driver's source). */
+static bool planner_spec_ok(const char *s) {
+  size_t n = strlen(s);
+  if (n < 3 || n > 200 || !strchr(s, '/') || s[0] == '/') return false;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("._:/@-", c)))
+      return false;
+  }
+  return true;
+}
+
+static char *do_driver(const char *planner) {
+  return xasprintf("// weft do: the planner writes the program; the run calls it.\n"
+                   "role planner { model: \"%s\" }\n"
+                   "\n"
+                   "fn main(task: string, input: json) -> string {\n"
+                   "  let program = generate fn(task: string, input: json) -> string by planner task\n"
+                   "  return program(task, input)\n"
+                   "}\n",
+                   planner);
+}
+
+/* The planner a do run's recorded program name holds, or NULL when the
+ * run is not one; *yes: it was started with --yes, which its resume keeps
+ * (the name is "weft do --planner=P/MODEL", then " --yes"). The planner
+ * is copied into buf. */
+#define DO_YES_SUFFIX " --yes"
+static const char *do_planner_of_yes(const char *name, char *buf, size_t cap, bool *yes) {
+  size_t k = strlen(DO_PROGRAM_PREFIX);
+  *yes = false;
+  if (!name || strncmp(name, DO_PROGRAM_PREFIX, k) != 0) return NULL;
+  size_t n = strlen(name + k), ys = strlen(DO_YES_SUFFIX);
+  if (n > ys && strcmp(name + k + n - ys, DO_YES_SUFFIX) == 0) {
+    *yes = true;
+    n -= ys;
+  }
+  if (n >= cap) return NULL;
+  memcpy(buf, name + k, n);
+  buf[n] = '\0';
+  return planner_spec_ok(buf) ? buf : NULL;
+}
+
+static const char *do_planner_of(const char *name, char *buf, size_t cap) {
+  bool yes;
+  return do_planner_of_yes(name, buf, cap, &yes);
+}
+
+/* Compiles the driver of planner into ld (diagnostics to stderr). */
+static int do_load(const char *planner, const weft_compile_opts *co, Loaded *ld) {
+  heap_init(&ld->heap, 0);
+  src_init(&ld->ss);
+  diag_init(&ld->dl);
+  ld->mod = NULL;
+  ld->caps = NULL;
+  char *src = do_driver(planner);
+  char *name = xasprintf("%s%s", DO_PROGRAM_PREFIX, planner);
+  weft_compile_opts dco = *co;
+  /* the planner's model is the run's to allow: the driver names it */
+  const char **models = xcalloc(co->nmodels + 1, sizeof *models);
+  for (uint32_t i = 0; i < co->nmodels; i++) models[i] = co->models[i];
+  models[co->nmodels] = planner;
+  CompileOptions opt = {.untrusted = true, .natives = std_native_table(), .main_text = src,
+                        .main_len = strlen(src), .limit_models = true, .models = models,
+                        .nmodels = co->nmodels + 1, .max_memory = (size_t)co->max_memory};
+  (void)dco;
+  ld->mod = compile_file(name, &ld->ss, &ld->dl, &opt, &ld->heap);
+  int rc = EXIT_OK;
+  if (ld->dl.n) {
+    diag_sort(&ld->dl);
+    diag_render_text(stderr, &ld->dl, &ld->ss, use_color(co->color));
+  }
+  if (!ld->mod || ld->dl.errors) rc = EXIT_FAIL;
+  free(models);
+  free(name);
+  free(src);
+  return rc;
+}
+
+/* The plan of a generated program: its source, its structure, the bound
+ * on its model calls, what it may touch, and the run's limits. */
+typedef struct Plan { Buf graph, cost; CapScan caps; bool scanned; } Plan;
+
+static void plan_then(Program *p, void *ud) {
+  Plan *pl = ud;
+  if (!graph_program(p, GRAPH_MERMAID, &pl->graph)) pl->graph.len = 0;
+  if (!cost_program(p, false, &pl->cost)) pl->cost.len = 0;
+  capscan_program(p, &pl->caps);
+  pl->scanned = true;
+}
+
+static void do_plan(Buf *out, const DoCtx *d, const char *addr, const char *source) {
+  const RunOpts *o = d->o;
+  buf_printf(out, "── the program (%s) ──\n", addr);
+  buf_puts(out, source);
+  if (out->len && out->data[out->len - 1] != '\n') buf_putc(out, '\n');
+  CompileOptions opt = {.untrusted = true, .natives = std_native_table(), .main_text = source,
+                        .main_len = strlen(source), .max_source_bytes = GEN_MAX_SOURCE,
+                        .max_memory = GEN_MAX_COMPILE_MEMORY};
+  Plan pl;
+  memset(&pl, 0, sizeof pl);
+  buf_init(&pl.graph);
+  buf_init(&pl.cost);
+  SourceSet ss;
+  DiagList dl;
+  src_init(&ss);
+  diag_init(&dl);
+  Heap heap;
+  heap_init(&heap, 0);
+  Module *m = compile_file_then(addr, &ss, &dl, &opt, &heap, plan_then, &pl);
+  if (m) module_free(m);
+  if (pl.graph.len) {
+    buf_puts(out, "── its structure (Mermaid) ──\n");
+    buf_put(out, pl.graph.data, pl.graph.len);
+    if (out->data[out->len - 1] != '\n') buf_putc(out, '\n');
+  }
+  buf_puts(out, "── model calls ──\n");
+  if (pl.cost.len) {
+    buf_put(out, pl.cost.data, pl.cost.len);
+    if (out->data[out->len - 1] != '\n') buf_putc(out, '\n');
+  } else {
+    buf_puts(out, "(no bound could be computed)\n");
+  }
+  buf_puts(out, "── what it may touch ──\n");
+  if (pl.scanned) {
+    Buf caps;
+    buf_init(&caps);
+    caps_render(&pl.caps, addr, false, &caps);
+    buf_put(out, caps.data, caps.len);
+    buf_free(&caps);
+    capscan_free(&pl.caps);
+  }
+  buf_puts(out, "── the run's limits ──\n");
+  if (o->budget_bits & WEFT_BUDGET_CALLS) buf_printf(out, "budget: %" PRId64 " model calls", o->budget_calls);
+  if (o->budget_bits & WEFT_BUDGET_TOKENS) buf_printf(out, ", %" PRId64 " tokens", o->budget_tokens);
+  if (o->budget_bits & WEFT_BUDGET_USD) buf_printf(out, ", $%.2f", o->budget_usd);
+  if (o->budget_bits & WEFT_BUDGET_TIME) buf_printf(out, ", %" PRId64 " s", o->budget_time_ms / 1000);
+  buf_puts(out, " (the planner's calls count too); untrusted limits apply\n");
+  if (d->budget_given)
+    buf_puts(out, "the program's calls are bounded at run time by --budget-calls, not by a static bound\n");
+  diag_free(&dl);
+  src_free(&ss);
+  buf_free(&pl.graph);
+  buf_free(&pl.cost);
+}
+
+/* The engine's approval hook: the plan is shown (stdout with --plan-only,
+ * else stderr, escaped either way), then the person answers on a
+ * terminal, or --yes answered; without either nothing runs. */
+static bool do_approve(void *ud, const char *addr, const char *source, char **why) {
+  DoCtx *d = ud;
+  Buf plan;
+  buf_init(&plan);
+  do_plan(&plan, d, addr, source);
+  FILE *to = d->plan_only ? stdout : stderr;
+  fflush(stdout);
+  term_write(to, plan.data, plan.len, TERM_TEXT);
+  fflush(to);
+  buf_free(&plan);
+  if (d->plan_only) {
+    d->stopped = EXIT_OK;
+    *why = xstrdup("not run: --plan-only");
+    errorf("--plan-only: the plan is above; nothing ran");
+    d->stopped = -1; /* exit 0, below */
+    return false;
+  }
+  if (d->yes) return true;
+  if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)) {
+    *why = xstrdup("not run: no terminal to confirm on and no --yes");
+    errorf("not run: there is no terminal to ask on; give --yes to run the program without asking, or "
+           "--plan-only to only see it");
+    d->stopped = EXIT_USAGE;
+    return false;
+  }
+  fputs("Run this program? [y/N] ", stderr);
+  fflush(stderr);
+  char line[64];
+  bool yes = fgets(line, sizeof line, stdin) && (line[0] == 'y' || line[0] == 'Y');
+  if (!yes) {
+    *why = xstrdup("not run: the plan was declined");
+    errorf("not run: the plan was declined");
+    d->stopped = EXIT_FAIL;
+  }
+  return yes;
+}
+
+/* main's `input` from --input: the file's JSON, or its text as a string;
+ * the run's inputs {"task": ..., "input": ...} as JSON text. */
+static char *do_inputs(const char *task, const char *path, int *rc) {
+  Buf b;
+  buf_init(&b);
+  buf_puts(&b, "{\"task\":");
+  buf_json_string(&b, task, strlen(task));
+  buf_puts(&b, ",\"input\":");
+  if (!path) {
+    buf_puts(&b, "null");
+  } else {
+    size_t len = 0;
+    char *text = read_file(path, &len);
+    if (!text) {
+      errorf("--input: cannot read '%s': %s", path, strerror(errno));
+      buf_free(&b);
+      *rc = EXIT_USAGE;
+      return NULL;
+    }
+    const char *end = NULL;
+    cJSON *doc = memchr(text, '\0', len) ? NULL : cJSON_ParseWithOpts(text, &end, 1);
+    if (doc) buf_put(&b, text, len);
+    else buf_json_string(&b, text, len);
+    cJSON_Delete(doc);
+    free(text);
+  }
+  buf_putc(&b, '}');
+  buf_putc(&b, '\0');
+  return b.data;
+}
+
+/* The operator's --models with the planner's model added: the driver's
+ * role names it. Owned array, borrowed strings. */
+static const char **models_with(const RunOpts *o, const char *planner, uint32_t *n) {
+  const char **ms = xcalloc(o->nallow_models + 1, sizeof *ms);
+  for (uint32_t i = 0; i < o->nallow_models; i++) ms[i] = o->allow_models[i];
+  ms[o->nallow_models] = planner;
+  *n = o->nallow_models + 1;
+  return ms;
+}
+
+int weft_tool_do(weft_run_opts *op, const weft_do_opts *dopt) {
+  const char *planner = dopt->planner ? dopt->planner : DO_DEFAULT_PLANNER;
+  if (!planner_spec_ok(planner)) {
+    errorf("--planner: '%s' is not a model (give provider/model, e.g. anthropic/claude-sonnet-4-5 or mock/planner)",
+           planner);
+    return EXIT_USAGE;
+  }
+  if (!dopt->task[0]) {
+    errorf("do: the task is empty");
+    return EXIT_USAGE;
+  }
+  RunOpts o = *op;
+  o.untrusted = true; /* a generated program is never reviewed before it runs */
+  untrusted_defaults(&o);
+  uint32_t nmodels = 0;
+  const char **models = models_with(&o, planner, &nmodels);
+  o.allow_models = models;
+  o.nallow_models = nmodels;
+  int rc = EXIT_OK;
+  char *inputs = do_inputs(dopt->task, op->input, &rc);
+  if (!inputs) {
+    free(models);
+    return rc;
+  }
+  weft_compile_opts co = run_compile_opts(&o);
+  co.models = (const char *const *)o.allow_models;
+  co.nmodels = o.nallow_models;
+  Loaded ld;
+  rc = do_load(planner, &co, &ld);
+  char *name = xasprintf("%s%s%s", DO_PROGRAM_PREFIX, planner, op->yes ? DO_YES_SUFFIX : "");
+  RunRec run;
+  memset(&run, 0, sizeof run);
+  RunCtx cx;
+  memset(&cx, 0, sizeof cx);
+  cx.kind = RUN_NEW;
+  cx.run = &run;
+  cx.input_text = inputs;
+  cx.budget_given = (op->budget_bits & WEFT_BUDGET_CALLS) != 0;
+  DoCtx d = {.yes = op->yes, .plan_only = dopt->plan_only, .o = &o,
+             .budget_given = (op->budget_bits & WEFT_BUDGET_CALLS) != 0};
+  cx.todo = &d;
+  if (!o.no_journal) cx.journal_flag = o.journal_path ? o.journal_path : "";
+  if (rc == EXIT_OK) {
+    run_rec_init(&run, ld.mod, name, recorded_json(&o));
+    rc = execute(&o, ld.mod, name, &cx);
+    if (d.stopped) rc = d.stopped < 0 ? EXIT_OK : d.stopped;
+  }
+  journal_close(cx.journal);
+  run_rec_free(&run);
+  loaded_free(&ld);
+  free(name);
+  free(inputs);
+  free(models);
+  return rc;
+}

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../base/util.h"
 #include "../base/term.h"
@@ -113,6 +114,7 @@ void run_facts_build(RunFacts *f, char **events, const int64_t *at, size_t n) {
         e->input = json_str(o, "input");
       }
     } else if (kind && addr && (strcmp(kind, "ask") == 0 || strcmp(kind, "step") == 0 || strcmp(kind, "sleep") == 0 ||
+                                strcmp(kind, "generate") == 0 ||
                                 strcmp(kind, "cap_start") == 0)) {
       const char *from = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "from"));
       ev[ne++] = (Ev){.addr = xstrdup(addr), .seq = i, .served = from && strcmp(from, "journal") == 0};
@@ -628,7 +630,7 @@ static void effect_line(Buf *b, const EffectRec *e, const RunFacts *f) {
     put_one_line(b, q.target, 120);
   }
   buf_printf(b, "  %s", effect_status(e));
-  if (strcmp(e->kind, "ask") == 0 || strcmp(e->kind, "step") == 0) {
+  if (strcmp(e->kind, "ask") == 0 || strcmp(e->kind, "step") == 0 || strcmp(e->kind, "generate") == 0) {
     buf_puts(b, "  ");
     put_thousands(b, e->input_tokens);
     buf_puts(b, " in / ");
@@ -794,6 +796,22 @@ static void show_run(Journal *j, const RunRec *r, const EffectRec *es, size_t n,
     term_write(stdout, line.data, line.len, TERM_TEXT);
     putchar('\n');
     print_kids(t.root, &prefix, r, f);
+    /* what a model wrote (generate, weft do): the program as it ran */
+    for (size_t i = 0; i < n; i++) {
+      if (strcmp(es[i].kind, "generate") != 0 || !es[i].ok || !es[i].response) continue;
+      line.len = 0;
+      buf_printf(&line, "\nthe program written at %s (`weft save %" PRId64 " FILE.weft` keeps it):\n", es[i].addr,
+                 r->id);
+      for (const char *p = es[i].response; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t k = nl ? (size_t)(nl - p) : strlen(p);
+        buf_puts(&line, "  │ ");
+        buf_put(&line, p, k);
+        buf_putc(&line, '\n');
+        p += k + (nl ? 1 : 0);
+      }
+      term_write(stdout, line.data, line.len, TERM_TEXT);
+    }
     buf_free(&line);
     buf_free(&prefix);
   }
@@ -872,6 +890,176 @@ int weft_tool_trace(const char *journal, const char *run, const char *html) {
     }
   }
   journal_lines_free(evs, at, n);
+  run_rec_free(&r);
+  journal_close(j);
+  return rc;
+}
+
+/* ---- weft save -------------------------------------------------------------------
+ * A program a model wrote while a run went on, kept as a template: the
+ * source exactly as it was journaled (formatted, and headed by the task it
+ * was written for), so that line for line it is the program that ran and
+ * the run's cassette answers it. */
+
+#define DO_PROGRAM_PREFIX_V "weft do --planner="
+
+/* "main/KIND#N…" with N one less: a `weft do` run's driver made its
+ * generate first (main/generate#1), then called the program in the same
+ * fiber, so the program's own effects are numbered one past where they
+ * are when it runs as a file. NULL when addr is not such an address. */
+static char *readdress(const char *addr) {
+  if (strncmp(addr, "main/", 5) != 0) return NULL;
+  const char *hash = strchr(addr + 5, '#');
+  const char *slash = strchr(addr + 5, '/');
+  if (!hash || (slash && slash < hash)) return NULL;
+  char *end = NULL;
+  unsigned long long n = strtoull(hash + 1, &end, 10);
+  if (end == hash + 1 || n < 2) return NULL;
+  return xasprintf("%.*s%llu%s", (int)(hash + 1 - addr), addr, n - 1, end);
+}
+
+static bool write_text(const char *path, const char *text, size_t len, bool force) {
+  FILE *f = fopen(path, force ? "w" : "wx");
+  if (!f) {
+    if (errno == EEXIST) errorf("save: %s exists; give --force to overwrite it", path);
+    else errorf("save: cannot write '%s': %s", path, strerror(errno));
+    return false;
+  }
+  bool ok = fwrite(text, 1, len, f) == len;
+  if (len && text[len - 1] != '\n') ok = ok && fputc('\n', f) != EOF;
+  if (fclose(f) != 0) ok = false;
+  if (!ok) errorf("save: cannot write '%s': %s", path, strerror(errno));
+  return ok;
+}
+
+/* The test case of a saved `weft do` run: its inputs, its cassette, and
+ * what it came to. */
+static char *save_test_json(const RunRec *r, const char *program, const char *cassette) {
+  cJSON *t = cJSON_CreateObject();
+  const char *task = NULL;
+  cJSON *inputs = cJSON_Parse(r->inputs ? r->inputs : "{}");
+  const cJSON *tj = cJSON_GetObjectItemCaseSensitive(inputs, "task");
+  if (cJSON_IsString(tj)) task = tj->valuestring;
+  char name[201];
+  snprintf(name, sizeof name, "run %" PRId64 ": %s", r->id, task ? task : "the saved program");
+  size_t k = utf8_prefix(name, strlen(name), 120);
+  name[k] = '\0';
+  for (char *p = name; *p; p++)
+    if ((unsigned char)*p < 0x20) *p = ' ';
+  cJSON_AddStringToObject(t, "name", name);
+  cJSON_AddStringToObject(t, "program", program);
+  cJSON_AddItemToObject(t, "args", inputs ? inputs : cJSON_CreateObject());
+  cJSON_AddStringToObject(t, "cassette", cassette);
+  cJSON *expect = cJSON_CreateObject();
+  if (r->status && strcmp(r->status, "ok") == 0) {
+    cJSON *res = r->result ? cJSON_Parse(r->result) : NULL;
+    cJSON_AddItemToObject(expect, "result", res ? res : cJSON_CreateNull());
+  } else {
+    cJSON *err = cJSON_CreateObject();
+    const char *msg = r->error ? r->error : "";
+    char cut[101];
+    size_t n = utf8_prefix(msg, strcspn(msg, "\n"), 100);
+    memcpy(cut, msg, n);
+    cut[n] = '\0';
+    cJSON_AddStringToObject(err, "message_contains", cut);
+    cJSON_AddItemToObject(expect, "error", err);
+  }
+  cJSON_AddItemToObject(t, "expect", expect);
+  cJSON *list = cJSON_CreateArray();
+  cJSON_AddItemToArray(list, t);
+  char *text = cJSON_Print(list);
+  cJSON_Delete(list);
+  return text;
+}
+
+static const char *base_name_of(const char *path) {
+  const char *s = strrchr(path, '/');
+  return s ? s + 1 : path;
+}
+
+int weft_tool_save(const char *journal, const char *run, const char *file, const weft_save_opts *so) {
+  size_t flen = strlen(file);
+  if (flen < 6 || strcmp(file + flen - 5, ".weft") != 0) {
+    errorf("save: the file to write must end in .weft (got '%s')", file);
+    return EXIT_USAGE;
+  }
+  RunRec r;
+  Journal *j = open_run(journal, run, &r);
+  if (!j) return EXIT_USAGE;
+  EffectRec *es = NULL;
+  size_t n = 0;
+  int rc = EXIT_USAGE;
+  const EffectRec *gen = NULL;
+  bool is_do = r.program && strncmp(r.program, DO_PROGRAM_PREFIX_V, strlen(DO_PROGRAM_PREFIX_V)) == 0;
+  char *stem = NULL, *test_path = NULL, *cas_path = NULL;
+  Records *rs = NULL;
+  if (!load_effects(j, r.id, &es, &n)) goto out;
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(es[i].kind, "generate") != 0 || !es[i].ok || !es[i].response) continue;
+    if (so->at ? strcmp(es[i].addr, so->at) == 0 : (!gen || strcmp(es[i].addr, gen->addr) < 0)) gen = &es[i];
+  }
+  if (!gen) {
+    if (so->at) errorf("save: run %" PRId64 " has no program written at %s (`weft show %" PRId64 "` lists its effects)",
+                       r.id, so->at, r.id);
+    else errorf("save: run %" PRId64 " has no program a model wrote (it made no `generate`, or none finished)", r.id);
+    goto out;
+  }
+  if (so->test && !is_do) {
+    errorf("save: --test needs a run of `weft do`, whose program is main (run %" PRId64 "'s program is %s)", r.id,
+           r.program);
+    goto out;
+  }
+  if (!so->force && access(file, F_OK) == 0) {
+    errorf("save: %s exists; give --force to overwrite it", file);
+    goto out;
+  }
+  rc = EXIT_FAIL;
+  stem = xstrndup(file, flen - 5);
+  if (so->test) {
+    test_path = xasprintf("%s.test.json", stem);
+    cas_path = xasprintf("%s.cassette.json", stem);
+    if (!so->force && (access(test_path, F_OK) == 0 || access(cas_path, F_OK) == 0)) {
+      errorf("save: %s or %s exists; give --force to overwrite them", test_path, cas_path);
+      rc = EXIT_USAGE;
+      goto out;
+    }
+  }
+  if (!write_text(file, gen->response, strlen(gen->response), so->force)) goto out;
+  if (so->test) {
+    rs = records_new();
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (&es[i] == gen) continue;
+      char *addr = readdress(es[i].addr);
+      if (!addr) continue;
+      EffectRec copy = effect_rec_dup(&es[i]);
+      free(copy.addr);
+      copy.addr = addr;
+      records_put(rs, &copy);
+      kept++;
+    }
+    char *err = NULL;
+    if (!cassette_write(cas_path, rs, base_name_of(file), &err)) {
+      errorf("save: %s", err ? err : "cannot write the cassette");
+      free(err);
+      goto out;
+    }
+    char *tj = save_test_json(&r, base_name_of(file), base_name_of(cas_path));
+    bool ok = write_text(test_path, tj, strlen(tj), true);
+    free(tj);
+    if (!ok) goto out;
+    errorf("saved %s, its test %s and the cassette %s (%zu recorded effect%s); `weft test %s` runs it", file,
+           test_path, cas_path, kept, kept == 1 ? "" : "s", test_path);
+  } else {
+    errorf("saved %s (the program run %" PRId64 " generated at %s)", file, r.id, gen->addr);
+  }
+  rc = EXIT_OK;
+out:
+  records_free(rs);
+  free(stem);
+  free(test_path);
+  free(cas_path);
+  effect_recs_free(es, n);
   run_rec_free(&r);
   journal_close(j);
   return rc;

@@ -249,6 +249,20 @@ static void put_comment(FILE *out, const Module *m, Opcode op, OpArgs a) {
     }
     break;
   }
+  case OP_GENERATE: {
+    /* "; role planner fn { files: list[string] } -> list[Finding]" */
+    Buf b;
+    buf_init(&b);
+    buf_printf(&b, "  ; role %s fn ", a.a < m->nroles && m->roles[a.a].name ? m->roles[a.a].name : "?");
+    type_desc_print(&b, m, a.b);
+    if (a.c != GEN_NO_RESULT) {
+      buf_puts(&b, " -> ");
+      type_desc_print(&b, m, a.c);
+    }
+    if (b.data) fwrite(b.data, 1, b.len, out);
+    buf_free(&b);
+    break;
+  }
   case OP_ROLE:
     fprintf(out, "  ; %s", a.a < m->nroles && m->roles[a.a].name ? m->roles[a.a].name : "?");
     break;
@@ -277,7 +291,10 @@ static void put_function(FILE *out, const Module *m, uint32_t fi) {
     int slot = 0;
     for (const char *c = info->format; *c; c++) {
       if (*c == 'j') fprintf(out, " -> %lld", (long long)pc + info->size + a.off);
-      else fprintf(out, " %u", slot++ == 0 ? a.a : a.b);
+      else {
+        fprintf(out, " %u", slot == 0 ? a.a : slot == 1 ? a.b : a.c);
+        slot++;
+      }
     }
     put_comment(out, m, (Opcode)op, a);
     fputc('\n', out);

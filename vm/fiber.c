@@ -824,6 +824,20 @@ bool vm_link_function(VM *vm, const Module *m, Value *fn, uint32_t *first, char 
   return true;
 }
 
+void vm_mark_functions(VM *vm, uint32_t first, uint32_t end, uint8_t marks) {
+  for (uint32_t i = first; i < end && i < vm->mod->nfuncs; i++) vm->mod->funcs[i].marks |= marks;
+  vm->any_marked = vm->any_marked || (first < end && marks);
+}
+
+uint8_t vm_fiber_marks(const VM *vm, const Fiber *f) {
+  if (!f) return 0;
+  uint8_t m = f->marks;
+  if (!vm->any_marked) return m;
+  for (uint32_t i = 0; i < f->nframes; i++)
+    if (f->frames[i].fn < vm->mod->nfuncs) m |= vm->mod->funcs[f->frames[i].fn].marks;
+  return m;
+}
+
 Fiber *vm_link_module(VM *vm, const Module *m, const char *addr_prefix, const Value *args,
                       uint32_t nargs, char **err) {
   Value fn;

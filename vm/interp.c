@@ -89,6 +89,34 @@ static bool submit_ask(VM *vm, Fiber *f, uint32_t role, uint32_t td, const AskWi
   return ok;
 }
 
+/* GENERATE: as submit_ask, with the signature the generated main must
+ * have. The prompt goes to the host as it is, label included, exactly as
+ * an ask's does (the host decides what an untrusted prompt may get). The
+ * host wakes f with the linked main as a function value. */
+static bool submit_generate(VM *vm, Fiber *f, uint32_t role, uint32_t params, uint32_t result) {
+  const Effects *fx = vm->effects;
+  Value prompt = f->stack[--f->sp];
+  Buf a;
+  buf_init(&a);
+  fiber_effect_address(f, "generate", &a);
+  buf_putc(&a, '\0');
+  EffectRequest rq;
+  memset(&rq, 0, sizeof rq);
+  rq.kind = EFFECT_GENERATE;
+  rq.addr = a.data;
+  rq.fiber = f;
+  rq.u.gen.role = role;
+  rq.u.gen.prompt = prompt;
+  rq.u.gen.params = params;
+  rq.u.gen.result = result == GEN_NO_RESULT ? NO_INDEX : result;
+  f->state = FIBER_PARKED;
+  bool ok = fx->submit(fx->host, &rq);
+  if (!ok && f->state != FIBER_FAILED) vm_raise(vm, f, "generate: the host refused the call");
+  buf_free(&a);
+  v_release(&vm->heap, prompt);
+  return ok;
+}
+
 /* The per-call settings of ASK_ROLE (temperature, top_p, max_tokens, stop
  * at s[0..3], none when not given) into w, checked against the ranges the
  * checker applies to constants (check.c, role_settings): a value computed
@@ -1161,6 +1189,26 @@ void interp_run(VM *vm, Fiber *f, uint32_t slice) {
     SAVE_STATE();
     FLUSH_FUEL();
     if (!submit_ask(vm, f, a, b, ASK_STEP)) {
+      budget = granted = 0;
+      goto failed;
+    }
+    return;
+  }
+
+  /* GENERATE a b c: prompt -> f ; role a writes a program whose main
+   * takes the parameters of TD_RECORD descriptor b (field i is parameter
+   * i) and returns descriptor c (GEN_NO_RESULT: nothing). The host
+   * compiles and links it and wakes the fiber with that main as a
+   * function value (vm_link_function); see vm/effects.h. */
+  CASE(GENERATE) {
+    uint32_t a = U16(ip), b = U16(ip + 2), c = U16(ip + 4);
+    ip += 6;
+    if (UNLIKELY(!vm->effects || !vm->effects->submit)) RT_ERROR("generate needs an engine (internal)");
+    if (UNLIKELY(!v_is(sp[-1], OBJ_STRING)))
+      RT_ERROR("generate: the prompt must be a string, got %s", v_type_name(sp[-1]));
+    SAVE_STATE();
+    FLUSH_FUEL();
+    if (!submit_generate(vm, f, a, b, c)) {
       budget = granted = 0;
       goto failed;
     }

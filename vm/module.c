@@ -415,7 +415,7 @@ static void put_u16(uint8_t *p, uint32_t v) {
 static void relocate(uint8_t *code, uint32_t len, const uint32_t *cmap, const uint32_t *tmap,
                      const uint32_t *nmap, uint32_t fbase, uint32_t rbase) {
   for (uint32_t pc = 0; pc < len; pc += op_info[code[pc]].size) {
-    /* operand a is a u16 right after the opcode, b (ASK) the next u16;
+    /* operand a is a u16 right after the opcode, b (ASK, GENERATE) the next u16;
      * only the opcodes below have indexes to move */
     uint8_t *a = code + pc + 1, *b = code + pc + 3;
     switch ((Opcode)code[pc]) {
@@ -427,6 +427,13 @@ static void relocate(uint8_t *code, uint32_t len, const uint32_t *cmap, const ui
       uint32_t y = op_read_u16(b);
       put_u16(a, op_read_u16(a) + rbase);
       if (y != ASK_TEXT) put_u16(b, tmap[y]);
+      break;
+    }
+    case OP_GENERATE: { /* a role, b the parameters' record, c (the third u16) the result */
+      uint8_t *c = code + pc + 5;
+      put_u16(a, op_read_u16(a) + rbase);
+      put_u16(b, tmap[op_read_u16(b)]);
+      if (op_read_u16(c) != GEN_NO_RESULT) put_u16(c, tmap[op_read_u16(c)]);
       break;
     }
     case OP_ROLE: put_u16(a, op_read_u16(a) + rbase); break;
@@ -446,7 +453,8 @@ bool module_link(Module *dst, const Module *src, uint32_t *main, char **err) {
     *err = xasprintf("the module has no main function");
     return false;
   }
-  /* every index must stay a 16-bit operand (ASK_TEXT is no type); sharing
+  /* every index must stay a 16-bit operand (ASK_TEXT and GEN_NO_RESULT
+   * are no type); sharing
    * equal entries only lowers the counts */
   if ((uint64_t)dst->nconsts + src->nconsts > 0x10000 || (uint64_t)dst->ntypes + src->ntypes >= ASK_TEXT ||
       (uint64_t)dst->nfuncs + src->nfuncs > 0x10000 || (uint64_t)dst->nroles + src->nroles > 0x10000 ||

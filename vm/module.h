@@ -117,6 +117,9 @@ typedef struct FuncProto {
   uint32_t code_len;
   LineEntry *lines;    /* sorted by pc; entry i covers pc in [lines[i].pc, lines[i+1].pc) */
   uint32_t nlines;
+  /* not in the file: FN_* marks of code a planner wrote (vm_mark_functions);
+   * 0 for everything loaded or compiled */
+  uint8_t marks;
 } FuncProto;
 
 typedef struct MainParam {

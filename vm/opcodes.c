@@ -20,10 +20,10 @@ const OpInfo op_info[OP__COUNT] = {
 #undef OP_INFO
 };
 
-/* Formats hold at most three operands; every letter but the last 'j' of
- * "hhj" fills a, then b, and a 'j' always fills the jump offset. */
+/* Formats hold at most three operands; the letters other than 'j' fill
+ * a, then b, then c, and a 'j' always fills the jump offset. */
 OpArgs op_decode(const uint8_t *code) {
-  OpArgs args = { 0, 0, 0 };
+  OpArgs args = { 0, 0, 0, 0 };
   if (code[0] >= OP__COUNT) return args;
   const char *fmt = op_info[code[0]].format;
   const uint8_t *p = code + 1;
@@ -36,7 +36,10 @@ OpArgs op_decode(const uint8_t *code) {
     case 'j': args.off = op_read_i32(p); p += 4; continue;
     default: continue;
     }
-    if (slot++ == 0) args.a = v; else args.b = v;
+    if (slot == 0) args.a = v;
+    else if (slot == 1) args.b = v;
+    else args.c = v;
+    slot++;
   }
   return args;
 }

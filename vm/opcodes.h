@@ -9,6 +9,7 @@
  *   "h"      [u16 lo][u16 hi]                a
  *   "hb"     [u16][u8]                       a, b
  *   "hh"     [u16][u16]                      a, b
+ *   "hhh"    [u16][u16][u16]                 a, b, c
  *   "j"      [i32 x4]                        jump offset
  *   "hhj"    [u16][u16][i32 x4]              a, b, jump offset
  *
@@ -33,6 +34,7 @@
 #include <stdint.h>
 
 #define ASK_TEXT 0xFFFF /* ASK operand b: the reply is plain text */
+#define GEN_NO_RESULT 0xFFFF /* GENERATE operand c: the generated function returns nothing */
 #define ASK_SETTINGS 4  /* ASK_ROLE with b=1: how many per-call settings precede the prompt */
 
 /* BARRIER operand a. Absent operands are pushed as none. */
@@ -100,7 +102,8 @@
   OP(ASK_ROLE,     "hb", -1, 1)  /* r [t p m s] prompt -> reply : model call by role value r, reply typed by descriptor a (0xFFFF: text); b=1: per-call temperature, top_p, max_tokens, stop (each none when not given) */ \
   OP(TRY,          "j",   0, 0)  /* ->            : until TRY_END, a caught error resumes at ip += off with its failure value pushed */ \
   OP(TRY_END,      "",    0, 0)  /* ->            : drop the innermost TRY */ \
-  OP(STEP,         "hh",  2, 1)  /* prompt turns -> reply : one model step of role a's tool-calling loop (turns: JSON text of the conversation after the prompt); the reply is JSON text {text, calls}; a final answer is checked against descriptor b (0xFFFF: text) */
+  OP(STEP,         "hh",  2, 1)  /* prompt turns -> reply : one model step of role a's tool-calling loop (turns: JSON text of the conversation after the prompt); the reply is JSON text {text, calls}; a final answer is checked against descriptor b (0xFFFF: text) */ \
+  OP(GENERATE,     "hhh", 1, 1)  /* prompt -> f   : role a writes a function whose parameters are TD_RECORD descriptor b (field i = parameter i) and whose result is descriptor c (0xFFFF: none) */
 
 typedef enum Opcode {
 #define OP_ENUM(name, fmt, pop, push) OP_##name,
@@ -126,8 +129,9 @@ static inline int32_t op_read_i32(const uint8_t *p) {
   return (int32_t)((uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24));
 }
 
-/* Decoded operands of the instruction at code (a, b, jump offset). */
-typedef struct OpArgs { uint32_t a, b; int32_t off; } OpArgs;
+/* Decoded operands of the instruction at code (a, b, jump offset; c is
+ * the third u16 of "hhh"). */
+typedef struct OpArgs { uint32_t a, b; int32_t off; uint32_t c; } OpArgs;
 OpArgs op_decode(const uint8_t *code);
 /* Values an instruction pops, given its decoded operands. */
 int op_stack_pops(Opcode op, OpArgs args);

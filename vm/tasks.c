@@ -87,6 +87,7 @@ struct ObjTasks {
   uint32_t asked;      /* calls its branches may have in flight at once by the limits
                           written: its limit times those around it (tasks_asked) */
   bool host_noted;     /* the host reported on it (tasks_note_once) */
+  uint8_t marks;       /* the FN_* marks of the fiber that made it: its branches run under them */
   uint32_t line;       /* its source line (progress) */
   uint64_t born_ms;    /* VM ms when it was made: the progress line's rate */
   ObjTasks *live_prev, *live_next; /* vm->tasks_live */
@@ -188,6 +189,7 @@ static bool start_pending(VM *vm, ObjTasks *t) {
     }
     bf->task = t;
     bf->branch = i;
+    bf->marks = t->marks;
     /* branches spend from the budget their fan-out (or block) started in */
     budget_release(vm, bf->budget);
     bf->budget = budget_retain(t->budget);
@@ -282,6 +284,7 @@ NativeStatus tasks_fanout(VM *vm, Fiber *f, uint32_t mode, const Value *args, Va
   t->limit = limit;
   t->mode = (uint8_t)mode;
   inherit_asked(t, f, limit);
+  t->marks = vm_fiber_marks(vm, f);
   t->budget = budget_retain(f->budget);
   t->first_bad = NO_INDEX;
   live_link(vm, t, line);
@@ -898,6 +901,7 @@ NativeStatus tasks_budget(VM *vm, Fiber *f, uint32_t bits, const Value *args, Va
   t->mode = 2;
   live_link(vm, t, line);
   inherit_asked(t, f, 0);
+  t->marks = vm_fiber_marks(vm, f);
   t->first_bad = NO_INDEX;
   t->br = heap_alloc(&vm->heap, sizeof(Branch));
   memset(t->br, 0, sizeof(Branch));

@@ -148,6 +148,13 @@ static char *check_operands(const Module *m, const FuncProto *f, const uint8_t *
     if (!m->roles[a.a].ntools) return fn_err(f, pc, "STEP %u: role has no tools", a.a);
     if (a.b != ASK_TEXT && a.b >= m->ntypes) return fn_err(f, pc, "STEP: no such type descriptor %u", a.b);
     break;
+  case OP_GENERATE:
+    if (a.a >= m->nroles) return fn_err(f, pc, "GENERATE %u: no such role", a.a);
+    if (a.b >= m->ntypes) return fn_err(f, pc, "GENERATE: no such type descriptor %u", a.b);
+    if (m->types[a.b].kind != TD_RECORD)
+      return fn_err(f, pc, "GENERATE: parameters descriptor %u is not a record", a.b);
+    if (a.c != GEN_NO_RESULT && a.c >= m->ntypes) return fn_err(f, pc, "GENERATE: no such type descriptor %u", a.c);
+    break;
   case OP_ASK_ROLE:
     if (a.a != ASK_TEXT && a.a >= m->ntypes) return fn_err(f, pc, "ASK_ROLE: no such type descriptor %u", a.a);
     if (a.b > 1) return fn_err(f, pc, "ASK_ROLE: settings flag %u is not 0 or 1", a.b);

@@ -78,6 +78,9 @@ typedef struct Fiber {
   int64_t sleep_ms;      /* parked in a sleep the host journals when it ends (Effects.sleep_end); -1: none */
   int64_t sleep_at;      /* that sleep's start (unix ms; the host's) */
   Label error_label;     /* FIBER_FAILED: the label of the error's message (raised from untrusted data) */
+  /* FN_* marks it was started with: by code a planner wrote, or by a
+   * fiber that was (vm_fiber_marks) */
+  uint8_t marks;
 } Fiber;
 
 /* ---- natives --------------------------------------------------------- */
@@ -164,6 +167,8 @@ typedef struct VM {
   const char *main_error_kind; /* after vm_run_main failed: the kind of its error ("error", "budget", "timeout", ...; static) */
   char *fatal;                /* set once the run cannot go on (the host cannot write its journal): the scheduler stops and the run fails with it */
   bool trust_allowed;         /* trust(x, why) declassifies (default true; the host clears it under --untrusted without --allow-trust) */
+  bool any_marked;            /* vm_mark_functions marked some functions (vm_fiber_marks looks only then) */
+  bool trust_generated;       /* trust() in generated code is honoured (--allow-trust given) */
   char *label_what[LABEL_MANY]; /* origins of untrusted content by Label - 1 (vm_label_origin; owned) */
   uint32_t nlabels;
 } VM;
@@ -289,6 +294,21 @@ Fiber *vm_link_module(VM *vm, const Module *m, const char *addr_prefix, const Va
  * functions [*first, vm->mod->nfuncs) of the merged module afterwards.
  * Same rules as vm_link_module: between slices only. False + *err. */
 bool vm_link_function(VM *vm, const Module *m, Value *fn, uint32_t *first, char **err);
+/* Marks of code a planner wrote (generate): FN_GENERATED on all of it
+ * (trust() in it is honoured only with --allow-trust), FN_RESTRICTED when
+ * the planner read untrusted text (the host refuses it every capability
+ * that writes, runs or reaches the network: docs/security.md, "Generated
+ * programs"). */
+enum { FN_GENERATED = 1, FN_RESTRICTED = 2 };
+/* Marks functions [first, end) of the module with marks. */
+void vm_mark_functions(VM *vm, uint32_t first, uint32_t end, uint8_t marks);
+/* The marks f runs under: those it was started with (a fan-out's branches,
+ * a budget block, a tool call take their maker's) and those of every
+ * function on its stack. */
+uint8_t vm_fiber_marks(const VM *vm, const Fiber *f);
+static inline bool vm_fiber_restricted(const VM *vm, const Fiber *f) {
+  return (vm_fiber_marks(vm, f) & FN_RESTRICTED) != 0;
+}
 /* Stops the run: the scheduler runs nothing more and vm_run_main fails
  * with msg (copied; the first call wins). */
 void vm_fatal(VM *vm, const char *msg);

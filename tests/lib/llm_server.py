@@ -42,6 +42,9 @@ statelessly, so tests need no set-up calls):
          | "split"                     SSE bytes are written in 5-byte pieces
          | "tools-" N | "tools"        the first N steps (1) answer with tool calls
          | "tooltext"                  a tool-call reply starts with a text block
+         | "program"                   a text reply that is a Weft program in a
+                                       ```weft block: main(task: string, input:
+                                       json) -> string, the planner of `weft do`
          | anything else               ignored (a normal model name: ok reply)
 
   A fault applies to attempts 0..N-1 and then the request succeeds; without
@@ -230,6 +233,7 @@ class Plan:
         self.split = False
         self.tool_steps = 0   # steps that answer with tool calls ("tools-N")
         self.tool_text = False  # a text block before the calls ("tooltext")
+        self.program = False  # the text reply is a Weft program ("program")
 
 
 def parse_model(model):
@@ -262,6 +266,8 @@ def parse_model(model):
                 plan.tool_steps = int(toks[1]) if len(toks) == 2 else 1
             elif part == "tooltext":
                 plan.tool_text = True
+            elif part == "program":
+                plan.program = True
             elif part == "crlf":
                 plan.crlf = True
             elif part == "split":
@@ -740,6 +746,9 @@ def make_reply(plan, fault, prompt, schema, tools=(), step=0, results=()):
         root = schema if isinstance(schema, dict) else {}
         value = invalid_for(root, root) if fault == "badschema" else value_for(root, root)
         text = json.dumps(value, ensure_ascii=False)
+    elif plan.program:
+        text = ("Here is the program:\n```weft\nfn main(task: string, input: json) -> string {\n"
+                "  return \"planned: {task}\"\n}\n```\n")
     else:
         text = "echo: " + prompt[:60]
         if results:  # what the tools said reached the model

@@ -8,7 +8,9 @@
  * cases the seam was designed for: a tool-calling loop (one effect per model
  * step, the tool calls as Weft calls on fibers), one transport event
  * completing many effects, and a module generated while the program runs,
- * loaded, verified and linked under its own address prefix. Also: refusal,
+ * loaded, verified and linked under its own address prefix, and a function
+ * a generate asks for, linked and handed back as a value (and a linked
+ * module's GENERATE operands relocated). Also: refusal,
  * cancellation, sleeps the host answers, the trace sink, and a VM with no
  * table. Prints TAP-style `ok N - desc` lines; exits non-zero on a failure. */
 #include "../../compiler/compiler.h"
@@ -155,10 +157,45 @@ static void complete(Fake *fk, Pending *p) {
 }
 
 static void link_generated(Fake *fk, Pending *p);
+static void link_function(Fake *fk, Pending *p);
+
+/* Pending.td of a generate: answered by link_function */
+#define GEN_PENDING 0xFFFFFFFEu
+
+static void fake_push(Fake *fk, Pending p, Fiber *f) {
+  if (fk->n == fk->cap) {
+    fk->cap = fk->cap ? fk->cap * 2 : 16;
+    fk->p = realloc(fk->p, fk->cap * sizeof *fk->p);
+  }
+  fk->p[fk->n++] = p;
+  f->call = fk; /* the handle of its effect: ours */
+}
+
+/* A generate: "role|addr|prompt|label|params -> result" is noted, and the
+ * effect waits for a wait, which links fk->generated as the answer. */
+static bool fake_generate(Fake *fk, const EffectRequest *rq) {
+  const RoleDesc *r = &fk->vm->mod->roles[rq->u.gen.role];
+  const ObjString *ps = AS_STRING(rq->u.gen.prompt);
+  buf_printf(&fk->seen, "%s|%s|%.*s|%s|", r->name, rq->addr, (int)ps->len, ps->data,
+             v_label(rq->u.gen.prompt) ? "labelled" : "clean");
+  type_desc_print(&fk->seen, fk->vm->mod, rq->u.gen.params);
+  buf_puts(&fk->seen, " -> ");
+  if (rq->u.gen.result == NO_INDEX) buf_puts(&fk->seen, "nothing");
+  else type_desc_print(&fk->seen, fk->vm->mod, rq->u.gen.result);
+  buf_putc(&fk->seen, '\n');
+  if (strstr(ps->data, "refuse")) {
+    vm_raise(fk->vm, rq->fiber, "refused: %s", ps->data);
+    return false;
+  }
+  fake_push(fk, (Pending){rq->fiber, dup_str(rq->addr), dup_str(r->name), dup_str(ps->data), GEN_PENDING},
+            rq->fiber);
+  return true;
+}
 
 static bool fake_submit(void *host, const EffectRequest *rq) {
   Fake *fk = host;
   fk->submits++;
+  if (rq->kind == EFFECT_GENERATE) return fake_generate(fk, rq);
   if (rq->kind != EFFECT_ASK) return false;
   const RoleDesc *r = &fk->vm->mod->roles[rq->u.ask.role];
   const ObjString *ps = AS_STRING(rq->u.ask.prompt);
@@ -172,12 +209,7 @@ static bool fake_submit(void *host, const EffectRequest *rq) {
     complete(fk, &p);
     return true;
   }
-  if (fk->n == fk->cap) {
-    fk->cap = fk->cap ? fk->cap * 2 : 16;
-    fk->p = realloc(fk->p, fk->cap * sizeof *fk->p);
-  }
-  fk->p[fk->n++] = p;
-  rq->fiber->call = fk; /* the handle of its effect: ours */
+  fake_push(fk, p, rq->fiber);
   return true;
 }
 
@@ -238,7 +270,8 @@ static void fake_wait(void *host, int64_t timeout_ms) {
       memmove(fk->p, fk->p + 1, (size_t)--fk->n * sizeof *fk->p);
     }
     p.f->call = NULL;
-    if (fk->generated && strcmp(p.role, "planner") == 0) link_generated(fk, &p);
+    if (p.td == GEN_PENDING) link_function(fk, &p);
+    else if (fk->generated && strcmp(p.role, "planner") == 0) link_generated(fk, &p);
     else complete(fk, &p);
   }
 }
@@ -707,6 +740,144 @@ static void test_link(bool corrupt) {
   prog_free(&p);
 }
 
+/* ---- (e) generate: a function written at run time, called by the program --------- */
+
+static const char *GENERATE_SRC =
+    "role planner { model: \"mock/planner\" }\n"
+    "fn main(files: list[string]) -> int {\n"
+    "  let review = generate fn(files: list[string]) -> int by planner \"Review {files[0]}\"\n"
+    "  let log = generate fn(n: int, note: string) by planner \"Log\"\n"
+    "  log(1, \"x\")\n"
+    "  review(files) + review([\"z\"])\n"
+    "}\n";
+
+/* The answer of a generate: fk->generated compiled, linked into the
+ * running VM without starting it, its main handed to the parked fiber as
+ * the function value it asked for. */
+static void link_function(Fake *fk, Pending *p) {
+  Prog g;
+  bool is_log = strcmp(p->prompt, "Log") == 0;
+  if (!prog_compile(&g, is_log ? "fn main(n: int, note: string) { let _k = note }\n" : fk->generated)) {
+    vm_fail_parked(fk->vm, p->f, "error", "the generated program does not compile");
+    pending_free(p);
+    return;
+  }
+  Value fn;
+  uint32_t first = 0;
+  char *err = NULL;
+  bool linked = vm_link_function(fk->vm, g.m, &fn, &first, &err);
+  prog_free(&g);
+  if (!linked) {
+    fk->link_error = err;
+    vm_fail_parked(fk->vm, p->f, "error", err ? err : "link failed");
+  } else {
+    vm_wake(fk->vm, p->f, fn);
+  }
+  pending_free(p);
+}
+
+static void test_generate(void) {
+  Prog p;
+  if (!prog_compile(&p, GENERATE_SRC)) { ok(0, "(e) the generate program compiles"); return; }
+  VM *vm = vm_new(p.m, NULL);
+  Fake fk;
+  fake_init(&fk, vm, reply_echo);
+  fk.generated = "fn main(files: list[string]) -> int { len(files) * 10 + len(files[0]) }\n";
+  static const char *const xs[] = {"abc", "d"};
+  Value arg = str_list(vm, xs, 2);
+  AS_LIST(arg)->items[0].as.o->label = 1; /* as an untrusted input would be */
+  Run r = run_main(vm, &arg, 1);
+  v_release(&vm->heap, arg);
+  is_str(r.json, "34", "(e) the fiber woke with the linked main as a function value, called twice");
+  is_str(cstr(&fk.seen),
+         "planner|main/generate#1|Review abc|labelled|{ files: list[string] } -> int\n"
+         "planner|main/generate#2|Log|clean|{ n: int, note: string } -> nothing\n",
+         "(e) the host got the role, the address, the prompt with its label, and the signature");
+  ok(vm->live_fibers == 0 && fk.n == 0, "(e) nothing left running or pending");
+  free(r.json);
+  vm_free(vm);
+  fake_free(&fk);
+
+  vm = vm_new(p.m, NULL); /* no table at all */
+  arg = str_list(vm, xs, 2);
+  r = run_main(vm, &arg, 1);
+  v_release(&vm->heap, arg);
+  ok(!r.ok && strcmp(r.json, "generate needs an engine (internal)") == 0,
+     "(e) without an effects table GENERATE fails cleanly");
+  free(r.json);
+  vm_free(vm);
+
+  vm = vm_new(p.m, NULL); /* a host that refuses */
+  fake_init(&fk, vm, reply_echo);
+  static const char *const refuse[] = {"refuse"};
+  arg = str_list(vm, refuse, 1);
+  r = run_main(vm, &arg, 1);
+  v_release(&vm->heap, arg);
+  ok(!r.ok && strcmp(r.json, "refused: Review refuse") == 0, "(e) a refused generate fails its fiber with the host's message");
+  free(r.json);
+  vm_free(vm);
+  fake_free(&fk);
+  prog_free(&p);
+}
+
+/* module_link moves a GENERATE's operands with the module: its role and
+ * both descriptors name the linked module's own, not the entries that
+ * happen to sit at the same indices of the running one. */
+static void gen_operands(const Module *m, uint32_t fi, Buf *out) {
+  const FuncProto *f = &m->funcs[fi];
+  for (uint32_t pc = 0; pc < f->code_len; pc += op_info[f->code[pc]].size) {
+    if (f->code[pc] != OP_GENERATE) continue;
+    OpArgs a = op_decode(f->code + pc);
+    buf_printf(out, "%s|", m->roles[a.a].name);
+    type_desc_print(out, m, a.b);
+    buf_puts(out, " -> ");
+    if (a.c == GEN_NO_RESULT) buf_puts(out, "nothing");
+    else type_desc_print(out, m, a.c);
+    buf_putc(out, '\n');
+  }
+}
+
+static void test_link_generate(void) {
+  Prog dst, src;
+  if (!prog_compile(&dst, "role a { model: \"mock/a\" }\nrole b { model: \"mock/b\" }\n"
+                          "type Q = { q: bool }\n"
+                          "fn main(x: Q) -> list[string] {\n"
+                          "  let f = generate fn(z: list[string]) -> list[string] by b \"dst\"\n"
+                          "  f([\"{x.q}\"])\n"
+                          "}\n") ||
+      !prog_compile(&src, "role other { model: \"mock/other\" }\n"
+                          "type Pt = { x: int, y: int }\n"
+                          "fn main() -> int {\n"
+                          "  let f = generate fn(p: Pt, tag: string) -> list[Pt] by other \"go\"\n"
+                          "  let g = generate fn(n: int) by other \"log\"\n"
+                          "  g(1)\n"
+                          "  len(f({ x: 1, y: 2 }, \"t\"))\n"
+                          "}\n")) {
+    ok(0, "(f) the programs to link compile");
+    return;
+  }
+  Buf want, got;
+  buf_init(&want);
+  buf_init(&got);
+  gen_operands(src.m, src.m->main_fn, &want);
+  uint32_t main_fn = 0;
+  char *err = NULL;
+  bool linked = module_link(dst.m, src.m, &main_fn, &err);
+  ok(linked, "(f) a module holding GENERATE links (%s)", err ? err : "ok");
+  if (linked) gen_operands(dst.m, main_fn, &got);
+  is_str(cstr(&got), cstr(&want),
+         "(f) after linking, its GENERATEs name its own role and descriptors");
+  ok(strstr(cstr(&want), "other|") != NULL, "(f) the operands were read (%s)", cstr(&want));
+  free(err);
+  err = NULL;
+  ok(module_verify(dst.m, &err), "(f) the linked module verifies (%s)", err ? err : "ok");
+  free(err);
+  buf_free(&want);
+  buf_free(&got);
+  prog_free(&src);
+  prog_free(&dst);
+}
+
 /* A host that forgets its native table gets a clear internal error, not
  * "unknown name" errors from the prelude. */
 static void test_no_natives(void) {
@@ -736,5 +907,7 @@ int main(void) {
   test_tool_loop();
   test_link(false);
   test_link(true);
+  test_generate();
+  test_link_generate();
   return tap_done();
 }

@@ -443,6 +443,59 @@ static void mut_ask_type(Module *m, const Sample *s) {
   op0(&a, OP_RETURN);
   set_code(m, 0, &a);
 }
+/* GENERATE a b c: three u16 operands (role, parameters, result) */
+static void emit_generate(Asm *as, uint32_t role, uint32_t params, uint32_t result) {
+  as->code[as->len++] = OP_GENERATE;
+  uint32_t v[3] = {role, params, result};
+  for (int i = 0; i < 3; i++) {
+    as->code[as->len++] = (uint8_t)(v[i] & 0xff);
+    as->code[as->len++] = (uint8_t)(v[i] >> 8);
+  }
+}
+static void gen_code(Module *m, const Sample *s, uint32_t role, uint32_t params, uint32_t result) {
+  Asm a = { .len = 0 };
+  op1(&a, OP_CONST, s->k_str);
+  emit_generate(&a, role, params, result);
+  op0(&a, OP_RETURN);
+  set_code(m, 0, &a);
+}
+/* the sample's descriptors: 0 int, 1 string, 2 string?, 3 a record */
+static void mut_gen_role(Module *m, const Sample *s) { gen_code(m, s, 2, 3, GEN_NO_RESULT); }
+static void mut_gen_params(Module *m, const Sample *s) { gen_code(m, s, 0, 9, GEN_NO_RESULT); }
+static void mut_gen_not_record(Module *m, const Sample *s) { gen_code(m, s, 0, 1, GEN_NO_RESULT); }
+static void mut_gen_result(Module *m, const Sample *s) { gen_code(m, s, 0, 3, 0xFFFE); }
+static void mut_gen_stack(Module *m, const Sample *s) {
+  (void)s;
+  Asm a = { .len = 0 };
+  emit_generate(&a, 0, 3, 0); /* no prompt on the stack */
+  op0(&a, OP_RETURN);
+  set_code(m, 0, &a);
+}
+
+/* A GENERATE whose operands are in range verifies and survives a
+ * write/load trip unchanged, with and without a result. */
+static void test_generate_ok(Heap *h) {
+  for (uint32_t result = 0; result < 2; result++) {
+    Sample s;
+    Module *m = build_sample(h, &s);
+    gen_code(m, &s, 1, 3, result ? 0 : GEN_NO_RESULT);
+    char *err = NULL;
+    ok(module_verify(m, &err), "GENERATE with operands in range verifies (%s)", err ? err : "ok");
+    free(err);
+    size_t len;
+    uint8_t *buf = module_write(m, &len);
+    err = NULL;
+    Module *back = module_load(h, buf, len, std_native_table(), &err);
+    ok(back && back->funcs[0].code_len == m->funcs[0].code_len &&
+           !memcmp(back->funcs[0].code, m->funcs[0].code, m->funcs[0].code_len),
+       "GENERATE survives a write/load trip (%s)", err ? err : "ok");
+    free(err);
+    free(buf);
+    module_free(back);
+    module_free(m);
+  }
+}
+
 static void mut_ask_stack(Module *m, const Sample *s) {
   (void)s;
   Asm a = { .len = 0 };
@@ -965,6 +1018,13 @@ int main(void) {
   expect_verify_error(&h, mut_ask_role, "ASK 2: no such role", "ASK of a missing role");
   expect_verify_error(&h, mut_ask_type, "no such type descriptor 65534", "ASK with a missing type");
   expect_verify_error(&h, mut_ask_stack, "stack underflow", "ASK without a prompt");
+  expect_verify_error(&h, mut_gen_role, "GENERATE 2: no such role", "GENERATE of a missing role");
+  expect_verify_error(&h, mut_gen_params, "no such type descriptor 9", "GENERATE with missing parameters");
+  expect_verify_error(&h, mut_gen_not_record, "parameters descriptor 1 is not a record",
+                      "GENERATE whose parameters are not a record");
+  expect_verify_error(&h, mut_gen_result, "no such type descriptor 65534", "GENERATE with a missing result");
+  expect_verify_error(&h, mut_gen_stack, "stack underflow", "GENERATE without a prompt");
+  test_generate_ok(&h);
   expect_verify_error(&h, mut_role_model, "is not \"provider/name\"", "role model without a provider");
   expect_verify_error(&h, mut_role_model_empty, "is not \"provider/name\"", "role model without a name");
   expect_verify_error(&h, mut_role_temperature, "temperature out of range", "role temperature");
