@@ -1,6 +1,7 @@
 # A planner's reply is laid out (weft fmt) before it is compiled, so the
 # formatter sees hostile text first: brackets nested past every limit,
-# an unterminated string with controls and a bidi override, and a reply
+# an unterminated string with controls and a bidi override, strings
+# interpolated inside strings thousands deep ending in a backslash, and a reply
 # over the 256 KiB cap. Each fails cleanly (exit 1, no crash) with the
 # compiler's diagnostics at the lines the planner wrote, not those of the
 # layout (which starts with a comment naming the planner).
@@ -12,6 +13,7 @@ head = "```weft\nfn main(task: string, input: json) -> string {\n"
 cases = {
     "deep": head + "  return " + "(" * 20000 + "1" + ")" * 5 + "\n}\n```",
     "unclosed": head + "  return \"never closed {task\n  {{{{ [[[ \u202e\x01\n",
+    "interp": head + "  return \"" + "{\"" * 3000 + "x\\\n}\n```",
     "big": "```weft\n" + ("// " + "x" * 100 + "\n") * 2700
            + "fn main(task: string, input: json) -> string { task }\n```",
 }
@@ -29,5 +31,6 @@ check() { # NAME WHAT...: the run fails with each WHAT in its diagnostics
 }
 check deep '"code":"E0103"' '"line":2,"column":1009'
 check unclosed '"code":"E0101"' '"line":3,"column":3'
+check interp '"code":"E0103"' '"line":2,"column":2008'
 check big '"code":"E0104"' 'source too large'
 exit 0
