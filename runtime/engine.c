@@ -1486,17 +1486,21 @@ static void gen_reply(Engine *e, Call *c, const char *text, size_t len) {
   heap_init(&heap, 0);
   if (c->served) buf_put(&src, text, len);
   else gen_extract(&src, text, len);
-  Module *mod = gen_compile(buf_cstr(&src), src.len, c->addr, &sig, &rules, &heap, &why);
-  if (mod && !c->served) {
-    /* what runs is what is journaled, and what `weft save` writes */
+  Module *mod = NULL;
+  if (!c->served && src.len <= GEN_MAX_SOURCE) {
+    /* What runs is what is journaled, and what `weft save` writes: the
+     * canonical layout, compiled once. The reply as written is compiled
+     * only when that fails, for diagnostics whose lines are the planner's
+     * own (or, should the layout not compile, to run the reply as is).
+     * Compiling is mostly the prelude's fixed cost, so a second compile
+     * on every success doubled the cost of a small program (bench/README.md,
+     * "Generated programs"). */
     Buf norm, nwhy;
     buf_init(&norm);
     buf_init(&nwhy);
     gen_normalize(&norm, buf_cstr(&src), src.len, c->role->name, c->addr, c->msgs[0].text);
-    Module *again = gen_compile(buf_cstr(&norm), norm.len, c->addr, &sig, &rules, &heap, &nwhy);
-    if (again) {
-      module_free(mod);
-      mod = again;
+    mod = gen_compile(buf_cstr(&norm), norm.len, c->addr, &sig, &rules, &heap, &nwhy);
+    if (mod) {
       buf_free(&src);
       src = norm;
     } else {
@@ -1504,6 +1508,7 @@ static void gen_reply(Engine *e, Call *c, const char *text, size_t len) {
     }
     buf_free(&nwhy);
   }
+  if (!mod) mod = gen_compile(buf_cstr(&src), src.len, c->addr, &sig, &rules, &heap, &why);
   if (!mod && c->served) {
     buf_printf(&m, "generate by %s at %s: the program recorded in %s does not compile any more: ", c->role->name,
                c->addr, e->log && e->log->serve_name ? e->log->serve_name : "the journal");

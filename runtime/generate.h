@@ -76,7 +76,8 @@ Module *gen_compile(const char *src, size_t len, const char *name, const GenSig 
                     Heap *heap, Buf *why);
 /* The program as it is journaled and linked: a comment naming who wrote
  * it and for what (the first lines of the task), then src in the canonical
- * layout (weft fmt). src must compile (gen_compile). */
+ * layout (weft fmt); any text, compiled or not (what fmt cannot lay out
+ * is kept as written). */
 void gen_normalize(Buf *out, const char *src, size_t len, const char *role, const char *addr, const char *task);
 /* The program the offline mock writes when no --mock-script entry answers
  * a planner: for a main returning a string, one ask of a mock worker

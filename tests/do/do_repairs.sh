@@ -2,7 +2,7 @@
 # first time runs with no repair; one that needs two repairs runs after
 # them, each bad program answered with its diagnostics as JSON; one that
 # never compiles fails after --repairs + 1 attempts with the last
-# diagnostics shown.
+# diagnostics shown, at the lines the planner wrote.
 . "$TESTDIR/../lib/common.sh"
 cd "$tmp" || exit 1
 good='```weft\nrole w { model: \"mock/w\" }\n\nfn main(task: string, input: json) -> string {\n  return ask w \"chars: {len(task)}\"\n}\n```'
@@ -34,4 +34,7 @@ expect_err "no program that compiles after 3 attempts"
 expect_err '"code":"E0201"'
 expect_err 'unknown name `nope`'
 expect_err '"source":"  return nope"'
+# the lines are the planner's own, not those of the canonical layout that
+# is compiled first (it starts with a comment naming the planner)
+expect_err '"line":2,"column":10'
 exit 0
