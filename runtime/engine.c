@@ -221,6 +221,9 @@ struct Engine {
     uint32_t n, cap;
   } memo[64];
   size_t memo_bytes;
+  /* tool schemas as the wire sends them (step_tools), by schema text */
+  struct SchemaWire { char *schema, *wire; } *wires;
+  uint32_t nwires;
   uint32_t in_flight;         /* active + mock + mock_wait */
   uint32_t queue_waiting;     /* queued calls the last admit left waiting for reservations */
   RunStats stats;
@@ -867,6 +870,11 @@ void engine_free(Engine *e) {
   free(e->unpriced);
   free(e->capped_at);
   for (size_t i = 0; i < sizeof e->memo / sizeof e->memo[0]; i++) memo_clear(e, &e->memo[i]);
+  for (uint32_t i = 0; i < e->nwires; i++) {
+    free(e->wires[i].schema);
+    free(e->wires[i].wire);
+  }
+  free(e->wires);
   for (int k = 0; k < 2; k++) {
     for (uint32_t i = 0; i < e->nby[k]; i++) free(e->by[k][i].name);
     free(e->by[k]);
@@ -1509,6 +1517,25 @@ static bool step_turns(Engine *e, Call *c, const char *json, size_t len, const c
   return true;
 }
 
+/* How many schemas the engine keeps in their wire form: a program has
+ * few tools; past this a request compacts its schemas itself. */
+#define SCHEMA_WIRES_MAX 64
+
+/* sch as provider_put_tools sends it (compacted), kept by the engine for
+ * the run: every step of every loop offers the same few schemas, and
+ * compacting them was a parse and a print per tool per request. Keyed by
+ * the text itself. NULL when it is not kept (the request compacts it). */
+static const char *schema_wire(Engine *e, const char *sch) {
+  for (uint32_t i = 0; i < e->nwires; i++)
+    if (strcmp(e->wires[i].schema, sch) == 0) return e->wires[i].wire;
+  if (e->nwires >= SCHEMA_WIRES_MAX) return NULL;
+  char *wire = provider_compact_json(sch);
+  if (!wire) return NULL;
+  e->wires = xrealloc(e->wires, ((size_t)e->nwires + 1) * sizeof *e->wires);
+  e->wires[e->nwires++] = (struct SchemaWire){xstrdup(sch), wire};
+  return wire;
+}
+
 /* The tools a step offers: each with the JSON Schema of its parameters in
  * the provider's dialect. False with a message in b when one has none. */
 static bool step_tools(Call *c, const Module *m, SchemaDialect d, Buf *b) {
@@ -1523,7 +1550,7 @@ static bool step_tools(Call *c, const Module *m, SchemaDialect d, Buf *b) {
       buf_printf(b, "ask %s (%s): tool %s has no JSON schema: %s", r->name, c->spec, t->name, why ? why : "?");
       return false;
     }
-    c->tools[c->ntools++] = (ToolDef){t->name, t->doc, sch};
+    c->tools[c->ntools++] = (ToolDef){t->name, t->doc, sch, schema_wire(c->e, sch)};
     c->schema_len += strlen(sch) + 1;
   }
   call_meter(c);
