@@ -221,8 +221,14 @@ struct Engine {
     uint32_t n, cap;
   } memo[64];
   size_t memo_bytes;
-  /* tool schemas as the wire sends them (step_tools), by schema text */
-  struct SchemaWire { char *schema, *wire; } *wires;
+  /* the tools' parameter schemas a step offers (step_tools), by module,
+   * type and dialect: the text and that text as the wire sends it */
+  struct SchemaWire {
+    const Module *m;
+    uint32_t td;
+    SchemaDialect d;
+    char *schema, *wire;
+  } *wires;
   uint32_t nwires;
   uint32_t in_flight;         /* active + mock + mock_wait */
   uint32_t queue_waiting;     /* queued calls the last admit left waiting for reservations */
@@ -1517,23 +1523,36 @@ static bool step_turns(Engine *e, Call *c, const char *json, size_t len, const c
   return true;
 }
 
-/* How many schemas the engine keeps in their wire form: a program has
- * few tools; past this a request compacts its schemas itself. */
+/* How many tool schemas the engine keeps: a program has few tools; past
+ * this a step builds its schemas itself. */
 #define SCHEMA_WIRES_MAX 64
 
-/* sch as provider_put_tools sends it (compacted), kept by the engine for
- * the run: every step of every loop offers the same few schemas, and
- * compacting them was a parse and a print per tool per request. Keyed by
- * the text itself. NULL when it is not kept (the request compacts it). */
-static const char *schema_wire(Engine *e, const char *sch) {
-  for (uint32_t i = 0; i < e->nwires; i++)
-    if (strcmp(e->wires[i].schema, sch) == 0) return e->wires[i].wire;
-  if (e->nwires >= SCHEMA_WIRES_MAX) return NULL;
-  char *wire = provider_compact_json(sch);
-  if (!wire) return NULL;
+/* The JSON Schema of type td of m in dialect d, and (in *wire, NULL when
+ * not known) that text as provider_put_tools sends it, compacted. Every
+ * step of every loop offers the same few schemas, and building, checking
+ * and compacting them was most of a step's own work besides its turns:
+ * the engine keeps them for the run (its module outlives it). NULL with
+ * *why when the type has no schema; the caller owns the text. */
+static char *tool_schema(Engine *e, const Module *m, uint32_t td, SchemaDialect d, const char **wire,
+                         const char **why) {
+  *wire = NULL;
+  for (uint32_t i = 0; i < e->nwires; i++) {
+    const struct SchemaWire *w = &e->wires[i];
+    if (w->m == m && w->td == td && w->d == d) {
+      *wire = w->wire;
+      return xstrdup(w->schema);
+    }
+  }
+  *why = schema_check(m, td, d);
+  bool wrapped = false;
+  char *sch = *why ? NULL : schema_json(m, td, d, &wrapped);
+  if (!sch || e->nwires >= SCHEMA_WIRES_MAX) return sch;
+  char *compact = provider_compact_json(sch);
+  if (!compact) return sch;
   e->wires = xrealloc(e->wires, ((size_t)e->nwires + 1) * sizeof *e->wires);
-  e->wires[e->nwires++] = (struct SchemaWire){xstrdup(sch), wire};
-  return wire;
+  e->wires[e->nwires++] = (struct SchemaWire){m, td, d, xstrdup(sch), compact};
+  *wire = compact;
+  return sch;
 }
 
 /* The tools a step offers: each with the JSON Schema of its parameters in
@@ -1543,14 +1562,13 @@ static bool step_tools(Call *c, const Module *m, SchemaDialect d, Buf *b) {
   c->tools = xcalloc(r->ntools, sizeof *c->tools);
   for (uint32_t i = 0; i < r->ntools; i++) {
     const RoleTool *t = &r->tools[i];
-    const char *why = schema_check(m, t->params, d);
-    bool wrapped = false;
-    char *sch = why ? NULL : schema_json(m, t->params, d, &wrapped);
+    const char *why = NULL, *wire = NULL;
+    char *sch = tool_schema(c->e, m, t->params, d, &wire, &why);
     if (!sch) {
       buf_printf(b, "ask %s (%s): tool %s has no JSON schema: %s", r->name, c->spec, t->name, why ? why : "?");
       return false;
     }
-    c->tools[c->ntools++] = (ToolDef){t->name, t->doc, sch, schema_wire(c->e, sch)};
+    c->tools[c->ntools++] = (ToolDef){t->name, t->doc, sch, wire};
     c->schema_len += strlen(sch) + 1;
   }
   call_meter(c);
