@@ -334,9 +334,16 @@ static void msgs_free(ChatMsg *msgs, uint32_t n) {
   }
 }
 
-/* The memo of a loop's conversation holds at most this much in all: past
- * it a step parses its whole conversation, as it would without one. */
+/* The memo of a loop's conversation holds at most this much in all, and
+ * at most an eighth of --max-memory (it is outside the value heap, so a
+ * small limit keeps it small): past it a step parses its whole
+ * conversation, as it would without one. */
 #define TURNS_MEMO_BYTES ((size_t)16 << 20)
+
+static size_t memo_cap(const Engine *e) {
+  size_t limit = e->vm ? e->vm->heap.limit : 0;
+  return limit && limit / 8 < TURNS_MEMO_BYTES ? limit / 8 : TURNS_MEMO_BYTES;
+}
 
 static void memo_clear(Engine *e, struct TurnsMemo *m) {
   msgs_free(m->msgs, m->n);
@@ -1503,9 +1510,10 @@ static bool step_turns(Engine *e, Call *c, const char *json, size_t len, const c
   /* remember this text for the next step, within the memo's bound */
   uint32_t n = c->nmsgs - first;
   size_t bytes = len + 1 + (size_t)n * sizeof(ChatMsg) + (c->msgs_bytes - first_bytes);
-  if (!hit || e->memo_bytes - m->bytes + bytes > TURNS_MEMO_BYTES) {
+  size_t cap = memo_cap(e);
+  if (!hit || e->memo_bytes - m->bytes + bytes > cap) {
     memo_clear(e, m);
-    if (!n || e->memo_bytes + bytes > TURNS_MEMO_BYTES) return true;
+    if (!n || e->memo_bytes + bytes > cap) return true;
   }
   size_t unused = 0;
   if (n > m->cap) {
