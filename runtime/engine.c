@@ -212,9 +212,9 @@ struct Engine {
   CallList due;               /* backoffs that ended, for the front of the queue */
   CallList served;            /* answered from records at the next poll, outside admission */
   /* each loop's conversation as its last step sent it, parsed
-   * (step_turns): a step re-sends it with the new turns appended */
+   * (step_turns), in a slot picked by the asking fiber: a step re-sends
+   * it with the new turns appended */
   struct TurnsMemo {
-    const void *owner;        /* the asking fiber: picks the slot, a hint only */
     char *text;
     size_t len, bytes;
     ChatMsg *msgs;
@@ -1525,7 +1525,6 @@ static bool step_turns(Engine *e, Call *c, const char *json, size_t len, const c
   free(m->text);
   m->text = xstrndup(json, len);
   m->len = len;
-  m->owner = c->f;
   e->memo_bytes += bytes - m->bytes;
   m->bytes = bytes;
   return true;
