@@ -224,6 +224,25 @@ struct Engine {
   CallList mock_wait;         /* mock attempts whose script delays their answer */
   CallList due;               /* backoffs that ended, for the front of the queue */
   CallList served;            /* answered from records at the next poll, outside admission */
+  /* each loop's conversation as its last step sent it, parsed
+   * (step_turns), in a slot picked by the asking fiber: a step re-sends
+   * it with the new turns appended */
+  struct TurnsMemo {
+    char *text;
+    size_t len, bytes;
+    ChatMsg *msgs;
+    uint32_t n, cap;
+  } memo[64];
+  size_t memo_bytes;
+  /* the tools' parameter schemas a step offers (step_tools), by module,
+   * type and dialect: the text and that text as the wire sends it */
+  struct SchemaWire {
+    const Module *m;
+    uint32_t td;
+    SchemaDialect d;
+    char *schema, *wire;
+  } *wires;
+  uint32_t nwires;
   uint32_t in_flight;         /* active + mock + mock_wait */
   uint32_t queue_waiting;     /* queued calls the last admit left waiting for reservations */
   RunStats stats;
@@ -324,6 +343,40 @@ static size_t msg_bytes(const ChatMsg *m) {
   for (uint32_t k = 0; k < m->ncalls; k++)
     n += strlen(m->calls[k].name) + (m->calls[k].input ? strlen(m->calls[k].input) : 2) + strlen(m->calls[k].id);
   return n;
+}
+
+/* Frees n turns and everything they own. */
+static void msgs_free(ChatMsg *msgs, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) {
+    free((char *)msgs[i].text);
+    ToolCall *tc = (ToolCall *)msgs[i].calls;
+    for (uint32_t k = 0; k < msgs[i].ncalls; k++) {
+      free(tc[k].id);
+      free(tc[k].name);
+      free(tc[k].input);
+    }
+    free(tc);
+    free((char *)msgs[i].tool_id);
+  }
+}
+
+/* The memo of a loop's conversation holds at most this much in all, and
+ * at most an eighth of --max-memory (it is outside the value heap, so a
+ * small limit keeps it small): past it a step parses its whole
+ * conversation, as it would without one. */
+#define TURNS_MEMO_BYTES ((size_t)16 << 20)
+
+static size_t memo_cap(const Engine *e) {
+  size_t limit = e->vm ? e->vm->heap.limit : 0;
+  return limit && limit / 8 < TURNS_MEMO_BYTES ? limit / 8 : TURNS_MEMO_BYTES;
+}
+
+static void memo_clear(Engine *e, struct TurnsMemo *m) {
+  msgs_free(m->msgs, m->n);
+  free(m->msgs);
+  free(m->text);
+  e->memo_bytes -= m->bytes;
+  memset(m, 0, sizeof *m);
 }
 
 static void msg_push(Call *c, const char *role, char *text) {
@@ -809,17 +862,7 @@ static void call_free(Engine *e, Call *c) {
   free(c->stop);
   free(c->with);
   budget_release(e->vm, c->budget);
-  for (uint32_t i = 0; i < c->nmsgs; i++) {
-    free((char *)c->msgs[i].text);
-    ToolCall *tc = (ToolCall *)c->msgs[i].calls;
-    for (uint32_t k = 0; k < c->msgs[i].ncalls; k++) {
-      free(tc[k].id);
-      free(tc[k].name);
-      free(tc[k].input);
-    }
-    free(tc);
-    free((char *)c->msgs[i].tool_id);
-  }
+  msgs_free(c->msgs, c->nmsgs);
   free(c->msgs);
   for (uint32_t i = 0; i < c->ntools; i++) free((char *)c->tools[i].schema);
   free(c->tools);
@@ -868,6 +911,12 @@ void engine_free(Engine *e) {
   for (uint32_t i = 0; i < e->nunpriced; i++) free(e->unpriced[i]);
   free(e->unpriced);
   free(e->capped_at);
+  for (size_t i = 0; i < sizeof e->memo / sizeof e->memo[0]; i++) memo_clear(e, &e->memo[i]);
+  for (uint32_t i = 0; i < e->nwires; i++) {
+    free(e->wires[i].schema);
+    free(e->wires[i].wire);
+  }
+  free(e->wires);
   for (int k = 0; k < 2; k++) {
     for (uint32_t i = 0; i < e->nby[k]; i++) free(e->by[k][i].name);
     free(e->by[k]);
@@ -1371,15 +1420,32 @@ static void step_answer(Engine *e, Call *c, const char *text, size_t len, const 
   buf_puts(out, "]}");
 }
 
-/* The conversation the loop sent (a JSON array of turns {role, text,
- * calls, tool_id, is_error}, written by the lowering) after the prompt.
- * False with *why on anything else. */
-static bool step_turns(Call *c, const char *json, size_t len, const char **why) {
-  cJSON *doc = provider_json_parse(json, len);
+/* A deep copy of a turn of the loop (role is one of the static names);
+ * *bytes grows by what the copy holds, as step_turns counts it. */
+static ChatMsg msg_dup(const ChatMsg *m, size_t *bytes) {
+  ChatMsg d = {.role = m->role, .is_error = m->is_error};
+  d.text = m->text ? xstrdup(m->text) : NULL;
+  d.tool_id = m->tool_id ? xstrdup(m->tool_id) : NULL;
+  *bytes += (m->text ? strlen(m->text) : 0) + 1;
+  if (m->ncalls) {
+    ToolCall *tc = xcalloc(m->ncalls, sizeof *tc);
+    for (uint32_t k = 0; k < m->ncalls; k++) {
+      tc[k].id = xstrdup(m->calls[k].id);
+      tc[k].name = xstrdup(m->calls[k].name);
+      tc[k].input = xstrdup(m->calls[k].input);
+      *bytes += strlen(tc[k].id) + strlen(tc[k].name) + strlen(tc[k].input) + 3;
+    }
+    d.calls = tc;
+    d.ncalls = m->ncalls;
+  }
+  return d;
+}
+
+/* Appends the turns of a parsed conversation (a cJSON array) to c. */
+static bool turns_push(Call *c, const cJSON *doc) {
   bool ok = cJSON_IsArray(doc);
-  *why = "the conversation is not a list of turns";
   const cJSON *t;
-  cJSON *list = ok ? doc : NULL;
+  const cJSON *list = ok ? doc : NULL;
   cJSON_ArrayForEach(t, list) {
     const cJSON *role = cJSON_GetObjectItemCaseSensitive(t, "role");
     const cJSON *text = cJSON_GetObjectItemCaseSensitive(t, "text");
@@ -1421,9 +1487,115 @@ static bool step_turns(Call *c, const char *json, size_t len, const char **why) 
     m->calls = tc;
     m->ncalls = k;
   }
-  cJSON_Delete(doc);
-  call_meter(c);
   return ok;
+}
+
+/* The conversation the loop sent (a JSON array of turns {role, text,
+ * calls, tool_id, is_error}, written by the lowering) after the prompt.
+ * False with *why on anything else.
+ * Each step of a loop sends the text of the step before with its new
+ * turns appended (the lowering renders the list of turns whole), so the
+ * turns the memo holds for the asking fiber are copied and only the rest
+ * is parsed. The memo is checked against the text itself, never trusted
+ * by key: a valid "[A]" leaves the parser inside the list after A, so
+ * "[A,B]" is A's turns then those of "[B]", and any other text is parsed
+ * whole. */
+static bool step_turns(Engine *e, Call *c, const char *json, size_t len, const char **why) {
+  *why = "the conversation is not a list of turns";
+  /* fibers are allocated alike: the pointer's low bits alone would crowd
+   * them into a few slots */
+  uint64_t h = (uint64_t)(uintptr_t)c->f * 0x9E3779B97F4A7C15ULL;
+  struct TurnsMemo *m = &e->memo[(h >> 40) % (sizeof e->memo / sizeof e->memo[0])];
+  uint32_t first = c->nmsgs;
+  size_t first_bytes = c->msgs_bytes;
+  bool hit = m->text && m->n && len > m->len && memcmp(json, m->text, m->len - 1) == 0 && json[m->len - 1] == ',';
+  bool ok = false;
+  if (hit) {
+    for (uint32_t i = 0; i < m->n; i++) {
+      if (c->nmsgs == c->msgs_cap) {
+        c->msgs_cap = c->msgs_cap ? c->msgs_cap * 2 : 4;
+        c->msgs = xrealloc(c->msgs, (size_t)c->msgs_cap * sizeof *c->msgs);
+      }
+      c->msgs[c->nmsgs++] = msg_dup(&m->msgs[i], &c->msgs_bytes);
+    }
+    call_meter(c);
+    size_t rest = len - m->len;
+    char *tail = xmalloc(rest + 2);
+    tail[0] = '[';
+    memcpy(tail + 1, json + m->len, rest);
+    tail[rest + 1] = '\0';
+    cJSON *doc = provider_json_parse(tail, rest + 1);
+    ok = turns_push(c, doc);
+    cJSON_Delete(doc);
+    free(tail);
+    if (!ok) {
+      /* not the memo's text and more: parsed whole below */
+      msgs_free(c->msgs + first, c->nmsgs - first);
+      c->nmsgs = first;
+      c->msgs_bytes = first_bytes;
+      hit = false;
+    }
+  }
+  if (!ok) {
+    cJSON *doc = provider_json_parse(json, len);
+    ok = turns_push(c, doc);
+    cJSON_Delete(doc);
+  }
+  call_meter(c);
+  if (!ok) return false;
+  /* remember this text for the next step, within the memo's bound */
+  uint32_t n = c->nmsgs - first;
+  size_t bytes = len + 1 + (size_t)n * sizeof(ChatMsg) + (c->msgs_bytes - first_bytes);
+  size_t cap = memo_cap(e);
+  if (!hit || e->memo_bytes - m->bytes + bytes > cap) {
+    memo_clear(e, m);
+    if (!n || e->memo_bytes + bytes > cap) return true;
+  }
+  size_t unused = 0;
+  if (n > m->cap) {
+    m->cap = n > m->cap * 2 ? n : m->cap * 2;
+    m->msgs = xrealloc(m->msgs, (size_t)m->cap * sizeof *m->msgs);
+  }
+  for (uint32_t i = m->n; i < n; i++) m->msgs[i] = msg_dup(&c->msgs[first + i], &unused);
+  m->n = n;
+  free(m->text);
+  m->text = xstrndup(json, len);
+  m->len = len;
+  e->memo_bytes += bytes - m->bytes;
+  m->bytes = bytes;
+  return true;
+}
+
+/* How many tool schemas the engine keeps: a program has few tools; past
+ * this a step builds its schemas itself. */
+#define SCHEMA_WIRES_MAX 64
+
+/* The JSON Schema of type td of m in dialect d, and (in *wire, NULL when
+ * not known) that text as provider_put_tools sends it, compacted. Every
+ * step of every loop offers the same few schemas, and building, checking
+ * and compacting them was most of a step's own work besides its turns:
+ * the engine keeps them for the run (its module outlives it). NULL with
+ * *why when the type has no schema; the caller owns the text. */
+static char *tool_schema(Engine *e, const Module *m, uint32_t td, SchemaDialect d, const char **wire,
+                         const char **why) {
+  *wire = NULL;
+  for (uint32_t i = 0; i < e->nwires; i++) {
+    const struct SchemaWire *w = &e->wires[i];
+    if (w->m == m && w->td == td && w->d == d) {
+      *wire = w->wire;
+      return xstrdup(w->schema);
+    }
+  }
+  *why = schema_check(m, td, d);
+  bool wrapped = false;
+  char *sch = *why ? NULL : schema_json(m, td, d, &wrapped);
+  if (!sch || e->nwires >= SCHEMA_WIRES_MAX) return sch;
+  char *compact = provider_compact_json(sch);
+  if (!compact) return sch;
+  e->wires = xrealloc(e->wires, ((size_t)e->nwires + 1) * sizeof *e->wires);
+  e->wires[e->nwires++] = (struct SchemaWire){m, td, d, xstrdup(sch), compact};
+  *wire = compact;
+  return sch;
 }
 
 /* The tools a step offers: each with the JSON Schema of its parameters in
@@ -1433,14 +1605,13 @@ static bool step_tools(Call *c, const Module *m, SchemaDialect d, Buf *b) {
   c->tools = xcalloc(r->ntools, sizeof *c->tools);
   for (uint32_t i = 0; i < r->ntools; i++) {
     const RoleTool *t = &r->tools[i];
-    const char *why = schema_check(m, t->params, d);
-    bool wrapped = false;
-    char *sch = why ? NULL : schema_json(m, t->params, d, &wrapped);
+    const char *why = NULL, *wire = NULL;
+    char *sch = tool_schema(c->e, m, t->params, d, &wire, &why);
     if (!sch) {
       buf_printf(b, "ask %s (%s): tool %s has no JSON schema: %s", r->name, c->spec, t->name, why ? why : "?");
       return false;
     }
-    c->tools[c->ntools++] = (ToolDef){t->name, t->doc, sch};
+    c->tools[c->ntools++] = (ToolDef){t->name, t->doc, sch, wire};
     c->schema_len += strlen(sch) + 1;
   }
   call_meter(c);
@@ -2942,7 +3113,7 @@ bool engine_ask(Engine *e, const EffectRequest *rq) {
     c->turns = xstrndup(ts->data, ts->len);
     const char *why = NULL;
     SchemaDialect d = p->plain_schema ? SCHEMA_PLAIN : p->schema_no_bounds ? SCHEMA_ANTHROPIC : SCHEMA_OPENAI_STRICT;
-    if (!step_turns(c, ts->data, ts->len, &why)) {
+    if (!step_turns(e, c, ts->data, ts->len, &why)) {
       vm_raise(vm, f, "step of %s: %s", r->name, why);
       call_free(e, c);
       return false;

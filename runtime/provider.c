@@ -370,7 +370,9 @@ bool provider_put_tools(Buf *b, const ProviderRequest *req, const char *open, co
   buf_puts(b, ",\"tools\":[");
   for (uint32_t i = 0; i < req->ntools; i++) {
     const ToolDef *t = &req->tools[i];
-    char *schema = t->schema ? provider_compact_json(t->schema) : xstrdup("{\"type\":\"object\",\"properties\":{}}");
+    char *schema = t->wire     ? xstrdup(t->wire)
+                   : t->schema ? provider_compact_json(t->schema)
+                               : xstrdup("{\"type\":\"object\",\"properties\":{}}");
     if (!schema) return false;
     if (i) buf_putc(b, ',');
     buf_puts(b, open);

@@ -42,11 +42,13 @@ typedef struct ToolCall {
 #define PROVIDER_TOOL_NAME_MAX 256
 
 /* A tool offered to the model: its name, its `///` description and the
- * JSON Schema of its parameters (an object schema, as text). */
+ * JSON Schema of its parameters (an object schema, as text); wire, when
+ * set, is that schema already as provider_compact_json gives it. */
 typedef struct ToolDef {
   const char *name;
   const char *description;
   const char *schema;
+  const char *wire;
 } ToolDef;
 
 /* One turn of the conversation sent to the model. A tool-calling loop adds

@@ -45,6 +45,9 @@ statelessly, so tests need no set-up calls):
          | "program"                   a text reply that is a Weft program in a
                                        ```weft block: main(task: string, input:
                                        json) -> string, the planner of `weft do`
+         | "history"                   the answer after tool results quotes every
+                                       tool result of the conversation, in order
+                                       (and a string argument is "step N")
          | anything else               ignored (a normal model name: ok reply)
 
   A fault applies to attempts 0..N-1 and then the request succeeds; without
@@ -234,6 +237,7 @@ class Plan:
         self.tool_steps = 0   # steps that answer with tool calls ("tools-N")
         self.tool_text = False  # a text block before the calls ("tooltext")
         self.program = False  # the text reply is a Weft program ("program")
+        self.history = False    # the answer quotes every tool result ("history")
 
 
 def parse_model(model):
@@ -268,6 +272,8 @@ def parse_model(model):
                 plan.tool_text = True
             elif part == "program":
                 plan.program = True
+            elif part == "history":
+                plan.history = True
             elif part == "crlf":
                 plan.crlf = True
             elif part == "split":
@@ -329,10 +335,24 @@ def tool_steps_done(messages):
                and makes_calls(m)) if isinstance(messages, list) else 0
 
 
-def tool_results(path, messages):
-    """The texts of the tool results in the last turn (either format)."""
+def tool_results(path, messages, every=False):
+    """The texts of the tool results in the last turn (either format), or
+    with every, of all the turns in order."""
     out = []
     if not isinstance(messages, list):
+        return out
+    if every:
+        for m in messages:
+            if not isinstance(m, dict):
+                continue
+            if path != ANTHROPIC_PATH:
+                if m.get("role") == "tool":
+                    out.append(text_of(m.get("content")))
+                continue
+            c = m.get("content") if m.get("role") == "user" else None
+            for b in c if isinstance(c, list) else []:
+                if isinstance(b, dict) and b.get("type") == "tool_result":
+                    out.append(("error: " if b.get("is_error") else "") + text_of(b.get("content")))
         return out
     if path == ANTHROPIC_PATH:
         last = messages[-1] if messages else None
@@ -699,14 +719,18 @@ BAD_UTF8_MARK = "@@BADUTF8@@"
 BAD_UTF8_BYTES = b"bad \xff\xfe utf8 \xc3( \xe2\x82 end"
 
 
-def tool_call_reply(plan, fault, tools):
+def tool_call_reply(plan, fault, tools, step=0):
     """A reply that calls each offered tool once, arguments generated from
-    its schema (value_for), or, under a tool fault, a call with that defect."""
+    its schema (value_for), or, under a tool fault, a call with that defect.
+    With "history" a string argument is "step N" (1 first), so each step's
+    results differ and their order can be told."""
     tools = [(n, sch) for n, sch in tools if isinstance(n, str)] or [("f", {})]
     calls = []
     for name, sch in tools:
         root = sch if isinstance(sch, dict) else {}
         args = value_for(root, root)
+        if plan.history and isinstance(args, dict):
+            args = {k: ("step %d" % (step + 1) if isinstance(v, str) else v) for k, v in args.items()}
         calls.append({"id": os.urandom(12).hex(), "name": name,
                       "args": json.dumps(args if isinstance(args, dict) else {},
                                          ensure_ascii=False, separators=(",", ":"))})
@@ -728,7 +752,7 @@ def tool_call_reply(plan, fault, tools):
 
 def make_reply(plan, fault, prompt, schema, tools=(), step=0, results=()):
     if tools and (fault in TOOL_FAULTS or step < plan.tool_steps):
-        return tool_call_reply(plan, fault, tools)
+        return tool_call_reply(plan, fault, tools, step)
     if fault == "refusal":
         return Reply("I can't help with that.", "refusal",
                      refusal="I'm sorry, I can't help with that request.")
@@ -1341,7 +1365,7 @@ class Server:
             await self.send(writer, 400, dumps(ebody), keep=keep)
             return keep
         reply = make_reply(plan, fault, prompt, schema, offered_tools(path, body), step,
-                           tool_results(path, messages))
+                           tool_results(path, messages, plan.history))
         in_tokens = 12 + tokens_for(json.dumps(messages, ensure_ascii=False)) + \
             (tokens_for(json.dumps(schema)) if schema is not None else 0)
         if plan.usage_in is not None:
