@@ -484,8 +484,7 @@ static void put_diags_json(Buf *b, const DiagList *dl, SourceSet *ss, uint32_t m
   buf_printf(b, "],\"errors\":%u}", dl->errors);
 }
 
-Module *gen_compile(const char *src, size_t len, const char *name, const GenSig *sig, const GenRules *rules,
-                    Heap *heap, Buf *why) {
+CompileOptions gen_compile_options(const char *src, size_t len, const GenRules *rules) {
   CompileOptions co = {
       .untrusted = true,
       .max_source_bytes = GEN_MAX_SOURCE,
@@ -497,6 +496,12 @@ Module *gen_compile(const char *src, size_t len, const char *name, const GenSig 
       .main_text = src,
       .main_len = len,
   };
+  return co;
+}
+
+Module *gen_compile(const char *src, size_t len, const char *name, const GenSig *sig, const GenRules *rules,
+                    Heap *heap, Buf *why) {
+  CompileOptions co = gen_compile_options(src, len, rules);
   SourceSet ss;
   DiagList dl;
   src_init(&ss);

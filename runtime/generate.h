@@ -17,6 +17,7 @@
 #include "../vm/module.h"
 
 struct CapScan;
+struct CompileOptions;
 
 /* Generated programs inside generated programs: at most this deep. */
 #define GEN_MAX_DEPTH 3
@@ -56,6 +57,10 @@ typedef struct GenRules {
   void *caps_ud;
 } GenRules;
 
+/* The compile options of a generated program src[0..len): untrusted
+ * (std imports only), rules' model allowlist, the source and memory caps,
+ * the standard natives. */
+struct CompileOptions gen_compile_options(const char *src, size_t len, const GenRules *rules);
 /* "fn main(a: T, b: U) -> R", as the program must write it. */
 void gen_signature(Buf *out, const GenSig *sig);
 /* The planner's system prompt: the guide, what to write (the signature

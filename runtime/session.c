@@ -1462,9 +1462,8 @@ static void do_plan(Buf *out, const DoCtx *d, const char *addr, const char *sour
   buf_printf(out, "── the program (%s) ──\n", addr);
   buf_puts(out, source);
   if (out->len && out->data[out->len - 1] != '\n') buf_putc(out, '\n');
-  CompileOptions opt = {.untrusted = true, .natives = std_native_table(), .main_text = source,
-                        .main_len = strlen(source), .max_source_bytes = GEN_MAX_SOURCE,
-                        .max_memory = GEN_MAX_COMPILE_MEMORY};
+  GenRules none = {.limit_models = false};
+  CompileOptions opt = gen_compile_options(source, strlen(source), &none);
   Plan pl;
   memset(&pl, 0, sizeof pl);
   buf_init(&pl.graph);
