@@ -484,8 +484,32 @@ static void put_diags_json(Buf *b, const DiagList *dl, SourceSet *ss, uint32_t m
   buf_printf(b, "],\"errors\":%u}", dl->errors);
 }
 
+char *gen_text_unfit(const char *src, size_t len) {
+  uint32_t line = 1;
+  for (size_t i = 0; i < len;) {
+    unsigned char c = (unsigned char)src[i];
+    size_t q = utf8_seq_len(src + i, len - i);
+    if (c == '\n') line++;
+    /* a NUL or bytes that are not UTF-8 are the compiler's to report */
+    bool ctl = q && c && ((c < 0x20 && c != '\n' && c != '\t' && c != '\r') || c == 0x7f ||
+                          (q == 2 && c == 0xC2 && (unsigned char)src[i + 1] < 0xA0));
+    if (ctl)
+      return xasprintf("line %u holds the control character U+%04X; a program may hold none (a person reads it): "
+                       "write it in a string as an escape such as \\u{1B}, or leave it out",
+                       line, q == 2 ? (unsigned)(unsigned char)src[i + 1] : (unsigned)c);
+    i += q ? q : 1;
+  }
+  return NULL;
+}
+
 Module *gen_compile(const char *src, size_t len, const char *name, const GenSig *sig, const GenRules *rules,
                     Heap *heap, Buf *why) {
+  char *unfit = gen_text_unfit(src, len);
+  if (unfit) {
+    buf_puts(why, unfit);
+    free(unfit);
+    return NULL;
+  }
   CompileOptions co = {
       .untrusted = true,
       .max_source_bytes = GEN_MAX_SOURCE,

@@ -25,6 +25,7 @@
 #include "../vm/json.h"
 #include "../stdlib/builtins.h"
 #include "../vm/module.h"
+#include "generate.h"
 
 /* ---- facts from the events ------------------------------------------------ */
 
@@ -1018,6 +1019,16 @@ int weft_tool_save(const char *journal, const char *run, const char *file, const
                        r.id, so->at, r.id);
     else errorf("save: run %" PRId64 " has no program a model wrote (it made no `generate`, or none finished)", r.id);
     goto out;
+  }
+  {
+    /* what a planner wrote passed this when it ran: a record that holds a
+     * control character was planted, and is not written for a person */
+    char *unfit = gen_text_unfit(gen->response, strlen(gen->response));
+    if (unfit) {
+      errorf("save: the program recorded at %s is not one weft ran: %s", gen->addr, unfit);
+      free(unfit);
+      goto out;
+    }
   }
   if (so->test && !is_do) {
     errorf("save: --test needs a run of `weft do`, whose program is main (run %" PRId64 "'s program is %s)", r.id,
