@@ -491,7 +491,10 @@ char *gen_text_unfit(const char *src, size_t len) {
     size_t q = utf8_seq_len(src + i, len - i);
     if (c == '\n') line++;
     /* a NUL or bytes that are not UTF-8 are the compiler's to report */
-    bool ctl = q && c && ((c < 0x20 && c != '\n' && c != '\t' && c != '\r') || c == 0x7f ||
+    /* a CR only ends a line: alone it lets the text after it overwrite
+     * the line on a terminal */
+    bool crlf = c == '\r' && i + 1 < len && src[i + 1] == '\n';
+    bool ctl = q && c && ((c < 0x20 && c != '\n' && c != '\t' && !crlf) || c == 0x7f ||
                           (q == 2 && c == 0xC2 && (unsigned char)src[i + 1] < 0xA0));
     if (ctl)
       return xasprintf("line %u holds the control character U+%04X; a program may hold none (a person reads it): "

@@ -18,13 +18,14 @@ import json
 ok = "fn main(x: string) -> string {\n  return \"fine \" + x\n}\n"
 bad = {"comment": "fn main(x: string) -> string {\n  // hi \u001b[1A\u001b[2K\n  return x\n}\n",
        "string": "fn main(x: string) -> string {\n  return \"a\u001b]0;t\u0007b\" + x\n}\n",
+       "cr": "fn main(x: string) -> string {\n  return x // harmless\r  let y = 1\n}\n",
        "c1": "fn main(x: string) -> string {\n  // \u009b2J\n  return x\n}\n"}
 for k, v in bad.items():
     json.dump({"replies": [{"role": "planner", "reply": "```weft\n" + v + "```"}]}, open("bad_%s.json" % k, "w"))
 json.dump({"replies": [{"role": "planner", "times": 1, "reply": "```weft\n" + bad["comment"] + "```"},
                        {"role": "planner", "reply": "```weft\n" + ok + "```"}]}, open("repair.json", "w"))
 EOF_P
-for k in comment string c1; do
+for k in comment string cr c1; do
   run "$WEFT" run g.weft --arg x=hi --mock-script "bad_$k.json" --repairs 0 --no-journal
   expect_rc 1 "a control character ($k)"
   expect_err "control character"
