@@ -507,12 +507,6 @@ char *gen_text_unfit(const char *src, size_t len) {
 
 Module *gen_compile(const char *src, size_t len, const char *name, const GenSig *sig, const GenRules *rules,
                     Heap *heap, Buf *why) {
-  char *unfit = gen_text_unfit(src, len);
-  if (unfit) {
-    buf_puts(why, unfit);
-    free(unfit);
-    return NULL;
-  }
   CompileOptions co = {
       .untrusted = true,
       .max_source_bytes = GEN_MAX_SOURCE,
@@ -536,7 +530,10 @@ Module *gen_compile(const char *src, size_t len, const char *name, const GenSig 
     if (m) module_free(m);
     m = NULL;
   } else {
-    char *misfit = j.why ? j.why : signature_misfit(m, sig);
+    /* after the compile, whose diagnostics say more about a program
+     * that does not compile */
+    char *misfit = j.why ? j.why : gen_text_unfit(src, len);
+    if (!misfit) misfit = signature_misfit(m, sig);
     j.why = NULL;
     if (misfit) {
       buf_puts(why, misfit);
