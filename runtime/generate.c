@@ -484,6 +484,27 @@ static void put_diags_json(Buf *b, const DiagList *dl, SourceSet *ss, uint32_t m
   buf_printf(b, "],\"errors\":%u}", dl->errors);
 }
 
+char *gen_text_unfit(const char *src, size_t len) {
+  uint32_t line = 1;
+  for (size_t i = 0; i < len;) {
+    unsigned char c = (unsigned char)src[i];
+    size_t q = utf8_seq_len(src + i, len - i);
+    if (c == '\n') line++;
+    /* a NUL or bytes that are not UTF-8 are the compiler's to report */
+    /* a CR only ends a line: alone it lets the text after it overwrite
+     * the line on a terminal */
+    bool crlf = c == '\r' && i + 1 < len && src[i + 1] == '\n';
+    bool ctl = q && c && ((c < 0x20 && c != '\n' && c != '\t' && !crlf) || c == 0x7f ||
+                          (q == 2 && c == 0xC2 && (unsigned char)src[i + 1] < 0xA0));
+    if (ctl)
+      return xasprintf("line %u holds the control character U+%04X; a program may hold none (a person reads it): "
+                       "write it in a string as an escape such as \\u{1B}, or leave it out",
+                       line, q == 2 ? (unsigned)(unsigned char)src[i + 1] : (unsigned)c);
+    i += q ? q : 1;
+  }
+  return NULL;
+}
+
 CompileOptions gen_compile_options(const char *src, size_t len, const GenRules *rules) {
   CompileOptions co = {
       .untrusted = true,
@@ -514,7 +535,10 @@ Module *gen_compile(const char *src, size_t len, const char *name, const GenSig 
     if (m) module_free(m);
     m = NULL;
   } else {
-    char *misfit = j.why ? j.why : signature_misfit(m, sig);
+    /* after the compile, whose diagnostics say more about a program
+     * that does not compile */
+    char *misfit = j.why ? j.why : gen_text_unfit(src, len);
+    if (!misfit) misfit = signature_misfit(m, sig);
     j.why = NULL;
     if (misfit) {
       buf_puts(why, misfit);

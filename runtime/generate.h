@@ -71,6 +71,11 @@ char *gen_system_prompt(const GenSig *sig, const GenRules *rules, const char *co
 /* The program in a reply: the first fenced block (```weft or ```), else
  * the whole text. */
 void gen_extract(Buf *out, const char *text, size_t len);
+/* Why src may not be a generated program's text, or NULL: it holds a
+ * terminal control character (C0 but tab and newline, DEL, C1), which the
+ * compiler lets through in comments and strings but a person reading the
+ * plan or the saved template would not see. Caller frees. */
+char *gen_text_unfit(const char *src, size_t len);
 /* Compiles src as the program at `name` (an effect address, for
  * messages) under rules and checks its main against sig. The module
  * (constants on heap) or NULL with *why: the diagnostics as the JSON text

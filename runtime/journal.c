@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../base/util.h"
 #include "../vm/module.h"
@@ -250,17 +252,28 @@ bool cassette_write(const char *path, const Records *rs, const char *program, ch
   free(v);
   /* written next to the target and renamed: a failed write never leaves a
    * half cassette where a good one was */
+  /* a fresh name made with O_EXCL: a link planted where the temporary
+   * file goes is never written through (rename then replaces a link at
+   * path itself, not its target) */
   Buf tmp;
   buf_init(&tmp);
-  buf_printf(&tmp, "%s.tmp", path);
+  buf_printf(&tmp, "%s.XXXXXX", path);
   buf_putc(&tmp, '\0');
-  FILE *f = fopen(tmp.data, "wb");
+  int fd = mkstemp(tmp.data);
+  FILE *f = NULL;
+  if (fd >= 0) {
+    mode_t um = umask(0);
+    umask(um);
+    (void)fchmod(fd, 0666 & ~um); /* mkstemp's 0600 would outlive the rename */
+    f = fdopen(fd, "wb");
+    if (!f) close(fd);
+  }
   bool ok = f && fwrite(b.data, 1, b.len, f) == b.len;
   if (f && fclose(f) != 0) ok = false;
   if (ok && rename(tmp.data, path) != 0) ok = false;
   if (!ok) {
     set_err(err, "--record: cannot write '%s': %s", path, strerror(errno));
-    remove(tmp.data);
+    if (fd >= 0) remove(tmp.data);
   }
   buf_free(&tmp);
   buf_free(&b);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #include "../vm/json.h"
 #include "../stdlib/builtins.h"
 #include "../vm/module.h"
+#include "generate.h"
 
 /* ---- facts from the events ------------------------------------------------ */
 
@@ -902,6 +904,8 @@ int weft_tool_trace(const char *journal, const char *run, const char *html) {
  * the run's cassette answers it. */
 
 #define DO_PROGRAM_PREFIX_V "weft do --planner="
+/* the driver's generate: a `weft do` run's plan (runtime/session.c) */
+#define DO_PLAN_ADDR "main/generate#1"
 
 /* "main/KIND#N…" with N one less: a `weft do` run's driver made its
  * generate first (main/generate#1), then called the program in the same
@@ -916,6 +920,13 @@ static char *readdress(const char *addr) {
   unsigned long long n = strtoull(hash + 1, &end, 10);
   if (end == hash + 1 || n < 2) return NULL;
   return xasprintf("%.*s%llu%s", (int)(hash + 1 - addr), addr, n - 1, end);
+}
+
+/* Whether something is at path, a link counted as itself (dangling or
+ * not): a file saved without --force is never written through one. */
+static bool path_taken(const char *path) {
+  struct stat st;
+  return lstat(path, &st) == 0 || errno != ENOENT;
 }
 
 static bool write_text(const char *path, const char *text, size_t len, bool force) {
@@ -994,9 +1005,14 @@ int weft_tool_save(const char *journal, const char *run, const char *file, const
   char *stem = NULL, *test_path = NULL, *cas_path = NULL;
   Records *rs = NULL;
   if (!load_effects(j, r.id, &es, &n)) goto out;
-  for (size_t i = 0; i < n; i++) {
+  /* By default a `weft do` run's program is its plan, the driver's only
+   * generate; any other run's is the first written (effects come in the
+   * order they started). An address is no order: a nested generate's
+   * (main/fanout#2@6[0]/generate#1) sorts before main/generate#1. */
+  const char *want = so->at ? so->at : is_do ? DO_PLAN_ADDR : NULL;
+  for (size_t i = 0; i < n && !(gen && !want); i++) {
     if (strcmp(es[i].kind, "generate") != 0 || !es[i].ok || !es[i].response) continue;
-    if (so->at ? strcmp(es[i].addr, so->at) == 0 : (!gen || strcmp(es[i].addr, gen->addr) < 0)) gen = &es[i];
+    if (!want || strcmp(es[i].addr, want) == 0) gen = &es[i];
   }
   if (!gen) {
     if (so->at) errorf("save: run %" PRId64 " has no program written at %s (`weft show %" PRId64 "` lists its effects)",
@@ -1004,12 +1020,29 @@ int weft_tool_save(const char *journal, const char *run, const char *file, const
     else errorf("save: run %" PRId64 " has no program a model wrote (it made no `generate`, or none finished)", r.id);
     goto out;
   }
+  {
+    /* what a planner wrote passed this when it ran: a record that holds a
+     * control character was planted, and is not written for a person */
+    char *unfit = gen_text_unfit(gen->response, strlen(gen->response));
+    if (unfit) {
+      errorf("save: the program recorded at %s is not one weft ran: %s", gen->addr, unfit);
+      free(unfit);
+      goto out;
+    }
+  }
   if (so->test && !is_do) {
     errorf("save: --test needs a run of `weft do`, whose program is main (run %" PRId64 "'s program is %s)", r.id,
            r.program);
     goto out;
   }
-  if (!so->force && access(file, F_OK) == 0) {
+  if (so->test && strcmp(gen->addr, DO_PLAN_ADDR) != 0) {
+    /* the test holds the run's inputs and the plan's effects: they are
+     * another program's than one generated inside it */
+    errorf("save: --test keeps the plan (%s) with the run's inputs; the program at %s was written inside it "
+           "(save it without --test)", DO_PLAN_ADDR, gen->addr);
+    goto out;
+  }
+  if (!so->force && path_taken(file)) {
     errorf("save: %s exists; give --force to overwrite it", file);
     goto out;
   }
@@ -1018,7 +1051,7 @@ int weft_tool_save(const char *journal, const char *run, const char *file, const
   if (so->test) {
     test_path = xasprintf("%s.test.json", stem);
     cas_path = xasprintf("%s.cassette.json", stem);
-    if (!so->force && (access(test_path, F_OK) == 0 || access(cas_path, F_OK) == 0)) {
+    if (!so->force && (path_taken(test_path) || path_taken(cas_path))) {
       errorf("save: %s or %s exists; give --force to overwrite them", test_path, cas_path);
       rc = EXIT_USAGE;
       goto out;
@@ -1045,7 +1078,7 @@ int weft_tool_save(const char *journal, const char *run, const char *file, const
       goto out;
     }
     char *tj = save_test_json(&r, base_name_of(file), base_name_of(cas_path));
-    bool ok = write_text(test_path, tj, strlen(tj), true);
+    bool ok = write_text(test_path, tj, strlen(tj), so->force);
     free(tj);
     if (!ok) goto out;
     errorf("saved %s, its test %s and the cassette %s (%zu recorded effect%s); `weft test %s` runs it", file,
